@@ -1,0 +1,41 @@
+# left4me build, install and test entry points.
+PREFIX  ?= /usr
+DESTDIR ?=
+GO      ?= go
+BUILD   := build
+GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
+export CGO_ENABLED := 0
+
+BINS := left4me-generator left4me-prestart left4me-poststop left4me
+
+.PHONY: all build standin install test unit e2e lint clean
+all: build
+
+build: $(addprefix $(BUILD)/,$(BINS))
+
+$(BUILD)/%: FORCE
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/$*
+
+# The stand-in game server used by the end-to-end tests (never installed).
+standin: $(BUILD)/srcds_run
+$(BUILD)/srcds_run: FORCE
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./tests/standin
+
+install: build
+	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
+	install -Dm0755 $(BUILD)/left4me-prestart $(DESTDIR)$(PREFIX)/lib/left4me/left4me-prestart
+	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
+	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
+	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
+	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
+	install -d $(DESTDIR)/etc/left4me/instances
+
+test: build standin
+	$(GO) vet ./...
+	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) test -count=1 ./...
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
