@@ -1,0 +1,45 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Default locations; LEFT4ME_CONFIG_DIR and LEFT4ME_ROOT override them.
+const (
+	DefaultConfigDir = "/etc/left4me"
+	DefaultRoot      = "/var/lib/left4me"
+)
+
+// Layout says where specs and state live. Every path the project touches is
+// derived from it, so tests inject a Layout instead of touching /etc or /var.
+type Layout struct {
+	ConfigDir string // holds instances/NAME.yaml
+	Root      string // holds installation/, overlays/, runtime/
+}
+
+// LayoutFromEnv applies the LEFT4ME_CONFIG_DIR / LEFT4ME_ROOT overrides.
+func LayoutFromEnv() Layout {
+	l := Layout{ConfigDir: DefaultConfigDir, Root: DefaultRoot}
+	if v := os.Getenv("LEFT4ME_CONFIG_DIR"); v != "" {
+		l.ConfigDir = filepath.Clean(v)
+	}
+	if v := os.Getenv("LEFT4ME_ROOT"); v != "" {
+		l.Root = filepath.Clean(v)
+	}
+	return l
+}
+
+// InstancesDir is the directory of spec files.
+func (l Layout) InstancesDir() string { return filepath.Join(l.ConfigDir, "instances") }
+
+// SpecPath is the spec file of an instance whose name was validated.
+func (l Layout) SpecPath(name string) string {
+	return filepath.Join(l.InstancesDir(), name+".yaml")
+}
+
+// RuntimeDir is runtime/NAME, the instance's own tree.
+func (l Layout) RuntimeDir(name string) string { return filepath.Join(l.Root, "runtime", name) }
+
+// MergedDir is where the instance's overlayfs is mounted.
+func (l Layout) MergedDir(name string) string { return filepath.Join(l.RuntimeDir(name), "merged") }

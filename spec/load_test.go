@@ -1,0 +1,91 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func write(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadAll(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "b.yaml", "port: 27015\n")
+	write(t, dir, "a.yaml", "port: 27015\n") // a sorts first and keeps the port
+	write(t, dir, "c.yaml", "port: nope\n")
+	write(t, dir, "bad.name.yaml", "port: 1\n")
+	write(t, dir, ".hidden.yaml", "port: 1\n")
+	write(t, dir, "notes.txt", "x")
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all, err := LoadAll(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]error{}
+	var order []string
+	for _, in := range all {
+		got[in.Name] = in.Err
+		order = append(order, in.Name)
+	}
+	if strings.Join(order, ",") != "a,b,bad.name,c,fifo" {
+		t.Fatalf("order %v", order)
+	}
+	if got["a"] != nil {
+		t.Errorf("a: %v", got["a"])
+	}
+	if !errors.Is(got["b"], ErrPortConflict) || !strings.Contains(got["b"].Error(), "b.yaml:1:7: port: 27015 is already used by instance \"a\"") {
+		t.Errorf("b: %v", got["b"])
+	}
+	if !errors.Is(got["c"], ErrInvalidSpec) {
+		t.Errorf("c: %v", got["c"])
+	}
+	if got["bad.name"] == nil || !strings.Contains(got["bad.name"].Error(), "not a valid instance name") {
+		t.Errorf("bad.name: %v", got["bad.name"])
+	}
+	if got["fifo"] == nil || !strings.Contains(got["fifo"].Error(), "not a regular file") {
+		t.Errorf("fifo: %v", got["fifo"])
+	}
+}
+
+func TestLoadAllMissingDir(t *testing.T) {
+	all, err := LoadAll(filepath.Join(t.TempDir(), "nope"))
+	if err != nil || len(all) != 0 {
+		t.Fatalf("%v %v", all, err)
+	}
+}
+
+func TestLoadInstance(t *testing.T) {
+	l := Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
+	if err := os.MkdirAll(l.InstancesDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, l.InstancesDir(), "x.yaml", "port: 5\n")
+	if s, err := LoadInstance(l, "x"); err != nil || s.Port != 5 {
+		t.Fatalf("%v %v", s, err)
+	}
+	if _, err := LoadInstance(l, "y"); !errors.Is(err, ErrNoSpec) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := LoadInstance(l, "../x"); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("traversal: %v", err)
+	}
+}
+
+func TestLayoutFromEnv(t *testing.T) {
+	t.Setenv("LEFT4ME_CONFIG_DIR", "/tmp/c/")
+	t.Setenv("LEFT4ME_ROOT", "/tmp/r")
+	l := LayoutFromEnv()
+	if l.SpecPath("x") != "/tmp/c/instances/x.yaml" || l.MergedDir("x") != "/tmp/r/runtime/x/merged" {
+		t.Fatalf("%+v", l)
+	}
+}

@@ -1,0 +1,47 @@
+package spec
+
+import "fmt"
+
+// MaxNameLen keeps unit names, paths and mount options short and bounded.
+const MaxNameLen = 64
+
+// ValidateName checks an instance name. The rule is the same for the
+// generator, the helpers and the CLI: 1 to 64 characters from
+// [A-Za-z0-9_-], starting with a letter or digit. Such a name is one path
+// component that can never be "." or "..", needs no escaping in a systemd
+// unit name (%i == %I) and holds nothing that a mount option would split on.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidName)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%w: %q is longer than %d characters", ErrInvalidName, name, MaxNameLen)
+	case !isAlnum(name[0]):
+		return fmt.Errorf("%w: %q must start with a letter or digit", ErrInvalidName, name)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isWordByte(name[i]) && name[i] != '-' {
+			return fmt.Errorf("%w: %q has a forbidden byte at offset %d; allowed are A-Z a-z 0-9 _ -", ErrInvalidName, name, i)
+		}
+	}
+	return nil
+}
+
+func isAlnum(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+func isWordByte(b byte) bool { return isAlnum(b) || b == '_' }
+
+// validWord reports whether s matches [A-Za-z0-9_]+ (overlay aliases).
+func validWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isWordByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// overlays accepts both forms the web front end writes: a bare string
+// ("workshop/maps") and a mapping ({path: competitive, alias: overlay_12}).
+func (p *parser) overlays(v *yaml.Node) []Overlay {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		p.add(v, "overlays", "must be a list, got %s", describe(v))
+		return nil
+	}
+	if len(v.Content) > MaxOverlays {
+		p.add(v, "overlays", "%d overlays; at most %d are supported", len(v.Content), MaxOverlays)
+		return nil
+	}
+	var out []Overlay
+	paths := map[string]int{}
+	aliases := map[string]int{}
+	for i, item := range v.Content {
+		field := fmt.Sprintf("overlays[%d]", i)
+		o, ok := p.overlay(item, field)
+		if !ok {
+			continue
+		}
+		if j, dup := paths[o.Path]; dup {
+			p.add(item, field+".path", "%q is already listed as overlays[%d]", o.Path, j)
+			continue
+		}
+		paths[o.Path] = i
+		if o.Alias != "" {
+			if j, dup := aliases[o.Alias]; dup {
+				p.add(item, field+".alias", "%q is already used by overlays[%d]", o.Alias, j)
+				continue
+			}
+			aliases[o.Alias] = i
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
+	var o Overlay
+	switch item.Kind {
+	case yaml.ScalarNode:
+		s, ok := p.scalarText(item, field)
+		if !ok {
+			return o, false
+		}
+		o.Path = s
+		if msg := ValidateOverlayPath(s); msg != "" {
+			p.add(item, field, "%s", msg)
+			return o, false
+		}
+		return o, true
+	case yaml.MappingNode:
+	default:
+		p.add(item, field, "must be a path or {path: ..., alias: ...}, got %s", describe(item))
+		return o, false
+	}
+	ok := true
+	var pathNode *yaml.Node
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, val := item.Content[i], item.Content[i+1]
+		f := field + "." + k.Value
+		if p.duplicate(item, i, field+".") {
+			ok = false
+			continue
+		}
+		switch k.Value {
+		case "path":
+			pathNode = val
+			s, good := p.scalarText(val, f)
+			if good {
+				if msg := ValidateOverlayPath(s); msg != "" {
+					p.add(val, f, "%s", msg)
+					good = false
+				}
+			}
+			o.Path, ok = s, ok && good
+		case "alias":
+			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+				continue // alias: (empty) means no alias, as the web front end may write it
+			}
+			s, good := p.scalarText(val, f)
+			if good && (!validWord(s) || len(s) > MaxAliasLen) {
+				p.add(val, f, "%q must be 1..%d characters from [A-Za-z0-9_]", s, MaxAliasLen)
+				good = false
+			}
+			o.Alias, ok = s, ok && good
+		default:
+			p.add(k, f, "unknown key; an overlay has path and alias")
+			ok = false
+		}
+	}
+	if pathNode == nil {
+		p.add(item, field+".path", "required")
+		return o, false
+	}
+	return o, ok
+}
+
+// ValidateOverlayPath checks an overlay path as written in a spec and
+// returns what is wrong, or "". A valid path is relative, has no empty, "."
+// or ".." component and uses only [A-Za-z0-9._-] and "/", so it can only
+// name something below overlays/ (the helpers still refuse symlinks there).
+func ValidateOverlayPath(s string) string {
+	switch {
+	case s == "":
+		return "empty overlay path"
+	case len(s) > MaxPathLen:
+		return fmt.Sprintf("overlay path longer than %d characters", MaxPathLen)
+	case strings.HasPrefix(s, "/"):
+		return fmt.Sprintf("%q is absolute; overlay paths are relative to overlays/", s)
+	}
+	for _, c := range strings.Split(s, "/") {
+		switch c {
+		case "":
+			return fmt.Sprintf("%q has an empty path component", s)
+		case ".", "..":
+			return fmt.Sprintf("%q has a %q component; overlay paths must stay below overlays/", s, c)
+		}
+		for i := 0; i < len(c); i++ {
+			if b := c[i]; !isWordByte(b) && b != '-' && b != '.' {
+				return fmt.Sprintf("%q has a forbidden character %q; allowed are A-Z a-z 0-9 . _ - /", s, rune(b))
+			}
+		}
+	}
+	return ""
+}
+
+func validArgument(s string) string {
+	switch {
+	case len(s) > MaxLineLen:
+		return fmt.Sprintf("longer than %d bytes", MaxLineLen)
+	case strings.ContainsAny(s, "\x00\n\r"):
+		return "contains a NUL, newline or carriage return"
+	}
+	return ""
+}
+
+// validConfigLine: a line must stay one line of server.cfg.
+func validConfigLine(s string) string { return validArgument(s) }

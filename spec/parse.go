@@ -1,0 +1,200 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads one spec. file is used only in error messages. All problems
+// found are returned together (errors.Join of *Error), so an operator fixes
+// a spec in one pass.
+func Parse(file string, data []byte) (*Spec, error) {
+	p := parser{file: file}
+	if len(data) > MaxSpecSize {
+		return nil, p.fileErr(fmt.Sprintf("larger than %d bytes", MaxSpecSize))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, p.fileErr("empty file; at least port: is required")
+		}
+		return nil, p.yamlErr(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.at(&extra, "", "more than one YAML document")
+	}
+	s := &Spec{}
+	sum := sha256.Sum256(data)
+	s.Digest = hex.EncodeToString(sum[:])
+	p.root(&doc, s)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return s, nil
+}
+
+type parser struct {
+	file string
+	errs []error
+}
+
+func (p *parser) fileErr(msg string) error { return &Error{File: p.file, Msg: msg} }
+
+func (p *parser) at(n *yaml.Node, field, msg string) error {
+	return &Error{File: p.file, Line: n.Line, Column: n.Column, Field: field, Msg: msg}
+}
+
+func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
+	p.errs = append(p.errs, p.at(n, field, fmt.Sprintf(format, args...)))
+}
+
+// yamlErr turns yaml.v3's "yaml: line N: msg" into a located *Error.
+func (p *parser) yamlErr(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{File: p.file, Msg: msg}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, m, ok := strings.Cut(rest, ": "); ok {
+			if n, convErr := strconv.Atoi(num); convErr == nil {
+				e.Line, e.Column, e.Msg = n, 1, m
+			}
+		}
+	}
+	return e
+}
+
+func (p *parser) root(doc *yaml.Node, s *Spec) {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		p.add(n, "", "the spec must be a mapping of keys (port:, overlays:, ...)")
+		return
+	}
+	var sawPort bool
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if p.duplicate(n, i, "") {
+			continue
+		}
+		switch k.Value {
+		case "port":
+			sawPort = true
+			s.Port = p.port(v)
+			s.portLine, s.portCol = v.Line, v.Column
+		case "autostart":
+			s.Autostart = p.boolean(v, "autostart")
+		case "arguments":
+			s.Arguments = p.strings(v, "arguments", validArgument)
+		case "config":
+			s.Config = p.strings(v, "config", validConfigLine)
+		case "overlays":
+			s.Overlays = p.overlays(v)
+		default:
+			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays")
+		}
+	}
+	if !sawPort {
+		p.add(n, "port", "required (1..65535)")
+	}
+}
+
+func (p *parser) port(v *yaml.Node) int {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		p.add(v, "port", "must be a whole number 1..65535, got %s", describe(v))
+		return 0
+	}
+	n, err := strconv.ParseInt(v.Value, 0, 64)
+	if err != nil || n < 1 || n > 65535 {
+		p.add(v, "port", "%s is out of range 1..65535", v.Value)
+		return 0
+	}
+	return int(n)
+}
+
+func (p *parser) boolean(v *yaml.Node, field string) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		p.add(v, field, "must be true or false, got %s", describe(v))
+		return false
+	}
+	b, _ := strconv.ParseBool(v.Value)
+	return b
+}
+
+// scalarText accepts strings and numbers (specs write -tickrate 100 both
+// ways); maps, lists and null are not text.
+func (p *parser) scalarText(v *yaml.Node, field string) (string, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.add(v, field, "must be a string, got %s", describe(v))
+		return "", false
+	}
+	return v.Value, true
+}
+
+func (p *parser) strings(v *yaml.Node, field string, check func(string) string) []string {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		p.add(v, field, "must be a list of strings, got %s", describe(v))
+		return nil
+	}
+	if len(v.Content) > MaxItems {
+		p.add(v, field, "more than %d items", MaxItems)
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for i, item := range v.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		s, ok := p.scalarText(item, f)
+		if !ok {
+			continue
+		}
+		if msg := check(s); msg != "" {
+			p.add(item, f, "%s", msg)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// duplicate reports the key at Content[i] of mapping m if an earlier key has
+// the same text; yaml.v3 does not check this when decoding into a Node.
+func (p *parser) duplicate(m *yaml.Node, i int, prefix string) bool {
+	k := m.Content[i]
+	for j := 0; j < i; j += 2 {
+		if m.Content[j].Value == k.Value {
+			p.add(k, prefix+k.Value, "given twice (first on line %d)", m.Content[j].Line)
+			return true
+		}
+	}
+	return false
+}
+
+func describe(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "a YAML alias"
+	}
+	switch v.Tag {
+	case "!!null":
+		return "nothing (null)"
+	case "!!str":
+		return fmt.Sprintf("the string %q", v.Value)
+	}
+	return fmt.Sprintf("%s %s", strings.TrimPrefix(v.Tag, "!!"), v.Value)
+}

@@ -1,0 +1,122 @@
+package spec
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseValid(t *testing.T) {
+	src := `port: 27015
+autostart: true
+arguments: ["+map", "c1m1_hotel", "-tickrate", 100]
+config:
+  - 'hostname "My server"'
+overlays:
+  - {path: competitive, alias: overlay_12}
+  - workshop/maps
+  - path: admins
+`
+	s, err := Parse("a.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Spec{
+		Port: 27015, Autostart: true,
+		Arguments: []string{"+map", "c1m1_hotel", "-tickrate", "100"},
+		Config:    []string{`hostname "My server"`},
+		Overlays:  []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}, {Path: "admins"}},
+	}
+	s.Digest, s.portLine, s.portCol = "", 0, 0
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("got %+v\nwant %+v", s, want)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse("a.yaml", []byte("port: 1\narguments:\nconfig: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Autostart || s.Arguments != nil || len(s.Config) != 0 || s.Overlays != nil {
+		t.Fatalf("defaults: %+v", s)
+	}
+	if len(s.Digest) != 64 {
+		t.Fatalf("digest %q", s.Digest)
+	}
+}
+
+// Each case names the text that must appear in the error, which always
+// starts with file:line:col.
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"empty", "", "a.yaml: empty file"},
+		{"not mapping", "- 1\n", "a.yaml:1:1: the spec must be a mapping"},
+		{"missing port", "autostart: true\n", "a.yaml:1:1: port: required"},
+		{"port string", "port: abc\n", "a.yaml:1:7: port: must be a whole number"},
+		{"port zero", "port: 0\n", "a.yaml:1:7: port: 0 is out of range"},
+		{"port big", "port: 70000\n", "a.yaml:1:7: port: 70000 is out of range"},
+		{"port float", "port: 1.5\n", "port: must be a whole number"},
+		{"unknown key", "port: 1\nmaxplayers: 8\n", "a.yaml:2:1: maxplayers: unknown key"},
+		{"autostart string", "port: 1\nautostart: yes\n", "a.yaml:2:12: autostart: must be true or false"},
+		{"args not list", "port: 1\narguments: +map\n", "a.yaml:2:12: arguments: must be a list"},
+		{"arg map", "port: 1\narguments: [{a: b}]\n", "a.yaml:2:13: arguments[0]: must be a string"},
+		{"arg null", "port: 1\narguments: [~]\n", "arguments[0]: must be a string, got nothing"},
+		{"arg newline", "port: 1\narguments: [\"a\\nb\"]\n", "arguments[0]: contains a NUL, newline"},
+		{"config NUL", "port: 1\nconfig: [\"a\\0b\"]\n", "a.yaml:2:10: config[0]: contains a NUL"},
+		{"config CR", "port: 1\nconfig:\n  - \"x\\ry\"\n", "a.yaml:3:5: config[0]"},
+		{"overlay abs", "port: 1\noverlays: [/etc]\n", "a.yaml:2:12: overlays[0]: \"/etc\" is absolute"},
+		{"overlay dotdot", "port: 1\noverlays: [a/../../etc]\n", "overlays[0]: \"a/../../etc\" has a \"..\" component"},
+		{"overlay dot", "port: 1\noverlays: [./a]\n", "has a \".\" component"},
+		{"overlay empty comp", "port: 1\noverlays: [a//b]\n", "empty path component"},
+		{"overlay colon", "port: 1\noverlays: [\"a:b\"]\n", "forbidden character ':'"},
+		{"overlay comma", "port: 1\noverlays: [\"a,b\"]\n", "forbidden character ','"},
+		{"overlay alias bad", "port: 1\noverlays: [{path: a, alias: \"x y\"}]\n", "a.yaml:2:29: overlays[0].alias: \"x y\" must be"},
+		{"overlay alias slash", "port: 1\noverlays: [{path: a, alias: ../x}]\n", "overlays[0].alias"},
+		{"overlay no path", "port: 1\noverlays: [{alias: x}]\n", "overlays[0].path: required"},
+		{"overlay unknown key", "port: 1\noverlays: [{path: a, lower: true}]\n", "overlays[0].lower: unknown key"},
+		{"overlay dup path", "port: 1\noverlays: [a, {path: a}]\n", "overlays[1].path: \"a\" is already listed as overlays[0]"},
+		{"overlay dup alias", "port: 1\noverlays: [{path: a, alias: x}, {path: b, alias: x}]\n", "overlays[1].alias: \"x\" is already used"},
+		{"overlay list", "port: 1\noverlays: [[a]]\n", "overlays[0]: must be a path or"},
+		{"overlays map", "port: 1\noverlays: {a: b}\n", "overlays: must be a list"},
+		{"syntax", "port: 1\n  bad: [\n", "a.yaml:2:1:"},
+		{"dup key", "port: 1\nport: 2\n", "a.yaml:2:1: port: given twice (first on line 1)"},
+		{"dup overlay key", "port: 1\noverlays: [{path: a, path: b}]\n", "overlays[0].path: given twice"},
+		{"two docs", "port: 1\n---\nport: 2\n", "more than one YAML document"},
+		{"alias node", "port: &p 1\nautostart: *p\n", "autostart: must be true or false, got a YAML alias"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse("a.yaml", []byte(c.src))
+			if err == nil {
+				t.Fatalf("no error; spec %+v", s)
+			}
+			if s != nil {
+				t.Fatalf("spec returned with error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not contain %q", err, c.want)
+			}
+			if !errors.Is(err, ErrInvalidSpec) {
+				t.Fatalf("error %v is not ErrInvalidSpec", err)
+			}
+		})
+	}
+}
+
+func TestParseReportsAllProblems(t *testing.T) {
+	_, err := Parse("a.yaml", []byte("port: 0\nautostart: 1\noverlays: [/x]\n"))
+	for _, want := range []string{"a.yaml:1:7: port", "a.yaml:2:12: autostart", "a.yaml:3:12: overlays[0]"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+func TestParseTooLarge(t *testing.T) {
+	_, err := Parse("a.yaml", make([]byte, MaxSpecSize+1))
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("got %v", err)
+	}
+}

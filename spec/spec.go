@@ -1,0 +1,34 @@
+// Package spec parses and validates instance specs
+// (/etc/left4me/instances/NAME.yaml) and holds the rules every other part of
+// left4me shares: instance names, overlay paths and where things live.
+package spec
+
+// Spec is one instance's desired state.
+type Spec struct {
+	Port      int
+	Autostart bool // default false: an instance starts at boot only when asked
+	Arguments []string
+	Config    []string
+	Overlays  []Overlay // first = top-most layer
+	// Digest is the SHA-256 of the spec file's bytes, so the start helper can
+	// tell whether systemd's view (rendered by the generator) is current.
+	Digest string
+
+	portLine, portCol int // where port: stands, for cross-spec errors
+}
+
+// Overlay is one mod layer under the state root's overlays/ directory.
+type Overlay struct {
+	Path  string // relative to overlays/, validated by ValidateOverlayPath
+	Alias string // optional; its server.cfg is staged as server_ALIAS.cfg
+}
+
+// Limits that keep the mount option string and staged files bounded.
+const (
+	MaxOverlays = 100
+	MaxPathLen  = 255
+	MaxLineLen  = 4096
+	MaxItems    = 1024 // config lines or arguments
+	MaxSpecSize = 1 << 20
+	MaxAliasLen = 64
+)
