@@ -137,12 +137,16 @@ func ValidateOverlayPath(s string) string {
 	return ""
 }
 
+// validArgument refuses control characters (tab excepted): a newline would
+// end a line of server.cfg or of the generated unit.
 func validArgument(s string) string {
-	switch {
-	case len(s) > MaxLineLen:
+	if len(s) > MaxLineLen {
 		return fmt.Sprintf("longer than %d bytes", MaxLineLen)
-	case strings.ContainsAny(s, "\x00\n\r"):
-		return "contains a NUL, newline or carriage return"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return fmt.Sprintf("contains the control character %q (a NUL, newline or other non-printable byte)", rune(c))
+		}
 	}
 	return ""
 }

@@ -36,11 +36,10 @@ func Query(ctx context.Context, addr string) (Info, error) {
 
 	info, err := exchange(conn)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		cause := err
-		if ctx.Err() != nil {
-			cause = ctx.Err()
-		}
-		err = fmt.Errorf("%w: %w", ErrNoReply, cause)
+		// Only ctx sets deadlines here, so ctx is done or about to be: its
+		// timer may fire a moment after the socket's.
+		<-ctx.Done()
+		err = fmt.Errorf("%w: %w", ErrNoReply, ctx.Err())
 	}
 	if err != nil {
 		return Info{}, fmt.Errorf("a2s: query %s: %w", addr, err)

@@ -1,0 +1,47 @@
+// Command left4me-generator is the systemd generator of left4me. systemd
+// runs it at boot and at every daemon-reload as
+// left4me-generator NORMAL_DIR [EARLY_DIR LATE_DIR].
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/left4me/left4me/generator"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
+)
+
+func main() {
+	if len(os.Args) != 2 && len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: left4me-generator NORMAL_DIR [EARLY_DIR LATE_DIR]")
+		os.Exit(2)
+	}
+	c := units.Config{Layout: spec.LayoutFromEnv(), HelperDir: helperDir(), User: "left4me"}
+	log := generator.NewLog(os.Stderr, "/dev/kmsg")
+	defer log.Close()
+	res, err := generator.Run(c, os.Args[1])
+	for _, sk := range res.Skipped {
+		if sk.Name == "" {
+			log.Errorf("%v", sk.Err)
+			continue
+		}
+		log.Errorf("skipping instance %s (%s not generated):\n%v", sk.Name, units.Instance(sk.Name), sk.Err)
+	}
+	if err != nil {
+		log.Errorf("%v", err)
+		os.Exit(1)
+	}
+}
+
+// helperDir finds the helpers next to the installed generator
+// (PREFIX/lib/systemd/system-generators -> PREFIX/lib/left4me), so that a
+// PREFIX=/usr/local install works without a rebuild.
+func helperDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "/usr/lib/left4me"
+	}
+	return filepath.Join(filepath.Dir(exe), "..", "..", "left4me")
+}
