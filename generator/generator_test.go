@@ -1,0 +1,157 @@
+package generator
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.txt")
+
+// fixture lays out testdata/specs as a config dir and a fake state root.
+func fixture(t *testing.T) units.Config {
+	t.Helper()
+	cfg := t.TempDir()
+	if err := os.CopyFS(filepath.Join(cfg, "instances"), os.DirFS("testdata/specs")); err != nil {
+		t.Fatal(err)
+	}
+	// Fixed paths keep the golden file stable; nothing is written there.
+	return units.Config{
+		Layout:    spec.Layout{ConfigDir: cfg, Root: "/var/lib/left4me"},
+		HelperDir: "/usr/lib/left4me",
+		User:      "left4me",
+	}
+}
+
+// dump renders an output tree as text: files with their content, links
+// with their target, in path order.
+func dump(t *testing.T, dir string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == dir || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			lines = append(lines, "== "+rel+" -> "+target+"\n")
+			return err
+		}
+		data, err := os.ReadFile(p)
+		lines = append(lines, "== "+rel+"\n"+string(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "")
+}
+
+func TestGolden(t *testing.T) {
+	c := fixture(t)
+	out := t.TempDir()
+	res, err := Run(c, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, out) + "== skipped\n"
+	for _, sk := range res.Skipped {
+		got += sk.Name + ": " + sk.Err.Error() + "\n"
+	}
+	got = strings.ReplaceAll(got, c.Layout.ConfigDir, "/CONFIG")
+	golden := filepath.Join("testdata", "golden.txt")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("output differs from %s (run go test -update):\n%s", golden, got)
+	}
+	if strings.Join(res.Instances, ",") != "srv1,srv2" || strings.Join(res.Autostart, ",") != "srv1" {
+		t.Fatalf("instances %v autostart %v", res.Instances, res.Autostart)
+	}
+}
+
+func TestUnwritableOutput(t *testing.T) {
+	c := fixture(t)
+	out := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(out, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(c, out); err == nil || !strings.Contains(err.Error(), "write l4d2@.service") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMissingSpecDir(t *testing.T) {
+	c := units.Config{Layout: spec.Layout{ConfigDir: t.TempDir(), Root: "/r"}, HelperDir: "/h", User: "u"}
+	out := t.TempDir()
+	res, err := Run(c, out)
+	if err != nil || len(res.Skipped) != 0 || len(res.Instances) != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, units.Template)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSystemdVerify runs systemd-analyze verify on the generated units: it
+// parses them exactly as systemd will and reports unknown keys on stderr.
+func TestSystemdVerify(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("systemd-analyze is missing")
+		}
+		t.Skip("systemd-analyze not installed")
+	}
+	c := fixture(t)
+	// verify checks that executables exist: give it a root and helper dir
+	// that hold stand-ins.
+	c.Layout.Root = t.TempDir()
+	c.HelperDir = t.TempDir()
+	for _, p := range []string{
+		filepath.Join(c.HelperDir, "left4me-prestart"), filepath.Join(c.HelperDir, "left4me-poststop"),
+		filepath.Join(c.Layout.MergedDir("srv1"), "srcds_run"), filepath.Join(c.Layout.MergedDir("srv2"), "srcds_run"),
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	if _, err := Run(c, out); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("systemd-analyze", "verify", "--man=no",
+		filepath.Join(out, units.Target), filepath.Join(out, "l4d2@srv1.service"), filepath.Join(out, "l4d2@srv2.service"))
+	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=notice")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	// Lines about units we do not ship (the host's own) are not ours to judge.
+	var ours []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "l4d2") {
+			ours = append(ours, l)
+		}
+	}
+	if err != nil || len(ours) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, stderr.String())
+	}
+}
