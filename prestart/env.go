@@ -1,0 +1,47 @@
+package prestart
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/left4me/left4me/spec"
+)
+
+// ServerUser is the system user every server runs as (packaging/sysusers.conf).
+const ServerUser = "left4me"
+
+// ConfigFromEnv builds the helpers' Config from LEFT4ME_* and the server
+// user's entry in the user database.
+func ConfigFromEnv(log io.Writer) (Config, error) {
+	u, err := user.Lookup(ServerUser)
+	if err != nil {
+		return Config{}, fmt.Errorf("user %q: %w (systemd-sysusers creates it from sysusers.d/left4me.conf)", ServerUser, err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err := errors.Join(err1, err2); err != nil {
+		return Config{}, fmt.Errorf("user %q: %w", ServerUser, err)
+	}
+	if uid == 0 {
+		return Config{}, fmt.Errorf("user %q has uid 0; the server must never run as root", ServerUser)
+	}
+	return Config{Layout: spec.LayoutFromEnv(), UID: uid, GID: gid, Log: log}, nil
+}
+
+// Fail prints err for the journal and exits 1. Under systemd (JOURNAL_STREAM
+// set) each line carries the <3> prefix so journald records it as an error.
+func Fail(prog string, err error) {
+	prefix := ""
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		prefix = "<3>"
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(os.Stderr, "%s%s: %s\n", prefix, prog, line)
+	}
+	os.Exit(1)
+}

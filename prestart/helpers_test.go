@@ -1,0 +1,187 @@
+package prestart
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/spec"
+)
+
+// The server's user in these tests; any non-root id works.
+const testUID, testGID = 65534, 65534
+
+// requireRoot skips mount tests outside root, except in CI where a skip
+// would hide a failure.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mount tests need root in CI")
+		}
+		t.Skip("needs root to mount overlayfs")
+	}
+}
+
+type env struct {
+	c    Config
+	log  *bytes.Buffer
+	root string
+}
+
+func mk(t *testing.T, path, body string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newEnv lays out an installation, two overlays and a spec:
+// top (alias top) over plain over the installation.
+func newEnv(t *testing.T, specText string) *env {
+	t.Helper()
+	requireRoot(t)
+	base := t.TempDir()
+	e := &env{root: filepath.Join(base, "state"), log: &bytes.Buffer{}}
+	e.c = Config{Layout: spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}
+	mk(t, filepath.Join(e.root, "installation/srcds_run"), "#!/bin/sh\n", 0o755)
+	mk(t, filepath.Join(e.root, "installation/left4dead2/who.txt"), "installation", 0o644)
+	mk(t, filepath.Join(e.root, "installation/left4dead2/base.txt"), "base", 0o644)
+	mk(t, filepath.Join(e.root, "overlays/plain/left4dead2/who.txt"), "plain", 0o644)
+	mk(t, filepath.Join(e.root, "overlays/plain/left4dead2/cfg/server.cfg"), "plain cfg", 0o644)
+	mk(t, filepath.Join(e.root, "overlays/top/left4dead2/who.txt"), "top", 0o644)
+	mk(t, filepath.Join(e.root, "overlays/top/left4dead2/cfg/server.cfg"), "sv_top 1\n", 0o644)
+	if specText == "" {
+		specText = "port: 27015\nconfig: [\"hostname test\"]\noverlays: [{path: top, alias: top}, plain]\n"
+	}
+	mk(t, e.c.Layout.SpecPath("srv"), specText, 0o644)
+	t.Cleanup(func() { _, _ = unmountAll(e.c.Layout.MergedDir("srv")) })
+	return e
+}
+
+func (e *env) path(rel string) string { return filepath.Join(e.root, rel) }
+
+func read(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func mounted(t *testing.T, p string) bool {
+	t.Helper()
+	m, err := isMountPoint(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestStartStop(t *testing.T) {
+	e := newEnv(t, "")
+	if err := Start(e.c, "srv", ""); err != nil {
+		t.Fatal(err)
+	}
+	merged := e.c.Layout.MergedDir("srv")
+	if got := read(t, merged+"/left4dead2/who.txt"); got != "top" {
+		t.Errorf("top layer must win, got %q", got)
+	}
+	if got := read(t, merged+"/left4dead2/base.txt"); got != "base" {
+		t.Errorf("installation visible: %q", got)
+	}
+	if got := read(t, merged+"/left4dead2/cfg/server.cfg"); got != "exec server_top\nhostname test\n" {
+		t.Errorf("server.cfg %q", got)
+	}
+	if got := read(t, merged+"/left4dead2/cfg/server_top.cfg"); got != "sv_top 1\n" {
+		t.Errorf("server_top.cfg %q", got)
+	}
+	fi, err := os.Stat(e.path("runtime/srv/upper/left4dead2/cfg/server.cfg"))
+	if err != nil || fi.Sys().(*syscallStat).Uid != testUID {
+		t.Errorf("staged file must be in upper and owned by the server: %v", err)
+	}
+	// Writes of the server land in upper, not in a lower layer.
+	mk(t, merged+"/left4dead2/new.txt", "x", 0o644)
+	if _, err := os.Stat(e.path("runtime/srv/upper/left4dead2/new.txt")); err != nil {
+		t.Errorf("write did not land in upper: %v", err)
+	}
+	if !strings.Contains(e.log.String(), "staging server.cfg") || !strings.Contains(e.log.String(), "mounting overlay") {
+		t.Errorf("step log: %s", e.log)
+	}
+	if err := Stop(e.c, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	if mounted(t, merged) {
+		t.Fatal("still mounted after Stop")
+	}
+	if err := Stop(e.c, "srv"); err != nil {
+		t.Fatalf("second Stop must be a no-op: %v", err)
+	}
+	if err := Stop(e.c, "never-started"); err != nil {
+		t.Fatalf("Stop of an instance without runtime dir: %v", err)
+	}
+}
+
+// A mount left by a killed helper is recovered, never doubled.
+func TestStartRecoversStaleMount(t *testing.T) {
+	e := newEnv(t, "")
+	for i := 0; i < 3; i++ {
+		if err := Start(e.c, "srv", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := e.c.Layout.MergedDir("srv")
+	if n := strings.Count(read(t, "/proc/self/mountinfo"), " "+merged+" "); n != 1 {
+		t.Fatalf("%d mounts on %s, want 1", n, merged)
+	}
+	if !strings.Contains(e.log.String(), "recovered") {
+		t.Errorf("recovery not logged: %s", e.log)
+	}
+}
+
+func TestStaleCfgRemoved(t *testing.T) {
+	e := newEnv(t, "port: 1\n")
+	outside := filepath.Join(t.TempDir(), "victim")
+	mk(t, outside, "keep", 0o644)
+	cfg := e.path("runtime/srv/upper/left4dead2/cfg")
+	mk(t, cfg+"/server_old.cfg", "old", 0o644)
+	mk(t, cfg+"/autoexec.cfg", "mine", 0o644)
+	if err := os.Symlink(outside, cfg+"/server.cfg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(cfg + "/server_old.cfg"); !os.IsNotExist(err) {
+		t.Error("stale server_old.cfg kept")
+	}
+	if read(t, cfg+"/autoexec.cfg") != "mine" || read(t, outside) != "keep" {
+		t.Error("a file that is not server*.cfg, or a link target, was touched")
+	}
+	if fi, _ := os.Lstat(cfg + "/server.cfg"); fi == nil || !fi.Mode().IsRegular() {
+		t.Error("server.cfg must be a new regular file")
+	}
+}
+
+func TestDigest(t *testing.T) {
+	e := newEnv(t, "")
+	s, err := spec.LoadInstance(e.c.Layout, "srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", "-"); err == nil || !strings.Contains(err.Error(), "daemon-reload") {
+		t.Fatalf("stale digest: %v", err)
+	}
+	if mounted(t, e.c.Layout.MergedDir("srv")) {
+		t.Fatal("mounted despite refusal")
+	}
+	if err := Start(e.c, "srv", s.Digest); err != nil {
+		t.Fatal(err)
+	}
+}

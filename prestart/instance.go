@@ -1,0 +1,159 @@
+package prestart
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/left4me/left4me/spec"
+	"golang.org/x/sys/unix"
+)
+
+// instance holds the open directories of runtime/NAME while a start runs.
+type instance struct {
+	lock, upper, work int
+	merged            string
+}
+
+func (i *instance) close() { closeAll(i.upper, i.work, i.lock) }
+
+// openInstance creates runtime/NAME/{upper,work,merged} as needed. runtime/
+// and runtime/NAME belong to root and are not writable by the server, so the
+// server can rename nothing there; upper belongs to the server.
+func openInstance(c Config, name string) (*instance, error) {
+	inst := &instance{lock: -1, upper: -1, work: -1, merged: c.Layout.MergedDir(name)}
+	rootfd, err := unix.Open(c.Layout.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", c.Layout.Root, err)
+	}
+	defer unix.Close(rootfd)
+	rt, _, err := ensureDir(rootfd, "runtime", 0o755, filepath.Join(c.Layout.Root, "runtime"))
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(rt)
+	what := c.Layout.RuntimeDir(name)
+	dir, _, err := ensureDir(rt, name, 0o755, what)
+	if err != nil {
+		return nil, err
+	}
+	inst.lock = dir
+	if err := checkRootOwned(dir, what); err != nil {
+		inst.close()
+		return nil, err
+	}
+	if err := unix.Flock(dir, unix.LOCK_EX); err != nil {
+		inst.close()
+		return nil, fmt.Errorf("lock %s: %w", what, err)
+	}
+	var created bool
+	if inst.upper, created, err = ensureDir(dir, "upper", 0o755, what+"/upper"); err == nil && created {
+		err = unix.Fchown(inst.upper, c.UID, c.GID)
+	}
+	if err == nil {
+		inst.work, _, err = ensureDir(dir, "work", 0o700, what+"/work")
+	}
+	if err == nil {
+		err = ensureMountPoint(dir, "merged", what+"/merged")
+	}
+	if err != nil {
+		inst.close()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// ensureMountPoint makes the merged directory. It is not opened: a leftover
+// mount on it is another filesystem, which the strict resolution refuses.
+func ensureMountPoint(dir int, name, what string) error {
+	if err := unix.Mkdirat(dir, name, 0o755); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("create %s: %w", what, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("stat %s: %w", what, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%s: not a directory; refusing to mount on it", what)
+	}
+	return nil
+}
+
+// checkRootOwned refuses an instance directory that someone else could
+// rewrite: everything the helpers do by path below it relies on that.
+func checkRootOwned(fd int, what string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", what, err)
+	}
+	if st.Uid != 0 || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s: owned by uid %d with mode %o; it must belong to root and not be group/world-writable", what, st.Uid, st.Mode&0o777)
+	}
+	return nil
+}
+
+// layers holds the open lower directories, top first, installation last.
+type layers struct {
+	root string
+	fds  []int
+	ovfd []int // overlay directories, in spec order (same fds as fds[:n])
+}
+
+func (l *layers) close() { closeAll(l.fds...) }
+
+// openLayers opens every overlay below overlays/ without following any link,
+// and the installation, which may be a relative link inside the state root
+// (a versioned installation switched by rename).
+func openLayers(root string, s *spec.Spec) (*layers, error) {
+	rootfd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", root, err)
+	}
+	defer unix.Close(rootfd)
+	l := &layers{root: root}
+	if len(s.Overlays) > 0 {
+		ov, err := openBeneath(rootfd, "overlays", unix.O_PATH|unix.O_DIRECTORY, resolveStrict, filepath.Join(root, "overlays"))
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(ov)
+		for i, o := range s.Overlays {
+			what := fmt.Sprintf("overlays[%d] %s", i, filepath.Join(root, "overlays", o.Path))
+			fd, err := openBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, resolveStrict, what)
+			if err != nil {
+				l.close()
+				return nil, err
+			}
+			l.fds = append(l.fds, fd)
+		}
+		l.ovfd = l.fds[:len(l.fds):len(l.fds)]
+	}
+	inst := filepath.Join(root, "installation")
+	fd, err := openBeneath(rootfd, "installation", unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
+	if err != nil {
+		l.close()
+		return nil, fmt.Errorf("game installation: %w (install the game there first)", err)
+	}
+	l.fds = append(l.fds, fd)
+	var st unix.Stat_t
+	if err := unix.Fstatat(fd, "srcds_run", &st, 0); err != nil {
+		l.close()
+		return nil, fmt.Errorf("game installation %s has no srcds_run (%w): install the game first (app 222860)", inst, err)
+	}
+	return l, nil
+}
+
+// readCfgs reads the server.cfg of each aliased overlay.
+func (l *layers) readCfgs(s *spec.Spec, uid, gid int) ([]cfgCopy, error) {
+	var out []cfgCopy
+	for i, o := range s.Overlays {
+		if o.Alias == "" {
+			continue
+		}
+		data, err := readOverlayCfg(l.ovfd[i], filepath.Join(l.root, "overlays", o.Path), uid, gid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cfgCopy{alias: o.Alias, data: data})
+	}
+	return out, nil
+}

@@ -1,0 +1,5 @@
+package prestart
+
+import "syscall"
+
+type syscallStat = syscall.Stat_t
