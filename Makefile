@@ -6,7 +6,7 @@ BUILD   := build
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
 export CGO_ENABLED := 0
 
-BINS := left4me-generator left4me-prestart left4me-poststop left4me
+BINS := left4me-generator left4me-prestart left4me-poststop
 
 .PHONY: all build standin install test unit e2e lint clean
 all: build
@@ -25,15 +25,19 @@ install: build
 	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
 	install -Dm0755 $(BUILD)/left4me-prestart $(DESTDIR)$(PREFIX)/lib/left4me/left4me-prestart
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
-	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
 	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
 	install -d $(DESTDIR)/etc/left4me/instances
 
-test: build standin
+# Every test: unit tests, mount tests (as root) and the end-to-end suite,
+# which boots systemd in a container (as root; see tests/e2e).
+test: lint build standin
+	$(GO) test -count=1 -timeout 30m ./...
+
+lint:
 	$(GO) vet ./...
-	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
-	$(GO) test -count=1 ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) tool staticcheck ./...
 
 clean:
 	rm -rf $(BUILD)
