@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// report is what the stand-in saw, for the tests to read back.
+type report struct {
+	Argv     []string  `json:"argv"`
+	UID      int       `json:"uid"`
+	GID      int       `json:"gid"`
+	Cwd      string    `json:"cwd"`
+	Hostname string    `json:"hostname"`
+	Map      string    `json:"map"`
+	Port     uint16    `json:"port"`
+	CfgChain []cfgFile `json:"cfg_chain"`
+	PID      int       `json:"pid"`
+}
+
+// writeReport writes rep as JSON to path through a temporary file and a
+// rename, so a reader never sees half a report.
+func writeReport(path string, rep report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".standin-report-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		// CreateTemp makes the file private; the test harness may be
+		// another user than the service.
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	return nil
+}
