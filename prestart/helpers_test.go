@@ -185,3 +185,27 @@ func TestDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPreviewWritesNothing(t *testing.T) {
+	e := newEnv(t, "")
+	p, err := Preview(e.c, "srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(e.path("runtime")); !os.IsNotExist(err) {
+		t.Fatalf("preview created runtime/: %v", err)
+	}
+	want := []string{e.path("runtime/srv/upper"), e.path("overlays/top"), e.path("overlays/plain"), e.path("installation")}
+	if strings.Join(p.Layers, ",") != strings.Join(want, ",") {
+		t.Errorf("layers %v", p.Layers)
+	}
+	if len(p.Copies) != 1 || !p.Copies[0].Present || p.Copies[0].Source != e.path("overlays/top/left4dead2/cfg/server.cfg") {
+		t.Errorf("copies %+v", p.Copies)
+	}
+	if p.ServerCfg != "exec server_top\nhostname test\n" || p.AutoExec != 1 {
+		t.Errorf("cfg %q", p.ServerCfg)
+	}
+	if p.Command[0] != e.path("runtime/srv/merged/srcds_run") || p.Command[len(p.Command)-1] != "27015" {
+		t.Errorf("command %v", p.Command)
+	}
+}

@@ -94,14 +94,22 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b.WriteString("[Unit]\nSourcePath=" + c.Layout.SpecPath(name) + "\n\n[Service]\n")
 	b.WriteString("Environment=" + DigestEnv + "=" + s.Digest + "\n")
 	b.WriteString("ExecStart=\nExecStart=")
-	b.WriteString(filepath.Join(c.Layout.MergedDir(name), "srcds_run"))
-	b.WriteString(" -game left4dead2 -norestart -port " + strconv.Itoa(s.Port))
-	for _, a := range s.Arguments {
+	argv := Command(c.Layout, name, s)
+	b.WriteString(argv[0])
+	for _, a := range argv[1:] {
 		b.WriteByte(' ')
 		b.WriteString(QuoteArg(a))
 	}
 	b.WriteByte('\n')
 	return []byte(b.String())
+}
+
+// Command is the server's argv for a spec: srcds_run from the merged tree,
+// the fixed options, then the spec's arguments as separate items.
+// -norestart: systemd, not srcds_run's loop, restarts a crashed server.
+func Command(l spec.Layout, name string, s *spec.Spec) []string {
+	argv := []string{filepath.Join(l.MergedDir(name), "srcds_run"), "-game", "left4dead2", "-norestart", "-port", strconv.Itoa(s.Port)}
+	return append(argv, s.Arguments...)
 }
 
 // QuoteArg quotes one argv item for an Exec*= line so that systemd passes
