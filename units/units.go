@@ -112,10 +112,16 @@ func Command(l spec.Layout, name string, s *spec.Spec) []string {
 	return append(argv, s.Arguments...)
 }
 
+// plain are the bytes systemd's Exec*= parser never treats specially.
+const plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-./:=,@"
+
 // QuoteArg quotes one argv item for an Exec*= line so that systemd passes
 // it through unchanged: double quotes with C escapes, and $ and % doubled so
 // neither environment variables nor specifiers are expanded.
 func QuoteArg(s string) string {
+	if s != "" && strings.Trim(s, plain) == "" {
+		return s // readable units for the common case: -tickrate 100
+	}
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
