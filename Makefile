@@ -28,6 +28,12 @@ install: build
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
 	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
 	install -d $(DESTDIR)/etc/left4me/instances
+	@# On a live host (no DESTDIR) do what a package's postinst does.
+	@if [ -z "$(DESTDIR)" ]; then \
+		systemd-sysusers $(PREFIX)/lib/sysusers.d/left4me.conf && \
+		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/left4me.conf && \
+		{ systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
+	fi
 
 # Every test: unit tests, mount tests (as root) and the end-to-end suite,
 # which boots systemd in a container (as root; see tests/e2e).
