@@ -73,7 +73,9 @@ TimeoutStopSec=30
 Restart=on-failure
 RestartSec=5
 NoNewPrivileges=yes
-PrivateTmp=yes
+# No PrivateTmp= or other mount-namespace option here: systemd applies them
+# to the "+" helpers too, and the overlay must be mounted in the host's
+# namespace so that the server and the stop helper see it.
 `)
 	return []byte(b.String())
 }
