@@ -199,14 +199,30 @@ func TestLifecycle(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
 		waitActive(t, c, "alpha")
 	})
-	t.Run("stopping l4d2.target stops all and unmounts", func(t *testing.T) {
+	t.Run("leftover mount of a killed helper is recovered", func(t *testing.T) {
+		// Run the start helper by hand while beta is stopped: its mount is
+		// what a helper killed after mounting would leave.
+		c.MustRun(t, "env", "LEFT4ME_ROOT=/var/lib/left4me", "/usr/lib/left4me/left4me-prestart", "beta")
+		if n := mountCount(t, c, "beta"); n != 1 {
+			t.Fatalf("setup: %d mounts", n)
+		}
 		c.MustRun(t, "systemctl", "start", "l4d2@beta.service")
 		waitActive(t, c, "beta")
+		if n := mountCount(t, c, "beta"); n != 1 {
+			t.Errorf("beta mounted %d times", n)
+		}
+		if !strings.Contains(c.Journal(t, "l4d2@beta.service"), "recovered: removed 1 leftover mount") {
+			t.Error("recovery not in the journal")
+		}
+	})
+	t.Run("stopping l4d2.target stops all and unmounts", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2.target")
 		for _, n := range []string{"alpha", "beta"} {
-			if st := unitState(t, c, n); st != "inactive" {
-				t.Errorf("%s is %s after stopping l4d2.target", n, st)
-			}
+			// Instances are ordered Before= the target, so their stop jobs
+			// run after the target's own, which systemctl waits for.
+			c.WaitFor(t, n+" inactive after stopping l4d2.target", 30*time.Second, func() bool {
+				return unitState(t, c, n) == "inactive"
+			})
 			if m := mountCount(t, c, n); m != 0 {
 				t.Errorf("%s still mounted", n)
 			}
