@@ -15,8 +15,7 @@ import (
 // and, after the container is gone, that nothing leaked.
 func TestHarnessBoots(t *testing.T) {
 	requireE2E(t)
-	sweepStale(t) // so that a crashed earlier run does not skew the count
-	mountsBefore := countMounts(t)
+	sweepStale(t)
 	var c *Container
 	t.Run("container", func(t *testing.T) {
 		c = Boot(t, Options{State: t.TempDir(), Install: func(string) error { return nil }})
@@ -58,17 +57,8 @@ func TestHarnessBoots(t *testing.T) {
 			t.Errorf("cgroup %s not removed: %v", cg, err)
 		}
 	}
-	if after := countMounts(t); after != mountsBefore {
-		t.Errorf("mount count %d before, %d after", mountsBefore, after)
-	}
-}
-
-func countMounts(t *testing.T) int {
-	ms, err := readMountinfo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ms)
+	// Only mounts below the container's own paths are checked above: other
+	// packages' tests mount overlays at the same time.
 }
 
 // checkStateBind writes on each side of the bind and reads on the other.
