@@ -1,0 +1,69 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse: no input panics, and whatever parses is safe to use as paths,
+// server.cfg lines and argv items.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"port: 27015\nautostart: true\narguments: [\"+map\", c1m1_hotel]\nconfig: ['hostname \"x\"']\noverlays:\n  - {path: comp, alias: o_1}\n  - workshop/maps\n",
+		"port: 1\noverlays: [a/../b]\n",
+		"port: &a 1\nautostart: *a\n",
+		"port: 0x10\n",
+		"port: 1\nconfig: [\"a\\nb\"]\n",
+		"{port: 1, overlays: [{path: ., alias: ''}]}",
+		"- a\n- b\n",
+		"port: 1\n---\nport: 2\n",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("f.yaml", data)
+		if err != nil {
+			if s != nil {
+				t.Fatal("spec and error both returned")
+			}
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			t.Fatalf("port %d accepted", s.Port)
+		}
+		for _, o := range s.Overlays {
+			if msg := ValidateOverlayPath(o.Path); msg != "" {
+				t.Fatalf("unsafe overlay path accepted: %q", o.Path)
+			}
+			if strings.HasPrefix(o.Path, "/") || strings.Contains("/"+o.Path+"/", "/../") {
+				t.Fatalf("escaping overlay path accepted: %q", o.Path)
+			}
+			if o.Alias != "" && !validWord(o.Alias) {
+				t.Fatalf("alias %q accepted", o.Alias)
+			}
+		}
+		for _, l := range append(append([]string{}, s.Config...), s.Arguments...) {
+			if strings.ContainsAny(l, "\x00\n\r") {
+				t.Fatalf("line with a control character accepted: %q", l)
+			}
+		}
+	})
+}
+
+func FuzzValidateName(f *testing.F) {
+	for _, seed := range []string{"srv1", "..", "a/b", "", "-x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if ValidateName(name) != nil {
+			return
+		}
+		if name == "." || name == ".." || strings.ContainsAny(name, "/\x00.\n") || len(name) > MaxNameLen {
+			t.Fatalf("unsafe name accepted: %q", name)
+		}
+	})
+}
