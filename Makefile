@@ -6,9 +6,9 @@ BUILD   := build
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
 export CGO_ENABLED := 0
 
-BINS := left4me-generator left4me-prestart left4me-poststop
+BINS := left4me-generator left4me-prestart left4me-poststop left4me
 
-.PHONY: all build standin install test unit e2e lint clean
+.PHONY: all build standin install test fuzz lint clean
 all: build
 
 build: $(addprefix $(BUILD)/,$(BINS))
@@ -25,6 +25,7 @@ install: build
 	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
 	install -Dm0755 $(BUILD)/left4me-prestart $(DESTDIR)$(PREFIX)/lib/left4me/left4me-prestart
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
+	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
 	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
 	install -d $(DESTDIR)/etc/left4me/instances
@@ -35,15 +36,40 @@ install: build
 		{ systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
 	fi
 
+# A Debian package of what `make install` installs, built with dpkg-deb
+# (DEB_OUT= sets the output directory, VERSION= the version).
+.PHONY: deb demo
+deb:
+	GO="$(GO)" MAKE="$(MAKE)" packaging/deb/build.sh
+
+# Two stand-in servers in a throw-away systemd container, start to stop
+# (as root; see tests/demo).
+demo:
+	$(GO) run ./tests/demo
+
 # Every test: unit tests, mount tests (as root) and the end-to-end suite,
 # which boots systemd in a container (as root; see tests/e2e).
 test: lint build standin
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz
+
+# A short fuzz run of the spec parser on every test run; the corpus it finds
+# stays in the Go cache, the seeds are in spec/fuzz_test.go.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./spec
 
 lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) tool staticcheck ./...
+
+# Benchmarks of the generator and the helpers against systemd's own fstab
+# generator and a bare overlayfs mount (as root, on a tmpfs it mounts itself;
+# see docs/PERFORMANCE.md). BENCHFLAGS=-quick for a fast smoke run.
+.PHONY: bench
+bench: build
+	tests/bench/run.sh $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BUILD)

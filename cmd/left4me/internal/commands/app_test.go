@@ -1,0 +1,93 @@
+package commands
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func TestIntersperse(t *testing.T) {
+	app := App(&Env{})
+	cases := []struct{ in, want string }{
+		{"create srv1 --port 1 --autostart", "create --port 1 --autostart srv1"},
+		{"create srv1 --arg -tickrate --arg=100 --config x", "create --arg -tickrate --arg=100 --config x srv1"},
+		{"create srv1 -- --weird", "create -- srv1 --weird"},
+		{"reset srv1 --yes", "reset --yes srv1"},
+		{"logs srv1 -n 5 -f", "logs -n 5 -f srv1"},
+		{"start a b", "start a b"},
+		{"nosuch a --x", "nosuch a --x"},
+		{"create srv1 --generate-bash-completion", "create srv1 --generate-bash-completion"},
+	}
+	for _, c := range cases {
+		got := Intersperse(app, append([]string{"left4me"}, strings.Fields(c.in)...))
+		if want := append([]string{"left4me"}, strings.Fields(c.want)...); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q", c.in, got)
+		}
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	te := newEnv(t)
+	for _, c := range App(te.Env).Commands {
+		if err := te.run(c.Name, "--help"); err != nil {
+			t.Fatalf("%s --help: %v", c.Name, err)
+		}
+		if !strings.Contains(te.out.String(), "left4me "+c.Name) || !strings.Contains(te.out.String(), "xample") {
+			t.Errorf("%s --help has no example:\n%s", c.Name, te.out)
+		}
+	}
+	te.run("--help")
+	if !strings.Contains(te.out.String(), "Exit codes") {
+		t.Errorf("app help: %s", te.out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	te := newEnv(t)
+	if err := te.run("frobnicate"); fail.Code(err) != fail.CodeUsage || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Fatalf("%v", err)
+	}
+	if err := te.run("list", "--bogus"); fail.Code(err) != fail.CodeUsage || !strings.Contains(err.Error(), "see left4me list --help") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "alpha", "port: 1\n")
+	te.spec(t, "beta", "port: 2\n")
+	if err := te.run("status", "--generate-bash-completion"); err != nil {
+		t.Fatal(err)
+	}
+	if te.out.String() != "alpha\nbeta\n" {
+		t.Errorf("names: %q", te.out)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if err := te.run("completion", sh); err != nil || !strings.Contains(te.out.String(), "left4me") {
+			t.Errorf("%s: %v %q", sh, err, te.out)
+		}
+	}
+	if err := te.run("completion", "tcsh"); fail.Code(err) != fail.CodeUsage {
+		t.Errorf("tcsh: %v", err)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	if err := te.run("logs", "a", "-n", "5", "-f"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.journal[0], " "); got != "--unit l4d2@a.service --lines 5 --follow" {
+		t.Errorf("args %s", got)
+	}
+	if te.out.String() != "server said goodbye\n" {
+		t.Errorf("stdout %q", te.out)
+	}
+	err := te.run("logs", "gone")
+	if fail.Code(err) != fail.CodeUnknownInstance || !strings.Contains(err.Error(), "journalctl -u l4d2@gone.service") {
+		t.Errorf("%v", err)
+	}
+}

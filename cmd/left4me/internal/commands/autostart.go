@@ -1,0 +1,77 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
+	"github.com/left4me/left4me/spec"
+)
+
+func autostartCmd(e *Env, on bool) *cli.Command {
+	name, usage := "enable", "start the instance at boot (autostart: true), then reload systemd"
+	if !on {
+		name, usage = "disable", "do not start the instance at boot (autostart: false), then reload systemd"
+	}
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: "NAME",
+		Description: `Changes only the autostart value in the spec; comments and layout stay
+as written. After the reload, l4d2.target wants (or no longer wants)
+l4d2@NAME.service: see systemctl list-dependencies l4d2.target. Does not
+start or stop the instance now. Writing to /etc/left4me needs root.
+
+Example:
+  left4me ` + name + ` srv1`,
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			n, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			return e.setAutostart(c.Context, n, on)
+		},
+	}
+}
+
+func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
+	if _, err := e.load(name); err != nil {
+		return err
+	}
+	path := e.Layout.SpecPath(name)
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link; set autostart: %t in the file it points to by hand", path, on)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fail.NeedsRoot(fmt.Errorf("read %s: %w", path, err), "reading "+path)
+	}
+	out, changed, err := specedit.SetAutostart(data, on)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if changed {
+		// The edit must leave a spec the generator accepts, with the value asked.
+		if s, err := spec.Parse(path, out); err != nil || s.Autostart != on {
+			return fmt.Errorf("%s: the edited spec would not be valid (%v); set autostart: %t by hand", path, err, on)
+		}
+		if err := specedit.Replace(path, out); err != nil {
+			return fail.NeedsRoot(err, "writing "+path)
+		}
+	}
+	verb := "on: l4d2.target starts it at boot"
+	if !on {
+		verb = "off: it is not started at boot"
+	}
+	if !changed {
+		verb = "was already " + verb
+	}
+	fmt.Fprintf(e.Stdout, "%s: autostart %s\n", name, verb)
+	return e.reload(ctx, nil, "the spec was written")
+}

@@ -1,0 +1,98 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+)
+
+func createCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "write a new instance spec and reload systemd",
+		UsageText: "left4me create NAME --port N [--overlay PATH[=ALIAS]...] [--config LINE...] [--arg ARG...] [--autostart]",
+		Description: `Writes instances/NAME.yaml atomically; never replaces an existing spec.
+Overlays are given top-most first; an ALIAS stages the overlay's server.cfg
+as server_ALIAS.cfg. Then reloads systemd so l4d2@NAME.service exists.
+Writing to /etc/left4me needs root.
+
+Example:
+  left4me create srv1 --port 27015 --overlay competitive=comp --overlay workshop/maps \
+      --config 'hostname "My server"' --arg +map --arg c1m1_hotel --autostart`,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "port", Usage: "UDP/TCP port `N`, 1..65535, not used by another instance (required)", DefaultText: "none"},
+			&cli.StringSliceFlag{Name: "overlay", Usage: "overlay `PATH[=ALIAS]` below overlays/, top-most first (repeatable)"},
+			&cli.StringSliceFlag{Name: "config", Usage: "a server.cfg `LINE` (repeatable)", KeepSpace: true},
+			&cli.StringSliceFlag{Name: "arg", Usage: "a server command-line `ARG` (repeatable)", KeepSpace: true},
+			&cli.BoolFlag{Name: "autostart", Usage: "start the instance at boot (with l4d2.target)"},
+		},
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			if !c.IsSet("port") {
+				// Checked here, not with Required: cli's message would skip the exit code.
+				return fmt.Errorf("%w: create needs --port N; e.g. left4me create %s --port 27015", fail.ErrUsage, name)
+			}
+			n := specedit.New{Port: c.Int("port"), Autostart: c.Bool("autostart"),
+				Config: c.StringSlice("config"), Arguments: c.StringSlice("arg")}
+			for _, o := range c.StringSlice("overlay") {
+				ov, err := specedit.ParseOverlay(o)
+				if err != nil {
+					return err
+				}
+				n.Overlays = append(n.Overlays, ov)
+			}
+			return e.create(c.Context, name, n)
+		},
+	}
+}
+
+func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
+	if err := spec.ValidateName(name); err != nil {
+		return err
+	}
+	dir, err := e.specDir()
+	if err != nil {
+		return err
+	}
+	path := e.Layout.SpecPath(name)
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: instance %s has a spec already (%s); change it there, or `left4me delete %s` first", fail.ErrExists, name, path, name)
+	}
+	all, err := spec.LoadAll(dir)
+	if err != nil {
+		return fail.NeedsRoot(err, "reading "+dir)
+	}
+	for _, in := range all {
+		if in.Spec != nil && in.Spec.Port == n.Port {
+			return fmt.Errorf("%w: port %d is already used by instance %s (%s); pick another --port", fail.ErrUsage, n.Port, in.Name, in.File)
+		}
+	}
+	data, err := specedit.Render(name, n)
+	if err != nil {
+		return err
+	}
+	if err := specedit.WriteNew(path, data); err != nil {
+		return fail.NeedsRoot(err, "writing "+path)
+	}
+	fmt.Fprintf(e.Stdout, "created %s: %s\n", name, path)
+	if _, err := prestart.Preview(e.previewConfig(false), name); err != nil {
+		e.note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
+	}
+	if err := e.reload(ctx, nil, "the spec was written"); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "start it with: left4me start %s\n", name)
+	return nil
+}

@@ -1,0 +1,86 @@
+// Package commands wires left4me's subcommands (urfave/cli v2) to an
+// injected environment, so each command runs in tests against a temp
+// layout, buffers and a fake systemd.
+package commands
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/journal"
+	"github.com/left4me/left4me/cmd/left4me/internal/state"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+)
+
+// Systemd is what the commands need of systemd. *control.Conn implements
+// it; tests use a fake.
+type Systemd interface {
+	Units(ctx context.Context, names []string) ([]control.Unit, error)
+	Unit(ctx context.Context, name string) (control.Unit, error)
+	Start(ctx context.Context, unit string) error
+	Stop(ctx context.Context, unit string) error
+	Restart(ctx context.Context, unit string) error
+	Reload(ctx context.Context) error
+	ResetFailed(ctx context.Context, unit string) error
+	Close()
+}
+
+// Env is everything a command touches outside its own memory.
+type Env struct {
+	Layout   spec.Layout
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
+	Terminal bool // stdin is a terminal: a person can answer a prompt
+	Color    bool // stdout is a terminal and NO_COLOR is unset
+	Euid     int
+	// Connect reaches systemd; errors wrap fail.ErrNoSystemd or
+	// fail.ErrPermission. The connection lives until Close, not until ctx
+	// of a single call ends.
+	Connect func(ctx context.Context) (Systemd, error)
+	// Journal runs journalctl with args.
+	Journal func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// ServerUser is the uid/gid the server runs as (previews check which
+	// overlay cfgs it may read); an error means the user does not exist.
+	ServerUser func() (uid, gid int, err error)
+	MountInfo  string // /proc/self/mountinfo, for the checks before removing
+	Now        func() time.Time
+}
+
+// OSEnv is the environment of the real process.
+func OSEnv() *Env {
+	return &Env{
+		Layout:   spec.LayoutFromEnv(),
+		Stdin:    os.Stdin,
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+		Terminal: isTerminal(os.Stdin),
+		Color:    isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+		Euid:     os.Geteuid(),
+		Connect: func(ctx context.Context) (Systemd, error) {
+			c, err := control.Connect(ctx, connectTimeout)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return c, nil
+		},
+		Journal: journal.Exec,
+		ServerUser: func() (int, int, error) {
+			c, err := prestart.ConfigFromEnv(io.Discard)
+			return c.UID, c.GID, err
+		},
+		MountInfo: state.MountInfo,
+		Now:       time.Now,
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,168 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/spec"
+)
+
+// fakeSD is systemd as the commands see it: unit states and a call log.
+type fakeSD struct {
+	units     map[string]control.Unit
+	failStart map[string]string // unit -> job result of a failing start
+	calls     []string
+	closed    int
+}
+
+func newFakeSD() *fakeSD {
+	return &fakeSD{units: map[string]control.Unit{}, failStart: map[string]string{}}
+}
+
+func (f *fakeSD) get(name string) control.Unit {
+	if u, ok := f.units[name]; ok {
+		return u
+	}
+	return control.Unit{Name: name, LoadState: "loaded", ActiveState: "inactive", SubState: "dead", Result: "success"}
+}
+
+func (f *fakeSD) set(name, active, sub string) {
+	u := f.get(name)
+	u.ActiveState, u.SubState = active, sub
+	f.units[name] = u
+}
+
+func (f *fakeSD) Units(_ context.Context, names []string) ([]control.Unit, error) {
+	f.calls = append(f.calls, "units")
+	var out []control.Unit
+	for _, n := range names {
+		out = append(out, f.get(n))
+	}
+	return out, nil
+}
+
+func (f *fakeSD) Unit(_ context.Context, name string) (control.Unit, error) { return f.get(name), nil }
+
+func (f *fakeSD) Start(_ context.Context, unit string) error {
+	f.calls = append(f.calls, "start "+unit)
+	if res, ok := f.failStart[unit]; ok {
+		f.set(unit, "failed", "failed")
+		u := f.units[unit]
+		u.Result = "exit-code"
+		f.units[unit] = u
+		return &control.JobError{Op: "start", Unit: unit, Result: res}
+	}
+	f.set(unit, "active", "running")
+	return nil
+}
+
+func (f *fakeSD) Stop(_ context.Context, unit string) error {
+	f.calls = append(f.calls, "stop "+unit)
+	f.set(unit, "inactive", "dead")
+	return nil
+}
+
+func (f *fakeSD) Restart(ctx context.Context, unit string) error {
+	f.calls = append(f.calls, "restart "+unit)
+	f.set(unit, "active", "running")
+	return nil
+}
+
+func (f *fakeSD) Reload(context.Context) error {
+	f.calls = append(f.calls, "reload")
+	return nil
+}
+
+func (f *fakeSD) ResetFailed(_ context.Context, unit string) error {
+	f.calls = append(f.calls, "reset-failed "+unit)
+	return nil
+}
+
+func (f *fakeSD) Close() { f.closed++ }
+
+// tenv is a test environment below t.TempDir(): an installed game, an
+// instances dir, a fake systemd and captured output.
+type tenv struct {
+	*Env
+	out, err *bytes.Buffer
+	sd       *fakeSD
+	journal  [][]string
+}
+
+func newEnv(t *testing.T) *tenv {
+	t.Helper()
+	base := t.TempDir()
+	te := &tenv{out: &bytes.Buffer{}, err: &bytes.Buffer{}, sd: newFakeSD()}
+	l := spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: filepath.Join(base, "var")}
+	mkdirs(t, l.InstancesDir(), filepath.Join(l.Root, "installation", "left4dead2"), filepath.Join(l.Root, "overlays"), filepath.Join(l.Root, "runtime"))
+	writeFile(t, filepath.Join(l.Root, "installation", "srcds_run"), "#!/bin/sh\n")
+	mountinfo := filepath.Join(base, "mountinfo")
+	writeFile(t, mountinfo, "")
+	te.Env = &Env{
+		Layout: l, Stdin: strings.NewReader(""), Stdout: te.out, Stderr: te.err,
+		Connect: func(context.Context) (Systemd, error) { return te.sd, nil },
+		Journal: func(_ context.Context, args []string, stdout, _ io.Writer) error {
+			te.journal = append(te.journal, args)
+			fmt.Fprintln(stdout, "server said goodbye")
+			return nil
+		},
+		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
+		MountInfo:  mountinfo,
+		Now:        func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
+	}
+	return te
+}
+
+// run runs one command line and returns its error.
+func (te *tenv) run(args ...string) error {
+	te.out.Reset()
+	te.err.Reset()
+	return Run(context.Background(), te.Env, append([]string{"left4me"}, args...))
+}
+
+// noSystemd makes systemd unreachable.
+func (te *tenv) noSystemd() {
+	te.Connect = func(context.Context) (Systemd, error) {
+		return nil, fmt.Errorf("%w: neither the system bus nor /run/systemd/private answered", fail.ErrNoSystemd)
+	}
+}
+
+func (te *tenv) spec(t *testing.T, name, body string) string {
+	p := te.Layout.SpecPath(name)
+	writeFile(t, p, body)
+	return p
+}
+
+func (te *tenv) overlay(t *testing.T, path, serverCfg string) {
+	dir := filepath.Join(te.Layout.Root, "overlays", path)
+	mkdirs(t, dir)
+	if serverCfg != "" {
+		mkdirs(t, filepath.Join(dir, "left4dead2", "cfg"))
+		writeFile(t, filepath.Join(dir, "left4dead2", "cfg", "server.cfg"), serverCfg)
+	}
+}
+
+func mkdirs(t testing.TB, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeFile(t testing.TB, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

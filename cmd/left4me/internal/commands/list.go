@@ -1,0 +1,161 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/state"
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/spec"
+)
+
+type overlay struct {
+	Path  string `json:"path"`
+	Alias string `json:"alias,omitempty"`
+}
+
+// row is one instance as `list --json` prints it.
+type row struct {
+	Name      string    `json:"name"`
+	File      string    `json:"file"`
+	Port      int       `json:"port,omitempty"`
+	Autostart bool      `json:"autostart"`
+	State     string    `json:"state"` // unknown without systemd
+	SubState  string    `json:"sub_state,omitempty"`
+	Mounted   bool      `json:"mounted"`
+	Overlays  []overlay `json:"overlays"`
+	Error     string    `json:"error,omitempty"` // the spec's problems
+}
+
+func listCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "one line per instance: port, autostart, unit state, mount, overlays",
+		Description: `Works without systemd (the state is then "unknown").
+
+Examples:
+  left4me list
+  left4me list --json`,
+		Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+		Action: func(c *cli.Context) error { return e.list(c.Context, c.Bool("json")) },
+	}
+}
+
+func (e *Env) list(ctx context.Context, asJSON bool) error {
+	dir, err := e.specDir()
+	if err != nil {
+		return err
+	}
+	all, err := spec.LoadAll(dir)
+	if err != nil {
+		return fail.NeedsRoot(err, "reading "+dir)
+	}
+	states := e.unitStates(ctx, all)
+	rows := make([]row, 0, len(all))
+	for _, in := range all {
+		r := row{Name: in.Name, File: in.File, State: "unknown", Overlays: []overlay{}}
+		if u, ok := states[unitOf(in.Name)]; ok {
+			r.State, r.SubState = u.ActiveState, u.SubState
+		}
+		r.Mounted, _ = state.IsMountPoint(e.Layout.MergedDir(in.Name))
+		if in.Err != nil {
+			r.Error = in.Err.Error()
+		} else {
+			r.Port, r.Autostart = in.Spec.Port, in.Spec.Autostart
+			for _, o := range in.Spec.Overlays {
+				r.Overlays = append(r.Overlays, overlay(o))
+			}
+		}
+		rows = append(rows, r)
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(e.Stdout, "no instances in %s; make one with `left4me create NAME --port N`\n", dir)
+		return nil
+	}
+	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "MOUNTED", "OVERLAYS")
+	for _, r := range rows {
+		port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
+		if r.Error != "" {
+			port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
+		}
+		t.Row(table.Cell{Text: r.Name}, table.Cell{Text: port}, table.Cell{Text: auto},
+			table.Cell{Text: r.State, Color: stateColor(r.State)}, table.Cell{Text: yesNo(r.Mounted)}, table.Cell{Text: ovl})
+	}
+	return t.Write(e.Stdout, e.Color)
+}
+
+// unitStates asks systemd for every instance's unit at once; without
+// systemd the map is empty and the reason is noted.
+func (e *Env) unitStates(ctx context.Context, all []spec.Instance) map[string]control.Unit {
+	out := map[string]control.Unit{}
+	if len(all) == 0 {
+		return out
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		e.note("unit states are unknown: %v", err)
+		return out
+	}
+	defer sd.Close()
+	names := make([]string, len(all))
+	for i, in := range all {
+		names[i] = unitOf(in.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	us, err := sd.Units(ctx, names)
+	if err != nil {
+		e.note("unit states are unknown: %v", err)
+	}
+	for _, u := range us {
+		out[u.Name] = u
+	}
+	return out
+}
+
+func overlayList(ovs []overlay) string {
+	if len(ovs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(ovs))
+	for i, o := range ovs {
+		parts[i] = o.Path
+		if o.Alias != "" {
+			parts[i] += "=" + o.Alias
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func stateColor(s string) string {
+	switch s {
+	case "active":
+		return table.Green
+	case "failed":
+		return table.Red
+	case "activating", "deactivating", "reloading":
+		return table.Yellow
+	case "unknown":
+		return table.Dim
+	}
+	return ""
+}

@@ -1,0 +1,88 @@
+package commands
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func listFixture(t *testing.T) *tenv {
+	te := newEnv(t)
+	te.spec(t, "alpha", "port: 27015\nautostart: true\noverlays: [{path: comp, alias: c}, maps]\n")
+	te.spec(t, "beta", "port: 27016\n")
+	te.spec(t, "gamma", "port: nope\n")
+	return te
+}
+
+func TestList(t *testing.T) {
+	te := listFixture(t)
+	te.sd.set("l4d2@alpha.service", "active", "running")
+	te.sd.set("l4d2@gamma.service", "failed", "failed")
+	if err := te.run("list"); err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   PORT   AUTOSTART  STATE     MOUNTED  OVERLAYS\n" +
+		"alpha  27015  yes        active    no       comp=c,maps\n" +
+		"beta   27016  no         inactive  no       -\n" +
+		"gamma  -      -          failed    no       invalid spec: see `left4me validate gamma`\n"
+	if te.out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", te.out, want)
+	}
+	if te.sd.closed != 1 {
+		t.Errorf("connection closed %d times", te.sd.closed)
+	}
+}
+
+func TestListWithoutSystemd(t *testing.T) {
+	te := listFixture(t)
+	te.noSystemd()
+	if err := te.run("list", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	var rows []row
+	if err := json.Unmarshal(te.out.Bytes(), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%+v", rows)
+	}
+	for _, r := range rows {
+		if r.State != "unknown" {
+			t.Errorf("%s: state %q", r.Name, r.State)
+		}
+	}
+	a := rows[0]
+	if a.Port != 27015 || !a.Autostart || len(a.Overlays) != 2 || a.Overlays[0] != (overlay{Path: "comp", Alias: "c"}) || a.Error != "" {
+		t.Errorf("alpha %+v", a)
+	}
+	if rows[2].Error == "" || !strings.Contains(rows[2].Error, "gamma.yaml:1:7: port") {
+		t.Errorf("gamma %+v", rows[2])
+	}
+	if !strings.Contains(te.err.String(), "note: unit states are unknown: systemd not reachable") {
+		t.Errorf("stderr %q", te.err)
+	}
+}
+
+func TestListColour(t *testing.T) {
+	te := listFixture(t)
+	te.Color = true
+	te.sd.set("l4d2@alpha.service", "active", "running")
+	if err := te.run("list"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.out.String(), "\x1b[32mactive\x1b[0m") {
+		t.Fatalf("no colour: %q", te.out)
+	}
+	te.Color = false
+	te.run("list")
+	if strings.Contains(te.out.String(), "\x1b[") {
+		t.Fatalf("colour without a terminal: %q", te.out)
+	}
+}
+
+func TestListEmpty(t *testing.T) {
+	te := newEnv(t)
+	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "no instances in") {
+		t.Fatalf("%v %q", err, te.out)
+	}
+}

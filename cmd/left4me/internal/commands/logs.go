@@ -1,0 +1,47 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/journal"
+)
+
+func logsCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "show the instance's journal (runs journalctl)",
+		ArgsUsage: "NAME",
+		Description: `Runs journalctl --unit l4d2@NAME.service. Reading other units' logs may
+need root or membership in the systemd-journal group.
+
+Examples:
+  left4me logs srv1 -n 50
+  left4me logs srv1 -f`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
+			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Usage: "show the last `N` lines (default: all; 10 with -f)"},
+		},
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			return e.logs(c.Context, name, c.Int("lines"), c.Bool("follow"))
+		},
+	}
+}
+
+func (e *Env) logs(ctx context.Context, name string, lines int, follow bool) error {
+	if lines < 0 {
+		return fmt.Errorf("%w: -n %d: the number of lines must be 0 or more", fail.ErrUsage, lines)
+	}
+	if _, err := e.instance(name); err != nil {
+		return fmt.Errorf("%w\n(the journal of a deleted instance stays readable: journalctl -u %s)", err, unitOf(name))
+	}
+	return e.Journal(ctx, journal.Args(unitOf(name), lines, follow), e.Stdout, e.Stderr)
+}

@@ -1,0 +1,161 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/state"
+	"github.com/left4me/left4me/prestart"
+)
+
+func yesFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"}
+}
+
+func resetCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "reset",
+		Usage:     "throw away an instance's runtime state (upper layer included)",
+		ArgsUsage: "NAME",
+		Description: `Stops the instance if it runs, unmounts it, removes runtime/NAME (the
+upper layer: everything the server wrote, such as logs, bans, downloaded
+maps) and starts it again if it was running. The spec, overlays and the
+installation are not touched. Asks first on a terminal; --yes for scripts.
+Needs root.
+
+Example:
+  left4me reset srv1 --yes`,
+		Flags:        []cli.Flag{yesFlag()},
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			return e.reset(c.Context, name, c.Bool("yes"))
+		},
+	}
+}
+
+func deleteCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "stop an instance and remove its runtime state and its spec",
+		ArgsUsage: "NAME",
+		Description: `Stops the instance, unmounts it, removes runtime/NAME (upper layer
+included) and instances/NAME.yaml, then reloads systemd. Overlays and the
+installation are not touched. Asks first on a terminal; --yes for scripts.
+Needs root.
+
+Example:
+  left4me delete srv1 --yes`,
+		Flags:        []cli.Flag{yesFlag()},
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			return e.deleteInstance(c.Context, name, c.Bool("yes"))
+		},
+	}
+}
+
+// prepareRemoval runs the checks both destructive commands share, asks,
+// then stops the unit and unmounts. It returns the connection and whether
+// the unit was running.
+func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes bool, what string) (Systemd, bool, error) {
+	if _, err := e.instance(name); err != nil {
+		return nil, false, err
+	}
+	if e.Euid != 0 {
+		return nil, false, fmt.Errorf("%w: %s stops the unit, unmounts and removes root-owned files, so it needs root; run: sudo left4me %s %s", fail.ErrPermission, op, op, name)
+	}
+	if err := e.confirm(yes, what); err != nil {
+		return nil, false, err
+	}
+	// Refuse a tree we would not remove before anything is stopped.
+	if _, err := state.Check(e.Layout.Root, name); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", name, err)
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	u, err := sd.Unit(ctx, unitOf(name))
+	if err != nil {
+		sd.Close()
+		return nil, false, err
+	}
+	running := u.ActiveState == "active" || u.ActiveState == "activating" || u.ActiveState == "reloading"
+	if u.ActiveState != "inactive" && u.ActiveState != "failed" {
+		if err := e.runJob(ctx, sd, "stop", name); err != nil {
+			sd.Close()
+			return nil, false, err
+		}
+	}
+	// ExecStopPost unmounted already; this also covers a mount left by hand.
+	if err := prestart.Stop(prestart.Config{Layout: e.Layout}, name); err != nil {
+		sd.Close()
+		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
+	}
+	return sd, running, nil
+}
+
+func (e *Env) reset(ctx context.Context, name string, yes bool) error {
+	dir := e.Layout.RuntimeDir(name)
+	sd, running, err := e.prepareRemoval(ctx, "reset", name, yes,
+		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote), start it again if it ran.", name, dir))
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	err = e.removeRuntime(name)
+	if running {
+		// Also after a refused removal: the server was running before.
+		err = errors.Join(err, e.runJob(ctx, sd, "start", name))
+	}
+	return err
+}
+
+func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
+	path := e.Layout.SpecPath(name)
+	sd, _, err := e.prepareRemoval(ctx, "delete", name, yes,
+		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	if err := e.removeRuntime(name); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)
+	}
+	fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, path)
+	if err := e.reload(ctx, sd, "the spec was removed"); err != nil {
+		return err
+	}
+	_ = sd.ResetFailed(ctx, unitOf(name)) // a failed state would linger in lists
+	return nil
+}
+
+func (e *Env) removeRuntime(name string) error {
+	dir := e.Layout.RuntimeDir(name)
+	removed, err := state.Remove(e.Layout.Root, name, e.MountInfo)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if removed {
+		fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, dir)
+	} else {
+		fmt.Fprintf(e.Stdout, "%s: no runtime state (%s does not exist)\n", name, dir)
+	}
+	return nil
+}

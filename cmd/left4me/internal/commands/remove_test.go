@@ -1,0 +1,158 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// withRuntime adds a spec and a runtime tree with a file in its upper layer.
+func withRuntime(t *testing.T, te *tenv, name string) string {
+	te.spec(t, name, "port: 27015\n")
+	rt := te.Layout.RuntimeDir(name)
+	mkdirs(t, filepath.Join(rt, "upper", "left4dead2"), filepath.Join(rt, "work"), filepath.Join(rt, "merged"))
+	writeFile(t, filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg"), "banid 0 STEAM_1\n")
+	return rt
+}
+
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+func TestConfirmation(t *testing.T) {
+	cases := []struct {
+		name     string
+		terminal bool
+		stdin    string
+		args     []string
+		euid     int
+		code     int    // 0: proceeds
+		want     string // in the error, or on stderr when proceeding
+	}{
+		{"no terminal, no --yes", false, "y\n", nil, 0, fail.CodeUsage, "pass --yes"},
+		{"terminal, answer no", true, "n\n", nil, 0, fail.CodeUsage, "nothing was changed"},
+		{"terminal, empty answer", true, "", nil, 0, fail.CodeUsage, "nothing was changed"},
+		{"terminal, answer yes", true, "yes\n", nil, 0, 0, "Proceed? [y/N]"},
+		{"--yes", false, "", []string{"--yes"}, 0, 0, ""},
+		{"-y", false, "", []string{"-y"}, 0, 0, ""},
+		{"not root", true, "y\n", []string{"--yes"}, 1000, fail.CodePermission, "needs root; run: sudo left4me"},
+	}
+	for _, op := range []string{"reset", "delete"} {
+		for _, c := range cases {
+			t.Run(op+"/"+c.name, func(t *testing.T) {
+				te := newEnv(t)
+				rt := withRuntime(t, te, "srv1")
+				te.Terminal, te.Stdin, te.Euid = c.terminal, strings.NewReader(c.stdin), c.euid
+				err := te.run(append([]string{op, "srv1"}, c.args...)...)
+				if fail.Code(err) != c.code {
+					t.Fatalf("code %d (%v), want %d", fail.Code(err), err, c.code)
+				}
+				if c.code != 0 {
+					if !strings.Contains(err.Error(), c.want) {
+						t.Errorf("error %q lacks %q", err, c.want)
+					}
+					if !exists(rt) || !exists(te.Layout.SpecPath("srv1")) || len(te.sd.calls) != 0 {
+						t.Errorf("changed something without confirmation: calls %v", te.sd.calls)
+					}
+					return
+				}
+				if !strings.Contains(te.err.String(), c.want) {
+					t.Errorf("stderr %q lacks %q", te.err, c.want)
+				}
+				if exists(rt) {
+					t.Errorf("%s still there", rt)
+				}
+				if exists(te.Layout.SpecPath("srv1")) != (op == "reset") {
+					t.Errorf("spec exists = %v after %s", !(op == "reset"), op)
+				}
+			})
+		}
+	}
+}
+
+func TestResetRunning(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	outside := filepath.Join(te.Layout.Root, "installation")
+	os.Symlink(outside, filepath.Join(rt, "upper", "escape"))
+	te.sd.set("l4d2@srv1.service", "active", "running")
+	if err := te.run("reset", "srv1", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@srv1.service,start l4d2@srv1.service" {
+		t.Errorf("calls %s", got)
+	}
+	if exists(rt) || !exists(filepath.Join(outside, "srcds_run")) || !exists(te.Layout.SpecPath("srv1")) {
+		t.Error("reset removed the wrong things")
+	}
+	if !strings.Contains(te.out.String(), "srv1: removed "+rt) {
+		t.Errorf("stdout %q", te.out)
+	}
+}
+
+func TestResetStoppedStaysStopped(t *testing.T) {
+	te := newEnv(t)
+	withRuntime(t, te, "srv1")
+	if err := te.run("reset", "srv1", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	if len(te.sd.calls) != 0 {
+		t.Errorf("calls %v", te.sd.calls)
+	}
+}
+
+func TestResetRefusesSymlinkAndMount(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 1\n")
+	os.Symlink(filepath.Join(te.Layout.Root, "installation"), te.Layout.RuntimeDir("srv1"))
+	err := te.run("reset", "srv1", "--yes")
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") || !exists(filepath.Join(te.Layout.Root, "installation", "srcds_run")) {
+		t.Fatalf("symlink: %v", err)
+	}
+	rt := withRuntime(t, te, "srv2")
+	real, _ := filepath.EvalSymlinks(rt)
+	writeFile(t, te.MountInfo, "40 22 0:35 / "+real+"/merged rw - overlay overlay rw\n")
+	te.sd.set("l4d2@srv2.service", "active", "running")
+	err = te.run("reset", "srv2", "--yes")
+	if err == nil || !strings.Contains(err.Error(), "still mounted") || !exists(filepath.Join(rt, "upper")) {
+		t.Fatalf("mounted: %v", err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@srv2.service,start l4d2@srv2.service" {
+		t.Errorf("a running instance must be started again after a refused reset: %s", got)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.sd.set("l4d2@srv1.service", "failed", "failed")
+	if err := te.run("delete", "srv1", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(rt) || exists(te.Layout.SpecPath("srv1")) {
+		t.Error("not removed")
+	}
+	for _, d := range []string{"installation/srcds_run", "overlays", "runtime"} {
+		if !exists(filepath.Join(te.Layout.Root, d)) {
+			t.Errorf("%s removed", d)
+		}
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "reload,reset-failed l4d2@srv1.service" {
+		t.Errorf("calls %s", got)
+	}
+}
+
+func TestDestructiveNeedSystemd(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.noSystemd()
+	for _, op := range []string{"reset", "delete"} {
+		if err := te.run(op, "srv1", "--yes"); fail.Code(err) != fail.CodeNoSystemd {
+			t.Errorf("%s: %v", op, err)
+		}
+	}
+	if !exists(rt) {
+		t.Error("removed without knowing whether it runs")
+	}
+}

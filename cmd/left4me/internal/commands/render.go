@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart"
+)
+
+// nobody is the uid/gid previews use when the server user does not exist.
+const nobody = 65534
+
+func renderCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "render",
+		Usage:     "show exactly what a start would do, without doing it",
+		ArgsUsage: "NAME",
+		Description: `Runs the start helper's own resolution (prestart.Preview) and prints the
+server.cfg it would stage (lines it adds itself are marked "# auto"), the
+server_ALIAS.cfg files it would copy and from where, the layer stack top
+to bottom and the server's command line. Nothing is written or mounted.
+
+Example:
+  left4me render srv1`,
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			return e.render(name)
+		},
+	}
+}
+
+// previewConfig is the helpers' config for a dry run. Without the server
+// user (not installed yet) it previews as nobody, and says so when asked.
+func (e *Env) previewConfig(say bool) prestart.Config {
+	uid, gid, err := e.ServerUser()
+	if err != nil {
+		uid, gid = nobody, nobody
+		if say {
+			e.note("%v; previewing as uid/gid %d instead, so whether the server may read an overlay's server.cfg is checked for that user", err, nobody)
+		}
+	}
+	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
+}
+
+func (e *Env) render(name string) error {
+	if _, err := e.instance(name); err != nil {
+		return err
+	}
+	p, err := prestart.Preview(e.previewConfig(true), name)
+	if err != nil {
+		return fmt.Errorf("a start of %s would fail:\n%w", name, err)
+	}
+	w := e.Stdout
+	upper := p.Layers[0]
+	fmt.Fprintf(w, "%s: what a start would do (nothing was written or mounted)\n\n", e.paint(name, table.Bold))
+	fmt.Fprintf(w, "server.cfg -> %s\n", filepath.Join(upper, prestart.OverlayCfg))
+	lines := strings.Split(strings.TrimSuffix(p.ServerCfg, "\n"), "\n")
+	if p.ServerCfg == "" {
+		lines = nil
+		fmt.Fprintln(w, "  (empty: no config lines and no aliased overlays)")
+	}
+	for i, l := range lines {
+		if i < p.AutoExec {
+			l += "  " + e.paint("# auto", table.Dim)
+		}
+		fmt.Fprintln(w, "  "+l)
+	}
+	fmt.Fprintln(w, "\noverlay cfgs")
+	if len(p.Copies) == 0 {
+		fmt.Fprintln(w, "  (none: no overlay has an alias)")
+	}
+	t := &table.Table{Indent: "  "}
+	for _, c := range p.Copies {
+		from := c.Source + " -> " + c.Target
+		if !c.Present {
+			from = "overlay has no server.cfg: nothing is copied (" + c.Source + ")"
+		}
+		t.Row(table.Plain(prestart.AliasCfgName(c.Alias), from)...)
+	}
+	if err := t.Write(w, e.Color); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nlayers, top to bottom, mounted on %s\n", p.Merged)
+	t = &table.Table{Indent: "  "}
+	t.Row(table.Plain("upper", upper)...)
+	for i, l := range p.Layers[1 : len(p.Layers)-1] {
+		t.Row(table.Plain(fmt.Sprintf("overlays[%d]", i), l)...)
+	}
+	t.Row(table.Plain("installation", p.Layers[len(p.Layers)-1])...)
+	if err := t.Write(w, e.Color); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ncommand\n  %s\n", shellJoin(p.Command))
+	return nil
+}
+
+// shellJoin quotes argv for a shell, so the line can be pasted.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-./:=,@%") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,95 @@
+package commands
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func TestRender(t *testing.T) {
+	te := newEnv(t)
+	te.overlay(t, "competitive", "sv_cheats 0\n")
+	te.overlay(t, "workshop/maps", "")
+	te.overlay(t, "admins", "")
+	te.spec(t, "srv1", `port: 27015
+arguments: ["+map", "c1m1_hotel", "-hostname", "it's"]
+config: ['hostname "x"', "exec server_adm"]
+overlays:
+  - {path: competitive, alias: comp}
+  - {path: workshop/maps, alias: maps}
+  - {path: admins, alias: adm}
+`)
+	if err := te.run("render", "srv1"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	r, v := te.Layout.Root+"/runtime/srv1", te.Layout.Root
+	want := `srv1: what a start would do (nothing was written or mounted)
+
+server.cfg -> ` + r + `/upper/left4dead2/cfg/server.cfg
+  exec server_maps  # auto
+  exec server_comp  # auto
+  hostname "x"
+  exec server_adm
+
+overlay cfgs
+  server_comp.cfg  ` + v + `/overlays/competitive/left4dead2/cfg/server.cfg -> ` + r + `/upper/left4dead2/cfg/server_comp.cfg
+  server_maps.cfg  overlay has no server.cfg: nothing is copied (` + v + `/overlays/workshop/maps/left4dead2/cfg/server.cfg)
+  server_adm.cfg   overlay has no server.cfg: nothing is copied (` + v + `/overlays/admins/left4dead2/cfg/server.cfg)
+
+layers, top to bottom, mounted on ` + r + `/merged
+  upper         ` + r + `/upper
+  overlays[0]   ` + v + `/overlays/competitive
+  overlays[1]   ` + v + `/overlays/workshop/maps
+  overlays[2]   ` + v + `/overlays/admins
+  installation  ` + v + `/installation
+
+command
+  ` + r + `/merged/srcds_run -game left4dead2 -norestart -port 27015 +map c1m1_hotel -hostname 'it'\''s'
+`
+	if got := te.out.String(); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if te.err.Len() != 0 {
+		t.Errorf("stderr: %s", te.err)
+	}
+}
+
+func TestRenderFallsBackToNobody(t *testing.T) {
+	te := newEnv(t)
+	te.ServerUser = func() (int, int, error) { return 0, 0, errors.New(`user "left4me": unknown user`) }
+	te.spec(t, "a", "port: 1\n")
+	if err := te.run("render", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.err.String(), "previewing as uid/gid 65534") {
+		t.Fatalf("stderr: %s", te.err)
+	}
+	if !strings.Contains(te.out.String(), "(empty: no config lines and no aliased overlays)") {
+		t.Fatalf("stdout: %s", te.out)
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\noverlays: [missing]\n")
+	te.spec(t, "bad", "port: x\n")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"render", "a"}, fail.CodeFailure, "a start of a would fail:\noverlays[0] "},
+		{[]string{"render", "bad"}, fail.CodeFailure, "bad.yaml:1:7: port"},
+		{[]string{"render", "nope"}, fail.CodeUnknownInstance, `unknown instance "nope": there is no `},
+		{[]string{"render"}, fail.CodeUsage, "render takes one instance name"},
+		{[]string{"render", "a/b"}, fail.CodeUsage, "invalid instance name"},
+	}
+	for _, c := range cases {
+		err := te.run(c.args...)
+		if fail.Code(err) != c.code || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: code %d, %v; want %d, %q", c.args, fail.Code(err), err, c.code, c.want)
+		}
+	}
+}

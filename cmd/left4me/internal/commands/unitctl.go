@@ -1,0 +1,143 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func unitUsage(op string) string {
+	switch op {
+	case "start":
+		return "start instances and wait until systemd reports the result"
+	case "stop":
+		return "stop instances and wait until they are down"
+	}
+	return "restart instances (start them if stopped), reloading changed specs first"
+}
+
+func unitCmd(e *Env, op string) *cli.Command {
+	return &cli.Command{
+		Name:      op,
+		Usage:     unitUsage(op),
+		ArgsUsage: "NAME...",
+		Description: `Goes through systemd (D-Bus) like systemctl ` + op + ` l4d2@NAME.service and
+waits for the job. On failure it prints the unit's result and its last
+journal lines and exits non-zero. Needs root (or polkit's consent).
+
+Example:
+  left4me ` + op + ` srv1 srv2`,
+		BashComplete: e.completeNames,
+		Action:       func(c *cli.Context) error { return e.unitOp(c.Context, op, c.Args().Slice()) },
+	}
+}
+
+func (e *Env) unitOp(ctx context.Context, op string, names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)
+	}
+	for _, n := range names {
+		var err error
+		if op == "stop" {
+			_, err = e.instance(n) // an invalid spec must not keep a server running
+		} else {
+			_, err = e.load(n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	if op != "stop" {
+		if err := e.reloadIfStale(ctx, sd, names); err != nil {
+			return err
+		}
+	}
+	failed := 0
+	for _, n := range names {
+		err := e.runJob(ctx, sd, op, n)
+		if errors.Is(err, fail.ErrJobFailed) { // control.JobError or a crash right after
+			fmt.Fprintln(e.Stderr, err)
+			failed++
+			continue
+		}
+		if err != nil {
+			return err // not root, systemd gone: the next ones would fail alike
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %s failed for %d of %d instance(s); see above", fail.ErrJobFailed, op, failed, len(names))
+	}
+	return nil
+}
+
+// reloadIfStale reloads systemd when a spec changed since it last read
+// them: the start helper refuses a spec newer than the unit's drop-in.
+func (e *Env) reloadIfStale(ctx context.Context, sd Systemd, names []string) error {
+	for _, n := range names {
+		u, err := sd.Unit(ctx, unitOf(n))
+		if err != nil {
+			return err
+		}
+		if u.NeedReload {
+			fmt.Fprintf(e.Stdout, "spec of %s changed since systemd last read it: reloading systemd\n", n)
+			ctx, cancel := context.WithTimeout(ctx, jobTimeout)
+			defer cancel()
+			return sd.Reload(ctx)
+		}
+	}
+	return nil
+}
+
+// runJob runs one job and, on failure, explains it with the unit's result
+// and journal.
+func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
+	unit := unitOf(name)
+	jctx, cancel := context.WithTimeout(ctx, jobTimeout)
+	defer cancel()
+	var err error
+	switch op {
+	case "start":
+		err = sd.Start(jctx, unit)
+	case "stop":
+		err = sd.Stop(jctx, unit)
+	default:
+		err = sd.Restart(jctx, unit)
+	}
+	u, uerr := sd.Unit(ctx, unit)
+	if err == nil && uerr == nil && op != "stop" && (u.ActiveState == "failed" || u.SubState == "auto-restart") {
+		// Type=simple: the job is done once the server was forked; a
+		// server that died at once shows up only in the unit's state.
+		err = fmt.Errorf("%s %s: the server exited right after starting: %w", op, unit, fail.ErrJobFailed)
+	}
+	if err != nil {
+		if !errors.Is(err, fail.ErrJobFailed) {
+			return err
+		}
+		why := ""
+		if uerr == nil {
+			why = fmt.Sprintf("; unit is %s (%s), result %s", u.ActiveState, u.SubState, u.Result)
+		}
+		return fmt.Errorf("%s %s failed: %w%s\nlast log lines of %s:\n%s", op, name, err, why, unit, e.tail(ctx, unit))
+	}
+	if uerr != nil {
+		return uerr
+	}
+	fmt.Fprintf(e.Stdout, "%s: %s (%s, %s)\n", name, pastTense(op), unit, e.paint(u.ActiveState+"/"+u.SubState, stateColor(u.ActiveState)))
+	return nil
+}
+
+func pastTense(op string) string {
+	if op == "stop" {
+		return "stopped"
+	}
+	return op + "ed"
+}

@@ -1,0 +1,98 @@
+package commands
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func TestStartStopRestart(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "b", "port: 2\n")
+	if err := te.run("start", "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := te.out.String(); got != "a: started (l4d2@a.service, active/running)\nb: started (l4d2@b.service, active/running)\n" {
+		t.Errorf("stdout %q", got)
+	}
+	if err := te.run("restart", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("stop", "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	want := "start l4d2@a.service,start l4d2@b.service,restart l4d2@a.service,stop l4d2@a.service,stop l4d2@b.service"
+	if got := strings.Join(te.sd.calls, ","); got != want {
+		t.Errorf("calls %s", got)
+	}
+}
+
+func TestStartFailureExplains(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "b", "port: 2\n")
+	te.sd.failStart["l4d2@a.service"] = "failed"
+	err := te.run("start", "a", "b")
+	if fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "start failed for 1 of 2") {
+		t.Fatalf("%v", err)
+	}
+	msg := te.err.String()
+	for _, w := range []string{"start a failed: start l4d2@a.service: job failed; unit is failed (failed), result exit-code",
+		"last log lines of l4d2@a.service:\n  server said goodbye"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, msg)
+		}
+	}
+	if !strings.Contains(te.out.String(), "b: started") {
+		t.Errorf("b was not started after a failed: %q", te.out)
+	}
+}
+
+func TestStartReloadsStaleSpec(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	u := te.sd.get("l4d2@a.service")
+	u.NeedReload = true
+	te.sd.units[u.Name] = u
+	if err := te.run("start", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "reload,start l4d2@a.service" {
+		t.Errorf("calls %s", got)
+	}
+}
+
+func TestUnitOpErrors(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "bad", "port: x\n")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"start"}, fail.CodeUsage, "start needs at least one instance name"},
+		{[]string{"start", "a", "nope"}, fail.CodeUnknownInstance, `unknown instance "nope"`},
+		{[]string{"start", "bad"}, fail.CodeFailure, "bad.yaml:1:7: port"},
+		{[]string{"restart", "../a"}, fail.CodeUsage, "invalid instance name"},
+	}
+	for _, c := range cases {
+		err := te.run(c.args...)
+		if fail.Code(err) != c.code || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: code %d %v", c.args, fail.Code(err), err)
+		}
+	}
+	if len(te.sd.calls) != 0 {
+		t.Errorf("acted despite errors: %v", te.sd.calls)
+	}
+	// An invalid spec must not keep a server running.
+	if err := te.run("stop", "bad"); err != nil {
+		t.Errorf("stop bad: %v", err)
+	}
+	te.noSystemd()
+	if err := te.run("start", "a"); fail.Code(err) != fail.CodeNoSystemd {
+		t.Errorf("no systemd: %v", err)
+	}
+}

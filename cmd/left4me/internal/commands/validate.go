@@ -1,0 +1,147 @@
+package commands
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+)
+
+// problem is one thing wrong with one spec, as --json prints it.
+type problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+	text    string // FILE:LINE:COL: FIELD: MSG
+}
+
+type checked struct {
+	Name     string    `json:"name"`
+	File     string    `json:"file"`
+	Valid    bool      `json:"valid"`
+	Problems []problem `json:"problems"`
+}
+
+func validateCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check specs: syntax, fields, ports across specs, overlays and installation",
+		ArgsUsage: "[NAME...]",
+		Description: `Checks every spec (or the named ones) with the generator's parser, the
+ports of all specs together, and, like a start would, that each overlay is
+a directory below overlays/ and that the game is installed. Prints each
+problem as FILE:LINE:COL: FIELD: MESSAGE; exits 0 only when all are valid.
+
+Examples:
+  left4me validate
+  left4me validate srv1 srv2
+  left4me validate --json | jq '.[] | select(.valid | not)'`,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+		BashComplete: e.completeNames,
+		Action:       func(c *cli.Context) error { return e.validate(c.Args().Slice(), c.Bool("json")) },
+	}
+}
+
+func (e *Env) validate(names []string, asJSON bool) error {
+	dir, err := e.specDir()
+	if err != nil {
+		return err
+	}
+	all, err := spec.LoadAll(dir)
+	if err != nil {
+		return fail.NeedsRoot(err, "reading "+dir)
+	}
+	if len(names) > 0 {
+		if all, err = e.pick(all, names); err != nil {
+			return err
+		}
+	}
+	cfg := e.previewConfig(!asJSON)
+	results := make([]checked, 0, len(all))
+	bad := 0
+	for _, in := range all {
+		r := checked{Name: in.Name, File: in.File, Problems: []problem{}}
+		err := in.Err
+		if err == nil {
+			// Same resolution as a start: overlays and installation.
+			_, err = prestart.Preview(cfg, in.Name)
+		}
+		for _, one := range unjoin(err) {
+			r.Problems = append(r.Problems, toProblem(in.File, one))
+		}
+		r.Valid = len(r.Problems) == 0
+		if !r.Valid {
+			bad++
+		}
+		results = append(results, r)
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return fmt.Errorf("write JSON: %w", err)
+		}
+	} else {
+		for _, r := range results {
+			for _, p := range r.Problems {
+				fmt.Fprintln(e.Stdout, p.text)
+			}
+		}
+		if len(results) == 0 {
+			fmt.Fprintf(e.Stdout, "no specs in %s\n", dir)
+		} else if bad == 0 {
+			fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid\n", e.paint("ok", "32"), len(results))
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%w: %d of %d spec(s) have problems", fail.ErrInvalid, bad, len(results))
+	}
+	return nil
+}
+
+// pick keeps the named instances, in the order given.
+func (e *Env) pick(all []spec.Instance, names []string) ([]spec.Instance, error) {
+	var out []spec.Instance
+	for _, n := range names {
+		path, err := e.instance(n)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range all {
+			if in.Name == n {
+				out = append(out, in)
+			}
+		}
+		if len(out) == 0 || out[len(out)-1].Name != n {
+			// A file LoadAll skipped; ReadFile says why.
+			_, rerr := spec.ReadFile(path)
+			out = append(out, spec.Instance{Name: n, File: path, Err: rerr})
+		}
+	}
+	return out, nil
+}
+
+func toProblem(file string, err error) problem {
+	var se *spec.Error
+	if errors.As(err, &se) {
+		return problem{File: se.File, Line: se.Line, Column: se.Column, Field: se.Field, Message: se.Msg, text: se.Error()}
+	}
+	return problem{File: file, Message: err.Error(), text: file + ": " + err.Error()}
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -1,0 +1,95 @@
+package commands
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name  string
+		specs map[string]string
+		args  []string
+		want  []string // lines of stdout, in order (each a substring)
+		err   error    // nil: exit 0
+	}{
+		{"all valid", map[string]string{"a": "port: 1\n", "b": "port: 2\noverlays: [ov]\n"}, nil,
+			[]string{"ok: 2 spec(s) valid"}, nil},
+		{"field error", map[string]string{"a": "port: 1\nautostart: yes\n"}, nil,
+			[]string{"a.yaml:2:12: autostart: must be true or false"}, fail.ErrInvalid},
+		{"port across specs", map[string]string{"a": "port: 5\n", "b": "# x\nport: 5\n"}, nil,
+			[]string{`b.yaml:2:7: port: 5 is already used by instance "a"`}, fail.ErrInvalid},
+		{"missing overlay", map[string]string{"a": "port: 1\noverlays: [nope]\n"}, nil,
+			[]string{"a.yaml: overlays[0] ", "nope: does not exist"}, fail.ErrInvalid},
+		{"named only", map[string]string{"a": "port: 1\n", "b": "port: x\n"}, []string{"a"},
+			[]string{"ok: 1 spec(s) valid"}, nil},
+		{"named keeps cross-spec check", map[string]string{"a": "port: 5\n", "b": "port: 5\n"}, []string{"b"},
+			[]string{"b.yaml:1:7: port: 5 is already used"}, fail.ErrInvalid},
+		{"unknown name", map[string]string{"a": "port: 1\n"}, []string{"zz"}, nil, fail.ErrUnknownInstance},
+		{"bad name", nil, []string{"../x"}, nil, fail.ErrUsage},
+		{"none", nil, nil, []string{"no specs in "}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.overlay(t, "ov", "")
+			for n, body := range c.specs {
+				te.spec(t, n, body)
+			}
+			err := te.run(append([]string{"validate"}, c.args...)...)
+			if c.err == nil && err != nil || c.err != nil && fail.Code(err) != fail.Code(c.err) {
+				t.Fatalf("err %v (code %d), want %v", err, fail.Code(err), c.err)
+			}
+			out := te.out.String()
+			for _, w := range c.want {
+				i := strings.Index(out, w)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q:\n%s", w, out)
+				}
+				out = out[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 1\n")
+	b := te.spec(t, "b", "port: 0\nautostart: 1\n")
+	err := te.run("validate", "--json")
+	if !errors.Is(err, fail.ErrInvalid) {
+		t.Fatalf("err %v", err)
+	}
+	var got []checked
+	if err := json.Unmarshal(te.out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	if len(got) != 2 || !got[0].Valid || got[0].Name != "a" || len(got[0].Problems) != 0 || got[1].Valid {
+		t.Fatalf("%+v", got)
+	}
+	want := []problem{
+		{File: b, Line: 1, Column: 7, Field: "port", Message: "0 is out of range 1..65535"},
+		{File: b, Line: 2, Column: 12, Field: "autostart", Message: "must be true or false, got int 1"},
+	}
+	if len(got[1].Problems) != 2 || got[1].Problems[0] != want[0] || got[1].Problems[1] != want[1] {
+		t.Fatalf("problems %+v\nwant %+v", got[1].Problems, want)
+	}
+	if strings.Contains(te.out.String(), "note:") {
+		t.Error("notes must not go into the JSON on stdout")
+	}
+}
+
+func TestValidateMissingSpecDir(t *testing.T) {
+	te := newEnv(t)
+	te.Layout.ConfigDir += "-missing"
+	for _, args := range [][]string{{"validate"}, {"list"}, {"status", "a"}, {"create", "a", "--port", "1"}} {
+		err := te.run(args...)
+		if fail.Code(err) != fail.CodeNoSpecDir || !strings.Contains(err.Error(), "LEFT4ME_CONFIG_DIR") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}

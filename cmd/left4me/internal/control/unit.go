@@ -1,0 +1,55 @@
+package control
+
+import (
+	"context"
+	"time"
+)
+
+// Unit is what the CLI shows of a unit's state.
+type Unit struct {
+	Name        string
+	LoadState   string // loaded, not-found, ...
+	ActiveState string // active, inactive, failed, activating, ...
+	SubState    string // running, dead, auto-restart, ...
+	// Only filled by Conn.Unit:
+	Result     string    // the service's last result: success, exit-code, ...
+	Since      time.Time // last state change; zero when never
+	MainPID    uint32
+	NeedReload bool // the unit (or its spec, its SourcePath) changed on disk
+}
+
+// Units returns the state of each named unit, loaded or not, in one call.
+func (c *Conn) Units(ctx context.Context, names []string) ([]Unit, error) {
+	st, err := c.c.ListUnitsByNamesContext(ctx, names)
+	if err != nil {
+		return nil, callError("list units", err)
+	}
+	out := make([]Unit, 0, len(st))
+	for _, s := range st {
+		out = append(out, Unit{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState})
+	}
+	return out, nil
+}
+
+// Unit returns the detailed state of one service unit.
+func (c *Conn) Unit(ctx context.Context, name string) (Unit, error) {
+	u := Unit{Name: name}
+	props, err := c.c.GetUnitPropertiesContext(ctx, name)
+	if err != nil {
+		return u, callError("state of "+name, err)
+	}
+	u.LoadState, _ = props["LoadState"].(string)
+	u.ActiveState, _ = props["ActiveState"].(string)
+	u.SubState, _ = props["SubState"].(string)
+	u.NeedReload, _ = props["NeedDaemonReload"].(bool)
+	if us, ok := props["StateChangeTimestamp"].(uint64); ok && us > 0 {
+		u.Since = time.UnixMicro(int64(us))
+	}
+	svc, err := c.c.GetUnitTypePropertiesContext(ctx, name, "Service")
+	if err != nil {
+		return u, callError("service state of "+name, err)
+	}
+	u.MainPID, _ = svc["MainPID"].(uint32)
+	u.Result, _ = svc["Result"].(string)
+	return u, nil
+}

@@ -1,0 +1,66 @@
+// Package fail holds the CLI's sentinel errors and maps them to exit codes,
+// so that scripts can tell "no such instance" from "not root" without
+// parsing messages.
+package fail
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/left4me/left4me/spec"
+)
+
+// Sentinel errors. Each is wrapped with a message that says what was wrong
+// and what to do; the sentinel only selects the exit code.
+var (
+	ErrUsage           = errors.New("usage")
+	ErrUnknownInstance = errors.New("unknown instance")
+	ErrNoSpecDir       = errors.New("spec directory missing")
+	ErrNoSystemd       = errors.New("systemd not reachable")
+	ErrPermission      = errors.New("permission denied")
+	ErrInvalid         = errors.New("invalid spec")
+	ErrExists          = errors.New("already exists")
+	ErrJobFailed       = errors.New("job failed")
+	ErrNotConfirmed    = errors.New("not confirmed")
+	ErrMounted         = errors.New("still mounted")
+)
+
+// Exit codes; listed in `left4me --help`.
+const (
+	CodeFailure         = 1
+	CodeUsage           = 2
+	CodeUnknownInstance = 3
+	CodeNoSpecDir       = 4
+	CodeNoSystemd       = 5
+	CodePermission      = 6
+)
+
+// Code is the process exit code for err (0 for nil).
+func Code(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrPermission):
+		// First: "not root" is the fix even when the call also failed otherwise.
+		return CodePermission
+	case errors.Is(err, ErrUsage), errors.Is(err, spec.ErrInvalidName), errors.Is(err, ErrNotConfirmed):
+		return CodeUsage
+	case errors.Is(err, ErrUnknownInstance):
+		return CodeUnknownInstance
+	case errors.Is(err, ErrNoSpecDir):
+		return CodeNoSpecDir
+	case errors.Is(err, ErrNoSystemd):
+		return CodeNoSystemd
+	}
+	return CodeFailure
+}
+
+// NeedsRoot marks err as a permission problem when it is one (EACCES,
+// EPERM), naming the action and the fix; other errors pass unchanged.
+func NeedsRoot(err error, action string) error {
+	if err != nil && errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w: %s needs root (%v); run it with sudo", ErrPermission, action, err)
+	}
+	return err
+}

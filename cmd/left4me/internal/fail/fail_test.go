@@ -1,0 +1,36 @@
+package fail
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/left4me/left4me/spec"
+)
+
+func TestCode(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("x"), CodeFailure},
+		{fmt.Errorf("a: %w", ErrUsage), CodeUsage},
+		{spec.ValidateName("../x"), CodeUsage},
+		{fmt.Errorf("a: %w", ErrUnknownInstance), CodeUnknownInstance},
+		{fmt.Errorf("a: %w", ErrNoSpecDir), CodeNoSpecDir},
+		{fmt.Errorf("a: %w", ErrNoSystemd), CodeNoSystemd},
+		{NeedsRoot(fmt.Errorf("w: %w", fs.ErrPermission), "writing"), CodePermission},
+		{fmt.Errorf("%w: %w", ErrJobFailed, ErrPermission), CodePermission},
+		{fmt.Errorf("a: %w", ErrInvalid), CodeFailure},
+	}
+	for _, c := range cases {
+		if got := Code(c.err); got != c.want {
+			t.Errorf("Code(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+	if err := NeedsRoot(errors.New("other"), "x"); errors.Is(err, ErrPermission) {
+		t.Error("NeedsRoot marked a non-permission error")
+	}
+}

@@ -1,0 +1,87 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// Remove deletes root/runtime/NAME entirely (upper layer included) and
+// reports whether there was anything. It refuses a symlinked runtime/ or
+// runtime/NAME and anything still mounted at or below it: os.RemoveAll
+// never follows links, but it does descend into mounts. mountinfo is
+// normally MountInfo.
+func Remove(root, name, mountinfo string) (bool, error) {
+	dir := filepath.Join(root, "runtime", name)
+	if ok, err := Check(root, name); err != nil || !ok {
+		return false, err
+	}
+	// The helpers' lock: a start racing us waits, then fails on the removed
+	// directory instead of mounting into a half-deleted tree.
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, fail.NeedsRoot(fmt.Errorf("open %s: %w", dir, err), "removing runtime state")
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return false, fmt.Errorf("%s is locked by a left4me helper (a start or stop is running): try again in a moment: %w", dir, err)
+	}
+	if err := checkUnmounted(dir, mountinfo); err != nil {
+		return false, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
+	}
+	return true, nil
+}
+
+// Check reports whether root/runtime/NAME exists, refusing (with an error)
+// a symlink or non-directory in place of runtime/ or runtime/NAME.
+func Check(root, name string) (bool, error) {
+	rt := filepath.Join(root, "runtime")
+	for _, p := range []string{rt, filepath.Join(rt, name)} {
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fail.NeedsRoot(fmt.Errorf("stat %s: %w", p, err), "removing runtime state")
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return false, fmt.Errorf("refusing to remove %s: it is a symbolic link; remove the link by hand if it is meant to go", p)
+		}
+		if !st.IsDir() {
+			return false, fmt.Errorf("refusing to remove %s: not a directory; move it away by hand", p)
+		}
+	}
+	return true, nil
+}
+
+func checkUnmounted(dir, mountinfo string) error {
+	real, err := filepath.EvalSymlinks(dir) // mountinfo shows resolved paths
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", dir, err)
+	}
+	mounts, err := MountsUnder(mountinfo, real)
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "merged")} {
+		if m, err := IsMountPoint(p); err != nil {
+			return err
+		} else if m {
+			mounts = append(mounts, p)
+		}
+	}
+	if len(mounts) > 0 {
+		return fmt.Errorf("%w: %s; stop the instance first, or unmount by hand (umount %s)", fail.ErrMounted, strings.Join(mounts, ", "), mounts[0])
+	}
+	return nil
+}
