@@ -43,7 +43,7 @@ func explain(what string, err error) error {
 	case errors.Is(err, unix.ENOTDIR):
 		return fmt.Errorf("%s: a path component is not a directory: %w", what, err)
 	case errors.Is(err, unix.ENOENT):
-		return fmt.Errorf("%s: does not exist: %w", what, os.ErrNotExist)
+		return notExist(what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -78,3 +78,9 @@ func closeAll(fds ...int) {
 		}
 	}
 }
+
+// notExist says "WHAT: does not exist" and matches os.ErrNotExist.
+type notExist string
+
+func (n notExist) Error() string        { return string(n) + ": does not exist" }
+func (n notExist) Is(target error) bool { return target == os.ErrNotExist }

@@ -77,7 +77,7 @@ func read(t *testing.T, p string) string {
 
 func mounted(t *testing.T, p string) bool {
 	t.Helper()
-	m, err := isMountPoint(p)
+	m, err := IsMountPoint(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,5 +207,17 @@ func TestPreviewWritesNothing(t *testing.T) {
 	}
 	if p.Command[0] != e.path("runtime/srv/merged/srcds_run") || p.Command[len(p.Command)-1] != "27015" {
 		t.Errorf("command %v", p.Command)
+	}
+}
+
+func TestIsMountPoint(t *testing.T) {
+	if m, err := IsMountPoint("/proc"); err != nil || !m {
+		t.Fatalf("/proc: %v %v", m, err)
+	}
+	dir := t.TempDir()
+	for _, p := range []string{dir, filepath.Join(dir, "nope")} {
+		if m, err := IsMountPoint(p); err != nil || m {
+			t.Fatalf("%s: %v %v", p, m, err)
+		}
 	}
 }

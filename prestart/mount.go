@@ -14,9 +14,9 @@ import (
 // removes only the top one.
 const maxStacked = 32
 
-// isMountPoint reports whether path (never followed if a link) is the root
+// IsMountPoint reports whether path (never followed if a link) is the root
 // of a mount.
-func isMountPoint(path string) (bool, error) {
+func IsMountPoint(path string) (bool, error) {
 	var stx unix.Statx_t
 	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, 0, &stx)
 	if errors.Is(err, unix.ENOENT) {
@@ -33,7 +33,7 @@ func isMountPoint(path string) (bool, error) {
 // way, and the next start must find the mount point free.
 func unmountAll(path string) (n int, err error) {
 	for ; n < maxStacked; n++ {
-		mounted, err := isMountPoint(path)
+		mounted, err := IsMountPoint(path)
 		if err != nil || !mounted {
 			return n, err
 		}

@@ -119,6 +119,9 @@ func count(copies []cfgCopy) (n int) {
 func lockInstance(l spec.Layout, name string) (int, error) {
 	dir := filepath.Join(l.Root, "runtime", name)
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+		return -1, fmt.Errorf("%s: not a directory (a symbolic link?); refusing: %w", dir, err)
+	}
 	if err != nil {
 		return -1, err
 	}

@@ -91,8 +91,8 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 				continue // alias: (empty) means no alias, as the web front end may write it
 			}
 			s, good := p.scalarText(val, f)
-			if good && (!validWord(s) || len(s) > MaxAliasLen) {
-				p.add(val, f, "%q must be 1..%d characters from [A-Za-z0-9_]", s, MaxAliasLen)
+			if msg := ValidateAlias(s); good && msg != "" {
+				p.add(val, f, "%s", msg)
 				good = false
 			}
 			o.Alias, ok = s, ok && good
@@ -153,3 +153,12 @@ func validArgument(s string) string {
 
 // validConfigLine: a line must stay one line of server.cfg.
 func validConfigLine(s string) string { return validArgument(s) }
+
+// ValidateAlias checks an overlay alias and returns what is wrong, or "".
+// An alias names the file server_ALIAS.cfg, so it is one plain word.
+func ValidateAlias(s string) string {
+	if !validWord(s) || len(s) > MaxAliasLen {
+		return fmt.Sprintf("%q must be 1..%d characters from [A-Za-z0-9_]", s, MaxAliasLen)
+	}
+	return ""
+}

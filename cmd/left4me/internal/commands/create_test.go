@@ -56,7 +56,7 @@ func TestCreateRefuses(t *testing.T) {
 		{[]string{"create", "srv2"}, fail.CodeUsage, "create needs --port N"},
 		{[]string{"create", "srv2", "--port", "0"}, fail.CodeUsage, "port: 0 is out of range"},
 		{[]string{"create", "srv2", "--port", "1", "--overlay", "../etc"}, fail.CodeUsage, `has a ".." component`},
-		{[]string{"create", "srv2", "--port", "1", "--overlay", "a=b c"}, fail.CodeUsage, "overlays[0].alias"},
+		{[]string{"create", "srv2", "--port", "1", "--overlay", "a=b c"}, fail.CodeUsage, `alias "b c" must be`},
 		{[]string{"create", "-x", "--port", "1"}, fail.CodeUsage, "flag provided but not defined"},
 		{[]string{"create", "a.b", "--port", "1"}, fail.CodeUsage, "invalid instance name"},
 	}

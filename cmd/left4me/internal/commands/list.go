@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/left4me/left4me/prestart"
 	"strconv"
 	"strings"
 
@@ -11,7 +12,6 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/spec"
 )
@@ -64,7 +64,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		if u, ok := states[unitOf(in.Name)]; ok {
 			r.State, r.SubState = u.ActiveState, u.SubState
 		}
-		r.Mounted, _ = state.IsMountPoint(e.Layout.MergedDir(in.Name))
+		r.Mounted, _ = prestart.IsMountPoint(e.Layout.MergedDir(in.Name))
 		if in.Err != nil {
 			r.Error = in.Err.Error()
 		} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/left4me/left4me/prestart"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
-	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/spec"
 )
@@ -70,7 +70,7 @@ func (e *Env) status(ctx context.Context, name string) error {
 		}
 	}
 	merged := e.Layout.MergedDir(name)
-	if m, _ := state.IsMountPoint(merged); m {
+	if m, _ := prestart.IsMountPoint(merged); m {
 		t.Row(table.Plain("mounted:", "yes, on "+merged)...)
 	} else {
 		t.Row(table.Plain("mounted:", "no")...)

@@ -34,6 +34,9 @@ func ParseOverlay(s string) (spec.Overlay, error) {
 	if strings.Contains(s, "=") && alias == "" {
 		return spec.Overlay{}, fmt.Errorf("%w: --overlay %q: empty alias; write PATH or PATH=ALIAS", fail.ErrUsage, s)
 	}
+	if msg := spec.ValidateAlias(alias); alias != "" && msg != "" {
+		return spec.Overlay{}, fmt.Errorf("%w: --overlay %q: alias %s", fail.ErrUsage, s, msg)
+	}
 	return spec.Overlay{Path: path, Alias: alias}, nil
 }
 

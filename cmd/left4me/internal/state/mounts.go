@@ -4,33 +4,16 @@ package state
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // MountInfo is the kernel's list of the mounts this process sees.
 const MountInfo = "/proc/self/mountinfo"
-
-// IsMountPoint reports whether path (a link is not followed) is the root of
-// a mount, as the helpers check it.
-func IsMountPoint(path string) (bool, error) {
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, 0, &stx)
-	if errors.Is(err, unix.ENOENT) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat %s: %w", path, err)
-	}
-	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
-}
 
 // MountsUnder lists the mount points at or below dir found in the
 // mountinfo file (see proc(5)); dir must be free of symlinks.

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"github.com/left4me/left4me/prestart"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -74,7 +75,7 @@ func checkUnmounted(dir, mountinfo string) error {
 		return err
 	}
 	for _, p := range []string{dir, filepath.Join(dir, "merged")} {
-		if m, err := IsMountPoint(p); err != nil {
+		if m, err := prestart.IsMountPoint(p); err != nil {
 			return err
 		} else if m {
 			mounts = append(mounts, p)

@@ -110,12 +110,3 @@ func TestRemoveRefusesMounted(t *testing.T) {
 	}
 }
 
-func TestIsMountPoint(t *testing.T) {
-	if m, err := IsMountPoint("/"); err != nil || !m {
-		t.Skipf("statx mount-root attribute not available here: %v %v", m, err)
-	}
-	dir := t.TempDir()
-	if m, err := IsMountPoint(filepath.Join(dir, "nope")); err != nil || m {
-		t.Fatalf("missing: %v %v", m, err)
-	}
-}

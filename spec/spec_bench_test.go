@@ -1,0 +1,130 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchSpec is a spec as the web front end writes it (the same shape as
+// tests/bench uses for the generator comparison).
+const benchSpec = `# bench instance 7
+port: 20007
+autostart: true
+arguments: ["+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server 7"]
+config:
+  - exec server_overlay_12
+  - 'hostname "Bench server 7"'
+  - sv_maxplayers 8
+overlays:
+  - {path: competitive, alias: overlay_12}
+  - workshop/maps
+`
+
+// bigSpec has MaxOverlays-sized lists: the worst a valid spec makes Parse do.
+func bigSpec() []byte {
+	var b strings.Builder
+	b.WriteString("port: 27015\nautostart: true\narguments:\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "  - \"+sv_arg%d value %d\"\n", i, i)
+	}
+	b.WriteString("config:\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "  - 'sm_cvar c%d \"%d\"'\n", i, i)
+	}
+	b.WriteString("overlays:\n")
+	for i := range MaxOverlays {
+		fmt.Fprintf(&b, "  - {path: mods/ov%03d, alias: ov%03d}\n", i, i)
+	}
+	return []byte(b.String())
+}
+
+func BenchmarkParse(b *testing.B) {
+	data := []byte(benchSpec)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("srv7.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseMaxOverlays(b *testing.B) {
+	data := bigSpec()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("big.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseInvalid: a spec with several problems, each formatted
+// with its location (the generator's path for a broken spec).
+func BenchmarkParseInvalid(b *testing.B) {
+	data := []byte("port: 0\nautostart: 1\noverlays: [/x, a/../b, {path: c, alias: \"x y\"}]\nmaxplayers: 8\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("bad.yaml", data); err == nil {
+			b.Fatal("no error")
+		}
+	}
+}
+
+func BenchmarkReadFile(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "srv7.yaml")
+	if err := os.WriteFile(p, []byte(benchSpec), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadAll is the generator's whole input side: list, read and
+// parse N specs, then the cross-spec port check.
+func BenchmarkLoadAll(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			for i := range n {
+				text := strings.Replace(benchSpec, "port: 20007", fmt.Sprintf("port: %d", 20000+i), 1)
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("srv%d.yaml", i)), []byte(text), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				all, err := LoadAll(dir)
+				if err != nil || len(all) != n || all[0].Err != nil {
+					b.Fatalf("%d instances, %v", len(all), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/spec")
+		})
+	}
+}
+
+func BenchmarkValidateName(b *testing.B) {
+	for b.Loop() {
+		if err := ValidateName("My_Server-2"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValidateOverlayPath(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if msg := ValidateOverlayPath("workshop/maps/campaign_1"); msg != "" {
+			b.Fatal(msg)
+		}
+	}
+}
