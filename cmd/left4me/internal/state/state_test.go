@@ -109,4 +109,3 @@ func TestRemoveRefusesMounted(t *testing.T) {
 		t.Fatalf("removed although mounted: %v", err)
 	}
 }
-
