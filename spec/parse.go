@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -32,7 +33,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, p.at(&extra, "", "more than one YAML document")
 	}
-	s := &Spec{}
+	s := &Spec{StartTimeout: DefaultStartTimeout, HangTimeout: DefaultHangTimeout}
 	sum := sha256.Sum256(data)
 	s.Digest = hex.EncodeToString(sum[:])
 	p.root(&doc, s)
@@ -99,8 +100,12 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 			s.Config = p.strings(v, "config", validConfigLine)
 		case "overlays":
 			s.Overlays = p.overlays(v)
+		case "start_timeout":
+			s.StartTimeout = p.seconds(v, "start_timeout", 10, false)
+		case "hang_timeout":
+			s.HangTimeout = p.seconds(v, "hang_timeout", 10, true)
 		default:
-			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays")
+			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays, start_timeout, hang_timeout")
 		}
 	}
 	if !sawPort {
@@ -119,6 +124,24 @@ func (p *parser) port(v *yaml.Node) int {
 		return 0
 	}
 	return int(n)
+}
+
+// seconds reads a whole number of seconds, min..3600 (or 0 when zeroOK).
+func (p *parser) seconds(v *yaml.Node, field string, min int64, zeroOK bool) time.Duration {
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil {
+		p.add(v, field, "must be a whole number of seconds, got %s", describe(v))
+		return 0
+	}
+	if (n < min || n > 3600) && !(zeroOK && n == 0) {
+		zero := ""
+		if zeroOK {
+			zero = " (or 0 for never)"
+		}
+		p.add(v, field, "%d is out of range %d..3600 seconds%s", n, min, zero)
+		return 0
+	}
+	return time.Duration(n) * time.Second
 }
 
 func (p *parser) boolean(v *yaml.Node, field string) bool {

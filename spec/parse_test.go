@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseValid(t *testing.T) {
@@ -17,6 +18,8 @@ overlays:
   - {path: competitive, alias: overlay_12}
   - workshop/maps
   - path: admins
+start_timeout: 30
+hang_timeout: 0
 `
 	s, err := Parse("a.yaml", []byte(src))
 	if err != nil {
@@ -24,9 +27,10 @@ overlays:
 	}
 	want := &Spec{
 		Port: 27015, Autostart: true,
-		Arguments: []string{"+map", "c1m1_hotel", "-tickrate", "100"},
-		Config:    []string{`hostname "My server"`},
-		Overlays:  []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}, {Path: "admins"}},
+		Arguments:    []string{"+map", "c1m1_hotel", "-tickrate", "100"},
+		Config:       []string{`hostname "My server"`},
+		Overlays:     []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}, {Path: "admins"}},
+		StartTimeout: 30 * time.Second,
 	}
 	s.Digest, s.portLine, s.portCol = "", 0, 0
 	if !reflect.DeepEqual(s, want) {
@@ -39,7 +43,8 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Autostart || s.Arguments != nil || len(s.Config) != 0 || s.Overlays != nil {
+	if s.Autostart || s.Arguments != nil || len(s.Config) != 0 || s.Overlays != nil ||
+		s.StartTimeout != DefaultStartTimeout || s.HangTimeout != DefaultHangTimeout {
 		t.Fatalf("defaults: %+v", s)
 	}
 	if len(s.Digest) != 64 {
@@ -84,6 +89,10 @@ func TestParseErrors(t *testing.T) {
 		{"dup key", "port: 1\nport: 2\n", "a.yaml:2:1: port: given twice (first on line 1)"},
 		{"dup overlay key", "port: 1\noverlays: [{path: a, path: b}]\n", "overlays[0].path: given twice"},
 		{"two docs", "port: 1\n---\nport: 2\n", "more than one YAML document"},
+		{"start_timeout low", "port: 1\nstart_timeout: 5\n", "a.yaml:2:16: start_timeout: 5 is out of range 10..3600 seconds"},
+		{"start_timeout zero", "port: 1\nstart_timeout: 0\n", "start_timeout: 0 is out of range"},
+		{"hang_timeout string", "port: 1\nhang_timeout: 1m\n", "hang_timeout: must be a whole number of seconds"},
+		{"hang_timeout high", "port: 1\nhang_timeout: 7200\n", "(or 0 for never)"},
 		{"alias node", "port: &p 1\nautostart: *p\n", "autostart: must be true or false, got a YAML alias"},
 	}
 	for _, c := range cases {

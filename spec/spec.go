@@ -3,6 +3,14 @@
 // left4me shares: instance names, overlay paths and where things live.
 package spec
 
+import "time"
+
+// Defaults of the optional keys.
+const (
+	DefaultStartTimeout = 120 * time.Second
+	DefaultHangTimeout  = 60 * time.Second
+)
+
 // Spec is one instance's desired state.
 type Spec struct {
 	Port      int
@@ -10,6 +18,10 @@ type Spec struct {
 	Arguments []string
 	Config    []string
 	Overlays  []Overlay // first = top-most layer
+	// StartTimeout bounds a start until the server answers A2S_INFO.
+	StartTimeout time.Duration
+	// HangTimeout: a running server silent this long is restarted; 0 = never.
+	HangTimeout time.Duration
 	// Digest is the SHA-256 of the spec file's bytes, so the start helper can
 	// tell whether systemd's view (rendered by the generator) is current.
 	Digest string

@@ -3,6 +3,7 @@
 package units
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,12 +67,17 @@ ExecStart=` + merged + `/srcds_run -game left4dead2 -norestart
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
-# srcds quits cleanly on SIGINT (saves state, tells players).
+# srcds quits cleanly on SIGINT (saves state, tells players); SIGKILL
+# after TimeoutStopSec.
 KillSignal=SIGINT
-TimeoutStartSec=90
 TimeoutStopSec=30
+# The A2S watcher left by the ExecStartPost= probe feeds the watchdog.
+NotifyAccess=all
+# A hung server is killed outright: SIGABRT's core dump of a game server
+# would land in the instance's upper layer.
+WatchdogSignal=SIGKILL
 Restart=on-failure
-RestartSec=5
+RestartSec=3
 NoNewPrivileges=yes
 # No PrivateTmp= or other mount-namespace option here: systemd applies them
 # to the "+" helpers too, and the overlay must be mounted in the host's
@@ -95,6 +101,15 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b.WriteString(header)
 	b.WriteString("[Unit]\nSourcePath=" + c.Layout.SpecPath(name) + "\n\n[Service]\n")
 	b.WriteString("Environment=" + DigestEnv + "=" + s.Digest + "\n")
+	// The probe gives up a little before systemd would, so the journal says
+	// why (the server never answered) rather than just "timeout".
+	start := s.StartTimeout
+	fmt.Fprintf(&b, "TimeoutStartSec=%d\n", int(start.Seconds()))
+	fmt.Fprintf(&b, "ExecStartPost=%s %d %v %v\n", filepath.Join(c.HelperDir, "left4me-probe")+" ready", s.Port,
+		start-start/20, s.HangTimeout)
+	if s.HangTimeout > 0 {
+		fmt.Fprintf(&b, "WatchdogSec=%d\n", int(s.HangTimeout.Seconds()))
+	}
 	b.WriteString("ExecStart=\nExecStart=")
 	argv := Command(c.Layout, name, s)
 	b.WriteString(argv[0])

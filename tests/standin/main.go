@@ -6,8 +6,13 @@
 //
 //	STANDIN_CRASH_AFTER=DURATION  exit 1 after DURATION
 //	STANDIN_START_DELAY=DURATION  wait DURATION before binding the port
+//	STANDIN_HANG_AFTER=DURATION   stop answering after DURATION, stay alive
+//	STANDIN_PLAYERS=N             report N players in A2S_INFO
 //
-// The file GAME/cfg/standin_crash makes it exit 1 at once.
+// The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
+// (read at start; it wins over the environment), so that tests can flip
+// them in an instance's layers without touching its unit. The file
+// GAME/cfg/standin_crash makes it exit 1 at once.
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +55,17 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	logf("uid=%d gid=%d cwd=%s", os.Getuid(), os.Getgid(), cwd)
 
 	a, err := parseArgs(argv[1:])
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	getenv = withEnvFile(filepath.Join(a.game, "cfg", "standin.env"), getenv)
+	hangAfter, err := envDuration(getenv, "STANDIN_HANG_AFTER")
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	players, err := envPlayers(getenv)
 	if err != nil {
 		logf("%v", err)
 		return 2
@@ -93,6 +110,8 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	}
 	bind := time.After(startDelay)
 	var served chan error // nil, so never ready, until the port is bound
+	var hang <-chan time.Time
+	var silent atomic.Bool
 	for {
 		select {
 		case sig := <-sigs:
@@ -104,6 +123,12 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		case err := <-served:
 			logf("%v", err)
 			return 1
+		case <-hang:
+			// Alive but silent, like a wedged srcds: the socket stays open
+			// and nothing answers.
+			logf("hanging now: no more A2S_INFO answers")
+			hang = nil
+			silent.Store(true)
 		case <-bind:
 			bind = nil
 			conn, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", a.port))
@@ -115,13 +140,17 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			logf("listening on udp %s", conn.LocalAddr())
 			info := a2s.Info{
 				Protocol: 17, Name: hostname, Map: a.mapName, Folder: a.game,
-				Game: "Left 4 Dead 2", AppID: 550, Players: 0, MaxPlayers: 8,
+				Game: "Left 4 Dead 2", AppID: 550, Players: players, MaxPlayers: 8,
 				ServerType: 'd', Environment: 'l', Version: "2.2.4.3", Port: a.port,
 			}
 			var challenge [4]byte
 			rand.Read(challenge[:]) // never fails since Go 1.24
 			served = make(chan error, 1)
-			go func() { served <- serveA2S(conn, info, challenge) }()
+			go func() { served <- serveA2S(conn, info, challenge, &silent) }()
+			if hangAfter > 0 {
+				logf("hanging after %v (STANDIN_HANG_AFTER)", hangAfter)
+				hang = time.After(hangAfter)
+			}
 		}
 	}
 }

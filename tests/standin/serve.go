@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"github.com/left4me/left4me/tests/a2s"
 )
@@ -12,7 +13,8 @@ import (
 // serveA2S answers A2S_INFO on conn until conn is closed. Like L4D2, it
 // hands out a challenge to any request that lacks the right one and sends
 // the info only to requests that carry it. Other datagrams are ignored.
-func serveA2S(conn net.PacketConn, info a2s.Info, challenge [4]byte) error {
+// While silent is set, requests are read and dropped.
+func serveA2S(conn net.PacketConn, info a2s.Info, challenge [4]byte, silent *atomic.Bool) error {
 	reply := a2s.EncodeInfo(info)
 	buf := make([]byte, 2048)
 	for {
@@ -24,7 +26,7 @@ func serveA2S(conn net.PacketConn, info a2s.Info, challenge [4]byte) error {
 			return fmt.Errorf("a2s: read: %w", err)
 		}
 		got, ok := a2s.ParseRequest(buf[:n])
-		if !ok {
+		if !ok || silent.Load() {
 			continue
 		}
 		out := a2s.EncodeChallenge(challenge)

@@ -1,0 +1,110 @@
+// Command left4me-probe is l4d2@.service's ExecStartPost= helper: the start
+// job completes only when the server answers A2S_INFO, and a watcher it
+// leaves behind feeds systemd's watchdog while the server keeps answering.
+//
+//	left4me-probe ready PORT START_TIMEOUT HANG_TIMEOUT
+//	left4me-probe watch PORT HANG_TIMEOUT     (started by ready)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/left4me/left4me/probe"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		prefix := ""
+		if os.Getenv("JOURNAL_STREAM") != "" {
+			prefix = "<3>" // journald records the line as an error
+		}
+		fmt.Fprintf(os.Stderr, "%sleft4me-probe: %v\n", prefix, err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) { fmt.Printf("left4me-probe: "+format+"\n", args...) }
+
+func run(args []string) error {
+	if len(args) < 3 {
+		return errors.New("usage: left4me-probe ready PORT START_TIMEOUT HANG_TIMEOUT | watch PORT HANG_TIMEOUT")
+	}
+	port, err := strconv.Atoi(args[1])
+	if err != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("bad port %q", args[1])
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	switch {
+	case args[0] == "ready" && len(args) == 4:
+		timeout, err1 := time.ParseDuration(args[2])
+		hang, err2 := time.ParseDuration(args[3])
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		if _, err := probe.Ready(ctx, addr, timeout, mainAlive, logf); err != nil {
+			return err
+		}
+		if hang <= 0 {
+			return nil
+		}
+		return startWatcher(args[1], args[3])
+	case args[0] == "watch" && len(args) == 3:
+		hang, err := time.ParseDuration(args[2])
+		if err != nil {
+			return err
+		}
+		return probe.Watch(ctx, addr, interval(hang), hang, notify, logf)
+	}
+	return fmt.Errorf("unknown command %q", args)
+}
+
+// interval: several queries per hang period, so one lost datagram never
+// starves the watchdog.
+func interval(hang time.Duration) time.Duration {
+	return max(hang/6, time.Second)
+}
+
+// mainAlive: systemd gives ExecStartPost= the server's PID as $MAINPID.
+func mainAlive() bool {
+	pid, err := strconv.Atoi(os.Getenv("MAINPID"))
+	if err != nil || pid <= 0 {
+		return true // not under systemd: rely on the timeout
+	}
+	return syscall.Kill(pid, 0) != syscall.ESRCH
+}
+
+func notify(state string) error {
+	ok, err := daemon.SdNotify(false, state)
+	if err == nil && !ok {
+		err = errors.New("NOTIFY_SOCKET is not set (NotifyAccess=all missing?)")
+	}
+	return err
+}
+
+// startWatcher leaves the watcher running in the unit's cgroup: systemd
+// stops it with the unit, and accepts its WATCHDOG=1 under NotifyAccess=all.
+func startWatcher(port, hang string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start watcher: %w", err)
+	}
+	cmd := exec.Command(self, "watch", port, hang)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start watcher: %w", err)
+	}
+	logf("watching A2S_INFO on port %s (hang timeout %s, watcher pid %d)", port, hang, cmd.Process.Pid)
+	return nil
+}

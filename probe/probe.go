@@ -1,0 +1,95 @@
+// Package probe tells whether a game server is up the way a player's client
+// does: by its answer to A2S_INFO on its UDP port. Ready waits for the first
+// answer (the start job completes only then); Watch keeps systemd's watchdog
+// fed while the server answers and lets it lapse when it hangs.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/left4me/left4me/tests/a2s"
+)
+
+// Logf receives progress lines (the journal, under systemd).
+type Logf func(format string, args ...any)
+
+// retryEvery paces queries while waiting for a starting server.
+const retryEvery = 500 * time.Millisecond
+
+// Ready queries addr until the server answers or timeout passes. alive
+// reports whether the server process still runs: systemd waits for this
+// probe even after the server died, so a crash must end the wait at once.
+func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, logf Logf) (a2s.Info, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		info, err := queryOnce(ctx, addr, time.Second)
+		if err == nil {
+			logf("ready: %q answers A2S_INFO on %s after %v (map %s, %d/%d players)",
+				info.Name, addr, time.Since(start).Round(time.Millisecond), info.Map, info.Players, info.MaxPlayers)
+			return info, nil
+		}
+		last = err
+		if !alive() {
+			return a2s.Info{}, fmt.Errorf("the server exited before it answered A2S_INFO on %s", addr)
+		}
+		select {
+		case <-ctx.Done():
+			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+func queryOnce(ctx context.Context, addr string, limit time.Duration) (a2s.Info, error) {
+	qctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	return a2s.Query(qctx, addr)
+}
+
+// Notifier sends sd_notify(3) states to the service manager.
+type Notifier func(state string) error
+
+// Watch queries addr every interval until ctx ends. Each answer feeds the
+// watchdog (WATCHDOG=1) and updates the unit's status line; silence is
+// logged, and after hang without an answer Watch says the server is
+// unresponsive and keeps the watchdog starving, so systemd restarts it.
+func Watch(ctx context.Context, addr string, interval, hang time.Duration, notify Notifier, logf Logf) error {
+	lastOK := time.Now()
+	warned, declared := false, false
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		info, err := queryOnce(ctx, addr, interval)
+		now := time.Now()
+		switch {
+		case err == nil:
+			if warned {
+				logf("answering A2S_INFO again after %v of silence", now.Sub(lastOK).Round(time.Second))
+			}
+			lastOK, warned, declared = now, false, false
+			state := fmt.Sprintf("WATCHDOG=1\nSTATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
+			if err := notify(state); err != nil {
+				return fmt.Errorf("notify systemd: %w", err)
+			}
+		case ctx.Err() != nil:
+			return nil
+		case !declared && now.Sub(lastOK) >= hang-interval:
+			declared = true
+			logf("unresponsive: no A2S_INFO answer on %s for %v; systemd's watchdog restarts the server", addr, now.Sub(lastOK).Round(time.Second))
+			_ = notify("STATUS=unresponsive: no A2S_INFO answer")
+		case !warned && now.Sub(lastOK) >= hang/2:
+			warned = true
+			logf("no A2S_INFO answer on %s for %v (%v)", addr, now.Sub(lastOK).Round(time.Second), err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/tests/a2s"
+)
+
+// server answers A2S_INFO (without a challenge) until silenced.
+func server(t *testing.T, delay time.Duration) (addr string, silent *atomic.Bool) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	silent = &atomic.Bool{}
+	start := time.Now()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if _, ok := a2s.ParseRequest(buf[:n]); ok && !silent.Load() && time.Since(start) >= delay {
+				_, _ = conn.WriteTo(a2s.EncodeInfo(a2s.Info{Name: "srv", Map: "c1m1", MaxPlayers: 8, Players: 2}), from)
+			}
+		}
+	}()
+	return conn.LocalAddr().String(), silent
+}
+
+type lines struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (l *lines) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.l = append(l.l, strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+func (l *lines) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.l, "\n")
+}
+
+func TestReady(t *testing.T) {
+	addr, _ := server(t, 700*time.Millisecond)
+	var log lines
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, log.logf)
+	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
+		t.Fatalf("%+v %v %s", info, err, log.text())
+	}
+}
+
+func TestReadyNeverAnswers(t *testing.T) {
+	addr, silent := server(t, 0)
+	silent.Store(true)
+	var log lines
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, log.logf)
+	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestReadyServerDied(t *testing.T) {
+	addr, silent := server(t, 0)
+	silent.Store(true)
+	var log lines
+	start := time.Now()
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, log.logf)
+	if err == nil || !strings.Contains(err.Error(), "exited before it answered") || time.Since(start) > 5*time.Second {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+}
+
+// Watch feeds the watchdog while answers come, then declares the server
+// unresponsive and stops feeding it.
+func TestWatch(t *testing.T) {
+	addr, silent := server(t, 0)
+	var log lines
+	var mu sync.Mutex
+	var pings int
+	notify := func(state string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(state, "WATCHDOG=1") {
+			pings++
+			if !strings.Contains(state, "STATUS=answering A2S_INFO: 2/8 players, map c1m1") {
+				t.Errorf("status %q", state)
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Watch(ctx, addr, 100*time.Millisecond, 600*time.Millisecond, notify, log.logf) }()
+	time.Sleep(350 * time.Millisecond)
+	silent.Store(true)
+	mu.Lock()
+	before := pings
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.text(), "unresponsive: no A2S_INFO answer") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if before == 0 || pings > before+1 {
+		t.Fatalf("pings: %d while answering, %d in all", before, pings)
+	}
+	if !strings.Contains(log.text(), "unresponsive") {
+		t.Fatalf("log: %s", log.text())
+	}
+}

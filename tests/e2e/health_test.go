@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each instance stacks one overlay whose standin.env tells the stand-in
+// how to misbehave.
+var healthSpecs = map[string]string{
+	"etc/left4me/instances/slow.yaml":  "port: 27020\nstart_timeout: 30\noverlays: [slow]\n",
+	"etc/left4me/instances/never.yaml": "port: 27021\nstart_timeout: 10\noverlays: [never]\n",
+	"etc/left4me/instances/hang.yaml":  "port: 27022\nhang_timeout: 10\noverlays: [hang]\n",
+	"etc/left4me/instances/crash.yaml": "port: 27023\noverlays: [crash]\n",
+}
+
+var healthState = map[string]string{
+	"installation/left4dead2/who.txt":             "installation",
+	"overlays/slow/left4dead2/cfg/standin.env":    "STANDIN_START_DELAY=3s\n",
+	"overlays/never/left4dead2/cfg/standin.env":   "STANDIN_START_DELAY=1h\n",
+	"overlays/hang/left4dead2/cfg/standin.env":    "STANDIN_HANG_AFTER=3s\n",
+	"overlays/crash/left4dead2/cfg/standin_crash": "",
+	"overlays/crash/left4dead2/cfg/standin.env":   "",
+}
+
+func TestHealth(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, healthState); err != nil {
+		t.Fatal(err)
+	}
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error { return writeFiles(root, healthSpecs) }})
+
+	t.Run("start completes only when the server answers", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@slow.service")
+		// No retries: the start job itself waited for the answer.
+		if st := unitState(t, c, "slow"); st != "active" {
+			t.Fatalf("slow is %s right after its start job", st)
+		}
+		query(t, c, 27020)
+		if j := c.Journal(t, "l4d2@slow.service"); !strings.Contains(j, `ready: "standin" answers A2S_INFO on 127.0.0.1:27020 after 3.`) {
+			t.Errorf("journal:\n%s", j)
+		}
+	})
+	t.Run("a server that never answers fails its start, saying so", func(t *testing.T) {
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@never.service"); err == nil {
+			t.Fatal("start of a silent server succeeded")
+		}
+		if j := c.Journal(t, "l4d2@never.service"); !strings.Contains(j, "the server never answered A2S_INFO on 127.0.0.1:27021 within 9.5s") {
+			t.Errorf("journal:\n%s", j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@never.service")
+	})
+	t.Run("a hung server is restarted by the watchdog", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@hang.service")
+		old := mainPID(t, c, "hang")
+		c.WaitFor(t, "the watchdog to fire", 60*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@hang.service"), "Watchdog timeout")
+		})
+		j := c.Journal(t, "l4d2@hang.service")
+		if !strings.Contains(j, "unresponsive: no A2S_INFO answer on 127.0.0.1:27022") {
+			t.Errorf("the journal does not say why:\n%s", j)
+		}
+		c.WaitFor(t, "hang restarted", 30*time.Second, func() bool {
+			pid := mainPID(t, c, "hang")
+			return pid != old && pid != "0" && unitState(t, c, "hang") == "active"
+		})
+		c.MustRun(t, "systemctl", "stop", "l4d2@hang.service")
+	})
+	t.Run("a crash loop ends at the start limit", func(t *testing.T) {
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@crash.service"); err == nil {
+			t.Fatal("start of a crashing server succeeded")
+		}
+		c.WaitFor(t, "crash to hit its start limit", 90*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@crash.service"), "Start request repeated too quickly")
+		})
+		show := c.MustRun(t, "systemctl", "show", "-P", "NRestarts", "-P", "ActiveState", "l4d2@crash.service")
+		if strings.Fields(show)[0] != "5" || strings.Fields(show)[1] != "failed" {
+			t.Errorf("NRestarts, ActiveState = %q", show)
+		}
+		j := c.Journal(t, "l4d2@crash.service")
+		for _, want := range []string{"standin: crash requested", "the server exited before it answered A2S_INFO"} {
+			if !strings.Contains(j, want) {
+				t.Errorf("journal lacks %q:\n%s", want, j)
+			}
+		}
+	})
+	t.Run("stop sends SIGINT, a clean quit", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "stop", "l4d2@slow.service")
+		if j := c.Journal(t, "l4d2@slow.service"); !strings.Contains(j, "standin: quitting on SIGINT") {
+			t.Errorf("journal:\n%s", j)
+		}
+		if r := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "Result", "l4d2@slow.service")); r != "success" {
+			t.Errorf("result %s", r)
+		}
+	})
+}
