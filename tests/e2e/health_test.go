@@ -13,6 +13,7 @@ var healthSpecs = map[string]string{
 	"etc/left4me/instances/never.yaml": "port: 27021\nstart_timeout: 10\noverlays: [never]\n",
 	"etc/left4me/instances/hang.yaml":  "port: 27022\nhang_timeout: 10\noverlays: [hang]\n",
 	"etc/left4me/instances/crash.yaml": "port: 27023\noverlays: [crash]\n",
+	"etc/left4me/instances/busy.yaml":  "port: 27024\noverlays: [busy]\n",
 }
 
 var healthState = map[string]string{
@@ -22,6 +23,7 @@ var healthState = map[string]string{
 	"overlays/hang/left4dead2/cfg/standin.env":    "STANDIN_HANG_AFTER=3s\n",
 	"overlays/crash/left4dead2/cfg/standin_crash": "",
 	"overlays/crash/left4dead2/cfg/standin.env":   "",
+	"overlays/busy/left4dead2/cfg/standin.env":    "STANDIN_PLAYERS=2\n",
 }
 
 func TestHealth(t *testing.T) {
@@ -87,6 +89,21 @@ func TestHealth(t *testing.T) {
 				t.Errorf("journal lacks %q:\n%s", want, j)
 			}
 		}
+	})
+	t.Run("stop --when-empty waits for players to leave", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@busy.service")
+		out, err := c.Run(t, "left4me", "stop", "--when-empty", "--deadline", "3s", "busy")
+		if err == nil || !strings.Contains(out, "busy: 2 player(s) on port 27024; waiting") || !strings.Contains(err.Error(), "left running: busy") {
+			t.Errorf("stop of an occupied server: %v\n%s", err, out)
+		}
+		if st := unitState(t, c, "busy"); st != "active" {
+			t.Errorf("busy is %s: players were kicked", st)
+		}
+		// slow has no players: restarted at once.
+		if out := c.MustRun(t, "left4me", "restart", "--when-empty", "slow"); !strings.Contains(out, "slow: restarted") {
+			t.Errorf("restart --when-empty of an empty server:\n%s", out)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@busy.service")
 	})
 	t.Run("stop sends SIGINT, a clean quit", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2@slow.service")

@@ -4,7 +4,10 @@
 package commands
 
 import (
+	"strconv"
+
 	"context"
+	"github.com/left4me/left4me/tests/a2s"
 	"io"
 	"os"
 	"time"
@@ -51,6 +54,9 @@ type Env struct {
 	ServerUser func() (uid, gid int, err error)
 	MountInfo  string // /proc/self/mountinfo, for the checks before removing
 	Now        func() time.Time
+	// Players asks the server on the local port for its player count.
+	Players   func(ctx context.Context, port int) (int, error)
+	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 }
 
 // OSEnv is the environment of the real process.
@@ -77,7 +83,15 @@ func OSEnv() *Env {
 		},
 		MountInfo: state.MountInfo,
 		Now:       time.Now,
+		Players:   queryPlayers,
 	}
+}
+
+func queryPlayers(ctx context.Context, port int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := a2s.Query(ctx, "127.0.0.1:"+strconv.Itoa(port))
+	return int(info.Players), err
 }
 
 func isTerminal(f *os.File) bool {

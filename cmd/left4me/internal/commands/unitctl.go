@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,7 +22,15 @@ func unitUsage(op string) string {
 }
 
 func unitCmd(e *Env, op string) *cli.Command {
+	var flags []cli.Flag
+	if op != "start" {
+		flags = []cli.Flag{
+			&cli.BoolFlag{Name: "when-empty", Usage: "wait until the server has no players (A2S_INFO) before acting on it"},
+			&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: give up on servers still occupied after this long"},
+		}
+	}
 	return &cli.Command{
+		Flags:     flags,
 		Name:      op,
 		Usage:     unitUsage(op),
 		ArgsUsage: "NAME...",
@@ -32,11 +41,19 @@ journal lines and exits non-zero. Needs root (or polkit's consent).
 Example:
   left4me ` + op + ` srv1 srv2`,
 		BashComplete: e.completeNames,
-		Action:       func(c *cli.Context) error { return e.unitOp(c.Context, op, c.Args().Slice()) },
+		Action: func(c *cli.Context) error {
+			var deadline time.Duration
+			if c.Bool("when-empty") {
+				deadline = c.Duration("deadline")
+			}
+			return e.unitOp(c.Context, op, c.Args().Slice(), deadline)
+		},
 	}
 }
 
-func (e *Env) unitOp(ctx context.Context, op string, names []string) error {
+// unitOp runs op on each instance; with whenEmpty > 0 only once the
+// instance has no players, waiting at most that long.
+func (e *Env) unitOp(ctx context.Context, op string, names []string, whenEmpty time.Duration) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)
 	}
@@ -62,15 +79,24 @@ func (e *Env) unitOp(ctx context.Context, op string, names []string) error {
 		}
 	}
 	failed := 0
-	for _, n := range names {
+	act := func(n string) error {
 		err := e.runJob(ctx, sd, op, n)
 		if errors.Is(err, fail.ErrJobFailed) { // control.JobError or a crash right after
 			fmt.Fprintln(e.Stderr, err)
 			failed++
-			continue
+			return nil
 		}
-		if err != nil {
-			return err // not root, systemd gone: the next ones would fail alike
+		return err // not root, systemd gone: the next ones would fail alike
+	}
+	if whenEmpty > 0 {
+		if err := e.waitEmpty(ctx, names, whenEmpty, act); err != nil {
+			return err
+		}
+	} else {
+		for _, n := range names {
+			if err := act(n); err != nil {
+				return err
+			}
 		}
 	}
 	if failed > 0 {
