@@ -1,0 +1,154 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// joinCgroups is run by /bin/sh: it moves itself into the cgroups listed
+// in L4M_DEMO_CGROUPS and then becomes systemd-nspawn (see cgroupDirs).
+const joinCgroups = `IFS='
+'
+for d in $L4M_DEMO_CGROUPS; do echo $$ >"$d/cgroup.procs" || exit 1; done
+exec "$@"`
+
+// start launches systemd-nspawn in the background, its console going to
+// c.console.
+func (c *Container) start() error {
+	console, err := os.Create(c.console)
+	if err != nil {
+		return err
+	}
+	defer console.Close()
+	args := []string{
+		"-D", c.Root, "--machine=" + c.Name,
+		// No machined to register with is needed; stay in the cgroup we
+		// were started in (see cgroupDirs).
+		"--register=no", "--keep-unit",
+		"--private-network",
+		// Never touch the host's /var/log/journal.
+		"--link-journal=no",
+		// A pty whose output nspawn copies to the console log (the
+		// gettys that could claim it are masked).
+		"--console=read-only",
+		"--bind=" + c.State + ":" + StateMount,
+		"-b", "--", "--show-status=yes",
+	}
+	cmd := exec.Command("systemd-nspawn", args...)
+	if dirs, err := cgroupDirs(c.Name); err == nil {
+		c.cgroups = dirs
+		cmd = exec.Command("/bin/sh", append([]string{"-c", joinCgroups, "sh", "systemd-nspawn"}, args...)...)
+		cmd.Env = append(os.Environ(), "L4M_DEMO_CGROUPS="+strings.Join(dirs, "\n"))
+	}
+	cmd.Env = append(cmd.Environ(), "TERM=dumb")
+	cmd.Stdout, cmd.Stderr = console, console
+	// Own process group: a terminal's Ctrl-C reaches only us, and we halt
+	// the container in order. Pdeathsig: if we are killed outright, nspawn
+	// gets SIGTERM and halts the container instead of leaving it running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	started := make(chan error)
+	go func() {
+		// Pdeathsig fires when the forking *thread* exits; a goroutine
+		// that stays locked to it until nspawn is reaped pins that thread.
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			cmd.Wait()
+		}
+		close(c.exited)
+	}()
+	if err := <-started; err != nil {
+		return err
+	}
+	c.nspawn = cmd
+	return nil
+}
+
+// waitRunning waits until systemd in the container has finished booting.
+func (c *Container) waitRunning(ctx context.Context) error {
+	for {
+		if c.Exited() {
+			return fmt.Errorf("systemd-nspawn exited during boot: %v", c.nspawn.ProcessState)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("container %s did not boot: %w", c.Name, err)
+		}
+		if c.PID1 == 0 {
+			if c.PID1 = findInit(c.nspawn.Process.Pid); c.PID1 == 0 {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+		}
+		out, err := c.Run(ctx, "systemctl", "is-system-running", "--wait")
+		switch state := strings.TrimSpace(out); state {
+		case "running", "degraded":
+			return nil
+		case "", "offline", "initializing", "starting":
+			// Not accepting connections yet ("Failed to connect to bus").
+			time.Sleep(50 * time.Millisecond)
+		default:
+			return fmt.Errorf("container %s is %q, not running (%v)", c.Name, state, err)
+		}
+	}
+}
+
+// stop halts the container: SIGTERM makes nspawn send PID 1 its halt
+// signal, an orderly shutdown that stops the game servers cleanly. Early
+// in the boot systemd has no handler for it yet and the kernel drops it
+// (PID 1 of a namespace), hence the repeats. If that hangs, killing PID 1
+// kills every process of the container.
+func (c *Container) stop() error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	timeout := time.After(30 * time.Second)
+	for halted := false; !halted; {
+		if c.Exited() {
+			return nil
+		}
+		c.nspawn.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.exited:
+			return nil
+		case <-tick.C:
+		case <-timeout:
+			halted = true
+		}
+	}
+	if pid := findInit(c.nspawn.Process.Pid); pid != 0 {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	c.nspawn.Process.Kill()
+	select {
+	case <-c.exited:
+		return fmt.Errorf("container %s did not halt within 30s; killed it", c.Name)
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("systemd-nspawn (pid %d) of %s did not exit", c.nspawn.Process.Pid, c.Name)
+	}
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*)?[A-Za-z]|\r`)
+
+// cleanConsole strips terminal escapes and keeps only the last of
+// systemd's repeated "Job ... running" progress lines.
+func cleanConsole(s string) string {
+	lines := strings.Split(ansiEscape.ReplaceAllString(s, ""), "\n")
+	var out []string
+	for i, l := range lines {
+		progress := strings.Contains(l, "] Job ") && strings.Contains(l, " running (")
+		if progress && i+1 < len(lines) && strings.Contains(lines[i+1], "] Job ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}

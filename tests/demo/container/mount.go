@@ -1,0 +1,140 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountEntry is the part of a /proc/self/mountinfo line needed here.
+type mountEntry struct {
+	root, point, fstype, source, superOpts string
+}
+
+func readMountinfo() ([]mountEntry, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var ms []mountEntry
+	for _, line := range strings.Split(string(data), "\n") {
+		// ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 {
+			continue
+		}
+		ms = append(ms, mountEntry{unescape(f[3]), unescape(f[4]), g[0], unescape(g[1]), g[2]})
+	}
+	return ms, nil
+}
+
+// unescape undoes mountinfo's octal escaping of space, tab, newline and \.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// MountsUnder lists the host's mount points at or beneath dir, deepest
+// first so they can be unmounted in order.
+func MountsUnder(dir string) ([]string, error) {
+	ms, err := readMountinfo()
+	if err != nil {
+		return nil, err
+	}
+	dir = filepath.Clean(dir)
+	var pts []string
+	for _, m := range ms {
+		if m.point == dir || strings.HasPrefix(m.point, dir+"/") {
+			pts = append(pts, m.point)
+		}
+	}
+	sort.Slice(pts, func(i, j int) bool { return len(pts[i]) > len(pts[j]) })
+	return pts, nil
+}
+
+// unmountUnder unmounts everything at or beneath dir (below it only, if
+// not includeSelf). A busy mount is retried briefly (a dying container may
+// still hold it) and finally detached, so the mount table is clean either
+// way; the error then says that something was still using it.
+func unmountUnder(dir string, includeSelf bool) error {
+	pts, err := MountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range pts {
+		if !includeSelf && p == filepath.Clean(dir) {
+			continue
+		}
+		err := unix.Unmount(p, 0)
+		for i := 0; errors.Is(err, unix.EBUSY) && i < 20; i++ {
+			time.Sleep(100 * time.Millisecond)
+			err = unix.Unmount(p, 0)
+		}
+		if errors.Is(err, unix.EBUSY) {
+			errs = append(errs, fmt.Errorf("%s was busy, detached it", p))
+			err = unix.Unmount(p, unix.MNT_DETACH)
+		}
+		if err != nil && !errors.Is(err, unix.EINVAL) { // EINVAL: already gone
+			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deadOwner reports whether name is "left4me-demo-PID..." (a mount source
+// or a cgroup) of a process that no longer exists.
+func deadOwner(name string) bool {
+	rest, ok := strings.CutPrefix(name, prefix)
+	pid, _, _ := strings.Cut(rest, "-")
+	n, err := strconv.Atoi(pid)
+	return ok && err == nil && unix.Kill(n, 0) == unix.ESRCH
+}
+
+// Sweep removes the mounts and cgroups of a demo that was killed before it
+// could clean up (its container was halted by Pdeathsig, but these stay),
+// and returns what it removed.
+func Sweep() []string {
+	var swept []string
+	ms, _ := readMountinfo()
+	for _, m := range ms {
+		if m.fstype != "tmpfs" || !deadOwner(m.source) {
+			continue
+		}
+		if err := unmountUnder(m.point, true); err == nil {
+			os.Remove(m.point)
+		}
+		swept = append(swept, m.point)
+	}
+	parents, _ := cgroupParents()
+	for _, p := range parents {
+		cgs, _ := filepath.Glob(filepath.Join(p, prefix+"*"))
+		for _, cg := range cgs {
+			if deadOwner(filepath.Base(cg)) && removeCgroups([]string{cg}) == nil {
+				swept = append(swept, cg)
+			}
+		}
+	}
+	return swept
+}

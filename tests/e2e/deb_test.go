@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// debSpecs are written once the package is installed. The shipped example
+// (port 27015, autostart off, overlays that do not exist) sits next to them
+// as an operator's copy would, which also proves it is a valid spec.
+var debSpecs = map[string]string{
+	"one.yaml": "port: 27016\nautostart: true\nconfig: ['hostname \"Deb one\"']\noverlays: [{path: comp, alias: comp}]\n",
+	"two.yaml": "port: 27017\noverlays: [maps]\n",
+	// Never started; only mounted by the start helper run by hand.
+	"three.yaml": "port: 27018\noverlays: [maps]\n",
+}
+
+// TestDeb installs the Debian package with dpkg into a container that has
+// no left4me, runs servers from it, reinstalls it under running servers,
+// then removes and purges it: the instances stop, nothing stays mounted,
+// and the game, overlays, upper layers and specs stay.
+func TestDeb(t *testing.T) {
+	requireE2E(t)
+	deb := buildDeb(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, map[string]string{
+		"installation/left4dead2/who.txt":         "installation",
+		"overlays/comp/left4dead2/cfg/server.cfg": "sv_comp 1\n",
+		"overlays/maps/left4dead2/who.txt":        "maps",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Not /tmp: nspawn mounts a fresh tmpfs there.
+	const pkg = "/var/tmp/left4me.deb"
+	c := Boot(t, Options{State: state, Setup: func(root string) error {
+		data, err := os.ReadFile(deb)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(root, pkg), data, 0o644)
+	}})
+	specs := filepath.Join(c.Root, "etc/left4me/instances")
+	if _, err := os.Stat(filepath.Join(c.Root, "usr/lib/left4me")); !os.IsNotExist(err) {
+		t.Fatalf("the container must start without left4me: %v", err)
+	}
+
+	t.Run("install", func(t *testing.T) {
+		out := c.MustRun(t, "dpkg", "-i", pkg)
+		if !strings.Contains(out, "left4me: next steps") {
+			t.Errorf("dpkg -i output:\n%s", out)
+		}
+		if uid := strings.TrimSpace(c.MustRun(t, "id", "-u", "left4me")); uid == "0" || uid == "" {
+			t.Errorf("left4me uid %q", uid)
+		}
+		if st, err := os.Stat(specs); err != nil || !st.IsDir() {
+			t.Fatalf("%s: %v", specs, err)
+		}
+		// postinst reloaded systemd: the generator's template is loaded.
+		c.MustRun(t, "systemctl", "cat", "l4d2@.service")
+	})
+	t.Run("servers run from the package", func(t *testing.T) {
+		example := c.MustRun(t, "cat", "/usr/share/doc/left4me/examples/instance.yaml")
+		files := map[string]string{"example.yaml": example}
+		for name, body := range debSpecs {
+			files[name] = body
+		}
+		if err := writeFiles(specs, files); err != nil {
+			t.Fatal(err)
+		}
+		c.MustRun(t, "systemctl", "daemon-reload")
+		if unit := c.MustRun(t, "systemctl", "cat", "l4d2@example.service"); !strings.Contains(unit, "-port 27015 +map c1m1_hotel") {
+			t.Errorf("the shipped example spec was not rendered:\n%s", unit)
+		}
+		c.MustRun(t, "systemctl", "start", "l4d2.target", "l4d2@two.service")
+		for name, port := range map[string]int{"one": 27016, "two": 27017} {
+			waitActive(t, c, name)
+			if info := query(t, c, port); info.Folder != "left4dead2" {
+				t.Errorf("%s A2S_INFO %+v", name, info)
+			}
+			if n := mountCount(t, c, name); n != 1 {
+				t.Errorf("%s mounted %d times", name, n)
+			}
+		}
+		if info := query(t, c, 27016); info.Name != "Deb one" {
+			t.Errorf("one A2S_INFO %+v", info)
+		}
+	})
+	t.Run("reinstall leaves running servers alone", func(t *testing.T) {
+		before := mainPID(t, c, "one") + " " + mainPID(t, c, "two")
+		out := c.MustRun(t, "dpkg", "-i", pkg)
+		if strings.Contains(out, "stopping") || strings.Contains(out, "next steps") {
+			t.Errorf("dpkg -i over an installed package:\n%s", out)
+		}
+		if after := mainPID(t, c, "one") + " " + mainPID(t, c, "two"); after != before {
+			t.Errorf("main PIDs %s became %s", before, after)
+		}
+	})
+	kept := []string{
+		"installation/srcds_run",
+		"installation/left4dead2/who.txt",
+		"overlays/comp/left4dead2/cfg/server.cfg",
+		"overlays/maps/left4dead2/who.txt",
+		"runtime/one/upper/left4dead2/standin-report.json",
+		"runtime/one/upper/left4dead2/cfg/server_comp.cfg",
+		"runtime/two/upper/left4dead2/standin-report.json",
+	}
+	checkKept := func(t *testing.T) {
+		t.Helper()
+		for _, f := range kept {
+			if _, err := os.Stat(filepath.Join(state, f)); err != nil {
+				t.Errorf("data lost: %v", err)
+			}
+		}
+		for _, f := range []string{"one.yaml", "two.yaml", "three.yaml", "example.yaml"} {
+			if _, err := os.Stat(filepath.Join(specs, f)); err != nil {
+				t.Errorf("spec lost: %v", err)
+			}
+		}
+	}
+	t.Run("remove stops the instances and keeps the data", func(t *testing.T) {
+		checkKept(t) // present before, so the check after means something
+		// A mount no unit owns, as a helper killed after mounting leaves it.
+		c.MustRun(t, "env", "LEFT4ME_ROOT=/var/lib/left4me", "/usr/lib/left4me/left4me-prestart", "three")
+		if n := mountCount(t, c, "three"); n != 1 {
+			t.Fatalf("setup: three mounted %d times", n)
+		}
+		out := c.MustRun(t, "dpkg", "-r", "left4me")
+		t.Logf("dpkg -r:\n%s", out)
+		for _, want := range []string{"stopping l4d2.target", "unmounting the leftover overlay of three", "specs and /var/lib/left4me kept"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("dpkg -r output lacks %q", want)
+			}
+		}
+		for _, name := range []string{"one", "two"} {
+			if st := unitState(t, c, name); st != "inactive" {
+				t.Errorf("%s is %s after dpkg -r", name, st)
+			}
+		}
+		if mi := c.MustRun(t, "cat", "/proc/self/mountinfo"); strings.Contains(mi, " /var/lib/left4me/runtime/") {
+			t.Errorf("mounts left under runtime/:\n%s", mi)
+		}
+		if out, err := c.Run(t, "pgrep", "-u", "left4me"); err == nil {
+			t.Errorf("processes of left4me left: %s", out)
+		}
+		if _, err := c.Run(t, "systemctl", "cat", "l4d2@.service"); err == nil {
+			t.Error("the generated units outlived the package")
+		}
+		if _, err := os.Stat(filepath.Join(c.Root, "usr/lib/left4me/left4me-prestart")); !os.IsNotExist(err) {
+			t.Errorf("helper not removed: %v", err)
+		}
+		checkKept(t)
+	})
+	t.Run("purge keeps the data and says so", func(t *testing.T) {
+		out := c.MustRun(t, "dpkg", "-P", "left4me")
+		t.Logf("dpkg -P:\n%s", out)
+		if !strings.Contains(out, "NOTHING of your data was deleted") || !strings.Contains(out, "rm -rf /var/lib/left4me") {
+			t.Errorf("dpkg -P output:\n%s", out)
+		}
+		if out, err := c.Run(t, "dpkg-query", "-W", "-f=${db:Status-Status}", "left4me"); err == nil && out != "not-installed" {
+			t.Errorf("package status after purge: %q", out)
+		}
+		c.MustRun(t, "id", "left4me")
+		checkKept(t)
+	})
+}
+
+// buildDeb runs `make deb` into a fresh directory and returns the package.
+func buildDeb(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("make", "deb")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "DEB_OUT="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make deb: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("make deb made %v", debs)
+	}
+	return debs[0]
+}
