@@ -78,10 +78,44 @@ NotifyAccess=all
 WatchdogSignal=SIGKILL
 Restart=on-failure
 RestartSec=3
+
+# Sandbox. The server runs third-party plugins and workshop content, so it
+# sees its own merged tree and little else. The helpers ("+") are exempt and
+# mount in PID 1's namespace, which this one is cloned from at ExecStart.
+TemporaryFileSystem=` + root + `:ro
+# "-": systemd sets this namespace up for the helpers too, before the first
+# start has created merged/.
+BindPaths=-` + merged + `
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+PrivateMounts=yes
 NoNewPrivileges=yes
-# No PrivateTmp= or other mount-namespace option here: systemd applies them
-# to the "+" helpers too, and the overlay must be mounted in the host's
-# namespace so that the server and the stop helper see it.
+CapabilityBoundingSet=
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+KeyringMode=private
+RemoveIPC=yes
+# The game server is a 32-bit x86 program; the probe and helpers are native.
+SystemCallArchitectures=native x86
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+# UDP/TCP over IPv4 and IPv6 for players, RCON and Steam; unix sockets for
+# the journal and sd_notify; netlink for interface enumeration.
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+# Not set on purpose: MemoryDenyWriteExecute= (SourceMod's JIT needs
+# writable and executable memory), PrivateNetwork=/IPAddressDeny= (players),
+# PrivateUsers= (the upper layer's owner must be the real left4me user).
 `)
 	return []byte(b.String())
 }

@@ -21,7 +21,7 @@ func main() {
 	if err != nil {
 		prestart.Fail(prog, err)
 	}
-	if err := prestart.Stop(c, os.Args[1]); err != nil {
+	if err := prestart.InHostMountNS(func() error { return prestart.Stop(c, os.Args[1]) }); err != nil {
 		prestart.Fail(prog, err)
 	}
 }

@@ -27,7 +27,8 @@ func main() {
 	if underSystemd && digest == "" {
 		digest = "-" // the template without a drop-in: the spec was invalid at the last reload
 	}
-	if err := prestart.Start(c, os.Args[1], digest); err != nil {
+	err = prestart.InHostMountNS(func() error { return prestart.Start(c, os.Args[1], digest) })
+	if err != nil {
 		prestart.Fail(prog, err)
 	}
 }

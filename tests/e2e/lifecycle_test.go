@@ -103,6 +103,25 @@ func TestLifecycle(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the server's sandbox shows only its own tree", func(t *testing.T) {
+		pid := mainPID(t, c, "alpha")
+		in := func(args ...string) string {
+			return strings.TrimSpace(c.MustRun(t, append([]string{"nsenter", "-t", pid, "-m", "--"}, args...)...))
+		}
+		if got := in("ls", "/var/lib/left4me"); got != "runtime" {
+			t.Errorf("the server sees %q in the state root", got)
+		}
+		if got := in("ls", "/var/lib/left4me/runtime"); got != "alpha" {
+			t.Errorf("the server sees instances %q", got)
+		}
+		if got := in("cat", "/var/lib/left4me/runtime/alpha/merged/left4dead2/who.txt"); got != "comp" {
+			t.Errorf("own tree: %q", got)
+		}
+		out, _ := c.Run(t, "systemd-analyze", "security", "--no-pager", "l4d2@alpha.service")
+		if !strings.Contains(out, "Overall exposure level for l4d2@alpha.service: 1.8") {
+			t.Errorf("systemd-analyze security:\n%s", out)
+		}
+	})
 	t.Run("helper steps in the unit's journal", func(t *testing.T) {
 		j := c.Journal(t, "l4d2@alpha.service")
 		for _, want := range []string{"staging server.cfg", "mounting overlay", "standin: listening"} {

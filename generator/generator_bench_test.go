@@ -1,0 +1,68 @@
+package generator
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
+)
+
+// benchSpec matches tests/bench: the shape the web front end writes,
+// every second instance started at boot.
+func benchSpec(i int) string {
+	return fmt.Sprintf(`# bench instance %d
+port: %d
+autostart: %t
+arguments: ["+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server %d"]
+config:
+  - exec server_overlay_12
+  - 'hostname "Bench server %d"'
+  - sv_maxplayers 8
+overlays:
+  - {path: competitive, alias: overlay_12}
+  - workshop/maps
+`, i, 20000+i, i%2 == 0, i, i)
+}
+
+// BenchmarkRun is one generator pass in-process (no exec, no runtime
+// start-up): read and parse N specs, write N drop-ins and N/2 links into a
+// fresh output directory. Run it with TMPDIR on a tmpfs, as systemd gives
+// generators a tmpfs below /run.
+func BenchmarkRun(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			base := b.TempDir()
+			c := units.Config{Layout: spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: "/var/lib/left4me"},
+				HelperDir: "/usr/lib/left4me", User: "left4me"}
+			dir := c.Layout.InstancesDir()
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("srv%d.yaml", i)), []byte(benchSpec(i)), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			out := filepath.Join(base, "out")
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if err := os.RemoveAll(out); err != nil {
+					b.Fatal(err)
+				}
+				if err := os.Mkdir(out, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				res, err := Run(c, out)
+				if err != nil || len(res.Instances) != n {
+					b.Fatalf("%d instances, %v", len(res.Instances), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/spec")
+		})
+	}
+}
