@@ -104,8 +104,10 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 			s.StartTimeout = p.seconds(v, "start_timeout", 10, false)
 		case "hang_timeout":
 			s.HangTimeout = p.seconds(v, "hang_timeout", 10, true)
+		case "resources":
+			s.Resources = p.resources(v)
 		default:
-			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays, start_timeout, hang_timeout")
+			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays, start_timeout, hang_timeout, resources")
 		}
 	}
 	if !sawPort {

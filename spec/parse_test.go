@@ -93,6 +93,15 @@ func TestParseErrors(t *testing.T) {
 		{"start_timeout zero", "port: 1\nstart_timeout: 0\n", "start_timeout: 0 is out of range"},
 		{"hang_timeout string", "port: 1\nhang_timeout: 1m\n", "hang_timeout: must be a whole number of seconds"},
 		{"hang_timeout high", "port: 1\nhang_timeout: 7200\n", "(or 0 for never)"},
+		{"resources list", "port: 1\nresources: [a]\n", "a.yaml:2:12: resources: must be a mapping"},
+		{"memory small", "port: 1\nresources: {memory_max: 10M}\n", "resources.memory_max: \"10M\" is below 64M"},
+		{"memory junk", "port: 1\nresources: {memory_max: lots}\n", "is not a size"},
+		{"quota", "port: 1\nresources: {cpu_quota: 150}\n", "resources.cpu_quota: \"150\" is not a percentage"},
+		{"weight", "port: 1\nresources: {cpu_weight: 0}\n", "resources.cpu_weight: must be a whole number 1..10000"},
+		{"affinity", "port: 1\nresources: {cpu_affinity: 3-1}\n", "is not a CPU list"},
+		{"nice", "port: 1\nresources: {nice: -21}\n", "resources.nice: must be a whole number -20..19"},
+		{"tasks", "port: 1\nresources: {tasks_max: 1}\n", "resources.tasks_max"},
+		{"resources unknown", "port: 1\nresources: {io_weight: 1}\n", "resources.io_weight: unknown key"},
 		{"alias node", "port: &p 1\nautostart: *p\n", "autostart: must be true or false, got a YAML alias"},
 	}
 	for _, c := range cases {
@@ -127,5 +136,16 @@ func TestParseTooLarge(t *testing.T) {
 	_, err := Parse("a.yaml", make([]byte, MaxSpecSize+1))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestParseResources(t *testing.T) {
+	s, err := Parse("a.yaml", []byte("port: 1\nresources:\n  memory_max: 3G\n  cpu_quota: 150%\n  cpu_weight: 200\n  cpu_affinity: 0-1,3\n  nice: -5\n  tasks_max: 256\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Resources
+	if r.MemoryMax != "3G" || r.CPUQuota != "150%" || r.CPUWeight != 200 || r.CPUAffinity != "0-1,3" || r.Nice == nil || *r.Nice != -5 || r.TasksMax != 256 {
+		t.Fatalf("%+v", r)
 	}
 }

@@ -22,6 +22,7 @@ type Spec struct {
 	StartTimeout time.Duration
 	// HangTimeout: a running server silent this long is restarted; 0 = never.
 	HangTimeout time.Duration
+	Resources   Resources
 	// Digest is the SHA-256 of the spec file's bytes, so the start helper can
 	// tell whether systemd's view (rendered by the generator) is current.
 	Digest string

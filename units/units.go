@@ -78,6 +78,9 @@ NotifyAccess=all
 WatchdogSignal=SIGKILL
 Restart=on-failure
 RestartSec=3
+# Defaults that protect the host; a spec's resources: overrides them.
+MemoryMax=2G
+TasksMax=512
 
 # Sandbox. The server runs third-party plugins and workshop content, so it
 # sees its own merged tree and little else. The helpers ("+") are exempt and
@@ -144,6 +147,7 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	if s.HangTimeout > 0 {
 		fmt.Fprintf(&b, "WatchdogSec=%d\n", int(s.HangTimeout.Seconds()))
 	}
+	writeResources(&b, s.Resources)
 	b.WriteString("ExecStart=\nExecStart=")
 	argv := Command(c.Layout, name, s)
 	b.WriteString(argv[0])
@@ -190,4 +194,26 @@ func QuoteArg(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// writeResources maps a spec's resources: to systemd settings; each value
+// was validated by the spec package.
+func writeResources(b *strings.Builder, r spec.Resources) {
+	set := func(key, val string) {
+		if val != "" {
+			b.WriteString(key + "=" + val + "\n")
+		}
+	}
+	set("MemoryMax", r.MemoryMax)
+	set("CPUQuota", r.CPUQuota)
+	set("CPUAffinity", r.CPUAffinity)
+	if r.CPUWeight > 0 {
+		set("CPUWeight", strconv.Itoa(r.CPUWeight))
+	}
+	if r.TasksMax > 0 {
+		set("TasksMax", strconv.Itoa(r.TasksMax))
+	}
+	if r.Nice != nil {
+		set("Nice", strconv.Itoa(*r.Nice))
+	}
 }

@@ -27,7 +27,7 @@ overlays:
   - maps
 `,
 	// Started by hand only.
-	"etc/left4me/instances/beta.yaml": "port: 27016\noverlays: [maps]\n",
+	"etc/left4me/instances/beta.yaml": "port: 27016\noverlays: [maps]\nresources: {memory_max: 1G, cpu_quota: 50%, cpu_weight: 50, cpu_affinity: 0, nice: 5, tasks_max: 64}\n",
 	// Invalid: skipped at boot, with its reason in the journal.
 	"etc/left4me/instances/broken.yaml": "port: 99999\nautostart: true\n",
 	// An overlay whose server.cfg is a link to a root-only file.
@@ -156,6 +156,20 @@ func TestLifecycle(t *testing.T) {
 		waitActive(t, c, "beta")
 		if info := query(t, c, 27016); info.Folder != "left4dead2" {
 			t.Errorf("beta A2S_INFO %+v", info)
+		}
+		props := c.MustRun(t, "systemctl", "show", "-p", "MemoryMax,CPUQuotaPerSecUSec,CPUWeight,TasksMax,Nice", "l4d2@beta.service")
+		for _, want := range []string{"MemoryMax=1073741824", "CPUQuotaPerSecUSec=500ms", "CPUWeight=50", "TasksMax=64", "Nice=5"} {
+			if !strings.Contains(props, want+"\n") {
+				t.Errorf("beta lacks %s:\n%s", want, props)
+			}
+		}
+		pid := mainPID(t, c, "beta")
+		status := c.MustRun(t, "cat", "/proc/"+pid+"/status")
+		if !strings.Contains(status, "Cpus_allowed_list:\t0\n") {
+			t.Errorf("server not pinned to CPU 0:\n%s", status)
+		}
+		if stat := strings.Fields(c.MustRun(t, "cat", "/proc/"+pid+"/stat")); stat[18] != "5" {
+			t.Errorf("server nice %s, want 5", stat[18])
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@beta.service")
 		if n := mountCount(t, c, "beta"); n != 0 {

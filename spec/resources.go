@@ -1,0 +1,119 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Resources are per-instance limits, mapped 1:1 to systemd settings. Unset
+// fields keep the template's defaults (MemoryMax=2G, TasksMax=512).
+type Resources struct {
+	MemoryMax   string // systemd size, e.g. "3G"
+	CPUQuota    string // e.g. "150%"
+	CPUWeight   int    // 1..10000, 0 = unset
+	CPUAffinity string // e.g. "2-3,6"
+	Nice        *int   // -20..19
+	TasksMax    int    // 0 = unset
+}
+
+func (p *parser) resources(v *yaml.Node) Resources {
+	var r Resources
+	if v.Kind != yaml.MappingNode {
+		p.add(v, "resources", "must be a mapping (memory_max:, cpu_quota:, ...), got %s", describe(v))
+		return r
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], v.Content[i+1]
+		f := "resources." + k.Value
+		if p.duplicate(v, i, "resources.") {
+			continue
+		}
+		switch k.Value {
+		case "memory_max":
+			r.MemoryMax = p.check(val, f, memorySize)
+		case "cpu_quota":
+			r.CPUQuota = p.check(val, f, cpuQuota)
+		case "cpu_affinity":
+			r.CPUAffinity = p.check(val, f, cpuList)
+		case "cpu_weight":
+			r.CPUWeight = p.intIn(val, f, 1, 10000)
+		case "tasks_max":
+			r.TasksMax = p.intIn(val, f, 16, 1000000)
+		case "nice":
+			n := p.intIn(val, f, -20, 19)
+			r.Nice = &n
+		default:
+			p.add(k, f, "unknown key; allowed are memory_max, cpu_quota, cpu_weight, cpu_affinity, nice, tasks_max")
+		}
+	}
+	return r
+}
+
+func (p *parser) intIn(v *yaml.Node, field string, lo, hi int) int {
+	n, err := strconv.Atoi(v.Value)
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil || n < lo || n > hi {
+		p.add(v, field, "must be a whole number %d..%d, got %s", lo, hi, describe(v))
+		return 0
+	}
+	return n
+}
+
+// check reads a scalar and validates it; it returns "" when invalid.
+func (p *parser) check(v *yaml.Node, field string, valid func(string) string) string {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.add(v, field, "must be a value, got %s", describe(v))
+		return ""
+	}
+	if msg := valid(v.Value); msg != "" {
+		p.add(v, field, "%q %s", v.Value, msg)
+		return ""
+	}
+	return v.Value
+}
+
+// memorySize accepts what MemoryMax= does for sizes: a number of bytes with
+// an optional K, M, G or T suffix (base 1024), at least 64M.
+func memorySize(s string) string {
+	num, mult := s, int64(1)
+	if i := len(s) - 1; i > 0 {
+		if m, ok := map[byte]int64{'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}[s[i]]; ok {
+			num, mult = s[:i], m
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return "is not a size such as 2G or 1536M"
+	}
+	if n*mult < 64<<20 {
+		return "is below 64M, too little for a game server"
+	}
+	return ""
+}
+
+// cpuQuota accepts "N%" with N 1..100000 (1000 CPUs).
+func cpuQuota(s string) string {
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+	if !strings.HasSuffix(s, "%") || err != nil || n < 1 || n > 100000 {
+		return "is not a percentage such as 150% (100% = one CPU)"
+	}
+	return ""
+}
+
+// cpuList accepts CPU numbers and ranges: "3", "0-3", "0-1,6".
+func cpuList(s string) string {
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a || b > 4095 {
+			return fmt.Sprintf("is not a CPU list such as 0-3 or 2,3 (bad %q)", part)
+		}
+	}
+	return ""
+}
