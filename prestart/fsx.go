@@ -9,9 +9,11 @@ import (
 )
 
 // resolveStrict forbids every symlink and any escape from the starting
-// directory or its mount: what the helpers open below a directory that
-// someone else can write (an upper layer, an overlay) is exactly that path.
-const resolveStrict = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+// directory: what the helpers open below a directory that someone else can
+// write (an upper layer, an overlay) is exactly that path. Crossing into
+// another mount is allowed: only root can mount, and a runtime dir on a
+// filesystem of its own (a quota, a separate disk) is a fair setup.
+const resolveStrict = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
 
 // openBeneath opens path below dirfd with openat2 and the given resolve
 // flags. The returned error names path relative to what (for messages).
@@ -39,7 +41,7 @@ func explain(what string, err error) error {
 	case errors.Is(err, unix.ELOOP):
 		return fmt.Errorf("%s: is (or passes through) a symbolic link; refusing to follow it: %w", what, err)
 	case errors.Is(err, unix.EXDEV):
-		return fmt.Errorf("%s: leads outside its directory or onto another mount; refusing: %w", what, err)
+		return fmt.Errorf("%s: leads outside its directory; refusing: %w", what, err)
 	case errors.Is(err, unix.ENOTDIR):
 		return fmt.Errorf("%s: a path component is not a directory: %w", what, err)
 	case errors.Is(err, unix.ENOENT):

@@ -51,8 +51,9 @@ Before=` + Target + `
 After=network-online.target
 Wants=network-online.target
 RequiresMountsFor=` + root + `
-# A crash loop ends after 5 starts in 5 minutes instead of hammering on.
-StartLimitIntervalSec=300
+# A crash loop ends after 5 starts in a minute instead of hammering on
+# (manual starts count too: "systemctl reset-failed" clears the limit).
+StartLimitIntervalSec=60
 StartLimitBurst=5
 
 [Service]
