@@ -52,6 +52,7 @@ demo:
 # which boots systemd in a container (as root; see tests/e2e).
 test: lint build standin
 	$(GO) test -count=1 -timeout 30m ./...
+	@cat $(BUILD)/reliability.txt 2>/dev/null || true
 	$(MAKE) fuzz
 
 # A short fuzz run of the spec parser on every test run; the corpus it finds
