@@ -137,4 +137,3 @@ func writeFigures(t *testing.T, fig []string) {
 		t.Logf("write %s: %v", p, err)
 	}
 }
-
