@@ -17,9 +17,13 @@ $(BUILD)/%: FORCE
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/$*
 
 # The stand-in game server used by the end-to-end tests (never installed).
-standin: $(BUILD)/srcds_run
+standin: $(BUILD)/srcds_run $(BUILD)/steamcmd
 $(BUILD)/srcds_run: FORCE
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./tests/standin
+
+# The stand-in steamcmd used by the tests of `left4me game` (never installed).
+$(BUILD)/steamcmd: FORCE
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./tests/steamcmd
 
 install: build
 	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
@@ -28,11 +32,15 @@ install: build
 	install -Dm0755 $(BUILD)/left4me-probe $(DESTDIR)$(PREFIX)/lib/left4me/left4me-probe
 	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
+	install -Dm0644 packaging/sysusers-build.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me-build.conf
 	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
+	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' units/left4me-update.service > $(BUILD)/left4me-update.service
+	install -Dm0644 $(BUILD)/left4me-update.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-update.service
+	install -Dm0644 units/left4me-update.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-update.timer
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \
-		systemd-sysusers $(PREFIX)/lib/sysusers.d/left4me.conf && \
+		systemd-sysusers $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf && \
 		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/left4me.conf && \
 		{ systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
 	fi

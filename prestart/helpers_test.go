@@ -221,3 +221,23 @@ func TestIsMountPoint(t *testing.T) {
 		}
 	}
 }
+
+func TestStartRecordsInstallation(t *testing.T) {
+	e := newEnv(t, "")
+	// A versioned installation: a relative link inside the state root.
+	if err := os.MkdirAll(e.path("installations"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(e.path("installation"), e.path("installations/200-x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("installations/200-x", e.path("installation")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, e.path("runtime/srv/installation")); got != "installations/200-x\n" {
+		t.Fatalf("record %q", got)
+	}
+}

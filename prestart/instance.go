@@ -2,7 +2,9 @@ package prestart
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/left4me/left4me/spec"
 	"golang.org/x/sys/unix"
@@ -156,4 +158,25 @@ func (l *layers) readCfgs(s *spec.Spec, uid, gid int) ([]cfgCopy, error) {
 		out = append(out, cfgCopy{alias: o.Alias, data: data})
 	}
 	return out, nil
+}
+
+// InstallationRecord in runtime/NAME names the installation version the
+// instance mounted ("installations/ID", or "installation" for a plain
+// directory), so `left4me game status|gc` know what a running server reads:
+// the mount itself only shows /proc/self/fd paths.
+const InstallationRecord = "installation"
+
+func recordInstallation(dir int, root string, instfd int) error {
+	target, err := os.Readlink(fdPath(instfd))
+	if err != nil {
+		return fmt.Errorf("resolve installation: %w", err)
+	}
+	rel, err := filepath.Rel(root, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		rel = "installation"
+	}
+	if err := unix.Unlinkat(dir, InstallationRecord, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("record installation: %w", err)
+	}
+	return writeNew(dir, InstallationRecord, []byte(rel+"\n"), 0, 0, root+"/runtime")
 }

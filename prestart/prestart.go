@@ -65,6 +65,9 @@ func Start(c Config, name, digest string) error {
 	if err != nil {
 		return err
 	}
+	if err := recordInstallation(inst.lock, c.Layout.Root, layers.fds[len(layers.fds)-1]); err != nil {
+		return err
+	}
 	cfg, auto := ServerCfg(s)
 	c.step("staging server.cfg (%d auto exec line(s), %d config line(s)) and %d overlay cfg(s) in the upper layer...", auto, len(s.Config), count(copies))
 	if err := stage(inst.upper, filepath.Join(c.Layout.RuntimeDir(name), "upper"), cfg, copies, c.UID, c.GID); err != nil {

@@ -40,7 +40,7 @@ func RenderTemplate(c Config) []byte {
 	merged := filepath.Join(root, "runtime", "%i", "merged")
 	// An empty digest tells the start helper that no drop-in was generated
 	// (the spec was invalid or absent at the last daemon-reload).
-	env := "LEFT4ME_ROOT=" + root + " LEFT4ME_CONFIG_DIR=" + c.Layout.ConfigDir + " " + DigestEnv + "="
+	env := "LEFT4ME_ROOT=" + root + " LEFT4ME_CONFIG_DIR=" + c.Layout.ConfigDir + " " + DigestEnv + "= HOME=" + root
 	var b strings.Builder
 	b.WriteString(header)
 	b.WriteString(`[Unit]
@@ -90,6 +90,9 @@ TemporaryFileSystem=` + root + `:ro
 # "-": systemd sets this namespace up for the helpers too, before the first
 # start has created merged/.
 BindPaths=-` + merged + `
+# srcds loads $HOME/.steam/sdk32/steamclient.so (left4me game install puts
+# it there); HOME is the server user's home, the state root.
+BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes

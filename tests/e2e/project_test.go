@@ -44,7 +44,8 @@ func installProject(t *testing.T) func(root string) error {
 		}
 		// What a package's postinst does; at boot systemd-sysusers.service
 		// only runs after an update of /usr (ConditionNeedsUpdate=/etc).
-		out, err := exec.Command("systemd-sysusers", "--root="+root, filepath.Join(root, "usr/lib/sysusers.d/left4me.conf")).CombinedOutput()
+		out, err := exec.Command("systemd-sysusers", "--root="+root,
+			filepath.Join(root, "usr/lib/sysusers.d/left4me.conf"), filepath.Join(root, "usr/lib/sysusers.d/left4me-build.conf")).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("systemd-sysusers: %v\n%s", err, out)
 		}

@@ -49,9 +49,11 @@ func App(e *Env) *cli.App {
 		},
 		Commands: []*cli.Command{
 			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e),
-			unitCmd(e, "start"), unitCmd(e, "stop"), unitCmd(e, "restart"),
+			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
 			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
 			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e),
+			overlayCmd(e),
+			gameCmd(e),
 		},
 	}
 	for _, c := range app.Commands {

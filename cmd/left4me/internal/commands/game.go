@@ -1,0 +1,325 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/game"
+	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
+	"github.com/left4me/left4me/cmd/left4me/internal/progress"
+	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
+	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/prestart"
+)
+
+// CredentialName is the systemd credential holding the Steam password
+// (LoadCredential=steam-password:... in left4me-update.service).
+const CredentialName = "steam-password"
+
+// Flags of the game subcommands. They are declared on `game` itself:
+// Intersperse moves flags in front of the first argument, which for
+// `left4me game update --steamcmd X` is the subcommand's name, and
+// urfave/cli finds a parent's flags from a subcommand's context.
+func gameFlagUse() map[string][]string {
+	return map[string][]string{
+		"install": {"password-stdin", "validate"},
+		"update":  {"password-stdin", "validate", "force"},
+		"status":  {"offline", "json"},
+		"gc":      {"dry-run"},
+	}
+}
+
+func gameCmd(e *Env) *cli.Command {
+	sub := func(name, usage, desc string, action func(*cli.Context) error) *cli.Command {
+		return &cli.Command{Name: name, Usage: usage, Description: desc, Action: func(c *cli.Context) error {
+			if err := checkGameFlags(c, name); err != nil {
+				return err
+			}
+			if c.Args().Present() {
+				return fmt.Errorf("%w: game %s takes no arguments, got %q", fail.ErrUsage, name, c.Args().Slice())
+			}
+			return action(c)
+		}, OnUsageError: usageError}
+	}
+	return &cli.Command{
+		Name:  "game",
+		Usage: "install, update, inspect and clean up the game installation (Steam app 222860)",
+		Description: `The installation is kept as versions below $LEFT4ME_ROOT/installations/
+(BUILD-TIMESTAMP); $LEFT4ME_ROOT/installation links to the current one.
+An update runs steamcmd into a new version built over the current one, so
+nothing it writes can reach a file a running server reads; only when it
+succeeded and the result validates does the link switch, atomically. A
+running server keeps its version until it restarts
+(left4me restart --all --when-empty); gc removes the versions no longer
+used.
+
+Examples:
+  left4me game install
+  left4me game update --login mysteamaccount
+  left4me game status
+  left4me game gc`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "steamcmd", EnvVars: []string{"LEFT4ME_STEAMCMD"}, Usage: "steamcmd `PATH` (default: steamcmd in PATH, /usr/games/steamcmd)"},
+			&cli.StringFlag{Name: "login", EnvVars: []string{"LEFT4ME_STEAM_LOGIN"}, Usage: "install/update: log in to Steam as `USER` instead of anonymously; the password comes from the systemd credential " + CredentialName + ", --password-stdin or a prompt, never from argv"},
+			&cli.BoolFlag{Name: "password-stdin", Usage: "install/update: read the password from the first line of stdin"},
+			&cli.BoolFlag{Name: "validate", Usage: "install/update: have steamcmd check every file"},
+			&cli.BoolFlag{Name: "force", Usage: "update: keep the new version even if the build did not change"},
+			&cli.BoolFlag{Name: "offline", Usage: "status: do not ask Steam for the latest build"},
+			&cli.BoolFlag{Name: "json", Usage: "status: print JSON"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "gc: say what would be removed"},
+		},
+		Subcommands: []*cli.Command{
+			sub("install", "install the game as the first version", `Runs steamcmd (anonymously: platform windows first, then linux with
+validate, the workaround for "Invalid platform") into installations/ID and
+links installation to it. Needs root.
+
+Example:
+  left4me game install`, func(c *cli.Context) error { return e.gameUpdate(c, true) }),
+			sub("update", "download the current build into a new version and switch to it", `Only what changed is downloaded: steamcmd works in an overlay over the
+current version, and every file it did not change is hard-linked into the
+new version. A failure (or Ctrl-C) leaves the current installation as it
+was. Needs root. Runs as left4me-update.service, optionally from its timer.
+
+Examples:
+  left4me game update
+  left4me game update --steamcmd /opt/steamcmd/steamcmd.sh
+  left4me game update --login mysteamaccount --password-stdin < pwfile`, func(c *cli.Context) error { return e.gameUpdate(c, false) }),
+			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
+  left4me game status
+  left4me game status --offline --json`, e.gameStatus),
+			sub("gc", "remove versions that are not current and that no running instance uses", `Example:
+  left4me game gc --dry-run`, e.gameGC),
+		},
+	}
+}
+
+// checkGameFlags refuses a flag given on the command line that does not
+// apply to the subcommand (environment-backed flags are not checked).
+func checkGameFlags(c *cli.Context, name string) error {
+	use := gameFlagUse()
+	allowed := map[string]bool{}
+	for _, f := range use[name] {
+		allowed[f] = true
+	}
+	for _, list := range use {
+		for _, f := range list {
+			if c.IsSet(f) && !allowed[f] {
+				return fmt.Errorf("%w: --%s does not apply to game %s; see left4me game --help", fail.ErrUsage, f, name)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Env) needRoot(action string) error {
+	if e.Euid != 0 {
+		return fmt.Errorf("%w: %s needs root (it mounts an overlay and writes %s); run it with sudo", fail.ErrPermission, action, e.Layout.Root)
+	}
+	return nil
+}
+
+func (e *Env) steamConfig(c *cli.Context) (steamcmd.Config, error) {
+	path, err := steamcmd.Find(c.String("steamcmd"))
+	return steamcmd.Config{Path: path, Home: game.SteamHome(e.Layout.Root), Env: os.Environ()}, err
+}
+
+func (e *Env) gameUpdate(c *cli.Context, install bool) error {
+	op := "left4me game update"
+	if install {
+		op = "left4me game install"
+	}
+	if err := e.needRoot(op); err != nil {
+		return err
+	}
+	sc, err := e.steamConfig(c)
+	if err != nil {
+		return err
+	}
+	req := game.Request{Install: install, Login: c.String("login"), Validate: c.Bool("validate"), Force: c.Bool("force")}
+	if req.Login != "" {
+		if req.Password, err = e.steamPassword(req.Login, c.Bool("password-stdin")); err != nil {
+			return err
+		}
+	}
+	missing := gamehost.Missing32("/", gamehost.Libs32())
+	if len(missing) > 0 {
+		e.note("%s", gamehost.Hint(missing))
+	}
+	pr := &progress.Printer{W: e.Stdout, TTY: e.stdoutTerminal()}
+	cfg := game.Config{Store: versions.Store{Root: e.Layout.Root}, Steam: sc, Now: e.Now, Out: stepWriter{pr}, OnLine: pr.Line}
+	out, err := game.Update(c.Context, cfg, req)
+	pr.Done()
+	if err != nil {
+		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) {
+			err = fmt.Errorf("%w\n%s", err, gamehost.Hint(missing))
+		}
+		return err
+	}
+	e.fixSteamclient(sc)
+	if out.UpToDate {
+		fmt.Fprintf(e.Stdout, "up to date: build %s (%s)\n", out.Build, out.Previous)
+		return nil
+	}
+	if out.Previous == "" {
+		fmt.Fprintf(e.Stdout, "installed build %s as version %s\n", out.Build, out.ID)
+		return nil
+	}
+	fmt.Fprintf(e.Stdout, "updated to build %s: installation -> %s/%s\n", out.Build, versions.Dir, out.ID)
+	if st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root}); err == nil {
+		var old []string
+		for _, u := range st.Uses {
+			if u.Version != out.ID {
+				old = append(old, u.Instance)
+			}
+		}
+		if len(old) > 0 {
+			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty\n", strings.Join(old, ", "))
+		}
+	}
+	return nil
+}
+
+// stepWriter prints the update's own messages between steamcmd's lines.
+type stepWriter struct{ p *progress.Printer }
+
+func (w stepWriter) Write(b []byte) (int, error) {
+	w.p.Done()
+	return w.p.W.Write(b)
+}
+
+func (e *Env) stdoutTerminal() bool {
+	f, ok := e.Stdout.(*os.File)
+	return ok && isTerminal(f)
+}
+
+// steamPassword finds the password of login: the systemd credential
+// (LoadCredential=), then stdin if asked, then a prompt on a terminal. An
+// empty password makes steamcmd use the login it cached earlier.
+func (e *Env) steamPassword(login string, fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", fmt.Errorf("%w: --password-stdin: no password on stdin", fail.ErrUsage)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		b, err := os.ReadFile(filepath.Join(dir, CredentialName))
+		if err == nil {
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("credential %s: %w", CredentialName, err)
+		}
+	}
+	if e.Terminal {
+		return e.prompt(fmt.Sprintf("Steam password for %s (empty: use the login steamcmd cached): ", login))
+	}
+	e.note("no password for %s (no systemd credential %s, no terminal, no --password-stdin): steamcmd uses the login it cached, if any", login, CredentialName)
+	return "", nil
+}
+
+// prompt reads a line from the terminal on stdin without echoing it.
+func (e *Env) prompt(msg string) (string, error) {
+	fmt.Fprint(e.Stderr, msg)
+	defer fmt.Fprintln(e.Stderr)
+	if f, ok := e.Stdin.(*os.File); ok {
+		fd := int(f.Fd())
+		if old, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
+			quiet := *old
+			quiet.Lflag &^= unix.ECHO
+			quiet.Lflag |= unix.ICANON | unix.ECHONL
+			if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err == nil {
+				defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+			}
+		}
+	}
+	line, err := bufio.NewReader(e.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// fixSteamclient puts steamclient.so where srcds looks for it:
+// ~/.steam/sdk32/ of the server's user. A failure is a note: the game
+// files are fine either way.
+func (e *Env) fixSteamclient(sc steamcmd.Config) {
+	u, err := user.Lookup(prestart.ServerUser)
+	if err != nil {
+		e.note("steamclient.so not installed for the servers: user %q: %v", prestart.ServerUser, err)
+		return
+	}
+	src, changed, err := gamehost.InstallSteamclient(gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path)), u.HomeDir)
+	if err != nil {
+		e.note("%v", err)
+		return
+	}
+	if changed {
+		fmt.Fprintf(e.Stdout, "installed %s (from %s) for the servers' user %s\n", gamehost.SDK32(u.HomeDir), src, prestart.ServerUser)
+	}
+}
+
+func (e *Env) gameGC(c *cli.Context) error {
+	dry := c.Bool("dry-run")
+	if !dry {
+		if err := e.needRoot("left4me game gc"); err != nil {
+			return err
+		}
+	}
+	res, err := game.GC(c.Context, versions.Store{Root: e.Layout.Root}, dry)
+	for _, p := range res.Cleaned {
+		fmt.Fprintf(e.Stdout, "removed leftover %s\n", p)
+	}
+	verb := "removed"
+	if dry {
+		verb = "would remove"
+	}
+	for _, v := range res.Removed {
+		fmt.Fprintf(e.Stdout, "%s %s%s\n", verb, v.Name(), buildOf(v))
+	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(e.Stdout, "kept %s%s: %s\n", k.Version.Name(), buildOf(k.Version), k.Reason)
+	}
+	if err != nil {
+		return fail.NeedsRoot(err, "left4me game gc")
+	}
+	if len(res.Removed) == 0 {
+		fmt.Fprintln(e.Stdout, "nothing to remove")
+	}
+	return nil
+}
+
+func buildOf(v versions.Version) string {
+	if v.ManifestErr != nil {
+		return " (build unknown)"
+	}
+	return " (build " + v.Manifest.BuildID + ")"
+}
+
+// latestTimeout bounds the question to Steam in `game status`.
+const latestTimeout = 3 * time.Minute
+
+func (e *Env) latestBuild(ctx context.Context, c *cli.Context) (string, error) {
+	sc, err := e.steamConfig(c)
+	if err != nil {
+		return "", err
+	}
+	if e.Euid != 0 {
+		return "", errors.New("asking Steam needs root (steamcmd's home is in the state root); use sudo, or --offline")
+	}
+	ctx, cancel := context.WithTimeout(ctx, latestTimeout)
+	defer cancel()
+	return steamcmd.LatestBuild(ctx, sc)
+}

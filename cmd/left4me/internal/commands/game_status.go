@@ -1,0 +1,176 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/game"
+	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/prestart"
+)
+
+// gameStatusJSON is `left4me game status --json`.
+type gameStatusJSON struct {
+	Installation string             `json:"installation"` // the link's target, or a description
+	Versions     []gameVersionJSON  `json:"versions"`
+	Unknown      []gameInstanceJSON `json:"unknown_instances"` // mounted, version not told
+	Latest       string             `json:"latest_build,omitempty"`
+	LatestError  string             `json:"latest_error,omitempty"`
+	Update       *bool              `json:"update_available,omitempty"`
+	Missing32    []string           `json:"missing_32bit_packages"`
+	Steamclient  string             `json:"steamclient,omitempty"` // path when present
+}
+
+type gameVersionJSON struct {
+	ID        string   `json:"id"` // "" for an unversioned installation
+	Path      string   `json:"path"`
+	Build     string   `json:"build,omitempty"`
+	Made      string   `json:"made,omitempty"`
+	Current   bool     `json:"current"`
+	Instances []string `json:"instances"`
+	Problem   string   `json:"problem,omitempty"`
+}
+
+type gameInstanceJSON struct {
+	Name string `json:"name"`
+	Why  string `json:"why"`
+}
+
+func (e *Env) gameStatus(c *cli.Context) error {
+	st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root})
+	if err != nil {
+		return err
+	}
+	out := gameStatusJSON{Versions: []gameVersionJSON{}, Unknown: []gameInstanceJSON{}, Missing32: []string{}}
+	switch {
+	case st.Current.None():
+		out.Installation = "none: install the game with `left4me game install`"
+	case st.Current.Legacy:
+		out.Installation = "an unversioned directory (the next update makes it a version)"
+	default:
+		out.Installation = versions.Dir + "/" + st.Current.ID
+	}
+	users := map[string][]string{}
+	for _, u := range st.Uses {
+		if u.Version == "" {
+			out.Unknown = append(out.Unknown, gameInstanceJSON{u.Instance, u.How})
+			continue
+		}
+		users[u.Version] = append(users[u.Version], u.Instance)
+	}
+	var current string
+	for _, v := range st.Versions {
+		j := gameVersionJSON{ID: v.ID, Path: v.Path, Current: v.Current, Instances: users[v.Name()]}
+		if j.Instances == nil {
+			j.Instances = []string{}
+		}
+		if v.ManifestErr != nil {
+			j.Problem = v.ManifestErr.Error()
+		} else {
+			j.Build = v.Manifest.BuildID
+		}
+		if !v.Legacy {
+			j.Made = versions.Made(v.ID).Format("2006-01-02 15:04 MST")
+		}
+		if v.Current {
+			current = j.Build
+		}
+		out.Versions = append(out.Versions, j)
+	}
+	if !c.Bool("offline") {
+		latest, err := e.latestBuild(c.Context, c)
+		if err != nil {
+			out.LatestError = err.Error()
+		} else {
+			out.Latest = latest
+			if current != "" {
+				upd := latest != current
+				out.Update = &upd
+			}
+		}
+	}
+	for _, l := range gamehost.Missing32("/", gamehost.Libs32()) {
+		out.Missing32 = append(out.Missing32, l.Package)
+	}
+	if u, err := user.Lookup(prestart.ServerUser); err == nil {
+		if _, err := os.Stat(gamehost.SDK32(u.HomeDir)); err == nil {
+			out.Steamclient = gamehost.SDK32(u.HomeDir)
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return e.printGameStatus(out)
+}
+
+func (e *Env) printGameStatus(s gameStatusJSON) error {
+	fmt.Fprintf(e.Stdout, "%s -> %s\n", e.paint(e.Layout.Root+"/"+versions.Link, table.Bold), s.Installation)
+	if len(s.Versions) > 0 {
+		fmt.Fprintln(e.Stdout)
+		t := table.New("VERSION", "BUILD", "MADE", "CURRENT", "INSTANCES")
+		for _, v := range s.Versions {
+			id, build, made := v.ID, v.Build, v.Made
+			if id == "" {
+				id = versions.Link + " (unversioned)"
+			}
+			if build == "" {
+				build = "?"
+			}
+			if made == "" {
+				made = "-"
+			}
+			cur := table.Cell{Text: "no"}
+			if v.Current {
+				cur = table.Cell{Text: "yes", Color: table.Green}
+			}
+			inst := table.Cell{Text: "-", Color: table.Dim}
+			if len(v.Instances) > 0 {
+				inst = table.Cell{Text: strings.Join(v.Instances, ", ")}
+				if !v.Current {
+					inst.Color = table.Yellow // restart them to get the current build
+				}
+			}
+			t.Row(table.Cell{Text: id}, table.Cell{Text: build}, table.Cell{Text: made}, cur, inst)
+		}
+		if err := t.Write(e.Stdout, e.Color); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout)
+	}
+	info := &table.Table{}
+	for _, u := range s.Unknown {
+		info.Row(table.Cell{Text: "version unknown:"}, table.Cell{Text: u.Name + " (" + u.Why + ")", Color: table.Yellow})
+	}
+	switch {
+	case s.LatestError != "":
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: "unknown: " + s.LatestError, Color: table.Dim})
+	case s.Latest == "":
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: "not asked (--offline)", Color: table.Dim})
+	case s.Update != nil && *s.Update:
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + ": update available (left4me game update)", Color: table.Yellow})
+	case s.Update != nil:
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + " (up to date)", Color: table.Green})
+	default:
+		info.Row(table.Plain("latest build:", s.Latest)...)
+	}
+	if len(s.Missing32) > 0 {
+		info.Row(table.Cell{Text: "32-bit libraries:"}, table.Cell{Text: "missing: apt-get install " + strings.Join(s.Missing32, " "), Color: table.Red})
+	} else {
+		info.Row(table.Cell{Text: "32-bit libraries:"}, table.Cell{Text: "ok", Color: table.Green})
+	}
+	if s.Steamclient != "" {
+		info.Row(table.Cell{Text: "steamclient.so:"}, table.Cell{Text: s.Steamclient, Color: table.Green})
+	} else {
+		info.Row(table.Cell{Text: "steamclient.so:"}, table.Cell{Text: "missing for the servers' user (left4me game update installs it)", Color: table.Yellow})
+	}
+	return info.Write(e.Stdout, e.Color)
+}

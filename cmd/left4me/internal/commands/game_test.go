@@ -1,0 +1,258 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func TestGameIntersperse(t *testing.T) {
+	app := App(&Env{})
+	cases := []struct{ in, want string }{
+		{"game update --steamcmd /x --login bob --force", "game --steamcmd /x --login bob --force update"},
+		{"game status --offline --json", "game --offline --json status"},
+	}
+	for _, c := range cases {
+		got := Intersperse(app, append([]string{"left4me"}, strings.Fields(c.in)...))
+		if want := append([]string{"left4me"}, strings.Fields(c.want)...); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q", c.in, got)
+		}
+	}
+}
+
+func TestGameUsageErrors(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 1000
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"game", "gc", "--force"}, fail.CodeUsage, "--force does not apply to game gc"},
+		{[]string{"game", "status", "extra"}, fail.CodeUsage, "takes no arguments"},
+		{[]string{"game", "update"}, fail.CodePermission, "left4me game update needs root"},
+		{[]string{"game", "gc"}, fail.CodePermission, "left4me game gc needs root"},
+		{[]string{"restart", "--all", "a"}, fail.CodeUsage, "--all takes no instance names"},
+	}
+	for _, c := range cases {
+		err := te.run(c.args...)
+		if fail.Code(err) != c.code || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: code %d %v", c.args, fail.Code(err), err)
+		}
+	}
+}
+
+func TestGameHelp(t *testing.T) {
+	te := newEnv(t)
+	if err := te.run("game", "--help"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"left4me game install", "--steamcmd PATH", "--login USER"} {
+		if !strings.Contains(te.out.String(), w) {
+			t.Errorf("help lacks %q:\n%s", w, te.out)
+		}
+	}
+}
+
+// gameState turns newEnv's plain installation into a version.
+func gameState(t *testing.T, te *tenv) (id string) {
+	t.Helper()
+	id = "100-20251101T000000Z"
+	root := te.Layout.Root
+	mkdirs(t, filepath.Join(root, "installations"))
+	if err := os.Rename(filepath.Join(root, "installation"), filepath.Join(root, "installations", id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("installations/"+id, filepath.Join(root, "installation")); err != nil {
+		t.Fatal(err)
+	}
+	mkdirs(t, filepath.Join(root, "installations", id, "steamapps"))
+	writeFile(t, filepath.Join(root, "installations", id, "steamapps/appmanifest_222860.acf"), "\"AppState\" { \"appid\" \"222860\" \"buildid\" \"100\" \"StateFlags\" \"4\" }\n")
+	return id
+}
+
+func TestGameStatusOffline(t *testing.T) {
+	te := newEnv(t)
+	id := gameState(t, te)
+	old := "90-20251001T000000Z"
+	mkdirs(t, filepath.Join(te.Layout.Root, "installations", old))
+	if err := te.run("game", "status", "--offline"); err != nil {
+		t.Fatal(err)
+	}
+	out := te.out.String()
+	for _, w := range []string{"/installation -> installations/" + id, "VERSION", id + "  100    2025-11-01 00:00 UTC  yes      -",
+		old + "   ?      2025-10-01 00:00 UTC  no       -", "latest build:      not asked (--offline)", "32-bit libraries:"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("status lacks %q:\n%s", w, out)
+		}
+	}
+	if err := te.run("game", "status", "--offline", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	var js gameStatusJSON
+	if err := json.Unmarshal(te.out.Bytes(), &js); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	if js.Installation != "installations/"+id || len(js.Versions) != 2 || !js.Versions[1].Current || js.Versions[1].Build != "100" || js.Versions[0].Problem == "" {
+		t.Errorf("%+v", js)
+	}
+}
+
+// standin builds tests/steamcmd into dir/steamcmd.
+func standin(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "steamcmd")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/left4me/left4me/tests/steamcmd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the stand-in steamcmd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestGameUpdateThroughTheCLI(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounts an overlay: needs root")
+	}
+	te := newEnv(t)
+	te.Euid = 0
+	id := gameState(t, te)
+	dir := t.TempDir()
+	bin := standin(t, filepath.Join(dir))
+	depot := filepath.Join(dir, "depot")
+	mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+	writeFile(t, filepath.Join(depot, "build"), "200")
+	writeFile(t, filepath.Join(depot, "files", "left4dead2", "who.txt"), "v2")
+	if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(depot, "account"), "bob s3cret")
+	creds := t.TempDir()
+	writeFile(t, filepath.Join(creds, CredentialName), "s3cret\n")
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	if err := te.run("game", "update", "--steamcmd", bin, "--login", "bob"); err != nil {
+		t.Fatalf("%v\n%s%s", err, te.out, te.err)
+	}
+	out := te.out.String()
+	for _, w := range []string{"updating app 222860 into a new version over " + id + ", which stays untouched (account bob)",
+		"steamcmd: Logging in user 'bob' to Steam Public...", "steamcmd: Success! App '222860' fully installed.",
+		"updated to build 200: installation -> installations/200-20251126T120000Z"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out+te.err.String(), "s3cret") {
+		t.Error("the password was printed")
+	}
+	log, _ := os.ReadFile(filepath.Join(depot, "log"))
+	if !strings.Contains(string(log), "login bob password=ok") {
+		t.Errorf("stand-in log:\n%s", log)
+	}
+	// Up to date now; the password this time from stdin.
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	te.Stdin = strings.NewReader("s3cret\n")
+	if err := te.run("game", "update", "--steamcmd", bin, "--login", "bob", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.out.String(), "up to date: build 200 (200-20251126T120000Z)") {
+		t.Errorf("%s", te.out)
+	}
+	if err := te.run("game", "gc"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.out.String(), "removed "+id+" (build 100)") || !strings.Contains(te.out.String(), "kept 200-20251126T120000Z (build 200): current") {
+		t.Errorf("gc:\n%s", te.out)
+	}
+}
+
+// restartSD is fakeSD whose restarts of some units fail.
+type restartSD struct {
+	*fakeSD
+	failing map[string]bool
+}
+
+func (r restartSD) Restart(ctx context.Context, unit string) error {
+	if r.failing[unit] {
+		r.calls = append(r.calls, "restart "+unit)
+		r.set(unit, "failed", "failed")
+		return &control.JobError{Op: "restart", Unit: unit, Result: "failed"}
+	}
+	return r.fakeSD.Restart(ctx, unit)
+}
+
+func TestRestartAll(t *testing.T) {
+	te := newEnv(t)
+	for i, n := range []string{"a", "b", "c", "d"} {
+		te.spec(t, n, "port: "+string(rune('1'+i))+"\n")
+	}
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.sd.set("l4d2@c.service", "active", "running")
+	te.sd.set("l4d2@d.service", "active", "running")
+	if err := te.run("restart", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "units,restart l4d2@a.service,restart l4d2@c.service,restart l4d2@d.service" {
+		t.Errorf("calls %s", got)
+	}
+	if !strings.Contains(te.out.String(), "restarting 3 running instance(s) one at a time, at once: a, c, d") {
+		t.Errorf("%s", te.out)
+	}
+
+	// The first failure ends the rollout; d keeps running untouched.
+	te.sd.calls = nil
+	rs := restartSD{te.sd, map[string]bool{"l4d2@c.service": true}}
+	te.Connect = func(context.Context) (Systemd, error) { return rs, nil }
+	err := te.run("restart", "--all")
+	if fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "c: restart failed; the rolling restart stopped there, not restarted: d") {
+		t.Fatalf("%v", err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "units,restart l4d2@a.service,restart l4d2@c.service" {
+		t.Errorf("calls %s", got)
+	}
+}
+
+func TestRestartAllWhenEmpty(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "busy", "port: 1\n")
+	te.spec(t, "idle", "port: 2\n")
+	te.spec(t, "down", "port: 3\n")
+	te.sd.set("l4d2@busy.service", "active", "running")
+	te.sd.set("l4d2@idle.service", "active", "running")
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	te.Players = func(_ context.Context, port int) (int, error) {
+		if port == 1 {
+			return 3, nil
+		}
+		return 0, nil
+	}
+	err := te.run("restart", "--all", "--when-empty", "--deadline", "100ms")
+	if !strings.Contains(errText(err), "still occupied after 100ms, left running: busy") {
+		t.Fatalf("%v", err)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "units,restart l4d2@idle.service" {
+		t.Errorf("calls %s", got)
+	}
+	if err := te.run("stop", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("stop", "--all"); err != nil || !strings.Contains(te.out.String(), "no running instances: nothing to stop") {
+		t.Errorf("%v %s", err, te.out)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

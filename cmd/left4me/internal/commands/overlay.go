@@ -1,0 +1,279 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/ovbuild"
+	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/spec"
+)
+
+func overlayCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "overlay",
+		Usage: "build overlays in a sandbox, list their versions, remove unused ones",
+		Description: `An overlay definition is $LEFT4ME_CONFIG_DIR/overlays/NAME.yaml:
+
+  builder: NAME.sh          # run by /bin/sh -eu; relative to the definition
+  restart: [srv1, srv2]     # restarted after a successful build, if running
+  timeout: 10m              # default 30m; the build is killed after it
+  memory_max: 2G            # default 2G
+  tasks_max: 512            # default 512
+
+The builder runs as the transient unit left4me-build-NAME-ID.service, user
+left4me-build, with a read-only view of the system, network allowed, and
+write access only to $LAYER (the new version: the game directory's root)
+and $SCRATCH. Helpers: fetch URL, unpack ARCHIVE [DIR] (into $GAME =
+$LAYER/left4dead2), addon FILE..., cfg NAME <TEXT, server_cfg <TEXT.
+Only a successful build is switched in as $LEFT4ME_ROOT/overlays/NAME.
+
+Examples:
+  left4me overlay build competitive
+  left4me overlay status
+  left4me overlay gc --dry-run`,
+		Subcommands: []*cli.Command{
+			{
+				Name: "build", Usage: "run an overlay's builder and switch the result in", ArgsUsage: "NAME",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fmt.Errorf("%w: overlay build takes one overlay name; e.g. left4me overlay build competitive", fail.ErrUsage)
+					}
+					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"))
+				},
+			},
+			{
+				Name: "list", Usage: "list overlays, their versions and which instances run on them",
+				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice()) },
+			},
+			{
+				Name: "status", Usage: "versions, instances on each version and the last build of overlays", ArgsUsage: "[NAME...]",
+				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice()) },
+			},
+			{
+				Name: "gc", Usage: "remove old overlay versions no running instance uses", ArgsUsage: "[NAME...]",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "only say what would be removed"}},
+				Action: func(c *cli.Context) error { return e.overlayGC(c.Context, c.Args().Slice(), c.Bool("dry-run")) },
+			},
+		},
+	}
+}
+
+func (e *Env) ovStore() ovbuild.Store { return ovbuild.Store{Root: e.Layout.Root} }
+
+// overlayUsers are the instances whose spec names overlay name.
+func (e *Env) overlayUsers(name string) []string {
+	all, _ := spec.LoadAll(e.Layout.InstancesDir())
+	var out []string
+	for _, in := range all {
+		if in.Spec == nil {
+			continue
+		}
+		for _, o := range in.Spec.Overlays {
+			if o.Path == name {
+				out = append(out, in.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (e *Env) overlayBuild(ctx context.Context, name string, restart bool) error {
+	if e.Euid != 0 {
+		return fmt.Errorf("%w: overlay build starts a unit and writes root-owned state; run: sudo left4me overlay build %s", fail.ErrPermission, name)
+	}
+	def, err := ovbuild.LoadDef(e.Layout, name)
+	if err != nil {
+		return fmt.Errorf("%w: %v", fail.ErrInvalid, err)
+	}
+	sr, _ := exec.LookPath("systemd-run")
+	jc, _ := exec.LookPath("journalctl")
+	if sr == "" || jc == "" {
+		return fmt.Errorf("%w: overlay build needs systemd-run and journalctl", fail.ErrNoSystemd)
+	}
+	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc}
+	old, err := e.ovStore().Build(ctx, j)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		fmt.Fprintf(e.Stdout, "left4me: overlay %s switched; the previous version %s stays until `left4me overlay gc`\n", name, old)
+	} else {
+		fmt.Fprintf(e.Stdout, "left4me: overlay %s switched in\n", name)
+	}
+	if !restart || len(def.Restart) == 0 {
+		return nil
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return fmt.Errorf("the build succeeded, but %w", err)
+	}
+	defer sd.Close()
+	var errs []error
+	for _, inst := range def.Restart {
+		unit := "l4d2@" + inst + ".service"
+		u, err := sd.Unit(ctx, unit)
+		if err != nil || (u.ActiveState != "active" && u.ActiveState != "activating") {
+			fmt.Fprintf(e.Stdout, "left4me: %s is not running; it gets the new version when it starts\n", inst)
+			continue
+		}
+		fmt.Fprintf(e.Stdout, "left4me: restarting %s\n", inst)
+		rctx, cancel := context.WithTimeout(ctx, jobTimeout)
+		if err := sd.Restart(rctx, unit); err != nil {
+			errs = append(errs, fmt.Errorf("restart %s: %w", inst, err))
+		}
+		cancel()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: the build succeeded, but %w", fail.ErrJobFailed, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (e *Env) overlayNames(args []string) ([]string, error) {
+	if len(args) > 0 {
+		for _, a := range args {
+			if err := ovbuild.ValidName(a); err != nil {
+				return nil, fmt.Errorf("%w: %v", fail.ErrUsage, err)
+			}
+		}
+		return args, nil
+	}
+	seen := map[string]bool{}
+	for _, n := range e.ovStore().Names() {
+		seen[n] = true
+	}
+	ents, _ := os.ReadDir(ovbuild.DefDir(e.Layout))
+	for _, d := range ents {
+		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok && ovbuild.ValidName(n) == nil {
+			seen[n] = true
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (e *Env) overlayStatus(args []string) error {
+	names, err := e.overlayNames(args)
+	if err != nil {
+		return err
+	}
+	st := e.ovStore()
+	for i, n := range names {
+		if i > 0 {
+			fmt.Fprintln(e.Stdout)
+		}
+		fmt.Fprintf(e.Stdout, "overlay %s\n", n)
+		vs, err := st.List(n)
+		if err != nil {
+			fmt.Fprintf(e.Stdout, "  error: %v\n", err)
+			continue
+		}
+		uses, err := st.InUse(n, vs)
+		if err != nil {
+			return err
+		}
+		on := map[string][]string{}
+		for _, u := range uses {
+			on[u.Version] = append(on[u.Version], u.Instance)
+		}
+		if len(vs) == 0 {
+			fmt.Fprintln(e.Stdout, "  no versions (never built)")
+		}
+		for _, v := range vs {
+			cur := ""
+			if v.Current {
+				cur = " (current)"
+			}
+			running := "-"
+			if len(on[v.Name()]) > 0 {
+				running = strings.Join(on[v.Name()], ",")
+			}
+			fmt.Fprintf(e.Stdout, "  version %s%s  running: %s\n", v.Name(), cur, running)
+		}
+		if len(on[""]) > 0 {
+			fmt.Fprintf(e.Stdout, "  unknown version: %s\n", strings.Join(on[""], ","))
+		}
+		if r, ok := st.LastResult(n); ok {
+			res := "failed"
+			if r.OK {
+				res = "succeeded"
+			}
+			fmt.Fprintf(e.Stdout, "  last build: %s %s at %s (%s): %s\n", r.ID, res, r.Finished.Local().Format(time.DateTime), r.Unit, r.Message)
+		}
+	}
+	return nil
+}
+
+func (e *Env) overlayGC(ctx context.Context, args []string, dry bool) error {
+	if e.Euid != 0 && !dry {
+		return fmt.Errorf("%w: overlay gc removes root-owned files; run: sudo left4me overlay gc", fail.ErrPermission)
+	}
+	names, err := e.overlayNames(args)
+	if err != nil {
+		return err
+	}
+	st := e.ovStore()
+	if !dry {
+		release, err := st.Lock()
+		if err != nil {
+			return err
+		}
+		defer release()
+		// No start may open an overlay while gc decides (the start helper
+		// holds runtime/NAME locked from opening the layers to mounting).
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		unlock, err := versions.Store{Root: e.Layout.Root}.LockInstances(lctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	var errs []error
+	for _, n := range names {
+		vs, err := st.List(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		uses, err := st.InUse(n, vs)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p := ovbuild.PlanGC(vs, uses)
+		for _, k := range p.Keep {
+			if !k.Version.Current {
+				fmt.Fprintf(e.Stdout, "keep   %s %s: %s\n", n, k.Version.Name(), k.Reason)
+			}
+		}
+		for _, v := range p.Remove {
+			if dry {
+				fmt.Fprintf(e.Stdout, "would remove %s %s\n", n, v.ID)
+				continue
+			}
+			if err := st.Remove(n, v); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fmt.Fprintf(e.Stdout, "removed %s %s\n", n, v.ID)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,145 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// withAll adds --all to the stop or restart command: every running
+// instance, one at a time. A rolling restart (typically onto a new game
+// version) stops at the first instance that fails to come back, so that a
+// broken build never takes down more than one server.
+func withAll(e *Env, cmd *cli.Command) *cli.Command {
+	op := cmd.Name
+	cmd.Flags = append(cmd.Flags, &cli.BoolFlag{Name: "all", Usage: "every running instance, one at a time (instead of NAME...)"})
+	cmd.ArgsUsage = "NAME... | --all"
+	cmd.Description += `
+  left4me ` + op + ` --all --when-empty --deadline 6h
+
+With --all, every running instance is ` + pastTense(op) + ` in turn, each only
+once its job is done` + map[bool]string{true: `; the first restart that fails ends it,
+leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
+	action := cmd.Action
+	cmd.Action = func(c *cli.Context) error {
+		if !c.Bool("all") {
+			return action(c)
+		}
+		if c.Args().Present() {
+			return fmt.Errorf("%w: --all takes no instance names, got %q", fail.ErrUsage, c.Args().Slice())
+		}
+		var deadline time.Duration
+		if c.Bool("when-empty") {
+			deadline = c.Duration("deadline")
+		}
+		return e.allOp(c.Context, op, deadline)
+	}
+	return cmd
+}
+
+// allOp runs op on every running instance, one at a time, each when empty
+// if whenEmpty > 0.
+func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) error {
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	all := e.names()
+	unitNames := make([]string, len(all))
+	for i, n := range all {
+		unitNames[i] = unitOf(n)
+	}
+	us, err := sd.Units(ctx, unitNames)
+	if err != nil {
+		return err
+	}
+	active := map[string]bool{}
+	for _, u := range us {
+		active[u.Name] = u.ActiveState == "active"
+	}
+	var names []string
+	for _, n := range all {
+		if active[unitOf(n)] {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		fmt.Fprintf(e.Stdout, "no running instances: nothing to %s\n", op)
+		return nil
+	}
+	for _, n := range names {
+		if op == "stop" {
+			_, err = e.instance(n)
+		} else {
+			_, err = e.load(n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if op == "restart" {
+		if err := e.reloadIfStale(ctx, sd, names); err != nil {
+			return err
+		}
+	}
+	how := "at once"
+	if whenEmpty > 0 {
+		how = fmt.Sprintf("each once it has no players, for at most %v", whenEmpty)
+	}
+	fmt.Fprintf(e.Stdout, "%s %d running instance(s) one at a time, %s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
+	done := map[string]bool{}
+	failed := 0
+	act := func(n string) error {
+		err := e.runJob(ctx, sd, op, n)
+		done[n] = true
+		if !errors.Is(err, fail.ErrJobFailed) {
+			return err
+		}
+		fmt.Fprintln(e.Stderr, err)
+		failed++
+		if op != "restart" {
+			return nil
+		}
+		var rest []string
+		for _, m := range names {
+			if !done[m] {
+				rest = append(rest, m)
+			}
+		}
+		msg := fmt.Sprintf("%s: restart failed; the rolling restart stopped there", n)
+		if len(rest) > 0 {
+			msg += ", not restarted: " + strings.Join(rest, ", ")
+		}
+		return fmt.Errorf("%w: %s", fail.ErrJobFailed, msg)
+	}
+	if whenEmpty > 0 {
+		err = e.waitEmpty(ctx, names, whenEmpty, act)
+	} else {
+		for _, n := range names {
+			if err = act(n); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %s failed for %d of %d instance(s); see above", fail.ErrJobFailed, op, failed, len(names))
+	}
+	return nil
+}
+
+func opVerb(op string) string {
+	if op == "stop" {
+		return "stopping"
+	}
+	return "restarting"
+}

@@ -1,0 +1,125 @@
+// Package ovbuild builds overlays in a sandbox and keeps their versions:
+// the current version of overlay NAME is the real directory
+// overlays/NAME (the start helper refuses links there), older ones live in
+// overlay-builds/NAME/ID. A build fills overlay-builds/NAME/.build-ID/layer
+// and, only when the builder succeeded and the tree passed the checks, is
+// swapped with overlays/NAME by one renameat2(RENAME_EXCHANGE). A running
+// instance keeps the directory it mounted (the kernel holds it, not the
+// path); the next start opens the new one.
+package ovbuild
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec"
+)
+
+// Definition is /etc/left4me/overlays/NAME.yaml.
+type Definition struct {
+	Name    string        `yaml:"-"`
+	File    string        `yaml:"-"`
+	Builder string        `yaml:"builder"`           // the script; relative to the definition's directory
+	Restart []string      `yaml:"restart,omitempty"` // instances restarted (if running) after a build
+	Timeout time.Duration `yaml:"timeout,omitempty"` // default 30m
+	Memory  string        `yaml:"memory_max,omitempty"`
+	Tasks   int           `yaml:"tasks_max,omitempty"`
+}
+
+// Defaults for a definition's limits.
+const (
+	DefaultTimeout = 30 * time.Minute
+	DefaultMemory  = "2G"
+	DefaultTasks   = 512
+	maxDefSize     = 64 << 10
+)
+
+// DefDir is CONFIG/overlays.
+func DefDir(l spec.Layout) string { return filepath.Join(l.ConfigDir, "overlays") }
+
+// ValidName checks an overlay name: the instance name rule, so that it is
+// one path component below overlays/ and part of a unit name.
+func ValidName(name string) error {
+	if err := spec.ValidateName(name); err != nil {
+		return fmt.Errorf("overlay name: %w", err)
+	}
+	return nil
+}
+
+// LoadDef reads CONFIG/overlays/NAME.yaml.
+func LoadDef(l spec.Layout, name string) (*Definition, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	file := filepath.Join(DefDir(l), name+".yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("overlay definition: %w", err)
+	}
+	return ParseDef(name, file, data)
+}
+
+// ParseDef parses a definition; file is for messages.
+func ParseDef(name, file string, data []byte) (*Definition, error) {
+	if len(data) > maxDefSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxDefSize)
+	}
+	d := &Definition{Name: name, File: file}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(d); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var errs []error
+	if d.Builder == "" {
+		errs = append(errs, fmt.Errorf("%s: builder: required (the script that fills the layer)", file))
+	} else if !filepath.IsAbs(d.Builder) {
+		d.Builder = filepath.Join(filepath.Dir(file), d.Builder)
+	}
+	for _, r := range d.Restart {
+		if err := spec.ValidateName(r); err != nil {
+			errs = append(errs, fmt.Errorf("%s: restart: %w", file, err))
+		}
+	}
+	if d.Timeout == 0 {
+		d.Timeout = DefaultTimeout
+	} else if d.Timeout < time.Second {
+		errs = append(errs, fmt.Errorf("%s: timeout: %v is less than 1s", file, d.Timeout))
+	}
+	if d.Memory == "" {
+		d.Memory = DefaultMemory
+	} else if !validSize(d.Memory) {
+		errs = append(errs, fmt.Errorf("%s: memory_max: %q is not a size such as 512M or 2G", file, d.Memory))
+	}
+	if d.Tasks == 0 {
+		d.Tasks = DefaultTasks
+	} else if d.Tasks < 1 {
+		errs = append(errs, fmt.Errorf("%s: tasks_max: must be at least 1", file))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return d, nil
+}
+
+func validSize(s string) bool {
+	n := len(s)
+	if n > 1 && bytes.ContainsAny([]byte{s[n-1]}, "KMGT") {
+		s = s[:n-1]
+	}
+	if s == "" || len(s) > 15 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,304 @@
+package ovbuild
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func mkLayer(t *testing.T, s Store, name, id, who string) {
+	t.Helper()
+	layer := filepath.Join(s.BuildDir(name, id), "layer")
+	if err := os.MkdirAll(filepath.Join(layer, "left4dead2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(layer, "left4dead2", "who.txt"), []byte(who), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarker(layer, name, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readWho(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "left4dead2", "who.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSwitch(t *testing.T) {
+	cases := []struct {
+		name     string
+		existing string // "" none, "hand" unversioned dir, else an ID
+		wantOld  bool
+	}{
+		{"first version", "", false},
+		{"replaces a version", "20250101T000000Z", true},
+		{"replaces a hand-made overlay", "hand", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := Store{Root: t.TempDir()}
+			cur := s.Current("mods")
+			if c.existing != "" {
+				if err := os.MkdirAll(filepath.Join(cur, "left4dead2"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(cur, "left4dead2", "who.txt"), []byte("old"), 0o644)
+				if c.existing != "hand" {
+					WriteMarker(cur, "mods", c.existing)
+				}
+			}
+			// An open descriptor stands for a running instance's mount.
+			var held *os.File
+			if c.existing != "" {
+				held, _ = os.Open(cur)
+				defer held.Close()
+			}
+			id := "20260101T000000Z"
+			mkLayer(t, s, "mods", id, "new")
+			old, err := s.Switch("mods", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readWho(t, cur); got != "new" {
+				t.Errorf("current has %q", got)
+			}
+			if m, _ := ReadMarker(cur, "mods"); m != id {
+				t.Errorf("current marker %q", m)
+			}
+			if (old != "") != c.wantOld {
+				t.Fatalf("old = %q", old)
+			}
+			if c.existing != "hand" && c.existing != "" && old != c.existing {
+				t.Errorf("old = %q, want %q", old, c.existing)
+			}
+			if old != "" {
+				if got := readWho(t, s.Old("mods", old)); got != "old" {
+					t.Errorf("old version has %q", got)
+				}
+				b, err := os.ReadFile(filepath.Join(held.Name(), "..", "..", BuildsDir, "mods", old, "left4dead2", "who.txt"))
+				if err != nil || string(b) != "old" {
+					t.Errorf("old version: %q %v", b, err)
+				}
+				// What the "instance" holds is still the old tree.
+				f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(held.Fd()))+"/left4dead2/who.txt", os.O_RDONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ = readAll(f)
+				if string(b) != "old" {
+					t.Errorf("held directory now shows %q", b)
+				}
+			}
+			if _, err := os.Lstat(s.BuildDir("mods", id)); !os.IsNotExist(err) {
+				t.Errorf("build dir left: %v", err)
+			}
+			vs, err := s.List("mods")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(vs); n != 1+map[bool]int{true: 1}[c.wantOld] || !vs[n-1].Current || vs[n-1].ID != id {
+				t.Errorf("List = %+v", vs)
+			}
+		})
+	}
+}
+
+func readAll(f *os.File) ([]byte, error) {
+	defer f.Close()
+	b := make([]byte, 64)
+	n, err := f.Read(b)
+	return b[:n], err
+}
+
+func TestSwitchRefusesWithoutMarker(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	os.MkdirAll(filepath.Join(s.BuildDir("mods", "20260101T000000Z"), "layer"), 0o755)
+	if _, err := s.Switch("mods", "20260101T000000Z"); err == nil {
+		t.Fatal("switched a layer without marker")
+	}
+	if _, err := os.Lstat(s.Current("mods")); !os.IsNotExist(err) {
+		t.Error("current was created")
+	}
+}
+
+func TestCleanStale(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	// An unfinished build: removed.
+	mkLayer(t, s, "mods", "20260102T000000Z", "unfinished")
+	// A build switched before the crash: its layer holds the old version.
+	mkLayer(t, s, "mods", "20260103T000000Z", "old")
+	os.Remove(filepath.Join(s.BuildDir("mods", "20260103T000000Z"), "layer", Marker("mods")))
+	WriteMarker(filepath.Join(s.BuildDir("mods", "20260103T000000Z"), "layer"), "mods", "20250101T000000Z")
+	done, err := s.CleanStale("mods")
+	if err != nil || len(done) != 2 {
+		t.Fatalf("CleanStale = %q, %v", done, err)
+	}
+	if got := readWho(t, s.Old("mods", "20250101T000000Z")); got != "old" {
+		t.Errorf("retired version has %q", got)
+	}
+	ents, _ := os.ReadDir(s.Dir("mods"))
+	if len(ents) != 1 {
+		t.Errorf("left in %s: %v", s.Dir("mods"), ents)
+	}
+}
+
+func TestPlanGC(t *testing.T) {
+	vs := []Version{{ID: "a"}, {ID: "b"}, {ID: "c", Current: true}}
+	cases := []struct {
+		name   string
+		uses   []Use
+		remove string
+	}{
+		{"nothing runs", nil, "a b"},
+		{"instance on old b", []Use{{Instance: "x", Version: "b"}}, "a"},
+		{"instance on current", []Use{{Instance: "x", Version: "c"}}, "a b"},
+		{"unknown version keeps all", []Use{{Instance: "x"}}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := PlanGC(vs, c.uses)
+			var got []string
+			for _, v := range p.Remove {
+				got = append(got, v.ID)
+			}
+			if strings.Join(got, " ") != c.remove {
+				t.Errorf("remove %q, want %q (keep %+v)", got, c.remove, p.Keep)
+			}
+			for _, k := range p.Keep {
+				if k.Version.Current && k.Reason != "current" {
+					t.Errorf("current kept for %q", k.Reason)
+				}
+			}
+		})
+	}
+}
+
+func TestRemoveAndGC(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	for i, id := range []string{"20250101T000000Z", "20250102T000000Z", "20250103T000000Z"} {
+		mkLayer(t, s, "mods", id, "v")
+		if _, err := s.Switch("mods", id); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	vs, _ := s.List("mods")
+	uses, err := s.InUse("mods", vs)
+	if err != nil || len(uses) != 0 {
+		t.Fatalf("InUse = %v, %v", uses, err)
+	}
+	p := PlanGC(vs, uses)
+	if len(p.Remove) != 2 {
+		t.Fatalf("plan %+v", p)
+	}
+	for _, v := range p.Remove {
+		if err := s.Remove("mods", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Remove("mods", vs[len(vs)-1]); err == nil {
+		t.Error("removed the current version")
+	}
+	vs, _ = s.List("mods")
+	if len(vs) != 1 || !vs[0].Current {
+		t.Errorf("after gc: %+v", vs)
+	}
+}
+
+func TestScan(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown)")
+	}
+	cases := []struct {
+		name    string
+		setup   func(dir string) error
+		refuse  bool
+		note    string
+		checkFn func(t *testing.T, dir string)
+	}{
+		{"plain", func(d string) error { return os.WriteFile(filepath.Join(d, "f"), nil, 0o666) }, false, "",
+			func(t *testing.T, d string) {
+				st, _ := os.Lstat(filepath.Join(d, "f"))
+				if st.Mode().Perm() != 0o644 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+					t.Errorf("mode %v uid %d", st.Mode(), st.Sys().(*syscall.Stat_t).Uid)
+				}
+			}},
+		{"setuid stripped", func(d string) error {
+			p := filepath.Join(d, "s")
+			os.WriteFile(p, nil, 0o755)
+			os.Chown(p, 1000, 1000)
+			return os.Chmod(p, 0o4755|os.ModeSetuid)
+		}, false, "setuid/setgid bit removed", func(t *testing.T, d string) {
+			st, _ := os.Lstat(filepath.Join(d, "s"))
+			if st.Mode()&os.ModeSetuid != 0 {
+				t.Error("setuid kept")
+			}
+		}},
+		{"fifo refused", func(d string) error { return syscall.Mkfifo(filepath.Join(d, "p"), 0o644) }, true, "", nil},
+		{"device refused", func(d string) error { return syscall.Mknod(filepath.Join(d, "null"), syscall.S_IFCHR|0o666, 1<<8|3) }, true, "", nil},
+		{"link outside reported", func(d string) error { return os.Symlink("../../etc/passwd", filepath.Join(d, "l")) }, false, "points outside", nil},
+		{"link inside fine", func(d string) error { return os.Symlink("f", filepath.Join(d, "l")) }, false, "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := t.TempDir()
+			if err := c.setup(d); err != nil {
+				t.Fatal(err)
+			}
+			notes, err := Scan(d)
+			if (err != nil) != c.refuse {
+				t.Fatalf("Scan err = %v, refuse %v", err, c.refuse)
+			}
+			if c.note != "" && !strings.Contains(strings.Join(notes, "\n"), c.note) {
+				t.Errorf("notes %q lack %q", notes, c.note)
+			}
+			if c.note == "" && len(notes) > 0 {
+				t.Errorf("unexpected notes %q", notes)
+			}
+			if c.checkFn != nil {
+				c.checkFn(t, d)
+			}
+		})
+	}
+}
+
+func TestParseDef(t *testing.T) {
+	cases := []struct {
+		name, yaml, err string
+	}{
+		{"minimal", "builder: b.sh\n", ""},
+		{"full", "builder: /x/b.sh\nrestart: [a, b]\ntimeout: 10m\nmemory_max: 1G\ntasks_max: 64\n", ""},
+		{"no builder", "restart: [a]\n", "builder: required"},
+		{"unknown key", "builder: b\nfoo: 1\n", "foo"},
+		{"bad instance", "builder: b\nrestart: ['../x']\n", "restart"},
+		{"bad memory", "builder: b\nmemory_max: lots\n", "memory_max"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := ParseDef("mods", "/etc/left4me/overlays/mods.yaml", []byte(c.yaml))
+			if c.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !filepath.IsAbs(d.Builder) || d.Timeout <= 0 || d.Tasks <= 0 {
+					t.Errorf("%+v", d)
+				}
+				if c.name == "full" && d.Timeout != 10*time.Minute {
+					t.Errorf("timeout %v", d.Timeout)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "mods.yaml") {
+				t.Errorf("err = %v, want %q and the file", err, c.err)
+			}
+		})
+	}
+}

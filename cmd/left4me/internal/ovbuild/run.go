@@ -1,0 +1,197 @@
+package ovbuild
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed helpers.sh
+var helpers string
+
+// BuildUser is the system user builders run as (sysusers: left4me-build).
+const BuildUser = "left4me-build"
+
+// Job is one build to run.
+type Job struct {
+	Def       *Definition
+	ID        string
+	Instances []string // instances whose spec names the overlay
+	Out       io.Writer
+	// SystemdRun and Journalctl are the programs (tests may replace them).
+	SystemdRun, Journalctl string
+}
+
+// UnitName is the transient unit of build id of overlay name.
+func UnitName(name, id string) string { return "left4me-build-" + name + "-" + id + ".service" }
+
+// Prepare creates overlay-builds/NAME/.build-ID/{layer,scratch} (layer and
+// scratch owned by the build user) and the helpers script.
+func (s Store) Prepare(name, id string) (uid, gid int, err error) {
+	u, err := user.Lookup(BuildUser)
+	if err != nil {
+		return 0, 0, fmt.Errorf("build user %s: %w; create it with systemd-sysusers (make install does)", BuildUser, err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	bd := s.BuildDir(name, id)
+	if err := os.MkdirAll(s.Dir(name), 0o755); err != nil {
+		return 0, 0, err
+	}
+	if err := os.Mkdir(bd, 0o755); err != nil {
+		return 0, 0, fmt.Errorf("create %s: %w", bd, err)
+	}
+	for _, d := range []struct {
+		n    string
+		mode os.FileMode
+	}{{"layer", 0o755}, {"scratch", 0o700}} {
+		p := filepath.Join(bd, d.n)
+		if err := os.Mkdir(p, d.mode); err != nil {
+			return 0, 0, fmt.Errorf("create %s: %w", p, err)
+		}
+		if err := os.Chown(p, uid, gid); err != nil {
+			return 0, 0, fmt.Errorf("chown %s: %w", p, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(bd, "helpers.sh"), []byte(helpers), 0o644); err != nil {
+		return 0, 0, err
+	}
+	return uid, gid, nil
+}
+
+// Args are systemd-run's arguments for job j.
+func (s Store) Args(j Job) []string {
+	name, bd := j.Def.Name, s.BuildDir(j.Def.Name, j.ID)
+	layer, scratch := filepath.Join(bd, "layer"), filepath.Join(bd, "scratch")
+	a := []string{
+		"--wait", "--collect", "--quiet", "--service-type=exec",
+		"--unit=" + UnitName(name, j.ID),
+		"--description=left4me overlay build " + name + " " + j.ID,
+		"-p", "User=" + BuildUser, "-p", "Group=" + BuildUser,
+		"-p", "ProtectSystem=strict", "-p", "ProtectHome=yes", "-p", "PrivateTmp=yes",
+		"-p", "PrivateDevices=yes", "-p", "NoNewPrivileges=yes", "-p", "RestrictSUIDSGID=yes",
+		"-p", "ProtectKernelTunables=yes", "-p", "ProtectKernelModules=yes", "-p", "ProtectControlGroups=yes",
+		"-p", "RestrictRealtime=yes", "-p", "LockPersonality=yes", "-p", "CapabilityBoundingSet=",
+		"-p", "UMask=0022",
+		"-p", "ReadWritePaths=" + layer + " " + scratch,
+		"-p", "InaccessiblePaths=-" + filepath.Join(s.Root, "runtime"),
+		"-p", "WorkingDirectory=" + layer,
+		"-p", fmt.Sprintf("RuntimeMaxSec=%d", int(j.Def.Timeout.Seconds())),
+		"-p", "MemoryMax=" + j.Def.Memory, "-p", "MemorySwapMax=0",
+		"-p", fmt.Sprintf("TasksMax=%d", j.Def.Tasks),
+		"-p", "StandardOutput=journal", "-p", "StandardError=journal",
+		"-E", "LAYER=" + layer, "-E", "SCRATCH=" + scratch, "-E", "HOME=" + scratch, "-E", "TMPDIR=/tmp",
+		"-E", "OVERLAY=" + name, "-E", "VERSION=" + j.ID, "-E", "BUILDER=" + j.Def.Builder,
+		"-E", "INSTANCES=" + strings.Join(j.Instances, " "),
+		"-E", "PATH=/usr/local/bin:/usr/bin:/bin",
+		"/bin/sh", "-eu", filepath.Join(bd, "helpers.sh"),
+	}
+	return a
+}
+
+// Run runs the builder and streams its journal to j.Out until the unit
+// ended. It returns an error when the builder failed or timed out.
+func (s Store) Run(ctx context.Context, j Job) error {
+	if st, err := os.Stat(j.Def.Builder); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("builder %s (from %s): not a readable file (%v)", j.Def.Builder, j.Def.File, err)
+	}
+	unit := UnitName(j.Def.Name, j.ID)
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	jc := exec.CommandContext(fctx, j.Journalctl, "-f", "-n", "all", "-o", "json", "-u", unit)
+	pipe, err := jc.StdoutPipe()
+	var wg sync.WaitGroup
+	ended := make(chan struct{}, 1)
+	if err == nil && jc.Start() == nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			follow(pipe, j.Out, ended)
+		}()
+	} else {
+		fmt.Fprintf(j.Out, "(cannot follow the journal; see journalctl -u %s)\n", unit)
+	}
+	time.Sleep(200 * time.Millisecond) // let journalctl open the journal
+	cmd := exec.CommandContext(ctx, j.SystemdRun, s.Args(j)...)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = j.Out, &stderr
+	runErr := cmd.Run()
+	select { // the unit's last messages reach the journal a bit later
+	case <-ended:
+	case <-time.After(3 * time.Second):
+	}
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	wg.Wait()
+	_ = jc.Wait()
+	if runErr != nil {
+		msg := strings.TrimSpace(stderr.String())
+		var ee *exec.ExitError
+		if errors.As(runErr, &ee) {
+			return fmt.Errorf("builder %s failed (systemd-run exit status %d)%s; its output: journalctl -u %s", j.Def.Builder, ee.ExitCode(), prefix(": ", msg), unit)
+		}
+		return fmt.Errorf("run %s: %w%s", j.SystemdRun, runErr, prefix(": ", msg))
+	}
+	return nil
+}
+
+func prefix(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// Message IDs of PID 1 when a unit ended (sd-messages.h).
+const (
+	msgUnitSuccess = "7ad2d189f7e94e70a38c781354912448"
+	msgUnitFailure = "d9b373ed55a64feb8242e02dbe79a49c"
+)
+
+// follow prints the MESSAGE of each journal entry (journalctl -o json) and
+// signals ended once PID 1 reported the unit's end.
+func follow(r io.Reader, out io.Writer, ended chan<- struct{}) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e map[string]any
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		var msg string
+		switch m := e["MESSAGE"].(type) {
+		case string:
+			msg = m
+		case []any: // non-UTF-8: an array of bytes
+			b := make([]byte, 0, len(m))
+			for _, x := range m {
+				if f, ok := x.(float64); ok {
+					b = append(b, byte(f))
+				}
+			}
+			msg = string(b)
+		}
+		if e["_PID"] == "1" {
+			msg = "systemd: " + msg
+		}
+		fmt.Fprintln(out, msg)
+		if id, _ := e["MESSAGE_ID"].(string); id == msgUnitSuccess || id == msgUnitFailure {
+			select {
+			case ended <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package ovbuild
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Names below the state root.
+const (
+	OverlaysDir = "overlays"       // overlays/NAME: the current version
+	BuildsDir   = "overlay-builds" // overlay-builds/NAME/ID: older versions
+	// MarkerPrefix + NAME is a file made fresh (never hard-linked) in the
+	// root of each version, holding its ID. Its inode, seen through an
+	// instance's mounted overlay, tells the version the instance runs on.
+	MarkerPrefix = ".left4me-overlay-"
+	buildPrefix  = ".build-"
+	lastBuild    = "last-build.json"
+)
+
+// Store is the overlays of a state root.
+type Store struct{ Root string }
+
+// Current is overlays/NAME.
+func (s Store) Current(name string) string { return filepath.Join(s.Root, OverlaysDir, name) }
+
+// Dir is overlay-builds/NAME.
+func (s Store) Dir(name string) string { return filepath.Join(s.Root, BuildsDir, name) }
+
+// Old is the directory of an older version.
+func (s Store) Old(name, id string) string { return filepath.Join(s.Dir(name), id) }
+
+// BuildDir is overlay-builds/NAME/.build-ID, holding layer/ and scratch/.
+func (s Store) BuildDir(name, id string) string { return filepath.Join(s.Dir(name), buildPrefix+id) }
+
+// Marker is the marker's name in a version of overlay name.
+func Marker(name string) string { return MarkerPrefix + name }
+
+var idRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,3})?$`)
+
+// ValidID reports whether id has the form YYYYMMDDTHHMMSSZ[-N].
+func ValidID(id string) bool { return idRE.MatchString(id) }
+
+// NewID names a version made at t, unique among name's versions.
+func (s Store) NewID(name string, t time.Time) string {
+	base := t.UTC().Format("20060102T150405Z")
+	id := base
+	for n := 2; ; n++ {
+		_, e1 := os.Lstat(s.Old(name, id))
+		_, e2 := os.Lstat(s.BuildDir(name, id))
+		cur, _ := ReadMarker(s.Current(name), name)
+		if errors.Is(e1, fs.ErrNotExist) && errors.Is(e2, fs.ErrNotExist) && cur != id {
+			return id
+		}
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+}
+
+// ReadMarker returns the version ID recorded in dir; "" when dir has no
+// marker (an overlay made by hand).
+func ReadMarker(dir, name string) (string, error) {
+	p := filepath.Join(dir, Marker(name))
+	st, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() || st.Size() > 64 {
+		return "", fmt.Errorf("%s: not a version marker", p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", err
+	}
+	id := strings.TrimSpace(string(b))
+	if !ValidID(id) {
+		return "", fmt.Errorf("%s: invalid version %q", p, id)
+	}
+	return id, nil
+}
+
+// WriteMarker replaces any marker in dir by a new file holding id.
+func WriteMarker(dir, name, id string) error {
+	p := filepath.Join(dir, Marker(name))
+	if err := os.RemoveAll(p); err != nil {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	_, err = f.WriteString(id + "\n")
+	if err2 := f.Close(); err == nil {
+		err = err2
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// Version is one version of an overlay.
+type Version struct {
+	ID      string // "" for a hand-made current directory without marker
+	Path    string
+	Current bool
+}
+
+// Name is the ID, or "(unversioned)".
+func (v Version) Name() string {
+	if v.ID == "" {
+		return "(unversioned)"
+	}
+	return v.ID
+}
+
+// List returns the versions of overlay name, oldest first, current last
+// (IDs are times, so the current one is also the newest).
+func (s Store) List(name string) ([]Version, error) {
+	var out []Version
+	ents, err := os.ReadDir(s.Dir(name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("list %s: %w", s.Dir(name), err)
+	}
+	for _, e := range ents {
+		if e.IsDir() && ValidID(e.Name()) {
+			out = append(out, Version{ID: e.Name(), Path: s.Old(name, e.Name())})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	cur := s.Current(name)
+	st, err := os.Lstat(cur)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return out, nil
+	case err != nil:
+		return nil, fmt.Errorf("overlay %s: %w", cur, err)
+	case !st.IsDir():
+		return nil, fmt.Errorf("%s: not a directory (a link is refused by the start helper); move it away", cur)
+	}
+	id, err := ReadMarker(cur, name)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, Version{ID: id, Path: cur, Current: true}), nil
+}
+
+// Names lists the overlays that have a current directory or versions.
+func (s Store) Names() []string {
+	seen := map[string]bool{}
+	for _, d := range []string{OverlaysDir, BuildsDir} {
+		ents, _ := os.ReadDir(filepath.Join(s.Root, d))
+		for _, e := range ents {
+			if e.IsDir() && ValidName(e.Name()) == nil {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lock takes the lock of all overlay builds and gc (a flock on
+// overlay-builds/, created if missing): one at a time, so that two
+// builders, which run as the same user, never run side by side.
+func (s Store) Lock() (release func(), err error) {
+	dir := filepath.Join(s.Root, BuildsDir)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another overlay build or gc holds the lock on %s; try again when it is done", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// Switch makes the finished layer of build id the current version of
+// overlay name: one renameat2(RENAME_EXCHANGE) swaps it with overlays/NAME
+// (or a rename with RENAME_NOREPLACE makes it, the first time), so a start
+// finds the old version or the new one, never none and never a mix. The
+// old one is then moved to overlay-builds/NAME/OLD_ID (a hand-made one
+// without marker gets the ID of its modification time) and the build
+// directory removed. old is the ID the previous version got, "" if none.
+func (s Store) Switch(name, id string) (old string, err error) {
+	bd := s.BuildDir(name, id)
+	layer := filepath.Join(bd, "layer")
+	if got, err := ReadMarker(layer, name); err != nil || got != id {
+		return "", fmt.Errorf("%s: no marker of version %s (%v); refusing to switch", layer, id, err)
+	}
+	if err := os.MkdirAll(filepath.Join(s.Root, OverlaysDir), 0o755); err != nil {
+		return "", err
+	}
+	cur := s.Current(name)
+	err = unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) {
+		if _, serr := os.Lstat(cur); errors.Is(serr, fs.ErrNotExist) {
+			if err := unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_NOREPLACE); err != nil {
+				return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
+			}
+			return "", errors.Join(syncDir(filepath.Dir(cur)), removeTree(bd))
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("exchange %s with %s: %w", layer, cur, err)
+	}
+	if err := syncDir(filepath.Dir(cur)); err != nil {
+		return "", err
+	}
+	return s.retire(name, id)
+}
+
+// retire moves the previous version, which the exchange left in build
+// id's layer/, to its own directory, and removes the build directory.
+func (s Store) retire(name, id string) (string, error) {
+	bd := s.BuildDir(name, id)
+	layer := filepath.Join(bd, "layer")
+	old, err := ReadMarker(layer, name)
+	if err != nil {
+		return "", err
+	}
+	if old == "" {
+		t := time.Now()
+		if st, err := os.Lstat(layer); err == nil {
+			t = st.ModTime()
+		}
+		old = s.NewID(name, t)
+		if err := WriteMarker(layer, name, old); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Rename(layer, s.Old(name, old)); err != nil {
+		return "", fmt.Errorf("move the previous version to %s: %w", s.Old(name, old), err)
+	}
+	return old, removeTree(bd)
+}
+
+// CleanStale finishes or undoes what an interrupted build left: a build
+// directory whose layer holds another version's marker was switched
+// already (its layer is the previous version: moved to its place); any
+// other build directory is an unfinished build and removed. Call it with
+// the lock held.
+func (s Store) CleanStale(name string) ([]string, error) {
+	ps, _ := filepath.Glob(filepath.Join(s.Dir(name), buildPrefix+"*"))
+	var done []string
+	for _, bd := range ps {
+		id := strings.TrimPrefix(filepath.Base(bd), buildPrefix)
+		layer := filepath.Join(bd, "layer")
+		if m, err := ReadMarker(layer, name); err == nil && m != "" && m != id && ValidID(id) {
+			if _, err := s.retire(name, id); err != nil {
+				return done, err
+			}
+			done = append(done, "moved the previous version "+m+" out of "+bd)
+			continue
+		}
+		if err := removeTree(bd); err != nil {
+			return done, err
+		}
+		done = append(done, "removed the unfinished build "+bd)
+	}
+	return done, nil
+}
+
+// Result is the record of the last build of an overlay.
+type Result struct {
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	OK       bool      `json:"ok"`
+	Message  string    `json:"message"`
+	Unit     string    `json:"unit"`
+}
+
+// SaveResult records the last build's result.
+func (s Store) SaveResult(name string, r Result) error {
+	if err := os.MkdirAll(s.Dir(name), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	p := filepath.Join(s.Dir(name), lastBuild)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// LastResult reads the record of the last build; ok is false when none.
+func (s Store) LastResult(name string) (Result, bool) {
+	var r Result
+	b, err := os.ReadFile(filepath.Join(s.Dir(name), lastBuild))
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		return r, false
+	}
+	return r, true
+}
+
+func syncDir(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fsync(fd); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package steamcmd
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Progress is one " Update state (0x61) downloading, progress: 45.03
+// (4115582838 / 9139527925)" line.
+type Progress struct {
+	State   string  // "downloading", "verifying install", ...
+	Percent float64 // 0..100
+	Done    int64   // bytes
+	Total   int64
+}
+
+var progressRE = regexp.MustCompile(`Update state \(0x[0-9a-fA-F]+\) ([^,]+), progress: ([0-9.]+) \(([0-9]+) / ([0-9]+)\)`)
+
+// ParseProgress recognises a progress line.
+func ParseProgress(line string) (Progress, bool) {
+	m := progressRE.FindStringSubmatch(line)
+	if m == nil {
+		return Progress{}, false
+	}
+	pct, err1 := strconv.ParseFloat(m[2], 64)
+	done, err2 := strconv.ParseInt(m[3], 10, 64)
+	total, err3 := strconv.ParseInt(m[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Progress{}, false
+	}
+	return Progress{State: strings.TrimSpace(m[1]), Percent: min(max(pct, 0), 100), Done: done, Total: total}, true
+}
+
+// Result sums up what steamcmd printed. Its exit status alone cannot be
+// trusted: it has exited 0 after failed downloads.
+type Result struct {
+	// Success is "Success! App '222860' fully installed." with no failure
+	// after it: the windows pass of the workaround succeeds before the
+	// linux pass may fail.
+	Success         bool
+	Errors          []string // lines that report a failure, in order
+	InvalidPlatform bool     // the anonymous-Linux failure of 222860
+}
+
+// Observe updates r with one output line.
+func (r *Result) Observe(line string) {
+	l := strings.TrimSpace(line)
+	switch {
+	case strings.HasPrefix(l, "Success! App '"+strconv.Itoa(AppID)+"'"):
+		r.Success = true
+	case isError(l):
+		r.Success = false
+		r.Errors = append(r.Errors, l)
+		if strings.Contains(l, "Invalid platform") {
+			r.InvalidPlatform = true
+		}
+	}
+}
+
+// isError matches steamcmd's failure lines: "ERROR! Failed to install app
+// '222860' (Invalid platform)", "Error! App '222860' state is 0x202 after
+// update job.", "FAILED (Invalid Password)", "Login Failure: ...".
+func isError(l string) bool {
+	for _, p := range []string{"ERROR!", "Error!", "FAILED", "Login Failure", "Failed to"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return strings.Contains(l, "...FAILED")
+}
+
+// Summary is the error text for a failed run.
+func (r *Result) Summary() string {
+	if len(r.Errors) == 0 {
+		return "steamcmd did not report success"
+	}
+	return strings.Join(r.Errors, "; ")
+}

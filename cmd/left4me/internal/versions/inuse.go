@@ -1,0 +1,257 @@
+package versions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
+	"github.com/left4me/left4me/spec"
+)
+
+// RecordFile is runtime/NAME/installation, where the start helper records
+// the installation it resolved and mounted (installations/ID, or
+// "installation" for an unversioned directory). Until the helper writes
+// it, the version is found by inode (see InUse).
+const RecordFile = "installation"
+
+// Use is a mounted instance and the version it runs on.
+type Use struct {
+	Instance string
+	Version  string // a Version.Name(); "" when it cannot be told
+	How      string // how it was found, or why not
+}
+
+// Mounted lists the instances whose runtime/NAME/merged is mounted.
+func (s Store) Mounted() ([]string, error) {
+	rt := filepath.Join(s.Root, "runtime")
+	ents, err := os.ReadDir(rt)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", rt, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() || spec.ValidateName(e.Name()) != nil {
+			continue
+		}
+		m, err := isMountPoint(filepath.Join(rt, e.Name(), "merged"))
+		if err != nil {
+			return nil, err
+		}
+		if m {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// InUse tells for every mounted instance which of vs it runs on:
+//
+//  1. from the start helper's record (RecordFile), when there is one;
+//  2. else by the inode of the version's Marker seen through the
+//     instance's overlay: when all layers are on one filesystem overlayfs
+//     reports a lower file's own inode number, and each version's marker
+//     is a file of its own;
+//  3. else (a version made before markers, or by hand) by the inode of
+//     its app manifest, which steamcmd rewrites on every update.
+//
+// A match must be unique; otherwise the version is unknown.
+func (s Store) InUse(vs []Version) ([]Use, error) {
+	names, err := s.Mounted()
+	if err != nil {
+		return nil, err
+	}
+	markers, manifests := inodes(vs, Marker), inodes(vs, steamcmd.ManifestPath)
+	var out []Use
+	for _, n := range names {
+		u := Use{Instance: n}
+		merged := filepath.Join(s.Root, "runtime", n, "merged")
+		if v, ok := s.recorded(n, vs); ok {
+			u.Version, u.How = v, "recorded at start"
+		} else if v, ok := byInode(merged, Marker, markers); ok {
+			u.Version, u.How = v, "version marker"
+		} else if v, ok := byInode(merged, steamcmd.ManifestPath, manifests); ok {
+			u.Version, u.How = v, "app manifest"
+		} else {
+			u.How = "no record from the start helper, and no version's marker or app manifest is visible in " + merged
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// recorded reads the start helper's record of instance name. Only a
+// regular file owned by root counts: runtime/NAME is root's, the server
+// cannot write it.
+func (s Store) recorded(name string, vs []Version) (string, bool) {
+	p := filepath.Join(s.Root, "runtime", name, RecordFile)
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+		return "", false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", false
+	}
+	rec := strings.TrimSpace(string(b))
+	rec = strings.TrimPrefix(rec, Dir+"/")
+	for _, v := range vs {
+		if (v.Legacy && rec == Link) || (!v.Legacy && rec == v.ID) {
+			return v.Name(), true
+		}
+	}
+	return "", false
+}
+
+// inodes maps the inode number of rel in each version to the versions
+// that have it.
+func inodes(vs []Version, rel string) map[uint64][]string {
+	m := map[uint64][]string{}
+	for _, v := range vs {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(v.Path, rel), &st); err == nil {
+			m[st.Ino] = append(m[st.Ino], v.Name())
+		}
+	}
+	return m
+}
+
+func byInode(merged, rel string, m map[uint64][]string) (string, bool) {
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(merged, rel), &st); err != nil {
+		return "", false
+	}
+	if vs := m[st.Ino]; len(vs) == 1 {
+		return vs[0], true
+	}
+	return "", false
+}
+
+// Plan is what gc would do.
+type Plan struct {
+	Remove []Version
+	Keep   []Kept
+}
+
+// Kept is a version gc keeps, and why.
+type Kept struct {
+	Version Version
+	Reason  string
+}
+
+// ErrUnknownUse means a mounted instance's version could not be told, so
+// no version may be removed.
+var ErrUnknownUse = errors.New("cannot tell which version a running instance uses")
+
+// PlanGC keeps the current version and every version a mounted instance
+// runs on, and removes the others. It refuses when any mounted instance's
+// version is unknown: that instance could be on any of them.
+func PlanGC(vs []Version, uses []Use) (Plan, error) {
+	var unknown []string
+	users := map[string][]string{}
+	for _, u := range uses {
+		if u.Version == "" {
+			unknown = append(unknown, u.Instance+" ("+u.How+")")
+			continue
+		}
+		users[u.Version] = append(users[u.Version], u.Instance)
+	}
+	if len(unknown) > 0 {
+		return Plan{}, fmt.Errorf("%w: %s; nothing was removed: restart those instances (left4me restart --all) and run gc again", ErrUnknownUse, strings.Join(unknown, ", "))
+	}
+	var p Plan
+	for _, v := range vs {
+		switch {
+		case v.Current:
+			p.Keep = append(p.Keep, Kept{v, "current"})
+		case len(users[v.Name()]) > 0:
+			p.Keep = append(p.Keep, Kept{v, "in use by " + strings.Join(users[v.Name()], ", ")})
+		default:
+			p.Remove = append(p.Remove, v)
+		}
+	}
+	return p, nil
+}
+
+// Trash moves a version out of the way under a name no start or listing
+// picks up; EmptyTrash then deletes it. Never the legacy directory.
+func (s Store) Trash(v Version) error {
+	if v.Legacy || !ValidID(v.ID) {
+		return fmt.Errorf("refusing to remove %s", v.Path)
+	}
+	dst := filepath.Join(s.Dir(), trashPrefix+v.ID)
+	if err := os.Rename(v.Path, dst); err != nil {
+		return fmt.Errorf("move %s to %s: %w", v.Path, dst, err)
+	}
+	return nil
+}
+
+// EmptyTrash deletes the trashed versions.
+func (s Store) EmptyTrash() error {
+	ps, _ := filepath.Glob(filepath.Join(s.Dir(), trashPrefix+"*"))
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, removeTree(p))
+	}
+	return errors.Join(errs...)
+}
+
+// LockInstances takes the start helpers' lock (a flock on runtime/NAME)
+// of every instance, waiting up to ctx's deadline for starts and stops in
+// progress, so that no start resolves and mounts a version while gc
+// decides. release gives them back.
+func (s Store) LockInstances(ctx context.Context) (release func(), err error) {
+	rt := filepath.Join(s.Root, "runtime")
+	ents, err := os.ReadDir(rt)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("list %s: %w", rt, err)
+	}
+	var fds []int
+	release = func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for _, e := range ents {
+		if !e.IsDir() || spec.ValidateName(e.Name()) != nil {
+			continue
+		}
+		p := filepath.Join(rt, e.Name())
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("open %s: %w", p, err)
+		}
+		fds = append(fds, fd)
+		for {
+			err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, unix.EWOULDBLOCK) {
+				release()
+				return nil, fmt.Errorf("lock %s: %w", p, err)
+			}
+			select {
+			case <-ctx.Done():
+				release()
+				return nil, fmt.Errorf("%s stays locked by a start or stop of %s: %w", p, e.Name(), ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return release, nil
+}
