@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/a2s"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/tests/a2s"
 	"github.com/left4me/left4me/tests/demo/container"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"context"
-	"github.com/left4me/left4me/tests/a2s"
+	"github.com/left4me/left4me/a2s"
 	"io"
 	"os"
 	"time"
