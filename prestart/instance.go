@@ -166,7 +166,7 @@ func (l *layers) readCfgs(s *spec.Spec, uid, gid int) ([]cfgCopy, error) {
 // the mount itself only shows /proc/self/fd paths.
 const InstallationRecord = "installation"
 
-func recordInstallation(dir int, root string, instfd int) error {
+func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	target, err := os.Readlink(fdPath(instfd))
 	if err != nil {
 		return fmt.Errorf("resolve installation: %w", err)
@@ -178,5 +178,5 @@ func recordInstallation(dir int, root string, instfd int) error {
 	if err := unix.Unlinkat(dir, InstallationRecord, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("record installation: %w", err)
 	}
-	return writeNew(dir, InstallationRecord, []byte(rel+"\n"), 0, 0, root+"/runtime")
+	return writeNew(dir, InstallationRecord, []byte(rel+"\n"), 0, 0, dirPath)
 }

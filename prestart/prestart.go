@@ -65,7 +65,7 @@ func Start(c Config, name, digest string) error {
 	if err != nil {
 		return err
 	}
-	if err := recordInstallation(inst.lock, c.Layout.Root, layers.fds[len(layers.fds)-1]); err != nil {
+	if err := recordInstallation(inst.lock, c.Layout.RuntimeDir(name), c.Layout.Root, layers.fds[len(layers.fds)-1]); err != nil {
 		return err
 	}
 	cfg, auto := ServerCfg(s)

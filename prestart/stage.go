@@ -144,16 +144,22 @@ func writeNew(dirfd int, name string, data []byte, uid, gid int, path string) er
 	if err != nil {
 		return fmt.Errorf("create %s: %w", what, err)
 	}
-	f := os.NewFile(uintptr(fd), what)
-	defer f.Close()
+	defer unix.Close(fd)
 	if err := unix.Fchown(fd, uid, gid); err != nil {
 		return fmt.Errorf("chown %s: %w", what, err)
 	}
 	if err := unix.Fchmod(fd, 0o644); err != nil {
 		return fmt.Errorf("chmod %s: %w", what, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", what, err)
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", what, err)
+		}
+		data = data[n:]
 	}
 	return nil
 }

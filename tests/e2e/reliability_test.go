@@ -92,7 +92,7 @@ func TestReliability(t *testing.T) {
 
 	_, err := c.Run(t, "systemctl", "start", "l4d2@full.service")
 	j := c.MustRun(t, "journalctl", "--no-pager", "-o", "cat", "-u", "l4d2@full.service")
-	ok := err != nil && strings.Contains(j, "no space left on device") && strings.Contains(j, "/var/lib/left4me/runtime/full/upper")
+	ok := err != nil && strings.Contains(j, "no space left on device") && strings.Contains(j, "write /var/lib/left4me/runtime/full/")
 	others := 0
 	for i := range relInstances {
 		if unitState(t, c, fmt.Sprintf("r%d", i)) == "active" {

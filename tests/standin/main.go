@@ -126,9 +126,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		case <-hang:
 			// Alive but silent, like a wedged srcds: the socket stays open
 			// and nothing answers.
+			silent.Store(true) // before the line tests wait for
 			logf("hanging now: no more A2S_INFO answers")
 			hang = nil
-			silent.Store(true)
 		case <-bind:
 			bind = nil
 			conn, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", a.port))
