@@ -33,19 +33,14 @@ type Skipped struct {
 // since then the units systemd sees would be incomplete.
 func Run(c units.Config, dir string) (Result, error) {
 	var res Result
-	all, err := spec.LoadAll(c.Layout.InstancesDir())
-	if err != nil {
-		// Still emit the template and target so units stay loadable.
-		res.Skipped = append(res.Skipped, Skipped{Err: err})
-	}
 	w := writer{dir: dir}
 	w.file(units.Template, units.RenderTemplate(c))
 	w.file(units.Target, units.RenderTarget())
 	w.link(filepath.Join("multi-user.target.wants", units.Target), "../"+units.Target)
-	for _, in := range all {
+	err := spec.Walk(c.Layout.InstancesDir(), func(in spec.Instance) {
 		if in.Err != nil {
 			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})
-			continue
+			return
 		}
 		unit := units.Instance(in.Name)
 		w.file(filepath.Join(unit+".d", units.DropIn), units.RenderDropIn(c, in.Name, in.Spec))
@@ -54,6 +49,10 @@ func Run(c units.Config, dir string) (Result, error) {
 			w.link(filepath.Join(units.Target+".wants", unit), "../"+units.Template)
 			res.Autostart = append(res.Autostart, in.Name)
 		}
+	})
+	if err != nil {
+		// The template and target are written anyway, so units stay loadable.
+		res.Skipped = append(res.Skipped, Skipped{Err: err})
 	}
 	return res, errors.Join(w.errs...)
 }

@@ -51,50 +51,53 @@ func LoadInstance(l Layout, name string) (*Spec, error) {
 	return ReadFile(l.SpecPath(name))
 }
 
-// LoadAll reads every *.yaml in dir, sorted by name, and applies the checks
-// that span specs: a port is kept by the first instance (in name order) and
-// refused for the others, so adding a spec never takes a port from one that
-// already had it under the same names. A missing dir is no instances.
+// LoadAll reads every *.yaml in dir in name order (see Walk).
 func LoadAll(dir string) ([]Instance, error) {
+	var out []Instance
+	err := Walk(dir, func(in Instance) { out = append(out, in) })
+	return out, err
+}
+
+// Walk reads every *.yaml in dir and hands each to fn in name order,
+// holding one parsed spec at a time (the generator runs at every boot, with
+// possibly thousands of specs). It applies the check that spans specs: a
+// port is kept by the first instance in name order and refused for the
+// others, so adding a spec never takes a port from one that had it. A
+// missing dir is no instances.
+func Walk(dir string, fn func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
+			return nil
 		}
-		return nil, fmt.Errorf("read spec dir: %w", err)
+		return fmt.Errorf("read spec dir: %w", err)
 	}
-	var out []Instance
+	var names []string
 	for _, e := range entries {
-		file, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if !ok || strings.HasPrefix(e.Name(), ".") {
-			continue // editors' backups and temp files are not specs
+		name, ok := strings.CutSuffix(e.Name(), ".yaml")
+		if ok && !strings.HasPrefix(e.Name(), ".") { // not editors' temp files
+			names = append(names, name)
 		}
-		in := Instance{Name: file, File: filepath.Join(dir, e.Name())}
-		if err := ValidateName(file); err != nil {
+	}
+	sort.Strings(names)
+	owner := map[int]string{}
+	for _, name := range names {
+		in := Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
+		if err := ValidateName(name); err != nil {
 			in.Err = &Error{File: in.File, Msg: fmt.Sprintf("file name is not a valid instance name: %v", err)}
 		} else {
 			in.Spec, in.Err = ReadFile(in.File)
 		}
-		out = append(out, in)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	checkPorts(out)
-	return out, nil
-}
-
-func checkPorts(all []Instance) {
-	owner := map[int]string{}
-	for i := range all {
-		in := &all[i]
-		if in.Spec == nil {
-			continue
+		if s := in.Spec; s != nil {
+			if prev, taken := owner[s.Port]; taken {
+				in.Err = &Error{File: in.File, Line: s.portLine, Column: s.portCol, Field: "port",
+					Msg: fmt.Sprintf("%d is already used by instance %q", s.Port, prev), kind: ErrPortConflict}
+				in.Spec = nil
+			} else {
+				owner[s.Port] = name
+			}
 		}
-		if prev, taken := owner[in.Spec.Port]; taken {
-			in.Err = &Error{File: in.File, Line: in.Spec.portLine, Column: in.Spec.portCol, Field: "port",
-				Msg: fmt.Sprintf("%d is already used by instance %q", in.Spec.Port, prev), kind: ErrPortConflict}
-			in.Spec = nil
-			continue
-		}
-		owner[in.Spec.Port] = in.Name
+		fn(in)
 	}
+	return nil
 }
