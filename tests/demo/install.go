@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/left4me/left4me/tests/demo/container"
+	"github.com/left4me/left4me/tests/container"
 )
 
 // instance is one of the demo's servers.

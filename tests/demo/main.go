@@ -14,11 +14,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/left4me/left4me/tests/demo/container"
+	"github.com/left4me/left4me/tests/container"
 )
 
 // Exit statuses.
@@ -35,7 +36,7 @@ func run(w io.Writer) int {
 	p := &printer{w: w, start: time.Now()}
 	p.say("left4me demo: two Left 4 Dead 2 servers (stand-ins: the real game needs Steam)")
 	p.say("sharing one installation, each with its own overlays, in a throw-away systemd container")
-	if probs := container.Check(); len(probs) > 0 {
+	if probs := checkHost(); len(probs) > 0 {
 		p.say("")
 		p.say("cannot run the demo on this host; missing:")
 		for _, pr := range probs {
@@ -51,8 +52,13 @@ func run(w io.Writer) int {
 	// runs to the end (further signals stay caught until it has).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	for _, s := range container.Sweep() {
-		p.say("removed the leftovers of an earlier, killed demo: %s", s)
+	swept, _ := container.Sweep(prefix)
+	for _, s := range swept {
+		if s.Err != nil {
+			p.say("could not remove the leftovers of an earlier, killed demo: %s: %v", s.Path, s.Err)
+			continue
+		}
+		p.say("removed the leftovers of an earlier, killed demo: %s", s.Path)
 	}
 
 	err, cleanErr := demo(ctx, p)
@@ -77,14 +83,14 @@ func run(w io.Writer) int {
 // demo runs every step; the container is closed however they end.
 func demo(ctx context.Context, p *printer) (err, cleanErr error) {
 	p.step("preparing a container root: a copy-on-write overlay of this host's /, on a tmpfs")
-	c, err := container.New()
+	c, err := container.New(container.Options{Prefix: prefix})
 	if err != nil {
 		return err, nil
 	}
 	defer func() {
 		p.step("cleaning up: halting the container, unmounting everything")
 		cleanErr = c.Close()
-		if left, lerr := container.MountsUnder(c.Base()); len(left) > 0 || lerr != nil {
+		if left, lerr := container.MountsUnder(c.Base(), true); len(left) > 0 || lerr != nil {
 			cleanErr = errors.Join(cleanErr, fmt.Errorf("mounts left: %v %v", left, lerr))
 		}
 		if cleanErr == nil {
@@ -101,6 +107,18 @@ func demo(ctx context.Context, p *printer) (err, cleanErr error) {
 	}
 	p.say("    booted in %.1fs", time.Since(t).Seconds())
 	return show(ctx, p, c), nil
+}
+
+// prefix names the demo's containers, mounts and cgroups.
+const prefix = "left4me-demo-"
+
+// checkHost lists what this host lacks to run the demo.
+func checkHost() []container.Problem {
+	probs := container.Check(prefix, "make demo")
+	if _, err := exec.LookPath("make"); err != nil {
+		probs = append(probs, container.Problem{What: "make", Fix: "apt-get install make"})
+	}
+	return probs
 }
 
 // checkRepo makes sure we run where `make install` works.

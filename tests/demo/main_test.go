@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/left4me/left4me/tests/demo/container"
 )
 
 // The demo is what a newcomer runs first, so `make test` runs it too,
@@ -38,7 +36,7 @@ func (s *syncBuffer) String() string {
 // prerequisite fails instead, as in tests/e2e.
 func requireHost(t *testing.T) {
 	t.Helper()
-	if probs := container.Check(); len(probs) > 0 {
+	if probs := checkHost(); len(probs) > 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("demo prerequisites missing (CI=true): %+v", probs)
 		}
@@ -108,7 +106,7 @@ func TestDemoInterrupted(t *testing.T) {
 // leftover cgroup or process already fails the demo's own cleanup check.
 func checkNothingLeft(t *testing.T) {
 	t.Helper()
-	tag := "left4me-demo-" + strconv.Itoa(os.Getpid()) + "-"
+	tag := prefix + strconv.Itoa(os.Getpid()) + "-"
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"github.com/left4me/left4me/a2s"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/tests/demo/container"
+	"github.com/left4me/left4me/tests/container"
 )
 
 // show starts the instances, shows them from every side and stops them.

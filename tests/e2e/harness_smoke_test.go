@@ -36,23 +36,21 @@ func TestHarnessBoots(t *testing.T) {
 		return
 	}
 	// The subtest's cleanups have run: the container must be gone.
-	select {
-	case <-c.exited:
-	default:
-		t.Errorf("systemd-nspawn (pid %d) still running", c.nspawn.Process.Pid)
+	if !c.ct.Exited() {
+		t.Errorf("systemd-nspawn (pid %d) still running", c.ct.NspawnPID())
 	}
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", c.PID1)); err == nil {
 		t.Errorf("container PID 1 (%d) still exists", c.PID1)
 	}
-	for _, dir := range []string{c.base, c.State} {
+	for _, dir := range []string{c.ct.Base(), c.State} {
 		if pts, _ := mountsUnder(dir, true); len(pts) > 0 {
 			t.Errorf("mounts left under %s: %v", dir, pts)
 		}
 	}
-	if _, err := os.Stat(c.base); !os.IsNotExist(err) {
-		t.Errorf("%s not removed: %v", c.base, err)
+	if _, err := os.Stat(c.ct.Base()); !os.IsNotExist(err) {
+		t.Errorf("%s not removed: %v", c.ct.Base(), err)
 	}
-	for _, cg := range c.cgroups {
+	for _, cg := range c.ct.Cgroups() {
 		if _, err := os.Stat(cg); !os.IsNotExist(err) {
 			t.Errorf("cgroup %s not removed: %v", cg, err)
 		}

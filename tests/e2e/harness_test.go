@@ -1,32 +1,29 @@
 // Package e2e runs left4me against a real systemd: each test boots a
 // throw-away systemd-nspawn container whose root is a copy-on-write
 // overlay of the host's own root filesystem, so no image has to be built.
+//
+// The container recipe is package tests/container (shared with the demo);
+// this harness adapts it to *testing.T.
 package e2e
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/left4me/left4me/tests/container"
 )
 
 const (
 	// bootTimeout bounds the whole boot; a healthy boot takes about a second.
 	bootTimeout = 60 * time.Second
-	// runTimeout keeps a hung command inside the container from hanging
-	// the test binary until go test's global timeout (which skips cleanups).
-	runTimeout = 2 * time.Minute
 	// stateMount is where Options.State appears inside the container.
-	stateMount = "/var/lib/left4me"
+	stateMount = container.StateMount
+	// prefix names the harness's containers, mounts and cgroups; the test
+	// binary's PID follows, so sweepStale can tell a crashed run's.
+	prefix = "left4me-e2e-"
 )
 
 // Options describes what to put into a container before it boots.
@@ -51,12 +48,8 @@ type Container struct {
 	PID1  int    // host PID of the container's systemd
 	Name  string // machine name, also the container's hostname
 
-	base    string        // tmpfs holding the overlay upper/work dirs and Root
-	console string        // nspawn stdout/stderr (the container console)
-	nspawn  *exec.Cmd     // the systemd-nspawn process
-	cgroups []string      // per-container cgroups nspawn was started in
-	logged  bool          // diagnostics already reported (boot failure)
-	exited  chan struct{} // closed once nspawn has been reaped
+	ct     *container.Container
+	logged bool // diagnostics already reported (boot failure)
 }
 
 // requireE2E skips the test unless the host can run the containers. With
@@ -64,27 +57,19 @@ type Container struct {
 // silently skipping every end-to-end test.
 func requireE2E(t *testing.T) {
 	t.Helper()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("e2e prerequisite missing (CI=true): "+format, args...)
-		}
-		t.Skipf("e2e prerequisite missing: "+format, args...)
+	probs := container.Check(prefix, "go test ./tests/e2e/")
+	if len(probs) == 0 {
+		return
 	}
-	if os.Geteuid() != 0 {
-		missing("must run as root (mounts, systemd-nspawn)")
+	var msgs []string
+	for _, p := range probs {
+		msgs = append(msgs, p.What+" (fix: "+p.Fix+")")
 	}
-	for _, bin := range []string{"systemd-nspawn", "nsenter", "systemctl", "journalctl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing("%s not found in PATH", bin)
-		}
+	msg := strings.Join(msgs, "; ")
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("e2e prerequisite missing (CI=true): %s", msg)
 	}
-	if _, err := os.Stat("/lib/systemd/systemd"); err != nil {
-		missing("systemd is not installed: %v", err)
-	}
-	if err := probeOverlay(); err != nil {
-		missing("overlayfs over / is not usable: %v", err)
-	}
+	t.Skipf("e2e prerequisite missing: %s", msg)
 }
 
 // Boot mounts a fresh overlay root, installs the project into it, boots
@@ -96,19 +81,14 @@ func Boot(t *testing.T, opt Options) *Container {
 	if opt.State == "" {
 		opt.State = t.TempDir()
 	}
-	if err := checkStateDir(opt.State); err != nil {
+	ct, err := container.New(container.Options{Prefix: prefix, State: opt.State, Logf: t.Logf})
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Container{State: opt.State, Name: machineName(), exited: make(chan struct{})}
-	// Registered before anything is mounted so a failing step below
-	// still unmounts whatever was set up.
+	c := &Container{Root: ct.Root, State: ct.State, Name: ct.Name, ct: ct}
+	// Registered before booting so a failing step below still stops the
+	// container and unmounts whatever was set up.
 	t.Cleanup(func() { c.teardown(t) })
-	if err := c.mountRoot(); err != nil {
-		t.Fatalf("mount container root: %v", err)
-	}
-	if err := prepareRoot(c.Root, c.Name); err != nil {
-		t.Fatalf("prepare container root: %v", err)
-	}
 	for _, step := range []struct {
 		name string
 		fn   func(string) error
@@ -121,21 +101,43 @@ func Boot(t *testing.T, opt Options) *Container {
 		}
 	}
 	start := time.Now()
-	if err := c.start(t); err != nil {
-		t.Fatalf("start systemd-nspawn: %v", err)
+	if err := ct.Boot(context.Background(), bootTimeout); err != nil {
+		// The error carries the diagnostics.
+		c.logged = true
+		t.Fatal(err)
 	}
-	c.waitRunning(t, start.Add(bootTimeout))
+	c.PID1 = ct.PID1
 	t.Logf("container %s booted in %v (PID 1 = host PID %d)", c.Name, time.Since(start).Round(time.Millisecond), c.PID1)
 	return c
+}
+
+// teardown stops the container and removes everything Boot set up.
+func (c *Container) teardown(t *testing.T) {
+	// Collected before stopping: afterwards there is no systemd to ask.
+	if t.Failed() && !c.logged {
+		if d := c.ct.Diagnostics(); d != "" {
+			t.Logf("diagnostics of %s:\n%s", c.Name, d)
+		}
+	}
+	// Stopped here rather than by Close: a container that had to be
+	// killed (a unit ignoring SIGTERM) is no test error.
+	killed, err := c.ct.Stop()
+	if killed {
+		t.Logf("container %s did not halt in time; killed it", c.Name)
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	if err := c.ct.Close(); err != nil {
+		t.Errorf("tear down container %s: %v", c.Name, err)
+	}
 }
 
 // Run runs a command inside the container (all of PID 1's namespaces) and
 // returns its stdout. A non-zero exit becomes an error carrying stderr.
 func (c *Container) Run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	return c.run(ctx, args...)
+	return c.ct.Run(context.Background(), args...)
 }
 
 // MustRun is Run that fails the test on error.
@@ -155,7 +157,7 @@ func (c *Container) Journal(t *testing.T, unit string) string {
 	t.Helper()
 	out, err := c.Run(t, "journalctl", "-u", unit, "--no-pager", "-o", "cat")
 	if err != nil {
-		out += fmt.Sprintf("\n(journalctl failed: %v)", err)
+		out += "\n(journalctl failed: " + err.Error() + ")"
 	}
 	return out
 }
@@ -177,68 +179,29 @@ func (c *Container) WaitFor(t *testing.T, what string, timeout time.Duration, co
 // joined the container's network namespace, so 127.0.0.1 is the
 // container's loopback. Sockets keep the namespace they were created in,
 // so create them inside fn; goroutines started by fn run on other threads
-// and are NOT in the container's namespace.
+// and are NOT in the container's namespace. t.Fatal inside fn is fine.
 func (c *Container) Netns(t *testing.T, fn func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	// thread-self, not self: namespaces are per thread and the locked
-	// thread is usually not the main thread.
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("open own netns: %v", err)
+	if err := c.ct.Netns(fn); err != nil {
+		t.Fatal(err)
 	}
-	defer unix.Close(orig)
-	target, err := unix.Open("/proc/"+strconv.Itoa(c.PID1)+"/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		err = unix.Setns(target, unix.CLONE_NEWNET)
-		unix.Close(target)
-	}
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("enter container netns: %v", err)
-	}
-	// Deferred so that t.Fatal or a panic inside fn also restores.
-	defer func() {
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			// Stay locked: the runtime then discards the thread when the
-			// goroutine ends instead of reusing it in the wrong namespace.
-			t.Fatalf("restore host netns: %v", err)
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
 }
 
-// run is Run without a *testing.T, used during boot and teardown.
-func (c *Container) run(ctx context.Context, args ...string) (string, error) {
-	if len(args) == 0 {
-		return "", errors.New("run: no command")
+// mountsUnder lists mount points beneath dir (and dir itself if
+// includeSelf), deepest first.
+func mountsUnder(dir string, includeSelf bool) ([]string, error) {
+	return container.MountsUnder(dir, includeSelf)
+}
+
+// sweepStale removes mounts and cgroups left by a test binary that died
+// without running its cleanups (e.g. killed by go test -timeout).
+func sweepStale(t *testing.T) {
+	t.Helper()
+	swept, err := container.Sweep(prefix)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(c.PID1), "-a", "--"}, args...)...)
-	// A fixed environment: the test's own (GOFLAGS, TMPDIR, ...) means
-	// nothing inside the container and would make commands behave
-	// differently on different hosts.
-	cmd.Env = []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", "TERM=dumb",
+	for _, s := range swept {
+		t.Logf("swept stale e2e leftover %s (%v)", s.Path, s.Err)
 	}
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// nsenter forks to enter the PID namespace; killing only nsenter on
-	// timeout would leave the command running in the container, holding
-	// our pipes. Its own process group lets us find the command (and
-	// what it started) and kill that, while nsenter stays to reap it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		if killGroupBut(cmd.Process.Pid) == 0 { // not forked yet
-			return cmd.Process.Kill()
-		}
-		return nil
-	}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("in container %s: %q: %w; stderr: %s", c.Name, args, err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
 }

@@ -137,6 +137,18 @@ func (e *Env) paint(s, code string) string {
 
 func unitOf(name string) string { return units.Instance(name) }
 
+// onName is the Action of a command on one instance: it checks that the
+// one argument is there and runs act with it.
+func onName(act func(c *cli.Context, name string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		name, err := oneName(c)
+		if err != nil {
+			return err
+		}
+		return act(c, name)
+	}
+}
+
 // oneName returns the single instance argument of a command.
 func oneName(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {

@@ -26,13 +26,9 @@ Examples:
 			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Usage: "show the last `N` lines (default: all; 10 with -f)"},
 		},
 		BashComplete: e.completeNames,
-		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
+		Action: onName(func(c *cli.Context, name string) error {
 			return e.logs(c.Context, name, c.Int("lines"), c.Bool("follow"))
-		},
+		}),
 	}
 }
 

@@ -14,12 +14,19 @@ import (
 	"github.com/left4me/left4me/prestart"
 )
 
-func yesFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"}
+// removalCmd completes cmd, a destructive command on one instance NAME
+// that asks first unless --yes, to run act.
+func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, yes bool) error) *cli.Command {
+	cmd.Flags = []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"}}
+	cmd.BashComplete = e.completeNames
+	cmd.Action = onName(func(c *cli.Context, name string) error {
+		return act(c.Context, name, c.Bool("yes"))
+	})
+	return cmd
 }
 
 func resetCmd(e *Env) *cli.Command {
-	return &cli.Command{
+	return removalCmd(e, &cli.Command{
 		Name:      "reset",
 		Usage:     "throw away an instance's runtime state (upper layer included)",
 		ArgsUsage: "NAME",
@@ -31,20 +38,11 @@ Needs root.
 
 Example:
   left4me reset srv1 --yes`,
-		Flags:        []cli.Flag{yesFlag()},
-		BashComplete: e.completeNames,
-		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			return e.reset(c.Context, name, c.Bool("yes"))
-		},
-	}
+	}, e.reset)
 }
 
 func deleteCmd(e *Env) *cli.Command {
-	return &cli.Command{
+	return removalCmd(e, &cli.Command{
 		Name:      "delete",
 		Usage:     "stop an instance and remove its runtime state and its spec",
 		ArgsUsage: "NAME",
@@ -55,16 +53,7 @@ Needs root.
 
 Example:
   left4me delete srv1 --yes`,
-		Flags:        []cli.Flag{yesFlag()},
-		BashComplete: e.completeNames,
-		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			return e.deleteInstance(c.Context, name, c.Bool("yes"))
-		},
-	}
+	}, e.deleteInstance)
 }
 
 // prepareRemoval runs the checks both destructive commands share, asks,

@@ -27,13 +27,7 @@ to bottom and the server's command line. Nothing is written or mounted.
 Example:
   left4me render srv1`,
 		BashComplete: e.completeNames,
-		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			return e.render(name)
-		},
+		Action:       onName(func(c *cli.Context, name string) error { return e.render(name) }),
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/left4me/left4me/prestart"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -28,13 +28,7 @@ func statusCmd(e *Env) *cli.Command {
 		Description: `Example:
   left4me status srv1`,
 		BashComplete: e.completeNames,
-		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			return e.status(c.Context, name)
-		},
+		Action:       onName(func(c *cli.Context, name string) error { return e.status(c.Context, name) }),
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
 // Build runs job j start to end: lock, clean up after an interrupted
@@ -34,7 +36,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		r.Finished, r.OK = time.Now().UTC(), err == nil
 		if err != nil {
 			r.Message = err.Error()
-			_ = removeTree(s.BuildDir(name, j.ID))
+			_ = layerstore.RemoveTreeWritable(s.BuildDir(name, j.ID))
 		} else {
 			r.Message = "switched in; the previous version is " + old
 			if old == "" {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
 // Names below the state root.
@@ -180,21 +182,11 @@ func (s Store) Names() []string {
 // builders, which run as the same user, never run side by side.
 func (s Store) Lock() (release func(), err error) {
 	dir := filepath.Join(s.Root, BuildsDir)
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
+	release, err = layerstore.Lock(dir)
+	if errors.Is(err, layerstore.ErrLocked) {
+		return nil, fmt.Errorf("another overlay build or gc holds the lock on %s; try again when it is done", dir)
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another overlay build or gc holds the lock on %s; try again when it is done", dir)
-		}
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return func() { unix.Close(fd) }, nil
+	return release, err
 }
 
 // Switch makes the finished layer of build id the current version of
@@ -220,13 +212,13 @@ func (s Store) Switch(name, id string) (old string, err error) {
 			if err := unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_NOREPLACE); err != nil {
 				return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
 			}
-			return "", errors.Join(syncDir(filepath.Dir(cur)), removeTree(bd))
+			return "", errors.Join(layerstore.SyncDir(filepath.Dir(cur)), layerstore.RemoveTreeWritable(bd))
 		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("exchange %s with %s: %w", layer, cur, err)
 	}
-	if err := syncDir(filepath.Dir(cur)); err != nil {
+	if err := layerstore.SyncDir(filepath.Dir(cur)); err != nil {
 		return "", err
 	}
 	return s.retire(name, id)
@@ -254,7 +246,7 @@ func (s Store) retire(name, id string) (string, error) {
 	if err := os.Rename(layer, s.Old(name, old)); err != nil {
 		return "", fmt.Errorf("move the previous version to %s: %w", s.Old(name, old), err)
 	}
-	return old, removeTree(bd)
+	return old, layerstore.RemoveTreeWritable(bd)
 }
 
 // CleanStale finishes or undoes what an interrupted build left: a build
@@ -275,7 +267,7 @@ func (s Store) CleanStale(name string) ([]string, error) {
 			done = append(done, "moved the previous version "+m+" out of "+bd)
 			continue
 		}
-		if err := removeTree(bd); err != nil {
+		if err := layerstore.RemoveTreeWritable(bd); err != nil {
 			return done, err
 		}
 		done = append(done, "removed the unfinished build "+bd)
@@ -318,16 +310,4 @@ func (s Store) LastResult(name string) (Result, bool) {
 		return r, false
 	}
 	return r, true
-}
-
-func syncDir(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsync(fd); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -7,13 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/spec"
 )
@@ -32,31 +32,7 @@ type Use struct {
 }
 
 // Mounted lists the instances whose runtime/NAME/merged is mounted.
-func (s Store) Mounted() ([]string, error) {
-	rt := filepath.Join(s.Root, "runtime")
-	ents, err := os.ReadDir(rt)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", rt, err)
-	}
-	var out []string
-	for _, e := range ents {
-		if !e.IsDir() || spec.ValidateName(e.Name()) != nil {
-			continue
-		}
-		m, err := isMountPoint(filepath.Join(rt, e.Name(), "merged"))
-		if err != nil {
-			return nil, err
-		}
-		if m {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
+func (s Store) Mounted() ([]string, error) { return layerstore.Mounted(s.Root) }
 
 // InUse tells for every mounted instance which of vs it runs on:
 //
@@ -141,16 +117,10 @@ func byInode(merged, rel string, m map[uint64][]string) (string, bool) {
 }
 
 // Plan is what gc would do.
-type Plan struct {
-	Remove []Version
-	Keep   []Kept
-}
+type Plan = layerstore.Plan[Version]
 
 // Kept is a version gc keeps, and why.
-type Kept struct {
-	Version Version
-	Reason  string
-}
+type Kept = layerstore.Kept[Version]
 
 // ErrUnknownUse means a mounted instance's version could not be told, so
 // no version may be removed.
@@ -174,14 +144,7 @@ func PlanGC(vs []Version, uses []Use) (Plan, error) {
 	}
 	var p Plan
 	for _, v := range vs {
-		switch {
-		case v.Current:
-			p.Keep = append(p.Keep, Kept{v, "current"})
-		case len(users[v.Name()]) > 0:
-			p.Keep = append(p.Keep, Kept{v, "in use by " + strings.Join(users[v.Name()], ", ")})
-		default:
-			p.Remove = append(p.Remove, v)
-		}
+		p.Add(v, layerstore.KeepReason(v.Current, users[v.Name()]))
 	}
 	return p, nil
 }
@@ -204,7 +167,7 @@ func (s Store) EmptyTrash() error {
 	ps, _ := filepath.Glob(filepath.Join(s.Dir(), trashPrefix+"*"))
 	var errs []error
 	for _, p := range ps {
-		errs = append(errs, removeTree(p))
+		errs = append(errs, layerstore.RemoveTree(p))
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
 // Stage is a version being built in installations/.staging-XXXX/.
@@ -147,10 +149,10 @@ func (st *Stage) Publish(id string) (string, error) {
 	if err := os.Rename(st.Upper, dst); err != nil {
 		return "", fmt.Errorf("move %s to %s: %w", st.Upper, dst, err)
 	}
-	if err := syncDir(st.store.Dir()); err != nil {
+	if err := layerstore.SyncDir(st.store.Dir()); err != nil {
 		return "", err
 	}
-	if err := removeTree(st.Dir); err != nil {
+	if err := layerstore.RemoveTree(st.Dir); err != nil {
 		return dst, err
 	}
 	return dst, nil
@@ -159,7 +161,7 @@ func (st *Stage) Publish(id string) (string, error) {
 // Abort unmounts and removes everything the stage made. The base and the
 // current installation are never touched.
 func (st *Stage) Abort() error {
-	return errors.Join(st.unmount(), removeTree(st.Dir))
+	return errors.Join(st.unmount(), layerstore.RemoveTree(st.Dir))
 }
 
 func syncfs(path string) error {
@@ -170,18 +172,6 @@ func syncfs(path string) error {
 	defer unix.Close(fd)
 	if err := unix.Syncfs(fd); err != nil {
 		return fmt.Errorf("sync the filesystem of %s: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsync(fd); err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
 	}
 	return nil
 }

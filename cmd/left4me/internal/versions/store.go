@@ -18,8 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 )
 
@@ -177,22 +176,11 @@ func (s Store) List() ([]Version, Current, error) {
 // Lock takes the store's lock (a flock on installations/, created if
 // missing): one update or gc at a time. It fails at once with ErrBusy.
 func (s Store) Lock() (release func(), err error) {
-	dir := s.Dir()
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
+	release, err = layerstore.Lock(s.Dir())
+	if errors.Is(err, layerstore.ErrLocked) {
+		return nil, fmt.Errorf("%w (it holds the lock on %s); try again when it is done", ErrBusy, s.Dir())
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (it holds the lock on %s); try again when it is done", ErrBusy, dir)
-		}
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return func() { unix.Close(fd) }, nil
+	return release, err
 }
 
 // CleanStale removes what an interrupted update or gc left in the store:
@@ -213,7 +201,7 @@ func (s Store) CleanStale() ([]string, error) {
 		if err := unmountAll(filepath.Join(p, "merged")); err != nil {
 			return removed, err
 		}
-		if err := removeTree(p); err != nil {
+		if err := layerstore.RemoveTree(p); err != nil {
 			return removed, err
 		}
 		removed = append(removed, p)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
 // needRoot skips tests that mount (they run as root in make test and CI).
@@ -610,7 +612,7 @@ func TestCleanStaleAndRemoveTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Unmount(filepath.Join(d, "m"), unix.MNT_DETACH)
-	if err := removeTree(d); err == nil || !strings.Contains(err.Error(), "mount point") {
+	if err := layerstore.RemoveTree(d); err == nil || !strings.Contains(err.Error(), "mount point") {
 		t.Errorf("%v", err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Path(id1), "srcds_run")); err != nil {

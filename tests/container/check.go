@@ -13,21 +13,23 @@ type Problem struct {
 }
 
 // Check lists what this host lacks to boot a container, each with the
-// command that fixes it, instead of an obscure failure halfway.
-func Check() []Problem {
+// command that fixes it, instead of an obscure failure halfway. rerun is
+// the command to repeat as root (e.g. "make demo"), prefix the one of
+// Options, for the probe mount.
+func Check(prefix, rerun string) []Problem {
 	if runtime.GOOS != "linux" {
 		return []Problem{{"Linux (this is " + runtime.GOOS + ")", "run it on a Linux host or VM"}}
 	}
 	var ps []Problem
 	if os.Geteuid() != 0 {
 		// sudo resets PATH, which usually loses the Go toolchain.
-		ps = append(ps, Problem{"root (it mounts overlays and boots a container)", `run as root: sudo env "PATH=$PATH" make demo`})
+		ps = append(ps, Problem{"root (it mounts overlays and boots a container)", `run as root: sudo env "PATH=$PATH" ` + rerun})
 	}
 	for _, t := range []struct{ bin, pkg string }{
 		{"systemd-nspawn", "systemd-container"},
 		{"nsenter", "util-linux"},
 		{"systemctl", "systemd"},
-		{"make", "make"},
+		{"journalctl", "systemd"},
 	} {
 		if _, err := exec.LookPath(t.bin); err != nil {
 			ps = append(ps, Problem{t.bin, "apt-get install " + t.pkg})
@@ -37,7 +39,7 @@ func Check() []Problem {
 		ps = append(ps, Problem{"systemd (the container boots the host's own)", "apt-get install systemd"})
 	}
 	if os.Geteuid() == 0 { // mounting needs root; do not report it twice
-		if err := probeOverlay(); err != nil {
+		if err := probeOverlay(prefix); err != nil {
 			ps = append(ps, overlayProblem(err))
 		}
 	}

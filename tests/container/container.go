@@ -2,10 +2,9 @@
 // container whose root is a copy-on-write overlay of the host's own /, so
 // no image has to be built or downloaded.
 //
-// It is the recipe of the tests/e2e harness without *testing.T, for the
-// demo. The code is a copy of harness_{test,boot,root,mount,proc,cgroup}
-// _test.go adapted to return errors; the harness can be moved onto this
-// package once it lives outside tests/demo.
+// It is used by the end-to-end tests (tests/e2e, whose harness wraps it
+// for *testing.T) and by the demo (tests/demo). It returns errors and
+// never prints; Options.Logf receives what is worth knowing but no error.
 package container
 
 import (
@@ -27,12 +26,29 @@ import (
 const (
 	// StateMount is where the state directory appears in the container.
 	StateMount = "/var/lib/left4me"
-	// prefix starts every machine name, mount source and cgroup, followed
-	// by the owner's PID, so that Sweep can tell a dead owner's leftovers.
-	prefix = "left4me-demo-"
-	// runTimeout keeps a hung command from hanging the caller.
+	// runTimeout keeps a hung command inside the container from hanging
+	// the caller (a test binary until go test's global timeout, which
+	// skips cleanups).
 	runTimeout = 2 * time.Minute
+	// haltTimeout bounds the orderly shutdown in Stop.
+	haltTimeout = 30 * time.Second
 )
+
+// Options describes a container to be made by New.
+type Options struct {
+	// Prefix starts every machine name, mount source and cgroup, e.g.
+	// "left4me-e2e-"; the owner's PID follows, so that Sweep(Prefix) can
+	// tell a dead owner's leftovers. Empty means "left4me-".
+	Prefix string
+	// State is a host directory, made by the caller, to bind to StateMount.
+	// It must be on a real filesystem (not overlayfs) because the project
+	// mounts overlays inside it. Empty means a fresh directory on the
+	// container's tmpfs, removed by Close.
+	State string
+	// Logf, if not nil, receives remarks that are not errors: a degraded
+	// boot, a container that was not isolated in a cgroup of its own.
+	Logf func(format string, args ...any)
+}
 
 // seq tells apart the containers of one process: parallel containers must
 // not share nspawn's per-machine state (/run/systemd/nspawn/propagate/NAME).
@@ -51,13 +67,32 @@ type Container struct {
 	nspawn  *exec.Cmd     // the systemd-nspawn process
 	cgroups []string      // per-container cgroups nspawn was started in
 	exited  chan struct{} // closed once nspawn has been reaped
+	stopped bool          // Stop has run
+	logf    func(format string, args ...any)
 }
 
-// New mounts a fresh root and an empty state directory, to be filled
-// before Boot. On error, whatever was set up is already removed again.
-func New() (*Container, error) {
-	c := &Container{Name: fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), seq.Add(1)), exited: make(chan struct{})}
-	err := c.mountRoot()
+// New mounts a fresh root (and, unless opt.State is given, an empty state
+// directory), to be filled before Boot. On error, whatever was set up is
+// already removed again.
+func New(opt Options) (*Container, error) {
+	if opt.Prefix == "" {
+		opt.Prefix = "left4me-"
+	}
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	if opt.State != "" {
+		if err := checkStateDir(opt.State); err != nil {
+			return nil, err
+		}
+	}
+	c := &Container{
+		State:  opt.State,
+		Name:   fmt.Sprintf("%s%d-%d", opt.Prefix, os.Getpid(), seq.Add(1)),
+		exited: make(chan struct{}),
+		logf:   opt.Logf,
+	}
+	err := c.mountRoot(opt.Prefix)
 	if err != nil {
 		err = fmt.Errorf("mount container root: %w", err)
 	} else if err = prepareRoot(c.Root, c.Name); err != nil {
@@ -112,7 +147,7 @@ func (c *Container) Run(ctx context.Context, args ...string) (string, error) {
 	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("in container: %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return stdout.String(), fmt.Errorf("in container %s: %q: %w; stderr: %s", c.Name, args, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
 }
@@ -152,19 +187,28 @@ func (c *Container) Netns(fn func()) (err error) {
 	return nil
 }
 
-// Close halts the container and removes every mount, cgroup and
-// directory Boot made. It copes with a Boot that failed halfway and may
-// be called more than once.
+// Close halts the container (see Stop; a container that had to be killed
+// is an error here) and removes every mount, cgroup and directory New and
+// Boot made. It copes with a Boot that failed halfway and may be called
+// more than once, also after Stop.
 func (c *Container) Close() error {
 	var errs []error
-	if c.nspawn != nil {
-		errs = append(errs, c.stop())
+	if killed, err := c.Stop(); killed {
+		errs = append(errs, fmt.Errorf("container %s did not halt within %v; killed it", c.Name, haltTimeout))
+	} else if err != nil {
+		errs = append(errs, err)
 	}
 	if c.cgroups != nil {
 		if err := removeCgroups(c.cgroups); err != nil {
 			errs = append(errs, fmt.Errorf("remove container cgroups: %w", err))
 		}
-		c.cgroups = nil
+	}
+	// Nothing should be mounted beneath a caller's state dir on the host
+	// (the container's mounts live in its own namespace), but make sure.
+	if c.State != "" && c.base != "" && !strings.HasPrefix(c.State, c.base+"/") {
+		if err := unmountUnder(c.State, false); err != nil {
+			errs = append(errs, fmt.Errorf("unmount beneath state dir: %w", err))
+		}
 	}
 	if c.base != "" {
 		if err := unmountUnder(c.base, true); err != nil {
@@ -175,7 +219,7 @@ func (c *Container) Close() error {
 		if err := os.Remove(c.base); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
-		if left, _ := MountsUnder(c.base); len(left) > 0 {
+		if left, _ := MountsUnder(c.base, true); len(left) > 0 {
 			errs = append(errs, fmt.Errorf("still mounted: %v", left))
 		}
 	}
@@ -195,13 +239,26 @@ func (c *Container) Exited() bool {
 	}
 }
 
-// Diagnostics collects what explains a failure: failed units, the end of
-// the journal and the end of the console.
+// NspawnPID is the host PID of systemd-nspawn, 0 before Boot.
+func (c *Container) NspawnPID() int {
+	if c.nspawn == nil {
+		return 0
+	}
+	return c.nspawn.Process.Pid
+}
+
+// Cgroups are the cgroups the container was started in; Close removes them.
+func (c *Container) Cgroups() []string { return c.cgroups }
+
+// Diagnostics collects what explains a failure: failed units, pending
+// jobs, the end of the journal and the end of the console. It is empty
+// for a container that was never started.
 func (c *Container) Diagnostics() string {
 	var b strings.Builder
 	for _, cmd := range [][]string{
 		{"systemctl", "--failed", "--no-pager"},
-		{"journalctl", "-b", "--no-pager", "-n", "60"},
+		{"systemctl", "list-jobs", "--no-pager"},
+		{"journalctl", "-b", "--no-pager", "-n", "150"},
 	} {
 		if c.PID1 == 0 || c.Exited() {
 			break
@@ -214,12 +271,16 @@ func (c *Container) Diagnostics() string {
 			b.WriteString(err.Error() + "\n")
 		}
 	}
-	if data, err := os.ReadFile(c.console); err == nil {
-		console := cleanConsole(string(data))
-		if len(console) > 8<<10 {
-			console = "...\n" + console[len(console)-8<<10:]
-		}
-		b.WriteString("console:\n" + console)
+	if c.nspawn == nil {
+		return b.String()
 	}
-	return b.String()
+	data, err := os.ReadFile(c.console)
+	if err != nil {
+		return b.String() + "console: " + err.Error()
+	}
+	console := cleanConsole(string(data))
+	if len(console) > 16<<10 {
+		console = "...\n" + console[len(console)-16<<10:]
+	}
+	return b.String() + "console:\n" + console
 }

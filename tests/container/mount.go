@@ -1,4 +1,4 @@
-package e2e
+package container
 
 import (
 	"errors"
@@ -8,13 +8,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// mountEntry is the part of a /proc/self/mountinfo line the harness needs.
+// mountEntry is the part of a /proc/self/mountinfo line needed here.
 type mountEntry struct {
 	root, point, fstype, source, superOpts string
 }
@@ -56,9 +55,9 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// mountsUnder lists mount points equal to or beneath dir, deepest first so
-// they can be unmounted in order.
-func mountsUnder(dir string, includeSelf bool) ([]string, error) {
+// MountsUnder lists the host's mount points beneath dir (and dir itself
+// if includeSelf), deepest first so they can be unmounted in order.
+func MountsUnder(dir string, includeSelf bool) ([]string, error) {
 	ms, err := readMountinfo()
 	if err != nil {
 		return nil, err
@@ -74,12 +73,12 @@ func mountsUnder(dir string, includeSelf bool) ([]string, error) {
 	return pts, nil
 }
 
-// unmountUnder unmounts everything at or beneath dir. A busy mount is
-// retried briefly (a dying container may still hold it) and finally
-// detached, so the mount table is clean either way; the error then says
-// that something was still using it.
+// unmountUnder unmounts everything at or beneath dir (below it only, if
+// not includeSelf). A busy mount is retried briefly (a dying container may
+// still hold it) and finally detached, so the mount table is clean either
+// way; the error then says that something was still using it.
 func unmountUnder(dir string, includeSelf bool) error {
-	pts, err := mountsUnder(dir, includeSelf)
+	pts, err := MountsUnder(dir, includeSelf)
 	if err != nil {
 		return err
 	}
@@ -101,40 +100,48 @@ func unmountUnder(dir string, includeSelf bool) error {
 	return errors.Join(errs...)
 }
 
-// deadOwner reports whether name is "left4me-e2e-PID..." (a mount source
-// or a machine name) of a test process that no longer exists.
-func deadOwner(name string) bool {
-	rest, ok := strings.CutPrefix(name, "left4me-e2e-")
+// deadOwner reports whether name is "PREFIX-PID..." (a mount source or a
+// cgroup) of a process that no longer exists.
+func deadOwner(prefix, name string) bool {
+	rest, ok := strings.CutPrefix(name, prefix)
 	pid, _, _ := strings.Cut(rest, "-")
 	n, err := strconv.Atoi(pid)
 	return ok && err == nil && unix.Kill(n, 0) == unix.ESRCH
 }
 
-// sweepStale removes mounts and cgroups left by a test binary that died
-// without running its cleanups (e.g. killed by go test -timeout); its
-// container was halted by Pdeathsig, but these stay. They are named after
-// the dead binary's PID, which keeps concurrent test runs' alone.
-func sweepStale(t *testing.T) {
-	t.Helper()
+// Swept is a leftover Sweep removed, or failed to remove if Err is set.
+type Swept struct {
+	Path string // mount point or cgroup directory
+	Err  error
+}
+
+// Sweep removes the mounts and cgroups whose names start with prefix of
+// an owner that was killed before it could clean up (e.g. a test binary
+// killed by go test -timeout; its container was halted by Pdeathsig, but
+// these stay). They are named after the dead owner's PID, which leaves
+// those of concurrently running owners alone.
+func Sweep(prefix string) ([]Swept, error) {
 	ms, err := readMountinfo()
 	if err != nil {
-		t.Fatalf("read mountinfo: %v", err)
+		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
+	var swept []Swept
 	for _, m := range ms {
-		if m.fstype != "tmpfs" || !deadOwner(m.source) {
+		if m.fstype != "tmpfs" || !deadOwner(prefix, m.source) {
 			continue
 		}
 		err := unmountUnder(m.point, true)
-		os.Remove(m.point)
-		t.Logf("swept stale e2e mount %s of %s (%v)", m.point, m.source, err)
+		os.Remove(m.point) // rmdir: never recurses into what is still mounted
+		swept = append(swept, Swept{m.point, err})
 	}
 	parents, _ := cgroupParents()
 	for _, p := range parents {
-		cgs, _ := filepath.Glob(filepath.Join(p, "left4me-e2e-*"))
+		cgs, _ := filepath.Glob(filepath.Join(p, prefix+"*"))
 		for _, cg := range cgs {
-			if deadOwner(filepath.Base(cg)) {
-				t.Logf("swept stale e2e cgroup %s (%v)", cg, removeCgroups([]string{cg}))
+			if deadOwner(prefix, filepath.Base(cg)) {
+				swept = append(swept, Swept{cg, removeCgroups([]string{cg})})
 			}
 		}
 	}
+	return swept, nil
 }

@@ -15,10 +15,10 @@ import (
 )
 
 // joinCgroups is run by /bin/sh: it moves itself into the cgroups listed
-// in L4M_DEMO_CGROUPS and then becomes systemd-nspawn (see cgroupDirs).
+// in L4M_CGROUPS and then becomes systemd-nspawn (see cgroupDirs).
 const joinCgroups = `IFS='
 '
-for d in $L4M_DEMO_CGROUPS; do echo $$ >"$d/cgroup.procs" || exit 1; done
+for d in $L4M_CGROUPS; do echo $$ >"$d/cgroup.procs" || exit 1; done
 exec "$@"`
 
 // start launches systemd-nspawn in the background, its console going to
@@ -31,24 +31,32 @@ func (c *Container) start() error {
 	defer console.Close()
 	args := []string{
 		"-D", c.Root, "--machine=" + c.Name,
-		// No machined to register with is needed; stay in the cgroup we
-		// were started in (see cgroupDirs).
+		// No machined or systemd on the host to register with; stay in
+		// the cgroup we were started in (see cgroupDirs).
 		"--register=no", "--keep-unit",
 		"--private-network",
 		// Never touch the host's /var/log/journal.
 		"--link-journal=no",
-		// A pty whose output nspawn copies to the console log (the
-		// gettys that could claim it are masked).
+		// With --console=pipe the container has no /dev/console and
+		// systemd's status output is lost; read-only gives it a pty whose
+		// output nspawn copies to the console log (the gettys that could
+		// claim it are masked).
 		"--console=read-only",
 		"--bind=" + c.State + ":" + StateMount,
+		// Arguments after -b -- go to the container's systemd: full unit
+		// status on the console, shown when a boot fails.
 		"-b", "--", "--show-status=yes",
 	}
 	cmd := exec.Command("systemd-nspawn", args...)
-	if dirs, err := cgroupDirs(c.Name); err == nil {
+	if dirs, err := cgroupDirs(c.Name); err != nil {
+		c.logf("not isolating container cgroup (parallel containers would share one): %v", err)
+	} else {
 		c.cgroups = dirs
 		cmd = exec.Command("/bin/sh", append([]string{"-c", joinCgroups, "sh", "systemd-nspawn"}, args...)...)
-		cmd.Env = append(os.Environ(), "L4M_DEMO_CGROUPS="+strings.Join(dirs, "\n"))
+		cmd.Env = append(os.Environ(), "L4M_CGROUPS="+strings.Join(dirs, "\n"))
 	}
+	// nspawn hands TERM to the container's systemd; dumb means no colours
+	// in the console log.
 	cmd.Env = append(cmd.Environ(), "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = console, console
 	// Own process group: a terminal's Ctrl-C reaches only us, and we halt
@@ -91,7 +99,11 @@ func (c *Container) waitRunning(ctx context.Context) error {
 		}
 		out, err := c.Run(ctx, "systemctl", "is-system-running", "--wait")
 		switch state := strings.TrimSpace(out); state {
-		case "running", "degraded":
+		case "running":
+			return nil
+		case "degraded":
+			failed, _ := c.Run(context.WithoutCancel(ctx), "systemctl", "--failed", "--no-pager")
+			c.logf("container %s is degraded:\n%s", c.Name, failed)
 			return nil
 		case "", "offline", "initializing", "starting":
 			// Not accepting connections yet ("Failed to connect to bus").
@@ -102,23 +114,30 @@ func (c *Container) waitRunning(ctx context.Context) error {
 	}
 }
 
-// stop halts the container: SIGTERM makes nspawn send PID 1 its halt
-// signal, an orderly shutdown that stops the game servers cleanly. Early
-// in the boot systemd has no handler for it yet and the kernel drops it
-// (PID 1 of a namespace), hence the repeats. If that hangs, killing PID 1
-// kills every process of the container.
-func (c *Container) stop() error {
+// Stop halts the container: SIGTERM makes nspawn send PID 1 its halt
+// signal (SIGRTMIN+3), an orderly shutdown that stops the game servers
+// cleanly. Early in the boot systemd has no handler for it yet and the
+// kernel drops it (PID 1 of a namespace), hence the repeats. If that hangs
+// (a unit that ignores SIGTERM holds it for up to its stop timeout),
+// killing PID 1 kills every process of the container; killed reports
+// that. Only a systemd-nspawn that survives even that is an error. Stop
+// does nothing for a container that was never started or already stopped.
+func (c *Container) Stop() (killed bool, err error) {
+	if c.nspawn == nil || c.stopped {
+		return false, nil
+	}
+	c.stopped = true
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(haltTimeout)
 	for halted := false; !halted; {
 		if c.Exited() {
-			return nil
+			return false, nil
 		}
 		c.nspawn.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-c.exited:
-			return nil
+			return false, nil
 		case <-tick.C:
 		case <-timeout:
 			halted = true
@@ -130,16 +149,17 @@ func (c *Container) stop() error {
 	c.nspawn.Process.Kill()
 	select {
 	case <-c.exited:
-		return fmt.Errorf("container %s did not halt within 30s; killed it", c.Name)
+		return true, nil
 	case <-time.After(10 * time.Second):
-		return fmt.Errorf("systemd-nspawn (pid %d) of %s did not exit", c.nspawn.Process.Pid, c.Name)
+		return true, fmt.Errorf("systemd-nspawn (pid %d) of %s did not exit", c.nspawn.Process.Pid, c.Name)
 	}
 }
 
 var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*)?[A-Za-z]|\r`)
 
-// cleanConsole strips terminal escapes and keeps only the last of
-// systemd's repeated "Job ... running" progress lines.
+// cleanConsole makes the console readable in a log: it strips terminal
+// escapes and keeps only the last of systemd's repeated "Job ...
+// running (Ns / ...)" progress lines.
 func cleanConsole(s string) string {
 	lines := strings.Split(ansiEscape.ReplaceAllString(s, ""), "\n")
 	var out []string
