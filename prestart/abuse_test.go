@@ -153,3 +153,55 @@ func rm(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 }
+
+// Links planted by the server in its upper layer, aimed at another
+// instance's tree and at a root-only file: staging unlinks them and creates
+// fresh files, so neither target changes.
+func TestStagingNeverWritesThroughLinks(t *testing.T) {
+	e := newEnv(t, "")
+	other := e.path("runtime/other/upper/left4dead2/cfg/server.cfg")
+	mk(t, other, "other instance", 0o644)
+	secret := filepath.Join(t.TempDir(), "shadow")
+	mk(t, secret, "root only", 0o600)
+	cfg := e.path("runtime/srv/upper/left4dead2/cfg")
+	mkdirs(t, cfg)
+	symlink(t, other, cfg+"/server.cfg")
+	if err := os.Link(secret, cfg+"/server_top.cfg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", ""); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, other) != "other instance" || read(t, secret) != "root only" {
+		t.Fatal("a link target was written")
+	}
+	if got := read(t, cfg+"/server_top.cfg"); got != "sv_top 1\n" {
+		t.Fatalf("staged copy %q", got)
+	}
+}
+
+// Helpers racing on one instance (a start by hand, systemd's start and
+// stop) serialize on the instance lock: at most one mount results, never an
+// error from a half-made tree.
+func TestHelpersRacing(t *testing.T) {
+	e := newEnv(t, "")
+	merged := e.c.Layout.MergedDir("srv")
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			if i%4 == 3 {
+				errs <- Stop(e.c, "srv")
+				return
+			}
+			errs <- Start(e.c, "srv", "")
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := strings.Count(read(t, "/proc/self/mountinfo"), " "+merged+" "); n > 1 {
+		t.Fatalf("%d mounts on %s", n, merged)
+	}
+}
