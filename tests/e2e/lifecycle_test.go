@@ -147,6 +147,11 @@ func TestLifecycle(t *testing.T) {
 		if st := unitState(t, c, "alpha"); st != "active" {
 			t.Errorf("alpha is %s after the reload", st)
 		}
+		// The generator's stderr is what systemd-analyze shows.
+		out, _ := c.Run(t, "sh", "-c", "systemd-analyze --generators=yes verify l4d2@alpha.service 2>&1")
+		if !strings.Contains(out, reason) {
+			t.Errorf("systemd-analyze --generators=yes verify does not show why broken.yaml was skipped:\n%s", out)
+		}
 	})
 	t.Run("start and stop by hand", func(t *testing.T) {
 		if st := unitState(t, c, "beta"); st != "inactive" {
