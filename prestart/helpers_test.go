@@ -241,3 +241,14 @@ func TestStartRecordsInstallation(t *testing.T) {
 		t.Fatalf("record %q", got)
 	}
 }
+
+func TestForeignUpperWarned(t *testing.T) {
+	e := newEnv(t, "")
+	mkdirs(t, e.path("runtime/srv/upper"))
+	if err := Start(e.c, "srv", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.log.String(), "belongs to uid 0, not the server's user") {
+		t.Fatalf("log: %s", e.log)
+	}
+}

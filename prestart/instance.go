@@ -50,6 +50,8 @@ func openInstance(c Config, name string) (*instance, error) {
 	var created bool
 	if inst.upper, created, err = ensureDir(dir, "upper", 0o755, what+"/upper"); err == nil && created {
 		err = unix.Fchown(inst.upper, c.UID, c.GID)
+	} else if err == nil {
+		warnForeignUpper(c, inst.upper, what+"/upper")
 	}
 	if err == nil {
 		inst.work, _, err = ensureDir(dir, "work", 0o700, what+"/work")
@@ -62,6 +64,17 @@ func openInstance(c Config, name string) (*instance, error) {
 		return nil, err
 	}
 	return inst, nil
+}
+
+// warnForeignUpper says when the upper layer belongs to another user (one
+// carried over from an earlier tool): the server could not write to it.
+// Only a warning: ownership of the operator's data is not ours to change.
+func warnForeignUpper(c Config, fd int, what string) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && (int(st.Uid) != c.UID || int(st.Gid) != c.GID) {
+		c.step("warning: %s belongs to uid %d, not the server's user (uid %d); the server may fail to write there: chown -R %d:%d %s",
+			what, st.Uid, c.UID, c.UID, c.GID, what)
+	}
 }
 
 // ensureMountPoint makes the merged directory. It is not opened: a leftover
