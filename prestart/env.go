@@ -33,15 +33,16 @@ func ConfigFromEnv(log io.Writer) (Config, error) {
 	return Config{Layout: spec.LayoutFromEnv(), UID: uid, GID: gid, Log: log}, nil
 }
 
-// Fail prints err for the journal and exits 1. Under systemd (JOURNAL_STREAM
-// set) each line carries the <3> prefix so journald records it as an error.
+// Fail prints err and exits 1. Under systemd (JOURNAL_STREAM set) each line
+// carries the <3> prefix so journald records it as an error, and no program
+// name, which the journal already shows.
 func Fail(prog string, err error) {
-	prefix := ""
+	prefix := prog + ": "
 	if os.Getenv("JOURNAL_STREAM") != "" {
 		prefix = "<3>"
 	}
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "%s%s: %s\n", prefix, prog, line)
+		fmt.Fprintf(os.Stderr, "%s%s\n", prefix, line)
 	}
 	os.Exit(1)
 }

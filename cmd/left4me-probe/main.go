@@ -23,16 +23,16 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		prefix := ""
+		prefix := "left4me-probe: "
 		if os.Getenv("JOURNAL_STREAM") != "" {
-			prefix = "<3>" // journald records the line as an error
+			prefix = "<3>" // an error to journald, which names the program itself
 		}
-		fmt.Fprintf(os.Stderr, "%sleft4me-probe: %v\n", prefix, err)
+		fmt.Fprintf(os.Stderr, "%s%v\n", prefix, err)
 		os.Exit(1)
 	}
 }
 
-func logf(format string, args ...any) { fmt.Printf("left4me-probe: "+format+"\n", args...) }
+func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 func run(args []string) error {
 	if len(args) < 3 {
