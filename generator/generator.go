@@ -6,11 +6,11 @@ package generator
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/units"
+	"golang.org/x/sys/unix"
 )
 
 // Result says what one run generated, for logs and tests.
@@ -33,11 +33,15 @@ type Skipped struct {
 // since then the units systemd sees would be incomplete.
 func Run(c units.Config, dir string) (Result, error) {
 	var res Result
-	w := writer{dir: dir}
+	w, err := newWriter(dir)
+	if err != nil {
+		return res, err
+	}
+	defer w.close()
 	w.file(units.Template, units.RenderTemplate(c))
 	w.file(units.Target, units.RenderTarget())
 	w.link(filepath.Join("multi-user.target.wants", units.Target), "../"+units.Target)
-	err := spec.Walk(c.Layout.InstancesDir(), func(in spec.Instance) {
+	err = spec.Walk(c.Layout.InstancesDir(), func(in spec.Instance) {
 		if in.Err != nil {
 			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})
 			return
@@ -57,21 +61,32 @@ func Run(c units.Config, dir string) (Result, error) {
 	return res, errors.Join(w.errs...)
 }
 
-// writer collects write errors so one failure does not hide the others.
+// writer collects write errors so one failure does not hide the others. It
+// works relative to an fd of the output directory with plain *at calls: the
+// generator runs at every boot and writes a file or two per instance.
 type writer struct {
-	dir  string
+	dfd  int
 	errs []error
 	made map[string]bool
 }
 
-func (w *writer) mkdir(rel string) {
-	if w.made == nil {
-		w.made = map[string]bool{}
+func newWriter(dir string) (*writer, error) {
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("output directory %s: %w", dir, err)
 	}
+	return &writer{dfd: dfd, made: map[string]bool{}}, nil
+}
+
+func (w *writer) close() { unix.Close(w.dfd) }
+
+// mkdir makes a directory directly below the output directory (all the
+// generator writes is at most one level deep).
+func (w *writer) mkdir(rel string) {
 	if rel == "." || w.made[rel] {
 		return
 	}
-	if err := os.MkdirAll(filepath.Join(w.dir, rel), 0o755); err != nil {
+	if err := unix.Mkdirat(w.dfd, rel, 0o755); err != nil && err != unix.EEXIST {
 		w.errs = append(w.errs, fmt.Errorf("create %s: %w", rel, err))
 	}
 	w.made[rel] = true
@@ -79,15 +94,27 @@ func (w *writer) mkdir(rel string) {
 
 func (w *writer) file(rel string, data []byte) {
 	w.mkdir(filepath.Dir(rel))
-	if err := os.WriteFile(filepath.Join(w.dir, rel), data, 0o644); err != nil {
+	fd, err := unix.Openat(w.dfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	for err == nil && len(data) > 0 {
+		var n int
+		if n, err = unix.Write(fd, data); err == unix.EINTR {
+			err = nil
+		}
+		data = data[n:]
+	}
+	if fd >= 0 {
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		w.errs = append(w.errs, fmt.Errorf("write %s: %w", rel, err))
 	}
 }
 
 func (w *writer) link(rel, target string) {
 	w.mkdir(filepath.Dir(rel))
-	p := filepath.Join(w.dir, rel)
-	if err := os.Symlink(target, p); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := unix.Symlinkat(target, w.dfd, rel); err != nil && err != unix.EEXIST {
 		w.errs = append(w.errs, fmt.Errorf("link %s: %w", rel, err))
 	}
 }

@@ -92,7 +92,7 @@ func TestUnwritableOutput(t *testing.T) {
 	if err := os.WriteFile(out, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(c, out); err == nil || !strings.Contains(err.Error(), "write l4d2@.service") {
+	if _, err := Run(c, out); err == nil || !strings.Contains(err.Error(), "output directory "+out) {
 		t.Fatalf("got %v", err)
 	}
 }
