@@ -132,11 +132,11 @@ func openLayers(root string, s *spec.Spec) (*layers, error) {
 		}
 		defer unix.Close(ov)
 		for i, o := range s.Overlays {
-			what := fmt.Sprintf("overlays[%d] %s", i, filepath.Join(root, "overlays", o.Path))
+			what := filepath.Join(root, "overlays", o.Path)
 			fd, err := openBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, resolveStrict, what)
 			if err != nil {
 				l.close()
-				return nil, err
+				return nil, &LayerError{Index: i, Err: err}
 			}
 			l.fds = append(l.fds, fd)
 		}
@@ -193,3 +193,13 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	}
 	return writeNew(dir, InstallationRecord, []byte(rel+"\n"), 0, 0, dirPath)
 }
+
+// LayerError is a problem with overlays[Index] of the spec, so that
+// `left4me validate` can point at the spec line that names it.
+type LayerError struct {
+	Index int
+	Err   error
+}
+
+func (e *LayerError) Error() string { return fmt.Sprintf("overlays[%d] %v", e.Index, e.Err) }
+func (e *LayerError) Unwrap() error { return e.Err }

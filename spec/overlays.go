@@ -30,6 +30,7 @@ func (p *parser) overlays(v *yaml.Node) []Overlay {
 		if !ok {
 			continue
 		}
+		p.overlayPos = append(p.overlayPos, [2]int{item.Line, item.Column})
 		if j, dup := paths[o.Path]; dup {
 			p.add(item, field+".path", "%q is already listed as overlays[%d]", o.Path, j)
 			continue

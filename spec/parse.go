@@ -37,6 +37,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	sum := sha256.Sum256(data)
 	s.Digest = hex.EncodeToString(sum[:])
 	p.root(&doc, s)
+	s.overlayPos = p.overlayPos
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -44,8 +45,9 @@ func Parse(file string, data []byte) (*Spec, error) {
 }
 
 type parser struct {
-	file string
-	errs []error
+	file       string
+	errs       []error
+	overlayPos [][2]int
 }
 
 func (p *parser) fileErr(msg string) error { return &Error{File: p.file, Msg: msg} }

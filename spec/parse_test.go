@@ -32,7 +32,10 @@ hang_timeout: 0
 		Overlays:     []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}, {Path: "admins"}},
 		StartTimeout: 30 * time.Second,
 	}
-	s.Digest, s.portLine, s.portCol = "", 0, 0
+	if l, c := s.OverlayPosition(1); l != 8 || c != 5 {
+		t.Errorf("overlays[1] at %d:%d, want 8:5", l, c)
+	}
+	s.Digest, s.portLine, s.portCol, s.overlayPos = "", 0, 0, nil
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
 	}

@@ -27,13 +27,23 @@ type Spec struct {
 	// tell whether systemd's view (rendered by the generator) is current.
 	Digest string
 
-	portLine, portCol int // where port: stands, for cross-spec errors
+	portLine, portCol int      // where port: stands, for cross-spec errors
+	overlayPos        [][2]int // line, column of each overlay entry
 }
 
 // Overlay is one mod layer under the state root's overlays/ directory.
 type Overlay struct {
 	Path  string // relative to overlays/, validated by ValidateOverlayPath
 	Alias string // optional; its server.cfg is staged as server_ALIAS.cfg
+}
+
+// OverlayPosition is where overlays[i] stands in the spec file, for errors
+// found after parsing (a missing overlay directory); 0, 0 when unknown.
+func (s *Spec) OverlayPosition(i int) (line, column int) {
+	if i < 0 || i >= len(s.overlayPos) {
+		return 0, 0
+	}
+	return s.overlayPos[i][0], s.overlayPos[i][1]
 }
 
 // Limits that keep the mount option string and staged files bounded.

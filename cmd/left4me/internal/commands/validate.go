@@ -72,6 +72,7 @@ func (e *Env) validate(names []string, asJSON bool) error {
 		if err == nil {
 			// Same resolution as a start: overlays and installation.
 			_, err = prestart.Preview(cfg, in.Name)
+			err = atOverlay(in.File, in.Spec, err)
 		}
 		for _, one := range unjoin(err) {
 			r.Problems = append(r.Problems, toProblem(in.File, one))
@@ -126,6 +127,17 @@ func (e *Env) pick(all []spec.Instance, names []string) ([]spec.Instance, error)
 		}
 	}
 	return out, nil
+}
+
+// atOverlay places a problem with one overlay (say, its directory is
+// missing) on the spec line that names that overlay.
+func atOverlay(file string, s *spec.Spec, err error) error {
+	var le *prestart.LayerError
+	if s == nil || !errors.As(err, &le) || le.Index >= len(s.Overlays) {
+		return err
+	}
+	line, col := s.OverlayPosition(le.Index)
+	return &spec.Error{File: file, Line: line, Column: col, Field: fmt.Sprintf("overlays[%d]", le.Index), Msg: le.Err.Error()}
 }
 
 func toProblem(file string, err error) problem {

@@ -24,7 +24,7 @@ func TestValidate(t *testing.T) {
 		{"port across specs", map[string]string{"a": "port: 5\n", "b": "# x\nport: 5\n"}, nil,
 			[]string{`b.yaml:2:7: port: 5 is already used by instance "a"`}, fail.ErrInvalid},
 		{"missing overlay", map[string]string{"a": "port: 1\noverlays: [nope]\n"}, nil,
-			[]string{"a.yaml: overlays[0] ", "nope: does not exist"}, fail.ErrInvalid},
+			[]string{"a.yaml:2:12: overlays[0]: ", "nope: does not exist"}, fail.ErrInvalid},
 		{"named only", map[string]string{"a": "port: 1\n", "b": "port: x\n"}, []string{"a"},
 			[]string{"ok: 1 spec(s) valid"}, nil},
 		{"named keeps cross-spec check", map[string]string{"a": "port: 5\n", "b": "port: 5\n"}, []string{"b"},
