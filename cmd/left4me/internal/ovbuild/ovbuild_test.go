@@ -302,3 +302,29 @@ func TestParseDef(t *testing.T) {
 		})
 	}
 }
+
+// Two builds in one second get different IDs, also when the first failed
+// and left nothing but its result record (its unit name and journal
+// entries carry the ID).
+func TestNewIDNeverReusesTheLastBuild(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	at := time.Date(2026, 11, 26, 2, 28, 45, 0, time.UTC)
+	first := s.NewID("mods", at)
+	if first != "20261126T022845Z" {
+		t.Fatalf("first ID %q", first)
+	}
+	if err := os.MkdirAll(s.Dir("mods"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveResult("mods", Result{ID: first, Started: at}); err != nil {
+		t.Fatal(err)
+	}
+	second := s.NewID("mods", at)
+	if second == first || !ValidID(second) {
+		t.Fatalf("after a failed build %q the next ID is %q", first, second)
+	}
+	mkLayer(t, s, "mods", second, "x")
+	if third := s.NewID("mods", at); third == first || third == second || !ValidID(third) {
+		t.Fatalf("with %q failed and %q building, the next ID is %q", first, second, third)
+	}
+}

@@ -52,15 +52,19 @@ var idRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,3})?$`)
 // ValidID reports whether id has the form YYYYMMDDTHHMMSSZ[-N].
 func ValidID(id string) bool { return idRE.MatchString(id) }
 
-// NewID names a version made at t, unique among name's versions.
+// NewID names a version made at t, unique among name's versions and
+// different from the last build's ID: a failed build leaves no directory,
+// but its unit name and journal entries carry the ID, so two builds in one
+// second must not share it.
 func (s Store) NewID(name string, t time.Time) string {
 	base := t.UTC().Format("20060102T150405Z")
+	cur, _ := ReadMarker(s.Current(name), name)
+	last, _ := s.LastResult(name)
 	id := base
 	for n := 2; ; n++ {
 		_, e1 := os.Lstat(s.Old(name, id))
 		_, e2 := os.Lstat(s.BuildDir(name, id))
-		cur, _ := ReadMarker(s.Current(name), name)
-		if errors.Is(e1, fs.ErrNotExist) && errors.Is(e2, fs.ErrNotExist) && cur != id {
+		if errors.Is(e1, fs.ErrNotExist) && errors.Is(e2, fs.ErrNotExist) && cur != id && last.ID != id {
 			return id
 		}
 		id = fmt.Sprintf("%s-%d", base, n)
