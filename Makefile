@@ -67,7 +67,7 @@ test: lint build standin
 # stays in the Go cache, the seeds are in spec/fuzz_test.go.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./spec
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./layout
 
 lint:
 	$(GO) vet ./...

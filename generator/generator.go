@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/units"
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/units"
 )
 
 // Result says what one run generated, for logs and tests.
@@ -33,21 +36,30 @@ type Skipped struct {
 // since then the units systemd sees would be incomplete.
 func Run(c units.Config, dir string) (Result, error) {
 	var res Result
+	c.PlanDir = dir
 	w, err := newWriter(dir)
 	if err != nil {
 		return res, err
 	}
 	defer w.close()
-	w.file(units.Template, units.RenderTemplate(c))
-	w.file(units.Target, units.RenderTarget())
+	w.file(units.Template, units.RenderTemplate(c), 0o644)
+	w.file(units.Target, units.RenderTarget(), 0o644)
 	w.link(filepath.Join("multi-user.target.wants", units.Target), "../"+units.Target)
 	err = spec.Walk(c.Layout.InstancesDir(), func(in spec.Instance) {
+		unit := units.Instance(in.Name)
+		// The start helper reads the plan instead of the spec; mode 0600 as
+		// config lines can hold passwords. An invalid spec gets a plan with
+		// its errors, so a start says why it is refused.
+		plan := filepath.Join(unit+".d", startplan.FileName)
 		if in.Err != nil {
 			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})
+			if in.Name != "" && layout.ValidateName(in.Name) == nil {
+				w.file(plan, startplan.Encode(startplan.Plan{Errors: []string{in.Err.Error()}}), 0o600)
+			}
 			return
 		}
-		unit := units.Instance(in.Name)
-		w.file(filepath.Join(unit+".d", units.DropIn), units.RenderDropIn(c, in.Name, in.Spec))
+		w.file(filepath.Join(unit+".d", units.DropIn), units.RenderDropIn(c, in.Name, in.Spec), 0o644)
+		w.file(plan, startplan.Encode(in.Spec.StartPlan()), 0o600)
 		res.Instances = append(res.Instances, in.Name)
 		if in.Spec.Autostart {
 			w.link(filepath.Join(units.Target+".wants", unit), "../"+units.Template)
@@ -92,9 +104,9 @@ func (w *writer) mkdir(rel string) {
 	w.made[rel] = true
 }
 
-func (w *writer) file(rel string, data []byte) {
+func (w *writer) file(rel string, data []byte, mode uint32) {
 	w.mkdir(filepath.Dir(rel))
-	fd, err := unix.Openat(w.dfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	fd, err := unix.Openat(w.dfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, mode)
 	for err == nil && len(data) > 0 {
 		var n int
 		if n, err = unix.Write(fd, data); err == unix.EINTR {

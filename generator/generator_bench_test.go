@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/units"
 )
 
@@ -35,7 +35,7 @@ func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			base := b.TempDir()
-			c := units.Config{Layout: spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: "/var/lib/left4me"},
+			c := units.Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: "/var/lib/left4me"},
 				HelperDir: "/usr/lib/left4me", User: "left4me"}
 			dir := c.Layout.InstancesDir()
 			if err := os.MkdirAll(dir, 0o755); err != nil {

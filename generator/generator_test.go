@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/units"
 )
 
@@ -24,7 +24,7 @@ func fixture(t *testing.T) units.Config {
 	}
 	// Fixed paths keep the golden file stable; nothing is written there.
 	return units.Config{
-		Layout:    spec.Layout{ConfigDir: cfg, Root: "/var/lib/left4me"},
+		Layout:    layout.Layout{ConfigDir: cfg, Root: "/var/lib/left4me"},
 		HelperDir: "/usr/lib/left4me",
 		User:      "left4me",
 	}
@@ -46,7 +46,11 @@ func dump(t *testing.T, dir string) string {
 			return err
 		}
 		data, err := os.ReadFile(p)
-		lines = append(lines, "== "+rel+"\n"+string(data))
+		mode := ""
+		if fi.Mode().Perm() != 0o644 {
+			mode = " (mode " + fi.Mode().Perm().String() + ")"
+		}
+		lines = append(lines, "== "+rel+mode+"\n"+string(data))
 		return err
 	})
 	if err != nil {
@@ -68,6 +72,7 @@ func TestGolden(t *testing.T) {
 		got += sk.Name + ": " + sk.Err.Error() + "\n"
 	}
 	got = strings.ReplaceAll(got, c.Layout.ConfigDir, "/CONFIG")
+	got = strings.ReplaceAll(got, out, "/OUT")
 	golden := filepath.Join("testdata", "golden.txt")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -98,7 +103,7 @@ func TestUnwritableOutput(t *testing.T) {
 }
 
 func TestMissingSpecDir(t *testing.T) {
-	c := units.Config{Layout: spec.Layout{ConfigDir: t.TempDir(), Root: "/r"}, HelperDir: "/h", User: "u"}
+	c := units.Config{Layout: layout.Layout{ConfigDir: t.TempDir(), Root: "/r"}, HelperDir: "/h", User: "u"}
 	out := t.TempDir()
 	res, err := Run(c, out)
 	if err != nil || len(res.Skipped) != 0 || len(res.Instances) != 0 {

@@ -105,7 +105,7 @@ func TestStartRefusesHostileTrees(t *testing.T) {
 			outside := filepath.Join(t.TempDir(), "secret")
 			mk(t, outside, "secret", 0o644)
 			c.plant(t, e, outside)
-			err := Start(e.c, "srv", "")
+			err := startSpec(e.c, "srv")
 			t.Logf("refused with: %v", err)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
@@ -124,7 +124,7 @@ func TestStartRefusesHostileTrees(t *testing.T) {
 func TestNamesRefused(t *testing.T) {
 	e := newEnv(t, "")
 	for _, n := range []string{"../srv", "a/b", "", "..", "a\nb"} {
-		if err := Start(e.c, n, ""); err == nil || !strings.Contains(err.Error(), "invalid instance name") {
+		if err := startSpec(e.c, n); err == nil || !strings.Contains(err.Error(), "invalid instance name") {
 			t.Errorf("Start(%q): %v", n, err)
 		}
 		if err := Stop(e.c, n); err == nil {
@@ -169,7 +169,7 @@ func TestStagingNeverWritesThroughLinks(t *testing.T) {
 	if err := os.Link(secret, cfg+"/server_top.cfg"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Start(e.c, "srv", ""); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 	if read(t, other) != "other instance" || read(t, secret) != "root only" {
@@ -193,7 +193,7 @@ func TestHelpersRacing(t *testing.T) {
 				errs <- Stop(e.c, "srv")
 				return
 			}
-			errs <- Start(e.c, "srv", "")
+			errs <- startSpec(e.c, "srv")
 		}()
 	}
 	for range 16 {

@@ -1,36 +1,28 @@
 package prestart
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/user"
-	"strconv"
 	"strings"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 // ServerUser is the system user every server runs as (packaging/sysusers.conf).
 const ServerUser = "left4me"
 
 // ConfigFromEnv builds the helpers' Config from LEFT4ME_* and the server
-// user's entry in the user database.
+// user's entry in /etc/passwd.
 func ConfigFromEnv(log io.Writer) (Config, error) {
-	u, err := user.Lookup(ServerUser)
+	uid, gid, err := lookupUser("/etc/passwd", ServerUser)
 	if err != nil {
 		return Config{}, fmt.Errorf("user %q: %w (systemd-sysusers creates it from sysusers.d/left4me.conf)", ServerUser, err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return Config{}, fmt.Errorf("user %q: %w", ServerUser, err)
 	}
 	if uid == 0 {
 		return Config{}, fmt.Errorf("user %q has uid 0; the server must never run as root", ServerUser)
 	}
-	return Config{Layout: spec.LayoutFromEnv(), UID: uid, GID: gid, Log: log}, nil
+	return Config{Layout: layout.FromEnv(), UID: uid, GID: gid, Log: log}, nil
 }
 
 // Fail prints err and exits 1. Under systemd (JOURNAL_STREAM set) each line

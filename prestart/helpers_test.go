@@ -2,12 +2,15 @@ package prestart
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/startplan"
 )
 
 // The server's user in these tests; any non-root id works.
@@ -48,7 +51,7 @@ func newEnv(t *testing.T, specText string) *env {
 	requireRoot(t)
 	base := t.TempDir()
 	e := &env{root: filepath.Join(base, "state"), log: &bytes.Buffer{}}
-	e.c = Config{Layout: spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}
+	e.c = Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}
 	mk(t, filepath.Join(e.root, "installation/srcds_run"), "#!/bin/sh\n", 0o755)
 	mk(t, filepath.Join(e.root, "installation/left4dead2/who.txt"), "installation", 0o644)
 	mk(t, filepath.Join(e.root, "installation/left4dead2/base.txt"), "base", 0o644)
@@ -86,7 +89,7 @@ func mounted(t *testing.T, p string) bool {
 
 func TestStartStop(t *testing.T) {
 	e := newEnv(t, "")
-	if err := Start(e.c, "srv", ""); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 	merged := e.c.Layout.MergedDir("srv")
@@ -132,7 +135,7 @@ func TestStartStop(t *testing.T) {
 func TestStartRecoversStaleMount(t *testing.T) {
 	e := newEnv(t, "")
 	for i := 0; i < 3; i++ {
-		if err := Start(e.c, "srv", ""); err != nil {
+		if err := startSpec(e.c, "srv"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +158,7 @@ func TestStaleCfgRemoved(t *testing.T) {
 	if err := os.Symlink(outside, cfg+"/server.cfg"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Start(e.c, "srv", ""); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(cfg + "/server_old.cfg"); !os.IsNotExist(err) {
@@ -169,26 +172,50 @@ func TestStaleCfgRemoved(t *testing.T) {
 	}
 }
 
-func TestDigest(t *testing.T) {
+// startSpec starts from the plan the generator would write for the spec
+// as it is now.
+func startSpec(c Config, name string) error {
+	s, err := spec.LoadInstance(c.Layout, name)
+	if err != nil {
+		return err
+	}
+	return Start(c, name, s.StartPlan())
+}
+
+func previewSpec(c Config, name string) (*Preview, error) {
+	s, err := spec.LoadInstance(c.Layout, name)
+	if err != nil {
+		return nil, err
+	}
+	return PreviewStart(c, name, s.StartPlan())
+}
+
+func TestStartChecksThePlan(t *testing.T) {
 	e := newEnv(t, "")
 	s, err := spec.LoadInstance(e.c.Layout, "srv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Start(e.c, "srv", "-"); err == nil || !strings.Contains(err.Error(), "daemon-reload") {
-		t.Fatalf("stale digest: %v", err)
+	plan := s.StartPlan()
+	mk(t, e.c.Layout.SpecPath("srv"), "port: 27016\n", 0o644)
+	if err := Start(e.c, "srv", plan); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "daemon-reload") {
+		t.Fatalf("spec edited after the plan: %v", err)
+	}
+	bad := startplan.Plan{Errors: []string{"srv.yaml:1:7: port: 0 is out of range 1..65535"}}
+	if err := Start(e.c, "srv", bad); !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), bad.Errors[0]) {
+		t.Fatalf("plan of an invalid spec: %v", err)
 	}
 	if mounted(t, e.c.Layout.MergedDir("srv")) {
 		t.Fatal("mounted despite refusal")
 	}
-	if err := Start(e.c, "srv", s.Digest); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestPreviewWritesNothing(t *testing.T) {
 	e := newEnv(t, "")
-	p, err := Preview(e.c, "srv")
+	p, err := previewSpec(e.c, "srv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,9 +231,6 @@ func TestPreviewWritesNothing(t *testing.T) {
 	}
 	if p.ServerCfg != "exec server_top\nhostname test\n" || p.AutoExec != 1 {
 		t.Errorf("cfg %q", p.ServerCfg)
-	}
-	if p.Command[0] != e.path("runtime/srv/merged/srcds_run") || p.Command[len(p.Command)-1] != "27015" {
-		t.Errorf("command %v", p.Command)
 	}
 }
 
@@ -234,7 +258,7 @@ func TestStartRecordsInstallation(t *testing.T) {
 	if err := os.Symlink("installations/200-x", e.path("installation")); err != nil {
 		t.Fatal(err)
 	}
-	if err := Start(e.c, "srv", ""); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, e.path("runtime/srv/installation")); got != "installations/200-x\n" {
@@ -245,7 +269,7 @@ func TestStartRecordsInstallation(t *testing.T) {
 func TestForeignUpperWarned(t *testing.T) {
 	e := newEnv(t, "")
 	mkdirs(t, e.path("runtime/srv/upper"))
-	if err := Start(e.c, "srv", ""); err != nil {
+	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(e.log.String(), "belongs to uid 0, not the server's user") {

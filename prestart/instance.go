@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/left4me/left4me/spec"
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/startplan"
 )
 
 // instance holds the open directories of runtime/NAME while a start runs.
@@ -118,20 +119,20 @@ func (l *layers) close() { closeAll(l.fds...) }
 // openLayers opens every overlay below overlays/ without following any link,
 // and the installation, which may be a relative link inside the state root
 // (a versioned installation switched by rename).
-func openLayers(root string, s *spec.Spec) (*layers, error) {
+func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 	rootfd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("state root %s: %w", root, err)
 	}
 	defer unix.Close(rootfd)
 	l := &layers{root: root}
-	if len(s.Overlays) > 0 {
+	if len(overlays) > 0 {
 		ov, err := openBeneath(rootfd, "overlays", unix.O_PATH|unix.O_DIRECTORY, resolveStrict, filepath.Join(root, "overlays"))
 		if err != nil {
 			return nil, err
 		}
 		defer unix.Close(ov)
-		for i, o := range s.Overlays {
+		for i, o := range overlays {
 			what := filepath.Join(root, "overlays", o.Path)
 			fd, err := openBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, resolveStrict, what)
 			if err != nil {
@@ -158,9 +159,9 @@ func openLayers(root string, s *spec.Spec) (*layers, error) {
 }
 
 // readCfgs reads the server.cfg of each aliased overlay.
-func (l *layers) readCfgs(s *spec.Spec, uid, gid int) ([]cfgCopy, error) {
+func (l *layers) readCfgs(overlays []startplan.Overlay, uid, gid int) ([]cfgCopy, error) {
 	var out []cfgCopy
-	for i, o := range s.Overlays {
+	for i, o := range overlays {
 		if o.Alias == "" {
 			continue
 		}

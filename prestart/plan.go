@@ -3,7 +3,7 @@ package prestart
 import (
 	"strings"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/startplan"
 )
 
 // ServerCfg renders the instance's server.cfg: one exec line per aliased
@@ -11,17 +11,17 @@ import (
 // alias the config does not already exec (specs from the web front end carry
 // them; hand-written ones need not), then the spec's config lines.
 // auto is the number of leading lines that were added.
-func ServerCfg(s *spec.Spec) (cfg string, auto int) {
+func ServerCfg(p startplan.Plan) (cfg string, auto int) {
 	var b strings.Builder
-	for i := len(s.Overlays) - 1; i >= 0; i-- {
-		a := s.Overlays[i].Alias
-		if a == "" || execsAlias(s.Config, a) {
+	for i := len(p.Overlays) - 1; i >= 0; i-- {
+		a := p.Overlays[i].Alias
+		if a == "" || execsAlias(p.Config, a) {
 			continue
 		}
 		b.WriteString("exec server_" + a + "\n")
 		auto++
 	}
-	for _, l := range s.Config {
+	for _, l := range p.Config {
 		b.WriteString(l + "\n")
 	}
 	return b.String(), auto

@@ -6,18 +6,23 @@
 package prestart
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
-	"github.com/left4me/left4me/spec"
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/startplan"
 )
 
 // Config is what the helpers need besides the instance name.
 type Config struct {
-	Layout spec.Layout
+	Layout layout.Layout
 	UID    int // the server's user: owns the upper layer and staged files
 	GID    int
 	Log    io.Writer // step lines, the journal when run by systemd
@@ -29,21 +34,35 @@ func (c Config) step(format string, args ...any) {
 	}
 }
 
-// ErrStale is returned by Start when the spec changed after systemd last
-// loaded the generated units.
-var ErrStale = errors.New("spec changed since systemd last loaded it")
+// Errors of Start, matched with errors.Is.
+var (
+	// ErrStale: the spec changed after systemd last loaded the generated units.
+	ErrStale = errors.New("spec changed since systemd last loaded it")
+	// ErrInvalidSpec: the generator found the spec invalid.
+	ErrInvalidSpec = errors.New("the spec was invalid")
+	// ErrNoPlan: the generator wrote no plan for the instance.
+	ErrNoPlan = errors.New("no start plan")
+)
 
-// Start prepares instance name for its server: checks the spec, creates the
-// instance's directories, stages its cfg files, recovers a leftover mount and
-// mounts the overlay. digest is what the generator saw ("" skips the check,
-// for use outside systemd).
-func Start(c Config, name, digest string) error {
-	s, err := spec.LoadInstance(c.Layout, name)
-	if err != nil {
+// Start prepares instance name for its server from the plan the generator
+// wrote at the last daemon-reload: checks that the spec file is still the
+// one the plan was made from, creates the instance's directories, stages its
+// cfg files, recovers a leftover mount and mounts the overlay.
+func Start(c Config, name string, p startplan.Plan) error {
+	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
-	if digest != "" && digest != s.Digest {
-		return fmt.Errorf("%s: %w; the running port and arguments would not match it: run `systemctl daemon-reload` and start again", c.Layout.SpecPath(name), ErrStale)
+	path := c.Layout.SpecPath(name)
+	if len(p.Errors) > 0 {
+		return fmt.Errorf("%w at the last daemon-reload, so it has no unit to start; fix it (`left4me validate %s`) and run `systemctl daemon-reload`:\n%s",
+			ErrInvalidSpec, name, strings.Join(p.Errors, "\n"))
+	}
+	data, err := specfile.Read(path)
+	if err != nil {
+		return fmt.Errorf("spec of %s: %w", name, err)
+	}
+	if !bytes.Equal(data, p.Spec) {
+		return fmt.Errorf("%s: %w; the running port and arguments would not match it: run `systemctl daemon-reload` and start again", path, ErrStale)
 	}
 	inst, err := openInstance(c, name)
 	if err != nil {
@@ -56,24 +75,24 @@ func Start(c Config, name, digest string) error {
 		c.step("recovered: removed %d leftover mount(s) from %s", n, inst.merged)
 	}
 	c.step("resolving layers...")
-	layers, err := openLayers(c.Layout.Root, s)
+	layers, err := openLayers(c.Layout.Root, p.Overlays)
 	if err != nil {
 		return err
 	}
 	defer layers.close()
-	copies, err := layers.readCfgs(s, c.UID, c.GID)
+	copies, err := layers.readCfgs(p.Overlays, c.UID, c.GID)
 	if err != nil {
 		return err
 	}
 	if err := recordInstallation(inst.lock, c.Layout.RuntimeDir(name), c.Layout.Root, layers.fds[len(layers.fds)-1]); err != nil {
 		return err
 	}
-	cfg, auto := ServerCfg(s)
-	c.step("staging server.cfg (%d auto exec line(s), %d config line(s)) and %d overlay cfg(s) in the upper layer...", auto, len(s.Config), count(copies))
+	cfg, auto := ServerCfg(p)
+	c.step("staging server.cfg (%d auto exec line(s), %d config line(s)) and %d overlay cfg(s) in the upper layer...", auto, len(p.Config), count(copies))
 	if err := stage(inst.upper, filepath.Join(c.Layout.RuntimeDir(name), "upper"), cfg, copies, c.UID, c.GID); err != nil {
 		return err
 	}
-	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(s.Overlays))
+	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
 	if err := mountOverlay(layers.fds, inst.upper, inst.work, inst.merged); err != nil {
 		return err
 	}
@@ -84,7 +103,7 @@ func Start(c Config, name, digest string) error {
 // Stop unmounts the instance's overlay. It is idempotent and touches nothing
 // else: the upper layer is the instance's data.
 func Stop(c Config, name string) error {
-	if err := spec.ValidateName(name); err != nil {
+	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
 	merged := c.Layout.MergedDir(name)
@@ -119,7 +138,7 @@ func count(copies []cfgCopy) (n int) {
 
 // lockInstance takes the instance's lock so that two helpers (a stop racing
 // a start, two starts by hand) never interleave on one tree.
-func lockInstance(l spec.Layout, name string) (int, error) {
+func lockInstance(l layout.Layout, name string) (int, error) {
 	dir := filepath.Join(l.Root, "runtime", name)
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {

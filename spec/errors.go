@@ -7,7 +7,6 @@ import (
 
 // Sentinel errors, matched with errors.Is by the generator, helpers and CLI.
 var (
-	ErrInvalidName  = errors.New("invalid instance name")
 	ErrInvalidSpec  = errors.New("invalid spec")
 	ErrPortConflict = errors.New("port already used by another instance")
 	ErrNoSpec       = errors.New("no such instance spec")

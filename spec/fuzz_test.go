@@ -3,6 +3,8 @@ package spec
 import (
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/layout"
 )
 
 // FuzzParse: no input panics, and whatever parses is safe to use as paths,
@@ -36,13 +38,13 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("port %d accepted", s.Port)
 		}
 		for _, o := range s.Overlays {
-			if msg := ValidateOverlayPath(o.Path); msg != "" {
+			if msg := layout.ValidateOverlayPath(o.Path); msg != "" {
 				t.Fatalf("unsafe overlay path accepted: %q", o.Path)
 			}
 			if strings.HasPrefix(o.Path, "/") || strings.Contains("/"+o.Path+"/", "/../") {
 				t.Fatalf("escaping overlay path accepted: %q", o.Path)
 			}
-			if o.Alias != "" && !validWord(o.Alias) {
+			if o.Alias != "" && !layout.ValidWord(o.Alias) {
 				t.Fatalf("alias %q accepted", o.Alias)
 			}
 		}
@@ -50,20 +52,6 @@ func FuzzParse(f *testing.F) {
 			if strings.ContainsAny(l, "\x00\n\r") {
 				t.Fatalf("line with a control character accepted: %q", l)
 			}
-		}
-	})
-}
-
-func FuzzValidateName(f *testing.F) {
-	for _, seed := range []string{"srv1", "..", "a/b", "", "-x"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, name string) {
-		if ValidateName(name) != nil {
-			return
-		}
-		if name == "." || name == ".." || strings.ContainsAny(name, "/\x00.\n") || len(name) > MaxNameLen {
-			t.Fatalf("unsafe name accepted: %q", name)
 		}
 	})
 }

@@ -3,7 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/specfile"
 )
 
 // Instance is one spec file with its parse result.
@@ -24,31 +27,21 @@ type Instance struct {
 // ReadFile reads and parses one spec file, refusing anything that is not a
 // regular file (a FIFO would hang the generator at boot) or is too large.
 func ReadFile(path string) (*Spec, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", path, ErrNoSpec)
-		}
-		return nil, fmt.Errorf("read spec: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read spec: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
+	data, err := specfile.Read(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %w", path, ErrNoSpec)
+	case errors.Is(err, specfile.ErrNotRegular):
 		return nil, &Error{File: path, Msg: "not a regular file"}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSpecSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read spec %s: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	return Parse(path, data)
 }
 
 // LoadInstance validates name, then reads its spec from the layout.
-func LoadInstance(l Layout, name string) (*Spec, error) {
-	if err := ValidateName(name); err != nil {
+func LoadInstance(l layout.Layout, name string) (*Spec, error) {
+	if err := layout.ValidateName(name); err != nil {
 		return nil, err
 	}
 	return ReadFile(l.SpecPath(name))
@@ -130,7 +123,7 @@ func loadInOrder(dir string, names []string, fn func(Instance)) {
 
 func loadOne(dir, name string) Instance {
 	in := Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
-	if err := ValidateName(name); err != nil {
+	if err := layout.ValidateName(name); err != nil {
 		in.Err = &Error{File: in.File, Msg: fmt.Sprintf("file name is not a valid instance name: %v", err)}
 	} else {
 		in.Spec, in.Err = ReadFile(in.File)

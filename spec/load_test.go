@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/left4me/left4me/layout"
 )
 
 func write(t *testing.T, dir, name, body string) {
@@ -65,7 +67,7 @@ func TestLoadAllMissingDir(t *testing.T) {
 }
 
 func TestLoadInstance(t *testing.T) {
-	l := Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
+	l := layout.Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
 	if err := os.MkdirAll(l.InstancesDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestLoadInstance(t *testing.T) {
 	if _, err := LoadInstance(l, "y"); !errors.Is(err, ErrNoSpec) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := LoadInstance(l, "../x"); !errors.Is(err, ErrInvalidName) {
+	if _, err := LoadInstance(l, "../x"); !errors.Is(err, layout.ErrInvalidName) {
 		t.Fatalf("traversal: %v", err)
 	}
 }
@@ -84,7 +86,7 @@ func TestLoadInstance(t *testing.T) {
 func TestLayoutFromEnv(t *testing.T) {
 	t.Setenv("LEFT4ME_CONFIG_DIR", "/tmp/c/")
 	t.Setenv("LEFT4ME_ROOT", "/tmp/r")
-	l := LayoutFromEnv()
+	l := layout.FromEnv()
 	if l.SpecPath("x") != "/tmp/c/instances/x.yaml" || l.MergedDir("x") != "/tmp/r/runtime/x/merged" {
 		t.Fatalf("%+v", l)
 	}

@@ -2,9 +2,10 @@ package spec
 
 import (
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/layout"
 )
 
 // overlays accepts both forms the web front end writes: a bare string
@@ -57,7 +58,7 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 			return o, false
 		}
 		o.Path = s
-		if msg := ValidateOverlayPath(s); msg != "" {
+		if msg := layout.ValidateOverlayPath(s); msg != "" {
 			p.add(item, field, "%s", msg)
 			return o, false
 		}
@@ -81,7 +82,7 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 			pathNode = val
 			s, good := p.scalarText(val, f)
 			if good {
-				if msg := ValidateOverlayPath(s); msg != "" {
+				if msg := layout.ValidateOverlayPath(s); msg != "" {
 					p.add(val, f, "%s", msg)
 					good = false
 				}
@@ -92,7 +93,7 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 				continue // alias: (empty) means no alias, as the web front end may write it
 			}
 			s, good := p.scalarText(val, f)
-			if msg := ValidateAlias(s); good && msg != "" {
+			if msg := layout.ValidateAlias(s); good && msg != "" {
 				p.add(val, f, "%s", msg)
 				good = false
 			}
@@ -107,35 +108,6 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 		return o, false
 	}
 	return o, ok
-}
-
-// ValidateOverlayPath checks an overlay path as written in a spec and
-// returns what is wrong, or "". A valid path is relative, has no empty, "."
-// or ".." component and uses only [A-Za-z0-9._-] and "/", so it can only
-// name something below overlays/ (the helpers still refuse symlinks there).
-func ValidateOverlayPath(s string) string {
-	switch {
-	case s == "":
-		return "empty overlay path"
-	case len(s) > MaxPathLen:
-		return fmt.Sprintf("overlay path longer than %d characters", MaxPathLen)
-	case strings.HasPrefix(s, "/"):
-		return fmt.Sprintf("%q is absolute; overlay paths are relative to overlays/", s)
-	}
-	for _, c := range strings.Split(s, "/") {
-		switch c {
-		case "":
-			return fmt.Sprintf("%q has an empty path component", s)
-		case ".", "..":
-			return fmt.Sprintf("%q has a %q component; overlay paths must stay below overlays/", s, c)
-		}
-		for i := 0; i < len(c); i++ {
-			if b := c[i]; !isWordByte(b) && b != '-' && b != '.' {
-				return fmt.Sprintf("%q has a forbidden character %q; allowed are A-Z a-z 0-9 . _ - /", s, rune(b))
-			}
-		}
-	}
-	return ""
 }
 
 // validArgument refuses control characters (tab excepted): a newline would
@@ -154,12 +126,3 @@ func validArgument(s string) string {
 
 // validConfigLine: a line must stay one line of server.cfg.
 func validConfigLine(s string) string { return validArgument(s) }
-
-// ValidateAlias checks an overlay alias and returns what is wrong, or "".
-// An alias names the file server_ALIAS.cfg, so it is one plain word.
-func ValidateAlias(s string) string {
-	if !validWord(s) || len(s) > MaxAliasLen {
-		return fmt.Sprintf("%q must be 1..%d characters from [A-Za-z0-9_]", s, MaxAliasLen)
-	}
-	return ""
-}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/spec/internal/yamlsubset"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,22 +22,28 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if len(data) > MaxSpecSize {
 		return nil, p.fileErr(fmt.Sprintf("larger than %d bytes", MaxSpecSize))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
-			return nil, p.fileErr("empty file; at least port: is required")
+	// The fast path builds yaml.v3's very tree for the simple YAML specs
+	// are written in; anything else, errors included, goes to yaml.v3.
+	doc, fast := yamlsubset.Parse(data)
+	if !fast {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		doc = new(yaml.Node)
+		if err := dec.Decode(doc); err != nil {
+			if err.Error() == "EOF" {
+				return nil, p.fileErr("empty file; at least port: is required")
+			}
+			return nil, p.yamlErr(err)
 		}
-		return nil, p.yamlErr(err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, p.at(&extra, "", "more than one YAML document")
+		var extra yaml.Node
+		if err := dec.Decode(&extra); err == nil {
+			return nil, p.at(&extra, "", "more than one YAML document")
+		}
 	}
 	s := &Spec{StartTimeout: DefaultStartTimeout, HangTimeout: DefaultHangTimeout}
 	sum := sha256.Sum256(data)
 	s.Digest = hex.EncodeToString(sum[:])
-	p.root(&doc, s)
+	s.raw = data
+	p.root(doc, s)
 	s.overlayPos = p.overlayPos
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/startplan"
 )
 
 func TestParseValid(t *testing.T) {
@@ -35,7 +37,7 @@ hang_timeout: 0
 	if l, c := s.OverlayPosition(1); l != 8 || c != 5 {
 		t.Errorf("overlays[1] at %d:%d, want 8:5", l, c)
 	}
-	s.Digest, s.portLine, s.portCol, s.overlayPos = "", 0, 0, nil
+	s.Digest, s.raw, s.portLine, s.portCol, s.overlayPos = "", nil, 0, 0, nil
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
 	}
@@ -150,5 +152,24 @@ func TestParseResources(t *testing.T) {
 	r := s.Resources
 	if r.MemoryMax != "3G" || r.CPUQuota != "150%" || r.CPUWeight != 200 || r.CPUAffinity != "0-1,3" || r.Nice == nil || *r.Nice != -5 || r.TasksMax != 256 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// The plan the generator writes for the start helper carries exactly the
+// spec's overlays, config lines and bytes.
+func TestStartPlan(t *testing.T) {
+	data := []byte("port: 27015\nconfig: ['hostname \"A b\"', \"\\tsv_x 1 \"]\noverlays: [{path: a/b, alias: ab}, c]\n")
+	s, err := Parse("x.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startplan.Decode(startplan.Encode(s.StartPlan()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := startplan.Plan{Spec: data, Config: []string{`hostname "A b"`, "\tsv_x 1 "},
+		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("plan\n got %+v\nwant %+v", p, want)
 	}
 }

@@ -3,7 +3,12 @@
 // left4me shares: instance names, overlay paths and where things live.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/startplan"
+)
 
 // Defaults of the optional keys.
 const (
@@ -27,6 +32,7 @@ type Spec struct {
 	// tell whether systemd's view (rendered by the generator) is current.
 	Digest string
 
+	raw               []byte   // the file's bytes, for the start plan
 	portLine, portCol int      // where port: stands, for cross-spec errors
 	overlayPos        [][2]int // line, column of each overlay entry
 }
@@ -49,9 +55,16 @@ func (s *Spec) OverlayPosition(i int) (line, column int) {
 // Limits that keep the mount option string and staged files bounded.
 const (
 	MaxOverlays = 100
-	MaxPathLen  = 255
 	MaxLineLen  = 4096
 	MaxItems    = 1024 // config lines or arguments
-	MaxSpecSize = 1 << 20
-	MaxAliasLen = 64
+	MaxSpecSize = specfile.MaxSize
 )
+
+// StartPlan is what the start helper needs from s (see package startplan).
+func (s *Spec) StartPlan() startplan.Plan {
+	p := startplan.Plan{Spec: s.raw, Config: s.Config}
+	for _, o := range s.Overlays {
+		p.Overlays = append(p.Overlays, startplan.Overlay{Path: o.Path, Alias: o.Alias})
+	}
+	return p
+}

@@ -111,20 +111,3 @@ func BenchmarkLoadAll(b *testing.B) {
 		})
 	}
 }
-
-func BenchmarkValidateName(b *testing.B) {
-	for b.Loop() {
-		if err := ValidateName("My_Server-2"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkValidateOverlayPath(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if msg := ValidateOverlayPath("workshop/maps/campaign_1"); msg != "" {
-			b.Fatal(msg)
-		}
-	}
-}

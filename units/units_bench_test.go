@@ -3,11 +3,12 @@ package units
 import (
 	"testing"
 
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
 )
 
 var benchConfig = Config{
-	Layout:    spec.Layout{ConfigDir: "/etc/left4me", Root: "/var/lib/left4me"},
+	Layout:    layout.Layout{ConfigDir: "/etc/left4me", Root: "/var/lib/left4me"},
 	HelperDir: "/usr/lib/left4me",
 	User:      "left4me",
 }

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/left4me/left4me/generator"
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/units"
 )
 
@@ -18,7 +18,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: left4me-generator NORMAL_DIR [EARLY_DIR LATE_DIR]")
 		os.Exit(2)
 	}
-	c := units.Config{Layout: spec.LayoutFromEnv(), HelperDir: helperDir(), User: "left4me"}
+	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir(), User: "left4me"}
 	log := generator.NewLog(os.Stderr, "/dev/kmsg")
 	defer log.Close()
 	res, err := generator.Run(c, os.Args[1])

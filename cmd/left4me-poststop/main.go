@@ -7,8 +7,10 @@ import (
 	"errors"
 	"os"
 
-	"github.com/left4me/left4me/prestart"
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/prestart"
 )
 
 func main() {
@@ -17,10 +19,8 @@ func main() {
 		prestart.Fail(prog, errors.New("usage: left4me-poststop NAME"))
 	}
 	_ = unix.Chdir("/") // a cwd inside merged would keep it busy
-	c, err := prestart.ConfigFromEnv(os.Stdout)
-	if err != nil {
-		prestart.Fail(prog, err)
-	}
+	// Unmounting needs no user: no user lookup, no spec, no YAML.
+	c := prestart.Config{Layout: layout.FromEnv(), Log: os.Stdout}
 	if err := prestart.InHostMountNS(func() error { return prestart.Stop(c, os.Args[1]) }); err != nil {
 		prestart.Fail(prog, err)
 	}

@@ -1,15 +1,20 @@
 // Command left4me-prestart is l4d2@.service's ExecStartPre=+ helper: it
-// stages the instance's cfg files and mounts its overlayfs.
+// stages the instance's cfg files and mounts its overlayfs, following the
+// start plan the generator wrote at the last daemon-reload.
 // Usage: left4me-prestart NAME
 package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 
-	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/units"
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/startplan"
 )
 
 func main() {
@@ -17,18 +22,35 @@ func main() {
 	if len(os.Args) != 2 {
 		prestart.Fail(prog, errors.New("usage: left4me-prestart NAME"))
 	}
+	name := os.Args[1]
 	// Leave the (possibly unmounted) merged dir systemd started us in.
 	_ = unix.Chdir("/")
 	c, err := prestart.ConfigFromEnv(os.Stdout)
 	if err != nil {
 		prestart.Fail(prog, err)
 	}
-	digest, underSystemd := os.LookupEnv(units.DigestEnv)
-	if underSystemd && digest == "" {
-		digest = "-" // the template without a drop-in: the spec was invalid at the last reload
-	}
-	err = prestart.InHostMountNS(func() error { return prestart.Start(c, os.Args[1], digest) })
+	p, err := readPlan(c.Layout, name)
 	if err != nil {
 		prestart.Fail(prog, err)
 	}
+	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
+	if err != nil {
+		prestart.Fail(prog, err)
+	}
+}
+
+// readPlan loads the plan named by l4d2@.service's environment.
+func readPlan(l layout.Layout, name string) (startplan.Plan, error) {
+	if err := layout.ValidateName(name); err != nil {
+		return startplan.Plan{}, err
+	}
+	dir := os.Getenv(startplan.DirEnv)
+	if dir == "" {
+		return startplan.Plan{}, fmt.Errorf("%w: %s is not set; this helper runs as ExecStartPre= of l4d2@.service, whose generator sets it", prestart.ErrNoPlan, startplan.DirEnv)
+	}
+	p, err := startplan.Read(startplan.Path(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, fmt.Errorf("%w for %s: %s did not exist at the last daemon-reload; create it (`left4me create`) or run `systemctl daemon-reload` if it is new", prestart.ErrNoPlan, name, l.SpecPath(name))
+	}
+	return p, err
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +8,9 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/startplan"
 )
 
 // helperResult is one overlay count of the start/stop comparison.
@@ -132,10 +133,23 @@ func (b *bench) prepareHelpers(e *helperEnv, k int) (*helperCase, error) {
 	if err := os.WriteFile(filepath.Join(e.etc, "instances", name+".yaml"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(text))
+	// The start plan, as the generator writes it at a daemon-reload.
+	s, err := spec.Parse(name+".yaml", []byte(text))
+	if err != nil {
+		return nil, err
+	}
+	planDir := filepath.Join(b.scratch, "generator")
+	plan := startplan.Path(planDir, name)
+	if err := os.MkdirAll(filepath.Dir(plan), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(plan, startplan.Encode(s.StartPlan()), 0o600); err != nil {
+		return nil, err
+	}
 	h := &helperCase{b: b, res: &helperResult{overlays: k, cfgs: cfgs}}
+	// The environment l4d2@.service and its drop-in give the helpers.
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LEFT4ME_CONFIG_DIR=" + e.etc, "LEFT4ME_ROOT=" + e.root,
-		"LEFT4ME_SPEC_DIGEST=" + hex.EncodeToString(sum[:])} // as the generated drop-in sets it
+		"LEFT4ME_SPEC_DIGEST=" + s.Digest, startplan.DirEnv + "=" + planDir, "GOMAXPROCS=1"}
 	h.merged = filepath.Join(e.root, "runtime", name, "merged")
 	errFile := filepath.Join(b.scratch, "helper.err")
 	h.start = request{Op: "exec", Argv: []string{b.bin("left4me-prestart"), name}, Env: env, Stderr: errFile}

@@ -298,7 +298,7 @@ func (r *report) write(w io.Writer) {
 	if len(r.help) > 0 {
 		p("### Start helper vs a bare overlayfs mount of the same layers")
 		p("")
-		p("Each measured start is a restart (the upper layer holds the previous start's cfgs), with `LEFT4ME_SPEC_DIGEST` set as the generated drop-in sets it. Every second overlay has an alias and a server.cfg, so a start stages server.cfg plus one copy per aliased overlay. The floor is `mount -t overlay -o nosuid,nodev,lowerdir=…,upperdir=…,workdir=…` of the same lower directories; mount(2) is the bare syscall from the launcher, no process at all. The overlay counts and the process floors below are interleaved run by run.")
+		p("Each measured start is a restart (the upper layer holds the previous start's cfgs), with the environment l4d2@.service gives the helpers (`LEFT4ME_PLAN_DIR` pointing at the start plan the generator writes, `GOMAXPROCS=1`). Every second overlay has an alias and a server.cfg, so a start stages server.cfg plus one copy per aliased overlay. The floor is `mount -t overlay -o nosuid,nodev,lowerdir=…,upperdir=…,workdir=…` of the same lower directories; mount(2) is the bare syscall from the launcher, no process at all. The overlay counts and the process floors below are interleaved run by run.")
 		p("")
 		p("| overlays | runs | left4me-prestart median | p95 | CPU | faults | mount(8) median | p95 | CPU | faults | Δ median | Δ p95 | mount(2) median | prestart peak RSS | mount(8) peak RSS |")
 		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/tests/container"
@@ -97,8 +98,12 @@ func layers(ctx context.Context, p *printer, c *container.Container, name string
 	if err != nil {
 		return err
 	}
-	l := spec.Layout{ConfigDir: filepath.Join(c.Root, "etc/left4me"), Root: c.State}
-	plan, err := prestart.Preview(prestart.Config{Layout: l, UID: uid, GID: gid}, name)
+	l := layout.Layout{ConfigDir: filepath.Join(c.Root, "etc/left4me"), Root: c.State}
+	s, err := spec.LoadInstance(l, name)
+	if err != nil {
+		return fmt.Errorf("layers of %s: %w", name, err)
+	}
+	plan, err := prestart.PreviewStart(prestart.Config{Layout: l, UID: uid, GID: gid}, name, s.StartPlan())
 	if err != nil {
 		return fmt.Errorf("layers of %s: %w", name, err)
 	}

@@ -153,6 +153,42 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("systemd-analyze --generators=yes verify does not show why broken.yaml was skipped:\n%s", out)
 		}
 	})
+	// journalSays waits for the journal of unit to hold every want (the
+	// helper's lines may land just after systemctl returned).
+	journalSays := func(t *testing.T, unit string, want ...string) {
+		t.Helper()
+		c.WaitFor(t, fmt.Sprintf("%q in the journal of %s", want, unit), 10*time.Second, func() bool {
+			j := c.Journal(t, unit)
+			for _, w := range want {
+				if !strings.Contains(j, w) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	t.Run("starting a bad spec by hand says why", func(t *testing.T) {
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@broken.service"); err == nil {
+			t.Fatal("l4d2@broken.service started")
+		}
+		journalSays(t, "l4d2@broken.service", "broken.yaml:1:7: port: 99999 is out of range", "the spec was invalid at the last daemon-reload")
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@nosuch.service"); err == nil {
+			t.Fatal("l4d2@nosuch.service started")
+		}
+		journalSays(t, "l4d2@nosuch.service", "/etc/left4me/instances/nosuch.yaml did not exist at the last daemon-reload")
+	})
+	t.Run("a spec edited without a reload is refused", func(t *testing.T) {
+		spec := "/etc/left4me/instances/beta.yaml"
+		c.MustRun(t, "sh", "-c", "cp "+spec+" /tmp/beta.orig && echo 'config: [sv_edited 1]' >> "+spec)
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@beta.service"); err == nil {
+			t.Error("beta started on a spec systemd has not loaded")
+		}
+		journalSays(t, "l4d2@beta.service", "spec changed since systemd last loaded it")
+		if mountCount(t, c, "beta") != 0 {
+			t.Error("beta's overlay is mounted after the refusal")
+		}
+		c.MustRun(t, "sh", "-c", "cp /tmp/beta.orig "+spec+" && systemctl reset-failed l4d2@beta.service")
+	})
 	t.Run("start and stop by hand", func(t *testing.T) {
 		if st := unitState(t, c, "beta"); st != "inactive" {
 			t.Fatalf("beta must not start at boot: %s", st)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
-	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -59,7 +59,7 @@ Example:
 }
 
 func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
-	if err := spec.ValidateName(name); err != nil {
+	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
 	dir, err := e.specDir()
@@ -87,7 +87,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 		return fail.NeedsRoot(err, "writing "+path)
 	}
 	fmt.Fprintf(e.Stdout, "created %s: %s\n", name, path)
-	if _, err := prestart.Preview(e.previewConfig(false), name); err != nil {
+	if _, _, err := e.preview(e.previewConfig(false), name); err != nil {
 		e.note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
 	}
 	if err := e.reload(ctx, nil, "the spec was written"); err != nil {

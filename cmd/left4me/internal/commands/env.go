@@ -7,10 +7,12 @@ import (
 	"strconv"
 
 	"context"
-	"github.com/left4me/left4me/a2s"
 	"io"
 	"os"
 	"time"
+
+	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/layout"
 
 	"golang.org/x/sys/unix"
 
@@ -18,7 +20,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/spec"
 )
 
 // Systemd is what the commands need of systemd. *control.Conn implements
@@ -36,7 +37,7 @@ type Systemd interface {
 
 // Env is everything a command touches outside its own memory.
 type Env struct {
-	Layout   spec.Layout
+	Layout   layout.Layout
 	Stdin    io.Reader
 	Stdout   io.Writer
 	Stderr   io.Writer
@@ -62,7 +63,7 @@ type Env struct {
 // OSEnv is the environment of the real process.
 func OSEnv() *Env {
 	return &Env{
-		Layout:   spec.LayoutFromEnv(),
+		Layout:   layout.FromEnv(),
 		Stdin:    os.Stdin,
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,

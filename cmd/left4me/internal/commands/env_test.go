@@ -13,7 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 // fakeSD is systemd as the commands see it: unit states and a call log.
@@ -102,7 +102,7 @@ func newEnv(t *testing.T) *tenv {
 	t.Helper()
 	base := t.TempDir()
 	te := &tenv{out: &bytes.Buffer{}, err: &bytes.Buffer{}, sd: newFakeSD()}
-	l := spec.Layout{ConfigDir: filepath.Join(base, "etc"), Root: filepath.Join(base, "var")}
+	l := layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: filepath.Join(base, "var")}
 	mkdirs(t, l.InstancesDir(), filepath.Join(l.Root, "installation", "left4dead2"), filepath.Join(l.Root, "overlays"), filepath.Join(l.Root, "runtime"))
 	writeFile(t, filepath.Join(l.Root, "installation", "srcds_run"), "#!/bin/sh\n")
 	mountinfo := filepath.Join(base, "mountinfo")

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/units"
 )
@@ -41,7 +42,7 @@ func (e *Env) specDir() (string, error) {
 // instance checks name and that its spec file exists (valid or not) and
 // returns the file's path.
 func (e *Env) instance(name string) (string, error) {
-	if err := spec.ValidateName(name); err != nil {
+	if err := layout.ValidateName(name); err != nil {
 		return "", err
 	}
 	if _, err := e.specDir(); err != nil {
@@ -75,7 +76,7 @@ func (e *Env) names() []string {
 	ents, _ := os.ReadDir(e.Layout.InstancesDir())
 	var out []string
 	for _, d := range ents {
-		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok && spec.ValidateName(n) == nil {
+		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok && layout.ValidateName(n) == nil {
 			out = append(out, n)
 		}
 	}

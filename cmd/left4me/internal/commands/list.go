@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/left4me/left4me/prestart"
 	"strconv"
 	"strings"
+
+	"github.com/left4me/left4me/prestart"
 
 	"github.com/urfave/cli/v2"
 

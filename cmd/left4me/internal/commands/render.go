@@ -9,6 +9,8 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
 )
 
 // nobody is the uid/gid previews use when the server user does not exist.
@@ -44,11 +46,22 @@ func (e *Env) previewConfig(say bool) prestart.Config {
 	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
 }
 
+// preview loads the spec of name and runs the start helper's resolution on
+// the plan the generator would write for it.
+func (e *Env) preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
+	s, err := spec.LoadInstance(c.Layout, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := prestart.PreviewStart(c, name, s.StartPlan())
+	return p, s, err
+}
+
 func (e *Env) render(name string) error {
 	if _, err := e.instance(name); err != nil {
 		return err
 	}
-	p, err := prestart.Preview(e.previewConfig(true), name)
+	p, s, err := e.preview(e.previewConfig(true), name)
 	if err != nil {
 		return fmt.Errorf("a start of %s would fail:\n%w", name, err)
 	}
@@ -92,7 +105,7 @@ func (e *Env) render(name string) error {
 	if err := t.Write(w, e.Color); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\ncommand\n  %s\n", shellJoin(p.Command))
+	fmt.Fprintf(w, "\ncommand\n  %s\n", shellJoin(units.Command(e.Layout, name, s)))
 	return nil
 }
 

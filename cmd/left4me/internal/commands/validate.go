@@ -71,7 +71,7 @@ func (e *Env) validate(names []string, asJSON bool) error {
 		err := in.Err
 		if err == nil {
 			// Same resolution as a start: overlays and installation.
-			_, err = prestart.Preview(cfg, in.Name)
+			_, err = prestart.PreviewStart(cfg, in.Name, in.Spec.StartPlan())
 			err = atOverlay(in.File, in.Spec, err)
 		}
 		for _, one := range unjoin(err) {

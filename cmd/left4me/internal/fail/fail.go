@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 // Sentinel errors. Each is wrapped with a message that says what was wrong
@@ -44,7 +44,7 @@ func Code(err error) int {
 	case errors.Is(err, ErrPermission):
 		// First: "not root" is the fix even when the call also failed otherwise.
 		return CodePermission
-	case errors.Is(err, ErrUsage), errors.Is(err, spec.ErrInvalidName), errors.Is(err, ErrNotConfirmed):
+	case errors.Is(err, ErrUsage), errors.Is(err, layout.ErrInvalidName), errors.Is(err, ErrNotConfirmed):
 		return CodeUsage
 	case errors.Is(err, ErrUnknownInstance):
 		return CodeUnknownInstance

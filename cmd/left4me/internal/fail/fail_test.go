@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"testing"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 func TestCode(t *testing.T) {
@@ -17,7 +17,7 @@ func TestCode(t *testing.T) {
 		{nil, 0},
 		{errors.New("x"), CodeFailure},
 		{fmt.Errorf("a: %w", ErrUsage), CodeUsage},
-		{spec.ValidateName("../x"), CodeUsage},
+		{layout.ValidateName("../x"), CodeUsage},
 		{fmt.Errorf("a: %w", ErrUnknownInstance), CodeUnknownInstance},
 		{fmt.Errorf("a: %w", ErrNoSpecDir), CodeNoSpecDir},
 		{fmt.Errorf("a: %w", ErrNoSystemd), CodeNoSystemd},

@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/spec"
 )
 
 // ErrLocked means another process holds the lock Lock tried to take.
@@ -72,7 +72,7 @@ func Mounted(root string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if !e.IsDir() || spec.ValidateName(e.Name()) != nil {
+		if !e.IsDir() || layout.ValidateName(e.Name()) != nil {
 			continue
 		}
 		m, err := prestart.IsMountPoint(filepath.Join(rt, e.Name(), "merged"))

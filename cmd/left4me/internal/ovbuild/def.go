@@ -18,7 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 // Definition is /etc/left4me/overlays/NAME.yaml.
@@ -41,19 +41,19 @@ const (
 )
 
 // DefDir is CONFIG/overlays.
-func DefDir(l spec.Layout) string { return filepath.Join(l.ConfigDir, "overlays") }
+func DefDir(l layout.Layout) string { return filepath.Join(l.ConfigDir, "overlays") }
 
 // ValidName checks an overlay name: the instance name rule, so that it is
 // one path component below overlays/ and part of a unit name.
 func ValidName(name string) error {
-	if err := spec.ValidateName(name); err != nil {
+	if err := layout.ValidateName(name); err != nil {
 		return fmt.Errorf("overlay name: %w", err)
 	}
 	return nil
 }
 
 // LoadDef reads CONFIG/overlays/NAME.yaml.
-func LoadDef(l spec.Layout, name string) (*Definition, error) {
+func LoadDef(l layout.Layout, name string) (*Definition, error) {
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func ParseDef(name, file string, data []byte) (*Definition, error) {
 		d.Builder = filepath.Join(filepath.Dir(file), d.Builder)
 	}
 	for _, r := range d.Restart {
-		if err := spec.ValidateName(r); err != nil {
+		if err := layout.ValidateName(r); err != nil {
 			errs = append(errs, fmt.Errorf("%s: restart: %w", file, err))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -28,13 +29,13 @@ type New struct {
 // ParseOverlay reads the --overlay form PATH[=ALIAS].
 func ParseOverlay(s string) (spec.Overlay, error) {
 	path, alias, _ := strings.Cut(s, "=")
-	if msg := spec.ValidateOverlayPath(path); msg != "" {
+	if msg := layout.ValidateOverlayPath(path); msg != "" {
 		return spec.Overlay{}, fmt.Errorf("%w: --overlay %q: %s", fail.ErrUsage, s, msg)
 	}
 	if strings.Contains(s, "=") && alias == "" {
 		return spec.Overlay{}, fmt.Errorf("%w: --overlay %q: empty alias; write PATH or PATH=ALIAS", fail.ErrUsage, s)
 	}
-	if msg := spec.ValidateAlias(alias); alias != "" && msg != "" {
+	if msg := layout.ValidateAlias(alias); alias != "" && msg != "" {
 		return spec.Overlay{}, fmt.Errorf("%w: --overlay %q: alias %s", fail.ErrUsage, s, msg)
 	}
 	return spec.Overlay{Path: path, Alias: alias}, nil

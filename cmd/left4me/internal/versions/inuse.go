@@ -15,7 +15,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
-	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/layout"
 )
 
 // RecordFile is runtime/NAME/installation, where the start helper records
@@ -189,7 +189,7 @@ func (s Store) LockInstances(ctx context.Context) (release func(), err error) {
 		}
 	}
 	for _, e := range ents {
-		if !e.IsDir() || spec.ValidateName(e.Name()) != nil {
+		if !e.IsDir() || layout.ValidateName(e.Name()) != nil {
 			continue
 		}
 		p := filepath.Join(rt, e.Name())

@@ -1,6 +1,12 @@
-package spec
+package layout
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidName is matched with errors.Is by the generator, helpers and CLI.
+var ErrInvalidName = errors.New("invalid instance name")
 
 // MaxNameLen keeps unit names, paths and mount options short and bounded.
 const MaxNameLen = 64
@@ -16,30 +22,32 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: empty", ErrInvalidName)
 	case len(name) > MaxNameLen:
 		return fmt.Errorf("%w: %q is longer than %d characters", ErrInvalidName, name, MaxNameLen)
-	case !isAlnum(name[0]):
+	case !IsAlnum(name[0]):
 		return fmt.Errorf("%w: %q must start with a letter or digit", ErrInvalidName, name)
 	}
 	for i := 0; i < len(name); i++ {
-		if !isWordByte(name[i]) && name[i] != '-' {
+		if !IsWordByte(name[i]) && name[i] != '-' {
 			return fmt.Errorf("%w: %q has a forbidden byte at offset %d; allowed are A-Z a-z 0-9 _ -", ErrInvalidName, name, i)
 		}
 	}
 	return nil
 }
 
-func isAlnum(b byte) bool {
+// IsAlnum reports whether b is an ASCII letter or digit.
+func IsAlnum(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
 }
 
-func isWordByte(b byte) bool { return isAlnum(b) || b == '_' }
+// IsWordByte reports whether b is in [A-Za-z0-9_].
+func IsWordByte(b byte) bool { return IsAlnum(b) || b == '_' }
 
-// validWord reports whether s matches [A-Za-z0-9_]+ (overlay aliases).
-func validWord(s string) bool {
+// ValidWord reports whether s matches [A-Za-z0-9_]+ (overlay aliases).
+func ValidWord(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isWordByte(s[i]) {
+		if !IsWordByte(s[i]) {
 			return false
 		}
 	}

@@ -1,4 +1,8 @@
-package spec
+// Package layout says where left4me's files live (specs under the config
+// directory, game, overlays and instance trees under the state root) and
+// holds the instance name rule every path is built from. It imports nothing
+// heavy: the helpers that run before every server start link it.
+package layout
 
 import (
 	"os"
@@ -18,8 +22,8 @@ type Layout struct {
 	Root      string // holds installation/, overlays/, runtime/
 }
 
-// LayoutFromEnv applies the LEFT4ME_CONFIG_DIR / LEFT4ME_ROOT overrides.
-func LayoutFromEnv() Layout {
+// FromEnv applies the LEFT4ME_CONFIG_DIR / LEFT4ME_ROOT overrides.
+func FromEnv() Layout {
 	l := Layout{ConfigDir: DefaultConfigDir, Root: DefaultRoot}
 	if v := os.Getenv("LEFT4ME_CONFIG_DIR"); v != "" {
 		l.ConfigDir = filepath.Clean(v)

@@ -1,0 +1,134 @@
+// Package startplan is what the start helper needs from a spec, written by
+// the generator next to the instance's drop-in at every daemon-reload. The
+// generator has parsed and validated the spec already; with the plan the
+// helper, which runs before every server start, neither links nor runs the
+// YAML parser (see docs/PERFORMANCE.md). A plan carries the bytes of the
+// spec it came from, so an edit since the last reload is still refused, by
+// an exact comparison that needs no hashing code in the helper.
+package startplan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/left4me/left4me/layout"
+)
+
+// Names shared by the generator, the units and the helper.
+const (
+	// DirEnv is set in l4d2@.service to the generator's output directory.
+	DirEnv = "LEFT4ME_PLAN_DIR"
+	// FileName is the plan in l4d2@NAME.service.d/ (systemd reads only
+	// *.conf there).
+	FileName = "left4me-start.plan"
+	// MaxSize bounds a plan: a spec is at most 1 MiB, and so are its items.
+	MaxSize = 3 << 20
+	header  = "left4me-start-plan 1"
+)
+
+// ErrInvalid matches every error about a plan's content.
+var ErrInvalid = errors.New("invalid start plan")
+
+// Plan is a valid spec's overlays and config lines, or, for a spec that
+// was invalid at the last reload, the generator's errors.
+type Plan struct {
+	Spec     []byte // the spec file the plan was made from
+	Overlays []Overlay
+	Config   []string
+	Errors   []string // non-empty: the spec was invalid; nothing else is set
+}
+
+// Overlay is one layer, first = top-most.
+type Overlay struct {
+	Path  string // below overlays/
+	Alias string // "" for none
+}
+
+// Path is where the plan of instance name lives below dir.
+func Path(dir, name string) string {
+	return filepath.Join(dir, "l4d2@"+name+".service.d", FileName)
+}
+
+// Encode renders p, one item per line; nothing in a valid spec's items can
+// hold a newline (spec refuses control characters).
+func Encode(p Plan) []byte {
+	var b bytes.Buffer
+	b.WriteString(header + "\n")
+	for _, e := range p.Errors {
+		for _, l := range strings.Split(e, "\n") {
+			b.WriteString("error " + l + "\n")
+		}
+	}
+	if len(p.Errors) > 0 {
+		return b.Bytes()
+	}
+	for _, o := range p.Overlays {
+		b.WriteString("overlay " + o.Path)
+		if o.Alias != "" {
+			b.WriteString(" " + o.Alias)
+		}
+		b.WriteByte('\n')
+	}
+	for _, c := range p.Config {
+		b.WriteString("config " + c + "\n")
+	}
+	// Last, as it may hold anything: the spec's bytes, counted.
+	fmt.Fprintf(&b, "spec %d\n", len(p.Spec))
+	b.Write(p.Spec)
+	return b.Bytes()
+}
+
+// Decode parses a plan and checks every item again (overlay paths and
+// aliases by the same rules as the spec), so a damaged plan cannot name a
+// path outside overlays/.
+func Decode(data []byte) (Plan, error) {
+	var p Plan
+	text, ok := bytes.CutPrefix(data, []byte(header+"\n"))
+	if !ok {
+		return p, fmt.Errorf("%w: no %q header", ErrInvalid, header)
+	}
+	var errs []error
+	n := 1
+	for len(text) > 0 {
+		n++
+		bad := func(msg string) { errs = append(errs, fmt.Errorf("%w: line %d: %s", ErrInvalid, n, msg)) }
+		raw, rest, ok := bytes.Cut(text, []byte("\n"))
+		if !ok {
+			bad("truncated")
+			break
+		}
+		text = rest
+		key, val, _ := strings.Cut(string(raw), " ")
+		switch key {
+		case "error":
+			p.Errors = append(p.Errors, val)
+		case "overlay":
+			path, alias, _ := strings.Cut(val, " ")
+			if msg := layout.ValidateOverlayPath(path); msg != "" {
+				bad(msg)
+			}
+			if msg := layout.ValidateAlias(alias); alias != "" && msg != "" {
+				bad(msg)
+			}
+			p.Overlays = append(p.Overlays, Overlay{Path: path, Alias: alias})
+		case "config":
+			p.Config = append(p.Config, val)
+		case "spec":
+			size, err := strconv.Atoi(val)
+			if err != nil || size != len(text) {
+				bad(fmt.Sprintf("spec of %q bytes, %d follow", val, len(text)))
+			}
+			p.Spec, text = text, nil
+		default:
+			bad(fmt.Sprintf("unknown item %q", key))
+		}
+	}
+	if len(errs) == 0 && len(p.Errors) == 0 && p.Spec == nil {
+		errs = append(errs, fmt.Errorf("%w: no spec", ErrInvalid))
+	}
+	return p, errors.Join(errs...)
+}
