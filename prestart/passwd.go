@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/specfile"
 )
 
 // lookupUser finds name in passwd (/etc/passwd), as os/user does when built
@@ -13,9 +17,14 @@ import (
 // os/user keeps its package set out of the helpers, which start before
 // every server start.
 func lookupUser(passwd, name string) (uid, gid int, err error) {
-	data, err := os.ReadFile(passwd)
+	fd, err := unix.Open(passwd, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, &os.PathError{Op: "open", Path: passwd, Err: err}
+	}
+	defer unix.Close(fd)
+	data, err := specfile.ReadFD(fd, 0, 64<<20) // a big directory-synced passwd fits
+	if err != nil {
+		return 0, 0, &os.PathError{Op: "read", Path: passwd, Err: err}
 	}
 	prefix := []byte(name + ":")
 	for line := range bytes.Lines(data) {

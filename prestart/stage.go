@@ -3,11 +3,12 @@ package prestart
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/specfile"
 )
 
 // MaxCfgSize bounds a copied server.cfg: a cfg is text, and a huge file or
@@ -33,8 +34,7 @@ func readOverlayCfg(ovfd int, what string, uid, gid int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), what)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -47,7 +47,7 @@ func readOverlayCfg(ovfd int, what string, uid, gid int) ([]byte, error) {
 	case !readableBy(&st, uid, gid):
 		return nil, fmt.Errorf("%s: the server's user (uid %d) may not read it (owner %d, mode %o); refusing to copy it", what, uid, st.Uid, st.Mode&0o7777)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxCfgSize+1))
+	data, err := specfile.ReadFD(fd, st.Size, MaxCfgSize+1)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/specfile"
 )
 
 // Read loads a plan that root wrote: a regular file (not followed through a
@@ -28,22 +30,14 @@ func Read(path string) (Plan, error) {
 	case st.Size > MaxSize:
 		return Plan{}, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrInvalid, MaxSize)
 	}
-	buf := make([]byte, st.Size+1)
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err != nil {
-			return Plan{}, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			break
-		}
-		n += m
+	buf, err := specfile.ReadFD(fd, st.Size, MaxSize+1)
+	if err != nil {
+		return Plan{}, &os.PathError{Op: "read", Path: path, Err: err}
 	}
-	if n > int(st.Size) {
+	if len(buf) > MaxSize {
 		return Plan{}, fmt.Errorf("%s: %w: grew while being read", path, ErrInvalid)
 	}
-	p, err := Decode(buf[:n])
+	p, err := Decode(buf)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", path, err)
 	}
