@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,7 +27,7 @@ func (p *parser) overlays(v *yaml.Node) []Overlay {
 	paths := map[string]int{}
 	aliases := map[string]int{}
 	for i, item := range v.Content {
-		field := fmt.Sprintf("overlays[%d]", i)
+		field := "overlays[" + strconv.Itoa(i) + "]"
 		o, ok := p.overlay(item, field)
 		if !ok {
 			continue

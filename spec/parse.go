@@ -188,7 +188,7 @@ func (p *parser) strings(v *yaml.Node, field string, check func(string) string) 
 	}
 	out := make([]string, 0, len(v.Content))
 	for i, item := range v.Content {
-		f := fmt.Sprintf("%s[%d]", field, i)
+		f := field + "[" + strconv.Itoa(i) + "]" // not fmt: this runs for every item
 		s, ok := p.scalarText(item, f)
 		if !ok {
 			continue

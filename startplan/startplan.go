@@ -22,6 +22,9 @@ import (
 const (
 	// DirEnv is set in l4d2@.service to the generator's output directory.
 	DirEnv = "LEFT4ME_PLAN_DIR"
+	// DefaultDir is where systemd runs generators at boot and reload, for
+	// a helper run by hand.
+	DefaultDir = "/run/systemd/generator"
 	// FileName is the plan in l4d2@NAME.service.d/ (systemd reads only
 	// *.conf there).
 	FileName = "left4me-start.plan"

@@ -39,14 +39,15 @@ func main() {
 	}
 }
 
-// readPlan loads the plan named by l4d2@.service's environment.
+// readPlan loads the plan from the directory l4d2@.service names (the
+// generator's output directory), or systemd's default one.
 func readPlan(l layout.Layout, name string) (startplan.Plan, error) {
 	if err := layout.ValidateName(name); err != nil {
 		return startplan.Plan{}, err
 	}
 	dir := os.Getenv(startplan.DirEnv)
 	if dir == "" {
-		return startplan.Plan{}, fmt.Errorf("%w: %s is not set; this helper runs as ExecStartPre= of l4d2@.service, whose generator sets it", prestart.ErrNoPlan, startplan.DirEnv)
+		dir = startplan.DefaultDir // run by hand
 	}
 	p, err := startplan.Read(startplan.Path(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {

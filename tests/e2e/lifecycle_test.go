@@ -176,6 +176,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatal("l4d2@nosuch.service started")
 		}
 		journalSays(t, "l4d2@nosuch.service", "/etc/left4me/instances/nosuch.yaml did not exist at the last daemon-reload")
+		c.MustRun(t, "systemctl", "stop", "l4d2@broken.service", "l4d2@nosuch.service") // no retries left running
 	})
 	t.Run("a spec edited without a reload is refused", func(t *testing.T) {
 		spec := "/etc/left4me/instances/beta.yaml"
@@ -187,6 +188,9 @@ func TestLifecycle(t *testing.T) {
 		if mountCount(t, c, "beta") != 0 {
 			t.Error("beta's overlay is mounted after the refusal")
 		}
+		// The refused start is retried (Restart=on-failure) until the
+		// limit; stop ends that before the spec is put back.
+		c.MustRun(t, "systemctl", "stop", "l4d2@beta.service")
 		c.MustRun(t, "sh", "-c", "cp /tmp/beta.orig "+spec+" && systemctl reset-failed l4d2@beta.service")
 	})
 	t.Run("start and stop by hand", func(t *testing.T) {
