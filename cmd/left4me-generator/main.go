@@ -19,7 +19,7 @@ func main() {
 		os.Exit(2)
 	}
 	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir(), User: "left4me"}
-	log := generator.NewLog(os.Stderr, "/dev/kmsg")
+	log := generator.NewLog(os.Stderr, "/dev/kmsg", generator.JournalSocket)
 	defer log.Close()
 	res, err := generator.Run(c, os.Args[1])
 	for _, sk := range res.Skipped {
