@@ -59,30 +59,44 @@ func Path(dir, name string) string {
 // Encode renders p, one item per line; nothing in a valid spec's items can
 // hold a newline (spec refuses control characters).
 func Encode(p Plan) []byte {
-	var b bytes.Buffer
-	b.WriteString(header + "\n")
+	size := len(header) + 32 + len(p.Spec)
+	for _, o := range p.Overlays {
+		size += len(o.Path) + len(o.Alias) + 10
+	}
+	for _, c := range p.Config {
+		size += len(c) + 8
+	}
+	b := make([]byte, 0, size)
+	b = append(b, header+"\n"...)
 	for _, e := range p.Errors {
 		for _, l := range strings.Split(e, "\n") {
-			b.WriteString("error " + l + "\n")
+			b = append(b, "error "...)
+			b = append(b, l...)
+			b = append(b, '\n')
 		}
 	}
 	if len(p.Errors) > 0 {
-		return b.Bytes()
+		return b
 	}
 	for _, o := range p.Overlays {
-		b.WriteString("overlay " + o.Path)
+		b = append(b, "overlay "...)
+		b = append(b, o.Path...)
 		if o.Alias != "" {
-			b.WriteString(" " + o.Alias)
+			b = append(b, ' ')
+			b = append(b, o.Alias...)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
 	for _, c := range p.Config {
-		b.WriteString("config " + c + "\n")
+		b = append(b, "config "...)
+		b = append(b, c...)
+		b = append(b, '\n')
 	}
 	// Last, as it may hold anything: the spec's bytes, counted.
-	fmt.Fprintf(&b, "spec %d\n", len(p.Spec))
-	b.Write(p.Spec)
-	return b.Bytes()
+	b = append(b, "spec "...)
+	b = strconv.AppendInt(b, int64(len(p.Spec)), 10)
+	b = append(b, '\n')
+	return append(b, p.Spec...)
 }
 
 // Decode parses a plan and checks every item again (overlay paths and

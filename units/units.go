@@ -3,7 +3,6 @@
 package units
 
 import (
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -144,75 +143,114 @@ After=network-online.target
 }
 
 // RenderDropIn is l4d2@NAME.service.d/50-left4me-spec.conf for a valid spec.
+// It appends to one buffer (no fmt): the generator renders one per spec at
+// every boot.
 func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
-	var b strings.Builder
-	b.WriteString(header)
-	b.WriteString("[Unit]\nSourcePath=" + c.Layout.SpecPath(name) + "\n\n[Service]\n")
-	b.WriteString("Environment=" + DigestEnv + "=" + s.Digest + "\n")
+	b := make([]byte, 0, 1024)
+	b = append(b, header...)
+	b = append(b, "[Unit]\nSourcePath="...)
+	b = append(b, c.Layout.SpecPath(name)...)
+	b = append(b, "\n\n[Service]\nEnvironment="+DigestEnv+"="...)
+	b = append(b, s.Digest...)
 	// The probe gives up a little before systemd would, so the journal says
 	// why (the server never answered) rather than just "timeout".
 	start := s.StartTimeout
-	fmt.Fprintf(&b, "TimeoutStartSec=%d\n", int(start.Seconds()))
-	fmt.Fprintf(&b, "ExecStartPost=%s %d %v %v\n", filepath.Join(c.HelperDir, "left4me-probe")+" ready", s.Port,
-		start-start/20, s.HangTimeout)
+	b = append(b, "\nTimeoutStartSec="...)
+	b = strconv.AppendInt(b, int64(start.Seconds()), 10)
+	b = append(b, "\nExecStartPost="...)
+	b = append(b, filepath.Join(c.HelperDir, "left4me-probe")...)
+	b = append(b, " ready "...)
+	b = strconv.AppendInt(b, int64(s.Port), 10)
+	b = append(b, ' ')
+	b = append(b, (start - start/20).String()...)
+	b = append(b, ' ')
+	b = append(b, s.HangTimeout.String()...)
+	b = append(b, '\n')
 	if s.HangTimeout > 0 {
-		fmt.Fprintf(&b, "WatchdogSec=%d\n", int(s.HangTimeout.Seconds()))
+		b = append(b, "WatchdogSec="...)
+		b = strconv.AppendInt(b, int64(s.HangTimeout.Seconds()), 10)
+		b = append(b, '\n')
 	}
-	writeResources(&b, s.Resources)
-	b.WriteString("ExecStart=\nExecStart=")
-	argv := Command(c.Layout, name, s)
-	b.WriteString(argv[0])
-	for _, a := range argv[1:] {
-		b.WriteByte(' ')
-		b.WriteString(QuoteArg(a))
+	b = appendResources(b, s.Resources)
+	b = append(b, "ExecStart=\nExecStart="...)
+	b = append(b, filepath.Join(c.Layout.MergedDir(name), "srcds_run")...)
+	b = append(b, " "+fixedArgs+" "...)
+	b = strconv.AppendInt(b, int64(s.Port), 10)
+	for _, a := range s.Arguments {
+		b = append(b, ' ')
+		b = appendQuoted(b, a)
 	}
-	b.WriteByte('\n')
-	return []byte(b.String())
+	return append(b, '\n')
 }
 
 // Command is the server's argv for a spec: srcds_run from the merged tree,
 // the fixed options, then the spec's arguments as separate items.
 // -norestart: systemd, not srcds_run's loop, restarts a crashed server.
 func Command(l layout.Layout, name string, s *spec.Spec) []string {
-	argv := []string{filepath.Join(l.MergedDir(name), "srcds_run"), "-game", "left4dead2", "-norestart", "-port", strconv.Itoa(s.Port)}
+	argv := append([]string{filepath.Join(l.MergedDir(name), "srcds_run")}, strings.Fields(fixedArgs)...)
+	argv = append(argv, strconv.Itoa(s.Port))
 	return append(argv, s.Arguments...)
 }
 
-// plain are the bytes systemd's Exec*= parser never treats specially.
-const plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-./:=,@"
+// fixedArgs precede the port in every server's argv (plain words, no
+// quoting needed).
+const fixedArgs = "-game left4dead2 -norestart -port"
+
+// isPlain reports whether systemd's Exec*= parser never treats c specially.
+func isPlain(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("_+-./:=,@", c) >= 0
+}
 
 // QuoteArg quotes one argv item for an Exec*= line so that systemd passes
 // it through unchanged: double quotes with C escapes, and $ and % doubled so
 // neither environment variables nor specifiers are expanded.
 func QuoteArg(s string) string {
-	if s != "" && strings.Trim(s, plain) == "" {
-		return s // readable units for the common case: -tickrate 100
+	if allPlain(s) {
+		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
+	return string(appendQuoted(nil, s))
+}
+
+func allPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isPlain(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func appendQuoted(b []byte, s string) []byte {
+	if allPlain(s) {
+		return append(b, s...) // readable units for the common case: -tickrate 100
+	}
+	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		case '$', '%':
-			b.WriteByte(c)
-			b.WriteByte(c)
+			b = append(b, c, c)
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
-// writeResources maps a spec's resources: to systemd settings; each value
+// appendResources maps a spec's resources: to systemd settings; each value
 // was validated by the spec package.
-func writeResources(b *strings.Builder, r spec.Resources) {
+func appendResources(b []byte, r spec.Resources) []byte {
 	set := func(key, val string) {
 		if val != "" {
-			b.WriteString(key + "=" + val + "\n")
+			b = append(b, key...)
+			b = append(b, '=')
+			b = append(b, val...)
+			b = append(b, '\n')
 		}
 	}
 	set("MemoryMax", r.MemoryMax)
@@ -227,4 +265,5 @@ func writeResources(b *strings.Builder, r spec.Resources) {
 	if r.Nice != nil {
 		set("Nice", strconv.Itoa(*r.Nice))
 	}
+	return b
 }
