@@ -37,14 +37,34 @@ const (
 // Parse returns the DocumentNode yaml.v3's Decoder.Decode builds for data,
 // comment fields aside, when data is within the subset, is valid YAML and
 // holds exactly one document; otherwise ok is false.
-func Parse(data []byte) (doc *yaml.Node, ok bool) {
+func Parse(data []byte) (doc *yaml.Node, ok bool) { return ParseInto(nil, data) }
+
+// Buffers is the memory of one parse, kept for the next one: a caller that
+// parses many documents in turn (the generator, at every boot) allocates it
+// once per goroutine. A tree is valid until its Buffers are used again.
+type Buffers struct {
+	nodes []yaml.Node
+	ptrs  []*yaml.Node
+}
+
+// ParseInto is Parse with the nodes taken from b (nil: fresh memory).
+func ParseInto(b *Buffers, data []byte) (doc *yaml.Node, ok bool) {
 	nodes, ok := scanText(data)
 	if !ok {
 		return nil, false
 	}
 	p := parser{src: string(data), line: 1, chunk: nodes}
 	// One allocation holds the Content arena and, in its tail, the stack.
-	buf := make([]*yaml.Node, nodes+stackSize)
+	var buf []*yaml.Node
+	if b != nil && cap(b.ptrs) >= nodes+stackSize && cap(b.nodes) >= nodes {
+		buf, p.nodes = b.ptrs[:nodes+stackSize], b.nodes[:0]
+	} else {
+		buf = make([]*yaml.Node, nodes+stackSize)
+		if b != nil {
+			p.nodes = make([]yaml.Node, 0, nodes)
+			b.ptrs, b.nodes = buf, p.nodes
+		}
+	}
 	p.ptrs, p.stack = buf[:0:nodes], buf[nodes:nodes]
 	doc = p.document()
 	return doc, doc != nil
@@ -413,7 +433,8 @@ func (p *parser) node(kind yaml.Kind, style yaml.Style, tag, value string, line,
 	}
 	p.nodes = p.nodes[:len(p.nodes)+1]
 	n := &p.nodes[len(p.nodes)-1]
-	n.Kind, n.Style, n.Tag, n.Value, n.Line, n.Column = kind, style, tag, value, line, col
+	// The whole node: a reused one holds the last parse's fields.
+	*n = yaml.Node{Kind: kind, Style: style, Tag: tag, Value: value, Line: line, Column: col}
 	return n
 }
 

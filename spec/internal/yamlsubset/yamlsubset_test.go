@@ -262,8 +262,24 @@ func FuzzParse(f *testing.F) {
 		if est, _ := scanText(data); countNodes(got) > est {
 			t.Fatalf("%d nodes, estimated %d", countNodes(got), est)
 		}
+		// Reused buffers, dirtied by a bigger document first, give the
+		// same tree.
+		var b Buffers
+		if _, ok := ParseInto(&b, []byte(dirty)); !ok {
+			t.Fatal("the dirty document was declined")
+		}
+		again, ok := ParseInto(&b, data)
+		if !ok {
+			t.Fatal("declined with reused buffers")
+		}
+		if d := diff(again, want, "doc"); d != "" {
+			t.Fatal("reused buffers: " + d)
+		}
 	})
 }
+
+// dirty fills Buffers with nodes that have Content, styles and tags.
+const dirty = "a: {b: [c, 'd', \"e\"], f: [[g], {h: i}]}\nj:\n  - k: l\n    m: [1, 2, 3]\n  - null\nn: true\n"
 
 func countNodes(n *yaml.Node) int {
 	c := 1
