@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -44,26 +45,40 @@ func Run(c units.Config, dir string) (Result, error) {
 	defer w.close()
 	w.file(units.Template, units.RenderTemplate(c), 0o644)
 	w.file(units.Target, units.RenderTarget(), 0o644)
+	w.mkdir("multi-user.target.wants")
 	w.link(filepath.Join("multi-user.target.wants", units.Target), "../"+units.Target)
-	err = spec.Walk(c.Layout.InstancesDir(), func(in spec.Instance) {
+	w.mkdir(units.Target + ".wants")
+	// Each instance's files are written on every CPU (work); the result is
+	// gathered in name order (done).
+	work := func(in *spec.Instance) {
 		unit := units.Instance(in.Name)
 		// The start helper reads the plan instead of the spec; mode 0600 as
 		// config lines can hold passwords. An invalid spec gets a plan with
 		// its errors, so a start says why it is refused.
 		plan := filepath.Join(unit+".d", startplan.FileName)
 		if in.Err != nil {
-			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})
 			if in.Name != "" && layout.ValidateName(in.Name) == nil {
+				w.mkdir(unit + ".d")
 				w.file(plan, startplan.Encode(startplan.Plan{Errors: []string{in.Err.Error()}}), 0o600)
 			}
 			return
 		}
+		w.mkdir(unit + ".d")
 		w.file(filepath.Join(unit+".d", units.DropIn), units.RenderDropIn(c, in.Name, in.Spec), 0o644)
 		w.file(plan, startplan.Encode(in.Spec.StartPlan()), 0o600)
-		res.Instances = append(res.Instances, in.Name)
 		if in.Spec.Autostart {
 			w.link(filepath.Join(units.Target+".wants", unit), "../"+units.Template)
+		}
+	}
+	err = spec.Visit(c.Layout.InstancesDir(), work, func(in spec.Instance) {
+		switch {
+		case in.Err != nil:
+			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})
+		case in.Spec.Autostart:
 			res.Autostart = append(res.Autostart, in.Name)
+			fallthrough
+		default:
+			res.Instances = append(res.Instances, in.Name)
 		}
 	})
 	if err != nil {
@@ -75,11 +90,12 @@ func Run(c units.Config, dir string) (Result, error) {
 
 // writer collects write errors so one failure does not hide the others. It
 // works relative to an fd of the output directory with plain *at calls: the
-// generator runs at every boot and writes a file or two per instance.
+// generator runs at every boot and writes a few files per instance. It is
+// safe for concurrent use; each instance has its own directory.
 type writer struct {
 	dfd  int
+	mu   sync.Mutex // guards errs
 	errs []error
-	made map[string]bool
 }
 
 func newWriter(dir string) (*writer, error) {
@@ -87,25 +103,27 @@ func newWriter(dir string) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output directory %s: %w", dir, err)
 	}
-	return &writer{dfd: dfd, made: map[string]bool{}}, nil
+	return &writer{dfd: dfd}, nil
 }
 
 func (w *writer) close() { unix.Close(w.dfd) }
 
+func (w *writer) fail(err error) {
+	w.mu.Lock()
+	w.errs = append(w.errs, err)
+	w.mu.Unlock()
+}
+
 // mkdir makes a directory directly below the output directory (all the
 // generator writes is at most one level deep).
 func (w *writer) mkdir(rel string) {
-	if rel == "." || w.made[rel] {
-		return
-	}
 	if err := unix.Mkdirat(w.dfd, rel, 0o755); err != nil && err != unix.EEXIST {
-		w.errs = append(w.errs, fmt.Errorf("create %s: %w", rel, err))
+		w.fail(fmt.Errorf("create %s: %w", rel, err))
 	}
-	w.made[rel] = true
 }
 
+// file writes rel, whose directory exists.
 func (w *writer) file(rel string, data []byte, mode uint32) {
-	w.mkdir(filepath.Dir(rel))
 	fd, err := unix.Openat(w.dfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, mode)
 	for err == nil && len(data) > 0 {
 		var n int
@@ -120,13 +138,13 @@ func (w *writer) file(rel string, data []byte, mode uint32) {
 		}
 	}
 	if err != nil {
-		w.errs = append(w.errs, fmt.Errorf("write %s: %w", rel, err))
+		w.fail(fmt.Errorf("write %s: %w", rel, err))
 	}
 }
 
+// link makes the symlink rel, whose directory exists.
 func (w *writer) link(rel, target string) {
-	w.mkdir(filepath.Dir(rel))
 	if err := unix.Symlinkat(target, w.dfd, rel); err != nil && err != unix.EEXIST {
-		w.errs = append(w.errs, fmt.Errorf("link %s: %w", rel, err))
+		w.fail(fmt.Errorf("link %s: %w", rel, err))
 	}
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/startplan"
 	"github.com/left4me/left4me/units"
 )
 
@@ -158,5 +160,60 @@ func TestSystemdVerify(t *testing.T) {
 	}
 	if err != nil || len(ours) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, stderr.String())
+	}
+}
+
+// Many specs: written on every CPU, in chunks; a port taken in an earlier
+// chunk is refused in a later one, as in name order.
+func TestManySpecs(t *testing.T) {
+	c := fixture(t)
+	dir := c.Layout.InstancesDir()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := range n {
+		port := 20000 + i
+		if i == 250 {
+			port = 20003 // taken by s003, four chunks earlier
+		}
+		body := fmt.Sprintf("port: %d\nautostart: %v\nconfig: [hostname s%d]\n", port, i%3 == 0, i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%03d.yaml", i)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	res, err := Run(c, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Instances) != n-1 || len(res.Skipped) != 1 || res.Skipped[0].Name != "s250" ||
+		!strings.Contains(res.Skipped[0].Err.Error(), `20003 is already used by instance "s003"`) {
+		t.Fatalf("%d instances, skipped %+v", len(res.Instances), res.Skipped)
+	}
+	if !sort.StringsAreSorted(res.Instances) || !sort.StringsAreSorted(res.Autostart) || len(res.Autostart) != 100 {
+		t.Fatalf("results out of order or autostart %d", len(res.Autostart))
+	}
+	for i := range n {
+		name := fmt.Sprintf("s%03d", i)
+		d := filepath.Join(out, units.Instance(name)+".d")
+		_, dropErr := os.Stat(filepath.Join(d, units.DropIn))
+		_, wantErr := os.Lstat(filepath.Join(out, units.Target+".wants", units.Instance(name)))
+		p, planErr := startplan.Read(filepath.Join(d, startplan.FileName))
+		switch {
+		case planErr != nil:
+			t.Errorf("%s: %v", name, planErr)
+		case i == 250:
+			if dropErr == nil || len(p.Errors) == 0 {
+				t.Errorf("%s: drop-in written (%v) or plan without the conflict %+v", name, dropErr, p)
+			}
+		case dropErr != nil || len(p.Config) != 1 || p.Config[0] != "hostname "+fmt.Sprint("s", i):
+			t.Errorf("%s: drop-in %v, plan %+v", name, dropErr, p)
+		case (wantErr == nil) != (i%3 == 0):
+			t.Errorf("%s: wants link %v, autostart %v", name, wantErr, i%3 == 0)
+		}
 	}
 }

@@ -12,7 +12,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/internal/yamlsubset"
 	"github.com/left4me/left4me/specfile"
 )
 
@@ -26,8 +29,10 @@ type Instance struct {
 
 // ReadFile reads and parses one spec file, refusing anything that is not a
 // regular file (a FIFO would hang the generator at boot) or is too large.
-func ReadFile(path string) (*Spec, error) {
-	data, err := specfile.Read(path)
+func ReadFile(path string) (*Spec, error) { return readAt(nil, unix.AT_FDCWD, path, path) }
+
+func readAt(b *yamlsubset.Buffers, dirfd int, name, path string) (*Spec, error) {
+	data, err := specfile.ReadAt(dirfd, name, path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%s: %w", path, ErrNoSpec)
@@ -36,7 +41,7 @@ func ReadFile(path string) (*Spec, error) {
 	case err != nil:
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	return Parse(path, data)
+	return parse(b, path, data)
 }
 
 // LoadInstance validates name, then reads its spec from the layout.
@@ -60,7 +65,13 @@ func LoadAll(dir string) ([]Instance, error) {
 // port is kept by the first instance in name order and refused for the
 // others, so adding a spec never takes a port from one that had it. A
 // missing dir is no instances.
-func Walk(dir string, fn func(Instance)) error {
+func Walk(dir string, fn func(Instance)) error { return Visit(dir, nil, fn) }
+
+// Visit is Walk with the per-instance work split in two: work (when not
+// nil) runs on every CPU, after the port check, and must be safe for
+// concurrent use; done then runs in name order. The generator writes each
+// instance's files in work, which on this path is most of boot-time cost.
+func Visit(dir string, work func(*Instance), done func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -77,18 +88,25 @@ func Walk(dir string, fn func(Instance)) error {
 	}
 	sort.Strings(names)
 	owner := map[int]string{}
-	loadInOrder(dir, names, func(in Instance) {
-		if s := in.Spec; s != nil {
-			if prev, taken := owner[s.Port]; taken {
-				in.Err = &Error{File: in.File, Line: s.portLine, Column: s.portCol, Field: "port",
-					Msg: fmt.Sprintf("%d is already used by instance %q", s.Port, prev), kind: ErrPortConflict}
-				in.Spec = nil
-			} else {
-				owner[s.Port] = in.Name
-			}
+	checkPort := func(in *Instance) {
+		s := in.Spec
+		if s == nil {
+			return
 		}
-		fn(in)
-	})
+		if prev, taken := owner[s.Port]; taken {
+			in.Err = &Error{File: in.File, Line: s.portLine, Column: s.portCol, Field: "port",
+				Msg: fmt.Sprintf("%d is already used by instance %q", s.Port, prev), kind: ErrPortConflict}
+			in.Spec = nil
+		} else {
+			owner[s.Port] = in.Name
+		}
+	}
+	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("read spec dir: %w", err)
+	}
+	defer unix.Close(dirfd)
+	loadInOrder(dirfd, dir, names, checkPort, work, done)
 	return nil
 }
 
@@ -96,37 +114,51 @@ func Walk(dir string, fn func(Instance)) error {
 const walkChunk = 64
 
 // loadInOrder reads and parses the named specs on every CPU (parsing is
-// most of the generator's time) and hands them to fn in the given order.
-func loadInOrder(dir string, names []string, fn func(Instance)) {
-	workers := runtime.GOMAXPROCS(0)
+// much of the generator's time), applies check in name order, runs work on
+// every CPU again and hands the specs to done in the given order.
+func loadInOrder(dirfd int, dir string, names []string, check, work func(*Instance), done func(Instance)) {
 	buf := make([]Instance, min(walkChunk, len(names)))
+	workers := runtime.GOMAXPROCS(0)
+	yb := make([]yamlsubset.Buffers, workers) // one per goroutine, reused
 	for start := 0; start < len(names); start += walkChunk {
-		part := names[start:min(start+walkChunk, len(names))]
-		var next atomic.Int64
-		work := func() {
-			for i := int(next.Add(1) - 1); i < len(part); i = int(next.Add(1) - 1) {
-				buf[i] = loadOne(dir, part[i])
-			}
-		}
-		var wg sync.WaitGroup
-		for range min(workers, len(part)) - 1 {
-			wg.Go(work)
-		}
-		work()
-		wg.Wait()
+		part := buf[:min(walkChunk, len(names)-start)]
+		parallel(workers, len(part), func(w, i int) { part[i] = loadOne(&yb[w], dirfd, dir, names[start+i]) })
 		for i := range part {
-			fn(buf[i])
-			buf[i] = Instance{}
+			check(&part[i])
+		}
+		if work != nil {
+			parallel(workers, len(part), func(_, i int) { work(&part[i]) })
+		}
+		for i := range part {
+			done(part[i])
+			part[i] = Instance{}
 		}
 	}
 }
 
-func loadOne(dir, name string) Instance {
+// parallel runs fn(w, 0..n-1) on up to workers goroutines, this one
+// included; w (0..workers-1) names the goroutine.
+func parallel(workers, n int, fn func(w, i int)) {
+	var next atomic.Int64
+	run := func(w int) {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			fn(w, i)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < min(workers, n); w++ {
+		wg.Go(func() { run(w) })
+	}
+	run(0)
+	wg.Wait()
+}
+
+func loadOne(b *yamlsubset.Buffers, dirfd int, dir, name string) Instance {
 	in := Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
 	if err := layout.ValidateName(name); err != nil {
 		in.Err = &Error{File: in.File, Msg: fmt.Sprintf("file name is not a valid instance name: %v", err)}
 	} else {
-		in.Spec, in.Err = ReadFile(in.File)
+		in.Spec, in.Err = readAt(b, dirfd, name+".yaml", in.File)
 	}
 	return in
 }

@@ -10,21 +10,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/left4me/left4me/spec/internal/yamlsubset"
 	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec/internal/yamlsubset"
 )
 
 // Parse reads one spec. file is used only in error messages. All problems
 // found are returned together (errors.Join of *Error), so an operator fixes
 // a spec in one pass.
-func Parse(file string, data []byte) (*Spec, error) {
+func Parse(file string, data []byte) (*Spec, error) { return parse(nil, file, data) }
+
+// parse is Parse with the YAML fast path's memory taken from b, which the
+// caller owns and which may be reused once parse returned.
+func parse(b *yamlsubset.Buffers, file string, data []byte) (*Spec, error) {
 	p := parser{file: file}
 	if len(data) > MaxSpecSize {
 		return nil, p.fileErr(fmt.Sprintf("larger than %d bytes", MaxSpecSize))
 	}
 	// The fast path builds yaml.v3's very tree for the simple YAML specs
 	// are written in; anything else, errors included, goes to yaml.v3.
-	doc, fast := yamlsubset.Parse(data)
+	doc, fast := yamlsubset.ParseInto(b, data)
 	if !fast {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		doc = new(yaml.Node)

@@ -22,8 +22,12 @@ var ErrNotRegular = errors.New("not a regular file")
 // error that matches fs.ErrNotExist; a FIFO, device or directory matches
 // ErrNotRegular; a file over MaxSize is read up to MaxSize+1 bytes and
 // returned, so the caller reports it with its own location rules.
-func Read(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+func Read(path string) ([]byte, error) { return ReadAt(unix.AT_FDCWD, path, path) }
+
+// ReadAt is Read of name relative to the directory dirfd (the generator
+// reads thousands of specs from one directory); path names it in errors.
+func ReadAt(dirfd int, name, path string) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -45,7 +49,8 @@ func Read(path string) ([]byte, error) {
 // ReadFD reads a regular file's fd to its end, at most limit bytes, with
 // plain read(2) calls: os.File would register the fd with the runtime's
 // poller first (epoll_create1, eventfd, fcntl, epoll_ctl), which costs a
-// short-lived helper more than the read. size is fstat's size, a hint.
+// short-lived helper more than the read. size is fstat's size: reading stops
+// there (0: at end of file).
 func ReadFD(fd int, size int64, limit int) ([]byte, error) {
 	b := make([]byte, 0, min(max(int(size), 512), limit)+1)
 	for len(b) < limit {
@@ -63,6 +68,9 @@ func ReadFD(fd int, size int64, limit int) ([]byte, error) {
 			break
 		}
 		b = b[:len(b)+n]
+		if size > 0 && len(b) == int(size) {
+			break // all fstat promised: spare the read that returns 0
+		}
 	}
 	return b, nil
 }
