@@ -73,8 +73,8 @@ benchtime=1s
 [ ${#quick[@]} -eq 0 ] || benchtime=100ms
 mkdir "$scratch/tmp"
 {
-	printf '\n### go test -bench (spec, units, generator)\n\n```\n'
-	TMPDIR="$scratch/tmp" go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./spec ./units ./generator
+	printf '\n### go test -bench (spec, its YAML fast path, units, generator)\n\n```\n'
+	TMPDIR="$scratch/tmp" go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./spec ./spec/internal/yamlsubset ./units ./generator
 	printf '```\n'
 } | tee -a build/bench.md
 echo "bench: report written to build/bench.md" >&2
