@@ -246,74 +246,62 @@ func (p *parser) inline(flow bool) *yaml.Node {
 
 // flowSeq reads [a, "b", {c: d}] on one line.
 func (p *parser) flowSeq() *yaml.Node {
-	if !p.enter() {
-		return nil
-	}
-	defer p.leave()
-	s := p.node(yaml.SequenceNode, yaml.FlowStyle, tagSeq, "", p.line, p.col(p.i))
-	mark := len(p.stack)
-	p.i = p.skipSpaces(p.i + 1)
-	if p.i < len(p.src) && p.src[p.i] == ']' {
-		p.i++
-		return s
-	}
-	for {
-		if p.i == len(p.src) {
-			return nil
-		}
+	return p.flow(yaml.SequenceNode, tagSeq, ']', func() bool {
 		item := p.inline(true)
 		if item == nil {
-			return nil
+			return false
 		}
 		p.stack = append(p.stack, item)
-		if closed, ok := p.flowNext(']'); !ok {
-			return nil
-		} else if closed {
-			break
-		}
-	}
-	s.Content = p.finish(mark)
-	return s
+		return true
+	})
 }
 
 // flowMap reads {key: value, ...} on one line, keys plain, values present.
 func (p *parser) flowMap() *yaml.Node {
+	return p.flow(yaml.MappingNode, tagMap, '}', func() bool {
+		k := p.key(true)
+		if k == nil {
+			return false
+		}
+		p.i = p.skipSpaces(p.i + 1)
+		if p.i == len(p.src) || p.src[p.i] == ',' || p.src[p.i] == '}' {
+			return false // an empty value
+		}
+		v := p.inline(true)
+		if v == nil {
+			return false
+		}
+		p.stack = append(p.stack, k, v)
+		return true
+	})
+}
+
+// flow reads a one-line flow collection from its opening bracket at p.i;
+// item pushes one entry's nodes, or declines.
+func (p *parser) flow(kind yaml.Kind, tag string, closer byte, item func() bool) *yaml.Node {
 	if !p.enter() {
 		return nil
 	}
 	defer p.leave()
-	m := p.node(yaml.MappingNode, yaml.FlowStyle, tagMap, "", p.line, p.col(p.i))
+	c := p.node(kind, yaml.FlowStyle, tag, "", p.line, p.col(p.i))
 	mark := len(p.stack)
 	p.i = p.skipSpaces(p.i + 1)
-	if p.i < len(p.src) && p.src[p.i] == '}' {
+	if p.i < len(p.src) && p.src[p.i] == closer {
 		p.i++
-		return m
+		return c
 	}
 	for {
-		if p.i == len(p.src) {
+		if p.i == len(p.src) || !item() {
 			return nil
 		}
-		k := p.key(true)
-		if k == nil {
-			return nil
-		}
-		p.i = p.skipSpaces(p.i + 1)
-		if p.i == len(p.src) || p.src[p.i] == ',' || p.src[p.i] == '}' {
-			return nil // an empty value
-		}
-		v := p.inline(true)
-		if v == nil {
-			return nil
-		}
-		p.stack = append(p.stack, k, v)
-		if closed, ok := p.flowNext('}'); !ok {
+		if closed, ok := p.flowNext(closer); !ok {
 			return nil
 		} else if closed {
 			break
 		}
 	}
-	m.Content = p.finish(mark)
-	return m
+	c.Content = p.finish(mark)
+	return c
 }
 
 // flowNext consumes the closing bracket after a flow item (closed), or the
