@@ -68,7 +68,7 @@ test: lint build standin
 # in the fuzz tests.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./layout
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./spec/layout
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec/internal/yamlsubset
 
 lint:

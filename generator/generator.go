@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 	"github.com/left4me/left4me/units"
 )
 

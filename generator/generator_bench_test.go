@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/left4me/left4me/layout"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 	"github.com/left4me/left4me/units"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // ServerUser is the system user every server runs as (packaging/sysusers.conf).

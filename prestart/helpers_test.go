@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // The server's user in these tests; any non-root id works.

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // instance holds the open directories of runtime/NAME while a start runs.

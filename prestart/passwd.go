@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 // lookupUser finds name in passwd (/etc/passwd), as os/user does when built

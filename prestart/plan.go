@@ -3,7 +3,7 @@ package prestart
 import (
 	"strings"
 
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // ServerCfg renders the instance's server.cfg: one exec line per aliased

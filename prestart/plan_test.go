@@ -3,7 +3,7 @@ package prestart
 import (
 	"testing"
 
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 func TestServerCfg(t *testing.T) {

@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
-	"github.com/left4me/left4me/specfile"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/specfile"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Config is what the helpers need besides the instance name.

@@ -3,8 +3,8 @@ package prestart
 import (
 	"path/filepath"
 
-	"github.com/left4me/left4me/layout"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Preview is what Start would do for an instance, for `left4me render`. It

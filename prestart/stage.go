@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 // MaxCfgSize bounds a copied server.cfg: a cfg is text, and a huge file or

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // FuzzParse: no input panics, and whatever parses is safe to use as paths,

@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec/internal/yamlsubset"
-	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 // Instance is one spec file with its parse result.

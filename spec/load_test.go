@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func write(t *testing.T, dir, name, body string) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 func TestParseValid(t *testing.T) {

@@ -6,8 +6,8 @@ package spec
 import (
 	"time"
 
-	"github.com/left4me/left4me/specfile"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/specfile"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Defaults of the optional keys.

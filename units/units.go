@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Unit file names.

@@ -3,8 +3,8 @@ package units
 import (
 	"testing"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 var benchConfig = Config{

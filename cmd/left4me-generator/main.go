@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/left4me/left4me/generator"
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func main() {

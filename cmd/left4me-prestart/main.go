@@ -12,9 +12,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 func main() {

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/startplan"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // helperResult is one overlay count of the start/stop comparison.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func createCmd(e *Env) *cli.Command {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/a2s"
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 
 	"golang.org/x/sys/unix"
 

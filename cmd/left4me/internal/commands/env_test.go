@@ -13,7 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // fakeSD is systemd as the commands see it: unit states and a call log.

@@ -13,8 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
 )
 

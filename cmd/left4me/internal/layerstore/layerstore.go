@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // ErrLocked means another process holds the lock Lock tried to take.

@@ -18,7 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Definition is /etc/left4me/overlays/NAME.yaml.

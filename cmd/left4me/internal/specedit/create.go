@@ -13,8 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/layout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // New is what `left4me create` puts into a spec.

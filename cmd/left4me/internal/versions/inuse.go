@@ -15,7 +15,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // RecordFile is runtime/NAME/installation, where the start helper records

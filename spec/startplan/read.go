@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/specfile"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 // Read loads a plan that root wrote: a regular file (not followed through a

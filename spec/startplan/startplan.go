@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/left4me/left4me/layout"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Names shared by the generator, the units and the helper.
