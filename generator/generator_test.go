@@ -178,7 +178,7 @@ func TestManySpecs(t *testing.T) {
 	for i := range n {
 		port := 20000 + i
 		if i == 250 {
-			port = 20003 // taken by s003, four chunks earlier
+			port = 20003 // taken by s003, three chunks earlier
 		}
 		body := fmt.Sprintf("port: %d\nautostart: %v\nconfig: [hostname s%d]\n", port, i%3 == 0, i)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%03d.yaml", i)), []byte(body), 0o644); err != nil {
