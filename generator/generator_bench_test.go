@@ -7,25 +7,9 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/spectest"
 	"github.com/left4me/left4me/units"
 )
-
-// benchSpec matches tests/bench: the shape the web front end writes,
-// every second instance started at boot.
-func benchSpec(i int) string {
-	return fmt.Sprintf(`# bench instance %d
-port: %d
-autostart: %t
-arguments: ["+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server %d"]
-config:
-  - exec server_overlay_12
-  - 'hostname "Bench server %d"'
-  - sv_maxplayers 8
-overlays:
-  - {path: competitive, alias: overlay_12}
-  - workshop/maps
-`, i, 20000+i, i%2 == 0, i, i)
-}
 
 // BenchmarkRun is one generator pass in-process (no exec, no runtime
 // start-up): read and parse N specs, write N drop-ins and N/2 links into a
@@ -42,7 +26,7 @@ func BenchmarkRun(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range n {
-				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("srv%d.yaml", i)), []byte(benchSpec(i)), 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("srv%d.yaml", i)), []byte(spectest.FrontEnd(i)), 0o644); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,22 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/spec/spectest"
 )
 
-// benchSpec is a spec as the web front end writes it (the same shape as
-// tests/bench uses for the generator comparison).
-const benchSpec = `# bench instance 7
-port: 20007
-autostart: true
-arguments: ["+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server 7"]
-config:
-  - exec server_overlay_12
-  - 'hostname "Bench server 7"'
-  - sv_maxplayers 8
-overlays:
-  - {path: competitive, alias: overlay_12}
-  - workshop/maps
-`
+// benchSpec is a spec as the web front end writes it, the input of the
+// generator comparison in tests/bench.
+var benchSpec = spectest.FrontEnd(7)
 
 // bigSpec has MaxOverlays-sized lists: the worst a valid spec makes Parse do.
 func bigSpec() []byte {

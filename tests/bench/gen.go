@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/left4me/left4me/spec/spectest"
 )
 
 // peakRuns is how often each program runs, untimed, for its peak RSS.
@@ -17,24 +19,6 @@ type genResult struct {
 	units, mnts int // output check: drop-ins and .mount units of the warm-up run
 }
 
-// specText is a spec as the web front end writes it: arguments one of
-// which needs quoting, exec lines in config, two overlays, one aliased.
-// Every second instance starts at boot.
-func specText(i int) string {
-	return fmt.Sprintf(`# bench instance %d
-port: %d
-autostart: %t
-arguments: ["+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server %d"]
-config:
-  - exec server_overlay_12
-  - 'hostname "Bench server %d"'
-  - sv_maxplayers 8
-overlays:
-  - {path: competitive, alias: overlay_12}
-  - workshop/maps
-`, i, 20000+i, i%2 == 0, i, i)
-}
-
 // setupGen writes N specs and an fstab of N tmpfs entries below dir.
 func setupGen(dir string, n int) (cfgDir, fstab string, err error) {
 	cfgDir = filepath.Join(dir, "etc")
@@ -44,7 +28,7 @@ func setupGen(dir string, n int) (cfgDir, fstab string, err error) {
 	}
 	var tab strings.Builder
 	for i := range n {
-		if err := os.WriteFile(filepath.Join(inst, fmt.Sprintf("srv%d.yaml", i)), []byte(specText(i)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(inst, fmt.Sprintf("srv%d.yaml", i)), []byte(spectest.FrontEnd(i)), 0o644); err != nil {
 			return "", "", err
 		}
 		fmt.Fprintf(&tab, "tmpfs /mnt/bench%d tmpfs defaults 0 0\n", i)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/left4me/left4me/prestart/mountinfo"
 )
 
 // With --keep-unit and --register=no, systemd-nspawn puts the container
@@ -41,7 +43,7 @@ func cgroupParents() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms, err := readMountinfo()
+	ms, err := mountinfo.Read(mountinfo.Self)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +65,16 @@ func cgroupParents() ([]string, error) {
 
 // cgroupMount finds the mount point of the cgroup2 hierarchy (v2) or of
 // the v1 name=systemd hierarchy, mounted at its root.
-func cgroupMount(ms []mountEntry, v2 bool) string {
+func cgroupMount(ms []mountinfo.Mount, v2 bool) string {
 	for _, m := range ms {
-		if m.root != "/" {
+		if m.Root != "/" {
 			continue
 		}
-		if v2 && m.fstype == "cgroup2" {
-			return m.point
+		if v2 && m.FSType == "cgroup2" {
+			return m.Point
 		}
-		if !v2 && m.fstype == "cgroup" && strings.Contains(","+m.superOpts+",", ",name=systemd,") {
-			return m.point
+		if !v2 && m.FSType == "cgroup" && strings.Contains(","+m.SuperOpts+",", ",name=systemd,") {
+			return m.Point
 		}
 	}
 	return ""

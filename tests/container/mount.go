@@ -11,64 +11,18 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/mountinfo"
 )
-
-// mountEntry is the part of a /proc/self/mountinfo line needed here.
-type mountEntry struct {
-	root, point, fstype, source, superOpts string
-}
-
-func readMountinfo() ([]mountEntry, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	var ms []mountEntry
-	for _, line := range strings.Split(string(data), "\n") {
-		// ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		pre, post, ok := strings.Cut(line, " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 3 {
-			continue
-		}
-		ms = append(ms, mountEntry{unescape(f[3]), unescape(f[4]), g[0], unescape(g[1]), g[2]})
-	}
-	return ms, nil
-}
-
-// unescape undoes mountinfo's octal escaping of space, tab, newline and \.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
 
 // MountsUnder lists the host's mount points beneath dir (and dir itself
 // if includeSelf), deepest first so they can be unmounted in order.
 func MountsUnder(dir string, includeSelf bool) ([]string, error) {
-	ms, err := readMountinfo()
+	ms, err := mountinfo.Read(mountinfo.Self)
 	if err != nil {
 		return nil, err
 	}
-	dir = filepath.Clean(dir)
-	var pts []string
-	for _, m := range ms {
-		if (includeSelf && m.point == dir) || strings.HasPrefix(m.point, dir+"/") {
-			pts = append(pts, m.point)
-		}
-	}
+	pts := mountinfo.Under(ms, dir, includeSelf)
 	sort.Slice(pts, func(i, j int) bool { return len(pts[i]) > len(pts[j]) })
 	return pts, nil
 }
@@ -121,18 +75,18 @@ type Swept struct {
 // these stay). They are named after the dead owner's PID, which leaves
 // those of concurrently running owners alone.
 func Sweep(prefix string) ([]Swept, error) {
-	ms, err := readMountinfo()
+	ms, err := mountinfo.Read(mountinfo.Self)
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	var swept []Swept
 	for _, m := range ms {
-		if m.fstype != "tmpfs" || !deadOwner(prefix, m.source) {
+		if m.FSType != "tmpfs" || !deadOwner(prefix, m.Source) {
 			continue
 		}
-		err := unmountUnder(m.point, true)
-		os.Remove(m.point) // rmdir: never recurses into what is still mounted
-		swept = append(swept, Swept{m.point, err})
+		err := unmountUnder(m.Point, true)
+		os.Remove(m.Point) // rmdir: never recurses into what is still mounted
+		swept = append(swept, Swept{m.Point, err})
 	}
 	parents, _ := cgroupParents()
 	for _, p := range parents {

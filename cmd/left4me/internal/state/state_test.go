@@ -11,20 +11,21 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
-const sampleMountinfo = `22 1 0:21 / / rw - ext4 /dev/root rw
+func TestMountsUnder(t *testing.T) {
+	mi := filepath.Join(t.TempDir(), "mountinfo")
+	text := `22 1 0:21 / / rw - ext4 /dev/root rw
 40 22 0:35 / /var/lib/left4me/runtime/srv1/merged rw - overlay overlay rw,lowerdir=x
 41 22 0:36 / /var/lib/left4me/runtime/srv10/merged rw - overlay overlay rw
-42 22 0:37 / /var/lib/left4me/runtime/srv1/upper/with\040space rw - tmpfs tmpfs rw
 `
-
-func TestParseMounts(t *testing.T) {
-	got, err := parseMounts(strings.NewReader(sampleMountinfo), "/var/lib/left4me/runtime/srv1")
-	if err != nil {
+	if err := os.WriteFile(mi, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"/var/lib/left4me/runtime/srv1/merged", "/var/lib/left4me/runtime/srv1/upper/with space"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %q", got)
+	got, err := MountsUnder(mi, "/var/lib/left4me/runtime/srv1")
+	if err != nil || !reflect.DeepEqual(got, []string{"/var/lib/left4me/runtime/srv1/merged"}) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := MountsUnder(filepath.Join(t.TempDir(), "none"), "/"); err == nil {
+		t.Fatal("a missing mountinfo gave no error")
 	}
 }
 
