@@ -2,8 +2,6 @@ package spec
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,8 +43,6 @@ func parse(b *yamlsubset.Buffers, file string, data []byte) (*Spec, error) {
 		}
 	}
 	s := &Spec{StartTimeout: DefaultStartTimeout, HangTimeout: DefaultHangTimeout}
-	sum := sha256.Sum256(data)
-	s.Digest = hex.EncodeToString(sum[:])
 	s.raw = data
 	p.root(doc, s)
 	s.overlayPos = p.overlayPos

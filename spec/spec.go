@@ -28,9 +28,6 @@ type Spec struct {
 	// HangTimeout: a running server silent this long is restarted; 0 = never.
 	HangTimeout time.Duration
 	Resources   Resources
-	// Digest is the SHA-256 of the spec file's bytes, so the start helper can
-	// tell whether systemd's view (rendered by the generator) is current.
-	Digest string
 
 	raw               []byte   // the file's bytes, for the start plan
 	portLine, portCol int      // where port: stands, for cross-spec errors

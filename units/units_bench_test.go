@@ -19,7 +19,6 @@ var benchSpec = &spec.Spec{
 	Arguments: []string{"+map", "c1m1_hotel", "-tickrate", "100", "+hostname", "Bench server 7"},
 	Config:    []string{"exec server_overlay_12", `hostname "Bench server 7"`, "sv_maxplayers 8"},
 	Overlays:  []spec.Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}},
-	Digest:    "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
 }
 
 // BenchmarkRenderDropIn is the per-instance work of the generator's output

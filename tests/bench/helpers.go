@@ -149,7 +149,7 @@ func (b *bench) prepareHelpers(e *helperEnv, k int) (*helperCase, error) {
 	h := &helperCase{b: b, res: &helperResult{overlays: k, cfgs: cfgs}}
 	// The environment l4d2@.service and its drop-in give the helpers.
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LEFT4ME_CONFIG_DIR=" + e.etc, "LEFT4ME_ROOT=" + e.root,
-		"LEFT4ME_SPEC_DIGEST=" + s.Digest, startplan.DirEnv + "=" + planDir, "GOMAXPROCS=1"}
+		startplan.DirEnv + "=" + planDir, "GOMAXPROCS=1"}
 	h.merged = filepath.Join(e.root, "runtime", name, "merged")
 	errFile := filepath.Join(b.scratch, "helper.err")
 	h.start = request{Op: "exec", Argv: []string{b.bin("left4me-prestart"), name}, Env: env, Stderr: errFile}
