@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/left4me/left4me/probe"
+	"github.com/left4me/left4me/prestart/probe"
 )
 
 func main() {

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // serveA2S answers A2S_INFO on conn until conn is closed. Like L4D2, it

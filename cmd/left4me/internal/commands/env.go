@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec/layout"
 
 	"golang.org/x/sys/unix"

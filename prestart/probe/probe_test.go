@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // server answers A2S_INFO (without a challenge) until silenced.

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/left4me/left4me/a2s"
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // Logf receives progress lines (the journal, under systemd).
