@@ -38,6 +38,8 @@ func readAt(b *yamlsubset.Buffers, dirfd int, name, path string) (*Spec, error) 
 		return nil, fmt.Errorf("%s: %w", path, ErrNoSpec)
 	case errors.Is(err, specfile.ErrNotRegular):
 		return nil, &Error{File: path, Msg: "not a regular file"}
+	case errors.Is(err, specfile.ErrSymlink):
+		return nil, &Error{File: path, Msg: specfile.ErrSymlink.Error()}
 	case err != nil:
 		return nil, fmt.Errorf("read spec: %w", err)
 	}

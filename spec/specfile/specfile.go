@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,30 +16,49 @@ import (
 // MaxSize bounds a spec file.
 const MaxSize = 1 << 20
 
-// ErrNotRegular is wrapped by Read for a FIFO, device, socket or directory.
-var ErrNotRegular = errors.New("not a regular file")
+// Errors of Read, matched with errors.Is.
+var (
+	// ErrNotRegular: a FIFO, device, socket or directory.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrSymlink: a symbolic link, never followed (a link to /etc/shadow
+	// would have root read it and quote its lines in errors).
+	ErrSymlink = errors.New("is a symbolic link; specs must be regular files and links are never followed")
+)
 
 // Read returns the content of the spec file at path. A missing file is an
-// error that matches fs.ErrNotExist; a FIFO, device or directory matches
+// error that matches fs.ErrNotExist; a symbolic link matches ErrSymlink
+// (whether or not its target exists); a FIFO, device or directory matches
 // ErrNotRegular; a file over MaxSize is read up to MaxSize+1 bytes and
 // returned, so the caller reports it with its own location rules.
 func Read(path string) ([]byte, error) { return ReadAt(unix.AT_FDCWD, path, path) }
 
 // ReadAt is Read of name relative to the directory dirfd (the generator
 // reads thousands of specs from one directory); path names it in errors.
+// The file is looked at through an O_PATH descriptor first, so neither a
+// link nor a device is ever opened for reading: only a regular file is,
+// through that very descriptor.
 func ReadAt(dirfd int, name, path string) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	pfd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFLNK:
+		return nil, fmt.Errorf("%s: %w", path, ErrSymlink)
+	default:
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
-	}
 	data, err := ReadFD(fd, st.Size, MaxSize+1)
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}

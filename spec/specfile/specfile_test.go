@@ -43,3 +43,26 @@ func TestRead(t *testing.T) {
 		t.Errorf("directory: %v", err)
 	}
 }
+
+// A spec that is a link is never followed: root would read the target and
+// quote its lines in errors, or tell whether it exists.
+func TestReadRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secret, []byte("port: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"to-secret.yaml": secret, "to-missing.yaml": filepath.Join(dir, "nope"), "to-dev.yaml": "/dev/zero"} {
+		p := filepath.Join(dir, name)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+		data, err := Read(p)
+		if !errors.Is(err, ErrSymlink) || data != nil || bytes.Contains([]byte(err.Error()), []byte("hunter2")) {
+			t.Errorf("%s: %q %v", name, data, err)
+		}
+	}
+	if _, err := Read("/dev/zero"); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("device: %v", err)
+	}
+}

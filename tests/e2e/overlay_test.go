@@ -35,6 +35,7 @@ escape)
 	echo pwned > /var/lib/left4me/overlays/mods/left4dead2/who.txt || echo "write to current refused"
 	echo pwned > /etc/left4me/pwned || echo "write to /etc refused"
 	echo pwned > /var/lib/left4me/pwned || echo "write to state root refused"
+	cat /etc/left4me/instances/ova.yaml || echo "read of a spec refused"
 	exit 1
 	;;
 hang)
@@ -139,6 +140,9 @@ func TestOverlayBuild(t *testing.T) {
 			out += err.Error() // the failure is on stderr
 			if !strings.Contains(out, tc.want) || !strings.Contains(out, "current version is unchanged") {
 				t.Errorf("output lacks %q or the unchanged note:\n%s", tc.want, out)
+			}
+			if tc.mode == "escape" && (!strings.Contains(out, "read of a spec refused") || strings.Contains(out, "port: 27031")) {
+				t.Errorf("the builder read a spec:\n%s", out)
 			}
 			if tc.mode == "hang" && time.Since(start) > 40*time.Second {
 				t.Errorf("a 5s timeout took %v", time.Since(start))

@@ -65,6 +65,10 @@ func (e *Env) load(name string) (*spec.Spec, error) {
 		return nil, err
 	}
 	s, err := spec.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		// Specs are root's (0640): they may hold an RCON password.
+		return nil, fail.NeedsRoot(err, "reading "+path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s cannot be used:\n%v\nfix the file, then check it with `left4me validate %s`", fail.ErrInvalid, path, fail.NeedsRoot(err, "reading "+path), name)
 	}

@@ -69,7 +69,20 @@ Examples:
 	}
 }
 
-func (e *Env) ovStore() ovbuild.Store { return ovbuild.Store{Root: e.Layout.Root} }
+func (e *Env) ovStore() ovbuild.Store {
+	return ovbuild.Store{Root: e.Layout.Root, ConfigDir: e.Layout.ConfigDir, UnitActive: unitActive}
+}
+
+// unitActive asks systemd whether unit is active or on its way there or
+// down; without an answer it says yes, so nothing is removed blindly.
+func unitActive(unit string) bool {
+	out, err := exec.Command("systemctl", "show", "-P", "ActiveState", unit).Output()
+	if err != nil {
+		return true
+	}
+	st := strings.TrimSpace(string(out))
+	return st != "inactive" && st != "failed"
+}
 
 // overlayUsers are the instances whose spec names overlay name.
 func (e *Env) overlayUsers(name string) []string {
@@ -99,10 +112,11 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool) error
 	}
 	sr, _ := exec.LookPath("systemd-run")
 	jc, _ := exec.LookPath("journalctl")
-	if sr == "" || jc == "" {
-		return fmt.Errorf("%w: overlay build needs systemd-run and journalctl", fail.ErrNoSystemd)
+	sc, _ := exec.LookPath("systemctl")
+	if sr == "" || jc == "" || sc == "" {
+		return fmt.Errorf("%w: overlay build needs systemd-run, systemctl and journalctl", fail.ErrNoSystemd)
 	}
-	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc}
+	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
 		return err

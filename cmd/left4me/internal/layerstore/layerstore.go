@@ -14,10 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -90,55 +90,10 @@ func Mounted(root string) ([]string, error) {
 // RemoveTree deletes path and everything below it without following links
 // and without entering another filesystem: a mount below it is an error,
 // never emptied (os.RemoveAll would descend into it). A missing path is
-// not an error.
-func RemoveTree(path string) error { return removeTree(path, false) }
+// not an error. Every step is relative to a directory descriptor (package
+// treerm), so a writer racing the removal cannot redirect it.
+func RemoveTree(path string) error { return treerm.Remove(path, treerm.Options{}) }
 
 // RemoveTreeWritable is RemoveTree for a tree an unprivileged builder
-// made: it first gives each directory mode 0700, since a build may leave
-// one without write permission.
-func RemoveTreeWritable(path string) error { return removeTree(path, true) }
-
-func removeTree(path string, chmod bool) error {
-	st, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("remove %s: %w", path, err)
-	}
-	return removeBelow(path, st.Sys().(*syscall.Stat_t).Dev, st, chmod)
-}
-
-func removeBelow(path string, dev uint64, st fs.FileInfo, chmod bool) error {
-	if st.IsDir() {
-		if st.Sys().(*syscall.Stat_t).Dev != dev {
-			return fmt.Errorf("refusing to remove %s: another filesystem is mounted there (umount it first)", path)
-		}
-		if m, err := prestart.IsMountPoint(path); err != nil {
-			return err
-		} else if m {
-			return fmt.Errorf("refusing to remove %s: it is a mount point (umount it first)", path)
-		}
-		if chmod {
-			_ = os.Chmod(path, 0o700)
-		}
-		ents, err := os.ReadDir(path)
-		if err != nil {
-			return fmt.Errorf("remove %s: %w", path, err)
-		}
-		for _, e := range ents {
-			p := filepath.Join(path, e.Name())
-			cst, err := os.Lstat(p)
-			if err != nil {
-				return fmt.Errorf("remove %s: %w", p, err)
-			}
-			if err := removeBelow(p, dev, cst, chmod); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", path, err)
-	}
-	return nil
-}
+// made: it first gives each directory mode 0700, through its descriptor.
+func RemoveTreeWritable(path string) error { return treerm.Remove(path, treerm.Options{Chmod: true}) }

@@ -2,6 +2,7 @@ package ovbuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -36,7 +37,9 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		r.Finished, r.OK = time.Now().UTC(), err == nil
 		if err != nil {
 			r.Message = err.Error()
-			_ = layerstore.RemoveTreeWritable(s.BuildDir(name, j.ID))
+			if !errors.Is(err, ErrUnitAlive) {
+				_ = layerstore.RemoveTreeWritable(s.BuildDir(name, j.ID))
+			}
 		} else {
 			r.Message = "switched in; the previous version is " + old
 			if old == "" {

@@ -12,13 +12,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 // Definition is /etc/left4me/overlays/NAME.yaml.
@@ -58,7 +58,8 @@ func LoadDef(l layout.Layout, name string) (*Definition, error) {
 		return nil, err
 	}
 	file := filepath.Join(DefDir(l), name+".yaml")
-	data, err := os.ReadFile(file)
+	// As a spec: never through a link, never a FIFO or device.
+	data, err := specfile.Read(file)
 	if err != nil {
 		return nil, fmt.Errorf("overlay definition: %w", err)
 	}

@@ -1,6 +1,7 @@
 package ovbuild
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/specfile"
 )
 
 func mkLayer(t *testing.T, s Store, name, id, who string) {
@@ -326,5 +330,56 @@ func TestNewIDNeverReusesTheLastBuild(t *testing.T) {
 	mkLayer(t, s, "mods", second, "x")
 	if third := s.NewID("mods", at); third == first || third == second || !ValidID(third) {
 		t.Fatalf("with %q failed and %q building, the next ID is %q", first, second, third)
+	}
+}
+
+// An overlay definition that is a link is refused, never followed.
+func TestLoadDefRefusesLink(t *testing.T) {
+	l := layout.Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
+	if err := os.MkdirAll(DefDir(l), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("builder: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(DefDir(l), "mods.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadDef(l, "mods")
+	if !errors.Is(err, specfile.ErrSymlink) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A builder cannot make the next build keep its unfinished layer as an
+// "older version" by planting a marker (it cannot make one root's), and a
+// directory whose build unit still runs is left alone.
+func TestCleanStaleDistrusts(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	const forged, running = "20260104T000000Z", "20260105T000000Z"
+	mkLayer(t, s, "mods", forged, "evil")
+	layer := filepath.Join(s.BuildDir("mods", forged), "layer")
+	os.Remove(filepath.Join(layer, Marker("mods")))
+	WriteMarker(layer, "mods", "20250101T000000Z")
+	for _, p := range []string{layer, filepath.Join(layer, Marker("mods"))} {
+		if err := os.Lchown(p, 65534, 65534); err != nil { // as the builder left it
+			t.Fatal(err)
+		}
+	}
+	mkLayer(t, s, "mods", running, "busy")
+	s.UnitActive = func(unit string) bool { return unit == UnitName("mods", running) }
+	done, err := s.CleanStale("mods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.Old("mods", "20250101T000000Z")); err == nil {
+		t.Error("the forged marker made the unfinished build an older version")
+	}
+	if _, err := os.Stat(s.BuildDir("mods", forged)); !os.IsNotExist(err) {
+		t.Errorf("the unfinished build is still there: %v", err)
+	}
+	if readWho(t, filepath.Join(s.BuildDir("mods", running), "layer")) != "busy" || !strings.Contains(strings.Join(done, "\n"), "still runs") {
+		t.Errorf("a running build's directory was touched: %q", done)
 	}
 }

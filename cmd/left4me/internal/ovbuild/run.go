@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 //go:embed helpers.sh
@@ -30,8 +32,9 @@ type Job struct {
 	ID        string
 	Instances []string // instances whose spec names the overlay
 	Out       io.Writer
-	// SystemdRun and Journalctl are the programs (tests may replace them).
-	SystemdRun, Journalctl string
+	// SystemdRun, Journalctl and Systemctl are the programs (tests may
+	// replace them).
+	SystemdRun, Journalctl, Systemctl string
 }
 
 // UnitName is the transient unit of build id of overlay name.
@@ -87,6 +90,9 @@ func (s Store) Args(j Job) []string {
 		"-p", "UMask=0022",
 		"-p", "ReadWritePaths=" + layer + " " + scratch,
 		"-p", "InaccessiblePaths=-" + filepath.Join(s.Root, "runtime"),
+		"-p", "ProtectProc=invisible", "-p", "ProtectKernelLogs=yes", "-p", "RestrictNamespaces=yes",
+		"-p", "SystemCallArchitectures=native", "-p", "SystemCallFilter=@system-service",
+		"-p", "SystemCallErrorNumber=EPERM",
 		"-p", "WorkingDirectory=" + layer,
 		"-p", fmt.Sprintf("RuntimeMaxSec=%d", int(j.Def.Timeout.Seconds())),
 		"-p", "MemoryMax=" + j.Def.Memory, "-p", "MemorySwapMax=0",
@@ -97,6 +103,14 @@ func (s Store) Args(j Job) []string {
 		"-E", "INSTANCES=" + strings.Join(j.Instances, " "),
 		"-E", "PATH=/usr/local/bin:/usr/bin:/bin",
 		"/bin/sh", "-eu", filepath.Join(bd, "helpers.sh"),
+	}
+	if s.ConfigDir != "" {
+		// Of /etc/left4me the builder sees its definitions and scripts
+		// only: the specs beside them may hold other instances' RCON
+		// passwords, and steam-password the Steam account's.
+		a = append(a[:len(a)-3:len(a)-3],
+			"-p", "TemporaryFileSystem="+s.ConfigDir+":ro", "-p", "BindReadOnlyPaths=-"+DefDir(layout.Layout{ConfigDir: s.ConfigDir}),
+			"/bin/sh", "-eu", filepath.Join(bd, "helpers.sh"))
 	}
 	return a
 }
@@ -128,6 +142,17 @@ func (s Store) Run(ctx context.Context, j Job) error {
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = j.Out, &stderr
 	runErr := cmd.Run()
+	if runErr != nil {
+		// Killing systemd-run (Ctrl-C, SIGTERM, a timeout of ours) leaves
+		// the transient unit running: the builder must be gone before
+		// anyone touches its directory.
+		if err := s.stopUnit(j, unit); err != nil {
+			stop()
+			wg.Wait()
+			_ = jc.Wait()
+			return err
+		}
+	}
 	select { // the unit's last messages reach the journal a bit later
 	case <-ended:
 	case <-time.After(3 * time.Second):
@@ -145,6 +170,31 @@ func (s Store) Run(ctx context.Context, j Job) error {
 		return fmt.Errorf("run %s: %w%s", j.SystemdRun, runErr, prefix(": ", msg))
 	}
 	return nil
+}
+
+// ErrUnitAlive: the build unit could not be confirmed stopped, so its
+// directory must be left alone (the builder may still write there).
+var ErrUnitAlive = errors.New("the build unit could not be confirmed stopped")
+
+// stopUnit stops the build's unit and confirms it is no longer active.
+// It does not use the caller's context, which is likely cancelled.
+func (s Store) stopUnit(j Job, unit string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc := j.Systemctl
+	if sc == "" {
+		sc = "systemctl"
+	}
+	_ = exec.CommandContext(ctx, sc, "stop", unit).Run() // waits for the stop job
+	out, err := exec.CommandContext(ctx, sc, "show", "-P", "ActiveState", unit).Output()
+	switch st := strings.TrimSpace(string(out)); {
+	case err == nil && (st == "inactive" || st == "failed"):
+		return nil
+	case err == nil:
+		err = fmt.Errorf("it is %s", st)
+	}
+	return fmt.Errorf("%w (%s: %v); its directory %s is left as it is: remove it once `systemctl status %s` shows it inactive",
+		ErrUnitAlive, unit, err, s.BuildDir(j.Def.Name, j.ID), unit)
 }
 
 func prefix(p, s string) string {

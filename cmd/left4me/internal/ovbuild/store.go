@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +31,14 @@ const (
 )
 
 // Store is the overlays of a state root.
-type Store struct{ Root string }
+type Store struct {
+	Root string
+	// ConfigDir (/etc/left4me) is hidden from builders: specs there may
+	// hold other instances' RCON passwords. Empty: nothing hidden.
+	ConfigDir string
+	// UnitActive tells whether a build unit still runs; nil: none does.
+	UnitActive func(unit string) bool
+}
 
 // Current is overlays/NAME.
 func (s Store) Current(name string) string { return filepath.Join(s.Root, OverlaysDir, name) }
@@ -84,6 +92,11 @@ func ReadMarker(dir, name string) (string, error) {
 	}
 	if !st.Mode().IsRegular() || st.Size() > 64 {
 		return "", fmt.Errorf("%s: not a version marker", p)
+	}
+	// Only root writes markers, after the scan made the layer root's: a
+	// marker a builder planted in its own layer is not one.
+	if dst, err := os.Lstat(dir); err != nil || st.Sys().(*syscall.Stat_t).Uid != 0 || dst.Sys().(*syscall.Stat_t).Uid != 0 || !dst.IsDir() {
+		return "", fmt.Errorf("%s: not a version marker (not root's)", p)
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -263,6 +276,12 @@ func (s Store) CleanStale(name string) ([]string, error) {
 	var done []string
 	for _, bd := range ps {
 		id := strings.TrimPrefix(filepath.Base(bd), buildPrefix)
+		if s.UnitActive != nil && s.UnitActive(UnitName(name, id)) {
+			// A builder still runs there (its CLI was killed): never
+			// touch a directory it may write to.
+			done = append(done, "left "+bd+" alone: its build unit "+UnitName(name, id)+" still runs (systemctl stop it)")
+			continue
+		}
 		layer := filepath.Join(bd, "layer")
 		if m, err := ReadMarker(layer, name); err == nil && m != "" && m != id && ValidID(id) {
 			if _, err := s.retire(name, id); err != nil {

@@ -73,16 +73,16 @@ func TestParseOverlay(t *testing.T) {
 func TestWriteNew(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.yaml")
-	if err := WriteNew(p, []byte("port: 1\n")); err != nil {
+	if err := WriteNew(p, []byte("port: 27001\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteNew(p, []byte("port: 2\n")); !errors.Is(err, fail.ErrExists) {
+	if err := WriteNew(p, []byte("port: 27002\n")); !errors.Is(err, fail.ErrExists) {
 		t.Fatalf("overwrite: %v", err)
 	}
-	if s, err := spec.ReadFile(p); err != nil || s.Port != 1 {
+	if s, err := spec.ReadFile(p); err != nil || s.Port != 27001 {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v", st.Mode())
 	}
 	assertNoTemp(t, dir, 1)
@@ -94,14 +94,14 @@ func TestWriteNew(t *testing.T) {
 func TestReplaceKeepsMode(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.yaml")
-	if err := os.WriteFile(p, []byte("port: 1\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte("port: 27001\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Replace(p, []byte("port: 2\n")); err != nil {
+	if err := Replace(p, []byte("port: 27002\n")); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(p)
-	if st, _ := os.Stat(p); string(got) != "port: 2\n" || st.Mode().Perm() != 0o600 {
+	if st, _ := os.Stat(p); string(got) != "port: 27002\n" || st.Mode().Perm() != 0o600 {
 		t.Fatalf("%q %v", got, st.Mode())
 	}
 	assertNoTemp(t, dir, 1)

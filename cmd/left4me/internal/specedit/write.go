@@ -14,9 +14,11 @@ import (
 )
 
 // WriteNew writes path atomically, and only if it does not exist yet: a
-// reader (the generator at a reload) sees either no file or all of it.
+// reader (the generator at a reload) sees either no file or all of it. The
+// mode is 0640 (root's group may read): a spec may hold the instance's RCON
+// password.
 func WriteNew(path string, data []byte) error {
-	tmp, err := writeTemp(path, data, 0o644)
+	tmp, err := writeTemp(path, data, 0o640)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"fmt"
-	"github.com/left4me/left4me/prestart"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,12 +11,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart"
 )
 
 // Remove deletes root/runtime/NAME entirely (upper layer included) and
 // reports whether there was anything. It refuses a symlinked runtime/ or
-// runtime/NAME and anything still mounted at or below it: os.RemoveAll
-// never follows links, but it does descend into mounts. mountinfo is
+// runtime/NAME and anything still mounted at or below it. mountinfo is
 // normally MountInfo.
 func Remove(root, name, mountinfo string) (bool, error) {
 	dir := filepath.Join(root, "runtime", name)
@@ -37,7 +37,9 @@ func Remove(root, name, mountinfo string) (bool, error) {
 	if err := checkUnmounted(dir, mountinfo); err != nil {
 		return false, err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	// The server wrote the tree: removed through descriptors, one at a
+	// time whatever its depth, never following a link (package treerm).
+	if err := treerm.Remove(dir, treerm.Options{}); err != nil {
 		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
 	}
 	return true, nil
