@@ -83,8 +83,8 @@ func TestStartRefusesHostileTrees(t *testing.T) {
 			symlink(t, filepath.Dir(outside), e.path("installation"))
 		}, "game installation"},
 		{"no game installed", func(t *testing.T, e *env, outside string) {
-			rm(t, e.path("installation/srcds_run"))
-		}, "has no srcds_run"},
+			rm(t, e.path("installation/srcds_linux"))
+		}, "has no srcds_linux"},
 		{"runtime dir writable by others", func(t *testing.T, e *env, outside string) {
 			mkdirs(t, e.path("runtime/srv"))
 			if err := os.Chown(e.path("runtime/srv"), testUID, testGID); err != nil {

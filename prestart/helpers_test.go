@@ -52,7 +52,7 @@ func newEnv(t *testing.T, specText string) *env {
 	base := t.TempDir()
 	e := &env{root: filepath.Join(base, "state"), log: &bytes.Buffer{}}
 	e.c = Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}
-	mk(t, filepath.Join(e.root, "installation/srcds_run"), "#!/bin/sh\n", 0o755)
+	mk(t, filepath.Join(e.root, "installation/srcds_linux"), "#!/bin/sh\n", 0o755)
 	mk(t, filepath.Join(e.root, "installation/left4dead2/who.txt"), "installation", 0o644)
 	mk(t, filepath.Join(e.root, "installation/left4dead2/base.txt"), "base", 0o644)
 	mk(t, filepath.Join(e.root, "overlays/plain/left4dead2/who.txt"), "plain", 0o644)
@@ -149,7 +149,7 @@ func TestStartRecoversStaleMount(t *testing.T) {
 }
 
 func TestStaleCfgRemoved(t *testing.T) {
-	e := newEnv(t, "port: 1\n")
+	e := newEnv(t, "port: 27001\n")
 	outside := filepath.Join(t.TempDir(), "victim")
 	mk(t, outside, "keep", 0o644)
 	cfg := e.path("runtime/srv/upper/left4dead2/cfg")

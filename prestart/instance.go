@@ -60,6 +60,9 @@ func openInstance(c Config, name string) (*instance, error) {
 	if err == nil {
 		err = ensureMountPoint(dir, "merged", what+"/merged")
 	}
+	if err == nil {
+		err = ensureDumps(c, dir, what+"/"+DumpsDir)
+	}
 	if err != nil {
 		inst.close()
 		return nil, err
@@ -109,9 +112,10 @@ func checkRootOwned(fd int, what string) error {
 
 // layers holds the open lower directories, top first, installation last.
 type layers struct {
-	root string
-	fds  []int
-	ovfd []int // overlay directories, in spec order (same fds as fds[:n])
+	root  string
+	fds   []int
+	names []string // for messages, as fds
+	ovfd  []int    // overlay directories, in spec order (same fds as fds[:n])
 }
 
 func (l *layers) close() { closeAll(l.fds...) }
@@ -140,6 +144,7 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 				return nil, &LayerError{Index: i, Err: err}
 			}
 			l.fds = append(l.fds, fd)
+			l.names = append(l.names, what)
 		}
 		l.ovfd = l.fds[:len(l.fds):len(l.fds)]
 	}
@@ -150,10 +155,11 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 		return nil, fmt.Errorf("game installation: %w (install the game there first)", err)
 	}
 	l.fds = append(l.fds, fd)
+	l.names = append(l.names, inst)
 	var st unix.Stat_t
-	if err := unix.Fstatat(fd, "srcds_run", &st, 0); err != nil {
+	if err := unix.Fstatat(fd, "srcds_linux", &st, 0); err != nil {
 		l.close()
-		return nil, fmt.Errorf("game installation %s has no srcds_run (%w): install the game first (app 222860)", inst, err)
+		return nil, fmt.Errorf("game installation %s has no srcds_linux (%w): install the game first (app 222860)", inst, err)
 	}
 	return l, nil
 }

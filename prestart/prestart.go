@@ -26,6 +26,10 @@ type Config struct {
 	UID    int // the server's user: owns the upper layer and staged files
 	GID    int
 	Log    io.Writer // step lines, the journal when run by systemd
+
+	// attachLayers makes the tests take the path of kernels before 6.15,
+	// which refuse detached mounts as overlay layers.
+	attachLayers bool
 }
 
 func (c Config) step(format string, args ...any) {
@@ -42,6 +46,8 @@ var (
 	ErrInvalidSpec = errors.New("the spec was invalid")
 	// ErrNoPlan: the generator wrote no plan for the instance.
 	ErrNoPlan = errors.New("no start plan")
+	// ErrNoIdmap: the kernel or a layer's filesystem has no idmapped mounts.
+	ErrNoIdmap = errors.New("idmapped mounts are not supported here (they need Linux 5.19 or later, and ext4, xfs, btrfs or tmpfs); the server cannot write into directories that come from the installation or an overlay")
 )
 
 // Start prepares instance name for its server from the plan the generator
@@ -93,7 +99,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 		return err
 	}
 	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
-	if err := mountOverlay(layers.fds, inst.upper, inst.work, inst.merged); err != nil {
+	if err := mountLayers(c, inst, layers, c.Layout.RuntimeDir(name)); err != nil {
 		return err
 	}
 	c.step("instance %s ready", name)

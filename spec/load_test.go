@@ -71,8 +71,8 @@ func TestLoadInstance(t *testing.T) {
 	if err := os.MkdirAll(l.InstancesDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write(t, l.InstancesDir(), "x.yaml", "port: 5\n")
-	if s, err := LoadInstance(l, "x"); err != nil || s.Port != 5 {
+	write(t, l.InstancesDir(), "x.yaml", "port: 27005\n")
+	if s, err := LoadInstance(l, "x"); err != nil || s.Port != 27005 {
 		t.Fatalf("%v %v", s, err)
 	}
 	if _, err := LoadInstance(l, "y"); !errors.Is(err, ErrNoSpec) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -61,7 +62,7 @@ type parser struct {
 func (p *parser) fileErr(msg string) error { return &Error{File: p.file, Msg: msg} }
 
 func (p *parser) at(n *yaml.Node, field, msg string) error {
-	return &Error{File: p.file, Line: n.Line, Column: n.Column, Field: field, Msg: msg}
+	return &Error{File: p.file, Line: n.Line, Column: n.Column, Field: safeField(field), Msg: msg}
 }
 
 func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
@@ -105,7 +106,7 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		case "autostart":
 			s.Autostart = p.boolean(v, "autostart")
 		case "arguments":
-			s.Arguments = p.strings(v, "arguments", validArgument)
+			s.Arguments = p.arguments(v, s)
 		case "config":
 			s.Config = p.strings(v, "config", validConfigLine)
 		case "overlays":
@@ -133,6 +134,12 @@ func (p *parser) port(v *yaml.Node) int {
 	n, err := strconv.ParseInt(v.Value, 0, 64)
 	if err != nil || n < 1 || n > 65535 {
 		p.add(v, "port", "%s is out of range 1..65535", v.Value)
+		return 0
+	}
+	if n < 1024 {
+		// The server has no capabilities (CapabilityBoundingSet= is
+		// empty), so the kernel refuses it ports below 1024.
+		p.add(v, "port", "%d is below 1024: the server runs unprivileged and cannot bind it; use 1024..65535 (the game's default is 27015)", n)
 		return 0
 	}
 	return int(n)
@@ -229,7 +236,31 @@ func describe(v *yaml.Node) string {
 	case "!!null":
 		return "nothing (null)"
 	case "!!str":
-		return fmt.Sprintf("the string %q", v.Value)
+		return "the string " + quoteCut(v.Value)
 	}
 	return fmt.Sprintf("%s %s", strings.TrimPrefix(v.Tag, "!!"), v.Value)
+}
+
+// maxQuoted bounds a value quoted into a message: a spec is written by
+// others, and its text reaches the journal, plans and terminals.
+const maxQuoted = 64
+
+// quoteCut quotes s as Go would (control characters and ESC escaped, so
+// no text can forge a line or drive a terminal), cut to maxQuoted runes.
+func quoteCut(s string) string {
+	if r := []rune(s); len(r) > maxQuoted {
+		return strconv.QuoteToGraphic(string(r[:maxQuoted])) + "..."
+	}
+	return strconv.QuoteToGraphic(s)
+}
+
+// safeField keeps a field name as it is when it is plain text (keys and
+// indexes), and quotes it otherwise: an unknown key is the spec author's.
+func safeField(f string) string {
+	for _, r := range f {
+		if r < 0x20 || r == 0x7f || !unicode.IsGraphic(r) || len(f) > 2*maxQuoted {
+			return quoteCut(f)
+		}
+	}
+	return f
 }

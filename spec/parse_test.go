@@ -44,7 +44,7 @@ hang_timeout: 0
 }
 
 func TestParseDefaults(t *testing.T) {
-	s, err := Parse("a.yaml", []byte("port: 1\narguments:\nconfig: []\n"))
+	s, err := Parse("a.yaml", []byte("port: 1024\narguments:\nconfig: []\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +64,17 @@ func TestParseErrors(t *testing.T) {
 		{"port string", "port: abc\n", "a.yaml:1:7: port: must be a whole number"},
 		{"port zero", "port: 0\n", "a.yaml:1:7: port: 0 is out of range"},
 		{"port big", "port: 70000\n", "a.yaml:1:7: port: 70000 is out of range"},
+		{"port privileged", "port: 80\n", "a.yaml:1:7: port: 80 is below 1024: the server runs unprivileged"},
+		{"arg port", "port: 27015\narguments: [-port, \"27016\"]\n", "a.yaml:2:13: arguments[0]: -port is set by left4me: the port is the spec's port:"},
+		{"arg hostport any case", "port: 27015\narguments: [+map, c1m1_hotel, +HostPort, \"27016\"]\n", "a.yaml:2:31: arguments[2]: +HostPort is set by left4me"},
+		{"arg game", "port: 27015\narguments: [-game, left4dead]\n", "arguments[0]: -game is set by left4me: the unit always runs -game left4dead2"},
+		{"arg norestart", "port: 27015\narguments: [-norestart]\n", "arguments[0]: -norestart is set by left4me: systemd restarts"},
+		{"arg srcds_run option", "port: 27015\narguments: [-autoupdate]\n", "arguments[0]: -autoupdate is set by left4me: a srcds_run option"},
+		{"arg quote", "port: 27015\narguments: [+hostname, 'Tom \"the\" server']\n", "arguments[1]: contains a double quote, which the engine's command line cannot carry"},
+		{"arg ip missing", "port: 27015\narguments: [-ip]\n", "arguments[0]: -ip needs an IPv4 address"},
+		{"arg ip v6", "port: 27015\narguments: [-ip, \"::1\"]\n", "a.yaml:2:18: arguments[1]: -ip takes an IPv4 address of this host"},
+		{"arg ip twice", "port: 27015\narguments: [-ip, 10.0.0.1, +ip, 10.0.0.2]\n", "arguments[2]: a second, different listen address (10.0.0.2, and 10.0.0.1 before)"},
+		{"arg cmdline long", "port: 27015\narguments: [" + strings.Repeat("+sv_tags aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,", 20) + "]\n", "arguments: the server's command line would be"},
 		{"port float", "port: 1.5\n", "port: must be a whole number"},
 		{"unknown key", "port: 1\nmaxplayers: 8\n", "a.yaml:2:1: maxplayers: unknown key"},
 		{"autostart string", "port: 1\nautostart: yes\n", "a.yaml:2:12: autostart: must be true or false"},
@@ -141,8 +152,55 @@ func TestParseTooLarge(t *testing.T) {
 	}
 }
 
+// Where the probe looks for the server: the address its -ip binds.
+func TestQueryAddr(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"port: 27015\n", "127.0.0.1:27015"},
+		{"port: 27016\narguments: [-ip, 0.0.0.0]\n", "127.0.0.1:27016"},
+		{"port: 27017\narguments: [+map, c2m1_highway, -IP, 127.0.0.2]\n", "127.0.0.2:27017"},
+		{"port: 27018\narguments: [+ip, 10.1.2.3, -ip, 10.1.2.3]\n", "10.1.2.3:27018"},
+	} {
+		s, err := Parse("a.yaml", []byte(c.src))
+		if err != nil {
+			t.Fatalf("%q: %v", c.src, err)
+		}
+		if got := s.QueryAddr(); got != c.want {
+			t.Errorf("%q: QueryAddr %s, want %s", c.src, got, c.want)
+		}
+	}
+}
+
+// Text of the spec's author is escaped and cut short in messages: an ESC
+// sequence or a newline in a key or value must not reach a terminal or
+// forge a journal line, and a long value must not flood it.
+func TestParseErrorsEscaped(t *testing.T) {
+	_, err := Parse("a.yaml", []byte("port: \"\\e]52;c;aGk=\\a\\nfake: line\"\n\"k\\e[2J\": 1\nconfig: 5\nautostart: \""+strings.Repeat("x", 500)+"\"\n"))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\x1b\a") || strings.Count(msg, "\n") != 3 || strings.Contains(msg, strings.Repeat("x", 65)) {
+		t.Fatalf("unescaped or uncut:\n%s", msg)
+	}
+	for _, want := range []string{`port: must be a whole number 1..65535, got the string "\x1b]52;c;aGk=\a\nfake: line"`, `"k\x1b[2J": unknown key`, `"` + strings.Repeat("x", 64) + `"...`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("lacks %s:\n%s", want, msg)
+		}
+	}
+}
+
+func TestParseWarnings(t *testing.T) {
+	s, err := Parse("a.yaml", []byte("port: 27015\narguments: [+servercfgfile, other.cfg]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0].Error(), "a.yaml:2:13: arguments[0]: +servercfgfile makes the server skip the server.cfg left4me stages") {
+		t.Fatalf("warnings %v", s.Warnings)
+	}
+}
+
 func TestParseResources(t *testing.T) {
-	s, err := Parse("a.yaml", []byte("port: 1\nresources:\n  memory_max: 3G\n  cpu_quota: 150%\n  cpu_weight: 200\n  cpu_affinity: 0-1,3\n  nice: -5\n  tasks_max: 256\n"))
+	s, err := Parse("a.yaml", []byte("port: 27015\nresources:\n  memory_max: 3G\n  cpu_quota: 150%\n  cpu_weight: 200\n  cpu_affinity: 0-1,3\n  nice: -5\n  tasks_max: 256\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package spec
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/left4me/left4me/spec/specfile"
@@ -21,13 +22,20 @@ type Spec struct {
 	Port      int
 	Autostart bool // default false: an instance starts at boot only when asked
 	Arguments []string
-	Config    []string
-	Overlays  []Overlay // first = top-most layer
+	// IP is the address the server binds (its -ip or +ip argument);
+	// invalid (the zero Addr) when it listens on every address.
+	IP       netip.Addr
+	Config   []string
+	Overlays []Overlay // first = top-most layer
 	// StartTimeout bounds a start until the server answers A2S_INFO.
 	StartTimeout time.Duration
 	// HangTimeout: a running server silent this long is restarted; 0 = never.
 	HangTimeout time.Duration
 	Resources   Resources
+	// Warnings are legal settings that probably do not do what the
+	// operator wants (*Error, located like errors); `left4me validate`
+	// prints them.
+	Warnings []error
 
 	raw               []byte   // the file's bytes, for the start plan
 	portLine, portCol int      // where port: stands, for cross-spec errors

@@ -65,11 +65,24 @@ Environment=` + env + `
 Environment=GOMAXPROCS=1
 # "+": the helpers need root to mount; the server itself never runs as root.
 ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
-# The drop-in of a valid spec replaces this with the port and arguments.
-ExecStart=` + merged + `/srcds_run -game left4dead2 -norestart
+# The engine itself, not Valve's srcds_run: that script starts it with
+# "exec $HL_CMD" unquoted, splitting every argument with a space into words
+# and globbing * ? [ against the installation. What srcds_run sets up is
+# done here instead: the working directory (below), its libraries
+# (LD_LIBRARY_PATH=".:bin", the directories of srcds_linux) and a default
+# "+map c1m1_hotel" (units.Command). Its restart loop is systemd's job
+# (Restart=). The drop-in of a valid spec replaces this with the port and
+# the spec's arguments.
+ExecStart=` + merged + `/srcds_linux ` + fixedArgs + `
+Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
+# Hundreds of addon VPKs stay open for the server's life, next to its
+# sockets: the default soft limit of 1024 descriptors runs out. Descriptors
+# are handed out lowest first, so code that uses select(2) keeps working
+# until the old limit would have failed anyway.
+LimitNOFILE=16384
 # srcds quits cleanly on SIGINT (saves state, tells players); SIGKILL
 # after TimeoutStopSec.
 KillSignal=SIGINT
@@ -92,9 +105,16 @@ TemporaryFileSystem=` + root + `:ro
 # "-": systemd sets this namespace up for the helpers too, before the first
 # start has created merged/.
 BindPaths=-` + merged + `
-# srcds loads $HOME/.steam/sdk32/steamclient.so (left4me game install puts
-# it there); HOME is the server user's home, the state root.
+# srcds loads $HOME/.steam/sdk32/steamclient.so; HOME is the state root
+# (Environment= above), which is where left4me game install puts it.
 BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
+# Breakpad writes the engine's minidumps below /tmp/dumps, which PrivateTmp=
+# would drop at every stop: they go to runtime/NAME/dumps instead, which
+# the start helper creates and trims to the newest few.
+BindPaths=-` + filepath.Join(root, "runtime", "%i", "dumps") + `:/tmp/dumps
+# The specs may hold every instance's RCON password; the generated units
+# carry what the server needs.
+InaccessiblePaths=-` + c.Layout.ConfigDir + `
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
@@ -120,11 +140,17 @@ SystemCallArchitectures=native x86
 SystemCallFilter=@system-service
 SystemCallErrorNumber=EPERM
 # UDP/TCP over IPv4 and IPv6 for players, RCON and Steam; unix sockets for
-# the journal and sd_notify; netlink for interface enumeration.
+# the journal and sd_notify; netlink for interface enumeration. systemd
+# cannot apply this to the x86 ABI, where socket(2) may be reached through
+# the socketcall(2) multiplexer (src/shared/seccomp-util.c skips
+# SCMP_ARCH_X86), so for the 32-bit server it is not enforced and
+# systemd-analyze security overstates its sandbox by this item.
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
-# Not set on purpose: MemoryDenyWriteExecute= (SourceMod's JIT needs
-# writable and executable memory), PrivateNetwork=/IPAddressDeny= (players),
-# PrivateUsers= (the upper layer's owner must be the real left4me user).
+# Not set on purpose: MemoryDenyWriteExecute= (the engine's own i386 shared
+# objects have text relocations, which the loader must make writable and
+# executable, and SourceMod's JIT needs such memory too),
+# PrivateNetwork=/IPAddressDeny= (players), PrivateUsers= (the upper
+# layer's owner must be the real left4me user).
 `)
 	return []byte(b.String())
 }
@@ -155,7 +181,7 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b = append(b, "\nExecStartPost="...)
 	b = append(b, filepath.Join(c.HelperDir, "left4me-probe")...)
 	b = append(b, " ready "...)
-	b = strconv.AppendInt(b, int64(s.Port), 10)
+	b = append(b, s.QueryAddr()...)
 	b = append(b, ' ')
 	b = append(b, (start - start/20).String()...)
 	b = append(b, ' ')
@@ -168,28 +194,39 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	}
 	b = appendResources(b, s.Resources)
 	b = append(b, "ExecStart=\nExecStart="...)
-	b = append(b, filepath.Join(c.Layout.MergedDir(name), "srcds_run")...)
-	b = append(b, " "+fixedArgs+" "...)
-	b = strconv.AppendInt(b, int64(s.Port), 10)
-	for _, a := range s.Arguments {
-		b = append(b, ' ')
+	for i, a := range Command(c.Layout, name, s) {
+		if i > 0 {
+			b = append(b, ' ')
+		}
 		b = appendQuoted(b, a)
 	}
 	return append(b, '\n')
 }
 
-// Command is the server's argv for a spec: srcds_run from the merged tree,
-// the fixed options, then the spec's arguments as separate items.
-// -norestart: systemd, not srcds_run's loop, restarts a crashed server.
+// Command is the server's argv for a spec: srcds_linux from the merged
+// tree, the fixed options, the port, the spec's arguments as separate
+// items and, as srcds_run does when no +map is given (and no
+// -nodefaultmap), "+map c1m1_hotel" last. -strictportbind: a busy port
+// fails the start instead of the engine moving on to the next free one,
+// where another instance's probe could be answered.
 func Command(l layout.Layout, name string, s *spec.Spec) []string {
-	argv := append([]string{filepath.Join(l.MergedDir(name), "srcds_run")}, strings.Fields(fixedArgs)...)
-	argv = append(argv, strconv.Itoa(s.Port))
-	return append(argv, s.Arguments...)
+	argv := append([]string{filepath.Join(l.MergedDir(name), "srcds_linux")}, strings.Fields(fixedArgs)...)
+	argv = append(argv, "-port", strconv.Itoa(s.Port))
+	argv = append(argv, s.Arguments...)
+	for _, a := range s.Arguments {
+		if low := strings.ToLower(a); low == "+map" || low == "-nodefaultmap" {
+			return argv
+		}
+	}
+	return append(argv, "+map", DefaultMap)
 }
 
-// fixedArgs precede the port in every server's argv (plain words, no
+// DefaultMap is srcds_run's DEFAULT_MAP for Left 4 Dead 2.
+const DefaultMap = "c1m1_hotel"
+
+// fixedArgs follow srcds_linux in every server's argv (plain words, no
 // quoting needed).
-const fixedArgs = "-game left4dead2 -norestart -port"
+const fixedArgs = "-game left4dead2 -strictportbind"
 
 // isPlain reports whether systemd's Exec*= parser never treats c specially.
 func isPlain(c byte) bool {

@@ -2,14 +2,17 @@
 // job completes only when the server answers A2S_INFO, and a watcher it
 // leaves behind feeds systemd's watchdog while the server keeps answering.
 //
-//	left4me-probe ready PORT START_TIMEOUT HANG_TIMEOUT
-//	left4me-probe watch PORT HANG_TIMEOUT     (started by ready)
+//	left4me-probe ready ADDR:PORT START_TIMEOUT HANG_TIMEOUT
+//	left4me-probe watch ADDR:PORT HANG_TIMEOUT     (started by ready)
+//
+// ADDR is where the server listens (its -ip argument, or 127.0.0.1).
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,13 +39,13 @@ func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 func run(args []string) error {
 	if len(args) < 3 {
-		return errors.New("usage: left4me-probe ready PORT START_TIMEOUT HANG_TIMEOUT | watch PORT HANG_TIMEOUT")
+		return errors.New("usage: left4me-probe ready ADDR:PORT START_TIMEOUT HANG_TIMEOUT | watch ADDR:PORT HANG_TIMEOUT")
 	}
-	port, err := strconv.Atoi(args[1])
-	if err != nil || port < 1 || port > 65535 {
-		return fmt.Errorf("bad port %q", args[1])
+	ap, err := netip.ParseAddrPort(args[1])
+	if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
+		return fmt.Errorf("bad address %q: want IPv4:PORT", args[1])
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := ap.String()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	switch {
@@ -52,13 +55,14 @@ func run(args []string) error {
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
-		if _, err := probe.Ready(ctx, addr, timeout, mainAlive, logf); err != nil {
+		keepalive := func() { _ = notify("WATCHDOG=1") }
+		if _, err := probe.Ready(ctx, addr, timeout, mainAlive, keepalive, logf); err != nil {
 			return err
 		}
 		if hang <= 0 {
 			return nil
 		}
-		return startWatcher(args[1], args[3])
+		return startWatcher(addr, args[3])
 	case args[0] == "watch" && len(args) == 3:
 		hang, err := time.ParseDuration(args[2])
 		if err != nil {
@@ -94,17 +98,17 @@ func notify(state string) error {
 
 // startWatcher leaves the watcher running in the unit's cgroup: systemd
 // stops it with the unit, and accepts its WATCHDOG=1 under NotifyAccess=all.
-func startWatcher(port, hang string) error {
+func startWatcher(addr, hang string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("start watcher: %w", err)
 	}
-	cmd := exec.Command(self, "watch", port, hang)
+	cmd := exec.Command(self, "watch", addr, hang)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start watcher: %w", err)
 	}
-	logf("watching A2S_INFO on port %s (hang timeout %s, watcher pid %d)", port, hang, cmd.Process.Pid)
+	logf("watching A2S_INFO on %s (hang timeout %s, watcher pid %d)", addr, hang, cmd.Process.Pid)
 	return nil
 }

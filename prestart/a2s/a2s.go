@@ -1,8 +1,11 @@
-// Package a2s implements the A2S_INFO query of the Source engine, both the
-// client side (Query) and the packet helpers a stand-in server needs.
+// Package a2s implements the A2S_INFO and A2S_PLAYER queries of the Source
+// engine (https://developer.valvesoftware.com/wiki/Server_queries), both
+// the client side (Query, QueryPlayers) and the packet helpers a stand-in
+// server needs.
 //
 // Only single-packet replies are supported: an A2S_INFO reply of a Left 4
-// Dead 2 server always fits one datagram.
+// Dead 2 server always fits one datagram, and so does its A2S_PLAYER reply
+// for the few players of a game (a longer one fails with ErrSplit).
 package a2s
 
 import (
@@ -206,6 +209,13 @@ func (r *reader) byte() byte {
 func (r *reader) uint16() uint16 {
 	if v := r.take(2); v != nil {
 		return binary.LittleEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) uint32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.LittleEndian.Uint32(v)
 	}
 	return 0
 }

@@ -21,7 +21,12 @@ const retryEvery = 500 * time.Millisecond
 // Ready queries addr until the server answers or timeout passes. alive
 // reports whether the server process still runs: systemd waits for this
 // probe even after the server died, so a crash must end the wait at once.
-func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, logf Logf) (a2s.Info, error) {
+// keepalive runs after each unanswered query while the server lives: systemd
+// arms WatchdogSec= when the unit enters start-post (service_enter_start_post()
+// in src/core/service.c resets the watchdog), so a cold start longer than
+// hang_timeout would be killed before its first answer unless the wait
+// itself feeds the watchdog; start_timeout bounds the start instead.
+func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, keepalive func(), logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -37,6 +42,7 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 		if !alive() {
 			return a2s.Info{}, fmt.Errorf("the server exited before it answered A2S_INFO on %s", addr)
 		}
+		keepalive()
 		select {
 		case <-ctx.Done():
 			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)

@@ -58,7 +58,7 @@ func (l *lines) text() string {
 func TestReady(t *testing.T) {
 	addr, _ := server(t, 700*time.Millisecond)
 	var log lines
-	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, log.logf)
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() {}, log.logf)
 	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
 		t.Fatalf("%+v %v %s", info, err, log.text())
 	}
@@ -68,9 +68,14 @@ func TestReadyNeverAnswers(t *testing.T) {
 	addr, silent := server(t, 0)
 	silent.Store(true)
 	var log lines
-	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, log.logf)
+	kept := 0
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() { kept++ }, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
 		t.Fatalf("got %v", err)
+	}
+	// The watchdog is fed while the live server has not answered yet.
+	if kept == 0 {
+		t.Error("keepalive never ran while waiting")
 	}
 }
 
@@ -79,7 +84,7 @@ func TestReadyServerDied(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	start := time.Now()
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() { t.Error("keepalive for a dead server") }, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "exited before it answered") || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}

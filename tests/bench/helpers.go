@@ -39,6 +39,7 @@ func setupHelpers(dir string, maxOverlays int) (*helperEnv, error) {
 	e := &helperEnv{etc: filepath.Join(dir, "etc"), root: filepath.Join(dir, "state")}
 	files := map[string]string{
 		"installation/srcds_run":                    "#!/bin/sh\nexit 0\n",
+		"installation/srcds_linux":                  "#!/bin/sh\nexit 0\n",
 		"installation/left4dead2/gameinfo.txt":      "GameInfo {}\n",
 		"installation/left4dead2/cfg/server.cfg":    "// stock\n",
 		"installation/left4dead2/maps/c1m1.bsp":     strings.Repeat("x", 4096),
@@ -54,7 +55,7 @@ func setupHelpers(dir string, maxOverlays int) (*helperEnv, error) {
 	}
 	for p, body := range files {
 		mode := os.FileMode(0o644)
-		if strings.HasSuffix(p, "srcds_run") {
+		if strings.HasSuffix(p, "srcds_run") || strings.HasSuffix(p, "srcds_linux") {
 			mode = 0o755
 		}
 		if err := mkfile(filepath.Join(e.root, p), body, mode); err != nil {

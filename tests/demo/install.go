@@ -37,7 +37,7 @@ overlays: [casual, maps]
 `},
 }
 
-// stateFiles are the installation (with the stand-in srcds_run, copied
+// stateFiles are the installation (with the stand-in server, copied
 // separately) and the overlays, below /var/lib/left4me.
 var stateFiles = map[string]string{
 	"installation/left4dead2/layer.txt":              "installation",
@@ -64,12 +64,18 @@ func install(ctx context.Context, p *printer, c *container.Container) error {
 		return err
 	}
 
-	p.step("one shared installation (the stand-in srcds_run) and three overlays in %s", container.StateMount)
-	bin, err := os.ReadFile(filepath.Join(build, "srcds_run"))
-	if err != nil {
-		return fmt.Errorf("stand-in server: %w", err)
+	p.step("one shared installation (the stand-in server) and three overlays in %s", container.StateMount)
+	// The stand-in as the game ships: the script srcds_run, the engine
+	// srcds_linux and, for Valve's libraries it needs, a dummy
+	// bin/libtier0_srv.so.
+	files := map[string]string{"installation/bin/libtier0_srv.so": "stand-in for Valve's libtier0_srv.so\n"}
+	for _, name := range []string{"srcds_run", "srcds_linux"} {
+		bin, err := os.ReadFile(filepath.Join(build, name))
+		if err != nil {
+			return fmt.Errorf("stand-in server: %w", err)
+		}
+		files["installation/"+name] = string(bin)
 	}
-	files := map[string]string{"installation/srcds_run": string(bin)}
 	for k, v := range stateFiles {
 		files[k] = v
 	}
@@ -108,7 +114,8 @@ func runHost(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// writeFiles creates files below dir; srcds_run is made executable.
+// writeFiles creates files below dir; srcds_run and srcds_linux are made
+// executable.
 func writeFiles(dir string, files map[string]string) error {
 	for rel, body := range files {
 		p := filepath.Join(dir, rel)
@@ -116,7 +123,7 @@ func writeFiles(dir string, files map[string]string) error {
 			return err
 		}
 		mode := os.FileMode(0o644)
-		if filepath.Base(rel) == "srcds_run" {
+		if b := filepath.Base(rel); b == "srcds_run" || b == "srcds_linux" {
 			mode = 0o755
 		}
 		if err := os.WriteFile(p, []byte(body), mode); err != nil {

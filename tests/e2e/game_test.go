@@ -42,13 +42,7 @@ func depot(t *testing.T, c *Container, build, who string, extra map[string]strin
 	if err := writeFiles(dir, files); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(filepath.Join(repoRoot(t), "build", "srcds_run"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "files/srcds_run"), bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	installStandin(t, filepath.Join(dir, "files"))
 }
 
 func inode(t *testing.T, path string) uint64 {
@@ -111,14 +105,9 @@ func TestGameUpdate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(filepath.Join(repoRoot(t), "build", "srcds_run"))
+	installStandin(t, v1)
+	err := os.Symlink("installations/"+gameV1, filepath.Join(state, "installation"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(v1, "srcds_run"), bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("installations/"+gameV1, filepath.Join(state, "installation")); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=2\n"}); err != nil {

@@ -45,10 +45,12 @@ var lifecycleState = map[string]string{
 }
 
 type report struct {
-	Argv     []string `json:"argv"`
-	UID      int      `json:"uid"`
-	Hostname string   `json:"hostname"`
-	CfgChain []struct {
+	Argv        []string `json:"argv"`
+	UID         int      `json:"uid"`
+	Hostname    string   `json:"hostname"`
+	Wrote       []string `json:"wrote"`
+	WriteErrors []string `json:"write_errors"`
+	CfgChain    []struct {
 		File  string   `json:"file"`
 		Lines []string `json:"lines"`
 	} `json:"cfg_chain"`
@@ -73,7 +75,7 @@ func TestLifecycle(t *testing.T) {
 	})
 	t.Run("server argv, user and cfg chain", func(t *testing.T) {
 		r := readReport(t, state, "alpha")
-		want := []string{"/var/lib/left4me/runtime/alpha/merged/srcds_run", "-game", "left4dead2", "-norestart",
+		want := []string{"/var/lib/left4me/runtime/alpha/merged/srcds_linux", "-game", "left4dead2", "-strictportbind",
 			"-port", "27015", "+map", "c1m1_hotel", "+sv_tags", "versus, casual"}
 		if fmt.Sprint(r.Argv) != fmt.Sprint(want) || len(r.Argv) != len(want) {
 			t.Errorf("argv %q, want %q", r.Argv, want)

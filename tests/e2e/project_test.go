@@ -80,15 +80,36 @@ func installGame(t *testing.T, state string) {
 	if err := buildOnce(); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(filepath.Join(repoRoot(t), "build", "srcds_run"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(state, "installation", "srcds_run")
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, bin, 0o755); err != nil {
-		t.Fatal(err)
+	installStandin(t, filepath.Join(state, "installation"))
+}
+
+// installStandin puts the stand-in server into dir as the game ships it:
+// the script srcds_run, the 32-bit engine srcds_linux and, standing in for
+// Valve's libraries, a dummy bin/libtier0_srv.so, without which the engine
+// does not start (it looks for it through srcds_run's LD_LIBRARY_PATH).
+func installStandin(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []struct {
+		src, dst string
+		mode     os.FileMode
+	}{
+		{"srcds_run", "srcds_run", 0o755},
+		{"srcds_linux", "srcds_linux", 0o755},
+		{"", "bin/libtier0_srv.so", 0o644},
+	} {
+		data := []byte("stand-in for Valve's libtier0_srv.so\n")
+		if f.src != "" {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(repoRoot(t), "build", f.src)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dst := filepath.Join(dir, f.dst)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, f.mode); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"testing"
 )
 
-// writeCfgs creates left4dead2/cfg/NAME for each entry below a new
-// directory and returns that directory.
+// writeCfgs creates left4dead2/cfg and left4dead2/cfg/NAME for each entry
+// below a new directory and returns that directory.
 func writeCfgs(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "left4dead2", "cfg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range files {
 		path := filepath.Join(root, "left4dead2", "cfg", name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

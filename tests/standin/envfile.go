@@ -31,15 +31,16 @@ func withEnvFile(path string, getenv func(string) string) func(string) string {
 	}
 }
 
-// envPlayers reads STANDIN_PLAYERS (0..255).
-func envPlayers(getenv func(string) string) (byte, error) {
-	v := getenv("STANDIN_PLAYERS")
+// envCount reads a count 0..255 from the environment (STANDIN_PLAYERS,
+// STANDIN_BOTS).
+func envCount(getenv func(string) string, name string) (int, error) {
+	v := getenv(name)
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseUint(v, 10, 8)
 	if err != nil {
-		return 0, fmt.Errorf("STANDIN_PLAYERS: %w", err)
+		return 0, fmt.Errorf("%s: %w", name, err)
 	}
-	return byte(n), nil
+	return int(n), nil
 }

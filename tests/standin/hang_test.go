@@ -24,7 +24,7 @@ func TestStandinEnvFileHang(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freeUDPPort(t)
-	s := startStandin(t, dir, nil, "-port", strconv.Itoa(int(port)))
+	s := startStandin(t, dir, nil, "-game", "left4dead2", "-port", strconv.Itoa(int(port)))
 	s.waitLine(t, "standin: listening")
 	addr := "127.0.0.1:" + strconv.Itoa(int(port))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,13 +1,20 @@
-// Command standin impersonates srcds_run, the Left 4 Dead 2 dedicated
-// server, for the end-to-end tests: it reports what it was started with,
-// reads the cfg chain like srcds, answers A2S_INFO and quits on a signal.
+// Command standin impersonates srcds_linux, the Left 4 Dead 2 dedicated
+// server engine, for the end-to-end tests; the script srcds_run next to
+// this file starts it as Valve's script does. It behaves like the real
+// engine where left4me depends on it, each such place citing what it
+// follows: it needs bin/libtier0_srv.so through LD_LIBRARY_PATH, reads its
+// command line like the engine, binds its UDP port like the engine (moving
+// on from a busy port unless -strictportbind), answers A2S_INFO and
+// A2S_PLAYER, writes into the game tree like SourceMod and writeid, and
+// quits on a signal. It reports what it was started with and read.
 //
 // Environment switches for fault tests:
 //
 //	STANDIN_CRASH_AFTER=DURATION  exit 1 after DURATION
 //	STANDIN_START_DELAY=DURATION  wait DURATION before binding the port
 //	STANDIN_HANG_AFTER=DURATION   stop answering after DURATION, stay alive
-//	STANDIN_PLAYERS=N             report N players in A2S_INFO
+//	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER)
+//	STANDIN_BOTS=N                N bots besides them
 //
 // The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
 // (read at start; it wins over the environment), so that tests can flip
@@ -18,9 +25,9 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,8 +42,39 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Getenv))
 }
 
+// switches are the fault and load switches of the environment.
+type switches struct {
+	crashAfter, startDelay, hangAfter time.Duration
+	players, bots                     int
+}
+
+func readSwitches(getenv func(string) string) (switches, error) {
+	var s switches
+	var err error
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}} {
+		if *d.to, err = envDuration(getenv, d.name); err != nil {
+			return s, err
+		}
+	}
+	if s.players, err = envCount(getenv, "STANDIN_PLAYERS"); err != nil {
+		return s, err
+	}
+	if s.bots, err = envCount(getenv, "STANDIN_BOTS"); err != nil {
+		return s, err
+	}
+	if s.players+s.bots > 255 {
+		return s, fmt.Errorf("STANDIN_PLAYERS+STANDIN_BOTS: %d, more than A2S can count", s.players+s.bots)
+	}
+	return s, nil
+}
+
 // run is the whole program; it returns the exit status. Every message is
 // written to out as one line in one write, so journald keeps lines whole.
+// Lines the real engine prints are printed as it prints them; the
+// stand-in's own start with "standin: ".
 func run(argv []string, out io.Writer, getenv func(string) string) int {
 	// Catch signals first: the service manager may stop us at any moment.
 	sigs := make(chan os.Signal, 1)
@@ -48,34 +86,26 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	}
 	argvJSON, _ := json.Marshal(argv) // a []string always encodes
 	logf("argv: %s", argvJSON)
+
+	// The launcher's dlopen of bin/dedicated_srv.so, before anything else.
+	if _, err := findLibrary(tier0Lib, getenv("LD_LIBRARY_PATH")); err != nil {
+		fmt.Fprintf(out, "Failed to open %s (%v)\n", launcherLib, err)
+		return loaderExit
+	}
+	_ = os.Chdir(baseDir(argv[0])) // unchecked, as in the engine's main()
 	cwd, err := os.Getwd()
 	if err != nil {
 		logf("getwd: %v", err)
 	}
 	logf("uid=%d gid=%d cwd=%s", os.Getuid(), os.Getgid(), cwd)
 
-	a, err := parseArgs(argv[1:])
+	a, err := parseEngineArgs(argv[1:])
 	if err != nil {
 		logf("%v", err)
 		return 2
 	}
 	getenv = withEnvFile(filepath.Join(a.game, "cfg", "standin.env"), getenv)
-	hangAfter, err := envDuration(getenv, "STANDIN_HANG_AFTER")
-	if err != nil {
-		logf("%v", err)
-		return 2
-	}
-	players, err := envPlayers(getenv)
-	if err != nil {
-		logf("%v", err)
-		return 2
-	}
-	crashAfter, err := envDuration(getenv, "STANDIN_CRASH_AFTER")
-	if err != nil {
-		logf("%v", err)
-		return 2
-	}
-	startDelay, err := envDuration(getenv, "STANDIN_START_DELAY")
+	sw, err := readSwitches(getenv)
 	if err != nil {
 		logf("%v", err)
 		return 2
@@ -90,25 +120,32 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		hostname = a.hostname // srcds runs +commands before server.cfg
 	}
 	hostname, chain := readCfgChain("", a.game, hostname, out)
+	w := newWrites(out)
+	writeID(a.game, w)
+	runSourceMod(a.game, time.Now(), w)
 	reportPath := filepath.Join(a.game, "standin-report.json")
 	rep := report{
 		Argv: argv, UID: os.Getuid(), GID: os.Getgid(), Cwd: cwd,
 		Hostname: hostname, Map: a.mapName, Port: a.port, CfgChain: chain, PID: os.Getpid(),
+		Wrote: w.wrote, WriteErrors: w.errors,
 	}
-	if err := writeReport(reportPath, rep); err != nil {
-		logf("%v", err) // the tests may still want the server running
-	} else {
-		logf("report %s", reportPath)
+	saveReport := func() {
+		if err := writeReport(reportPath, rep); err != nil {
+			logf("%v", err) // the tests may still want the server running
+		} else {
+			logf("report %s", reportPath)
+		}
 	}
+	saveReport()
 
 	var crash <-chan time.Time
-	if crashAfter > 0 {
-		crash = time.After(crashAfter)
+	if sw.crashAfter > 0 {
+		crash = time.After(sw.crashAfter)
 	}
-	if startDelay > 0 {
-		logf("waiting %v before binding (STANDIN_START_DELAY)", startDelay)
+	if sw.startDelay > 0 {
+		logf("waiting %v before binding (STANDIN_START_DELAY)", sw.startDelay)
 	}
-	bind := time.After(startDelay)
+	bind := time.After(sw.startDelay)
 	var served chan error // nil, so never ready, until the port is bound
 	var hang <-chan time.Time
 	var silent atomic.Bool
@@ -118,7 +155,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			logf("quitting on %s", signalName(sig))
 			return 0
 		case <-crash:
-			logf("crashing after %v (STANDIN_CRASH_AFTER)", crashAfter)
+			logf("crashing after %v (STANDIN_CRASH_AFTER)", sw.crashAfter)
 			return 1
 		case err := <-served:
 			logf("%v", err)
@@ -127,29 +164,51 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			// Alive but silent, like a wedged srcds: the socket stays open
 			// and nothing answers.
 			silent.Store(true) // before the line tests wait for
-			logf("hanging now: no more A2S_INFO answers")
+			logf("hanging now: no more A2S_INFO or A2S_PLAYER answers")
 			hang = nil
 		case <-bind:
 			bind = nil
-			conn, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", a.port))
+			conn, port, warnings, err := bindServer(a.ip, a.port, a.strict)
 			if err != nil {
-				logf("listen: %v", err)
-				return 1
+				var failure *bindFailure
+				if !errors.As(err, &failure) {
+					logf("listen: %v", err)
+					return 1
+				}
+				for _, l := range failure.lines {
+					fmt.Fprintln(out, l)
+				}
+				return failure.code
 			}
 			defer conn.Close()
-			logf("listening on udp %s", conn.LocalAddr())
-			info := a2s.Info{
-				Protocol: 17, Name: hostname, Map: a.mapName, Folder: a.game,
-				Game: "Left 4 Dead 2", AppID: 550, Players: players, MaxPlayers: 8,
-				ServerType: 'd', Environment: 'l', Version: "2.2.4.3", Port: a.port,
+			for _, l := range warnings {
+				fmt.Fprintln(out, l)
 			}
-			var challenge [4]byte
-			rand.Read(challenge[:]) // never fails since Go 1.24
+			logf("listening on udp %s", conn.LocalAddr())
+			rep.BoundPort = port
+			saveReport()
+			s := &server{
+				info: a2s.Info{
+					Protocol: 17, Name: hostname, Map: a.mapName, Folder: a.game,
+					Game: "Left 4 Dead 2", AppID: 550, MaxPlayers: 8,
+					// Players counts bots too ("total number of players
+					// currently on the server. INCLUDES BOTS!!", Steamworks
+					// matchmakingtypes.h, gameserveritem_t); Bots is the
+					// "Number of bots on the server" (Valve developer wiki,
+					// Server queries, A2S_INFO).
+					Players: byte(sw.players + sw.bots), Bots: byte(sw.bots),
+					ServerType: 'd', Environment: 'l', Version: "2.2.4.3", Port: port,
+				},
+				names:  roster(sw.players, sw.bots),
+				since:  time.Now(),
+				silent: &silent,
+			}
+			rand.Read(s.challenge[:]) // never fails since Go 1.24
 			served = make(chan error, 1)
-			go func() { served <- serveA2S(conn, info, challenge, &silent) }()
-			if hangAfter > 0 {
-				logf("hanging after %v (STANDIN_HANG_AFTER)", hangAfter)
-				hang = time.After(hangAfter)
+			go func() { served <- serveA2S(conn, s) }()
+			if sw.hangAfter > 0 {
+				logf("hanging after %v (STANDIN_HANG_AFTER)", sw.hangAfter)
+				hang = time.After(sw.hangAfter)
 			}
 		}
 	}

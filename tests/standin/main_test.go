@@ -37,18 +37,56 @@ type standin struct {
 	seen  []string
 }
 
-// startStandin runs the stand-in in dir with the given arguments and
-// extra environment.
+// engineCmd runs the test binary as the stand-in engine in dir the way
+// srcds_run starts srcds_linux: argv[0] "./srcds_linux", a dummy
+// bin/libtier0_srv.so in dir and LD_LIBRARY_PATH ".:bin:". Later entries
+// of env win over these.
+func engineCmd(t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	installLib(t, dir)
+	cmd := exec.Command(testBinary(t), args...)
+	cmd.Args[0] = "./srcds_linux"
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "LD_LIBRARY_PATH=.:bin:"), env...)
+	return cmd
+}
+
+// installLib puts a dummy bin/libtier0_srv.so into dir.
+func installLib(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", tier0Lib), []byte("not really ELF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testBinary(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// startStandin runs the stand-in engine in dir with the given arguments
+// and extra environment.
 func startStandin(t *testing.T, dir string, env []string, args ...string) *standin {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), asMainEnv+"=1"), env...)
+	return start(t, engineCmd(t, dir, env, args...))
+}
+
+// start starts cmd in its own process group, killed with the test.
+func start(t *testing.T, cmd *exec.Cmd) *standin {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,17 +95,22 @@ func startStandin(t *testing.T, dir string, env []string, args ...string) *stand
 		defer close(s.lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			s.lines <- sc.Text()
+			// A carriage return starts over, as on a terminal (srcds_run's
+			// root countdown).
+			for _, l := range strings.Split(sc.Text(), "\r") {
+				s.lines <- l
+			}
 		}
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
 	return s
 }
 
-// waitLine waits for a line with the prefix and returns it.
+// waitLine waits for a line with the prefix and returns it. The time
+// allowed covers srcds_run's ten second countdown as root.
 func (s *standin) waitLine(t *testing.T, prefix string) string {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case line, ok := <-s.lines:
@@ -79,7 +122,7 @@ func (s *standin) waitLine(t *testing.T, prefix string) string {
 				return line
 			}
 		case <-timeout:
-			t.Fatalf("no line %q within 10s; got:\n%s", prefix, strings.Join(s.seen, "\n"))
+			t.Fatalf("no line %q within 30s; got:\n%s", prefix, strings.Join(s.seen, "\n"))
 		}
 	}
 }
@@ -157,13 +200,13 @@ func TestStandin(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRep := report{
-		Argv: append([]string{os.Args[0]}, args...), UID: os.Getuid(), GID: os.Getgid(),
+		Argv: append([]string{"./srcds_linux"}, args...), UID: os.Getuid(), GID: os.Getgid(),
 		Cwd: dir, Hostname: "Cfg server", Map: "c1m1_hotel", Port: port,
 		CfgChain: []cfgFile{
 			{"left4dead2/cfg/server.cfg", []string{"exec left4me", "sv_consistency 0"}},
 			{"left4dead2/cfg/left4me.cfg", []string{`hostname "Cfg server"`}},
 		},
-		PID: s.cmd.Process.Pid,
+		PID: s.cmd.Process.Pid, BoundPort: port, Wrote: []string{}, WriteErrors: []string{},
 	}
 	if !reflect.DeepEqual(rep, wantRep) {
 		t.Errorf("report\n%+v\nwant\n%+v", rep, wantRep)
@@ -192,11 +235,14 @@ func TestStandinFaults(t *testing.T) {
 		{"SIGTERM during start delay", nil, []string{"STANDIN_START_DELAY=1h"}, syscall.SIGTERM,
 			"standin: waiting 1h0m0s before binding", 0},
 		{"bad duration", nil, []string{"STANDIN_START_DELAY=soon"}, nil, "standin: STANDIN_START_DELAY: ", 2},
+		{"bad bots", nil, []string{"STANDIN_BOTS=many"}, nil, "standin: STANDIN_BOTS: ", 2},
+		{"too many players", nil, []string{"STANDIN_PLAYERS=200", "STANDIN_BOTS=56"}, nil,
+			"standin: STANDIN_PLAYERS+STANDIN_BOTS: 256", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeCfgs(t, tc.files)
-			s := startStandin(t, dir, tc.env, "-port", strconv.Itoa(int(freeUDPPort(t))))
+			s := startStandin(t, dir, tc.env, "-game", "left4dead2", "-port", strconv.Itoa(int(freeUDPPort(t))))
 			s.waitLine(t, tc.waitLine)
 			if tc.signal != nil {
 				if err := s.cmd.Process.Signal(tc.signal); err != nil {
@@ -211,4 +257,40 @@ func TestStandinFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readReport reads the report of a stand-in that ran in dir.
+func readReport(t *testing.T, dir string) report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "left4dead2", "standin-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// exchangeOnce sends one datagram to addr and returns the answer.
+func exchangeOnce(t *testing.T, addr string, req []byte) []byte {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n]
 }

@@ -18,6 +18,15 @@ type report struct {
 	Port     uint16    `json:"port"`
 	CfgChain []cfgFile `json:"cfg_chain"`
 	PID      int       `json:"pid"`
+	// BoundPort is the port the server socket got, 0 until it is bound
+	// (the report is written again then); it differs from Port when the
+	// engine moved on from a busy port.
+	BoundPort uint16 `json:"bound_port"`
+	// Wrote lists the files written like the engine and SourceMod do
+	// (paths relative to the working directory), WriteErrors the writes
+	// that failed, as printed; both empty, not null, when there are none.
+	Wrote       []string `json:"wrote"`
+	WriteErrors []string `json:"write_errors"`
 }
 
 // writeReport writes rep as JSON to path through a temporary file and a

@@ -1,21 +1,65 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/left4me/left4me/prestart/a2s"
 )
 
-// serveA2S answers A2S_INFO on conn until conn is closed. Like L4D2, it
-// hands out a challenge to any request that lacks the right one and sends
-// the info only to requests that carry it. Other datagrams are ignored.
-// While silent is set, requests are read and dropped.
-func serveA2S(conn net.PacketConn, info a2s.Info, challenge [4]byte, silent *atomic.Bool) error {
-	reply := a2s.EncodeInfo(info)
+// survivorBots are the names L4D2 gives its survivor bots, the bots of a
+// cooperative game (the four of L4D2, then the four of Left 4 Dead).
+var survivorBots = [...]string{"Coach", "Ellis", "Nick", "Rochelle", "Bill", "Francis", "Louis", "Zoey"}
+
+// roster is who the stand-in says is on the server: humans "Player1" ...
+// then bots named like survivor bots, with a number once the names run
+// out. The names are the stand-in's, for tests to match.
+func roster(humans, bots int) []string {
+	names := make([]string, 0, humans+bots)
+	for i := range humans {
+		names = append(names, "Player"+strconv.Itoa(i+1))
+	}
+	for i := range bots {
+		name := survivorBots[i%len(survivorBots)]
+		if i >= len(survivorBots) {
+			name += strconv.Itoa(i/len(survivorBots) + 1)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// server is what serveA2S answers with.
+type server struct {
+	info      a2s.Info
+	names     []string  // roster, humans first
+	since     time.Time // when the players "connected"
+	challenge [4]byte
+	silent    *atomic.Bool
+}
+
+// players is the A2S_PLAYER list: index from 0, score 0, the time since
+// the server started listening as everyone's duration.
+func (s *server) players(now time.Time) []a2s.Player {
+	d := float32(now.Sub(s.since).Seconds())
+	ps := make([]a2s.Player, len(s.names))
+	for i, n := range s.names {
+		ps[i] = a2s.Player{Index: byte(i), Name: n, Duration: d}
+	}
+	return ps
+}
+
+// serveA2S answers A2S_INFO and A2S_PLAYER on conn until conn is closed.
+// Like L4D2, it hands out a challenge to any request that lacks the right
+// one (an A2S_PLAYER request asks for it with -1) and answers only requests
+// that carry it (Valve developer wiki, Server queries). Other datagrams
+// are ignored. While silent is set, requests are read and dropped.
+func serveA2S(conn net.PacketConn, s *server) error {
+	info := a2s.EncodeInfo(s.info)
 	buf := make([]byte, 2048)
 	for {
 		n, from, err := conn.ReadFrom(buf)
@@ -25,17 +69,22 @@ func serveA2S(conn net.PacketConn, info a2s.Info, challenge [4]byte, silent *ato
 		if err != nil {
 			return fmt.Errorf("a2s: read: %w", err)
 		}
-		got, ok := a2s.ParseRequest(buf[:n])
-		if !ok || silent.Load() {
+		if s.silent.Load() {
 			continue
 		}
-		out := a2s.EncodeChallenge(challenge)
-		if bytes.Equal(got, challenge[:]) {
-			out = reply
-		}
-		if _, err := conn.WriteTo(out, from); err != nil {
-			// A client gone away must not stop the server.
+		out := a2s.EncodeChallenge(s.challenge)
+		if got, ok := a2s.ParseRequest(buf[:n]); ok {
+			if string(got) == string(s.challenge[:]) {
+				out = info
+			}
+		} else if got, ok := a2s.ParsePlayerRequest(buf[:n]); ok {
+			if got == s.challenge {
+				out = a2s.EncodePlayers(s.players(time.Now()))
+			}
+		} else {
 			continue
 		}
+		// A client gone away must not stop the server.
+		_, _ = conn.WriteTo(out, from)
 	}
 }

@@ -11,7 +11,7 @@ import (
 func TestIntersperse(t *testing.T) {
 	app := App(&Env{})
 	cases := []struct{ in, want string }{
-		{"create srv1 --port 1 --autostart", "create --port 1 --autostart srv1"},
+		{"create srv1 --port 27001 --autostart", "create --port 27001 --autostart srv1"},
 		{"create srv1 --arg -tickrate --arg=100 --config x", "create --arg -tickrate --arg=100 --config x srv1"},
 		{"create srv1 -- --weird", "create -- srv1 --weird"},
 		{"reset srv1 --yes", "reset --yes srv1"},
@@ -56,8 +56,8 @@ func TestUnknownCommand(t *testing.T) {
 
 func TestCompletion(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "alpha", "port: 1\n")
-	te.spec(t, "beta", "port: 2\n")
+	te.spec(t, "alpha", "port: 27001\n")
+	te.spec(t, "beta", "port: 27002\n")
 	if err := te.run("status", "--generate-bash-completion"); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestCompletion(t *testing.T) {
 
 func TestLogs(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "a", "port: 27001\n")
 	if err := te.run("logs", "a", "-n", "5", "-f"); err != nil {
 		t.Fatal(err)
 	}

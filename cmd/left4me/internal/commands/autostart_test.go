@@ -50,8 +50,8 @@ func TestEnableDisable(t *testing.T) {
 
 func TestEnableRefuses(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "bad", "port: 1\nautostart: maybe\n")
-	te.spec(t, "flow", "{port: 1}\n")
+	te.spec(t, "bad", "port: 27001\nautostart: maybe\n")
+	te.spec(t, "flow", "{port: 27001}\n")
 	if err := os.Symlink(te.Layout.SpecPath("flow"), te.Layout.SpecPath("link")); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestEnableRefuses(t *testing.T) {
 			t.Errorf("%s: code %d %v", c.name, fail.Code(err), err)
 		}
 	}
-	if b, _ := os.ReadFile(te.Layout.SpecPath("bad")); string(b) != "port: 1\nautostart: maybe\n" {
+	if b, _ := os.ReadFile(te.Layout.SpecPath("bad")); string(b) != "port: 27001\nautostart: maybe\n" {
 		t.Errorf("invalid spec was edited: %q", b)
 	}
 }

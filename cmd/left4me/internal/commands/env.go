@@ -4,8 +4,6 @@
 package commands
 
 import (
-	"strconv"
-
 	"context"
 	"io"
 	"os"
@@ -55,8 +53,9 @@ type Env struct {
 	ServerUser func() (uid, gid int, err error)
 	MountInfo  string // /proc/self/mountinfo, for the checks before removing
 	Now        func() time.Time
-	// Players asks the server on the local port for its player count.
-	Players   func(ctx context.Context, port int) (int, error)
+	// Players asks the server at addr (spec.QueryAddr) how many humans
+	// play on it.
+	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 }
 
@@ -88,11 +87,14 @@ func OSEnv() *Env {
 	}
 }
 
-func queryPlayers(ctx context.Context, port int) (int, error) {
+// queryPlayers counts humans: A2S_INFO's player count includes bots
+// (developer.valvesoftware.com/wiki/Server_queries, "Players" and "Bots"),
+// and a server with only bots is empty for a restart.
+func queryPlayers(ctx context.Context, addr string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	info, err := a2s.Query(ctx, "127.0.0.1:"+strconv.Itoa(port))
-	return int(info.Players), err
+	info, err := a2s.Query(ctx, addr)
+	return max(int(info.Players)-int(info.Bots), 0), err
 }
 
 func isTerminal(f *os.File) bool {

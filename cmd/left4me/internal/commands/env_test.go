@@ -105,6 +105,7 @@ func newEnv(t *testing.T) *tenv {
 	l := layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: filepath.Join(base, "var")}
 	mkdirs(t, l.InstancesDir(), filepath.Join(l.Root, "installation", "left4dead2"), filepath.Join(l.Root, "overlays"), filepath.Join(l.Root, "runtime"))
 	writeFile(t, filepath.Join(l.Root, "installation", "srcds_run"), "#!/bin/sh\n")
+	writeFile(t, filepath.Join(l.Root, "installation", "srcds_linux"), "#!/bin/sh\n")
 	mountinfo := filepath.Join(base, "mountinfo")
 	writeFile(t, mountinfo, "")
 	te.Env = &Env{

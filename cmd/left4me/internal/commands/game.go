@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
-	"github.com/left4me/left4me/prestart"
 )
 
 // CredentialName is the systemd credential holding the Steam password
@@ -256,18 +254,16 @@ func (e *Env) prompt(msg string) (string, error) {
 // ~/.steam/sdk32/ of the server's user. A failure is a note: the game
 // files are fine either way.
 func (e *Env) fixSteamclient(sc steamcmd.Config) {
-	u, err := user.Lookup(prestart.ServerUser)
-	if err != nil {
-		e.note("steamclient.so not installed for the servers: user %q: %v", prestart.ServerUser, err)
-		return
-	}
-	src, changed, err := gamehost.InstallSteamclient(gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path)), u.HomeDir)
+	// Where l4d2@.service looks: its HOME is the state root, whatever the
+	// server user's passwd entry says.
+	home := e.Layout.Root
+	src, changed, err := gamehost.InstallSteamclient(gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path)), home)
 	if err != nil {
 		e.note("%v", err)
 		return
 	}
 	if changed {
-		fmt.Fprintf(e.Stdout, "installed %s (from %s) for the servers' user %s\n", gamehost.SDK32(u.HomeDir), src, prestart.ServerUser)
+		fmt.Fprintf(e.Stdout, "installed %s (from %s) for the servers (their HOME)\n", gamehost.SDK32(home), src)
 	}
 }
 

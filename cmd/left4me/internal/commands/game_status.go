@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -13,7 +12,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
-	"github.com/left4me/left4me/prestart"
 )
 
 // gameStatusJSON is `left4me game status --json`.
@@ -99,10 +97,8 @@ func (e *Env) gameStatus(c *cli.Context) error {
 	for _, l := range gamehost.Missing32("/", gamehost.Libs32()) {
 		out.Missing32 = append(out.Missing32, l.Package)
 	}
-	if u, err := user.Lookup(prestart.ServerUser); err == nil {
-		if _, err := os.Stat(gamehost.SDK32(u.HomeDir)); err == nil {
-			out.Steamclient = gamehost.SDK32(u.HomeDir)
-		}
+	if _, err := os.Stat(gamehost.SDK32(e.Layout.Root)); err == nil {
+		out.Steamclient = gamehost.SDK32(e.Layout.Root)
 	}
 	if c.Bool("json") {
 		enc := json.NewEncoder(e.Stdout)

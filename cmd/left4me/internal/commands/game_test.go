@@ -13,6 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 )
 
 func TestGameIntersperse(t *testing.T) {
@@ -192,7 +193,7 @@ func (r restartSD) Restart(ctx context.Context, unit string) error {
 func TestRestartAll(t *testing.T) {
 	te := newEnv(t)
 	for i, n := range []string{"a", "b", "c", "d"} {
-		te.spec(t, n, "port: "+string(rune('1'+i))+"\n")
+		te.spec(t, n, "port: 2700"+string(rune('1'+i))+"\n")
 	}
 	te.sd.set("l4d2@a.service", "active", "running")
 	te.sd.set("l4d2@c.service", "active", "running")
@@ -222,15 +223,15 @@ func TestRestartAll(t *testing.T) {
 
 func TestRestartAllWhenEmpty(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "busy", "port: 1\n")
-	te.spec(t, "idle", "port: 2\n")
-	te.spec(t, "down", "port: 3\n")
+	te.spec(t, "busy", "port: 27001\n")
+	te.spec(t, "idle", "port: 27002\n")
+	te.spec(t, "down", "port: 27003\n")
 	te.sd.set("l4d2@busy.service", "active", "running")
 	te.sd.set("l4d2@idle.service", "active", "running")
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, port int) (int, error) {
-		if port == 1 {
+	te.Players = func(_ context.Context, addr string) (int, error) {
+		if addr == "127.0.0.1:27001" {
 			return 3, nil
 		}
 		return 0, nil
@@ -255,4 +256,17 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// steamclient.so goes where l4d2@.service looks (HOME is the state root),
+// not to the server user's passwd home, which may be elsewhere.
+func TestSteamclientWhereTheUnitLooks(t *testing.T) {
+	te := newEnv(t)
+	home := t.TempDir()
+	mkdirs(t, filepath.Join(home, ".steam/steamcmd/linux32"))
+	writeFile(t, filepath.Join(home, ".steam/steamcmd/linux32/steamclient.so"), "lib")
+	te.fixSteamclient(steamcmd.Config{Home: home, Path: filepath.Join(t.TempDir(), "steamcmd.sh")})
+	if data, err := os.ReadFile(filepath.Join(te.Layout.Root, ".steam/sdk32/steamclient.so")); err != nil || string(data) != "lib" {
+		t.Fatalf("steamclient.so: %q %v\n%s%s", data, err, te.out, te.err)
+	}
 }

@@ -104,7 +104,7 @@ func TestResetStoppedStaysStopped(t *testing.T) {
 
 func TestResetRefusesSymlinkAndMount(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "srv1", "port: 1\n")
+	te.spec(t, "srv1", "port: 27001\n")
 	os.Symlink(filepath.Join(te.Layout.Root, "installation"), te.Layout.RuntimeDir("srv1"))
 	err := te.run("reset", "srv1", "--yes")
 	if err == nil || !strings.Contains(err.Error(), "symbolic link") || !exists(filepath.Join(te.Layout.Root, "installation", "srcds_run")) {

@@ -46,7 +46,7 @@ layers, top to bottom, mounted on ` + r + `/merged
   installation  ` + v + `/installation
 
 command
-  ` + r + `/merged/srcds_run -game left4dead2 -norestart -port 27015 +map c1m1_hotel -hostname 'it'\''s'
+  ` + r + `/merged/srcds_linux -game left4dead2 -strictportbind -port 27015 +map c1m1_hotel -hostname 'it'\''s'
 `
 	if got := te.out.String(); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
@@ -59,7 +59,7 @@ command
 func TestRenderFallsBackToNobody(t *testing.T) {
 	te := newEnv(t)
 	te.ServerUser = func() (int, int, error) { return 0, 0, errors.New(`user "left4me": unknown user`) }
-	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "a", "port: 27001\n")
 	if err := te.run("render", "a"); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestRenderFallsBackToNobody(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\noverlays: [missing]\n")
+	te.spec(t, "a", "port: 27001\noverlays: [missing]\n")
 	te.spec(t, "bad", "port: x\n")
 	cases := []struct {
 		args []string

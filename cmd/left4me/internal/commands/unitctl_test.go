@@ -9,8 +9,8 @@ import (
 
 func TestStartStopRestart(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
-	te.spec(t, "b", "port: 2\n")
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "b", "port: 27002\n")
 	if err := te.run("start", "a", "b"); err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,8 @@ func TestStartStopRestart(t *testing.T) {
 
 func TestStartFailureExplains(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
-	te.spec(t, "b", "port: 2\n")
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "b", "port: 27002\n")
 	te.sd.failStart["l4d2@a.service"] = "failed"
 	err := te.run("start", "a", "b")
 	if fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "start failed for 1 of 2") {
@@ -52,7 +52,7 @@ func TestStartFailureExplains(t *testing.T) {
 
 func TestStartReloadsStaleSpec(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "a", "port: 27001\n")
 	u := te.sd.get("l4d2@a.service")
 	u.NeedReload = true
 	te.sd.units[u.Name] = u
@@ -66,7 +66,7 @@ func TestStartReloadsStaleSpec(t *testing.T) {
 
 func TestUnitOpErrors(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "a", "port: 27001\n")
 	te.spec(t, "bad", "port: x\n")
 	cases := []struct {
 		args []string

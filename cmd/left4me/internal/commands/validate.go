@@ -27,6 +27,7 @@ type checked struct {
 	File     string    `json:"file"`
 	Valid    bool      `json:"valid"`
 	Problems []problem `json:"problems"`
+	Warnings []problem `json:"warnings"`
 }
 
 func validateCmd(e *Env) *cli.Command {
@@ -67,9 +68,12 @@ func (e *Env) validate(names []string, asJSON bool) error {
 	results := make([]checked, 0, len(all))
 	bad := 0
 	for _, in := range all {
-		r := checked{Name: in.Name, File: in.File, Problems: []problem{}}
+		r := checked{Name: in.Name, File: in.File, Problems: []problem{}, Warnings: []problem{}}
 		err := in.Err
 		if err == nil {
+			for _, w := range in.Spec.Warnings {
+				r.Warnings = append(r.Warnings, toProblem(in.File, w))
+			}
 			// Same resolution as a start: overlays and installation.
 			_, err = prestart.PreviewStart(cfg, in.Name, in.Spec.StartPlan())
 			err = atOverlay(in.File, in.Spec, err)
@@ -93,6 +97,9 @@ func (e *Env) validate(names []string, asJSON bool) error {
 		for _, r := range results {
 			for _, p := range r.Problems {
 				fmt.Fprintln(e.Stdout, p.text)
+			}
+			for _, w := range r.Warnings {
+				fmt.Fprintf(e.Stdout, "%s: %s\n", e.paint("warning", "33"), w.text)
 			}
 		}
 		if len(results) == 0 {

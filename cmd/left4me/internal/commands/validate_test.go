@@ -17,19 +17,19 @@ func TestValidate(t *testing.T) {
 		want  []string // lines of stdout, in order (each a substring)
 		err   error    // nil: exit 0
 	}{
-		{"all valid", map[string]string{"a": "port: 1\n", "b": "port: 2\noverlays: [ov]\n"}, nil,
+		{"all valid", map[string]string{"a": "port: 27001\n", "b": "port: 27002\noverlays: [ov]\n"}, nil,
 			[]string{"ok: 2 spec(s) valid"}, nil},
-		{"field error", map[string]string{"a": "port: 1\nautostart: yes\n"}, nil,
+		{"field error", map[string]string{"a": "port: 27001\nautostart: yes\n"}, nil,
 			[]string{"a.yaml:2:12: autostart: must be true or false"}, fail.ErrInvalid},
-		{"port across specs", map[string]string{"a": "port: 5\n", "b": "# x\nport: 5\n"}, nil,
-			[]string{`b.yaml:2:7: port: 5 is already used by instance "a"`}, fail.ErrInvalid},
-		{"missing overlay", map[string]string{"a": "port: 1\noverlays: [nope]\n"}, nil,
+		{"port across specs", map[string]string{"a": "port: 27005\n", "b": "# x\nport: 27005\n"}, nil,
+			[]string{`b.yaml:2:7: port: 27005 is already used by instance "a"`}, fail.ErrInvalid},
+		{"missing overlay", map[string]string{"a": "port: 27001\noverlays: [nope]\n"}, nil,
 			[]string{"a.yaml:2:12: overlays[0]: ", "nope: does not exist"}, fail.ErrInvalid},
-		{"named only", map[string]string{"a": "port: 1\n", "b": "port: x\n"}, []string{"a"},
+		{"named only", map[string]string{"a": "port: 27001\n", "b": "port: x\n"}, []string{"a"},
 			[]string{"ok: 1 spec(s) valid"}, nil},
-		{"named keeps cross-spec check", map[string]string{"a": "port: 5\n", "b": "port: 5\n"}, []string{"b"},
-			[]string{"b.yaml:1:7: port: 5 is already used"}, fail.ErrInvalid},
-		{"unknown name", map[string]string{"a": "port: 1\n"}, []string{"zz"}, nil, fail.ErrUnknownInstance},
+		{"named keeps cross-spec check", map[string]string{"a": "port: 27005\n", "b": "port: 27005\n"}, []string{"b"},
+			[]string{"b.yaml:1:7: port: 27005 is already used"}, fail.ErrInvalid},
+		{"unknown name", map[string]string{"a": "port: 27001\n"}, []string{"zz"}, nil, fail.ErrUnknownInstance},
 		{"bad name", nil, []string{"../x"}, nil, fail.ErrUsage},
 		{"none", nil, nil, []string{"no specs in "}, nil},
 	}
@@ -58,7 +58,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateJSON(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
+	te.spec(t, "a", "port: 27001\n")
 	b := te.spec(t, "b", "port: 0\nautostart: 1\n")
 	err := te.run("validate", "--json")
 	if !errors.Is(err, fail.ErrInvalid) {

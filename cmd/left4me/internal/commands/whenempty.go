@@ -19,17 +19,18 @@ const emptyPoll = 5 * time.Second
 // error, so a restart never kicks players.
 func (e *Env) waitEmpty(ctx context.Context, names []string, deadline time.Duration, act func(name string) error) error {
 	ports := map[string]int{}
+	addrs := map[string]string{}
 	for _, n := range names {
 		s, err := e.load(n)
 		if err != nil {
 			return err
 		}
-		ports[n] = s.Port
+		ports[n], addrs[n] = s.Port, s.QueryAddr()
 	}
 	end := e.Now().Add(deadline)
 	for {
 		for _, n := range sortedKeys(ports) {
-			players, err := e.Players(ctx, ports[n])
+			players, err := e.Players(ctx, addrs[n])
 			if err != nil || players == 0 {
 				delete(ports, n)
 				if err := act(n); err != nil {

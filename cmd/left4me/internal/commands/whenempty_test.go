@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,20 +13,21 @@ import (
 
 func TestStopWhenEmpty(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "a", "port: 1\n")
-	te.spec(t, "b", "port: 2\n")
-	te.spec(t, "c", "port: 3\n")
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "b", "port: 27002\n")
+	te.spec(t, "c", "port: 27003\n")
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
 	asked := map[int]int{}
 	// a empties on the third poll, b never answers (down or hung), c stays
 	// occupied past the deadline.
-	te.Players = func(_ context.Context, port int) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, error) {
+		port, _ := strconv.Atoi(strings.TrimPrefix(addr, "127.0.0.1:"))
 		asked[port]++
 		switch {
-		case port == 2:
+		case port == 27002:
 			return 0, errors.New("no reply")
-		case port == 1 && asked[port] >= 3:
+		case port == 27001 && asked[port] >= 3:
 			return 0, nil
 		}
 		return 4, nil
@@ -37,7 +39,7 @@ func TestStopWhenEmpty(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@b.service,stop l4d2@a.service" {
 		t.Errorf("calls %s", got)
 	}
-	if !strings.Contains(te.out.String(), "c: 4 player(s) on port 3; waiting") {
+	if !strings.Contains(te.out.String(), "c: 4 player(s) on port 27003; waiting") {
 		t.Errorf("stdout %q", te.out.String())
 	}
 }

@@ -97,9 +97,9 @@ func lineDiff(a, b []byte) int {
 
 func TestSetAutostartRefuses(t *testing.T) {
 	cases := map[string]string{
-		"flow mapping": "{port: 1, autostart: false}\n",
-		"tagged value": "port: 1\nautostart: !!bool false\n",
-		"quoted value": "port: 1\nautostart: \"false\"\n",
+		"flow mapping": "{port: 27001, autostart: false}\n",
+		"tagged value": "port: 27001\nautostart: !!bool false\n",
+		"quoted value": "port: 27001\nautostart: \"false\"\n",
 		"not mapping":  "- port\n",
 		"syntax":       "port: [\n",
 		"no port":      "config: []\n",

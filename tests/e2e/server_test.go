@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/prestart/a2s"
+)
+
+// What a real competitive server needs from the unit (issue: the real
+// server with SourceMod works under the unit), driven through the
+// stand-in's srcds_run/srcds_linux pair.
+var serverSpecs = map[string]string{
+	// SourceMod from a root-owned overlay writes logs, data and cfgs and
+	// rewrites a cfg the overlay shipped.
+	"etc/left4me/instances/sm.yaml":  "port: 27030\noverlays: [sourcemod]\n",
+	"etc/left4me/instances/sm2.yaml": "port: 27031\noverlays: [sourcemod]\n",
+	// A cold start longer than hang_timeout, shorter than start_timeout.
+	"etc/left4me/instances/cold.yaml": "port: 27032\nstart_timeout: 60\nhang_timeout: 10\noverlays: [cold]\n",
+	// Arguments srcds_run would split and glob.
+	"etc/left4me/instances/words.yaml": `port: 27033
+arguments: ["+hostname", "Tom's server", "+sv_tags", "a*", "-tickrate", "100"]
+`,
+	// A server bound to one address, with bots and no humans.
+	"etc/left4me/instances/bound.yaml": "port: 27034\narguments: [-ip, 127.0.0.2]\noverlays: [bots]\n",
+	// Its port is taken by another server before it starts.
+	"etc/left4me/instances/squat.yaml": "port: 27035\n",
+}
+
+var serverState = map[string]string{
+	"overlays/sourcemod/left4dead2/addons/metamod.vdf":                     "\"Plugin\" { \"file\" \"../left4dead2/addons/metamod/bin/server\" }\n",
+	"overlays/sourcemod/left4dead2/addons/sourcemod/logs/.keep":            "",
+	"overlays/sourcemod/left4dead2/addons/sourcemod/data/sqlite/.keep":     "",
+	"overlays/sourcemod/left4dead2/addons/sourcemod/plugins/readyup.smx":   "smx",
+	"overlays/sourcemod/left4dead2/addons/sourcemod/plugins/l4d2_tank.smx": "smx",
+	"overlays/sourcemod/left4dead2/cfg/sourcemod/sourcemod.cfg":            "sm_show_activity 13\n",
+	"overlays/sourcemod/left4dead2/cfg/banned_user.cfg":                    "banid 0 STEAM_1:0:1\n",
+	"overlays/sourcemod/left4dead2/maps/c5m1_waterfront.bsp":               "map",
+	"overlays/cold/left4dead2/cfg/standin.env":                             "STANDIN_START_DELAY=20s\n",
+	"overlays/bots/left4dead2/cfg/standin.env":                             "STANDIN_BOTS=4\n",
+	"installation/left4dead2/maps/c1m1_hotel.bsp":                          "map",
+	"installation/left4dead2/aaa.txt":                                      "glob me",
+}
+
+// owner is a file's uid and gid.
+func owner(fi fs.FileInfo) [2]uint32 {
+	st := fi.Sys().(*syscall.Stat_t)
+	return [2]uint32{st.Uid, st.Gid}
+}
+
+// treeSum is a digest of every entry below dir: path, mode, owner, bytes.
+func treeSum(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %v %v\n", p, fi.Mode(), owner(fi))
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func TestRealServer(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, serverState); err != nil {
+		t.Fatal(err)
+	}
+	layers := treeSum(t, filepath.Join(state, "overlays")) + treeSum(t, filepath.Join(state, "installation"))
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error { return writeFiles(root, serverSpecs) }})
+
+	t.Run("SourceMod writes below directories of a root-owned overlay", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@sm.service", "l4d2@sm2.service")
+		r := readReport(t, state, "sm")
+		if len(r.WriteErrors) > 0 {
+			t.Errorf("the server could not write: %q\njournal:\n%s", r.WriteErrors, c.Journal(t, "l4d2@sm.service"))
+		}
+		upper := filepath.Join(state, "runtime/sm/upper/left4dead2")
+		for _, rel := range []string{
+			"addons/sourcemod/logs/L" + time.Now().UTC().Format("20060102") + ".log",
+			"addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3",
+			"cfg/sourcemod/plugin.readyup.cfg", "cfg/sourcemod/plugin.l4d2_tank.cfg",
+			"cfg/banned_user.cfg",
+		} {
+			fi, err := os.Lstat(filepath.Join(upper, rel))
+			if err != nil {
+				t.Errorf("%s is not in the upper layer: %v", rel, err)
+				continue
+			}
+			if uid := strings.TrimSpace(c.MustRun(t, "id", "-u", "left4me")); fmt.Sprint(owner(fi)[0]) != uid {
+				t.Errorf("%s belongs to %v, not left4me (%s)", rel, owner(fi), uid)
+			}
+		}
+		// Rename and delete, as the server's user, in the merged tree.
+		m := "/var/lib/left4me/runtime/sm/merged/left4dead2"
+		c.MustRun(t, "setpriv", "--reuid=left4me", "--regid=left4me", "--clear-groups", "sh", "-euc",
+			"mv "+m+"/maps/c5m1_waterfront.bsp "+m+"/maps/renamed.bsp && rm "+m+"/cfg/sourcemod/sourcemod.cfg && mkdir "+m+"/downloads")
+		if _, err := os.Stat(filepath.Join(upper, "maps/renamed.bsp")); err != nil {
+			t.Errorf("rename did not land in the upper layer: %v", err)
+		}
+		// The layers are untouched and sm2 sees none of it.
+		if got := treeSum(t, filepath.Join(state, "overlays")) + treeSum(t, filepath.Join(state, "installation")); got != layers {
+			t.Error("the overlay or the installation changed")
+		}
+		m2 := "/var/lib/left4me/runtime/sm2/merged/left4dead2/"
+		if out := c.MustRun(t, "cat", m2+"cfg/sourcemod/sourcemod.cfg", m2+"maps/c5m1_waterfront.bsp"); out != "sm_show_activity 13\nmap" {
+			t.Errorf("sm2 sees %q", out)
+		}
+		if out, err := c.Run(t, "ls", m2+"downloads"); err == nil {
+			t.Errorf("sm2 sees sm's downloads/: %s", out)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@sm.service", "l4d2@sm2.service")
+	})
+
+	t.Run("a cold start longer than hang_timeout is not killed by the watchdog", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@cold.service") // returns once it answers
+		if st := unitState(t, c, "cold"); st != "active" {
+			t.Fatalf("cold is %s", st)
+		}
+		j := c.Journal(t, "l4d2@cold.service")
+		if strings.Contains(j, "Watchdog timeout") || !strings.Contains(j, `answers A2S_INFO on 127.0.0.1:27032 after 2`) {
+			t.Errorf("journal:\n%s", j)
+		}
+		// Still up and fed by the watcher past another hang_timeout.
+		time.Sleep(12 * time.Second)
+		show := c.MustRun(t, "systemctl", "show", "-P", "NRestarts", "-P", "ActiveState", "l4d2@cold.service")
+		if f := strings.Fields(show); len(f) != 2 || f[0] != "0" || f[1] != "active" {
+			t.Errorf("NRestarts, ActiveState = %q", show)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@cold.service")
+	})
+
+	t.Run("the engine gets the spec's arguments as exactly those argv items", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
+		r := readReport(t, state, "words")
+		want := []string{"/var/lib/left4me/runtime/words/merged/srcds_linux", "-game", "left4dead2", "-strictportbind",
+			"-port", "27033", "+hostname", "Tom's server", "+sv_tags", "a*", "-tickrate", "100", "+map", "c1m1_hotel"}
+		if fmt.Sprintf("%q", r.Argv) != fmt.Sprintf("%q", want) {
+			t.Errorf("argv %q\nwant %q", r.Argv, want)
+		}
+		if info := query(t, c, 27033); info.Name != "Tom's server" {
+			t.Errorf("hostname %q", info.Name)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@words.service")
+	})
+
+	t.Run("a server bound to -ip is probed there; bots are no players", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@bound.service")
+		if j := c.Journal(t, "l4d2@bound.service"); !strings.Contains(j, "answers A2S_INFO on 127.0.0.2:27034") {
+			t.Errorf("journal:\n%s", j)
+		}
+		var info a2s.Info
+		var err error
+		c.Netns(t, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			info, err = a2s.Query(ctx, "127.0.0.2:27034")
+		})
+		if err != nil || info.Bots != 4 || info.Players != 4 {
+			t.Errorf("A2S_INFO on 127.0.0.2: %+v %v", info, err)
+		}
+		old := mainPID(t, c, "bound")
+		out := c.MustRun(t, "left4me", "restart", "--when-empty", "--deadline", "5s", "bound")
+		if !strings.Contains(out, "bound: restarted") || mainPID(t, c, "bound") == old {
+			t.Errorf("a server with only bots was not restarted at once:\n%s", out)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@bound.service")
+	})
+
+	t.Run("a busy port fails the start instead of moving the server", func(t *testing.T) {
+		// Another server (not ours) answers A2S on the port already.
+		c.MustRun(t, "systemd-run", "--unit=squatter", "-p", "User=left4me", "-p", "WorkingDirectory=/var/lib/left4me/installation",
+			"/var/lib/left4me/installation/srcds_run", "-norestart", "-port", "27035", "+hostname", "squatter")
+		c.WaitFor(t, "the squatter to listen", 20*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "squatter.service"), "listening")
+		})
+		// The squatter may answer the probe before the engine gives up,
+		// so the start job itself can succeed: what counts is that our
+		// server quits instead of moving to another port.
+		_, _ = c.Run(t, "systemctl", "start", "l4d2@squat.service")
+		c.WaitFor(t, "the engine to refuse the busy port", 20*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@squat.service"), `ERROR: Port 27035 was unavailable - quitting due to "-strictportbind" command-line flag!`)
+		})
+		if j := c.Journal(t, "l4d2@squat.service"); strings.Contains(j, "bound to port 27036 instead") {
+			t.Errorf("the server moved to another port:\n%s", j)
+		}
+		if st := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@squat.service")); st != "0" {
+			if out, _ := c.Run(t, "ss", "-lunp"); strings.Contains(out, "pid="+st+",") {
+				t.Errorf("the server listens somewhere:\n%s", out)
+			}
+		}
+		c.MustRun(t, "systemctl", "stop", "squatter.service", "l4d2@squat.service")
+		_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
+	})
+
+	t.Run("arguments the launcher owns are refused with the reason", func(t *testing.T) {
+		bad := filepath.Join(c.Root, "etc/left4me/instances/moved.yaml")
+		if err := os.WriteFile(bad, []byte("port: 27036\narguments: [+hostport, \"27037\"]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Run(t, "left4me", "validate", "moved")
+		if err == nil || !strings.Contains(out, "/etc/left4me/instances/moved.yaml:2:13: arguments[0]: +hostport is set by left4me") {
+			t.Errorf("validate: %v\n%s", err, out)
+		}
+		c.MustRun(t, "systemctl", "daemon-reload")
+		if out, _ := c.Run(t, "systemctl", "cat", "l4d2@moved.service"); strings.Contains(out, "50-left4me-spec.conf") {
+			t.Errorf("a unit was generated for a spec with +hostport:\n%s", out)
+		}
+		os.Remove(bad)
+	})
+
+	t.Run("crash dumps survive a stop; 16384 descriptors; no specs in sight", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
+		pid := mainPID(t, c, "words")
+		c.MustRun(t, "nsenter", "-t", pid, "-m", "--", "setpriv", "--reuid=left4me", "--regid=left4me", "--clear-groups", "sh", "-c", "echo dump > /tmp/dumps/crash.mdmp")
+		// The specs (RCON passwords of every instance) are out of sight.
+		if out, err := c.Run(t, "nsenter", "-t", pid, "-m", "--", "ls", "/etc/left4me/instances"); err == nil {
+			t.Errorf("the server can list the specs: %s", out)
+		}
+		if lim := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "LimitNOFILESoft", "l4d2@words.service")); lim != "16384" {
+			t.Errorf("LimitNOFILESoft=%s", lim)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@words.service")
+		if b, err := os.ReadFile(filepath.Join(state, "runtime/words/dumps/crash.mdmp")); err != nil || string(b) != "dump\n" {
+			t.Errorf("minidump after stop: %q %v", b, err)
+		}
+	})
+}
