@@ -80,13 +80,11 @@ test: lint build standin
 	@cat $(BUILD)/reliability.txt 2>/dev/null || true
 	$(MAKE) fuzz
 
-# A short fuzz run of the spec parser on every test run, and of the YAML fast
-# path against yaml.v3; the corpus found stays in the Go cache, the seeds are
-# in the fuzz tests.
+# A short fuzz run of the spec parser on every test run; the corpus found
+# stays in the Go cache, the seeds are in the fuzz tests.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateName$$' -fuzztime 5s ./spec/layout
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./spec/internal/yamlsubset
 
 lint:
 	$(GO) vet ./...

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
@@ -23,6 +24,14 @@ func fixture(t *testing.T) units.Config {
 	cfg := t.TempDir()
 	if err := os.CopyFS(filepath.Join(cfg, "instances"), os.DirFS("testdata/specs")); err != nil {
 		t.Fatal(err)
+	}
+	// One age for all, so name order breaks the port tie (spec.ClaimPorts).
+	ents, _ := os.ReadDir(filepath.Join(cfg, "instances"))
+	for _, e := range ents {
+		when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		if err := os.Chtimes(filepath.Join(cfg, "instances", e.Name()), when, when); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Fixed paths keep the golden file stable; nothing is written there.
 	return units.Config{
@@ -163,8 +172,8 @@ func TestSystemdVerify(t *testing.T) {
 	}
 }
 
-// Many specs: written on every CPU, in chunks; a port taken in an earlier
-// chunk is refused in a later one, as in name order.
+// Many specs: written on every CPU; a port taken by an older spec is
+// refused for the newer one, results come in name order.
 func TestManySpecs(t *testing.T) {
 	c := fixture(t)
 	dir := c.Layout.InstancesDir()
@@ -178,7 +187,7 @@ func TestManySpecs(t *testing.T) {
 	for i := range n {
 		port := 20000 + i
 		if i == 250 {
-			port = 20003 // taken by s003, three chunks earlier
+			port = 20003 // taken by s003, written earlier
 		}
 		body := fmt.Sprintf("port: %d\nautostart: %v\nconfig: [hostname s%d]\n", port, i%3 == 0, i)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%03d.yaml", i)), []byte(body), 0o644); err != nil {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/spec/internal/yamlsubset"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/specfile"
 )
@@ -25,13 +25,15 @@ type Instance struct {
 	File string
 	Spec *Spec // nil when Err != nil
 	Err  error
+	// ModTime of the spec file: the older spec keeps a port (ClaimPorts).
+	ModTime time.Time
 }
 
 // ReadFile reads and parses one spec file, refusing anything that is not a
 // regular file (a FIFO would hang the generator at boot) or is too large.
-func ReadFile(path string) (*Spec, error) { return readAt(nil, unix.AT_FDCWD, path, path) }
+func ReadFile(path string) (*Spec, error) { return readAt(unix.AT_FDCWD, path, path) }
 
-func readAt(b *yamlsubset.Buffers, dirfd int, name, path string) (*Spec, error) {
+func readAt(dirfd int, name, path string) (*Spec, error) {
 	data, err := specfile.ReadAt(dirfd, name, path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -43,7 +45,7 @@ func readAt(b *yamlsubset.Buffers, dirfd int, name, path string) (*Spec, error) 
 	case err != nil:
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	return parse(b, path, data)
+	return Parse(path, data)
 }
 
 // LoadInstance validates name, then reads its spec from the layout.
@@ -61,18 +63,16 @@ func LoadAll(dir string) ([]Instance, error) {
 	return out, err
 }
 
-// Walk reads every *.yaml in dir and hands each to fn in name order,
-// holding one parsed spec at a time (the generator runs at every boot, with
-// possibly thousands of specs). It applies the check that spans specs: a
-// port is kept by the first instance in name order and refused for the
-// others, so adding a spec never takes a port from one that had it. A
-// missing dir is no instances.
+// Walk reads every *.yaml in dir and hands each to fn in name order, after
+// the checks that span specs: ClaimPorts, and the host's ceilings on
+// resources (limits.yaml beside dir, see LoadLimits). A missing dir is no
+// instances.
 func Walk(dir string, fn func(Instance)) error { return Visit(dir, nil, fn) }
 
 // Visit is Walk with the per-instance work split in two: work (when not
-// nil) runs on every CPU, after the port check, and must be safe for
-// concurrent use; done then runs in name order. The generator writes each
-// instance's files in work, which on this path is most of boot-time cost.
+// nil) runs on every CPU, after the checks, and must be safe for concurrent
+// use; done then runs in name order. The generator writes each instance's
+// files in work.
 func Visit(dir string, work func(*Instance), done func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -89,53 +89,31 @@ func Visit(dir string, work func(*Instance), done func(Instance)) error {
 		}
 	}
 	sort.Strings(names)
-	owner := map[int]string{}
-	checkPort := func(in *Instance) {
-		s := in.Spec
-		if s == nil {
-			return
-		}
-		if prev, taken := owner[s.Port]; taken {
-			in.Err = &Error{File: in.File, Line: s.portLine, Column: s.portCol, Field: "port",
-				Msg: fmt.Sprintf("%d is already used by instance %q", s.Port, prev), kind: ErrPortConflict}
-			in.Spec = nil
-		} else {
-			owner[s.Port] = in.Name
-		}
-	}
 	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("read spec dir: %w", err)
 	}
 	defer unix.Close(dirfd)
-	loadInOrder(dirfd, dir, names, checkPort, work, done)
-	return nil
-}
-
-// walkChunk bounds how many parsed specs are held at once.
-const walkChunk = 64
-
-// loadInOrder reads and parses the named specs on every CPU (parsing is
-// much of the generator's time), applies check in name order, runs work on
-// every CPU again and hands the specs to done in the given order.
-func loadInOrder(dirfd int, dir string, names []string, check, work func(*Instance), done func(Instance)) {
-	buf := make([]Instance, min(walkChunk, len(names)))
+	limits, lerr := LoadLimits(filepath.Dir(dir))
+	ins := make([]Instance, len(names))
 	workers := runtime.GOMAXPROCS(0)
-	yb := make([]yamlsubset.Buffers, workers) // one per goroutine, reused
-	for start := 0; start < len(names); start += walkChunk {
-		part := buf[:min(walkChunk, len(names)-start)]
-		parallel(workers, len(part), func(w, i int) { part[i] = loadOne(&yb[w], dirfd, dir, names[start+i]) })
-		for i := range part {
-			check(&part[i])
+	parallel(workers, len(ins), func(_, i int) { ins[i] = loadOne(dirfd, dir, names[i]) })
+	ClaimPorts(ins)
+	for i := range ins {
+		if ins[i].Spec == nil {
+			continue
 		}
-		if work != nil {
-			parallel(workers, len(part), func(_, i int) { work(&part[i]) })
-		}
-		for i := range part {
-			done(part[i])
-			part[i] = Instance{}
+		if err := ins[i].Spec.CheckLimits(ins[i].File, limits); err != nil {
+			ins[i].Spec, ins[i].Err = nil, err
 		}
 	}
+	if work != nil {
+		parallel(workers, len(ins), func(_, i int) { work(&ins[i]) })
+	}
+	for _, in := range ins {
+		done(in)
+	}
+	return lerr
 }
 
 // parallel runs fn(w, 0..n-1) on up to workers goroutines, this one
@@ -155,12 +133,16 @@ func parallel(workers, n int, fn func(w, i int)) {
 	wg.Wait()
 }
 
-func loadOne(b *yamlsubset.Buffers, dirfd int, dir, name string) Instance {
+func loadOne(dirfd int, dir, name string) Instance {
 	in := Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
 	if err := layout.ValidateName(name); err != nil {
 		in.Err = &Error{File: in.File, Msg: fmt.Sprintf("file name is not a valid instance name: %v", err)}
 	} else {
-		in.Spec, in.Err = readAt(b, dirfd, name+".yaml", in.File)
+		in.Spec, in.Err = readAt(dirfd, name+".yaml", in.File)
+		var st unix.Stat_t
+		if unix.Fstatat(dirfd, name+".yaml", &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			in.ModTime = time.Unix(st.Mtim.Unix())
+		}
 	}
 	return in
 }

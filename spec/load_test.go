@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -18,10 +19,36 @@ func write(t *testing.T, dir, name, body string) {
 	}
 }
 
+// Specs of the same age: name order decides, the same way every time.
+func TestClaimPortsTie(t *testing.T) {
+	now := time.Now()
+	ins := []Instance{{Name: "b", ModTime: now}, {Name: "a", ModTime: now}, {Name: "c", ModTime: now.Add(-time.Second)}}
+	for i := range ins {
+		s, err := Parse(ins[i].Name+".yaml", []byte("port: 27015\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins[i].Spec, ins[i].File = s, ins[i].Name+".yaml"
+	}
+	ClaimPorts(ins)
+	if ins[2].Err != nil || ins[1].Err == nil || ins[0].Err == nil || !strings.Contains(ins[1].Err.Error(), `instance "c"`) {
+		t.Fatalf("%v / %v / %v", ins[0].Err, ins[1].Err, ins[2].Err)
+	}
+	if h, ok := PortHolder(ins, 27015); !ok || h.Name != "c" {
+		t.Errorf("PortHolder = %v %v", h.Name, ok)
+	}
+}
+
 func TestLoadAll(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "b.yaml", "port: 27015\n")
-	write(t, dir, "a.yaml", "port: 27015\n") // a sorts first and keeps the port
+	write(t, dir, "a.yaml", "port: 27015\n")
+	// b claimed the port first (its spec is older), although a sorts first:
+	// a newcomer never takes a port from an instance that had it.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "b.yaml"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	write(t, dir, "c.yaml", "port: nope\n")
 	write(t, dir, "bad.name.yaml", "port: 1\n")
 	write(t, dir, ".hidden.yaml", "port: 1\n")
@@ -42,11 +69,11 @@ func TestLoadAll(t *testing.T) {
 	if strings.Join(order, ",") != "a,b,bad.name,c,fifo" {
 		t.Fatalf("order %v", order)
 	}
-	if got["a"] != nil {
-		t.Errorf("a: %v", got["a"])
-	}
-	if !errors.Is(got["b"], ErrPortConflict) || !strings.Contains(got["b"].Error(), "b.yaml:1:7: port: 27015 is already used by instance \"a\"") {
+	if got["b"] != nil {
 		t.Errorf("b: %v", got["b"])
+	}
+	if !errors.Is(got["a"], ErrPortConflict) || !strings.Contains(got["a"].Error(), "a.yaml:1:7: port: 27015 is already used by instance \"b\", whose spec is older") {
+		t.Errorf("a: %v", got["a"])
 	}
 	if !errors.Is(got["c"], ErrInvalidSpec) {
 		t.Errorf("c: %v", got["c"])

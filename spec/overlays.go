@@ -71,10 +71,11 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 	}
 	ok := true
 	var pathNode *yaml.Node
+	skip := p.duplicates(item, field+".")
 	for i := 0; i+1 < len(item.Content); i += 2 {
 		k, val := item.Content[i], item.Content[i+1]
 		f := field + "." + k.Value
-		if p.duplicate(item, i, field+".") {
+		if skip[i] {
 			ok = false
 			continue
 		}

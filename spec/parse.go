@@ -10,43 +10,42 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/left4me/left4me/spec/internal/yamlsubset"
 )
 
 // Parse reads one spec. file is used only in error messages. All problems
 // found are returned together (errors.Join of *Error), so an operator fixes
 // a spec in one pass.
-func Parse(file string, data []byte) (*Spec, error) { return parse(nil, file, data) }
-
-// parse is Parse with the YAML fast path's memory taken from b, which the
-// caller owns and which may be reused once parse returned.
-func parse(b *yamlsubset.Buffers, file string, data []byte) (*Spec, error) {
+func Parse(file string, data []byte) (*Spec, error) {
 	p := parser{file: file}
 	if len(data) > MaxSpecSize {
 		return nil, p.fileErr(fmt.Sprintf("larger than %d bytes", MaxSpecSize))
 	}
-	// The fast path builds yaml.v3's very tree for the simple YAML specs
-	// are written in; anything else, errors included, goes to yaml.v3.
-	doc, fast := yamlsubset.ParseInto(b, data)
-	if !fast {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		doc = new(yaml.Node)
-		if err := dec.Decode(doc); err != nil {
-			if err.Error() == "EOF" {
-				return nil, p.fileErr("empty file; at least port: is required")
-			}
-			return nil, p.yamlErr(err)
+	if n := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte(",")); n > maxSeparators {
+		// yaml.v3 builds a node per item, about a microsecond each: a
+		// 1 MiB list of "a," would hold the generator (under PID 1, at
+		// boot) for half a second before the item limit refuses it.
+		return nil, p.fileErr(fmt.Sprintf("%d lines and commas; a spec has at most %d (%d arguments, %d config lines and %d overlays fit well within that)",
+			n, maxSeparators, MaxItems, MaxItems, MaxOverlays))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	doc := new(yaml.Node)
+	if err := dec.Decode(doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, p.fileErr("empty file; at least port: is required")
 		}
-		var extra yaml.Node
-		if err := dec.Decode(&extra); err == nil {
-			return nil, p.at(&extra, "", "more than one YAML document")
-		}
+		return nil, p.yamlErr(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.at(&extra, "", "more than one YAML document")
 	}
 	s := &Spec{StartTimeout: DefaultStartTimeout, HangTimeout: DefaultHangTimeout}
 	s.raw = data
 	p.root(doc, s)
 	s.overlayPos = p.overlayPos
+	if p.dropped > 0 {
+		p.errs = append(p.errs, p.fileErr(fmt.Sprintf("%d more problems not shown (at most %d are reported per spec)", p.dropped, MaxErrors)))
+	}
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -56,6 +55,7 @@ func parse(b *yamlsubset.Buffers, file string, data []byte) (*Spec, error) {
 type parser struct {
 	file       string
 	errs       []error
+	dropped    int // problems beyond MaxErrors, counted only
 	overlayPos [][2]int
 }
 
@@ -65,7 +65,14 @@ func (p *parser) at(n *yaml.Node, field, msg string) error {
 	return &Error{File: p.file, Line: n.Line, Column: n.Column, Field: safeField(field), Msg: msg}
 }
 
+// add records a problem; past MaxErrors it is only counted, so a spec
+// cannot make the generator write megabytes of messages to the journal
+// and to its plan, copied again into the unit's journal at every start.
 func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
+	if len(p.errs) >= MaxErrors {
+		p.dropped++
+		return
+	}
 	p.errs = append(p.errs, p.at(n, field, fmt.Sprintf(format, args...)))
 }
 
@@ -93,9 +100,10 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		return
 	}
 	var sawPort bool
+	skip := p.duplicates(n, "")
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if p.duplicate(n, i, "") {
+		if skip[i] {
 			continue
 		}
 		switch k.Value {
@@ -109,6 +117,9 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 			s.Arguments = p.arguments(v, s)
 		case "config":
 			s.Config = p.strings(v, "config", validConfigLine)
+			if n := totalLen(s.Config); n > MaxConfigBytes {
+				p.add(v, "config", "%d bytes of lines; at most %d (a server.cfg that large belongs in an overlay's cfg/)", n, MaxConfigBytes)
+			}
 		case "overlays":
 			s.Overlays = p.overlays(v)
 		case "start_timeout":
@@ -210,17 +221,23 @@ func (p *parser) strings(v *yaml.Node, field string, check func(string) string) 
 	return out
 }
 
-// duplicate reports the key at Content[i] of mapping m if an earlier key has
-// the same text; yaml.v3 does not check this when decoding into a Node.
-func (p *parser) duplicate(m *yaml.Node, i int, prefix string) bool {
-	k := m.Content[i]
-	for j := 0; j < i; j += 2 {
-		if m.Content[j].Value == k.Value {
-			p.add(k, prefix+k.Value, "given twice (first on line %d)", m.Content[j].Line)
-			return true
+// duplicates reports keys of mapping m given more than once (yaml.v3 does
+// not check this when decoding into a Node) and returns, for each key
+// index in m.Content, whether to skip it. One map, so a spec of many keys
+// costs linear time.
+func (p *parser) duplicates(m *yaml.Node, prefix string) []bool {
+	skip := make([]bool, len(m.Content))
+	first := make(map[string]int, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if line, seen := first[k.Value]; seen {
+			p.add(k, prefix+k.Value, "given twice (first on line %d)", line)
+			skip[i] = true
+			continue
 		}
+		first[k.Value] = k.Line
 	}
-	return false
+	return skip
 }
 
 func describe(v *yaml.Node) string {
@@ -240,6 +257,10 @@ func describe(v *yaml.Node) string {
 	}
 	return fmt.Sprintf("%s %s", strings.TrimPrefix(v.Tag, "!!"), v.Value)
 }
+
+// maxSeparators bounds the lines plus commas of a spec, which bound the
+// YAML nodes it can hold, before any YAML is parsed.
+const maxSeparators = 20000
 
 // maxQuoted bounds a value quoted into a message: a spec is written by
 // others, and its text reaches the journal, plans and terminals.
@@ -263,4 +284,11 @@ func safeField(f string) string {
 		}
 	}
 	return f
+}
+
+func totalLen(lines []string) (n int) {
+	for _, l := range lines {
+		n += len(l) + 1
+	}
+	return n
 }

@@ -189,6 +189,24 @@ func TestParseErrorsEscaped(t *testing.T) {
 	}
 }
 
+// Bounds on what a spec makes the generator parse and write.
+func TestParseBounds(t *testing.T) {
+	many := "port: 27015\n" + strings.Repeat("bad: 1\n", 100)
+	_, err := Parse("a.yaml", []byte(many))
+	if err == nil || strings.Count(err.Error(), "\n") != MaxErrors || !strings.Contains(err.Error(), "a.yaml: 80 more problems not shown (at most 20 are reported per spec)") {
+		t.Errorf("error cap: %v", err)
+	}
+	_, err = Parse("a.yaml", []byte("port: 27015\nconfig: ["+strings.Repeat("a,", maxSeparators)+"a]\n"))
+	if err == nil || !strings.Contains(err.Error(), "a.yaml: 20002 lines and commas; a spec has at most 20000") {
+		t.Errorf("separators: %v", err)
+	}
+	line := "'" + strings.Repeat("x", 4000) + "',"
+	_, err = Parse("a.yaml", []byte("port: 27015\nconfig: ["+strings.Repeat(line, 70)+"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "a.yaml:2:9: config: 280070 bytes of lines; at most 262144") {
+		t.Errorf("config size: %v", err)
+	}
+}
+
 func TestParseWarnings(t *testing.T) {
 	s, err := Parse("a.yaml", []byte("port: 27015\narguments: [+servercfgfile, other.cfg]\n"))
 	if err != nil {

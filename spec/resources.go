@@ -17,6 +17,8 @@ type Resources struct {
 	CPUAffinity string // e.g. "2-3,6"
 	Nice        *int   // -20..19
 	TasksMax    int    // 0 = unset
+
+	pos map[string][2]int // line, column of each value, for CheckLimits
 }
 
 func (p *parser) resources(v *yaml.Node) Resources {
@@ -25,12 +27,17 @@ func (p *parser) resources(v *yaml.Node) Resources {
 		p.add(v, "resources", "must be a mapping (memory_max:, cpu_quota:, ...), got %s", describe(v))
 		return r
 	}
+	skip := p.duplicates(v, "resources.")
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		f := "resources." + k.Value
-		if p.duplicate(v, i, "resources.") {
+		if skip[i] {
 			continue
 		}
+		if r.pos == nil {
+			r.pos = map[string][2]int{}
+		}
+		r.pos[k.Value] = [2]int{val.Line, val.Column}
 		switch k.Value {
 		case "memory_max":
 			r.MemoryMax = p.check(val, f, memorySize)
@@ -77,20 +84,36 @@ func (p *parser) check(v *yaml.Node, field string, valid func(string) string) st
 // memorySize accepts what MemoryMax= does for sizes: a number of bytes with
 // an optional K, M, G or T suffix (base 1024), at least 64M.
 func memorySize(s string) string {
+	n, ok := parseSize(s)
+	if !ok {
+		return "is not a size such as 2G or 1536M"
+	}
+	if n < 64<<20 {
+		return "is below 64M, too little for a game server"
+	}
+	return ""
+}
+
+// parseSize reads a size as MemoryMax= does, in bytes.
+func parseSize(s string) (int64, bool) {
 	num, mult := s, int64(1)
 	if i := len(s) - 1; i > 0 {
-		if m, ok := map[byte]int64{'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}[s[i]]; ok {
-			num, mult = s[:i], m
+		switch s[i] {
+		case 'K':
+			num, mult = s[:i], 1<<10
+		case 'M':
+			num, mult = s[:i], 1<<20
+		case 'G':
+			num, mult = s[:i], 1<<30
+		case 'T':
+			num, mult = s[:i], 1<<40
 		}
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n <= 0 || n > (1<<50)/mult {
-		return "is not a size such as 2G or 1536M"
+		return 0, false
 	}
-	if n*mult < 64<<20 {
-		return "is below 64M, too little for a game server"
-	}
-	return ""
+	return n * mult, true
 }
 
 // cpuQuota accepts "N%" with N 1..100000 (1000 CPUs).

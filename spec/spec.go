@@ -62,7 +62,11 @@ const (
 	MaxOverlays = 100
 	MaxLineLen  = 4096
 	MaxItems    = 1024 // config lines or arguments
-	MaxSpecSize = specfile.MaxSize
+	MaxErrors   = 20   // problems reported per spec; the rest are counted
+	// MaxConfigBytes bounds the staged server.cfg, and with the spec's
+	// own bytes each start plan the generator writes to /run.
+	MaxConfigBytes = 256 << 10
+	MaxSpecSize    = specfile.MaxSize
 )
 
 // StartPlan is what the start helper needs from s (see package startplan).

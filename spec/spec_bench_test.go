@@ -102,3 +102,43 @@ func BenchmarkLoadAll(b *testing.B) {
 		})
 	}
 }
+
+// hostileSpecs are 1 MiB specs of the shapes that made parsing quadratic
+// (a long flow list, many keys, many errors), plus deep nesting and a long
+// scalar: the generator parses them synchronously under PID 1, so each
+// must be accepted or refused in well under 100 ms.
+func hostileSpecs() map[string][]byte {
+	const size = MaxSpecSize - 64
+	fill := func(head, item, tail string) []byte {
+		var b strings.Builder
+		b.WriteString(head)
+		for b.Len()+len(item)+len(tail) < size {
+			b.WriteString(item)
+		}
+		b.WriteString(tail)
+		return []byte(b.String())
+	}
+	return map[string][]byte{
+		"flow list":  fill("port: 27015\nconfig: [", "a,", "a]\n"),
+		"block list": fill("port: 27015\nconfig:\n", "  - sv_cheats 0\n", ""),
+		"many keys":  fill("port: 27015\n", "k: 1\n", ""),
+		"many bad":   fill("port: 27015\narguments: [", "{a: b},", "x]\n"),
+		"nesting":    fill("port: 27015\nx: ", "[", ""),
+		"one scalar": fill("port: 27015\nconfig: ['", "x", "']\n"),
+		"percents":   fill("port: 27015\narguments: ['", "%", "']\n"),
+		// Just under the separator limit, the rest of the MiB in items.
+		"flow list at the limit": []byte("port: 27015\nconfig: [" + strings.Repeat(strings.Repeat("a", 50)+",", maxSeparators-10) + "a]\n"),
+		"keys at the limit":      []byte("port: 27015\n" + strings.Repeat("k: "+strings.Repeat("v", 45)+"\n", maxSeparators-10)),
+	}
+}
+
+func BenchmarkParseHostile(b *testing.B) {
+	for name, data := range hostileSpecs() {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, _ = Parse("x.yaml", data)
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ benchtime=1s
 mkdir "$scratch/tmp"
 {
 	printf '\n### go test -bench (spec, its YAML fast path, units, generator)\n\n```\n'
-	TMPDIR="$scratch/tmp" go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./spec ./spec/internal/yamlsubset ./units ./generator
+	TMPDIR="$scratch/tmp" go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./spec ./units ./generator
 	printf '```\n'
 } | tee -a build/bench.md
 echo "bench: report written to build/bench.md" >&2

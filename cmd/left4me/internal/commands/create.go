@@ -74,10 +74,8 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
-	for _, in := range all {
-		if in.Spec != nil && in.Spec.Port == n.Port {
-			return fmt.Errorf("%w: port %d is already used by instance %s (%s); pick another --port", fail.ErrUsage, n.Port, in.Name, in.File)
-		}
+	if in, taken := spec.PortHolder(all, n.Port); taken {
+		return fmt.Errorf("%w: port %d is already used by instance %s (%s); pick another --port", fail.ErrUsage, n.Port, in.Name, in.File)
 	}
 	data, err := specedit.Render(name, n)
 	if err != nil {

@@ -1,0 +1,125 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec/specfile"
+)
+
+// LimitsFile, in the config directory, holds the host's ceilings on what a
+// spec's resources: may ask for. Specs come from a web front end; without
+// ceilings one could lift the protection the template gives the host
+// (nice: -20, tasks_max: 1000000, memory_max: 1P).
+const LimitsFile = "limits.yaml"
+
+// Limits are the ceilings; the operator sets them in LimitsFile.
+type Limits struct {
+	MemoryMax    string `yaml:"memory_max"`     // largest memory_max, a size
+	CPUQuota     string `yaml:"cpu_quota"`      // largest cpu_quota, a percentage
+	CPUWeightMax int    `yaml:"cpu_weight_max"` // largest cpu_weight
+	TasksMax     int    `yaml:"tasks_max"`      // largest tasks_max
+	NiceMin      int    `yaml:"nice_min"`       // lowest (most favoured) nice
+
+	file string // where they came from, for messages
+}
+
+// DefaultLimits apply where LimitsFile sets nothing: generous for one game
+// server, short of letting it starve the host.
+func DefaultLimits() Limits {
+	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5}
+}
+
+// LoadLimits reads configDir/limits.yaml over DefaultLimits. A missing file
+// is the defaults. A file that cannot be used is an error, and the
+// defaults apply meanwhile (they are the strict side).
+func LoadLimits(configDir string) (Limits, error) {
+	l := DefaultLimits()
+	path := filepath.Join(configDir, LimitsFile)
+	l.file = path
+	data, err := specfile.Read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		l.file = "the default ceilings (" + path + " does not exist)"
+		return l, nil
+	}
+	if err == nil && len(data) > 64<<10 {
+		err = errors.New("larger than 64 KiB")
+	}
+	if err == nil {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err = dec.Decode(&l); err != nil && err.Error() == "EOF" {
+			err = nil // empty: the defaults
+		}
+	}
+	if err == nil {
+		err = l.check()
+	}
+	if err != nil {
+		d := DefaultLimits()
+		d.file = "the default ceilings (" + path + " is unusable)"
+		return d, fmt.Errorf("%s: %w; the default ceilings apply", path, err)
+	}
+	return l, nil
+}
+
+func (l Limits) check() error {
+	var errs []error
+	if msg := memorySize(l.MemoryMax); msg != "" {
+		errs = append(errs, fmt.Errorf("memory_max: %q %s", l.MemoryMax, msg))
+	}
+	if msg := cpuQuota(l.CPUQuota); msg != "" {
+		errs = append(errs, fmt.Errorf("cpu_quota: %q %s", l.CPUQuota, msg))
+	}
+	if l.CPUWeightMax < 1 || l.CPUWeightMax > 10000 {
+		errs = append(errs, fmt.Errorf("cpu_weight_max: %d is out of range 1..10000", l.CPUWeightMax))
+	}
+	if l.TasksMax < 16 || l.TasksMax > 1000000 {
+		errs = append(errs, fmt.Errorf("tasks_max: %d is out of range 16..1000000", l.TasksMax))
+	}
+	if l.NiceMin < -20 || l.NiceMin > 19 {
+		errs = append(errs, fmt.Errorf("nice_min: %d is out of range -20..19", l.NiceMin))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckLimits refuses resources above the host's ceilings, each problem
+// located at its value in file.
+func (s *Spec) CheckLimits(file string, l Limits) error {
+	r := s.Resources
+	var errs []error
+	over := func(key, format string, args ...any) {
+		pos := r.pos[key]
+		errs = append(errs, &Error{File: file, Line: pos[0], Column: pos[1], Field: "resources." + key,
+			Msg: fmt.Sprintf(format, args...) + " (the host's ceiling, set in " + l.file + ")"})
+	}
+	if r.MemoryMax != "" {
+		have, _ := parseSize(r.MemoryMax)
+		if most, _ := parseSize(l.MemoryMax); have > most {
+			over("memory_max", "%s is above %s", r.MemoryMax, l.MemoryMax)
+		}
+	}
+	if r.CPUQuota != "" {
+		have, _ := strconv.Atoi(strings.TrimSuffix(r.CPUQuota, "%"))
+		if most, _ := strconv.Atoi(strings.TrimSuffix(l.CPUQuota, "%")); have > most {
+			over("cpu_quota", "%s is above %s", r.CPUQuota, l.CPUQuota)
+		}
+	}
+	if r.CPUWeight > l.CPUWeightMax {
+		over("cpu_weight", "%d is above %d", r.CPUWeight, l.CPUWeightMax)
+	}
+	if r.TasksMax > l.TasksMax {
+		over("tasks_max", "%d is above %d", r.TasksMax, l.TasksMax)
+	}
+	if r.Nice != nil && *r.Nice < l.NiceMin {
+		over("nice", "%d is below %d", *r.Nice, l.NiceMin)
+	}
+	return errors.Join(errs...)
+}

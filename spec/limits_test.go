@@ -1,0 +1,66 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A spec from the front end cannot lift the host's protective limits; the
+// operator sets the ceilings in one file.
+func TestLimits(t *testing.T) {
+	greedy := "port: 27015\nresources:\n  memory_max: 1T\n  cpu_quota: 100000%\n  cpu_weight: 10000\n  tasks_max: 1000000\n  nice: -20\n"
+	s, err := Parse("g.yaml", []byte(greedy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	l, err := LoadLimits(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.CheckLimits("g.yaml", l)
+	for _, want := range []string{
+		"g.yaml:3:15: resources.memory_max: 1T is above 16G (the host's ceiling, set in the default ceilings (" + filepath.Join(dir, LimitsFile) + " does not exist))",
+		"g.yaml:4:14: resources.cpu_quota: 100000% is above 400%",
+		"g.yaml:5:15: resources.cpu_weight: 10000 is above 1000",
+		"g.yaml:6:14: resources.tasks_max: 1000000 is above 4096",
+		"g.yaml:7:9: resources.nice: -20 is below -5",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("lacks %q:\n%v", want, err)
+		}
+	}
+	if !errors.Is(err, ErrInvalidSpec) {
+		t.Errorf("not an invalid spec: %v", err)
+	}
+	// The operator raises them.
+	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: 2T\ncpu_quota: 100000%\ncpu_weight_max: 10000\ntasks_max: 1000000\nnice_min: -20\n"), 0o644)
+	if l, err = LoadLimits(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckLimits("g.yaml", l); err != nil {
+		t.Errorf("within raised ceilings: %v", err)
+	}
+	// A broken file: the defaults, and an error that says so.
+	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: lots\nnice_mn: 1\n"), 0o644)
+	l, err = LoadLimits(dir)
+	if err == nil || !strings.Contains(err.Error(), "the default ceilings apply") || l.MemoryMax != "16G" {
+		t.Errorf("broken limits: %v %+v", err, l)
+	}
+}
+
+// The generator and validate share the check: Walk refuses the spec.
+func TestWalkAppliesLimits(t *testing.T) {
+	cfg := t.TempDir()
+	dir := filepath.Join(cfg, "instances")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("port: 27015\nresources: {nice: -19}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("port: 27016\nresources: {nice: -5}\n"), 0o644)
+	all, err := LoadAll(dir)
+	if err != nil || len(all) != 2 || all[0].Err == nil || all[1].Err != nil || !strings.Contains(all[0].Err.Error(), "resources.nice: -19 is below -5") {
+		t.Fatalf("%v: %+v", err, all)
+	}
+}
