@@ -44,7 +44,7 @@ func ensureDumps(c Config, dir int, what string) error {
 
 // trimDumps removes all but the newest keep regular files of dir.
 func trimDumps(dir, keep int) (int, error) {
-	names, err := readDirNames(dir)
+	names, err := ReadDirNames(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -76,8 +76,9 @@ func trimDumps(dir, keep int) (int, error) {
 	return removed, nil
 }
 
-// readDirNames lists dir (an open directory) without following anything.
-func readDirNames(dir int) ([]string, error) {
+// ReadDirNames lists the open directory dir from its current offset (a
+// fresh descriptor: all of it), without following or opening anything.
+func ReadDirNames(dir int) ([]string, error) {
 	var names []string
 	buf := make([]byte, 8192)
 	for {

@@ -6,9 +6,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/specfile"
@@ -381,5 +384,60 @@ func TestCleanStaleDistrusts(t *testing.T) {
 	}
 	if readWho(t, filepath.Join(s.BuildDir("mods", running), "layer")) != "busy" || !strings.Contains(strings.Join(done, "\n"), "still runs") {
 		t.Errorf("a running build's directory was touched: %q", done)
+	}
+}
+
+// A builder's output reaches the operator escaped: no ESC sequence, no
+// forged line.
+func TestFollowEscapes(t *testing.T) {
+	in := `{"MESSAGE":"\u001b]52;c;aGk=\u0007\u001b[2J"}` + "\n" +
+		`{"MESSAGE":"done\rleft4me: switched in"}` + "\n" +
+		`{"MESSAGE":[27,91,50,74,255],"_PID":"7"}` + "\n"
+	var out strings.Builder
+	follow(strings.NewReader(in), &out, make(chan struct{}, 1))
+	want := `\x1b]52;c;aGk=\a\x1b[2J` + "\n" + `done\rleft4me: switched in` + "\n" + `\x1b[2J\xff` + "\n"
+	if out.String() != want {
+		t.Errorf("got %q\nwant %q", out.String(), want)
+	}
+}
+
+// The attack on Scan: the builder (its unit still alive, or a process it
+// left) swaps a file of its layer with a link to a victim file while root
+// scans. The victim's owner and mode never change.
+func TestScanRacingSwap(t *testing.T) {
+	base := t.TempDir()
+	victim := filepath.Join(base, "victim.cfg")
+	if err := os.WriteFile(victim, []byte("secret"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(victim, 1234, 1234); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(victim, 0o666)
+	for round := range 300 {
+		layer := filepath.Join(base, "layer")
+		target := filepath.Join(layer, "cfg", "server.cfg")
+		os.MkdirAll(filepath.Dir(target), 0o777)
+		os.WriteFile(target, []byte("x"), 0o666)
+		link := filepath.Join(base, "link")
+		os.RemoveAll(link)
+		os.Symlink(victim, link)
+		var stop atomic.Bool
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for !stop.Load() {
+				_ = unix.Renameat2(unix.AT_FDCWD, link, unix.AT_FDCWD, target, unix.RENAME_EXCHANGE)
+			}
+		}()
+		_, _ = Scan(layer)
+		stop.Store(true)
+		<-done
+		os.RemoveAll(layer)
+		os.RemoveAll(link)
+		var st syscall.Stat_t
+		if err := syscall.Stat(victim, &st); err != nil || st.Uid != 1234 || st.Mode&0o777 != 0o666 {
+			t.Fatalf("round %d: the victim was changed: uid %d mode %o %v", round, st.Uid, st.Mode&0o777, err)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -90,9 +91,14 @@ func (s Store) Args(j Job) []string {
 		"-p", "UMask=0022",
 		"-p", "ReadWritePaths=" + layer + " " + scratch,
 		"-p", "InaccessiblePaths=-" + filepath.Join(s.Root, "runtime"),
-		"-p", "ProtectProc=invisible", "-p", "ProtectKernelLogs=yes", "-p", "RestrictNamespaces=yes",
+		// Nothing of this is needed by sh, tar, unzip or curl (fetch needs
+		// the network: inet, inet6, unix and netlink for name lookups).
+		"-p", "ProtectProc=invisible", "-p", "ProcSubset=pid", "-p", "ProtectKernelLogs=yes",
+		"-p", "ProtectClock=yes", "-p", "ProtectHostname=yes", "-p", "PrivateMounts=yes",
+		"-p", "RestrictNamespaces=yes", "-p", "RemoveIPC=yes",
+		"-p", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK",
 		"-p", "SystemCallArchitectures=native", "-p", "SystemCallFilter=@system-service",
-		"-p", "SystemCallErrorNumber=EPERM",
+		"-p", "SystemCallFilter=~@resources", "-p", "SystemCallErrorNumber=EPERM",
 		"-p", "WorkingDirectory=" + layer,
 		"-p", fmt.Sprintf("RuntimeMaxSec=%d", int(j.Def.Timeout.Seconds())),
 		"-p", "MemoryMax=" + j.Def.Memory, "-p", "MemorySwapMax=0",
@@ -233,6 +239,9 @@ func follow(r io.Reader, out io.Writer, ended chan<- struct{}) {
 			}
 			msg = string(b)
 		}
+		// The builder is a third party's script: its text must not drive
+		// the operator's terminal or forge lines of ours.
+		msg = termsafe.Line(msg)
 		if e["_PID"] == "1" {
 			msg = "systemd: " + msg
 		}

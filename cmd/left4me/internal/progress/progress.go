@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 )
 
 // Printer writes steamcmd's lines to W. Not safe for concurrent use.
@@ -29,7 +30,7 @@ func (p *Printer) Line(l string) {
 	pr, ok := steamcmd.ParseProgress(l)
 	if !ok {
 		p.clear()
-		fmt.Fprintf(p.W, "steamcmd: %s\n", strings.TrimSpace(l))
+		fmt.Fprintf(p.W, "steamcmd: %s\n", termsafe.Line(strings.TrimSpace(l)))
 		p.redraw()
 		return
 	}
@@ -43,7 +44,7 @@ func (p *Printer) Line(l string) {
 		return
 	}
 	p.last, p.shown, p.lastTenth = pr, true, tenth
-	fmt.Fprintf(p.W, "steamcmd: %s %5.1f%% (%s of %s)\n", pr.State, pr.Percent, Bytes(pr.Done), Bytes(pr.Total))
+	fmt.Fprintf(p.W, "steamcmd: %s %5.1f%% (%s of %s)\n", termsafe.Line(pr.State), pr.Percent, Bytes(pr.Done), Bytes(pr.Total))
 }
 
 // Done ends a bar so that what follows starts on a line of its own.
@@ -76,7 +77,7 @@ func Bar(pr steamcmd.Progress, width int) string {
 	}
 	full := int(pr.Percent / 100 * float64(width))
 	full = min(max(full, 0), width)
-	return fmt.Sprintf("%-17s [%s%s] %5.1f%%  %s / %s", pr.State, strings.Repeat("#", full), strings.Repeat("-", width-full),
+	return fmt.Sprintf("%-17s [%s%s] %5.1f%%  %s / %s", termsafe.Line(pr.State), strings.Repeat("#", full), strings.Repeat("-", width-full),
 		pr.Percent, Bytes(pr.Done), Bytes(pr.Total))
 }
 

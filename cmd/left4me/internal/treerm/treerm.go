@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart"
 )
 
 // Options of Remove.
@@ -147,7 +149,7 @@ func (w *walker) clearFiles(fd int) (string, error) {
 	if _, err := unix.Seek(fd, 0, 0); err != nil {
 		return "", fmt.Errorf("remove below %s: %w", w.top, err)
 	}
-	names, err := readNames(fd)
+	names, err := prestart.ReadDirNames(fd)
 	if err != nil {
 		return "", fmt.Errorf("remove below %s: %w", w.top, err)
 	}
@@ -236,23 +238,4 @@ func unlink(dir int, name string, flags int, what string) error {
 		return fmt.Errorf("remove %s: %w", what, err)
 	}
 	return nil
-}
-
-// readNames lists the open directory fd.
-func readNames(fd int) ([]string, error) {
-	var names []string
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n <= 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
 }
