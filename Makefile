@@ -3,7 +3,9 @@ PREFIX  ?= /usr
 DESTDIR ?=
 GO      ?= go
 BUILD   := build
-GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
+# The generator names the helpers in the units it writes: their install
+# directory is linked in (a PREFIX=/usr/local install gets /usr/local paths).
+GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w\ -X\ main.helperDir=$(PREFIX)/lib/left4me
 export CGO_ENABLED := 0
 
 BINS := left4me-generator left4me-prestart left4me-poststop left4me-probe left4me
@@ -90,6 +92,8 @@ lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) tool staticcheck ./...
+	@# Imports in three groups: standard library, third party, this module.
+	@test -z "$$($(GO) tool goimports -local github.com/left4me/left4me -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { $(GO) tool goimports -local github.com/left4me/left4me -l .; echo "imports need grouping: go tool goimports -local github.com/left4me/left4me -w FILE"; exit 1; }
 
 # Benchmarks of the generator and the helpers against systemd's own fstab
 # generator and a bare overlayfs mount (as root, on a tmpfs it mounts itself;

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,24 +17,52 @@ import (
 	"github.com/left4me/left4me/units"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden.txt")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// fixture lays out testdata/specs as a config dir and a fake state root.
+// fixture lays out the specs of every case in testdata/cases as one config
+// dir (the cases use distinct names and ports, but for the clash they test).
 func fixture(t *testing.T) units.Config {
 	t.Helper()
-	cfg := t.TempDir()
-	if err := os.CopyFS(filepath.Join(cfg, "instances"), os.DirFS("testdata/specs")); err != nil {
+	cases, err := os.ReadDir(filepath.Join("testdata", "cases"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// One age for all, so name order breaks the port tie (spec.ClaimPorts).
-	ents, _ := os.ReadDir(filepath.Join(cfg, "instances"))
-	for _, e := range ents {
-		when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		if err := os.Chtimes(filepath.Join(cfg, "instances", e.Name()), when, when); err != nil {
-			t.Fatal(err)
+	var dirs []string
+	for _, c := range cases {
+		if c.IsDir() {
+			dirs = append(dirs, filepath.Join("testdata", "cases", c.Name()))
 		}
 	}
-	// Fixed paths keep the golden file stable; nothing is written there.
+	return fixtureOf(t, dirs...)
+}
+
+// fixtureOf lays out the specs in dirs as a config dir, all of one age so
+// that name order breaks a port tie (spec.ClaimPorts), with fixed paths
+// elsewhere so the golden files stay stable (nothing is written there).
+func fixtureOf(t *testing.T, dirs ...string) units.Config {
+	t.Helper()
+	cfg := t.TempDir()
+	inst := filepath.Join(cfg, "instances")
+	if err := os.MkdirAll(inst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, d := range dirs {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			data, err := os.ReadFile(filepath.Join(d, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(inst, e.Name())
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return units.Config{
 		Layout:    layout.Layout{ConfigDir: cfg, Root: "/var/lib/left4me"},
 		HelperDir: "/usr/lib/left4me",
@@ -43,7 +72,7 @@ func fixture(t *testing.T) units.Config {
 
 // dump renders an output tree as text: files with their content, links
 // with their target, in path order.
-func dump(t *testing.T, dir string) string {
+func dump(t *testing.T, dir string, skip ...string) string {
 	t.Helper()
 	var lines []string
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
@@ -51,6 +80,9 @@ func dump(t *testing.T, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if slices.Contains(skip, rel) {
+			return nil
+		}
 		if fi.Mode()&os.ModeSymlink != 0 {
 			target, err := os.Readlink(p)
 			lines = append(lines, "== "+rel+" -> "+target+"\n")
@@ -71,20 +103,50 @@ func dump(t *testing.T, dir string) string {
 	return strings.Join(lines, "")
 }
 
+// TestGolden runs the generator on each case of testdata/cases (a
+// directory of specs) and compares what it writes for those instances with
+// testdata/cases/CASE.golden; the template and target, the same for every
+// case, are compared once with testdata/template.golden. A failing case
+// names itself. go test ./generator -update rewrites the golden files.
 func TestGolden(t *testing.T) {
-	c := fixture(t)
+	out, _ := generate(t, fixtureOf(t))
+	checkGolden(t, filepath.Join("testdata", "template.golden"), out)
+	common := []string{units.Template, units.Target, "multi-user.target.wants/" + units.Target}
+	cases, err := os.ReadDir(filepath.Join("testdata", "cases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if !c.IsDir() {
+			continue
+		}
+		t.Run(c.Name(), func(t *testing.T) {
+			cfg := fixtureOf(t, filepath.Join("testdata", "cases", c.Name()))
+			got, res := generate(t, cfg, common...)
+			got += "== result\ninstances: " + strings.Join(res.Instances, " ") + "\nautostart: " + strings.Join(res.Autostart, " ") + "\n== skipped\n"
+			for _, sk := range res.Skipped {
+				got += sk.Name + ": " + strings.ReplaceAll(sk.Err.Error(), cfg.Layout.ConfigDir, "/CONFIG") + "\n"
+			}
+			checkGolden(t, filepath.Join("testdata", "cases", c.Name()+".golden"), got)
+		})
+	}
+}
+
+// generate runs the generator and dumps its output, paths made stable.
+func generate(t *testing.T, c units.Config, skip ...string) (string, Result) {
+	t.Helper()
 	out := t.TempDir()
 	res, err := Run(c, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := dump(t, out) + "== skipped\n"
-	for _, sk := range res.Skipped {
-		got += sk.Name + ": " + sk.Err.Error() + "\n"
-	}
+	got := dump(t, out, skip...)
 	got = strings.ReplaceAll(got, c.Layout.ConfigDir, "/CONFIG")
-	got = strings.ReplaceAll(got, out, "/OUT")
-	golden := filepath.Join("testdata", "golden.txt")
+	return strings.ReplaceAll(got, out, "/OUT"), res
+}
+
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -95,10 +157,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Fatalf("output differs from %s (run go test -update):\n%s", golden, got)
-	}
-	if strings.Join(res.Instances, ",") != "srv1,srv2" || strings.Join(res.Autostart, ",") != "srv1" {
-		t.Fatalf("instances %v autostart %v", res.Instances, res.Autostart)
+		t.Fatalf("output differs from %s (run go test ./generator -update):\n%s", golden, got)
 	}
 }
 
@@ -224,5 +283,29 @@ func TestManySpecs(t *testing.T) {
 		case (wantErr == nil) != (i%3 == 0):
 			t.Errorf("%s: wants link %v, autostart %v", name, wantErr, i%3 == 0)
 		}
+	}
+}
+
+// The installed generator names the helpers where `make install` put them
+// (PREFIX, linked in), wherever the generator binary itself is run from.
+func TestHelperDirFromPrefix(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	bin := t.TempDir()
+	cmd := exec.Command("make", "-C", "..", "--no-print-directory", filepath.Join(bin, "left4me-generator"), "BUILD="+bin, "PREFIX=/opt/l4m")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	cfg, out := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(cfg, "instances"), 0o755)
+	run := exec.Command(filepath.Join(bin, "left4me-generator"), out)
+	run.Env = append(os.Environ(), "LEFT4ME_CONFIG_DIR="+cfg)
+	if b, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, b)
+	}
+	unit, err := os.ReadFile(filepath.Join(out, units.Template))
+	if err != nil || !strings.Contains(string(unit), "ExecStartPre=+/opt/l4m/lib/left4me/left4me-prestart %i") {
+		t.Fatalf("%v\n%s", err, unit)
 	}
 }

@@ -6,23 +6,23 @@ import (
 	"sort"
 
 	"golang.org/x/sys/unix"
-)
 
-// DumpsDir below runtime/NAME receives the engine's crash minidumps: the
-// unit binds it on /tmp/dumps, where breakpad writes them, so they outlive
-// the private /tmp of one run.
-const DumpsDir = "dumps"
+	"github.com/left4me/left4me/prestart/rundir"
+)
 
 // keepDumps is how many minidumps a start leaves; older ones are removed,
 // so a crash loop cannot fill the disk with them.
 const keepDumps = 5
 
-// ensureDumps creates the dumps directory for the server's user and trims
+// ensureDumps creates runtime/NAME/dumps (rundir.Dumps), which receives the
+// engine's crash minidumps (the unit binds it on /tmp/dumps, where breakpad
+// writes them, so they outlive one run's private /tmp), for the server's
+// user and trims
 // it. The server writes there, so nothing in it is followed: entries are
 // examined with fstatat(AT_SYMLINK_NOFOLLOW) and removed with unlinkat,
 // which never follows a link.
 func ensureDumps(c Config, dir int, what string) error {
-	fd, created, err := ensureDir(dir, DumpsDir, 0o750, what)
+	fd, created, err := ensureDir(dir, rundir.Dumps, 0o750, what)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/prestart/rundir"
 )
 
 // A start keeps the newest crash dumps only, and removes nothing that is
@@ -17,7 +19,7 @@ func TestStartTrimsDumps(t *testing.T) {
 	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
-	dumps := e.path("runtime/srv/" + DumpsDir)
+	dumps := e.path("runtime/srv/" + rundir.Dumps)
 	fi, err := os.Stat(dumps)
 	if err != nil || fi.Sys().(*syscall.Stat_t).Uid != testUID || fi.Mode().Perm() != 0o750 {
 		t.Fatalf("dumps dir: %v %v", fi, err)

@@ -3,10 +3,11 @@ package prestart
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/left4me/left4me/spec/layout"
+
+	"github.com/coreos/go-systemd/v22/journal"
 )
 
 // ServerUser is the system user every server runs as (packaging/sysusers.conf).
@@ -25,16 +26,18 @@ func ConfigFromEnv(log io.Writer) (Config, error) {
 	return Config{Layout: layout.FromEnv(), UID: uid, GID: gid, Log: log}, nil
 }
 
-// Fail prints err and exits 1. Under systemd (JOURNAL_STREAM set) each line
-// carries the <3> prefix so journald records it as an error, and no program
-// name, which the journal already shows.
-func Fail(prog string, err error) {
+// PrintError writes err to w (the process's stderr), one line at a time.
+// When stderr is the journal's stream (journal.StderrIsJournalStream: the
+// JOURNAL_STREAM device and inode are stderr's, not just inherited), each
+// line carries the <3> prefix so journald records it as an error, and no
+// program name, which the journal shows already; elsewhere, prog: leads.
+// The mains exit; this never does.
+func PrintError(w io.Writer, prog string, err error) {
 	prefix := prog + ": "
-	if os.Getenv("JOURNAL_STREAM") != "" {
+	if ok, _ := journal.StderrIsJournalStream(); ok {
 		prefix = "<3>"
 	}
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "%s%s\n", prefix, line)
+		fmt.Fprintf(w, "%s%s\n", prefix, line)
 	}
-	os.Exit(1)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
@@ -63,7 +64,7 @@ func newEnv(t *testing.T, specText string) *env {
 		specText = "port: 27015\nconfig: [\"hostname test\"]\noverlays: [{path: top, alias: top}, plain]\n"
 	}
 	mk(t, e.c.Layout.SpecPath("srv"), specText, 0o644)
-	t.Cleanup(func() { _, _ = unmountAll(e.c.Layout.MergedDir("srv")) })
+	t.Cleanup(func() { _, _ = rundir.Unmount(e.c.Layout.MergedDir("srv")) })
 	return e
 }
 
@@ -80,7 +81,7 @@ func read(t *testing.T, p string) string {
 
 func mounted(t *testing.T, p string) bool {
 	t.Helper()
-	m, err := IsMountPoint(p)
+	m, err := rundir.IsMountPoint(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestStartChecksThePlan(t *testing.T) {
 		t.Fatalf("spec edited after the plan: %v", err)
 	}
 	bad := startplan.Plan{Errors: []string{"srv.yaml:1:7: port: 0 is out of range 1..65535"}}
-	if err := Start(e.c, "srv", bad); !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), bad.Errors[0]) {
+	if err := Start(e.c, "srv", bad); !errors.Is(err, layout.ErrInvalidSpec) || !strings.Contains(err.Error(), bad.Errors[0]) {
 		t.Fatalf("plan of an invalid spec: %v", err)
 	}
 	if mounted(t, e.c.Layout.MergedDir("srv")) {
@@ -235,12 +236,12 @@ func TestPreviewWritesNothing(t *testing.T) {
 }
 
 func TestIsMountPoint(t *testing.T) {
-	if m, err := IsMountPoint("/proc"); err != nil || !m {
+	if m, err := rundir.IsMountPoint("/proc"); err != nil || !m {
 		t.Fatalf("/proc: %v %v", m, err)
 	}
 	dir := t.TempDir()
 	for _, p := range []string{dir, filepath.Join(dir, "nope")} {
-		if m, err := IsMountPoint(p); err != nil || m {
+		if m, err := rundir.IsMountPoint(p); err != nil || m {
 			t.Fatalf("%s: %v %v", p, m, err)
 		}
 	}

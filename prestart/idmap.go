@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/rundir"
 )
 
 // Why idmapped lower layers: overlayfs checks access against the merged
@@ -111,7 +113,7 @@ func shiftLayers(lowers []int, names []string, uid, gid int) (*shifted, error) {
 // attachDir below runtime/NAME holds the idmapped layers while the overlay
 // is mounted on kernels that refuse detached layers (before Linux 6.15,
 // clone_private_mount() accepted only mounts of the caller's namespace).
-const attachDir = "layers"
+const attachDir = rundir.Layers
 
 // attach mounts each clone on runtime/NAME/layers/I and reopens it there,
 // so the overlay gets attached layers; detach removes them again once the
@@ -130,7 +132,7 @@ func (s *shifted) attach(dir int, dirPath string) error {
 		if err := ensureMountPoint(lfd, name, p); err != nil {
 			return err
 		}
-		if _, err := unmountAll(p); err != nil { // left by a killed helper
+		if _, err := rundir.Unmount(p); err != nil { // left by a killed helper
 			return err
 		}
 		if err := unix.MoveMount(tree, "", lfd, name, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {

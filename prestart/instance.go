@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -29,7 +30,7 @@ func openInstance(c Config, name string) (*instance, error) {
 		return nil, fmt.Errorf("state root %s: %w", c.Layout.Root, err)
 	}
 	defer unix.Close(rootfd)
-	rt, _, err := ensureDir(rootfd, "runtime", 0o755, filepath.Join(c.Layout.Root, "runtime"))
+	rt, _, err := ensureDir(rootfd, filepath.Base(c.Layout.RuntimeRoot()), 0o755, c.Layout.RuntimeRoot())
 	if err != nil {
 		return nil, err
 	}
@@ -44,24 +45,24 @@ func openInstance(c Config, name string) (*instance, error) {
 		inst.close()
 		return nil, err
 	}
-	if err := unix.Flock(dir, unix.LOCK_EX); err != nil {
+	if err := rundir.LockFD(dir, rundir.Wait, what); err != nil {
 		inst.close()
-		return nil, fmt.Errorf("lock %s: %w", what, err)
+		return nil, err
 	}
 	var created bool
-	if inst.upper, created, err = ensureDir(dir, "upper", 0o755, what+"/upper"); err == nil && created {
+	if inst.upper, created, err = ensureDir(dir, rundir.Upper, 0o755, what+"/"+rundir.Upper); err == nil && created {
 		err = unix.Fchown(inst.upper, c.UID, c.GID)
 	} else if err == nil {
-		warnForeignUpper(c, inst.upper, what+"/upper")
+		warnForeignUpper(c, inst.upper, what+"/"+rundir.Upper)
 	}
 	if err == nil {
-		inst.work, _, err = ensureDir(dir, "work", 0o700, what+"/work")
+		inst.work, _, err = ensureDir(dir, rundir.Work, 0o700, what+"/"+rundir.Work)
 	}
 	if err == nil {
-		err = ensureMountPoint(dir, "merged", what+"/merged")
+		err = ensureMountPoint(dir, rundir.Merged, what+"/"+rundir.Merged)
 	}
 	if err == nil {
-		err = ensureDumps(c, dir, what+"/"+DumpsDir)
+		err = ensureDumps(c, dir, what+"/"+rundir.Dumps)
 	}
 	if err != nil {
 		inst.close()
@@ -180,12 +181,6 @@ func (l *layers) readCfgs(overlays []startplan.Overlay, uid, gid int) ([]cfgCopy
 	return out, nil
 }
 
-// InstallationRecord in runtime/NAME names the installation version the
-// instance mounted ("installations/ID", or "installation" for a plain
-// directory), so `left4me game status|gc` know what a running server reads:
-// the mount itself only shows /proc/self/fd paths.
-const InstallationRecord = "installation"
-
 func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	target, err := os.Readlink(fdPath(instfd))
 	if err != nil {
@@ -195,10 +190,12 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		rel = "installation"
 	}
-	if err := unix.Unlinkat(dir, InstallationRecord, 0); err != nil && err != unix.ENOENT {
+	// rundir.Record: what `left4me game status|gc` read to tell which
+	// version a running server reads.
+	if err := unix.Unlinkat(dir, rundir.Record, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("record installation: %w", err)
 	}
-	return writeNew(dir, InstallationRecord, []byte(rel+"\n"), 0, 0, dirPath)
+	return writeNew(dir, rundir.Record, []byte(rel+"\n"), 0, 0, dirPath)
 }
 
 // LayerError is a problem with overlays[Index] of the spec, so that

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"io/fs"
+
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/specfile"
 	"github.com/left4me/left4me/spec/startplan"
@@ -42,8 +44,6 @@ func (c Config) step(format string, args ...any) {
 var (
 	// ErrStale: the spec changed after systemd last loaded the generated units.
 	ErrStale = errors.New("spec changed since systemd last loaded it")
-	// ErrInvalidSpec: the generator found the spec invalid.
-	ErrInvalidSpec = errors.New("the spec was invalid")
 	// ErrNoPlan: the generator wrote no plan for the instance.
 	ErrNoPlan = errors.New("no start plan")
 	// ErrNoIdmap: the kernel or a layer's filesystem has no idmapped mounts.
@@ -61,7 +61,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	path := c.Layout.SpecPath(name)
 	if len(p.Errors) > 0 {
 		return fmt.Errorf("%w at the last daemon-reload, so it has no unit to start; fix it (`left4me validate %s`) and run `systemctl daemon-reload`:\n%s",
-			ErrInvalidSpec, name, strings.Join(p.Errors, "\n"))
+			layout.ErrInvalidSpec, name, strings.Join(p.Errors, "\n"))
 	}
 	data, err := specfile.Read(path)
 	if err != nil {
@@ -75,7 +75,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 		return err
 	}
 	defer inst.close()
-	if n, err := unmountAll(inst.merged); err != nil {
+	if n, err := rundir.Unmount(inst.merged); err != nil {
 		return err
 	} else if n > 0 {
 		c.step("recovered: removed %d leftover mount(s) from %s", n, inst.merged)
@@ -95,7 +95,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	}
 	cfg, auto := ServerCfg(p)
 	c.step("staging server.cfg (%d auto exec line(s), %d config line(s)) and %d overlay cfg(s) in the upper layer...", auto, len(p.Config), count(copies))
-	if err := stage(inst.upper, filepath.Join(c.Layout.RuntimeDir(name), "upper"), cfg, copies, c.UID, c.GID); err != nil {
+	if err := stage(inst.upper, rundir.Of(c.Layout, name).Part(rundir.Upper), cfg, copies, c.UID, c.GID); err != nil {
 		return err
 	}
 	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
@@ -112,16 +112,17 @@ func Stop(c Config, name string) error {
 	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
-	merged := c.Layout.MergedDir(name)
-	lock, err := lockInstance(c.Layout, name)
+	d := rundir.Of(c.Layout, name)
+	merged := d.Part(rundir.Merged)
+	lock, err := d.Lock(rundir.Wait)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil // never started: nothing to unmount
 		}
 		return err
 	}
 	defer unix.Close(lock)
-	n, err := unmountAll(merged)
+	n, err := rundir.Unmount(merged)
 	if err != nil {
 		return err
 	}
@@ -140,22 +141,4 @@ func count(copies []cfgCopy) (n int) {
 		}
 	}
 	return n
-}
-
-// lockInstance takes the instance's lock so that two helpers (a stop racing
-// a start, two starts by hand) never interleave on one tree.
-func lockInstance(l layout.Layout, name string) (int, error) {
-	dir := filepath.Join(l.Root, "runtime", name)
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-		return -1, fmt.Errorf("%s: not a directory (a symbolic link?); refusing: %w", dir, err)
-	}
-	if err != nil {
-		return -1, err
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return fd, nil
 }

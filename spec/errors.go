@@ -3,11 +3,12 @@ package spec
 import (
 	"errors"
 	"fmt"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Sentinel errors, matched with errors.Is by the generator, helpers and CLI.
 var (
-	ErrInvalidSpec  = errors.New("invalid spec")
 	ErrPortConflict = errors.New("port already used by another instance")
 	ErrNoSpec       = errors.New("no such instance spec")
 )
@@ -35,10 +36,11 @@ func (e *Error) Error() string {
 	return loc + ": " + e.Field + ": " + e.Msg
 }
 
-// Unwrap lets errors.Is(err, ErrInvalidSpec) (or ErrPortConflict) match.
+// Unwrap lets errors.Is(err, layout.ErrInvalidSpec) (or ErrPortConflict)
+// match.
 func (e *Error) Unwrap() error {
 	if e.kind != nil {
 		return e.kind
 	}
-	return ErrInvalidSpec
+	return layout.ErrInvalidSpec
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // A spec from the front end cannot lift the host's protective limits; the
@@ -33,7 +35,7 @@ func TestLimits(t *testing.T) {
 			t.Errorf("lacks %q:\n%v", want, err)
 		}
 	}
-	if !errors.Is(err, ErrInvalidSpec) {
+	if !errors.Is(err, layout.ErrInvalidSpec) {
 		t.Errorf("not an invalid spec: %v", err)
 	}
 	// The operator raises them.

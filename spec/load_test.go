@@ -75,7 +75,7 @@ func TestLoadAll(t *testing.T) {
 	if !errors.Is(got["a"], ErrPortConflict) || !strings.Contains(got["a"].Error(), "a.yaml:1:7: port: 27015 is already used by instance \"b\", whose spec is older") {
 		t.Errorf("a: %v", got["a"])
 	}
-	if !errors.Is(got["c"], ErrInvalidSpec) {
+	if !errors.Is(got["c"], layout.ErrInvalidSpec) {
 		t.Errorf("c: %v", got["c"])
 	}
 	if got["bad.name"] == nil || !strings.Contains(got["bad.name"].Error(), "not a valid instance name") {

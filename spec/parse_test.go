@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -129,8 +130,8 @@ func TestParseErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %q does not contain %q", err, c.want)
 			}
-			if !errors.Is(err, ErrInvalidSpec) {
-				t.Fatalf("error %v is not ErrInvalidSpec", err)
+			if !errors.Is(err, layout.ErrInvalidSpec) {
+				t.Fatalf("error %v is not layout.ErrInvalidSpec", err)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/left4me/left4me/generator"
 	"github.com/left4me/left4me/spec/layout"
@@ -18,7 +17,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: left4me-generator NORMAL_DIR [EARLY_DIR LATE_DIR]")
 		os.Exit(2)
 	}
-	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir(), User: "left4me"}
+	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir, User: "left4me"}
 	log := generator.NewLog(os.Stderr, "/dev/kmsg", generator.JournalSocket)
 	defer log.Close()
 	res, err := generator.Run(c, os.Args[1])
@@ -35,13 +34,7 @@ func main() {
 	}
 }
 
-// helperDir finds the helpers next to the installed generator
-// (PREFIX/lib/systemd/system-generators -> PREFIX/lib/left4me), so that a
-// PREFIX=/usr/local install works without a rebuild.
-func helperDir() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "/usr/lib/left4me"
-	}
-	return filepath.Join(filepath.Dir(exe), "..", "..", "left4me")
-}
+// helperDir is where the helpers are installed: PREFIX/lib/left4me, set by
+// the Makefile at link time (-X main.helperDir=...), so units name the
+// helpers wherever the generator itself is run from.
+var helperDir = "/usr/lib/left4me"

@@ -16,12 +16,18 @@ import (
 func main() {
 	const prog = "left4me-poststop"
 	if len(os.Args) != 2 {
-		prestart.Fail(prog, errors.New("usage: left4me-poststop NAME"))
+		fail(prog, errors.New("usage: left4me-poststop NAME"))
 	}
 	_ = unix.Chdir("/") // a cwd inside merged would keep it busy
 	// Unmounting needs no user: no user lookup, no spec, no YAML.
 	c := prestart.Config{Layout: layout.FromEnv(), Log: os.Stdout}
 	if err := prestart.InHostMountNS(func() error { return prestart.Stop(c, os.Args[1]) }); err != nil {
-		prestart.Fail(prog, err)
+		fail(prog, err)
 	}
+}
+
+// fail prints err for the journal or a terminal and exits 1.
+func fail(prog string, err error) {
+	prestart.PrintError(os.Stderr, prog, err)
+	os.Exit(1)
 }

@@ -20,22 +20,22 @@ import (
 func main() {
 	const prog = "left4me-prestart"
 	if len(os.Args) != 2 {
-		prestart.Fail(prog, errors.New("usage: left4me-prestart NAME"))
+		fail(prog, errors.New("usage: left4me-prestart NAME"))
 	}
 	name := os.Args[1]
 	// Leave the (possibly unmounted) merged dir systemd started us in.
 	_ = unix.Chdir("/")
 	c, err := prestart.ConfigFromEnv(os.Stdout)
 	if err != nil {
-		prestart.Fail(prog, err)
+		fail(prog, err)
 	}
 	p, err := readPlan(c.Layout, name)
 	if err != nil {
-		prestart.Fail(prog, err)
+		fail(prog, err)
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err != nil {
-		prestart.Fail(prog, err)
+		fail(prog, err)
 	}
 }
 
@@ -54,4 +54,10 @@ func readPlan(l layout.Layout, name string) (startplan.Plan, error) {
 		return p, fmt.Errorf("%w for %s: %s did not exist at the last daemon-reload; create it (`left4me create`) or run `systemctl daemon-reload` if it is new", prestart.ErrNoPlan, name, l.SpecPath(name))
 	}
 	return p, err
+}
+
+// fail prints err for the journal or a terminal and exits 1.
+func fail(prog string, err error) {
+	prestart.PrintError(os.Stderr, prog, err)
+	os.Exit(1)
 }

@@ -21,16 +21,14 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/probe"
 )
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		prefix := "left4me-probe: "
-		if os.Getenv("JOURNAL_STREAM") != "" {
-			prefix = "<3>" // an error to journald, which names the program itself
-		}
-		fmt.Fprintf(os.Stderr, "%s%v\n", prefix, err)
+		prestart.PrintError(os.Stderr, "left4me-probe", err)
 		os.Exit(1)
 	}
 }

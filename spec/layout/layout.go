@@ -42,8 +42,12 @@ func (l Layout) SpecPath(name string) string {
 	return filepath.Join(l.InstancesDir(), name+".yaml")
 }
 
-// RuntimeDir is runtime/NAME, the instance's own tree.
-func (l Layout) RuntimeDir(name string) string { return filepath.Join(l.Root, "runtime", name) }
+// RuntimeRoot is runtime/, which holds one directory per instance.
+func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, "runtime") }
+
+// RuntimeDir is runtime/NAME, the instance's own tree (package
+// prestart/rundir owns what is in it).
+func (l Layout) RuntimeDir(name string) string { return filepath.Join(l.RuntimeRoot(), name) }
 
 // MergedDir is where the instance's overlayfs is mounted.
 func (l Layout) MergedDir(name string) string { return filepath.Join(l.RuntimeDir(name), "merged") }

@@ -5,8 +5,14 @@ import (
 	"fmt"
 )
 
-// ErrInvalidName is matched with errors.Is by the generator, helpers and CLI.
-var ErrInvalidName = errors.New("invalid instance name")
+// The sentinel errors every part of left4me shares (the generator, the
+// helpers, the CLI), matched with errors.Is. They live here because every
+// part links this package, the helpers included.
+var (
+	ErrInvalidName = errors.New("invalid instance name")
+	// ErrInvalidSpec: a spec file that cannot be used as it is.
+	ErrInvalidSpec = errors.New("invalid spec")
+)
 
 // MaxNameLen keeps unit names, paths and mount options short and bounded.
 const MaxNameLen = 64

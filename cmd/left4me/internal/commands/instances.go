@@ -70,7 +70,7 @@ func (e *Env) load(name string) (*spec.Spec, error) {
 		return nil, fail.NeedsRoot(err, "reading "+path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s cannot be used:\n%v\nfix the file, then check it with `left4me validate %s`", fail.ErrInvalid, path, fail.NeedsRoot(err, "reading "+path), name)
+		return nil, fmt.Errorf("%w: %s cannot be used:\n%v\nfix the file, then check it with `left4me validate %s`", layout.ErrInvalidSpec, path, fail.NeedsRoot(err, "reading "+path), name)
 	}
 	return s, nil
 }

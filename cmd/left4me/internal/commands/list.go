@@ -7,13 +7,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/left4me/left4me/prestart"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -65,7 +64,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		if u, ok := states[unitOf(in.Name)]; ok {
 			r.State, r.SubState = u.ActiveState, u.SubState
 		}
-		r.Mounted, _ = prestart.IsMountPoint(e.Layout.MergedDir(in.Name))
+		r.Mounted, _ = rundir.Of(e.Layout, in.Name).Mounted()
 		if in.Err != nil {
 			r.Error = in.Err.Error()
 		} else {

@@ -108,7 +108,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool) error
 	}
 	def, err := ovbuild.LoadDef(e.Layout, name)
 	if err != nil {
-		return fmt.Errorf("%w: %v", fail.ErrInvalid, err)
+		return err
 	}
 	sr, _ := exec.LookPath("systemd-run")
 	jc, _ := exec.LookPath("journalctl")

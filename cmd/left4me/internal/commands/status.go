@@ -13,7 +13,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
-	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -64,7 +64,7 @@ func (e *Env) status(ctx context.Context, name string) error {
 		}
 	}
 	merged := e.Layout.MergedDir(name)
-	if m, _ := prestart.IsMountPoint(merged); m {
+	if m, _ := rundir.Of(e.Layout, name).Mounted(); m {
 		t.Row(table.Plain("mounted:", "yes, on "+merged)...)
 	} else {
 		t.Row(table.Plain("mounted:", "no")...)

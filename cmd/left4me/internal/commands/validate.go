@@ -10,6 +10,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // problem is one thing wrong with one spec, as --json prints it.
@@ -109,7 +110,7 @@ func (e *Env) validate(names []string, asJSON bool) error {
 		}
 	}
 	if bad > 0 {
-		return fmt.Errorf("%w: %d of %d spec(s) have problems", fail.ErrInvalid, bad, len(results))
+		return fmt.Errorf("%w: %d of %d spec(s) have problems", layout.ErrInvalidSpec, bad, len(results))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func TestValidate(t *testing.T) {
@@ -20,15 +21,15 @@ func TestValidate(t *testing.T) {
 		{"all valid", map[string]string{"a": "port: 27001\n", "b": "port: 27002\noverlays: [ov]\n"}, nil,
 			[]string{"ok: 2 spec(s) valid"}, nil},
 		{"field error", map[string]string{"a": "port: 27001\nautostart: yes\n"}, nil,
-			[]string{"a.yaml:2:12: autostart: must be true or false"}, fail.ErrInvalid},
+			[]string{"a.yaml:2:12: autostart: must be true or false"}, layout.ErrInvalidSpec},
 		{"port across specs", map[string]string{"a": "port: 27005\n", "b": "# x\nport: 27005\n"}, nil,
-			[]string{`b.yaml:2:7: port: 27005 is already used by instance "a"`}, fail.ErrInvalid},
+			[]string{`b.yaml:2:7: port: 27005 is already used by instance "a"`}, layout.ErrInvalidSpec},
 		{"missing overlay", map[string]string{"a": "port: 27001\noverlays: [nope]\n"}, nil,
-			[]string{"a.yaml:2:12: overlays[0]: ", "nope: does not exist"}, fail.ErrInvalid},
+			[]string{"a.yaml:2:12: overlays[0]: ", "nope: does not exist"}, layout.ErrInvalidSpec},
 		{"named only", map[string]string{"a": "port: 27001\n", "b": "port: x\n"}, []string{"a"},
 			[]string{"ok: 1 spec(s) valid"}, nil},
 		{"named keeps cross-spec check", map[string]string{"a": "port: 27005\n", "b": "port: 27005\n"}, []string{"b"},
-			[]string{"b.yaml:1:7: port: 27005 is already used"}, fail.ErrInvalid},
+			[]string{"b.yaml:1:7: port: 27005 is already used"}, layout.ErrInvalidSpec},
 		{"unknown name", map[string]string{"a": "port: 27001\n"}, []string{"zz"}, nil, fail.ErrUnknownInstance},
 		{"bad name", nil, []string{"../x"}, nil, fail.ErrUsage},
 		{"none", nil, nil, []string{"no specs in "}, nil},
@@ -61,7 +62,7 @@ func TestValidateJSON(t *testing.T) {
 	te.spec(t, "a", "port: 27001\n")
 	b := te.spec(t, "b", "port: 0\nautostart: 1\n")
 	err := te.run("validate", "--json")
-	if !errors.Is(err, fail.ErrInvalid) {
+	if !errors.Is(err, layout.ErrInvalidSpec) {
 		t.Fatalf("err %v", err)
 	}
 	var got []checked

@@ -19,7 +19,6 @@ var (
 	ErrNoSpecDir       = errors.New("spec directory missing")
 	ErrNoSystemd       = errors.New("systemd not reachable")
 	ErrPermission      = errors.New("permission denied")
-	ErrInvalid         = errors.New("invalid spec")
 	ErrExists          = errors.New("already exists")
 	ErrJobFailed       = errors.New("job failed")
 	ErrNotConfirmed    = errors.New("not confirmed")

@@ -23,7 +23,7 @@ func TestCode(t *testing.T) {
 		{fmt.Errorf("a: %w", ErrNoSystemd), CodeNoSystemd},
 		{NeedsRoot(fmt.Errorf("w: %w", fs.ErrPermission), "writing"), CodePermission},
 		{fmt.Errorf("%w: %w", ErrJobFailed, ErrPermission), CodePermission},
-		{fmt.Errorf("a: %w", ErrInvalid), CodeFailure},
+		{fmt.Errorf("a: %w", layout.ErrInvalidSpec), CodeFailure},
 	}
 	for _, c := range cases {
 		if got := Code(c.err); got != c.want {

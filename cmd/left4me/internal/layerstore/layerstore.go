@@ -1,10 +1,8 @@
 // Package layerstore holds what the two stores of immutable layer
 // versions below the state root have in common: the game installations
 // (package versions) and the overlay builds (package ovbuild). Both lock
-// their store with a flock, make renames durable, find the instances
-// whose overlay is mounted (to tell which versions are in use), and
-// delete old versions without ever following a link or descending into a
-// mount.
+// their store with a flock, make renames durable and delete old versions
+// without ever following a link or descending into a mount.
 package layerstore
 
 import (
@@ -12,14 +10,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
-	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/spec/layout"
 )
 
 // ErrLocked means another process holds the lock Lock tried to take.
@@ -57,34 +51,6 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// Mounted lists, sorted, the instances below state root whose
-// runtime/NAME/merged is a mount point.
-func Mounted(root string) ([]string, error) {
-	rt := filepath.Join(root, "runtime")
-	ents, err := os.ReadDir(rt)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", rt, err)
-	}
-	var out []string
-	for _, e := range ents {
-		if !e.IsDir() || layout.ValidateName(e.Name()) != nil {
-			continue
-		}
-		m, err := prestart.IsMountPoint(filepath.Join(rt, e.Name(), "merged"))
-		if err != nil {
-			return nil, err
-		}
-		if m {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // RemoveTree deletes path and everything below it without following links

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Use is a mounted instance that shows overlay Name, and on which version.
@@ -40,7 +42,7 @@ func (s Store) InUse(name string, vs []Version) ([]Use, error) {
 	var out []Use
 	for _, inst := range mounted {
 		var st unix.Stat_t
-		err := unix.Lstat(filepath.Join(s.Root, "runtime", inst, "merged", Marker(name)), &st)
+		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(rundir.Merged), Marker(name)), &st)
 		if err != nil {
 			continue
 		}
@@ -50,7 +52,9 @@ func (s Store) InUse(name string, vs []Version) ([]Use, error) {
 }
 
 // Mounted lists the instances whose runtime/NAME/merged is mounted.
-func (s Store) Mounted() ([]string, error) { return layerstore.Mounted(s.Root) }
+func (s Store) Mounted() ([]string, error) { return rundir.MountedAll(s.layout()) }
+
+func (s Store) layout() layout.Layout { return layout.Layout{Root: s.Root, ConfigDir: s.ConfigDir} }
 
 // Plan is what gc does with one overlay's versions.
 type Plan = layerstore.Plan[Version]

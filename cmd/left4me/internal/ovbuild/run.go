@@ -90,7 +90,7 @@ func (s Store) Args(j Job) []string {
 		"-p", "RestrictRealtime=yes", "-p", "LockPersonality=yes", "-p", "CapabilityBoundingSet=",
 		"-p", "UMask=0022",
 		"-p", "ReadWritePaths=" + layer + " " + scratch,
-		"-p", "InaccessiblePaths=-" + filepath.Join(s.Root, "runtime"),
+		"-p", "InaccessiblePaths=-" + s.layout().RuntimeRoot(),
 		// Nothing of this is needed by sh, tar, unzip or curl (fetch needs
 		// the network: inet, inet6, unix and netlink for name lookups).
 		"-p", "ProtectProc=invisible", "-p", "ProcSubset=pid", "-p", "ProtectKernelLogs=yes",

@@ -12,7 +12,8 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
-	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Remove deletes root/runtime/NAME entirely (upper layer included) and
@@ -20,20 +21,21 @@ import (
 // runtime/NAME and anything still mounted at or below it. mountinfo is
 // normally MountInfo.
 func Remove(root, name, mountinfo string) (bool, error) {
-	dir := filepath.Join(root, "runtime", name)
+	d := rundir.Of(layout.Layout{Root: root}, name)
+	dir := d.Path
 	if ok, err := Check(root, name); err != nil || !ok {
 		return false, err
 	}
 	// The helpers' lock: a start racing us waits, then fails on the removed
 	// directory instead of mounting into a half-deleted tree.
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := d.Lock(rundir.NoWait)
+	if errors.Is(err, rundir.ErrLocked) {
+		return false, fmt.Errorf("%w: try again in a moment", err)
+	}
 	if err != nil {
-		return false, fail.NeedsRoot(fmt.Errorf("open %s: %w", dir, err), "removing runtime state")
+		return false, fail.NeedsRoot(err, "removing runtime state")
 	}
 	defer unix.Close(fd)
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return false, fmt.Errorf("%s is locked by a left4me helper (a start or stop is running): try again in a moment: %w", dir, err)
-	}
 	if err := checkUnmounted(dir, mountinfo); err != nil {
 		return false, err
 	}
@@ -48,8 +50,8 @@ func Remove(root, name, mountinfo string) (bool, error) {
 // Check reports whether root/runtime/NAME exists, refusing (with an error)
 // a symlink or non-directory in place of runtime/ or runtime/NAME.
 func Check(root, name string) (bool, error) {
-	rt := filepath.Join(root, "runtime")
-	for _, p := range []string{rt, filepath.Join(rt, name)} {
+	d := rundir.Of(layout.Layout{Root: root}, name)
+	for _, p := range []string{filepath.Dir(d.Path), d.Path} {
 		st, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
@@ -76,8 +78,8 @@ func checkUnmounted(dir, mountinfo string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{dir, filepath.Join(dir, "merged")} {
-		if m, err := prestart.IsMountPoint(p); err != nil {
+	for _, p := range []string{dir, filepath.Join(dir, rundir.Merged)} {
+		if m, err := rundir.IsMountPoint(p); err != nil {
 			return err
 		} else if m {
 			mounts = append(mounts, p)

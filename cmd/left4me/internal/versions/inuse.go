@@ -4,25 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
-
-// RecordFile is runtime/NAME/installation, where the start helper records
-// the installation it resolved and mounted (installations/ID, or
-// "installation" for an unversioned directory). Until the helper writes
-// it, the version is found by inode (see InUse).
-const RecordFile = "installation"
 
 // Use is a mounted instance and the version it runs on.
 type Use struct {
@@ -32,11 +24,13 @@ type Use struct {
 }
 
 // Mounted lists the instances whose runtime/NAME/merged is mounted.
-func (s Store) Mounted() ([]string, error) { return layerstore.Mounted(s.Root) }
+func (s Store) Mounted() ([]string, error) { return rundir.MountedAll(s.layout()) }
+
+func (s Store) layout() layout.Layout { return layout.Layout{Root: s.Root} }
 
 // InUse tells for every mounted instance which of vs it runs on:
 //
-//  1. from the start helper's record (RecordFile), when there is one;
+//  1. from the start helper's record (rundir.Record), when there is one;
 //  2. else by the inode of the version's Marker seen through the
 //     instance's overlay: when all layers are on one filesystem overlayfs
 //     reports a lower file's own inode number, and each version's marker
@@ -54,7 +48,7 @@ func (s Store) InUse(vs []Version) ([]Use, error) {
 	var out []Use
 	for _, n := range names {
 		u := Use{Instance: n}
-		merged := filepath.Join(s.Root, "runtime", n, "merged")
+		merged := rundir.Of(s.layout(), n).Part(rundir.Merged)
 		if v, ok := s.recorded(n, vs); ok {
 			u.Version, u.How = v, "recorded at start"
 		} else if v, ok := byInode(merged, Marker, markers); ok {
@@ -69,20 +63,12 @@ func (s Store) InUse(vs []Version) ([]Use, error) {
 	return out, nil
 }
 
-// recorded reads the start helper's record of instance name. Only a
-// regular file owned by root counts: runtime/NAME is root's, the server
-// cannot write it.
+// recorded reads the start helper's record of instance name.
 func (s Store) recorded(name string, vs []Version) (string, bool) {
-	p := filepath.Join(s.Root, "runtime", name, RecordFile)
-	st, err := os.Lstat(p)
-	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+	rec, ok := rundir.Of(s.layout(), name).ReadRecord()
+	if !ok {
 		return "", false
 	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return "", false
-	}
-	rec := strings.TrimSpace(string(b))
 	rec = strings.TrimPrefix(rec, Dir+"/")
 	for _, v := range vs {
 		if (v.Legacy && rec == Link) || (!v.Legacy && rec == v.ID) {
@@ -172,49 +158,9 @@ func (s Store) EmptyTrash() error {
 	return errors.Join(errs...)
 }
 
-// LockInstances takes the start helpers' lock (a flock on runtime/NAME)
-// of every instance, waiting up to ctx's deadline for starts and stops in
-// progress, so that no start resolves and mounts a version while gc
-// decides. release gives them back.
+// LockInstances takes the start helpers' lock of every instance, waiting
+// up to ctx's deadline for starts and stops in progress, so that no start
+// resolves and mounts a version while gc decides. release gives them back.
 func (s Store) LockInstances(ctx context.Context) (release func(), err error) {
-	rt := filepath.Join(s.Root, "runtime")
-	ents, err := os.ReadDir(rt)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("list %s: %w", rt, err)
-	}
-	var fds []int
-	release = func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}
-	for _, e := range ents {
-		if !e.IsDir() || layout.ValidateName(e.Name()) != nil {
-			continue
-		}
-		p := filepath.Join(rt, e.Name())
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			release()
-			return nil, fmt.Errorf("open %s: %w", p, err)
-		}
-		fds = append(fds, fd)
-		for {
-			err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, unix.EWOULDBLOCK) {
-				release()
-				return nil, fmt.Errorf("lock %s: %w", p, err)
-			}
-			select {
-			case <-ctx.Done():
-				release()
-				return nil, fmt.Errorf("%s stays locked by a start or stop of %s: %w", p, e.Name(), ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	return release, nil
+	return rundir.LockAll(ctx, s.layout())
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/rundir"
 )
 
 // needRoot skips tests that mount (they run as root in make test and CI).
@@ -501,7 +502,7 @@ func TestInUseAndGC(t *testing.T) {
 	}
 	mountInstance(t, s, "new", s.Path(id2))
 	mountInstance(t, s, "rec", s.Path(id2))
-	os.WriteFile(filepath.Join(s.Root, "runtime/rec", RecordFile), []byte("installations/"+id1+"\n"), 0o644)
+	os.WriteFile(filepath.Join(s.Root, "runtime/rec", rundir.Record), []byte("installations/"+id1+"\n"), 0o644)
 	os.MkdirAll(filepath.Join(s.Root, "runtime/stopped/merged"), 0o755)
 
 	vs, cur, err := s.List()
