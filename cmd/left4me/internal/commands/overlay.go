@@ -14,8 +14,10 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/ovbuild"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
 )
 
 func overlayCmd(e *Env) *cli.Command {
@@ -44,12 +46,20 @@ Examples:
 		Subcommands: []*cli.Command{
 			{
 				Name: "build", Usage: "run an overlay's builder and switch the result in", ArgsUsage: "NAME",
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"}},
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"},
+					&cli.BoolFlag{Name: "when-empty", Usage: "restart each of them only once it has no players"},
+					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: leave servers still occupied after this long on the old version"},
+				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return fmt.Errorf("%w: overlay build takes one overlay name; e.g. left4me overlay build competitive", fail.ErrUsage)
 					}
-					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"))
+					var whenEmpty time.Duration
+					if c.Bool("when-empty") {
+						whenEmpty = c.Duration("deadline")
+					}
+					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"), whenEmpty)
 				},
 			},
 			{
@@ -102,7 +112,7 @@ func (e *Env) overlayUsers(name string) []string {
 	return out
 }
 
-func (e *Env) overlayBuild(ctx context.Context, name string, restart bool) error {
+func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, whenEmpty time.Duration) error {
 	if e.Euid != 0 {
 		return fmt.Errorf("%w: overlay build starts a unit and writes root-owned state; run: sudo left4me overlay build %s", fail.ErrPermission, name)
 	}
@@ -134,23 +144,19 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool) error
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	defer sd.Close()
-	var errs []error
+	var running []string
 	for _, inst := range def.Restart {
-		unit := "l4d2@" + inst + ".service"
-		u, err := sd.Unit(ctx, unit)
+		u, err := sd.Unit(ctx, units.Instance(inst))
 		if err != nil || (u.ActiveState != "active" && u.ActiveState != "activating") {
 			fmt.Fprintf(e.Stdout, "left4me: %s is not running; it gets the new version when it starts\n", inst)
 			continue
 		}
-		fmt.Fprintf(e.Stdout, "left4me: restarting %s\n", inst)
-		rctx, cancel := context.WithTimeout(ctx, jobTimeout)
-		if err := sd.Restart(rctx, unit); err != nil {
-			errs = append(errs, fmt.Errorf("restart %s: %w", inst, err))
-		}
-		cancel()
+		running = append(running, inst)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: the build succeeded, but %w", fail.ErrJobFailed, errors.Join(errs...))
+	// As restart --all: one at a time, when empty if asked, and the first
+	// server the new version fails to bring back ends it.
+	if err := e.rollout(ctx, sd, rollout.Plan{Op: "restart", Names: running, WhenEmpty: whenEmpty, Rolling: true}); err != nil {
+		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 )
 
 // withAll adds --all to the stop or restart command: every running
@@ -94,47 +94,7 @@ func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) err
 		how = fmt.Sprintf("each once it has no players, for at most %v", whenEmpty)
 	}
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s) one at a time, %s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
-	done := map[string]bool{}
-	failed := 0
-	act := func(n string) error {
-		err := e.runJob(ctx, sd, op, n)
-		done[n] = true
-		if !errors.Is(err, fail.ErrJobFailed) {
-			return err
-		}
-		fmt.Fprintln(e.Stderr, err)
-		failed++
-		if op != "restart" {
-			return nil
-		}
-		var rest []string
-		for _, m := range names {
-			if !done[m] {
-				rest = append(rest, m)
-			}
-		}
-		msg := fmt.Sprintf("%s: restart failed; the rolling restart stopped there", n)
-		if len(rest) > 0 {
-			msg += ", not restarted: " + strings.Join(rest, ", ")
-		}
-		return fmt.Errorf("%w: %s", fail.ErrJobFailed, msg)
-	}
-	if whenEmpty > 0 {
-		err = e.waitEmpty(ctx, names, whenEmpty, act)
-	} else {
-		for _, n := range names {
-			if err = act(n); err != nil {
-				break
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if failed > 0 {
-		return fmt.Errorf("%w: %s failed for %d of %d instance(s); see above", fail.ErrJobFailed, op, failed, len(names))
-	}
-	return nil
+	return e.rollout(ctx, sd, rollout.Plan{Op: op, Names: names, WhenEmpty: whenEmpty, Rolling: op == "restart"})
 }
 
 func opVerb(op string) string {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+	"github.com/left4me/left4me/spec"
 )
 
 func unitUsage(op string) string {
@@ -78,31 +81,34 @@ func (e *Env) unitOp(ctx context.Context, op string, names []string, whenEmpty t
 			return err
 		}
 	}
-	failed := 0
-	act := func(n string) error {
-		err := e.runJob(ctx, sd, op, n)
-		if errors.Is(err, fail.ErrJobFailed) { // control.JobError or a crash right after
-			fmt.Fprintln(e.Stderr, err)
-			failed++
-			return nil
-		}
-		return err // not root, systemd gone: the next ones would fail alike
-	}
-	if whenEmpty > 0 {
-		if err := e.waitEmpty(ctx, names, whenEmpty, act); err != nil {
-			return err
-		}
-	} else {
-		for _, n := range names {
-			if err := act(n); err != nil {
+	return e.rollout(ctx, sd, rollout.Plan{Op: op, Names: names, WhenEmpty: whenEmpty})
+}
+
+// rollout carries out p (package rollout: one at a time, when empty,
+// rolling) with systemd jobs that explain their failures and the servers'
+// own player counts.
+func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
+	specs := map[string]*spec.Spec{}
+	if p.WhenEmpty > 0 {
+		for _, n := range p.Names {
+			s, err := e.load(n)
+			if err != nil {
 				return err
 			}
+			specs[n] = s
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%w: %s failed for %d of %d instance(s); see above", fail.ErrJobFailed, op, failed, len(names))
-	}
-	return nil
+	return rollout.Run(ctx, p, rollout.Deps{
+		Act:    func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
+		Humans: func(ctx context.Context, n string) (int, error) { return e.Players(ctx, specs[n].QueryAddr()) },
+		Where: func(n string) string {
+			if s := specs[n]; s.IP.IsValid() && !s.IP.IsUnspecified() {
+				return s.QueryAddr()
+			}
+			return "port " + strconv.Itoa(specs[n].Port)
+		},
+		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
+	})
 }
 
 // reloadIfStale reloads systemd when a spec changed since it last read
