@@ -60,7 +60,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	}
 	path := c.Layout.SpecPath(name)
 	if len(p.Errors) > 0 {
-		return fmt.Errorf("%w at the last daemon-reload, so it has no unit to start; fix it (`left4me validate %s`) and run `systemctl daemon-reload`:\n%s",
+		return fmt.Errorf("the spec was invalid at the last daemon-reload (%w), so it has no unit to start; fix it (`left4me validate %s`) and run `systemctl daemon-reload`:\n%s",
 			layout.ErrInvalidSpec, name, strings.Join(p.Errors, "\n"))
 	}
 	data, err := specfile.Read(path)
