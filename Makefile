@@ -5,7 +5,9 @@ GO      ?= go
 BUILD   := build
 # The generator names the helpers in the units it writes: their install
 # directory is linked in (a PREFIX=/usr/local install gets /usr/local paths).
-GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w\ -X\ main.helperDir=$(PREFIX)/lib/left4me
+# left4me --version prints the tree's git describe.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w\ -X\ main.helperDir=$(PREFIX)/lib/left4me\ -X\ main.version=$(VERSION)
 export CGO_ENABLED := 0
 
 BINS := left4me-generator left4me-prestart left4me-poststop left4me-probe left4me

@@ -14,6 +14,10 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
+// version is what `left4me --version` prints: git describe of the tree it
+// was built from, linked in by the Makefile (-X main.version=...).
+var version = "unknown (built without the Makefile)"
+
 func main() {
 	// An operator sees a message, never a Go stack trace, even for a bug.
 	defer func() {
@@ -23,7 +27,9 @@ func main() {
 		}
 	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := commands.Run(ctx, commands.OSEnv(), os.Args)
+	env := commands.OSEnv()
+	env.Version = version
+	err := commands.Run(ctx, env, os.Args)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "left4me: %v\n", err)

@@ -35,7 +35,7 @@ func App(e *Env) *cli.App {
 		Writer:                    e.Stdout,
 		ErrWriter:                 e.Stderr,
 		EnableBashCompletion:      true,
-		HideVersion:               true,
+		Version:                   e.Version,
 		Suggest:                   true,
 		DisableSliceFlagSeparator: true, // a --config line may hold commas
 		// Errors go back to main, which picks the exit code; cli must not exit.
@@ -69,16 +69,23 @@ func Run(ctx context.Context, e *Env, args []string) error {
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
-	cmd := "left4me"
-	if c.Command != nil && c.Command.Name != "" {
-		cmd += " " + c.Command.Name
+	// The command's whole path (left4me game gc), from its contexts.
+	var path []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name && (len(path) == 0 || path[0] != l.Command.Name) {
+			path = append([]string{l.Command.Name}, path...)
+		}
 	}
+	cmd := strings.Join(append([]string{"left4me"}, path...), " ")
 	return fmt.Errorf("%w: %v; see %s --help", fail.ErrUsage, err, cmd)
 }
 
-// Intersperse moves a subcommand's flags in front of its arguments:
-// urfave/cli v2 stops reading flags at the first argument, and operators
-// write `left4me create srv1 --port 27015`.
+// Intersperse moves the flags of each (sub)command in front of its
+// arguments: urfave/cli v2 stops reading flags at the first argument, and
+// operators write `left4me create srv1 --port 27015` or
+// `left4me overlay build mods --no-restart`. A flag stays with the command
+// it was written after (`left4me game --help update`); the subcommand
+// names themselves are found by walking down the command tree.
 func Intersperse(app *cli.App, args []string) []string {
 	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
 		return args // completion looks at the last argument; leave it there
@@ -94,25 +101,39 @@ func Intersperse(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
-	out := append([]string{}, args[:i+1]...)
+	type level struct {
+		name  string
+		flags []string
+	}
+	levels := []level{{name: args[i]}}
 	var pos []string
 	dashdash := false
 	for j := i + 1; j < len(args); j++ {
 		a := args[j]
+		cur := &levels[len(levels)-1]
 		switch {
 		case a == "--":
 			dashdash = true
 			pos = append(pos, args[j+1:]...)
 			j = len(args)
 		case len(a) > 1 && strings.HasPrefix(a, "-"):
-			out = append(out, a)
+			cur.flags = append(cur.flags, a)
 			if takesValue(cmd, a) && j+1 < len(args) {
 				j++
-				out = append(out, args[j])
+				cur.flags = append(cur.flags, args[j])
 			}
 		default:
+			if sub := cmd.Command(a); sub != nil && len(pos) == 0 {
+				cmd = sub
+				levels = append(levels, level{name: a})
+				continue
+			}
 			pos = append(pos, a)
 		}
+	}
+	out := append([]string{}, args[:i]...)
+	for _, l := range levels {
+		out = append(append(out, l.name), l.flags...)
 	}
 	if dashdash {
 		out = append(out, "--")

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,5 +91,21 @@ func TestLogs(t *testing.T) {
 	err := te.run("logs", "gone")
 	if fail.Code(err) != fail.CodeUnknownInstance || !strings.Contains(err.Error(), "journalctl -u l4d2@gone.service") {
 		t.Errorf("%v", err)
+	}
+}
+
+// left4me --version prints the version the Makefile links in (VERSION, by
+// default git describe of the tree).
+func TestVersion(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	bin := t.TempDir()
+	if out, err := exec.Command("make", "-C", "../../../..", "--no-print-directory", filepath.Join(bin, "left4me"), "BUILD="+bin, "VERSION=1.2.3-4-gabcdef").CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(bin, "left4me"), "--version").CombinedOutput()
+	if err != nil || string(out) != "left4me version 1.2.3-4-gabcdef\n" {
+		t.Fatalf("%v: %q", err, out)
 	}
 }

@@ -57,6 +57,7 @@ type Env struct {
 	// play on it.
 	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
+	Version   string        // of this build, for --version
 }
 
 // OSEnv is the environment of the real process.

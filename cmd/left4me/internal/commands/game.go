@@ -25,25 +25,29 @@ import (
 // (LoadCredential=steam-password:... in left4me-update.service).
 const CredentialName = "steam-password"
 
-// Flags of the game subcommands. They are declared on `game` itself:
-// Intersperse moves flags in front of the first argument, which for
-// `left4me game update --steamcmd X` is the subcommand's name, and
-// urfave/cli finds a parent's flags from a subcommand's context.
-func gameFlagUse() map[string][]string {
-	return map[string][]string{
-		"install": {"password-stdin", "validate"},
-		"update":  {"password-stdin", "validate", "force"},
-		"status":  {"offline", "json"},
-		"gc":      {"dry-run"},
+// gameFlags are the flags of the game subcommands; each subcommand owns
+// the ones that apply to it, so its --help lists them.
+func gameFlags(names ...string) []cli.Flag {
+	all := map[string]cli.Flag{
+		"steamcmd":       &cli.StringFlag{Name: "steamcmd", EnvVars: []string{"LEFT4ME_STEAMCMD"}, Usage: "steamcmd `PATH` (default: steamcmd in PATH, /usr/games/steamcmd)"},
+		"login":          &cli.StringFlag{Name: "login", EnvVars: []string{"LEFT4ME_STEAM_LOGIN"}, Usage: "log in to Steam as `USER` instead of anonymously; the password comes from the systemd credential " + CredentialName + ", --password-stdin or a prompt, never from argv"},
+		"password-stdin": &cli.BoolFlag{Name: "password-stdin", Usage: "read the password from the first line of stdin"},
+		"validate":       &cli.BoolFlag{Name: "validate", Usage: "have steamcmd check every file"},
+		"force":          &cli.BoolFlag{Name: "force", Usage: "keep the new version even if the build did not change"},
+		"offline":        &cli.BoolFlag{Name: "offline", Usage: "do not ask Steam for the latest build"},
+		"json":           &cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		"dry-run":        &cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be removed"},
 	}
+	out := make([]cli.Flag, 0, len(names))
+	for _, n := range names {
+		out = append(out, all[n])
+	}
+	return out
 }
 
 func gameCmd(e *Env) *cli.Command {
-	sub := func(name, usage, desc string, action func(*cli.Context) error) *cli.Command {
-		return &cli.Command{Name: name, Usage: usage, Description: desc, Action: func(c *cli.Context) error {
-			if err := checkGameFlags(c, name); err != nil {
-				return err
-			}
+	sub := func(name, usage, desc string, flags []cli.Flag, action func(*cli.Context) error) *cli.Command {
+		return &cli.Command{Name: name, Usage: usage, Description: desc, Flags: flags, Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fmt.Errorf("%w: game %s takes no arguments, got %q", fail.ErrUsage, name, c.Args().Slice())
 			}
@@ -67,23 +71,13 @@ Examples:
   left4me game update --login mysteamaccount
   left4me game status
   left4me game gc`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "steamcmd", EnvVars: []string{"LEFT4ME_STEAMCMD"}, Usage: "steamcmd `PATH` (default: steamcmd in PATH, /usr/games/steamcmd)"},
-			&cli.StringFlag{Name: "login", EnvVars: []string{"LEFT4ME_STEAM_LOGIN"}, Usage: "install/update: log in to Steam as `USER` instead of anonymously; the password comes from the systemd credential " + CredentialName + ", --password-stdin or a prompt, never from argv"},
-			&cli.BoolFlag{Name: "password-stdin", Usage: "install/update: read the password from the first line of stdin"},
-			&cli.BoolFlag{Name: "validate", Usage: "install/update: have steamcmd check every file"},
-			&cli.BoolFlag{Name: "force", Usage: "update: keep the new version even if the build did not change"},
-			&cli.BoolFlag{Name: "offline", Usage: "status: do not ask Steam for the latest build"},
-			&cli.BoolFlag{Name: "json", Usage: "status: print JSON"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "gc: say what would be removed"},
-		},
 		Subcommands: []*cli.Command{
 			sub("install", "install the game as the first version", `Runs steamcmd (anonymously: platform windows first, then linux with
 validate, the workaround for "Invalid platform") into installations/ID and
 links installation to it. Needs root.
 
 Example:
-  left4me game install`, func(c *cli.Context) error { return e.gameUpdate(c, true) }),
+  left4me game install`, gameFlags("steamcmd", "login", "password-stdin", "validate"), func(c *cli.Context) error { return e.gameUpdate(c, true) }),
 			sub("update", "download the current build into a new version and switch to it", `Only what changed is downloaded: steamcmd works in an overlay over the
 current version, and every file it did not change is hard-linked into the
 new version. A failure (or Ctrl-C) leaves the current installation as it
@@ -92,32 +86,14 @@ was. Needs root. Runs as left4me-update.service, optionally from its timer.
 Examples:
   left4me game update
   left4me game update --steamcmd /opt/steamcmd/steamcmd.sh
-  left4me game update --login mysteamaccount --password-stdin < pwfile`, func(c *cli.Context) error { return e.gameUpdate(c, false) }),
+  left4me game update --login mysteamaccount --password-stdin < pwfile`, gameFlags("steamcmd", "login", "password-stdin", "validate", "force"), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
 			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
   left4me game status
-  left4me game status --offline --json`, e.gameStatus),
+  left4me game status --offline --json`, gameFlags("steamcmd", "login", "offline", "json"), e.gameStatus),
 			sub("gc", "remove versions that are not current and that no running instance uses", `Example:
-  left4me game gc --dry-run`, e.gameGC),
+  left4me game gc --dry-run`, gameFlags("dry-run"), e.gameGC),
 		},
 	}
-}
-
-// checkGameFlags refuses a flag given on the command line that does not
-// apply to the subcommand (environment-backed flags are not checked).
-func checkGameFlags(c *cli.Context, name string) error {
-	use := gameFlagUse()
-	allowed := map[string]bool{}
-	for _, f := range use[name] {
-		allowed[f] = true
-	}
-	for _, list := range use {
-		for _, f := range list {
-			if c.IsSet(f) && !allowed[f] {
-				return fmt.Errorf("%w: --%s does not apply to game %s; see left4me game --help", fail.ErrUsage, f, name)
-			}
-		}
-	}
-	return nil
 }
 
 func (e *Env) needRoot(action string) error {

@@ -19,8 +19,13 @@ import (
 func TestGameIntersperse(t *testing.T) {
 	app := App(&Env{})
 	cases := []struct{ in, want string }{
-		{"game update --steamcmd /x --login bob --force", "game --steamcmd /x --login bob --force update"},
-		{"game status --offline --json", "game --offline --json status"},
+		{"game update --steamcmd /x --login bob --force", "game update --steamcmd /x --login bob --force"},
+		{"game status --offline --json", "game status --offline --json"},
+		// Every subcommand owns its flags, wherever they are written.
+		{"overlay gc --dry-run", "overlay gc --dry-run"},
+		{"overlay build mods --no-restart --when-empty", "overlay build --no-restart --when-empty mods"},
+		{"overlay build mods --deadline 5m", "overlay build --deadline 5m mods"},
+		{"game --help update", "game --help update"},
 	}
 	for _, c := range cases {
 		got := Intersperse(app, append([]string{"left4me"}, strings.Fields(c.in)...))
@@ -38,7 +43,7 @@ func TestGameUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"game", "gc", "--force"}, fail.CodeUsage, "--force does not apply to game gc"},
+		{[]string{"game", "gc", "--force"}, fail.CodeUsage, "flag provided but not defined: -force; see left4me game gc --help"},
 		{[]string{"game", "status", "extra"}, fail.CodeUsage, "takes no arguments"},
 		{[]string{"game", "update"}, fail.CodePermission, "left4me game update needs root"},
 		{[]string{"game", "gc"}, fail.CodePermission, "left4me game gc needs root"},
@@ -52,14 +57,27 @@ func TestGameUsageErrors(t *testing.T) {
 	}
 }
 
+// Each subcommand's help lists its own options.
 func TestGameHelp(t *testing.T) {
-	te := newEnv(t)
-	if err := te.run("game", "--help"); err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []string{"left4me game install", "--steamcmd PATH", "--login USER"} {
-		if !strings.Contains(te.out.String(), w) {
-			t.Errorf("help lacks %q:\n%s", w, te.out)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"game", "--help"}, []string{"left4me game install"}},
+		{[]string{"game", "update", "--help"}, []string{"--steamcmd PATH", "--login USER", "--password-stdin", "--force"}},
+		{[]string{"game", "status", "--help"}, []string{"--offline", "--json"}},
+		{[]string{"game", "gc", "--help"}, []string{"--dry-run, -n"}},
+		{[]string{"overlay", "build", "--help"}, []string{"--no-restart", "--when-empty", "--deadline"}},
+		{[]string{"overlay", "gc", "--help"}, []string{"--dry-run, -n"}},
+	} {
+		te := newEnv(t)
+		if err := te.run(c.args...); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(te.out.String(), w) {
+				t.Errorf("%v lacks %q:\n%s", c.args, w, te.out)
+			}
 		}
 	}
 }

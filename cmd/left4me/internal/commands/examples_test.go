@@ -1,0 +1,166 @@
+package commands
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// documented is every left4me command line the operator is shown: the
+// examples in the help of every command and subcommand, and the command
+// lines of the README's code blocks.
+func documented(t *testing.T) []string {
+	t.Helper()
+	var lines []string
+	examples := func(text string) {
+		in := false
+		var cont string
+		for _, l := range strings.Split(text, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "Example") {
+				in = true
+				continue
+			}
+			l = strings.TrimSpace(l)
+			if cont != "" {
+				l, cont = cont+" "+l, ""
+			}
+			if !in || !strings.HasPrefix(l, "left4me ") && !strings.HasPrefix(l, "source <(left4me ") {
+				continue
+			}
+			if strings.HasSuffix(l, "\\") {
+				cont = strings.TrimSuffix(l, "\\")
+				continue
+			}
+			lines = append(lines, l)
+		}
+	}
+	var walk func([]*cli.Command)
+	walk = func(cs []*cli.Command) {
+		for _, c := range cs {
+			examples(c.Description)
+			walk(c.Subcommands)
+		}
+	}
+	app := App(&Env{})
+	examples(app.Description)
+	walk(app.Commands)
+	readme, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fence := false
+	for _, l := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(l, "```") {
+			fence = !fence
+			continue
+		}
+		if (fence || strings.HasPrefix(l, "    ")) && strings.HasPrefix(strings.TrimSpace(l), "left4me ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return lines
+}
+
+// argv turns a documented line into arguments: the shell parts around the
+// command (a pipe, a redirection, a comment, process substitution) go.
+func argv(line string) []string {
+	line = strings.TrimPrefix(line, "source <(")
+	for _, cut := range []string{" #", " |", " <", " >", ")"} {
+		if i := strings.Index(line, cut); i >= 0 {
+			line = line[:i]
+		}
+	}
+	return shellWords(line)[1:]
+}
+
+// shellWords splits as sh does for the quoting the docs use: blanks
+// separate words, '...' and "..." quote.
+func shellWords(s string) []string {
+	var out []string
+	var w strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			w.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				out = append(out, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// elsewhere are the commands that need what a unit test does not have (a
+// real steamcmd, systemd-run): they must still parse, and fail only for
+// that reason.
+var elsewhere = map[string][]string{
+	"game install": {"steamcmd"}, "game update": {"steamcmd"}, "overlay build": {"systemd-run", "left4me-build"},
+}
+
+// Every documented command line runs: against a temporary root with the
+// instances and overlays the examples name and a fake systemd, each
+// completes, except those that need a real steamcmd or systemd-run, which
+// must get as far as needing it. None may be a usage error.
+func TestDocumentedCommandsRun(t *testing.T) {
+	lines := documented(t)
+	if len(lines) < 30 {
+		t.Fatalf("found only %d documented command lines:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, line := range lines {
+		t.Run(line, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			te.Stdin, te.Terminal = strings.NewReader("y\n"), true // an operator answers
+			te.Players = func(_ context.Context, _ string) (int, error) { return 0, nil }
+			for _, ov := range []string{"competitive", "workshop/maps"} {
+				te.overlay(t, ov, "sv_x 1\n")
+			}
+			mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.yaml"), "builder: competitive.sh\n")
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
+			args := argv(line)
+			if args[0] != "create" {
+				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")
+				te.spec(t, "srv2", "port: 27016\n")
+				te.sd.set(unitOf("srv1"), "active", "running")
+				te.sd.set(unitOf("srv2"), "active", "running")
+			}
+			err := te.run(args...)
+			if fail.Code(err) == fail.CodeUsage {
+				t.Fatalf("a usage error: %v", err)
+			}
+			cmd := strings.Join(args[:min(2, len(args))], " ")
+			if need, ok := elsewhere[cmd]; ok {
+				if err == nil || !slices.ContainsFunc(need, func(n string) bool { return strings.Contains(err.Error(), n) }) {
+					t.Errorf("expected to need %s, got %v", strings.Join(need, " or "), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, te.out, te.err)
+			}
+		})
+	}
+}
