@@ -121,6 +121,12 @@ func TestCLI(t *testing.T) {
 			}
 		}
 	})
+	t.Run("overlay status of a hand-made overlay names its instances", func(t *testing.T) {
+		out := must(t, "overlay", "status", "maps")
+		if !strings.Contains(out, "version (unversioned) (current)  running: cli1") {
+			t.Errorf("overlay status:\n%s", out)
+		}
+	})
 	t.Run("logs", func(t *testing.T) {
 		out := must(t, "logs", "cli1", "-n", "3")
 		if n := strings.Count(strings.TrimSpace(out), "\n") + 1; out == "" || n > 4 {

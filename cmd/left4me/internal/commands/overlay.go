@@ -204,7 +204,7 @@ func (e *Env) overlayStatus(args []string) error {
 			fmt.Fprintf(e.Stdout, "  error: %v\n", err)
 			continue
 		}
-		uses, err := st.InUse(n, vs)
+		uses, err := st.InUse(n, vs, e.overlayUsers(n))
 		if err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (e *Env) overlayGC(ctx context.Context, args []string, dry bool) error {
 			errs = append(errs, err)
 			continue
 		}
-		uses, err := st.InUse(n, vs)
+		uses, err := st.InUse(n, vs, e.overlayUsers(n))
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,15 +25,20 @@ type Use struct {
 // point), the version of overlay name it runs on: the inode of the
 // version's marker as seen through the instance's overlay. With all layers
 // on one filesystem overlayfs reports a lower file's own inode, and each
-// marker is a file of its own. An instance whose overlay does not show the
-// marker does not use the overlay; one showing a marker of no known
-// version is reported with Version "".
-func (s Store) InUse(name string, vs []Version) ([]Use, error) {
+// marker is a file of its own. A hand-made directory has no marker: a
+// mounted instance among users (those whose spec names the overlay) that
+// shows no marker runs on it. Other instances that show no marker do not
+// use the overlay; one showing a marker of no known version is reported
+// with Version "".
+func (s Store) InUse(name string, vs []Version, users []string) ([]Use, error) {
 	marks := map[uint64]string{}
+	unversioned := ""
 	for _, v := range vs {
 		var st unix.Stat_t
 		if err := unix.Lstat(filepath.Join(v.Path, Marker(name)), &st); err == nil {
 			marks[st.Ino] = v.Name()
+		} else if v.ID == "" {
+			unversioned = v.Name()
 		}
 	}
 	mounted, err := s.Mounted()
@@ -43,10 +49,12 @@ func (s Store) InUse(name string, vs []Version) ([]Use, error) {
 	for _, inst := range mounted {
 		var st unix.Stat_t
 		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(rundir.Merged), Marker(name)), &st)
-		if err != nil {
-			continue
+		switch {
+		case err == nil:
+			out = append(out, Use{Instance: inst, Overlay: name, Version: marks[st.Ino]})
+		case unversioned != "" && slices.Contains(users, inst):
+			out = append(out, Use{Instance: inst, Overlay: name, Version: unversioned})
 		}
-		out = append(out, Use{Instance: inst, Overlay: name, Version: marks[st.Ino]})
 	}
 	return out, nil
 }

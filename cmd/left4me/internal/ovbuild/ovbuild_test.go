@@ -198,7 +198,7 @@ func TestRemoveAndGC(t *testing.T) {
 		}
 	}
 	vs, _ := s.List("mods")
-	uses, err := s.InUse("mods", vs)
+	uses, err := s.InUse("mods", vs, nil)
 	if err != nil || len(uses) != 0 {
 		t.Fatalf("InUse = %v, %v", uses, err)
 	}
