@@ -45,7 +45,7 @@ func readOverlayCfg(ovfd int, what string, uid, gid int) ([]byte, error) {
 	case st.Size > MaxCfgSize:
 		return nil, fmt.Errorf("%s: %d bytes, larger than the %d allowed for a cfg", what, st.Size, MaxCfgSize)
 	case !readableBy(&st, uid, gid):
-		return nil, fmt.Errorf("%s: the server's user (uid %d) may not read it (owner %d, mode %o); refusing to copy it", what, uid, st.Uid, st.Mode&0o7777)
+		return nil, fmt.Errorf("%s: the server's user (uid %d) may not read it (owner %d, mode %o); refusing to copy it (if it is meant for the server: chmod 644 %s)", what, uid, st.Uid, st.Mode&0o7777, what)
 	}
 	data, err := specfile.ReadFD(fd, st.Size, MaxCfgSize+1)
 	if err != nil {

@@ -78,7 +78,7 @@ func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) err
 		if op == "stop" {
 			_, err = e.instance(n)
 		} else {
-			_, err = e.load(n)
+			err = e.preflight(n)
 		}
 		if err != nil {
 			return err

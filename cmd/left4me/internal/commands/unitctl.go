@@ -65,7 +65,7 @@ func (e *Env) unitOp(ctx context.Context, op string, names []string, whenEmpty t
 		if op == "stop" {
 			_, err = e.instance(n) // an invalid spec must not keep a server running
 		} else {
-			_, err = e.load(n)
+			err = e.preflight(n)
 		}
 		if err != nil {
 			return err
@@ -109,6 +109,19 @@ func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
 		},
 		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
 	})
+}
+
+// preflight checks, before anything is stopped, what a start of name would
+// check (the spec, its overlays, their cfgs, the installation), so that a
+// restart never takes a healthy server down only to fail to start it.
+func (e *Env) preflight(name string) error {
+	if _, err := e.load(name); err != nil {
+		return err
+	}
+	if _, _, err := e.preview(e.previewConfig(false), name); err != nil {
+		return fmt.Errorf("%w: a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
+	}
+	return nil
 }
 
 // reloadIfStale reloads systemd when a spec changed since it last read

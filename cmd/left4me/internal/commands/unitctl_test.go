@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,5 +96,36 @@ func TestUnitOpErrors(t *testing.T) {
 	te.noSystemd()
 	if err := te.run("start", "a"); fail.Code(err) != fail.CodeNoSystemd {
 		t.Errorf("no systemd: %v", err)
+	}
+}
+
+// A restart that a start would refuse (a missing overlay, an unreadable
+// overlay cfg) is refused before anything is stopped: the server keeps
+// running, and the message says why and what to do.
+func TestRestartPreflight(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	te.spec(t, "a", "port: 27001\noverlays: [gone]\n")
+	te.spec(t, "b", "port: 27002\noverlays: [{path: locked, alias: l}]\n")
+	te.overlay(t, "locked", "sv_secret 1\n")
+	cfg := filepath.Join(te.Layout.Root, "overlays/locked/left4dead2/cfg/server.cfg")
+	os.Chmod(cfg, 0o600)
+	os.Chown(cfg, 0, 0)
+	te.ServerUser = func() (int, int, error) { return 65534, 65534, nil }
+	te.sd.set(unitOf("a"), "active", "running")
+	te.sd.set(unitOf("b"), "active", "running")
+	for name, want := range map[string]string{"a": "gone: does not exist", "b": "chmod 644 " + cfg} {
+		err := te.run("restart", name)
+		if err == nil || !strings.Contains(err.Error(), "a start of "+name+" would fail, so nothing was done") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := te.run("restart", "--all"); err == nil {
+		t.Error("restart --all went ahead")
+	}
+	for _, c := range te.sd.calls {
+		if strings.HasPrefix(c, "restart") || strings.HasPrefix(c, "stop") {
+			t.Errorf("systemd was asked to %s", c)
+		}
 	}
 }
