@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 
 	"golang.org/x/sys/unix"
 
@@ -35,7 +36,30 @@ func main() {
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err != nil {
-		fail(prog, err)
+		prestart.PrintError(os.Stderr, prog, err)
+		noRetry(name)
+		os.Exit(1)
+	}
+}
+
+// noRetry ends the unit's start for good after a refusal: a start refused
+// for its configuration (a stale or invalid spec, a missing overlay, an
+// unsafe layer) is refused the same way every time, and Restart=on-failure
+// would repeat it until StartLimitBurst. RestartPreventExitStatus= cannot
+// stop that: it applies to the main process, not to ExecStartPre=
+// (systemd/systemd#11868). A stop job queued now replaces the start job,
+// so the unit ends inactive and `systemctl start` reports the job
+// canceled; the refusal is in the journal once. Only under systemd.
+func noRetry(name string) {
+	if os.Getenv("INVOCATION_ID") == "" || layout.ValidateName(name) != nil {
+		return
+	}
+	sc, err := exec.LookPath("systemctl")
+	if err != nil {
+		return
+	}
+	if out, err := exec.Command(sc, "stop", "--no-block", layout.Unit(name)).CombinedOutput(); err != nil {
+		prestart.PrintError(os.Stderr, "left4me-prestart", fmt.Errorf("could not end the start after the refusal (Restart= will retry it): %v: %s", err, out))
 	}
 }
 

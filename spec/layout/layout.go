@@ -42,6 +42,9 @@ func (l Layout) SpecPath(name string) string {
 	return filepath.Join(l.InstancesDir(), name+".yaml")
 }
 
+// Unit is the systemd unit of an instance, l4d2@NAME.service.
+func Unit(name string) string { return "l4d2@" + name + ".service" }
+
 // RuntimeRoot is runtime/, which holds one directory per instance.
 func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, "runtime") }
 

@@ -53,7 +53,7 @@ type Overlay struct {
 
 // Path is where the plan of instance name lives below dir.
 func Path(dir, name string) string {
-	return filepath.Join(dir, "l4d2@"+name+".service.d", FileName)
+	return filepath.Join(dir, layout.Unit(name)+".d", FileName)
 }
 
 // Encode renders p, one item per line; nothing in a valid spec's items can

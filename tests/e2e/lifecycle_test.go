@@ -190,8 +190,15 @@ func TestLifecycle(t *testing.T) {
 		if mountCount(t, c, "beta") != 0 {
 			t.Error("beta's overlay is mounted after the refusal")
 		}
-		// The refused start is retried (Restart=on-failure) until the
-		// limit; stop ends that before the spec is put back.
+		// A refusal fails once: no Restart=on-failure retries of it.
+		time.Sleep(5 * time.Second) // RestartSec=3 would have retried by now
+		show := c.MustRun(t, "systemctl", "show", "-P", "NRestarts", "-P", "ActiveState", "l4d2@beta.service")
+		if f := strings.Fields(show); len(f) != 2 || f[0] != "0" || f[1] == "activating" || f[1] == "active" {
+			t.Errorf("NRestarts, ActiveState = %q", show)
+		}
+		if n := strings.Count(c.Journal(t, "l4d2@beta.service"), "spec changed since systemd last loaded it"); n != 1 {
+			t.Errorf("the refusal is in the journal %d times", n)
+		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@beta.service")
 		c.MustRun(t, "sh", "-c", "cp /tmp/beta.orig "+spec+"; systemctl reset-failed l4d2@beta.service; true")
 	})
