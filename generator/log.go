@@ -19,7 +19,15 @@ type Log struct {
 	kmsg    io.WriteCloser // nil when /dev/kmsg cannot be opened
 	journal string         // journald's socket when kmsg is missing, else ""
 	prefix  string
+	records int // written to kmsg or the journal
+	dropped int // messages kept from them by maxRecords
 }
+
+// maxRecords bounds the records one run writes: the kernel lets a writer
+// of /dev/kmsg put 10 records in 5 s (printk_ratelimit_state of devkmsg,
+// burst 10) and drops the rest without a word, so past this the log says
+// how many more there are and where to see them.
+const maxRecords = 8
 
 // JournalSocket is where journald takes native protocol datagrams.
 const JournalSocket = "/run/systemd/journal/socket"
@@ -36,19 +44,32 @@ func NewLog(stderr io.Writer, kmsgPath, journalSocket string) *Log {
 	return l
 }
 
-// Errorf logs at priority err (3). Each line of a multi-line message (one
-// per problem in a spec) becomes its own record.
+// Errorf logs one message at priority err (3): every line on stderr, and
+// one record in the kernel log or the journal, its lines joined by " | ",
+// so that one skipped spec costs one record whatever its problems.
 func (l *Log) Errorf(format string, args ...any) {
-	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
+	msg := fmt.Sprintf(format, args...)
+	for _, line := range strings.Split(msg, "\n") {
 		fmt.Fprintf(l.stderr, "left4me-generator: %s\n", line)
-		switch {
-		case l.kmsg != nil:
-			// One write is one kmsg record; <3> is its syslog priority.
-			_, _ = io.WriteString(l.kmsg, "<3>"+l.prefix+line+"\n")
-		case l.journal != "":
-			_ = sendJournal(l.journal, line)
-		}
 	}
+	if l.kmsg == nil && l.journal == "" {
+		return
+	}
+	if l.records >= maxRecords {
+		l.dropped++
+		return
+	}
+	l.record(strings.ReplaceAll(msg, "\n", " | "))
+}
+
+func (l *Log) record(line string) {
+	l.records++
+	if l.kmsg != nil {
+		// One write is one kmsg record; <3> is its syslog priority.
+		_, _ = io.WriteString(l.kmsg, "<3>"+l.prefix+line+"\n")
+		return
+	}
+	_ = sendJournal(l.journal, line)
 }
 
 // sendJournal sends one line at priority err in journald's native protocol
@@ -65,8 +86,12 @@ func sendJournal(socket, line string) error {
 	return unix.Sendto(fd, []byte(msg), 0, &unix.SockaddrUnix{Name: socket})
 }
 
-// Close closes the kernel log.
+// Close says how many messages maxRecords held back, and closes the
+// kernel log.
 func (l *Log) Close() {
+	if l.dropped > 0 {
+		l.record(fmt.Sprintf("%d more message(s) not logged here (the kernel log takes 10 records at a time); `left4me validate` lists every problem", l.dropped))
+	}
 	if l.kmsg != nil {
 		_ = l.kmsg.Close()
 	}
