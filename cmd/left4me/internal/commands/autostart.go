@@ -24,8 +24,9 @@ func autostartCmd(e *Env, on bool) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: `Changes only the autostart value in the spec; comments and layout stay
 as written. After the reload, l4d2.target wants (or no longer wants)
-l4d2@NAME.service: see systemctl list-dependencies l4d2.target. Does not
-start or stop the instance now. Writing to /etc/left4me needs root.
+l4d2@NAME.service: the AUTOSTART column of left4me list, or
+systemctl show -p Wants l4d2.target. Does not start or stop the instance
+now. Writing to /etc/left4me needs root.
 
 Example:
   left4me ` + name + ` srv1`,

@@ -222,7 +222,7 @@ func TestRestartAll(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "units,restart l4d2@a.service,restart l4d2@c.service,restart l4d2@d.service" {
 		t.Errorf("calls %s", got)
 	}
-	if !strings.Contains(te.out.String(), "restarting 3 running instance(s) one at a time, at once: a, c, d") {
+	if !strings.Contains(te.out.String(), "restarting 3 running instance(s), one after the other: a, c, d") {
 		t.Errorf("%s", te.out)
 	}
 

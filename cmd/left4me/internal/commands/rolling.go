@@ -89,11 +89,11 @@ func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) err
 			return err
 		}
 	}
-	how := "at once"
+	how := ""
 	if whenEmpty > 0 {
-		how = fmt.Sprintf("each once it has no players, for at most %v", whenEmpty)
+		how = fmt.Sprintf(", each once it has no players (for at most %v)", whenEmpty)
 	}
-	fmt.Fprintf(e.Stdout, "%s %d running instance(s) one at a time, %s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
+	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
 	return e.rollout(ctx, sd, rollout.Plan{Op: op, Names: names, WhenEmpty: whenEmpty, Rolling: op == "restart"})
 }
 
