@@ -18,6 +18,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Systemd is what the commands need of systemd. *control.Conn implements
@@ -58,6 +59,9 @@ type Env struct {
 	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 	Version   string        // of this build, for --version
+	// PlanDir is where the generator's output (and its start plans) is:
+	// list compares them with the specs to tell which changed since.
+	PlanDir string
 }
 
 // OSEnv is the environment of the real process.
@@ -85,6 +89,7 @@ func OSEnv() *Env {
 		MountInfo: state.MountInfo,
 		Now:       time.Now,
 		Players:   queryPlayers,
+		PlanDir:   startplan.DefaultDir,
 	}
 }
 

@@ -1,9 +1,12 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 type overlay struct {
@@ -23,15 +27,18 @@ type overlay struct {
 
 // row is one instance as `list --json` prints it.
 type row struct {
-	Name      string    `json:"name"`
-	File      string    `json:"file"`
-	Port      int       `json:"port,omitempty"`
-	Autostart bool      `json:"autostart"`
-	State     string    `json:"state"` // unknown without systemd
-	SubState  string    `json:"sub_state,omitempty"`
-	Mounted   bool      `json:"mounted"`
-	Overlays  []overlay `json:"overlays"`
-	Error     string    `json:"error,omitempty"` // the spec's problems
+	Name      string `json:"name"`
+	File      string `json:"file"`
+	Port      int    `json:"port,omitempty"`
+	Autostart bool   `json:"autostart"`
+	State     string `json:"state"` // unknown without systemd
+	SubState  string `json:"sub_state,omitempty"`
+	Mounted   bool   `json:"mounted"`
+	// Stale: the spec changed since systemd last loaded it (no reload
+	// yet); its port, overlays and the rest do not apply until one.
+	Stale    bool      `json:"stale"`
+	Overlays []overlay `json:"overlays"`
+	Error    string    `json:"error,omitempty"` // the spec's problems
 }
 
 func listCmd(e *Env) *cli.Command {
@@ -72,6 +79,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			for _, o := range in.Spec.Overlays {
 				r.Overlays = append(r.Overlays, overlay(o))
 			}
+			r.Stale = e.stale(in)
 		}
 		rows = append(rows, r)
 	}
@@ -85,15 +93,39 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		return nil
 	}
 	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "MOUNTED", "OVERLAYS")
+	stale := false
 	for _, r := range rows {
 		port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
+		if r.Stale {
+			port, stale = port+"*", true
+		}
 		if r.Error != "" {
 			port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
 		}
 		t.Row(table.Cell{Text: r.Name}, table.Cell{Text: port}, table.Cell{Text: auto},
 			table.Cell{Text: r.State, Color: stateColor(r.State)}, table.Cell{Text: yesNo(r.Mounted)}, table.Cell{Text: ovl})
 	}
-	return t.Write(e.Stdout, e.Color)
+	if err := t.Write(e.Stdout, e.Color); err != nil {
+		return err
+	}
+	if stale {
+		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)")
+	}
+	return nil
+}
+
+// stale reports whether instance in's spec differs from the one the
+// generator last made its start plan from (or has no plan yet). Without
+// the right to read the plans (not root), nothing is reported stale.
+func (e *Env) stale(in spec.Instance) bool {
+	if e.PlanDir == "" {
+		return false // where the generator writes is unknown
+	}
+	p, err := startplan.Read(startplan.Path(e.PlanDir, in.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	return err == nil && !bytes.Equal(p.Spec, in.Spec.StartPlan().Spec)
 }
 
 // unitStates asks systemd for every instance's unit at once; without

@@ -2,8 +2,12 @@ package commands
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 func listFixture(t *testing.T) *tenv {
@@ -84,5 +88,36 @@ func TestListEmpty(t *testing.T) {
 	te := newEnv(t)
 	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "no instances in") {
 		t.Fatalf("%v %q", err, te.out)
+	}
+}
+
+// A spec changed since the last daemon-reload is marked: its port and the
+// rest are not in effect yet.
+func TestListMarksStale(t *testing.T) {
+	te := newEnv(t)
+	te.PlanDir = t.TempDir()
+	for name, body := range map[string]string{"loaded": "port: 27001\n", "edited": "port: 27002\n"} {
+		s, err := spec.Parse(name+".yaml", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		te.spec(t, name, body)
+		p := startplan.Path(te.PlanDir, name)
+		mkdirs(t, filepath.Dir(p))
+		writeFile(t, p, string(startplan.Encode(s.StartPlan())))
+	}
+	te.spec(t, "edited", "port: 27012\n")
+	te.spec(t, "new", "port: 27003\n")
+	if err := te.run("list"); err != nil {
+		t.Fatal(err)
+	}
+	out := te.out.String()
+	for _, w := range []string{"loaded  27001 ", "edited  27012*", "new     27003*", "* spec changed since systemd last loaded it"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("list lacks %q:\n%s", w, out)
+		}
+	}
+	if err := te.run("list", "--json"); err != nil || !strings.Contains(te.out.String(), `"stale": true`) {
+		t.Errorf("--json: %v\n%s", err, te.out)
 	}
 }
