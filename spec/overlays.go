@@ -101,7 +101,7 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 			}
 			o.Alias, ok = s, ok && good
 		default:
-			p.add(k, f, "unknown key; an overlay has path and alias")
+			p.unknownKey(k, f, []string{"path", "alias"})
 			ok = false
 		}
 	}

@@ -33,7 +33,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 		if err.Error() == "EOF" {
 			return nil, p.fileErr("empty file; at least port: is required")
 		}
-		return nil, p.yamlErr(err)
+		return nil, p.yamlErr(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -76,8 +76,9 @@ func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
 	p.errs = append(p.errs, p.at(n, field, fmt.Sprintf(format, args...)))
 }
 
-// yamlErr turns yaml.v3's "yaml: line N: msg" into a located *Error.
-func (p *parser) yamlErr(err error) error {
+// yamlErr turns yaml.v3's "yaml: line N: msg" into a located *Error, in
+// plain words at the right line where the mistake is a usual one.
+func (p *parser) yamlErr(err error, data []byte) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := &Error{File: p.file, Msg: msg}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -87,7 +88,20 @@ func (p *parser) yamlErr(err error) error {
 			}
 		}
 	}
+	if n, plain, ok := plainYAMLError(data, e.Line, e.Msg); ok {
+		e.Line, e.Column, e.Msg = n, 1, plain+" (YAML: "+e.Msg+")"
+	}
 	return e
+}
+
+// unknownKey reports key k of a mapping whose keys are known, suggesting
+// the nearest one.
+func (p *parser) unknownKey(k *yaml.Node, field string, known []string) {
+	msg := "unknown key"
+	if n := nearest(k.Value, known); n != "" {
+		msg += "; did you mean " + n + "?"
+	}
+	p.add(k, field, "%s (allowed: %s)", msg, strings.Join(known, ", "))
 }
 
 func (p *parser) root(doc *yaml.Node, s *Spec) {
@@ -129,7 +143,7 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		case "resources":
 			s.Resources = p.resources(v)
 		default:
-			p.add(k, k.Value, "unknown key; allowed are port, autostart, arguments, config, overlays, start_timeout, hang_timeout, resources")
+			p.unknownKey(k, k.Value, []string{"port", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources"})
 		}
 	}
 	if !sawPort {

@@ -208,6 +208,29 @@ func TestParseBounds(t *testing.T) {
 	}
 }
 
+// The usual hand-editing mistakes are said in plain words, at the line
+// where they are (yaml.v3 often names the line before, or line 1).
+func TestParsePlainYAMLErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"port: 27015\nautostart: true\n\toverlays: [a]\n", "a.yaml:3:1: a tab in the indentation; YAML indents with spaces only"},
+		{"port: 27015\noverlays:\n  - a\n - b\n", "a.yaml:4:1: this line's indentation does not line up with the lines above it"},
+		{"port: 27015\nconfig:\n  - a\n   bad: x\n", "a.yaml:4:1: this line's indentation does not line up"},
+		{"port: 27015\nautostart: true\n  overlays: [a]\n", "a.yaml:3:1: this line's indentation does not line up"},
+		{"port: 27015\nconfig: [a, b\n", "a.yaml:2:1: the [ opened on this line is not closed (a missing ] or a missing comma)"},
+		{"port: 27015\nconfig: 'unterminated\n", "a.yaml:2:1: the ' quote opened on this line is not closed"},
+		{"port: 27015\nautostrat: true\n", "a.yaml:2:1: autostrat: unknown key; did you mean autostart?"},
+		{"port: 27015\noverlay: [a]\n", "overlay: unknown key; did you mean overlays?"},
+		{"port: 27015\noverlays: [{path: a, alais: b}]\n", "overlays[0].alais: unknown key; did you mean alias?"},
+		{"port: 27015\nresources: {memory: 2G}\n", "resources.memory: unknown key; did you mean memory_max?"},
+		{"port: 27015\nmaxplayers: 8\n", "maxplayers: unknown key (allowed: port,"},
+	} {
+		_, err := Parse("a.yaml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\n got %v\nwant %s", c.src, err, c.want)
+		}
+	}
+}
+
 func TestParseWarnings(t *testing.T) {
 	s, err := Parse("a.yaml", []byte("port: 27015\narguments: [+servercfgfile, other.cfg]\n"))
 	if err != nil {

@@ -53,7 +53,7 @@ func (p *parser) resources(v *yaml.Node) Resources {
 			n := p.intIn(val, f, -20, 19)
 			r.Nice = &n
 		default:
-			p.add(k, f, "unknown key; allowed are memory_max, cpu_quota, cpu_weight, cpu_affinity, nice, tasks_max")
+			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max"})
 		}
 	}
 	return r
