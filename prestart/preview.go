@@ -1,7 +1,11 @@
 package prestart
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
@@ -18,6 +22,9 @@ type Preview struct {
 	Copies    []PlannedCopy
 	Layers    []string // top to bottom: upper, overlays in spec order, installation
 	Merged    string
+	// Warnings are overlays that are usable but probably not what was
+	// meant, each about overlays[Index] of the spec.
+	Warnings []LayerError
 }
 
 // PlannedCopy is one server_ALIAS.cfg and where it comes from.
@@ -62,5 +69,49 @@ func PreviewStart(c Config, name string, s startplan.Plan) (*Preview, error) {
 		p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "overlays", o.Path))
 	}
 	p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "installation"))
+	p.Warnings = l.lint(s.Overlays)
 	return p, nil
+}
+
+// gameDir is the game's directory in every layer; what an overlay holds
+// elsewhere is outside the server's game tree.
+const gameDir = "left4dead2"
+
+// lint looks at each overlay for the usual mistakes: a mod pack's root
+// copied as it is (cfg/, addons/ at the top, no left4dead2/), an alias
+// whose overlay has no server.cfg to stage, and a server.cfg of an overlay
+// without alias, which the instance's own staged server.cfg always hides.
+func (l *layers) lint(overlays []startplan.Overlay) []LayerError {
+	var out []LayerError
+	warn := func(i int, format string, args ...any) {
+		out = append(out, LayerError{Index: i, Err: fmt.Errorf(format, args...)})
+	}
+	for i, o := range overlays {
+		fd := l.ovfd[i]
+		has := func(rel string) bool {
+			var st unix.Stat_t
+			return unix.Fstatat(fd, rel, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+		}
+		if !has(gameDir) {
+			var top []string
+			for _, d := range []string{"cfg", "addons", "maps", "materials", "models", "sound", "scripts"} {
+				if has(d) {
+					top = append(top, d+"/")
+				}
+			}
+			if len(top) > 0 {
+				warn(i, "%s has %s at its top and no %s/: the server sees nothing of it (move them below %s/; a mod pack's root copied as it is?)",
+					o.Path, strings.Join(top, ", "), gameDir, gameDir)
+			}
+		}
+		switch {
+		case o.Alias != "" && !has(OverlayCfg):
+			warn(i, "alias %s, but %s has no %s: `exec %s` is staged and the server reports it missing (drop the alias, or add the cfg)",
+				o.Alias, o.Path, OverlayCfg, strings.TrimSuffix(AliasCfgName(o.Alias), ".cfg"))
+		case o.Alias == "" && has(OverlayCfg):
+			warn(i, "%s has a %s that is never read: the instance's own server.cfg (staged in its upper layer) hides it; give the overlay an alias to have it exec'd",
+				o.Path, OverlayCfg)
+		}
+	}
+	return out
 }

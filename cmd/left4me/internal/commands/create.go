@@ -85,8 +85,12 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 		return fail.NeedsRoot(err, "writing "+path)
 	}
 	fmt.Fprintf(e.Stdout, "created %s: %s\n", name, path)
-	if _, _, err := e.preview(e.previewConfig(false), name); err != nil {
+	if p, s, err := e.preview(e.previewConfig(false), name); err != nil {
 		e.note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
+	} else {
+		for _, w := range previewWarnings(path, s, p) {
+			e.note("warning: %v", w)
+		}
 	}
 	if err := e.reload(ctx, nil, "the spec was written"); err != nil {
 		return err

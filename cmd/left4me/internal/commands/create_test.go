@@ -13,7 +13,7 @@ import (
 
 func TestCreate(t *testing.T) {
 	te := newEnv(t)
-	te.overlay(t, "competitive", "")
+	te.overlay(t, "competitive", "sv_comp 1\n")
 	te.overlay(t, "workshop/maps", "")
 	// Flags after the name, a value starting with "-", a comma in a line.
 	err := te.run("create", "srv1", "--port", "27015", "--overlay", "competitive=comp", "--overlay", "workshop/maps",

@@ -76,8 +76,12 @@ func (e *Env) validate(names []string, asJSON bool) error {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 			// Same resolution as a start: overlays and installation.
-			_, err = prestart.PreviewStart(cfg, in.Name, in.Spec.StartPlan())
+			var p *prestart.Preview
+			p, err = prestart.PreviewStart(cfg, in.Name, in.Spec.StartPlan())
 			err = atOverlay(in.File, in.Spec, err)
+			for _, w := range previewWarnings(in.File, in.Spec, p) {
+				r.Warnings = append(r.Warnings, toProblem(in.File, w))
+			}
 		}
 		for _, one := range unjoin(err) {
 			r.Problems = append(r.Problems, toProblem(in.File, one))
@@ -146,6 +150,19 @@ func atOverlay(file string, s *spec.Spec, err error) error {
 	}
 	line, col := s.OverlayPosition(le.Index)
 	return &spec.Error{File: file, Line: line, Column: col, Field: fmt.Sprintf("overlays[%d]", le.Index), Msg: le.Err.Error()}
+}
+
+// previewWarnings are the preview's overlay warnings, each placed on the
+// spec line that names the overlay.
+func previewWarnings(file string, s *spec.Spec, p *prestart.Preview) []error {
+	if p == nil {
+		return nil
+	}
+	out := make([]error, 0, len(p.Warnings))
+	for i := range p.Warnings {
+		out = append(out, atOverlay(file, s, &p.Warnings[i]))
+	}
+	return out
 }
 
 func toProblem(file string, err error) problem {

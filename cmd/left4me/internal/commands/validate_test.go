@@ -3,6 +3,7 @@ package commands
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,6 +92,30 @@ func TestValidateMissingSpecDir(t *testing.T) {
 		err := te.run(args...)
 		if fail.Code(err) != fail.CodeNoSpecDir || !strings.Contains(err.Error(), "LEFT4ME_CONFIG_DIR") {
 			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// Overlays that work but are probably not what was meant are warned about
+// at the spec line that names them; the spec stays valid.
+func TestValidateOverlayWarnings(t *testing.T) {
+	te := newEnv(t)
+	te.overlay(t, "flat", "")
+	mkdirs(t, filepath.Join(te.Layout.Root, "overlays/flat/cfg"), filepath.Join(te.Layout.Root, "overlays/flat/addons"))
+	te.overlay(t, "nocfg", "")
+	te.overlay(t, "hidden", "sv_hidden 1\n")
+	te.spec(t, "a", "port: 27001\noverlays:\n  - flat\n  - {path: nocfg, alias: nc}\n  - hidden\n")
+	if err := te.run("validate"); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	for _, w := range []string{
+		"warning: " + te.Layout.SpecPath("a") + ":3:5: overlays[0]: flat has cfg/, addons/ at its top and no left4dead2/",
+		"a.yaml:4:5: overlays[1]: alias nc, but nocfg has no left4dead2/cfg/server.cfg: `exec server_nc` is staged",
+		"a.yaml:5:5: overlays[2]: hidden has a left4dead2/cfg/server.cfg that is never read",
+		"ok: 1 spec(s) valid",
+	} {
+		if !strings.Contains(te.out.String(), w) {
+			t.Errorf("lacks %q:\n%s", w, te.out)
 		}
 	}
 }
