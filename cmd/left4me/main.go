@@ -32,7 +32,9 @@ func main() {
 	err := commands.Run(ctx, env, os.Args)
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "left4me: %v\n", err)
+		if !fail.Silent(err) {
+			fmt.Fprintf(os.Stderr, "left4me: %v\n", err)
+		}
 		os.Exit(fail.Code(err))
 	}
 }

@@ -139,7 +139,7 @@ func TestCLI(t *testing.T) {
 			code int
 			want string
 		}{
-			{[]string{"status", "nope"}, 3, `unknown instance "nope"`},
+			{[]string{"status", "nope"}, 4, `unknown instance "nope"`},
 			{[]string{"start", "../x"}, 2, "invalid instance name"},
 			{[]string{"reset", "cli1"}, 2, "pass --yes"},
 			{[]string{"frob"}, 2, "unknown command"},

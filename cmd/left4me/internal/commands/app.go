@@ -21,8 +21,9 @@ Examples:
   left4me list
 
 Exit codes: 0 ok, 1 failure (invalid spec, failed job, ...), 2 usage,
-3 unknown instance, 4 spec directory missing, 5 systemd not reachable,
-6 permission denied (run as root).
+3 not running (status, is-active, as systemctl), 4 unknown instance,
+5 systemd not reachable, 6 permission denied (run as root),
+7 spec directory missing.
 
 Shell completion: source <(left4me completion bash)   (or zsh, fish)`
 
@@ -48,7 +49,7 @@ func App(e *Env) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{
-			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e),
+			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e), isActiveCmd(e),
 			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
 			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
 			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e),

@@ -36,7 +36,7 @@ func gameFlags(names ...string) []cli.Flag {
 		"force":          &cli.BoolFlag{Name: "force", Usage: "keep the new version even if the build did not change"},
 		"offline":        &cli.BoolFlag{Name: "offline", Usage: "do not ask Steam for the latest build"},
 		"json":           &cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		"dry-run":        &cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be removed"},
+		"dry-run":        &cli.BoolFlag{Name: "dry-run", Usage: "say what would be removed"},
 	}
 	out := make([]cli.Flag, 0, len(names))
 	for _, n := range names {

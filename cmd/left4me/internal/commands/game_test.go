@@ -66,9 +66,9 @@ func TestGameHelp(t *testing.T) {
 		{[]string{"game", "--help"}, []string{"left4me game install"}},
 		{[]string{"game", "update", "--help"}, []string{"--steamcmd PATH", "--login USER", "--password-stdin", "--force"}},
 		{[]string{"game", "status", "--help"}, []string{"--offline", "--json"}},
-		{[]string{"game", "gc", "--help"}, []string{"--dry-run, -n"}},
+		{[]string{"game", "gc", "--help"}, []string{"--dry-run"}},
 		{[]string{"overlay", "build", "--help"}, []string{"--no-restart", "--when-empty", "--deadline"}},
-		{[]string{"overlay", "gc", "--help"}, []string{"--dry-run, -n"}},
+		{[]string{"overlay", "gc", "--help"}, []string{"--dry-run"}},
 	} {
 		te := newEnv(t)
 		if err := te.run(c.args...); err != nil {

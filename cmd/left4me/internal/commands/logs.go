@@ -18,26 +18,42 @@ func logsCmd(e *Env) *cli.Command {
 		Description: `Runs journalctl --unit l4d2@NAME.service. Reading other units' logs may
 need root or membership in the systemd-journal group.
 
+--since, --until, -o and --no-pager go to journalctl as they are.
+
 Examples:
   left4me logs srv1 -n 50
-  left4me logs srv1 -f`,
+  left4me logs srv1 -f
+  left4me logs srv1 --since "1 hour ago" --until now -o short-iso --no-pager`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
 			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Usage: "show the last `N` lines (default: all; 10 with -f)"},
+			&cli.StringFlag{Name: "since", Usage: "journalctl --since `TIME`"},
+			&cli.StringFlag{Name: "until", Usage: "journalctl --until `TIME`"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "journalctl -o `FORMAT` (short, short-iso, cat, json, ...)"},
+			&cli.BoolFlag{Name: "no-pager", Usage: "journalctl --no-pager"},
 		},
 		BashComplete: e.completeNames,
 		Action: onName(func(c *cli.Context, name string) error {
-			return e.logs(c.Context, name, c.Int("lines"), c.Bool("follow"))
+			var extra []string
+			for _, f := range []string{"since", "until", "output"} {
+				if v := c.String(f); v != "" {
+					extra = append(extra, "--"+f, v)
+				}
+			}
+			if c.Bool("no-pager") {
+				extra = append(extra, "--no-pager")
+			}
+			return e.logs(c.Context, name, c.Int("lines"), c.Bool("follow"), extra)
 		}),
 	}
 }
 
-func (e *Env) logs(ctx context.Context, name string, lines int, follow bool) error {
+func (e *Env) logs(ctx context.Context, name string, lines int, follow bool, extra []string) error {
 	if lines < 0 {
 		return fmt.Errorf("%w: -n %d: the number of lines must be 0 or more", fail.ErrUsage, lines)
 	}
 	if _, err := e.instance(name); err != nil {
 		return fmt.Errorf("%w\n(the journal of a deleted instance stays readable: journalctl -u %s)", err, unitOf(name))
 	}
-	return e.Journal(ctx, journal.Args(unitOf(name), lines, follow), e.Stdout, e.Stderr)
+	return e.Journal(ctx, append(journal.Args(unitOf(name), lines, follow), extra...), e.Stdout, e.Stderr)
 }

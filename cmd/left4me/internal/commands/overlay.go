@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -64,15 +65,17 @@ Examples:
 			},
 			{
 				Name: "list", Usage: "list overlays, their versions and which instances run on them",
-				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice()) },
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice(), c.Bool("json")) },
 			},
 			{
 				Name: "status", Usage: "versions, instances on each version and the last build of overlays", ArgsUsage: "[NAME...]",
-				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice()) },
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice(), c.Bool("json")) },
 			},
 			{
 				Name: "gc", Usage: "remove old overlay versions no running instance uses", ArgsUsage: "[NAME...]",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "only say what would be removed"}},
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be removed"}},
 				Action: func(c *cli.Context) error { return e.overlayGC(c.Context, c.Args().Slice(), c.Bool("dry-run")) },
 			},
 		},
@@ -188,20 +191,34 @@ func (e *Env) overlayNames(args []string) ([]string, error) {
 	return out, nil
 }
 
-func (e *Env) overlayStatus(args []string) error {
+// overlayJSON is one overlay as `overlay status --json` prints it.
+type overlayJSON struct {
+	Name      string               `json:"name"`
+	Versions  []overlayVersionJSON `json:"versions"`
+	Unknown   []string             `json:"unknown_version,omitempty"` // mounted on a version not listed
+	LastBuild *ovbuild.Result      `json:"last_build,omitempty"`
+	Error     string               `json:"error,omitempty"`
+}
+
+type overlayVersionJSON struct {
+	Version string   `json:"version"`
+	Current bool     `json:"current"`
+	Running []string `json:"running"`
+}
+
+func (e *Env) overlayStatus(args []string, asJSON bool) error {
 	names, err := e.overlayNames(args)
 	if err != nil {
 		return err
 	}
 	st := e.ovStore()
-	for i, n := range names {
-		if i > 0 {
-			fmt.Fprintln(e.Stdout)
-		}
-		fmt.Fprintf(e.Stdout, "overlay %s\n", n)
+	all := make([]overlayJSON, 0, len(names))
+	for _, n := range names {
+		o := overlayJSON{Name: n, Versions: []overlayVersionJSON{}}
 		vs, err := st.List(n)
 		if err != nil {
-			fmt.Fprintf(e.Stdout, "  error: %v\n", err)
+			o.Error = err.Error()
+			all = append(all, o)
 			continue
 		}
 		uses, err := st.InUse(n, vs, e.overlayUsers(n))
@@ -212,24 +229,46 @@ func (e *Env) overlayStatus(args []string) error {
 		for _, u := range uses {
 			on[u.Version] = append(on[u.Version], u.Instance)
 		}
-		if len(vs) == 0 {
+		for _, v := range vs {
+			o.Versions = append(o.Versions, overlayVersionJSON{Version: v.Name(), Current: v.Current, Running: append([]string{}, on[v.Name()]...)})
+		}
+		o.Unknown = on[""]
+		if r, ok := st.LastResult(n); ok {
+			o.LastBuild = &r
+		}
+		all = append(all, o)
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	for i, o := range all {
+		if i > 0 {
+			fmt.Fprintln(e.Stdout)
+		}
+		fmt.Fprintf(e.Stdout, "overlay %s\n", o.Name)
+		if o.Error != "" {
+			fmt.Fprintf(e.Stdout, "  error: %v\n", o.Error)
+			continue
+		}
+		if len(o.Versions) == 0 {
 			fmt.Fprintln(e.Stdout, "  no versions (never built)")
 		}
-		for _, v := range vs {
-			cur := ""
+		for _, v := range o.Versions {
+			cur, running := "", "-"
 			if v.Current {
 				cur = " (current)"
 			}
-			running := "-"
-			if len(on[v.Name()]) > 0 {
-				running = strings.Join(on[v.Name()], ",")
+			if len(v.Running) > 0 {
+				running = strings.Join(v.Running, ",")
 			}
-			fmt.Fprintf(e.Stdout, "  version %s%s  running: %s\n", v.Name(), cur, running)
+			fmt.Fprintf(e.Stdout, "  version %s%s  running: %s\n", v.Version, cur, running)
 		}
-		if len(on[""]) > 0 {
-			fmt.Fprintf(e.Stdout, "  unknown version: %s\n", strings.Join(on[""], ","))
+		if len(o.Unknown) > 0 {
+			fmt.Fprintf(e.Stdout, "  unknown version: %s\n", strings.Join(o.Unknown, ","))
 		}
-		if r, ok := st.LastResult(n); ok {
+		if r := o.LastBuild; r != nil {
 			res := "failed"
 			if r.OK {
 				res = "succeeded"

@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart/rundir"
@@ -25,36 +27,72 @@ func statusCmd(e *Env) *cli.Command {
 		Name:      "status",
 		Usage:     "spec summary, unit state, mount and the last log lines of one instance",
 		ArgsUsage: "NAME",
-		Description: `Example:
-  left4me status srv1`,
+		Description: `Exits like systemctl status: 0 when the instance runs, 3 when it does
+not, 4 when there is no such instance.
+
+Examples:
+  left4me status srv1
+  left4me status srv1 -n 30
+  left4me status srv1 --json`,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: tailLines, Usage: "show the last `N` log lines"},
+			&cli.BoolFlag{Name: "json", Usage: "print the state as JSON (no log lines)"},
+			&cli.BoolFlag{Name: "no-pager", Usage: "accepted for systemctl's sake; left4me never pages"},
+		},
 		BashComplete: e.completeNames,
-		Action:       onName(func(c *cli.Context, name string) error { return e.status(c.Context, name) }),
+		Action: onName(func(c *cli.Context, name string) error {
+			if c.Int("lines") < 0 {
+				return fmt.Errorf("%w: -n %d: the number of lines must be 0 or more", fail.ErrUsage, c.Int("lines"))
+			}
+			return e.status(c.Context, name, c.Int("lines"), c.Bool("json"))
+		}),
 	}
 }
 
-func (e *Env) status(ctx context.Context, name string) error {
+// statusJSON is `status --json`.
+type statusJSON struct {
+	Name      string    `json:"name"`
+	File      string    `json:"file"`
+	Unit      string    `json:"unit"`
+	Port      int       `json:"port,omitempty"`
+	Autostart bool      `json:"autostart"`
+	Overlays  []overlay `json:"overlays"`
+	Error     string    `json:"error,omitempty"` // the spec's problems
+	State     string    `json:"state"`           // unknown without systemd
+	SubState  string    `json:"sub_state,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	MainPID   uint32    `json:"main_pid,omitempty"`
+	Result    string    `json:"result,omitempty"`
+	Mounted   bool      `json:"mounted"`
+	Stale     bool      `json:"stale"` // the spec changed since systemd loaded it
+}
+
+func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
 	path, err := e.instance(name)
 	if err != nil {
 		return err
 	}
 	unit := unitOf(name)
+	st := statusJSON{Name: name, File: path, Unit: unit, State: "unknown", Overlays: []overlay{}}
 	t := &table.Table{Indent: "  "}
 	s, specErr := spec.ReadFile(path)
 	if specErr != nil {
+		st.Error = specErr.Error()
 		t.Row(table.Plain("spec:", path)...)
 		t.Row(table.Cell{Text: "problems:"}, table.Cell{Text: "invalid: see `left4me validate " + name + "`", Color: table.Red})
 	} else {
-		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %d, autostart %s)", path, s.Port, yesNo(s.Autostart)))...)
-		ovs := make([]overlay, len(s.Overlays))
-		for i, o := range s.Overlays {
-			ovs[i] = overlay(o)
+		st.Port, st.Autostart = s.Port, s.Autostart
+		for _, o := range s.Overlays {
+			st.Overlays = append(st.Overlays, overlay(o))
 		}
-		t.Row(table.Plain("overlays:", overlayList(ovs))...)
+		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %d, autostart %s)", path, s.Port, yesNo(s.Autostart)))...)
+		t.Row(table.Plain("overlays:", overlayList(st.Overlays))...)
 	}
 	u, sdErr := e.unitState(ctx, unit)
 	if sdErr != nil {
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: "unknown", Color: table.Dim})
 	} else {
+		st.State, st.SubState, st.Since, st.MainPID, st.Result, st.Stale = u.ActiveState, u.SubState, u.Since, u.MainPID, u.Result, u.NeedReload
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: e.describeState(u), Color: stateColor(u.ActiveState)})
 		if u.MainPID != 0 {
 			t.Row(table.Plain("main PID:", strconv.FormatUint(uint64(u.MainPID), 10))...)
@@ -64,20 +102,92 @@ func (e *Env) status(ctx context.Context, name string) error {
 		}
 	}
 	merged := e.Layout.MergedDir(name)
-	if m, _ := rundir.Of(e.Layout, name).Mounted(); m {
+	st.Mounted, _ = rundir.Of(e.Layout, name).Mounted()
+	if st.Mounted {
 		t.Row(table.Plain("mounted:", "yes, on "+merged)...)
 	} else {
 		t.Row(table.Plain("mounted:", "no")...)
 	}
-	fmt.Fprintf(e.Stdout, "%s - %s\n", e.paint(name, table.Bold), unit)
-	if err := t.Write(e.Stdout, e.Color); err != nil {
+	if asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.Stdout, "%s - %s\n", e.paint(name, table.Bold), unit)
+		if err := t.Write(e.Stdout, e.Color); err != nil {
+			return err
+		}
+		if st.Stale {
+			e.note("the spec changed since systemd last loaded it; `left4me restart %s` reloads and applies it", name)
+		}
+		if lines > 0 {
+			fmt.Fprintf(e.Stdout, "\nlast log lines:\n%s", e.tail(ctx, unit, lines))
+		}
+	}
+	if sdErr != nil {
+		return sdErr
+	}
+	if u.ActiveState != "active" && u.ActiveState != "reloading" {
+		return fmt.Errorf("%s is %s: %w", name, u.ActiveState, fail.ErrNotRunning)
+	}
+	return nil
+}
+
+func isActiveCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "is-active",
+		Usage:     "print whether instances run; exit 0 only if all of them do",
+		ArgsUsage: "NAME...",
+		Description: `Like systemctl is-active: one state per instance (active, inactive,
+failed, activating, ...); exit 0 when every one is active, 3 otherwise, 4
+for an unknown instance.
+
+Examples:
+  left4me is-active srv1
+  left4me is-active -q srv1 srv2`,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing; the exit code says it"}},
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return fmt.Errorf("%w: is-active needs at least one instance name; e.g. left4me is-active srv1", fail.ErrUsage)
+			}
+			return e.isActive(c.Context, c.Args().Slice(), c.Bool("quiet"))
+		},
+	}
+}
+
+func (e *Env) isActive(ctx context.Context, names []string, quiet bool) error {
+	for _, n := range names {
+		if _, err := e.instance(n); err != nil {
+			return err
+		}
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
 		return err
 	}
-	if sdErr == nil && u.NeedReload {
-		e.note("the spec changed since systemd last loaded it; `left4me restart %s` reloads and applies it", name)
+	defer sd.Close()
+	units := make([]string, len(names))
+	for i, n := range names {
+		units[i] = unitOf(n)
 	}
-	fmt.Fprintf(e.Stdout, "\nlast log lines:\n%s", e.tail(ctx, unit))
-	return sdErr
+	us, err := sd.Units(ctx, units)
+	if err != nil {
+		return err
+	}
+	all := true
+	for _, u := range us {
+		if !quiet {
+			fmt.Fprintln(e.Stdout, u.ActiveState)
+		}
+		all = all && u.ActiveState == "active"
+	}
+	if !all {
+		return fmt.Errorf("not every instance is active: %w", fail.ErrNotRunning)
+	}
+	return nil
 }
 
 // unitState fetches one unit's details.
@@ -104,9 +214,9 @@ func (e *Env) describeState(u control.Unit) string {
 
 // tail is the unit's last journal lines, indented; a failure to read them
 // is shown in their place (it must not hide the state above).
-func (e *Env) tail(ctx context.Context, unit string) string {
+func (e *Env) tail(ctx context.Context, unit string, lines int) string {
 	var out, errb bytes.Buffer
-	args := append(journal.Args(unit, tailLines, false), "--no-pager", "--quiet")
+	args := append(journal.Args(unit, lines, false), "--no-pager", "--quiet")
 	if err := e.Journal(ctx, args, &out, &errb); err != nil {
 		return fmt.Sprintf("  (no journal: %v %s)\n", err, strings.TrimSpace(errb.String()))
 	}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,59 @@ func TestStatusWithoutSystemd(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+// status and is-active exit like systemctl's: 0 running, 3 not running,
+// 4 no such instance; --json has the same facts.
+func TestStatusExitCodes(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "up", "port: 27001\n")
+	te.spec(t, "down", "port: 27002\n")
+	te.sd.set(unitOf("up"), "active", "running")
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"status", "up"}, 0},
+		{[]string{"status", "down"}, fail.CodeNotRunning},
+		{[]string{"status", "nope"}, fail.CodeUnknownInstance},
+		{[]string{"is-active", "up"}, 0},
+		{[]string{"is-active", "-q", "up", "down"}, fail.CodeNotRunning},
+		{[]string{"is-active", "nope"}, fail.CodeUnknownInstance},
+	} {
+		err := te.run(c.args...)
+		if fail.Code(err) != c.code {
+			t.Errorf("%v: code %d (%v), want %d", c.args, fail.Code(err), err, c.code)
+		}
+		if c.code == fail.CodeNotRunning && !fail.Silent(err) {
+			t.Errorf("%v: a message beside the state: %v", c.args, err)
+		}
+	}
+	if err := te.run("is-active", "up", "down"); te.out.String() != "active\ninactive\n" {
+		t.Errorf("is-active printed %q (%v)", te.out, err)
+	}
+	if err := te.run("is-active", "-q", "up"); err != nil || te.out.Len() != 0 {
+		t.Errorf("-q printed %q (%v)", te.out, err)
+	}
+	err := te.run("status", "down", "--json")
+	var st statusJSON
+	if fail.Code(err) != fail.CodeNotRunning || json.Unmarshal(te.out.Bytes(), &st) != nil || st.State != "inactive" || st.Port != 27002 || st.Mounted {
+		t.Errorf("--json: %v %+v\n%s", err, st, te.out)
+	}
+	if err := te.run("status", "up", "-n", "3", "--no-pager"); err != nil || !strings.Contains(strings.Join(te.journal[len(te.journal)-1], " "), "--lines 3") {
+		t.Errorf("-n 3: %v %v", err, te.journal)
+	}
+}
+
+// logs hands journalctl's own options through.
+func TestLogsPassThrough(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27001\n")
+	if err := te.run("logs", "srv1", "--since", "1 hour ago", "--until", "now", "-o", "cat", "--no-pager", "-n", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.journal[0], "|"); got != "--unit|l4d2@srv1.service|--lines|5|--since|1 hour ago|--until|now|--output|cat|--no-pager" {
+		t.Errorf("journalctl %s", got)
 	}
 }

@@ -171,7 +171,7 @@ func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
 		if uerr == nil {
 			why = fmt.Sprintf("; unit is %s (%s), result %s", u.ActiveState, u.SubState, u.Result)
 		}
-		return fmt.Errorf("%s %s failed: %w%s\nlast log lines of %s:\n%s", op, name, err, why, unit, e.tail(ctx, unit))
+		return fmt.Errorf("%s %s failed: %w%s\nlast log lines of %s:\n%s", op, name, err, why, unit, e.tail(ctx, unit, tailLines))
 	}
 	if uerr != nil {
 		return uerr

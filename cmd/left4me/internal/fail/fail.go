@@ -23,16 +23,21 @@ var (
 	ErrJobFailed       = errors.New("job failed")
 	ErrNotConfirmed    = errors.New("not confirmed")
 	ErrMounted         = errors.New("still mounted")
+	// ErrNotRunning: status/is-active of an instance that is not active.
+	// Its output said so already; the exit code is the answer.
+	ErrNotRunning = errors.New("not running")
 )
 
 // Exit codes; listed in `left4me --help`.
+// 3 and 4 are systemctl status's: not running, no such unit.
 const (
 	CodeFailure         = 1
 	CodeUsage           = 2
-	CodeUnknownInstance = 3
-	CodeNoSpecDir       = 4
+	CodeNotRunning      = 3
+	CodeUnknownInstance = 4
 	CodeNoSystemd       = 5
 	CodePermission      = 6
+	CodeNoSpecDir       = 7
 )
 
 // Code is the process exit code for err (0 for nil).
@@ -47,12 +52,20 @@ func Code(err error) int {
 		return CodeUsage
 	case errors.Is(err, ErrUnknownInstance):
 		return CodeUnknownInstance
+	case errors.Is(err, ErrNotRunning):
+		return CodeNotRunning
 	case errors.Is(err, ErrNoSpecDir):
 		return CodeNoSpecDir
 	case errors.Is(err, ErrNoSystemd):
 		return CodeNoSystemd
 	}
 	return CodeFailure
+}
+
+// Silent reports whether err needs no message of its own: the command's
+// output said it (status of a stopped instance).
+func Silent(err error) bool {
+	return errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrNoSystemd) && !errors.Is(err, ErrUnknownInstance)
 }
 
 // NeedsRoot marks err as a permission problem when it is one (EACCES,
