@@ -17,8 +17,23 @@ all: build
 
 build: $(addprefix $(BUILD)/,$(BINS))
 
-$(BUILD)/%: FORCE
+# A binary is rebuilt when a source file or the link flags (PREFIX,
+# VERSION) changed, so `sudo make install` after `make` builds nothing as
+# root.
+GO_SRC := $(shell find cmd generator prestart spec units -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+$(BUILD)/.ldflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(GOFLAGS_BUILD)' | cmp -s - $@ || echo '$(GOFLAGS_BUILD)' > $@
+$(BUILD)/%: $(GO_SRC) $(BUILD)/.ldflags
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/$*
+
+# The manual page and the shell completions, made by the CLI itself from
+# its command definitions.
+DOCS := $(BUILD)/left4me.1 $(BUILD)/left4me.bash $(BUILD)/left4me.zsh $(BUILD)/left4me.fish
+$(BUILD)/left4me.1: $(BUILD)/left4me
+	$(BUILD)/left4me man > $@
+$(BUILD)/left4me.%: $(BUILD)/left4me
+	$(BUILD)/left4me completion $* > $@
 
 # The stand-in game server used by the end-to-end tests (never installed):
 # srcds_run, a shell script like Valve's, and the engine srcds_linux, a
@@ -46,7 +61,20 @@ $(BUILD)/srcds_linux: FORCE
 $(BUILD)/steamcmd: FORCE
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./tests/steamcmd
 
-install: build
+# Everything make install puts on the host, for make uninstall.
+INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
+	$(PREFIX)/lib/left4me/left4me-prestart $(PREFIX)/lib/left4me/left4me-poststop $(PREFIX)/lib/left4me/left4me-probe \
+	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
+	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
+	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/share/man/man1/left4me.1 \
+	$(PREFIX)/share/bash-completion/completions/left4me $(PREFIX)/share/zsh/vendor-completions/_left4me \
+	$(PREFIX)/share/fish/vendor_completions.d/left4me.fish
+
+install: build $(DOCS)
+	install -Dm0644 $(BUILD)/left4me.1 $(DESTDIR)$(PREFIX)/share/man/man1/left4me.1
+	install -Dm0644 $(BUILD)/left4me.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/left4me
+	install -Dm0644 $(BUILD)/left4me.zsh $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_left4me
+	install -Dm0644 $(BUILD)/left4me.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/left4me.fish
 	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
 	install -Dm0755 $(BUILD)/left4me-prestart $(DESTDIR)$(PREFIX)/lib/left4me/left4me-prestart
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
@@ -65,6 +93,19 @@ install: build
 		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/left4me.conf && \
 		{ systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
 	fi
+
+# Removes what make install installed; the specs, the game, overlays and
+# upper layers (/etc/left4me, /var/lib/left4me) are the operator's and stay.
+.PHONY: uninstall
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl stop left4me-update.timer l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl disable left4me-update.timer 2>/dev/null; true; \
+	fi
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/lib/left4me 2>/dev/null
+	@if [ -z "$(DESTDIR)" ]; then systemctl daemon-reload 2>/dev/null || true; fi
+	@echo "left4me removed; your specs (/etc/left4me) and state (/var/lib/left4me) are kept"
 
 # A Debian package of what `make install` installs, built with dpkg-deb
 # (DEB_OUT= sets the output directory, VERSION= the version).

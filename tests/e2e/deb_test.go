@@ -61,6 +61,16 @@ func TestDeb(t *testing.T) {
 		}
 		// postinst reloaded systemd: the generator's template is loaded.
 		c.MustRun(t, "systemctl", "cat", "l4d2@.service")
+		// The licence, the manual page and the completions are packaged.
+		for _, f := range []string{"/usr/share/doc/left4me/copyright", "/usr/share/man/man1/left4me.1",
+			"/usr/share/bash-completion/completions/left4me", "/usr/share/zsh/vendor-completions/_left4me",
+			"/usr/share/fish/vendor_completions.d/left4me.fish"} {
+			c.MustRun(t, "test", "-s", f)
+		}
+		if out := c.MustRun(t, "zcat", "-f", "/usr/share/man/man1/left4me.1"); !strings.Contains(out, ".TH left4me 1") || !strings.Contains(out, "is-active") {
+			t.Errorf("left4me.1:\n%s", out)
+		}
+		c.MustRun(t, "systemctl", "enable", "--now", "left4me-update.timer")
 	})
 	t.Run("servers run from the package", func(t *testing.T) {
 		example := c.MustRun(t, "cat", "/usr/share/doc/left4me/examples/instance.yaml")
@@ -130,6 +140,12 @@ func TestDeb(t *testing.T) {
 		}
 		out := c.MustRun(t, "dpkg", "-r", "left4me")
 		t.Logf("dpkg -r:\n%s", out)
+		if st, _ := c.Run(t, "systemctl", "is-active", "left4me-update.timer"); strings.TrimSpace(st) == "active" {
+			t.Error("the update timer still runs after dpkg -r")
+		}
+		if _, err := c.Run(t, "test", "-e", "/etc/systemd/system/timers.target.wants/left4me-update.timer"); err == nil {
+			t.Error("the update timer is still enabled after dpkg -r")
+		}
 		for _, want := range []string{"stopping l4d2.target", "unmounting the leftover overlay of three", "specs and /var/lib/left4me kept"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("dpkg -r output lacks %q", want)

@@ -52,7 +52,7 @@ func App(e *Env) *cli.App {
 			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e), isActiveCmd(e),
 			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
 			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
-			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e),
+			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e), manCmd(),
 			overlayCmd(e),
 			gameCmd(e),
 		},

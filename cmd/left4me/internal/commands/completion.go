@@ -58,6 +58,22 @@ func completionCmd(e *Env) *cli.Command {
 	}
 }
 
+// manCmd prints left4me(1), made from the command definitions themselves
+// (make install and the package install it). Hidden: it is for packaging.
+func manCmd() *cli.Command {
+	return &cli.Command{
+		Name: "man", Usage: "print the manual page left4me(1) (roff)", Hidden: true,
+		Action: func(c *cli.Context) error {
+			page, err := c.App.ToManWithSection(1)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(c.App.Writer, page)
+			return err
+		},
+	}
+}
+
 func writeCompletion(app *cli.App, w io.Writer, shell string) error {
 	var err error
 	switch shell {

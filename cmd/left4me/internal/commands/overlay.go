@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +50,7 @@ Examples:
 		Subcommands: []*cli.Command{
 			{
 				Name: "build", Usage: "run an overlay's builder and switch the result in", ArgsUsage: "NAME",
+				BashComplete: e.completeOverlays,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"},
 					&cli.BoolFlag{Name: "when-empty", Usage: "restart each of them only once it has no players"},
@@ -64,21 +68,44 @@ Examples:
 				},
 			},
 			{
-				Name: "list", Usage: "list overlays, their versions and which instances run on them",
+				BashComplete: e.completeOverlays,
+				Name:         "list", Usage: "list overlays, their versions and which instances run on them",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
 				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice(), c.Bool("json")) },
 			},
 			{
-				Name: "status", Usage: "versions, instances on each version and the last build of overlays", ArgsUsage: "[NAME...]",
+				BashComplete: e.completeOverlays,
+				Name:         "status", Usage: "versions, instances on each version and the last build of overlays", ArgsUsage: "[NAME...]",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
 				Action: func(c *cli.Context) error { return e.overlayStatus(c.Args().Slice(), c.Bool("json")) },
 			},
 			{
-				Name: "gc", Usage: "remove old overlay versions no running instance uses", ArgsUsage: "[NAME...]",
+				BashComplete: e.completeOverlays,
+				Name:         "gc", Usage: "remove old overlay versions no running instance uses", ArgsUsage: "[NAME...]",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be removed"}},
 				Action: func(c *cli.Context) error { return e.overlayGC(c.Context, c.Args().Slice(), c.Bool("dry-run")) },
 			},
 		},
+	}
+}
+
+// completeOverlays offers the names of overlay definitions and overlays.
+func (e *Env) completeOverlays(c *cli.Context) {
+	seen := map[string]bool{}
+	defs, _ := os.ReadDir(ovbuild.DefDir(e.Layout))
+	for _, d := range defs {
+		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok && ovbuild.ValidName(n) == nil {
+			seen[n] = true
+		}
+	}
+	ovs, _ := os.ReadDir(filepath.Join(e.Layout.Root, "overlays"))
+	for _, d := range ovs {
+		if d.IsDir() && ovbuild.ValidName(d.Name()) == nil {
+			seen[d.Name()] = true
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(seen)) {
+		fmt.Fprintln(c.App.Writer, n)
 	}
 }
 
