@@ -115,12 +115,18 @@ deb:
 
 # Two stand-in servers in a throw-away systemd container, start to stop
 # (as root; see tests/demo).
-demo:
+demo: deps
 	$(GO) run ./tests/demo
 
 # Every test: unit tests, mount tests (as root) and the end-to-end suite,
 # which boots systemd in a container (as root; see tests/e2e).
-test: lint build standin
+# tests/deps.sh installs what the end-to-end tests need (as root), or says
+# which command would.
+.PHONY: deps
+deps:
+	@tests/deps.sh
+
+test: deps lint build standin
 	$(GO) test -count=1 -timeout 30m ./...
 	@cat $(BUILD)/reliability.txt 2>/dev/null || true
 	$(MAKE) fuzz

@@ -1,0 +1,34 @@
+#!/bin/sh
+# What the tests and the demo need from the distribution, in one place:
+# `make test`, `make demo` and .ci/run all call this. As root it installs
+# what is missing (Debian/Ubuntu: apt-get) and says so; otherwise it prints
+# the one command that would, and the end-to-end tests skip (CI=true makes
+# that a failure). Each line: a command, then the package that has it.
+set -eu
+needed='systemd-nspawn systemd-container
+systemd-analyze systemd
+systemctl systemd
+journalctl systemd
+nsenter util-linux
+setpriv util-linux
+runuser util-linux
+dpkg-deb dpkg
+make make'
+missing=$(printf '%s\n' "$needed" | while read -r cmd pkg; do
+	command -v "$cmd" >/dev/null 2>&1 || echo "$pkg"
+done | sort -u | tr '\n' ' ')
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing for the end-to-end tests and the demo: $missing"
+	echo "install them with: sudo apt-get install -y $missing"
+	exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "missing: $missing (no apt-get here: install them with your distribution's tools)" >&2
+	exit 1
+fi
+echo "installing what the tests need: $missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $missing
