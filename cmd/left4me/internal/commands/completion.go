@@ -63,6 +63,8 @@ func completionCmd(e *Env) *cli.Command {
 func manCmd() *cli.Command {
 	return &cli.Command{
 		Name: "man", Usage: "print the manual page left4me(1) (roff)", Hidden: true,
+		Description: `Example:
+  left4me man > left4me.1`,
 		Action: func(c *cli.Context) error {
 			page, err := c.App.ToManWithSection(1)
 			if err != nil {
