@@ -121,7 +121,7 @@ size=$(du -sk "$root" | cut -f1)
 recommends=""
 # The Linux dedicated server is a 32-bit x86 program.
 if [ "$arch" = amd64 ]; then
-	recommends="Recommends: lib32gcc-s1 | lib32gcc1, lib32stdc++6, lib32z1"$'\n'
+	recommends="Recommends: libc6-i386, lib32gcc-s1 | lib32gcc1, lib32stdc++6, lib32z1"$'\n'
 fi
 
 mkdir -m0755 "$root/DEBIAN"

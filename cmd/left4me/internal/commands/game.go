@@ -32,6 +32,7 @@ func gameFlags(names ...string) []cli.Flag {
 		"steamcmd":       &cli.StringFlag{Name: "steamcmd", EnvVars: []string{"LEFT4ME_STEAMCMD"}, Usage: "steamcmd `PATH` (default: steamcmd in PATH, /usr/games/steamcmd)"},
 		"login":          &cli.StringFlag{Name: "login", EnvVars: []string{"LEFT4ME_STEAM_LOGIN"}, Usage: "log in to Steam as `USER` instead of anonymously; the password comes from the systemd credential " + CredentialName + ", --password-stdin or a prompt, never from argv"},
 		"password-stdin": &cli.BoolFlag{Name: "password-stdin", Usage: "read the password from the first line of stdin"},
+		"guard-code":     &cli.StringFlag{Name: "guard-code", Usage: "with --login: the Steam Guard `CODE` (e-mail or mobile) for this first login; steamcmd then keeps the login, so later runs need neither code nor password"},
 		"validate":       &cli.BoolFlag{Name: "validate", Usage: "have steamcmd check every file"},
 		"force":          &cli.BoolFlag{Name: "force", Usage: "keep the new version even if the build did not change"},
 		"offline":        &cli.BoolFlag{Name: "offline", Usage: "do not ask Steam for the latest build"},
@@ -77,7 +78,7 @@ validate, the workaround for "Invalid platform") into installations/ID and
 links installation to it. Needs root.
 
 Example:
-  left4me game install`, gameFlags("steamcmd", "login", "password-stdin", "validate"), func(c *cli.Context) error { return e.gameUpdate(c, true) }),
+  left4me game install`, gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate"), func(c *cli.Context) error { return e.gameUpdate(c, true) }),
 			sub("update", "download the current build into a new version and switch to it", `Only what changed is downloaded: steamcmd works in an overlay over the
 current version, and every file it did not change is hard-linked into the
 new version. A failure (or Ctrl-C) leaves the current installation as it
@@ -86,7 +87,8 @@ was. Needs root. Runs as left4me-update.service, optionally from its timer.
 Examples:
   left4me game update
   left4me game update --steamcmd /opt/steamcmd/steamcmd.sh
-  left4me game update --login mysteamaccount --password-stdin < pwfile`, gameFlags("steamcmd", "login", "password-stdin", "validate", "force"), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
+  left4me game update --login mysteamaccount --password-stdin < pwfile
+  left4me game install --login mysteamaccount --guard-code F4K3X`, gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
 			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
   left4me game status
   left4me game status --offline --json`, gameFlags("steamcmd", "login", "offline", "json"), e.gameStatus),
@@ -120,10 +122,16 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	if err != nil {
 		return err
 	}
-	req := game.Request{Install: install, Login: c.String("login"), Validate: c.Bool("validate"), Force: c.Bool("force")}
+	req := game.Request{Install: install, Login: c.String("login"), GuardCode: c.String("guard-code"), Validate: c.Bool("validate"), Force: c.Bool("force")}
+	if req.GuardCode != "" && req.Login == "" {
+		return fmt.Errorf("%w: --guard-code goes with --login ACCOUNT (anonymous logins have no Steam Guard)", fail.ErrUsage)
+	}
 	if req.Login != "" {
 		if req.Password, err = e.steamPassword(req.Login, c.Bool("password-stdin")); err != nil {
 			return err
+		}
+		if req.GuardCode != "" && req.Password == "" {
+			return fmt.Errorf("%w: --guard-code is sent with the password, and there is none for this run (--password-stdin, the %s credential or the prompt)", fail.ErrUsage, CredentialName)
 		}
 	}
 	missing := gamehost.Missing32("/", gamehost.Libs32())

@@ -36,7 +36,9 @@ type Request struct {
 	Install  bool // a first install: refused when there is an installation
 	Login    string
 	Password string
-	Validate bool
+	// GuardCode answers Steam Guard at a first login with Login.
+	GuardCode string
+	Validate  bool
 	// Force keeps the new version even when the build did not change.
 	Force bool
 }
@@ -99,7 +101,13 @@ func Update(ctx context.Context, c Config, r Request) (Outcome, error) {
 			}
 		}
 	}()
-	job := steamcmd.Job{InstallDir: st.Target, Login: r.Login, Password: r.Password, WindowsFirst: r.Login == "", Validate: r.Validate}
+	// The windows-first workaround of "Invalid platform" only where it is
+	// needed: a first anonymous install. On an existing Linux installation
+	// it would fetch the Windows binaries and have the linux validate pass
+	// rewrite every Linux file; an update tries linux first and falls back
+	// to the workaround only on "Invalid platform" (runSteamcmd).
+	job := steamcmd.Job{InstallDir: st.Target, Login: r.Login, Password: r.Password, GuardCode: r.GuardCode,
+		WindowsFirst: r.Login == "" && cur.None(), Validate: r.Validate}
 	if cur.None() {
 		c.step("installing app %d into a new version (%s)...", steamcmd.AppID, describeJob(job))
 	} else {
@@ -110,6 +118,11 @@ func Update(ctx context.Context, c Config, r Request) (Outcome, error) {
 	}
 	if err := st.Finish(); err != nil {
 		return out, c.unchanged(cur, fmt.Errorf("build the new version: %w", err))
+	}
+	if n, err := versions.DropWindowsOnly(st.Upper); err != nil {
+		return out, c.unchanged(cur, err)
+	} else if n > 0 {
+		c.step("left out %d Windows-only file(s) (.exe, .dll) the windows pass brought", n)
 	}
 	m, err := Validate(st.Upper)
 	if err != nil {

@@ -20,13 +20,15 @@ type Lib struct {
 	Paths   []string // where the multilib or multiarch package puts it
 }
 
-// Libs32 are the 32-bit libraries checked: libc (its loader), libgcc_s
-// and libstdc++. lib32gcc-s1 pulls in libc6-i386.
+// Libs32 are the 32-bit libraries checked: libc (its loader), libgcc_s,
+// libstdc++ and zlib. The package's Recommends names the same packages
+// (packaging/deb/build.sh; a test keeps them alike).
 func Libs32() []Lib {
 	return []Lib{
 		{"ld-linux.so.2 (32-bit C library)", "libc6-i386", []string{"lib/ld-linux.so.2", "lib32/ld-linux.so.2", "usr/lib32/ld-linux.so.2", "lib/i386-linux-gnu/ld-linux.so.2", "usr/lib/i386-linux-gnu/ld-linux.so.2"}},
 		{"libgcc_s.so.1 (32-bit)", "lib32gcc-s1", []string{"lib32/libgcc_s.so.1", "usr/lib32/libgcc_s.so.1", "lib/i386-linux-gnu/libgcc_s.so.1", "usr/lib/i386-linux-gnu/libgcc_s.so.1"}},
 		{"libstdc++.so.6 (32-bit)", "lib32stdc++6", []string{"lib32/libstdc++.so.6", "usr/lib32/libstdc++.so.6", "usr/lib/i386-linux-gnu/libstdc++.so.6", "lib/i386-linux-gnu/libstdc++.so.6"}},
+		{"libz.so.1 (32-bit)", "lib32z1", []string{"lib32/libz.so.1", "usr/lib32/libz.so.1", "lib/i386-linux-gnu/libz.so.1", "usr/lib/i386-linux-gnu/libz.so.1"}},
 	}
 }
 

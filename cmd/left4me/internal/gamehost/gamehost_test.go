@@ -23,9 +23,9 @@ func TestMissing32(t *testing.T) {
 		files   []string
 		missing []string
 	}{
-		{"none", nil, []string{"libc6-i386", "lib32gcc-s1", "lib32stdc++6"}},
-		{"multilib", []string{"lib/ld-linux.so.2", "usr/lib32/libgcc_s.so.1", "usr/lib32/libstdc++.so.6"}, nil},
-		{"multiarch", []string{"usr/lib/i386-linux-gnu/ld-linux.so.2", "lib/i386-linux-gnu/libgcc_s.so.1"}, []string{"lib32stdc++6"}},
+		{"none", nil, []string{"libc6-i386", "lib32gcc-s1", "lib32stdc++6", "lib32z1"}},
+		{"multilib", []string{"lib/ld-linux.so.2", "usr/lib32/libgcc_s.so.1", "usr/lib32/libstdc++.so.6", "usr/lib32/libz.so.1"}, nil},
+		{"multiarch", []string{"usr/lib/i386-linux-gnu/ld-linux.so.2", "lib/i386-linux-gnu/libgcc_s.so.1", "lib/i386-linux-gnu/libz.so.1"}, []string{"lib32stdc++6"}},
 	}
 	for _, c := range cases {
 		root := t.TempDir()
@@ -41,7 +41,7 @@ func TestMissing32(t *testing.T) {
 		}
 	}
 	h := Hint(Missing32(t.TempDir(), Libs32()))
-	if !strings.Contains(h, "apt-get install libc6-i386 lib32gcc-s1 lib32stdc++6") {
+	if !strings.Contains(h, "apt-get install libc6-i386 lib32gcc-s1 lib32stdc++6 lib32z1") {
 		t.Errorf("hint %q", h)
 	}
 	if Hint(nil) != "" {
@@ -84,5 +84,36 @@ func TestInstallSteamclient(t *testing.T) {
 	os.Symlink(t.TempDir(), filepath.Join(evil, ".steam"))
 	if _, _, err := InstallSteamclient(cands, evil); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("%v", err)
+	}
+}
+
+// What `game status` checks and what the package recommends are the same
+// packages.
+func TestLibsMatchRecommends(t *testing.T) {
+	b, err := os.ReadFile("../../../../packaging/deb/build.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "Recommends: ") {
+			line = l[strings.Index(l, "Recommends: ")+len("Recommends: "):]
+		}
+	}
+	recommended := map[string]bool{}
+	for _, alt := range strings.Split(strings.Split(line, `"`)[0], ",") {
+		recommended[strings.TrimSpace(strings.Split(alt, "|")[0])] = true
+	}
+	checked := map[string]bool{}
+	for _, l := range Libs32() {
+		checked[l.Package] = true
+	}
+	if len(checked) != len(recommended) {
+		t.Fatalf("game status checks %v, the package recommends %v", checked, recommended)
+	}
+	for p := range checked {
+		if !recommended[p] {
+			t.Errorf("%s is checked but not recommended (%v)", p, recommended)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package steamcmd
 
 import (
+	"io/fs"
 	"context"
 	"errors"
 	"fmt"
@@ -114,9 +115,18 @@ func ValidBuildID(s string) bool {
 	return s != "" && len(s) <= 20 && strings.Trim(s, "0123456789") == ""
 }
 
+// AppInfoCache is where steamcmd caches app info below its HOME. It
+// answers app_info_print from that cache even after app_info_update, so a
+// build reported from it can be long stale: tools that track updates
+// delete it before asking, and so does LatestBuild.
+const AppInfoCache = "Steam/appcache/appinfo.vdf"
+
 // LatestBuild asks steamcmd for the current public build id of the app
-// (anonymously: app_info needs no account).
+// (anonymously: app_info needs no account), without its app info cache.
 func LatestBuild(ctx context.Context, c Config) (string, error) {
+	if err := os.Remove(filepath.Join(c.Home, AppInfoCache)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("drop steamcmd's app info cache: %w", err)
+	}
 	var out strings.Builder
 	_, err := Run(ctx, c, InfoScript(), "", func(l string) { out.WriteString(l + "\n") })
 	if err != nil {

@@ -20,6 +20,10 @@ type Job struct {
 	// Password may be "" with a Login: steamcmd then uses the login it
 	// cached on an earlier run (in its HOME).
 	Password string
+	// GuardCode is a Steam Guard code for a first login (steamcmd's
+	// "login USER PASSWORD CODE"); steamcmd caches the login in its HOME,
+	// so later runs need neither code nor, then, a password.
+	GuardCode string
 	// WindowsFirst is the workaround for anonymous Linux downloads of
 	// 222860, which fail with "Invalid platform" since late 2024: install
 	// as windows first, then update as linux with validate.
@@ -35,12 +39,20 @@ func (j Job) Script() (string, error) {
 		if err := scriptWord("login name", j.Login); err != nil {
 			return "", err
 		}
+		// Every word quoted: unquoted, steamcmd's tokenizer treats
+		// { } ( ) ' : and // (a comment) specially.
 		login = quote(j.Login)
 		if j.Password != "" {
 			if err := scriptWord("password", j.Password); err != nil {
 				return "", err
 			}
 			login += " " + quote(j.Password)
+			if j.GuardCode != "" {
+				if err := scriptWord("Steam Guard code", j.GuardCode); err != nil {
+					return "", err
+				}
+				login += " " + quote(j.GuardCode)
+			}
 		}
 	}
 	if err := scriptWord("install directory", j.InstallDir); err != nil {
@@ -94,13 +106,9 @@ func scriptWord(what, s string) error {
 	return nil
 }
 
-// quote wraps s in double quotes when it has a blank or is empty.
-func quote(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t;") {
-		return `"` + s + `"`
-	}
-	return s
-}
+// quote wraps s in double quotes, which steamcmd's tokenizer takes as one
+// word with every character kept (scriptWord refuses a double quote).
+func quote(s string) string { return `"` + s + `"` }
 
 // Redact replaces every occurrence of secret in s with ***.
 func Redact(s, secret string) string {

@@ -17,12 +17,16 @@ func TestScript(t *testing.T) {
 		err  string
 	}{
 		{"anonymous workaround", Job{InstallDir: "/s/m", WindowsFirst: true},
-			[]string{"force_install_dir /s/m", "login anonymous", "@sSteamCmdForcePlatformType windows", "app_update 222860",
+			[]string{`force_install_dir "/s/m"`, "login anonymous", "@sSteamCmdForcePlatformType windows", "app_update 222860",
 				"@sSteamCmdForcePlatformType linux", "app_update 222860 validate", "quit"}, ""},
 		{"account", Job{InstallDir: "/a b", Login: "bob", Password: "pa ss"},
-			[]string{`force_install_dir "/a b"`, `login bob "pa ss"`, "app_update 222860", "quit"}, ""},
+			[]string{`force_install_dir "/a b"`, `login "bob" "pa ss"`, "app_update 222860", "quit"}, ""},
+		// Every login word quoted: steamcmd's tokenizer takes { } ( ) ' :
+		// and // (a comment) specially when unquoted.
+		{"special password, Steam Guard code", Job{InstallDir: "/d", Login: "bob", Password: "p{a}(s)'s:w//rd", GuardCode: "F4K3X"},
+			[]string{`force_install_dir "/d"`, `login "bob" "p{a}(s)'s:w//rd" "F4K3X"`, "app_update 222860", "quit"}, ""},
 		{"cached login, validate", Job{InstallDir: "/d", Login: "bob", Validate: true},
-			[]string{"force_install_dir /d", "login bob", "app_update 222860 validate", "quit"}, ""},
+			[]string{`force_install_dir "/d"`, `login "bob"`, "app_update 222860 validate", "quit"}, ""},
 		{"quote in password", Job{InstallDir: "/d", Login: "bob", Password: `a"b`}, nil, "password contains a double quote"},
 		{"newline in login", Job{InstallDir: "/d", Login: "bo\nb"}, nil, "login name contains"},
 	}

@@ -25,7 +25,9 @@ const (
 // lower, into the tree the overlay showed: whiteouts are removed, opaque
 // directories keep only their own entries, and every entry of lower that
 // upper neither replaces nor deletes is added, directories recreated and
-// everything else hard-linked. All overlay attributes are stripped, so the
+// everything else hard-linked. A file upper replaced with the very same
+// bytes, mode and owner (steamcmd rewrote it unchanged) is hard-linked to
+// lower's too, so a version stores only what really changed. All overlay attributes are stripped, so the
 // result can itself be a lower layer later.
 func fill(lower, upper string) error {
 	deleted := map[string]bool{} // whiteouts, relative to upper
@@ -144,8 +146,23 @@ func fillDir(lower, upper, rel string, deleted, opaque map[string]bool) error {
 				if err := fillDir(lower, upper, r, deleted, opaque); err != nil {
 					return err
 				}
+				continue
 			}
-			// Otherwise the upper entry replaced this one.
+			// The upper entry replaced this one; if steamcmd only
+			// rewrote it unchanged, the base's file is shared instead.
+			lst, err := os.Lstat(src)
+			if err != nil {
+				return fmt.Errorf("stat %s: %w", src, err)
+			}
+			same, err := sameFile(src, dst, lst, ust)
+			if err != nil {
+				return fmt.Errorf("compare %s with %s: %w", dst, src, err)
+			}
+			if same {
+				if err := share(src, dst); err != nil {
+					return err
+				}
+			}
 			continue
 		case !errors.Is(err, fs.ErrNotExist):
 			return fmt.Errorf("stat %s: %w", dst, err)

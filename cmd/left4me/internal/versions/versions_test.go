@@ -170,7 +170,11 @@ func TestStageKeepsTheBaseAndSharesUnchangedFiles(t *testing.T) {
 	if m == st.Upper {
 		t.Fatal("no overlay over the base")
 	}
-	// What an update may do.
+	// What an update may do. keep.txt and deep/a/b/c.txt are rewritten
+	// in place with the bytes they had (a validate pass, a platform
+	// switch): they must still share the base's inodes afterwards.
+	rewriteInPlace(t, filepath.Join(m, "left4dead2/keep.txt"), "unchanged")
+	rewriteInPlace(t, filepath.Join(m, "deep/a/b/c.txt"), "untouched dir")
 	rewriteInPlace(t, filepath.Join(m, "left4dead2/who.txt"), "v2")
 	rewriteInPlace(t, filepath.Join(m, "steamapps/appmanifest_222860.acf"), manifest("200"))
 	writeTree(t, m, map[string]string{"left4dead2/new.txt": "new in v2", "newdir/y": "new dir"})
@@ -221,7 +225,8 @@ func TestStageKeepsTheBaseAndSharesUnchangedFiles(t *testing.T) {
 		sort.Strings(files)
 		t.Errorf("files %q", files)
 	}
-	// Untouched files are the base's own inodes: nothing was copied.
+	// Untouched files, and those rewritten unchanged, are the base's own
+	// inodes: nothing was stored twice.
 	for _, rel := range []string{"srcds_run", "left4dead2/keep.txt", "left4dead2/sl", "deep/a/b/c.txt"} {
 		if after[rel].ino != before[rel].ino {
 			t.Errorf("%s was copied, not linked", rel)
@@ -618,5 +623,21 @@ func TestCleanStaleAndRemoveTree(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.Path(id1), "srcds_run")); err != nil {
 		t.Error("removed through a bind mount")
+	}
+}
+
+// Windows-only files a windows pass leaves are not carried into versions.
+func TestDropWindowsOnly(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"srcds.exe": "MZ", "bin/engine.dll": "MZ", "bin/ENGINE2.DLL": "MZ",
+		"left4dead2/bin/server.dll": "MZ", "srcds_linux": "ELF", "bin/engine_srv.so": "ELF", "left4dead2/cfg/dll.cfg": "x"})
+	n, err := DropWindowsOnly(dir)
+	if err != nil || n != 4 {
+		t.Fatalf("%d %v", n, err)
+	}
+	for _, keep := range []string{"srcds_linux", "bin/engine_srv.so", "left4dead2/cfg/dll.cfg"} {
+		if _, err := os.Stat(filepath.Join(dir, keep)); err != nil {
+			t.Errorf("%s: %v", keep, err)
+		}
 	}
 }
