@@ -317,3 +317,106 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// The real steamcmd's ways, through the stand-in: a first anonymous
+// install needs the windows pass and leaves Windows files, which no
+// version keeps; an update goes linux first; "Invalid platform" on an
+// update falls back to the workaround.
+func TestPlatformPasses(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	first, err := Update(context.Background(), r.cfg, Request{Install: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(r.lines, "\n"))
+	}
+	for _, w := range []string{"srcds.exe", "bin/engine.dll", "left4dead2/bin/server.dll"} {
+		if _, err := os.Lstat(filepath.Join(r.store.Path(first.ID), w)); !os.IsNotExist(err) {
+			t.Errorf("%s in the first version: %v", w, err)
+		}
+	}
+	if !strings.Contains(r.out.String(), "left out 4 Windows-only file(s)") {
+		t.Errorf("steps:\n%s", r.out.String())
+	}
+	os.Remove(filepath.Join(r.depot, "log"))
+	r.publish(t, "200", v2)
+	r.cfg.Now = func() time.Time { return time.Date(2025, 11, 27, 12, 0, 0, 0, time.UTC) }
+	if _, err := Update(context.Background(), r.cfg, Request{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(r.lines, "\n"))
+	}
+	if log := read(t, filepath.Join(r.depot, "log")); strings.Contains(log, "windows") {
+		t.Errorf("an update of a Linux installation ran the windows pass:\n%s", log)
+	}
+	// A steamcmd that refuses anonymous linux every time: the fallback.
+	write(t, filepath.Join(r.depot, "invalidplatform"), "always", 0o644)
+	r.publish(t, "300", v1)
+	r.cfg.Now = func() time.Time { return time.Date(2025, 11, 28, 12, 0, 0, 0, time.UTC) }
+	out, err := Update(context.Background(), r.cfg, Request{})
+	if err != nil || out.Build != "300" || !strings.Contains(r.out.String(), `steamcmd says "Invalid platform": retrying with the windows platform first`) {
+		t.Fatalf("%+v %v\n%s", out, err, r.out.String())
+	}
+}
+
+// A steamcmd that rewrites every file in place (a validate pass) stores
+// nothing twice: unchanged files share the previous version's inodes.
+func TestRewrittenUnchangedFilesAreShared(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	first, err := Update(context.Background(), r.cfg, Request{Install: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(r.depot, "rewrite"), "all", 0o644)
+	r.publish(t, "200", v2)
+	r.cfg.Now = func() time.Time { return time.Date(2025, 11, 27, 12, 0, 0, 0, time.UTC) }
+	out, err := Update(context.Background(), r.cfg, Request{Validate: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(r.lines, "\n"))
+	}
+	o, n := r.store.Path(first.ID), r.store.Path(out.ID)
+	for _, rel := range []string{"left4dead2/keep.txt", "srcds_run"} {
+		if ino(t, filepath.Join(o, rel)) != ino(t, filepath.Join(n, rel)) {
+			t.Errorf("%s was rewritten unchanged and stored again", rel)
+		}
+	}
+	if ino(t, filepath.Join(o, "left4dead2/who.txt")) == ino(t, filepath.Join(n, "left4dead2/who.txt")) {
+		t.Error("a changed file shares the old inode")
+	}
+}
+
+// An account with Steam Guard: without a code the login fails and says
+// how to give one; with it, it logs in, and steamcmd keeps the login.
+func TestSteamGuard(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	pw := "p{a}(s)'s:w//rd" // what steamcmd's tokenizer mangles unquoted
+	write(t, filepath.Join(r.depot, "account"), "bob "+pw+" guard=F4K3X", 0o600)
+	_, err := Update(context.Background(), r.cfg, Request{Install: true, Login: "bob", Password: pw})
+	if err == nil || !strings.Contains(err.Error(), "--guard-code CODE") {
+		t.Fatalf("no code: %v", err)
+	}
+	if _, err := Update(context.Background(), r.cfg, Request{Install: true, Login: "bob", Password: pw, GuardCode: "F4K3X"}); err != nil {
+		t.Fatalf("with the code: %v\n%s", err, strings.Join(r.lines, "\n"))
+	}
+	r.publish(t, "200", v2)
+	r.cfg.Now = func() time.Time { return time.Date(2025, 11, 27, 12, 0, 0, 0, time.UTC) }
+	if _, err := Update(context.Background(), r.cfg, Request{Login: "bob"}); err != nil {
+		t.Fatalf("the cached login: %v\n%s", err, strings.Join(r.lines, "\n"))
+	}
+}
+
+// steamcmd answers app_info_print from its cache, however old: the latest
+// build is asked without it.
+func TestLatestBuildIgnoresTheCache(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	if b, err := steamcmd.LatestBuild(context.Background(), r.cfg.Steam); err != nil || b != "100" {
+		t.Fatalf("%q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(r.cfg.Steam.Home, steamcmd.AppInfoCache)); err != nil {
+		t.Fatalf("the stand-in keeps no cache: %v", err)
+	}
+	r.publish(t, "200", v2)
+	if b, err := steamcmd.LatestBuild(context.Background(), r.cfg.Steam); err != nil || b != "200" {
+		t.Fatalf("after a new build: %q %v (stale cache?)", b, err)
+	}
+}

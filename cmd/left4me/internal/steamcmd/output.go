@@ -41,6 +41,9 @@ type Result struct {
 	Success         bool
 	Errors          []string // lines that report a failure, in order
 	InvalidPlatform bool     // the anonymous-Linux failure of 222860
+	// SteamGuard: the login needs a Steam Guard code (e-mail or mobile)
+	// that nobody could type.
+	SteamGuard bool
 }
 
 // Observe updates r with one output line.
@@ -55,19 +58,24 @@ func (r *Result) Observe(line string) {
 		if strings.Contains(l, "Invalid platform") {
 			r.InvalidPlatform = true
 		}
+		if strings.HasPrefix(l, "Steam Guard code:") || strings.HasPrefix(l, "Two-factor code:") {
+			r.SteamGuard = true
+		}
 	}
 }
 
 // isError matches steamcmd's failure lines: "ERROR! Failed to install app
 // '222860' (Invalid platform)", "Error! App '222860' state is 0x202 after
-// update job.", "FAILED (Invalid Password)", "Login Failure: ...".
+// update job.", "FAILED (Invalid Password)", "Login Failure: ...", and the
+// prompts that failed for want of an answer, "Steam Guard code:FAILED
+// (Account Logon Denied)", "Two-factor code:FAILED (...)".
 func isError(l string) bool {
 	for _, p := range []string{"ERROR!", "Error!", "FAILED", "Login Failure", "Failed to"} {
 		if strings.HasPrefix(l, p) {
 			return true
 		}
 	}
-	return strings.Contains(l, "...FAILED")
+	return strings.Contains(l, "...FAILED") || strings.Contains(l, ":FAILED (")
 }
 
 // Summary is the error text for a failed run.
@@ -75,5 +83,9 @@ func (r *Result) Summary() string {
 	if len(r.Errors) == 0 {
 		return "steamcmd did not report success"
 	}
-	return strings.Join(r.Errors, "; ")
+	s := strings.Join(r.Errors, "; ")
+	if r.SteamGuard {
+		s += "; the account has Steam Guard: log in once by hand with its current code, e.g. left4me game update --login ACCOUNT --guard-code CODE (steamcmd then keeps the login)"
+	}
+	return s
 }
