@@ -1,10 +1,10 @@
 package steamcmd
 
 import (
-	"io/fs"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
