@@ -149,7 +149,7 @@ lint:
 # see docs/PERFORMANCE.md). Builds what it measures with the build rule above.
 # BENCHFLAGS=-quick for a fast smoke run.
 .PHONY: bench
-bench: $(BUILD)/left4me-generator $(BUILD)/left4me-prestart $(BUILD)/left4me-poststop
+bench: $(BUILD)/left4me-generator $(BUILD)/left4me-prestart $(BUILD)/left4me-poststop $(BUILD)/left4me $(BUILD)/steamcmd
 	tests/bench/run.sh $(BENCHFLAGS)
 
 clean:
