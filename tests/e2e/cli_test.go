@@ -98,7 +98,8 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		out := must(t, "list")
-		if !hasRow(out, "cli1", "27020", "no", "active", "yes", "comp=comp,maps") {
+		// The stand-in answers with no players and no bots.
+		if !hasRow(out, "cli1", "27020", "no", "active", "0", "0", "yes", "comp=comp,maps") {
 			t.Errorf("list:\n%s", out)
 		}
 		// Without the system bus, root falls back to systemd's private socket.

@@ -185,6 +185,11 @@ func TestRealServer(t *testing.T) {
 		if err != nil || info.Bots != 4 || info.Players != 4 {
 			t.Errorf("A2S_INFO on 127.0.0.2: %+v %v", info, err)
 		}
+		// players asks the server where it listens; bots count apart.
+		if out := c.MustRun(t, "left4me", "players", "bound"); !strings.Contains(out, "bound on 127.0.0.2:27034, map c1m1_hotel: 0 player(s), 4 bot(s)") ||
+			!strings.Contains(out, "Coach") {
+			t.Errorf("players:\n%s", out)
+		}
 		old := mainPID(t, c, "bound")
 		out := c.MustRun(t, "left4me", "restart", "--when-empty", "--deadline", "5s", "bound")
 		if !strings.Contains(out, "bound: restarted") || mainPID(t, c, "bound") == old {

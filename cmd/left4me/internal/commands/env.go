@@ -59,6 +59,10 @@ type Env struct {
 	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 	Version   string        // of this build, for --version
+	// ServerInfo and PlayerList ask a server at addr (A2S_INFO and
+	// A2S_PLAYER).
+	ServerInfo func(ctx context.Context, addr string) (a2s.Info, error)
+	PlayerList func(ctx context.Context, addr string) ([]a2s.Player, error)
 	// PlanDir is where the generator's output (and its start plans) is:
 	// list compares them with the specs to tell which changed since.
 	PlanDir string
@@ -86,10 +90,12 @@ func OSEnv() *Env {
 			c, err := prestart.ConfigFromEnv(io.Discard)
 			return c.UID, c.GID, err
 		},
-		MountInfo: state.MountInfo,
-		Now:       time.Now,
-		Players:   queryPlayers,
-		PlanDir:   startplan.DefaultDir,
+		MountInfo:  state.MountInfo,
+		Now:        time.Now,
+		Players:    queryPlayers,
+		PlanDir:    startplan.DefaultDir,
+		ServerInfo: serverInfo,
+		PlayerList: playerList,
 	}
 }
 

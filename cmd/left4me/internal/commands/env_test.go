@@ -13,6 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -119,6 +120,12 @@ func newEnv(t *testing.T) *tenv {
 		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
 		MountInfo:  mountinfo,
 		Now:        func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
+		ServerInfo: func(_ context.Context, addr string) (a2s.Info, error) {
+			return a2s.Info{Map: "c1m1_hotel", Players: 3, Bots: 1, MaxPlayers: 8}, nil
+		},
+		PlayerList: func(_ context.Context, addr string) ([]a2s.Player, error) {
+			return []a2s.Player{{Name: "Ellis", Score: 12, Duration: 61}, {Name: "Player1", Score: 3, Duration: 3600}}, nil
+		},
 	}
 	return te
 }

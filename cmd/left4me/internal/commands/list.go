@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,7 +38,11 @@ type row struct {
 	Mounted   bool   `json:"mounted"`
 	// Stale: the spec changed since systemd last loaded it (no reload
 	// yet); its port, overlays and the rest do not apply until one.
-	Stale    bool      `json:"stale"`
+	Stale bool `json:"stale"`
+	// Humans and Bots are what a running server answers (A2S_INFO);
+	// absent when it is not running or does not answer.
+	Humans   *int      `json:"humans,omitempty"`
+	Bots     *int      `json:"bots,omitempty"`
 	Overlays []overlay `json:"overlays"`
 	Error    string    `json:"error,omitempty"` // the spec's problems
 }
@@ -83,6 +89,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		}
 		rows = append(rows, r)
 	}
+	e.countPlayers(ctx, all, rows)
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -92,7 +99,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(e.Stdout, "no instances in %s; make one with `left4me create NAME --port N`\n", dir)
 		return nil
 	}
-	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "MOUNTED", "OVERLAYS")
+	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	stale := false
 	for _, r := range rows {
 		port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
@@ -103,7 +110,8 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
 		}
 		t.Row(table.Cell{Text: r.Name}, table.Cell{Text: port}, table.Cell{Text: auto},
-			table.Cell{Text: r.State, Color: stateColor(r.State)}, table.Cell{Text: yesNo(r.Mounted)}, table.Cell{Text: ovl})
+			table.Cell{Text: r.State, Color: stateColor(r.State)}, table.Cell{Text: count(r.Humans)}, table.Cell{Text: count(r.Bots)},
+			table.Cell{Text: yesNo(r.Mounted)}, table.Cell{Text: ovl})
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
 		return err
@@ -112,6 +120,39 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)")
 	}
 	return nil
+}
+
+// listTimeout bounds how long list waits for the servers' answers.
+const listTimeout = 500 * time.Millisecond
+
+// countPlayers asks every running server at once for its humans and bots.
+func (e *Env) countPlayers(ctx context.Context, all []spec.Instance, rows []row) {
+	if e.ServerInfo == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range rows {
+		if rows[i].State != "active" || all[i].Spec == nil {
+			continue
+		}
+		addr := all[i].Spec.QueryAddr()
+		wg.Go(func() {
+			if info, err := e.ServerInfo(ctx, addr); err == nil {
+				h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
+				rows[i].Humans, rows[i].Bots = &h, &b
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func count(n *int) string {
+	if n == nil {
+		return "-"
+	}
+	return strconv.Itoa(*n)
 }
 
 // stale reports whether instance in's spec differs from the one the

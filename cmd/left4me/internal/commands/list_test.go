@@ -25,10 +25,11 @@ func TestList(t *testing.T) {
 	if err := te.run("list"); err != nil {
 		t.Fatal(err)
 	}
-	want := "NAME   PORT   AUTOSTART  STATE     MOUNTED  OVERLAYS\n" +
-		"alpha  27015  yes        active    no       comp=c,maps\n" +
-		"beta   27016  no         inactive  no       -\n" +
-		"gamma  -      -          failed    no       invalid spec: see `left4me validate gamma`\n"
+	// alpha runs and answers 3 players, 1 of them a bot (newEnv's stub).
+	want := "NAME   PORT   AUTOSTART  STATE     PLAYERS  BOTS  MOUNTED  OVERLAYS\n" +
+		"alpha  27015  yes        active    2        1     no       comp=c,maps\n" +
+		"beta   27016  no         inactive  -        -     no       -\n" +
+		"gamma  -      -          failed    -        -     no       invalid spec: see `left4me validate gamma`\n"
 	if te.out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", te.out, want)
 	}

@@ -65,6 +65,8 @@ type statusJSON struct {
 	Result    string    `json:"result,omitempty"`
 	Mounted   bool      `json:"mounted"`
 	Stale     bool      `json:"stale"` // the spec changed since systemd loaded it
+	Humans    *int      `json:"humans,omitempty"`
+	Bots      *int      `json:"bots,omitempty"`
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
@@ -100,6 +102,15 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		if u.Result != "" && u.Result != "success" {
 			t.Row(table.Cell{Text: "result:"}, table.Cell{Text: u.Result, Color: table.Red})
 		}
+	}
+	if st.State == "active" && s != nil && e.ServerInfo != nil {
+		ictx, cancel := context.WithTimeout(ctx, listTimeout)
+		if info, err := e.ServerInfo(ictx, s.QueryAddr()); err == nil {
+			h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
+			st.Humans, st.Bots = &h, &b
+			t.Row(table.Plain("players:", fmt.Sprintf("%d, and %d bot(s), on %s (left4me players %s)", h, b, info.Map, name))...)
+		}
+		cancel()
 	}
 	merged := e.Layout.MergedDir(name)
 	st.Mounted, _ = rundir.Of(e.Layout, name).Mounted()

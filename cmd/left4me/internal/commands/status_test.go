@@ -1,13 +1,16 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 func TestStatus(t *testing.T) {
@@ -24,6 +27,7 @@ func TestStatus(t *testing.T) {
 		"  overlays:  maps\n" +
 		"  state:     active (running) since 2025-11-26 11:55:00 UTC; 5m0s ago\n" +
 		"  main PID:  4242\n" +
+		"  players:   2, and 1 bot(s), on c1m1_hotel (left4me players srv1)\n" +
 		"  mounted:   no\n" +
 		"\nlast log lines:\n  server said goodbye\n"
 	if te.out.String() != want {
@@ -104,5 +108,34 @@ func TestLogsPassThrough(t *testing.T) {
 	}
 	if got := strings.Join(te.journal[0], "|"); got != "--unit|l4d2@srv1.service|--lines|5|--since|1 hour ago|--until|now|--output|cat|--no-pager" {
 		t.Errorf("journalctl %s", got)
+	}
+}
+
+// players lists who is on, humans and bots counted apart.
+func TestPlayers(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\narguments: [-ip, 127.0.0.2]\n")
+	var asked []string
+	te.ServerInfo = func(_ context.Context, addr string) (a2s.Info, error) {
+		asked = append(asked, addr)
+		return a2s.Info{Map: "c2m1_highway", Players: 6, Bots: 4, MaxPlayers: 8}, nil
+	}
+	if err := te.run("players", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"srv1 on 127.0.0.2:27015, map c2m1_highway: 2 player(s), 4 bot(s), 8 slots", "Ellis    12     1m1s", "Player1  3      1h0m0s"} {
+		if !strings.Contains(te.out.String(), w) {
+			t.Errorf("lacks %q:\n%s", w, te.out)
+		}
+	}
+	if len(asked) != 1 || asked[0] != "127.0.0.2:27015" {
+		t.Errorf("asked %v", asked)
+	}
+	if err := te.run("players", "srv1", "--json"); err != nil || !strings.Contains(te.out.String(), `"humans": 2`) || !strings.Contains(te.out.String(), `"name": "Ellis"`) {
+		t.Errorf("--json: %v\n%s", err, te.out)
+	}
+	te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return a2s.Info{}, errors.New("no reply") }
+	if err := te.run("players", "srv1"); err == nil || !strings.Contains(err.Error(), "does not answer A2S_INFO on 127.0.0.2:27015") {
+		t.Errorf("silent server: %v", err)
 	}
 }

@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart/a2s"
+)
+
+// playersTimeout bounds one server's answer to A2S_INFO and A2S_PLAYER.
+const playersTimeout = 2 * time.Second
+
+func playersCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "players",
+		Usage:     "who is on a server: name, score and time connected (A2S_PLAYER), humans and bots",
+		ArgsUsage: "NAME",
+		Description: `Asks the server itself, as a server browser does, where it listens (its
+-ip, or 127.0.0.1). The counts come from A2S_INFO, whose player count
+includes bots; the list from A2S_PLAYER, which names bots like players.
+
+Examples:
+  left4me players srv1
+  left4me players srv1 --json`,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+		BashComplete: e.completeNames,
+		Action: onName(func(c *cli.Context, name string) error {
+			return e.players(c.Context, name, c.Bool("json"))
+		}),
+	}
+}
+
+type playerJSON struct {
+	Name    string  `json:"name"`
+	Score   int32   `json:"score"`
+	Seconds float32 `json:"seconds"`
+}
+
+type playersJSON struct {
+	Instance   string       `json:"instance"`
+	Address    string       `json:"address"`
+	Map        string       `json:"map"`
+	Humans     int          `json:"humans"`
+	Bots       int          `json:"bots"`
+	MaxPlayers int          `json:"max_players"`
+	Players    []playerJSON `json:"players"`
+}
+
+func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
+	s, err := e.load(name)
+	if err != nil {
+		return err
+	}
+	addr := s.QueryAddr()
+	ctx, cancel := context.WithTimeout(ctx, playersTimeout)
+	defer cancel()
+	info, err := e.ServerInfo(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("%s does not answer A2S_INFO on %s (is it running? `left4me status %s`): %w", name, addr, name, err)
+	}
+	list, err := e.PlayerList(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("%s answers A2S_INFO but not A2S_PLAYER on %s: %w", name, addr, err)
+	}
+	out := playersJSON{Instance: name, Address: addr, Map: info.Map, Humans: max(int(info.Players)-int(info.Bots), 0),
+		Bots: int(info.Bots), MaxPlayers: int(info.MaxPlayers), Players: []playerJSON{}}
+	for _, p := range list {
+		out.Players = append(out.Players, playerJSON{Name: p.Name, Score: p.Score, Seconds: p.Duration})
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(e.Stdout, "%s on %s, map %s: %d player(s), %d bot(s), %d slots\n", name, addr, info.Map, out.Humans, out.Bots, out.MaxPlayers)
+	if len(list) == 0 {
+		return nil
+	}
+	t := table.New("NAME", "SCORE", "TIME")
+	for _, p := range out.Players {
+		t.Row(table.Cell{Text: p.Name}, table.Cell{Text: strconv.Itoa(int(p.Score))},
+			table.Cell{Text: (time.Duration(p.Seconds) * time.Second).String()})
+	}
+	return t.Write(e.Stdout, e.Color)
+}
+
+// serverInfo and playerList are the real queries (Env.ServerInfo,
+// Env.PlayerList).
+func serverInfo(ctx context.Context, addr string) (a2s.Info, error) { return a2s.Query(ctx, addr) }
+
+func playerList(ctx context.Context, addr string) ([]a2s.Player, error) {
+	return a2s.QueryPlayers(ctx, addr)
+}
