@@ -74,9 +74,14 @@ ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
 # done here instead: the working directory (below), its libraries
 # (LD_LIBRARY_PATH=".:bin", the directories of srcds_linux) and a default
 # "+map c1m1_hotel" (units.Command). Its restart loop is systemd's job
-# (Restart=). The drop-in of a valid spec replaces this with the port and
-# the spec's arguments.
-ExecStart=` + merged + `/srcds_linux ` + fixedArgs + `
+# (Restart=). left4me-relay runs it on a pseudo-terminal and copies each
+# line it prints to the journal as it comes: srcds writes with C stdio,
+# fully buffered on a pipe (4 KiB late, the tail lost at a kill), line-
+# buffered on a terminal. The relay is the main process and exits with the
+# server's status; the stop signal reaches the server itself
+# (KillMode=control-group). The drop-in of a valid spec replaces this with
+# the port and the spec's arguments.
+ExecStart=` + filepath.Join(c.HelperDir, "left4me-relay") + ` ` + merged + `/srcds_linux ` + fixedArgs + `
 Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
@@ -197,10 +202,9 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	}
 	b = appendResources(b, s.Resources)
 	b = append(b, "ExecStart=\nExecStart="...)
-	for i, a := range Command(c.Layout, name, s) {
-		if i > 0 {
-			b = append(b, ' ')
-		}
+	b = append(b, filepath.Join(c.HelperDir, "left4me-relay")...)
+	for _, a := range Command(c.Layout, name, s) {
+		b = append(b, ' ')
 		b = appendQuoted(b, a)
 	}
 	return append(b, '\n')

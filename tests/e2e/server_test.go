@@ -202,8 +202,15 @@ func TestRealServer(t *testing.T) {
 		// Another server (not ours) answers A2S on the port already.
 		c.MustRun(t, "systemd-run", "--unit=squatter", "-p", "User=left4me", "-p", "WorkingDirectory=/var/lib/left4me/installation",
 			"/var/lib/left4me/installation/srcds_run", "-norestart", "-port", "27035", "+hostname", "squatter")
-		c.WaitFor(t, "the squatter to listen", 20*time.Second, func() bool {
-			return strings.Contains(c.Journal(t, "squatter.service"), "listening")
+		// Its output is a pipe, so fully buffered: ask it, not the journal.
+		c.WaitFor(t, "the squatter to answer", 30*time.Second, func() bool {
+			var err error
+			c.Netns(t, func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				defer cancel()
+				_, err = a2s.Query(ctx, "127.0.0.1:27035")
+			})
+			return err == nil
 		})
 		// The squatter may answer the probe before the engine gives up,
 		// so the start job itself can succeed: what counts is that our

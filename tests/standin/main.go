@@ -39,7 +39,10 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Getenv))
+	out := newStdio(os.Stdout, os.Getenv("STANDIN_STDIO"))
+	code := run(os.Args, out, os.Getenv)
+	out.Flush() // exit() flushes stdio; a kill -9 never gets here
+	os.Exit(code)
 }
 
 // switches are the fault and load switches of the environment.
@@ -149,11 +152,21 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	var served chan error // nil, so never ready, until the port is bound
 	var hang <-chan time.Time
 	var silent atomic.Bool
+	var srv *server
+	console := consoleLines(os.Stdin)
 	for {
 		select {
 		case sig := <-sigs:
 			logf("quitting on %s", signalName(sig))
 			return 0
+		case cmd, ok := <-console:
+			if !ok {
+				console = nil
+				continue
+			}
+			if quit := consoleCommand(out, cmd, srv, a); quit {
+				return 0
+			}
 		case <-crash:
 			logf("crashing after %v (STANDIN_CRASH_AFTER)", sw.crashAfter)
 			return 1
@@ -187,7 +200,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			logf("listening on udp %s", conn.LocalAddr())
 			rep.BoundPort = port
 			saveReport()
-			s := &server{
+			srv = &server{
 				info: a2s.Info{
 					Protocol: 17, Name: hostname, Map: a.mapName, Folder: a.game,
 					Game: "Left 4 Dead 2", AppID: 550, MaxPlayers: 8,
@@ -203,9 +216,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				since:  time.Now(),
 				silent: &silent,
 			}
-			rand.Read(s.challenge[:]) // never fails since Go 1.24
+			rand.Read(srv.challenge[:]) // never fails since Go 1.24
 			served = make(chan error, 1)
-			go func() { served <- serveA2S(conn, s) }()
+			go func() { served <- serveA2S(conn, srv) }()
 			if sw.hangAfter > 0 {
 				logf("hanging after %v (STANDIN_HANG_AFTER)", sw.hangAfter)
 				hang = time.After(sw.hangAfter)

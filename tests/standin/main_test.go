@@ -47,7 +47,7 @@ func engineCmd(t *testing.T, dir string, env []string, args ...string) *exec.Cmd
 	cmd := exec.Command(testBinary(t), args...)
 	cmd.Args[0] = "./srcds_linux"
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "LD_LIBRARY_PATH=.:bin:"), env...)
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "STANDIN_STDIO=line", "LD_LIBRARY_PATH=.:bin:"), env...)
 	return cmd
 }
 

@@ -1,0 +1,140 @@
+// Package relay runs the game server on a pseudo-terminal and copies what
+// it prints to its own standard output (the journal, under systemd) line
+// by line. srcds writes its console with C stdio, which is fully buffered
+// (4 KiB) when stdout is a pipe: under systemd its lines reached the
+// journal in bursts, minutes late on a quiet server, and the tail was lost
+// when it was killed. On a terminal stdio is line-buffered (ISO C 7.21.3,
+// "the standard output stream is ... not fully buffered if it refers to an
+// interactive device"), so every line is written, and kept by the
+// terminal, the moment the server prints it.
+package relay
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxLine bounds one relayed line; a longer one is cut and continued.
+const maxLine = 16 << 10
+
+// Run starts argv on a new pseudo-terminal, copies its output to out line
+// by line until it exits and returns the exit status to exit with: its
+// own, or 128+N when signal N killed it (the shell's convention), so
+// systemd's Restart=on-failure sees a failure either way.
+//
+// The stop signal needs no forwarding: systemd's KillMode=control-group
+// sends it to every process of the unit, the server included. The relay
+// catches SIGINT, SIGTERM and SIGHUP only so as not to die before the
+// server has printed its last lines (a caught signal, unlike an ignored
+// one, is reset to its default in the server at exec).
+func Run(argv []string, out io.Writer) (int, error) {
+	if len(argv) == 0 {
+		return 2, errors.New("no command to run")
+	}
+	master, slave, err := openPTY()
+	if err != nil {
+		return 1, err
+	}
+	defer master.Close()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		slave.Close()
+		return 127, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	slave.Close() // the server holds its own; EIO on master then means it is gone
+	copied := make(chan error, 1)
+	go func() { copied <- copyLines(master, out) }()
+	go func() {
+		for range sigs { // the server got it too: wait for it
+		}
+	}()
+	werr := cmd.Wait()
+	cerr := <-copied
+	if cerr != nil {
+		fmt.Fprintf(os.Stderr, "relay: %v\n", cerr)
+	}
+	var ee *exec.ExitError
+	switch {
+	case werr == nil:
+		return 0, nil
+	case errors.As(werr, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return 1, werr
+}
+
+// copyLines writes each line read from r to out in one write, without the
+// terminal's carriage returns, until r ends (EIO: the terminal's last
+// user is gone and everything it wrote has been read).
+func copyLines(r io.Reader, out io.Writer) error {
+	buf := make([]byte, 0, 4096)
+	chunk := make([]byte, 4096)
+	for {
+		n, err := r.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 && len(buf) < maxLine {
+				break
+			}
+			if i < 0 {
+				i = maxLine - 1
+			}
+			line := bytes.TrimRight(buf[:i], "\r")
+			if _, werr := out.Write(append(append([]byte{}, line...), '\n')); werr != nil {
+				return werr
+			}
+			buf = buf[i+1:]
+		}
+		if err != nil {
+			if len(buf) > 0 {
+				_, _ = out.Write(append(bytes.TrimRight(buf, "\r"), '\n'))
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// openPTY opens a new pseudo-terminal pair. The slave does not echo: what
+// is typed into the console (left4me send) is not printed back as output.
+func openPTY() (master, slave *os.File, err error) {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open a pseudo-terminal: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("unlock the pseudo-terminal: %w", err)
+	}
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	sfd := int(r)
+	if errno != 0 {
+		err = errno
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("open the pseudo-terminal's other end: %w", err)
+	}
+	if t, err := unix.IoctlGetTermios(sfd, unix.TCGETS); err == nil {
+		t.Lflag &^= unix.ECHO | unix.ECHONL
+		_ = unix.IoctlSetTermios(sfd, unix.TCSETS, t)
+	}
+	return os.NewFile(uintptr(mfd), "/dev/ptmx"), os.NewFile(uintptr(sfd), "pty"), nil
+}
