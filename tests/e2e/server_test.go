@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +35,8 @@ arguments: ["+hostname", "Tom's server", "+sv_tags", "a*", "-tickrate", "100"]
 	"etc/left4me/instances/bound.yaml": "port: 27034\narguments: [-ip, 127.0.0.2]\noverlays: [bots]\n",
 	// Its port is taken by another server before it starts.
 	"etc/left4me/instances/squat.yaml": "port: 27035\n",
+	// Prints a line every second, as a live server logs events.
+	"etc/left4me/instances/live.yaml": "port: 27038\noverlays: [ticker]\n",
 }
 
 var serverState = map[string]string{
@@ -46,6 +50,7 @@ var serverState = map[string]string{
 	"overlays/sourcemod/left4dead2/maps/c5m1_waterfront.bsp":               "map",
 	"overlays/cold/left4dead2/cfg/standin.env":                             "STANDIN_START_DELAY=20s\n",
 	"overlays/bots/left4dead2/cfg/standin.env":                             "STANDIN_BOTS=4\n",
+	"overlays/ticker/left4dead2/cfg/standin.env":                           "STANDIN_TICK=1s\n",
 	"installation/left4dead2/maps/c1m1_hotel.bsp":                          "map",
 	"installation/left4dead2/aaa.txt":                                      "glob me",
 }
@@ -247,6 +252,25 @@ func TestRealServer(t *testing.T) {
 		os.Remove(bad)
 	})
 
+	t.Run("each line the server prints is in the journal within a second, the last one too", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@live.service")
+		var r liveReport
+		c.WaitFor(t, "three ticks", 20*time.Second, func() bool { r = readLive(t, state); return r.Ticks >= 3 })
+		printed := r.at
+		line := fmt.Sprintf("standin: tick %d", r.Ticks)
+		var logged time.Time
+		c.WaitFor(t, line+" in the journal", 5*time.Second, func() bool { logged = journalTime(t, c, "l4d2@live.service", line); return !logged.IsZero() })
+		// The report is written just after the line was printed.
+		if d := logged.Sub(printed); d > time.Second || d < -time.Second {
+			t.Errorf("%q reached the journal %v after it was printed", line, d)
+		}
+		// kill -9 right after a line: it is in the journal all the same.
+		r = readLive(t, state)
+		c.MustRun(t, "kill", "-9", strconv.Itoa(r.PID))
+		last := fmt.Sprintf("standin: tick %d", r.Ticks)
+		c.WaitFor(t, last+" after the kill", 5*time.Second, func() bool { return !journalTime(t, c, "l4d2@live.service", last).IsZero() })
+		c.MustRun(t, "systemctl", "stop", "l4d2@live.service")
+	})
 	t.Run("crash dumps survive a stop; 16384 descriptors; no specs in sight", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
 		pid := mainPID(t, c, "words")
@@ -263,4 +287,43 @@ func TestRealServer(t *testing.T) {
 			t.Errorf("minidump after stop: %q %v", b, err)
 		}
 	})
+}
+
+// liveReport is what the ticking stand-in reported, and when.
+type liveReport struct {
+	PID   int `json:"pid"`
+	Ticks int `json:"ticks"`
+	at    time.Time
+}
+
+func readLive(t *testing.T, state string) liveReport {
+	t.Helper()
+	p := filepath.Join(state, "runtime/live/upper/left4dead2/standin-report.json")
+	var r liveReport
+	fi, err := os.Stat(p)
+	if err != nil {
+		return r
+	}
+	b, _ := os.ReadFile(p)
+	_ = json.Unmarshal(b, &r)
+	r.at = fi.ModTime()
+	return r
+}
+
+// journalTime is when the journal received the unit's line msg, zero if
+// it has not.
+func journalTime(t *testing.T, c *Container, unit, msg string) time.Time {
+	t.Helper()
+	out, _ := c.Run(t, "journalctl", "-u", unit, "-o", "json", "--no-pager")
+	for _, l := range strings.Split(out, "\n") {
+		var e struct {
+			Msg string `json:"MESSAGE"`
+			TS  string `json:"__REALTIME_TIMESTAMP"`
+		}
+		if json.Unmarshal([]byte(l), &e) == nil && e.Msg == msg {
+			us, _ := strconv.ParseInt(e.TS, 10, 64)
+			return time.UnixMicro(us)
+		}
+	}
+	return time.Time{}
 }

@@ -48,7 +48,10 @@ func main() {
 // switches are the fault and load switches of the environment.
 type switches struct {
 	crashAfter, startDelay, hangAfter time.Duration
-	players, bots                     int
+	// tick: print a numbered line this often, like the events a live
+	// server logs as they happen (connects, map changes, plugin output).
+	tick          time.Duration
+	players, bots int
 }
 
 func readSwitches(getenv func(string) string) (switches, error) {
@@ -57,7 +60,7 @@ func readSwitches(getenv func(string) string) (switches, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}} {
+	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_TICK", &s.tick}} {
 		if *d.to, err = envDuration(getenv, d.name); err != nil {
 			return s, err
 		}
@@ -154,8 +157,19 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	var silent atomic.Bool
 	var srv *server
 	console := consoleLines(os.Stdin)
+	var ticker <-chan time.Time
+	if sw.tick > 0 {
+		t := time.NewTicker(sw.tick)
+		defer t.Stop()
+		ticker = t.C
+	}
 	for {
 		select {
+		case <-ticker:
+			// The report says so only once the line was handed to stdout.
+			rep.Ticks++
+			logf("tick %d", rep.Ticks)
+			saveReport()
 		case sig := <-sigs:
 			logf("quitting on %s", signalName(sig))
 			return 0

@@ -22,6 +22,8 @@ type report struct {
 	// (the report is written again then); it differs from Port when the
 	// engine moved on from a busy port.
 	BoundPort uint16 `json:"bound_port"`
+	// Ticks is the last "tick N" line printed (STANDIN_TICK).
+	Ticks int `json:"ticks"`
 	// Wrote lists the files written like the engine and SourceMod do
 	// (paths relative to the working directory), WriteErrors the writes
 	// that failed, as printed; both empty, not null, when there are none.
