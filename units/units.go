@@ -83,6 +83,11 @@ ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
 # the port and the spec's arguments.
 ExecStart=` + filepath.Join(c.HelperDir, "left4me-relay") + ` ` + merged + `/srcds_linux ` + fixedArgs + `
 Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
+# The console (left4me send, left4me console): the relay serves it on a
+# socket in this directory, to root and members of left4me-admin only.
+RuntimeDirectory=left4me/%i
+RuntimeDirectoryMode=0755
+Environment=LEFT4ME_CONSOLE=/run/left4me/%i/console.sock
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `

@@ -17,7 +17,9 @@ func main() {
 		prestart.PrintError(os.Stderr, "left4me-relay", errors.New("usage: left4me-relay PROGRAM [ARG...]"))
 		os.Exit(2)
 	}
-	code, err := relay.Run(os.Args[1:], os.Stdout)
+	// l4d2@.service names the socket (in its RuntimeDirectory=).
+	o := relay.Options{Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc")}
+	code, err := relay.Run(os.Args[1:], os.Stdout, o)
 	if err != nil {
 		prestart.PrintError(os.Stderr, "left4me-relay", err)
 	}

@@ -25,6 +25,15 @@ import (
 // maxLine bounds one relayed line; a longer one is cut and continued.
 const maxLine = 16 << 10
 
+// Options of Run.
+type Options struct {
+	// Socket is where the console is served (left4me send, left4me
+	// console); "" serves none.
+	Socket string
+	// Allowed decides who may use it, by uid (InAdminGroup).
+	Allowed func(uid uint32) bool
+}
+
 // Run starts argv on a new pseudo-terminal, copies its output to out line
 // by line until it exits and returns the exit status to exit with: its
 // own, or 128+N when signal N killed it (the shell's convention), so
@@ -35,7 +44,7 @@ const maxLine = 16 << 10
 // catches SIGINT, SIGTERM and SIGHUP only so as not to die before the
 // server has printed its last lines (a caught signal, unlike an ignored
 // one, is reset to its default in the server at exec).
-func Run(argv []string, out io.Writer) (int, error) {
+func Run(argv []string, out io.Writer, o Options) (int, error) {
 	if len(argv) == 0 {
 		return 2, errors.New("no command to run")
 	}
@@ -44,6 +53,23 @@ func Run(argv []string, out io.Writer) (int, error) {
 		return 1, err
 	}
 	defer master.Close()
+	var con *console
+	if o.Socket != "" {
+		l, err := listen(o.Socket)
+		if err != nil {
+			slave.Close()
+			return 1, err
+		}
+		defer l.Close()
+		input := make(chan string)
+		con = newConsole(input, o.Allowed)
+		go con.serve(l)
+		go func() {
+			for cmd := range input {
+				_, _ = master.Write([]byte(cmd + "\n"))
+			}
+		}()
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -56,7 +82,13 @@ func Run(argv []string, out io.Writer) (int, error) {
 	}
 	slave.Close() // the server holds its own; EIO on master then means it is gone
 	copied := make(chan error, 1)
-	go func() { copied <- copyLines(master, out) }()
+	go func() {
+		copied <- copyLines(master, out, func(line []byte) {
+			if con != nil {
+				con.broadcast(line)
+			}
+		})
+	}()
 	go func() {
 		for range sigs { // the server got it too: wait for it
 		}
@@ -82,7 +114,7 @@ func Run(argv []string, out io.Writer) (int, error) {
 // copyLines writes each line read from r to out in one write, without the
 // terminal's carriage returns, until r ends (EIO: the terminal's last
 // user is gone and everything it wrote has been read).
-func copyLines(r io.Reader, out io.Writer) error {
+func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 	buf := make([]byte, 0, 4096)
 	chunk := make([]byte, 4096)
 	for {
@@ -96,10 +128,11 @@ func copyLines(r io.Reader, out io.Writer) error {
 			if i < 0 {
 				i = maxLine - 1
 			}
-			line := bytes.TrimRight(buf[:i], "\r")
-			if _, werr := out.Write(append(append([]byte{}, line...), '\n')); werr != nil {
+			line := append(append([]byte{}, bytes.TrimRight(buf[:i], "\r")...), '\n')
+			if _, werr := out.Write(line); werr != nil {
 				return werr
 			}
+			also(line)
 			buf = buf[i+1:]
 		}
 		if err != nil {

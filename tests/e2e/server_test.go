@@ -271,6 +271,43 @@ func TestRealServer(t *testing.T) {
 		c.WaitFor(t, last+" after the kill", 5*time.Second, func() bool { return !journalTime(t, c, "l4d2@live.service", last).IsZero() })
 		c.MustRun(t, "systemctl", "stop", "l4d2@live.service")
 	})
+	t.Run("send and console: commands into the server's console, for admins only", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
+		out := c.MustRun(t, "left4me", "send", "words", "status")
+		for _, w := range []string{"hostname: Tom's server", "map     : c1m1_hotel", "players : 0 humans, 0 bots (8 max)"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("send status lacks %q:\n%s", w, out)
+			}
+		}
+		if out := c.MustRun(t, "left4me", "send", "words", "say", "map change soon"); !strings.Contains(out, "Console: map change soon") {
+			t.Errorf("send say:\n%s", out)
+		}
+		if !strings.Contains(c.Journal(t, "l4d2@words.service"), "Console: map change soon") {
+			t.Error("the console's output is not in the journal")
+		}
+		// One command never becomes two.
+		if out, err := c.Run(t, "left4me", "send", "words", "status\nquit"); err == nil || !strings.Contains(errText(err), "control character") {
+			t.Errorf("a newline in a command: %v\n%s", err, out)
+		}
+		// Not root, not in left4me-admin: refused; in it: allowed.
+		c.MustRun(t, "useradd", "-M", "-G", "left4me-admin", "op")
+		if _, err := c.Run(t, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "left4me", "send", "words", "status"); err == nil ||
+			!strings.Contains(errText(err), "for root and members of left4me-admin only") {
+			t.Errorf("nobody: %v", err)
+		}
+		if out := c.MustRun(t, "setpriv", "--reuid=op", "--regid=op", "--init-groups", "left4me", "send", "words", "status"); !strings.Contains(out, "hostname: Tom's server") {
+			t.Errorf("an admin:\n%s", out)
+		}
+		// console: attach, type, detach; the server keeps running.
+		out = c.MustRun(t, "sh", "-c", "printf 'say attached\\n' | left4me console words 2>&1")
+		if !strings.Contains(out, "Console: attached") || !strings.Contains(out, "detached from words") {
+			t.Errorf("console:\n%s", out)
+		}
+		if st := unitState(t, c, "words"); st != "active" {
+			t.Errorf("words is %s after a console detached", st)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@words.service")
+	})
 	t.Run("crash dumps survive a stop; 16384 descriptors; no specs in sight", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
 		pid := mainPID(t, c, "words")

@@ -49,7 +49,7 @@ func App(e *Env) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{
-			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e), isActiveCmd(e), playersCmd(e),
+			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e), isActiveCmd(e), playersCmd(e), sendCmd(e), consoleCmd(e),
 			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
 			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
 			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e), manCmd(),

@@ -63,6 +63,9 @@ type Env struct {
 	// A2S_PLAYER).
 	ServerInfo func(ctx context.Context, addr string) (a2s.Info, error)
 	PlayerList func(ctx context.Context, addr string) ([]a2s.Player, error)
+	// ConsoleDir holds NAME/console.sock of running servers; "" is
+	// DefaultConsoleDir.
+	ConsoleDir string
 	// PlanDir is where the generator's output (and its start plans) is:
 	// list compares them with the specs to tell which changed since.
 	PlanDir string

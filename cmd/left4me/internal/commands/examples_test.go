@@ -1,7 +1,10 @@
 package commands
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,6 +143,7 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.yaml"), "builder: competitive.sh\n")
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
+			te.ConsoleDir = fakeConsole(t, "srv1")
 			args := argv(line)
 			if args[0] != "create" {
 				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")
@@ -163,4 +167,33 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeConsole serves a console socket for instance name, as left4me-relay
+// does, answering each command with a line; it returns the directory.
+func fakeConsole(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, name))
+	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				sc := bufio.NewScanner(conn)
+				for sc.Scan() {
+					fmt.Fprintf(conn, "server: %s\n", sc.Text())
+				}
+			}()
+		}
+	}()
+	return dir
 }

@@ -1,0 +1,166 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/relay"
+)
+
+// DefaultConsoleDir holds runtime/NAME/console.sock of every running
+// server (l4d2@.service's RuntimeDirectory=left4me/%i).
+const DefaultConsoleDir = "/run/left4me"
+
+// sendQuiet is how long send waits after the server's last line.
+const sendQuiet = time.Second
+
+func sendCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "send",
+		Usage:     "run one console command on a server and print what it answers",
+		ArgsUsage: "NAME COMMAND...",
+		Description: `Types COMMAND into the server's console and prints the lines the server
+prints until it is quiet for a second. Only root and members of the group
+left4me-admin may (usermod -aG left4me-admin YOU). A command holding a
+newline or another control character is refused: one command never
+becomes two.
+
+Examples:
+  left4me send srv1 status
+  left4me send srv1 say "map change in 5 minutes"`,
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 2 {
+				return fmt.Errorf("%w: send takes an instance name and a command; e.g. left4me send srv1 status", fail.ErrUsage)
+			}
+			return e.send(c.Context, c.Args().First(), strings.Join(c.Args().Tail(), " "), sendQuiet)
+		},
+	}
+}
+
+func consoleCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "console",
+		Usage:     "attach to a server's console: live output, commands typed in",
+		ArgsUsage: "NAME",
+		Description: `Shows what the server prints as it prints it and sends each line typed
+as a console command. Ctrl-D (end of input) detaches; it never stops the
+server. Only root and members of left4me-admin may.
+
+Example:
+  left4me console srv1`,
+		BashComplete: e.completeNames,
+		Action: onName(func(c *cli.Context, name string) error {
+			return e.console(c.Context, name)
+		}),
+	}
+}
+
+func (e *Env) consoleDial(name string) (*net.UnixConn, error) {
+	if _, err := e.instance(name); err != nil {
+		return nil, err
+	}
+	dir := e.ConsoleDir
+	if dir == "" {
+		dir = DefaultConsoleDir
+	}
+	p := filepath.Join(dir, name, "console.sock")
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
+	switch {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
+		return nil, fmt.Errorf("%w: %s is not running (no console at %s)", fail.ErrNotRunning, name, p)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fail.NeedsRoot(err, "the console of "+name)
+	case err != nil:
+		return nil, fmt.Errorf("console of %s: %w", name, err)
+	}
+	return conn, nil
+}
+
+func (e *Env) send(ctx context.Context, name, cmd string, quiet time.Duration) error {
+	if msg := relay.CheckCommand(cmd); msg != "" {
+		return fmt.Errorf("%w: the command %s; send one command a time, without control characters", fail.ErrUsage, msg)
+	}
+	conn, err := e.consoleDial(name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+		return fmt.Errorf("console of %s: %w", name, err)
+	}
+	r := bufio.NewReader(conn)
+	for got := false; ; {
+		// Until the server is quiet for a moment after answering (or
+		// never answers within a few seconds).
+		wait := quiet
+		if !got {
+			wait = 5 * quiet
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		line, err := r.ReadString('\n')
+		if line != "" {
+			if strings.HasPrefix(line, "left4me: ") {
+				return fmt.Errorf("%w: %s", fail.ErrPermission, strings.TrimSpace(strings.TrimPrefix(line, "left4me: ")))
+			}
+			got = true
+			fmt.Fprint(e.Stdout, line)
+		}
+		if err != nil {
+			return nil // quiet, or the server went away
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func (e *Env) console(ctx context.Context, name string) error {
+	conn, err := e.consoleDial(name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fmt.Fprintf(e.Stderr, "attached to the console of %s; Ctrl-D detaches (the server keeps running)\n", name)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(e.Stdout, conn)
+		done <- err
+	}()
+	go func() {
+		sc := bufio.NewScanner(e.Stdin)
+		for sc.Scan() {
+			cmd := sc.Text()
+			if msg := relay.CheckCommand(cmd); msg != "" {
+				if msg != "empty" {
+					fmt.Fprintf(e.Stderr, "not sent: %s\n", msg)
+				}
+				continue
+			}
+			if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+				break
+			}
+		}
+		// End of input: detach, after the last answers had a moment.
+		time.Sleep(sendQuiet)
+		_ = conn.CloseWrite()
+		_ = conn.SetReadDeadline(time.Now())
+	}()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	fmt.Fprintf(e.Stderr, "detached from %s\n", name)
+	return nil
+}

@@ -1,0 +1,190 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// AdminGroup may use the console besides root (the package creates it).
+const AdminGroup = "left4me-admin"
+
+// MaxCommand bounds one console command.
+const MaxCommand = 1024
+
+// console serves the server's console on a unix socket: every client gets
+// the lines the server prints from its connection on, and each line it
+// sends is typed into the server's console. Only root and members of
+// AdminGroup are served (SO_PEERCRED): the socket itself is open to all,
+// since the relay, as the server's user, cannot give it another group.
+type console struct {
+	mu      sync.Mutex
+	clients map[net.Conn]chan []byte
+	input   chan<- string // to the terminal
+	allowed func(uid uint32) bool
+}
+
+func newConsole(input chan<- string, allowed func(uint32) bool) *console {
+	return &console{clients: map[net.Conn]chan []byte{}, input: input, allowed: allowed}
+}
+
+// serve accepts clients on l until it is closed.
+func (c *console) serve(l *net.UnixListener) {
+	for {
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		go c.client(conn)
+	}
+}
+
+func (c *console) client(conn *net.UnixConn) {
+	defer conn.Close()
+	uid, err := peerUID(conn)
+	if err != nil || !c.allowed(uid) {
+		fmt.Fprintf(conn, "left4me: the console is for root and members of %s only\n", AdminGroup)
+		return
+	}
+	out := make(chan []byte, 256)
+	c.mu.Lock()
+	c.clients[conn] = out
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.clients, conn)
+		c.mu.Unlock()
+	}()
+	go func() {
+		for line := range out {
+			if _, err := conn.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	sc := bufio.NewScanner(conn)
+	sc.Buffer(make([]byte, MaxCommand+1), MaxCommand+1)
+	for sc.Scan() {
+		cmd := sc.Text()
+		if msg := CheckCommand(cmd); msg != "" {
+			fmt.Fprintf(conn, "left4me: refused: %s\n", msg)
+			continue
+		}
+		c.input <- cmd
+	}
+}
+
+// broadcast hands a line the server printed to every client; a client too
+// slow to take it misses it rather than holding the server up.
+func (c *console) broadcast(line []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, out := range c.clients {
+		select {
+		case out <- line:
+		default:
+		}
+	}
+}
+
+// CheckCommand refuses what must not reach the console: a control
+// character (a newline would make one command two) or an overlong line.
+func CheckCommand(cmd string) string {
+	if len(cmd) > MaxCommand {
+		return fmt.Sprintf("longer than %d bytes", MaxCommand)
+	}
+	for _, r := range cmd {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Sprintf("contains the control character %q", r)
+		}
+	}
+	if strings.TrimSpace(cmd) == "" {
+		return "empty"
+	}
+	return ""
+}
+
+func peerUID(conn *net.UnixConn) (uint32, error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *syscall.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, serr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, serr
+	}
+	return cred.Uid, nil
+}
+
+// InAdminGroup reports whether uid is root or a member of AdminGroup, from
+// the files of /etc (passwd for the primary group, group for the rest).
+func InAdminGroup(etc string) func(uid uint32) bool {
+	return func(uid uint32) bool {
+		if uid == 0 {
+			return true
+		}
+		group, err := os.ReadFile(etc + "/group")
+		if err != nil {
+			return false
+		}
+		var gid, members string
+		for line := range bytes.Lines(group) {
+			f := strings.Split(strings.TrimSpace(string(line)), ":")
+			if len(f) == 4 && f[0] == AdminGroup {
+				gid, members = f[2], f[3]
+			}
+		}
+		if gid == "" {
+			return false
+		}
+		passwd, err := os.ReadFile(etc + "/passwd")
+		if err != nil {
+			return false
+		}
+		id := strconv.FormatUint(uint64(uid), 10)
+		for line := range bytes.Lines(passwd) {
+			f := strings.Split(strings.TrimSpace(string(line)), ":")
+			if len(f) < 4 || f[2] != id {
+				continue
+			}
+			if f[3] == gid {
+				return true
+			}
+			for _, m := range strings.Split(members, ",") {
+				if m == f[0] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// listen opens the console socket at path, replacing a stale one.
+func listen(path string) (*net.UnixListener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil { // SO_PEERCRED decides
+		l.Close()
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return l, nil
+}
