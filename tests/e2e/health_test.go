@@ -105,6 +105,38 @@ func TestHealth(t *testing.T) {
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@busy.service")
 	})
+	t.Run("a forced restart warns the players in order before it", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@busy.service")
+		old := mainPID(t, c, "busy")
+		out := c.MustRun(t, "left4me", "restart", "--when-empty", "--deadline", "12s", "--force",
+			"--warn-at", "8s,4s", "--announce", "restart in %s, sorry", "busy")
+		if !strings.Contains(out, "busy: deadline reached with players on it; going ahead with the restart") || mainPID(t, c, "busy") == old {
+			t.Errorf("restart:\n%s", out)
+		}
+		// In the journal: three warnings, counting down, then the quit.
+		var lefts []string
+		quitAt := -1
+		for i, l := range strings.Split(c.Journal(t, "l4d2@busy.service"), "\n") {
+			if w, ok := strings.CutPrefix(l, "Console: restart in "); ok && quitAt < 0 {
+				lefts = append(lefts, strings.TrimSuffix(w, ", sorry"))
+			}
+			if strings.Contains(l, "standin: quitting on SIGINT") && len(lefts) > 0 && quitAt < 0 {
+				quitAt = i
+			}
+		}
+		if len(lefts) != 3 || quitAt < 0 {
+			t.Fatalf("warnings %q before the quit (line %d):\n%s", lefts, quitAt, c.Journal(t, "l4d2@busy.service"))
+		}
+		prev := time.Hour
+		for _, w := range lefts {
+			d, err := time.ParseDuration(w)
+			if err != nil || d >= prev {
+				t.Errorf("warnings out of order: %q", lefts)
+			}
+			prev = d
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@busy.service")
+	})
 	t.Run("stop sends SIGINT, a clean quit", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2@slow.service")
 		if j := c.Journal(t, "l4d2@slow.service"); !strings.Contains(j, "standin: quitting on SIGINT") {

@@ -164,3 +164,14 @@ func (e *Env) console(ctx context.Context, name string) error {
 	fmt.Fprintf(e.Stderr, "detached from %s\n", name)
 	return nil
 }
+
+// say types "say MSG" into name's console, for its players to read.
+func (e *Env) say(name, msg string) error {
+	conn, err := e.consoleDial(name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = io.WriteString(conn, "say "+msg+"\n")
+	return err
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,18 +33,19 @@ leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
 		if c.Args().Present() {
 			return fmt.Errorf("%w: --all takes no instance names, got %q", fail.ErrUsage, c.Args().Slice())
 		}
-		var deadline time.Duration
-		if c.Bool("when-empty") {
-			deadline = c.Duration("deadline")
+		p, err := rolloutPlan(c, op)
+		if err != nil {
+			return err
 		}
-		return e.allOp(c.Context, op, deadline)
+		return e.allOp(c.Context, p)
 	}
 	return cmd
 }
 
 // allOp runs op on every running instance, one at a time, each when empty
 // if whenEmpty > 0.
-func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) error {
+func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
+	op, whenEmpty := p.Op, p.WhenEmpty
 	sd, err := e.connect(ctx)
 	if err != nil {
 		return err
@@ -94,7 +94,8 @@ func (e *Env) allOp(ctx context.Context, op string, whenEmpty time.Duration) err
 		how = fmt.Sprintf(", each once it has no players (for at most %v)", whenEmpty)
 	}
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
-	return e.rollout(ctx, sd, rollout.Plan{Op: op, Names: names, WhenEmpty: whenEmpty, Rolling: op == "restart"})
+	p.Names, p.Rolling = names, op == "restart"
+	return e.rollout(ctx, sd, p)
 }
 
 func opVerb(op string) string {

@@ -9,8 +9,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"strings"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+	"github.com/left4me/left4me/prestart/relay"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -30,6 +33,9 @@ func unitCmd(e *Env, op string) *cli.Command {
 		flags = []cli.Flag{
 			&cli.BoolFlag{Name: "when-empty", Usage: "wait until the server has no players (A2S_INFO) before acting on it"},
 			&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: give up on servers still occupied after this long"},
+			&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, act on occupied servers too, after warning their players"},
+			&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
+			&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 		}
 	}
 	return &cli.Command{
@@ -45,18 +51,20 @@ Example:
   left4me ` + op + ` srv1 srv2`,
 		BashComplete: e.completeNames,
 		Action: func(c *cli.Context) error {
-			var deadline time.Duration
-			if c.Bool("when-empty") {
-				deadline = c.Duration("deadline")
+			p, err := rolloutPlan(c, op)
+			if err != nil {
+				return err
 			}
-			return e.unitOp(c.Context, op, c.Args().Slice(), deadline)
+			p.Names = c.Args().Slice()
+			return e.unitOp(c.Context, p)
 		},
 	}
 }
 
 // unitOp runs op on each instance; with whenEmpty > 0 only once the
 // instance has no players, waiting at most that long.
-func (e *Env) unitOp(ctx context.Context, op string, names []string, whenEmpty time.Duration) error {
+func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
+	op, names := p.Op, p.Names
 	if len(names) == 0 {
 		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)
 	}
@@ -81,7 +89,38 @@ func (e *Env) unitOp(ctx context.Context, op string, names []string, whenEmpty t
 			return err
 		}
 	}
-	return e.rollout(ctx, sd, rollout.Plan{Op: op, Names: names, WhenEmpty: whenEmpty})
+	return e.rollout(ctx, sd, p)
+}
+
+// defaultAnnounce is what players read before a forced stop or restart.
+const defaultAnnounce = "This server goes down for maintenance in %s: please finish up."
+
+// rolloutPlan reads --when-empty, --deadline, --force, --warn-at and
+// --announce (stop and restart).
+func rolloutPlan(c *cli.Context, op string) (rollout.Plan, error) {
+	p := rollout.Plan{Op: op}
+	if !c.Bool("when-empty") {
+		if c.Bool("force") {
+			return p, fmt.Errorf("%w: --force goes with --when-empty --deadline D", fail.ErrUsage)
+		}
+		return p, nil
+	}
+	p.WhenEmpty, p.Force = c.Duration("deadline"), c.Bool("force")
+	for _, w := range strings.Split(c.String("warn-at"), ",") {
+		if strings.TrimSpace(w) == "" {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(w))
+		if err != nil || d <= 0 {
+			return p, fmt.Errorf("%w: --warn-at %q: want durations like 10m,5m,1m", fail.ErrUsage, c.String("warn-at"))
+		}
+		p.WarnAt = append(p.WarnAt, d)
+	}
+	p.Announce = c.String("announce")
+	if msg := relay.CheckCommand("say " + p.Announce); msg != "" {
+		return p, fmt.Errorf("%w: --announce: %s", fail.ErrUsage, msg)
+	}
+	return p, nil
 }
 
 // rollout carries out p (package rollout: one at a time, when empty,
@@ -99,7 +138,10 @@ func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
 		}
 	}
 	return rollout.Run(ctx, p, rollout.Deps{
-		Act:    func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
+		Act: func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
+		Announce: func(ctx context.Context, n string, left time.Duration) error {
+			return e.say(n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
+		},
 		Humans: func(ctx context.Context, n string) (int, error) { return e.Players(ctx, specs[n].QueryAddr()) },
 		Where: func(n string) string {
 			if s := specs[n]; s.IP.IsValid() && !s.IP.IsUnspecified() {

@@ -25,7 +25,24 @@ type Plan struct {
 	Names     []string      // instances, in the order to act on them
 	WhenEmpty time.Duration // > 0: act on each only once empty, for at most this long
 	Rolling   bool          // end at the first failed job (the rest keep running)
+	// Force acts at the deadline on servers still occupied (instead of
+	// leaving them running), after warning their players: at each of
+	// WarnAt before the deadline, and a last time just before it.
+	Force  bool
+	WarnAt []time.Duration
+	// Announce is the warning's text for the CLI (its %s is the time
+	// left); Deps.Announce delivers it.
+	Announce string
 }
+
+// DefaultWarnAt are the warnings before a forced stop or restart.
+func DefaultWarnAt() []time.Duration {
+	return []time.Duration{10 * time.Minute, 5 * time.Minute, time.Minute}
+}
+
+// lastWarning is how long before the deadline the final warning goes (a
+// tenth of the wait when that is shorter).
+const lastWarning = 5 * time.Second
 
 // Deps are the effects: the job itself and the player count.
 type Deps struct {
@@ -36,7 +53,10 @@ type Deps struct {
 	// counts as empty: nobody can be playing on a server that is down.
 	Humans func(ctx context.Context, name string) (int, error)
 	// Where names the server's address in the waiting message.
-	Where  func(name string) string
+	Where func(name string) string
+	// Announce tells the players on a server (its console's say); left
+	// is how long until it goes down. Needed with Plan.Force.
+	Announce func(ctx context.Context, name string, left time.Duration) error
 	Now    func() time.Time
 	Poll   time.Duration // between player counts; 0 = every 5 s
 	Out    io.Writer     // progress
@@ -95,7 +115,8 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 // waitEmpty calls act for each instance as soon as its server reports no
 // human players (or does not answer at all), until the deadline. Those
 // still occupied then are left alone and named in the error, so a restart
-// never kicks players.
+// never kicks players; unless p.Force, when their players are warned
+// along the way and they go down at the deadline.
 func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) error {
 	waiting := append([]string(nil), p.Names...)
 	sort.Strings(waiting)
@@ -103,6 +124,19 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 	poll := d.Poll
 	if poll <= 0 {
 		poll = DefaultPoll
+	}
+	// The warnings still to give, soonest first: only those that fall
+	// within the wait, then the last one just before the deadline.
+	var warns []time.Duration
+	if p.Force {
+		last := min(lastWarning, p.WhenEmpty/10)
+		for _, w := range p.WarnAt {
+			if w < p.WhenEmpty && w > last {
+				warns = append(warns, w)
+			}
+		}
+		sort.Slice(warns, func(i, j int) bool { return warns[i] > warns[j] })
+		warns = append(warns, last)
 	}
 	for {
 		var still []string
@@ -121,13 +155,37 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		if len(waiting) == 0 {
 			return nil
 		}
-		if !d.Now().Before(end) {
-			return fmt.Errorf("%w: still occupied after %v, left running: %s", fail.ErrJobFailed, p.WhenEmpty, strings.Join(waiting, ", "))
+		left := end.Sub(d.Now())
+		for len(warns) > 0 && left <= warns[0] {
+			for _, n := range waiting {
+				if err := d.Announce(ctx, n, left); err != nil {
+					fmt.Fprintf(d.ErrOut, "%s: could not warn its players: %v\n", n, err)
+				} else {
+					fmt.Fprintf(d.Out, "%s: players warned: %s in %v\n", n, p.Op, left.Round(time.Second))
+				}
+			}
+			warns = warns[1:]
+		}
+		if left <= 0 {
+			if !p.Force {
+				return fmt.Errorf("%w: still occupied after %v, left running: %s", fail.ErrJobFailed, p.WhenEmpty, strings.Join(waiting, ", "))
+			}
+			for _, n := range waiting {
+				fmt.Fprintf(d.Out, "%s: deadline reached with players on it; going ahead with the %s\n", n, p.Op)
+				if err := act(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		wait := min(poll, left+time.Millisecond)
+		if len(warns) > 0 {
+			wait = min(wait, left-warns[0]+time.Millisecond)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(poll, end.Sub(d.Now())+time.Millisecond)):
+		case <-time.After(wait):
 		}
 	}
 }

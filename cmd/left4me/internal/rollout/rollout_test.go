@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +56,44 @@ func TestRun(t *testing.T) {
 				t.Errorf("progress %q", out.String())
 			}
 		})
+	}
+}
+
+// With Force, the players of an occupied server are warned at each WarnAt
+// before the deadline and once more just before, in that order, and then
+// it goes down; a server that empties meanwhile is not warned again.
+func TestForceWarnsThenActs(t *testing.T) {
+	type warning struct {
+		name string
+		left time.Duration
+	}
+	var warned []warning
+	var acted []string
+	start := time.Now()
+	p := Plan{Op: "restart", Names: []string{"busy"}, WhenEmpty: 600 * time.Millisecond, Force: true,
+		WarnAt: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, time.Hour}}
+	d := Deps{
+		Act:    func(_ context.Context, n string) error { acted = append(acted, n); return nil },
+		Humans: func(context.Context, string) (int, error) { return 2, nil },
+		Where:  func(string) string { return "port 1" },
+		Announce: func(_ context.Context, n string, left time.Duration) error {
+			warned = append(warned, warning{n, left})
+			return nil
+		},
+		Now: time.Now, Poll: time.Hour, Out: io.Discard, ErrOut: io.Discard,
+	}
+	if err := Run(context.Background(), p, d); err != nil {
+		t.Fatal(err)
+	}
+	if len(acted) != 1 || time.Since(start) < 600*time.Millisecond {
+		t.Fatalf("acted %v after %v", acted, time.Since(start))
+	}
+	if len(warned) != 3 {
+		t.Fatalf("warnings %v", warned)
+	}
+	for i, max := range []time.Duration{400, 200, 60} {
+		if l := warned[i].left; l > max*time.Millisecond+50*time.Millisecond || (i > 0 && l >= warned[i-1].left) {
+			t.Errorf("warning %d: %v left (want at most %dms, after the one before)", i, l, max)
+		}
 	}
 }
