@@ -55,16 +55,19 @@ Examples:
 					&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"},
 					&cli.BoolFlag{Name: "when-empty", Usage: "restart each of them only once it has no players"},
 					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: leave servers still occupied after this long on the old version"},
+					&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, restart occupied servers too, after warning their players"},
+					&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
+					&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return fmt.Errorf("%w: overlay build takes one overlay name; e.g. left4me overlay build competitive", fail.ErrUsage)
 					}
-					var whenEmpty time.Duration
-					if c.Bool("when-empty") {
-						whenEmpty = c.Duration("deadline")
+					p, err := rolloutPlan(c, "restart")
+					if err != nil {
+						return err
 					}
-					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"), whenEmpty)
+					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"), p)
 				},
 			},
 			{
@@ -142,7 +145,7 @@ func (e *Env) overlayUsers(name string) []string {
 	return out
 }
 
-func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, whenEmpty time.Duration) error {
+func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rollout.Plan) error {
 	if e.Euid != 0 {
 		return fmt.Errorf("%w: overlay build starts a unit and writes root-owned state; run: sudo left4me overlay build %s", fail.ErrPermission, name)
 	}
@@ -185,7 +188,8 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, whenE
 	}
 	// As restart --all: one at a time, when empty if asked, and the first
 	// server the new version fails to bring back ends it.
-	if err := e.rollout(ctx, sd, rollout.Plan{Op: "restart", Names: running, WhenEmpty: whenEmpty, Rolling: true}); err != nil {
+	p.Names, p.Rolling = running, true
+	if err := e.rollout(ctx, sd, p); err != nil {
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	return nil
