@@ -57,10 +57,10 @@ type Deps struct {
 	// Announce tells the players on a server (its console's say); left
 	// is how long until it goes down. Needed with Plan.Force.
 	Announce func(ctx context.Context, name string, left time.Duration) error
-	Now    func() time.Time
-	Poll   time.Duration // between player counts; 0 = every 5 s
-	Out    io.Writer     // progress
-	ErrOut io.Writer     // failed jobs, as they happen
+	Now      func() time.Time
+	Poll     time.Duration // between player counts; 0 = every 5 s
+	Out      io.Writer     // progress
+	ErrOut   io.Writer     // failed jobs, as they happen
 }
 
 // DefaultPoll paces player counts while waiting for servers to empty.
