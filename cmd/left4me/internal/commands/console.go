@@ -97,10 +97,21 @@ func (e *Env) send(ctx context.Context, name, cmd string, quiet time.Duration) e
 		return err
 	}
 	defer conn.Close()
+	return e.sendOn(ctx, conn, name, cmd, quiet)
+}
+
+// sendOn types cmd into a dialed console and prints the answer.
+func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, quiet time.Duration) error {
+	r := bufio.NewReader(conn)
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+		// A refusing relay writes why and closes, maybe before our write:
+		// its line is still queued on our side of the socket.
+		_ = conn.SetReadDeadline(time.Now().Add(quiet))
+		if line, _ := r.ReadString('\n'); strings.HasPrefix(line, "left4me: ") {
+			return fmt.Errorf("%w: %s", fail.ErrPermission, strings.TrimSpace(strings.TrimPrefix(line, "left4me: ")))
+		}
 		return fmt.Errorf("console of %s: %w", name, err)
 	}
-	r := bufio.NewReader(conn)
 	for got := false; ; {
 		// Until the server is quiet for a moment after answering (or
 		// never answers within a few seconds).
