@@ -5,9 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // repoRoot is the checkout the tests run from (go test runs in tests/e2e).
@@ -56,22 +57,7 @@ func installProject(t *testing.T) func(root string) error {
 // writeFiles creates files below dir; a value of the form "->TARGET" makes
 // a symlink instead.
 func writeFiles(dir string, files map[string]string) error {
-	for rel, body := range files {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if target, ok := strings.CutPrefix(body, "->"); ok {
-			if err := os.Symlink(target, p); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return treetest.Write(dir, files)
 }
 
 // installGame puts the stand-in server at the top of a fake installation.

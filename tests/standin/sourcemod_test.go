@@ -8,25 +8,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // writeTree creates files below dir (a trailing / makes a directory).
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	for rel, body := range files {
-		p := filepath.Join(dir, rel)
-		if strings.HasSuffix(rel, "/") {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := treetest.Write(dir, files); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // needRoot skips tests that mount (they run as root in make test and CI).
@@ -54,25 +55,18 @@ var baseTree = map[string]string{
 	"left4dead2/cfg/server_default_extra.cfg": "x",
 }
 
+// writeTree writes files below dir; srcds_run is executable, as in a real
+// installation.
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
+	if err := treetest.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
 	for rel, body := range files {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(body, "->"); ok {
-			if err := os.Symlink(target, p); err != nil {
+		if strings.HasSuffix(rel, "srcds_run") && !strings.HasPrefix(body, "->") {
+			if err := os.Chmod(filepath.Join(dir, rel), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			continue
-		}
-		mode := os.FileMode(0o644)
-		if strings.HasSuffix(rel, "srcds_run") {
-			mode = 0o755
-		}
-		if err := os.WriteFile(p, []byte(body), mode); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
