@@ -3,6 +3,7 @@ package prestart
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/left4me/left4me/spec/layout"
@@ -12,6 +13,10 @@ import (
 
 // ServerUser is the system user every server runs as (packaging/sysusers.conf).
 const ServerUser = "left4me"
+
+// IdmapPinsEnv moves the idmap pins away from IdmapPinDir (benchmarks and
+// tests that run the helpers outside systemd).
+const IdmapPinsEnv = "LEFT4ME_IDMAP_PINS"
 
 // ConfigFromEnv builds the helpers' Config from LEFT4ME_* and the server
 // user's entry in /etc/passwd.
@@ -23,7 +28,11 @@ func ConfigFromEnv(log io.Writer) (Config, error) {
 	if uid == 0 {
 		return Config{}, fmt.Errorf("user %q has uid 0; the server must never run as root", ServerUser)
 	}
-	return Config{Layout: layout.FromEnv(), UID: uid, GID: gid, Log: log}, nil
+	pins := IdmapPinDir
+	if d := os.Getenv(IdmapPinsEnv); d != "" {
+		pins = d
+	}
+	return Config{Layout: layout.FromEnv(), UID: uid, GID: gid, Log: log, IdmapPins: pins}, nil
 }
 
 // PrintError writes err to w (the process's stderr), one line at a time.

@@ -84,8 +84,8 @@ func (s *shifted) close() { closeAll(s.fds...) }
 // shiftLayers clones every layer as a detached, read-only, idmapped mount.
 // A layer on a filesystem without idmapped mounts makes it fail with
 // ErrNoIdmap, naming the layer.
-func shiftLayers(lowers []int, names []string, uid, gid int) (*shifted, error) {
-	ns, err := newIdmap(uid, gid)
+func shiftLayers(lowers []int, names []string, uid, gid int, pins string) (*shifted, error) {
+	ns, err := pinnedIdmap(pins, uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (s *shifted) detach() error {
 // to the server's user (see the top of this file). Where the kernel or a
 // filesystem cannot idmap, it mounts them as they are and says so.
 func mountLayers(c Config, inst *instance, l *layers, dirPath string) error {
-	sh, err := shiftLayers(l.fds, l.names, c.UID, c.GID)
+	sh, err := shiftLayers(l.fds, l.names, c.UID, c.GID, c.IdmapPins)
 	if errors.Is(err, ErrNoIdmap) {
 		c.step("warning: %v", err)
 		return mountOverlay(l.fds, inst.upper, inst.work, inst.merged)

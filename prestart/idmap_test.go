@@ -65,10 +65,18 @@ func TestServerWritesIntoLowerDirectories(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		attach bool
-	}{{"detached idmapped layers", false}, {"attached idmapped layers (kernels before 6.15)", true}} {
+		pinned bool
+	}{
+		{"detached idmapped layers", false, false},
+		{"attached idmapped layers (kernels before 6.15)", true, false},
+		{"detached idmapped layers through the pinned namespace", false, true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, "")
 			e.c.attachLayers = tc.attach
+			if tc.pinned {
+				e.c.IdmapPins = pinDir(t)
+			}
 			opened(t, e.root)
 			mk(t, e.path("overlays/top/left4dead2/addons/sourcemod/logs/.keep"), "", 0o644)
 			mk(t, e.path("overlays/top/left4dead2/cfg/banned_user.cfg"), "banid 0 STEAM_1:0:1\n", 0o644)

@@ -28,6 +28,9 @@ type Config struct {
 	UID    int // the server's user: owns the upper layer and staged files
 	GID    int
 	Log    io.Writer // step lines, the journal when run by systemd
+	// IdmapPins is where the idmapped layers' user namespace is pinned
+	// for the boot (IdmapPinDir); empty makes a new one at every start.
+	IdmapPins string
 
 	// attachLayers makes the tests take the path of kernels before 6.15,
 	// which refuse detached mounts as overlay layers.

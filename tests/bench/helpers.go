@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -150,7 +151,9 @@ func (b *bench) prepareHelpers(e *helperEnv, k int) (*helperCase, error) {
 	h := &helperCase{b: b, res: &helperResult{overlays: k, cfgs: cfgs}}
 	// The environment l4d2@.service and its drop-in give the helpers.
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LEFT4ME_CONFIG_DIR=" + e.etc, "LEFT4ME_ROOT=" + e.root,
-		startplan.DirEnv + "=" + planDir, "GOMAXPROCS=1"}
+		startplan.DirEnv + "=" + planDir, "GOMAXPROCS=1",
+		// Pinned on the tmpfs (umount -R in run.sh), not in the host's /run.
+		prestart.IdmapPinsEnv + "=" + filepath.Join(b.scratch, "run", "idmap")}
 	h.merged = filepath.Join(e.root, "runtime", name, "merged")
 	errFile := filepath.Join(b.scratch, "helper.err")
 	h.start = request{Op: "exec", Argv: []string{b.bin("left4me-prestart"), name}, Env: env, Stderr: errFile}
