@@ -121,6 +121,8 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		return 1
 	}
 
+	logf("%v", loadGameFiles(a.game, logf))
+
 	hostname := "standin"
 	if a.hostname != "" {
 		hostname = a.hostname // srcds runs +commands before server.cfg
