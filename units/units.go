@@ -100,7 +100,8 @@ LimitNOFILE=16384
 # after TimeoutStopSec.
 KillSignal=SIGINT
 TimeoutStopSec=30
-# The A2S watcher left by the ExecStartPost= probe feeds the watchdog.
+# The start probe (ExecStartPost=) feeds the watchdog until the server first
+# answers, the relay (main process) afterwards: both must be heard.
 NotifyAccess=all
 # A hung server is killed outright: SIGABRT's core dump of a game server
 # would land in the instance's upper layer.
@@ -203,7 +204,12 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	if s.HangTimeout > 0 {
 		b = append(b, "WatchdogSec="...)
 		b = strconv.AppendInt(b, int64(s.HangTimeout.Seconds()), 10)
-		b = append(b, '\n')
+		// The relay feeds the watchdog once the probe has seen the server.
+		b = append(b, "\nEnvironment=\"LEFT4ME_WATCH="...)
+		b = append(b, s.QueryAddr()...)
+		b = append(b, ' ')
+		b = append(b, s.HangTimeout.String()...)
+		b = append(b, "\"\n"...)
 	}
 	b = appendResources(b, s.Resources)
 	b = append(b, "ExecStart=\nExecStart="...)

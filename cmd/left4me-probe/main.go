@@ -1,9 +1,10 @@
 // Command left4me-probe is l4d2@.service's ExecStartPost= helper: the start
-// job completes only when the server answers A2S_INFO, and a watcher it
-// leaves behind feeds systemd's watchdog while the server keeps answering.
+// job completes only when the server answers A2S_INFO. Until then it feeds
+// systemd's watchdog while the server lives; afterwards the relay (the
+// unit's main process) does, while the server keeps answering.
 //
 //	left4me-probe ready ADDR:PORT START_TIMEOUT HANG_TIMEOUT
-//	left4me-probe watch ADDR:PORT HANG_TIMEOUT     (started by ready)
+//	left4me-probe watch ADDR:PORT HANG_TIMEOUT     (by hand: what the relay does)
 //
 // ADDR is where the server listens (its -ip argument, or 127.0.0.1).
 package main
@@ -14,7 +15,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -54,27 +54,17 @@ func run(args []string) error {
 			return err
 		}
 		keepalive := func() { _ = notify("WATCHDOG=1") }
-		if _, err := probe.Ready(ctx, addr, timeout, mainAlive, keepalive, logf); err != nil {
-			return err
-		}
-		if hang <= 0 {
-			return nil
-		}
-		return startWatcher(addr, args[3])
+		_ = hang // the relay watches (LEFT4ME_WATCH in the drop-in)
+		_, err := probe.Ready(ctx, addr, timeout, mainAlive, keepalive, logf)
+		return err
 	case args[0] == "watch" && len(args) == 3:
 		hang, err := time.ParseDuration(args[2])
 		if err != nil {
 			return err
 		}
-		return probe.Watch(ctx, addr, interval(hang), hang, notify, logf)
+		return probe.Watch(ctx, addr, probe.Interval(hang), hang, notify, logf)
 	}
 	return fmt.Errorf("unknown command %q", args)
-}
-
-// interval: several queries per hang period, so one lost datagram never
-// starves the watchdog.
-func interval(hang time.Duration) time.Duration {
-	return max(hang/6, time.Second)
 }
 
 // mainAlive: systemd gives ExecStartPost= the server's PID as $MAINPID.
@@ -92,21 +82,4 @@ func notify(state string) error {
 		err = errors.New("NOTIFY_SOCKET is not set (NotifyAccess=all missing?)")
 	}
 	return err
-}
-
-// startWatcher leaves the watcher running in the unit's cgroup: systemd
-// stops it with the unit, and accepts its WATCHDOG=1 under NotifyAccess=all.
-func startWatcher(addr, hang string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("start watcher: %w", err)
-	}
-	cmd := exec.Command(self, "watch", addr, hang)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start watcher: %w", err)
-	}
-	logf("watching A2S_INFO on %s (hang timeout %s, watcher pid %d)", addr, hang, cmd.Process.Pid)
-	return nil
 }

@@ -133,3 +133,41 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("log: %s", log.text())
 	}
 }
+
+// The relay's watch stays silent until the server first answers (the start
+// probe feeds the watchdog until then), and feeds it from then on.
+func TestWatchAfterStart(t *testing.T) {
+	addr, _ := server(t, 1500*time.Millisecond)
+	var log lines
+	var mu sync.Mutex
+	var first time.Time
+	feeds := 0
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	defer cancel()
+	err := WatchAfterStart(ctx, addr, 6*time.Second, func(state string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(state, "WATCHDOG=1") {
+			if feeds == 0 {
+				first = time.Now()
+			}
+			feeds++
+		}
+		return nil
+	}, log.logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if feeds < 2 {
+		t.Fatalf("%d watchdog feeds in 3.5 s of a server answering from 1.5 s; log:\n%s", feeds, log.text())
+	}
+	if d := first.Sub(start); d < 1500*time.Millisecond {
+		t.Errorf("fed the watchdog %v after the start, before the server answered", d)
+	}
+	if !strings.Contains(log.text(), "watching A2S_INFO on "+addr) {
+		t.Errorf("log:\n%s", log.text())
+	}
+}

@@ -1,0 +1,56 @@
+// Command scale measures boot at scale and what left4me keeps beside each
+// running server, in a real systemd (tests/container): the time from
+// `systemctl start l4d2.target` to every instance answering A2S, against a
+// floor of as many minimal Type=simple units that run the same stand-in
+// with no helpers, overlay or probe; and, with 30 instances up, the
+// resident memory and CPU time of every process of ours in each
+// instance's cgroup (the console relay and the A2S watcher).
+//
+// Usage (as root, from tests/bench/run.sh): scale -scratch DIR [flags]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	scratch, repo string
+	counts        []int
+	rounds        int
+	idle          time.Duration
+	trace         bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.scratch, "scratch", "", "empty directory on a real filesystem (tmpfs) for the container's state (required)")
+	flag.StringVar(&o.repo, "repo", ".", "the source tree: make install DESTDIR= runs there")
+	flag.IntVar(&o.rounds, "rounds", 3, "boots of each count and arm (medians are reported)")
+	flag.DurationVar(&o.idle, "idle", time.Minute, "how long the overhead of the running instances is watched")
+	flag.BoolVar(&o.trace, "trace", false, "print the journal of the first instance and floor unit")
+	ns := flag.String("n", "10,30", "instance counts; the overhead is measured at the largest")
+	flag.Parse()
+	for f := range strings.SplitSeq(*ns, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 500 {
+			fail(fmt.Errorf("-n: bad count %q", f))
+		}
+		o.counts = append(o.counts, n)
+	}
+	if o.scratch == "" {
+		fail(fmt.Errorf("-scratch is required"))
+	}
+	if err := run(o); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "scale:", err)
+	os.Exit(1)
+}

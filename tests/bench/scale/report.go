@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on
+// every Linux architecture Go supports).
+const clockTicks = 100
+
+func med(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func report(w io.Writer, o options, times map[string]map[int][]time.Duration, ov ovResult, took time.Duration, load0, load1 string) {
+	fmt.Fprintf(w, "\n### Boot at scale: `systemctl start l4d2.target` until every instance answers A2S\n\n")
+	fmt.Fprintf(w, "In a systemd container (tests/container). The floor is as many `Type=simple` units running the same stand-in straight from the installation: no helpers, no overlay, no probe, no relay, no sandbox. Timed from just before `systemctl start --no-block TARGET` (through nsenter) to the last first A2S_INFO answer, asked of every port every 20 ms from inside the container's network. Arms alternate; medians of %d boots. Took %v; load average %s before, %s after.\n\n",
+		o.rounds, took.Round(time.Second), load0, load1)
+	fmt.Fprintln(w, "| instances | left4me (l4d2.target) | floor (floor.target) | **ratio** | left4me per instance | floor per instance |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|")
+	for _, n := range o.counts {
+		a, b := med(times["l4d2.target"][n]), med(times["floor.target"][n])
+		fmt.Fprintf(w, "| %d | %v | %v | **%.2f** | %v | %v |\n", n, a.Round(time.Millisecond), b.Round(time.Millisecond),
+			float64(a)/float64(b), (a / time.Duration(n)).Round(100*time.Microsecond), (b / time.Duration(n)).Round(100*time.Microsecond))
+	}
+
+	fmt.Fprintf(w, "\n### What left4me keeps beside each running server (%d instances, watched %v)\n\n", ov.instances, ov.idle)
+	fmt.Fprintln(w, "Every process in an instance's cgroup except the server (srcds_linux), read from the host's /proc: VmRSS and PSS at the end, utime+stime over the watch.")
+	fmt.Fprintln(w)
+	byComm := map[string][]proc{}
+	perUnit := map[string]struct{ rss, pss, ticks int64 }{}
+	for _, p := range ov.procs {
+		byComm[p.comm] = append(byComm[p.comm], p)
+		u := perUnit[p.unit]
+		u.rss += p.rss
+		u.pss += p.pss
+		u.ticks += p.ticks1 - p.ticks0
+		perUnit[p.unit] = u
+	}
+	cpu := func(ticks int64) float64 { return 100 * float64(ticks) / clockTicks / ov.idle.Seconds() }
+	fmt.Fprintln(w, "| process | count | RSS median | RSS max | PSS median | CPU per process (% of a core) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	comms := make([]string, 0, len(byComm))
+	for c := range byComm {
+		comms = append(comms, c)
+	}
+	sort.Strings(comms)
+	for _, c := range comms {
+		ps := byComm[c]
+		var rss, pss []int64
+		var t int64
+		for _, p := range ps {
+			rss = append(rss, p.rss)
+			pss = append(pss, p.pss)
+			t += p.ticks1 - p.ticks0
+		}
+		slices.Sort(rss)
+		slices.Sort(pss)
+		fmt.Fprintf(w, "| %s | %d | %.1f MiB | %.1f MiB | %.1f MiB | %.4f %% |\n", c, len(ps), float64(rss[len(rss)/2])/1024,
+			float64(rss[len(rss)-1])/1024, float64(pss[len(pss)/2])/1024, cpu(t)/float64(len(ps)))
+	}
+	var maxRSS, maxPSS, sumTicks int64
+	for _, u := range perUnit {
+		maxRSS, maxPSS = max(maxRSS, u.rss), max(maxPSS, u.pss)
+		sumTicks += u.ticks
+	}
+	fmt.Fprintf(w, "\nPer instance (%d instances with processes of ours): RSS at most **%.1f MiB** (PSS at most %.1f MiB), CPU **%.4f %%** of a core on average (%d ticks of %d ms in all over %v).\n",
+		len(perUnit), float64(maxRSS)/1024, float64(maxPSS)/1024, cpu(sumTicks)/float64(max(1, len(perUnit))), sumTicks, 1000/clockTicks, ov.idle)
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/left4me/left4me/tests/container"
+)
+
+// Ports: instance sI listens on ourPort+I, floor unit floor@P on P.
+const (
+	ourPort   = 27200
+	floorPort = 27600
+)
+
+// floorUnit is the least a unit can be that runs the server: no helpers,
+// no overlay (the installation directly), no probe, no sandbox, no relay.
+const floorUnit = `[Unit]
+Description=floor: the stand-in on port %i, nothing else
+PartOf=floor.target
+
+[Service]
+Type=simple
+User=left4me
+WorkingDirectory=/var/lib/left4me/installation
+Environment=LD_LIBRARY_PATH=.:bin
+ExecStart=/var/lib/left4me/installation/srcds_linux -game left4dead2 -port %i -strictportbind +map c1m1_hotel
+`
+
+type target struct {
+	name  string // the target systemctl starts
+	ports func(n int) []int
+}
+
+func ports(base, n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = base + i
+	}
+	return p
+}
+
+func run(o options) error {
+	maxN := slices.Max(o.counts)
+	state := filepath.Join(o.scratch, "state")
+	if err := installGame(filepath.Join(state, "installation"), filepath.Join(o.repo, "build")); err != nil {
+		return err
+	}
+	ct, err := container.New(container.Options{Prefix: "left4me-bench-", State: state})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ct.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "scale:", err)
+		}
+	}()
+	if err := installProject(ct.Root, o.repo); err != nil {
+		return err
+	}
+	if err := writeUnits(ct.Root, maxN); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := ct.Boot(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	sh := func(args ...string) error {
+		_, err := ct.Run(ctx, args...)
+		return err
+	}
+	targets := []target{
+		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }},
+		{"floor.target", func(n int) []int { return ports(floorPort, n) }},
+	}
+	load0 := loadavg()
+	t0 := time.Now()
+	times := map[string]map[int][]time.Duration{}
+	for r := range o.rounds {
+		for _, n := range o.counts {
+			if err := enable(ct.Root, n, maxN); err != nil {
+				return err
+			}
+			if err := sh("systemctl", "daemon-reload"); err != nil {
+				return err
+			}
+			for j := range targets {
+				tg := targets[(j+r)%2]
+				d, err := bootTime(ct, tg, n)
+				if err != nil {
+					return fmt.Errorf("%s, %d instances: %w", tg.name, n, err)
+				}
+				if times[tg.name] == nil {
+					times[tg.name] = map[int][]time.Duration{}
+				}
+				times[tg.name][n] = append(times[tg.name][n], d)
+				fmt.Fprintf(os.Stderr, "scale: round %d, %s, %d instances: %v\n", r+1, tg.name, n, d.Round(time.Millisecond))
+				if err := sh("systemctl", "stop", tg.name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// The overhead of running instances: all of ours up, watched idle.
+	if err := enable(ct.Root, maxN, maxN); err != nil {
+		return err
+	}
+	if err := sh("systemctl", "daemon-reload"); err != nil {
+		return err
+	}
+	if _, err := bootTime(ct, targets[0], maxN); err != nil {
+		return err
+	}
+	ov, err := overhead(ct.PID1, maxN, o.idle)
+	if err != nil {
+		return err
+	}
+	if o.trace {
+		out, _ := ct.Run(ctx, "journalctl", "-o", "short-monotonic", "--no-pager", "-u", "l4d2@s0.service", "-u", "floor@27600.service")
+		fmt.Fprintln(os.Stderr, out)
+	}
+	report(os.Stdout, o, times, ov, time.Since(t0), load0, loadavg())
+	return sh("systemctl", "stop", "l4d2.target")
+}
+
+// bootTime starts tg's units for n instances and returns the time until
+// the last of them answered A2S.
+func bootTime(ct *container.Container, tg target, n int) (time.Duration, error) {
+	start := time.Now()
+	if _, err := ct.Run(context.Background(), "systemctl", "start", "--no-block", tg.name); err != nil {
+		return 0, err
+	}
+	last, err := answering(ct, tg.ports(n), 5*time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	return last.Sub(start), nil
+}
+
+// enable makes the first n instances (and floor units) start with their
+// target and the others not: autostart in the specs (the generator writes
+// the wants links at the daemon-reload), links for the floor.
+func enable(root string, n, maxN int) error {
+	wants := filepath.Join(root, "etc/systemd/system/floor.target.wants")
+	if err := os.RemoveAll(wants); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		return err
+	}
+	for i := range maxN {
+		spec := fmt.Sprintf("port: %d\nautostart: %t\n", ourPort+i, i < n)
+		if err := os.WriteFile(filepath.Join(root, "etc/left4me/instances", fmt.Sprintf("s%d.yaml", i)), []byte(spec), 0o640); err != nil {
+			return err
+		}
+		if i < n {
+			if err := os.Symlink("../floor@.service", filepath.Join(wants, fmt.Sprintf("floor@%d.service", floorPort+i))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func writeUnits(root string, maxN int) error {
+	dir := filepath.Join(root, "etc/systemd/system")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "floor@.service"), []byte(floorUnit), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "floor.target"), []byte("[Unit]\nDescription=floor instances\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, "etc/left4me/instances"), 0o755); err != nil {
+		return err
+	}
+	return enable(root, 0, maxN)
+}
+
+// installProject is what the end-to-end tests do: make install into the
+// container's root, then the users a package's postinst creates.
+func installProject(root, repo string) error {
+	cmd := exec.Command("make", "install", "DESTDIR="+root, "PREFIX=/usr")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("make install: %v\n%s", err, out)
+	}
+	out, err := exec.Command("systemd-sysusers", "--root="+root,
+		filepath.Join(root, "usr/lib/sysusers.d/left4me.conf"), filepath.Join(root, "usr/lib/sysusers.d/left4me-build.conf")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("systemd-sysusers: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// installGame puts the stand-in where the game goes, as the end-to-end
+// tests do: it answers at once.
+func installGame(dir, build string) error {
+	for _, f := range []struct{ src, dst string }{{"srcds_run", "srcds_run"}, {"srcds_linux", "srcds_linux"}} {
+		data, err := os.ReadFile(filepath.Join(build, f.src))
+		if err != nil {
+			return fmt.Errorf("%w (make standin builds it)", err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.dst), data, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{"bin", "left4dead2/cfg"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "bin/libtier0_srv.so"), []byte("stand-in for Valve's libtier0_srv.so\n"), 0o644)
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
