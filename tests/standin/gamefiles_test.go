@@ -28,7 +28,7 @@ func TestLoadGameFiles(t *testing.T) {
 	var lines []string
 	l := loadGameFiles("left4dead2", func(f string, a ...any) { lines = append(lines, f) })
 	vpks, vpkBytes, failures := 2, int64(2*4096+3), 1 // bin/empty.so
-	if os.Getuid() != 0 { // root reads a mode-0 file; others get EACCES
+	if os.Getuid() != 0 {                             // root reads a mode-0 file; others get EACCES
 		vpks, vpkBytes, failures = 1, 4096+3, 2
 	}
 	if l.libs != 2 || l.libBytes != 3*4096+4 || l.vpks != vpks || l.vpkBytes != vpkBytes {

@@ -22,10 +22,10 @@ type arm struct {
 
 // sample is one measurement of n servers of an arm; memory in KiB.
 type sample struct {
-	used, cache, anon   int64 // host-wide deltas (/proc/meminfo)
-	pss, pssFile, rss   int64 // sums over the servers (smaps_rollup)
-	disk                usage // per server: its own tree (runtime/NAME or the copy)
-	elapsed             time.Duration
+	used, cache, anon int64 // host-wide deltas (/proc/meminfo)
+	pss, pssFile, rss int64 // sums over the servers (smaps_rollup)
+	disk              usage // per server: its own tree (runtime/NAME or the copy)
+	elapsed           time.Duration
 }
 
 func run(o options) error {
