@@ -146,12 +146,14 @@ lint:
 	@# Imports in three groups: standard library, third party, this module.
 	@test -z "$$($(GO) tool goimports -local github.com/left4me/left4me -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { $(GO) tool goimports -local github.com/left4me/left4me -l .; echo "imports need grouping: go tool goimports -local github.com/left4me/left4me -w FILE"; exit 1; }
 
-# Benchmarks of the generator and the helpers against systemd's own fstab
-# generator and a bare overlayfs mount (as root, on a tmpfs it mounts itself;
-# see docs/PERFORMANCE.md). Builds what it measures with the build rule above.
-# BENCHFLAGS=-quick for a fast smoke run.
+# Benchmarks, each side by side with the alternative (as root; see
+# docs/PERFORMANCE.md): the generator against systemd's fstab generator, the
+# helpers against mount(8), memory and disk of N servers against a copy
+# each, boot at scale against minimal units, what stays beside a server.
+# Builds what it measures with the build rule above. BENCHFLAGS=-quick for
+# a fast smoke run.
 .PHONY: bench
-bench: $(BUILD)/left4me-generator $(BUILD)/left4me-prestart $(BUILD)/left4me-poststop $(BUILD)/left4me $(BUILD)/steamcmd
+bench: build standin $(DOCS)
 	tests/bench/run.sh $(BENCHFLAGS)
 
 clean:

@@ -69,7 +69,7 @@ func run() error {
 	flag.StringVar(&b.scratch, "scratch", "", "tmpfs directory for every input and output (required)")
 	flag.StringVar(&b.binDir, "bin", "build", "directory holding the binaries of `make build`")
 	flag.StringVar(&b.fstabGen, "fstab-gen", "/usr/lib/systemd/system-generators/systemd-fstab-generator", "systemd's fstab generator")
-	ns := flag.String("n", "10,100,1000,10000", "instance specs / fstab entries per generator run (none: skip)")
+	ns := flag.String("n", "10,50", "instance specs / fstab entries per generator run (none: skip)")
 	ks := flag.String("overlays", "1,10,50", "overlays per instance for the helpers (none: skip)")
 	quick := flag.Bool("quick", false, "few iterations: checks that everything runs, numbers are rough")
 	out := flag.String("o", "", "also write the report to this file")

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks of the generator and the start/stop helpers (issue 8), as run by
-# `make bench`. Everything runs on a tmpfs that this script mounts and always
+# Benchmarks of the generator and the start/stop helpers (issues 8, 18), of
+# memory and disk per server, of boot at scale and of what stays beside
+# each server (issue 18), as run by `make bench`. Everything runs on a tmpfs that this script mounts and always
 # unmounts again; results are printed and written to build/bench.md.
 #
-# Prerequisites: root, overlayfs, systemd's systemd-fstab-generator, util-linux
-# mount/umount, useradd/userdel (passwd), Go, and `make build` done (make bench
-# does it). A `left4me` system user is created for the start helper when the
+# Prerequisites: root, overlayfs, XFS (xfsprogs), systemd's
+# systemd-fstab-generator, systemd-nspawn (systemd-container), util-linux
+# mount/umount/losetup, useradd/userdel (passwd), Go, and `make build
+# standin` done (make bench does it). A `left4me` system user is created for the start helper when the
 # host has none, and removed again at the end.
 #
 # Usage: tests/bench/run.sh [-quick] [driver flags, see tests/bench/main.go]
@@ -23,10 +25,16 @@ FSTAB_GEN=${FSTAB_GEN:-/usr/lib/systemd/system-generators/systemd-fstab-generato
 [ -x "$FSTAB_GEN" ] || die "$FSTAB_GEN is missing: the reference generator ships with systemd (apt-get install systemd)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
 grep -qw overlay /proc/filesystems || die "overlayfs is not available in this kernel (modprobe overlay failed)"
-for c in mount umount mountpoint useradd userdel getent go; do
+for c in mount umount mountpoint useradd userdel getent go losetup; do
 	command -v "$c" >/dev/null || die "$c not found (util-linux, passwd and Go are required)"
 done
-for b in left4me-generator left4me-prestart left4me-poststop; do
+# The density run keeps its files on XFS in a loop image (reflink copies);
+# the scale run boots systemd in a container.
+command -v mkfs.xfs >/dev/null || die "mkfs.xfs not found: the density benchmark needs it (apt-get install xfsprogs)"
+grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null || true
+grep -qw xfs /proc/filesystems || die "this kernel has no XFS (modprobe xfs failed)"
+command -v systemd-nspawn >/dev/null || die "systemd-nspawn not found: the scale benchmark needs it (apt-get install systemd-container)"
+for b in left4me-generator left4me-prestart left4me-poststop srcds_run srcds_linux; do
 	[ -x "build/$b" ] || die "build/$b missing: run make build (make bench does)"
 done
 
@@ -88,4 +96,18 @@ updflags=()
 	echo
 	"$scratch/bin/updatecost" -scratch "$scratch/update" -bin "$scratch/bin" "${updflags[@]}"
 } | tee -a build/bench.md
+# Memory and disk of N servers on one installation against a copy each
+# (issue 18), in a sparse XFS image on disk (removed at the end).
+go build -trimpath -o "$scratch/bin/density" ./tests/bench/density
+cp build/srcds_run build/srcds_linux "$scratch/bin/"
+denflags=()
+[ ${#quick[@]} -eq 0 ] || denflags=(-lib-mb 32 -vpk-mb 32 -n 1,3 -rounds 1)
+"$scratch/bin/density" -bin "$scratch/bin" -image-dir "${DENSITY_DIR:-/var/tmp}" "${denflags[@]}" | tee -a build/bench.md
+# Boot at scale and what stays beside each server, in a systemd container
+# (make install into its root, as the end-to-end tests do).
+go build -trimpath -o "$scratch/bin/scale" ./tests/bench/scale
+mkdir "$scratch/scale"
+scaleflags=()
+[ ${#quick[@]} -eq 0 ] || scaleflags=(-n 3 -rounds 1 -idle 5s)
+"$scratch/bin/scale" -scratch "$scratch/scale" -repo . "${scaleflags[@]}" | tee -a build/bench.md
 echo "bench: report written to build/bench.md" >&2

@@ -6,22 +6,33 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/tests/container"
 )
 
+// monoUS is CLOCK_MONOTONIC in µs, the clock of systemd's *Monotonic
+// timestamps (the container shares the host's).
+func monoUS() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano() / 1000
+}
+
 // answering waits until every port answers A2S_INFO from inside the
-// container's network, at most timeout, and returns when the last one did.
+// container's network, at most timeout, and returns when each first did
+// (monoUS).
 // One socket asks all of them every 20 ms, so a slow port does not delay
 // noticing the others; a challenge is answered at once, as clients do.
-func answering(ct *container.Container, ports []int, timeout time.Duration) (time.Time, error) {
+func answering(ct *container.Container, ports []int, timeout time.Duration) (map[int]int64, error) {
 	var conn *net.UDPConn
 	var err error
 	if nerr := ct.Netns(func() { conn, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) }); nerr != nil {
-		return time.Time{}, nerr
+		return nil, nerr
 	}
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
 	defer conn.Close()
 	pending := map[int]bool{}
@@ -30,10 +41,10 @@ func answering(ct *container.Container, ports []int, timeout time.Duration) (tim
 	}
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 1400)
-	var last time.Time
+	first := map[int]int64{}
 	for len(pending) > 0 {
 		if time.Now().After(deadline) {
-			return last, fmt.Errorf("%d of %d instances did not answer A2S within %v", len(pending), len(ports), timeout)
+			return first, fmt.Errorf("%d of %d instances did not answer A2S within %v", len(pending), len(ports), timeout)
 		}
 		for p := range pending {
 			_, _ = conn.WriteToUDP(a2s.EncodeRequest(nil), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
@@ -55,9 +66,9 @@ func answering(ct *container.Container, ports []int, timeout time.Duration) (tim
 			}
 			if _, err := a2s.ParseInfo(pkt); err == nil && pending[from.Port] {
 				delete(pending, from.Port)
-				last = time.Now()
+				first[from.Port] = monoUS()
 			}
 		}
 	}
-	return last, nil
+	return first, nil
 }

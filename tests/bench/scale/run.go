@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,16 @@ ExecStart=/var/lib/left4me/installation/srcds_linux -game left4dead2 -port %i -s
 type target struct {
 	name  string // the target systemctl starts
 	ports func(n int) []int
+	units func(n int) []string // in the order of ports
+}
+
+// boot is one start of a target: the time until the last instance
+// answered, and per instance (µs): from the start command until systemd
+// began the unit (its queue), through its ExecStartPre= until the main
+// process was forked, and from there until the server answered.
+type boot struct {
+	total                time.Duration
+	queued, pre, toReply []int64
 }
 
 func ports(base, n int) []int {
@@ -76,12 +87,12 @@ func run(o options) error {
 		return err
 	}
 	targets := []target{
-		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }},
-		{"floor.target", func(n int) []int { return ports(floorPort, n) }},
+		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }, func(n int) []string { return names("l4d2@s%d.service", 0, n) }},
+		{"floor.target", func(n int) []int { return ports(floorPort, n) }, func(n int) []string { return names("floor@%d.service", floorPort, n) }},
 	}
 	load0 := loadavg()
 	t0 := time.Now()
-	times := map[string]map[int][]time.Duration{}
+	times := map[string]map[int][]boot{}
 	for r := range o.rounds {
 		for _, n := range o.counts {
 			if err := enable(ct.Root, n, maxN); err != nil {
@@ -92,15 +103,15 @@ func run(o options) error {
 			}
 			for j := range targets {
 				tg := targets[(j+r)%2]
-				d, err := bootTime(ct, tg, n)
+				b, err := bootTime(ct, tg, n)
 				if err != nil {
 					return fmt.Errorf("%s, %d instances: %w", tg.name, n, err)
 				}
 				if times[tg.name] == nil {
-					times[tg.name] = map[int][]time.Duration{}
+					times[tg.name] = map[int][]boot{}
 				}
-				times[tg.name][n] = append(times[tg.name][n], d)
-				fmt.Fprintf(os.Stderr, "scale: round %d, %s, %d instances: %v\n", r+1, tg.name, n, d.Round(time.Millisecond))
+				times[tg.name][n] = append(times[tg.name][n], b)
+				fmt.Fprintf(os.Stderr, "scale: round %d, %s, %d instances: %v\n", r+1, tg.name, n, b.total.Round(time.Millisecond))
 				if err := sh("systemctl", "stop", tg.name); err != nil {
 					return err
 				}
@@ -129,18 +140,55 @@ func run(o options) error {
 	return sh("systemctl", "stop", "l4d2.target")
 }
 
-// bootTime starts tg's units for n instances and returns the time until
-// the last of them answered A2S.
-func bootTime(ct *container.Container, tg target, n int) (time.Duration, error) {
-	start := time.Now()
-	if _, err := ct.Run(context.Background(), "systemctl", "start", "--no-block", tg.name); err != nil {
-		return 0, err
+// bootTime starts tg's units for n instances and times them (boot).
+func bootTime(ct *container.Container, tg target, n int) (boot, error) {
+	var b boot
+	ctx := context.Background()
+	t0 := monoUS()
+	if _, err := ct.Run(ctx, "systemctl", "start", "--no-block", tg.name); err != nil {
+		return b, err
 	}
-	last, err := answering(ct, tg.ports(n), 5*time.Minute)
+	first, err := answering(ct, tg.ports(n), 5*time.Minute)
 	if err != nil {
-		return 0, err
+		return b, err
 	}
-	return last.Sub(start), nil
+	units := tg.units(n)
+	out, err := ct.Run(ctx, append([]string{"systemctl", "show", "-p", "InactiveExitTimestampMonotonic", "-p", "ExecMainStartTimestampMonotonic", "--"}, units...)...)
+	if err != nil {
+		return b, err
+	}
+	blocks := strings.Split(strings.TrimSpace(out), "\n\n")
+	if len(blocks) != n {
+		return b, fmt.Errorf("systemctl show: %d blocks for %d units", len(blocks), n)
+	}
+	var last int64
+	for i, p := range tg.ports(n) {
+		var exit, main int64
+		for line := range strings.SplitSeq(blocks[i], "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			x, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "InactiveExitTimestampMonotonic":
+				exit = x
+			case "ExecMainStartTimestampMonotonic":
+				main = x
+			}
+		}
+		b.queued = append(b.queued, exit-t0)
+		b.pre = append(b.pre, main-exit)
+		b.toReply = append(b.toReply, first[p]-main)
+		last = max(last, first[p])
+	}
+	b.total = time.Duration(last-t0) * time.Microsecond
+	return b, nil
+}
+
+func names(format string, base, n int) []string {
+	u := make([]string, n)
+	for i := range u {
+		u[i] = fmt.Sprintf(format, base+i)
+	}
+	return u
 }
 
 // enable makes the first n instances (and floor units) start with their
