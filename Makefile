@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unkn
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w\ -X\ main.helperDir=$(PREFIX)/lib/left4me\ -X\ main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-BINS := left4me-generator left4me-prestart left4me-poststop left4me-probe left4me-relay left4me
+BINS := left4me-generator left4me-prestart left4me-poststop left4me-relay left4me
 
 .PHONY: all build standin install test fuzz lint clean
 all: build
@@ -63,7 +63,7 @@ $(BUILD)/steamcmd: FORCE
 
 # Everything make install puts on the host, for make uninstall.
 INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
-	$(PREFIX)/lib/left4me/left4me-prestart $(PREFIX)/lib/left4me/left4me-poststop $(PREFIX)/lib/left4me/left4me-probe \
+	$(PREFIX)/lib/left4me/left4me-prestart $(PREFIX)/lib/left4me/left4me-poststop \
 	$(PREFIX)/lib/left4me/left4me-relay \
 	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
@@ -79,7 +79,6 @@ install: build $(DOCS)
 	install -Dm0755 $(BUILD)/left4me-generator $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/left4me-generator
 	install -Dm0755 $(BUILD)/left4me-prestart $(DESTDIR)$(PREFIX)/lib/left4me/left4me-prestart
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
-	install -Dm0755 $(BUILD)/left4me-probe $(DESTDIR)$(PREFIX)/lib/left4me/left4me-probe
 	install -Dm0755 $(BUILD)/left4me-relay $(DESTDIR)$(PREFIX)/lib/left4me/left4me-relay
 	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf

@@ -199,7 +199,7 @@ func TestSystemdVerify(t *testing.T) {
 	c.Layout.Root = t.TempDir()
 	c.HelperDir = t.TempDir()
 	for _, p := range []string{
-		filepath.Join(c.HelperDir, "left4me-prestart"), filepath.Join(c.HelperDir, "left4me-poststop"), filepath.Join(c.HelperDir, "left4me-probe"), filepath.Join(c.HelperDir, "left4me-relay"),
+		filepath.Join(c.HelperDir, "left4me-prestart"), filepath.Join(c.HelperDir, "left4me-poststop"), filepath.Join(c.HelperDir, "left4me-relay"),
 		filepath.Join(c.Layout.MergedDir("srv1"), "srcds_linux"), filepath.Join(c.Layout.MergedDir("srv2"), "srcds_linux"),
 	} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

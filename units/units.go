@@ -59,7 +59,10 @@ StartLimitIntervalSec=60
 StartLimitBurst=5
 
 [Service]
-Type=simple
+# Started means playable: the relay (the main process) tells systemd READY=1
+# once the server answers A2S_INFO on its port, as a player's client would
+# ask it, and not before (see LEFT4ME_PROBE in the drop-in).
+Type=notify
 User=` + c.User + `
 Group=` + c.User + `
 Environment=` + env + `
@@ -100,9 +103,9 @@ LimitNOFILE=16384
 # after TimeoutStopSec.
 KillSignal=SIGINT
 TimeoutStopSec=30
-# The start probe (ExecStartPost=) feeds the watchdog until the server first
-# answers, the relay (main process) afterwards: both must be heard.
-NotifyAccess=all
+# Only the relay is heard: a plugin in the server cannot report it ready or
+# feed the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
+NotifyAccess=main
 # A hung server is killed outright: SIGABRT's core dump of a game server
 # would land in the instance's upper layer.
 WatchdogSignal=SIGKILL
@@ -187,29 +190,23 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b = append(b, "[Unit]\nSourcePath="...)
 	b = append(b, c.Layout.SpecPath(name)...)
 	b = append(b, "\n\n[Service]"...)
-	// The probe gives up a little before systemd would, so the journal says
-	// why (the server never answered) rather than just "timeout".
+	// The relay gives up on the start a little before systemd would, so
+	// the journal says why (the server never answered) rather than just
+	// "timeout"; it feeds the watchdog while the server answers.
 	start := s.StartTimeout
 	b = append(b, "\nTimeoutStartSec="...)
 	b = strconv.AppendInt(b, int64(start.Seconds()), 10)
-	b = append(b, "\nExecStartPost="...)
-	b = append(b, filepath.Join(c.HelperDir, "left4me-probe")...)
-	b = append(b, " ready "...)
+	b = append(b, "\nEnvironment=\"LEFT4ME_PROBE="...)
 	b = append(b, s.QueryAddr()...)
 	b = append(b, ' ')
 	b = append(b, (start - start/20).String()...)
 	b = append(b, ' ')
 	b = append(b, s.HangTimeout.String()...)
-	b = append(b, '\n')
+	b = append(b, "\"\n"...)
 	if s.HangTimeout > 0 {
 		b = append(b, "WatchdogSec="...)
 		b = strconv.AppendInt(b, int64(s.HangTimeout.Seconds()), 10)
-		// The relay feeds the watchdog once the probe has seen the server.
-		b = append(b, "\nEnvironment=\"LEFT4ME_WATCH="...)
-		b = append(b, s.QueryAddr()...)
-		b = append(b, ' ')
-		b = append(b, s.HangTimeout.String()...)
-		b = append(b, "\"\n"...)
+		b = append(b, '\n')
 	}
 	b = appendResources(b, s.Resources)
 	b = append(b, "ExecStart=\nExecStart="...)

@@ -64,26 +64,6 @@ func Interval(hang time.Duration) time.Duration {
 	return max(hang/6, time.Second)
 }
 
-// WatchAfterStart waits quietly for the server's first answer (Ready, in
-// the start probe, feeds the watchdog until then), then Watches. It runs
-// in the unit's main process, the relay, so no process of its own stays
-// beside each server.
-func WatchAfterStart(ctx context.Context, addr string, hang time.Duration, notify Notifier, logf Logf) error {
-	every := Interval(hang)
-	for {
-		if _, err := queryOnce(ctx, addr, every); err == nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(every):
-		}
-	}
-	logf("watching A2S_INFO on %s (hang timeout %v)", addr, hang)
-	return Watch(ctx, addr, every, hang, notify, logf)
-}
-
 // Notifier sends sd_notify(3) states to the service manager.
 type Notifier func(state string) error
 
