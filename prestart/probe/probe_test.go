@@ -133,4 +133,3 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("log: %s", log.text())
 	}
 }
-
