@@ -24,6 +24,7 @@ type options struct {
 	rounds        int
 	idle          time.Duration
 	trace         bool
+	breakdown     int
 }
 
 func main() {
@@ -33,6 +34,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "boots of each count and arm (medians are reported)")
 	flag.DurationVar(&o.idle, "idle", time.Minute, "how long the overhead of the running instances is watched")
 	flag.BoolVar(&o.trace, "trace", false, "print the journal of the first instance and floor unit")
+	flag.IntVar(&o.breakdown, "breakdown", 0, "also time one start without each sandbox directive, this many times each (0: skip)")
 	ns := flag.String("n", "10,30", "instance counts; the overhead is measured at the largest")
 	flag.Parse()
 	for f := range strings.SplitSeq(*ns, ",") {

@@ -11,13 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/container"
+	"github.com/left4me/left4me/units"
 )
 
-// Ports: instance sI listens on ourPort+I, floor unit floor@P on P.
+// Ports: instance sI listens on ourPort+I, floor unit floor@P on P,
+// sandboxed floor unit sandbox@P on P.
 const (
-	ourPort   = 27200
-	floorPort = 27600
+	ourPort     = 27200
+	floorPort   = 27600
+	sandboxPort = 27800
 )
 
 // floorUnit is the least a unit can be that runs the server: no helpers,
@@ -33,6 +37,34 @@ WorkingDirectory=/var/lib/left4me/installation
 Environment=LD_LIBRARY_PATH=.:bin
 ExecStart=/var/lib/left4me/installation/srcds_linux -game left4dead2 -port %i -strictportbind +map c1m1_hotel
 `
+
+// sandboxUnit is the floor with l4d2@.service's sandbox: every directive
+// from its "# Sandbox." section on (units.RenderTemplate), plus the
+// installation, which the sandbox's TemporaryFileSystem= hides. The
+// difference to the floor is what the sandbox costs; the difference to
+// l4d2.target what the helpers, the overlay and the relay cost.
+const installationBind = "BindReadOnlyPaths=/var/lib/left4me/installation"
+
+func sandboxUnit() string {
+	tpl := string(units.RenderTemplate(units.Config{Layout: layout.Layout{Root: layout.DefaultRoot, ConfigDir: layout.DefaultConfigDir},
+		HelperDir: "/usr/lib/left4me", PlanDir: "/run/systemd/generator", User: "left4me"}))
+	i := strings.Index(tpl, "# Sandbox.")
+	var b strings.Builder
+	b.WriteString(strings.Replace(floorUnit, "PartOf=floor.target", "PartOf=sandbox.target", 1))
+	for line := range strings.SplitSeq(tpl[max(i, 0):], "\n") {
+		if line == "" || strings.HasPrefix(line, "[") {
+			if strings.HasPrefix(line, "[") {
+				break
+			}
+			continue
+		}
+		if !strings.HasPrefix(line, "#") {
+			b.WriteString(line + "\n")
+		}
+	}
+	b.WriteString(installationBind + "\n")
+	return b.String()
+}
 
 type target struct {
 	name  string // the target systemctl starts
@@ -89,6 +121,7 @@ func run(o options) error {
 	targets := []target{
 		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }, func(n int) []string { return names("l4d2@s%d.service", 0, n) }},
 		{"floor.target", func(n int) []int { return ports(floorPort, n) }, func(n int) []string { return names("floor@%d.service", floorPort, n) }},
+		{"sandbox.target", func(n int) []int { return ports(sandboxPort, n) }, func(n int) []string { return names("sandbox@%d.service", sandboxPort, n) }},
 	}
 	load0 := loadavg()
 	t0 := time.Now()
@@ -102,7 +135,7 @@ func run(o options) error {
 				return err
 			}
 			for j := range targets {
-				tg := targets[(j+r)%2]
+				tg := targets[(j+r)%len(targets)]
 				b, err := bootTime(ct, tg, n)
 				if err != nil {
 					return fmt.Errorf("%s, %d instances: %w", tg.name, n, err)
@@ -136,8 +169,14 @@ func run(o options) error {
 		out, _ := ct.Run(ctx, "journalctl", "-o", "short-monotonic", "--no-pager", "-u", "l4d2@s0.service", "-u", "floor@27600.service")
 		fmt.Fprintln(os.Stderr, out)
 	}
+	if err := sh("systemctl", "stop", "l4d2.target"); err != nil {
+		return err
+	}
 	report(os.Stdout, o, times, ov, time.Since(t0), load0, loadavg())
-	return sh("systemctl", "stop", "l4d2.target")
+	if o.breakdown > 0 {
+		return breakdown(ct, os.Stdout, o.breakdown)
+	}
+	return nil
 }
 
 // bootTime starts tg's units for n instances and times them (boot).
@@ -195,22 +234,27 @@ func names(format string, base, n int) []string {
 // target and the others not: autostart in the specs (the generator writes
 // the wants links at the daemon-reload), links for the floor.
 func enable(root string, n, maxN int) error {
-	wants := filepath.Join(root, "etc/systemd/system/floor.target.wants")
-	if err := os.RemoveAll(wants); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(wants, 0o755); err != nil {
-		return err
+	for _, t := range []struct {
+		unit string
+		port int
+	}{{"floor", floorPort}, {"sandbox", sandboxPort}} {
+		wants := filepath.Join(root, "etc/systemd/system", t.unit+".target.wants")
+		if err := os.RemoveAll(wants); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(wants, 0o755); err != nil {
+			return err
+		}
+		for i := range n {
+			if err := os.Symlink("../"+t.unit+"@.service", filepath.Join(wants, fmt.Sprintf("%s@%d.service", t.unit, t.port+i))); err != nil {
+				return err
+			}
+		}
 	}
 	for i := range maxN {
 		spec := fmt.Sprintf("port: %d\nautostart: %t\n", ourPort+i, i < n)
 		if err := os.WriteFile(filepath.Join(root, "etc/left4me/instances", fmt.Sprintf("s%d.yaml", i)), []byte(spec), 0o640); err != nil {
 			return err
-		}
-		if i < n {
-			if err := os.Symlink("../floor@.service", filepath.Join(wants, fmt.Sprintf("floor@%d.service", floorPort+i))); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -224,8 +268,14 @@ func writeUnits(root string, maxN int) error {
 	if err := os.WriteFile(filepath.Join(dir, "floor@.service"), []byte(floorUnit), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "floor.target"), []byte("[Unit]\nDescription=floor instances\n"), 0o644); err != nil {
-		return err
+	for name, body := range map[string]string{
+		"floor.target":     "[Unit]\nDescription=floor instances\n",
+		"sandbox@.service": sandboxUnit(),
+		"sandbox.target":   "[Unit]\nDescription=floor instances in l4d2@.service's sandbox\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(root, "etc/left4me/instances"), 0o755); err != nil {
 		return err
