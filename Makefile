@@ -103,6 +103,9 @@ uninstall:
 		systemctl stop left4me-update.timer l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
+	@# The user namespace the start helper pinned for the boot.
+	@if [ -z "$(DESTDIR)" ]; then for p in /run/left4me/idmap/userns-*; do \
+		[ -e "$$p" ] || continue; umount "$$p" 2>/dev/null; rm -f "$$p"; done; true; fi
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	-rmdir $(DESTDIR)$(PREFIX)/lib/left4me 2>/dev/null
 	@if [ -z "$(DESTDIR)" ]; then systemctl daemon-reload 2>/dev/null || true; fi

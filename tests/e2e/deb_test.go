@@ -156,8 +156,8 @@ func TestDeb(t *testing.T) {
 				t.Errorf("%s is %s after dpkg -r", name, st)
 			}
 		}
-		if mi := c.MustRun(t, "cat", "/proc/self/mountinfo"); strings.Contains(mi, " /var/lib/left4me/runtime/") {
-			t.Errorf("mounts left under runtime/:\n%s", mi)
+		if mi := c.MustRun(t, "cat", "/proc/self/mountinfo"); strings.Contains(mi, " /var/lib/left4me/runtime/") || strings.Contains(mi, " /run/left4me/idmap/") {
+			t.Errorf("mounts left under runtime/ or idmap pins:\n%s", mi)
 		}
 		if out, err := c.Run(t, "pgrep", "-u", "left4me"); err == nil {
 			t.Errorf("processes of left4me left: %s", out)
