@@ -33,9 +33,23 @@ func report(w io.Writer, o options, arms []arm, res map[string]map[int]sample, i
 			100*float64(per(ours, cache))/float64(one), mib(per(copies, used)), mib(per(copies, cache)))
 	}
 	n := o.counts[len(o.counts)-1]
+	perExtra := float64(ours[n].cache-ours[1].cache) / float64(n-1)
+	if n == 1 {
+		perExtra = 0
+	}
 	fmt.Fprintf(w, "\n### Disk per extra server\n\n")
 	fmt.Fprintln(w, "| | allocated (st_blocks) | file sizes |")
 	fmt.Fprintln(w, "|---|---:|---:|")
 	fmt.Fprintf(w, "| left4me: runtime/NAME of a running server after its first start (largest of %d) | **%.1f KiB** | %.1f KiB |\n", n, float64(ours[n].disk.allocated)/1024, float64(ours[n].disk.apparent)/1024)
 	fmt.Fprintf(w, "| a full copy of the installation | %.1f MiB | %.1f MiB |\n", float64(inst.allocated)/(1<<20), float64(inst.apparent)/(1<<20))
+	fmt.Fprintf(w, "\nTargets:\n\n")
+	fmt.Fprintf(w, "- Memory for game files per extra server ≤ 2 %% of one copy's (N=1 to %d): %.2f %%: %s\n", n, 100*perExtra/float64(one), verdict(perExtra <= 0.02*float64(one)))
+	fmt.Fprintf(w, "- Disk per extra server ≤ 1 MiB: %.1f KiB: %s\n", float64(ours[n].disk.allocated)/1024, verdict(ours[n].disk.allocated <= 1<<20))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**MISSED**"
 }

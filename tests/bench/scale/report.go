@@ -99,6 +99,21 @@ func report(w io.Writer, o options, times map[string]map[int][]boot, ov ovResult
 		maxRSS, maxPSS = max(maxRSS, u.rss), max(maxPSS, u.pss)
 		sumTicks += u.ticks
 	}
+	avgCPU := cpu(sumTicks) / float64(max(1, len(perUnit)))
 	fmt.Fprintf(w, "\nPer instance (%d instances with processes of ours): RSS at most **%.1f MiB** (PSS at most %.1f MiB), CPU **%.4f %%** of a core on average (%d ticks of %d ms in all over %v).\n",
-		len(perUnit), float64(maxRSS)/1024, float64(maxPSS)/1024, cpu(sumTicks)/float64(max(1, len(perUnit))), sumTicks, 1000/clockTicks, ov.idle)
+		len(perUnit), float64(maxRSS)/1024, float64(maxPSS)/1024, avgCPU, sumTicks, 1000/clockTicks, ov.idle)
+	fmt.Fprintf(w, "\nTargets:\n\n")
+	for _, n := range o.counts {
+		rt := float64(totals(times["l4d2.target"][n])) / float64(totals(times["floor.target"][n]))
+		fmt.Fprintf(w, "- Boot of %d instances ≤ 1.5× the floor: %.2f×: %s\n", n, rt, verdict(rt <= 1.5))
+	}
+	fmt.Fprintf(w, "- What stays beside each server ≤ 5 MiB RSS: %.1f MiB: %s\n", float64(maxRSS)/1024, verdict(maxRSS <= 5<<10))
+	fmt.Fprintf(w, "- ... and ≤ 0.1 %% of a core: %.4f %%: %s\n", avgCPU, verdict(avgCPU <= 0.1))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**MISSED**"
 }
