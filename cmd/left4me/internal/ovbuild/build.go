@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
@@ -66,6 +67,11 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
 	if err := WriteMarker(layer, name, j.ID); err != nil {
+		return "", err
+	}
+	// What the builder wrote reaches the disk before the switch names it:
+	// after a power cut overlays/NAME is the old version or all of the new.
+	if err := durable.SyncFS(layer); err != nil {
 		return "", err
 	}
 	old, err = s.Switch(name, j.ID)
