@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
@@ -124,7 +123,13 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
 	if err := e.removeRuntime(name); err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	release, err := e.lockSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	err = durable.Remove(path)
+	release()
+	if err != nil {
 		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)
 	}
 	fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, path)
