@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -61,6 +63,14 @@ func (e *Env) lockSpecs(ctx context.Context) (release func(), err error) {
 	})
 	if err != nil {
 		return nil, fail.NeedsRoot(fmt.Errorf("lock the specs: %w", err), "locking "+dir)
+	}
+	// Every writer of specs holds this lock, so a temporary file found now
+	// is what a killed one left (readers skip it; it would only pile up).
+	tmps, _ := filepath.Glob(filepath.Join(dir, durable.TempPrefix+"*.yaml.tmp*"))
+	for _, p := range tmps {
+		if err := os.Remove(p); err == nil {
+			e.note("removed %s, left by an interrupted left4me command", p)
+		}
 	}
 	return release, nil
 }
