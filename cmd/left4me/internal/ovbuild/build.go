@@ -52,7 +52,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		}
 	}()
 	if _, _, err := s.Prepare(name, j.ID); err != nil {
-		return "", err
+		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
 	fmt.Fprintf(j.Out, "left4me: building overlay %s version %s in %s (unit %s, timeout %v)\n", name, j.ID, s.BuildDir(name, j.ID), r.Unit, j.Def.Timeout)
 	if err := s.Run(ctx, j); err != nil {
@@ -66,13 +66,13 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
-	if err := WriteMarker(layer, name, j.ID); err != nil {
-		return "", err
-	}
 	// What the builder wrote reaches the disk before the switch names it:
 	// after a power cut overlays/NAME is the old version or all of the new.
-	if err := durable.SyncFS(layer); err != nil {
-		return "", err
+	if err := WriteMarker(layer, name, j.ID); err == nil {
+		err = durable.SyncFS(layer)
+	}
+	if err != nil {
+		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
 	old, err = s.Switch(name, j.ID)
 	if err != nil {
