@@ -27,7 +27,7 @@ func relScale() scale {
 	if os.Getenv("LEFT4ME_RELIABILITY") == "full" {
 		return scale{name: "full", instances: 50, cycles: 200, kills: 20, killPoints: 20, powerCuts: 3}
 	}
-	return scale{name: "quick", instances: 10, cycles: 20, kills: 8, killPoints: 3, powerCuts: 1}
+	return scale{name: "quick", instances: 10, cycles: 20, kills: 8, killPoints: 2, powerCuts: 1}
 }
 
 // seededRand returns a generator seeded from LEFT4ME_SEED or the clock,

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,9 @@ import (
 
 // relPort is the first instance's port; instance rN has relPort+N.
 const relPort = 27100
+
+// cycleWorkers run start/stop cycles side by side.
+const cycleWorkers = 4
 
 // TestReliability runs many instances on one host: started at once
 // through l4d2.target, stopped and started over and over, killed, the
@@ -58,22 +63,40 @@ func TestReliability(t *testing.T) {
 	before := strayFiles(t, state, names)
 	leakMounts, leakProcs, badStarts := 0, 0, 0
 	start = time.Now()
-	for range sc.cycles {
-		i := rng.IntN(sc.instances)
-		stopped, started, err := cycle(t, c, names[i], relPort+i)
-		if err != nil {
-			t.Fatalf("cycle of %s: %v", names[i], err)
-		}
-		leakMounts += stopped[0]
-		leakProcs += stopped[1]
-		if started != [2]int{1, 2} {
-			badStarts++
-		}
+	// Cycles run in a few workers at once, as several operators and
+	// systemd's parallel jobs would, each over its own share of the
+	// instances (never two cycles of one instance at once); each worker
+	// draws from its own generator, seeded from the test's.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range cycleWorkers {
+		wrng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < sc.cycles; k += cycleWorkers {
+				i := w + cycleWorkers*wrng.IntN((sc.instances-w+cycleWorkers-1)/cycleWorkers)
+				stopped, started, err := cycle(t, c, names[i], relPort+i)
+				mu.Lock()
+				if err != nil {
+					t.Errorf("cycle of %s: %v", names[i], err)
+					badStarts++
+				}
+				leakMounts += stopped[0]
+				leakProcs += stopped[1]
+				if err == nil && started != [2]int{1, 2} {
+					t.Errorf("%s after a start: %d mount(s), %d process(es)", names[i], started[0], started[1])
+					badStarts++
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	stray := slices.DeleteFunc(strayFiles(t, state, names), func(p string) bool { return slices.Contains(before, p) })
 	fig.add("cycles", leakMounts+leakProcs+badStarts+len(stray) == 0,
-		"%d start/stop cycles over random instances (seed %d, %v): %d leaked mount(s), %d leaked process(es), %d bad start(s), %d stray file(s) outside runtime/ %v",
-		sc.cycles, seed, time.Since(start).Round(time.Second), leakMounts, leakProcs, badStarts, len(stray), stray)
+		"%d start/stop cycles over random instances, %d at a time (seed %d, %v): %d leaked mount(s), %d leaked process(es), %d bad start(s), %d stray file(s) outside runtime/ %v",
+		sc.cycles, cycleWorkers, seed, time.Since(start).Round(time.Second), leakMounts, leakProcs, badStarts, len(stray), stray)
 
 	clean := 0
 	for k := range sc.kills {
