@@ -68,7 +68,8 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	}
 	// What the builder wrote reaches the disk before the switch names it:
 	// after a power cut overlays/NAME is the old version or all of the new.
-	if err := WriteMarker(layer, name, j.ID); err == nil {
+	err = WriteMarker(layer, name, j.ID)
+	if err == nil {
 		err = durable.SyncFS(layer)
 	}
 	if err != nil {
