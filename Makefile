@@ -135,6 +135,20 @@ test: deps lint build standin
 	@cat $(BUILD)/reliability.txt 2>/dev/null || true
 	$(MAKE) fuzz
 
+# The host-sized reliability figures (tests/e2e, LEFT4ME_RELIABILITY=full):
+# 50 instances through l4d2.target, 200 start/stop cycles, 20 kill -9s,
+# reboots with 50 autostart instances, 20 random kill -9 points and 3
+# power cuts per CLI operation. Too long for make test, which runs the
+# same tests at a small scale; CI runs both (.ci/run). LEFT4ME_SEED=N
+# repeats a run's random points.
+.PHONY: reliability
+reliability: deps build standin
+	@echo "full reliability run, log in $(BUILD)/reliability.log"
+	@LEFT4ME_RELIABILITY=full $(GO) test -count=1 -timeout 60m -v -run '^(TestReliability|TestCrashConsistency)$$' ./tests/e2e/ \
+		> $(BUILD)/reliability.log 2>&1; status=$$?; \
+		grep -E '^(--- |FAIL|ok )|_test.go:[0-9]+: ' $(BUILD)/reliability.log | grep -v 'diagnostics of' | head -300; \
+		cat $(BUILD)/reliability.txt; exit $$status
+
 # A short fuzz run of the spec parser on every test run; the corpus found
 # stays in the Go cache, the seeds are in the fuzz tests.
 fuzz:

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -171,4 +172,46 @@ func cleanConsole(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
+}
+
+// PowerCut ends the container as a power cut ends a host: SIGKILL to its
+// PID 1 takes down every process of its PID namespace at once, so no unit
+// is stopped, no ExecStopPost runs and no helper unmounts; its mounts go
+// with its mount namespace. The root and the state directory keep what
+// was written, for Reboot. What it cannot show: the host's page cache
+// survives, so data that was written but never fsynced is not lost as it
+// would be on a real power cut.
+func (c *Container) PowerCut() error {
+	if c.nspawn == nil || c.Exited() {
+		return errors.New("power cut: the container is not running")
+	}
+	if pid := findInit(c.nspawn.Process.Pid); pid != 0 {
+		unix.Kill(pid, unix.SIGKILL)
+	} else {
+		c.nspawn.Process.Kill()
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		c.nspawn.Process.Kill()
+		<-c.exited
+	}
+	c.stopped = true
+	return nil
+}
+
+// Reboot boots the container again, after Stop or PowerCut, on the same
+// root and state directory: what persisted is what the next boot finds.
+func (c *Container) Reboot(ctx context.Context, timeout time.Duration) error {
+	if c.nspawn == nil || !c.Exited() {
+		return errors.New("reboot: the container still runs; Stop or PowerCut it first")
+	}
+	if c.cgroups != nil {
+		if err := removeCgroups(c.cgroups); err != nil {
+			return fmt.Errorf("reboot: remove the old cgroups: %w", err)
+		}
+		c.cgroups = nil
+	}
+	c.exited, c.stopped, c.PID1, c.nspawn = make(chan struct{}), false, 0, nil
+	return c.Boot(ctx, timeout)
 }

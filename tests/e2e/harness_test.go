@@ -205,3 +205,35 @@ func sweepStale(t *testing.T) {
 		t.Logf("swept stale e2e leftover %s (%v)", s.Path, s.Err)
 	}
 }
+
+// PowerCut kills the container outright (see container.PowerCut); Reboot
+// boots it again on what persisted.
+func (c *Container) PowerCut(t *testing.T) {
+	t.Helper()
+	if err := c.ct.PowerCut(); err != nil {
+		t.Fatal(err)
+	}
+	c.PID1 = 0
+}
+
+// Reboot boots the container again after PowerCut or Halt, on the same
+// root and state.
+func (c *Container) Reboot(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	if err := c.ct.Reboot(context.Background(), bootTimeout); err != nil {
+		c.logged = true
+		t.Fatal(err)
+	}
+	c.PID1 = c.ct.PID1
+	t.Logf("container %s rebooted in %v", c.Name, time.Since(start).Round(time.Millisecond))
+}
+
+// Halt shuts the container down in order, as `poweroff` would.
+func (c *Container) Halt(t *testing.T) {
+	t.Helper()
+	if killed, err := c.ct.Stop(); err != nil || killed {
+		t.Fatalf("halt %s: killed=%v %v", c.Name, killed, err)
+	}
+	c.PID1 = 0
+}

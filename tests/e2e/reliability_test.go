@@ -1,111 +1,290 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
-// Reliability figures, kept small enough for CI; the counts are printed to
-// build/reliability.txt, which `make test` shows at the end.
-const (
-	relInstances = 10 // started at once through l4d2.target at boot
-	relCycles    = 20 // start/stop cycles of one instance
-	relKills     = 8  // kill -9, spread over instances to stay under StartLimitBurst
-)
+// relPort is the first instance's port; instance rN has relPort+N.
+const relPort = 27100
 
+// cycleWorkers run start/stop cycles side by side.
+const cycleWorkers = 4
+
+// TestReliability runs many instances on one host: started at once
+// through l4d2.target, stopped and started over and over, killed, the
+// journal restarted under them, rebooted in order and by a power cut.
+// Its figures go to build/reliability.txt.
 func TestReliability(t *testing.T) {
 	requireE2E(t)
+	sc := relScale()
+	rng, seed := seededRand(t)
+	fig := newFigures(t, sc, "boot", "cycles", "kills", "stale", "full", "journald", "reboot", "powercut")
 	state := t.TempDir()
 	installGame(t, state)
 	specs := map[string]string{}
-	for i := range relInstances {
-		specs[fmt.Sprintf("etc/left4me/instances/r%d.yaml", i)] = fmt.Sprintf("port: %d\nautostart: true\n", 27100+i)
+	for i := range sc.instances {
+		specs[fmt.Sprintf("etc/left4me/instances/r%d.yaml", i)] = fmt.Sprintf("port: %d\nautostart: true\n", relPort+i)
 	}
 	specs["etc/left4me/instances/full.yaml"] = "port: 27099\nconfig: [\"hostname full\"]\n"
+	// tick prints a line a second; the watchdog starves after 10s.
+	specs["etc/left4me/instances/tick.yaml"] = "port: 27098\noverlays: [ticker]\nhang_timeout: 10\n"
+	if err := writeFiles(state, map[string]string{"overlays/ticker/left4dead2/cfg/standin.env": "STANDIN_TICK=1s\n"}); err != nil {
+		t.Fatal(err)
+	}
 	fillDisk(t, filepath.Join(state, "runtime", "full"))
 	c := Boot(t, Options{State: state, Install: installProject(t),
 		Setup: func(root string) error { return writeFiles(root, specs) }})
-	var fig []string
-	report := func(format string, args ...any) {
-		fig = append(fig, fmt.Sprintf(format, args...))
-		t.Logf(format, args...)
+	names := make([]string, sc.instances)
+	for i := range names {
+		names[i] = fmt.Sprintf("r%d", i)
 	}
-	t.Cleanup(func() { writeFigures(t, fig) })
 
 	start := time.Now()
-	active := 0
-	for i := range relInstances {
-		waitActive(t, c, fmt.Sprintf("r%d", i))
-		query(t, c, 27100+i)
-		active++
-	}
-	report("%d/%d instances active and answering after boot through l4d2.target (%v after boot)", active, relInstances, time.Since(start).Round(time.Millisecond))
+	up := allUp(t, c, names)
+	fig.add("boot", up == sc.instances, "%d/%d instances active, answering and mounted once after boot through l4d2.target (%v)",
+		up, sc.instances, time.Since(start).Round(time.Millisecond))
 
-	leaks := 0
-	for range relCycles {
-		c.MustRun(t, "systemctl", "stop", "l4d2@r0.service")
-		leaks += mountCount(t, c, "r0")
-		// Manual starts count against StartLimitBurst too.
-		c.MustRun(t, "systemctl", "reset-failed", "l4d2@r0.service")
-		c.MustRun(t, "systemctl", "start", "l4d2@r0.service")
-		if n := mountCount(t, c, "r0"); n != 1 {
-			t.Errorf("r0 mounted %d times after a start", n)
-		}
+	before := strayFiles(t, state, names)
+	leakMounts, leakProcs, badStarts := 0, 0, 0
+	start = time.Now()
+	// Cycles run in a few workers at once, as several operators and
+	// systemd's parallel jobs would, each over its own share of the
+	// instances (never two cycles of one instance at once); each worker
+	// draws from its own generator, seeded from the test's.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range cycleWorkers {
+		wrng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < sc.cycles; k += cycleWorkers {
+				i := w + cycleWorkers*wrng.IntN((sc.instances-w+cycleWorkers-1)/cycleWorkers)
+				stopped, started, err := cycle(t, c, names[i], relPort+i)
+				mu.Lock()
+				if err != nil {
+					t.Errorf("cycle of %s: %v", names[i], err)
+					badStarts++
+				}
+				leakMounts += stopped[0]
+				leakProcs += stopped[1]
+				if err == nil && started != [2]int{1, 2} {
+					t.Errorf("%s after a start: %d mount(s), %d process(es)", names[i], started[0], started[1])
+					badStarts++
+				}
+				mu.Unlock()
+			}
+		}()
 	}
-	report("%d start/stop cycles: %d leaked mount(s)", relCycles, leaks)
-	if leaks > 0 {
-		t.Errorf("%d mounts leaked", leaks)
-	}
+	wg.Wait()
+	stray := slices.DeleteFunc(strayFiles(t, state, names), func(p string) bool { return slices.Contains(before, p) })
+	fig.add("cycles", leakMounts+leakProcs+badStarts+len(stray) == 0,
+		"%d start/stop cycles over random instances, %d at a time (seed %d, %v): %d leaked mount(s), %d leaked process(es), %d bad start(s), %d stray file(s) outside runtime/ %v",
+		sc.cycles, cycleWorkers, seed, time.Since(start).Round(time.Second), leakMounts, leakProcs, badStarts, len(stray), stray)
 
 	clean := 0
-	for k := range relKills {
-		name := fmt.Sprintf("r%d", 1+k%4)
-		old := mainPID(t, c, name)
+	for k := range sc.kills {
+		// Spread over instances to stay under StartLimitBurst.
+		i := k % sc.instances
+		n := names[i]
+		old := mainPID(t, c, n)
 		c.MustRun(t, "kill", "-9", old)
-		c.WaitFor(t, name+" restarted after kill -9", 60*time.Second, func() bool {
-			pid := mainPID(t, c, name)
-			return pid != old && pid != "0" && unitState(t, c, name) == "active"
+		c.WaitFor(t, n+" restarted after kill -9", 60*time.Second, func() bool {
+			pid := mainPID(t, c, n)
+			return pid != old && pid != "0" && unitState(t, c, n) == "active"
 		})
-		if mountCount(t, c, name) == 1 {
+		if mountCount(t, c, n) == 1 && answers(t, c, relPort+i) == nil {
 			clean++
 		}
 	}
-	report("%d kill -9 crashes: %d clean restarts (active, answering, mounted once)", relKills, clean)
-	if clean != relKills {
-		t.Errorf("only %d of %d restarts were clean", clean, relKills)
-	}
+	fig.add("kills", clean == sc.kills, "%d/%d kill -9 crashes restarted clean (active, answering, mounted once)", clean, sc.kills)
 
-	c.MustRun(t, "systemctl", "stop", "l4d2@r9.service")
-	c.MustRun(t, "env", "LEFT4ME_ROOT=/var/lib/left4me", "/usr/lib/left4me/left4me-prestart", "r9")
-	c.MustRun(t, "systemctl", "start", "l4d2@r9.service")
-	report("stale mount of a killed helper: %d mount(s) after the next start", mountCount(t, c, "r9"))
-	if !strings.Contains(c.Journal(t, "l4d2@r9.service"), "recovered: removed") {
-		t.Error("stale mount not recovered")
-	}
+	last := names[len(names)-1]
+	c.MustRun(t, "systemctl", "stop", "l4d2@"+last+".service")
+	c.MustRun(t, "env", "LEFT4ME_ROOT=/var/lib/left4me", "/usr/lib/left4me/left4me-prestart", last)
+	c.MustRun(t, "systemctl", "start", "l4d2@"+last+".service")
+	m := mountCount(t, c, last)
+	fig.add("stale", m == 1 && strings.Contains(c.Journal(t, "l4d2@"+last+".service"), "recovered: removed"),
+		"stale mount of a killed helper: recovered, %d mount(s) after the next start", m)
 
 	_, err := c.Run(t, "systemctl", "start", "l4d2@full.service")
 	j := c.MustRun(t, "journalctl", "--no-pager", "-o", "cat", "-u", "l4d2@full.service")
 	ok := err != nil && strings.Contains(j, "no space left on device") && strings.Contains(j, "write /var/lib/left4me/runtime/full/")
-	others := 0
-	for i := range relInstances {
-		if unitState(t, c, fmt.Sprintf("r%d", i)) == "active" {
-			others++
+	others := len(names) - len(notActive(t, c, names))
+	fig.add("full", ok && others == len(names), "full upper layer: start refused with a clear error: %v; other instances still active: %d/%d", ok, others, len(names))
+
+	journaldRestart(t, c, fig)
+
+	c.Halt(t)
+	c.Reboot(t)
+	start = time.Now()
+	up = allUp(t, c, names)
+	fig.add("reboot", up == sc.instances, "reboot (orderly halt) with %d autostart instances: %d back, answering and mounted once (%v)",
+		sc.instances, up, time.Since(start).Round(time.Millisecond))
+
+	c.PowerCut(t)
+	c.Reboot(t)
+	start = time.Now()
+	up = allUp(t, c, names)
+	fig.add("powercut", up == sc.instances, "power cut (every process SIGKILLed, no unmount) with %d autostart instances: %d back, answering and mounted once (%v)",
+		sc.instances, up, time.Since(start).Round(time.Millisecond))
+}
+
+// journaldRestart restarts systemd-journald under a running server that
+// prints a line a second: its lines must keep reaching the journal, and
+// the A2S watcher, which logs to the journal too, must keep feeding the
+// watchdog (hang_timeout 10s) so the server is not killed.
+func journaldRestart(t *testing.T, c *Container, fig *figures) {
+	c.MustRun(t, "systemctl", "start", "l4d2@tick.service")
+	pid := mainPID(t, c, "tick")
+	c.MustRun(t, "systemctl", "restart", "systemd-journald.service")
+	cursor := time.Now()
+	// Twice hang_timeout: a starved watchdog would have fired.
+	time.Sleep(25 * time.Second)
+	since := "@" + strconv.FormatInt(cursor.Unix()+1, 10)
+	out, _ := c.Run(t, "journalctl", "--no-pager", "-o", "cat", "-u", "l4d2@tick.service", "--since", since)
+	ticks := strings.Count(out, "tick ")
+	restarts := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "NRestarts", "l4d2@tick.service"))
+	same := mainPID(t, c, "tick") == pid && unitState(t, c, "tick") == "active"
+	fig.add("journald", ticks >= 15 && restarts == "0" && same,
+		"journald restarted under a running server: %d output line(s) in the journal in the 24s after; NRestarts %s; same process, active: %v",
+		ticks, restarts, same)
+	c.MustRun(t, "systemctl", "stop", "l4d2@tick.service")
+}
+
+// allUp waits for every instance and counts those active, answering and
+// mounted exactly once.
+func allUp(t *testing.T, c *Container, names []string) int {
+	t.Helper()
+	c.WaitFor(t, "all instances active", 180*time.Second, func() bool { return len(notActive(t, c, names)) == 0 })
+	up := 0
+	for _, n := range names {
+		i, _ := strconv.Atoi(strings.TrimPrefix(n, "r"))
+		if err := answers(t, c, relPort+i); err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if mc := mountCount(t, c, n); mc != 1 {
+			t.Errorf("%s mounted %d times", n, mc)
+			continue
+		}
+		up++
+	}
+	return up
+}
+
+// notActive lists the instances whose unit is not active, in one call.
+func notActive(t *testing.T, c *Container, names []string) []string {
+	t.Helper()
+	args := []string{"systemctl", "is-active"}
+	for _, n := range names {
+		args = append(args, "l4d2@"+n+".service")
+	}
+	out, _ := c.Run(t, args...)
+	states := strings.Fields(out)
+	var bad []string
+	for i, n := range names {
+		if i >= len(states) || states[i] != "active" {
+			bad = append(bad, n)
 		}
 	}
-	report("full upper layer: start refused with a clear error: %v; other instances still active: %d/%d", ok, others, relInstances)
-	if !ok {
-		t.Errorf("full disk: %v\n%s", err, j)
+	return bad
+}
+
+// answers asks the server on port for A2S_INFO, retrying for a while.
+func answers(t *testing.T, c *Container, port int) error {
+	t.Helper()
+	var err error
+	for range 40 {
+		c.Netns(t, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err = a2s.Query(ctx, "127.0.0.1:"+strconv.Itoa(port))
+		})
+		if err == nil {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	if others != relInstances {
-		t.Errorf("other instances were affected")
+	return fmt.Errorf("A2S_INFO on port %d: %w", port, err)
+}
+
+// cycleScript stops an instance, counts its mounts and processes, then
+// starts it (manual starts count against StartLimitBurst too, hence
+// reset-failed) and counts again: one exec into the container per cycle.
+const cycleScript = `unit=l4d2@$1.service; pat="srcds_linux .*-port $2( |$)"
+count() { echo $(grep -c " /var/lib/left4me/runtime/$1/merged " /proc/self/mountinfo) $(pgrep -c -f "$pat"); }
+systemctl stop "$unit" || exit 1
+count "$1"
+systemctl reset-failed "$unit" && systemctl start "$unit" || exit 1
+count "$1"`
+
+// cycle stops and starts instance name and returns its mounts and
+// processes (the server and its console relay) after each.
+func cycle(t *testing.T, c *Container, name string, port int) (stopped, started [2]int, err error) {
+	t.Helper()
+	out, err := c.Run(t, "sh", "-c", cycleScript, "sh", name, strconv.Itoa(port))
+	if err != nil {
+		return stopped, started, err
 	}
+	f := strings.Fields(out)
+	if len(f) != 4 {
+		return stopped, started, fmt.Errorf("unexpected output %q", out)
+	}
+	for i, p := range []*int{&stopped[0], &stopped[1], &started[0], &started[1]} {
+		*p, _ = strconv.Atoi(f[i])
+	}
+	return stopped, started, nil
+}
+
+// strayFiles lists the files below the state dir outside runtime/, and
+// below runtime/ anything but the instances' own directories.
+func strayFiles(t *testing.T, state string, names []string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(state, p)
+		switch {
+		case rel == "runtime":
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				return err
+			}
+			for _, e := range ents {
+				if !slices.Contains(names, e.Name()) && e.Name() != "full" && e.Name() != "tick" {
+					out = append(out, "runtime/"+e.Name())
+				}
+			}
+			return fs.SkipDir
+		case rel == "installation" || rel == "overlays":
+			return fs.SkipDir // read-only lower layers, made before boot
+		}
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // fillDisk puts a full 1 MiB tmpfs where the instance's runtime dir goes.
@@ -125,15 +304,4 @@ func fillDisk(t *testing.T, dir string) {
 	}
 	// dd stops at ENOSPC; that is the point.
 	_ = exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(dir, "upper", "filler"), "bs=4k").Run()
-}
-
-func writeFigures(t *testing.T, fig []string) {
-	p := filepath.Join(repoRoot(t), "build", "reliability.txt")
-	body := "Reliability figures (tests/e2e TestReliability, " + time.Now().UTC().Format(time.RFC3339) + "):\n"
-	for _, f := range fig {
-		body += "  " + f + "\n"
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Logf("write %s: %v", p, err)
-	}
 }

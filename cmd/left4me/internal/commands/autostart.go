@@ -45,6 +45,12 @@ func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
 	if _, err := e.load(name); err != nil {
 		return err
 	}
+	// Read, edit, write: not interleaved with another command's edit.
+	release, err := e.lockSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	path := e.Layout.SpecPath(name)
 	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		return fmt.Errorf("%s is a symbolic link; set autostart: %t in the file it points to by hand", path, on)

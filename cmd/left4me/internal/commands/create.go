@@ -66,6 +66,11 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if err != nil {
 		return err
 	}
+	release, err := e.lockSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	path := e.Layout.SpecPath(name)
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: instance %s has a spec already (%s); change it there, or `left4me delete %s` first", fail.ErrExists, name, path, name)

@@ -99,3 +99,22 @@ func TestCreatePermission(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A temporary file a killed create left is removed by the next command
+// that takes the specs lock; readers never took it for a spec.
+func TestCreateRemovesKilledWritersTemp(t *testing.T) {
+	te := newEnv(t)
+	left := te.Layout.InstancesDir() + "/.srv0.yaml.tmp123"
+	if err := os.WriteFile(left, []byte("port: 27"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("create", "srv1", "--port", "27015"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if _, err := os.Lstat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there (%v)", left, err)
+	}
+	if !strings.Contains(te.err.String(), "left by an interrupted left4me command") {
+		t.Errorf("stderr: %s", te.err)
+	}
+}

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -22,6 +25,9 @@ const (
 	connectTimeout = 10 * time.Second
 	// jobTimeout outlasts the unit's TimeoutStartSec (90s) plus the helpers.
 	jobTimeout = 3 * time.Minute
+	// specLockWait is how long a command waits for another that edits
+	// the specs (an edit takes milliseconds, its reload about a second).
+	specLockWait = 30 * time.Second
 )
 
 // specDir returns the instances directory, or why it cannot be used.
@@ -37,6 +43,36 @@ func (e *Env) specDir() (string, error) {
 		return "", fmt.Errorf("%w: %s is not a directory", fail.ErrNoSpecDir, dir)
 	}
 	return dir, nil
+}
+
+// lockSpecs serialises the commands that read the specs and then write
+// one: create checks that no other spec has its port before writing its
+// own, and two creates of one port must not both pass that check. The
+// lock is a flock on the instances directory (no file of its own, so a
+// read-only /etc/left4me still locks); a command that finds it held says
+// who holds it and waits a while.
+func (e *Env) lockSpecs(ctx context.Context) (release func(), err error) {
+	dir, err := e.specDir()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, specLockWait)
+	defer cancel()
+	release, err = dirlock.Wait(ctx, dir, func(h *dirlock.HeldError) {
+		e.note("waiting for another left4me command: %v", h)
+	})
+	if err != nil {
+		return nil, fail.NeedsRoot(fmt.Errorf("lock the specs: %w", err), "locking "+dir)
+	}
+	// Every writer of specs holds this lock, so a temporary file found now
+	// is what a killed one left (readers skip it; it would only pile up).
+	tmps, _ := filepath.Glob(filepath.Join(dir, durable.TempPrefix+"*.yaml.tmp*"))
+	for _, p := range tmps {
+		if err := os.Remove(p); err == nil {
+			e.note("removed %s, left by an interrupted left4me command", p)
+		}
+	}
+	return release, nil
 }
 
 // instance checks name and that its spec file exists (valid or not) and

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
@@ -115,6 +116,15 @@ func (e *Env) reset(ctx context.Context, name string, yes bool) error {
 
 func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
 	path := e.Layout.SpecPath(name)
+	// The spec goes last: find out now that it cannot go (a read-only
+	// /etc/left4me) rather than after stopping the server and deleting
+	// its data.
+	if err := unix.Access(filepath.Dir(path), unix.W_OK); err != nil && e.Euid == 0 {
+		if _, ierr := e.instance(name); ierr != nil {
+			return ierr
+		}
+		return fmt.Errorf("cannot delete %s: %s: %w; nothing was stopped or removed", name, filepath.Dir(path), err)
+	}
 	sd, _, err := e.prepareRemoval(ctx, "delete", name, yes,
 		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
 	if err != nil {
@@ -124,7 +134,13 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
 	if err := e.removeRuntime(name); err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	release, err := e.lockSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	err = durable.Remove(path)
+	release()
+	if err != nil {
 		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)
 	}
 	fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, path)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 )
 
 // Lib is a 32-bit library srcds_linux and steamcmd need.
@@ -117,22 +119,8 @@ func InstallSteamclient(candidates []string, home string) (src string, changed b
 			return src, false, fmt.Errorf("%s is not a directory (a link?); refusing to write through it", d)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, ".steamclient-*.so")
-	if err != nil {
-		return src, false, fmt.Errorf("write %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
+	// Durably: a power cut must not leave an empty library no server loads.
+	if err := durable.WriteFile(dst, data, durable.Options{Perm: 0o644}); err != nil {
 		return src, false, fmt.Errorf("install %s: %w", dst, err)
 	}
 	return src, true, nil

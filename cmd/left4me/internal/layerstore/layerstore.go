@@ -1,7 +1,7 @@
 // Package layerstore holds what the two stores of immutable layer
 // versions below the state root have in common: the game installations
 // (package versions) and the overlay builds (package ovbuild). Both lock
-// their store with a flock, make renames durable and delete old versions
+// their store with a flock and delete old versions
 // without ever following a link or descending into a mount.
 package layerstore
 
@@ -11,46 +11,21 @@ import (
 	"io/fs"
 	"os"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
 	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
 )
 
 // ErrLocked means another process holds the lock Lock tried to take.
-var ErrLocked = errors.New("locked")
+var ErrLocked = dirlock.ErrLocked
 
 // Lock takes an exclusive flock on directory dir, creating it if missing.
-// It does not wait: when another process holds the lock it fails with
-// ErrLocked (unwrapped, for the caller to say who that is likely to be).
+// It does not wait: when another process holds the lock it fails with a
+// *dirlock.HeldError (matching ErrLocked) naming that process.
 func Lock(dir string) (release func(), err error) {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return func() { unix.Close(fd) }, nil
-}
-
-// SyncDir fsyncs directory dir, making the renames in it durable.
-func SyncDir(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsync(fd); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
+	return dirlock.Try(dir)
 }
 
 // RemoveTree deletes path and everything below it without following links

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
@@ -51,7 +52,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		}
 	}()
 	if _, _, err := s.Prepare(name, j.ID); err != nil {
-		return "", err
+		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
 	fmt.Fprintf(j.Out, "left4me: building overlay %s version %s in %s (unit %s, timeout %v)\n", name, j.ID, s.BuildDir(name, j.ID), r.Unit, j.Def.Timeout)
 	if err := s.Run(ctx, j); err != nil {
@@ -65,8 +66,14 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
-	if err := WriteMarker(layer, name, j.ID); err != nil {
-		return "", err
+	// What the builder wrote reaches the disk before the switch names it:
+	// after a power cut overlays/NAME is the old version or all of the new.
+	err = WriteMarker(layer, name, j.ID)
+	if err == nil {
+		err = durable.SyncFS(layer)
+	}
+	if err != nil {
+		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
 	old, err = s.Switch(name, j.ID)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
@@ -201,7 +202,7 @@ func (s Store) Lock() (release func(), err error) {
 	dir := filepath.Join(s.Root, BuildsDir)
 	release, err = layerstore.Lock(dir)
 	if errors.Is(err, layerstore.ErrLocked) {
-		return nil, fmt.Errorf("another overlay build or gc holds the lock on %s; try again when it is done", dir)
+		return nil, fmt.Errorf("another overlay build or gc is running: %w; try again when it is done", err)
 	}
 	return release, err
 }
@@ -229,13 +230,13 @@ func (s Store) Switch(name, id string) (old string, err error) {
 			if err := unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_NOREPLACE); err != nil {
 				return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
 			}
-			return "", errors.Join(layerstore.SyncDir(filepath.Dir(cur)), layerstore.RemoveTreeWritable(bd))
+			return "", errors.Join(durable.SyncDir(filepath.Dir(cur)), layerstore.RemoveTreeWritable(bd))
 		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("exchange %s with %s: %w", layer, cur, err)
 	}
-	if err := layerstore.SyncDir(filepath.Dir(cur)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(cur)); err != nil {
 		return "", err
 	}
 	return s.retire(name, id)
@@ -314,15 +315,7 @@ func (s Store) SaveResult(name string, r Result) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
-	p := filepath.Join(s.Dir(name), lastBuild)
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	return nil
+	return durable.WriteFile(filepath.Join(s.Dir(name), lastBuild), append(b, '\n'), durable.Options{Perm: 0o644})
 }
 
 // LastResult reads the record of the last build; ok is false when none.

@@ -84,8 +84,10 @@ func Run(ctx context.Context, c Config, script, secret string, onLine func(strin
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.ExtraFiles = []*os.File{mf} // becomes fd 3
 	// Its own process group: steamcmd.sh runs the real binary as a child,
-	// and a stop must reach both.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// and a stop must reach both. Pdeathsig: should we be killed (kill -9,
+	// OOM), steamcmd must not write on into a staging directory the next
+	// update removes; the binary below it dies of SIGPIPE on its next line.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		if errors.Is(err, fs.ErrNotExist) {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 )
 
@@ -142,14 +143,14 @@ func (st *Stage) Publish(id string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", marker, err)
 	}
 	// Everything steamcmd wrote reaches the disk before any link names it.
-	if err := syncfs(st.Upper); err != nil {
+	if err := durable.SyncFS(st.Upper); err != nil {
 		return "", err
 	}
 	dst := st.store.Path(id)
 	if err := os.Rename(st.Upper, dst); err != nil {
 		return "", fmt.Errorf("move %s to %s: %w", st.Upper, dst, err)
 	}
-	if err := layerstore.SyncDir(st.store.Dir()); err != nil {
+	if err := durable.SyncDir(st.store.Dir()); err != nil {
 		return "", err
 	}
 	if err := layerstore.RemoveTree(st.Dir); err != nil {
@@ -162,16 +163,4 @@ func (st *Stage) Publish(id string) (string, error) {
 // current installation are never touched.
 func (st *Stage) Abort() error {
 	return errors.Join(st.unmount(), layerstore.RemoveTree(st.Dir))
-}
-
-func syncfs(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Syncfs(fd); err != nil {
-		return fmt.Errorf("sync the filesystem of %s: %w", path, err)
-	}
-	return nil
 }

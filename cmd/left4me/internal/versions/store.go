@@ -178,7 +178,7 @@ func (s Store) List() ([]Version, Current, error) {
 func (s Store) Lock() (release func(), err error) {
 	release, err = layerstore.Lock(s.Dir())
 	if errors.Is(err, layerstore.ErrLocked) {
-		return nil, fmt.Errorf("%w (it holds the lock on %s); try again when it is done", ErrBusy, s.Dir())
+		return nil, fmt.Errorf("%w: %w; try again when it is done", ErrBusy, err)
 	}
 	return release, err
 }
