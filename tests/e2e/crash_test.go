@@ -41,6 +41,7 @@ type crashOp struct {
 // power of the whole container, at random points, then checks that
 // nothing is half-done and that the operation completes when run again.
 func TestCrashConsistency(t *testing.T) {
+	skipForFullRun(t)
 	requireE2E(t)
 	sc := relScale()
 	rng, seed := seededRand(t)

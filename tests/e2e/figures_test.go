@@ -23,6 +23,15 @@ type scale struct {
 	powerCuts  int // random power cuts per CLI operation
 }
 
+// skipForFullRun skips the host-sized tests under
+// LEFT4ME_RELIABILITY=later: .ci/run runs them once, at full scale, by
+// `make reliability` right after `make test`, instead of twice.
+func skipForFullRun(t *testing.T) {
+	if os.Getenv("LEFT4ME_RELIABILITY") == "later" {
+		t.Skip("LEFT4ME_RELIABILITY=later: make reliability runs this at full scale")
+	}
+}
+
 func relScale() scale {
 	if os.Getenv("LEFT4ME_RELIABILITY") == "full" {
 		return scale{name: "full", instances: 50, cycles: 200, kills: 20, killPoints: 20, powerCuts: 3}

@@ -31,6 +31,7 @@ const cycleWorkers = 4
 // journal restarted under them, rebooted in order and by a power cut.
 // Its figures go to build/reliability.txt.
 func TestReliability(t *testing.T) {
+	skipForFullRun(t)
 	requireE2E(t)
 	sc := relScale()
 	rng, seed := seededRand(t)
