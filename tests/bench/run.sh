@@ -6,7 +6,7 @@
 #
 # Prerequisites: root, overlayfs, XFS (xfsprogs), systemd's
 # systemd-fstab-generator, systemd-nspawn (systemd-container), util-linux
-# mount/umount/losetup, useradd/userdel (passwd), Go, and `make build
+# mount/umount/losetup, unshare, Go, and `make build
 # standin` done (make bench does it). A `left4me` system user is created for the start helper when the
 # host has none, and removed again at the end.
 #
@@ -25,8 +25,8 @@ FSTAB_GEN=${FSTAB_GEN:-/usr/lib/systemd/system-generators/systemd-fstab-generato
 [ -x "$FSTAB_GEN" ] || die "$FSTAB_GEN is missing: the reference generator ships with systemd (apt-get install systemd)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
 grep -qw overlay /proc/filesystems || die "overlayfs is not available in this kernel (modprobe overlay failed)"
-for c in mount umount mountpoint useradd userdel getent go losetup; do
-	command -v "$c" >/dev/null || die "$c not found (util-linux, passwd and Go are required)"
+for c in mount umount mountpoint unshare getent go losetup; do
+	command -v "$c" >/dev/null || die "$c not found (util-linux and Go are required)"
 done
 # The density run keeps its files on XFS in a loop image (reflink copies);
 # the scale run boots systemd in a container.
@@ -38,8 +38,13 @@ for b in left4me-generator left4me-prestart left4me-poststop srcds_run srcds_lin
 	[ -x "build/$b" ] || die "build/$b missing: run make build (make bench does)"
 done
 
+# Everything below runs in a mount namespace of its own (see the left4me
+# user below); mounts made here vanish with it.
+if [ -z "${LEFT4ME_BENCH_NS:-}" ]; then
+	exec env LEFT4ME_BENCH_NS=1 unshare --mount --propagation private "$0" "$@"
+fi
+
 scratch=$(mktemp -d /tmp/left4me-bench.XXXXXX)
-created_user=
 cleanup() {
 	set +e
 	# The driver unmounts its overlays; this catches what a crash left.
@@ -47,18 +52,23 @@ cleanup() {
 		umount -R "$scratch" 2>/dev/null || umount -R -l "$scratch"
 	fi
 	rmdir "$scratch"
-	if [ -n "$created_user" ]; then
-		userdel left4me || echo "bench: could not remove the left4me user it created" >&2
-	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # 12G: the update-cost run holds a 1.7 GiB installation four times over.
 mount -t tmpfs -o mode=0755,size=12G left4me-bench "$scratch"
+# The helpers run the server as the left4me user. A host without one gets
+# one for this run only: in a private mount namespace (the script re-runs
+# itself there), copies of /etc/passwd and /etc/group with the user are
+# bound over the real ones, which stay untouched for everything else on
+# the host (a test suite booting containers from / at the same time).
 if ! getent passwd left4me >/dev/null; then
-	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin left4me
-	created_user=1
+	uid=$(awk -F: '{used[$3] = 1} END {u = 999; while (u in used) u--; print u}' /etc/passwd /etc/group)
+	{ cat /etc/passwd; echo "left4me:x:$uid:$uid:left4me (this benchmark only):/nonexistent:/usr/sbin/nologin"; } >"$scratch/passwd"
+	{ cat /etc/group; echo "left4me:x:$uid:"; } >"$scratch/group"
+	mount --bind "$scratch/passwd" /etc/passwd
+	mount --bind "$scratch/group" /etc/group
 fi
 
 # A snapshot of the binaries on the tmpfs: byte-identical to build/, and
