@@ -13,7 +13,13 @@ nsenter util-linux
 setpriv util-linux
 runuser util-linux
 dpkg-deb dpkg
-make make'
+make make
+ip iproute2
+ssh openssh-client
+ssh-keygen openssh-client
+sshd openssh-server
+ansible-playbook ansible-core
+ansible-vault ansible-core'
 missing=$(printf '%s\n' "$needed" | while read -r cmd pkg; do
 	command -v "$cmd" >/dev/null 2>&1 || echo "$pkg"
 done | sort -u | tr '\n' ' ')
@@ -29,6 +35,14 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing what the tests need: $missing"
 export DEBIAN_FRONTEND=noninteractive
+# openssh-server is for the fleet test's containers only (they share this
+# host's files): Debian's sshd unit and init script do nothing while this
+# file exists, so the package never starts or runs sshd on this host. A
+# host that had sshd already is left as it was.
+case " $missing " in *" openssh-server "*)
+	mkdir -p /etc/ssh && : >/etc/ssh/sshd_not_to_be_run
+	echo "openssh-server is installed but kept from running on this host (/etc/ssh/sshd_not_to_be_run)";;
+esac
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 apt-get install -y -qq --no-install-recommends $missing

@@ -145,6 +145,11 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
 			te.ConsoleDir = fakeConsole(t, "srv1")
 			args := argv(line)
+			for i := range args[:len(args)-1] {
+				if args[i] == "--specs" { // a staged copy of instances/
+					args[i+1] = te.Layout.InstancesDir()
+				}
+			}
 			if args[0] != "create" {
 				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")
 				te.spec(t, "srv2", "port: 27016\n")
