@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -156,9 +157,19 @@ func TestDocumentedCommandsRun(t *testing.T) {
 				te.sd.set(unitOf("srv1"), "active", "running")
 				te.sd.set(unitOf("srv2"), "active", "running")
 			}
+			// --host goes as far as ssh, here one that reaches no host.
+			te.SSH = filepath.Join(t.TempDir(), "ssh")
+			writeFile(t, te.SSH, "#!/bin/sh\necho \"ssh: connect to host port 22: Network is unreachable\" >&2\nexit 255\n")
+			os.Chmod(te.SSH, 0o755)
 			err := te.run(args...)
 			if fail.Code(err) == fail.CodeUsage {
 				t.Fatalf("a usage error: %v", err)
+			}
+			if slices.Contains(args, "--host") {
+				if !errors.Is(err, fail.ErrHosts) || strings.Count(te.out.String(), "unreachable  ") < strings.Count(line, "--host") {
+					t.Errorf("expected every host to need ssh (unreachable), got %v\n%s", err, te.out)
+				}
+				return
 			}
 			cmd := strings.Join(args[:min(2, len(args))], " ")
 			if need, ok := elsewhere[cmd]; ok {
