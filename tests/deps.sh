@@ -3,7 +3,8 @@
 # `make test`, `make demo` and .ci/run all call this. As root it installs
 # what is missing (Debian/Ubuntu: apt-get) and says so; otherwise it prints
 # the one command that would, and the end-to-end tests skip (CI=true makes
-# that a failure). Each line: a command, then the package that has it.
+# that a failure). Each line: a command (or an absolute path), then the
+# package that has it.
 set -eu
 needed='systemd-nspawn systemd-container
 systemd-analyze systemd
@@ -19,9 +20,13 @@ ssh openssh-client
 ssh-keygen openssh-client
 sshd openssh-server
 ansible-playbook ansible-core
-ansible-vault ansible-core'
+ansible-vault ansible-core
+/usr/lib/python3/dist-packages/apt/__init__.py python3-apt'
 missing=$(printf '%s\n' "$needed" | while read -r cmd pkg; do
-	command -v "$cmd" >/dev/null 2>&1 || echo "$pkg"
+	case $cmd in
+	/*) [ -e "$cmd" ] || echo "$pkg" ;; # the apt module of Ansible's role needs it
+	*) command -v "$cmd" >/dev/null 2>&1 || echo "$pkg" ;;
+	esac
 done | sort -u | tr '\n' ' ')
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
