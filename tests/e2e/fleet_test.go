@@ -62,7 +62,7 @@ func TestFleet(t *testing.T) {
 	})
 	t.Run("check mode changes nothing", func(t *testing.T) {
 		before := []string{treeHash(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
-		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, 27015))
+		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, "stopped"))
 		out := f.play(t, "--check", "--diff")
 		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "changed=0"})
 		if !regexp.MustCompile(`h1\s+: ok=\d+\s+changed=[1-9]`).MatchString(out) {
@@ -77,6 +77,7 @@ func TestFleet(t *testing.T) {
 		before := treeHash(t, filepath.Join(h2.c.Root, "etc/left4me"))
 		pid := mainPID(t, h2.c, "na1")
 		f.vars(t, "h2", h2Vars(f, 99999))
+		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, "absent"))
 		out, err := f.run(t)
 		if err == nil {
 			t.Fatalf("the play succeeded with a bad spec:\n%s", out)
@@ -95,6 +96,9 @@ func TestFleet(t *testing.T) {
 		if info := query(t, h1.c, 27015); info.Name != "EU one, renamed" {
 			t.Errorf("h1 eu1 A2S_INFO %+v", info)
 		}
+		if _, err := os.Stat(filepath.Join(h1.c.Root, "etc/left4me/instances/eu2.yaml")); !os.IsNotExist(err) {
+			t.Errorf("eu2 (declared absent) still has a spec: %v", err)
+		}
 		f.vars(t, "h2", h2Vars(f, 27015))
 	})
 	t.Run("the fleet view shows both hosts", func(t *testing.T) {
@@ -102,7 +106,10 @@ func TestFleet(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		for _, row := range [][]string{{"HOST", "NAME", "PORT"}, {"h1", "eu1", "27015", "yes", "active"}, {"h1", "eu2", "27016", "no", "inactive"}, {"h2", "na1", "27015", "no", "active"}} {
+		if strings.Contains(out, "eu2") {
+			t.Errorf("eu2 (absent) is listed:\n%s", out)
+		}
+		for _, row := range [][]string{{"HOST", "NAME", "PORT"}, {"h1", "eu1", "27015", "yes", "active"}, {"h2", "na1", "27015", "no", "active"}} {
 			if !startsRow(out, row...) {
 				t.Errorf("no row %q:\n%s", row, out)
 			}
@@ -216,7 +223,7 @@ func newFleet(t *testing.T, deb string, n int) *fleet {
 	if err := writeFiles(f.dir, map[string]string{"group_vars/all/vault.yml": vault}); err != nil {
 		t.Fatal(err)
 	}
-	f.vars(t, "h1", h1Vars(f, `hostname "EU one"`, 27015))
+	f.vars(t, "h1", h1Vars(f, `hostname "EU one"`, "stopped"))
 	f.vars(t, "h2", h2Vars(f, 27015))
 	start := time.Now()
 	mustExec(t, "", filepath.Join(bin, "ssh"), "-o", "BatchMode=yes", "h1", "true")
@@ -224,21 +231,21 @@ func newFleet(t *testing.T, deb string, n int) *fleet {
 	return f
 }
 
-func h1Vars(f *fleet, hostname string, port int) string {
+func h1Vars(f *fleet, hostname, eu2 string) string {
 	return fmt.Sprintf(`left4me_package: %s
 left4me_deadline: 2m
 left4me_overlays:
   comp: {src: %s/}
 left4me_instances:
   eu1:
-    port: %d
+    port: 27015
     autostart: true
     overlays: [{path: comp, alias: comp}]
     config: ['%s', 'rcon_password "{{ vault_rcon_password }}"']
   eu2:
     port: 27016
-    state: stopped
-`, f.deb, filepath.Join(f.dir, "overlays/comp"), port, hostname)
+    state: %s
+`, f.deb, filepath.Join(f.dir, "overlays/comp"), hostname, eu2)
 }
 
 func h2Vars(f *fleet, port int) string {
