@@ -14,9 +14,12 @@ import (
 	"time"
 )
 
-// The rcon password, from Ansible Vault: it must reach the servers and
-// never the play's output.
-const fleetSecret = "Vault-only-rcon-7f3a9c"
+// The rcon and Steam passwords, from Ansible Vault: they must reach the
+// hosts and never the play's output.
+const (
+	fleetSecret = "Vault-only-rcon-7f3a9c"
+	steamSecret = "Vault-only-steam-51d0e2"
+)
 
 // TestFleet deploys left4me with the Ansible role (packaging/ansible) to
 // two containers, each in its own network namespace with its own sshd,
@@ -32,7 +35,7 @@ func TestFleet(t *testing.T) {
 	f := newFleet(t, deb, 2)
 	h1, h2 := f.hosts[0], f.hosts[1]
 
-	t.Run("the role deploys to both", func(t *testing.T) {
+	deployed := t.Run("the role deploys to both", func(t *testing.T) {
 		out := f.play(t, "--diff")
 		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "failed=0"})
 		if info := query(t, h1.c, 27015); info.Name != "EU one" {
@@ -55,7 +58,20 @@ func TestFleet(t *testing.T) {
 		if mode := strings.TrimSpace(h1.c.MustRun(t, "stat", "-c", "%a %U", "/etc/left4me/instances/eu1.yaml")); mode != "640 root" {
 			t.Errorf("spec mode %s", mode)
 		}
+		// The Steam account of left4me-update.service.
+		if got := h2.c.MustRun(t, "stat", "-c", "%a %U", "/etc/left4me/steam-password"); strings.TrimSpace(got) != "600 root" {
+			t.Errorf("steam-password mode %s", got)
+		}
+		if got := h2.c.MustRun(t, "cat", "/etc/left4me/steam-password"); got != steamSecret+"\n" {
+			t.Errorf("steam-password holds %q", got)
+		}
+		if got := h2.c.MustRun(t, "cat", "/etc/left4me/update.env"); got != "LEFT4ME_STEAM_LOGIN=l4dfleet\n" {
+			t.Errorf("update.env: %q", got)
+		}
 	})
+	if !deployed {
+		t.FailNow() // the rest builds on it
+	}
 	t.Run("a second run changes nothing", func(t *testing.T) {
 		out := f.play(t, "--diff")
 		f.recap(t, out, map[string]string{"h1": "changed=0", "h2": "changed=0"})
@@ -218,8 +234,11 @@ func newFleet(t *testing.T, deb string, n int) *fleet {
 		// One connection a host for the whole play; not in ansible.cfg,
 		// where % would need escaping.
 		"ANSIBLE_SSH_ARGS=-F "+filepath.Join(f.dir, "ssh_config")+" -o ControlMaster=auto -o ControlPersist=60s -o ControlPath="+filepath.Join(f.dir, "cm-%C"))
-	vault := mustExec(t, f.dir, "ansible-vault", "encrypt_string", "--vault-password-file", filepath.Join(f.dir, "vault-pass"),
-		"--name", "vault_rcon_password", fleetSecret)
+	vault := ""
+	for name, secret := range map[string]string{"vault_rcon_password": fleetSecret, "vault_steam_password": steamSecret} {
+		vault += strings.TrimSpace(mustExec(t, f.dir, "ansible-vault", "encrypt_string", "--vault-password-file", filepath.Join(f.dir, "vault-pass"),
+			"--name", name, secret)) + "\n"
+	}
 	if err := writeFiles(f.dir, map[string]string{"group_vars/all/vault.yml": vault}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +269,8 @@ left4me_instances:
 
 func h2Vars(f *fleet, port int) string {
 	return fmt.Sprintf(`left4me_package: %s
+left4me_steam_login: l4dfleet
+left4me_steam_password: "{{ vault_steam_password }}"
 left4me_instances:
   na1:
     port: %d
@@ -274,8 +295,8 @@ func (f *fleet) run(t *testing.T, args ...string) (string, error) {
 	b, err := cmd.CombinedOutput()
 	out := string(b)
 	t.Logf("ansible-playbook %s: %v in %v\n%s", strings.Join(args, " "), err, time.Since(start).Round(time.Second), recapOf(out))
-	if strings.Contains(out, fleetSecret) {
-		t.Errorf("the vaulted secret is in the play's output:\n%s", out)
+	if strings.Contains(out, fleetSecret) || strings.Contains(out, steamSecret) {
+		t.Errorf("a vaulted secret is in the play's output:\n%s", out)
 	}
 	return out, err
 }
