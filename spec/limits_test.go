@@ -66,3 +66,21 @@ func TestWalkAppliesLimits(t *testing.T) {
 		t.Fatalf("%v: %+v", err, all)
 	}
 }
+
+// A staged copy of instances/ is checked against the host's ceilings, not
+// against a limits.yaml beside the copy.
+func TestLoadAllAtUsesHostLimits(t *testing.T) {
+	host, staging := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(host, LimitsFile), []byte("memory_max: 1G\n"), 0o644)
+	os.WriteFile(filepath.Join(staging, LimitsFile), []byte("memory_max: 64G\n"), 0o644)
+	dir := filepath.Join(staging, "instances")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "big.yaml"), []byte("port: 27015\nresources: {memory_max: 2G}\n"), 0o644)
+	ins, err := LoadAllAt(dir, host)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("%v %+v", err, ins)
+	}
+	if ins[0].Err == nil || !strings.Contains(ins[0].Err.Error(), "big.yaml:2:25: resources.memory_max: 2G is above 1G") {
+		t.Errorf("staged spec checked against the wrong ceilings: %v", ins[0].Err)
+	}
+}

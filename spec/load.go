@@ -69,11 +69,24 @@ func LoadAll(dir string) ([]Instance, error) {
 // instances.
 func Walk(dir string, fn func(Instance)) error { return Visit(dir, nil, fn) }
 
+// LoadAllAt is LoadAll with the host's ceilings read from configDir
+// instead of beside dir: `left4me validate --specs` checks a staged copy
+// of instances/ against the ceilings of the host it is to be used on.
+func LoadAllAt(dir, configDir string) ([]Instance, error) {
+	var out []Instance
+	err := visit(dir, configDir, nil, func(in Instance) { out = append(out, in) })
+	return out, err
+}
+
 // Visit is Walk with the per-instance work split in two: work (when not
 // nil) runs on every CPU, after the checks, and must be safe for concurrent
 // use; done then runs in name order. The generator writes each instance's
 // files in work.
 func Visit(dir string, work func(*Instance), done func(Instance)) error {
+	return visit(dir, filepath.Dir(dir), work, done)
+}
+
+func visit(dir, configDir string, work func(*Instance), done func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -94,7 +107,7 @@ func Visit(dir string, work func(*Instance), done func(Instance)) error {
 		return fmt.Errorf("read spec dir: %w", err)
 	}
 	defer unix.Close(dirfd)
-	limits, lerr := LoadLimits(filepath.Dir(dir))
+	limits, lerr := LoadLimits(configDir)
 	ins := make([]Instance, len(names))
 	workers := runtime.GOMAXPROCS(0)
 	parallel(workers, len(ins), func(_, i int) { ins[i] = loadOne(dirfd, dir, names[i]) })

@@ -3,7 +3,8 @@
 # `make test`, `make demo` and .ci/run all call this. As root it installs
 # what is missing (Debian/Ubuntu: apt-get) and says so; otherwise it prints
 # the one command that would, and the end-to-end tests skip (CI=true makes
-# that a failure). Each line: a command, then the package that has it.
+# that a failure). Each line: a command (or an absolute path), then the
+# package that has it.
 set -eu
 needed='systemd-nspawn systemd-container
 systemd-analyze systemd
@@ -13,9 +14,19 @@ nsenter util-linux
 setpriv util-linux
 runuser util-linux
 dpkg-deb dpkg
-make make'
+make make
+ip iproute2
+ssh openssh-client
+ssh-keygen openssh-client
+sshd openssh-server
+ansible-playbook ansible-core
+ansible-vault ansible-core
+/usr/lib/python3/dist-packages/apt/__init__.py python3-apt'
 missing=$(printf '%s\n' "$needed" | while read -r cmd pkg; do
-	command -v "$cmd" >/dev/null 2>&1 || echo "$pkg"
+	case $cmd in
+	/*) [ -e "$cmd" ] || echo "$pkg" ;; # the apt module of Ansible's role needs it
+	*) command -v "$cmd" >/dev/null 2>&1 || echo "$pkg" ;;
+	esac
 done | sort -u | tr '\n' ' ')
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +40,14 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing what the tests need: $missing"
 export DEBIAN_FRONTEND=noninteractive
+# openssh-server is for the fleet test's containers only (they share this
+# host's files): Debian's sshd unit and init script do nothing while this
+# file exists, so the package never starts or runs sshd on this host. A
+# host that had sshd already is left as it was.
+case " $missing " in *" openssh-server "*)
+	mkdir -p /etc/ssh && : >/etc/ssh/sshd_not_to_be_run
+	echo "openssh-server is installed but kept from running on this host (/etc/ssh/sshd_not_to_be_run)";;
+esac
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 apt-get install -y -qq --no-install-recommends $missing

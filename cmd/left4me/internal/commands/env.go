@@ -69,6 +69,9 @@ type Env struct {
 	// PlanDir is where the generator's output (and its start plans) is:
 	// list compares them with the specs to tell which changed since.
 	PlanDir string
+	// SSH is the ssh program the fleet commands (--host) run; "" is
+	// "ssh" from PATH.
+	SSH string
 }
 
 // OSEnv is the environment of the real process.

@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -145,15 +146,30 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
 			te.ConsoleDir = fakeConsole(t, "srv1")
 			args := argv(line)
+			for i := range args[:len(args)-1] {
+				if args[i] == "--specs" { // a staged copy of instances/
+					args[i+1] = te.Layout.InstancesDir()
+				}
+			}
 			if args[0] != "create" {
 				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")
 				te.spec(t, "srv2", "port: 27016\n")
 				te.sd.set(unitOf("srv1"), "active", "running")
 				te.sd.set(unitOf("srv2"), "active", "running")
 			}
+			// --host goes as far as ssh, here one that reaches no host.
+			te.SSH = filepath.Join(t.TempDir(), "ssh")
+			writeFile(t, te.SSH, "#!/bin/sh\necho \"ssh: connect to host port 22: Network is unreachable\" >&2\nexit 255\n")
+			os.Chmod(te.SSH, 0o755)
 			err := te.run(args...)
 			if fail.Code(err) == fail.CodeUsage {
 				t.Fatalf("a usage error: %v", err)
+			}
+			if slices.Contains(args, "--host") {
+				if !errors.Is(err, fail.ErrHosts) || strings.Count(te.out.String(), "unreachable  ") < strings.Count(line, "--host") {
+					t.Errorf("expected every host to need ssh (unreachable), got %v\n%s", err, te.out)
+				}
+				return
 			}
 			cmd := strings.Join(args[:min(2, len(args))], " ")
 			if need, ok := elsewhere[cmd]; ok {

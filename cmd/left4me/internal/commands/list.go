@@ -17,6 +17,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
@@ -53,11 +54,22 @@ func listCmd(e *Env) *cli.Command {
 		Usage: "one line per instance: port, autostart, unit state, mount, overlays",
 		Description: `Works without systemd (the state is then "unknown").
 
+` + fleetHelp + `
+
 Examples:
   left4me list
-  left4me list --json`,
-		Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
-		Action: func(c *cli.Context) error { return e.list(c.Context, c.Bool("json")) },
+  left4me list --json
+  left4me list --host eu1.example.org --host na1.example.org`,
+		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}}, hostFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.IsSet("host") {
+				if c.Args().Present() {
+					return fmt.Errorf("%w: list takes no arguments", fail.ErrUsage)
+				}
+				return e.fleetList(c)
+			}
+			return e.list(c.Context, c.Bool("json"))
+		},
 	}
 }
 
@@ -102,16 +114,9 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	stale := false
 	for _, r := range rows {
-		port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
-		if r.Stale {
-			port, stale = port+"*", true
-		}
-		if r.Error != "" {
-			port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
-		}
-		t.Row(table.Cell{Text: r.Name}, table.Cell{Text: port}, table.Cell{Text: auto},
-			table.Cell{Text: r.State, Color: stateColor(r.State)}, table.Cell{Text: count(r.Humans)}, table.Cell{Text: count(r.Bots)},
-			table.Cell{Text: yesNo(r.Mounted)}, table.Cell{Text: ovl})
+		cells, st := listCells(r)
+		stale = stale || st
+		t.Row(cells...)
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
 		return err
@@ -120,6 +125,21 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)")
 	}
 	return nil
+}
+
+// listCells is one row of list's table; stale reports the mark on its
+// port. Its text may come from another host (--host): it is escaped.
+func listCells(r row) (cells []table.Cell, stale bool) {
+	port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
+	if r.Stale {
+		port, stale = port+"*", true
+	}
+	if r.Error != "" {
+		port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
+	}
+	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
+		{Text: termsafe.Line(r.State), Color: stateColor(r.State)}, {Text: count(r.Humans)}, {Text: count(r.Bots)},
+		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}, stale
 }
 
 // listTimeout bounds how long list waits for the servers' answers.

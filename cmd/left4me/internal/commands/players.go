@@ -25,12 +25,18 @@ func playersCmd(e *Env) *cli.Command {
 -ip, or 127.0.0.1). The counts come from A2S_INFO, whose player count
 includes bots; the list from A2S_PLAYER, which names bots like players.
 
+` + fleetHelp + `
+
 Examples:
   left4me players srv1
-  left4me players srv1 --json`,
-		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+  left4me players srv1 --json
+  left4me players srv1 --host eu1.example.org --host na1.example.org`,
+		Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}}, hostFlags()...),
 		BashComplete: e.completeNames,
 		Action: onName(func(c *cli.Context, name string) error {
+			if c.IsSet("host") {
+				return e.fleetPlayers(c, name)
+			}
 			return e.players(c.Context, name, c.Bool("json"))
 		}),
 	}

@@ -30,17 +30,25 @@ func statusCmd(e *Env) *cli.Command {
 		Description: `Exits like systemctl status: 0 when the instance runs, 3 when it does
 not, 4 when there is no such instance.
 
+` + fleetHelp + `
+With --host it exits 3 when the instance does not run on every host that
+answered.
+
 Examples:
   left4me status srv1
   left4me status srv1 -n 30
-  left4me status srv1 --json`,
-		Flags: []cli.Flag{
+  left4me status srv1 --json
+  left4me status srv1 --host eu1.example.org --host na1.example.org`,
+		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: tailLines, Usage: "show the last `N` log lines"},
 			&cli.BoolFlag{Name: "json", Usage: "print the state as JSON (no log lines)"},
 			&cli.BoolFlag{Name: "no-pager", Usage: "accepted for systemctl's sake; left4me never pages"},
-		},
+		}, hostFlags()...),
 		BashComplete: e.completeNames,
 		Action: onName(func(c *cli.Context, name string) error {
+			if c.IsSet("host") {
+				return e.fleetStatus(c, name)
+			}
 			if c.Int("lines") < 0 {
 				return fmt.Errorf("%w: -n %d: the number of lines must be 0 or more", fail.ErrUsage, c.Int("lines"))
 			}

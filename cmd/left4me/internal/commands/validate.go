@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,17 +43,29 @@ ports of all specs together, and, like a start would, that each overlay is
 a directory below overlays/ and that the game is installed. Prints each
 problem as FILE:LINE:COL: FIELD: MESSAGE; exits 0 only when all are valid.
 
+--specs DIR checks the specs in DIR instead of instances/, against this
+host's limits.yaml, overlays and installation: a deployment stages a copy
+of instances/ with its new specs there and replaces nothing unless they
+pass (the Ansible role in packaging/ansible does).
+
 Examples:
   left4me validate
   left4me validate srv1 srv2
-  left4me validate --json | jq '.[] | select(.valid | not)'`,
-		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}},
+  left4me validate --json | jq '.[] | select(.valid | not)'
+  left4me validate --specs /var/tmp/staged/instances`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			&cli.StringFlag{Name: "specs", Usage: "check the specs in `DIR` (a staged copy of instances/) instead of the host's"},
+		},
 		BashComplete: e.completeNames,
-		Action:       func(c *cli.Context) error { return e.validate(c.Args().Slice(), c.Bool("json")) },
+		Action:       func(c *cli.Context) error { return e.validate(c.Args().Slice(), c.Bool("json"), c.String("specs")) },
 	}
 }
 
-func (e *Env) validate(names []string, asJSON bool) error {
+func (e *Env) validate(names []string, asJSON bool, staged string) error {
+	if staged != "" {
+		return e.validateStaged(staged, names, asJSON)
+	}
 	dir, err := e.specDir()
 	if err != nil {
 		return err
@@ -65,6 +79,38 @@ func (e *Env) validate(names []string, asJSON bool) error {
 			return err
 		}
 	}
+	return e.check(dir, all, asJSON)
+}
+
+// validateStaged checks the specs in dir (not the host's instances/)
+// against the host's ceilings, overlays and installation.
+func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%w: --specs: %w", fail.ErrUsage, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("%w: --specs %s is not a directory", fail.ErrUsage, dir)
+	}
+	all, err := spec.LoadAllAt(dir, e.Layout.ConfigDir)
+	if err != nil {
+		return fail.NeedsRoot(err, "reading "+dir)
+	}
+	if len(names) > 0 {
+		var picked []spec.Instance
+		for _, n := range names {
+			i := slices.IndexFunc(all, func(in spec.Instance) bool { return in.Name == n })
+			if i < 0 {
+				return fmt.Errorf("%w %q: there is no %s.yaml in %s", fail.ErrUnknownInstance, n, n, dir)
+			}
+			picked = append(picked, all[i])
+		}
+		all = picked
+	}
+	return e.check(dir, all, asJSON)
+}
+
+// check validates the loaded specs all, read from dir, and prints the
+// result.
+func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 	cfg := e.previewConfig(!asJSON)
 	results := make([]checked, 0, len(all))
 	bad := 0

@@ -119,3 +119,48 @@ func TestValidateOverlayWarnings(t *testing.T) {
 		}
 	}
 }
+
+// --specs checks a staged directory against the host's ceilings and
+// overlays; the host's own specs are not read.
+func TestValidateStaged(t *testing.T) {
+	cases := []struct {
+		name  string
+		specs map[string]string
+		args  []string
+		want  string
+		err   error
+	}{
+		{"valid", map[string]string{"a": "port: 27001\noverlays: [ov]\n"}, nil, "ok: 1 spec(s) valid", nil},
+		{"host ceilings", map[string]string{"a": "port: 27001\nresources: {memory_max: 2G}\n"}, nil,
+			"a.yaml:2:25: resources.memory_max: 2G is above 1G", layout.ErrInvalidSpec},
+		{"host overlays", map[string]string{"a": "port: 27001\noverlays: [nope]\n"}, nil, "nope: does not exist", layout.ErrInvalidSpec},
+		{"ports within the staged set", map[string]string{"a": "port: 27005\n", "b": "port: 27005\n"}, nil,
+			`b.yaml:1:7: port: 27005 is already used by instance "a"`, layout.ErrInvalidSpec},
+		{"named", map[string]string{"a": "port: 27001\n", "b": "port: x\n"}, []string{"a"}, "ok: 1 spec(s) valid", nil},
+		{"unknown name", map[string]string{"a": "port: 27001\n"}, []string{"zz"}, "", fail.ErrUnknownInstance},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.overlay(t, "ov", "")
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "limits.yaml"), "memory_max: 1G\n")
+			te.spec(t, "host", "port: nope\n") // the host's own, not checked
+			staged := filepath.Join(t.TempDir(), "instances")
+			mkdirs(t, staged)
+			for n, body := range c.specs {
+				writeFile(t, filepath.Join(staged, n+".yaml"), body)
+			}
+			err := te.run(append([]string{"validate", "--specs", staged}, c.args...)...)
+			if c.err == nil && err != nil || c.err != nil && fail.Code(err) != fail.Code(c.err) {
+				t.Fatalf("err %v (code %d), want %v\n%s", err, fail.Code(err), c.err, te.out)
+			}
+			if !strings.Contains(te.out.String(), c.want) || strings.Contains(te.out.String(), "host.yaml") {
+				t.Errorf("stdout lacks %q (or checked the host's specs):\n%s", c.want, te.out)
+			}
+		})
+	}
+	te := newEnv(t)
+	if err := te.run("validate", "--specs", filepath.Join(t.TempDir(), "missing")); fail.Code(err) != fail.CodeUsage {
+		t.Errorf("missing dir: %v", err)
+	}
+}

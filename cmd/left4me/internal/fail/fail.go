@@ -26,6 +26,9 @@ var (
 	// ErrNotRunning: status/is-active of an instance that is not active.
 	// Its output said so already; the exit code is the answer.
 	ErrNotRunning = errors.New("not running")
+	// ErrHosts: a fleet command (--host) could not reach a host or its
+	// command failed there; every host's row was printed all the same.
+	ErrHosts = errors.New("not every host answered")
 )
 
 // Exit codes; listed in `left4me --help`.

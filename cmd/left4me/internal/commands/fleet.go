@@ -1,0 +1,257 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/fleet"
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/spec/layout"
+)
+
+// fleetHelp is the part of list's, status's and players's help about
+// --host.
+const fleetHelp = `With --host (repeatable), the same command runs on each host over ssh, all
+at once (the operator's ssh: ~/.ssh/config, keys and agent apply; the
+remote side runs left4me ... --json and must be allowed to read the specs,
+so log in as root), and one table with a HOST column shows them all. A
+host that does not answer within the timeout is a row saying unreachable
+and why; the others are shown all the same. Exits 1 when a host was
+unreachable or its command failed there, after printing every row.`
+
+func hostFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "host", Usage: "run it on `HOST` over ssh instead of here (repeat for more hosts)"},
+		&cli.DurationFlag{Name: "host-timeout", Value: fleet.DefaultTimeout, Usage: "with --host: give up on a host after this long"},
+	}
+}
+
+// hostAnswer is one host's answer, as `--host ... --json` prints it.
+type hostAnswer struct {
+	Host        string `json:"host"`
+	Unreachable string `json:"unreachable,omitempty"` // why the host was not reached
+	Error       string `json:"error,omitempty"`       // the command failed there: its message
+	Exit        int    `json:"exit"`                  // of left4me there
+	// Result is what `left4me ... --json` printed there.
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// ask runs `left4me ARGS... --json` on every host of --host at once; an
+// answer that is not JSON is an error of that host.
+func (e *Env) ask(c *cli.Context, args ...string) []hostAnswer {
+	hosts := c.StringSlice("host")
+	ssh := e.SSH
+	if ssh == "" {
+		ssh = "ssh"
+	}
+	res := fleet.Run(c.Context, fleet.Options{SSH: ssh, Timeout: c.Duration("host-timeout")}, hosts,
+		append(append([]string{"left4me"}, args...), "--json")...)
+	out := make([]hostAnswer, len(res))
+	for i, r := range res {
+		a := hostAnswer{Host: r.Host, Unreachable: r.Unreachable, Exit: r.Exit}
+		if a.Unreachable == "" {
+			if json.Valid(r.Stdout) && len(strings.TrimSpace(string(r.Stdout))) > 0 {
+				a.Result = json.RawMessage(r.Stdout)
+			} else {
+				a.Error = firstLine(r.Stderr)
+				if a.Error == "" {
+					a.Error = fmt.Sprintf("left4me exited %d without an answer", r.Exit)
+				}
+			}
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// printAnswers prints the answers as JSON (--json --host).
+func (e *Env) printAnswers(as []hostAnswer) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(as)
+}
+
+// hostsErr is the outcome for the exit code: every host answered, or
+// which did not.
+func hostsErr(as []hostAnswer) error {
+	var bad []string
+	for _, a := range as {
+		if a.Unreachable != "" || a.Error != "" {
+			bad = append(bad, termsafe.Line(a.Host))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", fail.ErrHosts, strings.Join(bad, ", "))
+}
+
+// problemRow is the row of a host that gave no answer to show: cells
+// HOST, then "-" up to the state column, the state, "-" again and the
+// reason last.
+func problemRow(a hostAnswer, width, stateCol int) []table.Cell {
+	cells := make([]table.Cell, width)
+	cells[0] = table.Cell{Text: termsafe.Line(a.Host)}
+	for i := 1; i < width; i++ {
+		cells[i] = table.Cell{Text: "-"}
+	}
+	state, why := "unreachable", a.Unreachable
+	if why == "" {
+		state, why = "error", a.Error
+	}
+	cells[stateCol] = table.Cell{Text: state, Color: table.Red}
+	cells[width-1] = table.Cell{Text: termsafe.Line(why)}
+	return cells
+}
+
+func (e *Env) fleetList(c *cli.Context) error {
+	as := e.ask(c, "list")
+	if c.Bool("json") {
+		if err := e.printAnswers(as); err != nil {
+			return err
+		}
+		return hostsErr(as)
+	}
+	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	stale := false
+	for i := range as {
+		a := &as[i]
+		var rows []row
+		if a.Result != nil {
+			if err := json.Unmarshal(a.Result, &rows); err != nil {
+				a.Error = "not an answer of left4me list --json: " + err.Error()
+			}
+		}
+		if a.Unreachable != "" || a.Error != "" {
+			t.Row(problemRow(*a, 9, 4)...)
+			continue
+		}
+		if len(rows) == 0 {
+			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, table.Plain("-", "-", "-", "-", "-", "-", "-", "no instances")...)...)
+		}
+		for _, r := range rows {
+			cells, st := listCells(r)
+			stale = stale || st
+			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, cells...)...)
+		}
+	}
+	if err := t.Write(e.Stdout, e.Color); err != nil {
+		return err
+	}
+	if stale {
+		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it on that host: not in effect until a reload there")
+	}
+	return hostsErr(as)
+}
+
+func (e *Env) fleetStatus(c *cli.Context, name string) error {
+	if err := layout.ValidateName(name); err != nil {
+		return err
+	}
+	as := e.ask(c, "status", name)
+	if c.Bool("json") {
+		if err := e.printAnswers(as); err != nil {
+			return err
+		}
+		return statusErr(as)
+	}
+	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "SINCE")
+	for i := range as {
+		a := &as[i]
+		var st statusJSON
+		if a.Result != nil {
+			if err := json.Unmarshal(a.Result, &st); err != nil {
+				a.Error = "not an answer of left4me status --json: " + err.Error()
+			}
+		}
+		if a.Unreachable != "" || a.Error != "" {
+			t.Row(problemRow(*a, 9, 4)...)
+			continue
+		}
+		port, auto := strconv.Itoa(st.Port), yesNo(st.Autostart)
+		if st.Error != "" {
+			port, auto = "-", "invalid spec"
+		}
+		since := "-"
+		if !st.Since.IsZero() {
+			since = st.Since.Format(time.DateTime + " MST")
+		}
+		t.Row(table.Cell{Text: termsafe.Line(a.Host)}, table.Cell{Text: termsafe.Line(st.Name)}, table.Cell{Text: port},
+			table.Cell{Text: auto}, table.Cell{Text: termsafe.Line(st.State), Color: stateColor(st.State)},
+			table.Cell{Text: count(st.Humans)}, table.Cell{Text: count(st.Bots)}, table.Cell{Text: yesNo(st.Mounted)},
+			table.Cell{Text: since})
+	}
+	if err := t.Write(e.Stdout, e.Color); err != nil {
+		return err
+	}
+	return statusErr(as)
+}
+
+// statusErr: a host's trouble first (exit 1), then an instance that is
+// not running somewhere (exit 3, as status of one host).
+func statusErr(as []hostAnswer) error {
+	if err := hostsErr(as); err != nil {
+		return err
+	}
+	for _, a := range as {
+		var st statusJSON
+		if json.Unmarshal(a.Result, &st) != nil || st.State != "active" && st.State != "reloading" {
+			return fmt.Errorf("%s is not running on every host: %w", st.Name, fail.ErrNotRunning)
+		}
+	}
+	return nil
+}
+
+func (e *Env) fleetPlayers(c *cli.Context, name string) error {
+	if err := layout.ValidateName(name); err != nil {
+		return err
+	}
+	as := e.ask(c, "players", name)
+	if c.Bool("json") {
+		if err := e.printAnswers(as); err != nil {
+			return err
+		}
+		return hostsErr(as)
+	}
+	t := table.New("HOST", "MAP", "PLAYERS", "BOTS", "SLOTS", "NAME", "SCORE", "TIME")
+	for i := range as {
+		a := &as[i]
+		var p playersJSON
+		if a.Result != nil {
+			if err := json.Unmarshal(a.Result, &p); err != nil {
+				a.Error = "not an answer of left4me players --json: " + err.Error()
+			}
+		}
+		if a.Unreachable != "" || a.Error != "" {
+			t.Row(problemRow(*a, 8, 1)...)
+			continue
+		}
+		head := []table.Cell{{Text: termsafe.Line(a.Host)}, {Text: termsafe.Line(p.Map)}, {Text: strconv.Itoa(p.Humans)},
+			{Text: strconv.Itoa(p.Bots)}, {Text: strconv.Itoa(p.MaxPlayers)}}
+		if len(p.Players) == 0 {
+			t.Row(append(head, table.Plain("-", "-", "-")...)...)
+		}
+		for _, pl := range p.Players {
+			t.Row(append(head, table.Cell{Text: termsafe.Line(pl.Name)}, table.Cell{Text: strconv.Itoa(int(pl.Score))},
+				table.Cell{Text: (time.Duration(pl.Seconds) * time.Second).String()})...)
+		}
+	}
+	if err := t.Write(e.Stdout, e.Color); err != nil {
+		return err
+	}
+	return hostsErr(as)
+}
+
+// firstLine is s up to its first line break: a remote left4me says what
+// went wrong there first.
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
