@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/tests/bench/hostinfo"
 )
 
 type bench struct {
@@ -135,7 +137,7 @@ func run() error {
 	}
 	defer b.l.close()
 
-	rep := &report{started: time.Now(), loadBefore: loadavg()}
+	rep := &report{started: time.Now(), loadBefore: hostinfo.LoadAvg()}
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	}
@@ -168,7 +170,7 @@ func run() error {
 	if rep.help, err = b.benchHelpers(env, overlays, []*floorCase{binTrue, goNoop}, b.helpIters); err != nil {
 		return fmt.Errorf("helpers: %w", err)
 	}
-	rep.loadAfter = loadavg()
+	rep.loadAfter = hostinfo.LoadAvg()
 	rep.elapsed = time.Since(rep.started)
 	rep.quick = *quick
 	rep.fstabGen = b.fstabGen
@@ -195,15 +197,6 @@ type report struct {
 	binTrue, goNoop       *series
 	gen                   []*genResult
 	help                  []*helperResult
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,20 +75,20 @@ func TestFleet(t *testing.T) {
 		f.recap(t, out, map[string]string{"h1": "changed=0", "h2": "changed=0"})
 	})
 	t.Run("check mode changes nothing", func(t *testing.T) {
-		before := []string{treeHash(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
+		before := []string{treeSum(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
 		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, "stopped"))
 		out := f.play(t, "--check", "--diff")
 		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "changed=0"})
 		if !regexp.MustCompile(`h1\s+: ok=\d+\s+changed=[1-9]`).MatchString(out) {
 			t.Errorf("--check did not report the change to come:\n%s", tail(out, 40))
 		}
-		after := []string{treeHash(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
+		after := []string{treeSum(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
 		if fmt.Sprint(before) != fmt.Sprint(after) {
 			t.Errorf("--check changed the host: %v -> %v", before, after)
 		}
 	})
 	t.Run("a bad spec fails only its host", func(t *testing.T) {
-		before := treeHash(t, filepath.Join(h2.c.Root, "etc/left4me"))
+		before := treeSum(t, filepath.Join(h2.c.Root, "etc/left4me"))
 		pid := mainPID(t, h2.c, "na1")
 		f.vars(t, "h2", h2Vars(f, 99999))
 		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, "absent"))
@@ -102,7 +100,7 @@ func TestFleet(t *testing.T) {
 		if !strings.Contains(out, "/etc/left4me/instances/na1.yaml:2:7: port: 99999 is out of range") {
 			t.Errorf("the validator's FILE:LINE:COL is not in the output:\n%s", tail(out, 60))
 		}
-		if after := treeHash(t, filepath.Join(h2.c.Root, "etc/left4me")); after != before {
+		if after := treeSum(t, filepath.Join(h2.c.Root, "etc/left4me")); after != before {
 			t.Error("h2's /etc/left4me changed")
 		}
 		if got := mainPID(t, h2.c, "na1"); got != pid {
@@ -367,34 +365,6 @@ func mustExec(t *testing.T, dir string, name string, args ...string) string {
 		t.Fatalf("%s %q: %v\n%s", name, args, err, stderr.String())
 	}
 	return string(out)
-}
-
-// treeHash sums the names, modes, times and contents below dir.
-func treeHash(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %v %d\n", p, info.Mode(), info.ModTime().UnixNano())
-		if info.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // startsRow reports whether some line of out starts with the fields.

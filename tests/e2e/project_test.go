@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/left4me/left4me/tests/install"
 	"github.com/left4me/left4me/tests/treetest"
 )
 
@@ -38,19 +39,7 @@ func installProject(t *testing.T) func(root string) error {
 		if err := buildOnce(); err != nil {
 			return err
 		}
-		cmd := exec.Command("make", "install", "DESTDIR="+root, "PREFIX=/usr")
-		cmd.Dir = repoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("make install: %v\n%s", err, out)
-		}
-		// What a package's postinst does; at boot systemd-sysusers.service
-		// only runs after an update of /usr (ConditionNeedsUpdate=/etc).
-		out, err := exec.Command("systemd-sysusers", "--root="+root,
-			filepath.Join(root, "usr/lib/sysusers.d/left4me.conf"), filepath.Join(root, "usr/lib/sysusers.d/left4me-build.conf")).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("systemd-sysusers: %v\n%s", err, out)
-		}
-		return nil
+		return install.Project(root, repoRoot(t))
 	}
 }
 

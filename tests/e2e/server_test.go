@@ -61,7 +61,8 @@ func owner(fi fs.FileInfo) [2]uint32 {
 	return [2]uint32{st.Uid, st.Gid}
 }
 
-// treeSum is a digest of every entry below dir: path, mode, owner, bytes.
+// treeSum is a digest of every entry below dir: path, mode, owner,
+// modification time and bytes.
 func treeSum(t *testing.T, dir string) string {
 	t.Helper()
 	h := sha256.New()
@@ -73,7 +74,7 @@ func treeSum(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "%s %v %v\n", p, fi.Mode(), owner(fi))
+		fmt.Fprintf(h, "%s %v %v %d\n", p, fi.Mode(), owner(fi), fi.ModTime().UnixNano())
 		if fi.Mode().IsRegular() {
 			b, err := os.ReadFile(p)
 			if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/left4me/left4me/tests/bench/hostinfo"
 )
 
 // arm is one way to run n servers: on left4me's overlays or on copies.
@@ -98,7 +100,7 @@ func run(o options) error {
 	}}
 	res := map[string]map[int]sample{}
 	start := time.Now()
-	load0 := loadavg()
+	load0 := hostinfo.LoadAvg()
 	all := map[string]map[int][]sample{}
 	for r := range o.rounds {
 		for k, n := range o.counts {
@@ -126,7 +128,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	report(os.Stdout, o, arms, res, instUsage, time.Since(start), load0, loadavg())
+	report(os.Stdout, o, arms, res, instUsage, time.Since(start), load0, hostinfo.LoadAvg())
 	return nil
 }
 
@@ -235,13 +237,4 @@ func writeFile(path, body string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(body), 0o644)
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -12,7 +11,9 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/tests/bench/hostinfo"
 	"github.com/left4me/left4me/tests/container"
+	"github.com/left4me/left4me/tests/install"
 	"github.com/left4me/left4me/units"
 )
 
@@ -104,7 +105,7 @@ func run(o options) error {
 			fmt.Fprintln(os.Stderr, "scale:", err)
 		}
 	}()
-	if err := installProject(ct.Root, o.repo); err != nil {
+	if err := install.Project(ct.Root, o.repo); err != nil {
 		return err
 	}
 	if err := writeUnits(ct.Root, maxN); err != nil {
@@ -123,7 +124,7 @@ func run(o options) error {
 		{"floor.target", func(n int) []int { return ports(floorPort, n) }, func(n int) []string { return names("floor@%d.service", floorPort, n) }},
 		{"sandbox.target", func(n int) []int { return ports(sandboxPort, n) }, func(n int) []string { return names("sandbox@%d.service", sandboxPort, n) }},
 	}
-	load0 := loadavg()
+	load0 := hostinfo.LoadAvg()
 	t0 := time.Now()
 	times := map[string]map[int][]boot{}
 	for r := range o.rounds {
@@ -172,7 +173,7 @@ func run(o options) error {
 	if err := sh("systemctl", "stop", "l4d2.target"); err != nil {
 		return err
 	}
-	report(os.Stdout, o, times, ov, time.Since(t0), load0, loadavg())
+	report(os.Stdout, o, times, ov, time.Since(t0), load0, hostinfo.LoadAvg())
 	if o.breakdown > 0 {
 		return breakdown(ct, os.Stdout, o.breakdown)
 	}
@@ -283,22 +284,6 @@ func writeUnits(root string, maxN int) error {
 	return enable(root, 0, maxN)
 }
 
-// installProject is what the end-to-end tests do: make install into the
-// container's root, then the users a package's postinst creates.
-func installProject(root, repo string) error {
-	cmd := exec.Command("make", "install", "DESTDIR="+root, "PREFIX=/usr")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("make install: %v\n%s", err, out)
-	}
-	out, err := exec.Command("systemd-sysusers", "--root="+root,
-		filepath.Join(root, "usr/lib/sysusers.d/left4me.conf"), filepath.Join(root, "usr/lib/sysusers.d/left4me-build.conf")).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("systemd-sysusers: %v\n%s", err, out)
-	}
-	return nil
-}
-
 // installGame puts the stand-in where the game goes, as the end-to-end
 // tests do: it answers at once.
 func installGame(dir, build string) error {
@@ -320,13 +305,4 @@ func installGame(dir, build string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, "bin/libtier0_srv.so"), []byte("stand-in for Valve's libtier0_srv.so\n"), 0o644)
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
