@@ -123,13 +123,8 @@ func (e *Env) fleetList(c *cli.Context) error {
 	stale := false
 	for i := range as {
 		a := &as[i]
-		var rows []row
-		if a.Result != nil {
-			if err := json.Unmarshal(a.Result, &rows); err != nil {
-				a.Error = "not an answer of left4me list --json: " + err.Error()
-			}
-		}
-		if a.Unreachable != "" || a.Error != "" {
+		rows, ok := decodeAnswer[[]row](a, "list")
+		if !ok {
 			t.Row(problemRow(*a, 9, 4)...)
 			continue
 		}
@@ -165,13 +160,8 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "SINCE")
 	for i := range as {
 		a := &as[i]
-		var st statusJSON
-		if a.Result != nil {
-			if err := json.Unmarshal(a.Result, &st); err != nil {
-				a.Error = "not an answer of left4me status --json: " + err.Error()
-			}
-		}
-		if a.Unreachable != "" || a.Error != "" {
+		st, ok := decodeAnswer[statusJSON](a, "status")
+		if !ok {
 			t.Row(problemRow(*a, 9, 4)...)
 			continue
 		}
@@ -192,6 +182,19 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 		return err
 	}
 	return statusErr(as)
+}
+
+// decodeAnswer reads a host's --json answer of command into a T. It
+// reports false for a host that did not answer, failed, or answered
+// something else (which it records as the host's error).
+func decodeAnswer[T any](a *hostAnswer, command string) (T, bool) {
+	var v T
+	if a.Result != nil {
+		if err := json.Unmarshal(a.Result, &v); err != nil {
+			a.Error = "not an answer of left4me " + command + " --json: " + err.Error()
+		}
+	}
+	return v, a.Unreachable == "" && a.Error == ""
 }
 
 // statusErr: a host's trouble first (exit 1), then an instance that is
@@ -223,13 +226,8 @@ func (e *Env) fleetPlayers(c *cli.Context, name string) error {
 	t := table.New("HOST", "MAP", "PLAYERS", "BOTS", "SLOTS", "NAME", "SCORE", "TIME")
 	for i := range as {
 		a := &as[i]
-		var p playersJSON
-		if a.Result != nil {
-			if err := json.Unmarshal(a.Result, &p); err != nil {
-				a.Error = "not an answer of left4me players --json: " + err.Error()
-			}
-		}
-		if a.Unreachable != "" || a.Error != "" {
+		p, ok := decodeAnswer[playersJSON](a, "players")
+		if !ok {
 			t.Row(problemRow(*a, 8, 1)...)
 			continue
 		}
