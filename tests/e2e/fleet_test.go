@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +54,10 @@ func TestFleet(t *testing.T) {
 		}
 		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/runtime/eu1/merged/left4dead2/who.txt"); got != "comp" {
 			t.Errorf("overlay comp: who.txt = %q", got)
+		}
+		// h2: the package came over HTTP, the overlay from its builder.
+		if got := h2.c.MustRun(t, "cat", "/var/lib/left4me/runtime/na1/merged/left4dead2/built.txt"); got != "built\n" {
+			t.Errorf("overlay built (by the role's left4me overlay build): built.txt = %q", got)
 		}
 		if mode := strings.TrimSpace(h1.c.MustRun(t, "stat", "-c", "%a %U", "/etc/left4me/instances/eu1.yaml")); mode != "640 root" {
 			t.Errorf("spec mode %s", mode)
@@ -168,10 +174,11 @@ type fleetHost struct {
 // fleet is the controller's side: an ssh key and config, an inventory with
 // a vaulted secret, a playbook using the role.
 type fleet struct {
-	dir   string // the controller's files
-	deb   string
-	hosts []*fleetHost
-	env   []string
+	dir    string // the controller's files
+	deb    string
+	debURL string // the same package over HTTP, for h2 (10.77.2.1)
+	hosts  []*fleetHost
+	env    []string
 }
 
 func newFleet(t *testing.T, deb string, n int) *fleet {
@@ -207,6 +214,20 @@ func newFleet(t *testing.T, deb string, n int) *fleet {
 			exec.Command("ssh", "-F", filepath.Join(f.dir, "ssh_config"), "-O", "exit", h.name).Run()
 		})
 		sshConfig += fmt.Sprintf("Host %s\n  HostName %s\n", h.name, h.addr)
+	}
+	// h2 installs the package from a URL: this host serves it on the
+	// address of its end of h2's link.
+	if n >= 2 {
+		l, err := net.Listen("tcp", "10.77.2.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, deb)
+		})}
+		go srv.Serve(l)
+		t.Cleanup(func() { srv.Close() })
+		f.debURL = "http://" + l.Addr().String() + "/" + filepath.Base(deb)
 	}
 	// h3 has an address no container answers on.
 	sshConfig += fmt.Sprintf("Host h3\n  HostName 10.77.%d.2\n", n+1)
@@ -265,15 +286,19 @@ left4me_instances:
 `, f.deb, filepath.Join(f.dir, "overlays/comp"), hostname, eu2)
 }
 
+// h2Vars: the package from a URL, an overlay the host builds.
 func h2Vars(f *fleet, port int) string {
 	return fmt.Sprintf(`left4me_package: %s
 left4me_steam_login: l4dfleet
 left4me_steam_password: "{{ vault_steam_password }}"
+left4me_overlays:
+  built: {builder: "mkdir -p \"$GAME\"\necho built > \"$GAME/built.txt\"\n"}
 left4me_instances:
   na1:
     port: %d
+    overlays: [built]
     config: ['hostname "NA one"', 'rcon_password "{{ vault_rcon_password }}"']
-`, f.deb, port)
+`, f.debURL, port)
 }
 
 // vars writes host_vars/HOST.yml.
