@@ -40,7 +40,11 @@ func TestConcurrency(t *testing.T) {
 	}
 	clean := func() bool { return len(consistencyProblems(t, c)) == 0 }
 
-	depot(t, c, "201", "v201", nil)
+	// The stand-in steamcmd sleeps after each file, so that the first
+	// update still holds the lock when the second command starts (300 ms
+	// later): an update of this small depot is over in less on a quiet host.
+	slow := map[string]string{"delay": "300ms"}
+	depot(t, c, "201", "v201", slow)
 	oa, ob, ea, eb := pair(l4m("game", "update"), l4m("game", "update"))
 	ok := ea == nil && refused(ob, eb, "left4me game update") && clean()
 	fig.add("update+update", ok, "two game updates at once: first %v, second refused naming the holder: %v, consistent: %v", errOK(ea), refused(ob, eb, "left4me game update"), clean())
@@ -48,7 +52,7 @@ func TestConcurrency(t *testing.T) {
 		t.Logf("first:\n%s\nsecond:\n%s", oa, ob)
 	}
 
-	depot(t, c, "202", "v202", nil)
+	depot(t, c, "202", "v202", slow)
 	oa, ob, ea, eb = pair(l4m("game", "update"), l4m("game", "gc"))
 	ok = ea == nil && refused(ob, eb, "left4me game update") && clean()
 	fig.add("update+gc", ok, "game update with game gc: update %v, gc refused naming the holder: %v, consistent: %v", errOK(ea), refused(ob, eb, "left4me game update"), clean())
