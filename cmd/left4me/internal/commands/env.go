@@ -69,6 +69,9 @@ type Env struct {
 	// PlanDir is where the generator's output (and its start plans) is:
 	// list compares them with the specs to tell which changed since.
 	PlanDir string
+	// ServerArgv reads a running unit's main process's argv (procArgv):
+	// where its server really listens.
+	ServerArgv func(pid uint32) ([]string, error)
 	// SSH is the ssh program the fleet commands (--host) run; "" is
 	// "ssh" from PATH.
 	SSH string
@@ -102,6 +105,7 @@ func OSEnv() *Env {
 		PlanDir:    startplan.DefaultDir,
 		ServerInfo: serverInfo,
 		PlayerList: playerList,
+		ServerArgv: procArgv,
 	}
 }
 

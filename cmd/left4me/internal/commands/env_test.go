@@ -14,7 +14,9 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/units"
 )
 
 // fakeSD is systemd as the commands see it: unit states and a call log.
@@ -23,10 +25,16 @@ type fakeSD struct {
 	failStart map[string]string // unit -> job result of a failing start
 	calls     []string
 	closed    int
+	// argv is each main process's command line, as of its start (see
+	// tenv.started); pids count up from 100.
+	argv    map[uint32][]string
+	nextPID uint32
+	// started makes the argv of a unit that becomes active.
+	started func(unit string) []string
 }
 
 func newFakeSD() *fakeSD {
-	return &fakeSD{units: map[string]control.Unit{}, failStart: map[string]string{}}
+	return &fakeSD{units: map[string]control.Unit{}, failStart: map[string]string{}, argv: map[uint32][]string{}, nextPID: 100}
 }
 
 func (f *fakeSD) get(name string) control.Unit {
@@ -36,9 +44,22 @@ func (f *fakeSD) get(name string) control.Unit {
 	return control.Unit{Name: name, LoadState: "loaded", ActiveState: "inactive", SubState: "dead", Result: "success"}
 }
 
+// set puts a unit in a state; one that becomes active gets a new main
+// process whose argv is made from its spec as it is now.
 func (f *fakeSD) set(name, active, sub string) {
 	u := f.get(name)
+	wasActive := u.ActiveState == "active"
 	u.ActiveState, u.SubState = active, sub
+	switch {
+	case active == "active" && (!wasActive || sub == "restarted"):
+		f.nextPID++
+		u.MainPID, u.SubState = f.nextPID, "running"
+		if f.started != nil {
+			f.argv[u.MainPID] = f.started(name)
+		}
+	case active != "active":
+		u.MainPID = 0
+	}
 	f.units[name] = u
 }
 
@@ -74,7 +95,7 @@ func (f *fakeSD) Stop(_ context.Context, unit string) error {
 
 func (f *fakeSD) Restart(ctx context.Context, unit string) error {
 	f.calls = append(f.calls, "restart "+unit)
-	f.set(unit, "active", "running")
+	f.set(unit, "active", "restarted")
 	return nil
 }
 
@@ -126,6 +147,21 @@ func newEnv(t *testing.T) *tenv {
 		PlayerList: func(_ context.Context, addr string) ([]a2s.Player, error) {
 			return []a2s.Player{{Name: "Ellis", Score: 12, Duration: 61}, {Name: "Player1", Score: 3, Duration: 3600}}, nil
 		},
+		ServerArgv: func(pid uint32) ([]string, error) {
+			if argv, ok := te.sd.argv[pid]; ok {
+				return argv, nil
+			}
+			return nil, fmt.Errorf("no process %d", pid)
+		},
+	}
+	// A unit that starts runs its spec's command line as it is then.
+	te.sd.started = func(unit string) []string {
+		name := strings.TrimSuffix(strings.TrimPrefix(unit, "l4d2@"), ".service")
+		s, err := spec.LoadInstance(l, name)
+		if err != nil {
+			return []string{"left4me-relay", "srcds_linux"}
+		}
+		return append([]string{"left4me-relay"}, units.Command(l, name, s)...)
 	}
 	return te
 }

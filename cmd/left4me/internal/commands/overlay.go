@@ -50,12 +50,25 @@ Examples:
 		Subcommands: []*cli.Command{
 			{
 				Name: "build", Usage: "run an overlay's builder and switch the result in", ArgsUsage: "NAME",
+				Description: `Runs the definition's builder in its sandbox and, only when it succeeds,
+switches the new version in. Then the running instances named in the
+definition's restart: list that use this overlay are restarted one at a
+time, each once it has no players (for at most --deadline; those still
+occupied then keep the old version until their next restart), and the
+first one the new version fails to bring back ends it.
+
+Examples:
+  left4me overlay build competitive
+  left4me overlay build competitive --deadline 2h --force --warn-at 15m,5m
+  left4me overlay build competitive --now
+  left4me overlay build competitive --no-restart`,
 				BashComplete: e.completeOverlays,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "no-restart", Usage: "do not restart the definition's instances"},
-					&cli.BoolFlag{Name: "when-empty", Usage: "restart each of them only once it has no players"},
-					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: leave servers still occupied after this long on the old version"},
-					&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, restart occupied servers too, after warning their players"},
+					&cli.BoolFlag{Name: "when-empty", Value: true, Usage: "restart each of them only once it has no players (the default; --now turns it off)"},
+					&cli.BoolFlag{Name: "now", Usage: "restart them at once, players or not"},
+					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "leave servers still occupied after this long on the old version"},
+					&cli.BoolFlag{Name: "force", Usage: "at the deadline, restart occupied servers too, after warning their players"},
 					&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
 					&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 				},
@@ -63,7 +76,10 @@ Examples:
 					if c.NArg() != 1 {
 						return fmt.Errorf("%w: overlay build takes one overlay name; e.g. left4me overlay build competitive", fail.ErrUsage)
 					}
-					p, err := rolloutPlan(c, "restart")
+					if c.Bool("now") && c.IsSet("when-empty") && c.Bool("when-empty") {
+						return fmt.Errorf("%w: --now and --when-empty contradict each other", fail.ErrUsage)
+					}
+					p, err := rolloutPlan(c, "restart", c.Bool("when-empty") && !c.Bool("now"), "without --now")
 					if err != nil {
 						return err
 					}
@@ -178,7 +194,15 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	}
 	defer sd.Close()
 	var running []string
+	users := map[string]bool{}
+	for _, n := range j.Instances {
+		users[n] = true
+	}
 	for _, inst := range def.Restart {
+		if !users[inst] {
+			fmt.Fprintf(e.Stdout, "left4me: %s does not use overlay %s (its spec does not list it); not restarted\n", inst, name)
+			continue
+		}
 		u, err := sd.Unit(ctx, units.Instance(inst))
 		if err != nil || (u.ActiveState != "active" && u.ActiveState != "activating") {
 			fmt.Fprintf(e.Stdout, "left4me: %s is not running; it gets the new version when it starts\n", inst)

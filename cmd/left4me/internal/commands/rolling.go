@@ -33,7 +33,7 @@ leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
 		if c.Args().Present() {
 			return fmt.Errorf("%w: --all takes no instance names, got %q", fail.ErrUsage, c.Args().Slice())
 		}
-		p, err := rolloutPlan(c, op)
+		p, err := rolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
 // allOp runs op on every running instance, one at a time, each when empty
 // if whenEmpty > 0.
 func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
-	op, whenEmpty := p.Op, p.WhenEmpty
+	op := p.Op
 	sd, err := e.connect(ctx)
 	if err != nil {
 		return err
@@ -90,8 +90,8 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 		}
 	}
 	how := ""
-	if whenEmpty > 0 {
-		how = fmt.Sprintf(", each once it has no players (for at most %v)", whenEmpty)
+	if p.WhenEmpty {
+		how = fmt.Sprintf(", each once it has no players (for at most %v)", p.Deadline)
 	}
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
 	p.Names, p.Rolling = names, op == "restart"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -14,7 +13,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/prestart/relay"
-	"github.com/left4me/left4me/spec"
 )
 
 func unitUsage(op string) string {
@@ -51,7 +49,7 @@ Example:
   left4me ` + op + ` srv1 srv2`,
 		BashComplete: e.completeNames,
 		Action: func(c *cli.Context) error {
-			p, err := rolloutPlan(c, op)
+			p, err := rolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 			if err != nil {
 				return err
 			}
@@ -96,16 +94,35 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 const defaultAnnounce = "This server goes down for maintenance in %s: please finish up."
 
 // rolloutPlan reads --when-empty, --deadline, --force, --warn-at and
-// --announce (stop and restart).
-func rolloutPlan(c *cli.Context, op string) (rollout.Plan, error) {
+// --announce (stop and restart). Each flag means one thing: one that
+// would do nothing without another is refused, never ignored.
+//
+// whenEmpty is whether the command waits for empty servers (its flags say);
+// how names the flags that make it so, for the message.
+func rolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout.Plan, error) {
 	p := rollout.Plan{Op: op}
-	if !c.Bool("when-empty") {
-		if c.Bool("force") {
-			return p, fmt.Errorf("%w: --force goes with --when-empty --deadline D", fail.ErrUsage)
+	if !whenEmpty {
+		for _, f := range []string{"deadline", "force", "warn-at", "announce"} {
+			if c.IsSet(f) {
+				return p, fmt.Errorf("%w: --%s only means something %s; without it the %s is at once", fail.ErrUsage, f, how, op)
+			}
 		}
 		return p, nil
 	}
-	p.WhenEmpty, p.Force = c.Duration("deadline"), c.Bool("force")
+	p.WhenEmpty, p.Deadline, p.Force = true, c.Duration("deadline"), c.Bool("force")
+	if p.Deadline < 0 {
+		return p, fmt.Errorf("%w: --deadline %v: a wait cannot be negative", fail.ErrUsage, p.Deadline)
+	}
+	if p.Force && p.Deadline == 0 {
+		return p, fmt.Errorf("%w: --force with --deadline 0 would %s occupied servers at once with no warning; give a deadline (e.g. --deadline 5m), or leave out --when-empty", fail.ErrUsage, op)
+	}
+	if !p.Force {
+		for _, f := range []string{"warn-at", "announce"} {
+			if c.IsSet(f) {
+				return p, fmt.Errorf("%w: --%s goes with --force: without it nobody is warned, since occupied servers are left running", fail.ErrUsage, f)
+			}
+		}
+	}
 	for _, w := range strings.Split(c.String("warn-at"), ",") {
 		if strings.TrimSpace(w) == "" {
 			continue
@@ -125,31 +142,33 @@ func rolloutPlan(c *cli.Context, op string) (rollout.Plan, error) {
 
 // rollout carries out p (package rollout: one at a time, when empty,
 // rolling) with systemd jobs that explain their failures and the servers'
-// own player counts.
+// own player counts, asked where each server really listens.
 func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
-	specs := map[string]*spec.Spec{}
-	if p.WhenEmpty > 0 {
-		for _, n := range p.Names {
-			s, err := e.load(n)
-			if err != nil {
-				return err
-			}
-			specs[n] = s
-		}
-	}
+	where := map[string]string{}
 	return rollout.Run(ctx, p, rollout.Deps{
 		Act: func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
 			return e.say(n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
 		},
-		Humans: func(ctx context.Context, n string) (int, error) { return e.Players(ctx, specs[n].QueryAddr()) },
-		Where: func(n string) string {
-			if s := specs[n]; s.IP.IsValid() && !s.IP.IsUnspecified() {
-				return s.QueryAddr()
+		Humans: func(ctx context.Context, n string) (int, error) {
+			addr, err := e.runningAddr(ctx, sd, n)
+			if err != nil {
+				return 0, err
 			}
-			return "port " + strconv.Itoa(specs[n].Port)
+			where[n] = addr
+			humans, err := e.Players(ctx, addr)
+			if err != nil {
+				return 0, fmt.Errorf("no answer on %s: %w", addr, err)
+			}
+			return humans, nil
 		},
-		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
+		Where: func(n string) string {
+			if port, ok := strings.CutPrefix(where[n], "127.0.0.1:"); ok {
+				return "port " + port
+			}
+			return where[n]
+		},
+		Now:   e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
 	})
 }
 

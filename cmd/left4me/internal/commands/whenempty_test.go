@@ -16,11 +16,14 @@ func TestStopWhenEmpty(t *testing.T) {
 	te.spec(t, "a", "port: 27001\n")
 	te.spec(t, "b", "port: 27002\n")
 	te.spec(t, "c", "port: 27003\n")
+	for _, n := range []string{"a", "b", "c"} {
+		te.sd.set("l4d2@"+n+".service", "active", "running")
+	}
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
 	asked := map[int]int{}
-	// a empties on the third poll, b never answers (down or hung), c stays
-	// occupied past the deadline.
+	// a empties on the third poll, b never answers (hung, or on another
+	// address), c stays occupied past the deadline.
 	te.Players = func(_ context.Context, addr string) (int, error) {
 		port, _ := strconv.Atoi(strings.TrimPrefix(addr, "127.0.0.1:"))
 		asked[port]++
@@ -33,13 +36,78 @@ func TestStopWhenEmpty(t *testing.T) {
 		return 4, nil
 	}
 	err := te.run("stop", "--when-empty", "--deadline", "200ms", "a", "b", "c")
-	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "still occupied after 200ms, left running: c") {
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "after 200ms, left running: b, c") {
 		t.Fatalf("got %v", err)
 	}
-	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@b.service,stop l4d2@a.service" {
+	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@a.service" {
 		t.Errorf("calls %s", got)
+	}
+	if !strings.Contains(te.err.String(), "b: cannot ask its server for players (no answer on 127.0.0.1:27002: no reply); it may have some, so it waits") {
+		t.Errorf("stderr %q", te.err.String())
 	}
 	if !strings.Contains(te.out.String(), "c: 4 player(s) on port 27003; waiting") {
 		t.Errorf("stdout %q", te.out.String())
+	}
+}
+
+// The server is asked where it runs, not where its edited spec says: a
+// port changed in the spec (not yet applied) must not make an occupied
+// server look empty.
+func TestWhenEmptyAsksTheRunningPort(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.spec(t, "a", "port: 27099\n") // edited while it runs
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	te.Players = func(_ context.Context, addr string) (int, error) {
+		if addr == "127.0.0.1:27001" {
+			return 3, nil
+		}
+		return 0, errors.New("no reply")
+	}
+	err := te.run("restart", "--when-empty", "--deadline", "30ms", "a")
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "left running: a") {
+		t.Fatalf("got %v", err)
+	}
+	for _, c := range te.sd.calls {
+		if strings.HasPrefix(c, "restart") {
+			t.Errorf("restarted an occupied server: %v", te.sd.calls)
+		}
+	}
+	if !strings.Contains(te.out.String(), "a: 3 player(s) on port 27001; waiting") {
+		t.Errorf("stdout %q", te.out.String())
+	}
+}
+
+// Each flag means one thing: one that would do nothing is refused.
+func TestWhenEmptyFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		err  string // "" = accepted
+	}{
+		{[]string{"restart", "--deadline", "5m", "a"}, "--deadline only means something with --when-empty"},
+		{[]string{"stop", "--force", "a"}, "--force only means something with --when-empty"},
+		{[]string{"restart", "--when-empty", "--warn-at", "1m", "a"}, "--warn-at goes with --force"},
+		{[]string{"restart", "--when-empty", "--announce", "bye %s", "a"}, "--announce goes with --force"},
+		{[]string{"restart", "--when-empty", "--deadline", "0", "--force", "a"}, "--force with --deadline 0"},
+		{[]string{"restart", "--when-empty", "--deadline", "-5m", "a"}, "cannot be negative"},
+		{[]string{"overlay", "build", "--now", "--deadline", "5m", "x"}, "--deadline only means something without --now"},
+		{[]string{"restart", "--when-empty", "--deadline", "0", "a"}, ""},
+	}
+	for _, c := range cases {
+		te := newEnv(t)
+		te.spec(t, "a", "port: 27001\n")
+		te.Euid = 0
+		err := te.run(c.args...)
+		if c.err == "" {
+			if err != nil {
+				t.Errorf("%q: %v", c.args, err)
+			}
+			continue
+		}
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%q: got %v, want usage error %q", c.args, err, c.err)
+		}
 	}
 }

@@ -21,10 +21,13 @@ import (
 
 // Plan is what to do.
 type Plan struct {
-	Op        string        // "stop" or "restart" (as the CLI says it)
-	Names     []string      // instances, in the order to act on them
-	WhenEmpty time.Duration // > 0: act on each only once empty, for at most this long
-	Rolling   bool          // end at the first failed job (the rest keep running)
+	Op    string   // "stop" or "restart" (as the CLI says it)
+	Names []string // instances, in the order to act on them
+	// WhenEmpty acts on each only once its server says nobody plays, for
+	// at most Deadline; a Deadline of 0 asks once ("only if empty now").
+	WhenEmpty bool
+	Deadline  time.Duration
+	Rolling   bool // end at the first failed job (the rest keep running)
 	// Force acts at the deadline on servers still occupied (instead of
 	// leaving them running), after warning their players: at each of
 	// WarnAt before the deadline, and a last time just before it.
@@ -49,8 +52,10 @@ type Deps struct {
 	// Act runs the job on one instance; a job that failed for that
 	// instance alone wraps fail.ErrJobFailed, any other error ends all.
 	Act func(ctx context.Context, name string) error
-	// Humans asks the server how many humans play; an error (no answer)
-	// counts as empty: nobody can be playing on a server that is down.
+	// Humans asks the server how many humans play. ErrNotRunning (the
+	// unit is down) counts as empty; any other error (no answer, no
+	// address) is reported and the server waits like an occupied one:
+	// a server that cannot be asked may have players.
 	Humans func(ctx context.Context, name string) (int, error)
 	// Where names the server's address in the waiting message.
 	Where func(name string) string
@@ -94,7 +99,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		return fmt.Errorf("%w: %s", fail.ErrJobFailed, msg)
 	}
 	var err error
-	if p.WhenEmpty > 0 {
+	if p.WhenEmpty {
 		err = waitEmpty(ctx, p, d, act)
 	} else {
 		for _, n := range p.Names {
@@ -113,14 +118,14 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 }
 
 // waitEmpty calls act for each instance as soon as its server reports no
-// human players (or does not answer at all), until the deadline. Those
+// human players (or is not running at all), until the deadline. Those
 // still occupied then are left alone and named in the error, so a restart
 // never kicks players; unless p.Force, when their players are warned
 // along the way and they go down at the deadline.
 func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) error {
 	waiting := append([]string(nil), p.Names...)
 	sort.Strings(waiting)
-	end := d.Now().Add(p.WhenEmpty)
+	end := d.Now().Add(p.Deadline)
 	poll := d.Poll
 	if poll <= 0 {
 		poll = DefaultPoll
@@ -129,26 +134,27 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 	// within the wait, then the last one just before the deadline.
 	var warns []time.Duration
 	if p.Force {
-		last := min(lastWarning, p.WhenEmpty/10)
-		for _, w := range p.WarnAt {
-			if w < p.WhenEmpty && w > last {
-				warns = append(warns, w)
-			}
+		warns = Warnings(p.Deadline, p.WarnAt)
+		if w := p.WarnAt; len(w) > 0 && len(warns) > 0 && warns[0] == p.Deadline {
+			fmt.Fprintf(d.Out, "warnings %s do not fit within the %v deadline: players are warned at once, then at %s\n",
+				durations(tooLong(p.Deadline, w)), p.Deadline, durations(warns[1:]))
 		}
-		sort.Slice(warns, func(i, j int) bool { return warns[i] > warns[j] })
-		warns = append(warns, last)
 	}
 	for {
 		var still []string
 		for _, n := range waiting {
 			humans, err := d.Humans(ctx, n)
-			if err != nil || humans == 0 {
+			switch {
+			case err == nil && humans == 0, errors.Is(err, ErrNotRunning):
 				if err := act(n); err != nil {
 					return err
 				}
 				continue
+			case err != nil:
+				fmt.Fprintf(d.ErrOut, "%s: cannot ask its server for players (%v); it may have some, so it waits\n", n, err)
+			default:
+				fmt.Fprintf(d.Out, "%s: %d player(s) on %s; waiting\n", n, humans, d.Where(n))
 			}
-			fmt.Fprintf(d.Out, "%s: %d player(s) on %s; waiting\n", n, humans, d.Where(n))
 			still = append(still, n)
 		}
 		waiting = still
@@ -168,10 +174,13 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		}
 		if left <= 0 {
 			if !p.Force {
-				return fmt.Errorf("%w: still occupied after %v, left running: %s", fail.ErrJobFailed, p.WhenEmpty, strings.Join(waiting, ", "))
+				if p.Deadline == 0 {
+					return fmt.Errorf("%w: not empty now (--deadline 0), left running: %s", fail.ErrJobFailed, strings.Join(waiting, ", "))
+				}
+				return fmt.Errorf("%w: still occupied (or not answering) after %v, left running: %s", fail.ErrJobFailed, p.Deadline, strings.Join(waiting, ", "))
 			}
 			for _, n := range waiting {
-				fmt.Fprintf(d.Out, "%s: deadline reached with players on it; going ahead with the %s\n", n, p.Op)
+				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
 				if err := act(n); err != nil {
 					return err
 				}
@@ -188,6 +197,55 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		case <-time.After(wait):
 		}
 	}
+}
+
+// ErrNotRunning is what Deps.Humans returns for a server that is down:
+// nobody can be playing on it.
+var ErrNotRunning = errors.New("not running")
+
+// Warnings are the times before the deadline at which players are warned,
+// soonest first: those of warnAt that fit within the wait, then a last
+// one just before the deadline. When some do not fit, the first warning
+// is at once (the whole deadline before it), so that players hear of it
+// as early as they can.
+func Warnings(deadline time.Duration, warnAt []time.Duration) []time.Duration {
+	if deadline <= 0 {
+		return nil
+	}
+	last := min(lastWarning, deadline/10)
+	var warns []time.Duration
+	for _, w := range warnAt {
+		if w < deadline && w > last {
+			warns = append(warns, w)
+		}
+	}
+	sort.Slice(warns, func(i, j int) bool { return warns[i] > warns[j] })
+	if len(tooLong(deadline, warnAt)) > 0 {
+		warns = append([]time.Duration{deadline}, warns...)
+	}
+	return append(warns, last)
+}
+
+// tooLong are the warning times that do not fit within deadline.
+func tooLong(deadline time.Duration, warnAt []time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, w := range warnAt {
+		if w >= deadline {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func durations(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		if d >= time.Second {
+			d = d.Round(time.Second)
+		}
+		s[i] = d.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func pastTense(op string) string {

@@ -20,14 +20,21 @@ func TestRun(t *testing.T) {
 		players map[string]int // humans, constant
 		acted   string
 		err     string
+		errOut  string // said on ErrOut
 	}{
-		{"all at once", Plan{Op: "restart", Names: []string{"a", "b", "c"}}, "", nil, "a,b,c", ""},
-		{"one failure, not rolling", Plan{Op: "stop", Names: []string{"a", "b", "c"}}, "b", nil, "a,b,c", "stop failed for 1 of 3"},
+		{"all at once", Plan{Op: "restart", Names: []string{"a", "b", "c"}}, "", nil, "a,b,c", "", ""},
+		{"one failure, not rolling", Plan{Op: "stop", Names: []string{"a", "b", "c"}}, "b", nil, "a,b,c", "stop failed for 1 of 3", ""},
 		{"rolling ends at the first failure", Plan{Op: "restart", Names: []string{"a", "b", "c"}, Rolling: true}, "b", nil, "a,b",
-			"b: restart failed; the rolling restart stopped there, not restarted: c"},
-		{"occupied until the deadline", Plan{Op: "restart", Names: []string{"c", "a", "b"}, WhenEmpty: 30 * time.Millisecond}, "", map[string]int{"b": 3}, "a,c",
-			"still occupied after 30ms, left running: b"},
-		{"bots are no players", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: time.Second}, "", map[string]int{"a": 0}, "a", ""},
+			"b: restart failed; the rolling restart stopped there, not restarted: c", ""},
+		{"occupied until the deadline", Plan{Op: "restart", Names: []string{"c", "a", "b"}, WhenEmpty: true, Deadline: 30 * time.Millisecond}, "", map[string]int{"b": 3}, "a,c",
+			"still occupied (or not answering) after 30ms, left running: b", ""},
+		{"bots are no players", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: time.Second}, "", map[string]int{"a": 0}, "a", "", ""},
+		// A server that does not answer may have players: never empty.
+		{"no answer is not empty", Plan{Op: "restart", Names: []string{"a", "mute"}, WhenEmpty: true, Deadline: 30 * time.Millisecond}, "", nil, "a",
+			"left running: mute", "mute: cannot ask its server for players (no answer); it may have some, so it waits"},
+		{"a stopped server is empty", Plan{Op: "stop", Names: []string{"down"}, WhenEmpty: true, Deadline: time.Hour}, "", nil, "down", "", ""},
+		{"deadline 0: only if empty now", Plan{Op: "restart", Names: []string{"a", "b"}, WhenEmpty: true}, "", map[string]int{"b": 3}, "a",
+			"not empty now (--deadline 0), left running: b", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,8 +48,16 @@ func TestRun(t *testing.T) {
 					}
 					return nil
 				},
-				Humans: func(_ context.Context, n string) (int, error) { return c.players[n], nil },
-				Where:  func(n string) string { return "port 1" },
+				Humans: func(_ context.Context, n string) (int, error) {
+					switch n {
+					case "mute":
+						return 0, errors.New("no answer")
+					case "down":
+						return 0, ErrNotRunning
+					}
+					return c.players[n], nil
+				},
+				Where: func(n string) string { return "port 1" },
 				Now:    time.Now, Poll: time.Millisecond, Out: &out, ErrOut: &errOut,
 			}
 			err := Run(context.Background(), c.plan, d)
@@ -55,13 +70,17 @@ func TestRun(t *testing.T) {
 			if c.players["b"] > 0 && !strings.Contains(out.String(), "b: 3 player(s) on port 1; waiting") {
 				t.Errorf("progress %q", out.String())
 			}
+			if !strings.Contains(errOut.String(), c.errOut) {
+				t.Errorf("errors said %q, want %q", errOut.String(), c.errOut)
+			}
 		})
 	}
 }
 
 // With Force, the players of an occupied server are warned at each WarnAt
 // before the deadline and once more just before, in that order, and then
-// it goes down; a server that empties meanwhile is not warned again.
+// it goes down; a WarnAt longer than the wait becomes a warning at once
+// (and is said so), never dropped.
 func TestForceWarnsThenActs(t *testing.T) {
 	type warning struct {
 		name string
@@ -69,8 +88,9 @@ func TestForceWarnsThenActs(t *testing.T) {
 	}
 	var warned []warning
 	var acted []string
+	var out strings.Builder
 	start := time.Now()
-	p := Plan{Op: "restart", Names: []string{"busy"}, WhenEmpty: 600 * time.Millisecond, Force: true,
+	p := Plan{Op: "restart", Names: []string{"busy"}, WhenEmpty: true, Deadline: 600 * time.Millisecond, Force: true,
 		WarnAt: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, time.Hour}}
 	d := Deps{
 		Act:    func(_ context.Context, n string) error { acted = append(acted, n); return nil },
@@ -80,7 +100,7 @@ func TestForceWarnsThenActs(t *testing.T) {
 			warned = append(warned, warning{n, left})
 			return nil
 		},
-		Now: time.Now, Poll: time.Hour, Out: io.Discard, ErrOut: io.Discard,
+		Now: time.Now, Poll: time.Hour, Out: &out, ErrOut: io.Discard,
 	}
 	if err := Run(context.Background(), p, d); err != nil {
 		t.Fatal(err)
@@ -88,12 +108,34 @@ func TestForceWarnsThenActs(t *testing.T) {
 	if len(acted) != 1 || time.Since(start) < 600*time.Millisecond {
 		t.Fatalf("acted %v after %v", acted, time.Since(start))
 	}
-	if len(warned) != 3 {
+	if len(warned) != 4 {
 		t.Fatalf("warnings %v", warned)
 	}
-	for i, max := range []time.Duration{400, 200, 60} {
+	if want := "warnings 1h0m0s do not fit within the 600ms deadline: players are warned at once, then at 400ms, 200ms, 60ms"; !strings.Contains(out.String(), want) {
+		t.Errorf("said %q, want %q", out.String(), want)
+	}
+	for i, max := range []time.Duration{600, 400, 200, 60} {
 		if l := warned[i].left; l > max*time.Millisecond+50*time.Millisecond || (i > 0 && l >= warned[i-1].left) {
 			t.Errorf("warning %d: %v left (want at most %dms, after the one before)", i, l, max)
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	m := time.Minute
+	cases := []struct {
+		deadline time.Duration
+		warnAt   []time.Duration
+		want     []time.Duration
+	}{
+		{time.Hour, []time.Duration{10 * m, 5 * m, m}, []time.Duration{10 * m, 5 * m, m, 5 * time.Second}},
+		{2 * m, []time.Duration{10 * m, 5 * m, m}, []time.Duration{2 * m, m, 5 * time.Second}},
+		{30 * time.Second, nil, []time.Duration{3 * time.Second}},
+		{0, []time.Duration{m}, nil},
+	}
+	for _, c := range cases {
+		if got := Warnings(c.deadline, c.warnAt); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("Warnings(%v, %v) = %v, want %v", c.deadline, c.warnAt, got, c.want)
 		}
 	}
 }
