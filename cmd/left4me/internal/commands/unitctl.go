@@ -168,7 +168,7 @@ func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
 			}
 			return where[n]
 		},
-		Now:   e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
+		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
 	})
 }
 

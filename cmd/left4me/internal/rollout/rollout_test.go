@@ -58,7 +58,7 @@ func TestRun(t *testing.T) {
 					return c.players[n], nil
 				},
 				Where: func(n string) string { return "port 1" },
-				Now:    time.Now, Poll: time.Millisecond, Out: &out, ErrOut: &errOut,
+				Now:   time.Now, Poll: time.Millisecond, Out: &out, ErrOut: &errOut,
 			}
 			err := Run(context.Background(), c.plan, d)
 			if strings.Join(acted, ",") != c.acted {
