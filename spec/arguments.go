@@ -79,6 +79,13 @@ func (p *parser) arguments(v *yaml.Node, s *Spec) []string {
 			p.add(item, field, "%s is set by left4me: %s", a, why)
 			continue
 		}
+		if words := strings.Fields(a); len(words) > 1 && (a[0] == '+' || a[0] == '-') {
+			// Each item reaches the engine as one argv word (no srcds_run
+			// to split it): "+map c2m1_highway" would be a command named
+			// that, and the default +map would win.
+			p.add(item, field, "%s is one argument with a space in it, which the engine takes as one word; write each word as its own item: [%s]", quoteCut(a), cut(strings.Join(words, ", ")))
+			continue
+		}
 		if low == "+servercfgfile" || low == "-servercfgfile" {
 			s.Warnings = append(s.Warnings, p.at(item, field, a+" makes the server skip the server.cfg left4me stages (config: and the overlays' exec lines); put those settings in config: instead"))
 		}
@@ -117,4 +124,12 @@ func (s *Spec) QueryAddr() string {
 		ip = s.IP.String()
 	}
 	return ip + ":" + strconv.Itoa(s.Port)
+}
+
+// cut bounds a suggestion built from the spec's own text.
+func cut(s string) string {
+	if r := []rune(s); len(r) > maxQuoted {
+		return string(r[:maxQuoted]) + "..."
+	}
+	return s
 }
