@@ -26,6 +26,7 @@ import (
 type Systemd interface {
 	Units(ctx context.Context, names []string) ([]control.Unit, error)
 	Unit(ctx context.Context, name string) (control.Unit, error)
+	Loaded(ctx context.Context, pattern string) ([]control.Unit, error)
 	Start(ctx context.Context, unit string) error
 	Stop(ctx context.Context, unit string) error
 	Restart(ctx context.Context, unit string) error

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,17 @@ func (f *fakeSD) Units(_ context.Context, names []string) ([]control.Unit, error
 }
 
 func (f *fakeSD) Unit(_ context.Context, name string) (control.Unit, error) { return f.get(name), nil }
+
+func (f *fakeSD) Loaded(_ context.Context, pattern string) ([]control.Unit, error) {
+	var out []control.Unit
+	for n, u := range f.units {
+		if ok, _ := path.Match(pattern, n); ok {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
 
 func (f *fakeSD) Start(_ context.Context, unit string) error {
 	f.calls = append(f.calls, "start "+unit)

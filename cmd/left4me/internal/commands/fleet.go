@@ -120,7 +120,7 @@ func (e *Env) fleetList(c *cli.Context) error {
 		return hostsErr(as)
 	}
 	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
-	stale := false
+	var notes []string
 	for i := range as {
 		a := &as[i]
 		rows, ok := decodeAnswer[[]row](a, "list")
@@ -132,16 +132,17 @@ func (e *Env) fleetList(c *cli.Context) error {
 			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, table.Plain("-", "-", "-", "-", "-", "-", "-", "no instances")...)...)
 		}
 		for _, r := range rows {
-			cells, st := listCells(r)
-			stale = stale || st
-			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, cells...)...)
+			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, listCells(r)...)...)
+			for _, n := range rowNotes(r) {
+				notes = append(notes, n[:2]+termsafe.Line(a.Host)+": "+n[2:])
+			}
 		}
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
 		return err
 	}
-	if stale {
-		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it on that host: not in effect until a reload there")
+	for _, n := range notes {
+		fmt.Fprintln(e.Stdout, n)
 	}
 	return hostsErr(as)
 }

@@ -56,7 +56,7 @@ func TestFleetList(t *testing.T) {
 		"na     evil\\x1b[2J  27016   no         active       -        -     no       -\n" +
 		"empty  -            -       -          -            -        -     -        no instances\n" +
 		"old    -            -       -          error        -        -     -        left4me: unknown flag --json\n" +
-		"* spec changed since systemd last loaded it on that host: not in effect until a reload there\n"
+		"* na: srv1: spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)\n"
 	if te.out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", te.out, want)
 	}

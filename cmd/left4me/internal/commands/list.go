@@ -40,6 +40,14 @@ type row struct {
 	// Stale: the spec changed since systemd last loaded it (no reload
 	// yet); its port, overlays and the rest do not apply until one.
 	Stale bool `json:"stale"`
+	// What a running server was started with: where it answers, and
+	// whether that is no longer what its spec makes (a restart applies
+	// the spec).
+	RunningAddress string `json:"running_address,omitempty"`
+	RunningPort    int    `json:"running_port,omitempty"`
+	Outdated       bool   `json:"outdated"`
+	// Orphaned: the unit runs (or failed) but its spec file is gone.
+	Orphaned bool `json:"orphaned"`
 	// Humans and Bots are what a running server answers (A2S_INFO);
 	// absent when it is not running or does not answer.
 	Humans   *int      `json:"humans,omitempty"`
@@ -82,8 +90,27 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
-	states := e.unitStates(ctx, all)
-	rows := make([]row, 0, len(all))
+	// One connection for every question to systemd; without systemd,
+	// states are unknown and nothing is known to run.
+	var sd Systemd
+	if c, err := e.connect(ctx); err != nil {
+		e.note("unit states are unknown: %v", err)
+	} else {
+		sd = c
+		defer sd.Close()
+	}
+	states := e.unitStates(ctx, sd, all)
+	specs, names := map[string]*spec.Spec{}, make([]string, 0, len(all))
+	for _, in := range all {
+		specs[in.Name] = in.Spec
+		names = append(names, in.Name)
+	}
+	orphans := e.orphans(ctx, sd)
+	for _, u := range orphans {
+		names = append(names, nameOfUnit(u.Name))
+	}
+	run := e.runningServers(ctx, sd, names, specs)
+	rows := make([]row, 0, len(all)+len(orphans))
 	for _, in := range all {
 		r := row{Name: in.Name, File: in.File, State: "unknown", Overlays: []overlay{}}
 		if u, ok := states[unitOf(in.Name)]; ok {
@@ -99,9 +126,16 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			}
 			r.Stale = e.stale(in)
 		}
+		r.running(run)
 		rows = append(rows, r)
 	}
-	e.countPlayers(ctx, all, rows)
+	for _, u := range orphans {
+		r := row{Name: nameOfUnit(u.Name), State: u.ActiveState, SubState: u.SubState, Orphaned: true, Overlays: []overlay{}}
+		r.Mounted, _ = rundir.Of(e.Layout, r.Name).Mounted()
+		r.running(run)
+		rows = append(rows, r)
+	}
+	e.countPlayers(ctx, rows)
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -112,41 +146,81 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		return nil
 	}
 	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
-	stale := false
+	var notes []string
 	for _, r := range rows {
-		cells, st := listCells(r)
-		stale = stale || st
-		t.Row(cells...)
+		t.Row(listCells(r)...)
+		notes = append(notes, rowNotes(r)...)
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
 		return err
 	}
-	if stale {
-		fmt.Fprintln(e.Stdout, "* spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)")
+	for _, n := range notes {
+		fmt.Fprintln(e.Stdout, n)
 	}
 	return nil
 }
 
-// listCells is one row of list's table; stale reports the mark on its
-// port. Its text may come from another host (--host): it is escaped.
-func listCells(r row) (cells []table.Cell, stale bool) {
+// running fills in what the row's server runs with, if it runs.
+func (r *row) running(run map[string]running) {
+	if x, ok := run[r.Name]; ok {
+		r.RunningAddress, r.RunningPort, r.Outdated = x.Addr, x.Port, x.Outdated && !r.Orphaned
+	}
+}
+
+// rowNotes explain a row's marks below the table, each naming its
+// instance. Its text may come from another host (--host): it is escaped.
+func rowNotes(r row) []string {
+	name := termsafe.Line(r.Name)
+	var out []string
+	switch {
+	case r.Orphaned:
+		out = append(out, fmt.Sprintf("! %s: its spec is gone but its server still runs (or failed); `left4me stop %s` stops it", name, name))
+	case r.Outdated && r.RunningPort != 0 && r.RunningPort != r.Port:
+		out = append(out, fmt.Sprintf("* %s: runs on port %d, as started; its spec now says %d: `left4me restart %s` applies it", name, r.RunningPort, r.Port, name))
+	case r.Outdated:
+		out = append(out, fmt.Sprintf("* %s: runs with an older version of its spec: `left4me restart %s` applies it", name, name))
+	}
+	if r.Stale && !r.Outdated {
+		out = append(out, fmt.Sprintf("* %s: spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)", name))
+	}
+	return out
+}
+
+// listCells is one row of list's table: the port is the one the server
+// answers on while it runs, marked when that is not what its spec says now.
+// Its text may come from another host (--host): it is escaped.
+func listCells(r row) []table.Cell {
 	port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
-	if r.Stale {
-		port, stale = port+"*", true
+	if r.RunningPort != 0 {
+		port = strconv.Itoa(r.RunningPort)
+	}
+	switch {
+	case r.Orphaned:
+		auto, ovl = "-", "orphaned: no spec"
+		if r.RunningPort == 0 {
+			port = "-"
+		}
+		port += "!"
+	case r.Stale || r.Outdated:
+		port += "*"
 	}
 	if r.Error != "" {
-		port, auto, ovl = "-", "-", "invalid spec: see `left4me validate "+r.Name+"`"
+		auto, ovl = "-", "invalid spec: see `left4me validate "+r.Name+"`"
+		if r.RunningPort == 0 {
+			port = "-"
+		}
 	}
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
 		{Text: termsafe.Line(r.State), Color: stateColor(r.State)}, {Text: count(r.Humans)}, {Text: count(r.Bots)},
-		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}, stale
+		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}
 }
 
 // listTimeout bounds how long list waits for the servers' answers.
 const listTimeout = 500 * time.Millisecond
 
-// countPlayers asks every running server at once for its humans and bots.
-func (e *Env) countPlayers(ctx context.Context, all []spec.Instance, rows []row) {
+// countPlayers asks every running server at once for its humans and bots,
+// where it runs.
+func (e *Env) countPlayers(ctx context.Context, rows []row) {
 	if e.ServerInfo == nil {
 		return
 	}
@@ -154,10 +228,10 @@ func (e *Env) countPlayers(ctx context.Context, all []spec.Instance, rows []row)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range rows {
-		if rows[i].State != "active" || all[i].Spec == nil {
+		if rows[i].State != "active" || rows[i].RunningAddress == "" {
 			continue
 		}
-		addr := all[i].Spec.QueryAddr()
+		addr := rows[i].RunningAddress
 		wg.Go(func() {
 			if info, err := e.ServerInfo(ctx, addr); err == nil {
 				h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
@@ -189,19 +263,13 @@ func (e *Env) stale(in spec.Instance) bool {
 	return err == nil && !bytes.Equal(p.Spec, in.Spec.StartPlan().Spec)
 }
 
-// unitStates asks systemd for every instance's unit at once; without
-// systemd the map is empty and the reason is noted.
-func (e *Env) unitStates(ctx context.Context, all []spec.Instance) map[string]control.Unit {
+// unitStates asks systemd (sd, nil without one) for every instance's unit
+// at once.
+func (e *Env) unitStates(ctx context.Context, sd Systemd, all []spec.Instance) map[string]control.Unit {
 	out := map[string]control.Unit{}
-	if len(all) == 0 {
+	if len(all) == 0 || sd == nil {
 		return out
 	}
-	sd, err := e.connect(ctx)
-	if err != nil {
-		e.note("unit states are unknown: %v", err)
-		return out
-	}
-	defer sd.Close()
 	names := make([]string, len(all))
 	for i, in := range all {
 		names[i] = unitOf(in.Name)

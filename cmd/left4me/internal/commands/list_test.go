@@ -1,11 +1,17 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -113,12 +119,78 @@ func TestListMarksStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := te.out.String()
-	for _, w := range []string{"loaded  27001 ", "edited  27012*", "new     27003*", "* spec changed since systemd last loaded it"} {
+	for _, w := range []string{"loaded  27001 ", "edited  27012*", "new     27003*", "* edited: spec changed since systemd last loaded it"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("list lacks %q:\n%s", w, out)
 		}
 	}
 	if err := te.run("list", "--json"); err != nil || !strings.Contains(te.out.String(), `"stale": true`) {
 		t.Errorf("--json: %v\n%s", err, te.out)
+	}
+}
+
+// A running server shows the port it answers on, as started, marked when
+// its spec now says another: also after a reload, when nothing is stale.
+func TestListShowsWhereItRuns(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "b", "port: 27002\n")
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.sd.set("l4d2@b.service", "active", "running")
+	te.spec(t, "a", "port: 27099\n")
+	var asked []string
+	te.ServerInfo = func(_ context.Context, addr string) (a2s.Info, error) {
+		asked = append(asked, addr)
+		return a2s.Info{Players: 1}, nil
+	}
+	if err := te.run("list"); err != nil {
+		t.Fatal(err)
+	}
+	out := te.out.String()
+	for _, w := range []string{"a     27001*", "b     27002 ", "* a: runs on port 27001, as started; its spec now says 27099: `left4me restart a` applies it"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("list lacks %q:\n%s", w, out)
+		}
+	}
+	sort.Strings(asked)
+	if strings.Join(asked, ",") != "127.0.0.1:27001,127.0.0.1:27002" {
+		t.Errorf("players asked at %v", asked)
+	}
+	if err := te.run("list", "--json"); err != nil || !strings.Contains(te.out.String(), `"running_port": 27001`) || !strings.Contains(te.out.String(), `"outdated": true`) {
+		t.Errorf("--json: %v\n%s", err, te.out)
+	}
+}
+
+// A server whose spec was removed by hand while it ran is listed as
+// orphaned, and stop (by name or --all) stops it.
+func TestOrphans(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "gone", "port: 27002\n")
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.sd.set("l4d2@gone.service", "active", "running")
+	if err := os.Remove(te.Layout.SpecPath("gone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("list"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"gone  27002!  -          active", "orphaned: no spec", "! gone: its spec is gone but its server still runs (or failed); `left4me stop gone` stops it"} {
+		if !strings.Contains(te.out.String(), w) {
+			t.Errorf("list lacks %q:\n%s", w, te.out)
+		}
+	}
+	if err := te.run("restart", "gone"); !errors.Is(err, fail.ErrUnknownInstance) {
+		t.Errorf("restart of an orphan: %v", err)
+	}
+	if err := te.run("stop", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	te.sd.set("l4d2@gone.service", "active", "running")
+	if err := te.run("stop", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); !strings.Contains(got, "stop l4d2@gone.service,units,stop l4d2@a.service,stop l4d2@gone.service") {
+		t.Errorf("calls %s", got)
 	}
 }

@@ -63,7 +63,15 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
+	// Where it runs, when it runs: its spec may name a port not in
+	// effect yet.
 	addr := s.QueryAddr()
+	if sd, err := e.connect(ctx); err == nil {
+		if a, err := e.runningAddr(ctx, sd, name); err == nil {
+			addr = a
+		}
+		sd.Close()
+	}
 	ctx, cancel := context.WithTimeout(ctx, playersTimeout)
 	defer cancel()
 	info, err := e.ServerInfo(ctx, addr)

@@ -52,6 +52,13 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	}
 	defer sd.Close()
 	all := e.names()
+	orphan := map[string]bool{}
+	if op == "stop" {
+		for _, u := range e.orphans(ctx, sd) {
+			orphan[nameOfUnit(u.Name)] = true
+			all = append(all, nameOfUnit(u.Name))
+		}
+	}
 	unitNames := make([]string, len(all))
 	for i, n := range all {
 		unitNames[i] = unitOf(n)
@@ -75,6 +82,9 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 		return nil
 	}
 	for _, n := range names {
+		if orphan[n] {
+			continue // no spec to check
+		}
 		if op == "stop" {
 			_, err = e.instance(n)
 		} else {

@@ -3,12 +3,18 @@ package commands
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
 )
 
@@ -54,4 +60,97 @@ func (e *Env) runningAddr(ctx context.Context, sd Systemd, name string) (string,
 		return "", fmt.Errorf("main process %d: %w", u.MainPID, err)
 	}
 	return addr, nil
+}
+
+// running is what a running server was started with, as far as the CLI
+// shows it.
+type running struct {
+	Addr string // where it answers A2S (RunningAddr)
+	Port int
+	// Outdated: its command line is not the one its spec makes now (the
+	// spec was edited, or removed, since it started): a restart applies it.
+	Outdated bool
+}
+
+// runningServers reads, for each named instance whose unit has a main
+// process, where it really runs; s maps names to their current specs
+// (nil for a missing or invalid one). Instances that do not run, or whose
+// command line cannot be read, are left out.
+func (e *Env) runningServers(ctx context.Context, sd Systemd, names []string, specs map[string]*spec.Spec) map[string]running {
+	out := map[string]running{}
+	if len(names) == 0 || e.ServerArgv == nil || sd == nil {
+		return out
+	}
+	for _, n := range names {
+		u, err := sd.Unit(ctx, unitOf(n))
+		if err != nil || down(u) {
+			continue
+		}
+		argv, err := e.ServerArgv(u.MainPID)
+		if err != nil {
+			continue
+		}
+		addr, err := units.RunningAddr(argv)
+		if err != nil {
+			continue
+		}
+		r := running{Addr: addr, Outdated: true}
+		r.Port, _ = strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
+		if s := specs[n]; s != nil {
+			r.Outdated = !sameCommand(argv, units.Command(e.Layout, n, s))
+		}
+		out[n] = r
+	}
+	return out
+}
+
+// sameCommand reports whether a process's argv ends with the server's
+// command line cmd (the relay's own argv comes before it).
+func sameCommand(argv, cmd []string) bool {
+	i := slices.Index(argv, cmd[0])
+	return i >= 0 && slices.Equal(argv[i:], cmd)
+}
+
+// orphans are the instances whose unit runs (or failed) while their spec
+// file is gone: removed by hand. Nothing would show or stop them otherwise.
+func (e *Env) orphans(ctx context.Context, sd Systemd) []control.Unit {
+	if sd == nil {
+		return nil
+	}
+	us, err := sd.Loaded(ctx, "l4d2@*.service")
+	if err != nil {
+		return nil
+	}
+	var out []control.Unit
+	for _, u := range us {
+		n := nameOfUnit(u.Name)
+		if n == "" || u.ActiveState == "inactive" {
+			continue
+		}
+		if _, err := os.Lstat(e.Layout.SpecPath(n)); errors.Is(err, fs.ErrNotExist) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// nameOfUnit is the instance name of l4d2@NAME.service, "" for anything
+// else.
+func nameOfUnit(unit string) string {
+	n, ok := strings.CutPrefix(unit, "l4d2@")
+	n, ok2 := strings.CutSuffix(n, ".service")
+	if !ok || !ok2 || layout.ValidateName(n) != nil {
+		return ""
+	}
+	return n
+}
+
+// isOrphan reports whether name's unit runs (or failed) without a spec.
+func (e *Env) isOrphan(ctx context.Context, sd Systemd, name string) bool {
+	for _, u := range e.orphans(ctx, sd) {
+		if nameOfUnit(u.Name) == name {
+			return true
+		}
+	}
+	return false
 }

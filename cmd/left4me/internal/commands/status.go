@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -73,24 +74,44 @@ type statusJSON struct {
 	Result    string    `json:"result,omitempty"`
 	Mounted   bool      `json:"mounted"`
 	Stale     bool      `json:"stale"` // the spec changed since systemd loaded it
-	Humans    *int      `json:"humans,omitempty"`
+	// Where the running server answers, as started, and whether its spec
+	// now makes another command line (see row).
+	RunningAddress string `json:"running_address,omitempty"`
+	RunningPort    int    `json:"running_port,omitempty"`
+	Outdated       bool   `json:"outdated"`
+	Orphaned       bool   `json:"orphaned"` // runs (or failed) without a spec
+	Humans         *int   `json:"humans,omitempty"`
 	Bots      *int      `json:"bots,omitempty"`
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
 	path, err := e.instance(name)
-	if err != nil {
+	orphan := false
+	if errors.Is(err, fail.ErrUnknownInstance) {
+		if sd, cerr := e.connect(ctx); cerr == nil {
+			orphan = e.isOrphan(ctx, sd, name)
+			sd.Close()
+		}
+	}
+	if err != nil && !orphan {
 		return err
 	}
 	unit := unitOf(name)
-	st := statusJSON{Name: name, File: path, Unit: unit, State: "unknown", Overlays: []overlay{}}
+	st := statusJSON{Name: name, File: path, Unit: unit, State: "unknown", Overlays: []overlay{}, Orphaned: orphan}
 	t := &table.Table{Indent: "  "}
-	s, specErr := spec.ReadFile(path)
-	if specErr != nil {
+	var s *spec.Spec
+	specErr := error(nil)
+	if !orphan {
+		s, specErr = spec.ReadFile(path)
+	}
+	switch {
+	case orphan:
+		t.Row(table.Cell{Text: "spec:"}, table.Cell{Text: "none: removed while its server runs (orphaned); `left4me stop " + name + "` stops it", Color: table.Red})
+	case specErr != nil:
 		st.Error = specErr.Error()
 		t.Row(table.Plain("spec:", path)...)
 		t.Row(table.Cell{Text: "problems:"}, table.Cell{Text: "invalid: see `left4me validate " + name + "`", Color: table.Red})
-	} else {
+	default:
 		st.Port, st.Autostart = s.Port, s.Autostart
 		for _, o := range s.Overlays {
 			st.Overlays = append(st.Overlays, overlay(o))
@@ -111,9 +132,25 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 			t.Row(table.Cell{Text: "result:"}, table.Cell{Text: u.Result, Color: table.Red})
 		}
 	}
-	if st.State == "active" && s != nil && e.ServerInfo != nil {
+	if sdErr == nil && !down(u) {
+		if sd, err := e.connect(ctx); err == nil {
+			r := e.runningServers(ctx, sd, []string{name}, map[string]*spec.Spec{name: s})[name]
+			sd.Close()
+			st.RunningAddress, st.RunningPort, st.Outdated = r.Addr, r.Port, r.Outdated && !orphan
+		}
+		switch {
+		case st.RunningAddress == "":
+		case st.Outdated && s != nil && st.RunningPort != s.Port:
+			t.Row(table.Cell{Text: "runs on:"}, table.Cell{Text: fmt.Sprintf("%s, as started; its spec now says port %d: `left4me restart %s` applies it", st.RunningAddress, s.Port, name), Color: table.Yellow})
+		case st.Outdated:
+			t.Row(table.Cell{Text: "runs on:"}, table.Cell{Text: st.RunningAddress + ", with an older version of its spec: `left4me restart " + name + "` applies it", Color: table.Yellow})
+		default:
+			t.Row(table.Plain("runs on:", st.RunningAddress)...)
+		}
+	}
+	if st.State == "active" && st.RunningAddress != "" && e.ServerInfo != nil {
 		ictx, cancel := context.WithTimeout(ctx, listTimeout)
-		if info, err := e.ServerInfo(ictx, s.QueryAddr()); err == nil {
+		if info, err := e.ServerInfo(ictx, st.RunningAddress); err == nil {
 			h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
 			st.Humans, st.Bots = &h, &b
 			t.Row(table.Plain("players:", fmt.Sprintf("%d, and %d bot(s), on %s (left4me players %s)", h, b, info.Map, name))...)

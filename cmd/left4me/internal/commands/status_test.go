@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func TestStatus(t *testing.T) {
 	te.sd.units["l4d2@srv1.service"] = control.Unit{Name: "l4d2@srv1.service", LoadState: "loaded", ActiveState: "active",
 		SubState: "running", Result: "success", MainPID: 4242, NeedReload: true,
 		Since: time.Date(2025, 11, 26, 11, 55, 0, 0, time.UTC)}
+	te.sd.argv[4242] = te.sd.started("l4d2@srv1.service")
 	if err := te.run("status", "srv1"); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +29,7 @@ func TestStatus(t *testing.T) {
 		"  overlays:  maps\n" +
 		"  state:     active (running) since 2025-11-26 11:55:00 UTC; 5m0s ago\n" +
 		"  main PID:  4242\n" +
+		"  runs on:   127.0.0.1:27015\n" +
 		"  players:   2, and 1 bot(s), on c1m1_hotel (left4me players srv1)\n" +
 		"  mounted:   no\n" +
 		"\nlast log lines:\n  server said goodbye\n"
@@ -137,5 +140,36 @@ func TestPlayers(t *testing.T) {
 	te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return a2s.Info{}, errors.New("no reply") }
 	if err := te.run("players", "srv1"); err == nil || !strings.Contains(err.Error(), "does not answer A2S_INFO on 127.0.0.2:27015") {
 		t.Errorf("silent server: %v", err)
+	}
+}
+
+// status names where a server really runs when its spec says otherwise,
+// and shows an orphan (spec removed while it runs) instead of "unknown".
+func TestStatusRunningAndOrphan(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.spec(t, "a", "port: 27099\n")
+	if err := te.run("status", "a", "-n", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if w := "runs on:   127.0.0.1:27001, as started; its spec now says port 27099: `left4me restart a` applies it"; !strings.Contains(te.out.String(), w) {
+		t.Errorf("status lacks %q:\n%s", w, te.out)
+	}
+	te.spec(t, "gone", "port: 27002\n")
+	te.sd.set("l4d2@gone.service", "active", "running")
+	if err := os.Remove(te.Layout.SpecPath("gone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("status", "gone", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"orphaned": true`, `"running_port": 27002`} {
+		if !strings.Contains(te.out.String(), w) {
+			t.Errorf("status --json lacks %s:\n%s", w, te.out)
+		}
+	}
+	if err := te.run("status", "never"); !errors.Is(err, fail.ErrUnknownInstance) {
+		t.Errorf("status of no instance: %v", err)
 	}
 }

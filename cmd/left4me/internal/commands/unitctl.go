@@ -66,10 +66,18 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)
 	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
 	for _, n := range names {
 		var err error
 		if op == "stop" {
 			_, err = e.instance(n) // an invalid spec must not keep a server running
+			if errors.Is(err, fail.ErrUnknownInstance) && e.isOrphan(ctx, sd, n) {
+				err = nil // nor a missing one
+			}
 		} else {
 			err = e.preflight(n)
 		}
@@ -77,11 +85,6 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 			return err
 		}
 	}
-	sd, err := e.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer sd.Close()
 	if op != "stop" {
 		if err := e.reloadIfStale(ctx, sd, names); err != nil {
 			return err

@@ -31,6 +31,21 @@ func (c *Conn) Units(ctx context.Context, names []string) ([]Unit, error) {
 	return out, nil
 }
 
+// Loaded returns the units systemd has in memory whose names match
+// pattern (a glob, as systemctl list-units PATTERN): those of instances
+// whose spec is gone too, while they run or stay failed.
+func (c *Conn) Loaded(ctx context.Context, pattern string) ([]Unit, error) {
+	st, err := c.c.ListUnitsByPatternsContext(ctx, nil, []string{pattern})
+	if err != nil {
+		return nil, callError("list units "+pattern, err)
+	}
+	out := make([]Unit, 0, len(st))
+	for _, s := range st {
+		out = append(out, Unit{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState})
+	}
+	return out, nil
+}
+
 // Unit returns the detailed state of one service unit.
 func (c *Conn) Unit(ctx context.Context, name string) (Unit, error) {
 	u := Unit{Name: name}
