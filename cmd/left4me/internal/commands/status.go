@@ -81,7 +81,7 @@ type statusJSON struct {
 	Outdated       bool   `json:"outdated"`
 	Orphaned       bool   `json:"orphaned"` // runs (or failed) without a spec
 	Humans         *int   `json:"humans,omitempty"`
-	Bots      *int      `json:"bots,omitempty"`
+	Bots           *int   `json:"bots,omitempty"`
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
