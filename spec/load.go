@@ -56,6 +56,32 @@ func LoadInstance(l layout.Layout, name string) (*Spec, error) {
 	return ReadFile(l.SpecPath(name))
 }
 
+// Judge reads name's spec as the generator judges it: together with the
+// others (a port another spec claimed first) and against the host's
+// ceilings, never alone, so that every command refuses what the generator
+// refuses, with the same message.
+func Judge(l layout.Layout, name string) (*Spec, error) {
+	if err := layout.ValidateName(name); err != nil {
+		return nil, err
+	}
+	var out Instance
+	found := false
+	err := Walk(l.InstancesDir(), func(in Instance) {
+		if in.Name == name {
+			out, found = in, true
+		}
+	})
+	switch {
+	case !found && err == nil:
+		return nil, fmt.Errorf("%s: %w", l.SpecPath(name), ErrNoSpec)
+	case !found:
+		return nil, err
+	case out.Err != nil:
+		return nil, out.Err
+	}
+	return out.Spec, err
+}
+
 // LoadAll reads every *.yaml in dir in name order (see Walk).
 func LoadAll(dir string) ([]Instance, error) {
 	var out []Instance

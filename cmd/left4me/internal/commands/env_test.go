@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -131,6 +132,8 @@ type tenv struct {
 	out, err *bytes.Buffer
 	sd       *fakeSD
 	journal  [][]string
+	// prestartSaid is what the start helper logged (a refusal).
+	prestartSaid string
 }
 
 func newEnv(t *testing.T) *tenv {
@@ -148,6 +151,10 @@ func newEnv(t *testing.T) *tenv {
 		Connect: func(context.Context) (Systemd, error) { return te.sd, nil },
 		Journal: func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			te.journal = append(te.journal, args)
+			if slices.Contains(args, "--identifier") {
+				fmt.Fprint(stdout, te.prestartSaid) // the start helper's own lines
+				return nil
+			}
 			fmt.Fprintln(stdout, "server said goodbye")
 			return nil
 		},

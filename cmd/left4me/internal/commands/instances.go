@@ -100,7 +100,7 @@ func (e *Env) load(name string) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := spec.ReadFile(path)
+	s, err := spec.Judge(e.Layout, name)
 	if errors.Is(err, fs.ErrPermission) {
 		// Specs are root's (0640): they may hold an RCON password.
 		return nil, fail.NeedsRoot(err, "reading "+path)

@@ -1,9 +1,11 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/relay"
 )
 
@@ -212,6 +215,7 @@ func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
 	unit := unitOf(name)
 	jctx, cancel := context.WithTimeout(ctx, jobTimeout)
 	defer cancel()
+	began := e.Now()
 	var err error
 	switch op {
 	case "start":
@@ -231,6 +235,13 @@ func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
 		if !errors.Is(err, fail.ErrJobFailed) {
 			return err
 		}
+		if op != "stop" {
+			// The start helper refused it (and canceled the job): its
+			// reason, not "job canceled", is the answer.
+			if why := e.refusal(ctx, unit, began); why != "" {
+				return fmt.Errorf("%w: %s %s was refused by its start helper:\n%s", fail.ErrJobFailed, op, name, why)
+			}
+		}
 		why := ""
 		if uerr == nil {
 			why = fmt.Sprintf("; unit is %s (%s), result %s", u.ActiveState, u.SubState, u.Result)
@@ -242,6 +253,24 @@ func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
 	}
 	fmt.Fprintf(e.Stdout, "%s: %s (%s, %s)\n", name, pastTense(op), unit, e.paint(u.ActiveState+"/"+u.SubState, stateColor(u.ActiveState)))
 	return nil
+}
+
+// refusal is what the start helper said, since began, when it refused to
+// start unit (its lines in the journal), or "".
+func (e *Env) refusal(ctx context.Context, unit string, began time.Time) string {
+	var out, errb bytes.Buffer
+	args := []string{"--unit", unit, "--identifier", "left4me-prestart", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+		"--output", "cat", "--no-pager", "--quiet", "--lines", "30"}
+	if e.Journal(ctx, args, &out, &errb) != nil {
+		return ""
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l != "" {
+			lines = append(lines, termsafe.Line(l))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func pastTense(op string) string {

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,40 @@ func TestRestartPreflight(t *testing.T) {
 		if strings.HasPrefix(c, "restart") || strings.HasPrefix(c, "stop") {
 			t.Errorf("systemd was asked to %s", c)
 		}
+	}
+}
+
+// A start refused for a port another spec holds reads as the generator's
+// and validate's refusal, before systemd is asked (no "job canceled").
+func TestStartRefusesAClaimedPort(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.spec(t, "b", "port: 27015\n")
+	err := te.run("start", "b")
+	if err == nil || !strings.Contains(err.Error(), `b.yaml:1:7: port: 27015 is already used by instance "a", whose spec is older; pick another port`) {
+		t.Fatalf("start b: %v", err)
+	}
+	for _, c := range te.sd.calls {
+		if strings.HasPrefix(c, "start") {
+			t.Errorf("systemd was asked to start it: %v", te.sd.calls)
+		}
+	}
+	_ = te.run("validate", "b")
+	if !strings.Contains(te.out.String()+te.err.String(), `b.yaml:1:7: port: 27015 is already used by instance "a"`) {
+		t.Errorf("validate says otherwise:\n%s%s", te.out, te.err)
+	}
+}
+
+// A start the start helper refused reads as its reason, not as "job
+// canceled; unit is deactivating".
+func TestStartRefusedByTheHelper(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.failStart["l4d2@a.service"] = "canceled"
+	te.prestartSaid = "/etc/left4me/instances/a.yaml:1:7: port: 27015 is already used by instance \"z\", whose spec is older; pick another port\n"
+	err := te.run("start", "a")
+	want := "start a was refused by its start helper:\n/etc/left4me/instances/a.yaml:1:7: port: 27015 is already used by instance \"z\""
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), want) || strings.Contains(te.err.String(), "canceled") {
+		t.Fatalf("got %v\n%s\nwant %q", err, te.err, want)
 	}
 }
