@@ -11,7 +11,8 @@ import (
 var overlaySetup = map[string]string{
 	"etc/left4me/instances/ova.yaml": "port: 27031\noverlays: [{path: mods, alias: mods}]\n",
 	"etc/left4me/instances/ovb.yaml": "port: 27032\noverlays: [mods]\n",
-	"etc/left4me/overlays/mods.yaml": "builder: mods.sh\nrestart: [ova]\ntimeout: 5s\n",
+	"etc/left4me/instances/ovc.yaml": "port: 27033\n",
+	"etc/left4me/overlays/mods.yaml": "builder: mods.sh\nrestart: [ova, ovc]\ntimeout: 5s\n",
 	"etc/left4me/overlays/mods.mode": "good\n",
 	"etc/left4me/overlays/mods.txt":  "v1\n",
 	"etc/left4me/overlays/mods.sh": `mode=$(cat /etc/left4me/overlays/mods.mode)
@@ -20,6 +21,7 @@ case $mode in
 good)
 	cp /etc/left4me/overlays/mods.txt "$GAME/who.txt"
 	echo 'sv_mods 1' | server_cfg
+	echo 'sm_extra 1' | cfg sourcemod/extra.cfg
 	tar -C "$SCRATCH" -cf "$SCRATCH/a.tar" -T /dev/null
 	mkdir -p "$SCRATCH/pkg/addons" && echo plugin > "$SCRATCH/pkg/addons/p.smx"
 	tar -C "$SCRATCH/pkg" -cf "$SCRATCH/p.tar" addons && unpack "$SCRATCH/p.tar"
@@ -92,15 +94,27 @@ func TestOverlayBuild(t *testing.T) {
 		if got := c.MustRun(t, "cat", "/var/lib/left4me/runtime/ova/merged/left4dead2/addons/p.smx"); strings.TrimSpace(got) != "plugin" {
 			t.Errorf("unpacked plugin: %q", got)
 		}
+		if got := c.MustRun(t, "cat", "/var/lib/left4me/runtime/ova/merged/left4dead2/cfg/sourcemod/extra.cfg"); strings.TrimSpace(got) != "sm_extra 1" {
+			t.Errorf("cfg sourcemod/extra.cfg: %q", got)
+		}
 		if got := c.MustRun(t, "stat", "-c", "%u %a", "/var/lib/left4me/overlays/mods/left4dead2/who.txt"); strings.TrimSpace(got) != "0 644" {
 			t.Errorf("built file owner and mode: %q, want root 644", got)
 		}
 	})
 	t.Run("second build: restarted instance sees it, running one keeps the old", func(t *testing.T) {
 		c.MustRun(t, "sh", "-c", "echo v2 > /etc/left4me/overlays/mods.txt")
-		if _, err := build(t, "good"); err != nil {
+		// ovc is in the definition's restart list but does not use mods:
+		// it is not restarted.
+		c.MustRun(t, "left4me", "start", "ovc")
+		ovcPID := mainPID(t, c, "ovc")
+		out, err := build(t, "good")
+		if err != nil {
 			t.Fatal(err)
 		}
+		if !strings.Contains(out, "ovc does not use overlay mods (its spec does not list it); not restarted") || mainPID(t, c, "ovc") != ovcPID {
+			t.Errorf("ovc was restarted (main PID %s, was %s):\n%s", mainPID(t, c, "ovc"), ovcPID, out)
+		}
+		c.MustRun(t, "left4me", "stop", "ovc")
 		c.WaitFor(t, "ova active", 30*time.Second, active("ova"))
 		if got := who(t, "ova"); got != "v2" {
 			t.Errorf("ova (restarted by the build) sees %q, want v2", got)

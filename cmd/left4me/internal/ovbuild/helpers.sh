@@ -31,8 +31,14 @@ unpack() {
 # addon FILE...: copy files (a .vpk map, a plugin) into $GAME/addons/.
 addon() { mkdir -p "$GAME/addons" && cp -- "$@" "$GAME/addons/"; }
 
-# cfg NAME: write stdin to $GAME/cfg/NAME.
-cfg() { mkdir -p "$GAME/cfg" && cat > "$GAME/cfg/$1"; }
+# cfg NAME: write stdin to $GAME/cfg/NAME; NAME may name subdirectories
+# (sourcemod/extra.cfg), which are created, but not leave cfg/.
+cfg() {
+	case "/$1/" in
+	//|*/../*|*/./*|*//*) echo "cfg: $1: want a relative path below cfg/ (like sourcemod/extra.cfg)" >&2; return 1 ;;
+	esac
+	mkdir -p "$(dirname "$GAME/cfg/$1")" && cat > "$GAME/cfg/$1"
+}
 
 # server_cfg: write stdin to $GAME/cfg/server.cfg, the file an aliased
 # overlay contributes (staged as server_ALIAS.cfg and exec'd).
