@@ -57,6 +57,10 @@ RequiresMountsFor=` + root + `
 # (manual starts count too: "systemctl reset-failed" clears the limit).
 StartLimitIntervalSec=60
 StartLimitBurst=5
+# Once systemd gives up (the start limit, a start that never became ready),
+# the server is tried again later, waiting longer each time: systemd 252
+# has no RestartSteps= (see left4me-retry@.service).
+OnFailure=left4me-retry@%i.service
 
 [Service]
 # Started means playable: the relay (the main process) tells systemd READY=1

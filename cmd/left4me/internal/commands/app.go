@@ -55,6 +55,7 @@ func App(e *Env) *cli.App {
 			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e), manCmd(),
 			overlayCmd(e),
 			gameCmd(e),
+			retryCmd(e),
 		},
 	}
 	for _, c := range app.Commands {

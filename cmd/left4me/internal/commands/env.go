@@ -30,6 +30,7 @@ type Systemd interface {
 	Start(ctx context.Context, unit string) error
 	Stop(ctx context.Context, unit string) error
 	Restart(ctx context.Context, unit string) error
+	Enqueue(ctx context.Context, unit string) error
 	Reload(ctx context.Context) error
 	ResetFailed(ctx context.Context, unit string) error
 	Close()
@@ -73,6 +74,10 @@ type Env struct {
 	// ServerArgv reads a running unit's main process's argv (procArgv):
 	// where its server really listens.
 	ServerArgv func(pid uint32) ([]string, error)
+	// RetryDir holds the back-off state of `left4me retry` (one file per
+	// instance, readable by all: list shows when the next retry is); ""
+	// is DefaultRetryDir.
+	RetryDir string
 	// SSH is the ssh program the fleet commands (--host) run; "" is
 	// "ssh" from PATH.
 	SSH string

@@ -113,6 +113,11 @@ func (f *fakeSD) Restart(ctx context.Context, unit string) error {
 	return nil
 }
 
+func (f *fakeSD) Enqueue(_ context.Context, unit string) error {
+	f.calls = append(f.calls, "enqueue start "+unit)
+	return nil
+}
+
 func (f *fakeSD) Reload(context.Context) error {
 	f.calls = append(f.calls, "reload")
 	return nil
@@ -160,6 +165,7 @@ func newEnv(t *testing.T) *tenv {
 		},
 		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
 		MountInfo:  mountinfo,
+		RetryDir:   filepath.Join(base, "retry"),
 		Now:        func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
 		ServerInfo: func(_ context.Context, addr string) (a2s.Info, error) {
 			return a2s.Info{Map: "c1m1_hotel", Players: 3, Bots: 1, MaxPlayers: 8}, nil

@@ -48,6 +48,9 @@ type row struct {
 	Outdated       bool   `json:"outdated"`
 	// Orphaned: the unit runs (or failed) but its spec file is gone.
 	Orphaned bool `json:"orphaned"`
+	// RetryAt: systemd gave up on it (failed); left4me-retry@NAME starts
+	// it again then.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Humans and Bots are what a running server answers (A2S_INFO);
 	// absent when it is not running or does not answer.
 	Humans   *int      `json:"humans,omitempty"`
@@ -127,6 +130,9 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			r.Stale = e.stale(in)
 		}
 		r.running(run)
+		if st := e.readRetry(in.Name); r.State == "failed" && st.Next.After(e.Now()) {
+			r.RetryAt = &st.Next
+		}
 		rows = append(rows, r)
 	}
 	for _, u := range orphans {
@@ -148,7 +154,11 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	var notes []string
 	for _, r := range rows {
-		t.Row(listCells(r)...)
+		cells := listCells(r)
+		if r.RetryAt != nil {
+			cells[3].Text += ", retry in " + r.RetryAt.Sub(e.Now()).Round(time.Second).String()
+		}
+		t.Row(cells...)
 		notes = append(notes, rowNotes(r)...)
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {

@@ -35,6 +35,17 @@ func (c *Conn) Restart(ctx context.Context, unit string) error {
 	return c.job(ctx, "restart", unit, c.c.RestartUnitContext)
 }
 
+// Enqueue queues a start of unit and returns without waiting for it (as
+// systemctl start --no-block). left4me retry uses it: were it still
+// waiting when the unit failed again, that failure's OnFailure= start of
+// the retry would find it running and be lost.
+func (c *Conn) Enqueue(ctx context.Context, unit string) error {
+	if _, err := c.c.StartUnitContext(ctx, unit, "replace", nil); err != nil {
+		return callError("start "+unit, err)
+	}
+	return nil
+}
+
 type jobFunc func(ctx context.Context, name, mode string, ch chan<- string) (int, error)
 
 func (c *Conn) job(ctx context.Context, op, unit string, run jobFunc) error {
