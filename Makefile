@@ -122,7 +122,8 @@ deb:
 
 # Two stand-in servers in a throw-away systemd container, start to stop
 # (as root; see tests/demo).
-demo: deps
+demo:
+	@tests/deps.sh demo
 	$(GO) run ./tests/demo
 
 # Every test: unit tests, mount tests (as root) and the end-to-end suite,

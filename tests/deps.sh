@@ -4,17 +4,19 @@
 # what is missing (Debian/Ubuntu: apt-get) and says so; otherwise it prints
 # the one command that would, and the end-to-end tests skip (CI=true makes
 # that a failure). Each line: a command (or an absolute path), then the
-# package that has it.
+# package that has it, then "demo" when `make demo` needs it too:
+# `tests/deps.sh demo` installs only those (no Ansible, no sshd).
 set -eu
-needed='systemd-nspawn systemd-container
-systemd-analyze systemd
-systemctl systemd
-journalctl systemd
-nsenter util-linux
+needed='systemd-nspawn systemd-container demo
+systemd-analyze systemd demo
+systemctl systemd demo
+journalctl systemd demo
+nsenter util-linux demo
 setpriv util-linux
 runuser util-linux
+dbus-daemon dbus
 dpkg-deb dpkg
-make make
+make make demo
 ip iproute2
 ssh openssh-client
 ssh-keygen openssh-client
@@ -22,7 +24,9 @@ sshd openssh-server
 ansible-playbook ansible-core
 ansible-vault ansible-core
 /usr/lib/python3/dist-packages/apt/__init__.py python3-apt'
-missing=$(printf '%s\n' "$needed" | while read -r cmd pkg; do
+only=${1:-}
+missing=$(printf '%s\n' "$needed" | while read -r cmd pkg for; do
+	[ -z "$only" ] || [ "$for" = "$only" ] || continue
 	case $cmd in
 	/*) [ -e "$cmd" ] || echo "$pkg" ;; # the apt module of Ansible's role needs it
 	*) command -v "$cmd" >/dev/null 2>&1 || echo "$pkg" ;;

@@ -26,7 +26,13 @@ func main() {
 			os.Exit(70)
 		}
 	}()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A lost terminal (SIGHUP: an ssh session that dropped) ends a command
+	// as Ctrl-C does: its cleanup runs (steamcmd stopped, staging
+	// unmounted). Writing to the dead terminal or pipe must not kill it
+	// before then: SIGPIPE is taken (a handled signal is reset at exec, so
+	// steamcmd and the rest still get the default).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	env := commands.OSEnv()
 	env.Version = version
 	err := commands.Run(ctx, env, os.Args)
