@@ -57,6 +57,9 @@ type row struct {
 	Bots     *int      `json:"bots,omitempty"`
 	Overlays []overlay `json:"overlays"`
 	Error    string    `json:"error,omitempty"` // the spec's problems
+	// Unreadable: the spec could not be read (permission denied: specs
+	// are root's); nothing is known to be wrong with it.
+	Unreadable bool `json:"unreadable,omitempty"`
 }
 
 func listCmd(e *Env) *cli.Command {
@@ -122,6 +125,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		r.Mounted, _ = rundir.Of(e.Layout, in.Name).Mounted()
 		if in.Err != nil {
 			r.Error = in.Err.Error()
+			r.Unreadable = errors.Is(in.Err, fs.ErrPermission)
 		} else {
 			r.Port, r.Autostart = in.Spec.Port, in.Spec.Autostart
 			for _, o := range in.Spec.Overlays {
@@ -216,6 +220,9 @@ func listCells(r row) []table.Cell {
 	}
 	if r.Error != "" {
 		auto, ovl = "-", "invalid spec: see `left4me validate "+r.Name+"`"
+		if r.Unreadable {
+			ovl = "spec not readable: permission denied (specs are root's)"
+		}
 		if r.RunningPort == 0 {
 			port = "-"
 		}

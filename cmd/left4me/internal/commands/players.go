@@ -59,18 +59,22 @@ type playersJSON struct {
 }
 
 func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
-	s, err := e.load(name)
-	if err != nil {
+	// Where it runs, when it runs: its spec may name a port not in
+	// effect yet, and may not be readable (specs are root's).
+	addr := ""
+	if _, err := e.instance(name); err != nil {
 		return err
 	}
-	// Where it runs, when it runs: its spec may name a port not in
-	// effect yet.
-	addr := s.QueryAddr()
 	if sd, err := e.connect(ctx); err == nil {
-		if a, err := e.runningAddr(ctx, sd, name); err == nil {
-			addr = a
-		}
+		addr, _ = e.runningAddr(ctx, sd, name)
 		sd.Close()
+	}
+	if addr == "" {
+		s, err := e.load(name)
+		if err != nil {
+			return err
+		}
+		addr = s.QueryAddr()
 	}
 	ctx, cancel := context.WithTimeout(ctx, playersTimeout)
 	defer cancel()

@@ -45,7 +45,11 @@ func retryCmd(e *Env) *cli.Command {
 		Description: `l4d2@NAME.service starts left4me-retry@NAME.service when systemd gives up
 on it (OnFailure=). This waits 1 minute, twice as long after each retry up
 to 30 minutes, then starts the server again if it is still failed.
-LEFT4ME_RETRY_BASE= sets the first wait.`,
+LEFT4ME_RETRY_BASE= sets the first wait. A stop of the instance cancels
+the wait (PartOf=).
+
+Example:
+  left4me retry srv1`,
 		Action: onName(func(c *cli.Context, name string) error { return e.retry(c.Context, name) }),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,9 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	switch {
 	case orphan:
 		t.Row(table.Cell{Text: "spec:"}, table.Cell{Text: "none: removed while its server runs (orphaned); `left4me stop " + name + "` stops it", Color: table.Red})
+	case errors.Is(specErr, fs.ErrPermission):
+		st.Error = specErr.Error()
+		t.Row(table.Plain("spec:", path+" (not readable: permission denied; specs are root's, 0640)")...)
 	case specErr != nil:
 		st.Error = specErr.Error()
 		t.Row(table.Plain("spec:", path)...)
