@@ -68,7 +68,8 @@ type running struct {
 	Addr string // where it answers A2S (RunningAddr)
 	Port int
 	// Outdated: its command line is not the one its spec makes now (the
-	// spec was edited, or removed, since it started): a restart applies it.
+	// spec was edited since it started): a restart applies it. Unknown,
+	// and false, when the spec cannot be read.
 	Outdated bool
 }
 
@@ -94,7 +95,7 @@ func (e *Env) runningServers(ctx context.Context, sd Systemd, names []string, sp
 		if err != nil {
 			continue
 		}
-		r := running{Addr: addr, Outdated: true}
+		r := running{Addr: addr}
 		r.Port, _ = strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if s := specs[n]; s != nil {
 			r.Outdated = !sameCommand(argv, units.Command(e.Layout, n, s))

@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// What a new operator tripped over (issue 25), on a host with a versioned
+// game, the stand-in steamcmd and these instances: busy has 3 players.
+var operatorSpecs = map[string]string{
+	"etc/left4me/instances/busy.yaml":   "port: 27041\noverlays: [busy]\n",
+	"etc/left4me/instances/idle.yaml":   "port: 27043\n",
+	"etc/left4me/instances/orphan.yaml": "port: 27045\n",
+	"etc/left4me/instances/crash.yaml":  "port: 27046\noverlays: [crash]\n",
+	// Retries come 5 s after systemd gives up here, not 1 min.
+	"etc/systemd/system/left4me-retry@.service.d/test.conf": "[Service]\nEnvironment=LEFT4ME_RETRY_BASE=5s\n",
+}
+
+var operatorState = map[string]string{
+	"overlays/busy/left4dead2/cfg/standin.env":    "STANDIN_PLAYERS=3\n",
+	"overlays/crash/left4dead2/cfg/standin_crash": "",
+	"overlays/crash/left4dead2/cfg/standin.env":   "",
+}
+
+func TestOperator(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	if err := writeFiles(state, operatorState); err != nil {
+		t.Fatal(err)
+	}
+	c := bootStoreHost(t, state, operatorSpecs)
+	specPath := "/etc/left4me/instances/"
+	setSpec := func(t *testing.T, name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(c.Root, specPath, name+".yaml"), []byte(body), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("when-empty asks the server where it runs, never takes silence for empty", func(t *testing.T) {
+		c.MustRun(t, "left4me", "start", "busy")
+		pid := mainPID(t, c, "busy")
+		setSpec(t, "busy", "port: 27042\noverlays: [busy]\n") // edited, not applied
+		c.MustRun(t, "systemctl", "daemon-reload")
+		out, err := c.Run(t, "left4me", "restart", "--when-empty", "--deadline", "4s", "busy")
+		if err == nil || !strings.Contains(out, "busy: 3 player(s) on port 27041; waiting") || !strings.Contains(err.Error(), "left running: busy") {
+			t.Errorf("restart --when-empty of an occupied server whose spec moved it: %v\n%s", err, out)
+		}
+		if got := mainPID(t, c, "busy"); got != pid {
+			t.Fatalf("busy was restarted (main PID %s, was %s): players kicked", got, pid)
+		}
+		// Only if empty now; and a flag that would do nothing is refused.
+		if out, err := c.Run(t, "left4me", "restart", "--when-empty", "--deadline", "0", "busy"); err == nil || !strings.Contains(err.Error(), "not empty now (--deadline 0), left running: busy") {
+			t.Errorf("--deadline 0: %v\n%s", err, out)
+		}
+		for _, args := range [][]string{{"restart", "--deadline", "5m", "busy"}, {"stop", "--when-empty", "--deadline", "0", "--force", "busy"}} {
+			out, err := c.Run(t, append([]string{"left4me"}, args...)...)
+			if err == nil || !strings.Contains(err.Error(), "exit status 2") {
+				t.Errorf("%q: want a usage error (exit 2): %v\n%s", args, err, out)
+			}
+		}
+		if got := mainPID(t, c, "busy"); got != pid {
+			t.Fatalf("busy was restarted by a refused command")
+		}
+	})
+
+	t.Run("list and status show the port it runs on, after a reload too", func(t *testing.T) {
+		want := "busy: runs on port 27041, as started; its spec now says 27042: `left4me restart busy` applies it"
+		out := c.MustRun(t, "left4me", "list")
+		if !strings.Contains(out, "27041*") || !strings.Contains(out, want) {
+			t.Errorf("list:\n%s", out)
+		}
+		c.MustRun(t, "left4me", "start", "busy") // reloads if it must; busy runs on
+		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "27041*") || !strings.Contains(out, want) {
+			t.Errorf("list after left4me start:\n%s", out)
+		}
+		if out, _ := c.Run(t, "left4me", "status", "busy"); !strings.Contains(out, "127.0.0.1:27041, as started; its spec now says port 27042") {
+			t.Errorf("status:\n%s", out)
+		}
+		c.MustRun(t, "left4me", "restart", "busy")
+		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "busy    27042 ") || strings.Contains(out, "runs on port") {
+			t.Errorf("list after the restart applied the spec:\n%s", out)
+		}
+		query(t, c, 27042)
+	})
+
+	t.Run("members of left4me-admin read state and use the console", func(t *testing.T) {
+		c.MustRun(t, "useradd", "--no-create-home", "--groups", "left4me-admin", "ops")
+		c.MustRun(t, "sh", "-c", "chmod 0640 /etc/left4me/instances/*.yaml") // as left4me writes them
+		as := func(args ...string) (string, error) {
+			return c.Run(t, append([]string{"runuser", "-u", "ops", "--", "left4me"}, args...)...)
+		}
+		out, err := as("list")
+		if err != nil || !strings.Contains(out, "busy    27042") || !strings.Contains(out, "active") || strings.Contains(out, "invalid spec") ||
+			!strings.Contains(out, "spec not readable: permission denied") {
+			t.Errorf("list as ops: %v\n%s", err, out)
+		}
+		if out, err := as("status", "busy", "-n", "0"); err != nil || !strings.Contains(out, "not readable: permission denied") ||
+			!strings.Contains(out, "runs on:   127.0.0.1:27042") || strings.Contains(out, "invalid") {
+			t.Errorf("status as ops: %v\n%s", err, out)
+		}
+		if out, err := as("players", "busy"); err != nil || !strings.Contains(out, "3") {
+			t.Errorf("players as ops: %v\n%s", err, out)
+		}
+		if out, err := as("send", "busy", "status"); err != nil {
+			t.Errorf("send as ops: %v\n%s", err, out)
+		}
+		if out, err := c.Run(t, "sh", "-c", "echo status | runuser -u ops -- left4me console busy"); err != nil {
+			t.Errorf("console as ops: %v\n%s", err, out)
+		}
+		// What stays root's: the specs, the start plans, the staged cfgs.
+		for _, p := range []string{specPath + "busy.yaml", "/run/systemd/generator/l4d2@busy.service.d/left4me-start.plan"} {
+			if out, err := c.Run(t, "runuser", "-u", "ops", "--", "cat", p); err == nil {
+				t.Errorf("ops read %s:\n%s", p, out)
+			}
+		}
+	})
+
+	t.Run("arguments: two words in one item are refused, with the fix", func(t *testing.T) {
+		setSpec(t, "bad", "port: 27047\narguments: [\"+map c2m1_highway\"]\n")
+		defer os.Remove(filepath.Join(c.Root, specPath, "bad.yaml"))
+		out, err := c.Run(t, "left4me", "validate", "bad")
+		if err == nil || !strings.Contains(out, `bad.yaml:2:13: arguments[0]: "+map c2m1_highway" is one argument with a space in it`) ||
+			!strings.Contains(out, "[+map, c2m1_highway]") {
+			t.Errorf("validate: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("a port clash reads alike at start and in validate", func(t *testing.T) {
+		setSpec(t, "clash", "port: 27043\n") // idle's, and newer
+		defer os.Remove(filepath.Join(c.Root, specPath, "clash.yaml"))
+		want := `clash.yaml:1:7: port: 27043 is already used by instance "idle", whose spec is older; pick another port`
+		out, err := c.Run(t, "left4me", "start", "clash")
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "canceled") || strings.Contains(err.Error(), "deactivating") {
+			t.Errorf("start: %v\n%s", err, out)
+		}
+		if out, err := c.Run(t, "left4me", "validate", "clash"); err == nil || !strings.Contains(out+err.Error(), want) {
+			t.Errorf("validate: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("a server whose spec was removed is listed and stopped", func(t *testing.T) {
+		c.MustRun(t, "left4me", "start", "orphan", "idle")
+		if err := os.Remove(filepath.Join(c.Root, specPath, "orphan.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		c.MustRun(t, "systemctl", "daemon-reload")
+		out := c.MustRun(t, "left4me", "list")
+		if !strings.Contains(out, "orphan  27045!") || !strings.Contains(out, "! orphan: its spec is gone but its server still runs") {
+			t.Errorf("list:\n%s", out)
+		}
+		if out, err := c.Run(t, "left4me", "status", "orphan", "-n", "0"); err != nil || !strings.Contains(out, "orphaned") {
+			t.Errorf("status: %v\n%s", err, out)
+		}
+		out = c.MustRun(t, "left4me", "stop", "--all")
+		for _, n := range []string{"orphan", "idle", "busy"} {
+			if !strings.Contains(out, n+": stopped") || unitState(t, c, n) != "inactive" {
+				t.Errorf("%s after stop --all (%s):\n%s", n, unitState(t, c, n), out)
+			}
+		}
+		if out := c.MustRun(t, "left4me", "list"); strings.Contains(out, "orphan") {
+			t.Errorf("a stopped orphan is still listed:\n%s", out)
+		}
+	})
+
+	t.Run("a crash loop is retried later, and a stop ends the retries", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "--no-block", "l4d2@crash.service")
+		retry := func() string { return c.Journal(t, "left4me-retry@crash.service") }
+		c.WaitFor(t, "the first retry", 90*time.Second, func() bool {
+			return strings.Contains(retry(), "started l4d2@crash.service again (retry 1)")
+		})
+		if j := retry(); !strings.Contains(j, "l4d2@crash.service failed (result ") || !strings.Contains(j, "starting it again in 5s (retry 1;") {
+			t.Errorf("retry journal:\n%s", j)
+		}
+		c.WaitFor(t, "the second, longer wait", 90*time.Second, func() bool {
+			return strings.Contains(retry(), "starting it again in 10s (retry 2;")
+		})
+		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "failed, retry in") {
+			t.Errorf("list does not name the retry:\n%s", out)
+		}
+		c.MustRun(t, "left4me", "stop", "crash")
+		c.WaitFor(t, "the retry to end", 10*time.Second, func() bool {
+			out, _ := c.Run(t, "systemctl", "is-active", "left4me-retry@crash.service")
+			return strings.TrimSpace(out) == "inactive"
+		})
+		time.Sleep(12 * time.Second) // past when retry 2 was due
+		if st := unitState(t, c, "crash"); st != "inactive" && st != "failed" {
+			t.Errorf("crash is %s after its stop: the retry started it", st)
+		}
+		if strings.Contains(retry(), "(retry 2)") {
+			t.Errorf("retry 2 ran after the stop:\n%s", retry())
+		}
+	})
+
+	t.Run("a lost terminal during game update cleans up like Ctrl-C", func(t *testing.T) {
+		before := currentLink(t, state)
+		depot(t, c, "150", "v150", nil)
+		if err := os.WriteFile(filepath.Join(c.Root, "opt/steamcmd/depot/delay"), []byte("2s\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string, 1)
+		go func() {
+			out, err := c.Run(t, "sh", "-c", `echo $$ > /run/update.pid; exec env LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd left4me game update`)
+			done <- fmt.Sprintf("%s\nerror: %v", out, err)
+		}()
+		c.WaitFor(t, "steamcmd to download", 60*time.Second, func() bool {
+			out, _ := c.Run(t, "pgrep", "-x", "steamcmd")
+			return strings.TrimSpace(out) != ""
+		})
+		time.Sleep(time.Second) // into its first file
+		c.MustRun(t, "sh", "-c", `kill -HUP "$(cat /run/update.pid)"`)
+		var out string
+		select {
+		case out = <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("left4me game update still runs 60 s after SIGHUP")
+		}
+		if strings.HasSuffix(out, "error: <nil>") {
+			t.Errorf("the update did not stop on SIGHUP:\n%s", out)
+		}
+		if !strings.Contains(out, "steamcmd: downloading") {
+			t.Errorf("the update had not begun downloading when its terminal went:\n%s", out)
+		}
+		if ps, _ := c.Run(t, "pgrep", "-x", "steamcmd"); strings.TrimSpace(ps) != "" {
+			t.Errorf("steamcmd outlived the CLI: pids %s", ps)
+		}
+		if mi := c.MustRun(t, "cat", "/proc/self/mountinfo"); strings.Contains(mi, ".staging-") {
+			t.Errorf("a staging mount is left:\n%s", mi)
+		}
+		if got := currentLink(t, state); got != before {
+			t.Errorf("installation -> %s, was %s", got, before)
+		}
+	})
+}
