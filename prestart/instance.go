@@ -1,7 +1,9 @@
 package prestart
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,7 +155,10 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 	fd, err := openBeneath(rootfd, "installation", unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
 	if err != nil {
 		l.close()
-		return nil, fmt.Errorf("game installation: %w (install the game there first)", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist: install it with `left4me game install`", ErrNoGame, inst)
+		}
+		return nil, fmt.Errorf("game installation: %w", err)
 	}
 	l.fds = append(l.fds, fd)
 	l.names = append(l.names, inst)

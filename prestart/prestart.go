@@ -49,6 +49,9 @@ var (
 	ErrStale = errors.New("spec changed since systemd last loaded it")
 	// ErrNoPlan: the generator wrote no plan for the instance.
 	ErrNoPlan = errors.New("no start plan")
+	// ErrNoGame: there is no game installation to mount (not a problem
+	// of the spec).
+	ErrNoGame = errors.New("the game is not installed")
 	// ErrNoIdmap: the kernel or a layer's filesystem has no idmapped mounts.
 	ErrNoIdmap = errors.New("idmapped mounts are not supported here (they need Linux 5.19 or later, and ext4, xfs, btrfs or tmpfs); the server cannot write into directories that come from the installation or an overlay")
 )

@@ -83,7 +83,7 @@ root=$stage/root
 echo "staging make install (version $version, $arch)"
 # A private BUILD dir: a concurrent build (make test) could be rewriting
 # build/ while install copies from it.
-"$MAKE" --no-print-directory install BUILD="$stage/build" DESTDIR="$root" PREFIX=/usr GO="$GO" >"$stage/install.log" 2>&1 ||
+"$MAKE" --no-print-directory install BUILD="$stage/build" DESTDIR="$root" PREFIX=/usr GO="$GO" VERSION="$version" >"$stage/install.log" 2>&1 ||
 	{ cat "$stage/install.log" >&2; die "make install failed"; }
 # /etc/left4me/instances comes from tmpfiles.d at configure time, so the
 # package owns nothing in /etc (no conffiles, nothing for purge to touch).

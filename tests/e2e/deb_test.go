@@ -50,8 +50,13 @@ func TestDeb(t *testing.T) {
 
 	t.Run("install", func(t *testing.T) {
 		out := c.MustRun(t, "dpkg", "-i", pkg)
-		if !strings.Contains(out, "left4me: next steps") {
+		if !strings.Contains(out, "left4me: next steps") || !strings.Contains(out, "left4me game install") || !strings.Contains(out, "left4me create srv1") {
 			t.Errorf("dpkg -i output:\n%s", out)
+		}
+		// left4me --version is the package's version.
+		pv := strings.TrimSpace(c.MustRun(t, "dpkg-query", "-W", "-f", "${Version}", "left4me"))
+		if v := strings.TrimSpace(c.MustRun(t, "left4me", "--version")); pv == "" || !strings.HasSuffix(v, " "+pv) {
+			t.Errorf("left4me --version says %q, the package is %q", v, pv)
 		}
 		if uid := strings.TrimSpace(c.MustRun(t, "id", "-u", "left4me")); uid == "0" || uid == "" {
 			t.Errorf("left4me uid %q", uid)

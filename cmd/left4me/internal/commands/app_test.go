@@ -109,3 +109,21 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("%v: %q", err, out)
 	}
 }
+
+// The manual page shows flag values as VALUE (never --deadline=""), and
+// has the spec format, files and exit status.
+func TestManPage(t *testing.T) {
+	te := newEnv(t)
+	if err := te.run("man"); err != nil {
+		t.Fatal(err)
+	}
+	page := te.out.String()
+	if strings.Contains(page, `=""`) || !strings.Contains(page, `\fB--deadline\fP=\fIVALUE\fP: `) {
+		t.Errorf("flag values:\n%s", page)
+	}
+	for _, s := range []string{".SH SPEC FORMAT", ".SH FILES", ".SH EXIT STATUS", "/etc/left4me/instances/NAME.yaml"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("man page lacks %q", s)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
 	"github.com/left4me/left4me/spec"
 )
@@ -25,18 +26,26 @@ func autostartCmd(e *Env, on bool) *cli.Command {
 		Description: `Changes only the autostart value in the spec; comments and layout stay
 as written. After the reload, l4d2.target wants (or no longer wants)
 l4d2@NAME.service: the AUTOSTART column of left4me list, or
-systemctl show -p Wants l4d2.target. Does not start or stop the instance
-now. Writing to /etc/left4me needs root.
+systemctl show -p Wants l4d2.target. With --now it also ` + map[bool]string{true: "starts", false: "stops"}[on] + ` the
+instance now, as systemctl ` + name + ` --now does (systemctl ` + name + ` itself does not
+work on generated units: autostart: in the spec is the switch). Writing
+to /etc/left4me needs root.
 
-Example:
-  left4me ` + name + ` srv1`,
+Examples:
+  left4me ` + name + ` srv1
+  left4me ` + name + ` --now srv1`,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "now", Usage: map[bool]string{true: "start the instance now too", false: "stop the instance now too"}[on]}},
 		BashComplete: e.completeNames,
 		Action: func(c *cli.Context) error {
 			n, err := oneName(c)
 			if err != nil {
 				return err
 			}
-			return e.setAutostart(c.Context, n, on)
+			if err := e.setAutostart(c.Context, n, on); err != nil || !c.Bool("now") {
+				return err
+			}
+			op := map[bool]string{true: "start", false: "stop"}[on]
+			return e.unitOp(c.Context, rollout.Plan{Op: op, Names: []string{n}})
 		},
 	}
 }

@@ -75,3 +75,18 @@ func TestEnableRefuses(t *testing.T) {
 		t.Errorf("invalid spec was edited: %q", b)
 	}
 }
+
+// enable --now and disable --now start and stop the instance too.
+func TestAutostartNow(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	if err := te.run("enable", "--now", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("disable", "--now", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); !strings.Contains(got, "start l4d2@srv1.service") || !strings.HasSuffix(got, "stop l4d2@srv1.service") {
+		t.Errorf("calls %s", got)
+	}
+}

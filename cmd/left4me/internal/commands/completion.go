@@ -70,7 +70,7 @@ func manCmd() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(c.App.Writer, page)
+			_, err = io.WriteString(c.App.Writer, finishMan(page))
 			return err
 		},
 	}

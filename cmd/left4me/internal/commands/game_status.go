@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
@@ -103,9 +104,17 @@ func (e *Env) gameStatus(c *cli.Context) error {
 	if c.Bool("json") {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else if err := e.printGameStatus(out); err != nil {
+		return err
 	}
-	return e.printGameStatus(out)
+	if st.Current.None() {
+		// Scripts ask `game status` whether there is a game to run.
+		return fmt.Errorf("%w: no installation in %s; run `left4me game install`", fail.ErrNoGame, e.Layout.Root)
+	}
+	return nil
 }
 
 func (e *Env) printGameStatus(s gameStatusJSON) error {

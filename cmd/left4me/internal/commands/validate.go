@@ -113,7 +113,7 @@ func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
 func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 	cfg := e.previewConfig(!asJSON)
 	results := make([]checked, 0, len(all))
-	bad := 0
+	bad, noGame := 0, 0
 	for _, in := range all {
 		r := checked{Name: in.Name, File: in.File, Problems: []problem{}, Warnings: []problem{}}
 		err := in.Err
@@ -135,6 +135,9 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 		r.Valid = len(r.Problems) == 0
 		if !r.Valid {
 			bad++
+			if len(r.Problems) == 1 && errors.Is(err, prestart.ErrNoGame) {
+				noGame++ // nothing wrong with the spec itself
+			}
 		}
 		results = append(results, r)
 	}
@@ -159,8 +162,11 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 			fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid\n", e.paint("ok", "32"), len(results))
 		}
 	}
-	if bad > 0 {
-		return fmt.Errorf("%w: %d of %d spec(s) have problems", layout.ErrInvalidSpec, bad, len(results))
+	switch {
+	case bad > noGame:
+		return fmt.Errorf("%w: %d of %d spec(s) have problems", layout.ErrInvalidSpec, bad-noGame, len(results))
+	case noGame > 0:
+		return fmt.Errorf("%w: %d spec(s) are fine but cannot start without it; run `left4me game install`", fail.ErrNoGame, noGame)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package commands
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,5 +164,23 @@ func TestValidateStaged(t *testing.T) {
 	te := newEnv(t)
 	if err := te.run("validate", "--specs", filepath.Join(t.TempDir(), "missing")); fail.Code(err) != fail.CodeUsage {
 		t.Errorf("missing dir: %v", err)
+	}
+}
+
+// Without a game, the specs are fine: validate, start and game status say
+// what is missing and how to get it, never "invalid spec"; game status
+// exits non-zero.
+func TestMissingGameIsNotAnInvalidSpec(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	if err := os.RemoveAll(filepath.Join(te.Layout.Root, "installation")); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"validate", "a"}, {"start", "a"}, {"game", "status"}} {
+		err := te.run(args...)
+		text := fmt.Sprint(err) + te.out.String()
+		if err == nil || errors.Is(err, layout.ErrInvalidSpec) || strings.Contains(text, "invalid") || !strings.Contains(text, "left4me game install") {
+			t.Errorf("%q: %v\n%s", args, err, te.out)
+		}
 	}
 }

@@ -26,6 +26,9 @@ var (
 	// ErrNotRunning: status/is-active of an instance that is not active.
 	// Its output said so already; the exit code is the answer.
 	ErrNotRunning = errors.New("not running")
+	// ErrNoGame: the game is not installed; nothing is wrong with the
+	// specs.
+	ErrNoGame = errors.New("the game is not installed")
 	// ErrHosts: a fleet command (--host) could not reach a host or its
 	// command failed there; every host's row was printed all the same.
 	ErrHosts = errors.New("not every host answered")
