@@ -49,7 +49,7 @@ func (e *Env) previewConfig(say bool) prestart.Config {
 // preview loads the spec of name and runs the start helper's resolution on
 // the plan the generator would write for it.
 func (e *Env) preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
-	s, err := spec.LoadInstance(c.Layout, name)
+	s, err := spec.Judge(c.Layout, name)
 	if err != nil {
 		return nil, nil, err
 	}

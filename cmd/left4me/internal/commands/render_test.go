@@ -93,3 +93,19 @@ func TestRenderErrors(t *testing.T) {
 		}
 	}
 }
+
+// render and status judge a spec as validate and the generator do: a port
+// an older spec claimed is a problem in all of them.
+func TestRenderAndStatusJudgeLikeValidate(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.spec(t, "b", "port: 27015\n")
+	want := `b.yaml:1:7: port: 27015 is already used by instance "a"`
+	if err := te.run("render", "b"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("render b: %v", err)
+	}
+	_ = te.run("status", "b", "--json")
+	if !strings.Contains(te.out.String(), `is already used by instance \"a\"`) {
+		t.Errorf("status b --json:\n%s", te.out)
+	}
+}

@@ -103,7 +103,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	var s *spec.Spec
 	specErr := error(nil)
 	if !orphan {
-		s, specErr = spec.ReadFile(path)
+		s, specErr = spec.Judge(e.Layout, name)
 	}
 	switch {
 	case orphan:
