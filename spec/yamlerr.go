@@ -4,6 +4,19 @@ import (
 	"strings"
 )
 
+// yaml.v3's parser messages that plainYAMLError recognises. They are
+// yaml.v3's words, not an API: TestYAMLMessages pins each to an input that
+// makes yaml.v3 say it, so a rewording fails a test instead of silently
+// losing the plain message.
+const (
+	msgFlowSeq     = "did not find expected ',' or ']'"
+	msgFlowMap     = "did not find expected ',' or '}'"
+	msgEndOfStream = "found unexpected end of stream"
+	msgKey         = "did not find expected key"
+	msgMapValues   = "mapping values are not allowed"
+	msgDash        = "did not find expected '-' indicator"
+)
+
 // plainYAMLError says in plain words what yaml.v3's parser error means for
 // the usual mistakes in a hand-edited spec, and on which line: yaml.v3
 // names a tab "found character that cannot start any token", and reports
@@ -16,16 +29,15 @@ func plainYAMLError(data []byte, line int, msg string) (int, string, bool) {
 		return n, "a tab in the indentation; YAML indents with spaces only", true
 	}
 	switch {
-	case strings.Contains(msg, "did not find expected ',' or ']'"), strings.Contains(msg, "did not find expected ',' or '}'"):
+	case strings.Contains(msg, msgFlowSeq), strings.Contains(msg, msgFlowMap):
 		if n, open, ok := unclosed(lines); ok {
 			return n, "the " + string(open) + " opened on this line is not closed (a missing " + closer(open) + " or a missing comma)", true
 		}
-	case strings.Contains(msg, "found unexpected end of stream"):
+	case strings.Contains(msg, msgEndOfStream):
 		if n, q, ok := unclosedQuote(lines); ok {
 			return n, "the " + string(q) + " quote opened on this line is not closed", true
 		}
-	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "mapping values are not allowed"),
-		strings.Contains(msg, "did not find expected '-' indicator"):
+	case strings.Contains(msg, msgKey), strings.Contains(msg, msgMapValues), strings.Contains(msg, msgDash):
 		if n, ok := misIndented(lines, line); ok {
 			return n, "this line's indentation does not line up with the lines above it (YAML nests by the number of spaces at the start of a line)", true
 		}
