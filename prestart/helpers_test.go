@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -21,12 +23,7 @@ const testUID, testGID = 65534, 65534
 // would hide a failure.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mount tests need root in CI")
-		}
-		t.Skip("needs root to mount overlayfs")
-	}
+	testroot.Require(t, "to mount overlayfs")
 }
 
 type env struct {

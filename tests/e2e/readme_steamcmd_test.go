@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // TestReadmeSteamcmdInstall runs the README's steamcmd install lines, as
@@ -12,9 +14,7 @@ import (
 // needs the host's network, which the systemd containers do not have.
 // It needs Debian's mirrors (CI has them); sudo is a no-op as we are root.
 func TestReadmeSteamcmdInstall(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testroot.Require(t, "installs packages")
 	if _, err := os.Stat("/etc/apt/sources.list.d/debian.sources"); err != nil {
 		t.Skipf("the lines are for Debian 12's deb822 sources: %v", err)
 	}

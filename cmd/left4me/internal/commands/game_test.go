@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
@@ -139,9 +141,7 @@ func standin(t *testing.T, dir string) string {
 }
 
 func TestGameUpdateThroughTheCLI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounts an overlay: needs root")
-	}
+	testroot.Require(t, "mounts an overlay")
 	te := newEnv(t)
 	te.Euid = 0
 	id := gameState(t, te)

@@ -11,18 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
 )
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("these tests mount overlays and need root (CI=true)")
-		}
-		t.Skip("these tests mount overlays and need root")
-	}
+	testroot.Require(t, "these tests mount overlays")
 }
 
 // rig is a state root, the stand-in steamcmd (tests/steamcmd) and its depot.

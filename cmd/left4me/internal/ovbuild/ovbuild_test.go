@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/spec/layout"
@@ -221,9 +223,7 @@ func TestRemoveAndGC(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (chown)")
-	}
+	testroot.Require(t, "chown")
 	cases := []struct {
 		name    string
 		setup   func(dir string) error

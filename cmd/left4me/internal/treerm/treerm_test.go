@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/tests/treetest"
@@ -65,9 +67,7 @@ func TestRemove(t *testing.T) {
 
 // A mount inside the tree is refused, never emptied.
 func TestRemoveRefusesMounts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount")
-	}
+	testroot.Require(t, "to mount")
 	tree := filepath.Join(t.TempDir(), "tree")
 	mk(t, tree, map[string]string{"x/keep": ""})
 	if err := unix.Mount("tmpfs", filepath.Join(tree, "x"), "tmpfs", 0, ""); err != nil {

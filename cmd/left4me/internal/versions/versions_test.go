@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/tests/testroot"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
@@ -23,12 +25,7 @@ import (
 // needRoot skips tests that mount (they run as root in make test and CI).
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mount tests need root (CI=true)")
-		}
-		t.Skip("mount tests need root")
-	}
+	testroot.Require(t, "mount tests")
 }
 
 const (
