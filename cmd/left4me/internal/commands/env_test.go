@@ -177,6 +177,12 @@ func newEnv(t *testing.T) *tenv {
 			if argv, ok := te.sd.argv[pid]; ok {
 				return argv, nil
 			}
+			// A main PID a test set by hand: its unit's spec as it is now.
+			for name, u := range te.sd.units {
+				if u.MainPID == pid && te.sd.started != nil {
+					return te.sd.started(name), nil
+				}
+			}
 			return nil, fmt.Errorf("no process %d", pid)
 		},
 	}
