@@ -81,8 +81,7 @@ ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
 # line it prints to the journal as it comes: srcds writes with C stdio,
 # fully buffered on a pipe (4 KiB late, the tail lost at a kill), line-
 # buffered on a terminal. The relay is the main process and exits with the
-# server's status; the stop signal reaches the server itself
-# (KillMode=control-group). The drop-in of a valid spec replaces this with
+# server's status. The drop-in of a valid spec replaces this with
 # the port and the spec's arguments.
 ExecStart=` + filepath.Join(c.HelperDir, "left4me-relay") + ` ` + merged + `/srcds_linux ` + fixedArgs + `
 Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
@@ -99,10 +98,17 @@ WorkingDirectory=-` + merged + `
 # are handed out lowest first, so code that uses select(2) keeps working
 # until the old limit would have failed anyway.
 LimitNOFILE=16384
-# srcds quits cleanly on SIGINT (saves state, tells players); SIGKILL
-# after TimeoutStopSec.
-KillSignal=SIGINT
+# Stop: SIGTERM reaches the relay alone (KillMode=mixed), which types
+# "quit" into the console, as LinuxGSM and AMP stop srcds: a signal would
+# kill Source 2013 (no SIGINT handler; exit 130, "failed") and CS:GO
+# delays SIGINT while players are on. A server that does not quit is
+# killed, with the rest of the unit, at TimeoutStopSec.
+KillMode=mixed
+KillSignal=SIGTERM
 TimeoutStopSec=30
+# The server's lines are stored as printed, at the default priority: a
+# line starting "<0>" is text, not a priority prefix.
+SyslogLevelPrefix=no
 # Only the relay is heard: a plugin in the server cannot report it ready or
 # feed the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
 NotifyAccess=main

@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // consoleCommand runs one line typed into the server console, printing
@@ -60,4 +63,54 @@ func status(out io.Writer, s *server, a engineArgs) {
 	}
 	fmt.Fprintf(&b, "#end\n")
 	io.WriteString(out, b.String())
+}
+
+// maxConsoleText is MAX_CONSOLE_TEXTLEN, the text console's line buffer
+// (dedicated/console/textconsole.h, cstrike15_src): 255 characters and
+// the terminating NUL.
+const maxConsoleText = 256
+
+// consoleLines reads console commands from in the way the engine's Unix
+// text console does (dedicated/console/TextConsoleUnix.cpp, cstrike15_src):
+// it turns off the terminal's canonical mode and echo, reads a character
+// at a time, echoes each kept character itself, keeps only 0x20-0x7E
+// (anything else is dropped silently), stops keeping characters when the
+// 256-byte buffer is full (the rest of the line is lost) and runs the line
+// at a newline. Only a terminal is read: the engine reads no console from
+// a pipe or /dev/null.
+func consoleLines(in *os.File, echo io.Writer) <-chan string {
+	fd := int(in.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil
+	}
+	t.Lflag &^= unix.ICANON | unix.ECHO
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	_ = unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		var line []byte
+		var b [1]byte
+		for {
+			if n, err := in.Read(b[:]); n == 0 || err != nil {
+				return
+			}
+			switch c := b[0]; {
+			case c == '\n' || c == '\r':
+				_, _ = echo.Write([]byte{'\n'})
+				ch <- strings.TrimSpace(string(line))
+				line = line[:0]
+			case c == 0x7f || c == '\b':
+				if len(line) > 0 {
+					line = line[:len(line)-1]
+					_, _ = echo.Write([]byte("\b \b"))
+				}
+			case c >= 0x20 && c <= 0x7e && len(line) < maxConsoleText-1:
+				line = append(line, c)
+				_, _ = echo.Write(b[:])
+			}
+		}
+	}()
+	return ch
 }
