@@ -18,6 +18,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,11 +96,12 @@ func main() {
 // life gathers the server's signs of life besides A2S: its console lines
 // and its main thread's progress, and what it printed about Steam.
 type life struct {
-	pid   chan int
-	lines atomic.Uint64
-	cause atomic.Value // string
-	eng   *probe.Engine
-	seen  uint64
+	pid         chan int
+	lines       atomic.Uint64
+	cause       atomic.Value // string
+	hibernating atomic.Bool
+	eng         *probe.Engine
+	seen        uint64
 }
 
 // line sees each console line.
@@ -107,6 +109,11 @@ func (l *life) line(b []byte) {
 	l.lines.Add(1)
 	if why := steamCause(b); why != "" && l.cause.Load() == nil {
 		l.cause.Store(why)
+	}
+	// The line CS:GO-branch engines print when the map is loaded and
+	// nobody is on (operators' logs): up, though not answering.
+	if bytes.HasPrefix(b, []byte("Server is hibernating")) {
+		l.hibernating.Store(true)
 	}
 }
 
@@ -121,11 +128,12 @@ func steamCause(b []byte) string {
 	return ""
 }
 
-func (l *life) causeText() string {
+// early is probe.Ready's view of the console.
+func (l *life) early() (bool, string) {
 	if v, ok := l.cause.Load().(string); ok {
-		return v
+		return false, v
 	}
-	return ""
+	return l.hibernating.Load(), ""
 }
 
 // alive is probe.Alive over the console and the engine's main thread.
@@ -176,13 +184,17 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
 		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
 	} else {
-		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.causeText, func() {}, logf)
+		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.early, func() {}, logf)
 		if err != nil {
 			prestart.PrintError(os.Stderr, prog, err)
 			os.Exit(1)
 		}
 		ready.Store(true)
-		if err := notify(fmt.Sprintf("READY=1\nSTATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)); err != nil {
+		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
+		if info == (a2s.Info{}) {
+			status = "STATUS=hibernating (no A2S_INFO answers while empty)"
+		}
+		if err := notify("READY=1\n" + status); err != nil {
 			prestart.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
 		}
 	}

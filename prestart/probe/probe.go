@@ -35,9 +35,12 @@ const retryEvery = 500 * time.Millisecond
 // hang_timeout would be killed before its first answer unless the wait
 // itself feeds the watchdog; start_timeout bounds the start instead.
 //
-// cause names why the server can never answer ("" while none is known):
-// then the start fails at once, saying so.
-func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, cause func() string, keepalive func(), logf Logf) (a2s.Info, error) {
+// early reports what the server printed: that it is up though it will not
+// answer (an L4D2 server hibernates as soon as it has loaded its map with
+// nobody on, and then answers nothing: ValveSoftware/Source-1-Games#3611),
+// or why it can never answer (then the start fails at once, saying so).
+// Ready returns a zero Info when the server is up without an answer.
+func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, early func() (up bool, cause string), keepalive func(), logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -53,8 +56,13 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 		if !alive() {
 			return a2s.Info{}, fmt.Errorf("the server exited before it answered A2S_INFO on %s", addr)
 		}
-		if why := cause(); why != "" {
+		up, why := early()
+		if why != "" {
 			return a2s.Info{}, fmt.Errorf("the server can never answer A2S_INFO on %s: %s", addr, why)
+		}
+		if up {
+			logf("ready: the server hibernates (it answers no A2S_INFO on %s while empty) after %v", addr, time.Since(start).Round(time.Millisecond))
+			return a2s.Info{}, nil
 		}
 		keepalive()
 		select {

@@ -178,7 +178,8 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	var served chan error // nil, so never ready, until the port is bound
 	var hang <-chan time.Time
 	var srv *server
-	console := consoleLines(os.Stdin, out)
+	console := consoleInput(os.Stdin)
+	editor := &lineEditor{echo: out}
 	frame := time.NewTicker(frameEvery)
 	defer frame.Stop()
 	var dump <-chan time.Time
@@ -210,9 +211,13 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			}
 			logf("quitting on %s", signalName(sig))
 			return 0
-		case cmd, ok := <-console:
+		case c, ok := <-console:
 			if !ok {
 				console = nil
+				continue
+			}
+			cmd, done := editor.typed(c)
+			if !done {
 				continue
 			}
 			if verb, _, _ := strings.Cut(cmd, " "); strings.EqualFold(verb, "map") || strings.EqualFold(verb, "changelevel") {
