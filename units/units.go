@@ -161,6 +161,13 @@ RemoveIPC=yes
 # The game server is a 32-bit x86 program; the probe and helpers are native.
 SystemCallArchitectures=native x86
 SystemCallFilter=@system-service
+# Breakpad writes a crash's minidump from a child that ptrace-attaches to
+# the crashed engine (linux_ptrace_dumper.h); @system-service leaves
+# ptrace out, and without it no dump is ever written. It lets the server
+# trace only its own processes: the relay is not dumpable
+# (PR_SET_DUMPABLE=0), other users' processes need CAP_SYS_PTRACE (the
+# bounding set is empty) and ProtectProc=invisible hides them.
+SystemCallFilter=ptrace
 SystemCallErrorNumber=EPERM
 # UDP/TCP over IPv4 and IPv6 for players, RCON and Steam; unix sockets for
 # the journal and sd_notify; netlink for interface enumeration. systemd

@@ -32,6 +32,8 @@ var engineSpecs = map[string]string{
 	"etc/left4me/instances/flooded.yaml":   "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
 	"etc/left4me/instances/lan.yaml":       "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
 	"etc/left4me/instances/stopped.yaml":   "port: 27045\nhang_timeout: 10\n",
+	// A crash with a breakpad-like dump.
+	"etc/left4me/instances/dumper.yaml": "port: 27047\noverlays: [dumper]\n",
 	// A hostile server's answer and output.
 	"etc/left4me/instances/hostile.yaml": "port: 27046\nhang_timeout: 20\noverlays: [hostile]\n",
 }
@@ -49,6 +51,7 @@ var engineState = map[string]string{
 	"overlays/hibernate/left4dead2/cfg/standin.env":   "STANDIN_HIBERNATE=1\n",
 	"overlays/flooded/left4dead2/cfg/standin.env":     "STANDIN_MAX_QUERIES_SEC=5\n",
 	"overlays/lan/left4dead2/cfg/standin.env":         "STANDIN_LAN=1\n",
+	"overlays/dumper/left4dead2/cfg/standin.env":      "STANDIN_CRASH_DUMP_AFTER=2s\n",
 	"overlays/hostile/left4dead2/cfg/standin.env":     `STANDIN_A2S_MAP="c1m1\nMAINPID=1\nWATCHDOG_USEC=0\nEXTEND_TIMEOUT_USEC=600000000\nSTATUS=owned"` + "\n",
 }
 
@@ -158,6 +161,17 @@ func TestEngines(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2@lan.service")
 	})
 
+	t.Run("a crash dump written by ptrace lands in runtime/NAME/dumps", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@dumper.service")
+		c.WaitFor(t, "the dump", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@dumper.service"), "Wrote minidump to /tmp/dumps/")
+		})
+		c.MustRun(t, "systemctl", "stop", "l4d2@dumper.service")
+		dumps, _ := filepath.Glob(filepath.Join(state, "runtime", "dumper", "dumps", "*.dmp"))
+		if len(dumps) == 0 {
+			t.Errorf("no dump in runtime/dumper/dumps:\n%s", c.Journal(t, "l4d2@dumper.service"))
+		}
+	})
 	t.Run("a map name cannot forge sd_notify lines", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@hostile.service")
 		relay := show("hostile", "MainPID")
