@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -161,5 +162,28 @@ func TestSendRefusesMangled(t *testing.T) {
 		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%.20q: %v", cmd, err)
 		}
+	}
+}
+
+// Server lines reach the terminal escaped on every path: logs -o cat and
+// status's tail (send and console: TestSendBoundedEscaped).
+func TestServerOutputEscaped(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	hostile := "\x1b]52;c;aGk=\x07\x1b[2J<0>hi"
+	te.Journal = func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, hostile)
+		return nil
+	}
+	var out strings.Builder
+	te.Stdout = &out
+	if err := te.logs(context.Background(), "srv1", 0, false, []string{"--output", "cat"}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != `\x1b]52;c;aGk=\a\x1b[2J<0>hi`+"\n" {
+		t.Errorf("logs -o cat: %q", out.String())
+	}
+	if tail := te.tail(context.Background(), "l4d2@srv1.service", 5); strings.Contains(tail, "\x1b") {
+		t.Errorf("status tail: %q", tail)
 	}
 }
