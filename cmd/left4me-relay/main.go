@@ -122,7 +122,7 @@ func (l *life) line(b []byte) {
 // Steam (engine/sv_steamauth.cpp, Source 2013).
 func steamCause(b []byte) string {
 	low := strings.ToLower(string(b))
-	if strings.Contains(low, "steamclient.so") && (strings.Contains(low, "fail") || strings.Contains(low, "error")) {
+	if strings.Contains(low, "steamclient.so") && (strings.Contains(low, "fail") || strings.Contains(low, "error") || strings.Contains(low, "cannot open")) {
 		return "Steam did not start (steamclient.so could not be loaded; left4me game install puts it in HOME/.steam/sdk32), so it runs in LAN mode: " + strings.TrimSpace(a2s.Clean(string(b)))
 	}
 	return ""
