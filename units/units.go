@@ -85,11 +85,11 @@ ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
 # the port and the spec's arguments.
 ExecStart=` + filepath.Join(c.HelperDir, "left4me-relay") + ` ` + merged + `/srcds_linux ` + fixedArgs + `
 Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
-# The console (left4me send, left4me console): the relay serves it on a
-# socket in this directory, to root and members of left4me-admin only.
-RuntimeDirectory=left4me/%i
-RuntimeDirectoryMode=0755
-Environment=LEFT4ME_CONSOLE=/run/left4me/%i/console.sock
+# The console (left4me send, left4me console): the start helper binds its
+# socket in /run/left4me/console/%i, which only root can write (the server
+# cannot swap it), and stores it here; systemd passes it to the relay,
+# which serves root and members of left4me-admin only.
+FileDescriptorStoreMax=1
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
@@ -109,9 +109,10 @@ TimeoutStopSec=30
 # The server's lines are stored as printed, at the default priority: a
 # line starting "<0>" is text, not a priority prefix.
 SyslogLevelPrefix=no
-# Only the relay is heard: a plugin in the server cannot report it ready or
-# feed the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
-NotifyAccess=main
+# Only the relay and our helpers are heard (the start helper stores the
+# console socket): a plugin in the server cannot report it ready or feed
+# the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
+NotifyAccess=exec
 # A hung server is killed outright: SIGABRT's core dump of a game server
 # would land in the instance's upper layer.
 WatchdogSignal=SIGKILL

@@ -68,8 +68,13 @@ func main() {
 		stopping.Store(true)
 	}()
 	l := &life{pid: make(chan int, 1)}
-	// l4d2@.service names the socket (in its RuntimeDirectory=).
-	o := relay.Options{Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
+	// The start helper binds the console socket where the server cannot
+	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
+	console, err := relay.Inherited(prestart.ConsoleFDName)
+	if err != nil {
+		prestart.PrintError(os.Stderr, prog, err)
+	}
+	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
 		Stop: "quit", Started: func(pid int) { l.pid <- pid }, Line: l.line}
 	if pc.addr == "" {
 		_ = notify("READY=1")

@@ -253,3 +253,48 @@ func Commands(cmd string) (lines []string, why string) {
 	}
 	return lines, ""
 }
+
+// Inherited returns the listening socket named name that systemd passed
+// (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; sd_listen_fds(3)), or nil. The
+// descriptor systemd passed is closed: the server must not inherit it.
+func Inherited(name string) (*net.UnixListener, error) {
+	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid != os.Getpid() {
+		return nil, nil
+	}
+	n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
+	var found *net.UnixListener
+	var errs []error
+	for i := range n {
+		f := os.NewFile(uintptr(3+i), "listen-fd")
+		if i < len(names) && names[i] == name && found == nil {
+			l, err := net.FileListener(f)
+			if ul, ok := l.(*net.UnixListener); err == nil && ok {
+				found = ul
+				// listen(2) again: the credentials a client reads
+				// (SO_PEERCRED) become the relay's, the unit's main
+				// process, not the start helper's (unix_listen() in
+				// net/unix/af_unix.c sets them at every call).
+				if err := relisten(ul); err != nil {
+					errs = append(errs, fmt.Errorf("the %s socket from systemd: listen: %w", name, err))
+				}
+			} else {
+				errs = append(errs, fmt.Errorf("the %s socket from systemd: %w", name, errors.Join(err, errors.New("not a unix listening socket"))))
+			}
+		}
+		f.Close()
+	}
+	return found, errors.Join(errs...)
+}
+
+func relisten(l *net.UnixListener) error {
+	raw, err := l.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	if err := raw.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), syscall.SOMAXCONN) }); err != nil {
+		return err
+	}
+	return lerr
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -28,9 +29,10 @@ const maxLine = 16 << 10
 
 // Options of Run.
 type Options struct {
-	// Socket is where the console is served (left4me send, left4me
-	// console); "" serves none.
-	Socket string
+	// Listener serves the console (left4me send, left4me console), or
+	// else a socket the relay creates at Socket; neither: none.
+	Listener *net.UnixListener
+	Socket   string
 	// Allowed decides who may use it, by uid (InAdminGroup).
 	Allowed func(uid uint32) bool
 	// Stop is typed into the console at SIGTERM or SIGINT ("quit"); ""
@@ -65,11 +67,12 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 	}
 	defer master.Close()
 	var con *console
-	if o.Socket != "" {
-		l, err := listen(o.Socket)
-		if err != nil {
-			slave.Close()
-			return 1, err
+	if l := o.Listener; l != nil || o.Socket != "" {
+		if l == nil {
+			if l, err = listen(o.Socket); err != nil {
+				slave.Close()
+				return 1, err
+			}
 		}
 		defer l.Close()
 		con = newConsole(make(chan string), o.Allowed)
@@ -179,12 +182,13 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 	}
 }
 
-// serverEnv is env without NOTIFY_SOCKET: what the server or a plugin
-// could send there would be heard as the relay's (NotifyAccess=main).
+// serverEnv is env without NOTIFY_SOCKET (what the server or a plugin
+// could send there would be heard as the relay's) and without the relay's
+// LISTEN_* descriptors.
 func serverEnv(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
+		if k, _, _ := strings.Cut(kv, "="); k != "NOTIFY_SOCKET" && k != "LISTEN_FDS" && k != "LISTEN_PID" && k != "LISTEN_FDNAMES" {
 			out = append(out, kv)
 		}
 	}

@@ -204,6 +204,19 @@ func TestEngines(t *testing.T) {
 		if st := unitState(t, c, "hostile"); st != "active" {
 			t.Errorf("hostile is %s", st)
 		}
+		// The server's user cannot swap its console socket for a link to
+		// another server's (or its own listener): only root writes there.
+		sock := "/run/left4me/console/hostile/console.sock"
+		if out, err := c.Run(t, "setpriv", "--reuid=left4me", "--regid=left4me", "--clear-groups",
+			"sh", "-c", "rm -f "+sock+" || ln -sf /run/left4me/console/stopped/console.sock "+sock+".new && mv -f "+sock+".new "+sock); err == nil {
+			t.Errorf("the server's user replaced its console socket:\n%s", out)
+		}
+		if st := c.MustRun(t, "stat", "-c", "%U %a %F", sock); strings.TrimSpace(st) != "root 666 socket" {
+			t.Errorf("console socket: %s", st)
+		}
+		if out := c.MustRun(t, "left4me", "send", "hostile", "status"); !strings.Contains(out, "hostname:") {
+			t.Errorf("send status after the attempt:\n%s", out)
+		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@hostile.service")
 	})
 }

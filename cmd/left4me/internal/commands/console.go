@@ -16,13 +16,14 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/relay"
 	"github.com/left4me/left4me/units"
 )
 
-// DefaultConsoleDir holds runtime/NAME/console.sock of every running
-// server (l4d2@.service's RuntimeDirectory=left4me/%i).
-const DefaultConsoleDir = "/run/left4me"
+// DefaultConsoleDir holds NAME/console.sock of every running server,
+// bound by the start helper (prestart.ConsoleDir).
+const DefaultConsoleDir = prestart.ConsoleDir
 
 // sendQuiet is how long send waits after the server's last line.
 const sendQuiet = time.Second
@@ -77,9 +78,9 @@ const (
 )
 
 // consoleDial connects to name's console and checks that its relay, the
-// unit's main process, is the one listening (SO_PEERCRED): the socket's
-// directory belongs to the server's user, which could put its own
-// listener there or a link to another instance's socket.
+// unit's main process, is the one listening (SO_PEERCRED), besides the
+// socket living where only root can write: neither the server's own
+// listener nor another server's socket is ever typed into.
 func (e *Env) consoleDial(ctx context.Context, name string) (*net.UnixConn, error) {
 	if _, err := e.instance(name); err != nil {
 		return nil, err
