@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,5 +67,30 @@ func TestStartTrimsDumps(t *testing.T) {
 	}
 	if data, err := os.ReadFile(victim); err != nil || string(data) != "keep me" {
 		t.Errorf("the link's target was touched: %q %v", data, err)
+	}
+}
+
+// The console socket's directories: made root-owned; a link or a
+// directory others can write is refused.
+func TestConsoleRootDirs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	base := t.TempDir()
+	dir := filepath.Join(base, "left4me", "console")
+	if err := rootDirs(dir, "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "alpha"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := rootDirs(dir, "alpha"); err == nil || !strings.Contains(err.Error(), "writable by root only") {
+		t.Errorf("a world-writable directory: %v", err)
+	}
+	if err := os.Symlink(base, filepath.Join(dir, "bravo")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rootDirs(dir, "bravo"); err == nil {
+		t.Error("a link accepted")
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // Defaults of the optional keys.
 const (
-	DefaultStartTimeout = 120 * time.Second
+	DefaultStartTimeout = 300 * time.Second // a first map load may take minutes (issue 24)
 	DefaultHangTimeout  = 60 * time.Second
 )
 

@@ -85,16 +85,15 @@ ExecStartPre=+` + filepath.Join(c.HelperDir, "left4me-prestart") + ` %i
 # line it prints to the journal as it comes: srcds writes with C stdio,
 # fully buffered on a pipe (4 KiB late, the tail lost at a kill), line-
 # buffered on a terminal. The relay is the main process and exits with the
-# server's status; the stop signal reaches the server itself
-# (KillMode=control-group). The drop-in of a valid spec replaces this with
+# server's status. The drop-in of a valid spec replaces this with
 # the port and the spec's arguments.
 ExecStart=` + filepath.Join(c.HelperDir, "left4me-relay") + ` ` + merged + `/srcds_linux ` + fixedArgs + `
 Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
-# The console (left4me send, left4me console): the relay serves it on a
-# socket in this directory, to root and members of left4me-admin only.
-RuntimeDirectory=left4me/%i
-RuntimeDirectoryMode=0755
-Environment=LEFT4ME_CONSOLE=/run/left4me/%i/console.sock
+# The console (left4me send, left4me console): the start helper binds its
+# socket in /run/left4me/console/%i, which only root can write (the server
+# cannot swap it), and stores it here; systemd passes it to the relay,
+# which serves root and members of left4me-admin only.
+FileDescriptorStoreMax=1
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
@@ -103,13 +102,21 @@ WorkingDirectory=-` + merged + `
 # are handed out lowest first, so code that uses select(2) keeps working
 # until the old limit would have failed anyway.
 LimitNOFILE=16384
-# srcds quits cleanly on SIGINT (saves state, tells players); SIGKILL
-# after TimeoutStopSec.
-KillSignal=SIGINT
+# Stop: SIGTERM reaches the relay alone (KillMode=mixed), which types
+# "quit" into the console, as LinuxGSM and AMP stop srcds: a signal would
+# kill Source 2013 (no SIGINT handler; exit 130, "failed") and CS:GO
+# delays SIGINT while players are on. A server that does not quit is
+# killed, with the rest of the unit, at TimeoutStopSec.
+KillMode=mixed
+KillSignal=SIGTERM
 TimeoutStopSec=30
-# Only the relay is heard: a plugin in the server cannot report it ready or
-# feed the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
-NotifyAccess=main
+# The server's lines are stored as printed, at the default priority: a
+# line starting "<0>" is text, not a priority prefix.
+SyslogLevelPrefix=no
+# Only the relay and our helpers are heard (the start helper stores the
+# console socket): a plugin in the server cannot report it ready or feed
+# the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.
+NotifyAccess=exec
 # A hung server is killed outright: SIGABRT's core dump of a game server
 # would land in the instance's upper layer.
 WatchdogSignal=SIGKILL
@@ -159,6 +166,13 @@ RemoveIPC=yes
 # The game server is a 32-bit x86 program; the probe and helpers are native.
 SystemCallArchitectures=native x86
 SystemCallFilter=@system-service
+# Breakpad writes a crash's minidump from a child that ptrace-attaches to
+# the crashed engine (linux_ptrace_dumper.h); @system-service leaves
+# ptrace out, and without it no dump is ever written. It lets the server
+# trace only its own processes: the relay is not dumpable
+# (PR_SET_DUMPABLE=0), other users' processes need CAP_SYS_PTRACE (the
+# bounding set is empty) and ProtectProc=invisible hides them.
+SystemCallFilter=ptrace
 SystemCallErrorNumber=EPERM
 # UDP/TCP over IPv4 and IPv6 for players, RCON and Steam; unix sockets for
 # the journal and sd_notify; netlink for interface enumeration. systemd

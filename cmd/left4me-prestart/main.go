@@ -35,6 +35,9 @@ func main() {
 		fail(prog, err)
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
+	if err == nil && os.Getenv("INVOCATION_ID") != "" {
+		err = prestart.StoreConsole(prestart.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
+	}
 	if err != nil {
 		prestart.PrintError(os.Stderr, prog, err)
 		noRetry(name)

@@ -8,24 +8,33 @@
 //	LEFT4ME_PROBE="ADDR:PORT START_TIMEOUT HANG_TIMEOUT"
 //
 // READY=1 once the server first answers there (it gives up, failing the
-// start, after START_TIMEOUT); then WATCHDOG=1 while it keeps answering,
-// unless HANG_TIMEOUT is 0. Without the variable it reports ready at once.
+// start, after START_TIMEOUT, or at once when the server printed why it
+// never can, such as Steam failing to load: LAN mode). A server started
+// with -nomaster never answers A2S: it is ready once its frames run. Then
+// WATCHDOG=1 while it is alive (package probe: an answer, console output
+// or frames running), unless HANG_TIMEOUT is 0. Without the variable it
+// reports ready at once. At SIGTERM it types "quit" into the console.
 // Usage: left4me-relay PROGRAM [ARG...]
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/prestart/probe"
 	"github.com/left4me/left4me/prestart/relay"
 )
@@ -45,15 +54,34 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	var ready atomic.Bool
+	// The server runs as our user: it must not trace us or write our
+	// memory (our sd_notify messages are trusted, NotifyAccess=main).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		prestart.PrintError(os.Stderr, prog, fmt.Errorf("PR_SET_DUMPABLE: %w", err))
+		os.Exit(1)
+	}
+	var ready, stopping atomic.Bool
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sigs
+		stopping.Store(true)
+	}()
+	l := &life{pid: make(chan int, 1)}
+	// The start helper binds the console socket where the server cannot
+	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
+	console, err := relay.Inherited(prestart.ConsoleFDName)
+	if err != nil {
+		prestart.PrintError(os.Stderr, prog, err)
+	}
+	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
+		Stop: "quit", Started: func(pid int) { l.pid <- pid }, Line: l.line}
 	if pc.addr == "" {
 		_ = notify("READY=1")
 		ready.Store(true)
 	} else {
-		go watch(pc, &ready)
+		go watch(pc, &ready, l, hasNoMaster(os.Args[2:]))
 	}
-	// l4d2@.service names the socket (in its RuntimeDirectory=).
-	o := relay.Options{Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc")}
 	code, err := relay.Run(os.Args[1:], os.Stdout, o)
 	if err != nil {
 		prestart.PrintError(os.Stderr, prog, err)
@@ -61,29 +89,149 @@ func main() {
 	if !ready.Load() {
 		prestart.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
 	}
+	if code == 0 && !stopping.Load() {
+		// A quit typed into the console or sent by RCON: not a stop
+		// systemd knows of, so not a silent end for good (Restart=).
+		prestart.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit); exiting 1 so systemd restarts it: stop it with left4me stop"))
+		code = 1
+	}
 	os.Exit(code)
+}
+
+// life gathers the server's signs of life besides A2S: its console lines
+// and its main thread's progress, and what it printed about Steam.
+type life struct {
+	pid         chan int
+	lines       atomic.Uint64
+	cause       atomic.Value // string
+	hibernating atomic.Bool
+	eng         *probe.Engine
+	seen        uint64
+}
+
+// line sees each console line.
+func (l *life) line(b []byte) {
+	l.lines.Add(1)
+	if why := steamCause(b); why != "" && l.cause.Load() == nil {
+		l.cause.Store(why)
+	}
+	// The line CS:GO-branch engines print when the map is loaded and
+	// nobody is on (operators' logs): up, though not answering.
+	if bytes.HasPrefix(b, []byte("Server is hibernating")) {
+		l.hibernating.Store(true)
+	}
+}
+
+// steamCause recognizes the lines of a server whose Steam library did not
+// load: it runs in LAN mode and never answers A2S, which goes through
+// Steam (engine/sv_steamauth.cpp, Source 2013).
+func steamCause(b []byte) string {
+	low := strings.ToLower(string(b))
+	if strings.Contains(low, "steamclient.so") && (strings.Contains(low, "fail") || strings.Contains(low, "error") || strings.Contains(low, "cannot open")) {
+		return "Steam did not start (steamclient.so could not be loaded; left4me game install puts it in HOME/.steam/sdk32), so it runs in LAN mode: " + strings.TrimSpace(a2s.Clean(string(b)))
+	}
+	return ""
+}
+
+// early is probe.Ready's view of the console.
+func (l *life) early() (bool, string) {
+	if v, ok := l.cause.Load().(string); ok {
+		return false, v
+	}
+	return l.hibernating.Load(), ""
+}
+
+// alive is probe.Alive over the console and the engine's main thread.
+func (l *life) alive() (bool, string) {
+	n := l.lines.Load()
+	printed := n != l.seen
+	l.seen = n
+	if l.eng == nil {
+		return printed, "console output"
+	}
+	ran, stopped, err := l.eng.Progress()
+	switch {
+	case stopped:
+		return false, "the process is stopped (SIGSTOP)"
+	case printed:
+		return true, "console output"
+	case ran:
+		return true, "frames running"
+	case err != nil:
+		return false, err.Error()
+	}
+	return false, "its main thread ran no frame"
+}
+
+func hasNoMaster(args []string) bool {
+	for _, a := range args {
+		if strings.EqualFold(a, "-nomaster") {
+			return true
+		}
+	}
+	return false
 }
 
 // watch reports the server ready at its first answer, then feeds the
 // watchdog. A server that never answers fails the start: the relay exits
 // and systemd stops what is left of the unit.
-func watch(pc probeConfig, ready *atomic.Bool) {
+func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 	ctx := context.Background()
-	info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, func() {}, logf)
-	if err != nil {
-		prestart.PrintError(os.Stderr, prog, err)
-		os.Exit(1)
-	}
-	ready.Store(true)
-	if err := notify(fmt.Sprintf("READY=1\nSTATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)); err != nil {
-		prestart.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
+	l.eng = &probe.Engine{Proc: "/proc", PID: <-l.pid}
+	if noMaster {
+		// -nomaster: no A2S answers ever (engine/baseserver.cpp,
+		// cstrike15_src); ready once the engine runs frames.
+		if err := framesRunning(ctx, pc.start, l); err != nil {
+			prestart.PrintError(os.Stderr, prog, err)
+			os.Exit(1)
+		}
+		ready.Store(true)
+		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
+		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
+	} else {
+		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.early, func() {}, logf)
+		if err != nil {
+			prestart.PrintError(os.Stderr, prog, err)
+			os.Exit(1)
+		}
+		ready.Store(true)
+		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
+		if info == (a2s.Info{}) {
+			status = "STATUS=hibernating (no A2S_INFO answers while empty)"
+		}
+		if err := notify("READY=1\n" + status); err != nil {
+			prestart.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
+		}
 	}
 	if pc.hang <= 0 {
 		return
 	}
-	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf); err != nil {
+	_, _ = l.alive() // the first sample
+	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf, l.alive); err != nil {
 		prestart.PrintError(os.Stderr, prog, fmt.Errorf("A2S watch: %w", err))
 	}
+}
+
+// framesRunning waits until the engine's main thread ran in two samples a
+// second apart, within timeout.
+func framesRunning(ctx context.Context, timeout time.Duration, l *life) error {
+	end := time.Now().Add(timeout)
+	n := 0
+	for time.Now().Before(end) {
+		if ran, _, err := l.eng.Progress(); err != nil {
+			return fmt.Errorf("the server exited before its frames ran: %w", err)
+		} else if ran {
+			if n++; n == 2 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("the server ran no frames within %v", timeout)
 }
 
 type probeConfig struct {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +32,53 @@ func TestParseProbe(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("%q: %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// The test binary doubles as the relay: started with this variable set it
+// runs main instead of the tests.
+const asMainEnv = "LEFT4ME_RELAY_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Args = append([]string{prog}, os.Args[1:]...)
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// A server that quits on its own (a console or RCON quit, no stop asked)
+// is not a silent end for good: the relay exits 1, so Restart=on-failure
+// restarts it. Its own failure status passes through.
+func TestQuitOnItsOwnIsAFailure(t *testing.T) {
+	for script, want := range map[string]int{"exit 0": 1, "exit 3": 3} {
+		cmd := exec.Command(os.Args[0], "/bin/sh", "-c", script)
+		cmd.Env = append(os.Environ(), asMainEnv+"=1", "LEFT4ME_PROBE=", "LEFT4ME_CONSOLE=", "NOTIFY_SOCKET=")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		if code != want {
+			t.Errorf("%q: exit %d, want %d\n%s", script, code, want, out)
+		}
+		if want == 1 && !strings.Contains(string(out), "the server quit on its own") {
+			t.Errorf("%q: %s", script, out)
+		}
+	}
+}
+
+func TestSteamCause(t *testing.T) {
+	for line, want := range map[string]bool{
+		"[S_API FAIL] SteamAPI_Init() failed; unable to locate a running instance of Steam, or a local steamclient.so.": true,
+		"/home/x/.steam/sdk32/steamclient.so: cannot open shared object file: No such file or directory":                true,
+		"[S_API] SteamAPI_Init(): Loaded '/home/x/.steam/sdk32/steamclient.so' OK.":                                     false,
+		"Connection to Steam servers successful.":                                                                       false,
+	} {
+		if got := steamCause([]byte(line)) != ""; got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
 		}
 	}
 }

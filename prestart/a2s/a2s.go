@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Info is the decoded A2S_INFO reply.
@@ -229,7 +230,21 @@ func (r *reader) string() string {
 		r.err = fmt.Errorf("%w: unterminated string", ErrTruncated)
 		return ""
 	}
-	s := string(r.b[:i])
+	s := Clean(string(r.b[:i]))
 	r.b = r.b[i+1:]
 	return s
+}
+
+// Clean makes a string from a server's answer safe for any use: a server
+// (or a plugin in it) chooses its name, map and players' names, and a
+// newline in one became a line of its own wherever it was copied (an
+// sd_notify message: "\nMAINPID=..."). Control characters (C0, DEL, C1)
+// and bytes that are not UTF-8 become U+FFFD.
+func Clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }

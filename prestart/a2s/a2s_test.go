@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func sampleInfo() Info {
@@ -170,4 +172,22 @@ func FuzzParseInfo(f *testing.F) {
 			t.Fatalf("round trip changed %+v to %+v", in, again)
 		}
 	})
+}
+
+// A hostile server's strings lose their control characters at decoding,
+// before any use: a newline in the map name must not reach sd_notify.
+func TestParseInfoCleans(t *testing.T) {
+	in := Info{Name: "a\x1b]52;c;eA==\x07b", Map: "c1m1\nMAINPID=1\nWATCHDOG_USEC=0", Folder: "x\xff", Game: "g", Version: "1"}
+	got, err := ParseInfo(EncodeInfo(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{got.Name, got.Map, got.Folder} {
+		if strings.ContainsAny(s, "\n\x1b\x07") || !utf8.ValidString(s) {
+			t.Errorf("not cleaned: %q", s)
+		}
+	}
+	if got.Map != "c1m1\uFFFDMAINPID=1\uFFFDWATCHDOG_USEC=0" {
+		t.Errorf("map %q", got.Map)
+	}
 }

@@ -1,7 +1,15 @@
 // Package probe tells whether a game server is up the way a player's client
 // does: by its answer to A2S_INFO on its UDP port. Ready waits for the first
 // answer (the start job completes only then); Watch keeps systemd's watchdog
-// fed while the server answers and lets it lapse when it hangs.
+// fed while the server is alive and lets it lapse when it hangs.
+//
+// Alive is more than answering: a live engine does not always answer A2S.
+// It drops queries while it loads a map (CBaseServer::
+// ProcessConnectionlessPacket, engine/baseserver.cpp, cstrike15_src), with
+// -nomaster, past sv_max_queries_sec_global, and L4D2 stops answering while
+// it hibernates (ValveSoftware/Source-1-Games#3611). So an answer, a line
+// on its console or its main thread running frames (Engine) each count as
+// alive; a hung engine shows none of them.
 package probe
 
 import (
@@ -26,7 +34,13 @@ const retryEvery = 500 * time.Millisecond
 // in src/core/service.c resets the watchdog), so a cold start longer than
 // hang_timeout would be killed before its first answer unless the wait
 // itself feeds the watchdog; start_timeout bounds the start instead.
-func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, keepalive func(), logf Logf) (a2s.Info, error) {
+//
+// early reports what the server printed: that it is up though it will not
+// answer (an L4D2 server hibernates as soon as it has loaded its map with
+// nobody on, and then answers nothing: ValveSoftware/Source-1-Games#3611),
+// or why it can never answer (then the start fails at once, saying so).
+// Ready returns a zero Info when the server is up without an answer.
+func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, early func() (up bool, cause string), keepalive func(), logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -41,6 +55,14 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 		last = err
 		if !alive() {
 			return a2s.Info{}, fmt.Errorf("the server exited before it answered A2S_INFO on %s", addr)
+		}
+		up, why := early()
+		if why != "" {
+			return a2s.Info{}, fmt.Errorf("the server can never answer A2S_INFO on %s: %s", addr, why)
+		}
+		if up {
+			logf("ready: the server hibernates (it answers no A2S_INFO on %s while empty) after %v", addr, time.Since(start).Round(time.Millisecond))
+			return a2s.Info{}, nil
 		}
 		keepalive()
 		select {
@@ -67,34 +89,50 @@ func Interval(hang time.Duration) time.Duration {
 // Notifier sends sd_notify(3) states to the service manager.
 type Notifier func(state string) error
 
-// Watch queries addr every interval until ctx ends. Each answer feeds the
-// watchdog (WATCHDOG=1) and updates the unit's status line; silence is
-// logged, and after hang without an answer Watch says the server is
-// unresponsive and keeps the watchdog starving, so systemd restarts it.
-func Watch(ctx context.Context, addr string, interval, hang time.Duration, notify Notifier, logf Logf) error {
+// Alive reports whether the engine showed life other than an answer since
+// the last call, and how ("console output", "frames running"), or why not.
+type Alive func() (ok bool, how string)
+
+// Watch queries addr every interval until ctx ends. An answer, or else
+// another sign of life (alive), feeds the watchdog (WATCHDOG=1) and updates
+// the unit's status line; after hang without any, Watch says the server
+// is unresponsive and keeps the watchdog starving, so systemd restarts it.
+func Watch(ctx context.Context, addr string, interval, hang time.Duration, notify Notifier, logf Logf, alive Alive) error {
 	lastOK := time.Now()
-	warned, declared := false, false
+	warned, declared, quiet := false, false, false
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		info, err := queryOnce(ctx, addr, interval)
 		now := time.Now()
+		ok, how := false, ""
+		if err != nil && ctx.Err() == nil {
+			ok, how = alive()
+		}
 		switch {
 		case err == nil:
-			if warned {
-				logf("answering A2S_INFO again after %v of silence", now.Sub(lastOK).Round(time.Second))
+			if warned || quiet {
+				logf("answering A2S_INFO again")
 			}
-			lastOK, warned, declared = now, false, false
+			lastOK, warned, declared, quiet = now, false, false, false
 			state := fmt.Sprintf("WATCHDOG=1\nSTATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
 			if err := notify(state); err != nil {
 				return fmt.Errorf("notify systemd: %w", err)
 			}
 		case ctx.Err() != nil:
 			return nil
+		case ok:
+			if !quiet {
+				logf("not answering A2S_INFO on %s, but alive (%s): a map load, hibernation, -nomaster or a query limit, not a hang", addr, how)
+			}
+			lastOK, warned, declared, quiet = now, false, false, true
+			if err := notify("WATCHDOG=1\nSTATUS=alive (" + how + "), not answering A2S_INFO"); err != nil {
+				return fmt.Errorf("notify systemd: %w", err)
+			}
 		case !declared && now.Sub(lastOK) >= hang-interval:
 			declared = true
-			logf("unresponsive: no A2S_INFO answer on %s for %v; systemd's watchdog restarts the server", addr, now.Sub(lastOK).Round(time.Second))
-			_ = notify("STATUS=unresponsive: no A2S_INFO answer")
+			logf("unresponsive: no A2S_INFO answer on %s, no console output and no frames for %v (%s); systemd's watchdog restarts the server", addr, now.Sub(lastOK).Round(time.Second), how)
+			_ = notify("STATUS=unresponsive: no A2S_INFO answer, no console output, no frames")
 		case !warned && now.Sub(lastOK) >= hang/2:
 			warned = true
 			logf("no A2S_INFO answer on %s for %v (%v)", addr, now.Sub(lastOK).Round(time.Second), err)

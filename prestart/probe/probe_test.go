@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,7 +60,7 @@ func (l *lines) text() string {
 func TestReady(t *testing.T) {
 	addr, _ := server(t, 700*time.Millisecond)
 	var log lines
-	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() {}, log.logf)
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() (bool, string) { return false, "" }, func() {}, log.logf)
 	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
 		t.Fatalf("%+v %v %s", info, err, log.text())
 	}
@@ -69,7 +71,7 @@ func TestReadyNeverAnswers(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	kept := 0
-	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() { kept++ }, log.logf)
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() (bool, string) { return false, "" }, func() { kept++ }, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
 		t.Fatalf("got %v", err)
 	}
@@ -84,7 +86,7 @@ func TestReadyServerDied(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	start := time.Now()
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() { t.Error("keepalive for a dead server") }, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() (bool, string) { return false, "" }, func() { t.Error("keepalive for a dead server") }, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "exited before it answered") || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
@@ -93,6 +95,27 @@ func TestReadyServerDied(t *testing.T) {
 // Watch feeds the watchdog while answers come, then declares the server
 // unresponsive and stops feeding it.
 func TestWatch(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		alive     bool
+		restarted bool
+	}{{"silent and no other sign of life", false, true}, {"silent but alive", true, false}} {
+		t.Run(tc.name, func(t *testing.T) { testWatch(t, tc.alive, tc.restarted) })
+	}
+}
+
+// A cause the server printed fails the start at once, naming it.
+func TestReadyCause(t *testing.T) {
+	addr, silent := server(t, 0)
+	silent.Store(true)
+	var log lines
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return true }, func() (bool, string) { return false, "Steam did not start" }, func() {}, log.logf)
+	if err == nil || !strings.Contains(err.Error(), "can never answer A2S_INFO on "+addr+": Steam did not start") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func testWatch(t *testing.T, alive, restarted bool) {
 	addr, silent := server(t, 0)
 	var log lines
 	var mu sync.Mutex
@@ -102,7 +125,7 @@ func TestWatch(t *testing.T) {
 		defer mu.Unlock()
 		if strings.Contains(state, "WATCHDOG=1") {
 			pings++
-			if !strings.Contains(state, "STATUS=answering A2S_INFO: 2/8 players, map c1m1") {
+			if !strings.Contains(state, "STATUS=answering A2S_INFO: 2/8 players, map c1m1") && !strings.Contains(state, "STATUS=alive (frames running)") {
 				t.Errorf("status %q", state)
 			}
 		}
@@ -110,12 +133,27 @@ func TestWatch(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- Watch(ctx, addr, 100*time.Millisecond, 600*time.Millisecond, notify, log.logf) }()
+	life := func() (bool, string) { return alive, "frames running" }
+	go func() { done <- Watch(ctx, addr, 100*time.Millisecond, 600*time.Millisecond, notify, log.logf, life) }()
 	time.Sleep(350 * time.Millisecond)
 	silent.Store(true)
 	mu.Lock()
 	before := pings
 	mu.Unlock()
+	if !restarted {
+		// Silent for three hang periods, fed throughout.
+		time.Sleep(1800 * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if pings < before+10 || strings.Contains(log.text(), "unresponsive") || !strings.Contains(log.text(), "but alive (frames running)") {
+			t.Fatalf("pings: %d while answering, %d in all; log %s", before, pings, log.text())
+		}
+		return
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(log.text(), "unresponsive: no A2S_INFO answer") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -131,5 +169,30 @@ func TestWatch(t *testing.T) {
 	}
 	if !strings.Contains(log.text(), "unresponsive") {
 		t.Fatalf("log: %s", log.text())
+	}
+}
+
+// The engine sampler: a running process's main thread makes progress, a
+// stopped one does not and says so.
+func TestEngineProgress(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	e := &Engine{Proc: "/proc", PID: cmd.Process.Pid}
+	if ran, _, err := e.Progress(); err != nil || ran {
+		t.Fatalf("first sample: %v %v", ran, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if ran, stopped, err := e.Progress(); err != nil || !ran || stopped {
+		t.Fatalf("running: ran %v stopped %v %v", ran, stopped, err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(50 * time.Millisecond)
+	_, _, _ = e.Progress()
+	time.Sleep(50 * time.Millisecond)
+	if ran, stopped, err := e.Progress(); err != nil || ran || !stopped {
+		t.Fatalf("stopped: ran %v stopped %v %v", ran, stopped, err)
 	}
 }

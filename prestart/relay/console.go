@@ -16,8 +16,11 @@ import (
 // AdminGroup may use the console besides root (the package creates it).
 const AdminGroup = "left4me-admin"
 
-// MaxCommand bounds one console command.
-const MaxCommand = 1024
+// MaxCommand is the longest command the engine's console keeps whole: its
+// line buffer is MAX_CONSOLE_TEXTLEN, 256 bytes with the terminating NUL
+// (dedicated/console/textconsole.h, cstrike15_src), and it drops what
+// comes after silently.
+const MaxCommand = 255
 
 // console serves the server's console on a unix socket: every client gets
 // the lines the server prints from its connection on, and each line it
@@ -27,11 +30,11 @@ const MaxCommand = 1024
 type console struct {
 	mu      sync.Mutex
 	clients map[net.Conn]chan []byte
-	input   chan<- string // to the terminal
+	input   chan string // to the terminal
 	allowed func(uid uint32) bool
 }
 
-func newConsole(input chan<- string, allowed func(uint32) bool) *console {
+func newConsole(input chan string, allowed func(uint32) bool) *console {
 	return &console{clients: map[net.Conn]chan []byte{}, input: input, allowed: allowed}
 }
 
@@ -94,21 +97,51 @@ func (c *console) broadcast(line []byte) {
 	}
 }
 
-// CheckCommand refuses what must not reach the console: a control
-// character (a newline would make one command two) or an overlong line.
+// CheckCommand refuses what the console would not run as written: a
+// control character (a newline would make one command two), a character
+// the engine drops (it keeps only 0x20-0x7E, TextConsoleUnix.cpp in
+// cstrike15_src), a line longer than its buffer, and quit or exit, which
+// would end the server for good behind systemd's back.
 func CheckCommand(cmd string) string {
-	if len(cmd) > MaxCommand {
-		return fmt.Sprintf("longer than %d bytes", MaxCommand)
-	}
 	for _, r := range cmd {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return fmt.Sprintf("contains the control character %q", r)
 		}
+		if r > 0x7e {
+			return fmt.Sprintf("contains %q: the server's console keeps only printable ASCII and would drop it", r)
+		}
 	}
-	if strings.TrimSpace(cmd) == "" {
+	if len(cmd) > MaxCommand {
+		return fmt.Sprintf("is %d bytes: the server's console keeps %d and would cut the rest", len(cmd), MaxCommand)
+	}
+	verb, _, _ := strings.Cut(strings.TrimSpace(cmd), " ")
+	switch strings.ToLower(verb) {
+	case "":
 		return "empty"
+	case "quit", "exit":
+		return verb + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
 	}
 	return ""
+}
+
+// Redact returns a copy of a console line with the value after a
+// password setting replaced: the engine echoes what is typed
+// (rcon_password, sv_password, sm_... passwords), and the journal is
+// readable by more people than the secret is meant for.
+func Redact(line []byte) []byte {
+	out := append([]byte{}, line...)
+	f := bytes.Fields(line)
+	for i, w := range f {
+		if i == 3 {
+			break
+		}
+		if !bytes.Contains(bytes.ToLower(w), []byte("password")) || i == len(f)-1 {
+			continue
+		}
+		end := bytes.Index(line, w) + len(w)
+		return append(out[:end], " [redacted]"...)
+	}
+	return out
 }
 
 func peerUID(conn *net.UnixConn) (uint32, error) {
@@ -187,4 +220,81 @@ func listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("console socket %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// Commands returns the console lines that type cmd: cmd itself, or, for a
+// say longer than the console's line, several says split between words
+// (a player reads them in order). why says what is wrong with cmd when it
+// cannot be typed as written (see CheckCommand).
+func Commands(cmd string) (lines []string, why string) {
+	verb, rest, _ := strings.Cut(strings.TrimSpace(cmd), " ")
+	if len(cmd) <= MaxCommand || !strings.EqualFold(verb, "say") {
+		if why := CheckCommand(cmd); why != "" {
+			return nil, why
+		}
+		return []string{cmd}, ""
+	}
+	line := verb
+	for _, w := range strings.Fields(rest) {
+		if len(line)+1+len(w) > MaxCommand {
+			if line == verb {
+				return nil, fmt.Sprintf("has a word of %d bytes: the server's console keeps %d", len(w), MaxCommand)
+			}
+			lines = append(lines, line)
+			line = verb
+		}
+		line += " " + w
+	}
+	lines = append(lines, line)
+	for _, l := range lines {
+		if why := CheckCommand(l); why != "" {
+			return nil, why
+		}
+	}
+	return lines, ""
+}
+
+// Inherited returns the listening socket named name that systemd passed
+// (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; sd_listen_fds(3)), or nil. The
+// descriptor systemd passed is closed: the server must not inherit it.
+func Inherited(name string) (*net.UnixListener, error) {
+	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid != os.Getpid() {
+		return nil, nil
+	}
+	n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
+	var found *net.UnixListener
+	var errs []error
+	for i := range n {
+		f := os.NewFile(uintptr(3+i), "listen-fd")
+		if i < len(names) && names[i] == name && found == nil {
+			l, err := net.FileListener(f)
+			if ul, ok := l.(*net.UnixListener); err == nil && ok {
+				found = ul
+				// listen(2) again: the credentials a client reads
+				// (SO_PEERCRED) become the relay's, the unit's main
+				// process, not the start helper's (unix_listen() in
+				// net/unix/af_unix.c sets them at every call).
+				if err := relisten(ul); err != nil {
+					errs = append(errs, fmt.Errorf("the %s socket from systemd: listen: %w", name, err))
+				}
+			} else {
+				errs = append(errs, fmt.Errorf("the %s socket from systemd: %w", name, errors.Join(err, errors.New("not a unix listening socket"))))
+			}
+		}
+		f.Close()
+	}
+	return found, errors.Join(errs...)
+}
+
+func relisten(l *net.UnixListener) error {
+	raw, err := l.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	if err := raw.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), syscall.SOMAXCONN) }); err != nil {
+		return err
+	}
+	return lerr
 }

@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,11 +29,18 @@ const maxLine = 16 << 10
 
 // Options of Run.
 type Options struct {
-	// Socket is where the console is served (left4me send, left4me
-	// console); "" serves none.
-	Socket string
+	// Listener serves the console (left4me send, left4me console), or
+	// else a socket the relay creates at Socket; neither: none.
+	Listener *net.UnixListener
+	Socket   string
 	// Allowed decides who may use it, by uid (InAdminGroup).
 	Allowed func(uid uint32) bool
+	// Stop is typed into the console at SIGTERM or SIGINT ("quit"); ""
+	// leaves the signal to the server.
+	Stop string
+	// Started is told the server's PID; Line sees each line it prints.
+	Started func(pid int)
+	Line    func(line []byte)
 }
 
 // Run starts argv on a new pseudo-terminal, copies its output to out line
@@ -39,11 +48,15 @@ type Options struct {
 // own, or 128+N when signal N killed it (the shell's convention), so
 // systemd's Restart=on-failure sees a failure either way.
 //
-// The stop signal needs no forwarding: systemd's KillMode=control-group
-// sends it to every process of the unit, the server included. The relay
-// catches SIGINT, SIGTERM and SIGHUP only so as not to die before the
-// server has printed its last lines (a caught signal, unlike an ignored
-// one, is reset to its default in the server at exec).
+// The stop signal reaches the relay alone (KillMode=mixed): the relay
+// types o.Stop into the console, as LinuxGSM (stopmode "quit") and AMP
+// (ExitString) stop Source servers, since engines differ in what a signal
+// does to them (Source 2013 has no SIGINT handler and dies of it, CS:GO
+// delays it while players are on). It then waits for the server to exit;
+// a server that never does is killed by systemd at TimeoutStopSec. A
+// caught signal, unlike an ignored one, is reset to its default in the
+// server at exec. The server gets the relay's environment without
+// NOTIFY_SOCKET: only the relay talks to systemd.
 func Run(argv []string, out io.Writer, o Options) (int, error) {
 	if len(argv) == 0 {
 		return 2, errors.New("no command to run")
@@ -54,19 +67,27 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 	}
 	defer master.Close()
 	var con *console
-	if o.Socket != "" {
-		l, err := listen(o.Socket)
-		if err != nil {
-			slave.Close()
-			return 1, err
+	if l := o.Listener; l != nil || o.Socket != "" {
+		if l == nil {
+			if l, err = listen(o.Socket); err != nil {
+				slave.Close()
+				return 1, err
+			}
 		}
 		defer l.Close()
-		input := make(chan string)
-		con = newConsole(input, o.Allowed)
+		con = newConsole(make(chan string), o.Allowed)
 		go con.serve(l)
+	}
+	typed := make(chan string)
+	go func() {
+		for cmd := range typed {
+			_, _ = master.Write([]byte(cmd + "\n"))
+		}
+	}()
+	if con != nil {
 		go func() {
-			for cmd := range input {
-				_, _ = master.Write([]byte(cmd + "\n"))
+			for cmd := range con.input {
+				typed <- cmd
 			}
 		}()
 	}
@@ -76,21 +97,35 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	cmd.Env = serverEnv(os.Environ())
 	if err := cmd.Start(); err != nil {
 		slave.Close()
 		return 127, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	slave.Close() // the server holds its own; EIO on master then means it is gone
+	if o.Started != nil {
+		o.Started(cmd.Process.Pid)
+	}
 	copied := make(chan error, 1)
 	go func() {
 		copied <- copyLines(master, out, func(line []byte) {
+			if o.Line != nil {
+				o.Line(line)
+			}
 			if con != nil {
 				con.broadcast(line)
 			}
 		})
 	}()
 	go func() {
-		for range sigs { // the server got it too: wait for it
+		stopping := false
+		for range sigs {
+			if o.Stop == "" || stopping {
+				continue // wait for the server
+			}
+			stopping = true
+			fmt.Fprintf(out, "left4me-relay: stopping: typing %q into the console\n", o.Stop)
+			typed <- o.Stop
 		}
 	}()
 	werr := cmd.Wait()
@@ -128,7 +163,7 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 			if i < 0 {
 				i = maxLine - 1
 			}
-			line := append(append([]byte{}, bytes.TrimRight(buf[:i], "\r")...), '\n')
+			line := append(Redact(bytes.TrimRight(buf[:i], "\r")), '\n')
 			if _, werr := out.Write(line); werr != nil {
 				return werr
 			}
@@ -137,7 +172,7 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 		}
 		if err != nil {
 			if len(buf) > 0 {
-				_, _ = out.Write(append(bytes.TrimRight(buf, "\r"), '\n'))
+				_, _ = out.Write(append(Redact(bytes.TrimRight(buf, "\r")), '\n'))
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
 				return nil
@@ -145,6 +180,19 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 			return err
 		}
 	}
+}
+
+// serverEnv is env without NOTIFY_SOCKET (what the server or a plugin
+// could send there would be heard as the relay's) and without the relay's
+// LISTEN_* descriptors.
+func serverEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != "NOTIFY_SOCKET" && k != "LISTEN_FDS" && k != "LISTEN_PID" && k != "LISTEN_FDNAMES" {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // openPTY opens a new pseudo-terminal pair. The slave does not echo: what

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -70,7 +71,7 @@ func TestConsole(t *testing.T) {
 	var out lines
 	done := make(chan int)
 	go func() {
-		code, _ := Run([]string{"/bin/sh", "-c", `while read l; do [ "$l" = quit ] && exit 0; echo "got $l"; done`}, &out,
+		code, _ := Run([]string{"/bin/sh", "-c", `while read l; do [ "$l" = bye ] && exit 0; echo "got $l"; done`}, &out,
 			Options{Socket: sock, Allowed: func(uint32) bool { return allowed.Load() }})
 		done <- code
 	}()
@@ -103,7 +104,82 @@ func TestConsole(t *testing.T) {
 		t.Errorf("stranger: %q", l)
 	}
 	conn.Write([]byte("quit\n"))
+	if l, _ := r.ReadString('\n'); !strings.Contains(l, "refused: quit would stop the server behind systemd's back; use left4me stop NAME") {
+		t.Errorf("quit: %q", l)
+	}
+	conn.Write([]byte("rcon_password hunter2\n"))
+	if l, _ := r.ReadString('\n'); l != "got rcon_password [redacted]\n" {
+		t.Errorf("the echo of a secret: %q", l)
+	}
+	conn.Write([]byte("bye\n"))
 	if code := <-done; code != 0 || !strings.Contains(out.String(), "got hello there\n") {
 		t.Errorf("exit %d, journal %q", code, out.String())
+	}
+}
+
+// At SIGTERM the relay types the stop command, whatever the server does
+// with signals; the server's own exit status is the relay's.
+func TestStopTypesQuit(t *testing.T) {
+	var out lines
+	done := make(chan int)
+	go func() {
+		// No handler for SIGTERM would matter: only the relay gets it.
+		code, _ := Run([]string{"/bin/sh", "-c", `trap "" INT TERM; echo up; while read l; do [ "$l" = quit ] && { echo bye; exit 0; }; done`}, &out,
+			Options{Stop: "quit"})
+		done <- code
+	}()
+	for !strings.Contains(out.String(), "up\n") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 || !strings.Contains(out.String(), `typing "quit" into the console`) || !strings.HasSuffix(out.String(), "bye\n") {
+		t.Errorf("exit %d, journal %q", code, out.String())
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"rcon_password s3cret":             "rcon_password [redacted]",
+		`"sv_password" = "x y"`:            `"sv_password" [redacted]`,
+		"sm_cvar sm_admin_password abc":    "sm_cvar sm_admin_password [redacted]",
+		"say my password is in the README": "say my password [redacted]",
+		"rcon_password":                    "rcon_password",
+		"status":                           "status",
+	} {
+		if got := string(Redact([]byte(in))); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestServerEnv(t *testing.T) {
+	got := serverEnv([]string{"A=1", "NOTIFY_SOCKET=/run/systemd/notify", "B=2"})
+	if strings.Join(got, " ") != "A=1 B=2" {
+		t.Errorf("%q", got)
+	}
+}
+
+// A long say becomes several, each whole and within the console's line;
+// the words, in order, are all there.
+func TestCommandsSplitSay(t *testing.T) {
+	msg := strings.Repeat("restart soon, sorry ", 30)
+	lines, why := Commands("say " + msg)
+	if why != "" || len(lines) < 2 {
+		t.Fatalf("%q %q", lines, why)
+	}
+	var words []string
+	for _, l := range lines {
+		if len(l) > MaxCommand || !strings.HasPrefix(l, "say ") {
+			t.Errorf("line %q", l)
+		}
+		words = append(words, strings.Fields(strings.TrimPrefix(l, "say "))...)
+	}
+	if strings.Join(words, " ") != strings.TrimSpace(msg) {
+		t.Errorf("words lost: %q", words)
+	}
+	if _, why := Commands("sv_tags " + strings.Repeat("x", 300)); !strings.Contains(why, "would cut the rest") {
+		t.Errorf("long non-say: %q", why)
 	}
 }

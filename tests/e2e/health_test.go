@@ -120,7 +120,7 @@ func TestHealth(t *testing.T) {
 			if w, ok := strings.CutPrefix(l, "Console: restart in "); ok && quitAt < 0 {
 				lefts = append(lefts, strings.TrimSuffix(w, ", sorry"))
 			}
-			if strings.Contains(l, "standin: quitting on SIGINT") && len(lefts) > 0 && quitAt < 0 {
+			if strings.Contains(l, "standin: quitting on console quit") && len(lefts) > 0 && quitAt < 0 {
 				quitAt = i
 			}
 		}
@@ -137,9 +137,9 @@ func TestHealth(t *testing.T) {
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@busy.service")
 	})
-	t.Run("stop sends SIGINT, a clean quit", func(t *testing.T) {
+	t.Run("stop types quit, a clean quit", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2@slow.service")
-		if j := c.Journal(t, "l4d2@slow.service"); !strings.Contains(j, "standin: quitting on SIGINT") {
+		if j := c.Journal(t, "l4d2@slow.service"); !strings.Contains(j, "standin: quitting on console quit") {
 			t.Errorf("journal:\n%s", j)
 		}
 		if r := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "Result", "l4d2@slow.service")); r != "success" {

@@ -120,7 +120,7 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("own tree: %q", got)
 		}
 		out, _ := c.Run(t, "systemd-analyze", "security", "--no-pager", "l4d2@alpha.service")
-		if !strings.Contains(out, "Overall exposure level for l4d2@alpha.service: 1.7") {
+		if !strings.Contains(out, "Overall exposure level for l4d2@alpha.service: 1.8") {
 			t.Errorf("systemd-analyze security:\n%s", out)
 		}
 	})

@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // consoleCommand runs one line typed into the server console, printing
@@ -60,4 +63,68 @@ func status(out io.Writer, s *server, a engineArgs) {
 	}
 	fmt.Fprintf(&b, "#end\n")
 	io.WriteString(out, b.String())
+}
+
+// maxConsoleText is MAX_CONSOLE_TEXTLEN, the text console's line buffer
+// (dedicated/console/textconsole.h, cstrike15_src): 255 characters and
+// the terminating NUL.
+const maxConsoleText = 256
+
+// consoleInput reads the console when in is a terminal, the way the
+// engine's Unix text console does (dedicated/console/TextConsoleUnix.cpp,
+// cstrike15_src): it turns off the terminal's canonical mode and echo and
+// reads a character at a time. The characters are handed to the frame
+// loop (typed), which polls the console once per frame, so a busy or hung
+// frame loop neither echoes nor runs what is typed. Only a terminal is
+// read: the engine reads no console from a pipe or /dev/null.
+func consoleInput(in *os.File) <-chan byte {
+	fd := int(in.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil
+	}
+	t.Lflag &^= unix.ICANON | unix.ECHO
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	_ = unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	ch := make(chan byte, 1)
+	go func() {
+		defer close(ch)
+		var b [1]byte
+		for {
+			if n, err := in.Read(b[:]); n == 0 || err != nil {
+				return
+			}
+			ch <- b[0]
+		}
+	}()
+	return ch
+}
+
+// lineEditor is the text console's line: it echoes each kept character
+// itself, keeps only 0x20-0x7E (anything else is dropped silently), stops
+// keeping characters when the 256-byte buffer is full (the rest of the
+// line is lost) and hands the line over at a newline.
+type lineEditor struct {
+	line []byte
+	echo io.Writer
+}
+
+// typed takes one character; at a newline it returns the command.
+func (l *lineEditor) typed(c byte) (cmd string, done bool) {
+	switch {
+	case c == '\n' || c == '\r':
+		_, _ = l.echo.Write([]byte{'\n'})
+		cmd = strings.TrimSpace(string(l.line))
+		l.line = l.line[:0]
+		return cmd, true
+	case c == 0x7f || c == '\b':
+		if len(l.line) > 0 {
+			l.line = l.line[:len(l.line)-1]
+			_, _ = l.echo.Write([]byte("\b \b"))
+		}
+	case c >= 0x20 && c <= 0x7e && len(l.line) < maxConsoleText-1:
+		l.line = append(l.line, c)
+		_, _ = l.echo.Write([]byte{c})
+	}
+	return "", false
 }

@@ -31,7 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync/atomic"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +39,9 @@ import (
 )
 
 func main() {
+	if pid := os.Getenv(dumperEnv); pid != "" {
+		os.Exit(dumper(pid)) // the crash dumper's child, see crashWithDump
+	}
 	out := newStdio(os.Stdout, os.Getenv("STANDIN_STDIO"))
 	code := run(os.Args, out, os.Getenv)
 	out.Flush() // exit() flushes stdio; a kill -9 never gets here
@@ -116,6 +119,24 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		logf("%v", err)
 		return 2
 	}
+	mode, err := readEngineMode(getenv)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	if mode.signals == sigNone {
+		signal.Reset(syscall.SIGINT, syscall.SIGTERM) // the default: death
+	}
+	g := &gate{max: mode.maxQueries}
+	if mode.lan {
+		steamFailed(out)
+		g.closed.Store(true)
+	}
+	// With -nomaster the CS:GO server sends no master heartbeats and
+	// answers no A2S (engine/baseserver.cpp, as issue 24 reads it).
+	if cmdline(argv[1:]).has("-nomaster") {
+		g.closed.Store(true)
+	}
 	if _, err := os.Stat(filepath.Join(a.game, "cfg", "standin_crash")); err == nil {
 		logf("crash requested")
 		return 1
@@ -156,9 +177,15 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	bind := time.After(sw.startDelay)
 	var served chan error // nil, so never ready, until the port is bound
 	var hang <-chan time.Time
-	var silent atomic.Bool
 	var srv *server
-	console := consoleLines(os.Stdin)
+	console := consoleInput(os.Stdin)
+	editor := &lineEditor{echo: out}
+	frame := time.NewTicker(frameEvery)
+	defer frame.Stop()
+	var dump <-chan time.Time
+	if mode.dumpCrash > 0 {
+		dump = time.After(mode.dumpCrash)
+	}
 	var ticker <-chan time.Time
 	if sw.tick > 0 {
 		t := time.NewTicker(sw.tick)
@@ -167,17 +194,35 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	}
 	for {
 		select {
+		case <-frame.C:
+			// A frame: the main thread wakes and runs the server.
+		case <-dump:
+			logf("crashing with a dump (STANDIN_CRASH_DUMP_AFTER)")
+			return crashWithDump(a.game, logf)
 		case <-ticker:
 			// The report says so only once the line was handed to stdout.
 			rep.Ticks++
 			logf("tick %d", rep.Ticks)
 			saveReport()
 		case sig := <-sigs:
+			if mode.signals == sigDelay && sig == syscall.SIGINT && sw.players > 0 {
+				fmt.Fprintln(out, "SIGINT received, live server, delaying request.")
+				continue
+			}
 			logf("quitting on %s", signalName(sig))
 			return 0
-		case cmd, ok := <-console:
+		case c, ok := <-console:
 			if !ok {
 				console = nil
+				continue
+			}
+			cmd, done := editor.typed(c)
+			if !done {
+				continue
+			}
+			if verb, _, _ := strings.Cut(cmd, " "); strings.EqualFold(verb, "map") || strings.EqualFold(verb, "changelevel") {
+				loadMap(mode.mapLoad, g, logf)
+				logf("loaded %s", cmd)
 				continue
 			}
 			if quit := consoleCommand(out, cmd, srv, a); quit {
@@ -190,11 +235,18 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			logf("%v", err)
 			return 1
 		case <-hang:
-			// Alive but silent, like a wedged srcds: the socket stays open
-			// and nothing answers.
-			silent.Store(true) // before the line tests wait for
+			// A wedged srcds: its frame loop is stuck, so nothing answers,
+			// nothing is printed or read and no signal is handled; the
+			// socket stays open.
+			g.silent.Store(true) // before the line tests wait for
 			logf("hanging now: no more A2S_INFO or A2S_PLAYER answers")
-			hang = nil
+			if srv != nil {
+				_ = srv.conn.SetReadDeadline(time.Now()) // stop reading
+			}
+			if f, ok := out.(interface{ Flush() }); ok {
+				f.Flush()
+			}
+			deadlock()
 		case <-bind:
 			bind = nil
 			conn, port, warnings, err := bindServer(a.ip, a.port, a.strict)
@@ -228,9 +280,13 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 					Players: byte(sw.players + sw.bots), Bots: byte(sw.bots),
 					ServerType: 'd', Environment: 'l', Version: "2.2.4.3", Port: port,
 				},
-				names:  roster(sw.players, sw.bots),
-				since:  time.Now(),
-				silent: &silent,
+				names: roster(sw.players, sw.bots),
+				since: time.Now(),
+				gate:  g,
+				conn:  conn,
+			}
+			if mode.a2sMap != "" {
+				srv.info.Map = mode.a2sMap
 			}
 			rand.Read(srv.challenge[:]) // never fails since Go 1.24
 			served = make(chan error, 1)
@@ -238,6 +294,11 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if sw.hangAfter > 0 {
 				logf("hanging after %v (STANDIN_HANG_AFTER)", sw.hangAfter)
 				hang = time.After(sw.hangAfter)
+			}
+			loadMap(mode.mapLoad, g, logf)
+			if mode.hibernate && sw.players+sw.bots == 0 {
+				fmt.Fprintln(out, "Server is hibernating")
+				g.closed.Store(true)
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func engineCmd(t *testing.T, dir string, env []string, args ...string) *exec.Cmd
 	cmd := exec.Command(testBinary(t), args...)
 	cmd.Args[0] = "./srcds_linux"
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "STANDIN_STDIO=line", "LD_LIBRARY_PATH=.:bin:"), env...)
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "STANDIN_STDIO=line", "LD_LIBRARY_PATH=.:bin:", "STANDIN_SIGNALS=clean"), env...)
 	return cmd
 }
 
@@ -232,8 +232,12 @@ func TestStandinFaults(t *testing.T) {
 		{"crash marker", map[string]string{"standin_crash": ""}, nil, nil, "standin: crash requested", 1},
 		{"crash after", nil, []string{"STANDIN_CRASH_AFTER=100ms"}, nil,
 			"standin: crashing after 100ms", 1},
-		{"SIGTERM during start delay", nil, []string{"STANDIN_START_DELAY=1h"}, syscall.SIGTERM,
+		{"SIGTERM during start delay", nil, []string{"STANDIN_START_DELAY=1h", "STANDIN_SIGNALS=clean"}, syscall.SIGTERM,
 			"standin: waiting 1h0m0s before binding", 0},
+		// Source 2013: no handler, the signal kills it (-1: no exit status).
+		{"SIGINT kills without a handler", nil, []string{"STANDIN_START_DELAY=1h", "STANDIN_SIGNALS=none"}, syscall.SIGINT,
+			"standin: waiting 1h0m0s before binding", -1},
+		{"bad signal mode", nil, []string{"STANDIN_SIGNALS=polite"}, nil, "standin: STANDIN_SIGNALS=", 2},
 		{"bad duration", nil, []string{"STANDIN_START_DELAY=soon"}, nil, "standin: STANDIN_START_DELAY: ", 2},
 		{"bad bots", nil, []string{"STANDIN_BOTS=many"}, nil, "standin: STANDIN_BOTS: ", 2},
 		{"too many players", nil, []string{"STANDIN_PLAYERS=200", "STANDIN_BOTS=56"}, nil,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/left4me/left4me/prestart/a2s"
@@ -39,7 +38,8 @@ type server struct {
 	names     []string  // roster, humans first
 	since     time.Time // when the players "connected"
 	challenge [4]byte
-	silent    *atomic.Bool
+	gate      *gate
+	conn      net.PacketConn
 }
 
 // players is the A2S_PLAYER list: index from 0, score 0, the time since
@@ -57,19 +57,20 @@ func (s *server) players(now time.Time) []a2s.Player {
 // Like L4D2, it hands out a challenge to any request that lacks the right
 // one (an A2S_PLAYER request asks for it with -1) and answers only requests
 // that carry it (Valve developer wiki, Server queries). Other datagrams
-// are ignored. While silent is set, requests are read and dropped.
+// are ignored. Requests the gate closes are read and dropped; once the
+// gate is silent (a hung engine) nothing is read any more.
 func serveA2S(conn net.PacketConn, s *server) error {
 	info := a2s.EncodeInfo(s.info)
 	buf := make([]byte, 2048)
 	for {
 		n, from, err := conn.ReadFrom(buf)
-		if errors.Is(err, net.ErrClosed) {
-			return nil
+		if errors.Is(err, net.ErrClosed) || s.gate.silent.Load() {
+			return nil // the socket stays open: datagrams queue unread
 		}
 		if err != nil {
 			return fmt.Errorf("a2s: read: %w", err)
 		}
-		if s.silent.Load() {
+		if !s.gate.answer(time.Now()) {
 			continue
 		}
 		out := a2s.EncodeChallenge(s.challenge)

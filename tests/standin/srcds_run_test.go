@@ -54,7 +54,7 @@ func startScriptAsIs(t *testing.T, dir string, env []string, args ...string) *st
 	t.Helper()
 	cmd := exec.Command(filepath.Join(dir, "srcds_run"), args...)
 	cmd.Dir = "/"
-	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "STANDIN_STDIO=line"), env...)
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1", "STANDIN_STDIO=line", "STANDIN_SIGNALS=clean"), env...)
 	return start(t, cmd)
 }
 

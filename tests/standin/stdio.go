@@ -53,22 +53,4 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// consoleLines reads console commands from in, a line at a time, when it
-// is a terminal: srcds reads its console from stdin (the dedicated
-// server's text console) and only a terminal is read interactively.
-func consoleLines(in *os.File) <-chan string {
-	if !isTerminal(in) {
-		return nil
-	}
-	ch := make(chan string)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(in)
-		for sc.Scan() {
-			ch <- strings.TrimSpace(sc.Text())
-		}
-	}()
-	return ch
-}
-
 var _ io.Writer = (*stdio)(nil)

@@ -15,12 +15,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/relay"
+	"github.com/left4me/left4me/units"
 )
 
-// DefaultConsoleDir holds runtime/NAME/console.sock of every running
-// server (l4d2@.service's RuntimeDirectory=left4me/%i).
-const DefaultConsoleDir = "/run/left4me"
+// DefaultConsoleDir holds NAME/console.sock of every running server,
+// bound by the start helper (prestart.ConsoleDir).
+const DefaultConsoleDir = prestart.ConsoleDir
 
 // sendQuiet is how long send waits after the server's last line.
 const sendQuiet = time.Second
@@ -32,9 +35,12 @@ func sendCmd(e *Env) *cli.Command {
 		ArgsUsage: "NAME COMMAND...",
 		Description: `Types COMMAND into the server's console and prints the lines the server
 prints until it is quiet for a second. Only root and members of the group
-left4me-admin may (usermod -aG left4me-admin YOU). A command holding a
-newline or another control character is refused: one command never
-becomes two.
+left4me-admin may (usermod -aG left4me-admin YOU). The server's console
+keeps printable ASCII only, 255 bytes a line: a command with a control
+character (one command never becomes two), another character or more
+bytes is refused rather than cut, a long say is sent as several, and quit
+and exit are refused (use left4me stop). What the server prints is shown
+with control characters escaped.
 
 Examples:
   left4me send srv1 status
@@ -67,7 +73,18 @@ Example:
 	}
 }
 
-func (e *Env) consoleDial(name string) (*net.UnixConn, error) {
+// maxAnswerLine and maxAnswer bound what send keeps of a server's answer:
+// a hostile server could answer without end.
+const (
+	maxAnswerLine = 16 << 10
+	maxAnswer     = 4 << 20
+)
+
+// consoleDial connects to name's console and checks that its relay, the
+// unit's main process, is the one listening (SO_PEERCRED), besides the
+// socket living where only root can write: neither the server's own
+// listener nor another server's socket is ever typed into.
+func (e *Env) consoleDial(ctx context.Context, name string) (*net.UnixConn, error) {
 	if _, err := e.instance(name); err != nil {
 		return nil, err
 	}
@@ -85,24 +102,56 @@ func (e *Env) consoleDial(name string) (*net.UnixConn, error) {
 	case err != nil:
 		return nil, fmt.Errorf("console of %s: %w", name, err)
 	}
+	if err := e.checkPeer(ctx, conn, name, p); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	return conn, nil
 }
 
-func (e *Env) send(ctx context.Context, name, cmd string, quiet time.Duration) error {
-	if msg := relay.CheckCommand(cmd); msg != "" {
-		return fmt.Errorf("%w: the command %s; send one command a time, without control characters", fail.ErrUsage, msg)
+func (e *Env) checkPeer(ctx context.Context, conn *net.UnixConn, name, path string) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("console of %s: %w", name, err)
 	}
-	conn, err := e.consoleDial(name)
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return fmt.Errorf("console of %s: who listens on %s: %w", name, path, errors.Join(err, cerr))
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := sd.Unit(ctx, units.Instance(name))
+	if err != nil {
+		return fmt.Errorf("console of %s: %w", name, err)
+	}
+	if u.MainPID == 0 || uint32(cred.Pid) != u.MainPID {
+		return fmt.Errorf("%w: %s is served by PID %d, not by %s's relay (main PID %d); refusing to send to it",
+			fail.ErrPermission, path, cred.Pid, units.Instance(name), u.MainPID)
+	}
+	return nil
+}
+
+func (e *Env) send(ctx context.Context, name, cmd string, quiet time.Duration) error {
+	cmds, msg := relay.Commands(cmd)
+	if msg != "" {
+		return fmt.Errorf("%w: the command %s", fail.ErrUsage, msg)
+	}
+	conn, err := e.consoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return e.sendOn(ctx, conn, name, cmd, quiet)
+	return e.sendOn(ctx, conn, name, strings.Join(cmds, "\n"), quiet)
 }
 
 // sendOn types cmd into a dialed console and prints the answer.
 func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, quiet time.Duration) error {
-	r := bufio.NewReader(conn)
+	r := bufio.NewReaderSize(conn, maxAnswerLine)
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
 		// A refusing relay writes why and closes, maybe before our write:
 		// its line is still queued on our side of the socket.
@@ -112,6 +161,7 @@ func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 		}
 		return fmt.Errorf("console of %s: %w", name, err)
 	}
+	total := 0
 	for got := false; ; {
 		// Until the server is quiet for a moment after answering (or
 		// never answers within a few seconds).
@@ -120,13 +170,20 @@ func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 			wait = 5 * quiet
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(wait))
-		line, err := r.ReadString('\n')
-		if line != "" {
+		b, err := r.ReadSlice('\n') // at most maxAnswerLine: a longer line comes in pieces
+		if len(b) > 0 {
+			line := string(b)
 			if strings.HasPrefix(line, "left4me: ") {
-				return fmt.Errorf("%w: %s", fail.ErrPermission, strings.TrimSpace(strings.TrimPrefix(line, "left4me: ")))
+				return fmt.Errorf("%w: %s", fail.ErrPermission, termsafe.Line(strings.TrimSpace(strings.TrimPrefix(line, "left4me: "))))
 			}
 			got = true
-			fmt.Fprint(e.Stdout, line)
+			fmt.Fprintln(e.Stdout, termsafe.Line(strings.TrimSuffix(line, "\n")))
+			if total += len(b); total > maxAnswer {
+				return fmt.Errorf("the answer of %s is longer than %d MiB; cut", name, maxAnswer>>20)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
 		}
 		if err != nil {
 			return nil // quiet, or the server went away
@@ -138,7 +195,7 @@ func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 }
 
 func (e *Env) console(ctx context.Context, name string) error {
-	conn, err := e.consoleDial(name)
+	conn, err := e.consoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -146,20 +203,19 @@ func (e *Env) console(ctx context.Context, name string) error {
 	fmt.Fprintf(e.Stderr, "attached to the console of %s; Ctrl-D detaches (the server keeps running)\n", name)
 	done := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(e.Stdout, conn)
-		done <- err
+		done <- copyEscaped(e.Stdout, conn)
 	}()
 	go func() {
 		sc := bufio.NewScanner(e.Stdin)
 		for sc.Scan() {
-			cmd := sc.Text()
-			if msg := relay.CheckCommand(cmd); msg != "" {
+			cmds, msg := relay.Commands(sc.Text())
+			if msg != "" {
 				if msg != "empty" {
 					fmt.Fprintf(e.Stderr, "not sent: %s\n", msg)
 				}
 				continue
 			}
-			if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+			if _, err := io.WriteString(conn, strings.Join(cmds, "\n")+"\n"); err != nil {
 				break
 			}
 		}
@@ -176,13 +232,42 @@ func (e *Env) console(ctx context.Context, name string) error {
 	return nil
 }
 
-// say types "say MSG" into name's console, for its players to read.
-func (e *Env) say(name, msg string) error {
-	conn, err := e.consoleDial(name)
+// say types "say MSG" into name's console, for its players to read, in
+// several lines if it is long.
+func (e *Env) say(ctx context.Context, name, msg string) error {
+	cmds, why := relay.Commands("say " + msg)
+	if why != "" {
+		return fmt.Errorf("%w: the announcement %s", fail.ErrUsage, why)
+	}
+	conn, err := e.consoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	_, err = io.WriteString(conn, "say "+msg+"\n")
+	_, err = io.WriteString(conn, strings.Join(cmds, "\n")+"\n")
 	return err
+}
+
+// copyEscaped copies a server's lines to a terminal with their control
+// characters escaped (package termsafe), a line at a time and in bounded
+// pieces.
+func copyEscaped(w io.Writer, r io.Reader) error {
+	br := bufio.NewReaderSize(r, maxAnswerLine)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) > 0 {
+			if _, werr := fmt.Fprintln(w, termsafe.Line(strings.TrimSuffix(string(b), "\n"))); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/units"
 )
 
 // A relay that refuses writes why and closes before reading: the command
@@ -37,7 +40,8 @@ func TestSendRefusedAfterClose(t *testing.T) {
 		conn.Close()
 	}()
 	te.ConsoleDir = dir
-	conn, err := te.consoleDial("srv1")
+	te.relayIsUs("srv1")
+	conn, err := te.consoleDial(context.Background(), "srv1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,5 +51,139 @@ func TestSendRefusedAfterClose(t *testing.T) {
 	err = te.sendOn(context.Background(), conn, "srv1", "status", 200*time.Millisecond)
 	if !errors.Is(err, fail.ErrPermission) || !strings.Contains(err.Error(), "left4me-admin only") {
 		t.Fatalf("got %v, want the relay's refusal", err)
+	}
+}
+
+// relayIsUs makes name's unit run with this process as its main process,
+// the relay whose console the test serves.
+func (te *tenv) relayIsUs(name string) {
+	u := te.sd.get(units.Instance(name))
+	u.ActiveState, u.SubState, u.MainPID = "active", "running", uint32(os.Getpid())
+	te.sd.units[units.Instance(name)] = u
+}
+
+// The console socket swapped for a link to another instance's socket, or
+// for the server's own listener: send refuses to type into it, since its
+// listener is not the unit's relay.
+func TestSendChecksPeer(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "alpha", "port: 27015\n")
+	te.spec(t, "bravo", "port: 27016\n")
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, "alpha"), filepath.Join(dir, "bravo"))
+	// bravo's relay is this process; alpha's is PID 1 (not us).
+	l, err := net.Listen("unix", filepath.Join(dir, "bravo", "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan string, 1)
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		b := make([]byte, 64)
+		n, _ := conn.Read(b)
+		got <- string(b[:n])
+		conn.Close()
+	}()
+	if err := os.Symlink(filepath.Join(dir, "bravo", "console.sock"), filepath.Join(dir, "alpha", "console.sock")); err != nil {
+		t.Fatal(err)
+	}
+	te.relayIsUs("bravo")
+	u := te.sd.get(units.Instance("alpha"))
+	u.ActiveState, u.MainPID = "active", 1
+	te.sd.units[units.Instance("alpha")] = u
+	te.ConsoleDir = dir
+	err = te.send(context.Background(), "alpha", "quit-not-really", 100*time.Millisecond)
+	if !errors.Is(err, fail.ErrPermission) || !strings.Contains(err.Error(), "not by l4d2@alpha.service's relay (main PID 1)") {
+		t.Fatalf("got %v", err)
+	}
+	select {
+	case s := <-got:
+		if s != "" {
+			t.Errorf("bravo received %q", s)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// A server answering without end: send keeps a bounded amount, escapes
+// what it prints and stops with a message.
+func TestSendBoundedEscaped(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, "srv1"))
+	l, err := net.Listen("unix", filepath.Join(dir, "srv1", "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(conn, "\x1b]52;c;aGk=\x07title\n")
+		chunk := []byte(strings.Repeat("A", 1<<20))
+		for {
+			if _, err := conn.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	te.ConsoleDir = dir
+	te.relayIsUs("srv1")
+	var out strings.Builder
+	te.Stdout = &out
+	err = te.send(context.Background(), "srv1", "status", time.Second)
+	if err == nil || !strings.Contains(err.Error(), "longer than 4 MiB") {
+		t.Errorf("err %v", err)
+	}
+	if strings.Contains(out.String(), "\x1b") || !strings.HasPrefix(out.String(), `\x1b]52;c;aGk=\atitle`) || out.Len() > 5<<20 {
+		t.Errorf("printed %d bytes starting %q", out.Len(), out.String()[:40])
+	}
+}
+
+// Commands a console would cut or mangle are refused, naming why; a long
+// say is split.
+func TestSendRefusesMangled(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	for cmd, want := range map[string]string{
+		"say caf\u00e9":                       "keeps only printable ASCII",
+		"sv_tags " + strings.Repeat("x", 300): "is 308 bytes: the server's console keeps 255",
+		"quit":                                "use left4me stop NAME",
+	} {
+		err := te.send(context.Background(), "srv1", cmd, time.Millisecond)
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.20q: %v", cmd, err)
+		}
+	}
+}
+
+// Server lines reach the terminal escaped on every path: logs -o cat and
+// status's tail (send and console: TestSendBoundedEscaped).
+func TestServerOutputEscaped(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	hostile := "\x1b]52;c;aGk=\x07\x1b[2J<0>hi"
+	te.Journal = func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, hostile)
+		return nil
+	}
+	var out strings.Builder
+	te.Stdout = &out
+	if err := te.logs(context.Background(), "srv1", 0, false, []string{"--output", "cat"}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != `\x1b]52;c;aGk=\a\x1b[2J<0>hi`+"\n" {
+		t.Errorf("logs -o cat: %q", out.String())
+	}
+	if tail := te.tail(context.Background(), "l4d2@srv1.service", 5); strings.Contains(tail, "\x1b") {
+		t.Errorf("status tail: %q", tail)
 	}
 }

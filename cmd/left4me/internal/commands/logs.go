@@ -2,7 +2,9 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -55,5 +57,31 @@ func (e *Env) logs(ctx context.Context, name string, lines int, follow bool, ext
 	if _, err := e.instance(name); err != nil {
 		return fmt.Errorf("%w\n(the journal of a deleted instance stays readable: journalctl -u %s)", err, unitOf(name))
 	}
-	return e.Journal(ctx, append(journal.Args(unitOf(name), lines, follow), extra...), e.Stdout, e.Stderr)
+	args := append(journal.Args(unitOf(name), lines, follow), extra...)
+	if !rawOutput(extra) {
+		return e.Journal(ctx, args, e.Stdout, e.Stderr)
+	}
+	// -o cat prints the server's lines as they are: escape them (journalctl
+	// shows other formats' unprintable messages as "[N blob data]").
+	pr, pw := io.Pipe()
+	copied := make(chan error, 1)
+	go func() {
+		err := copyEscaped(e.Stdout, pr)
+		_ = pr.CloseWithError(err)
+		copied <- err
+	}()
+	err := e.Journal(ctx, args, pw, e.Stderr)
+	_ = pw.Close()
+	return errors.Join(err, <-copied)
+}
+
+// rawOutput reports whether journalctl's -o format prints messages as
+// they are.
+func rawOutput(extra []string) bool {
+	for i := 0; i+1 < len(extra); i++ {
+		if extra[i] == "--output" && (extra[i+1] == "cat" || extra[i+1] == "with-unit") {
+			return true
+		}
+	}
+	return false
 }

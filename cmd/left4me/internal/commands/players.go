@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/a2s"
 )
 
@@ -102,7 +103,7 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	}
 	t := table.New("NAME", "SCORE", "TIME")
 	for _, p := range out.Players {
-		t.Row(table.Cell{Text: p.Name}, table.Cell{Text: strconv.Itoa(int(p.Score))},
+		t.Row(table.Cell{Text: termsafe.Line(p.Name)}, table.Cell{Text: strconv.Itoa(int(p.Score))},
 			table.Cell{Text: (time.Duration(p.Seconds) * time.Second).String()})
 	}
 	return t.Write(e.Stdout, e.Color)

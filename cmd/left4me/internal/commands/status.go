@@ -17,6 +17,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 )
@@ -285,7 +286,7 @@ func (e *Env) tail(ctx context.Context, unit string, lines int) string {
 	}
 	var b strings.Builder
 	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		b.WriteString("  " + l + "\n")
+		b.WriteString("  " + termsafe.Line(l) + "\n") // the server's own text
 	}
 	return b.String()
 }

@@ -140,7 +140,7 @@ func rolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 		p.WarnAt = append(p.WarnAt, d)
 	}
 	p.Announce = c.String("announce")
-	if msg := relay.CheckCommand("say " + p.Announce); msg != "" {
+	if _, msg := relay.Commands("say " + strings.ReplaceAll(p.Announce, "%s", "59m59s")); msg != "" {
 		return p, fmt.Errorf("%w: --announce: %s", fail.ErrUsage, msg)
 	}
 	return p, nil
@@ -154,7 +154,7 @@ func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
 	return rollout.Run(ctx, p, rollout.Deps{
 		Act: func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
-			return e.say(n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
+			return e.say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
 		},
 		Humans: func(ctx context.Context, n string) (int, error) {
 			addr, err := e.runningAddr(ctx, sd, n)

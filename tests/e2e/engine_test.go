@@ -1,0 +1,239 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/prestart/a2s"
+)
+
+// Engines as they behave (issue 24 items 2-4, issue 26 items 2 and 4):
+// each instance stacks one overlay whose standin.env sets the stand-in's
+// behaviour.
+var engineSpecs = map[string]string{
+	// Stop: three signal behaviours, with and without players.
+	"etc/left4me/instances/sig-none.yaml":    "port: 27030\noverlays: [sig-none]\n",
+	"etc/left4me/instances/sig-none-p.yaml":  "port: 27031\noverlays: [sig-none-p]\n",
+	"etc/left4me/instances/sig-delay.yaml":   "port: 27032\noverlays: [sig-delay]\n",
+	"etc/left4me/instances/sig-delay-p.yaml": "port: 27033\noverlays: [sig-delay-p]\n",
+	"etc/left4me/instances/sig-clean.yaml":   "port: 27034\noverlays: [sig-clean]\n",
+	"etc/left4me/instances/sig-clean-p.yaml": "port: 27035\noverlays: [sig-clean-p]\n",
+	"etc/left4me/instances/stuck.yaml":       "port: 27036\nhang_timeout: 0\noverlays: [stuck]\n",
+	// Liveness: quiet but alive, each with a short hang_timeout.
+	"etc/left4me/instances/mapload.yaml":   "port: 27040\nhang_timeout: 10\nstart_timeout: 60\noverlays: [mapload]\n",
+	"etc/left4me/instances/hibernate.yaml": "port: 27041\nhang_timeout: 10\noverlays: [hibernate]\n",
+	"etc/left4me/instances/nomaster.yaml":  "port: 27042\nhang_timeout: 10\narguments: [-nomaster]\n",
+	"etc/left4me/instances/flooded.yaml":   "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
+	"etc/left4me/instances/lan.yaml":       "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
+	"etc/left4me/instances/stopped.yaml":   "port: 27045\nhang_timeout: 10\n",
+	// A crash with a breakpad-like dump.
+	"etc/left4me/instances/dumper.yaml": "port: 27047\noverlays: [dumper]\n",
+	// A hostile server's answer and output.
+	"etc/left4me/instances/hostile.yaml": "port: 27046\nhang_timeout: 20\noverlays: [hostile]\n",
+}
+
+var engineState = map[string]string{
+	"installation/left4dead2/who.txt":                 "installation",
+	"overlays/sig-none/left4dead2/cfg/standin.env":    "STANDIN_SIGNALS=none\n",
+	"overlays/sig-none-p/left4dead2/cfg/standin.env":  "STANDIN_SIGNALS=none\nSTANDIN_PLAYERS=2\n",
+	"overlays/sig-delay/left4dead2/cfg/standin.env":   "STANDIN_SIGNALS=delay\n",
+	"overlays/sig-delay-p/left4dead2/cfg/standin.env": "STANDIN_SIGNALS=delay\nSTANDIN_PLAYERS=2\n",
+	"overlays/sig-clean/left4dead2/cfg/standin.env":   "STANDIN_SIGNALS=clean\n",
+	"overlays/sig-clean-p/left4dead2/cfg/standin.env": "STANDIN_SIGNALS=clean\nSTANDIN_PLAYERS=2\n",
+	"overlays/stuck/left4dead2/cfg/standin.env":       "STANDIN_HANG_AFTER=1s\n",
+	"overlays/mapload/left4dead2/cfg/standin.env":     "STANDIN_MAPLOAD=25s\n",
+	"overlays/hibernate/left4dead2/cfg/standin.env":   "STANDIN_HIBERNATE=1\n",
+	"overlays/flooded/left4dead2/cfg/standin.env":     "STANDIN_MAX_QUERIES_SEC=5\n",
+	"overlays/lan/left4dead2/cfg/standin.env":         "STANDIN_LAN=1\n",
+	"overlays/dumper/left4dead2/cfg/standin.env":      "STANDIN_CRASH_DUMP_AFTER=2s\n",
+	"overlays/hostile/left4dead2/cfg/standin.env":     `STANDIN_A2S_MAP="c1m1\nMAINPID=1\nWATCHDOG_USEC=0\nEXTEND_TIMEOUT_USEC=600000000\nSTATUS=owned"` + "\n",
+}
+
+func TestEngines(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, engineState); err != nil {
+		t.Fatal(err)
+	}
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error { return writeFiles(root, engineSpecs) }})
+	show := func(name, prop string) string {
+		return strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", prop, "l4d2@"+name+".service"))
+	}
+	restarts := func(name string) string { return show(name, "NRestarts") }
+
+	t.Run("stop ends inactive with Result=success whatever the engine does with signals", func(t *testing.T) {
+		names := []string{"sig-none", "sig-none-p", "sig-delay", "sig-delay-p", "sig-clean", "sig-clean-p"}
+		units := make([]string, len(names))
+		for i, n := range names {
+			units[i] = "l4d2@" + n + ".service"
+		}
+		c.MustRun(t, append([]string{"systemctl", "start"}, units...)...)
+		c.MustRun(t, append([]string{"systemctl", "stop"}, units...)...)
+		for _, n := range names {
+			if st, res := show(n, "ActiveState"), show(n, "Result"); st != "inactive" || res != "success" {
+				t.Errorf("%s: %s, Result=%s\n%s", n, st, res, c.Journal(t, "l4d2@"+n+".service"))
+			}
+			j := c.Journal(t, "l4d2@"+n+".service")
+			if !strings.Contains(j, `left4me-relay: stopping: typing "quit" into the console`) || !strings.Contains(j, "standin: quitting on console quit") {
+				t.Errorf("%s did not quit by the console:\n%s", n, j)
+			}
+		}
+	})
+	t.Run("a hung server is still killed at TimeoutStopSec", func(t *testing.T) {
+		c.MustRun(t, "mkdir", "-p", "/run/systemd/system/l4d2@stuck.service.d")
+		c.MustRun(t, "sh", "-c", "printf '[Service]\\nTimeoutStopSec=5\\n' >/run/systemd/system/l4d2@stuck.service.d/stop.conf && systemctl daemon-reload")
+		c.MustRun(t, "systemctl", "start", "l4d2@stuck.service")
+		c.WaitFor(t, "stuck to hang", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@stuck.service"), "standin: hanging now")
+		})
+		c.MustRun(t, "systemctl", "stop", "l4d2@stuck.service")
+		j := c.Journal(t, "l4d2@stuck.service")
+		if res := show("stuck", "Result"); res != "timeout" || !strings.Contains(j, "Killing") {
+			t.Errorf("Result=%s\n%s", res, j)
+		}
+	})
+
+	t.Run("quiet but alive servers are not restarted; a stopped one is", func(t *testing.T) {
+		// Started together: their waits overlap.
+		c.MustRun(t, "systemctl", "start", "l4d2@mapload.service", "l4d2@hibernate.service", "l4d2@nomaster.service",
+			"l4d2@flooded.service", "l4d2@stopped.service")
+		// A changelevel: 25 s without answers or output, hang_timeout 10.
+		c.MustRun(t, "left4me", "send", "mapload", "changelevel c2m1_highway")
+		// The stopped server: SIGSTOP its engine.
+		engine := enginePID(t, state, "stopped")
+		c.MustRun(t, "sh", "-c", "kill -STOP "+strconv.Itoa(engine))
+		// The flooded server: others query it past its limit for 25 s.
+		end := time.Now().Add(25 * time.Second)
+		c.Netns(t, func() {
+			conn, err := net.Dial("udp", "127.0.0.1:27043")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			req := a2s.EncodeRequest(nil)
+			for time.Now().Before(end) {
+				_, _ = conn.Write(req)
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+		c.WaitFor(t, "mapload's changelevel to end", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@mapload.service"), "standin: loaded changelevel c2m1_highway")
+		})
+		for _, n := range []string{"mapload", "hibernate", "nomaster", "flooded"} {
+			j := c.Journal(t, "l4d2@"+n+".service")
+			if st, r := show(n, "ActiveState"), restarts(n); st != "active" || r != "0" || strings.Contains(j, "Watchdog timeout") {
+				t.Errorf("%s: %s after %s restarts\n%s", n, st, r, j)
+			}
+			// Silent on A2S for longer than hang_timeout, and kept.
+			if !strings.Contains(j, "not answering A2S_INFO on 127.0.0.1:") || !strings.Contains(j, "but alive (") {
+				t.Errorf("%s never went quiet:\n%s", n, j)
+			}
+		}
+		if j := c.Journal(t, "l4d2@hibernate.service"); !strings.Contains(j, "ready: the server hibernates") {
+			t.Errorf("hibernate:\n%s", j)
+		}
+		if j := c.Journal(t, "l4d2@nomaster.service"); !strings.Contains(j, "ready: started with -nomaster") {
+			t.Errorf("nomaster:\n%s", j)
+		}
+		c.WaitFor(t, "the stopped server to be restarted", 60*time.Second, func() bool {
+			return restarts("stopped") != "0" && unitState(t, c, "stopped") == "active"
+		})
+		if j := c.Journal(t, "l4d2@stopped.service"); !strings.Contains(j, "the process is stopped (SIGSTOP)") || !strings.Contains(j, "Watchdog timeout") {
+			t.Errorf("stopped:\n%s", j)
+		}
+	})
+	t.Run("a server in LAN mode fails its start naming the cause", func(t *testing.T) {
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@lan.service"); err == nil {
+			t.Fatal("the start of a LAN-mode server succeeded")
+		}
+		j := c.Journal(t, "l4d2@lan.service")
+		if !strings.Contains(j, "the server can never answer A2S_INFO on 127.0.0.1:27044: Steam did not start") {
+			t.Errorf("journal:\n%s", j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@lan.service")
+	})
+
+	t.Run("a crash dump written by ptrace lands in runtime/NAME/dumps", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@dumper.service")
+		c.WaitFor(t, "the dump", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "l4d2@dumper.service"), "Wrote minidump to /tmp/dumps/")
+		})
+		c.MustRun(t, "systemctl", "stop", "l4d2@dumper.service")
+		dumps, _ := filepath.Glob(filepath.Join(state, "runtime", "dumper", "dumps", "*.dmp"))
+		if len(dumps) == 0 {
+			t.Errorf("no dump in runtime/dumper/dumps:\n%s", c.Journal(t, "l4d2@dumper.service"))
+		}
+	})
+	t.Run("a map name cannot forge sd_notify lines", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@hostile.service")
+		relay := show("hostile", "MainPID")
+		time.Sleep(5 * time.Second) // a few watchdog feeds with the map in STATUS=
+		if pid, wd, status := show("hostile", "MainPID"), show("hostile", "WatchdogUSec"), show("hostile", "StatusText"); pid != relay || pid == "1" || wd != "20s" || status == "owned" {
+			t.Errorf("MainPID %s (relay %s), WatchdogUSec %s, StatusText %q", pid, relay, wd, status)
+		}
+		start := time.Now()
+		c.MustRun(t, "systemctl", "stop", "l4d2@hostile.service")
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("stop took %v: EXTEND_TIMEOUT_USEC got through", d)
+		}
+	})
+	t.Run("console: secrets not echoed to the journal, <0> not a priority, quit refused", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@hostile.service")
+		c.MustRun(t, "left4me", "send", "hostile", "rcon_password hunter2")
+		c.MustRun(t, "left4me", "send", "hostile", "<0>emergency")
+		out, err := c.Run(t, "left4me", "send", "hostile", "quit")
+		if err == nil || !strings.Contains(err.Error(), "use left4me stop NAME") {
+			t.Errorf("send quit: %v\n%s", err, out)
+		}
+		j := c.Journal(t, "l4d2@hostile.service")
+		if strings.Contains(j, "hunter2") || !strings.Contains(j, "rcon_password [redacted]") {
+			t.Errorf("journal:\n%s", j)
+		}
+		pri := c.MustRun(t, "journalctl", "-u", "l4d2@hostile.service", "-o", "verbose", "--no-pager", "-g", "emergency")
+		if !strings.Contains(pri, "PRIORITY=6") || strings.Contains(pri, "PRIORITY=0") {
+			t.Errorf("priority of the <0> line:\n%s", pri)
+		}
+		if st := unitState(t, c, "hostile"); st != "active" {
+			t.Errorf("hostile is %s", st)
+		}
+		// The server's user cannot swap its console socket for a link to
+		// another server's (or its own listener): only root writes there.
+		sock := "/run/left4me/console/hostile/console.sock"
+		if out, err := c.Run(t, "setpriv", "--reuid=left4me", "--regid=left4me", "--clear-groups",
+			"sh", "-c", "rm -f "+sock+" || ln -sf /run/left4me/console/stopped/console.sock "+sock+".new && mv -f "+sock+".new "+sock); err == nil {
+			t.Errorf("the server's user replaced its console socket:\n%s", out)
+		}
+		if st := c.MustRun(t, "stat", "-c", "%U %a %F", sock); strings.TrimSpace(st) != "root 666 socket" {
+			t.Errorf("console socket: %s", st)
+		}
+		if out := c.MustRun(t, "left4me", "send", "hostile", "status"); !strings.Contains(out, "hostname:") {
+			t.Errorf("send status after the attempt:\n%s", out)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@hostile.service")
+	})
+}
+
+// enginePID is the PID the stand-in reported (in the container's PID
+// namespace).
+func enginePID(t *testing.T, state, name string) int {
+	t.Helper()
+	var r struct {
+		PID int `json:"pid"`
+	}
+	b, err := os.ReadFile(filepath.Join(state, "runtime", name, "upper", "left4dead2", "standin-report.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	if err != nil || r.PID <= 0 {
+		t.Fatalf("stand-in report of %s: %v %+v", name, err, r)
+	}
+	return r.PID
+}

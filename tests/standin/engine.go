@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The engine runs its frame loop on the process's main thread (the
+// dedicated server's RunServer loop, dedicated/sys_ded.cpp in both
+// nillerusr/source-engine and cstrike15_src); the relay judges liveness
+// by that thread's progress, so the stand-in's loop runs there too.
+func init() { runtime.LockOSThread() }
+
+// frameEvery paces the stand-in's frame loop: one wake-up of the main
+// thread per frame, like the engine's tick (30 a second in L4D2; fewer
+// here to spare the test host).
+const frameEvery = 100 * time.Millisecond
+
+// Signal behaviours of the engines left4me may run (STANDIN_SIGNALS):
+const (
+	// sigNone: Source 2013 (nillerusr/source-engine, first import) installs
+	// no SIGINT or SIGTERM handler, so either kills the process.
+	sigNone = "none"
+	// sigDelay: the CS:GO source (perilouswithadollarsign/cstrike15_src)
+	// answers SIGINT with "SIGINT received, live server, delaying
+	// request." while players are on, and quits on it when empty.
+	sigDelay = "delay"
+	// sigClean: a handler that quits cleanly on SIGINT or SIGTERM.
+	sigClean = "clean"
+)
+
+// engineMode is what the switches make of the engine's behaviour.
+type engineMode struct {
+	signals string
+	// mapLoad: how long each map load takes. While loading the engine is
+	// not active and drops connectionless packets (CBaseServer::
+	// ProcessConnectionlessPacket, engine/baseserver.cpp, cstrike15_src)
+	// and reads no console; the stand-in prints nothing meanwhile, harsher
+	// than the real one.
+	mapLoad time.Duration
+	// hibernate: an empty server hibernates: it prints "Server is
+	// hibernating" (CS:GO's line, as in operators' logs), sleeps per frame
+	// (sv_hibernate_ms; LinuxGSM#949: console input lags while
+	// hibernating) and, as L4D2 servers do since the June 2021 update,
+	// stops answering queries (ValveSoftware/Source-1-Games#3611: it
+	// "disappear[s] from server list when hibernating").
+	hibernate bool
+	// lan: Steam failed to start, so the server runs in LAN mode and
+	// never answers A2S, which goes through the Steam library in Source
+	// 2013 (issue 24). The lines printed are the dynamic loader's for a
+	// missing steamclient.so, as operators report them.
+	lan bool
+	// maxQueries: sv_max_queries_sec_global, queries answered per second
+	// from all addresses together; the rest are dropped. 0: no limit.
+	maxQueries int
+	// a2sMap: the map name A2S_INFO reports, when set (a hostile server's
+	// answer in attack tests; Go-quoted in the switch).
+	a2sMap string
+	// dumpCrash: crash after this long, dumping like breakpad.
+	dumpCrash time.Duration
+}
+
+func readEngineMode(getenv func(string) string) (engineMode, error) {
+	m := engineMode{signals: getenv("STANDIN_SIGNALS")}
+	switch m.signals {
+	case "":
+		m.signals = sigNone // the harshest: Source 2013
+	case sigNone, sigDelay, sigClean:
+	default:
+		return m, fmt.Errorf("STANDIN_SIGNALS=%q: want none, delay or clean", m.signals)
+	}
+	var err error
+	if m.mapLoad, err = envDuration(getenv, "STANDIN_MAPLOAD"); err != nil {
+		return m, err
+	}
+	if m.dumpCrash, err = envDuration(getenv, "STANDIN_CRASH_DUMP_AFTER"); err != nil {
+		return m, err
+	}
+	m.hibernate = getenv("STANDIN_HIBERNATE") == "1"
+	m.lan = getenv("STANDIN_LAN") == "1"
+	if m.maxQueries, err = envCount(getenv, "STANDIN_MAX_QUERIES_SEC"); err != nil {
+		return m, err
+	}
+	if v := getenv("STANDIN_A2S_MAP"); v != "" {
+		if m.a2sMap, err = strconv.Unquote(v); err != nil {
+			return m, fmt.Errorf("STANDIN_A2S_MAP: want a Go-quoted string: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// steamFailed prints what the engine prints when steamclient.so cannot be
+// loaded (operators' logs of srcds; the path is the one srcds tries).
+func steamFailed(out io.Writer) {
+	home := os.Getenv("HOME")
+	fmt.Fprintf(out, "dlopen failed trying to load:\n%s/.steam/sdk32/steamclient.so\nwith error:\n%s/.steam/sdk32/steamclient.so: cannot open shared object file: No such file or directory\n", home, home)
+	fmt.Fprintln(out, "[S_API FAIL] SteamAPI_Init() failed; unable to locate a running instance of Steam, or a local steamclient.so.")
+}
+
+// gate decides which queries the server answers.
+type gate struct {
+	silent  atomic.Bool // hung: nothing is read any more
+	closed  atomic.Bool // loading, hibernating, -nomaster or LAN mode: dropped
+	max     int
+	mu      sync.Mutex
+	second  time.Time
+	counted int
+}
+
+// answer reports whether a query arriving now is answered.
+func (g *gate) answer(now time.Time) bool {
+	if g.closed.Load() {
+		return false
+	}
+	if g.max <= 0 {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := now.Truncate(time.Second); !s.Equal(g.second) {
+		g.second, g.counted = s, 0
+	}
+	g.counted++
+	return g.counted <= g.max
+}
+
+// loadMap is a map load on the main thread: busy a tenth of the time
+// (reading and building the level), for d.
+func loadMap(d time.Duration, g *gate, logf func(string, ...any)) {
+	if d <= 0 {
+		return
+	}
+	was := g.closed.Swap(true)
+	defer g.closed.Store(was)
+	_ = logf // a real load prints; the stand-in stays silent on purpose
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		spin := time.Now().Add(frameEvery / 10)
+		for time.Now().Before(spin) {
+		}
+		time.Sleep(frameEvery - frameEvery/10)
+	}
+}
+
+// deadlock blocks the main thread for good in a system call, like a frame
+// loop stuck on a lock: no frames, no console, no signals handled, no
+// queries read.
+func deadlock() {
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		select {} // cannot happen; block anyway
+	}
+	var b [1]byte
+	for {
+		_, _ = unix.Read(p[0], b[:])
+	}
+}
