@@ -66,7 +66,6 @@ func fixtureOf(t *testing.T, dirs ...string) units.Config {
 	return units.Config{
 		Layout:    layout.Layout{ConfigDir: cfg, Root: "/var/lib/left4me"},
 		HelperDir: "/usr/lib/left4me",
-		User:      "left4me",
 	}
 }
 
@@ -173,7 +172,7 @@ func TestUnwritableOutput(t *testing.T) {
 }
 
 func TestMissingSpecDir(t *testing.T) {
-	c := units.Config{Layout: layout.Layout{ConfigDir: t.TempDir(), Root: "/r"}, HelperDir: "/h", User: "u"}
+	c := units.Config{Layout: layout.Layout{ConfigDir: t.TempDir(), Root: "/r"}, HelperDir: "/h"}
 	out := t.TempDir()
 	res, err := Run(c, out)
 	if err != nil || len(res.Skipped) != 0 || len(res.Instances) != 0 {

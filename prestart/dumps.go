@@ -31,6 +31,8 @@ func ensureDumps(c Config, dir int, what string) error {
 		if err := unix.Fchown(fd, c.UID, c.GID); err != nil {
 			return fmt.Errorf("chown %s: %w", what, err)
 		}
+	} else if err := adoptUpper(c, fd, what); err != nil {
+		return err
 	}
 	n, err := trimDumps(fd, keepDumps)
 	if err != nil {

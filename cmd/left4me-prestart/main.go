@@ -34,6 +34,18 @@ func main() {
 	if err != nil {
 		fail(prog, err)
 	}
+	// The server's own user, which systemd allocated for this start (a
+	// plan of an invalid spec is refused by Start, saying why). Run by
+	// hand, outside the unit, the instance's last user stands in.
+	if len(p.Errors) == 0 {
+		c.UID, c.GID, err = prestart.InstanceUser(prestart.DynamicUserSocket, "/etc/passwd", name)
+		if err != nil && os.Getenv("INVOCATION_ID") == "" {
+			c.UID, c.GID, err = prestart.LastUser(c.Layout, name, err)
+		}
+		if err != nil {
+			fail(prog, err)
+		}
+	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err != nil {
 		prestart.PrintError(os.Stderr, prog, err)

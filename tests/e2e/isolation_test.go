@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Servers of one host are isolated from each other (issue 26, item 1): a
+// hostile server (a plugin can be one) cannot read another's staged
+// server.cfg with its rcon_password, write into its tree, signal or trace
+// it, or reach its runtime directory; and the staged secrets are not
+// readable by local users either (item 5).
+func TestIsolation(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, map[string]string{"overlays/attacker/left4dead2/cfg/.keep": ""}); err != nil {
+		t.Fatal(err)
+	}
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error {
+			return writeFiles(root, map[string]string{
+				"etc/left4me/instances/alpha.yaml": "port: 27050\noverlays: [attacker]\nconfig: ['rcon_password alpha-secret']\n",
+				"etc/left4me/instances/bravo.yaml": "port: 27051\nconfig: ['rcon_password bravo-secret']\n",
+			})
+		}})
+	const (
+		bravoRun = "/var/lib/left4me/runtime/bravo"
+		bravoCfg = bravoRun + "/merged/left4dead2/cfg/server.cfg"
+	)
+	c.MustRun(t, "systemctl", "start", "l4d2@bravo.service")
+	bravo := readReport(t, state, "bravo")
+	relay := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@bravo.service"))
+	// The attacker's targets, in its overlay: bravo's engine and relay,
+	// its staged cfg and its trees as the host sees them.
+	targets := strings.Join([]string{
+		"pid " + strconv.Itoa(bravo.PID), "pid " + relay,
+		"read " + bravoCfg, "read " + bravoRun + "/upper/left4dead2/cfg/server.cfg",
+		"write " + bravoRun + "/merged/left4dead2/addons/evil.smx", "write " + bravoRun + "/upper/left4dead2/evil.smx",
+		"list " + bravoRun, "list /run/left4me/bravo",
+	}, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+	alpha := readReport(t, state, "alpha")
+
+	t.Run("each server has a uid of its own", func(t *testing.T) {
+		if alpha.UID == bravo.UID || alpha.UID == 0 || bravo.UID == 0 {
+			t.Fatalf("alpha runs as uid %d, bravo as %d", alpha.UID, bravo.UID)
+		}
+		for name, uid := range map[string]int{"alpha": alpha.UID, "bravo": bravo.UID} {
+			for _, p := range []string{"upper", "upper/left4dead2/cfg/server.cfg", "dumps"} {
+				fi, err := os.Lstat(filepath.Join(state, "runtime", name, p))
+				if err != nil || owner(fi)[0] != uint32(uid) {
+					t.Errorf("%s/%s: %v, want owned by its server's uid %d", name, p, err, uid)
+				}
+			}
+		}
+	})
+
+	t.Run("alpha attacks bravo and fails at everything", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(state, "runtime/alpha/upper/left4dead2/standin-attack.json"))
+		if err != nil {
+			t.Fatalf("no attack report: %v\njournal:\n%s", err, c.Journal(t, "l4d2@alpha.service"))
+		}
+		var attempts []struct {
+			What string `json:"what"`
+			OK   bool   `json:"ok"`
+			Err  string `json:"err"`
+		}
+		if err := json.Unmarshal(b, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if len(attempts) < 20 {
+			t.Fatalf("only %d attempts: %s", len(attempts), b)
+		}
+		for _, a := range attempts {
+			if a.OK {
+				t.Errorf("alpha could %s", a.What)
+			} else {
+				t.Logf("refused: %s: %s", a.What, a.Err)
+			}
+		}
+		for _, p := range []string{"upper/left4dead2/addons/evil.smx", "upper/left4dead2/evil.smx"} {
+			if _, err := os.Lstat(filepath.Join(state, "runtime/bravo", p)); !os.IsNotExist(err) {
+				t.Errorf("alpha wrote bravo's %s: %v", p, err)
+			}
+		}
+		if st := unitState(t, c, "bravo"); st != "active" {
+			t.Errorf("bravo is %s after the attack, want active", st)
+		}
+	})
+
+	t.Run("staged secrets are not readable by a local user", func(t *testing.T) {
+		nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
+		for _, p := range []string{bravoCfg, bravoRun + "/upper/left4dead2/cfg/server.cfg",
+			"/proc/" + strconv.Itoa(bravo.PID) + "/cwd/left4dead2/cfg/server.cfg"} {
+			out, err := c.Run(t, append(nobody, "cat", p)...)
+			if err == nil || strings.Contains(out, "bravo-secret") {
+				t.Errorf("user nobody read %s: %q", p, out)
+			}
+		}
+		if out, err := c.Run(t, append(nobody, "ls", bravoRun)...); err == nil {
+			t.Errorf("user nobody lists %s: %q", bravoRun, out)
+		}
+		// Root still reads it: the operator's tools keep working.
+		if out := c.MustRun(t, "cat", bravoCfg); !strings.Contains(out, "rcon_password bravo-secret") {
+			t.Errorf("bravo's server.cfg: %q", out)
+		}
+	})
+}
