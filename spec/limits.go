@@ -123,3 +123,39 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 	}
 	return errors.Join(errs...)
 }
+
+// The template's defaults (units.RenderTemplate) and systemd's, which a
+// spec that leaves a value out gets unless a ceiling is lower.
+const (
+	DefaultMemoryMax = "2G"
+	DefaultTasksMax  = 512
+	systemdCPUWeight = 100 // CPUWeight= unset (systemd.resource-control(5))
+)
+
+// BindLimits makes the host's ceilings bind a spec that leaves a value out,
+// as they bind one that sets it: without cpu_quota it gets the ceiling's
+// (not systemd's unlimited CPUQuota=); without memory_max, tasks_max,
+// cpu_weight or nice it gets the ceiling where the default would be above
+// it. Run after CheckLimits accepted s.
+func (s *Spec) BindLimits(l Limits) {
+	r := &s.Resources
+	if r.MemoryMax == "" {
+		most, _ := parseSize(l.MemoryMax)
+		if def, _ := parseSize(DefaultMemoryMax); most < def {
+			r.MemoryMax = l.MemoryMax
+		}
+	}
+	if r.CPUQuota == "" {
+		r.CPUQuota = l.CPUQuota
+	}
+	if r.CPUWeight == 0 && l.CPUWeightMax < systemdCPUWeight {
+		r.CPUWeight = l.CPUWeightMax
+	}
+	if r.TasksMax == 0 && l.TasksMax < DefaultTasksMax {
+		r.TasksMax = l.TasksMax
+	}
+	if r.Nice == nil && l.NiceMin > 0 {
+		n := l.NiceMin
+		r.Nice = &n
+	}
+}

@@ -115,8 +115,8 @@ WatchdogSignal=SIGKILL
 Restart=on-failure
 RestartSec=3
 # Defaults that protect the host; a spec's resources: overrides them.
-MemoryMax=2G
-TasksMax=512
+MemoryMax=` + spec.DefaultMemoryMax + `
+TasksMax=` + strconv.Itoa(spec.DefaultTasksMax) + `
 
 # Sandbox. The server runs third-party plugins and workshop content, so it
 # sees its own merged tree and little else. The helpers ("+") are exempt and
