@@ -73,10 +73,10 @@ func LoadLimits(configDir string) (Limits, error) {
 func (l Limits) check() error {
 	var errs []error
 	if msg := memorySize(l.MemoryMax); msg != "" {
-		errs = append(errs, fmt.Errorf("memory_max: %q %s", l.MemoryMax, msg))
+		errs = append(errs, fmt.Errorf("memory_max: %s %s", quoteCut(l.MemoryMax), msg))
 	}
 	if msg := cpuQuota(l.CPUQuota); msg != "" {
-		errs = append(errs, fmt.Errorf("cpu_quota: %q %s", l.CPUQuota, msg))
+		errs = append(errs, fmt.Errorf("cpu_quota: %s %s", quoteCut(l.CPUQuota), msg))
 	}
 	if l.CPUWeightMax < 1 || l.CPUWeightMax > 10000 {
 		errs = append(errs, fmt.Errorf("cpu_weight_max: %d is out of range 1..10000", l.CPUWeightMax))

@@ -75,7 +75,7 @@ func (p *parser) check(v *yaml.Node, field string, valid func(string) string) st
 		return ""
 	}
 	if msg := valid(v.Value); msg != "" {
-		p.add(v, field, "%q %s", v.Value, msg)
+		p.add(v, field, "%s %s", quoteCut(v.Value), msg)
 		return ""
 	}
 	return v.Value
