@@ -27,6 +27,7 @@ type Limits struct {
 	CPUWeightMax int    `yaml:"cpu_weight_max"` // largest cpu_weight
 	TasksMax     int    `yaml:"tasks_max"`      // largest tasks_max
 	NiceMin      int    `yaml:"nice_min"`       // lowest (most favoured) nice
+	Disk         string `yaml:"disk"`           // largest disk, a size; also a spec's without one
 
 	file string // where they came from, for messages
 }
@@ -34,7 +35,7 @@ type Limits struct {
 // DefaultLimits apply where LimitsFile sets nothing: generous for one game
 // server, short of letting it starve the host.
 func DefaultLimits() Limits {
-	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5}
+	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5, Disk: "20G"}
 }
 
 // LoadLimits reads configDir/limits.yaml over DefaultLimits. A missing file
@@ -78,6 +79,9 @@ func (l Limits) check() error {
 	if msg := cpuQuota(l.CPUQuota); msg != "" {
 		errs = append(errs, fmt.Errorf("cpu_quota: %s %s", quoteCut(l.CPUQuota), msg))
 	}
+	if msg := diskSize(l.Disk); msg != "" {
+		errs = append(errs, fmt.Errorf("disk: %s %s", quoteCut(l.Disk), msg))
+	}
 	if l.CPUWeightMax < 1 || l.CPUWeightMax > 10000 {
 		errs = append(errs, fmt.Errorf("cpu_weight_max: %d is out of range 1..10000", l.CPUWeightMax))
 	}
@@ -110,6 +114,11 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 		have, _ := strconv.Atoi(strings.TrimSuffix(r.CPUQuota, "%"))
 		if most, _ := strconv.Atoi(strings.TrimSuffix(l.CPUQuota, "%")); have > most {
 			over("cpu_quota", "%s is above %s", r.CPUQuota, l.CPUQuota)
+		}
+	}
+	if r.Disk != "" {
+		if most, _ := parseSize(l.Disk); r.DiskBytes() > most {
+			over("disk", "%s is above %s", r.Disk, l.Disk)
 		}
 	}
 	if r.CPUWeight > l.CPUWeightMax {
@@ -147,6 +156,9 @@ func (s *Spec) BindLimits(l Limits) {
 	}
 	if r.CPUQuota == "" {
 		r.CPUQuota = l.CPUQuota
+	}
+	if r.Disk == "" {
+		r.Disk = l.Disk
 	}
 	if r.CPUWeight == 0 && l.CPUWeightMax < systemdCPUWeight {
 		r.CPUWeight = l.CPUWeightMax
