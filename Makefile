@@ -68,6 +68,7 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/share/man/man1/left4me.1 \
+	$(PREFIX)/lib/systemd/system/left4me-disk.service $(PREFIX)/lib/systemd/system/left4me-disk.timer \
 	$(PREFIX)/share/bash-completion/completions/left4me $(PREFIX)/share/zsh/vendor-completions/_left4me \
 	$(PREFIX)/share/fish/vendor_completions.d/left4me.fish
 
@@ -87,6 +88,9 @@ install: build $(DOCS)
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' units/left4me-update.service > $(BUILD)/left4me-update.service
 	install -Dm0644 $(BUILD)/left4me-update.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-update.service
 	install -Dm0644 units/left4me-update.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-update.timer
+	sed 's|/usr/lib/left4me/|$(PREFIX)/lib/left4me/|' units/left4me-disk.service > $(BUILD)/left4me-disk.service
+	install -Dm0644 $(BUILD)/left4me-disk.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.service
+	install -Dm0644 units/left4me-disk.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.timer
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -100,7 +104,7 @@ install: build $(DOCS)
 .PHONY: uninstall
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl stop left4me-update.timer l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl stop left4me-update.timer left4me-disk.timer l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
 	@# The user namespace the start helper pinned for the boot.

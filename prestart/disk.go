@@ -123,3 +123,45 @@ func Size(n int64) string {
 	}
 	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
 }
+
+// OverDisk checks every mounted instance against its disk ceiling, from
+// the plan the generator wrote (planDir, as l4d2@.service names it), and
+// returns the errors of those over it, for left4me-disk.service to stop.
+// Unlike the start's check it takes no lock: it only reads, and a start or
+// stop meanwhile is harmless to a measure taken once a minute.
+func OverDisk(c Config, planDir string, planOf func(dir, name string) (int64, error)) ([]string, []error, error) {
+	names, err := rundir.MountedAll(c.Layout)
+	if err != nil {
+		return nil, nil, err
+	}
+	var over []string
+	var errs []error
+	for _, name := range names {
+		ceiling, err := planOf(planDir, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		if ceiling <= 0 {
+			continue
+		}
+		what := c.Layout.RuntimeDir(name)
+		dir, err := unix.Open(what, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open %s: %w", what, err))
+			continue
+		}
+		used, err := instanceUsage(dir, what)
+		unix.Close(dir)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case used > ceiling:
+			over = append(over, name)
+			errs = append(errs, diskFull(c.Layout, name, used, ceiling))
+		default:
+			c.step("%s: %s of %s", name, Size(used), Size(ceiling))
+		}
+	}
+	return over, errs, nil
+}

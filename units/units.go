@@ -52,6 +52,8 @@ Before=` + Target + `
 After=network-online.target
 Wants=network-online.target
 RequiresMountsFor=` + root + `
+# Checks the disk ceilings (resources.disk) every minute while servers run.
+Wants=left4me-disk.timer
 # A crash loop ends after 5 starts in a minute instead of hammering on
 # (manual starts count too: "systemctl reset-failed" clears the limit).
 StartLimitIntervalSec=60

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Servers of one host are isolated from each other (issue 26, item 1): a
@@ -113,4 +114,49 @@ func TestIsolation(t *testing.T) {
 			t.Errorf("bravo's server.cfg: %q", out)
 		}
 	})
+}
+
+// A disk ceiling (issue 26, item 9): a running server over it is stopped by
+// left4me-disk.service (run at once here instead of waiting for its timer),
+// and its next start is refused saying why, until space is freed.
+func TestDiskCeiling(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error {
+			return writeFiles(root, map[string]string{
+				"etc/left4me/instances/full.yaml": "port: 27052\nresources: {disk: 64M}\n",
+				"etc/left4me/instances/calm.yaml": "port: 27053\nresources: {disk: 64M}\n",
+			})
+		}})
+	c.MustRun(t, "systemctl", "start", "l4d2@full.service", "l4d2@calm.service")
+	if out, _ := c.Run(t, "systemctl", "is-active", "left4me-disk.timer"); strings.TrimSpace(out) != "active" {
+		t.Errorf("left4me-disk.timer is %q while servers run", out)
+	}
+	// 80 MiB written by the server (its uid, in its upper layer).
+	big := filepath.Join(state, "runtime/full/upper/left4dead2/logs/huge.log")
+	uid := readReport(t, state, "full").UID
+	c.MustRun(t, "sh", "-c", "mkdir -p /var/lib/left4me/runtime/full/upper/left4dead2/logs && head -c 83886080 /dev/zero > /var/lib/left4me/runtime/full/upper/left4dead2/logs/huge.log && chown -R "+strconv.Itoa(uid)+" /var/lib/left4me/runtime/full/upper/left4dead2/logs")
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Error("left4me-disk.service succeeded with an instance over its ceiling")
+	}
+	c.WaitFor(t, "full stopped", 30*time.Second, func() bool { return unitState(t, c, "full") != "active" })
+	if st := unitState(t, c, "calm"); st != "active" {
+		t.Errorf("calm, under its ceiling, is %s", st)
+	}
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "runtime/full: over its disk ceiling") {
+		t.Errorf("left4me-disk.service's journal does not say why:\n%s", j)
+	}
+	if _, err := c.Run(t, "systemctl", "start", "l4d2@full.service"); err == nil {
+		t.Error("full started over its ceiling")
+	}
+	if j := c.Journal(t, "l4d2@full.service"); !strings.Contains(j, "more than the 64.0 MiB it may") || !strings.Contains(j, "left4me reset full") {
+		t.Errorf("the refusal does not say why:\n%s", j)
+	}
+	if err := os.Remove(big); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "reset-failed", "l4d2@full.service")
+	c.MustRun(t, "systemctl", "start", "l4d2@full.service")
 }
