@@ -108,16 +108,16 @@ func lookupDynamicUser(socket, user string) (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
-// LastUser is the owner of instance name's upper layer: the user its server
-// last ran as, for a start helper run by hand (no dynamic user exists
-// outside the unit's start). notFound is returned when there is none.
-func LastUser(l layout.Layout, name string, notFound error) (uid, gid int, err error) {
-	if err := layout.ValidateName(name); err != nil {
-		return 0, 0, err
+// LastUser is the owner of instance name's upper layer: the user its
+// server last ran as, for a start helper run by hand (no dynamic user
+// exists outside the unit's start). ok is false when there is none yet.
+func LastUser(l layout.Layout, name string) (uid, gid int, ok bool) {
+	if layout.ValidateName(name) != nil {
+		return 0, 0, false
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(rundir.Of(l, name).Part(rundir.Upper), &st); err != nil || st.Uid == 0 || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return 0, 0, fmt.Errorf("%w (run by hand, the start helper uses the owner of the upper layer, and there is none yet: start the unit)", notFound)
+		return 0, 0, false
 	}
-	return int(st.Uid), int(st.Gid), nil
+	return int(st.Uid), int(st.Gid), true
 }

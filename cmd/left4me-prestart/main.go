@@ -40,14 +40,21 @@ func main() {
 	}
 	// The server's own user, which systemd allocated for this start (a
 	// plan of an invalid spec is refused by Start, saying why). Run by
-	// hand, outside the unit, the instance's last user stands in.
+	// hand, outside the unit, the instance's last user stands in, or the
+	// shared left4me user for one never started (its unit's first start
+	// hands the files to its own user).
 	if len(p.Errors) == 0 {
-		c.UID, c.GID, err = prestart.InstanceUser(prestart.DynamicUserSocket, "/etc/passwd", name)
-		if err != nil && os.Getenv("INVOCATION_ID") == "" {
-			c.UID, c.GID, err = prestart.LastUser(c.Layout, name, err)
-		}
-		if err != nil {
+		uid, gid, err := prestart.InstanceUser(prestart.DynamicUserSocket, "/etc/passwd", name)
+		switch {
+		case err == nil:
+			c.UID, c.GID = uid, gid
+		case os.Getenv("INVOCATION_ID") != "":
 			fail(prog, err)
+		default:
+			if uid, gid, ok := prestart.LastUser(c.Layout, name); ok {
+				c.UID, c.GID = uid, gid
+			}
+			fmt.Printf("run by hand: preparing %s for uid %d (its unit's start gives it to the server's own user)\n", name, c.UID)
 		}
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
