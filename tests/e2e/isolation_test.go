@@ -114,6 +114,32 @@ func TestIsolation(t *testing.T) {
 			t.Errorf("bravo's server.cfg: %q", out)
 		}
 	})
+
+	t.Run("a renamed instance takes its files along, a re-created one starts afresh", func(t *testing.T) {
+		// Renamed by hand: bravo's tree and spec become charlie's, and
+		// charlie's own user gets every file of bravo's.
+		c.MustRun(t, "systemctl", "stop", "l4d2@bravo.service")
+		c.MustRun(t, "mv", "/var/lib/left4me/runtime/bravo", "/var/lib/left4me/runtime/charlie")
+		c.MustRun(t, "mv", "/etc/left4me/instances/bravo.yaml", "/etc/left4me/instances/charlie.yaml")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		c.MustRun(t, "systemctl", "start", "l4d2@charlie.service")
+		charlie := readReport(t, state, "charlie")
+		if charlie.UID == bravo.UID || charlie.UID == alpha.UID {
+			t.Errorf("charlie runs as uid %d (bravo was %d, alpha is %d)", charlie.UID, bravo.UID, alpha.UID)
+		}
+		if out := c.MustRun(t, "find", "/var/lib/left4me/runtime/charlie/upper", "/var/lib/left4me/runtime/charlie/dumps",
+			"!", "-uid", strconv.Itoa(charlie.UID)); strings.TrimSpace(out) != "" {
+			t.Errorf("files of charlie not charlie's:\n%s", out)
+		}
+		// Deleted and created again: nothing of the old alpha is left.
+		c.MustRun(t, "left4me", "delete", "alpha", "--yes")
+		c.MustRun(t, "sh", "-c", "echo 'port: 27050' > /etc/left4me/instances/alpha.yaml")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+		if _, err := os.Stat(filepath.Join(state, "runtime/alpha/upper/left4dead2/standin-attack.json")); !os.IsNotExist(err) {
+			t.Errorf("the re-created alpha has the old one's files: %v", err)
+		}
+	})
 }
 
 // A disk ceiling (issue 26, item 9): a running server over it is stopped by
