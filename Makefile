@@ -69,6 +69,7 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
 	$(PREFIX)/share/man/man1/left4me.1 \
+	$(PREFIX)/lib/systemd/system/left4me-disk.service $(PREFIX)/lib/systemd/system/left4me-disk.timer \
 	$(PREFIX)/share/bash-completion/completions/left4me $(PREFIX)/share/zsh/vendor-completions/_left4me \
 	$(PREFIX)/share/fish/vendor_completions.d/left4me.fish
 
@@ -90,6 +91,9 @@ install: build $(DOCS)
 	install -Dm0644 units/left4me-update.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-update.timer
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-retry@.service' > '$(BUILD)/left4me-retry@.service'
 	install -Dm0644 '$(BUILD)/left4me-retry@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-retry@.service'
+	sed 's|/usr/lib/left4me/|$(PREFIX)/lib/left4me/|' units/left4me-disk.service > $(BUILD)/left4me-disk.service
+	install -Dm0644 $(BUILD)/left4me-disk.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.service
+	install -Dm0644 units/left4me-disk.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.timer
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -103,7 +107,7 @@ install: build $(DOCS)
 .PHONY: uninstall
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl stop left4me-update.timer 'left4me-retry@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
 	@# The user namespace the start helper pinned for the boot.

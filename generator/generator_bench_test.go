@@ -20,7 +20,7 @@ func BenchmarkRun(b *testing.B) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			base := b.TempDir()
 			c := units.Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: "/var/lib/left4me"},
-				HelperDir: "/usr/lib/left4me", User: "left4me"}
+				HelperDir: "/usr/lib/left4me"}
 			dir := c.Layout.InstancesDir()
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				b.Fatal(err)

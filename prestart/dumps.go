@@ -10,9 +10,13 @@ import (
 	"github.com/left4me/left4me/prestart/rundir"
 )
 
-// keepDumps is how many minidumps a start leaves; older ones are removed,
-// so a crash loop cannot fill the disk with them.
-const keepDumps = 5
+// keepDumps is how many minidumps a start leaves, and maxDumpBytes how
+// much they may hold together; older ones are removed, so a crash loop (or
+// a server writing there) cannot fill the disk with them.
+const (
+	keepDumps    = 5
+	maxDumpBytes = 256 << 20
+)
 
 // ensureDumps creates runtime/NAME/dumps (rundir.Dumps), which receives the
 // engine's crash minidumps (the unit binds it on /tmp/dumps, where breakpad
@@ -31,19 +35,24 @@ func ensureDumps(c Config, dir int, what string) error {
 		if err := unix.Fchown(fd, c.UID, c.GID); err != nil {
 			return fmt.Errorf("chown %s: %w", what, err)
 		}
+	} else if err := adoptUpper(c, fd, what); err != nil {
+		return err
 	}
-	n, err := trimDumps(fd, keepDumps)
+	n, err := trimDumps(fd, keepDumps, maxDumpBytes)
 	if err != nil {
 		return fmt.Errorf("trim %s: %w", what, err)
 	}
 	if n > 0 {
-		c.step("removed %d old crash dump(s) from %s, kept the newest %d", n, what, keepDumps)
+		c.step("removed %d old crash dump(s) from %s, kept the newest (at most %d, %s)", n, what, keepDumps, Size(maxDumpBytes))
 	}
 	return nil
 }
 
-// trimDumps removes all but the newest keep regular files of dir.
-func trimDumps(dir, keep int) (int, error) {
+// trimDumps keeps the newest entries of dir, at most keep of them and
+// maxBytes together, and removes the rest: files, and directories with all
+// they hold (the server writes there, so a directory counts like a file
+// and nothing in it is followed).
+func trimDumps(dir, keep int, maxBytes int64) (int, error) {
 	names, err := ReadDirNames(dir)
 	if err != nil {
 		return 0, err
@@ -51,6 +60,8 @@ func trimDumps(dir, keep int) (int, error) {
 	type dump struct {
 		name  string
 		mtime int64
+		size  int64
+		isDir bool
 	}
 	var dumps []dump
 	for _, n := range names {
@@ -58,22 +69,76 @@ func trimDumps(dir, keep int) (int, error) {
 		if err := unix.Fstatat(dir, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue // gone meanwhile
 		}
-		if st.Mode&unix.S_IFMT == unix.S_IFREG {
-			dumps = append(dumps, dump{n, st.Mtim.Nano()})
+		d := dump{name: n, mtime: st.Mtim.Nano(), size: st.Blocks * 512, isDir: st.Mode&unix.S_IFMT == unix.S_IFDIR}
+		if d.isDir {
+			fd, err := unix.Openat(dir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				continue
+			}
+			inner, err := usage(fd, n, 0)
+			unix.Close(fd)
+			if err != nil {
+				inner = maxBytes + 1 // too deep to measure: not kept
+			}
+			d.size += inner
 		}
-	}
-	if len(dumps) <= keep {
-		return 0, nil
+		dumps = append(dumps, d)
 	}
 	sort.Slice(dumps, func(i, j int) bool { return dumps[i].mtime > dumps[j].mtime })
-	removed := 0
-	for _, d := range dumps[keep:] {
-		if err := unix.Unlinkat(dir, d.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+	removed, kept := 0, int64(0)
+	for i, d := range dumps {
+		if i < keep && kept+d.size <= maxBytes {
+			kept += d.size
+			continue
+		}
+		var err error
+		if d.isDir {
+			err = removeTree(dir, d.name, 0)
+		} else {
+			err = unix.Unlinkat(dir, d.name, 0)
+		}
+		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return removed, err
 		}
 		removed++
 	}
 	return removed, nil
+}
+
+// removeTree removes the directory name below dir and all it holds,
+// through descriptors: unlinkat never follows a link, and each directory
+// is opened O_NOFOLLOW.
+func removeTree(dir int, name string, depth int) error {
+	if depth > maxUsageDepth {
+		return fmt.Errorf("%s: deeper than %d directories", name, maxUsageDepth)
+	}
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	list, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	names, err := ReadDirNames(list)
+	unix.Close(list)
+	for _, n := range names {
+		if err != nil {
+			break
+		}
+		if err = unix.Unlinkat(fd, n, 0); errors.Is(err, unix.EISDIR) {
+			err = removeTree(fd, n, depth+1)
+		}
+		if errors.Is(err, unix.ENOENT) {
+			err = nil
+		}
+	}
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	return unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
 }
 
 // ReadDirNames lists the open directory dir from its current offset (a

@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/prestart/rundir"
 )
 
-// A start keeps the newest crash dumps only, and removes nothing that is
-// not a regular file: the server owns the directory and may plant links.
+// A start keeps the newest crash dumps only: directories and links count
+// as dumps too (the server owns the directory and may plant either), and
+// go with everything in them, never what a link points to.
 func TestStartTrimsDumps(t *testing.T) {
 	e := newEnv(t, "")
 	if err := startSpec(e.c, "srv"); err != nil {
@@ -43,8 +46,14 @@ func TestStartTrimsDumps(t *testing.T) {
 	if err := os.Symlink(victim, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dumps, "sub"), 0o755); err != nil {
-		t.Fatal(err)
+	mk(t, filepath.Join(dumps, "sub/deeper/1 GiB of logs"), "x", 0o644)
+	symlink(t, filepath.Dir(victim), filepath.Join(dumps, "sub/out"))
+	old := now.Add(-10 * time.Hour)
+	for _, p := range []string{filepath.Join(dumps, "sub"), link} {
+		ts := []unix.Timespec{unix.NsecToTimespec(old.UnixNano()), unix.NsecToTimespec(old.UnixNano())}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
@@ -56,7 +65,7 @@ func TestStartTrimsDumps(t *testing.T) {
 		got = append(got, d.Name())
 	}
 	sort.Strings(got)
-	want := []string{"crash_0.mdmp", "crash_1.mdmp", "crash_2.mdmp", "crash_3.mdmp", "crash_4.mdmp", "sub", "zz_link.mdmp"}
+	want := []string{"crash_0.mdmp", "crash_1.mdmp", "crash_2.mdmp", "crash_3.mdmp", "crash_4.mdmp"}
 	if len(got) != len(want) {
 		t.Fatalf("left %v, want %v", got, want)
 	}
@@ -92,5 +101,37 @@ func TestConsoleRootDirs(t *testing.T) {
 	}
 	if err := rootDirs(dir, "bravo"); err == nil {
 		t.Error("a link accepted")
+	}
+}
+
+// Dumps are bounded in size too: the newest that fit in maxBytes together
+// are kept, a directory counted with all it holds.
+func TestTrimDumpsBySize(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	big := string(make([]byte, 40<<10))
+	for i, name := range []string{"new.mdmp", "dir", "old.mdmp"} {
+		p := filepath.Join(dir, name)
+		if name == "dir" {
+			mk(t, filepath.Join(p, "a/b.mdmp"), big, 0o644)
+		} else {
+			mk(t, p, big, 0o644)
+		}
+		ts := now.Add(-time.Duration(i) * time.Hour)
+		if err := os.Chtimes(p, ts, ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	n, err := trimDumps(fd, 5, 64<<10)
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d, %v; want 2", n, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 || ents[0].Name() != "new.mdmp" {
+		t.Errorf("left %v, want new.mdmp only", ents)
 	}
 }

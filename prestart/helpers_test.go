@@ -270,7 +270,7 @@ func TestForeignUpperWarned(t *testing.T) {
 	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(e.log.String(), "belongs to uid 0, not the server's user") {
+	if !strings.Contains(e.log.String(), "belongs to root, not the server's user") {
 		t.Fatalf("log: %s", e.log)
 	}
 }

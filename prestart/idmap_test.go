@@ -9,14 +9,24 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // asServer runs a shell script as the server's user (not root, no
 // capabilities), the way the game server writes into its merged tree.
 func asServer(t *testing.T, dir, script string) (string, error) {
 	t.Helper()
+	// runtime/NAME is root's alone: the server reaches its tree through a
+	// bind mount, as the unit's BindPaths= gives it.
+	mp := t.TempDir()
+	opened(t, mp)
+	if err := unix.Mount(dir, mp, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(mp, unix.MNT_DETACH)
 	cmd := exec.Command("/bin/sh", "-eu", "-c", script)
-	cmd.Dir = dir
+	cmd.Dir = mp
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: testUID, Gid: testGID}}
 	out, err := cmd.CombinedOutput()
 	return string(out), err

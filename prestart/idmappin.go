@@ -97,7 +97,7 @@ func openPinned(dfd int, name, path string) (int, error) {
 // openPinDir opens (creating) dir, which must be a directory that only
 // root can write or read, reached without links.
 func openPinDir(dir string) (int, error) {
-	// /run/left4me comes from the units' RuntimeDirectory=; a start by
+	// /run/left4me is made by the start helper (console, idmap); a start by
 	// hand may find it missing.
 	if err := unix.Mkdir(filepath.Dir(dir), 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, fmt.Errorf("idmap: create %s: %w", filepath.Dir(dir), err)

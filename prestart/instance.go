@@ -24,7 +24,10 @@ func (i *instance) close() { closeAll(i.upper, i.work, i.lock) }
 
 // openInstance creates runtime/NAME/{upper,work,merged} as needed. runtime/
 // and runtime/NAME belong to root and are not writable by the server, so the
-// server can rename nothing there; upper belongs to the server.
+// server can rename nothing there; upper belongs to the server. runtime/NAME
+// is root's alone (0700): no other server, and no local user, can reach an
+// instance's upper layer, staged cfgs or dumps (the server itself reaches
+// its merged tree and dumps through the unit's bind mounts).
 func openInstance(c Config, name string) (*instance, error) {
 	inst := &instance{lock: -1, upper: -1, work: -1, merged: c.Layout.MergedDir(name)}
 	rootfd, err := unix.Open(c.Layout.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -38,7 +41,7 @@ func openInstance(c Config, name string) (*instance, error) {
 	}
 	defer unix.Close(rt)
 	what := c.Layout.RuntimeDir(name)
-	dir, _, err := ensureDir(rt, name, 0o755, what)
+	dir, _, err := ensureDir(rt, name, 0o700, what)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +49,10 @@ func openInstance(c Config, name string) (*instance, error) {
 	if err := checkRootOwned(dir, what); err != nil {
 		inst.close()
 		return nil, err
+	}
+	if err := unix.Fchmod(dir, 0o700); err != nil { // made 0755 by earlier versions
+		inst.close()
+		return nil, fmt.Errorf("chmod %s: %w", what, err)
 	}
 	if err := rundir.LockFD(dir, rundir.Wait, what); err != nil {
 		inst.close()
@@ -55,7 +62,7 @@ func openInstance(c Config, name string) (*instance, error) {
 	if inst.upper, created, err = ensureDir(dir, rundir.Upper, 0o755, what+"/"+rundir.Upper); err == nil && created {
 		err = unix.Fchown(inst.upper, c.UID, c.GID)
 	} else if err == nil {
-		warnForeignUpper(c, inst.upper, what+"/"+rundir.Upper)
+		err = adoptUpper(c, inst.upper, what+"/"+rundir.Upper)
 	}
 	if err == nil {
 		inst.work, _, err = ensureDir(dir, rundir.Work, 0o700, what+"/"+rundir.Work)
@@ -73,15 +80,29 @@ func openInstance(c Config, name string) (*instance, error) {
 	return inst, nil
 }
 
-// warnForeignUpper says when the upper layer belongs to another user (one
-// carried over from an earlier tool): the server could not write to it.
-// Only a warning: ownership of the operator's data is not ours to change.
-func warnForeignUpper(c Config, fd int, what string) {
+// adoptUpper gives the upper layer (or the dumps) to the server's current
+// user when it belongs to the instance's earlier one (see adopt). One that
+// belongs to root is left alone, with a warning: ownership of the
+// operator's data is not ours to change.
+func adoptUpper(c Config, fd int, what string) error {
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) == nil && (int(st.Uid) != c.UID || int(st.Gid) != c.GID) {
-		c.step("warning: %s belongs to uid %d, not the server's user (uid %d); the server may fail to write there: chown -R %d:%d %s",
-			what, st.Uid, c.UID, c.UID, c.GID, what)
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", what, err)
 	}
+	if int(st.Uid) == c.UID && int(st.Gid) == c.GID {
+		return nil
+	}
+	if st.Uid == 0 {
+		c.step("warning: %s belongs to root, not the server's user (uid %d); the server may fail to write there: chown -R %d:%d %s",
+			what, c.UID, c.UID, c.GID, what)
+		return nil
+	}
+	n, err := adopt(fd, what, [2]int{int(st.Uid), int(st.Gid)}, [2]int{c.UID, c.GID})
+	if err != nil {
+		return err
+	}
+	c.step("%s belonged to uid %d (this instance's earlier user); gave its %d entries to uid %d", what, st.Uid, n, c.UID)
+	return nil
 }
 
 // ensureMountPoint makes the merged directory. It is not opened: a leftover

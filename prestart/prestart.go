@@ -86,6 +86,9 @@ func Start(c Config, name string, p startplan.Plan) error {
 	} else if n > 0 {
 		c.step("recovered: removed %d leftover mount(s) from %s", n, inst.merged)
 	}
+	if err := checkDisk(c, name, inst.lock, p.Disk); err != nil {
+		return err
+	}
 	c.step("resolving layers...")
 	layers, err := openLayers(c.Layout.Root, p.Overlays)
 	if err != nil {

@@ -137,10 +137,11 @@ func removeStale(dirfd int, path string) error {
 }
 
 // writeNew creates name exclusively (it was just removed: anything there
-// now was raced in, and O_EXCL refuses to write through it).
+// now was raced in, and O_EXCL refuses to write through it). It is 0600: a
+// staged cfg holds the rcon_password, which is for the server alone.
 func writeNew(dirfd int, name string, data []byte, uid, gid int, path string) error {
 	what := path + "/" + name
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", what, err)
 	}
@@ -148,7 +149,7 @@ func writeNew(dirfd int, name string, data []byte, uid, gid int, path string) er
 	if err := unix.Fchown(fd, uid, gid); err != nil {
 		return fmt.Errorf("chown %s: %w", what, err)
 	}
-	if err := unix.Fchmod(fd, 0o644); err != nil {
+	if err := unix.Fchmod(fd, 0o600); err != nil {
 		return fmt.Errorf("chmod %s: %w", what, err)
 	}
 	for len(data) > 0 {

@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 		"{port: 1, overlays: [{path: ., alias: ''}]}",
 		"- a\n- b\n",
 		"port: 1\n---\nport: 2\n",
+		"port: !!int \"1\\x1b]52;c;SGVsbG8=\\a\"\n",
+		"port: 1\nhang_timeout: !!float \"1\\nf.yaml:1:1: forged\"\n",
 		"",
 	} {
 		f.Add([]byte(seed))
@@ -32,6 +34,7 @@ func FuzzParse(f *testing.F) {
 			if !strings.HasPrefix(err.Error(), "f.yaml") {
 				t.Fatalf("error does not name the file: %v", err)
 			}
+			checkMessage(t, err.Error())
 			return
 		}
 		if s.Port < 1 || s.Port > 65535 {

@@ -27,6 +27,7 @@ type Limits struct {
 	CPUWeightMax int    `yaml:"cpu_weight_max"` // largest cpu_weight
 	TasksMax     int    `yaml:"tasks_max"`      // largest tasks_max
 	NiceMin      int    `yaml:"nice_min"`       // lowest (most favoured) nice
+	Disk         string `yaml:"disk"`           // largest disk, a size; also a spec's without one
 
 	file string // where they came from, for messages
 }
@@ -34,7 +35,7 @@ type Limits struct {
 // DefaultLimits apply where LimitsFile sets nothing: generous for one game
 // server, short of letting it starve the host.
 func DefaultLimits() Limits {
-	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5}
+	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5, Disk: "20G"}
 }
 
 // LoadLimits reads configDir/limits.yaml over DefaultLimits. A missing file
@@ -73,10 +74,13 @@ func LoadLimits(configDir string) (Limits, error) {
 func (l Limits) check() error {
 	var errs []error
 	if msg := memorySize(l.MemoryMax); msg != "" {
-		errs = append(errs, fmt.Errorf("memory_max: %q %s", l.MemoryMax, msg))
+		errs = append(errs, fmt.Errorf("memory_max: %s %s", quoteCut(l.MemoryMax), msg))
 	}
 	if msg := cpuQuota(l.CPUQuota); msg != "" {
-		errs = append(errs, fmt.Errorf("cpu_quota: %q %s", l.CPUQuota, msg))
+		errs = append(errs, fmt.Errorf("cpu_quota: %s %s", quoteCut(l.CPUQuota), msg))
+	}
+	if msg := diskSize(l.Disk); msg != "" {
+		errs = append(errs, fmt.Errorf("disk: %s %s", quoteCut(l.Disk), msg))
 	}
 	if l.CPUWeightMax < 1 || l.CPUWeightMax > 10000 {
 		errs = append(errs, fmt.Errorf("cpu_weight_max: %d is out of range 1..10000", l.CPUWeightMax))
@@ -112,6 +116,11 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 			over("cpu_quota", "%s is above %s", r.CPUQuota, l.CPUQuota)
 		}
 	}
+	if r.Disk != "" {
+		if most, _ := parseSize(l.Disk); r.DiskBytes() > most {
+			over("disk", "%s is above %s", r.Disk, l.Disk)
+		}
+	}
 	if r.CPUWeight > l.CPUWeightMax {
 		over("cpu_weight", "%d is above %d", r.CPUWeight, l.CPUWeightMax)
 	}
@@ -122,4 +131,43 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 		over("nice", "%d is below %d", *r.Nice, l.NiceMin)
 	}
 	return errors.Join(errs...)
+}
+
+// The template's defaults (units.RenderTemplate) and systemd's, which a
+// spec that leaves a value out gets unless a ceiling is lower.
+const (
+	DefaultMemoryMax = "2G"
+	DefaultTasksMax  = 512
+	systemdCPUWeight = 100 // CPUWeight= unset (systemd.resource-control(5))
+)
+
+// BindLimits makes the host's ceilings bind a spec that leaves a value out,
+// as they bind one that sets it: without cpu_quota it gets the ceiling's
+// (not systemd's unlimited CPUQuota=); without memory_max, tasks_max,
+// cpu_weight or nice it gets the ceiling where the default would be above
+// it. Run after CheckLimits accepted s.
+func (s *Spec) BindLimits(l Limits) {
+	r := &s.Resources
+	if r.MemoryMax == "" {
+		most, _ := parseSize(l.MemoryMax)
+		if def, _ := parseSize(DefaultMemoryMax); most < def {
+			r.MemoryMax = l.MemoryMax
+		}
+	}
+	if r.CPUQuota == "" {
+		r.CPUQuota = l.CPUQuota
+	}
+	if r.Disk == "" {
+		r.Disk = l.Disk
+	}
+	if r.CPUWeight == 0 && l.CPUWeightMax < systemdCPUWeight {
+		r.CPUWeight = l.CPUWeightMax
+	}
+	if r.TasksMax == 0 && l.TasksMax < DefaultTasksMax {
+		r.TasksMax = l.TasksMax
+	}
+	if r.Nice == nil && l.NiceMin > 0 {
+		n := l.NiceMin
+		r.Nice = &n
+	}
 }

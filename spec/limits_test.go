@@ -13,7 +13,7 @@ import (
 // A spec from the front end cannot lift the host's protective limits; the
 // operator sets the ceilings in one file.
 func TestLimits(t *testing.T) {
-	greedy := "port: 27015\nresources:\n  memory_max: 1T\n  cpu_quota: 100000%\n  cpu_weight: 10000\n  tasks_max: 1000000\n  nice: -20\n"
+	greedy := "port: 27015\nresources:\n  memory_max: 1T\n  cpu_quota: 100000%\n  cpu_weight: 10000\n  tasks_max: 1000000\n  nice: -20\n  disk: 1T\n"
 	s, err := Parse("g.yaml", []byte(greedy))
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +30,7 @@ func TestLimits(t *testing.T) {
 		"g.yaml:5:15: resources.cpu_weight: 10000 is above 1000",
 		"g.yaml:6:14: resources.tasks_max: 1000000 is above 4096",
 		"g.yaml:7:9: resources.nice: -20 is below -5",
+		"g.yaml:8:9: resources.disk: 1T is above 20G",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("lacks %q:\n%v", want, err)
@@ -39,7 +40,7 @@ func TestLimits(t *testing.T) {
 		t.Errorf("not an invalid spec: %v", err)
 	}
 	// The operator raises them.
-	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: 2T\ncpu_quota: 100000%\ncpu_weight_max: 10000\ntasks_max: 1000000\nnice_min: -20\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: 2T\ncpu_quota: 100000%\ncpu_weight_max: 10000\ntasks_max: 1000000\nnice_min: -20\ndisk: 1T\n"), 0o644)
 	if l, err = LoadLimits(dir); err != nil {
 		t.Fatal(err)
 	}

@@ -144,6 +144,8 @@ func visit(dir, configDir string, work func(*Instance), done func(Instance)) err
 		}
 		if err := ins[i].Spec.CheckLimits(ins[i].File, limits); err != nil {
 			ins[i].Spec, ins[i].Err = nil, err
+		} else {
+			ins[i].Spec.BindLimits(limits)
 		}
 	}
 	if work != nil {

@@ -158,7 +158,7 @@ func (p *parser) port(v *yaml.Node) int {
 	}
 	n, err := strconv.ParseInt(v.Value, 0, 64)
 	if err != nil || n < 1 || n > 65535 {
-		p.add(v, "port", "%s is out of range 1..65535", v.Value)
+		p.add(v, "port", "%s is out of range 1..65535", bareOrQuoted(v.Value))
 		return 0
 	}
 	if n < 1024 {
@@ -269,7 +269,22 @@ func describe(v *yaml.Node) string {
 	case "!!str":
 		return "the string " + quoteCut(v.Value)
 	}
-	return fmt.Sprintf("%s %s", strings.TrimPrefix(v.Tag, "!!"), v.Value)
+	return bareOrQuoted(strings.TrimPrefix(v.Tag, "!!")) + " " + bareOrQuoted(v.Value)
+}
+
+// bareOrQuoted keeps a short value of plain printable ASCII as it is (int
+// 99999) and quotes and cuts anything else (quoteCut): a value of any tag
+// (port: !!int "…") is the spec author's text.
+func bareOrQuoted(s string) string {
+	if len(s) == 0 || len(s) > maxQuoted {
+		return quoteCut(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\' {
+			return quoteCut(s)
+		}
+	}
+	return s
 }
 
 // maxSeparators bounds the lines plus commas of a spec, which bound the

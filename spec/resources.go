@@ -17,6 +17,9 @@ type Resources struct {
 	CPUAffinity string // e.g. "2-3,6"
 	Nice        *int   // -20..19
 	TasksMax    int    // 0 = unset
+	// Disk is the most the instance's upper layer and dumps may hold, a
+	// size; the start helper and left4me-disk.timer enforce it.
+	Disk string
 
 	pos map[string][2]int // line, column of each value, for CheckLimits
 }
@@ -52,8 +55,10 @@ func (p *parser) resources(v *yaml.Node) Resources {
 		case "nice":
 			n := p.intIn(val, f, -20, 19)
 			r.Nice = &n
+		case "disk":
+			r.Disk = p.check(val, f, diskSize)
 		default:
-			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max"})
+			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max", "disk"})
 		}
 	}
 	return r
@@ -75,7 +80,7 @@ func (p *parser) check(v *yaml.Node, field string, valid func(string) string) st
 		return ""
 	}
 	if msg := valid(v.Value); msg != "" {
-		p.add(v, field, "%q %s", v.Value, msg)
+		p.add(v, field, "%s %s", quoteCut(v.Value), msg)
 		return ""
 	}
 	return v.Value
@@ -92,6 +97,25 @@ func memorySize(s string) string {
 		return "is below 64M, too little for a game server"
 	}
 	return ""
+}
+
+// diskSize accepts a size as memory_max does, at least 64M (the staged
+// cfgs and a day of logs).
+func diskSize(s string) string {
+	n, ok := parseSize(s)
+	if !ok {
+		return "is not a size such as 2G or 1536M"
+	}
+	if n < 64<<20 {
+		return "is below 64M, too little for a game server's logs and data"
+	}
+	return ""
+}
+
+// DiskBytes is r.Disk in bytes, 0 when unset.
+func (r Resources) DiskBytes() int64 {
+	n, _ := parseSize(r.Disk)
+	return n
 }
 
 // parseSize reads a size as MemoryMax= does, in bytes.

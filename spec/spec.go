@@ -71,7 +71,7 @@ const (
 
 // StartPlan is what the start helper needs from s (see package startplan).
 func (s *Spec) StartPlan() startplan.Plan {
-	p := startplan.Plan{Spec: s.raw, Config: s.Config}
+	p := startplan.Plan{Spec: s.raw, Config: s.Config, Disk: s.Resources.DiskBytes()}
 	for _, o := range s.Overlays {
 		p.Overlays = append(p.Overlays, startplan.Overlay{Path: o.Path, Alias: o.Alias})
 	}

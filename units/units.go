@@ -25,7 +25,6 @@ type Config struct {
 	Layout    layout.Layout
 	HelperDir string // where left4me-prestart and left4me-poststop live
 	PlanDir   string // where the generator writes start plans (its output dir)
-	User      string // the unprivileged user the server runs as
 }
 
 // Instance is the unit name of an instance, e.g. l4d2@srv1.service.
@@ -53,6 +52,8 @@ Before=` + Target + `
 After=network-online.target
 Wants=network-online.target
 RequiresMountsFor=` + root + `
+# Checks the disk ceilings (resources.disk) every minute while servers run.
+Wants=left4me-disk.timer
 # A crash loop ends after 5 starts in a minute instead of hammering on
 # (manual starts count too: "systemctl reset-failed" clears the limit).
 StartLimitIntervalSec=60
@@ -67,8 +68,12 @@ OnFailure=left4me-retry@%i.service
 # once the server answers A2S_INFO on its port, as a player's client would
 # ask it, and not before (see LEFT4ME_PROBE in the drop-in).
 Type=notify
-User=` + c.User + `
-Group=` + c.User + `
+# Each server runs as a user of its own, allocated by systemd at its start
+# (User=l4d2-NAME in the drop-in, layout.ServerUser): servers of one host
+# cannot read, write, signal or trace each other, and ProtectProc= below
+# hides the others' processes. The start helper gives the instance's upper
+# layer and dumps to that uid and idmaps the shared layers to it.
+DynamicUser=yes
 Environment=` + env + `
 # The helpers and the probe are Go programs that do one thing at a time; one
 # P saves them about a millisecond of start-up (srcds ignores the variable).
@@ -123,8 +128,8 @@ WatchdogSignal=SIGKILL
 Restart=on-failure
 RestartSec=3
 # Defaults that protect the host; a spec's resources: overrides them.
-MemoryMax=2G
-TasksMax=512
+MemoryMax=` + spec.DefaultMemoryMax + `
+TasksMax=` + strconv.Itoa(spec.DefaultTasksMax) + `
 
 # Sandbox. The server runs third-party plugins and workshop content, so it
 # sees its own merged tree and little else. The helpers ("+") are exempt and
@@ -140,6 +145,10 @@ BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
 # would drop at every stop: they go to runtime/NAME/dumps instead, which
 # the start helper creates and trims to the newest few.
 BindPaths=-` + rt.Part(rundir.Dumps) + `:/tmp/dumps
+# Nothing of /run/left4me is there (the consoles' sockets, the idmap pins,
+# the retry state): the relay gets its console socket from systemd's
+# descriptor store.
+TemporaryFileSystem=/run/left4me:ro
 # The specs may hold every instance's RCON password; the generated units
 # carry what the server needs.
 InaccessiblePaths=-` + c.Layout.ConfigDir + `
@@ -185,7 +194,7 @@ RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
 # objects have text relocations, which the loader must make writable and
 # executable, and SourceMod's JIT needs such memory too),
 # PrivateNetwork=/IPAddressDeny= (players), PrivateUsers= (the upper
-# layer's owner must be the real left4me user).
+# layer's owner must be the server's real uid).
 `)
 	return []byte(b.String())
 }
@@ -207,7 +216,8 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b = append(b, header...)
 	b = append(b, "[Unit]\nSourcePath="...)
 	b = append(b, c.Layout.SpecPath(name)...)
-	b = append(b, "\n\n[Service]"...)
+	b = append(b, "\n\n[Service]\nUser="...)
+	b = append(b, layout.ServerUser(name)...)
 	// The relay gives up on the start a little before systemd would, so
 	// the journal says why (the server never answered) rather than just
 	// "timeout"; it feeds the watchdog while the server answers.

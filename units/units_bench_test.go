@@ -10,7 +10,6 @@ import (
 var benchConfig = Config{
 	Layout:    layout.Layout{ConfigDir: "/etc/left4me", Root: "/var/lib/left4me"},
 	HelperDir: "/usr/lib/left4me",
-	User:      "left4me",
 }
 
 var benchSpec = &spec.Spec{

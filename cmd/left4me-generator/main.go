@@ -17,7 +17,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: left4me-generator NORMAL_DIR [EARLY_DIR LATE_DIR]")
 		os.Exit(2)
 	}
-	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir, User: "left4me"}
+	c := units.Config{Layout: layout.FromEnv(), HelperDir: helperDir}
 	log := generator.NewLog(os.Stderr, "/dev/kmsg", generator.JournalSocket)
 	defer log.Close()
 	res, err := generator.Run(c, os.Args[1])

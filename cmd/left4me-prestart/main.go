@@ -21,9 +21,13 @@ import (
 func main() {
 	const prog = "left4me-prestart"
 	if len(os.Args) != 2 {
-		fail(prog, errors.New("usage: left4me-prestart NAME"))
+		fail(prog, errors.New("usage: left4me-prestart NAME | --check-disk"))
 	}
 	name := os.Args[1]
+	if name == "--check-disk" {
+		checkDisk(prog)
+		return
+	}
 	// Leave the (possibly unmounted) merged dir systemd started us in.
 	_ = unix.Chdir("/")
 	c, err := prestart.ConfigFromEnv(os.Stdout)
@@ -33,6 +37,25 @@ func main() {
 	p, err := readPlan(c.Layout, name)
 	if err != nil {
 		fail(prog, err)
+	}
+	// The server's own user, which systemd allocated for this start (a
+	// plan of an invalid spec is refused by Start, saying why). Run by
+	// hand, outside the unit, the instance's last user stands in, or the
+	// shared left4me user for one never started (its unit's first start
+	// hands the files to its own user).
+	if len(p.Errors) == 0 {
+		uid, gid, err := prestart.InstanceUser(prestart.DynamicUserSocket, "/etc/passwd", name)
+		switch {
+		case err == nil:
+			c.UID, c.GID = uid, gid
+		case os.Getenv("INVOCATION_ID") != "":
+			fail(prog, err)
+		default:
+			if uid, gid, ok := prestart.LastUser(c.Layout, name); ok {
+				c.UID, c.GID = uid, gid
+			}
+			fmt.Printf("run by hand: preparing %s for uid %d (its unit's start gives it to the server's own user)\n", name, c.UID)
+		}
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err == nil && os.Getenv("INVOCATION_ID") != "" {
@@ -87,4 +110,39 @@ func readPlan(l layout.Layout, name string) (startplan.Plan, error) {
 func fail(prog string, err error) {
 	prestart.PrintError(os.Stderr, prog, err)
 	os.Exit(1)
+}
+
+// checkDisk is left4me-disk.service: every running instance whose upper
+// layer and dumps hold more than its disk ceiling is stopped (its next
+// start is refused with the same message until space is freed). Game
+// hosting panels stop a server over its disk quota too; a warning alone
+// would let it fill the host's disk.
+func checkDisk(prog string) {
+	c, err := prestart.ConfigFromEnv(os.Stdout)
+	if err != nil {
+		fail(prog, err)
+	}
+	dir := os.Getenv(startplan.DirEnv)
+	if dir == "" {
+		dir = startplan.DefaultDir
+	}
+	over, errs, err := prestart.OverDisk(c, dir, func(dir, name string) (int64, error) {
+		p, err := startplan.Read(startplan.Path(dir, name))
+		return p.Disk, err
+	})
+	if err != nil {
+		fail(prog, err)
+	}
+	for _, e := range errs {
+		prestart.PrintError(os.Stderr, prog, e)
+	}
+	for _, name := range over {
+		fmt.Printf("stopping %s: over its disk ceiling\n", layout.Unit(name))
+		if out, err := exec.Command("systemctl", "stop", "--no-block", layout.Unit(name)).CombinedOutput(); err != nil {
+			prestart.PrintError(os.Stderr, prog, fmt.Errorf("stop %s: %v: %s", name, err, out))
+		}
+	}
+	if len(errs) > 0 {
+		os.Exit(1)
+	}
 }

@@ -59,3 +59,32 @@ func ValidWord(s string) bool {
 	}
 	return true
 }
+
+// maxUserLen is the longest user name systemd accepts for User= (it must
+// fit utmp's ut_user: UT_NAMESIZE-1, valid_user_group_name in systemd's
+// src/basic/user-util.c).
+const maxUserLen = 31
+
+// ServerUser is the user name instance name's server runs as: its own
+// dynamic user (DynamicUser= in l4d2@.service), so that no two servers of a
+// host share a uid. "l4d2-NAME" where it fits; a longer name keeps its first
+// 17 characters and gets 8 hex digits of a hash of the whole name, so two
+// long names never share a user.
+func ServerUser(name string) string {
+	u := "l4d2-" + name
+	if len(u) <= maxUserLen {
+		return u
+	}
+	// FNV-1a, 32 bits: enough to tell apart names with one prefix.
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	const hexd = "0123456789abcdef"
+	b := []byte(u[:5+17] + "-")
+	for s := 28; s >= 0; s -= 4 {
+		b = append(b, hexd[h>>uint(s)&0xf])
+	}
+	return string(b)
+}

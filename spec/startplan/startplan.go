@@ -42,6 +42,7 @@ type Plan struct {
 	Spec     []byte // the spec file the plan was made from
 	Overlays []Overlay
 	Config   []string
+	Disk     int64    // bytes the upper layer and dumps may hold; 0 = no ceiling
 	Errors   []string // non-empty: the spec was invalid; nothing else is set
 }
 
@@ -92,6 +93,11 @@ func Encode(p Plan) []byte {
 		b = append(b, c...)
 		b = append(b, '\n')
 	}
+	if p.Disk > 0 {
+		b = append(b, "disk "...)
+		b = strconv.AppendInt(b, p.Disk, 10)
+		b = append(b, '\n')
+	}
 	// Last, as it may hold anything: the spec's bytes, counted.
 	b = append(b, "spec "...)
 	b = strconv.AppendInt(b, int64(len(p.Spec)), 10)
@@ -134,6 +140,12 @@ func Decode(data []byte) (Plan, error) {
 			p.Overlays = append(p.Overlays, Overlay{Path: path, Alias: alias})
 		case "config":
 			p.Config = append(p.Config, val)
+		case "disk":
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n <= 0 {
+				bad(fmt.Sprintf("disk %q is not a positive number of bytes", val))
+			}
+			p.Disk = n
 		case "spec":
 			size, err := strconv.Atoi(val)
 			if err != nil || size != len(text) {

@@ -47,6 +47,7 @@ var lifecycleState = map[string]string{
 type report struct {
 	Argv        []string `json:"argv"`
 	UID         int      `json:"uid"`
+	PID         int      `json:"pid"`
 	Hostname    string   `json:"hostname"`
 	Wrote       []string `json:"wrote"`
 	WriteErrors []string `json:"write_errors"`
@@ -80,9 +81,12 @@ func TestLifecycle(t *testing.T) {
 		if fmt.Sprint(r.Argv) != fmt.Sprint(want) || len(r.Argv) != len(want) {
 			t.Errorf("argv %q, want %q", r.Argv, want)
 		}
-		uid := strings.TrimSpace(c.MustRun(t, "id", "-u", "left4me"))
-		if r.UID == 0 || strconv.Itoa(r.UID) != uid {
-			t.Errorf("server ran as uid %d, want left4me (%s)", r.UID, uid)
+		// Its own dynamic user (l4d2-alpha), which owns its upper layer.
+		uid := strings.TrimSpace(c.MustRun(t, "id", "-u", "l4d2-alpha"))
+		shared := strings.TrimSpace(c.MustRun(t, "id", "-u", "left4me"))
+		if fi, err := os.Stat(filepath.Join(state, "runtime/alpha/upper")); err != nil || r.UID == 0 || strconv.Itoa(r.UID) != uid ||
+			uid == shared || owner(fi)[0] != uint32(r.UID) {
+			t.Errorf("server ran as uid %d, want l4d2-alpha's (%s), not left4me's (%s), owning its upper layer (%v)", r.UID, uid, shared, err)
 		}
 		var files []string
 		for _, f := range r.CfgChain {

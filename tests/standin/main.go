@@ -19,7 +19,8 @@
 // The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
 // (read at start; it wins over the environment), so that tests can flip
 // them in an instance's layers without touching its unit. The file
-// GAME/cfg/standin_crash makes it exit 1 at once.
+// GAME/cfg/standin_crash makes it exit 1 at once; GAME/cfg/standin_attack
+// makes it attack another server (test-only, attack.go).
 package main
 
 import (
@@ -166,6 +167,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		}
 	}
 	saveReport()
+	attack(a.game, logf) // test-only, see attack.go
 
 	var crash <-chan time.Time
 	if sw.crashAfter > 0 {

@@ -48,7 +48,7 @@ const installationBind = "BindReadOnlyPaths=/var/lib/left4me/installation"
 
 func sandboxUnit() string {
 	tpl := string(units.RenderTemplate(units.Config{Layout: layout.Layout{Root: layout.DefaultRoot, ConfigDir: layout.DefaultConfigDir},
-		HelperDir: "/usr/lib/left4me", PlanDir: "/run/systemd/generator", User: "left4me"}))
+		HelperDir: "/usr/lib/left4me", PlanDir: "/run/systemd/generator"}))
 	i := strings.Index(tpl, "# Sandbox.")
 	var b strings.Builder
 	b.WriteString(strings.Replace(floorUnit, "PartOf=floor.target", "PartOf=sandbox.target", 1))

@@ -23,8 +23,9 @@ at once (the operator's ssh: ~/.ssh/config, keys and agent apply; the
 remote side runs left4me ... --json and must be allowed to read the specs,
 so log in as root), and one table with a HOST column shows them all. A
 host that does not answer within the timeout is a row saying unreachable
-and why; the others are shown all the same. Exits 1 when a host was
-unreachable or its command failed there, after printing every row.`
+and why; the others are shown all the same. A host whose answer passes
+4 MiB is cut off there and shown as "answer too large". Exits 1 when a host
+was unreachable or its command failed there, after printing every row.`
 
 func hostFlags() []cli.Flag {
 	return []cli.Flag{
@@ -38,7 +39,9 @@ type hostAnswer struct {
 	Host        string `json:"host"`
 	Unreachable string `json:"unreachable,omitempty"` // why the host was not reached
 	Error       string `json:"error,omitempty"`       // the command failed there: its message
-	Exit        int    `json:"exit"`                  // of left4me there
+	// TooLarge: its answer passed fleet.MaxAnswer and was refused.
+	TooLarge bool `json:"too_large,omitempty"`
+	Exit     int  `json:"exit"` // of left4me there
 	// Result is what `left4me ... --json` printed there.
 	Result json.RawMessage `json:"result,omitempty"`
 }
@@ -55,8 +58,10 @@ func (e *Env) ask(c *cli.Context, args ...string) []hostAnswer {
 		append(append([]string{"left4me"}, args...), "--json")...)
 	out := make([]hostAnswer, len(res))
 	for i, r := range res {
-		a := hostAnswer{Host: r.Host, Unreachable: r.Unreachable, Exit: r.Exit}
-		if a.Unreachable == "" {
+		a := hostAnswer{Host: r.Host, Unreachable: r.Unreachable, Exit: r.Exit, TooLarge: r.TooLarge}
+		if r.TooLarge {
+			a.Error = fmt.Sprintf("its answer passed %d MiB; cut off there and ignored", fleet.MaxAnswer>>20)
+		} else if a.Unreachable == "" {
 			if json.Valid(r.Stdout) && len(strings.TrimSpace(string(r.Stdout))) > 0 {
 				a.Result = json.RawMessage(r.Stdout)
 			} else {
@@ -103,7 +108,10 @@ func problemRow(a hostAnswer, width, stateCol int) []table.Cell {
 		cells[i] = table.Cell{Text: "-"}
 	}
 	state, why := "unreachable", a.Unreachable
-	if why == "" {
+	switch {
+	case a.TooLarge:
+		state, why = "answer too large", a.Error
+	case why == "":
 		state, why = "error", a.Error
 	}
 	cells[stateCol] = table.Cell{Text: state, Color: table.Red}

@@ -19,7 +19,7 @@ d=$(dirname "$0")
 while [ "$1" != "--" ]; do shift; done
 host=$2; shift 2
 echo "$host $*" >>"$d/calls"
-case $host in down) echo "ssh: connect to host down port 22: No route to host" >&2; exit 255;; esac
+case $host in down) echo "ssh: connect to host down port 22: No route to host" >&2; exit 255;; flood) exec yes '[';; esac
 cat "$d/$host.out"
 if [ -f "$d/$host.err" ]; then cat "$d/$host.err" >&2; fi
 exit $(cat "$d/$host.exit" 2>/dev/null || echo 0)
@@ -142,5 +142,26 @@ func TestFleetPlayers(t *testing.T) {
 		"down  unreachable   -        -     -      -              -      ssh: connect to host down port 22: No route to host\n"
 	if te.out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", te.out, want)
+	}
+}
+
+// A host that answers without end is cut off at fleet.MaxAnswer and shown
+// as such; the others are shown all the same (issue 26, item 7).
+func TestFleetAnswerTooLarge(t *testing.T) {
+	te := fleetEnv(t, map[string]string{"eu.out": `[{"name":"srv1","file":"f","port":27015,"state":"active","overlays":[]}]`})
+	err := te.run("list", "--host", "flood", "--host", "eu")
+	if !errors.Is(err, fail.ErrHosts) || !strings.Contains(err.Error(), "flood") {
+		t.Errorf("err %v", err)
+	}
+	out := te.out.String()
+	if !strings.Contains(out, "answer too large") || !strings.Contains(out, "its answer passed 4 MiB; cut off there and ignored") || !strings.Contains(out, "eu     srv1") {
+		t.Errorf("table:\n%s", out)
+	}
+	if err := te.run("list", "--host", "flood", "--json"); !errors.Is(err, fail.ErrHosts) {
+		t.Errorf("--json err %v", err)
+	}
+	var as []hostAnswer
+	if err := json.Unmarshal(te.out.Bytes(), &as); err != nil || len(as) != 1 || !as[0].TooLarge || as[0].Result != nil {
+		t.Errorf("%v %+v", err, as)
 	}
 }

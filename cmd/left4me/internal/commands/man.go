@@ -73,7 +73,7 @@ overlays, one directory each.
 an instance's upper layer (what its server wrote), work and merged
 directories, and crash dumps.
 .TP
-.I /run/left4me/NAME/console.sock
+.I /run/left4me/console/NAME/console.sock
 the console of a running server (root and left4me-admin).
 .TP
 .I /run/left4me/retry/NAME

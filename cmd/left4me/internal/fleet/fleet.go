@@ -22,6 +22,14 @@ const (
 	DefaultTimeout        = 20 * time.Second
 )
 
+// MaxAnswer bounds what one host may print on stdout (a --json answer of
+// hundreds of instances is a few hundred KiB): a hostile host must not grow
+// the operator's CLI without end. maxStderr bounds its messages.
+const (
+	MaxAnswer = 4 << 20
+	maxStderr = 64 << 10
+)
+
 // sshFailed is the exit status ssh itself exits with when it fails
 // (ssh(1), EXIT STATUS); left4me's own codes stay below it.
 const sshFailed = 255
@@ -44,7 +52,37 @@ type Result struct {
 	// (ssh's own error, or no answer within the timeout); the other
 	// fields are then meaningless.
 	Unreachable string
+	// TooLarge: the host printed more than MaxAnswer; it was cut off
+	// there (ssh killed) and Stdout is not its answer.
+	TooLarge bool
 }
+
+// capped keeps at most max bytes. Past them it either drops the rest
+// (stderr) or calls over and fails the write, which ends the copy from the
+// host (stdout: an answer cut short is no answer).
+type capped struct {
+	buf  bytes.Buffer
+	max  int
+	over func() // nil: drop silently
+	cut  bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); len(p) > room {
+		c.buf.Write(p[:max(room, 0)])
+		if !c.cut && c.over != nil {
+			c.over()
+		}
+		c.cut = true
+		if c.over != nil {
+			return 0, errTooLarge
+		}
+		return len(p), nil
+	}
+	return c.buf.Write(p)
+}
+
+var errTooLarge = errors.New("answer too large")
 
 // CheckHost refuses a host name ssh would take for an option or that
 // could not be a host at all.
@@ -94,14 +132,19 @@ func one(ctx context.Context, o Options, host string, remote []string) Result {
 	// (all hosts ask at once); "--" so that no host is read as an option.
 	args := []string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=" + strconv.Itoa(max(int(connect.Seconds()), 1)),
 		"--", host, Quote(remote)}
-	cmd := exec.CommandContext(ctx, ssh, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Killed at once when its answer grows past MaxAnswer.
+	runCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := exec.CommandContext(runCtx, ssh, args...)
+	stdout, stderr := &capped{max: MaxAnswer, over: kill}, &capped{max: maxStderr}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = time.Second // a remote that keeps the pipes open
 	err := cmd.Run()
-	r.Stdout, r.Stderr = stdout.Bytes(), strings.TrimSpace(stderr.String())
+	r.Stdout, r.Stderr = stdout.buf.Bytes(), strings.TrimSpace(stderr.buf.String())
 	var ee *exec.ExitError
 	switch {
+	case stdout.cut:
+		r.TooLarge, r.Stdout = true, nil
 	case ctx.Err() == context.DeadlineExceeded:
 		r.Unreachable = fmt.Sprintf("no answer within %v", timeout)
 	case ctx.Err() != nil:

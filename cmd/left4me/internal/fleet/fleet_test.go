@@ -21,6 +21,8 @@ fail) echo "left4me: unknown instance" >&2; exit 4;;
 down) echo "Warning: something" >&2; echo "ssh: connect to host down port 22: Connection refused" >&2; exit 255;;
 mute) exit 255;;
 slow) exec sleep 5;;
+flood) exec yes '{"x": 1}';;
+shout) yes 'left4me: noise' | head -c 1000000 >&2; exit 4;;
 esac
 `
 
@@ -92,5 +94,21 @@ func TestQuote(t *testing.T) {
 		if got := Quote([]string{in}); got != want {
 			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// A hostile host cannot grow the CLI: its answer is cut at MaxAnswer and
+// it is killed there; its messages are cut at maxStderr (issue 26, item 7).
+func TestAnswerBounded(t *testing.T) {
+	ssh := fake(t)
+	res := Run(context.Background(), Options{SSH: ssh, Timeout: 10 * time.Second}, []string{"flood", "shout", "up1"}, "left4me", "list", "--json")
+	if r := res[0]; !r.TooLarge || r.Stdout != nil || r.Unreachable != "" {
+		t.Errorf("flood: TooLarge %v, %d bytes, unreachable %q", r.TooLarge, len(r.Stdout), r.Unreachable)
+	}
+	if r := res[1]; r.TooLarge || len(r.Stderr) > maxStderr {
+		t.Errorf("shout: TooLarge %v, %d bytes of stderr", r.TooLarge, len(r.Stderr))
+	}
+	if r := res[2]; r.TooLarge || len(r.Stdout) == 0 {
+		t.Errorf("up1 was hurt by its neighbours: %+v", r)
 	}
 }

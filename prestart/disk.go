@@ -1,0 +1,167 @@
+package prestart
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
+)
+
+// ErrDiskFull: the instance's upper layer and dumps hold more than its disk
+// ceiling (resources.disk, or disk in limits.yaml).
+var ErrDiskFull = errors.New("over its disk ceiling")
+
+// maxUsageDepth bounds the walk of usage, as adopt's.
+const maxUsageDepth = 128
+
+// usage is the space below dirfd: the allocated blocks of every entry
+// (st_blocks, as du(1) counts), links themselves and never their targets.
+// A file hard-linked twice counts twice: the server can only overstate
+// its own usage that way.
+func usage(dirfd int, what string, depth int) (int64, error) {
+	if depth > maxUsageDepth {
+		return 0, fmt.Errorf("%s: deeper than %d directories", what, maxUsageDepth)
+	}
+	list, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", what, err)
+	}
+	names, err := ReadDirNames(list)
+	unix.Close(list)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", what, err)
+	}
+	var total int64
+	for _, name := range names {
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return 0, fmt.Errorf("stat %s/%s: %w", what, name, err)
+		}
+		total += st.Blocks * 512
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return 0, fmt.Errorf("open %s/%s: %w", what, name, err)
+		}
+		n, err := usage(fd, what+"/"+name, depth+1)
+		unix.Close(fd)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// InstanceUsage is what instance name's upper layer and dumps hold, in
+// bytes; dir is its open runtime/NAME.
+func instanceUsage(dir int, what string) (int64, error) {
+	var total int64
+	for _, part := range []string{rundir.Upper, rundir.Dumps} {
+		fd, err := unix.Openat(dir, part, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("open %s/%s: %w", what, part, err)
+		}
+		n, err := usage(fd, what+"/"+part, 0)
+		unix.Close(fd)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// checkDisk refuses a start when the instance already holds more than
+// ceiling bytes (0: no ceiling).
+func checkDisk(c Config, name string, dir int, ceiling int64) error {
+	if ceiling <= 0 {
+		return nil
+	}
+	what := c.Layout.RuntimeDir(name)
+	used, err := instanceUsage(dir, what)
+	if err != nil {
+		return err
+	}
+	if used > ceiling {
+		return diskFull(c.Layout, name, used, ceiling)
+	}
+	c.step("disk: %s of %s in use", Size(used), Size(ceiling))
+	return nil
+}
+
+func diskFull(l layout.Layout, name string, used, ceiling int64) error {
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s it may (resources.disk in %s, or disk in %s/limits.yaml); remove files from %s/upper, reset it (`left4me reset %s` removes all it wrote) or raise the ceiling",
+		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.SpecPath(name), l.ConfigDir, l.RuntimeDir(name), name)
+}
+
+// Size is n bytes for a person: 1.5 GiB, 300 MiB, 12 KiB.
+func Size(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
+}
+
+// OverDisk checks every mounted instance against its disk ceiling, from
+// the plan the generator wrote (planDir, as l4d2@.service names it), and
+// returns the errors of those over it, for left4me-disk.service to stop.
+// Unlike the start's check it takes no lock: it only reads, and a start or
+// stop meanwhile is harmless to a measure taken once a minute.
+func OverDisk(c Config, planDir string, planOf func(dir, name string) (int64, error)) ([]string, []error, error) {
+	names, err := rundir.MountedAll(c.Layout)
+	if err != nil {
+		return nil, nil, err
+	}
+	var over []string
+	var errs []error
+	for _, name := range names {
+		ceiling, err := planOf(planDir, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		if ceiling <= 0 {
+			continue
+		}
+		what := c.Layout.RuntimeDir(name)
+		dir, err := unix.Open(what, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open %s: %w", what, err))
+			continue
+		}
+		used, err := instanceUsage(dir, what)
+		unix.Close(dir)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case used > ceiling:
+			over = append(over, name)
+			errs = append(errs, diskFull(c.Layout, name, used, ceiling))
+		default:
+			c.step("%s: %s of %s", name, Size(used), Size(ceiling))
+		}
+	}
+	return over, errs, nil
+}

@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Servers of one host are isolated from each other (issue 26, item 1): a
+// hostile server (a plugin can be one) cannot read another's staged
+// server.cfg with its rcon_password, write into its tree, signal or trace
+// it, or reach its runtime directory; and the staged secrets are not
+// readable by local users either (item 5).
+func TestIsolation(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, map[string]string{"overlays/attacker/left4dead2/cfg/.keep": ""}); err != nil {
+		t.Fatal(err)
+	}
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error {
+			return writeFiles(root, map[string]string{
+				"etc/left4me/instances/alpha.yaml": "port: 27050\noverlays: [attacker]\nconfig: ['rcon_password alpha-secret']\n",
+				"etc/left4me/instances/bravo.yaml": "port: 27051\nconfig: ['rcon_password bravo-secret']\n",
+			})
+		}})
+	const (
+		bravoRun = "/var/lib/left4me/runtime/bravo"
+		bravoCfg = bravoRun + "/merged/left4dead2/cfg/server.cfg"
+	)
+	c.MustRun(t, "systemctl", "start", "l4d2@bravo.service")
+	bravo := readReport(t, state, "bravo")
+	relay := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@bravo.service"))
+	// The attacker's targets, in its overlay: bravo's engine and relay,
+	// its staged cfg and its trees as the host sees them.
+	targets := strings.Join([]string{
+		"pid " + strconv.Itoa(bravo.PID), "pid " + relay,
+		"read " + bravoCfg, "read " + bravoRun + "/upper/left4dead2/cfg/server.cfg",
+		"write " + bravoRun + "/merged/left4dead2/addons/evil.smx", "write " + bravoRun + "/upper/left4dead2/evil.smx",
+		"list " + bravoRun, "list /run/left4me/bravo",
+	}, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+	alpha := readReport(t, state, "alpha")
+
+	t.Run("each server has a uid of its own", func(t *testing.T) {
+		if alpha.UID == bravo.UID || alpha.UID == 0 || bravo.UID == 0 {
+			t.Fatalf("alpha runs as uid %d, bravo as %d", alpha.UID, bravo.UID)
+		}
+		for name, uid := range map[string]int{"alpha": alpha.UID, "bravo": bravo.UID} {
+			for _, p := range []string{"upper", "upper/left4dead2/cfg/server.cfg", "dumps"} {
+				fi, err := os.Lstat(filepath.Join(state, "runtime", name, p))
+				if err != nil || owner(fi)[0] != uint32(uid) {
+					t.Errorf("%s/%s: %v, want owned by its server's uid %d", name, p, err, uid)
+				}
+			}
+		}
+	})
+
+	t.Run("alpha attacks bravo and fails at everything", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(state, "runtime/alpha/upper/left4dead2/standin-attack.json"))
+		if err != nil {
+			t.Fatalf("no attack report: %v\njournal:\n%s", err, c.Journal(t, "l4d2@alpha.service"))
+		}
+		var attempts []struct {
+			What string `json:"what"`
+			OK   bool   `json:"ok"`
+			Err  string `json:"err"`
+		}
+		if err := json.Unmarshal(b, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if len(attempts) < 20 {
+			t.Fatalf("only %d attempts: %s", len(attempts), b)
+		}
+		for _, a := range attempts {
+			if a.OK {
+				t.Errorf("alpha could %s", a.What)
+			} else {
+				t.Logf("refused: %s: %s", a.What, a.Err)
+			}
+		}
+		for _, p := range []string{"upper/left4dead2/addons/evil.smx", "upper/left4dead2/evil.smx"} {
+			if _, err := os.Lstat(filepath.Join(state, "runtime/bravo", p)); !os.IsNotExist(err) {
+				t.Errorf("alpha wrote bravo's %s: %v", p, err)
+			}
+		}
+		if st := unitState(t, c, "bravo"); st != "active" {
+			t.Errorf("bravo is %s after the attack, want active", st)
+		}
+	})
+
+	t.Run("staged secrets are not readable by a local user", func(t *testing.T) {
+		nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
+		for _, p := range []string{bravoCfg, bravoRun + "/upper/left4dead2/cfg/server.cfg",
+			"/proc/" + strconv.Itoa(bravo.PID) + "/cwd/left4dead2/cfg/server.cfg"} {
+			out, err := c.Run(t, append(nobody, "cat", p)...)
+			if err == nil || strings.Contains(out, "bravo-secret") {
+				t.Errorf("user nobody read %s: %q", p, out)
+			}
+		}
+		if out, err := c.Run(t, append(nobody, "ls", bravoRun)...); err == nil {
+			t.Errorf("user nobody lists %s: %q", bravoRun, out)
+		}
+		// Root still reads it: the operator's tools keep working.
+		if out := c.MustRun(t, "cat", bravoCfg); !strings.Contains(out, "rcon_password bravo-secret") {
+			t.Errorf("bravo's server.cfg: %q", out)
+		}
+	})
+
+	t.Run("a renamed instance takes its files along, a re-created one starts afresh", func(t *testing.T) {
+		// Renamed by hand: bravo's tree and spec become charlie's, and
+		// charlie's own user gets every file of bravo's.
+		c.MustRun(t, "systemctl", "stop", "l4d2@bravo.service")
+		c.MustRun(t, "mv", "/var/lib/left4me/runtime/bravo", "/var/lib/left4me/runtime/charlie")
+		c.MustRun(t, "mv", "/etc/left4me/instances/bravo.yaml", "/etc/left4me/instances/charlie.yaml")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		c.MustRun(t, "systemctl", "start", "l4d2@charlie.service")
+		charlie := readReport(t, state, "charlie")
+		if charlie.UID == bravo.UID || charlie.UID == alpha.UID {
+			t.Errorf("charlie runs as uid %d (bravo was %d, alpha is %d)", charlie.UID, bravo.UID, alpha.UID)
+		}
+		if out := c.MustRun(t, "find", "/var/lib/left4me/runtime/charlie/upper", "/var/lib/left4me/runtime/charlie/dumps",
+			"!", "-uid", strconv.Itoa(charlie.UID)); strings.TrimSpace(out) != "" {
+			t.Errorf("files of charlie not charlie's:\n%s", out)
+		}
+		// Deleted and created again: nothing of the old alpha is left.
+		c.MustRun(t, "left4me", "delete", "alpha", "--yes")
+		c.MustRun(t, "sh", "-c", "echo 'port: 27050' > /etc/left4me/instances/alpha.yaml")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+		if _, err := os.Stat(filepath.Join(state, "runtime/alpha/upper/left4dead2/standin-attack.json")); !os.IsNotExist(err) {
+			t.Errorf("the re-created alpha has the old one's files: %v", err)
+		}
+	})
+}
+
+// A disk ceiling (issue 26, item 9): a running server over it is stopped by
+// left4me-disk.service (run at once here instead of waiting for its timer),
+// and its next start is refused saying why, until space is freed.
+func TestDiskCeiling(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error {
+			return writeFiles(root, map[string]string{
+				"etc/left4me/instances/full.yaml": "port: 27052\nresources: {disk: 64M}\n",
+				"etc/left4me/instances/calm.yaml": "port: 27053\nresources: {disk: 64M}\n",
+			})
+		}})
+	c.MustRun(t, "systemctl", "start", "l4d2@full.service", "l4d2@calm.service")
+	if out, _ := c.Run(t, "systemctl", "is-active", "left4me-disk.timer"); strings.TrimSpace(out) != "active" {
+		t.Errorf("left4me-disk.timer is %q while servers run", out)
+	}
+	// 80 MiB written by the server (its uid, in its upper layer).
+	big := filepath.Join(state, "runtime/full/upper/left4dead2/logs/huge.log")
+	uid := readReport(t, state, "full").UID
+	c.MustRun(t, "sh", "-c", "mkdir -p /var/lib/left4me/runtime/full/upper/left4dead2/logs && head -c 83886080 /dev/zero > /var/lib/left4me/runtime/full/upper/left4dead2/logs/huge.log && chown -R "+strconv.Itoa(uid)+" /var/lib/left4me/runtime/full/upper/left4dead2/logs")
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Error("left4me-disk.service succeeded with an instance over its ceiling")
+	}
+	c.WaitFor(t, "full stopped", 30*time.Second, func() bool { return unitState(t, c, "full") != "active" })
+	if st := unitState(t, c, "calm"); st != "active" {
+		t.Errorf("calm, under its ceiling, is %s", st)
+	}
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "runtime/full: over its disk ceiling") {
+		t.Errorf("left4me-disk.service's journal does not say why:\n%s", j)
+	}
+	if _, err := c.Run(t, "systemctl", "start", "l4d2@full.service"); err == nil {
+		t.Error("full started over its ceiling")
+	}
+	if j := c.Journal(t, "l4d2@full.service"); !strings.Contains(j, "more than the 64.0 MiB it may") || !strings.Contains(j, "left4me reset full") {
+		t.Errorf("the refusal does not say why:\n%s", j)
+	}
+	if err := os.Remove(big); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "reset-failed", "l4d2@full.service")
+	c.MustRun(t, "systemctl", "start", "l4d2@full.service")
+}
