@@ -79,12 +79,16 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
-	if in, taken := spec.PortHolder(all, n.Port); taken {
-		return fmt.Errorf("%w: port %d is already used by instance %s (%s); pick another --port", fail.ErrUsage, n.Port, in.Name, in.File)
-	}
 	data, err := specedit.Render(name, n)
 	if err != nil {
 		return err
+	}
+	// Every port of the new set (game, client, SourceTV, Steam) against
+	// every port of the others, as the generator will check it.
+	if s, err := spec.Parse(path, data); err == nil {
+		if err := spec.PortClash(all, path, s); err != nil {
+			return fmt.Errorf("%w: %v (nothing was written)", fail.ErrUsage, err)
+		}
 	}
 	if err := specedit.WriteNew(path, data); err != nil {
 		return fail.NeedsRoot(err, "writing "+path)

@@ -30,13 +30,16 @@ type overlay struct {
 
 // row is one instance as `list --json` prints it.
 type row struct {
-	Name      string `json:"name"`
-	File      string `json:"file"`
-	Port      int    `json:"port,omitempty"`
-	Autostart bool   `json:"autostart"`
-	State     string `json:"state"` // unknown without systemd
-	SubState  string `json:"sub_state,omitempty"`
-	Mounted   bool   `json:"mounted"`
+	Name string `json:"name"`
+	File string `json:"file"`
+	Port int    `json:"port,omitempty"`
+	// Ports is the whole set the server binds (absent from hosts that
+	// predate it, and for an invalid spec).
+	Ports     *portSet `json:"ports,omitempty"`
+	Autostart bool     `json:"autostart"`
+	State     string   `json:"state"` // unknown without systemd
+	SubState  string   `json:"sub_state,omitempty"`
+	Mounted   bool     `json:"mounted"`
 	// Stale: the spec changed since systemd last loaded it (no reload
 	// yet); its port, overlays and the rest do not apply until one.
 	Stale bool `json:"stale"`
@@ -93,7 +96,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		if in.Err != nil {
 			r.Error = in.Err.Error()
 		} else {
-			r.Port, r.Autostart = in.Spec.Port, in.Spec.Autostart
+			r.Port, r.Ports, r.Autostart = in.Spec.Port, newPortSet(in.Spec.Ports), in.Spec.Autostart
 			for _, o := range in.Spec.Overlays {
 				r.Overlays = append(r.Overlays, overlay(o))
 			}
@@ -111,7 +114,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(e.Stdout, "no instances in %s; make one with `left4me create NAME --port N`\n", dir)
 		return nil
 	}
-	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	t := table.New("NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	stale := false
 	for _, r := range rows {
 		cells, st := listCells(r)
@@ -130,7 +133,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 // listCells is one row of list's table; stale reports the mark on its
 // port. Its text may come from another host (--host): it is escaped.
 func listCells(r row) (cells []table.Cell, stale bool) {
-	port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
+	port, auto, ovl := r.Ports.text(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
 	if r.Stale {
 		port, stale = port+"*", true
 	}
@@ -140,6 +143,29 @@ func listCells(r row) (cells []table.Cell, stale bool) {
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
 		{Text: termsafe.Line(r.State), Color: stateColor(r.State)}, {Text: count(r.Humans)}, {Text: count(r.Bots)},
 		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}, stale
+}
+
+// portSet is a spec.Ports as list and status --json print it.
+type portSet struct {
+	Game   int `json:"game"`
+	Client int `json:"client"`
+	TV     int `json:"tv"` // 0: SourceTV off (-nohltv)
+	Steam  int `json:"steam"`
+}
+
+func newPortSet(p spec.Ports) *portSet { return &portSet{p.Game, p.Client, p.TV, p.Steam} }
+
+// text is the set as list's PORTS column shows it, game/client/tv/steam
+// ("-" for SourceTV off); just the port when a host sent no set.
+func (p *portSet) text(port int) string {
+	if p == nil {
+		return strconv.Itoa(port)
+	}
+	tv := "-"
+	if p.TV != 0 {
+		tv = strconv.Itoa(p.TV)
+	}
+	return strconv.Itoa(p.Game) + "/" + strconv.Itoa(p.Client) + "/" + tv + "/" + strconv.Itoa(p.Steam)
 }
 
 // listTimeout bounds how long list waits for the servers' answers.
