@@ -49,7 +49,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("stdout %q", out)
 		}
 		unit := c.MustRun(t, "systemctl", "cat", "l4d2@cli1.service")
-		if !strings.Contains(unit, "50-left4me-spec.conf") || !strings.Contains(unit, "-port 27020 +map c2m1_highway") {
+		if !strings.Contains(unit, "50-left4me-spec.conf") || !strings.Contains(unit, "-port 27020 +clientport 28020 +tv_port 29020 -steamport 30019 +map c2m1_highway") {
 			t.Errorf("systemctl cat shows no drop-in (daemon-reload missing?):\n%s", unit)
 		}
 		if _, code, msg := l4m(t, "create", "cli1", "--port", "27021"); code != 1 || !strings.Contains(msg, "has a spec already") {
@@ -73,7 +73,7 @@ func TestCLI(t *testing.T) {
 		for _, w := range []string{"exec server_comp  # auto", `hostname "CLI server"`,
 			"server_comp.cfg  /var/lib/left4me/overlays/comp/left4dead2/cfg/server.cfg -> /var/lib/left4me/runtime/cli1/upper/left4dead2/cfg/server_comp.cfg",
 			"overlays[1]   /var/lib/left4me/overlays/maps",
-			"/var/lib/left4me/runtime/cli1/merged/srcds_linux -game left4dead2 -strictportbind -port 27020 +map c2m1_highway"} {
+			"/var/lib/left4me/runtime/cli1/merged/srcds_linux -game left4dead2 -strictportbind -port 27020 +clientport 28020 +tv_port 29020 -steamport 30019 +map c2m1_highway"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("render lacks %q (exit %d %s):\n%s", w, code, msg, out)
 			}
