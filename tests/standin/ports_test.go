@@ -143,4 +143,3 @@ func TestParseNetArgs(t *testing.T) {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
-
