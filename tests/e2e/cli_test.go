@@ -99,7 +99,7 @@ func TestCLI(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		out := must(t, "list")
 		// The stand-in answers with no players and no bots.
-		if !hasRow(out, "cli1", "27020", "no", "active", "0", "0", "yes", "comp=comp,maps") {
+		if !hasRow(out, "cli1", "27020/28020/29020/30020", "no", "active", "0", "0", "yes", "comp=comp,maps") {
 			t.Errorf("list:\n%s", out)
 		}
 		// Without the system bus, root falls back to systemd's private socket.
@@ -115,7 +115,7 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("status", func(t *testing.T) {
 		out := must(t, "status", "cli1")
-		for _, w := range []string{"cli1 - l4d2@cli1.service", "(port 27020, autostart no)", "state:     active (running) since ",
+		for _, w := range []string{"cli1 - l4d2@cli1.service", "(port 27020 client 28020 tv 29020 steam 30020, autostart no)", "state:     active (running) since ",
 			"main PID:  ", "mounted:   yes, on /var/lib/left4me/runtime/cli1/merged", "last log lines:", "standin: listening"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("status lacks %q:\n%s", w, out)
