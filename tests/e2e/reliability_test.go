@@ -38,6 +38,16 @@ func TestReliability(t *testing.T) {
 	fig := newFigures(t, sc, "boot", "cycles", "kills", "stale", "full", "journald", "reboot", "powercut")
 	state := t.TempDir()
 	installGame(t, state)
+	// LEFT4ME_STANDIN_NET=csgo runs every server with the CS:GO source's
+	// sockets (no -strictportbind: a socket moves without a word) instead
+	// of Source SDK 2013's (tests/standin/ports.go); allUp's port check
+	// catches a move either way.
+	if m := os.Getenv("LEFT4ME_STANDIN_NET"); m != "" {
+		if err := writeFiles(state, map[string]string{"installation/left4dead2/cfg/standin.env": "STANDIN_NET=" + m + "\n"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stand-in sockets as in %s (LEFT4ME_STANDIN_NET)", m)
+	}
 	specs := map[string]string{}
 	for i := range sc.instances {
 		specs[fmt.Sprintf("etc/left4me/instances/r%d.yaml", i)] = fmt.Sprintf("port: %d\nautostart: true\n", relPort+i)
