@@ -68,6 +68,9 @@ func TestReliability(t *testing.T) {
 
 	start := time.Now()
 	up := allUp(t, c, names)
+	if m := os.Getenv("LEFT4ME_STANDIN_NET"); m != "" && !strings.Contains(c.Journal(t, "l4d2@"+names[0]+".service"), "standin: sockets as in "+m) {
+		t.Errorf("the stand-in did not run as %s", m)
+	}
 	fig.add("boot", up == sc.instances, "%d/%d instances active, answering, mounted once and holding their own port sets after boot through l4d2.target (%v)",
 		up, sc.instances, time.Since(start).Round(time.Millisecond))
 
