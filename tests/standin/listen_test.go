@@ -127,9 +127,11 @@ func TestStandinNoServerSocket(t *testing.T) {
 	}{
 		{"ten busy ports", func() []string { return []string{"-port", strconv.Itoa(int(holdPorts(t, portTryMax)))} },
 			[]string{"WARNING: UDP_OpenSocket: unable to bind socket", "Couldn't allocate any server IP port"}},
-		// 192.0.2.1 (TEST-NET-1) is no address of this host: the client
-		// socket, opened first, fails on its port and on any port.
+		// 192.0.2.1 (TEST-NET-1) is no address of this host. +ip comes
+		// after NET_Init: the client socket binds every address.
 		{"foreign address", func() []string { return []string{"+ip", "192.0.2.1"} },
+			[]string{"WARNING: NNET_OpenSocket: bind: Cannot assign requested address", "Couldn't allocate any server IP port"}},
+		{"foreign -ip", func() []string { return []string{"-ip", "192.0.2.1"} },
 			[]string{"WARNING: NNET_OpenSocket: bind: Cannot assign requested address", "Couldn't allocate any client IP port"}},
 	}
 	for _, tc := range tests {

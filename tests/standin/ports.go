@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -104,14 +105,18 @@ func (s *sockets) Close() {
 // NET_Init ("open client socket for masterserver"), then at the first map
 // NET_OpenSockets opens the server socket and SourceTV's (unless
 // -nohltv), and sv_steamauth.cpp's Activate starts the Steam library.
-// Every socket binds ip ("" for every address). Lines to print are
+// The client socket binds clientIP, the others ip ("" for every address). Lines to print are
 // returned with the sockets; a failure the engine does not survive is a
 // *bindFailure, after the sockets opened so far are closed.
-func openSockets(ip string, game uint16, n netArgs, strict bool, mode netMode) (*sockets, []string, error) {
+func openSockets(clientIP, ip string, game uint16, n netArgs, strict bool, mode netMode) (*sockets, []string, error) {
 	s := &sockets{ports: map[string]uint16{}}
 	var lines []string
 	open := func(name string, port uint16, tryAny bool) error {
-		conn, got, msgs, err := openSocketInternal(ip, name, port, tryAny, strict, mode)
+		on := ip
+		if name == "client" {
+			on = clientIP
+		}
+		conn, got, msgs, err := openSocketInternal(on, name, port, tryAny, strict, mode)
 		lines = append(lines, msgs...)
 		if err != nil {
 			return err
@@ -285,6 +290,12 @@ func openPorts(argv []string, a engineArgs, getenv func(string) string) (*socket
 	if err != nil {
 		return nil, nil, err
 	}
-	s, lines, err := openSockets(a.ip, a.port, n, a.strict, mode)
+	// NET_Init opens the client socket on the ip cvar as -ip set it; a
+	// +ip comes with stuffcmds, later, and moves the other sockets only.
+	clientIP := ""
+	if v, ok := cmdline(argv).value("-ip"); ok && v != "localhost" {
+		clientIP, _, _ = strings.Cut(v, ":")
+	}
+	s, lines, err := openSockets(clientIP, a.ip, a.port, n, a.strict, mode)
 	return s, append([]string{"standin: sockets as in " + string(mode) + " (STANDIN_NET)"}, lines...), err
 }
