@@ -29,7 +29,7 @@ Example:
   left4me create srv1 --port 27015 --overlay competitive=comp --overlay workshop/maps \
       --config 'hostname "My server"' --arg +map --arg c1m1_hotel --autostart`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "port", Usage: "UDP/TCP port `N`, 1..65535, not used by another instance (required)", DefaultText: "none"},
+			&cli.IntFlag{Name: "port", Usage: "game port `N`, 1024..65535 (required); the client, SourceTV and Steam ports follow (N+1000, N+2000, N+3000), and none of the set may be another instance's", DefaultText: "none"},
 			&cli.StringSliceFlag{Name: "overlay", Usage: "overlay `PATH[=ALIAS]` below overlays/, top-most first (repeatable)"},
 			&cli.StringSliceFlag{Name: "config", Usage: "a server.cfg `LINE` (repeatable)", KeepSpace: true},
 			&cli.StringSliceFlag{Name: "arg", Usage: "a server command-line `ARG` (repeatable)", KeepSpace: true},
