@@ -23,6 +23,16 @@ func launcherOwned(low string) (string, bool) {
 		return "the port is the spec's port:", true
 	case "+hostport":
 		return "the port is the spec's port: (a second port would also hide the server from its readiness probe)", true
+	case "+clientport", "-clientport":
+		return "the client port is the spec's ports: client: (or the default rule)", true
+	case "+tv_port", "-tv_port", "-nohltv":
+		return "SourceTV is the spec's ports: tv: (a port, or off for -nohltv)", true
+	case "-steamport":
+		return "the Steam library's port is the spec's ports: steam: (or the default rule)", true
+	case "+sv_master_share_game_socket":
+		// engine/sv_steamauth.cpp: at 0 the Steam library opens a second
+		// socket, the master server updater's, on -steamport itself.
+		return "left4me reserves one Steam port per instance; at 0 the Steam library would open a second one on -steamport, which may be another instance's", true
 	case "-game":
 		return "the unit always runs -game left4dead2", true
 	case "-strictportbind":
@@ -58,9 +68,9 @@ func launcherOwned(low string) (string, bool) {
 const maxCmdLine = 2047
 
 // fixedCmdLine bounds what the unit passes besides the spec's arguments
-// (the path of srcds_linux, -game left4dead2 -port N -strictportbind
-// +map c1m1_hotel), each quoted as the engine quotes it.
-const fixedCmdLine = 256
+// (the path of srcds_linux, -game left4dead2 -strictportbind, the port
+// set, +map c1m1_hotel), each quoted as the engine quotes it.
+const fixedCmdLine = 320
 
 // arguments checks the spec's argv items beyond each item's own text: what
 // the launcher owns, an -ip that moves the listener, and what the engine's

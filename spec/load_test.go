@@ -34,8 +34,9 @@ func TestClaimPortsTie(t *testing.T) {
 	if ins[2].Err != nil || ins[1].Err == nil || ins[0].Err == nil || !strings.Contains(ins[1].Err.Error(), `instance "c"`) {
 		t.Fatalf("%v / %v / %v", ins[0].Err, ins[1].Err, ins[2].Err)
 	}
-	if h, ok := PortHolder(ins, 27015); !ok || h.Name != "c" {
-		t.Errorf("PortHolder = %v %v", h.Name, ok)
+	s, _ := Parse("new.yaml", []byte("port: 27015\n"))
+	if err := PortClash(ins, "new.yaml", s); err == nil || !strings.Contains(err.Error(), `new.yaml:1:7: port: 27015 is already used by instance "c" (its game port)`) {
+		t.Errorf("PortClash = %v", err)
 	}
 }
 
@@ -72,7 +73,7 @@ func TestLoadAll(t *testing.T) {
 	if got["b"] != nil {
 		t.Errorf("b: %v", got["b"])
 	}
-	if !errors.Is(got["a"], ErrPortConflict) || !strings.Contains(got["a"].Error(), "a.yaml:1:7: port: 27015 is already used by instance \"b\", whose spec is older") {
+	if !errors.Is(got["a"], ErrPortConflict) || !strings.Contains(got["a"].Error(), "a.yaml:1:7: port: 27015 is already used by instance \"b\" (its game port), whose spec is older") {
 		t.Errorf("a: %v", got["a"])
 	}
 	if !errors.Is(got["c"], layout.ErrInvalidSpec) {

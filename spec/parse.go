@@ -114,6 +114,7 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		return
 	}
 	var sawPort bool
+	var ps portSpec
 	skip := p.duplicates(n, "")
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -125,6 +126,8 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 			sawPort = true
 			s.Port = p.port(v)
 			s.portLine, s.portCol = v.Line, v.Column
+		case "ports":
+			ps = p.portSet(v)
 		case "autostart":
 			s.Autostart = p.boolean(v, "autostart")
 		case "arguments":
@@ -143,11 +146,13 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		case "resources":
 			s.Resources = p.resources(v)
 		default:
-			p.unknownKey(k, k.Value, []string{"port", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources"})
+			p.unknownKey(k, k.Value, []string{"port", "ports", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources"})
 		}
 	}
 	if !sawPort {
 		p.add(n, "port", "required (1..65535)")
+	} else if s.Port != 0 {
+		p.resolvePorts(s, ps)
 	}
 }
 

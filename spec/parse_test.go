@@ -38,7 +38,10 @@ hang_timeout: 0
 	if l, c := s.OverlayPosition(1); l != 8 || c != 5 {
 		t.Errorf("overlays[1] at %d:%d, want 8:5", l, c)
 	}
-	s.raw, s.portLine, s.portCol, s.overlayPos = nil, 0, 0, nil
+	if s.Ports != (Ports{27015, 28015, 29015, 30015}) {
+		t.Errorf("ports %v", s.Ports)
+	}
+	s.raw, s.portLine, s.portCol, s.overlayPos, s.portPos, s.portDefault, s.Ports = nil, 0, 0, nil, nil, nil, Ports{}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
 	}

@@ -19,7 +19,10 @@ const (
 
 // Spec is one instance's desired state.
 type Spec struct {
-	Port      int
+	Port int // the game port; Ports has the whole set
+	// Ports is every port the server binds: port:, then ports: or the
+	// default rule (see DefaultPort).
+	Ports     Ports
 	Autostart bool // default false: an instance starts at boot only when asked
 	Arguments []string
 	// IP is the address the server binds (its -ip or +ip argument);
@@ -37,9 +40,11 @@ type Spec struct {
 	// prints them.
 	Warnings []error
 
-	raw               []byte   // the file's bytes, for the start plan
-	portLine, portCol int      // where port: stands, for cross-spec errors
-	overlayPos        [][2]int // line, column of each overlay entry
+	raw               []byte              // the file's bytes, for the start plan
+	portLine, portCol int                 // where port: stands, for cross-spec errors
+	portPos           map[PortRole][2]int // where each port of Ports stands (port: for defaults)
+	portDefault       map[PortRole]bool   // the ports the default rule chose
+	overlayPos        [][2]int            // line, column of each overlay entry
 }
 
 // Overlay is one mod layer under the state root's overlays/ directory.

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/left4me/left4me/spec"
 )
 
 // ErrNoAddress: a process's argv is not one Command made (no -port).
@@ -40,4 +42,46 @@ func RunningAddr(argv []string) (string, error) {
 		host = ip.String()
 	}
 	return host + ":" + strconv.Itoa(port), nil
+}
+
+// RunningPorts is the port set a running server was started with, read
+// back from its command line as appendPorts wrote it: -port, +clientport,
+// +tv_port or -nohltv, and -steamport (the Steam library binds one above).
+// A command line without -port gives ErrNoAddress; a port missing from it
+// stays 0.
+func RunningPorts(argv []string) (spec.Ports, error) {
+	var p spec.Ports
+	num := func(s string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 65535 {
+			return 0
+		}
+		return n
+	}
+	for i := 0; i+1 < len(argv); i++ {
+		switch strings.ToLower(argv[i]) {
+		case "-port":
+			if p.Game == 0 {
+				p.Game = num(argv[i+1])
+			}
+		case "+clientport":
+			if p.Client == 0 {
+				p.Client = num(argv[i+1])
+			}
+		case "+tv_port":
+			if p.TV == 0 {
+				p.TV = num(argv[i+1])
+			}
+		case "-steamport":
+			if p.Steam == 0 {
+				if n := num(argv[i+1]); n > 0 {
+					p.Steam = n + 1
+				}
+			}
+		}
+	}
+	if p.Game == 0 {
+		return p, ErrNoAddress
+	}
+	return p, nil
 }

@@ -17,6 +17,7 @@ func TestRunningAddrRoundTrip(t *testing.T) {
 		"port: 27016\narguments: [-ip, 127.0.0.2]\n",
 		"port: 27017\narguments: [+hostname, 'Tom''s', +ip, 10.0.0.3]\n",
 		"port: 27018\narguments: [-IP, 0.0.0.0]\n",
+		"port: 27019\nports: {client: 27005, tv: off, steam: 26901}\n",
 	} {
 		s, err := spec.Parse("t.yaml", []byte(text))
 		if err != nil {
@@ -26,6 +27,9 @@ func TestRunningAddrRoundTrip(t *testing.T) {
 		got, err := RunningAddr(argv)
 		if err != nil || got != s.QueryAddr() {
 			t.Errorf("%q: RunningAddr = %q, %v; want %q", text, got, err, s.QueryAddr())
+		}
+		if ports, err := RunningPorts(argv); err != nil || ports != s.Ports {
+			t.Errorf("%q: RunningPorts = %+v, %v; want %+v", text, ports, err, s.Ports)
 		}
 	}
 }

@@ -247,14 +247,14 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 }
 
 // Command is the server's argv for a spec: srcds_linux from the merged
-// tree, the fixed options, the port, the spec's arguments as separate
+// tree, the fixed options, every port (appendPorts), the spec's arguments as separate
 // items and, as srcds_run does when no +map is given (and no
 // -nodefaultmap), "+map c1m1_hotel" last. -strictportbind: a busy port
 // fails the start instead of the engine moving on to the next free one,
 // where another instance's probe could be answered.
 func Command(l layout.Layout, name string, s *spec.Spec) []string {
 	argv := append([]string{filepath.Join(l.MergedDir(name), "srcds_linux")}, strings.Fields(fixedArgs)...)
-	argv = append(argv, "-port", strconv.Itoa(s.Port))
+	argv = appendPorts(argv, s.Ports)
 	argv = append(argv, s.Arguments...)
 	for _, a := range s.Arguments {
 		if low := strings.ToLower(a); low == "+map" || low == "-nodefaultmap" {
@@ -262,6 +262,22 @@ func Command(l layout.Layout, name string, s *spec.Spec) []string {
 		}
 	}
 	return append(argv, "+map", DefaultMap)
+}
+
+// appendPorts passes the whole port set: the game port (-port, read by
+// NET_Init in engine/net_ws.cpp), the client port (+clientport, as
+// LinuxGSM passes it; default 27005), SourceTV (+tv_port, as AMP's L4D2
+// template passes it; default 27020) or -nohltv, and the Steam library's
+// port: engine/sv_steamauth.cpp (Source SDK 2013) gives Steam -steamport
+// + 1 (default 26900 + 1), hence -steamport one below it.
+func appendPorts(argv []string, p spec.Ports) []string {
+	argv = append(argv, "-port", strconv.Itoa(p.Game), "+clientport", strconv.Itoa(p.Client))
+	if p.TV == 0 {
+		argv = append(argv, "-nohltv")
+	} else {
+		argv = append(argv, "+tv_port", strconv.Itoa(p.TV))
+	}
+	return append(argv, "-steamport", strconv.Itoa(p.Steam-1))
 }
 
 // DefaultMap is srcds_run's DEFAULT_MAP for Left 4 Dead 2.

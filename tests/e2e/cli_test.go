@@ -49,7 +49,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("stdout %q", out)
 		}
 		unit := c.MustRun(t, "systemctl", "cat", "l4d2@cli1.service")
-		if !strings.Contains(unit, "50-left4me-spec.conf") || !strings.Contains(unit, "-port 27020 +map c2m1_highway") {
+		if !strings.Contains(unit, "50-left4me-spec.conf") || !strings.Contains(unit, "-port 27020 +clientport 28020 +tv_port 29020 -steamport 30019 +map c2m1_highway") {
 			t.Errorf("systemctl cat shows no drop-in (daemon-reload missing?):\n%s", unit)
 		}
 		if _, code, msg := l4m(t, "create", "cli1", "--port", "27021"); code != 1 || !strings.Contains(msg, "has a spec already") {
@@ -73,7 +73,7 @@ func TestCLI(t *testing.T) {
 		for _, w := range []string{"exec server_comp  # auto", `hostname "CLI server"`,
 			"server_comp.cfg  /var/lib/left4me/overlays/comp/left4dead2/cfg/server.cfg -> /var/lib/left4me/runtime/cli1/upper/left4dead2/cfg/server_comp.cfg",
 			"overlays[1]   /var/lib/left4me/overlays/maps",
-			"/var/lib/left4me/runtime/cli1/merged/srcds_linux -game left4dead2 -strictportbind -port 27020 +map c2m1_highway"} {
+			"/var/lib/left4me/runtime/cli1/merged/srcds_linux -game left4dead2 -strictportbind -port 27020 +clientport 28020 +tv_port 29020 -steamport 30019 +map c2m1_highway"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("render lacks %q (exit %d %s):\n%s", w, code, msg, out)
 			}
@@ -99,7 +99,7 @@ func TestCLI(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		out := must(t, "list")
 		// The stand-in answers with no players and no bots.
-		if !hasRow(out, "cli1", "27020", "no", "active", "0", "0", "yes", "comp=comp,maps") {
+		if !hasRow(out, "cli1", "27020/28020/29020/30020", "no", "active", "0", "0", "yes", "comp=comp,maps") {
 			t.Errorf("list:\n%s", out)
 		}
 		// Without the system bus, root falls back to systemd's private socket.
@@ -115,7 +115,7 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("status", func(t *testing.T) {
 		out := must(t, "status", "cli1")
-		for _, w := range []string{"cli1 - l4d2@cli1.service", "(port 27020, autostart no)", "state:     active (running) since ",
+		for _, w := range []string{"cli1 - l4d2@cli1.service", "(port 27020 client 28020 tv 29020 steam 30020, autostart no)", "state:     active (running) since ",
 			"main PID:  ", "mounted:   yes, on /var/lib/left4me/runtime/cli1/merged", "last log lines:", "standin: listening"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("status lacks %q:\n%s", w, out)

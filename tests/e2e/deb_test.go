@@ -87,7 +87,7 @@ func TestDeb(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.MustRun(t, "systemctl", "daemon-reload")
-		if unit := c.MustRun(t, "systemctl", "cat", "l4d2@example.service"); !strings.Contains(unit, "-port 27015 +map c1m1_hotel") {
+		if unit := c.MustRun(t, "systemctl", "cat", "l4d2@example.service"); !strings.Contains(unit, "-port 27015 +clientport 28015 +tv_port 29015 -steamport 30014 +map c1m1_hotel") {
 			t.Errorf("the shipped example spec was not rendered:\n%s", unit)
 		}
 		c.MustRun(t, "systemctl", "start", "l4d2.target", "l4d2@two.service")

@@ -131,13 +131,13 @@ func TestFleet(t *testing.T) {
 		if strings.Contains(out, "eu2") {
 			t.Errorf("eu2 (absent) is listed:\n%s", out)
 		}
-		for _, row := range [][]string{{"HOST", "NAME", "PORT"}, {"h1", "eu1", "27015", "yes", "active"}, {"h2", "na1", "27015", "no", "active"}} {
+		for _, row := range [][]string{{"HOST", "NAME", "PORTS"}, {"h1", "eu1", "27015/28015/29015/30015", "yes", "active"}, {"h2", "na1", "27015/28015/29015/30015", "no", "active"}} {
 			if !startsRow(out, row...) {
 				t.Errorf("no row %q:\n%s", row, out)
 			}
 		}
 		out, err = f.left4me(t, "status", "eu1", "--host", "h1")
-		if err != nil || !startsRow(out, "h1", "eu1", "27015", "yes", "active") {
+		if err != nil || !startsRow(out, "h1", "eu1", "27015/28015/29015/30015", "yes", "active") {
 			t.Errorf("status --host: %v\n%s", err, out)
 		}
 	})
@@ -147,7 +147,7 @@ func TestFleet(t *testing.T) {
 		if exitCode(t, err) != 1 {
 			t.Errorf("exit %v, want 1", err)
 		}
-		if !startsRow(out, "h1", "eu1", "27015", "yes", "active") || !startsRow(out, "h2", "-", "-", "-", "unreachable") ||
+		if !startsRow(out, "h1", "eu1", "27015/28015/29015/30015", "yes", "active") || !startsRow(out, "h2", "-", "-", "-", "unreachable") ||
 			!startsRow(out, "h3", "-", "-", "-", "unreachable") || !strings.Contains(out, "Connection refused") {
 			t.Errorf("list:\n%s", out)
 		}

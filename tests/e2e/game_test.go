@@ -148,10 +148,23 @@ func TestGameUpdate(t *testing.T) {
 	oldIno := inode(t, oldWho)
 	var v2 string
 
-	t.Run("a failure halfway changes nothing", func(t *testing.T) {
-		depot(t, c, "200", "v2", map[string]string{"fail": "1"})
+	t.Run("an account without the game stops at once", func(t *testing.T) {
+		depot(t, c, "200", "v2", map[string]string{"errors": "nosub"})
 		out, err := l4m(t, "game", "update")
-		if err == nil || !strings.Contains(out, "state is 0x602") || !strings.Contains(out, "nothing was changed: installation -> installations/"+gameV1) {
+		if err == nil || !strings.Contains(out, "the Steam account has no license for app 222860 (No subscription)") ||
+			strings.Contains(out, "retry") || !strings.Contains(out, "nothing was changed: installation -> installations/"+gameV1) {
+			t.Fatalf("update of an account without the game: %v\n%s", err, out)
+		}
+		os.Remove(filepath.Join(c.Root, "opt/steamcmd/depot/errors"))
+		os.Remove(filepath.Join(c.Root, "opt/steamcmd/depot/errors.used"))
+	})
+
+	t.Run("a failure halfway changes nothing", func(t *testing.T) {
+		// The disk fills halfway: steamcmd's 0x202, no retry.
+		depot(t, c, "200", "v2", map[string]string{"fail": "1 0x202"})
+		out, err := l4m(t, "game", "update")
+		if err == nil || !strings.Contains(out, "state is 0x202") || !strings.Contains(out, "not enough disk space for the download (steamcmd state 0x202)") ||
+			strings.Contains(out, "retry") || !strings.Contains(out, "nothing was changed: installation -> installations/"+gameV1) {
 			t.Fatalf("update with a failing steamcmd: %v\n%s", err, out)
 		}
 		if !strings.Contains(out, "steamcmd: Connecting anonymously to Steam Public...OK") {
@@ -173,6 +186,11 @@ func TestGameUpdate(t *testing.T) {
 
 	t.Run("update while the server runs", func(t *testing.T) {
 		os.Remove(filepath.Join(c.Root, "opt/steamcmd/depot/fail"))
+		// Twice the download stops short first: retried in the same
+		// staging directory, then it completes.
+		if err := writeFiles(filepath.Join(c.Root, "opt/steamcmd/depot"), map[string]string{"errors": "0x402 0x6A6"}); err != nil {
+			t.Fatal(err)
+		}
 		out, err := l4m(t, "game", "update")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -187,6 +205,8 @@ func TestGameUpdate(t *testing.T) {
 			t.Errorf("an update of a Linux installation ran the windows pass:\n%s", out)
 		}
 		for _, w := range []string{"which stays untouched (anonymous)...", "steamcmd: Success! App '222860' fully installed.",
+			"steamcmd stopped before the download completed (state 0x402): retry 1 of 5 in 2s",
+			"steamcmd stopped before the download completed (state 0x6a6): retry 2 of 5 in 4s",
 			"updated to build 200: installation -> installations/" + v2,
 			"running on an older version until they restart: busy, game1"} {
 			if !strings.Contains(out, w) {
@@ -231,6 +251,20 @@ func TestGameUpdate(t *testing.T) {
 		}
 		if !hasRow(out, gameV1, "100", "2025-11-01", "00:00", "UTC", "no", "busy,", "game1") || !strings.Contains(out, "UTC  yes      -") || !strings.Contains(out, "200 (up to date)") {
 			t.Errorf("status:\n%s", out)
+		}
+		// The update left build 200 in steamcmd's app info cache, where
+		// Debian's steamcmd keeps it (HOME/.local/share/Steam, as the
+		// stand-in does): a newer build is seen only if that cache goes.
+		cache := filepath.Join(state, "steamcmd/.local/share/Steam/appcache/appinfo.vdf")
+		if !strings.Contains(readText(t, cache), "222860 200") {
+			t.Fatalf("no app info cache of build 200 at %s", cache)
+		}
+		if err := writeFiles(filepath.Join(c.Root, "opt/steamcmd/depot"), map[string]string{"build": "300"}); err != nil {
+			t.Fatal(err)
+		}
+		defer writeFiles(filepath.Join(c.Root, "opt/steamcmd/depot"), map[string]string{"build": "200"})
+		if out, err := l4m(t, "game", "status"); err != nil || !strings.Contains(out, "300: update available") {
+			t.Errorf("a stale app info cache answered: %v\n%s", err, out)
 		}
 	})
 

@@ -77,7 +77,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("server argv, user and cfg chain", func(t *testing.T) {
 		r := readReport(t, state, "alpha")
 		want := []string{"/var/lib/left4me/runtime/alpha/merged/srcds_linux", "-game", "left4dead2", "-strictportbind",
-			"-port", "27015", "+map", "c1m1_hotel", "+sv_tags", "versus, casual"}
+			"-port", "27015", "+clientport", "28015", "+tv_port", "29015", "-steamport", "30014", "+map", "c1m1_hotel", "+sv_tags", "versus, casual"}
 		if fmt.Sprint(r.Argv) != fmt.Sprint(want) || len(r.Argv) != len(want) {
 			t.Errorf("argv %q, want %q", r.Argv, want)
 		}

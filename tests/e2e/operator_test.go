@@ -69,20 +69,20 @@ func TestOperator(t *testing.T) {
 	})
 
 	t.Run("list and status show the port it runs on, after a reload too", func(t *testing.T) {
-		want := "busy: runs on port 27041, as started; its spec now says 27042: `left4me restart busy` applies it"
+		want := "busy: runs on ports 27041/28041/29041/30041, as started; its spec now says 27042/28042/29042/30042: `left4me restart busy` applies it"
 		out := c.MustRun(t, "left4me", "list")
-		if !strings.Contains(out, "27041*") || !strings.Contains(out, want) {
+		if !strings.Contains(out, "27041/28041/29041/30041*") || !strings.Contains(out, want) {
 			t.Errorf("list:\n%s", out)
 		}
 		c.MustRun(t, "left4me", "start", "busy") // reloads if it must; busy runs on
-		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "27041*") || !strings.Contains(out, want) {
+		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "27041/28041/29041/30041*") || !strings.Contains(out, want) {
 			t.Errorf("list after left4me start:\n%s", out)
 		}
 		if out, _ := c.Run(t, "left4me", "status", "busy"); !strings.Contains(out, "127.0.0.1:27041, as started; its spec now says port 27042") {
 			t.Errorf("status:\n%s", out)
 		}
 		c.MustRun(t, "left4me", "restart", "busy")
-		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "busy    27042 ") || strings.Contains(out, "runs on port") {
+		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "busy    27042/28042/29042/30042 ") || strings.Contains(out, "runs on port") {
 			t.Errorf("list after the restart applied the spec:\n%s", out)
 		}
 		query(t, c, 27042)
@@ -95,7 +95,7 @@ func TestOperator(t *testing.T) {
 			return c.Run(t, append([]string{"runuser", "-u", "ops", "--", "left4me"}, args...)...)
 		}
 		out, err := as("list")
-		if err != nil || !strings.Contains(out, "busy    27042") || !strings.Contains(out, "active") || strings.Contains(out, "invalid spec") ||
+		if err != nil || !strings.Contains(out, "busy    27042/28042/29042/30042") || !strings.Contains(out, "active") || strings.Contains(out, "invalid spec") ||
 			!strings.Contains(out, "spec not readable: permission denied") {
 			t.Errorf("list as ops: %v\n%s", err, out)
 		}
@@ -133,7 +133,7 @@ func TestOperator(t *testing.T) {
 	t.Run("a port clash reads alike at start and in validate", func(t *testing.T) {
 		setSpec(t, "clash", "port: 27043\n") // idle's, and newer
 		defer os.Remove(filepath.Join(c.Root, specPath, "clash.yaml"))
-		want := `clash.yaml:1:7: port: 27043 is already used by instance "idle", whose spec is older; pick another port`
+		want := `clash.yaml:1:7: port: 27043 is already used by instance "idle" (its game port), whose spec is older; pick another port`
 		out, err := c.Run(t, "left4me", "start", "clash")
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "canceled") || strings.Contains(err.Error(), "deactivating") {
 			t.Errorf("start: %v\n%s", err, out)
@@ -150,7 +150,7 @@ func TestOperator(t *testing.T) {
 		}
 		c.MustRun(t, "systemctl", "daemon-reload")
 		out := c.MustRun(t, "left4me", "list")
-		if !strings.Contains(out, "orphan  27045!") || !strings.Contains(out, "! orphan: its spec is gone but its server still runs") {
+		if !strings.Contains(out, "orphan  27045/28045/29045/30045!") || !strings.Contains(out, "! orphan: its spec is gone but its server still runs") {
 			t.Errorf("list:\n%s", out)
 		}
 		if out, err := c.Run(t, "left4me", "status", "orphan", "-n", "0"); err != nil || !strings.Contains(out, "orphaned") {

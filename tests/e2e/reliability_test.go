@@ -38,6 +38,16 @@ func TestReliability(t *testing.T) {
 	fig := newFigures(t, sc, "boot", "cycles", "kills", "stale", "full", "journald", "reboot", "powercut")
 	state := t.TempDir()
 	installGame(t, state)
+	// LEFT4ME_STANDIN_NET=csgo runs every server with the CS:GO source's
+	// sockets (no -strictportbind: a socket moves without a word) instead
+	// of Source SDK 2013's (tests/standin/ports.go); allUp's port check
+	// catches a move either way.
+	if m := os.Getenv("LEFT4ME_STANDIN_NET"); m != "" {
+		if err := writeFiles(state, map[string]string{"installation/left4dead2/cfg/standin.env": "STANDIN_NET=" + m + "\n"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stand-in sockets as in %s (LEFT4ME_STANDIN_NET)", m)
+	}
 	specs := map[string]string{}
 	for i := range sc.instances {
 		specs[fmt.Sprintf("etc/left4me/instances/r%d.yaml", i)] = fmt.Sprintf("port: %d\nautostart: true\n", relPort+i)
@@ -58,7 +68,10 @@ func TestReliability(t *testing.T) {
 
 	start := time.Now()
 	up := allUp(t, c, names)
-	fig.add("boot", up == sc.instances, "%d/%d instances active, answering and mounted once after boot through l4d2.target (%v)",
+	if m := os.Getenv("LEFT4ME_STANDIN_NET"); m != "" && !strings.Contains(c.Journal(t, "l4d2@"+names[0]+".service"), "standin: sockets as in "+m) {
+		t.Errorf("the stand-in did not run as %s", m)
+	}
+	fig.add("boot", up == sc.instances, "%d/%d instances active, answering, mounted once and holding their own port sets after boot through l4d2.target (%v)",
 		up, sc.instances, time.Since(start).Round(time.Millisecond))
 
 	before := strayFiles(t, state, names)
@@ -169,11 +182,23 @@ func journaldRestart(t *testing.T, c *Container, fig *figures) {
 	c.MustRun(t, "systemctl", "stop", "l4d2@tick.service")
 }
 
-// allUp waits for every instance and counts those active, answering and
-// mounted exactly once.
+// allUp waits for every instance and counts those active, answering,
+// mounted exactly once and holding exactly their own port set (the
+// default rule's: game, client, SourceTV, Steam), disjoint from the
+// others', as `ss -ulpn` sees the sockets.
 func allUp(t *testing.T, c *Container, names []string) int {
 	t.Helper()
 	c.WaitFor(t, "all instances active", 180*time.Second, func() bool { return len(notActive(t, c, names)) == 0 })
+	sets := map[string][]int{}
+	for _, n := range names {
+		i, _ := strconv.Atoi(strings.TrimPrefix(n, "r"))
+		sets[n] = []int{relPort + i, relPort + i + 1000, relPort + i + 2000, relPort + i + 3000}
+	}
+	bad := map[string]bool{}
+	for _, p := range checkSockets(t, c, sets) {
+		t.Error(p)
+		bad[strings.Fields(p)[0]] = true // the instance, or "port" for a shared one
+	}
 	up := 0
 	for _, n := range names {
 		i, _ := strconv.Atoi(strings.TrimPrefix(n, "r"))
@@ -183,6 +208,9 @@ func allUp(t *testing.T, c *Container, names []string) int {
 		}
 		if mc := mountCount(t, c, n); mc != 1 {
 			t.Errorf("%s mounted %d times", n, mc)
+			continue
+		}
+		if bad[n] || bad["port"] {
 			continue
 		}
 		up++

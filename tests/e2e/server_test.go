@@ -168,7 +168,7 @@ func TestRealServer(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@words.service")
 		r := readReport(t, state, "words")
 		want := []string{"/var/lib/left4me/runtime/words/merged/srcds_linux", "-game", "left4dead2", "-strictportbind",
-			"-port", "27033", "+hostname", "Tom's server", "+sv_tags", "a*", "-tickrate", "100", "+map", "c1m1_hotel"}
+			"-port", "27033", "+clientport", "28033", "+tv_port", "29033", "-steamport", "30032", "+hostname", "Tom's server", "+sv_tags", "a*", "-tickrate", "100", "+map", "c1m1_hotel"}
 		if fmt.Sprintf("%q", r.Argv) != fmt.Sprintf("%q", want) {
 			t.Errorf("argv %q\nwant %q", r.Argv, want)
 		}

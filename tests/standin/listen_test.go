@@ -87,7 +87,7 @@ func TestStandinPortBusy(t *testing.T) {
 		}
 	}
 	dir := writeCfgs(t, nil)
-	s := startStandin(t, dir, nil, "-game", "left4dead2", "-port", strconv.Itoa(int(busy)))
+	s := startStandin(t, dir, nil, append([]string{"-game", "left4dead2", "-port", strconv.Itoa(int(busy))}, otherPorts(t)...)...)
 	moved := strconv.Itoa(int(busy) + 1)
 	want := "WARNING: Port " + strconv.Itoa(int(busy)) + " was unavailable - bound to port " + moved + " instead"
 	if got := s.waitLine(t, "WARNING: "); got != want {
@@ -104,12 +104,12 @@ func TestStandinPortBusy(t *testing.T) {
 	}
 }
 
-// With -strictportbind a busy port is fatal.
+// With -strictportbind a busy port is fatal: Sys_Exit, _exit(100).
 func TestStandinStrictPortBind(t *testing.T) {
 	busy := strconv.Itoa(int(holdPorts(t, 1)))
-	s := startStandin(t, writeCfgs(t, nil), nil, "-game", "left4dead2", "-strictportbind", "-port", busy)
-	if code := s.wait(t); code != 1 {
-		t.Errorf("exit status %d, want 1", code)
+	s := startStandin(t, writeCfgs(t, nil), nil, append([]string{"-game", "left4dead2", "-strictportbind", "-port", busy}, otherPorts(t)...)...)
+	if code := s.wait(t); code != 100 {
+		t.Errorf("exit status %d, want 100", code)
 	}
 	want := "ERROR: Port " + busy + ` was unavailable - quitting due to "-strictportbind" command-line flag!`
 	if last := s.seen[len(s.seen)-1]; last != want {
@@ -127,15 +127,19 @@ func TestStandinNoServerSocket(t *testing.T) {
 	}{
 		{"ten busy ports", func() []string { return []string{"-port", strconv.Itoa(int(holdPorts(t, portTryMax)))} },
 			[]string{"WARNING: UDP_OpenSocket: unable to bind socket", "Couldn't allocate any server IP port"}},
-		// 192.0.2.1 (TEST-NET-1) is no address of this host.
+		// 192.0.2.1 (TEST-NET-1) is no address of this host. +ip comes
+		// after NET_Init: the client socket binds every address.
 		{"foreign address", func() []string { return []string{"+ip", "192.0.2.1"} },
 			[]string{"WARNING: NNET_OpenSocket: bind: Cannot assign requested address", "Couldn't allocate any server IP port"}},
+		{"foreign -ip", func() []string { return []string{"-ip", "192.0.2.1"} },
+			[]string{"WARNING: NNET_OpenSocket: bind: Cannot assign requested address", "Couldn't allocate any client IP port"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startStandin(t, writeCfgs(t, nil), nil, append([]string{"-game", "left4dead2"}, tc.args()...)...)
-			if code := s.wait(t); code != 1 {
-				t.Errorf("exit status %d, want 1", code)
+			args := append(append([]string{"-game", "left4dead2"}, tc.args()...), otherPorts(t)...)
+			s := startStandin(t, writeCfgs(t, nil), nil, args...)
+			if code := s.wait(t); code != 100 {
+				t.Errorf("exit status %d, want 100", code)
 			}
 			if got := s.seen[len(s.seen)-2:]; strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("last lines %q, want %q", got, tc.want)

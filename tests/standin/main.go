@@ -15,6 +15,8 @@
 //	STANDIN_HANG_AFTER=DURATION   stop answering after DURATION, stay alive
 //	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER)
 //	STANDIN_BOTS=N                N bots besides them
+//	STANDIN_NET=source2013|csgo   how a busy port and -strictportbind are
+//	                              treated (ports.go; default source2013)
 //
 // The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
 // (read at start; it wins over the environment), so that tests can flip
@@ -251,7 +253,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			deadlock()
 		case <-bind:
 			bind = nil
-			conn, port, warnings, err := bindServer(a.ip, a.port, a.strict)
+			socks, warnings, err := openPorts(argv[1:], a, getenv)
 			if err != nil {
 				var failure *bindFailure
 				if !errors.As(err, &failure) {
@@ -263,12 +265,13 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				}
 				return failure.code
 			}
-			defer conn.Close()
+			defer socks.Close()
 			for _, l := range warnings {
 				fmt.Fprintln(out, l)
 			}
+			conn, port := socks.server, socks.ports["server"]
 			logf("listening on udp %s", conn.LocalAddr())
-			rep.BoundPort = port
+			rep.BoundPort, rep.Ports = port, socks.ports
 			saveReport()
 			srv = &server{
 				info: a2s.Info{

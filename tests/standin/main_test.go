@@ -207,6 +207,10 @@ func TestStandin(t *testing.T) {
 			{"left4dead2/cfg/left4me.cfg", []string{`hostname "Cfg server"`}},
 		},
 		PID: s.cmd.Process.Pid, BoundPort: port, Wrote: []string{}, WriteErrors: []string{},
+		Ports: rep.Ports, // the other sockets: TestStandinOpensEveryPort
+	}
+	if rep.Ports["server"] != port {
+		t.Errorf("ports %v", rep.Ports)
 	}
 	if !reflect.DeepEqual(rep, wantRep) {
 		t.Errorf("report\n%+v\nwant\n%+v", rep, wantRep)

@@ -22,6 +22,9 @@ type report struct {
 	// (the report is written again then); it differs from Port when the
 	// engine moved on from a busy port.
 	BoundPort uint16 `json:"bound_port"`
+	// Ports is every socket's port once bound: server, client, hltv
+	// (absent with -nohltv) and steam (absent when Steam did not start).
+	Ports map[string]uint16 `json:"ports,omitempty"`
 	// Ticks is the last "tick N" line printed (STANDIN_TICK).
 	Ticks int `json:"ticks"`
 	// Wrote lists the files written like the engine and SourceMod do

@@ -6,13 +6,31 @@ import (
 	"strings"
 )
 
-// appInfoPath is steamcmd's app info cache below HOME:
-// Steam/appcache/appinfo.vdf (arkmanager/ark-server-tools#124: "steamcmd
-// creates ~/Steam/appcache/appinfo.vdf"; the Debian package's HOME/Steam,
-// see the "Redirecting stderr to" line). The real file is binary; the
-// stand-in's is text, left4me only ever deletes it.
+// appInfoPath is steamcmd's app info cache, appcache/appinfo.vdf below
+// the Steam root (arkmanager/ark-server-tools#124: "steamcmd creates
+// ~/Steam/appcache/appinfo.vdf" with Valve's tarball, whose root is
+// HOME/Steam; the stand-in has Debian's root, see steamRoot). The real
+// file is binary; the stand-in's is text, left4me only ever deletes it.
 func (s *session) appInfoPath() string {
-	return filepath.Join(s.home, "Steam", "appcache", "appinfo.vdf")
+	return filepath.Join(s.root, "appcache", "appinfo.vdf")
+}
+
+// steamRoot is the Steam root of Debian's steamcmd: its /usr/games/
+// steamcmd wrapper (steam-installer source package) makes
+// ${XDG_DATA_HOME:-$HOME/.local/share}/Steam the root "to avoid that
+// steamcmd uses /home/$user/Steam" (the wrapper as quoted in issue #24;
+// its author's flatpak variant likewise roots Steam in XDG_DATA_HOME and
+// creates appcache/ there). Valve's tarball would use HOME/Steam: the
+// stand-in takes Debian's, the layout of the package the README
+// recommends, so a left4me that looks only in HOME/Steam fails.
+func steamRoot(home, xdgData string) string {
+	if home == "" {
+		return ""
+	}
+	if xdgData == "" {
+		xdgData = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(xdgData, "Steam")
 }
 
 // cachedBuild returns the build the cache holds for app.

@@ -197,7 +197,7 @@ func (s *session) steamGuard(acct *account, args []string) bool {
 // ... Then only `login <username>` can be used"; game-ci/steam-deploy
 // does the same).
 func (s *session) configPath() string {
-	return filepath.Join(s.home, "Steam", "config", "config.vdf")
+	return filepath.Join(s.root, "config", "config.vdf")
 }
 
 // connectKey is the ConnectCache key of a user: the CRC32 of the name in

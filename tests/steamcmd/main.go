@@ -17,9 +17,11 @@
 //     "Invalid platform" unless a windows pass ran first; a windows pass
 //     also installs the Windows depot's files, which a linux pass leaves;
 //   - an account logs in only with its password, and a Steam Guard code
-//     when the account has one and HOME holds no cached login; the login
-//     is cached in HOME/Steam/config/config.vdf (login.go);
-//   - app_info_print answers from HOME/Steam/appcache/appinfo.vdf when it
+//     when the account has one and ROOT holds no cached login; the login
+//     is cached in ROOT/config/config.vdf (login.go);
+//   - Debian's layout: the Steam root is ${XDG_DATA_HOME:-$HOME/.local/
+//     share}/Steam (steamRoot), where the login and app info caches live;
+//   - app_info_print answers from ROOT/appcache/appinfo.vdf when it
 //     exists, even after app_info_update 1 (appinfo.go);
 //   - linux32/steamclient.so is unpacked below HOME/.steam/steamcmd.
 //
@@ -32,10 +34,13 @@
 //	files-windows/.. optional: what a windows pass adds; without it the
 //	                 pass adds srcds.exe, bin/engine.dll, bin/tier0.dll and
 //	                 left4dead2/bin/server.dll (a few bytes each)
-//	fail             optional "N [exit0]": after N files written, write
-//	                 half of the next one in place and fail, with status 8
-//	                 or, with exit0, 0 (the real steamcmd has exited 0
-//	                 after failures)
+//	fail             optional "N [exit0] [STATE]": after N files written,
+//	                 write half of the next one in place and fail with
+//	                 state STATE (default 0x602), with status 8 or, with
+//	                 exit0, 0 (the real steamcmd has exited 0 after
+//	                 failures)
+//	errors           optional states, one per app_update run to come
+//	                 (0x402, 0x202, ..., or nosub): update.go nextError
 //	rewrite          optional "changed" (default) or "all": every
 //	                 app_update rewrites every file in place, as validate
 //	                 does
@@ -72,6 +77,7 @@ type session struct {
 	out        io.Writer
 	depot      string
 	home       string
+	root       string // the Steam root (steamRoot); "" without HOME
 	log        *os.File
 	installDir string
 	platform   string
@@ -90,6 +96,7 @@ type exitNow struct{}
 
 func run(argv []string, out io.Writer, getenv func(string) string) (code int) {
 	s := &session{out: out, platform: "linux", home: getenv("HOME")}
+	s.root = steamRoot(s.home, getenv("XDG_DATA_HOME"))
 	s.depot = getenv("STEAMCMD_STANDIN_DEPOT")
 	if s.depot == "" {
 		exe, err := os.Executable()
@@ -110,7 +117,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) (code int) {
 	if s.password != "" && strings.Contains(strings.Join(argv, " "), s.password) {
 		s.logf("password-in-argv")
 	}
-	s.printf("Redirecting stderr to '%s/Steam/logs/stderr.txt'", s.home)
+	s.printf("Redirecting stderr to '%s/logs/stderr.txt'", s.root)
 	s.bootstrap()
 	s.printf("Steam Console Client (c) Valve Corporation - version 1732567890")
 	s.printf("-- type 'quit' to exit --")

@@ -319,7 +319,7 @@ func TestAppInfoCache(t *testing.T) {
 		}
 		return out
 	}
-	cache := filepath.Join(f.home, "Steam/appcache/appinfo.vdf")
+	cache := filepath.Join(f.home, ".local/share/Steam/appcache/appinfo.vdf") // Debian's root
 	if out := info(); !strings.Contains(out, `"buildid"		"100"`) {
 		t.Fatalf("no cache:\n%s", out)
 	}
@@ -377,7 +377,7 @@ You can also enter this code at any time using 'set_steam_guard_code'
 	if code != 0 || !strings.Contains(out, "Success! App '222860' fully installed.") || strings.Contains(out, "not been authenticated") {
 		t.Fatalf("right code: exit %d:\n%s", code, out)
 	}
-	cfg := readString(filepath.Join(f.home, "Steam/config/config.vdf"))
+	cfg := readString(filepath.Join(f.home, ".local/share/Steam/config/config.vdf"))
 	if !strings.Contains(cfg, `"bob"`) || !strings.Contains(cfg, `"`+connectKey("bob")+`"`) || strings.Contains(cfg, "s3cret") {
 		t.Errorf("config.vdf:\n%s", cfg)
 	}

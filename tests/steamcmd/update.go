@@ -70,6 +70,16 @@ func (s *session) appUpdate(app string, validate bool) {
 	}
 	rewriteAll := rewrite == "all"
 	s.logf("app_update %s platform=%s validate=%v rewrite=%s dir=%s", app, s.platform, validate, rewrite, s.installDir)
+	if code, ok := s.nextError(); ok {
+		s.logf("app_update fails with %s (depot/errors)", code)
+		s.printf(" Update state (0x61) downloading, progress: 0.00 (0 / 0)")
+		if code == "nosub" {
+			s.fail("ERROR! Failed to install app '%s' (No subscription)", app)
+		} else {
+			s.fail("Error! App '%s' state is %s after update job.", app, code)
+		}
+		return
+	}
 	s.cacheAppInfo(app)
 	s.printf(" Update state (0x3) reconfiguring, progress: 0.00 (0 / 0)")
 	if err := s.writeManifest("1026"); err != nil {
@@ -86,7 +96,7 @@ func (s *session) appUpdate(app string, validate bool) {
 		return
 	}
 	all := mergeFiles(files, winFiles)
-	failAfter, exit0 := s.failPlan()
+	failAfter, exit0, failState := s.failPlan()
 	var total, done int64
 	for _, f := range all {
 		total += int64(len(f.data))
@@ -120,7 +130,7 @@ func (s *session) appUpdate(app string, validate bool) {
 			if exit0 {
 				s.setExit(0)
 			}
-			s.fail("Error! App '%s' state is 0x602 after update job.", app)
+			s.fail("Error! App '%s' state is %s after update job.", app, failState)
 			return
 		}
 		if err := s.writeFile(dst, f.data, f.mode); err != nil {
@@ -316,17 +326,49 @@ func (s *session) depotFiles(dir string) ([]depotFile, error) {
 	return out, err
 }
 
+// nextError takes the next failure of depot/errors, a list of states for
+// the app_update runs to come, one per run, across steamcmd processes
+// (depot/errors.used counts those taken): a state such as 0x402 ends the
+// run with "Error! App '222860' state is 0x402 after update job.", as
+// steamcmd reports a download that stopped short (0x402, 0x602, 0x606,
+// 0x626, 0x6A6: LinuxGSM core_dl.sh retries these, "Update required but
+// not completed - check network") or a full disk (0x202, 0x212: "Not
+// enough disk space"); "nosub" ends it with "ERROR! Failed to install app
+// '222860' (No subscription)", an account without the app. Once the list
+// is used up, runs succeed.
+func (s *session) nextError() (string, bool) {
+	list := strings.Fields(readString(filepath.Join(s.depot, "errors")))
+	usedPath := filepath.Join(s.depot, "errors.used")
+	used, _ := strconv.Atoi(strings.TrimSpace(readString(usedPath)))
+	if used >= len(list) {
+		return "", false
+	}
+	os.WriteFile(usedPath, []byte(strconv.Itoa(used+1)+"\n"), 0o644)
+	return list[used], true
+}
+
 // failPlan reads depot/fail: -1 when no failure is asked for.
-func (s *session) failPlan() (after int, exit0 bool) {
+// depot/fail is "N [exit0] [STATE]": STATE (default 0x602) is the state
+// of the failure line.
+func (s *session) failPlan() (after int, exit0 bool, state string) {
 	f := strings.Fields(readString(filepath.Join(s.depot, "fail")))
+	state = "0x602"
 	if len(f) == 0 {
-		return -1, false
+		return -1, false, state
 	}
 	n, err := strconv.Atoi(f[0])
 	if err != nil {
-		return -1, false
+		return -1, false, state
 	}
-	return n, len(f) > 1 && f[1] == "exit0"
+	for _, w := range f[1:] {
+		switch {
+		case w == "exit0":
+			exit0 = true
+		case strings.HasPrefix(w, "0x"):
+			state = w
+		}
+	}
+	return n, exit0, state
 }
 
 // removeStale deletes the files a previous run installed from this depot

@@ -29,7 +29,7 @@ Example:
   left4me create srv1 --port 27015 --overlay competitive=comp --overlay workshop/maps \
       --config 'hostname "My server"' --arg +map --arg c1m1_hotel --autostart`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "port", Usage: "UDP/TCP port `N`, 1..65535, not used by another instance (required)", DefaultText: "none"},
+			&cli.IntFlag{Name: "port", Usage: "game port `N`, 1024..65535 (required); the client, SourceTV and Steam ports follow (N+1000, N+2000, N+3000), and none of the set may be another instance's", DefaultText: "none"},
 			&cli.StringSliceFlag{Name: "overlay", Usage: "overlay `PATH[=ALIAS]` below overlays/, top-most first (repeatable)"},
 			&cli.StringSliceFlag{Name: "config", Usage: "a server.cfg `LINE` (repeatable)", KeepSpace: true},
 			&cli.StringSliceFlag{Name: "arg", Usage: "a server command-line `ARG` (repeatable)", KeepSpace: true},
@@ -79,12 +79,16 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
-	if in, taken := spec.PortHolder(all, n.Port); taken {
-		return fmt.Errorf("%w: port %d is already used by instance %s (%s); pick another --port", fail.ErrUsage, n.Port, in.Name, in.File)
-	}
 	data, err := specedit.Render(name, n)
 	if err != nil {
 		return err
+	}
+	// Every port of the new set (game, client, SourceTV, Steam) against
+	// every port of the others, as the generator will check it.
+	if s, err := spec.Parse(path, data); err == nil {
+		if err := spec.PortClash(all, path, s); err != nil {
+			return fmt.Errorf("%w: %v (nothing was written)", fail.ErrUsage, err)
+		}
 	}
 	if err := specedit.WriteNew(path, data); err != nil {
 		return fail.NeedsRoot(err, "writing "+path)

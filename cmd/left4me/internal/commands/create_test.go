@@ -52,7 +52,10 @@ func TestCreateRefuses(t *testing.T) {
 		want string
 	}{
 		{[]string{"create", "srv1", "--port", "27020"}, fail.CodeFailure, "has a spec already"},
-		{[]string{"create", "srv2", "--port", "27015"}, fail.CodeUsage, "port 27015 is already used by instance srv1"},
+		{[]string{"create", "srv2", "--port", "27015"}, fail.CodeUsage, `srv2.yaml:4:7: port: 27015 is already used by instance "srv1" (its game port); pick another port (nothing was written)`},
+		// Every port of the set counts: the default client port of 26015
+		// is srv1's game port.
+		{[]string{"create", "srv2", "--port", "26015"}, fail.CodeUsage, `port: its client port 27015 (port + 1000, the default) is already used by instance "srv1" (its game port); pick another port, or give ports: {client: N}`},
 		{[]string{"create", "srv2"}, fail.CodeUsage, "create needs --port N"},
 		{[]string{"create", "srv2", "--port", "0"}, fail.CodeUsage, "port: 0 is out of range"},
 		{[]string{"create", "srv2", "--port", "1", "--overlay", "../etc"}, fail.CodeUsage, `has a ".." component`},

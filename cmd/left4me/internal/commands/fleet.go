@@ -127,7 +127,7 @@ func (e *Env) fleetList(c *cli.Context) error {
 		}
 		return hostsErr(as)
 	}
-	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	t := table.New("HOST", "NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	var notes []string
 	for i := range as {
 		a := &as[i]
@@ -174,7 +174,7 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 			t.Row(problemRow(*a, 9, 4)...)
 			continue
 		}
-		port, auto := strconv.Itoa(st.Port), yesNo(st.Autostart)
+		port, auto := st.Ports.text(st.Port), yesNo(st.Autostart)
 		if st.Error != "" {
 			port, auto = "-", "invalid spec"
 		}

@@ -49,7 +49,7 @@ func TestFleetList(t *testing.T) {
 	if !errors.Is(err, fail.ErrHosts) || fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "down, old") {
 		t.Errorf("err %v", err)
 	}
-	want := "HOST   NAME         PORT    AUTOSTART  STATE        PLAYERS  BOTS  MOUNTED  OVERLAYS\n" +
+	want := "HOST   NAME         PORTS   AUTOSTART  STATE        PLAYERS  BOTS  MOUNTED  OVERLAYS\n" +
 		"eu     srv1         27015   yes        active       2        1     yes      comp=c\n" +
 		"down   -            -       -          unreachable  -        -     -        ssh: connect to host down port 22: No route to host\n" +
 		"na     srv1         27015*  no         inactive     -        -     no       -\n" +

@@ -30,22 +30,26 @@ type overlay struct {
 
 // row is one instance as `list --json` prints it.
 type row struct {
-	Name      string `json:"name"`
-	File      string `json:"file"`
-	Port      int    `json:"port,omitempty"`
-	Autostart bool   `json:"autostart"`
-	State     string `json:"state"` // unknown without systemd
-	SubState  string `json:"sub_state,omitempty"`
-	Mounted   bool   `json:"mounted"`
+	Name string `json:"name"`
+	File string `json:"file"`
+	Port int    `json:"port,omitempty"`
+	// Ports is the whole set the server binds (absent from hosts that
+	// predate it, and for an invalid spec).
+	Ports     *portSet `json:"ports,omitempty"`
+	Autostart bool     `json:"autostart"`
+	State     string   `json:"state"` // unknown without systemd
+	SubState  string   `json:"sub_state,omitempty"`
+	Mounted   bool     `json:"mounted"`
 	// Stale: the spec changed since systemd last loaded it (no reload
 	// yet); its port, overlays and the rest do not apply until one.
 	Stale bool `json:"stale"`
 	// What a running server was started with: where it answers, and
 	// whether that is no longer what its spec makes (a restart applies
 	// the spec).
-	RunningAddress string `json:"running_address,omitempty"`
-	RunningPort    int    `json:"running_port,omitempty"`
-	Outdated       bool   `json:"outdated"`
+	RunningAddress string   `json:"running_address,omitempty"`
+	RunningPort    int      `json:"running_port,omitempty"`
+	RunningPorts   *portSet `json:"running_ports,omitempty"`
+	Outdated       bool     `json:"outdated"`
 	// Orphaned: the unit runs (or failed) but its spec file is gone.
 	Orphaned bool `json:"orphaned"`
 	// RetryAt: systemd gave up on it (failed); left4me-retry@NAME starts
@@ -127,7 +131,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			r.Error = in.Err.Error()
 			r.Unreadable = errors.Is(in.Err, fs.ErrPermission)
 		} else {
-			r.Port, r.Autostart = in.Spec.Port, in.Spec.Autostart
+			r.Port, r.Ports, r.Autostart = in.Spec.Port, newPortSet(in.Spec.Ports), in.Spec.Autostart
 			for _, o := range in.Spec.Overlays {
 				r.Overlays = append(r.Overlays, overlay(o))
 			}
@@ -155,7 +159,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(e.Stdout, "no instances in %s; make one with `left4me create NAME --port N`\n", dir)
 		return nil
 	}
-	t := table.New("NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	t := table.New("NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
 	var notes []string
 	for _, r := range rows {
 		cells := listCells(r)
@@ -178,6 +182,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 func (r *row) running(run map[string]running) {
 	if x, ok := run[r.Name]; ok {
 		r.RunningAddress, r.RunningPort, r.Outdated = x.Addr, x.Port, x.Outdated && !r.Orphaned
+		r.RunningPorts = newPortSet(x.Ports)
 	}
 }
 
@@ -189,8 +194,9 @@ func rowNotes(r row) []string {
 	switch {
 	case r.Orphaned:
 		out = append(out, fmt.Sprintf("! %s: its spec is gone but its server still runs (or failed); `left4me stop %s` stops it", name, name))
-	case r.Outdated && r.RunningPort != 0 && r.RunningPort != r.Port:
-		out = append(out, fmt.Sprintf("* %s: runs on port %d, as started; its spec now says %d: `left4me restart %s` applies it", name, r.RunningPort, r.Port, name))
+	case r.Outdated && r.RunningPorts != nil && r.Ports != nil && *r.RunningPorts != *r.Ports:
+		out = append(out, fmt.Sprintf("* %s: runs on ports %s, as started; its spec now says %s: `left4me restart %s` applies it",
+			name, r.RunningPorts.text(r.RunningPort), r.Ports.text(r.Port), name))
 	case r.Outdated:
 		out = append(out, fmt.Sprintf("* %s: runs with an older version of its spec: `left4me restart %s` applies it", name, name))
 	}
@@ -200,18 +206,18 @@ func rowNotes(r row) []string {
 	return out
 }
 
-// listCells is one row of list's table: the port is the one the server
-// answers on while it runs, marked when that is not what its spec says now.
+// listCells is one row of list's table: the ports are those the server
+// runs with while it runs, marked when that is not what its spec says now.
 // Its text may come from another host (--host): it is escaped.
 func listCells(r row) []table.Cell {
-	port, auto, ovl := strconv.Itoa(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
-	if r.RunningPort != 0 {
-		port = strconv.Itoa(r.RunningPort)
+	port, auto, ovl := r.Ports.text(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
+	if r.RunningPorts != nil {
+		port = r.RunningPorts.text(r.RunningPort)
 	}
 	switch {
 	case r.Orphaned:
 		auto, ovl = "-", "orphaned: no spec"
-		if r.RunningPort == 0 {
+		if r.RunningPorts == nil {
 			port = "-"
 		}
 		port += "!"
@@ -230,6 +236,29 @@ func listCells(r row) []table.Cell {
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
 		{Text: termsafe.Line(r.State), Color: stateColor(r.State)}, {Text: count(r.Humans)}, {Text: count(r.Bots)},
 		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}
+}
+
+// portSet is a spec.Ports as list and status --json print it.
+type portSet struct {
+	Game   int `json:"game"`
+	Client int `json:"client"`
+	TV     int `json:"tv"` // 0: SourceTV off (-nohltv)
+	Steam  int `json:"steam"`
+}
+
+func newPortSet(p spec.Ports) *portSet { return &portSet{p.Game, p.Client, p.TV, p.Steam} }
+
+// text is the set as list's PORTS column shows it, game/client/tv/steam
+// ("-" for SourceTV off); just the port when a host sent no set.
+func (p *portSet) text(port int) string {
+	if p == nil {
+		return strconv.Itoa(port)
+	}
+	tv := "-"
+	if p.TV != 0 {
+		tv = strconv.Itoa(p.TV)
+	}
+	return strconv.Itoa(p.Game) + "/" + strconv.Itoa(p.Client) + "/" + tv + "/" + strconv.Itoa(p.Steam)
 }
 
 // listTimeout bounds how long list waits for the servers' answers.

@@ -19,7 +19,7 @@ import (
 func listFixture(t *testing.T) *tenv {
 	te := newEnv(t)
 	te.spec(t, "alpha", "port: 27015\nautostart: true\noverlays: [{path: comp, alias: c}, maps]\n")
-	te.spec(t, "beta", "port: 27016\n")
+	te.spec(t, "beta", "port: 27016\nports: {tv: off}\n")
 	te.spec(t, "gamma", "port: nope\n")
 	return te
 }
@@ -32,10 +32,10 @@ func TestList(t *testing.T) {
 		t.Fatal(err)
 	}
 	// alpha runs and answers 3 players, 1 of them a bot (newEnv's stub).
-	want := "NAME   PORT   AUTOSTART  STATE     PLAYERS  BOTS  MOUNTED  OVERLAYS\n" +
-		"alpha  27015  yes        active    2        1     no       comp=c,maps\n" +
-		"beta   27016  no         inactive  -        -     no       -\n" +
-		"gamma  -      -          failed    -        -     no       invalid spec: see `left4me validate gamma`\n"
+	want := "NAME   PORTS                    AUTOSTART  STATE     PLAYERS  BOTS  MOUNTED  OVERLAYS\n" +
+		"alpha  27015/28015/29015/30015  yes        active    2        1     no       comp=c,maps\n" +
+		"beta   27016/28016/-/30016      no         inactive  -        -     no       -\n" +
+		"gamma  -                        -          failed    -        -     no       invalid spec: see `left4me validate gamma`\n"
 	if te.out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", te.out, want)
 	}
@@ -119,7 +119,7 @@ func TestListMarksStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := te.out.String()
-	for _, w := range []string{"loaded  27001 ", "edited  27012*", "new     27003*", "* edited: spec changed since systemd last loaded it"} {
+	for _, w := range []string{"loaded  27001/28001/29001/30001 ", "edited  27012/28012/29012/30012*", "new     27003/28003/29003/30003*", "* edited: spec changed since systemd last loaded it"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("list lacks %q:\n%s", w, out)
 		}
@@ -147,7 +147,7 @@ func TestListShowsWhereItRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := te.out.String()
-	for _, w := range []string{"a     27001*", "b     27002 ", "* a: runs on port 27001, as started; its spec now says 27099: `left4me restart a` applies it"} {
+	for _, w := range []string{"a     27001/28001/29001/30001*", "b     27002/28002/29002/30002 ", "* a: runs on ports 27001/28001/29001/30001, as started; its spec now says 27099/28099/29099/30099: `left4me restart a` applies it"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("list lacks %q:\n%s", w, out)
 		}
@@ -175,7 +175,7 @@ func TestOrphans(t *testing.T) {
 	if err := te.run("list"); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"gone  27002!  -          active", "orphaned: no spec", "! gone: its spec is gone but its server still runs (or failed); `left4me stop gone` stops it"} {
+	for _, w := range []string{"gone  27002/28002/29002/30002!  -          active", "orphaned: no spec", "! gone: its spec is gone but its server still runs (or failed); `left4me stop gone` stops it"} {
 		if !strings.Contains(te.out.String(), w) {
 			t.Errorf("list lacks %q:\n%s", w, te.out)
 		}

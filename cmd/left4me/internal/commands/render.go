@@ -105,6 +105,11 @@ func (e *Env) render(name string) error {
 	if err := t.Write(w, e.Color); err != nil {
 		return err
 	}
+	tv := "tv off (-nohltv)"
+	if s.Ports.TV != 0 {
+		tv = fmt.Sprintf("tv %d", s.Ports.TV)
+	}
+	fmt.Fprintf(w, "\nports (UDP, all on the command line)\n  game %d, client %d, %s, steam %d\n", s.Ports.Game, s.Ports.Client, tv, s.Ports.Steam)
 	fmt.Fprintf(w, "\ncommand\n  %s\n", shellJoin(units.Command(e.Layout, name, s)))
 	return nil
 }

@@ -45,8 +45,11 @@ layers, top to bottom, mounted on ` + r + `/merged
   overlays[2]   ` + v + `/overlays/admins
   installation  ` + v + `/installation
 
+ports (UDP, all on the command line)
+  game 27015, client 28015, tv 29015, steam 30015
+
 command
-  ` + r + `/merged/srcds_linux -game left4dead2 -strictportbind -port 27015 +map c1m1_hotel -hostname 'it'\''s'
+  ` + r + `/merged/srcds_linux -game left4dead2 -strictportbind -port 27015 +clientport 28015 +tv_port 29015 -steamport 30014 +map c1m1_hotel -hostname 'it'\''s'
 `
 	if got := te.out.String(); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)

@@ -65,8 +65,9 @@ func (e *Env) runningAddr(ctx context.Context, sd Systemd, name string) (string,
 // running is what a running server was started with, as far as the CLI
 // shows it.
 type running struct {
-	Addr string // where it answers A2S (RunningAddr)
-	Port int
+	Addr  string // where it answers A2S (RunningAddr)
+	Port  int
+	Ports spec.Ports // the whole set (RunningPorts)
 	// Outdated: its command line is not the one its spec makes now (the
 	// spec was edited since it started): a restart applies it. Unknown,
 	// and false, when the spec cannot be read.
@@ -96,6 +97,7 @@ func (e *Env) runningServers(ctx context.Context, sd Systemd, names []string, sp
 			continue
 		}
 		r := running{Addr: addr}
+		r.Ports, _ = units.RunningPorts(argv)
 		r.Port, _ = strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if s := specs[n]; s != nil {
 			r.Outdated = !sameCommand(argv, units.Command(e.Layout, n, s))

@@ -66,6 +66,7 @@ type statusJSON struct {
 	File      string    `json:"file"`
 	Unit      string    `json:"unit"`
 	Port      int       `json:"port,omitempty"`
+	Ports     *portSet  `json:"ports,omitempty"`
 	Autostart bool      `json:"autostart"`
 	Overlays  []overlay `json:"overlays"`
 	Error     string    `json:"error,omitempty"` // the spec's problems
@@ -117,11 +118,11 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		t.Row(table.Plain("spec:", path)...)
 		t.Row(table.Cell{Text: "problems:"}, table.Cell{Text: "invalid: see `left4me validate " + name + "`", Color: table.Red})
 	default:
-		st.Port, st.Autostart = s.Port, s.Autostart
+		st.Port, st.Ports, st.Autostart = s.Port, newPortSet(s.Ports), s.Autostart
 		for _, o := range s.Overlays {
 			st.Overlays = append(st.Overlays, overlay(o))
 		}
-		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %d, autostart %s)", path, s.Port, yesNo(s.Autostart)))...)
+		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %s, autostart %s)", path, s.Ports, yesNo(s.Autostart)))...)
 		t.Row(table.Plain("overlays:", overlayList(st.Overlays))...)
 	}
 	u, sdErr := e.unitState(ctx, unit)

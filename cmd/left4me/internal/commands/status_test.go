@@ -25,7 +25,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "srv1 - l4d2@srv1.service\n" +
-		"  spec:      " + p + " (port 27015, autostart yes)\n" +
+		"  spec:      " + p + " (port 27015 client 28015 tv 29015 steam 30015, autostart yes)\n" +
 		"  overlays:  maps\n" +
 		"  state:     active (running) since 2025-11-26 11:55:00 UTC; 5m0s ago\n" +
 		"  main PID:  4242\n" +

@@ -138,7 +138,7 @@ func TestStartRefusesAClaimedPort(t *testing.T) {
 	te.spec(t, "a", "port: 27015\n")
 	te.spec(t, "b", "port: 27015\n")
 	err := te.run("start", "b")
-	if err == nil || !strings.Contains(err.Error(), `b.yaml:1:7: port: 27015 is already used by instance "a", whose spec is older; pick another port`) {
+	if err == nil || !strings.Contains(err.Error(), `b.yaml:1:7: port: 27015 is already used by instance "a" (its game port), whose spec is older; pick another port`) {
 		t.Fatalf("start b: %v", err)
 	}
 	for _, c := range te.sd.calls {

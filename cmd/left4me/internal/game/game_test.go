@@ -29,6 +29,7 @@ type rig struct {
 	depot string
 	lines []string
 	out   strings.Builder
+	waits []time.Duration // the retry waits Update asked for
 }
 
 func newRig(t *testing.T) *rig {
@@ -49,6 +50,8 @@ func newRig(t *testing.T) *rig {
 		Now:    func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
 		Out:    &r.out,
 		OnLine: func(l string) { r.lines = append(r.lines, l) },
+		// Retries wait nothing here; the waits asked for are recorded.
+		RetryWait: func(n int) time.Duration { r.waits = append(r.waits, DefaultRetryWait(n)); return 0 },
 	}
 	return r
 }
@@ -198,7 +201,7 @@ func TestFailedUpdateChangesNothing(t *testing.T) {
 			r.publish(t, "200", v2)
 			write(t, filepath.Join(r.depot, "fail"), fail, 0o644)
 			_, err = Update(context.Background(), r.cfg, Request{})
-			if err == nil || !strings.Contains(err.Error(), "state is 0x602") || !strings.Contains(err.Error(), "nothing was changed: installation -> installations/"+first.ID) {
+			if err == nil || !strings.Contains(err.Error(), "state is 0x602") || !strings.Contains(err.Error(), "gave up after 5 retries") || !strings.Contains(err.Error(), "nothing was changed: installation -> installations/"+first.ID) {
 				t.Fatalf("got %v", err)
 			}
 			if target, _ := os.Readlink(r.store.LinkPath()); target != "installations/"+first.ID {
@@ -209,6 +212,55 @@ func TestFailedUpdateChangesNothing(t *testing.T) {
 			}
 			if after := read(t, filepath.Join(r.store.Path(first.ID), "left4dead2/who.txt")); after != before {
 				t.Errorf("current version changed: %q", after)
+			}
+		})
+	}
+}
+
+// A download that stopped short is retried, with growing waits, in the
+// same staging directory; a full disk and an account without the app stop
+// at once with what to do.
+func TestSteamcmdErrors(t *testing.T) {
+	cases := []struct {
+		errors string
+		ok     bool
+		want   string
+		runs   int
+	}{
+		{"0x402 0x602 0x606 0x626 0x6A6", true, "retry 5 of 5", 6},
+		{"0x402 0x402 0x402 0x402 0x402 0x402", false, "gave up after 5 retries", 6},
+		{"0x202", false, "not enough disk space for the download (steamcmd state 0x202): free space on the filesystem of", 1},
+		{"0x602 nosub", false, "the Steam account has no license for app 222860 (No subscription)", 2},
+	}
+	for _, c := range cases {
+		t.Run(c.errors, func(t *testing.T) {
+			r := newRig(t)
+			r.publish(t, "100", v1)
+			if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
+				t.Fatal(err)
+			}
+			runs := func() int {
+				return strings.Count(read(t, filepath.Join(r.depot, "log")), "app_update 222860 platform=")
+			}
+			before := runs()
+			r.publish(t, "200", v2)
+			write(t, filepath.Join(r.depot, "errors"), c.errors, 0o644)
+			out, err := Update(context.Background(), r.cfg, Request{})
+			text := r.out.String()
+			if err != nil {
+				text += err.Error()
+			}
+			if (err == nil) != c.ok || !strings.Contains(text, c.want) {
+				t.Fatalf("%+v %v; want ok %v and %q in:\n%s", out, err, c.ok, c.want, text)
+			}
+			if c.ok && out.Build != "200" {
+				t.Errorf("build %q", out.Build)
+			}
+			if n := runs() - before; n != c.runs {
+				t.Errorf("%d app_update runs, want %d", n, c.runs)
+			}
+			if want := c.runs - 1; len(r.waits) != want || want > 0 && (r.waits[0] != 2*time.Second || want > 1 && r.waits[1] != 4*time.Second) {
+				t.Errorf("waits %v, want %d doubling from 2s", r.waits, want)
 			}
 		})
 	}
@@ -405,11 +457,14 @@ func TestSteamGuard(t *testing.T) {
 // build is asked without it.
 func TestLatestBuildIgnoresTheCache(t *testing.T) {
 	r := newRig(t)
+	r.cfg.Steam.Env = append(r.cfg.Steam.Env, "XDG_DATA_HOME="+t.TempDir())
 	r.publish(t, "100", v1)
 	if b, err := steamcmd.LatestBuild(context.Background(), r.cfg.Steam); err != nil || b != "100" {
 		t.Fatalf("%q %v", b, err)
 	}
-	if _, err := os.Stat(filepath.Join(r.cfg.Steam.Home, steamcmd.AppInfoCache)); err != nil {
+	// Debian's steamcmd keeps it below ${XDG_DATA_HOME:-$HOME/.local/share}/Steam;
+	// an XDG_DATA_HOME of the caller's does not reach steamcmd.
+	if _, err := os.Stat(filepath.Join(r.cfg.Steam.Home, ".local/share/Steam/appcache", steamcmd.AppInfoCache)); err != nil {
 		t.Fatalf("the stand-in keeps no cache: %v", err)
 	}
 	r.publish(t, "200", v2)

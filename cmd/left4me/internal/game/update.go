@@ -29,7 +29,18 @@ type Config struct {
 	Now    func() time.Time
 	Out    io.Writer    // step messages
 	OnLine func(string) // steamcmd's output, password already removed
+	// RetryWait is how long to wait before retry n (1, 2, ...) of a
+	// download that stopped short; nil: DefaultRetryWait.
+	RetryWait func(n int) time.Duration
 }
+
+// MaxRetries bounds the retries of a download that stopped short
+// (steamcmd.Result.Transient); LinuxGSM's core_dl.sh gives up after ten.
+const MaxRetries = 5
+
+// DefaultRetryWait doubles from 2s: 2, 4, 8, 16, 32 seconds, about a
+// minute in all before the update gives up.
+func DefaultRetryWait(n int) time.Duration { return 2 * time.Second << (n - 1) }
 
 // Request is one install or update.
 type Request struct {
@@ -179,6 +190,7 @@ func (c Config) step(format string, args ...any) {
 // "Invalid platform"; an account that meets it gets one retry with the
 // windows-first workaround.
 func (c Config) runSteamcmd(ctx context.Context, job *steamcmd.Job) error {
+	retries := 0
 	for {
 		script, err := job.Script()
 		if err != nil {
@@ -191,10 +203,37 @@ func (c Config) runSteamcmd(ctx context.Context, job *steamcmd.Job) error {
 		if err == nil {
 			return nil
 		}
-		if res.InvalidPlatform && !job.WindowsFirst && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case res.DiskFull():
+			// A retry would only fill the disk again.
+			return fmt.Errorf("%w\nnot enough disk space for the download (steamcmd state %s): free space on the filesystem of %s, then update again", err, res.State, c.Store.Root)
+		case res.NoSubscription:
+			return fmt.Errorf("%w\nthe Steam account has no license for app %d (No subscription): log in with an account that owns it (--login ACCOUNT)", err, steamcmd.AppID)
+		case res.InvalidPlatform && !job.WindowsFirst:
 			c.step("steamcmd says \"Invalid platform\": retrying with the windows platform first, then linux")
 			job.WindowsFirst = true
 			continue
+		case res.Transient() && retries < MaxRetries:
+			retries++
+			wait := DefaultRetryWait(retries)
+			if c.RetryWait != nil {
+				wait = c.RetryWait(retries)
+			}
+			c.step("steamcmd stopped before the download completed (state %s): retry %d of %d in %v, resuming in the same directory", res.State, retries, MaxRetries, wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			}
+			continue
+		}
+		if res.Transient() {
+			return fmt.Errorf("%w\ngave up after %d retries", err, MaxRetries)
 		}
 		return err
 	}

@@ -115,17 +115,50 @@ func ValidBuildID(s string) bool {
 	return s != "" && len(s) <= 20 && strings.Trim(s, "0123456789") == ""
 }
 
-// AppInfoCache is where steamcmd caches app info below its HOME. It
-// answers app_info_print from that cache even after app_info_update, so a
-// build reported from it can be long stale: tools that track updates
-// delete it before asking, and so does LatestBuild.
-const AppInfoCache = "Steam/appcache/appinfo.vdf"
+// AppInfoCache is the name of steamcmd's app info cache, appcache/
+// appinfo.vdf below its Steam root. It answers app_info_print from that
+// cache even after app_info_update, so a build reported from it can be
+// long stale: tools that track updates delete it before asking, and so
+// does LatestBuild. Where the root is depends on how steamcmd was
+// installed: Valve's tarball uses HOME/Steam, Debian's /usr/games/steamcmd
+// makes ${XDG_DATA_HOME:-$HOME/.local/share}/Steam the root "to avoid that
+// steamcmd uses /home/$user/Steam" (steam-installer's steamcmd wrapper, as
+// quoted in issue #24). So, as LinuxGSM does (core_steamcmd.sh: every
+// appinfo.vdf below steamcmd's HOME), every one below HOME goes; Run keeps
+// XDG_DATA_HOME out of steamcmd's environment, so the root is below HOME.
+const AppInfoCache = "appinfo.vdf"
+
+// DropAppInfoCaches removes every regular file named AppInfoCache below
+// home, following no link (WalkDir does not), and returns their paths.
+func DropAppInfoCaches(home string) ([]string, error) {
+	var gone []string
+	err := filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Name() != AppInfoCache || !d.Type().IsRegular() {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		gone = append(gone, p)
+		return nil
+	})
+	if err != nil {
+		return gone, fmt.Errorf("drop steamcmd's app info cache below %s: %w", home, err)
+	}
+	return gone, nil
+}
 
 // LatestBuild asks steamcmd for the current public build id of the app
 // (anonymously: app_info needs no account), without its app info cache.
 func LatestBuild(ctx context.Context, c Config) (string, error) {
-	if err := os.Remove(filepath.Join(c.Home, AppInfoCache)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("drop steamcmd's app info cache: %w", err)
+	if _, err := DropAppInfoCaches(c.Home); err != nil {
+		return "", err
 	}
 	var out strings.Builder
 	_, err := Run(ctx, c, InfoScript(), "", func(l string) { out.WriteString(l + "\n") })

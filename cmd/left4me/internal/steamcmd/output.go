@@ -44,7 +44,33 @@ type Result struct {
 	// SteamGuard: the login needs a Steam Guard code (e-mail or mobile)
 	// that nobody could type.
 	SteamGuard bool
+	// State is the last "Error! App '222860' state is 0xNNN after update
+	// job." state, lower case; "" when none was printed.
+	State string
+	// NoSubscription: "ERROR! Failed to install app '222860' (No
+	// subscription)", the account has no license for the app.
+	NoSubscription bool
 }
+
+var stateRE = regexp.MustCompile(`state is (0x[0-9a-fA-F]+) after update job`)
+
+// Transient reports a failure that a second run of the same job may get
+// past: the download stopped before it completed. LinuxGSM's core_dl.sh
+// retries on 0x402 and 0x602 ("Update required but not completed - check
+// network"), up to ten times; 0x606, 0x626 and 0x6A6 are the same family
+// (update started and stopped on a connection or time-out).
+func (r *Result) Transient() bool {
+	switch r.State {
+	case "0x402", "0x602", "0x606", "0x626", "0x6a6":
+		return true
+	}
+	return false
+}
+
+// DiskFull reports steamcmd's "not enough disk space" states: LinuxGSM's
+// core_dl.sh stops at once on 0x202 and 0x212 ("Not enough disk space to
+// download server files").
+func (r *Result) DiskFull() bool { return r.State == "0x202" || r.State == "0x212" }
 
 // Observe updates r with one output line.
 func (r *Result) Observe(line string) {
@@ -57,6 +83,12 @@ func (r *Result) Observe(line string) {
 		r.Errors = append(r.Errors, l)
 		if strings.Contains(l, "Invalid platform") {
 			r.InvalidPlatform = true
+		}
+		if strings.Contains(l, "No subscription") {
+			r.NoSubscription = true
+		}
+		if m := stateRE.FindStringSubmatch(l); m != nil {
+			r.State = strings.ToLower(m[1])
 		}
 		if strings.HasPrefix(l, "Steam Guard code:") || strings.HasPrefix(l, "Two-factor code:") {
 			r.SteamGuard = true

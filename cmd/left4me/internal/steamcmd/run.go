@@ -177,7 +177,9 @@ func memfd(s string) (*os.File, error) {
 func withoutHome(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "CREDENTIALS_DIRECTORY=") {
+		// XDG_DATA_HOME would move Debian's Steam root (and its app
+		// info cache, see AppInfoCache) out of HOME.
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "CREDENTIALS_DIRECTORY=") && !strings.HasPrefix(kv, "XDG_DATA_HOME=") {
 			out = append(out, kv)
 		}
 	}

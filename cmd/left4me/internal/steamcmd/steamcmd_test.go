@@ -241,3 +241,79 @@ func TestRunCancelStopsTheGroup(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The states a run ends in decide between retrying and stopping.
+func TestResultStates(t *testing.T) {
+	cases := []struct {
+		line                      string
+		state                     string
+		transient, full, noSubscr bool
+	}{
+		{"Error! App '222860' state is 0x402 after update job.", "0x402", true, false, false},
+		{"Error! App '222860' state is 0x6A6 after update job.", "0x6a6", true, false, false},
+		{"Error! App '222860' state is 0x626 after update job.", "0x626", true, false, false},
+		{"Error! App '222860' state is 0x202 after update job.", "0x202", false, true, false},
+		{"Error! App '222860' state is 0x212 after update job.", "0x212", false, true, false},
+		{"ERROR! Failed to install app '222860' (No subscription)", "", false, false, true},
+		{"Error! App '222860' state is 0x10E after update job.", "0x10e", false, false, false},
+	}
+	for _, c := range cases {
+		var r Result
+		r.Observe(c.line)
+		if r.State != c.state || r.Transient() != c.transient || r.DiskFull() != c.full || r.NoSubscription != c.noSubscr {
+			t.Errorf("%q: %+v transient %v full %v", c.line, r, r.Transient(), r.DiskFull())
+		}
+	}
+}
+
+// Every appinfo.vdf below HOME goes, wherever steamcmd's root is (Valve's
+// HOME/Steam, Debian's HOME/.local/share/Steam); nothing reached through a
+// link, and nothing that is not a regular file.
+func TestDropAppInfoCaches(t *testing.T) {
+	home, outside := t.TempDir(), t.TempDir()
+	files := []string{"Steam/appcache/appinfo.vdf", ".local/share/Steam/appcache/appinfo.vdf", ".local/share/Steam/appcache/keep.vdf"}
+	for _, f := range files {
+		p := filepath.Join(home, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs := filepath.Join(outside, "appcache", "appinfo.vdf")
+	if err := os.MkdirAll(filepath.Dir(theirs), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(theirs, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(home, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(home, "dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(home, "dir", AppInfoCache), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := DropAppInfoCaches(home)
+	if err != nil || len(gone) != 2 {
+		t.Fatalf("%v %v", gone, err)
+	}
+	for i, f := range files {
+		_, err := os.Stat(filepath.Join(home, f))
+		if exists := err == nil; exists != (i == 2) {
+			t.Errorf("%s exists: %v", f, exists)
+		}
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("followed the link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "dir", AppInfoCache)); err != nil {
+		t.Errorf("removed a directory: %v", err)
+	}
+	if _, err := DropAppInfoCaches(filepath.Join(home, "none")); err != nil {
+		t.Errorf("no HOME yet: %v", err)
+	}
+}
