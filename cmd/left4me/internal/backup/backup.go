@@ -138,6 +138,12 @@ func Create(runtime, dir string, now time.Time, o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	// Under the lock, a temporary file is one a killed backup left.
+	if stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(stale) > 0 {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 	id, err := newID(dir, now)
 	if err != nil {
 		return Result{}, err

@@ -150,7 +150,7 @@ func TestRoundTrip(t *testing.T) {
 	if b, _ := os.ReadFile(outside); string(b) != "root's secret\n" {
 		t.Errorf("the link's target was written: %q", b)
 	}
-	for _, n := range []string{restoring, replaced} {
+	for _, n := range []string{restoring} {
 		if _, err := os.Lstat(filepath.Join(runtime, n)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left behind", n)
 		}
@@ -350,5 +350,25 @@ func TestFind(t *testing.T) {
 	}
 	if _, err := Find(dir, "20261204T100001Z"); !errors.Is(err, ErrNone) {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// A restore with no upper layer (reset since) puts one in place; a backup
+// removes the temporary files a killed one left.
+func TestRestoreWithoutUpperAndStaleTemp(t *testing.T) {
+	runtime, _ := fixture(t)
+	dir := filepath.Join(t.TempDir(), "b")
+	must(t, os.MkdirAll(dir, 0o700))
+	write(t, filepath.Join(dir, ".20261205T180000Z.123.tmp"), "half a backup")
+	r, err := Create(runtime, dir, t0, Options{})
+	must(t, err)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("left: %v", left)
+	}
+	must(t, os.RemoveAll(filepath.Join(runtime, "upper")))
+	must(t, Restore(runtime, r.Info))
+	got, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/logs/L1205000.log"))
+	if err != nil || !strings.Contains(string(got), "started") {
+		t.Errorf("restored %q %v", got, err)
 	}
 }

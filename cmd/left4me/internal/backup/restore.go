@@ -15,42 +15,43 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
 )
 
-// Restore names, below runtime/NAME.
-const (
-	restoring = "upper.restore" // the backup unpacked, before the swap
-	replaced  = "upper.old"     // the upper layer it replaced, until removed
-)
+// restoring is the backup unpacked below runtime/NAME, before the swap,
+// and the upper layer it replaced after it, until removed.
+const restoring = "upper.restore"
 
 // Restore replaces runtime (runtime/NAME)'s upper/ with backup b. The
 // instance must be stopped and unmounted, its lock held by the caller. The
-// backup is unpacked into a fresh directory beside upper/, then swapped in
-// with renames: an error before the swap leaves upper/ as it was.
+// backup is unpacked into a fresh directory beside upper/, then the two
+// are exchanged in one renameat2(RENAME_EXCHANGE): whenever it stops
+// (an error, a kill, a power cut), upper/ is either the old tree or the
+// whole backup, and the next restore removes what is left beside it.
 func Restore(runtime string, b Info) error {
 	rt, err := unix.Open(runtime, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", runtime, err)
 	}
 	defer unix.Close(rt)
-	for _, n := range []string{restoring, replaced} { // left by an interrupted restore
-		if err := treerm.RemoveAt(rt, n, filepath.Join(runtime, n), treerm.Options{}); err != nil {
-			return err
-		}
-	}
 	what := filepath.Join(runtime, restoring)
+	if err := treerm.RemoveAt(rt, restoring, what, treerm.Options{}); err != nil { // an earlier one's
+		return err
+	}
 	if err := unpack(rt, what, b); err != nil {
 		return errors.Join(err, treerm.RemoveAt(rt, restoring, what, treerm.Options{}))
-	}
-	err = unix.Renameat(rt, "upper", rt, replaced)
-	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return errors.Join(fmt.Errorf("move %s/upper aside: %w", runtime, err), treerm.RemoveAt(rt, restoring, what, treerm.Options{}))
-	}
-	if err := unix.Renameat(rt, restoring, rt, "upper"); err != nil {
-		return fmt.Errorf("move %s into place: %w (the previous upper layer is %s/%s)", what, err, runtime, replaced)
 	}
 	if err := unix.Fsync(rt); err != nil {
 		return fmt.Errorf("sync %s: %w", runtime, err)
 	}
-	return treerm.RemoveAt(rt, replaced, filepath.Join(runtime, replaced), treerm.Options{})
+	err = unix.Renameat2(rt, restoring, rt, "upper", unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) { // no upper layer yet
+		err = unix.Renameat2(rt, restoring, rt, "upper", unix.RENAME_NOREPLACE)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("put %s in place of %s/upper: %w", what, runtime, err), treerm.RemoveAt(rt, restoring, what, treerm.Options{}))
+	}
+	if err := unix.Fsync(rt); err != nil {
+		return fmt.Errorf("sync %s: %w", runtime, err)
+	}
+	return treerm.RemoveAt(rt, restoring, what, treerm.Options{})
 }
 
 // unpack writes b into a new directory rt/restoring.
@@ -95,6 +96,10 @@ func unpack(rt int, what string, b Info) error {
 		if err := u.entry(h, tr); err != nil {
 			return err
 		}
+	}
+	// Every file and directory on disk before the swap makes them count.
+	if err := unix.Syncfs(top); err != nil {
+		return fmt.Errorf("sync %s: %w", what, err)
 	}
 	return nil
 }
