@@ -60,7 +60,8 @@ StartLimitBurst=5
 # Once systemd gives up (the start limit, a start that never became ready),
 # the server is tried again later, waiting longer each time: systemd 252
 # has no RestartSteps= (see left4me-retry@.service).
-OnFailure=left4me-retry@%i.service
+# And the operator is told (left4me-alert@.service, /etc/left4me/alerts.yaml).
+OnFailure=left4me-retry@%i.service left4me-alert@%i.service
 
 [Service]
 # Started means playable: the relay (the main process) tells systemd READY=1

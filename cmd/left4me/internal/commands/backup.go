@@ -13,11 +13,13 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
@@ -164,7 +166,9 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper), err)
 	}
 	if err != nil {
-		return r, fmt.Errorf("%s: backup failed: %w", name, err)
+		err = fmt.Errorf("%s: backup failed: %w", name, err)
+		e.sendAlert(context.Background(), e.event(alert.BackupFailed, name, name+": backup failed", termsafe.Line(err.Error())))
+		return r, err
 	}
 	if why != "" {
 		why = " (" + why + ")"

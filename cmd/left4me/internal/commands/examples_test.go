@@ -147,6 +147,7 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.yaml"), "builder: competitive.sh\n")
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
 			te.ConsoleDir = fakeConsole(t, "srv1")
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /bin/true\n")
 			args := argv(line)
 			for i := range args[:len(args)-1] {
 				if args[i] == "--specs" { // a staged copy of instances/

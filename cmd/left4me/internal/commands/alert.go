@@ -1,0 +1,157 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/spec/layout"
+)
+
+func alertCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "alert",
+		Usage: "alerts by webhook, command or email (/etc/left4me/alerts.yaml)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "test",
+				Usage: "send a test event every way alerts.yaml names",
+				Description: `Sends a test event by the webhook, the command and the email that
+/etc/left4me/alerts.yaml names, and says which got it. Exits non-zero if
+one failed, naming it (never the webhook's URL). Needs root.
+
+Example:
+  left4me alert test`,
+				Action: func(c *cli.Context) error {
+					cfg, err := e.alertConfig()
+					if err != nil {
+						return err
+					}
+					if cfg == nil {
+						return fmt.Errorf("no %s/%s: nothing to test; see README, Alerts", e.Layout.ConfigDir, alert.File)
+					}
+					sent, err := alert.Send(c.Context, cfg, e.event(alert.Test, "", "test alert from left4me alert test", ""))
+					for _, s := range sent {
+						fmt.Fprintf(e.Stdout, "sent by %s\n", s)
+					}
+					return err
+				},
+			},
+			{
+				Name:      "unit",
+				Usage:     "alert that an instance's unit failed (run by left4me-alert@NAME.service)",
+				ArgsUsage: "NAME",
+				Hidden:    true,
+				Description: `l4d2@NAME.service starts left4me-alert@NAME.service when it fails
+(OnFailure=), after systemd gave up restarting it. This tells why: its
+start limit (a crash loop), a hang the watchdog killed, a start its helper
+refused, or another failure. Failures to deliver go to the journal; the
+exit status is 0 regardless.
+
+Example:
+  left4me alert unit srv1`,
+				Action: onName(func(c *cli.Context, name string) error {
+					if err := layout.ValidateName(name); err != nil {
+						return err
+					}
+					ev, err := e.unitEvent(c.Context, name)
+					if err != nil {
+						return err
+					}
+					e.sendAlert(c.Context, ev)
+					return nil
+				}),
+			},
+		},
+	}
+}
+
+func (e *Env) alertConfig() (*alert.Config, error) {
+	cfg, err := alert.Load(e.Layout.ConfigDir)
+	if errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("%w: %s/%s is root's; run with sudo", fail.ErrPermission, e.Layout.ConfigDir, alert.File)
+	}
+	return cfg, err
+}
+
+func (e *Env) event(kind, name, summary, detail string) alert.Event {
+	host, _ := os.Hostname()
+	return alert.Event{Kind: kind, Instance: name, Host: host, Time: e.Now().UTC(), Summary: summary, Detail: detail}
+}
+
+// sendAlert delivers ev if alerts.yaml exists; what fails is said on
+// stderr (the journal, in a unit) and never fails the caller.
+func (e *Env) sendAlert(ctx context.Context, ev alert.Event) {
+	cfg, err := e.alertConfig()
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "alert %s not sent: %v\n", ev.Kind, err)
+		return
+	}
+	if cfg == nil {
+		return
+	}
+	sent, err := alert.Send(ctx, cfg, ev)
+	for _, s := range sent {
+		fmt.Fprintf(e.Stderr, "alert %s sent by %s\n", ev.Kind, s)
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "alert %s: %v\n", ev.Kind, err)
+	}
+}
+
+// maxDetail bounds what of a helper's refusal goes out.
+const maxDetail = 1000
+
+// unitEvent says why name's unit failed, from its result and, for a
+// start its helper refused, the helper's reason.
+func (e *Env) unitEvent(ctx context.Context, name string) (alert.Event, error) {
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return alert.Event{}, err
+	}
+	defer sd.Close()
+	unit := unitOf(name)
+	u, err := sd.Unit(ctx, unit)
+	if err != nil {
+		return alert.Event{}, err
+	}
+	hint := "left4me status " + name + "; left4me logs " + name
+	// A start its helper refused (a stale spec, a missing overlay) loops
+	// to the start limit too: the helper's errors tell it apart.
+	if why := e.helperErrors(ctx, unit, u.Since.Add(-2*time.Minute)); why != "" {
+		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why), nil
+	}
+	switch u.Result {
+	case "start-limit-hit":
+		return e.event(alert.StartLimit, name, name+" crashed 5 times in a minute: systemd gave up (left4me-retry starts it again later)", hint), nil
+	case "watchdog":
+		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint), nil
+	}
+	return e.event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(u.Result)), hint), nil
+}
+
+// helperErrors is what the start helper of unit logged as errors (priority
+// err: prestart.PrintError) since began, cut to maxDetail.
+func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) string {
+	var out, errb bytes.Buffer
+	args := []string{"--unit", unit, "--identifier", "left4me-prestart", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+		"--output", "cat", "--no-pager", "--quiet", "--lines", "10"}
+	if e.Journal(ctx, args, &out, &errb) != nil {
+		return ""
+	}
+	why := termsafe.Line(strings.TrimSpace(out.String()))
+	if r := []rune(why); len(r) > maxDetail {
+		why = string(r[:maxDetail]) + "…"
+	}
+	return why
+}

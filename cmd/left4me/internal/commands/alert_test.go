@@ -1,0 +1,104 @@
+package commands
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+)
+
+// withAlerts has alerts.yaml name a command that keeps the event it
+// reads; it returns a reader of the last event.
+func withAlerts(t *testing.T, te *tenv) func() alert.Event {
+	t.Helper()
+	dir := t.TempDir()
+	got := filepath.Join(dir, "event.json")
+	cmd := filepath.Join(dir, "page")
+	writeFile(t, cmd, "#!/bin/sh\ncat >"+got+"\n")
+	os.Chmod(cmd, 0o755)
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+cmd+"\n")
+	return func() alert.Event {
+		t.Helper()
+		var ev alert.Event
+		b, err := os.ReadFile(got)
+		if err != nil {
+			t.Fatalf("no event sent: %v\nstderr: %s", err, te.err)
+		}
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+}
+
+// Why a unit failed, as its OnFailure= unit reports it.
+func TestAlertUnit(t *testing.T) {
+	for _, tc := range []struct {
+		result, helperSaid string
+		kind, summary      string
+	}{
+		{"start-limit-hit", "", alert.StartLimit, "crashed 5 times in a minute"},
+		{"watchdog", "", alert.HangKill, "the watchdog killed it"},
+		{"exit-code", "srv1: spec changed since systemd read it\n", alert.StartRefused, "start helper refused"},
+		{"signal", "", alert.Failed, "srv1 failed (signal)"},
+	} {
+		t.Run(tc.result, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			last := withAlerts(t, te)
+			te.sd.set(unitOf("srv1"), "failed", "failed")
+			u := te.sd.units[unitOf("srv1")]
+			u.Result = tc.result
+			te.sd.units[unitOf("srv1")] = u
+			te.prestartSaid = tc.helperSaid
+			if err := te.run("alert", "unit", "srv1"); err != nil {
+				t.Fatal(err)
+			}
+			ev := last()
+			if ev.Kind != tc.kind || ev.Instance != "srv1" || !strings.Contains(ev.Summary, tc.summary) {
+				t.Errorf("sent %+v", ev)
+			}
+			if tc.helperSaid != "" && ev.Detail != strings.TrimSpace(tc.helperSaid) {
+				t.Errorf("detail %q", ev.Detail)
+			}
+		})
+	}
+}
+
+// A delivery that fails is said on stderr and fails nothing.
+func TestAlertDeliveryFails(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /nonexistent/page\n")
+	te.sd.set(unitOf("srv1"), "failed", "failed")
+	if err := te.run("alert", "unit", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.err.String(), "alert by command /nonexistent/page") {
+		t.Errorf("stderr: %s", te.err)
+	}
+	if err := te.run("alert", "test"); err == nil || !strings.Contains(err.Error(), "/nonexistent/page") {
+		t.Errorf("alert test: %v", err)
+	}
+}
+
+func TestAlertBackupFailed(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	te.spec(t, "srv1", "port: 27015\n")
+	last := withAlerts(t, te)
+	rt := te.Layout.RuntimeDir("srv1")
+	mkdirs(t, filepath.Join(rt, "upper"))
+	f, _ := os.Create(filepath.Join(rt, "upper", "sparse"))
+	f.Truncate(1 << 40)
+	f.Close()
+	if err := te.run("backup", "srv1"); err == nil {
+		t.Fatal("backed up a terabyte")
+	}
+	if ev := last(); ev.Kind != alert.BackupFailed || !strings.Contains(ev.Detail, "more than") {
+		t.Errorf("sent %+v", ev)
+	}
+}
