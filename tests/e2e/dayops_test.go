@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -137,6 +142,119 @@ func TestBackups(t *testing.T) {
 		c.MustRun(t, "left4me", "backup", "srv", "--keep", "1")
 		if n := len(ids(t)); n != 1 {
 			t.Errorf("%d backups after --keep 1: %v", n, ids(t))
+		}
+	})
+}
+
+// webhook is a chat webhook on the container's loopback: it keeps what
+// it is sent.
+type webhook struct {
+	mu     sync.Mutex
+	bodies []map[string]any
+	ln     net.Listener
+}
+
+func startWebhook(t *testing.T, c *Container, addr string) *webhook {
+	t.Helper()
+	w := &webhook{}
+	c.Netns(t, func() {
+		var err error
+		if w.ln, err = net.Listen("tcp", addr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	go http.Serve(w.ln, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m map[string]any
+		if json.Unmarshal(b, &m) != nil || r.URL.Path != "/api/webhooks/1/s3cret" {
+			rw.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.mu.Lock()
+		w.bodies = append(w.bodies, m)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(func() { w.ln.Close() })
+	return w
+}
+
+// has reports whether a message containing text came.
+func (w *webhook) has(text string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range w.bodies {
+		if s, _ := b["content"].(string); strings.Contains(s, text) && b["text"] == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Alerts on real systemd: a test event; a crash loop and a start its
+// helper refused, told by the OnFailure= unit; a webhook that is down is
+// in that unit's journal, without its URL.
+func TestAlerts(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	if err := writeFiles(state, map[string]string{
+		"overlays/crash/left4dead2/cfg/standin_crash": "",
+		"overlays/crash/left4dead2/cfg/standin.env":   "",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := bootStoreHost(t, state, map[string]string{
+		"etc/left4me/instances/crash.yaml":   "port: 27071\noverlays: [crash]\n",
+		"etc/left4me/instances/refused.yaml": "port: 27072\noverlays: [missing]\n",
+		"etc/left4me/alerts.yaml":            "webhook: http://127.0.0.1:18765/api/webhooks/1/s3cret\ncommand: /usr/local/bin/page\n",
+		"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
+	})
+	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	w := startWebhook(t, c, "127.0.0.1:18765")
+
+	t.Run("test", func(t *testing.T) {
+		out := c.MustRun(t, "left4me", "alert", "test")
+		if !strings.Contains(out, "sent by webhook (127.0.0.1:18765)") || !strings.Contains(out, "sent by command /usr/local/bin/page") {
+			t.Errorf("alert test:\n%s", out)
+		}
+		if !w.has("test alert from left4me alert test") {
+			t.Errorf("the webhook got %v", w.bodies)
+		}
+		if ev := c.MustRun(t, "cat", "/run/events.jsonl"); !strings.Contains(ev, `"event":"test"`) {
+			t.Errorf("the command read %s", ev)
+		}
+	})
+
+	t.Run("a crash loop and a refused start, once systemd gives up", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "--no-block", "l4d2@crash.service", "l4d2@refused.service")
+		defer func() {
+			if t.Failed() {
+				t.Logf("the webhook got %v\n%s", w.bodies, c.MustRun(t, "systemctl", "show", "-p", "Result", "-p", "NRestarts", "-p", "ActiveState", "l4d2@crash.service", "l4d2@refused.service"))
+			}
+		}()
+		c.WaitFor(t, "the crash loop's alert", 2*time.Minute, func() bool { return w.has("crash kept crashing (exit-code): systemd gave up restarting it") })
+		c.WaitFor(t, "the refused start's alert", time.Minute, func() bool { return w.has("refused: its start helper refused to start it") })
+		if !w.has("overlays/missing") {
+			t.Errorf("the refusal's reason is not in the alert: %v", w.bodies)
+		}
+		w.mu.Lock()
+		all, _ := json.Marshal(w.bodies)
+		w.mu.Unlock()
+		if strings.Contains(string(all), "s3cret") {
+			t.Errorf("the webhook's secret reached a payload: %s", all)
+		}
+	})
+
+	t.Run("a webhook that is down: the journal says so, nothing else breaks", func(t *testing.T) {
+		w.ln.Close()
+		out, err := c.Run(t, "left4me", "alert", "test")
+		if err == nil || !strings.Contains(err.Error(), "alert by webhook (127.0.0.1:18765)") || strings.Contains(err.Error(), "s3cret") ||
+			!strings.Contains(out, "sent by command") {
+			t.Errorf("alert test with the webhook down: %v\n%s", err, out)
+		}
+		c.MustRun(t, "systemctl", "start", "left4me-alert@crash.service") // as OnFailure= does
+		j := c.Journal(t, "left4me-alert@crash.service")
+		if !strings.Contains(j, "alert start-limit: alert by webhook (127.0.0.1:18765)") || !strings.Contains(j, "alert start-limit sent by command") || strings.Contains(j, "s3cret") {
+			t.Errorf("journal of left4me-alert@crash:\n%s", j)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (e *Env) sendAlert(ctx context.Context, ev alert.Event) {
 	}
 	sent, err := alert.Send(ctx, cfg, ev)
 	for _, s := range sent {
-		fmt.Fprintf(e.Stderr, "alert %s sent by %s\n", ev.Kind, s)
+		fmt.Fprintf(e.Stderr, "alert %s sent by %s: %s\n", ev.Kind, s, ev.Summary)
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "alert %s: %v\n", ev.Kind, err)
@@ -131,9 +132,13 @@ func (e *Env) unitEvent(ctx context.Context, name string) (alert.Event, error) {
 	if why := e.helperErrors(ctx, unit, u.Since.Add(-2*time.Minute)); why != "" {
 		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why), nil
 	}
+	// With Restart=on-failure a unit only enters "failed" (and starts its
+	// OnFailure= units) once systemd stops restarting it: its start limit
+	// (systemd.unit(5), OnFailure=; systemd#8398, #9158). So a crash
+	// (exit-code, signal, core-dump) that reached here was a crash loop.
 	switch u.Result {
-	case "start-limit-hit":
-		return e.event(alert.StartLimit, name, name+" crashed 5 times in a minute: systemd gave up (left4me-retry starts it again later)", hint), nil
+	case "start-limit-hit", "exit-code", "signal", "core-dump":
+		return e.event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, u.Result), hint), nil
 	case "watchdog":
 		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint), nil
 	}
@@ -149,7 +154,13 @@ func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) st
 	if e.Journal(ctx, args, &out, &errb) != nil {
 		return ""
 	}
-	why := termsafe.Line(strings.TrimSpace(out.String()))
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l = termsafe.Line(l); l != "" && !slices.Contains(lines, l) { // each try said the same
+			lines = append(lines, l)
+		}
+	}
+	why := strings.Join(lines, "\n")
 	if r := []rune(why); len(r) > maxDetail {
 		why = string(r[:maxDetail]) + "…"
 	}

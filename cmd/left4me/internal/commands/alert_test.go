@@ -40,10 +40,11 @@ func TestAlertUnit(t *testing.T) {
 		result, helperSaid string
 		kind, summary      string
 	}{
-		{"start-limit-hit", "", alert.StartLimit, "crashed 5 times in a minute"},
+		{"start-limit-hit", "", alert.StartLimit, "systemd gave up restarting it"},
+		{"exit-code", "", alert.StartLimit, "srv1 kept crashing (exit-code)"},
 		{"watchdog", "", alert.HangKill, "the watchdog killed it"},
-		{"exit-code", "srv1: spec changed since systemd read it\n", alert.StartRefused, "start helper refused"},
-		{"signal", "", alert.Failed, "srv1 failed (signal)"},
+		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", alert.StartRefused, "start helper refused"},
+		{"timeout", "", alert.Failed, "srv1 failed (timeout)"},
 	} {
 		t.Run(tc.result, func(t *testing.T) {
 			te := newEnv(t)
@@ -61,7 +62,7 @@ func TestAlertUnit(t *testing.T) {
 			if ev.Kind != tc.kind || ev.Instance != "srv1" || !strings.Contains(ev.Summary, tc.summary) {
 				t.Errorf("sent %+v", ev)
 			}
-			if tc.helperSaid != "" && ev.Detail != strings.TrimSpace(tc.helperSaid) {
+			if tc.helperSaid != "" && ev.Detail != "srv1: spec changed since systemd read it" {
 				t.Errorf("detail %q", ev.Detail)
 			}
 		})
