@@ -207,6 +207,8 @@ func TestAlerts(t *testing.T) {
 		"etc/left4me/instances/refused.yaml": "port: 27072\noverlays: [missing]\n",
 		"etc/left4me/alerts.yaml":            "webhook: http://127.0.0.1:18765/api/webhooks/1/s3cret\ncommand: /usr/local/bin/page\n",
 		"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
+		"etc/left4me/overlays/bad.yaml":      "builder: bad.sh\n",
+		"etc/left4me/overlays/bad.sh":        "echo building; exit 3\n",
 	})
 	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
 	w := startWebhook(t, c, "127.0.0.1:18765")
@@ -241,6 +243,15 @@ func TestAlerts(t *testing.T) {
 		w.mu.Unlock()
 		if strings.Contains(string(all), "s3cret") {
 			t.Errorf("the webhook's secret reached a payload: %s", all)
+		}
+	})
+
+	t.Run("an overlay build that failed", func(t *testing.T) {
+		if out, err := c.Run(t, "left4me", "overlay", "build", "bad"); err == nil {
+			t.Fatalf("the build did not fail:\n%s", out)
+		}
+		if !w.has("overlay build of bad failed; the current version stays") {
+			t.Errorf("the webhook got %v", w.bodies)
 		}
 	})
 

@@ -166,3 +166,14 @@ func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) st
 	}
 	return why
 }
+
+// alertFailure alerts that an operation failed, unless the operator ended
+// it (Ctrl-C, SIGTERM). The error's text stays out: it may quote a
+// builder's or steamcmd's output (an account name); where says where to
+// read it.
+func (e *Env) alertFailure(ctx context.Context, err error, kind, name, summary, where string) {
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		return
+	}
+	e.sendAlert(context.WithoutCancel(ctx), e.event(kind, name, summary, "see: "+where))
+}

@@ -103,3 +103,38 @@ func TestAlertBackupFailed(t *testing.T) {
 		t.Errorf("sent %+v", ev)
 	}
 }
+
+// A game update that failed and one that installed a new build alert; the
+// failure's alert does not quote steamcmd (an account name).
+func TestAlertGameUpdate(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounts an overlay: needs root")
+	}
+	te := newEnv(t)
+	te.Euid = 0
+	gameState(t, te)
+	last := withAlerts(t, te)
+	dir := t.TempDir()
+	bin := standin(t, dir)
+	depot := filepath.Join(dir, "depot")
+	mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+	writeFile(t, filepath.Join(depot, "build"), "200")
+	writeFile(t, filepath.Join(depot, "files", "left4dead2", "who.txt"), "v2")
+	if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(depot, "fail"), "1")
+	if err := te.run("game", "update", "--steamcmd", bin); err == nil {
+		t.Fatal("the update did not fail")
+	}
+	if ev := last(); ev.Kind != alert.UpdateFailed || strings.Contains(ev.Detail, "steamcmd:") {
+		t.Errorf("sent %+v", ev)
+	}
+	os.Remove(filepath.Join(depot, "fail"))
+	if err := te.run("game", "update", "--steamcmd", bin); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if ev := last(); ev.Kind != alert.NewBuild || !strings.Contains(ev.Summary, "build 200") {
+		t.Errorf("sent %+v", ev)
+	}
+}
