@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -268,4 +269,71 @@ func TestAlerts(t *testing.T) {
 			t.Errorf("journal of left4me-alert@crash:\n%s", j)
 		}
 	})
+}
+
+// promtoolCheck runs Debian's promtool on exposition text.
+func promtoolCheck(t *testing.T, text string) {
+	t.Helper()
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s\n%s", err, out, text)
+	}
+}
+
+// Metrics on real systemd: left4me metrics, and the socket-activated
+// exporter on 127.0.0.1:9788, both as promtool accepts them.
+func TestMetrics(t *testing.T) {
+	requireE2E(t)
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Fatal("promtool is missing: run tests/deps.sh")
+	}
+	state := t.TempDir()
+	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n"}); err != nil {
+		t.Fatal(err)
+	}
+	c := bootStoreHost(t, state, map[string]string{
+		"etc/left4me/instances/srv.yaml":  "port: 27081\noverlays: [busy]\n",
+		"etc/left4me/instances/down.yaml": "port: 27082\n",
+	})
+	c.MustRun(t, "left4me", "start", "srv")
+	c.MustRun(t, "left4me", "backup", "srv")
+	out := c.MustRun(t, "left4me", "metrics")
+	promtoolCheck(t, out)
+	wants := []string{`l4d2_up{instance="srv"} 1`, `l4d2_up{instance="down"} 0`, `l4d2_players{instance="srv"} 3`,
+		`l4d2_map_info{instance="srv",map="`, `l4d2_restarts_total{instance="srv"} 0`,
+		`l4d2_upper_bytes{instance="srv"}`, `l4d2_backup_last_timestamp_seconds{instance="srv"}`,
+		`l4d2_a2s_latency_seconds{instance="srv"}`, "l4d2_game_build "}
+	// Memory and CPU are the unit's cgroup's: on a host with the unified
+	// hierarchy the container's systemd has them; on a hybrid (cgroup v1)
+	// host the v1 controllers are the host's, read-only in the container,
+	// and no unit in it has its own.
+	if _, err := c.Run(t, "test", "-e", "/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		wants = append(wants, `l4d2_memory_bytes{instance="srv"}`, `l4d2_cpu_seconds_total{instance="srv"}`)
+	} else {
+		t.Log("cgroup v1 host: the container's units have no memory or CPU accounting; not checked")
+	}
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("left4me metrics lacks %s:\n%s", want, out)
+		}
+	}
+
+	c.MustRun(t, "systemctl", "start", "left4me-metrics.socket")
+	var resp []byte
+	c.Netns(t, func() {
+		conn, err := net.Dial("tcp", "127.0.0.1:9788")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		io.WriteString(conn, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9788\r\n\r\n")
+		resp, _ = io.ReadAll(conn)
+	})
+	head, body, _ := strings.Cut(string(resp), "\r\n\r\n")
+	if !strings.HasPrefix(head, "HTTP/1.0 200 OK") || !strings.Contains(body, `l4d2_players{instance="srv"} 3`) {
+		t.Fatalf("the exporter answered:\n%s", resp)
+	}
+	promtoolCheck(t, body)
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
 )
 
-// cgroupDir is where systemd puts an instance's cgroup: template
-// instances go in the slice named after the template (systemd.slice(5)).
-const cgroupDir = "/sys/fs/cgroup/system.slice/system-l4d2.slice"
+// cgroupRoot is where the unified cgroup hierarchy is mounted; a unit's
+// ControlGroup property is its path below.
+const cgroupRoot = "/sys/fs/cgroup"
 
 func metricsCmd(e *Env) *cli.Command {
 	return &cli.Command{
@@ -138,11 +138,12 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 	for _, u := range us {
 		active[u.Name] = u.ActiveState == "active"
 	}
-	restarts := nRestarts(ctx, units)
+	props := unitProps(ctx, units)
 	for _, n := range names {
 		in := metrics.Instance{Name: n}
-		if r, ok := restarts[unitOf(n)]; ok {
-			in.Restarts = &r
+		p, ok := props[unitOf(n)]
+		if ok && p.restarts >= 0 {
+			in.Restarts = &p.restarts
 		}
 		if active[unitOf(n)] {
 			if addr, err := e.runningAddr(ctx, sd, n); err == nil {
@@ -156,15 +157,8 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 					in.Map = info.Map
 				}
 			}
-			cg := filepath.Join(cgroupDir, unitOf(n))
-			if b, err := os.ReadFile(filepath.Join(cg, "memory.current")); err == nil {
-				if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
-					in.MemoryBytes = &v
-				}
-			}
-			if usec, ok := cpuUsec(filepath.Join(cg, "cpu.stat")); ok {
-				sec := usec / 1e6
-				in.CPUSeconds = &sec
+			if p.cgroup != "" {
+				in.MemoryBytes, in.CPUSeconds = cgroupStats(cgroupRoot, p.cgroup)
 			}
 		}
 		if u, err := backup.Usage(e.Layout.RuntimeDir(n)); err == nil {
@@ -179,42 +173,81 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 	return s, nil
 }
 
-func cpuUsec(path string) (float64, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f, err == nil
+// cgroupStats reads a cgroup's memory and CPU time: on the unified
+// hierarchy (cgroup v2: memory.current, cpu.stat usage_usec), else on v1's
+// controllers (memory.usage_in_bytes, cpuacct.usage in ns), as systemd
+// mounts them (systemd.resource-control(5)). Unknown ones are nil.
+func cgroupStats(root, cg string) (mem *int64, cpu *float64) {
+	cg = filepath.Clean("/" + cg)
+	num := func(path string) (float64, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, false
 		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		return f, err == nil
 	}
-	return 0, false
+	if v, ok := num(filepath.Join(root, cg, "memory.current")); ok {
+		m := int64(v)
+		mem = &m
+	} else if v, ok := num(filepath.Join(root, "memory", cg, "memory.usage_in_bytes")); ok {
+		m := int64(v)
+		mem = &m
+	}
+	if b, err := os.ReadFile(filepath.Join(root, cg, "cpu.stat")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					sec := f / 1e6
+					cpu = &sec
+				}
+			}
+		}
+	} else if v, ok := num(filepath.Join(root, "cpuacct", cg, "cpuacct.usage")); ok {
+		sec := v / 1e9
+		cpu = &sec
+	}
+	return mem, cpu
 }
 
-// nRestarts asks systemctl for the units' NRestarts in one call; a unit
-// it cannot say is left out.
-func nRestarts(ctx context.Context, units []string) map[string]int64 {
-	out := map[string]int64{}
+// unitProps asks systemctl for the units' NRestarts and ControlGroup in
+// one call; a unit it cannot say is left out.
+func unitProps(ctx context.Context, units []string) map[string]unitProp {
+	out := map[string]unitProp{}
 	if len(units) == 0 {
 		return out
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	b, err := exec.CommandContext(ctx, "systemctl", append([]string{"show", "--property=Id,NRestarts", "--"}, units...)...).Output()
+	b, err := exec.CommandContext(ctx, "systemctl", append([]string{"show", "--property=Id,NRestarts,ControlGroup", "--"}, units...)...).Output()
 	if err != nil {
 		return out
 	}
-	var id string
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Id="); ok {
-			id = v
-		} else if v, ok := strings.CutPrefix(l, "NRestarts="); ok && id != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				out[id] = n
+	// One block per unit, separated by a blank line, properties in any order.
+	for _, block := range strings.Split(string(b), "\n\n") {
+		var id string
+		p := unitProp{restarts: -1}
+		for _, l := range strings.Split(block, "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			switch k {
+			case "Id":
+				id = v
+			case "NRestarts":
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+					p.restarts = n
+				}
+			case "ControlGroup":
+				p.cgroup = v
 			}
+		}
+		if id != "" {
+			out[id] = p
 		}
 	}
 	return out
+}
+
+type unitProp struct {
+	restarts int64  // -1: unknown
+	cgroup   string // below /sys/fs/cgroup; "" when not running
 }
