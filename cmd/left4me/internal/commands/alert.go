@@ -23,6 +23,13 @@ func alertCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "alert",
 		Usage: "alerts by webhook, command or email (/etc/left4me/alerts.yaml)",
+		Description: `Where alerts go is /etc/left4me/alerts.yaml (webhook:, format:, command:,
+email:); the events come from systemd (left4me-alert@NAME.service, started
+by l4d2@NAME.service's OnFailure=) and from updates, overlay builds and
+backups that failed. See README, Alerts.
+
+Example:
+  left4me alert test`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "test",
