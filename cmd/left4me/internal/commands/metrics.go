@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -139,6 +140,7 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		active[u.Name] = u.ActiveState == "active"
 	}
 	props := unitProps(ctx, units)
+	addrs := map[int]string{} // index in s.Instances: where it runs
 	for _, n := range names {
 		in := metrics.Instance{Name: n}
 		p, ok := props[unitOf(n)]
@@ -147,15 +149,7 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		}
 		if active[unitOf(n)] {
 			if addr, err := e.runningAddr(ctx, sd, n); err == nil {
-				qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				began := time.Now()
-				info, err := e.ServerInfo(qctx, addr)
-				cancel()
-				if err == nil {
-					in.Up, in.Answered, in.Latency = true, true, time.Since(began).Seconds()
-					in.Players, in.Bots, in.MaxPlayers = max(int(info.Players)-int(info.Bots), 0), int(info.Bots), int(info.MaxPlayers)
-					in.Map = info.Map
-				}
+				addrs[len(s.Instances)] = addr
 			}
 			if p.cgroup != "" {
 				in.MemoryBytes, in.CPUSeconds = cgroupStats(cgroupRoot, p.cgroup)
@@ -170,6 +164,27 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		}
 		s.Instances = append(s.Instances, in)
 	}
+	// The servers are asked at once: one that does not answer costs its
+	// timeout once, not once per server after it.
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			began := time.Now()
+			info, err := e.ServerInfo(qctx, addr)
+			if err != nil {
+				return
+			}
+			in := &s.Instances[i]
+			in.Up, in.Answered, in.Latency = true, true, time.Since(began).Seconds()
+			in.Players, in.Bots, in.MaxPlayers = max(int(info.Players)-int(info.Bots), 0), int(info.Bots), int(info.MaxPlayers)
+			in.Map = info.Map
+		}()
+	}
+	wg.Wait()
 	return s, nil
 }
 
