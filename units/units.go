@@ -97,6 +97,9 @@ RuntimeDirectory=left4me/%i
 RuntimeDirectoryMode=0755
 Environment=LEFT4ME_CONSOLE=/run/left4me/%i/console.sock
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
+# A hang the watchdog killed is alerted even when the restart brings the
+# server back (OnFailure= waits until systemd gives up restarting).
+ExecStopPost=-+/bin/sh -c '[ "$$SERVICE_RESULT" != watchdog ] || exec systemctl --no-block start left4me-alert@%i.service'
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
 # Hundreds of addon VPKs stay open for the server's life, next to its

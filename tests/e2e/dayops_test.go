@@ -200,6 +200,8 @@ func TestAlerts(t *testing.T) {
 	if err := writeFiles(state, map[string]string{
 		"overlays/crash/left4dead2/cfg/standin_crash": "",
 		"overlays/crash/left4dead2/cfg/standin.env":   "",
+		// Answers, then goes silent while its process lives on.
+		"overlays/hang/left4dead2/cfg/standin.env": "STANDIN_HANG_AFTER=3s\n",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +210,7 @@ func TestAlerts(t *testing.T) {
 		"etc/left4me/instances/refused.yaml": "port: 27072\noverlays: [missing]\n",
 		"etc/left4me/alerts.yaml":            "webhook: http://127.0.0.1:18765/api/webhooks/1/s3cret\ncommand: /usr/local/bin/page\n",
 		"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
+		"etc/left4me/instances/hang.yaml":    "port: 27073\nhang_timeout: 10\noverlays: [hang]\n",
 		"etc/left4me/overlays/bad.yaml":      "builder: bad.sh\n",
 		"etc/left4me/overlays/bad.sh":        "echo building; exit 3\n",
 	})
@@ -245,6 +248,14 @@ func TestAlerts(t *testing.T) {
 		if strings.Contains(string(all), "s3cret") {
 			t.Errorf("the webhook's secret reached a payload: %s", all)
 		}
+	})
+
+	t.Run("a hang kill the restart recovers from", func(t *testing.T) {
+		c.MustRun(t, "left4me", "start", "hang")
+		c.WaitFor(t, "the hang kill's alert", time.Minute, func() bool {
+			return w.has("hang stopped answering queries: the watchdog killed it; systemd restarts it")
+		})
+		c.MustRun(t, "left4me", "stop", "hang")
 	})
 
 	t.Run("an overlay build that failed", func(t *testing.T) {

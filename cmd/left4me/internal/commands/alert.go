@@ -72,8 +72,8 @@ Example:
 					if err := layout.ValidateName(name); err != nil {
 						return err
 					}
-					ev, err := e.unitEvent(c.Context, name)
-					if err != nil {
+					ev, ok, err := e.unitEvent(c.Context, name)
+					if err != nil || !ok {
 						return err
 					}
 					e.sendAlert(c.Context, ev)
@@ -121,35 +121,59 @@ func (e *Env) sendAlert(ctx context.Context, ev alert.Event) {
 const maxDetail = 1000
 
 // unitEvent says why name's unit failed, from its result and, for a
-// start its helper refused, the helper's reason.
-func (e *Env) unitEvent(ctx context.Context, name string) (alert.Event, error) {
+// start its helper refused, the helper's reason. Started by the unit's
+// ExecStopPost= after a hang kill instead (the unit is not failed: systemd
+// restarts it), it is a hang kill if systemd said so; else there is
+// nothing to tell (ok false).
+func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bool, err error) {
 	sd, err := e.connect(ctx)
 	if err != nil {
-		return alert.Event{}, err
+		return ev, false, err
 	}
 	defer sd.Close()
 	unit := unitOf(name)
 	u, err := sd.Unit(ctx, unit)
 	if err != nil {
-		return alert.Event{}, err
+		return ev, false, err
 	}
 	hint := "left4me status " + name + "; left4me logs " + name
+	if u.ActiveState != "failed" {
+		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
+			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
+			return ev, false, nil
+		}
+		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
+	}
+	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
+}
+
+// watchdogFired reports whether systemd logged a watchdog timeout of unit
+// since began (src/core/service.c: "Watchdog timeout (limit %s)!").
+func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) bool {
+	var out, errb bytes.Buffer
+	args := []string{"--unit", unit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--grep", "Watchdog timeout",
+		"--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
+	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
+}
+
+// failedEvent says why a unit that reached failed did.
+func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since time.Time, hint string) alert.Event {
 	// A start its helper refused (a stale spec, a missing overlay) loops
 	// to the start limit too: the helper's errors tell it apart.
-	if why := e.helperErrors(ctx, unit, u.Since.Add(-2*time.Minute)); why != "" {
-		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why), nil
+	if why := e.helperErrors(ctx, unit, since.Add(-2*time.Minute)); why != "" {
+		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why)
 	}
 	// With Restart=on-failure a unit only enters "failed" (and starts its
 	// OnFailure= units) once systemd stops restarting it: its start limit
 	// (systemd.unit(5), OnFailure=; systemd#8398, #9158). So a crash
 	// (exit-code, signal, core-dump) that reached here was a crash loop.
-	switch u.Result {
+	switch result {
 	case "start-limit-hit", "exit-code", "signal", "core-dump":
-		return e.event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, u.Result), hint), nil
+		return e.event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)
 	case "watchdog":
-		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint), nil
+		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint)
 	}
-	return e.event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(u.Result)), hint), nil
+	return e.event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(result)), hint)
 }
 
 // helperErrors is what the start helper of unit logged as errors (priority

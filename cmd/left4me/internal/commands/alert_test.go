@@ -1,9 +1,13 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,5 +140,40 @@ func TestAlertGameUpdate(t *testing.T) {
 	}
 	if ev := last(); ev.Kind != alert.NewBuild || !strings.Contains(ev.Summary, "build 200") {
 		t.Errorf("sent %+v", ev)
+	}
+}
+
+// Started by ExecStopPost= after a hang kill (the unit restarts, it is not
+// failed): a hang kill if systemd logged one, else nothing is sent.
+func TestAlertHangKillRecovered(t *testing.T) {
+	for _, said := range []string{"l4d2@srv1.service: Watchdog timeout (limit 10s)!", ""} {
+		te := newEnv(t)
+		te.spec(t, "srv1", "port: 27015\n")
+		dir := t.TempDir()
+		got := filepath.Join(dir, "event.json")
+		writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
+		os.Chmod(filepath.Join(dir, "page"), 0o755)
+		writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+		te.sd.set(unitOf("srv1"), "activating", "auto-restart")
+		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+			if slices.Contains(args, "Watchdog timeout") {
+				fmt.Fprintln(stdout, said)
+			}
+			return nil
+		}
+		if err := te.run("alert", "unit", "srv1"); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(got)
+		if said == "" {
+			if err == nil {
+				t.Errorf("sent without a hang: %s", b)
+			}
+			continue
+		}
+		var ev alert.Event
+		if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != alert.HangKill || !strings.Contains(ev.Summary, "systemd restarts it") {
+			t.Errorf("sent %s (%v)", b, err)
+		}
 	}
 }
