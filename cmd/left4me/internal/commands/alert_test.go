@@ -103,7 +103,7 @@ func TestAlertBackupFailed(t *testing.T) {
 	if err := te.run("backup", "srv1"); err == nil {
 		t.Fatal("backed up a terabyte")
 	}
-	if ev := last(); ev.Kind != alert.BackupFailed || !strings.Contains(ev.Detail, "more than") {
+	if ev := last(); ev.Kind != alert.BackupFailed || strings.Contains(ev.Detail, "sparse") || ev.Summary != "srv1: backup failed" {
 		t.Errorf("sent %+v", ev)
 	}
 }

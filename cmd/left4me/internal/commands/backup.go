@@ -19,7 +19,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
-	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
@@ -167,7 +166,8 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
-		e.sendAlert(context.Background(), e.event(alert.BackupFailed, name, name+": backup failed", termsafe.Line(err.Error())))
+		// Not the error's text: it names files the server named.
+		e.sendAlert(context.Background(), e.event(alert.BackupFailed, name, name+": backup failed", "see: the output of left4me backup "+name))
 		return r, err
 	}
 	if why != "" {
