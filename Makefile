@@ -68,6 +68,8 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
+	$(PREFIX)/lib/systemd/system/left4me-alert@.service \
+	$(PREFIX)/lib/systemd/system/left4me-metrics.socket $(PREFIX)/lib/systemd/system/left4me-metrics@.service \
 	$(PREFIX)/share/man/man1/left4me.1 \
 	$(PREFIX)/lib/systemd/system/left4me-disk.service $(PREFIX)/lib/systemd/system/left4me-disk.timer \
 	$(PREFIX)/share/bash-completion/completions/left4me $(PREFIX)/share/zsh/vendor-completions/_left4me \
@@ -94,6 +96,11 @@ install: build $(DOCS)
 	sed 's|/usr/lib/left4me/|$(PREFIX)/lib/left4me/|' units/left4me-disk.service > $(BUILD)/left4me-disk.service
 	install -Dm0644 $(BUILD)/left4me-disk.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.service
 	install -Dm0644 units/left4me-disk.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.timer
+	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-alert@.service' > '$(BUILD)/left4me-alert@.service'
+	install -Dm0644 '$(BUILD)/left4me-alert@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-alert@.service'
+	install -Dm0644 units/left4me-metrics.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics.socket
+	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-metrics@.service' > '$(BUILD)/left4me-metrics@.service'
+	install -Dm0644 '$(BUILD)/left4me-metrics@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics@.service'
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \

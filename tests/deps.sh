@@ -17,6 +17,7 @@ runuser util-linux
 dbus-daemon dbus
 dpkg-deb dpkg
 make make demo
+promtool prometheus
 ip iproute2
 ssh openssh-client
 ssh-keygen openssh-client

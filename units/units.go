@@ -61,7 +61,8 @@ StartLimitBurst=5
 # Once systemd gives up (the start limit, a start that never became ready),
 # the server is tried again later, waiting longer each time: systemd 252
 # has no RestartSteps= (see left4me-retry@.service).
-OnFailure=left4me-retry@%i.service
+# And the operator is told (left4me-alert@.service, /etc/left4me/alerts.yaml).
+OnFailure=left4me-retry@%i.service left4me-alert@%i.service
 
 [Service]
 # Started means playable: the relay (the main process) tells systemd READY=1
@@ -100,6 +101,9 @@ Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
 # which serves root and members of left4me-admin only.
 FileDescriptorStoreMax=1
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
+# A hang the watchdog killed is alerted even when the restart brings the
+# server back (OnFailure= waits until systemd gives up restarting).
+ExecStopPost=-+/bin/sh -c '[ "$$SERVICE_RESULT" != watchdog ] || exec systemctl --no-block start left4me-alert@%i.service'
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
 # Hundreds of addon VPKs stay open for the server's life, next to its

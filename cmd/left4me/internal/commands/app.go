@@ -53,6 +53,7 @@ func App(e *Env) *cli.App {
 			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
 			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
 			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e), manCmd(),
+			backupCmd(e), backupsCmd(e), restoreCmd(e), alertCmd(e), metricsCmd(e),
 			overlayCmd(e),
 			gameCmd(e),
 			retryCmd(e),

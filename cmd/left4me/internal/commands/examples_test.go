@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -146,6 +148,7 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "competitive.sh"), "true\n")
 			te.ConsoleDir = fakeConsole(t, "srv1")
 			te.relayIsUs("srv1")
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /bin/true\n")
 			args := argv(line)
 			for i := range args[:len(args)-1] {
 				if args[i] == "--specs" { // a staged copy of instances/
@@ -157,6 +160,12 @@ func TestDocumentedCommandsRun(t *testing.T) {
 				te.spec(t, "srv2", "port: 27016\n")
 				te.sd.set(unitOf("srv1"), "active", "running")
 				te.sd.set(unitOf("srv2"), "active", "running")
+				// srv1 has written something and has a backup (restore).
+				mkdirs(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2"))
+				writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2", "banned_user.cfg"), "banid 0 STEAM_1:0:1\n")
+				if _, err := backup.Create(te.Layout.RuntimeDir("srv1"), te.backupDir("srv1"), te.Now().Add(-time.Hour), backup.Options{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			// --host goes as far as ssh, here one that reaches no host.
 			te.SSH = filepath.Join(t.TempDir(), "ssh")

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
@@ -143,6 +144,7 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	out, err := game.Update(c.Context, cfg, req)
 	pr.Done()
 	if err != nil {
+		e.alertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
 		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) {
 			err = fmt.Errorf("%w\n%s", err, gamehost.Hint(missing))
 		}
@@ -158,6 +160,7 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 		return nil
 	}
 	fmt.Fprintf(e.Stdout, "updated to build %s: installation -> %s/%s\n", out.Build, versions.Dir, out.ID)
+	e.sendAlert(c.Context, e.event(alert.NewBuild, "", "game updated to build "+out.Build+" (version "+out.ID+")", "servers move to it when they restart"))
 	if st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root}); err == nil {
 		var old []string
 		for _, u := range st.Uses {

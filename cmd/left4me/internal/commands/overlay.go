@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/ovbuild"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
@@ -178,6 +179,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
+		e.alertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)
 		return err
 	}
 	if old != "" {

@@ -17,11 +17,12 @@ import (
 
 // removalCmd completes cmd, a destructive command on one instance NAME
 // that asks first unless --yes, to run act.
-func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, yes bool) error) *cli.Command {
-	cmd.Flags = []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"}}
+func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, yes, backup bool) error) *cli.Command {
+	cmd.Flags = []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"},
+		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer first (left4me backup)"}}
 	cmd.BashComplete = e.completeNames
 	cmd.Action = onName(func(c *cli.Context, name string) error {
-		return act(c.Context, name, c.Bool("yes"))
+		return act(c.Context, name, c.Bool("yes"), !c.Bool("no-backup"))
 	})
 	return cmd
 }
@@ -33,7 +34,8 @@ func resetCmd(e *Env) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: `Stops the instance if it runs, unmounts it, removes runtime/NAME (the
 upper layer: everything the server wrote, such as logs, bans, downloaded
-maps) and starts it again if it was running. The spec, overlays and the
+maps) and starts it again if it was running. The upper layer is backed up
+first (left4me backups NAME) unless --no-backup. The spec, overlays and the
 installation are not touched. Asks first on a terminal; --yes for scripts.
 Needs root.
 
@@ -48,8 +50,9 @@ func deleteCmd(e *Env) *cli.Command {
 		Usage:     "stop an instance and remove its runtime state and its spec",
 		ArgsUsage: "NAME",
 		Description: `Stops the instance, unmounts it, removes runtime/NAME (upper layer
-included) and instances/NAME.yaml, then reloads systemd. Overlays and the
-installation are not touched. Asks first on a terminal; --yes for scripts.
+included) and instances/NAME.yaml, then reloads systemd. The upper layer
+is backed up first unless --no-backup; backups outlive the instance.
+Overlays and the installation are not touched. Asks first on a terminal; --yes for scripts.
 Needs root.
 
 Example:
@@ -60,7 +63,7 @@ Example:
 // prepareRemoval runs the checks both destructive commands share, asks,
 // then stops the unit and unmounts. It returns the connection and whether
 // the unit was running.
-func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes bool, what string) (Systemd, bool, error) {
+func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup bool, what string) (Systemd, bool, error) {
 	if _, err := e.instance(name); err != nil {
 		return nil, false, err
 	}
@@ -95,12 +98,21 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes bool, wha
 		sd.Close()
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
+	if backup { // once stopped: nothing changes under it
+		if err := e.backupBefore(op, name); err != nil {
+			if running { // nothing was removed: as it was
+				err = errors.Join(err, e.runJob(ctx, sd, "start", name))
+			}
+			sd.Close()
+			return nil, false, err
+		}
+	}
 	return sd, running, nil
 }
 
-func (e *Env) reset(ctx context.Context, name string, yes bool) error {
+func (e *Env) reset(ctx context.Context, name string, yes, backup bool) error {
 	dir := e.Layout.RuntimeDir(name)
-	sd, running, err := e.prepareRemoval(ctx, "reset", name, yes,
+	sd, running, err := e.prepareRemoval(ctx, "reset", name, yes, backup,
 		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote), start it again if it ran.", name, dir))
 	if err != nil {
 		return err
@@ -114,7 +126,7 @@ func (e *Env) reset(ctx context.Context, name string, yes bool) error {
 	return err
 }
 
-func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
+func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool) error {
 	path := e.Layout.SpecPath(name)
 	// The spec goes last: find out now that it cannot go (a read-only
 	// /etc/left4me) rather than after stopping the server and deleting
@@ -125,7 +137,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes bool) error {
 		}
 		return fmt.Errorf("cannot delete %s: %s: %w; nothing was stopped or removed", name, filepath.Dir(path), err)
 	}
-	sd, _, err := e.prepareRemoval(ctx, "delete", name, yes,
+	sd, _, err := e.prepareRemoval(ctx, "delete", name, yes, backup,
 		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
 	if err != nil {
 		return err

@@ -147,12 +147,19 @@ func rolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 }
 
 // rollout carries out p (package rollout: one at a time, when empty,
-// rolling) with systemd jobs that explain their failures and the servers'
-// own player counts, asked where each server really listens.
+// rolling) with systemd jobs that explain their failures.
 func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
+	d := e.rolloutDeps(sd, p)
+	d.Act = func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) }
+	return rollout.Run(ctx, p, d)
+}
+
+// rolloutDeps are the effects of a rollout but its job (Act): the
+// servers' own player counts, asked where each server really listens, and
+// the warnings through their consoles.
+func (e *Env) rolloutDeps(sd Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
-	return rollout.Run(ctx, p, rollout.Deps{
-		Act: func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) },
+	return rollout.Deps{
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
 			return e.say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
 		},
@@ -175,7 +182,7 @@ func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
 			return where[n]
 		},
 		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
-	})
+	}
 }
 
 // preflight checks, before anything is stopped, what a start of name would

@@ -1,0 +1,269 @@
+// Package alert tells the operator what went wrong with a server when
+// nobody watches: a webhook (Discord's and Slack's JSON, or a generic
+// one), a command that gets the event as JSON on stdin, an email through
+// the host's sendmail, as /etc/left4me/alerts.yaml says.
+//
+// An event carries what happened, to which instance, on which host and
+// when, in left4me's words: never the configuration (a webhook URL is a
+// secret), a spec or a server's output (its console may echo an rcon
+// password). Each way is tried once with a timeout; a failure is returned
+// for the journal and never stops the other ways.
+package alert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec/specfile"
+)
+
+// File is alerts.yaml below the configuration directory.
+const File = "alerts.yaml"
+
+// Timeout bounds each way of delivery.
+const Timeout = 10 * time.Second
+
+// DefaultSendmail is where Debian's MTAs put sendmail (LSB).
+const DefaultSendmail = "/usr/sbin/sendmail"
+
+// Event kinds.
+const (
+	StartLimit   = "start-limit"   // a crash loop: systemd gave up
+	HangKill     = "hang-kill"     // the watchdog killed a hung server
+	StartRefused = "start-refused" // the start helper refused to start it
+	Failed       = "failed"        // the unit failed otherwise
+	UpdateFailed = "update-failed" // a game update failed
+	NewBuild     = "new-build"     // a game update installed a new build
+	BuildFailed  = "overlay-build-failed"
+	BackupFailed = "backup-failed"
+	Test         = "test"
+)
+
+// Event is what is sent. Its JSON is the generic webhook's body and the
+// command's stdin.
+type Event struct {
+	Kind     string    `json:"event"`
+	Instance string    `json:"instance,omitempty"`
+	Host     string    `json:"host"`
+	Time     time.Time `json:"time"`
+	Summary  string    `json:"summary"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// Text is the event for people (chat, email).
+func (e Event) Text() string {
+	s := fmt.Sprintf("[left4me %s] %s", e.Host, e.Summary)
+	if e.Detail != "" {
+		s += "\n" + e.Detail
+	}
+	return s
+}
+
+// Config is alerts.yaml.
+type Config struct {
+	Webhook  string // URL
+	Format   string // "chat" (Discord and Slack) or "generic"
+	Command  string // absolute path
+	Email    string // address
+	Sendmail string // the sendmail program
+}
+
+// Load reads dir/alerts.yaml; a missing file is (nil, nil): no alerts.
+// The file names a command run as root, so it must be root's and not
+// writable by others.
+func Load(dir string) (*Config, error) {
+	path := filepath.Join(dir, File)
+	b, err := specfile.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return nil, err
+	}
+	if st.Uid != 0 || st.Mode&0o022 != 0 {
+		return nil, fmt.Errorf("%s: owned by uid %d with mode %o; it names what runs as root, so it must be root's and not group/world-writable", path, st.Uid, st.Mode&0o777)
+	}
+	return Parse(path, b)
+}
+
+// Parse reads an alerts.yaml; errors name FILE:LINE:COL and the key.
+func Parse(path string, b []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &Config{Format: "chat", Sendmail: DefaultSendmail}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty; want at least one of webhook, command, email", path)
+	}
+	m := doc.Content[0]
+	at := func(n *yaml.Node, key, msg string) error {
+		return fmt.Errorf("%s:%d:%d: %s: %s", path, n.Line, n.Column, key, msg)
+	}
+	if m.Kind != yaml.MappingNode {
+		return nil, at(m, "(top)", "want a mapping of webhook, format, command, email, sendmail")
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if seen[k.Value] {
+			return nil, at(k, k.Value, "given twice")
+		}
+		seen[k.Value] = true
+		if v.Kind != yaml.ScalarNode || v.Value == "" {
+			return nil, at(v, k.Value, "want a non-empty string")
+		}
+		switch k.Value {
+		case "webhook":
+			u, err := url.Parse(v.Value)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return nil, at(v, k.Value, "want an http:// or https:// URL")
+			}
+			c.Webhook = v.Value
+		case "format":
+			if v.Value != "chat" && v.Value != "generic" {
+				return nil, at(v, k.Value, `want "chat" (Discord, Slack and compatible) or "generic" (the event's JSON)`)
+			}
+			c.Format = v.Value
+		case "command", "sendmail":
+			if !filepath.IsAbs(v.Value) {
+				return nil, at(v, k.Value, "want an absolute path")
+			}
+			if k.Value == "command" {
+				c.Command = v.Value
+			} else {
+				c.Sendmail = v.Value
+			}
+		case "email":
+			if strings.ContainsAny(v.Value, "\r\n ,;") || !strings.Contains(v.Value, "@") || strings.HasPrefix(v.Value, "-") {
+				return nil, at(v, k.Value, "want one address like ops@example.org")
+			}
+			c.Email = v.Value
+		default:
+			return nil, at(k, k.Value, "unknown key; known: webhook, format, command, email, sendmail")
+		}
+	}
+	if c.Webhook == "" && c.Command == "" && c.Email == "" {
+		return nil, fmt.Errorf("%s: want at least one of webhook, command, email", path)
+	}
+	return c, nil
+}
+
+// Send delivers ev every way c names, each within Timeout. It returns
+// what was delivered and an error per way that failed (naming the way,
+// never the webhook's URL).
+func Send(ctx context.Context, c *Config, ev Event) (sent []string, err error) {
+	body, jerr := json.Marshal(ev)
+	if jerr != nil {
+		return nil, jerr
+	}
+	var errs []error
+	try := func(what string, f func(ctx context.Context) error) {
+		ctx, cancel := context.WithTimeout(ctx, Timeout)
+		defer cancel()
+		if err := f(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("alert by %s: %w", what, err))
+			return
+		}
+		sent = append(sent, what)
+	}
+	if c.Webhook != "" {
+		u, _ := url.Parse(c.Webhook)
+		try("webhook ("+u.Host+")", func(ctx context.Context) error { return webhook(ctx, c, ev, body) })
+	}
+	if c.Command != "" {
+		try("command "+c.Command, func(ctx context.Context) error { return command(ctx, c.Command, body) })
+	}
+	if c.Email != "" {
+		try("email to "+c.Email, func(ctx context.Context) error { return email(ctx, c, ev) })
+	}
+	return sent, errors.Join(errs...)
+}
+
+// chatBody is accepted by Discord ("content", discord.com/developers/docs/
+// resources/webhook#execute-webhook) and by Slack's incoming webhooks and
+// Mattermost, Rocket.Chat and others that copy them ("text",
+// api.slack.com/messaging/webhooks); each ignores the other's field.
+type chatBody struct {
+	Content  string `json:"content"`
+	Text     string `json:"text"`
+	Username string `json:"username"`
+}
+
+// maxChat is Discord's limit on content (2000 characters).
+const maxChat = 2000
+
+func webhook(ctx context.Context, c *Config, ev Event, generic []byte) error {
+	body := generic
+	if c.Format == "chat" {
+		t := ev.Text()
+		if r := []rune(t); len(r) > maxChat {
+			t = string(r[:maxChat-1]) + "…"
+		}
+		body, _ = json.Marshal(chatBody{Content: t, Text: t, Username: "left4me"})
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Webhook, bytes.NewReader(body))
+	if err != nil {
+		return errors.New("bad request") // the URL stays out of the journal
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "left4me")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // without the URL
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
+}
+
+func command(ctx context.Context, path string, body []byte) error {
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Stdin = bytes.NewReader(body)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func email(ctx context.Context, c *Config, ev Event) error {
+	var msg bytes.Buffer
+	subject := strings.NewReplacer("\r", " ", "\n", " ").Replace(fmt.Sprintf("[left4me %s] %s", ev.Host, ev.Summary))
+	fmt.Fprintf(&msg, "To: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", c.Email, subject, ev.Text())
+	// -i: a line of one "." does not end the message; the address is an
+	// argument after --, never an option.
+	cmd := exec.CommandContext(ctx, c.Sendmail, "-i", "--", c.Email)
+	cmd.Stdin = &msg
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w: %s", c.Sendmail, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

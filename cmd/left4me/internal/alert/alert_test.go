@@ -1,0 +1,122 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"webhook", "webhook: https://discord.com/api/webhooks/1/tok\n", ""},
+		{"all", "webhook: http://127.0.0.1:9/x\nformat: generic\ncommand: /usr/local/bin/page\nemail: ops@example.org\nsendmail: /usr/lib/sendmail\n", ""},
+		{"unknown key", "webhook: http://h/x\nwebhok: x\n", "alerts.yaml:2:1: webhok: unknown key"},
+		{"not a URL", "webhook: discord\n", "alerts.yaml:1:10: webhook: want an http:// or https:// URL"},
+		{"relative command", "command: page.sh\n", "alerts.yaml:1:10: command: want an absolute path"},
+		{"format", "webhook: http://h/x\nformat: teams\n", "alerts.yaml:2:9: format: want"},
+		{"two addresses", "email: a@x, b@y\n", "alerts.yaml:1:8: email: want one address"},
+		{"an option for an address", "email: -oQ/tmp@x\n", "email: want one address"},
+		{"twice", "command: /a\ncommand: /b\n", "alerts.yaml:2:1: command: given twice"},
+		{"list", "webhook: [a]\n", "alerts.yaml:1:10: webhook: want a non-empty string"},
+		{"nothing to do", "format: chat\n", "want at least one of webhook, command, email"},
+		{"empty", "", "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("alerts.yaml", []byte(tc.in))
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesWritable(t *testing.T) {
+	dir := t.TempDir()
+	if c, err := Load(dir); c != nil || err != nil {
+		t.Fatalf("no file: %v %v", c, err)
+	}
+	p := filepath.Join(dir, File)
+	os.WriteFile(p, []byte("command: /bin/true\n"), 0o644)
+	os.Chmod(p, 0o666)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "not group/world-writable") {
+		t.Fatalf("a world-writable alerts.yaml: %v", err)
+	}
+}
+
+var ev = Event{Kind: HangKill, Instance: "srv1", Host: "eu1", Time: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC),
+	Summary: "srv1 hung and was killed by the watchdog", Detail: "see: left4me logs srv1"}
+
+// Every way gets the event; one that fails does not stop the others, and
+// its error does not carry the webhook's secret path.
+func TestSend(t *testing.T) {
+	var got []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &m)
+		got = append(got, m)
+		if strings.HasSuffix(r.URL.Path, "/down") {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	stdin := filepath.Join(dir, "stdin.json")
+	cmd := filepath.Join(dir, "page")
+	os.WriteFile(cmd, []byte("#!/bin/sh\ncat >"+stdin+"\n"), 0o755)
+	mail := filepath.Join(dir, "mail")
+	sendmail := filepath.Join(dir, "sendmail")
+	os.WriteFile(sendmail, []byte("#!/bin/sh\necho \"$@\" >"+mail+"\ncat >>"+mail+"\n"), 0o755)
+
+	c := &Config{Webhook: srv.URL + "/api/webhooks/1/secret-token", Format: "chat", Command: cmd, Email: "ops@example.org", Sendmail: sendmail}
+	sent, err := Send(context.Background(), c, ev)
+	if err != nil || len(sent) != 3 {
+		t.Fatalf("sent %v: %v", sent, err)
+	}
+	if got[0]["content"] != ev.Text() || got[0]["text"] != ev.Text() {
+		t.Errorf("chat body %v", got[0])
+	}
+	var in Event
+	b, _ := os.ReadFile(stdin)
+	if json.Unmarshal(b, &in) != nil || in != ev {
+		t.Errorf("the command read %s", b)
+	}
+	if m, _ := os.ReadFile(mail); !strings.HasPrefix(string(m), "-i -- ops@example.org\nTo: ops@example.org\r\nSubject: [left4me eu1] srv1 hung") {
+		t.Errorf("sendmail got %q", m)
+	}
+
+	c = &Config{Webhook: srv.URL + "/secret-token/down", Format: "generic", Command: "/nonexistent/page"}
+	sent, err = Send(context.Background(), c, ev)
+	if err == nil || len(sent) != 0 || !strings.Contains(err.Error(), "answered 502") || !strings.Contains(err.Error(), "/nonexistent/page") {
+		t.Fatalf("sent %v: %v", sent, err)
+	}
+	if strings.Contains(err.Error(), "secret-token") {
+		t.Errorf("the webhook's URL reached the error: %v", err)
+	}
+	if got[1]["event"] != HangKill || got[1]["instance"] != "srv1" {
+		t.Errorf("generic body %v", got[1])
+	}
+}
+
+// A webhook that does not answer is given up on; it never hangs the caller.
+func TestSendGivesUp(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := Send(ctx, &Config{Webhook: srv.URL + "/tok", Format: "chat"}, ev)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || strings.Contains(err.Error(), "/tok") {
+		t.Fatalf("got %v", err)
+	}
+}

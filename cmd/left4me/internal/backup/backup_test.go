@@ -1,0 +1,387 @@
+package backup
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var t0 = time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	must(t, os.WriteFile(path, []byte(data), 0o644))
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (owners, whiteouts, trusted xattrs)")
+	}
+}
+
+// fixture is runtime/NAME with an upper layer as a server leaves it.
+func fixture(t *testing.T) (runtime, outside string) {
+	t.Helper()
+	base := t.TempDir()
+	runtime = filepath.Join(base, "runtime", "srv1")
+	up := filepath.Join(runtime, "upper")
+	outside = filepath.Join(base, "secret")
+	write(t, outside, "root's secret\n")
+	write(t, filepath.Join(up, "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3"), "SQLite format 3\x00db")
+	write(t, filepath.Join(up, "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3-journal"), "journal")
+	write(t, filepath.Join(up, "left4dead2/logs/L1205000.log"), "L 12/05/2026 - 19:00:00: started\n")
+	write(t, filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), "banid 0 STEAM_1:0:1\n")
+	must(t, os.Symlink(outside, filepath.Join(up, "left4dead2/link")))
+	must(t, os.Chmod(filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), 0o4640))
+	must(t, unix.Mkfifo(filepath.Join(up, "left4dead2/fifo"), 0o644))
+	if os.Geteuid() == 0 {
+		must(t, unix.Mknod(filepath.Join(up, "left4dead2/deleted.txt"), unix.S_IFCHR|0o600, 0))
+		must(t, os.Mkdir(filepath.Join(up, "left4dead2/opaque"), 0o755))
+		must(t, unix.Setxattr(filepath.Join(up, "left4dead2/opaque"), opaqueXattr, []byte("y"), 0))
+		must(t, os.Chown(filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), 1234, 1235))
+		must(t, os.Chown(up, 1234, 1235))
+	}
+	return runtime, outside
+}
+
+// entries reads an archive: name → content (links as "-> target").
+func entries(t *testing.T, path string) map[string]*tar.Header {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	must(t, err)
+	tr := tar.NewReader(gz)
+	out := map[string]*tar.Header{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		must(t, err)
+		out[h.Name] = h
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	needRoot(t)
+	runtime, outside := fixture(t)
+	dir := filepath.Join(filepath.Dir(filepath.Dir(runtime)), "backups", "srv1")
+	r, err := Create(runtime, dir, t0, Options{})
+	must(t, err)
+	if r.ID != "20261205T190000Z" || r.Path != filepath.Join(dir, "20261205T190000Z.tar.gz") {
+		t.Fatalf("got %+v", r.Info)
+	}
+	st, err := os.Stat(r.Path)
+	must(t, err)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, want 0600", st.Mode())
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0] != "left4dead2/fifo" {
+		t.Errorf("skipped %v, want the FIFO", r.Skipped)
+	}
+	es := entries(t, r.Path)
+	if h := es["left4dead2/link"]; h == nil || h.Typeflag != tar.TypeSymlink || h.Linkname != outside {
+		t.Errorf("the link is not kept as a link: %+v", h)
+	}
+	for n, h := range es {
+		if h.Size > 0 && strings.Contains(n, "secret") {
+			t.Errorf("the link's target was read: %s", n)
+		}
+	}
+	// A second backup in the same second gets its own ID.
+	r2, err := Create(runtime, dir, t0, Options{})
+	must(t, err)
+	if r2.ID != "20261205T190000Z-2" {
+		t.Errorf("second ID %q", r2.ID)
+	}
+
+	// The server changes things; the restore brings back the backup's.
+	up := filepath.Join(runtime, "upper")
+	write(t, filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), "emptied\n")
+	write(t, filepath.Join(up, "left4dead2/new.txt"), "new\n")
+	must(t, Restore(runtime, r.Info))
+	got, err := os.ReadFile(filepath.Join(up, "left4dead2/cfg/banned_user.cfg"))
+	must(t, err)
+	if string(got) != "banid 0 STEAM_1:0:1\n" {
+		t.Errorf("restored content %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(up, "left4dead2/new.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file newer than the backup survived the restore: %v", err)
+	}
+	var s unix.Stat_t
+	must(t, unix.Lstat(filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), &s))
+	if s.Uid != 1234 || s.Gid != 1235 || s.Mode&0o7777 != 0o640 {
+		t.Errorf("owner %d:%d mode %o; want 1234:1235 0640 (no setuid)", s.Uid, s.Gid, s.Mode&0o7777)
+	}
+	must(t, unix.Lstat(up, &s))
+	if s.Uid != 1234 {
+		t.Errorf("upper/ belongs to %d, want the server's 1234", s.Uid)
+	}
+	must(t, unix.Lstat(filepath.Join(up, "left4dead2/deleted.txt"), &s))
+	if s.Mode&unix.S_IFMT != unix.S_IFCHR || s.Rdev != 0 {
+		t.Errorf("the whiteout is not restored: mode %o rdev %d", s.Mode, s.Rdev)
+	}
+	buf := make([]byte, 4)
+	if n, err := unix.Getxattr(filepath.Join(up, "left4dead2/opaque"), opaqueXattr, buf); err != nil || string(buf[:n]) != "y" {
+		t.Errorf("opaque mark not restored: %q %v", buf[:n], err)
+	}
+	if l, err := os.Readlink(filepath.Join(up, "left4dead2/link")); err != nil || l != outside {
+		t.Errorf("link restored as %q %v", l, err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "root's secret\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	for _, n := range []string{restoring} {
+		if _, err := os.Lstat(filepath.Join(runtime, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind", n)
+		}
+	}
+}
+
+func TestUpperIsALink(t *testing.T) {
+	runtime, outside := fixture(t)
+	up := filepath.Join(runtime, "upper")
+	must(t, os.RemoveAll(up))
+	must(t, os.Symlink(filepath.Dir(outside), up))
+	_, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, Options{})
+	if err == nil || !errors.Is(err, unix.ENOTDIR) {
+		t.Fatalf("want a refusal of the link, got %v", err)
+	}
+}
+
+// A file that changes during its copy makes the backup start over; one
+// that keeps changing fails it, naming the file.
+func TestChangedDuringCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		file    string
+		touches int // how many copies see a change
+		want    error
+		tries   int
+	}{
+		{"once", "left4dead2/cfg/banned_user.cfg", 1, nil, 2},
+		{"always", "left4dead2/cfg/banned_user.cfg", 100, ErrChanged, 0},
+		{"a log that grows", "left4dead2/logs/L1205000.log", 100, nil, 1},
+		{"a journal appearing beside a database", "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3", 1, nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime, _ := fixture(t)
+			up := filepath.Join(runtime, "upper")
+			journal := filepath.Join(up, "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3-journal")
+			must(t, os.Remove(journal))
+			n := 0
+			o := Options{Pause: time.Millisecond, Changed: func(rel string) {
+				if rel != tc.file || n >= tc.touches {
+					return
+				}
+				n++
+				if strings.HasSuffix(rel, ".sq3") { // a transaction begins
+					write(t, journal, "hot journal")
+					return
+				}
+				f, err := os.OpenFile(filepath.Join(up, rel), os.O_APPEND|os.O_WRONLY, 0)
+				must(t, err)
+				f.WriteString("more\n")
+				f.Close()
+			}}
+			r, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, o)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), tc.file) {
+					t.Errorf("the error does not name %s: %v", tc.file, err)
+				}
+				return
+			}
+			if r.Tries != tc.tries {
+				t.Errorf("%d tries, want %d", r.Tries, tc.tries)
+			}
+			es := entries(t, r.Path)
+			if strings.HasSuffix(tc.file, ".sq3") && es[tc.file+"-journal"] == nil {
+				t.Errorf("the database is kept without its journal")
+			}
+		})
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	runtime, _ := fixture(t)
+	f, err := os.Create(filepath.Join(runtime, "upper", "sparse"))
+	must(t, err)
+	must(t, f.Truncate(1<<40)) // a terabyte of nothing
+	f.Close()
+	dir := filepath.Join(t.TempDir(), "b")
+	_, err = Create(runtime, dir, t0, Options{})
+	if err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("got %v", err)
+	}
+	if all, _ := os.ReadDir(dir); len(all) != 0 {
+		t.Errorf("left behind: %v", all)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name   string
+		ages   []time.Duration // of the backups, oldest first
+		keep   int
+		maxAge time.Duration
+		left   int
+	}{
+		{"by count", []time.Duration{5 * day, 4 * day, 3 * day, 2 * day}, 2, 0, 2},
+		{"by age", []time.Duration{40 * day, 31 * day, 2 * day}, 10, 30 * day, 1},
+		{"the newest stays however old", []time.Duration{90 * day, 60 * day}, 10, 30 * day, 1},
+		{"keep 0 is keep 1", []time.Duration{2 * day, day}, 0, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, a := range tc.ages {
+				write(t, filepath.Join(dir, t0.Add(-a).Format("20060102T150405Z")+Suffix), "x")
+			}
+			write(t, filepath.Join(dir, "notes.txt"), "not a backup")
+			gone, err := Prune(dir, tc.keep, tc.maxAge, t0)
+			must(t, err)
+			left, err := List(dir)
+			must(t, err)
+			if len(left) != tc.left || len(gone)+len(left) != len(tc.ages) {
+				t.Fatalf("left %v, removed %v", left, gone)
+			}
+			if newest := t0.Add(-tc.ages[len(tc.ages)-1]); !left[len(left)-1].Time.Equal(newest) {
+				t.Errorf("the newest was removed")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+				t.Errorf("a file that is no backup was removed")
+			}
+		})
+	}
+}
+
+// archive writes a crafted backup.
+func archive(t *testing.T, hs ...*tar.Header) Info {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "20261205T190000Z.tar.gz")
+	f, err := os.Create(path)
+	must(t, err)
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	for _, h := range hs {
+		must(t, tw.WriteHeader(h))
+		if h.Size > 0 {
+			tw.Write([]byte(strings.Repeat("x", int(h.Size))))
+		}
+	}
+	must(t, errors.Join(tw.Close(), gz.Close(), f.Close()))
+	return Info{ID: "20261205T190000Z", Path: path}
+}
+
+// A backup file is root's, but what it holds came from the server: a
+// restore never writes outside the new upper layer, and a refused restore
+// leaves the old one as it was.
+func TestRestoreRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hs   []*tar.Header
+		want string
+	}{
+		{"dot-dot", []*tar.Header{{Name: "../escape", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}}, "not a plain relative path"},
+		{"absolute", []*tar.Header{{Name: "/etc/escape", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}}, "not a plain relative path"},
+		{"through a link", []*tar.Header{
+			{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "/tmp"},
+			{Name: "l/escape", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644},
+		}, "not a directory"},
+		{"a device", []*tar.Header{{Name: "sda", Typeflag: tar.TypeChar, Devmajor: 8, Mode: 0o600}}, "a device"},
+		{"a hard link", []*tar.Header{{Name: "h", Typeflag: tar.TypeLink, Linkname: "/etc/shadow"}}, "is not one a backup holds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime, _ := fixture(t)
+			before, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/cfg/banned_user.cfg"))
+			must(t, err)
+			err = Restore(runtime, archive(t, tc.hs...))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			after, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/cfg/banned_user.cfg"))
+			if err != nil || string(after) != string(before) {
+				t.Errorf("the upper layer changed: %q %v", after, err)
+			}
+			for _, p := range []string{"/tmp/escape", filepath.Join(runtime, "escape"), filepath.Join(runtime, restoring)} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s exists", p)
+				}
+			}
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Find(dir, ""); !errors.Is(err, ErrNone) {
+		t.Errorf("empty: %v", err)
+	}
+	for _, id := range []string{"20261204T100000Z", "20261205T100000Z", "20261205T100000Z-2"} {
+		write(t, filepath.Join(dir, id+Suffix), "x")
+	}
+	if b, err := Find(dir, ""); err != nil || b.ID != "20261205T100000Z-2" {
+		t.Errorf("newest: %v %v", b.ID, err)
+	}
+	if b, err := Find(dir, "20261204T100000Z"); err != nil || b.ID != "20261204T100000Z" {
+		t.Errorf("by id: %v %v", b.ID, err)
+	}
+	if _, err := Find(dir, "20261204T100001Z"); !errors.Is(err, ErrNone) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+// A restore with no upper layer (reset since) puts one in place; a backup
+// removes the temporary files a killed one left.
+func TestRestoreWithoutUpperAndStaleTemp(t *testing.T) {
+	runtime, _ := fixture(t)
+	dir := filepath.Join(t.TempDir(), "b")
+	must(t, os.MkdirAll(dir, 0o700))
+	write(t, filepath.Join(dir, ".20261205T180000Z.123.tmp"), "half a backup")
+	r, err := Create(runtime, dir, t0, Options{})
+	must(t, err)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("left: %v", left)
+	}
+	must(t, os.RemoveAll(filepath.Join(runtime, "upper")))
+	must(t, Restore(runtime, r.Info))
+	got, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/logs/L1205000.log"))
+	if err != nil || !strings.Contains(string(got), "started") {
+		t.Errorf("restored %q %v", got, err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	runtime, _ := fixture(t)
+	f, err := os.Create(filepath.Join(runtime, "upper", "big"))
+	must(t, err)
+	f.Write(make([]byte, 1<<20))
+	f.Close()
+	n, err := Usage(runtime)
+	must(t, err)
+	if n < 1<<20 || n > 2<<20 {
+		t.Errorf("usage %d, want about 1 MiB (the link's target not counted)", n)
+	}
+}

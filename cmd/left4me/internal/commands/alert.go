@@ -1,0 +1,210 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/spec/layout"
+)
+
+func alertCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "alert",
+		Usage: "alerts by webhook, command or email (/etc/left4me/alerts.yaml)",
+		Description: `Where alerts go is /etc/left4me/alerts.yaml (webhook:, format:, command:,
+email:); the events come from systemd (left4me-alert@NAME.service, started
+by l4d2@NAME.service's OnFailure=) and from updates, overlay builds and
+backups that failed. See README, Alerts.
+
+Example:
+  left4me alert test`,
+		Subcommands: []*cli.Command{
+			{
+				Name:  "test",
+				Usage: "send a test event every way alerts.yaml names",
+				Description: `Sends a test event by the webhook, the command and the email that
+/etc/left4me/alerts.yaml names, and says which got it. Exits non-zero if
+one failed, naming it (never the webhook's URL). Needs root.
+
+Example:
+  left4me alert test`,
+				Action: func(c *cli.Context) error {
+					cfg, err := e.alertConfig()
+					if err != nil {
+						return err
+					}
+					if cfg == nil {
+						return fmt.Errorf("no %s/%s: nothing to test; see README, Alerts", e.Layout.ConfigDir, alert.File)
+					}
+					sent, err := alert.Send(c.Context, cfg, e.event(alert.Test, "", "test alert from left4me alert test", ""))
+					for _, s := range sent {
+						fmt.Fprintf(e.Stdout, "sent by %s\n", s)
+					}
+					return err
+				},
+			},
+			{
+				Name:      "unit",
+				Usage:     "alert that an instance's unit failed (run by left4me-alert@NAME.service)",
+				ArgsUsage: "NAME",
+				Hidden:    true,
+				Description: `l4d2@NAME.service starts left4me-alert@NAME.service when it fails
+(OnFailure=), after systemd gave up restarting it. This tells why: its
+start limit (a crash loop), a hang the watchdog killed, a start its helper
+refused, or another failure. Failures to deliver go to the journal; the
+exit status is 0 regardless.
+
+Example:
+  left4me alert unit srv1`,
+				Action: onName(func(c *cli.Context, name string) error {
+					if err := layout.ValidateName(name); err != nil {
+						return err
+					}
+					ev, ok, err := e.unitEvent(c.Context, name)
+					if err != nil || !ok {
+						return err
+					}
+					e.sendAlert(c.Context, ev)
+					return nil
+				}),
+			},
+		},
+	}
+}
+
+func (e *Env) alertConfig() (*alert.Config, error) {
+	cfg, err := alert.Load(e.Layout.ConfigDir)
+	if errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("%w: %s/%s is root's; run with sudo", fail.ErrPermission, e.Layout.ConfigDir, alert.File)
+	}
+	return cfg, err
+}
+
+func (e *Env) event(kind, name, summary, detail string) alert.Event {
+	host, _ := os.Hostname()
+	return alert.Event{Kind: kind, Instance: name, Host: host, Time: e.Now().UTC(), Summary: summary, Detail: detail}
+}
+
+// sendAlert delivers ev if alerts.yaml exists; what fails is said on
+// stderr (the journal, in a unit) and never fails the caller.
+func (e *Env) sendAlert(ctx context.Context, ev alert.Event) {
+	cfg, err := e.alertConfig()
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "alert %s not sent: %v\n", ev.Kind, err)
+		return
+	}
+	if cfg == nil {
+		return
+	}
+	sent, err := alert.Send(ctx, cfg, ev)
+	for _, s := range sent {
+		fmt.Fprintf(e.Stderr, "alert %s sent by %s: %s\n", ev.Kind, s, ev.Summary)
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "alert %s: %v\n", ev.Kind, err)
+	}
+}
+
+// maxDetail bounds what of a helper's refusal goes out.
+const maxDetail = 1000
+
+// unitEvent says why name's unit failed, from its result and, for a
+// start its helper refused, the helper's reason. Started by the unit's
+// ExecStopPost= after a hang kill instead (the unit is not failed: systemd
+// restarts it), it is a hang kill if systemd said so; else there is
+// nothing to tell (ok false).
+func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bool, err error) {
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return ev, false, err
+	}
+	defer sd.Close()
+	unit := unitOf(name)
+	u, err := sd.Unit(ctx, unit)
+	if err != nil {
+		return ev, false, err
+	}
+	hint := "left4me status " + name + "; left4me logs " + name
+	if u.ActiveState != "failed" {
+		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
+			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
+			return ev, false, nil
+		}
+		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
+	}
+	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
+}
+
+// watchdogFired reports whether systemd logged a watchdog timeout of unit
+// since began (src/core/service.c: "Watchdog timeout (limit %s)!").
+func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) bool {
+	var out, errb bytes.Buffer
+	args := []string{"--unit", unit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--grep", "Watchdog timeout",
+		"--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
+	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
+}
+
+// failedEvent says why a unit that reached failed did.
+func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since time.Time, hint string) alert.Event {
+	// A start its helper refused (a stale spec, a missing overlay) loops
+	// to the start limit too: the helper's errors tell it apart.
+	if why := e.helperErrors(ctx, unit, since.Add(-2*time.Minute)); why != "" {
+		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why)
+	}
+	// With Restart=on-failure a unit only enters "failed" (and starts its
+	// OnFailure= units) once systemd stops restarting it: its start limit
+	// (systemd.unit(5), OnFailure=; systemd#8398, #9158). So a crash
+	// (exit-code, signal, core-dump) that reached here was a crash loop.
+	switch result {
+	case "start-limit-hit", "exit-code", "signal", "core-dump":
+		return e.event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)
+	case "watchdog":
+		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint)
+	}
+	return e.event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(result)), hint)
+}
+
+// helperErrors is what the start helper of unit logged as errors (priority
+// err: prestart.PrintError) since began, cut to maxDetail.
+func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) string {
+	var out, errb bytes.Buffer
+	args := []string{"--unit", unit, "--identifier", "left4me-prestart", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+		"--output", "cat", "--no-pager", "--quiet", "--lines", "10"}
+	if e.Journal(ctx, args, &out, &errb) != nil {
+		return ""
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l = termsafe.Line(l); l != "" && !slices.Contains(lines, l) { // each try said the same
+			lines = append(lines, l)
+		}
+	}
+	why := strings.Join(lines, "\n")
+	if r := []rune(why); len(r) > maxDetail {
+		why = string(r[:maxDetail]) + "…"
+	}
+	return why
+}
+
+// alertFailure alerts that an operation failed, unless the operator ended
+// it (Ctrl-C, SIGTERM). The error's text stays out: it may quote a
+// builder's or steamcmd's output (an account name); where says where to
+// read it.
+func (e *Env) alertFailure(ctx context.Context, err error, kind, name, summary, where string) {
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		return
+	}
+	e.sendAlert(context.WithoutCancel(ctx), e.event(kind, name, summary, "see: "+where))
+}

@@ -1,0 +1,179 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+)
+
+// withAlerts has alerts.yaml name a command that keeps the event it
+// reads; it returns a reader of the last event.
+func withAlerts(t *testing.T, te *tenv) func() alert.Event {
+	t.Helper()
+	dir := t.TempDir()
+	got := filepath.Join(dir, "event.json")
+	cmd := filepath.Join(dir, "page")
+	writeFile(t, cmd, "#!/bin/sh\ncat >"+got+"\n")
+	os.Chmod(cmd, 0o755)
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+cmd+"\n")
+	return func() alert.Event {
+		t.Helper()
+		var ev alert.Event
+		b, err := os.ReadFile(got)
+		if err != nil {
+			t.Fatalf("no event sent: %v\nstderr: %s", err, te.err)
+		}
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+}
+
+// Why a unit failed, as its OnFailure= unit reports it.
+func TestAlertUnit(t *testing.T) {
+	for _, tc := range []struct {
+		result, helperSaid string
+		kind, summary      string
+	}{
+		{"start-limit-hit", "", alert.StartLimit, "systemd gave up restarting it"},
+		{"exit-code", "", alert.StartLimit, "srv1 kept crashing (exit-code)"},
+		{"watchdog", "", alert.HangKill, "the watchdog killed it"},
+		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", alert.StartRefused, "start helper refused"},
+		{"timeout", "", alert.Failed, "srv1 failed (timeout)"},
+	} {
+		t.Run(tc.result, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			last := withAlerts(t, te)
+			te.sd.set(unitOf("srv1"), "failed", "failed")
+			u := te.sd.units[unitOf("srv1")]
+			u.Result = tc.result
+			te.sd.units[unitOf("srv1")] = u
+			te.prestartSaid = tc.helperSaid
+			if err := te.run("alert", "unit", "srv1"); err != nil {
+				t.Fatal(err)
+			}
+			ev := last()
+			if ev.Kind != tc.kind || ev.Instance != "srv1" || !strings.Contains(ev.Summary, tc.summary) {
+				t.Errorf("sent %+v", ev)
+			}
+			if tc.helperSaid != "" && ev.Detail != "srv1: spec changed since systemd read it" {
+				t.Errorf("detail %q", ev.Detail)
+			}
+		})
+	}
+}
+
+// A delivery that fails is said on stderr and fails nothing.
+func TestAlertDeliveryFails(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /nonexistent/page\n")
+	te.sd.set(unitOf("srv1"), "failed", "failed")
+	if err := te.run("alert", "unit", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.err.String(), "alert by command /nonexistent/page") {
+		t.Errorf("stderr: %s", te.err)
+	}
+	if err := te.run("alert", "test"); err == nil || !strings.Contains(err.Error(), "/nonexistent/page") {
+		t.Errorf("alert test: %v", err)
+	}
+}
+
+func TestAlertBackupFailed(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	te.spec(t, "srv1", "port: 27015\n")
+	last := withAlerts(t, te)
+	rt := te.Layout.RuntimeDir("srv1")
+	mkdirs(t, filepath.Join(rt, "upper"))
+	f, _ := os.Create(filepath.Join(rt, "upper", "sparse"))
+	f.Truncate(1 << 40)
+	f.Close()
+	if err := te.run("backup", "srv1"); err == nil {
+		t.Fatal("backed up a terabyte")
+	}
+	if ev := last(); ev.Kind != alert.BackupFailed || strings.Contains(ev.Detail, "sparse") || ev.Summary != "srv1: backup failed" {
+		t.Errorf("sent %+v", ev)
+	}
+}
+
+// A game update that failed and one that installed a new build alert; the
+// failure's alert does not quote steamcmd (an account name).
+func TestAlertGameUpdate(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounts an overlay: needs root")
+	}
+	te := newEnv(t)
+	te.Euid = 0
+	gameState(t, te)
+	last := withAlerts(t, te)
+	dir := t.TempDir()
+	bin := standin(t, dir)
+	depot := filepath.Join(dir, "depot")
+	mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+	writeFile(t, filepath.Join(depot, "build"), "200")
+	writeFile(t, filepath.Join(depot, "files", "left4dead2", "who.txt"), "v2")
+	if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(depot, "fail"), "1")
+	if err := te.run("game", "update", "--steamcmd", bin); err == nil {
+		t.Fatal("the update did not fail")
+	}
+	if ev := last(); ev.Kind != alert.UpdateFailed || strings.Contains(ev.Detail, "steamcmd:") {
+		t.Errorf("sent %+v", ev)
+	}
+	os.Remove(filepath.Join(depot, "fail"))
+	if err := te.run("game", "update", "--steamcmd", bin); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if ev := last(); ev.Kind != alert.NewBuild || !strings.Contains(ev.Summary, "build 200") {
+		t.Errorf("sent %+v", ev)
+	}
+}
+
+// Started by ExecStopPost= after a hang kill (the unit restarts, it is not
+// failed): a hang kill if systemd logged one, else nothing is sent.
+func TestAlertHangKillRecovered(t *testing.T) {
+	for _, said := range []string{"l4d2@srv1.service: Watchdog timeout (limit 10s)!", ""} {
+		te := newEnv(t)
+		te.spec(t, "srv1", "port: 27015\n")
+		dir := t.TempDir()
+		got := filepath.Join(dir, "event.json")
+		writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
+		os.Chmod(filepath.Join(dir, "page"), 0o755)
+		writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+		te.sd.set(unitOf("srv1"), "activating", "auto-restart")
+		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+			if slices.Contains(args, "Watchdog timeout") {
+				fmt.Fprintln(stdout, said)
+			}
+			return nil
+		}
+		if err := te.run("alert", "unit", "srv1"); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(got)
+		if said == "" {
+			if err == nil {
+				t.Errorf("sent without a hang: %s", b)
+			}
+			continue
+		}
+		var ev alert.Event
+		if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != alert.HangKill || !strings.Contains(ev.Summary, "systemd restarts it") {
+			t.Errorf("sent %s (%v)", b, err)
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/progress"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
+)
+
+// backupDir is backups/NAME under the state root: root's, 0700, apart
+// from runtime/ which the servers write below.
+func (e *Env) backupDir(name string) string {
+	return filepath.Join(e.Layout.Root, "backups", name)
+}
+
+func backupCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "copy what an instance's server wrote (its upper layer) into a backup",
+		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "keep", Value: backup.DefaultKeep, Usage: "then keep at most `N` backups of NAME (the oldest go)"},
+			&cli.DurationFlag{Name: "max-age", Value: backup.DefaultMaxAge, Usage: "then remove NAME's backups older than this (0: no age limit); the newest always stays"},
+		},
+		Description: `Copies runtime/NAME/upper (SourceMod data, logs, bans: what the server
+wrote, never the game files below it) into
+/var/lib/left4me/backups/NAME/ID.tar.gz (root's, mode 0600), while the
+server runs or not. Every file, and each SQLite database with its journal,
+is checked unchanged from before its copy to after it; when something
+changed the copy starts over. Then old backups go: beyond --keep, or older
+than --max-age. Needs root.
+
+Example:
+  left4me backup srv1
+  left4me backup srv1 --keep 14 --max-age 720h`,
+		BashComplete: e.completeNames,
+		Action: onName(func(c *cli.Context, name string) error {
+			if c.Int("keep") < 1 {
+				return fmt.Errorf("%w: --keep %d: at least the new backup stays", fail.ErrUsage, c.Int("keep"))
+			}
+			if c.Duration("max-age") < 0 {
+				return fmt.Errorf("%w: --max-age %v: cannot be negative", fail.ErrUsage, c.Duration("max-age"))
+			}
+			if _, err := e.instance(name); err != nil {
+				return err
+			}
+			if err := e.rootFor("backup", name); err != nil {
+				return err
+			}
+			if _, err := e.takeBackup(name, "", c.Int("keep"), c.Duration("max-age")); err != nil {
+				return err
+			}
+			return nil
+		}),
+	}
+}
+
+func backupsCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "backups",
+		Usage:     "list an instance's backups, oldest first",
+		ArgsUsage: "NAME",
+		Description: `Lists /var/lib/left4me/backups/NAME: each backup's ID (what restore
+takes), when it was taken and its size. Backups outlive their instance:
+after delete they stay until removed by hand. Needs root.
+
+Example:
+  left4me backups srv1`,
+		BashComplete: e.completeNames,
+		Action: onName(func(c *cli.Context, name string) error {
+			if err := layout.ValidateName(name); err != nil {
+				return err
+			}
+			dir := e.backupDir(name)
+			all, err := backup.List(dir)
+			if errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("%w: %s is root's; run: sudo left4me backups %s", fail.ErrPermission, dir, name)
+			}
+			if err != nil {
+				return err
+			}
+			if len(all) == 0 {
+				fmt.Fprintf(e.Stdout, "%s: no backups (in %s); left4me backup %s takes one\n", name, dir, name)
+				return nil
+			}
+			t := table.New("ID", "TAKEN", "SIZE")
+			for _, b := range all {
+				t.Row(table.Plain(b.ID, b.Time.Local().Format("2006-01-02 15:04:05 MST"), progress.Bytes(b.Size))...)
+			}
+			return t.Write(e.Stdout, e.Color)
+		}),
+	}
+}
+
+func restoreCmd(e *Env) *cli.Command {
+	restart := unitCmd(e, "restart") // the same polite restart: its flags
+	flags := append([]cli.Flag{
+		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer being replaced first"},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"},
+	}, restart.Flags...)
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "put a backup back as an instance's upper layer (the newest without ID)",
+		ArgsUsage: "NAME [ID]",
+		Flags:     flags,
+		Description: `Replaces runtime/NAME/upper with backup ID (see left4me backups NAME;
+the newest without ID). A running server is stopped for it and started
+again, as restart does: at once, or with --when-empty once nobody plays
+(--deadline, --force, --warn-at and --announce as for restart). What the
+backup replaces is backed up first unless --no-backup. Asks first on a
+terminal; --yes for scripts. Needs root.
+
+Example:
+  left4me restore srv1 --yes
+  left4me restore srv1 --when-empty --deadline 30m --yes`,
+		BashComplete: e.completeNames,
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return fmt.Errorf("%w: restore takes NAME and at most one backup ID; e.g. left4me restore srv1", fail.ErrUsage)
+			}
+			name, id := c.Args().Get(0), c.Args().Get(1)
+			if id != "" && !backup.ValidID(id) {
+				return fmt.Errorf("%w: %q is not a backup ID (like 20261205T190000Z; left4me backups %s lists them)", fail.ErrUsage, id, name)
+			}
+			p, err := rolloutPlan(c, "restart", c.Bool("when-empty"), "with --when-empty")
+			if err != nil {
+				return err
+			}
+			p.Names = []string{name}
+			return e.restore(c.Context, p, id, c.Bool("yes"), !c.Bool("no-backup"))
+		},
+	}
+}
+
+func (e *Env) rootFor(op, name string) error {
+	if e.Euid != 0 {
+		return fmt.Errorf("%w: %s reads and writes root's files below %s; run: sudo left4me %s %s", fail.ErrPermission, op, e.Layout.Root, op, name)
+	}
+	return nil
+}
+
+// takeBackup backs up name's upper layer, then prunes (keep > 0). why, if
+// set, says what it is taken before.
+func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (backup.Result, error) {
+	dir := e.backupDir(name)
+	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{})
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
+		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper), err)
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: backup failed: %w", name, err)
+		// Not the error's text: it names files the server named.
+		e.sendAlert(context.Background(), e.event(alert.BackupFailed, name, name+": backup failed", "see: the output of left4me backup "+name))
+		return r, err
+	}
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	fmt.Fprintf(e.Stdout, "%s: backup %s%s: %d files, %s, in %s\n", name, r.ID, why, r.Files, progress.Bytes(r.Size), r.Path)
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(e.Stderr, "%s: not backed up (FIFOs, sockets or devices, not data): %s\n", name, strings.Join(r.Skipped, ", "))
+	}
+	if keep > 0 {
+		gone, err := backup.Prune(dir, keep, maxAge, e.Now())
+		for _, g := range gone {
+			fmt.Fprintf(e.Stdout, "%s: removed old backup %s\n", name, g.ID)
+		}
+		if err != nil {
+			return r, fmt.Errorf("%s: prune backups: %w", name, err)
+		}
+	}
+	return r, nil
+}
+
+// backupBefore takes the backup reset and delete take, if there is an upper
+// layer to keep.
+func (e *Env) backupBefore(op, name string) error {
+	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	_, err := e.takeBackup(name, "before "+op, backup.DefaultKeep, backup.DefaultMaxAge)
+	if err != nil {
+		return fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
+	}
+	return nil
+}
+
+func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safety bool) error {
+	name := p.Names[0]
+	if _, err := e.instance(name); err != nil {
+		return err
+	}
+	if err := e.rootFor("restore", name); err != nil {
+		return err
+	}
+	// The ID is fixed now: the safety backup would become the newest.
+	b, err := backup.Find(e.backupDir(name), id)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := e.confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
+		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper))); err != nil {
+		return err
+	}
+	if _, err := e.load(name); err != nil {
+		return err
+	}
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	u, err := sd.Unit(ctx, unitOf(name))
+	if err != nil {
+		return err
+	}
+	put := func() error {
+		if safety {
+			if err := e.backupBefore("restore", name); err != nil {
+				return err
+			}
+		}
+		return e.putBack(name, b)
+	}
+	if u.ActiveState == "inactive" || u.ActiveState == "failed" {
+		return put()
+	}
+	if err := e.reloadIfStale(ctx, sd, p.Names); err != nil {
+		return err
+	}
+	d := e.rolloutDeps(sd, p)
+	d.Act = func(ctx context.Context, n string) error {
+		if err := e.runJob(ctx, sd, "stop", n); err != nil {
+			return err
+		}
+		// The server is down: start it again whatever the restore did.
+		return errors.Join(put(), e.runJob(ctx, sd, "start", n))
+	}
+	return rollout.Run(ctx, p, d)
+}
+
+// putBack unpacks b as name's upper layer; the instance is stopped. The
+// instance lock keeps a start (its helper) out meanwhile.
+func (e *Env) putBack(name string, b backup.Info) error {
+	// ExecStopPost unmounted already; this also covers a mount left by hand.
+	if err := prestart.Stop(prestart.Config{Layout: e.Layout}, name); err != nil {
+		return fmt.Errorf("unmount %s: %w", name, err)
+	}
+	d := rundir.Of(e.Layout, name)
+	if err := os.MkdirAll(d.Path, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fd, err := d.Lock(rundir.NoWait)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	if m, err := d.Mounted(); err != nil || m {
+		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(rundir.Merged))
+	}
+	if err := backup.Restore(d.Path, b); err != nil {
+		return fmt.Errorf("%s: restore %s: %w", name, b.ID, err)
+	}
+	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(rundir.Upper))
+	return nil
+}

@@ -1,0 +1,197 @@
+package commands
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+func backupIDs(t *testing.T, te *tenv, name string) []string {
+	t.Helper()
+	all, err := backup.List(te.backupDir(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, b := range all {
+		ids = append(ids, b.ID)
+	}
+	return ids
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A backup, a change, a restore of the running server: stopped, put back,
+// started; what it replaced is backed up first.
+func TestBackupRestoreRunning(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.Euid = 0
+	if err := te.run("backup", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if ids := backupIDs(t, te, "srv1"); len(ids) != 1 || !strings.Contains(te.out.String(), "srv1: backup "+ids[0]) {
+		t.Fatalf("backups %v; out %s", ids, te.out)
+	}
+	if err := te.run("backups", "srv1"); err != nil || !strings.Contains(te.out.String(), "ID") {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
+	writeFile(t, cfg, "lost\n")
+	te.sd.set(unitOf("srv1"), "active", "running")
+	te.sd.calls = nil
+	if err := te.run("restore", "srv1", "--yes"); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {
+		t.Errorf("restored %q", got)
+	}
+	want := []string{"stop " + unitOf("srv1"), "start " + unitOf("srv1")}
+	if calls := slices.DeleteFunc(slices.Clone(te.sd.calls), func(c string) bool { return c == "units" }); !slices.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
+	}
+	ids := backupIDs(t, te, "srv1")
+	if len(ids) != 2 {
+		t.Fatalf("want the backup and the one taken before the restore, got %v", ids)
+	}
+	// The backup taken before holds what was replaced.
+	if err := te.run("restore", "srv1", ids[1], "--yes", "--no-backup"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, cfg); got != "lost\n" {
+		t.Errorf("the backup taken before the restore holds %q", got)
+	}
+	if n := len(backupIDs(t, te, "srv1")); n != 2 {
+		t.Errorf("--no-backup took one: %d", n)
+	}
+}
+
+// --when-empty: an occupied server is left as it is at the deadline.
+func TestRestoreWhenEmptyOccupied(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.Euid = 0
+	if err := te.run("backup", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
+	writeFile(t, cfg, "newer\n")
+	te.sd.set(unitOf("srv1"), "active", "running")
+	te.Players = func(context.Context, string) (int, error) { return 3, nil }
+	te.sd.calls = nil
+	err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "0")
+	if err == nil {
+		t.Fatal("restored an occupied server")
+	}
+	if got := readFile(t, cfg); got != "newer\n" {
+		t.Errorf("the upper layer changed: %q", got)
+	}
+	for _, c := range te.sd.calls {
+		if strings.HasPrefix(c, "stop") {
+			t.Errorf("stopped it: %v", te.sd.calls)
+		}
+	}
+}
+
+func TestBackupRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		euid int
+		code int
+		want string
+	}{
+		{"not root", []string{"backup", "srv1"}, 1000, fail.CodePermission, "sudo left4me backup srv1"},
+		{"never ran", []string{"backup", "srv2"}, 0, fail.CodeFailure, "nothing to back up"},
+		{"keep 0", []string{"backup", "srv1", "--keep", "0"}, 0, fail.CodeUsage, "--keep 0"},
+		{"unknown instance", []string{"backup", "nope"}, 0, fail.CodeUnknownInstance, "nope"},
+		{"bad ID", []string{"restore", "srv1", "../x"}, 0, fail.CodeUsage, "not a backup ID"},
+		{"no such ID", []string{"restore", "srv1", "20200101T000000Z", "--yes"}, 0, fail.CodeFailure, "no such backup"},
+		{"no backups", []string{"restore", "srv2", "--yes"}, 0, fail.CodeFailure, "no such backup"},
+		{"restore not root", []string{"restore", "srv1", "--yes"}, 1000, fail.CodePermission, "sudo left4me restore srv1"},
+		{"flag without when-empty", []string{"restore", "srv1", "--yes", "--force"}, 0, fail.CodeUsage, "--force"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			withRuntime(t, te, "srv1")
+			te.spec(t, "srv2", "port: 27016\n")
+			te.Euid = 0
+			if err := te.run("backup", "srv1"); err != nil {
+				t.Fatal(err)
+			}
+			te.Euid = tc.euid
+			err := te.run(tc.args...)
+			if fail.Code(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (code %d), want code %d and %q", err, fail.Code(err), tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// reset and delete back up first; --no-backup does not; the backups
+// outlive a deleted instance; a failed backup removes nothing and starts a
+// running server again.
+func TestRemovalBacksUpFirst(t *testing.T) {
+	for _, tc := range []struct {
+		op       string
+		args     []string
+		backups  int
+		tooLarge bool
+	}{
+		{"reset", nil, 1, false},
+		{"delete", nil, 1, false},
+		{"reset", []string{"--no-backup"}, 0, false},
+		{"reset", nil, 0, true},
+		{"delete", nil, 0, true},
+	} {
+		t.Run(tc.op+strings.Join(tc.args, "")+map[bool]string{true: "/backup fails"}[tc.tooLarge], func(t *testing.T) {
+			te := newEnv(t)
+			rt := withRuntime(t, te, "srv1")
+			te.Euid = 0
+			te.sd.set(unitOf("srv1"), "active", "running")
+			if tc.tooLarge {
+				f, err := os.Create(filepath.Join(rt, "upper", "sparse"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Truncate(backup.DefaultMaxBytes + 1)
+				f.Close()
+			}
+			err := te.run(append([]string{tc.op, "srv1", "--yes"}, tc.args...)...)
+			if n := len(backupIDs(t, te, "srv1")); n != tc.backups {
+				t.Errorf("%d backups, want %d", n, tc.backups)
+			}
+			if tc.tooLarge {
+				if err == nil || !strings.Contains(err.Error(), "--no-backup goes without") {
+					t.Fatalf("got %v", err)
+				}
+				if !exists(filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")) || !exists(te.Layout.SpecPath("srv1")) {
+					t.Errorf("removed something without a backup")
+				}
+				if c := te.sd.calls[len(te.sd.calls)-1]; c != "start "+unitOf("srv1") {
+					t.Errorf("not started again: %v", te.sd.calls)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exists(filepath.Join(rt, "upper")) {
+				t.Errorf("%s survived", rt)
+			}
+		})
+	}
+}

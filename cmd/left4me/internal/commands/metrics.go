@@ -1,0 +1,268 @@
+package commands
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/game"
+	"github.com/left4me/left4me/cmd/left4me/internal/metrics"
+	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+)
+
+// cgroupRoot is where the unified cgroup hierarchy is mounted; a unit's
+// ControlGroup property is its path below.
+const cgroupRoot = "/sys/fs/cgroup"
+
+func metricsCmd(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "metrics",
+		Usage: "print Prometheus metrics of the instances, the game and the backups",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "http", Usage: "answer one HTTP request on stdin/stdout (left4me-metrics@.service, socket-activated)"},
+		},
+		Description: `Prints, in Prometheus's text format, per instance: l4d2_up, l4d2_players
+(humans), l4d2_bots, l4d2_max_players, l4d2_map_info{map}, the A2S_INFO
+latency (each asked where it really runs), l4d2_restarts_total, the unit's
+memory and CPU, the upper layer's size and the last backup's time; and the
+game's build and when it was installed. For node_exporter's textfile
+collector, or served on 127.0.0.1:9788 by left4me-metrics.socket. Needs
+root (the upper layers and backups are root's).
+
+Example:
+  left4me metrics
+  left4me metrics > /var/lib/prometheus/node-exporter/left4me.prom`,
+		Action: func(c *cli.Context) error {
+			if c.Bool("http") {
+				return e.serveMetrics(c.Context)
+			}
+			s, err := e.snapshot(c.Context)
+			if err != nil {
+				return err
+			}
+			return metrics.Write(e.Stdout, s)
+		},
+	}
+}
+
+// serveMetrics answers one HTTP/1.x request on stdin (a socket with
+// Accept=yes): GET /metrics, or 404. The request is bounded in size and
+// time: whoever connects is not trusted to end it.
+func (e *Env) serveMetrics(ctx context.Context) error {
+	type req struct {
+		line string
+		err  error
+	}
+	got := make(chan req, 1)
+	go func() {
+		r := bufio.NewReader(io.LimitReader(e.Stdin, 8<<10))
+		line, err := r.ReadString('\n')
+		for err == nil { // the headers, up to the blank line
+			var h string
+			if h, err = r.ReadString('\n'); strings.TrimSpace(h) == "" {
+				break
+			}
+		}
+		got <- req{line, err}
+	}()
+	var rq req
+	select {
+	case rq = <-got:
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("metrics: no request within 5 s")
+	}
+	f := strings.Fields(rq.line)
+	if rq.err != nil || len(f) != 3 || f[0] != "GET" || !strings.HasPrefix(f[2], "HTTP/1.") {
+		fmt.Fprint(e.Stdout, "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+		return nil
+	}
+	if path, _, _ := strings.Cut(f[1], "?"); path != "/metrics" {
+		body := "left4me metrics are at /metrics\n"
+		fmt.Fprintf(e.Stdout, "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		return nil
+	}
+	s, err := e.snapshot(ctx)
+	if err != nil {
+		fmt.Fprint(e.Stdout, "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+		return err
+	}
+	var b bytes.Buffer
+	if err := metrics.Write(&b, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "HTTP/1.0 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", metrics.ContentType, b.Len())
+	_, err = e.Stdout.Write(b.Bytes())
+	return err
+}
+
+// snapshot gathers the numbers; what cannot be known is left out.
+func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
+	var s metrics.Snapshot
+	if st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root}); err == nil {
+		for _, v := range st.Versions {
+			if v.Current && v.ManifestErr == nil {
+				s.GameBuild = v.Manifest.BuildID
+				if !v.Manifest.LastUpdated.IsZero() {
+					t := float64(v.Manifest.LastUpdated.Unix())
+					s.GameUpdate = &t
+				}
+			}
+		}
+	}
+	names := e.names()
+	sd, err := e.connect(ctx)
+	if err != nil {
+		return s, err
+	}
+	defer sd.Close()
+	units := make([]string, len(names))
+	for i, n := range names {
+		units[i] = unitOf(n)
+	}
+	us, err := sd.Units(ctx, units)
+	if err != nil {
+		return s, err
+	}
+	active := map[string]bool{}
+	for _, u := range us {
+		active[u.Name] = u.ActiveState == "active"
+	}
+	props := unitProps(ctx, units)
+	addrs := map[int]string{} // index in s.Instances: where it runs
+	for _, n := range names {
+		in := metrics.Instance{Name: n}
+		p, ok := props[unitOf(n)]
+		if ok && p.restarts >= 0 {
+			in.Restarts = &p.restarts
+		}
+		if active[unitOf(n)] {
+			if addr, err := e.runningAddr(ctx, sd, n); err == nil {
+				addrs[len(s.Instances)] = addr
+			}
+			if p.cgroup != "" {
+				in.MemoryBytes, in.CPUSeconds = cgroupStats(cgroupRoot, p.cgroup)
+			}
+		}
+		if u, err := backup.Usage(e.Layout.RuntimeDir(n)); err == nil {
+			in.UpperBytes = &u
+		}
+		if all, err := backup.List(e.backupDir(n)); err == nil && len(all) > 0 {
+			t := float64(all[len(all)-1].Time.Unix())
+			in.LastBackup = &t
+		}
+		s.Instances = append(s.Instances, in)
+	}
+	// The servers are asked at once: one that does not answer costs its
+	// timeout once, not once per server after it.
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			began := time.Now()
+			info, err := e.ServerInfo(qctx, addr)
+			if err != nil {
+				return
+			}
+			in := &s.Instances[i]
+			in.Up, in.Answered, in.Latency = true, true, time.Since(began).Seconds()
+			in.Players, in.Bots, in.MaxPlayers = max(int(info.Players)-int(info.Bots), 0), int(info.Bots), int(info.MaxPlayers)
+			in.Map = info.Map
+		}()
+	}
+	wg.Wait()
+	return s, nil
+}
+
+// cgroupStats reads a cgroup's memory and CPU time: on the unified
+// hierarchy (cgroup v2: memory.current, cpu.stat usage_usec), else on v1's
+// controllers (memory.usage_in_bytes, cpuacct.usage in ns), as systemd
+// mounts them (systemd.resource-control(5)). Unknown ones are nil.
+func cgroupStats(root, cg string) (mem *int64, cpu *float64) {
+	cg = filepath.Clean("/" + cg)
+	num := func(path string) (float64, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		return f, err == nil
+	}
+	if v, ok := num(filepath.Join(root, cg, "memory.current")); ok {
+		m := int64(v)
+		mem = &m
+	} else if v, ok := num(filepath.Join(root, "memory", cg, "memory.usage_in_bytes")); ok {
+		m := int64(v)
+		mem = &m
+	}
+	if b, err := os.ReadFile(filepath.Join(root, cg, "cpu.stat")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					sec := f / 1e6
+					cpu = &sec
+				}
+			}
+		}
+	} else if v, ok := num(filepath.Join(root, "cpuacct", cg, "cpuacct.usage")); ok {
+		sec := v / 1e9
+		cpu = &sec
+	}
+	return mem, cpu
+}
+
+// unitProps asks systemctl for the units' NRestarts and ControlGroup in
+// one call; a unit it cannot say is left out.
+func unitProps(ctx context.Context, units []string) map[string]unitProp {
+	out := map[string]unitProp{}
+	if len(units) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, "systemctl", append([]string{"show", "--property=Id,NRestarts,ControlGroup", "--"}, units...)...).Output()
+	if err != nil {
+		return out
+	}
+	// One block per unit, separated by a blank line, properties in any order.
+	for _, block := range strings.Split(string(b), "\n\n") {
+		var id string
+		p := unitProp{restarts: -1}
+		for _, l := range strings.Split(block, "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			switch k {
+			case "Id":
+				id = v
+			case "NRestarts":
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+					p.restarts = n
+				}
+			case "ControlGroup":
+				p.cgroup = v
+			}
+		}
+		if id != "" {
+			out[id] = p
+		}
+	}
+	return out
+}
+
+type unitProp struct {
+	restarts int64  // -1: unknown
+	cgroup   string // below /sys/fs/cgroup; "" when not running
+}

@@ -1,0 +1,71 @@
+package commands
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMetrics(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	withRuntime(t, te, "srv1")
+	te.spec(t, "srv2", "port: 27016\n")
+	te.sd.set(unitOf("srv1"), "active", "running")
+	if err := te.run("backup", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	te.out.Reset()
+	if err := te.run("metrics"); err != nil {
+		t.Fatal(err)
+	}
+	out := te.out.String()
+	for _, want := range []string{`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`, `l4d2_players{instance="srv1"} 2`,
+		`l4d2_bots{instance="srv1"} 1`, `l4d2_map_info{instance="srv1",map="c1m1_hotel"} 1`, `l4d2_upper_bytes{instance="srv1"}`,
+		`l4d2_backup_last_timestamp_seconds{instance="srv1"}`, "# TYPE l4d2_a2s_latency_seconds gauge"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// The socket-activated exporter: one request on stdin, the answer on stdout.
+func TestMetricsHTTP(t *testing.T) {
+	for _, tc := range []struct{ req, want string }{
+		{"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8"},
+		{"GET / HTTP/1.1\r\n\r\n", "HTTP/1.0 404 Not Found"},
+		{"POST /metrics HTTP/1.1\r\n\r\n", "HTTP/1.0 400 Bad Request"},
+		{"\x16\x03\x01 garbage", "HTTP/1.0 400 Bad Request"},
+	} {
+		te := newEnv(t)
+		te.spec(t, "srv1", "port: 27015\n")
+		te.Stdin = strings.NewReader(tc.req)
+		if err := te.run("metrics", "--http"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(te.out.String(), tc.want) {
+			t.Errorf("%q: got %q", tc.req, te.out.String())
+		}
+	}
+}
+
+func TestCgroupStats(t *testing.T) {
+	const cg = "/system.slice/system-l4d2.slice/l4d2@srv1.service"
+	v2 := t.TempDir()
+	mkdirs(t, filepath.Join(v2, cg))
+	writeFile(t, filepath.Join(v2, cg, "memory.current"), "1048576\n")
+	writeFile(t, filepath.Join(v2, cg, "cpu.stat"), "usage_usec 2500000\nuser_usec 2000000\n")
+	v1 := t.TempDir()
+	mkdirs(t, filepath.Join(v1, "memory", cg), filepath.Join(v1, "cpuacct", cg))
+	writeFile(t, filepath.Join(v1, "memory", cg, "memory.usage_in_bytes"), "1048576\n")
+	writeFile(t, filepath.Join(v1, "cpuacct", cg, "cpuacct.usage"), "2500000000\n")
+	for name, root := range map[string]string{"v2": v2, "v1": v1} {
+		mem, cpu := cgroupStats(root, cg)
+		if mem == nil || *mem != 1<<20 || cpu == nil || *cpu != 2.5 {
+			t.Errorf("%s: mem %v cpu %v", name, mem, cpu)
+		}
+	}
+	if mem, cpu := cgroupStats(t.TempDir(), cg); mem != nil || cpu != nil {
+		t.Errorf("nothing to read, yet %v %v", mem, cpu)
+	}
+}
