@@ -149,10 +149,9 @@ BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
 # would drop at every stop: they go to runtime/NAME/dumps instead, which
 # the start helper creates and trims to the newest few.
 BindPaths=-` + rt.Part(rundir.Dumps) + `:/tmp/dumps
-# Nothing of /run/left4me is there (the consoles' sockets, the idmap pins,
-# the retry state): the relay gets its console socket from systemd's
-# descriptor store.
-TemporaryFileSystem=/run/left4me:ro
+# /run/left4me stays visible: the consoles' directories are root's (a
+# server cannot swap a socket) and each relay answers only root and
+# left4me-admin (SO_PEERCRED), the idmap pins are root's alone (0700).
 # The specs may hold every instance's RCON password; the generated units
 # carry what the server needs.
 InaccessiblePaths=-` + c.Layout.ConfigDir + `

@@ -59,7 +59,11 @@ func main() {
 	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err == nil && os.Getenv("INVOCATION_ID") != "" {
-		err = prestart.StoreConsole(prestart.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
+		// In PID 1's namespace too: there the CLI finds the socket, and the
+		// unit's own has /run/left4me read-only (TemporaryFileSystem=).
+		err = prestart.InHostMountNS(func() error {
+			return prestart.StoreConsole(prestart.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
+		})
 	}
 	if err != nil {
 		prestart.PrintError(os.Stderr, prog, err)
