@@ -119,9 +119,9 @@ LimitNOFILE=16384
 KillMode=mixed
 KillSignal=SIGTERM
 TimeoutStopSec=30
-# The server's lines are stored as printed, at the default priority: a
-# line starting "<0>" is text, not a priority prefix.
-SyslogLevelPrefix=no
+# The relay stores the server's lines at priority 6 ("<6>" before each): a
+# line starting "<0>" is text, not a priority prefix, while the helpers'
+# "<3>" errors keep theirs (SyslogLevelPrefix=yes, the default).
 # Only the relay and our helpers are heard (the start helper stores the
 # console socket): a plugin in the server cannot report it ready or feed
 # the watchdog. WatchdogSec= (drop-in) runs from READY=1 on.

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -82,7 +83,13 @@ func main() {
 	} else {
 		go watch(pc, &ready, l, hasNoMaster(os.Args[2:]))
 	}
-	code, err := relay.Run(os.Args[1:], os.Stdout, o)
+	// Under systemd the server's lines go to the journal at a fixed
+	// priority (a line of its own starting "<0>" stays text).
+	var out io.Writer = os.Stdout
+	if relay.StdoutIsJournal() {
+		out = relay.AtPriority(os.Stdout, 6)
+	}
+	code, err := relay.Run(os.Args[1:], out, o)
 	if err != nil {
 		prestart.PrintError(os.Stderr, prog, err)
 	}

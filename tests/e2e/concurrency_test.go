@@ -113,7 +113,7 @@ func TestConcurrency(t *testing.T) {
 			if errs[0] != nil {
 				loser, winner = 0, b
 			}
-			if strings.Contains(outs[loser], "port "+port+" is already used by instance "+winner) {
+			if strings.Contains(outs[loser], "port: "+port+" is already used by instance \""+winner+"\"") {
 				msgs++
 			} else {
 				t.Logf("loser's message:\n%s", outs[loser])
