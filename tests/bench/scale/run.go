@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/bench/hostinfo"
 	"github.com/left4me/left4me/tests/container"
@@ -276,6 +277,31 @@ func writeUnits(root string, maxN int) error {
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
+		}
+	}
+	// Each floor and sandbox instance gets the command line l4d2@'s
+	// drop-in would pass for a spec with its port (the whole port set: the
+	// engine's own defaults for the client, SourceTV and Steam ports would
+	// collide between instances, as they would between real servers).
+	for _, arm := range []struct {
+		unit string
+		base int
+	}{{"floor", floorPort}, {"sandbox", sandboxPort}} {
+		for i := range maxN {
+			port := arm.base + i
+			sp, err := spec.Parse("floor.yaml", []byte(fmt.Sprintf("port: %d\n", port)))
+			if err != nil {
+				return err
+			}
+			argv := units.Command(layout.Layout{Root: layout.DefaultRoot, ConfigDir: layout.DefaultConfigDir}, "floor", sp)
+			conf := "[Service]\nExecStart=\nExecStart=/var/lib/left4me/installation/srcds_linux " + strings.Join(argv[1:], " ") + "\n"
+			d := filepath.Join(dir, fmt.Sprintf("%s@%d.service.d", arm.unit, port))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(d, "ports.conf"), []byte(conf), 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(root, "etc/left4me/instances"), 0o755); err != nil {
