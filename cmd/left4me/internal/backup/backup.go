@@ -41,6 +41,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
 )
 
 // Suffix ends every backup's file name.
@@ -257,16 +259,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func openDir(dir int, name string) (int, error) {
-	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolve}
-	for {
-		fd, err := unix.Openat2(dir, name, &how)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		return fd, err
-	}
-}
+// openDir is treerm.OpenDir: the same rules for every walker of a tree
+// the server wrote.
+func openDir(dir int, name string) (int, error) { return treerm.OpenDir(dir, name) }
 
 func openFile(dir int, name string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC, Resolve: resolve}

@@ -180,7 +180,7 @@ func (w *walker) clearFiles(fd int) (string, error) {
 // open opens a directory below dir, refusing links, mounts and escapes,
 // and gives it mode 0700 if asked.
 func (w *walker) open(dir int, name string) (int, error) {
-	fd, err := openat(dir, name)
+	fd, err := OpenDir(dir, name)
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOTDIR) {
 		return -1, fmt.Errorf("remove below %s: %s: %w (%v)", w.top, name, ErrChanged, err)
 	}
@@ -200,7 +200,11 @@ func (w *walker) where(path []frame, name string) string {
 	return w.top + "/…/" + name
 }
 
-func openat(dir int, name string) (int, error) {
+// OpenDir opens directory name below dir through a descriptor: no link
+// followed, no other mount, nothing outside dir (openat2 with
+// RESOLVE_BENEATH, NO_SYMLINKS, NO_XDEV), retrying on EINTR/EAGAIN. Every
+// walker of trees others wrote (removal, backups) opens with it.
+func OpenDir(dir int, name string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: resolve}
 	for {
 		fd, err := unix.Openat2(dir, name, &how)
