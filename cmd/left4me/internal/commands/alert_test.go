@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 )
 
 // withAlerts has alerts.yaml name a command that keeps the event it
@@ -54,10 +55,10 @@ func TestAlertUnit(t *testing.T) {
 			te := newEnv(t)
 			te.spec(t, "srv1", "port: 27015\n")
 			last := withAlerts(t, te)
-			te.sd.set(unitOf("srv1"), "failed", "failed")
-			u := te.sd.units[unitOf("srv1")]
+			te.sd.set(clienv.UnitOf("srv1"), "failed", "failed")
+			u := te.sd.units[clienv.UnitOf("srv1")]
 			u.Result = tc.result
-			te.sd.units[unitOf("srv1")] = u
+			te.sd.units[clienv.UnitOf("srv1")] = u
 			te.prestartSaid = tc.helperSaid
 			if err := te.run("alert", "unit", "srv1"); err != nil {
 				t.Fatal(err)
@@ -78,7 +79,7 @@ func TestAlertDeliveryFails(t *testing.T) {
 	te := newEnv(t)
 	te.spec(t, "srv1", "port: 27015\n")
 	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /nonexistent/page\n")
-	te.sd.set(unitOf("srv1"), "failed", "failed")
+	te.sd.set(clienv.UnitOf("srv1"), "failed", "failed")
 	if err := te.run("alert", "unit", "srv1"); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestAlertHangKillRecovered(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
 		os.Chmod(filepath.Join(dir, "page"), 0o755)
 		writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
-		te.sd.set(unitOf("srv1"), "activating", "auto-restart")
+		te.sd.set(clienv.UnitOf("srv1"), "activating", "auto-restart")
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			if slices.Contains(args, "Watchdog timeout") {
 				fmt.Fprintln(stdout, said)

@@ -7,6 +7,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/console"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/overlay"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/specs"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -41,46 +49,64 @@ func App(e *Env) *cli.App {
 		DisableSliceFlagSeparator: true, // a --config line may hold commas
 		// Errors go back to main, which picks the exit code; cli must not exit.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError:   usageError,
+		OnUsageError:   clienv.UsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fmt.Errorf("%w: unknown command %q; see left4me --help", fail.ErrUsage, c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{
-			validateCmd(e), renderCmd(e), listCmd(e), statusCmd(e), isActiveCmd(e), playersCmd(e), sendCmd(e), consoleCmd(e),
-			unitCmd(e, "start"), withAll(e, unitCmd(e, "stop")), withAll(e, unitCmd(e, "restart")),
-			createCmd(e), autostartCmd(e, true), autostartCmd(e, false),
-			resetCmd(e), deleteCmd(e), logsCmd(e), completionCmd(e), manCmd(),
-			backupCmd(e), backupsCmd(e), restoreCmd(e), alertCmd(e), metricsCmd(e),
-			overlayCmd(e),
-			gameCmd(e),
-			retryCmd(e),
-		},
+		Commands: commandTree(e),
 	}
 	for _, c := range app.Commands {
-		c.OnUsageError = usageError
+		c.OnUsageError = clienv.UsageError
 	}
 	return app
 }
+
+// commandTree gives each command package the part of e it uses.
+func commandTree(e *Env) []*cli.Command {
+	con, uc, ops, srv, sp := e.console(), e.unitctl(), e.dayops(), e.servers(), e.specs()
+	return []*cli.Command{
+		specs.ValidateCmd(sp), specs.RenderCmd(sp), servers.ListCmd(srv), servers.StatusCmd(srv), servers.IsActiveCmd(srv), servers.PlayersCmd(srv), console.SendCmd(con), console.ConsoleCmd(con),
+		unitctl.UnitCmd(uc, "start"), unitctl.WithAll(uc, unitctl.UnitCmd(uc, "stop")), unitctl.WithAll(uc, unitctl.UnitCmd(uc, "restart")),
+		specs.CreateCmd(sp), unitctl.AutostartCmd(uc, true), unitctl.AutostartCmd(uc, false),
+		specs.ResetCmd(sp), specs.DeleteCmd(sp), servers.LogsCmd(srv), completionCmd(e), manCmd(),
+		dayops.BackupCmd(ops), dayops.BackupsCmd(ops), dayops.RestoreCmd(ops), dayops.AlertCmd(ops), dayops.MetricsCmd(ops),
+		overlay.Command(&overlay.Env{Env: ops}),
+		game.Command(&game.Env{Env: ops}),
+		unitctl.RetryCmd(uc),
+	}
+}
+
+func (e *Env) console() *console.Env {
+	base := &clienv.Env{
+		Layout: e.Layout, Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr,
+		Terminal: e.Terminal, Color: e.Color, Euid: e.Euid, Now: e.Now,
+		Connect: e.Connect, Journal: e.Journal,
+	}
+	return &console.Env{Env: base, ConsoleDir: e.ConsoleDir}
+}
+
+func (e *Env) unitctl() *unitctl.Env {
+	return &unitctl.Env{
+		Env: e.console(), Players: e.Players, EmptyPoll: e.EmptyPoll,
+		ServerArgv: e.ServerArgv, ServerUser: e.ServerUser, RetryDir: e.RetryDir,
+	}
+}
+
+func (e *Env) dayops() *dayops.Env { return &dayops.Env{Env: e.unitctl(), ServerInfo: e.ServerInfo} }
+
+func (e *Env) servers() *servers.Env {
+	return &servers.Env{Env: e.dayops(), PlayerList: e.PlayerList, PlanDir: e.PlanDir, SSH: e.SSH}
+}
+
+func (e *Env) specs() *specs.Env { return &specs.Env{Env: e.dayops(), MountInfo: e.MountInfo} }
 
 // Run runs the command line args (args[0] is the program).
 func Run(ctx context.Context, e *Env, args []string) error {
 	app := App(e)
 	return app.RunContext(ctx, Intersperse(app, args))
-}
-
-func usageError(c *cli.Context, err error, _ bool) error {
-	// The command's whole path (left4me game gc), from its contexts.
-	var path []string
-	for _, l := range c.Lineage() {
-		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name && (len(path) == 0 || path[0] != l.Command.Name) {
-			path = append([]string{l.Command.Name}, path...)
-		}
-	}
-	cmd := strings.Join(append([]string{"left4me"}, path...), " ")
-	return fmt.Errorf("%w: %v; see %s --help", fail.ErrUsage, err, cmd)
 }
 
 // Intersperse moves the flags of each (sub)command in front of its

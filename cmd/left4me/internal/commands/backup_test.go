@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
 func backupIDs(t *testing.T, te *tenv, name string) []string {
 	t.Helper()
-	all, err := backup.List(te.backupDir(name))
+	all, err := backup.List(dayops.BackupDir(te.Layout, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestBackupRestoreRunning(t *testing.T) {
 	}
 	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
 	writeFile(t, cfg, "lost\n")
-	te.sd.set(unitOf("srv1"), "active", "running")
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 	te.sd.calls = nil
 	if err := te.run("restore", "srv1", "--yes"); err != nil {
 		t.Fatalf("%v\n%s", err, te.out)
@@ -59,7 +61,7 @@ func TestBackupRestoreRunning(t *testing.T) {
 	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {
 		t.Errorf("restored %q", got)
 	}
-	want := []string{"stop " + unitOf("srv1"), "start " + unitOf("srv1")}
+	want := []string{"stop " + clienv.UnitOf("srv1"), "start " + clienv.UnitOf("srv1")}
 	if calls := slices.DeleteFunc(slices.Clone(te.sd.calls), func(c string) bool { return c == "units" }); !slices.Equal(calls, want) {
 		t.Errorf("calls %v, want %v", calls, want)
 	}
@@ -89,7 +91,7 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 	}
 	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
 	writeFile(t, cfg, "newer\n")
-	te.sd.set(unitOf("srv1"), "active", "running")
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 	te.Players = func(context.Context, string) (int, error) { return 3, nil }
 	te.sd.calls = nil
 	err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "0")
@@ -161,7 +163,7 @@ func TestRemovalBacksUpFirst(t *testing.T) {
 			te := newEnv(t)
 			rt := withRuntime(t, te, "srv1")
 			te.Euid = 0
-			te.sd.set(unitOf("srv1"), "active", "running")
+			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 			if tc.tooLarge {
 				f, err := os.Create(filepath.Join(rt, "upper", "sparse"))
 				if err != nil {
@@ -181,7 +183,7 @@ func TestRemovalBacksUpFirst(t *testing.T) {
 				if !exists(filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")) || !exists(te.Layout.SpecPath("srv1")) {
 					t.Errorf("removed something without a backup")
 				}
-				if c := te.sd.calls[len(te.sd.calls)-1]; c != "start "+unitOf("srv1") {
+				if c := te.sd.calls[len(te.sd.calls)-1]; c != "start "+clienv.UnitOf("srv1") {
 					t.Errorf("not started again: %v", te.sd.calls)
 				}
 				return

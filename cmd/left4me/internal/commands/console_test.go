@@ -41,14 +41,14 @@ func TestSendRefusedAfterClose(t *testing.T) {
 	}()
 	te.ConsoleDir = dir
 	te.relayIsUs("srv1")
-	conn, err := te.consoleDial(context.Background(), "srv1")
+	conn, err := te.console().ConsoleDial(context.Background(), "srv1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	<-closed
 	// The close reaches us before our write: the write surely fails.
-	err = te.sendOn(context.Background(), conn, "srv1", "status", 200*time.Millisecond)
+	err = te.console().SendOn(context.Background(), conn, "srv1", "status", 200*time.Millisecond)
 	if !errors.Is(err, fail.ErrPermission) || !strings.Contains(err.Error(), "left4me-admin only") {
 		t.Fatalf("got %v, want the relay's refusal", err)
 	}
@@ -96,7 +96,7 @@ func TestSendChecksPeer(t *testing.T) {
 	u.ActiveState, u.MainPID = "active", 1
 	te.sd.units[units.Instance("alpha")] = u
 	te.ConsoleDir = dir
-	err = te.send(context.Background(), "alpha", "quit-not-really", 100*time.Millisecond)
+	err = te.console().Send(context.Background(), "alpha", "quit-not-really", 100*time.Millisecond)
 	if !errors.Is(err, fail.ErrPermission) || !strings.Contains(err.Error(), "not by l4d2@alpha.service's relay (main PID 1)") {
 		t.Fatalf("got %v", err)
 	}
@@ -139,7 +139,7 @@ func TestSendBoundedEscaped(t *testing.T) {
 	te.relayIsUs("srv1")
 	var out strings.Builder
 	te.Stdout = &out
-	err = te.send(context.Background(), "srv1", "status", time.Second)
+	err = te.console().Send(context.Background(), "srv1", "status", time.Second)
 	if err == nil || !strings.Contains(err.Error(), "longer than 4 MiB") {
 		t.Errorf("err %v", err)
 	}
@@ -158,7 +158,7 @@ func TestSendRefusesMangled(t *testing.T) {
 		"sv_tags " + strings.Repeat("x", 300): "is 308 bytes: the server's console keeps 255",
 		"quit":                                "use left4me stop NAME",
 	} {
-		err := te.send(context.Background(), "srv1", cmd, time.Millisecond)
+		err := te.console().Send(context.Background(), "srv1", cmd, time.Millisecond)
 		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%.20q: %v", cmd, err)
 		}
@@ -177,13 +177,13 @@ func TestServerOutputEscaped(t *testing.T) {
 	}
 	var out strings.Builder
 	te.Stdout = &out
-	if err := te.logs(context.Background(), "srv1", 0, false, []string{"--output", "cat"}); err != nil {
+	if err := te.servers().Logs(context.Background(), "srv1", 0, false, []string{"--output", "cat"}); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != `\x1b]52;c;aGk=\a\x1b[2J<0>hi`+"\n" {
 		t.Errorf("logs -o cat: %q", out.String())
 	}
-	if tail := te.tail(context.Background(), "l4d2@srv1.service", 5); strings.Contains(tail, "\x1b") {
+	if tail := te.console().Tail(context.Background(), "l4d2@srv1.service", 5); strings.Contains(tail, "\x1b") {
 		t.Errorf("status tail: %q", tail)
 	}
 }

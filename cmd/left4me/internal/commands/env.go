@@ -12,29 +12,15 @@ import (
 	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec/layout"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/startplan"
 )
-
-// Systemd is what the commands need of systemd. *control.Conn implements
-// it; tests use a fake.
-type Systemd interface {
-	Units(ctx context.Context, names []string) ([]control.Unit, error)
-	Unit(ctx context.Context, name string) (control.Unit, error)
-	Loaded(ctx context.Context, pattern string) ([]control.Unit, error)
-	Start(ctx context.Context, unit string) error
-	Stop(ctx context.Context, unit string) error
-	Restart(ctx context.Context, unit string) error
-	Enqueue(ctx context.Context, unit string) error
-	Reload(ctx context.Context) error
-	ResetFailed(ctx context.Context, unit string) error
-	Close()
-}
 
 // Env is everything a command touches outside its own memory.
 type Env struct {
@@ -48,7 +34,7 @@ type Env struct {
 	// Connect reaches systemd; errors wrap fail.ErrNoSystemd or
 	// fail.ErrPermission. The connection lives until Close, not until ctx
 	// of a single call ends.
-	Connect func(ctx context.Context) (Systemd, error)
+	Connect func(ctx context.Context) (clienv.Systemd, error)
 	// Journal runs journalctl with args.
 	Journal func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// ServerUser is the uid/gid the server runs as (previews check which
@@ -90,11 +76,11 @@ func OSEnv() *Env {
 		Stdin:    os.Stdin,
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
-		Terminal: isTerminal(os.Stdin),
-		Color:    isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+		Terminal: clienv.IsTerminal(os.Stdin),
+		Color:    clienv.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
 		Euid:     os.Geteuid(),
-		Connect: func(ctx context.Context) (Systemd, error) {
-			c, err := control.Connect(ctx, connectTimeout)
+		Connect: func(ctx context.Context) (clienv.Systemd, error) {
+			c, err := control.Connect(ctx, clienv.ConnectTimeout)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
@@ -109,9 +95,9 @@ func OSEnv() *Env {
 		Now:        time.Now,
 		Players:    queryPlayers,
 		PlanDir:    startplan.DefaultDir,
-		ServerInfo: serverInfo,
-		PlayerList: playerList,
-		ServerArgv: procArgv,
+		ServerInfo: servers.ServerInfo,
+		PlayerList: servers.PlayerList,
+		ServerArgv: unitctl.ProcArgv,
 	}
 }
 
@@ -123,9 +109,4 @@ func queryPlayers(ctx context.Context, addr string) (int, error) {
 	defer cancel()
 	info, err := a2s.Query(ctx, addr)
 	return max(int(info.Players)-int(info.Bots), 0), err
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart/a2s"
@@ -153,7 +154,7 @@ func newEnv(t *testing.T) *tenv {
 	writeFile(t, mountinfo, "")
 	te.Env = &Env{
 		Layout: l, Stdin: strings.NewReader(""), Stdout: te.out, Stderr: te.err,
-		Connect: func(context.Context) (Systemd, error) { return te.sd, nil },
+		Connect: func(context.Context) (clienv.Systemd, error) { return te.sd, nil },
 		Journal: func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			te.journal = append(te.journal, args)
 			if slices.Contains(args, "--identifier") {
@@ -207,7 +208,7 @@ func (te *tenv) run(args ...string) error {
 
 // noSystemd makes systemd unreachable.
 func (te *tenv) noSystemd() {
-	te.Connect = func(context.Context) (Systemd, error) {
+	te.Connect = func(context.Context) (clienv.Systemd, error) {
 		return nil, fmt.Errorf("%w: neither the system bus nor /run/systemd/private answered", fail.ErrNoSystemd)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -158,12 +160,12 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			if args[0] != "create" {
 				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")
 				te.spec(t, "srv2", "port: 27016\n")
-				te.sd.set(unitOf("srv1"), "active", "running")
-				te.sd.set(unitOf("srv2"), "active", "running")
+				te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+				te.sd.set(clienv.UnitOf("srv2"), "active", "running")
 				// srv1 has written something and has a backup (restore).
 				mkdirs(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2"))
 				writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2", "banned_user.cfg"), "banid 0 STEAM_1:0:1\n")
-				if _, err := backup.Create(te.Layout.RuntimeDir("srv1"), te.backupDir("srv1"), te.Now().Add(-time.Hour), backup.Options{}); err != nil {
+				if _, err := backup.Create(te.Layout.RuntimeDir("srv1"), dayops.BackupDir(te.Layout, "srv1"), te.Now().Add(-time.Hour), backup.Options{}); err != nil {
 					t.Fatal(err)
 				}
 			}

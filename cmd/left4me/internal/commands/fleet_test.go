@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -68,7 +69,7 @@ func TestFleetList(t *testing.T) {
 	if err := te.run("list", "--host", "eu", "--host", "down", "--json"); !errors.Is(err, fail.ErrHosts) {
 		t.Errorf("--json err %v", err)
 	}
-	var as []hostAnswer
+	var as []servers.HostAnswer
 	if err := json.Unmarshal(te.out.Bytes(), &as); err != nil || len(as) != 2 {
 		t.Fatalf("%v\n%s", err, te.out)
 	}
@@ -160,7 +161,7 @@ func TestFleetAnswerTooLarge(t *testing.T) {
 	if err := te.run("list", "--host", "flood", "--json"); !errors.Is(err, fail.ErrHosts) {
 		t.Errorf("--json err %v", err)
 	}
-	var as []hostAnswer
+	var as []servers.HostAnswer
 	if err := json.Unmarshal(te.out.Bytes(), &as); err != nil || len(as) != 1 || !as[0].TooLarge || as[0].Result != nil {
 		t.Errorf("%v %+v", err, as)
 	}

@@ -13,9 +13,10 @@ import (
 
 	"github.com/left4me/left4me/tests/testroot"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 )
 
 func TestGameIntersperse(t *testing.T) {
@@ -119,7 +120,7 @@ func TestGameStatusOffline(t *testing.T) {
 	if err := te.run("game", "status", "--offline", "--json"); err != nil {
 		t.Fatal(err)
 	}
-	var js gameStatusJSON
+	var js game.GameStatusJSON
 	if err := json.Unmarshal(te.out.Bytes(), &js); err != nil {
 		t.Fatalf("%v\n%s", err, te.out)
 	}
@@ -156,7 +157,7 @@ func TestGameUpdateThroughTheCLI(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(depot, "account"), "bob s3cret")
 	creds := t.TempDir()
-	writeFile(t, filepath.Join(creds, CredentialName), "s3cret\n")
+	writeFile(t, filepath.Join(creds, game.CredentialName), "s3cret\n")
 	t.Setenv("CREDENTIALS_DIRECTORY", creds)
 	if err := te.run("game", "update", "--steamcmd", bin, "--login", "bob"); err != nil {
 		t.Fatalf("%v\n%s%s", err, te.out, te.err)
@@ -229,7 +230,7 @@ func TestRestartAll(t *testing.T) {
 	// The first failure ends the rollout; d keeps running untouched.
 	te.sd.calls = nil
 	rs := restartSD{te.sd, map[string]bool{"l4d2@c.service": true}}
-	te.Connect = func(context.Context) (Systemd, error) { return rs, nil }
+	te.Connect = func(context.Context) (clienv.Systemd, error) { return rs, nil }
 	err := te.run("restart", "--all")
 	if fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "c: restart failed; the rolling restart stopped there, not restarted: d") {
 		t.Fatalf("%v", err)
@@ -274,17 +275,4 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// steamclient.so goes where l4d2@.service looks (HOME is the state root),
-// not to the server user's passwd home, which may be elsewhere.
-func TestSteamclientWhereTheUnitLooks(t *testing.T) {
-	te := newEnv(t)
-	home := t.TempDir()
-	mkdirs(t, filepath.Join(home, ".steam/steamcmd/linux32"))
-	writeFile(t, filepath.Join(home, ".steam/steamcmd/linux32/steamclient.so"), "lib")
-	te.fixSteamclient(steamcmd.Config{Home: home, Path: filepath.Join(t.TempDir(), "steamcmd.sh")})
-	if data, err := os.ReadFile(filepath.Join(te.Layout.Root, ".steam/sdk32/steamclient.so")); err != nil || string(data) != "lib" {
-		t.Fatalf("steamclient.so: %q %v\n%s%s", data, err, te.out, te.err)
-	}
 }

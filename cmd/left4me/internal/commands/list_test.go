@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
@@ -50,7 +51,7 @@ func TestListWithoutSystemd(t *testing.T) {
 	if err := te.run("list", "--json"); err != nil {
 		t.Fatal(err)
 	}
-	var rows []row
+	var rows []servers.Row
 	if err := json.Unmarshal(te.out.Bytes(), &rows); err != nil {
 		t.Fatalf("%v\n%s", err, te.out)
 	}
@@ -63,7 +64,7 @@ func TestListWithoutSystemd(t *testing.T) {
 		}
 	}
 	a := rows[0]
-	if a.Port != 27015 || !a.Autostart || len(a.Overlays) != 2 || a.Overlays[0] != (overlay{Path: "comp", Alias: "c"}) || a.Error != "" {
+	if a.Port != 27015 || !a.Autostart || len(a.Overlays) != 2 || a.Overlays[0] != (servers.Overlay{Path: "comp", Alias: "c"}) || a.Error != "" {
 		t.Errorf("alpha %+v", a)
 	}
 	if rows[2].Error == "" || !strings.Contains(rows[2].Error, "gamma.yaml:1:7: port") {

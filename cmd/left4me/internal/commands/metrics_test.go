@@ -1,9 +1,10 @@
 package commands
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 )
 
 func TestMetrics(t *testing.T) {
@@ -11,7 +12,7 @@ func TestMetrics(t *testing.T) {
 	te.Euid = 0
 	withRuntime(t, te, "srv1")
 	te.spec(t, "srv2", "port: 27016\n")
-	te.sd.set(unitOf("srv1"), "active", "running")
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 	if err := te.run("backup", "srv1"); err != nil {
 		t.Fatal(err)
 	}
@@ -46,26 +47,5 @@ func TestMetricsHTTP(t *testing.T) {
 		if !strings.HasPrefix(te.out.String(), tc.want) {
 			t.Errorf("%q: got %q", tc.req, te.out.String())
 		}
-	}
-}
-
-func TestCgroupStats(t *testing.T) {
-	const cg = "/system.slice/system-l4d2.slice/l4d2@srv1.service"
-	v2 := t.TempDir()
-	mkdirs(t, filepath.Join(v2, cg))
-	writeFile(t, filepath.Join(v2, cg, "memory.current"), "1048576\n")
-	writeFile(t, filepath.Join(v2, cg, "cpu.stat"), "usage_usec 2500000\nuser_usec 2000000\n")
-	v1 := t.TempDir()
-	mkdirs(t, filepath.Join(v1, "memory", cg), filepath.Join(v1, "cpuacct", cg))
-	writeFile(t, filepath.Join(v1, "memory", cg, "memory.usage_in_bytes"), "1048576\n")
-	writeFile(t, filepath.Join(v1, "cpuacct", cg, "cpuacct.usage"), "2500000000\n")
-	for name, root := range map[string]string{"v2": v2, "v1": v1} {
-		mem, cpu := cgroupStats(root, cg)
-		if mem == nil || *mem != 1<<20 || cpu == nil || *cpu != 2.5 {
-			t.Errorf("%s: mem %v cpu %v", name, mem, cpu)
-		}
-	}
-	if mem, cpu := cgroupStats(t.TempDir(), cg); mem != nil || cpu != nil {
-		t.Errorf("nothing to read, yet %v %v", mem, cpu)
 	}
 }

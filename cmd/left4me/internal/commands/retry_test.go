@@ -5,16 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestRetryDelay(t *testing.T) {
-	m := time.Minute
-	for count, want := range []time.Duration{m, 2 * m, 4 * m, 8 * m, 16 * m, 30 * m, 30 * m} {
-		if got := retryDelay(m, count); got != want {
-			t.Errorf("retryDelay(1m, %d) = %v, want %v", count, got, want)
-		}
-	}
-}
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
+)
 
 // A failed instance is started again after the back-off, which doubles
 // from one retry to the next; one that is not failed (systemd restarts it,
@@ -49,7 +42,7 @@ func TestRetry(t *testing.T) {
 	}
 	// list names a pending retry.
 	te.sd.set("l4d2@a.service", "failed", "failed")
-	if err := te.writeRetry("a", retryState{Count: 1, Last: now, Next: now.Add(3 * time.Minute)}); err != nil {
+	if err := te.unitctl().WriteRetry("a", unitctl.RetryState{Count: 1, Last: now, Next: now.Add(3 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "failed, retry in 3m0s") {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart/a2s"
@@ -66,7 +68,7 @@ func TestStatusExitCodes(t *testing.T) {
 	te := newEnv(t)
 	te.spec(t, "up", "port: 27001\n")
 	te.spec(t, "down", "port: 27002\n")
-	te.sd.set(unitOf("up"), "active", "running")
+	te.sd.set(clienv.UnitOf("up"), "active", "running")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -93,7 +95,7 @@ func TestStatusExitCodes(t *testing.T) {
 		t.Errorf("-q printed %q (%v)", te.out, err)
 	}
 	err := te.run("status", "down", "--json")
-	var st statusJSON
+	var st servers.StatusJSON
 	if fail.Code(err) != fail.CodeNotRunning || json.Unmarshal(te.out.Bytes(), &st) != nil || st.State != "inactive" || st.Port != 27002 || st.Mounted {
 		t.Errorf("--json: %v %+v\n%s", err, st, te.out)
 	}

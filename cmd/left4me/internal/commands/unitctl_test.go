@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -113,8 +114,8 @@ func TestRestartPreflight(t *testing.T) {
 	os.Chmod(cfg, 0o600)
 	os.Chown(cfg, 0, 0)
 	te.ServerUser = func() (int, int, error) { return 65534, 65534, nil }
-	te.sd.set(unitOf("a"), "active", "running")
-	te.sd.set(unitOf("b"), "active", "running")
+	te.sd.set(clienv.UnitOf("a"), "active", "running")
+	te.sd.set(clienv.UnitOf("b"), "active", "running")
 	for name, want := range map[string]string{"a": "gone: does not exist", "b": "chmod 644 " + cfg} {
 		err := te.run("restart", name)
 		if err == nil || !strings.Contains(err.Error(), "a start of "+name+" would fail, so nothing was done") || !strings.Contains(err.Error(), want) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/specs"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -68,14 +69,14 @@ func TestValidateJSON(t *testing.T) {
 	if !errors.Is(err, layout.ErrInvalidSpec) {
 		t.Fatalf("err %v", err)
 	}
-	var got []checked
+	var got []specs.Checked
 	if err := json.Unmarshal(te.out.Bytes(), &got); err != nil {
 		t.Fatalf("%v\n%s", err, te.out)
 	}
 	if len(got) != 2 || !got[0].Valid || got[0].Name != "a" || len(got[0].Problems) != 0 || got[1].Valid {
 		t.Fatalf("%+v", got)
 	}
-	want := []problem{
+	want := []specs.Problem{
 		{File: b, Line: 1, Column: 7, Field: "port", Message: "0 is out of range 1..65535"},
 		{File: b, Line: 2, Column: 12, Field: "autostart", Message: "must be true or false, got int 1"},
 	}

@@ -1,4 +1,4 @@
-package commands
+package specs
 
 import (
 	"encoding/json"
@@ -15,8 +15,8 @@ import (
 	"github.com/left4me/left4me/spec/layout"
 )
 
-// problem is one thing wrong with one spec, as --json prints it.
-type problem struct {
+// Problem is one thing wrong with one spec, as --json prints it.
+type Problem struct {
 	File    string `json:"file"`
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
@@ -25,15 +25,15 @@ type problem struct {
 	text    string // FILE:LINE:COL: FIELD: MSG
 }
 
-type checked struct {
+type Checked struct {
 	Name     string    `json:"name"`
 	File     string    `json:"file"`
 	Valid    bool      `json:"valid"`
-	Problems []problem `json:"problems"`
-	Warnings []problem `json:"warnings"`
+	Problems []Problem `json:"problems"`
+	Warnings []Problem `json:"warnings"`
 }
 
-func validateCmd(e *Env) *cli.Command {
+func ValidateCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "check specs: syntax, fields, ports across specs, overlays and installation",
@@ -57,7 +57,7 @@ Examples:
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.StringFlag{Name: "specs", Usage: "check the specs in `DIR` (a staged copy of instances/) instead of the host's"},
 		},
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action:       func(c *cli.Context) error { return e.validate(c.Args().Slice(), c.Bool("json"), c.String("specs")) },
 	}
 }
@@ -66,7 +66,7 @@ func (e *Env) validate(names []string, asJSON bool, staged string) error {
 	if staged != "" {
 		return e.validateStaged(staged, names, asJSON)
 	}
-	dir, err := e.specDir()
+	dir, err := e.SpecDir()
 	if err != nil {
 		return err
 	}
@@ -111,11 +111,11 @@ func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
 // check validates the loaded specs all, read from dir, and prints the
 // result.
 func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
-	cfg := e.previewConfig(!asJSON)
-	results := make([]checked, 0, len(all))
+	cfg := e.PreviewConfig(!asJSON)
+	results := make([]Checked, 0, len(all))
 	bad, noGame := 0, 0
 	for _, in := range all {
-		r := checked{Name: in.Name, File: in.File, Problems: []problem{}, Warnings: []problem{}}
+		r := Checked{Name: in.Name, File: in.File, Problems: []Problem{}, Warnings: []Problem{}}
 		err := in.Err
 		if err == nil {
 			for _, w := range in.Spec.Warnings {
@@ -153,13 +153,13 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 				fmt.Fprintln(e.Stdout, p.text)
 			}
 			for _, w := range r.Warnings {
-				fmt.Fprintf(e.Stdout, "%s: %s\n", e.paint("warning", "33"), w.text)
+				fmt.Fprintf(e.Stdout, "%s: %s\n", e.Paint("warning", "33"), w.text)
 			}
 		}
 		if len(results) == 0 {
 			fmt.Fprintf(e.Stdout, "no specs in %s\n", dir)
 		} else if bad == 0 {
-			fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid\n", e.paint("ok", "32"), len(results))
+			fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid\n", e.Paint("ok", "32"), len(results))
 		}
 	}
 	switch {
@@ -175,7 +175,7 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 func (e *Env) pick(all []spec.Instance, names []string) ([]spec.Instance, error) {
 	var out []spec.Instance
 	for _, n := range names {
-		path, err := e.instance(n)
+		path, err := e.Instance(n)
 		if err != nil {
 			return nil, err
 		}
@@ -217,12 +217,12 @@ func previewWarnings(file string, s *spec.Spec, p *prestart.Preview) []error {
 	return out
 }
 
-func toProblem(file string, err error) problem {
+func toProblem(file string, err error) Problem {
 	var se *spec.Error
 	if errors.As(err, &se) {
-		return problem{File: se.File, Line: se.Line, Column: se.Column, Field: se.Field, Message: se.Msg, text: se.Error()}
+		return Problem{File: se.File, Line: se.Line, Column: se.Column, Field: se.Field, Message: se.Msg, text: se.Error()}
 	}
-	return problem{File: file, Message: err.Error(), text: file + ": " + err.Error()}
+	return Problem{File: file, Message: err.Error(), text: file + ": " + err.Error()}
 }
 
 func unjoin(err error) []error {

@@ -1,4 +1,4 @@
-package commands
+package specs
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
 
-func createCmd(e *Env) *cli.Command {
+func CreateCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "write a new instance spec and reload systemd",
@@ -36,7 +37,7 @@ Example:
 			&cli.BoolFlag{Name: "autostart", Usage: "start the instance at boot (with l4d2.target)"},
 		},
 		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
+			name, err := clienv.OneName(c)
 			if err != nil {
 				return err
 			}
@@ -62,11 +63,11 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
-	dir, err := e.specDir()
+	dir, err := e.SpecDir()
 	if err != nil {
 		return err
 	}
-	release, err := e.lockSpecs(ctx)
+	release, err := e.LockSpecs(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,14 +95,14 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 		return fail.NeedsRoot(err, "writing "+path)
 	}
 	fmt.Fprintf(e.Stdout, "created %s: %s\n", name, path)
-	if p, s, err := e.preview(e.previewConfig(false), name); err != nil {
-		e.note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
+	if p, s, err := e.Preview(e.PreviewConfig(false), name); err != nil {
+		e.Note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
 	} else {
 		for _, w := range previewWarnings(path, s, p) {
-			e.note("warning: %v", w)
+			e.Note("warning: %v", w)
 		}
 	}
-	if err := e.reload(ctx, nil, "the spec was written"); err != nil {
+	if err := e.Reload(ctx, nil, "the spec was written"); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "start it with: left4me start %s\n", name)

@@ -1,4 +1,4 @@
-package commands
+package unitctl
 
 import (
 	"context"
@@ -7,15 +7,16 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 )
 
-// withAll adds --all to the stop or restart command: every running
+// WithAll adds --all to the stop or restart command: every running
 // instance, one at a time. A rolling restart (typically onto a new game
 // version) stops at the first instance that fails to come back, so that a
 // broken build never takes down more than one server.
-func withAll(e *Env, cmd *cli.Command) *cli.Command {
+func WithAll(e *Env, cmd *cli.Command) *cli.Command {
 	op := cmd.Name
 	cmd.Flags = append(cmd.Flags, &cli.BoolFlag{Name: "all", Usage: "every running instance, one at a time (instead of NAME...)"})
 	cmd.ArgsUsage = "NAME... | --all"
@@ -33,7 +34,7 @@ leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
 		if c.Args().Present() {
 			return fmt.Errorf("%w: --all takes no instance names, got %q", fail.ErrUsage, c.Args().Slice())
 		}
-		p, err := rolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
+		p, err := RolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 		if err != nil {
 			return err
 		}
@@ -46,22 +47,22 @@ leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
 // if whenEmpty > 0.
 func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	op := p.Op
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	all := e.names()
+	all := e.Names()
 	orphan := map[string]bool{}
 	if op == "stop" {
-		for _, u := range e.orphans(ctx, sd) {
-			orphan[nameOfUnit(u.Name)] = true
-			all = append(all, nameOfUnit(u.Name))
+		for _, u := range e.Orphans(ctx, sd) {
+			orphan[NameOfUnit(u.Name)] = true
+			all = append(all, NameOfUnit(u.Name))
 		}
 	}
 	unitNames := make([]string, len(all))
 	for i, n := range all {
-		unitNames[i] = unitOf(n)
+		unitNames[i] = clienv.UnitOf(n)
 	}
 	us, err := sd.Units(ctx, unitNames)
 	if err != nil {
@@ -73,7 +74,7 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	}
 	var names []string
 	for _, n := range all {
-		if active[unitOf(n)] {
+		if active[clienv.UnitOf(n)] {
 			names = append(names, n)
 		}
 	}
@@ -86,7 +87,7 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 			continue // no spec to check
 		}
 		if op == "stop" {
-			_, err = e.instance(n)
+			_, err = e.Instance(n)
 		} else {
 			err = e.preflight(n)
 		}
@@ -95,7 +96,7 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 		}
 	}
 	if op == "restart" {
-		if err := e.reloadIfStale(ctx, sd, names); err != nil {
+		if err := e.ReloadIfStale(ctx, sd, names); err != nil {
 			return err
 		}
 	}
@@ -105,7 +106,7 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	}
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
 	p.Names, p.Rolling = names, op == "restart"
-	return e.rollout(ctx, sd, p)
+	return e.Rollout(ctx, sd, p)
 }
 
 func opVerb(op string) string {

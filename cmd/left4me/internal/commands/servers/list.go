@@ -1,4 +1,4 @@
-package commands
+package servers
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
@@ -23,13 +25,13 @@ import (
 	"github.com/left4me/left4me/spec/startplan"
 )
 
-type overlay struct {
+type Overlay struct {
 	Path  string `json:"path"`
 	Alias string `json:"alias,omitempty"`
 }
 
-// row is one instance as `list --json` prints it.
-type row struct {
+// Row is one instance as `list --json` prints it.
+type Row struct {
 	Name string `json:"name"`
 	File string `json:"file"`
 	Port int    `json:"port,omitempty"`
@@ -59,14 +61,14 @@ type row struct {
 	// absent when it is not running or does not answer.
 	Humans   *int      `json:"humans,omitempty"`
 	Bots     *int      `json:"bots,omitempty"`
-	Overlays []overlay `json:"overlays"`
+	Overlays []Overlay `json:"overlays"`
 	Error    string    `json:"error,omitempty"` // the spec's problems
 	// Unreadable: the spec could not be read (permission denied: specs
 	// are root's); nothing is known to be wrong with it.
 	Unreadable bool `json:"unreadable,omitempty"`
 }
 
-func listCmd(e *Env) *cli.Command {
+func ListCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "one line per instance: port, autostart, unit state, mount, overlays",
@@ -92,7 +94,7 @@ Examples:
 }
 
 func (e *Env) list(ctx context.Context, asJSON bool) error {
-	dir, err := e.specDir()
+	dir, err := e.SpecDir()
 	if err != nil {
 		return err
 	}
@@ -102,9 +104,9 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	}
 	// One connection for every question to systemd; without systemd,
 	// states are unknown and nothing is known to run.
-	var sd Systemd
-	if c, err := e.connect(ctx); err != nil {
-		e.note("unit states are unknown: %v", err)
+	var sd clienv.Systemd
+	if c, err := e.Connect(ctx); err != nil {
+		e.Note("unit states are unknown: %v", err)
 	} else {
 		sd = c
 		defer sd.Close()
@@ -115,15 +117,15 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		specs[in.Name] = in.Spec
 		names = append(names, in.Name)
 	}
-	orphans := e.orphans(ctx, sd)
+	orphans := e.Orphans(ctx, sd)
 	for _, u := range orphans {
-		names = append(names, nameOfUnit(u.Name))
+		names = append(names, unitctl.NameOfUnit(u.Name))
 	}
-	run := e.runningServers(ctx, sd, names, specs)
-	rows := make([]row, 0, len(all)+len(orphans))
+	run := e.RunningServers(ctx, sd, names, specs)
+	rows := make([]Row, 0, len(all)+len(orphans))
 	for _, in := range all {
-		r := row{Name: in.Name, File: in.File, State: "unknown", Overlays: []overlay{}}
-		if u, ok := states[unitOf(in.Name)]; ok {
+		r := Row{Name: in.Name, File: in.File, State: "unknown", Overlays: []Overlay{}}
+		if u, ok := states[clienv.UnitOf(in.Name)]; ok {
 			r.State, r.SubState = u.ActiveState, u.SubState
 		}
 		r.Mounted, _ = rundir.Of(e.Layout, in.Name).Mounted()
@@ -133,18 +135,18 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		} else {
 			r.Port, r.Ports, r.Autostart = in.Spec.Port, newPortSet(in.Spec.Ports), in.Spec.Autostart
 			for _, o := range in.Spec.Overlays {
-				r.Overlays = append(r.Overlays, overlay(o))
+				r.Overlays = append(r.Overlays, Overlay(o))
 			}
 			r.Stale = e.stale(in)
 		}
 		r.running(run)
-		if st := e.readRetry(in.Name); r.State == "failed" && st.Next.After(e.Now()) {
+		if st := e.ReadRetry(in.Name); r.State == "failed" && st.Next.After(e.Now()) {
 			r.RetryAt = &st.Next
 		}
 		rows = append(rows, r)
 	}
 	for _, u := range orphans {
-		r := row{Name: nameOfUnit(u.Name), State: u.ActiveState, SubState: u.SubState, Orphaned: true, Overlays: []overlay{}}
+		r := Row{Name: unitctl.NameOfUnit(u.Name), State: u.ActiveState, SubState: u.SubState, Orphaned: true, Overlays: []Overlay{}}
 		r.Mounted, _ = rundir.Of(e.Layout, r.Name).Mounted()
 		r.running(run)
 		rows = append(rows, r)
@@ -179,7 +181,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 }
 
 // running fills in what the row's server runs with, if it runs.
-func (r *row) running(run map[string]running) {
+func (r *Row) running(run map[string]unitctl.Running) {
 	if x, ok := run[r.Name]; ok {
 		r.RunningAddress, r.RunningPort, r.Outdated = x.Addr, x.Port, x.Outdated && !r.Orphaned
 		r.RunningPorts = newPortSet(x.Ports)
@@ -188,7 +190,7 @@ func (r *row) running(run map[string]running) {
 
 // rowNotes explain a row's marks below the table, each naming its
 // instance. Its text may come from another host (--host): it is escaped.
-func rowNotes(r row) []string {
+func rowNotes(r Row) []string {
 	name := termsafe.Line(r.Name)
 	var out []string
 	switch {
@@ -209,7 +211,7 @@ func rowNotes(r row) []string {
 // listCells is one row of list's table: the ports are those the server
 // runs with while it runs, marked when that is not what its spec says now.
 // Its text may come from another host (--host): it is escaped.
-func listCells(r row) []table.Cell {
+func listCells(r Row) []table.Cell {
 	port, auto, ovl := r.Ports.text(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
 	if r.RunningPorts != nil {
 		port = r.RunningPorts.text(r.RunningPort)
@@ -234,7 +236,7 @@ func listCells(r row) []table.Cell {
 		}
 	}
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
-		{Text: termsafe.Line(r.State), Color: stateColor(r.State)}, {Text: count(r.Humans)}, {Text: count(r.Bots)},
+		{Text: termsafe.Line(r.State), Color: clienv.StateColor(r.State)}, {Text: clienv.Count(r.Humans)}, {Text: clienv.Count(r.Bots)},
 		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}
 }
 
@@ -266,7 +268,7 @@ const listTimeout = 500 * time.Millisecond
 
 // countPlayers asks every running server at once for its humans and bots,
 // where it runs.
-func (e *Env) countPlayers(ctx context.Context, rows []row) {
+func (e *Env) countPlayers(ctx context.Context, rows []Row) {
 	if e.ServerInfo == nil {
 		return
 	}
@@ -288,13 +290,6 @@ func (e *Env) countPlayers(ctx context.Context, rows []row) {
 	wg.Wait()
 }
 
-func count(n *int) string {
-	if n == nil {
-		return "-"
-	}
-	return strconv.Itoa(*n)
-}
-
 // stale reports whether instance in's spec differs from the one the
 // generator last made its start plan from (or has no plan yet). Without
 // the right to read the plans (not root), nothing is reported stale.
@@ -311,20 +306,20 @@ func (e *Env) stale(in spec.Instance) bool {
 
 // unitStates asks systemd (sd, nil without one) for every instance's unit
 // at once.
-func (e *Env) unitStates(ctx context.Context, sd Systemd, all []spec.Instance) map[string]control.Unit {
+func (e *Env) unitStates(ctx context.Context, sd clienv.Systemd, all []spec.Instance) map[string]control.Unit {
 	out := map[string]control.Unit{}
 	if len(all) == 0 || sd == nil {
 		return out
 	}
 	names := make([]string, len(all))
 	for i, in := range all {
-		names[i] = unitOf(in.Name)
+		names[i] = clienv.UnitOf(in.Name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, clienv.ConnectTimeout)
 	defer cancel()
 	us, err := sd.Units(ctx, names)
 	if err != nil {
-		e.note("unit states are unknown: %v", err)
+		e.Note("unit states are unknown: %v", err)
 	}
 	for _, u := range us {
 		out[u.Name] = u
@@ -332,7 +327,7 @@ func (e *Env) unitStates(ctx context.Context, sd Systemd, all []spec.Instance) m
 	return out
 }
 
-func overlayList(ovs []overlay) string {
+func overlayList(ovs []Overlay) string {
 	if len(ovs) == 0 {
 		return "-"
 	}
@@ -351,18 +346,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func stateColor(s string) string {
-	switch s {
-	case "active":
-		return table.Green
-	case "failed":
-		return table.Red
-	case "activating", "deactivating", "reloading":
-		return table.Yellow
-	case "unknown":
-		return table.Dim
-	}
-	return ""
 }

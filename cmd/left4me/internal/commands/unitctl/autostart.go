@@ -1,4 +1,4 @@
-package commands
+package unitctl
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
 	"github.com/left4me/left4me/spec"
 )
 
-func autostartCmd(e *Env, on bool) *cli.Command {
+func AutostartCmd(e *Env, on bool) *cli.Command {
 	name, usage := "enable", "start the instance at boot (autostart: true), then reload systemd"
 	if !on {
 		name, usage = "disable", "do not start the instance at boot (autostart: false), then reload systemd"
@@ -35,9 +36,9 @@ Examples:
   left4me ` + name + ` srv1
   left4me ` + name + ` --now srv1`,
 		Flags:        []cli.Flag{&cli.BoolFlag{Name: "now", Usage: map[bool]string{true: "start the instance now too", false: "stop the instance now too"}[on]}},
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
-			n, err := oneName(c)
+			n, err := clienv.OneName(c)
 			if err != nil {
 				return err
 			}
@@ -51,11 +52,11 @@ Examples:
 }
 
 func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
-	if _, err := e.load(name); err != nil {
+	if _, err := e.Load(name); err != nil {
 		return err
 	}
 	// Read, edit, write: not interleaved with another command's edit.
-	release, err := e.lockSpecs(ctx)
+	release, err := e.LockSpecs(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,5 +90,5 @@ func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
 		verb = "was already " + verb
 	}
 	fmt.Fprintf(e.Stdout, "%s: autostart %s\n", name, verb)
-	return e.reload(ctx, nil, "the spec was written")
+	return e.Reload(ctx, nil, "the spec was written")
 }

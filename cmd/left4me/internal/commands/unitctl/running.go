@@ -1,4 +1,4 @@
-package commands
+package unitctl
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/spec"
@@ -18,9 +19,9 @@ import (
 	"github.com/left4me/left4me/units"
 )
 
-// procArgv reads a process's argv (/proc/PID/cmdline, readable by every
+// ProcArgv reads a process's argv (/proc/PID/cmdline, readable by every
 // user unless /proc is mounted with hidepid=).
-func procArgv(pid uint32) ([]string, error) {
+func ProcArgv(pid uint32) ([]string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/cmdline")
 	if err != nil {
 		return nil, err
@@ -32,24 +33,24 @@ func procArgv(pid uint32) ([]string, error) {
 	return argv, nil
 }
 
-// down reports whether a unit has no server process that could have
+// Down reports whether a unit has no server process that could have
 // players: stopped, failed, waiting to restart, or not yet past its start
 // helper.
-func down(u control.Unit) bool {
+func Down(u control.Unit) bool {
 	return u.ActiveState == "inactive" || u.ActiveState == "failed" || u.SubState == "auto-restart" || u.MainPID == 0
 }
 
-// runningAddr is where the server of a running unit answers A2S: read from
+// RunningAddr is where the server of a running unit answers A2S: read from
 // its main process's command line, as it was started, never from the spec
 // (which may have been edited since). A unit that is down gives
 // rollout.ErrNotRunning.
-func (e *Env) runningAddr(ctx context.Context, sd Systemd, name string) (string, error) {
-	u, err := sd.Unit(ctx, unitOf(name))
+func (e *Env) RunningAddr(ctx context.Context, sd clienv.Systemd, name string) (string, error) {
+	u, err := sd.Unit(ctx, clienv.UnitOf(name))
 	if err != nil {
 		return "", err
 	}
-	if down(u) {
-		return "", fmt.Errorf("%s is %s (%s): %w", unitOf(name), u.ActiveState, u.SubState, rollout.ErrNotRunning)
+	if Down(u) {
+		return "", fmt.Errorf("%s is %s (%s): %w", clienv.UnitOf(name), u.ActiveState, u.SubState, rollout.ErrNotRunning)
 	}
 	argv, err := e.ServerArgv(u.MainPID)
 	if err != nil {
@@ -62,9 +63,9 @@ func (e *Env) runningAddr(ctx context.Context, sd Systemd, name string) (string,
 	return addr, nil
 }
 
-// running is what a running server was started with, as far as the CLI
+// Running is what a running server was started with, as far as the CLI
 // shows it.
-type running struct {
+type Running struct {
 	Addr  string // where it answers A2S (RunningAddr)
 	Port  int
 	Ports spec.Ports // the whole set (RunningPorts)
@@ -74,18 +75,18 @@ type running struct {
 	Outdated bool
 }
 
-// runningServers reads, for each named instance whose unit has a main
+// RunningServers reads, for each named instance whose unit has a main
 // process, where it really runs; s maps names to their current specs
 // (nil for a missing or invalid one). Instances that do not run, or whose
 // command line cannot be read, are left out.
-func (e *Env) runningServers(ctx context.Context, sd Systemd, names []string, specs map[string]*spec.Spec) map[string]running {
-	out := map[string]running{}
+func (e *Env) RunningServers(ctx context.Context, sd clienv.Systemd, names []string, specs map[string]*spec.Spec) map[string]Running {
+	out := map[string]Running{}
 	if len(names) == 0 || e.ServerArgv == nil || sd == nil {
 		return out
 	}
 	for _, n := range names {
-		u, err := sd.Unit(ctx, unitOf(n))
-		if err != nil || down(u) {
+		u, err := sd.Unit(ctx, clienv.UnitOf(n))
+		if err != nil || Down(u) {
 			continue
 		}
 		argv, err := e.ServerArgv(u.MainPID)
@@ -96,7 +97,7 @@ func (e *Env) runningServers(ctx context.Context, sd Systemd, names []string, sp
 		if err != nil {
 			continue
 		}
-		r := running{Addr: addr}
+		r := Running{Addr: addr}
 		r.Ports, _ = units.RunningPorts(argv)
 		r.Port, _ = strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if s := specs[n]; s != nil {
@@ -114,9 +115,9 @@ func sameCommand(argv, cmd []string) bool {
 	return i >= 0 && slices.Equal(argv[i:], cmd)
 }
 
-// orphans are the instances whose unit runs (or failed) while their spec
+// Orphans are the instances whose unit runs (or failed) while their spec
 // file is gone: removed by hand. Nothing would show or stop them otherwise.
-func (e *Env) orphans(ctx context.Context, sd Systemd) []control.Unit {
+func (e *Env) Orphans(ctx context.Context, sd clienv.Systemd) []control.Unit {
 	if sd == nil {
 		return nil
 	}
@@ -126,7 +127,7 @@ func (e *Env) orphans(ctx context.Context, sd Systemd) []control.Unit {
 	}
 	var out []control.Unit
 	for _, u := range us {
-		n := nameOfUnit(u.Name)
+		n := NameOfUnit(u.Name)
 		if n == "" || u.ActiveState == "inactive" {
 			continue
 		}
@@ -137,9 +138,9 @@ func (e *Env) orphans(ctx context.Context, sd Systemd) []control.Unit {
 	return out
 }
 
-// nameOfUnit is the instance name of l4d2@NAME.service, "" for anything
+// NameOfUnit is the instance name of l4d2@NAME.service, "" for anything
 // else.
-func nameOfUnit(unit string) string {
+func NameOfUnit(unit string) string {
 	n, ok := strings.CutPrefix(unit, "l4d2@")
 	n, ok2 := strings.CutSuffix(n, ".service")
 	if !ok || !ok2 || layout.ValidateName(n) != nil {
@@ -148,10 +149,10 @@ func nameOfUnit(unit string) string {
 	return n
 }
 
-// isOrphan reports whether name's unit runs (or failed) without a spec.
-func (e *Env) isOrphan(ctx context.Context, sd Systemd, name string) bool {
-	for _, u := range e.orphans(ctx, sd) {
-		if nameOfUnit(u.Name) == name {
+// IsOrphan reports whether name's unit runs (or failed) without a spec.
+func (e *Env) IsOrphan(ctx context.Context, sd clienv.Systemd, name string) bool {
+	for _, u := range e.Orphans(ctx, sd) {
+		if NameOfUnit(u.Name) == name {
 			return true
 		}
 	}

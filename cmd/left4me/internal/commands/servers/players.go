@@ -1,4 +1,4 @@
-package commands
+package servers
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/a2s"
@@ -17,7 +18,7 @@ import (
 // playersTimeout bounds one server's answer to A2S_INFO and A2S_PLAYER.
 const playersTimeout = 2 * time.Second
 
-func playersCmd(e *Env) *cli.Command {
+func PlayersCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "players",
 		Usage:     "who is on a server: name, score and time connected (A2S_PLAYER), humans and bots",
@@ -33,8 +34,8 @@ Examples:
   left4me players srv1 --json
   left4me players srv1 --host eu1.example.org --host na1.example.org`,
 		Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}}, hostFlags()...),
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			if c.IsSet("host") {
 				return e.fleetPlayers(c, name)
 			}
@@ -63,15 +64,15 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	// Where it runs, when it runs: its spec may name a port not in
 	// effect yet, and may not be readable (specs are root's).
 	addr := ""
-	if _, err := e.instance(name); err != nil {
+	if _, err := e.Instance(name); err != nil {
 		return err
 	}
-	if sd, err := e.connect(ctx); err == nil {
-		addr, _ = e.runningAddr(ctx, sd, name)
+	if sd, err := e.Connect(ctx); err == nil {
+		addr, _ = e.RunningAddr(ctx, sd, name)
 		sd.Close()
 	}
 	if addr == "" {
-		s, err := e.load(name)
+		s, err := e.Load(name)
 		if err != nil {
 			return err
 		}
@@ -109,10 +110,10 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	return t.Write(e.Stdout, e.Color)
 }
 
-// serverInfo and playerList are the real queries (Env.ServerInfo,
+// ServerInfo and playerList are the real queries (Env.ServerInfo,
 // Env.PlayerList).
-func serverInfo(ctx context.Context, addr string) (a2s.Info, error) { return a2s.Query(ctx, addr) }
+func ServerInfo(ctx context.Context, addr string) (a2s.Info, error) { return a2s.Query(ctx, addr) }
 
-func playerList(ctx context.Context, addr string) ([]a2s.Player, error) {
+func PlayerList(ctx context.Context, addr string) ([]a2s.Player, error) {
 	return a2s.QueryPlayers(ctx, addr)
 }

@@ -1,4 +1,4 @@
-package commands
+package dayops
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/metrics"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
@@ -26,7 +27,7 @@ import (
 // ControlGroup property is its path below.
 const cgroupRoot = "/sys/fs/cgroup"
 
-func metricsCmd(e *Env) *cli.Command {
+func MetricsCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "metrics",
 		Usage: "print Prometheus metrics of the instances, the game and the backups",
@@ -121,15 +122,15 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 			}
 		}
 	}
-	names := e.names()
-	sd, err := e.connect(ctx)
+	names := e.Names()
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return s, err
 	}
 	defer sd.Close()
 	units := make([]string, len(names))
 	for i, n := range names {
-		units[i] = unitOf(n)
+		units[i] = clienv.UnitOf(n)
 	}
 	us, err := sd.Units(ctx, units)
 	if err != nil {
@@ -143,12 +144,12 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 	addrs := map[int]string{} // index in s.Instances: where it runs
 	for _, n := range names {
 		in := metrics.Instance{Name: n}
-		p, ok := props[unitOf(n)]
+		p, ok := props[clienv.UnitOf(n)]
 		if ok && p.restarts >= 0 {
 			in.Restarts = &p.restarts
 		}
-		if active[unitOf(n)] {
-			if addr, err := e.runningAddr(ctx, sd, n); err == nil {
+		if active[clienv.UnitOf(n)] {
+			if addr, err := e.RunningAddr(ctx, sd, n); err == nil {
 				addrs[len(s.Instances)] = addr
 			}
 			if p.cgroup != "" {
@@ -158,7 +159,7 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		if u, err := backup.Usage(e.Layout.RuntimeDir(n)); err == nil {
 			in.UpperBytes = &u
 		}
-		if all, err := backup.List(e.backupDir(n)); err == nil && len(all) > 0 {
+		if all, err := backup.List(BackupDir(e.Layout, n)); err == nil && len(all) > 0 {
 			t := float64(all[len(all)-1].Time.Unix())
 			in.LastBackup = &t
 		}

@@ -1,4 +1,4 @@
-package commands
+package unitctl
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"strings"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
@@ -28,7 +29,7 @@ func unitUsage(op string) string {
 	return "restart instances (start them if stopped), reloading changed specs first"
 }
 
-func unitCmd(e *Env, op string) *cli.Command {
+func UnitCmd(e *Env, op string) *cli.Command {
 	var flags []cli.Flag
 	if op != "start" {
 		flags = []cli.Flag{
@@ -36,7 +37,7 @@ func unitCmd(e *Env, op string) *cli.Command {
 			&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: give up on servers still occupied after this long"},
 			&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, act on occupied servers too, after warning their players"},
 			&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
-			&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
+			&cli.StringFlag{Name: "announce", Value: DefaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 		}
 	}
 	return &cli.Command{
@@ -50,9 +51,9 @@ journal lines and exits non-zero. Needs root (or polkit's consent).
 
 Example:
   left4me ` + op + ` srv1 srv2`,
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
-			p, err := rolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
+			p, err := RolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 			if err != nil {
 				return err
 			}
@@ -69,7 +70,7 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -77,8 +78,8 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 	for _, n := range names {
 		var err error
 		if op == "stop" {
-			_, err = e.instance(n) // an invalid spec must not keep a server running
-			if errors.Is(err, fail.ErrUnknownInstance) && e.isOrphan(ctx, sd, n) {
+			_, err = e.Instance(n) // an invalid spec must not keep a server running
+			if errors.Is(err, fail.ErrUnknownInstance) && e.IsOrphan(ctx, sd, n) {
 				err = nil // nor a missing one
 			}
 		} else {
@@ -89,23 +90,23 @@ func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
 		}
 	}
 	if op != "stop" {
-		if err := e.reloadIfStale(ctx, sd, names); err != nil {
+		if err := e.ReloadIfStale(ctx, sd, names); err != nil {
 			return err
 		}
 	}
-	return e.rollout(ctx, sd, p)
+	return e.Rollout(ctx, sd, p)
 }
 
-// defaultAnnounce is what players read before a forced stop or restart.
-const defaultAnnounce = "This server goes down for maintenance in %s: please finish up."
+// DefaultAnnounce is what players read before a forced stop or restart.
+const DefaultAnnounce = "This server goes down for maintenance in %s: please finish up."
 
-// rolloutPlan reads --when-empty, --deadline, --force, --warn-at and
+// RolloutPlan reads --when-empty, --deadline, --force, --warn-at and
 // --announce (stop and restart). Each flag means one thing: one that
 // would do nothing without another is refused, never ignored.
 //
 // whenEmpty is whether the command waits for empty servers (its flags say);
 // how names the flags that make it so, for the message.
-func rolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout.Plan, error) {
+func RolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout.Plan, error) {
 	p := rollout.Plan{Op: op}
 	if !whenEmpty {
 		for _, f := range []string{"deadline", "force", "warn-at", "announce"} {
@@ -146,25 +147,25 @@ func rolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 	return p, nil
 }
 
-// rollout carries out p (package rollout: one at a time, when empty,
+// Rollout carries out p (package rollout: one at a time, when empty,
 // rolling) with systemd jobs that explain their failures.
-func (e *Env) rollout(ctx context.Context, sd Systemd, p rollout.Plan) error {
-	d := e.rolloutDeps(sd, p)
-	d.Act = func(ctx context.Context, n string) error { return e.runJob(ctx, sd, p.Op, n) }
+func (e *Env) Rollout(ctx context.Context, sd clienv.Systemd, p rollout.Plan) error {
+	d := e.RolloutDeps(sd, p)
+	d.Act = func(ctx context.Context, n string) error { return e.RunJob(ctx, sd, p.Op, n) }
 	return rollout.Run(ctx, p, d)
 }
 
-// rolloutDeps are the effects of a rollout but its job (Act): the
+// RolloutDeps are the effects of a rollout but its job (Act): the
 // servers' own player counts, asked where each server really listens, and
 // the warnings through their consoles.
-func (e *Env) rolloutDeps(sd Systemd, p rollout.Plan) rollout.Deps {
+func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
 	return rollout.Deps{
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
-			return e.say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
+			return e.Say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
 		},
 		Humans: func(ctx context.Context, n string) (int, error) {
-			addr, err := e.runningAddr(ctx, sd, n)
+			addr, err := e.RunningAddr(ctx, sd, n)
 			if err != nil {
 				return 0, err
 			}
@@ -189,26 +190,26 @@ func (e *Env) rolloutDeps(sd Systemd, p rollout.Plan) rollout.Deps {
 // check (the spec, its overlays, their cfgs, the installation), so that a
 // restart never takes a healthy server down only to fail to start it.
 func (e *Env) preflight(name string) error {
-	if _, err := e.load(name); err != nil {
+	if _, err := e.Load(name); err != nil {
 		return err
 	}
-	if _, _, err := e.preview(e.previewConfig(false), name); err != nil {
+	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
 		return fmt.Errorf("%w: a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
 	}
 	return nil
 }
 
-// reloadIfStale reloads systemd when a spec changed since it last read
+// ReloadIfStale reloads systemd when a spec changed since it last read
 // them: the start helper refuses a spec newer than the unit's drop-in.
-func (e *Env) reloadIfStale(ctx context.Context, sd Systemd, names []string) error {
+func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []string) error {
 	for _, n := range names {
-		u, err := sd.Unit(ctx, unitOf(n))
+		u, err := sd.Unit(ctx, clienv.UnitOf(n))
 		if err != nil {
 			return err
 		}
 		if u.NeedReload {
 			fmt.Fprintf(e.Stdout, "spec of %s changed since systemd last read it: reloading systemd\n", n)
-			ctx, cancel := context.WithTimeout(ctx, jobTimeout)
+			ctx, cancel := context.WithTimeout(ctx, clienv.JobTimeout)
 			defer cancel()
 			return sd.Reload(ctx)
 		}
@@ -216,11 +217,11 @@ func (e *Env) reloadIfStale(ctx context.Context, sd Systemd, names []string) err
 	return nil
 }
 
-// runJob runs one job and, on failure, explains it with the unit's result
+// RunJob runs one job and, on failure, explains it with the unit's result
 // and journal.
-func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
-	unit := unitOf(name)
-	jctx, cancel := context.WithTimeout(ctx, jobTimeout)
+func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) error {
+	unit := clienv.UnitOf(name)
+	jctx, cancel := context.WithTimeout(ctx, clienv.JobTimeout)
 	defer cancel()
 	began := e.Now()
 	var err error
@@ -253,12 +254,12 @@ func (e *Env) runJob(ctx context.Context, sd Systemd, op, name string) error {
 		if uerr == nil {
 			why = fmt.Sprintf("; unit is %s (%s), result %s", u.ActiveState, u.SubState, u.Result)
 		}
-		return fmt.Errorf("%s %s failed: %w%s\nlast log lines of %s:\n%s", op, name, err, why, unit, e.tail(ctx, unit, tailLines))
+		return fmt.Errorf("%s %s failed: %w%s\nlast log lines of %s:\n%s", op, name, err, why, unit, e.Tail(ctx, unit, clienv.TailLines))
 	}
 	if uerr != nil {
 		return uerr
 	}
-	fmt.Fprintf(e.Stdout, "%s: %s (%s, %s)\n", name, pastTense(op), unit, e.paint(u.ActiveState+"/"+u.SubState, stateColor(u.ActiveState)))
+	fmt.Fprintf(e.Stdout, "%s: %s (%s, %s)\n", name, pastTense(op), unit, e.Paint(u.ActiveState+"/"+u.SubState, clienv.StateColor(u.ActiveState)))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package commands
+package dayops
 
 import (
 	"bytes"
@@ -14,12 +14,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec/layout"
 )
 
-func alertCmd(e *Env) *cli.Command {
+func AlertCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "alert",
 		Usage: "alerts by webhook, command or email (/etc/left4me/alerts.yaml)",
@@ -48,7 +49,7 @@ Example:
 					if cfg == nil {
 						return fmt.Errorf("no %s/%s: nothing to test; see README, Alerts", e.Layout.ConfigDir, alert.File)
 					}
-					sent, err := alert.Send(c.Context, cfg, e.event(alert.Test, "", "test alert from left4me alert test", ""))
+					sent, err := alert.Send(c.Context, cfg, e.Event(alert.Test, "", "test alert from left4me alert test", ""))
 					for _, s := range sent {
 						fmt.Fprintf(e.Stdout, "sent by %s\n", s)
 					}
@@ -68,7 +69,7 @@ exit status is 0 regardless.
 
 Example:
   left4me alert unit srv1`,
-				Action: onName(func(c *cli.Context, name string) error {
+				Action: clienv.OnName(func(c *cli.Context, name string) error {
 					if err := layout.ValidateName(name); err != nil {
 						return err
 					}
@@ -76,7 +77,7 @@ Example:
 					if err != nil || !ok {
 						return err
 					}
-					e.sendAlert(c.Context, ev)
+					e.SendAlert(c.Context, ev)
 					return nil
 				}),
 			},
@@ -92,14 +93,14 @@ func (e *Env) alertConfig() (*alert.Config, error) {
 	return cfg, err
 }
 
-func (e *Env) event(kind, name, summary, detail string) alert.Event {
+func (e *Env) Event(kind, name, summary, detail string) alert.Event {
 	host, _ := os.Hostname()
 	return alert.Event{Kind: kind, Instance: name, Host: host, Time: e.Now().UTC(), Summary: summary, Detail: detail}
 }
 
-// sendAlert delivers ev if alerts.yaml exists; what fails is said on
+// SendAlert delivers ev if alerts.yaml exists; what fails is said on
 // stderr (the journal, in a unit) and never fails the caller.
-func (e *Env) sendAlert(ctx context.Context, ev alert.Event) {
+func (e *Env) SendAlert(ctx context.Context, ev alert.Event) {
 	cfg, err := e.alertConfig()
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "alert %s not sent: %v\n", ev.Kind, err)
@@ -126,12 +127,12 @@ const maxDetail = 1000
 // restarts it), it is a hang kill if systemd said so; else there is
 // nothing to tell (ok false).
 func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bool, err error) {
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return ev, false, err
 	}
 	defer sd.Close()
-	unit := unitOf(name)
+	unit := clienv.UnitOf(name)
 	u, err := sd.Unit(ctx, unit)
 	if err != nil {
 		return ev, false, err
@@ -142,7 +143,7 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
 			return ev, false, nil
 		}
-		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
+		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
 	}
 	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
 }
@@ -161,7 +162,7 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	// A start its helper refused (a stale spec, a missing overlay) loops
 	// to the start limit too: the helper's errors tell it apart.
 	if why := e.helperErrors(ctx, unit, since.Add(-2*time.Minute)); why != "" {
-		return e.event(alert.StartRefused, name, name+": its start helper refused to start it", why)
+		return e.Event(alert.StartRefused, name, name+": its start helper refused to start it", why)
 	}
 	// With Restart=on-failure a unit only enters "failed" (and starts its
 	// OnFailure= units) once systemd stops restarting it: its start limit
@@ -169,11 +170,11 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	// (exit-code, signal, core-dump) that reached here was a crash loop.
 	switch result {
 	case "start-limit-hit", "exit-code", "signal", "core-dump":
-		return e.event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)
+		return e.Event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)
 	case "watchdog":
-		return e.event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint)
+		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint)
 	}
-	return e.event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(result)), hint)
+	return e.Event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(result)), hint)
 }
 
 // helperErrors is what the start helper of unit logged as errors (priority
@@ -198,13 +199,13 @@ func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) st
 	return why
 }
 
-// alertFailure alerts that an operation failed, unless the operator ended
+// AlertFailure alerts that an operation failed, unless the operator ended
 // it (Ctrl-C, SIGTERM). The error's text stays out: it may quote a
 // builder's or steamcmd's output (an account name); where says where to
 // read it.
-func (e *Env) alertFailure(ctx context.Context, err error, kind, name, summary, where string) {
+func (e *Env) AlertFailure(ctx context.Context, err error, kind, name, summary, where string) {
 	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 		return
 	}
-	e.sendAlert(context.WithoutCancel(ctx), e.event(kind, name, summary, "see: "+where))
+	e.SendAlert(context.WithoutCancel(ctx), e.Event(kind, name, summary, "see: "+where))
 }

@@ -1,4 +1,4 @@
-package commands
+package specs
 
 import (
 	"fmt"
@@ -7,16 +7,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/units"
 )
 
-// nobody is the uid/gid previews use when the server user does not exist.
-const nobody = 65534
-
-func renderCmd(e *Env) *cli.Command {
+func RenderCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "render",
 		Usage:     "show exactly what a start would do, without doing it",
@@ -28,46 +25,22 @@ to bottom and the server's command line. Nothing is written or mounted.
 
 Example:
   left4me render srv1`,
-		BashComplete: e.completeNames,
-		Action:       onName(func(c *cli.Context, name string) error { return e.render(name) }),
+		BashComplete: e.CompleteNames,
+		Action:       clienv.OnName(func(c *cli.Context, name string) error { return e.render(name) }),
 	}
-}
-
-// previewConfig is the helpers' config for a dry run. Without the server
-// user (not installed yet) it previews as nobody, and says so when asked.
-func (e *Env) previewConfig(say bool) prestart.Config {
-	uid, gid, err := e.ServerUser()
-	if err != nil {
-		uid, gid = nobody, nobody
-		if say {
-			e.note("%v; previewing as uid/gid %d instead, so whether the server may read an overlay's server.cfg is checked for that user", err, nobody)
-		}
-	}
-	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
-}
-
-// preview loads the spec of name and runs the start helper's resolution on
-// the plan the generator would write for it.
-func (e *Env) preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
-	s, err := spec.Judge(c.Layout, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := prestart.PreviewStart(c, name, s.StartPlan())
-	return p, s, err
 }
 
 func (e *Env) render(name string) error {
-	if _, err := e.instance(name); err != nil {
+	if _, err := e.Instance(name); err != nil {
 		return err
 	}
-	p, s, err := e.preview(e.previewConfig(true), name)
+	p, s, err := e.Preview(e.PreviewConfig(true), name)
 	if err != nil {
 		return fmt.Errorf("a start of %s would fail:\n%w", name, err)
 	}
 	w := e.Stdout
 	upper := p.Layers[0]
-	fmt.Fprintf(w, "%s: what a start would do (nothing was written or mounted)\n\n", e.paint(name, table.Bold))
+	fmt.Fprintf(w, "%s: what a start would do (nothing was written or mounted)\n\n", e.Paint(name, table.Bold))
 	fmt.Fprintf(w, "server.cfg -> %s\n", filepath.Join(upper, prestart.OverlayCfg))
 	lines := strings.Split(strings.TrimSuffix(p.ServerCfg, "\n"), "\n")
 	if p.ServerCfg == "" {
@@ -76,7 +49,7 @@ func (e *Env) render(name string) error {
 	}
 	for i, l := range lines {
 		if i < p.AutoExec {
-			l += "  " + e.paint("# auto", table.Dim)
+			l += "  " + e.Paint("# auto", table.Dim)
 		}
 		fmt.Fprintln(w, "  "+l)
 	}

@@ -1,4 +1,4 @@
-package commands
+package servers
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/fleet"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
@@ -34,8 +35,8 @@ func hostFlags() []cli.Flag {
 	}
 }
 
-// hostAnswer is one host's answer, as `--host ... --json` prints it.
-type hostAnswer struct {
+// HostAnswer is one host's answer, as `--host ... --json` prints it.
+type HostAnswer struct {
 	Host        string `json:"host"`
 	Unreachable string `json:"unreachable,omitempty"` // why the host was not reached
 	Error       string `json:"error,omitempty"`       // the command failed there: its message
@@ -48,7 +49,7 @@ type hostAnswer struct {
 
 // ask runs `left4me ARGS... --json` on every host of --host at once; an
 // answer that is not JSON is an error of that host.
-func (e *Env) ask(c *cli.Context, args ...string) []hostAnswer {
+func (e *Env) ask(c *cli.Context, args ...string) []HostAnswer {
 	hosts := c.StringSlice("host")
 	ssh := e.SSH
 	if ssh == "" {
@@ -56,9 +57,9 @@ func (e *Env) ask(c *cli.Context, args ...string) []hostAnswer {
 	}
 	res := fleet.Run(c.Context, fleet.Options{SSH: ssh, Timeout: c.Duration("host-timeout")}, hosts,
 		append(append([]string{"left4me"}, args...), "--json")...)
-	out := make([]hostAnswer, len(res))
+	out := make([]HostAnswer, len(res))
 	for i, r := range res {
-		a := hostAnswer{Host: r.Host, Unreachable: r.Unreachable, Exit: r.Exit, TooLarge: r.TooLarge}
+		a := HostAnswer{Host: r.Host, Unreachable: r.Unreachable, Exit: r.Exit, TooLarge: r.TooLarge}
 		if r.TooLarge {
 			a.Error = fmt.Sprintf("its answer passed %d MiB; cut off there and ignored", fleet.MaxAnswer>>20)
 		} else if a.Unreachable == "" {
@@ -77,7 +78,7 @@ func (e *Env) ask(c *cli.Context, args ...string) []hostAnswer {
 }
 
 // printAnswers prints the answers as JSON (--json --host).
-func (e *Env) printAnswers(as []hostAnswer) error {
+func (e *Env) printAnswers(as []HostAnswer) error {
 	enc := json.NewEncoder(e.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(as)
@@ -85,7 +86,7 @@ func (e *Env) printAnswers(as []hostAnswer) error {
 
 // hostsErr is the outcome for the exit code: every host answered, or
 // which did not.
-func hostsErr(as []hostAnswer) error {
+func hostsErr(as []HostAnswer) error {
 	var bad []string
 	for _, a := range as {
 		if a.Unreachable != "" || a.Error != "" {
@@ -101,7 +102,7 @@ func hostsErr(as []hostAnswer) error {
 // problemRow is the row of a host that gave no answer to show: cells
 // HOST, then "-" up to the state column, the state, "-" again and the
 // reason last.
-func problemRow(a hostAnswer, width, stateCol int) []table.Cell {
+func problemRow(a HostAnswer, width, stateCol int) []table.Cell {
 	cells := make([]table.Cell, width)
 	cells[0] = table.Cell{Text: termsafe.Line(a.Host)}
 	for i := 1; i < width; i++ {
@@ -131,7 +132,7 @@ func (e *Env) fleetList(c *cli.Context) error {
 	var notes []string
 	for i := range as {
 		a := &as[i]
-		rows, ok := decodeAnswer[[]row](a, "list")
+		rows, ok := decodeAnswer[[]Row](a, "list")
 		if !ok {
 			t.Row(problemRow(*a, 9, 4)...)
 			continue
@@ -169,7 +170,7 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 	t := table.New("HOST", "NAME", "PORT", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "SINCE")
 	for i := range as {
 		a := &as[i]
-		st, ok := decodeAnswer[statusJSON](a, "status")
+		st, ok := decodeAnswer[StatusJSON](a, "status")
 		if !ok {
 			t.Row(problemRow(*a, 9, 4)...)
 			continue
@@ -183,8 +184,8 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 			since = st.Since.Format(time.DateTime + " MST")
 		}
 		t.Row(table.Cell{Text: termsafe.Line(a.Host)}, table.Cell{Text: termsafe.Line(st.Name)}, table.Cell{Text: port},
-			table.Cell{Text: auto}, table.Cell{Text: termsafe.Line(st.State), Color: stateColor(st.State)},
-			table.Cell{Text: count(st.Humans)}, table.Cell{Text: count(st.Bots)}, table.Cell{Text: yesNo(st.Mounted)},
+			table.Cell{Text: auto}, table.Cell{Text: termsafe.Line(st.State), Color: clienv.StateColor(st.State)},
+			table.Cell{Text: clienv.Count(st.Humans)}, table.Cell{Text: clienv.Count(st.Bots)}, table.Cell{Text: yesNo(st.Mounted)},
 			table.Cell{Text: since})
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
@@ -196,7 +197,7 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 // decodeAnswer reads a host's --json answer of command into a T. It
 // reports false for a host that did not answer, failed, or answered
 // something else (which it records as the host's error).
-func decodeAnswer[T any](a *hostAnswer, command string) (T, bool) {
+func decodeAnswer[T any](a *HostAnswer, command string) (T, bool) {
 	var v T
 	if a.Result != nil {
 		if err := json.Unmarshal(a.Result, &v); err != nil {
@@ -208,12 +209,12 @@ func decodeAnswer[T any](a *hostAnswer, command string) (T, bool) {
 
 // statusErr: a host's trouble first (exit 1), then an instance that is
 // not running somewhere (exit 3, as status of one host).
-func statusErr(as []hostAnswer) error {
+func statusErr(as []HostAnswer) error {
 	if err := hostsErr(as); err != nil {
 		return err
 	}
 	for _, a := range as {
-		var st statusJSON
+		var st StatusJSON
 		if json.Unmarshal(a.Result, &st) != nil || st.State != "active" && st.State != "reloading" {
 			return fmt.Errorf("%s is not running on every host: %w", st.Name, fail.ErrNotRunning)
 		}

@@ -1,4 +1,4 @@
-package commands
+package clienv
 
 import (
 	"bufio"
@@ -8,9 +8,9 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
-// confirm asks before a destructive step. Without a terminal nobody can
+// Confirm asks before a destructive step. Without a terminal nobody can
 // answer, so it refuses unless --yes was given.
-func (e *Env) confirm(yes bool, what string) error {
+func (e *Env) Confirm(yes bool, what string) error {
 	if yes {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package commands
+package specs
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
@@ -20,14 +21,14 @@ import (
 func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, yes, backup bool) error) *cli.Command {
 	cmd.Flags = []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"},
 		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer first (left4me backup)"}}
-	cmd.BashComplete = e.completeNames
-	cmd.Action = onName(func(c *cli.Context, name string) error {
+	cmd.BashComplete = e.CompleteNames
+	cmd.Action = clienv.OnName(func(c *cli.Context, name string) error {
 		return act(c.Context, name, c.Bool("yes"), !c.Bool("no-backup"))
 	})
 	return cmd
 }
 
-func resetCmd(e *Env) *cli.Command {
+func ResetCmd(e *Env) *cli.Command {
 	return removalCmd(e, &cli.Command{
 		Name:      "reset",
 		Usage:     "throw away an instance's runtime state (upper layer included)",
@@ -44,7 +45,7 @@ Example:
 	}, e.reset)
 }
 
-func deleteCmd(e *Env) *cli.Command {
+func DeleteCmd(e *Env) *cli.Command {
 	return removalCmd(e, &cli.Command{
 		Name:      "delete",
 		Usage:     "stop an instance and remove its runtime state and its spec",
@@ -63,32 +64,32 @@ Example:
 // prepareRemoval runs the checks both destructive commands share, asks,
 // then stops the unit and unmounts. It returns the connection and whether
 // the unit was running.
-func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup bool, what string) (Systemd, bool, error) {
-	if _, err := e.instance(name); err != nil {
+func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup bool, what string) (clienv.Systemd, bool, error) {
+	if _, err := e.Instance(name); err != nil {
 		return nil, false, err
 	}
 	if e.Euid != 0 {
 		return nil, false, fmt.Errorf("%w: %s stops the unit, unmounts and removes root-owned files, so it needs root; run: sudo left4me %s %s", fail.ErrPermission, op, op, name)
 	}
-	if err := e.confirm(yes, what); err != nil {
+	if err := e.Confirm(yes, what); err != nil {
 		return nil, false, err
 	}
 	// Refuse a tree we would not remove before anything is stopped.
 	if _, err := state.Check(e.Layout.Root, name); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", name, err)
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	u, err := sd.Unit(ctx, unitOf(name))
+	u, err := sd.Unit(ctx, clienv.UnitOf(name))
 	if err != nil {
 		sd.Close()
 		return nil, false, err
 	}
 	running := u.ActiveState == "active" || u.ActiveState == "activating" || u.ActiveState == "reloading"
 	if u.ActiveState != "inactive" && u.ActiveState != "failed" {
-		if err := e.runJob(ctx, sd, "stop", name); err != nil {
+		if err := e.RunJob(ctx, sd, "stop", name); err != nil {
 			sd.Close()
 			return nil, false, err
 		}
@@ -99,9 +100,9 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup b
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
 	if backup { // once stopped: nothing changes under it
-		if err := e.backupBefore(op, name); err != nil {
+		if err := e.BackupBefore(op, name); err != nil {
 			if running { // nothing was removed: as it was
-				err = errors.Join(err, e.runJob(ctx, sd, "start", name))
+				err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
 			}
 			sd.Close()
 			return nil, false, err
@@ -121,7 +122,7 @@ func (e *Env) reset(ctx context.Context, name string, yes, backup bool) error {
 	err = e.removeRuntime(name)
 	if running {
 		// Also after a refused removal: the server was running before.
-		err = errors.Join(err, e.runJob(ctx, sd, "start", name))
+		err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
 	}
 	return err
 }
@@ -132,7 +133,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool)
 	// /etc/left4me) rather than after stopping the server and deleting
 	// its data.
 	if err := unix.Access(filepath.Dir(path), unix.W_OK); err != nil && e.Euid == 0 {
-		if _, ierr := e.instance(name); ierr != nil {
+		if _, ierr := e.Instance(name); ierr != nil {
 			return ierr
 		}
 		return fmt.Errorf("cannot delete %s: %s: %w; nothing was stopped or removed", name, filepath.Dir(path), err)
@@ -146,7 +147,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool)
 	if err := e.removeRuntime(name); err != nil {
 		return err
 	}
-	release, err := e.lockSpecs(ctx)
+	release, err := e.LockSpecs(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,10 +157,10 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool)
 		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)
 	}
 	fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, path)
-	if err := e.reload(ctx, sd, "the spec was removed"); err != nil {
+	if err := e.Reload(ctx, sd, "the spec was removed"); err != nil {
 		return err
 	}
-	_ = sd.ResetFailed(ctx, unitOf(name)) // a failed state would linger in lists
+	_ = sd.ResetFailed(ctx, clienv.UnitOf(name)) // a failed state would linger in lists
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package commands
+package unitctl
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/spec/layout"
@@ -29,14 +30,14 @@ const (
 	retryReset = time.Hour
 )
 
-// retryState is one instance's back-off, as its file holds it.
-type retryState struct {
+// RetryState is one instance's back-off, as its file holds it.
+type RetryState struct {
 	Count int       `json:"count"` // retries so far in this series
 	Last  time.Time `json:"last"`  // when the last one began waiting
 	Next  time.Time `json:"next"`  // when the pending one starts the server; zero: none pending
 }
 
-func retryCmd(e *Env) *cli.Command {
+func RetryCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "retry",
 		Usage:     "start an instance again after a back-off (run by left4me-retry@NAME.service)",
@@ -50,7 +51,7 @@ the wait (PartOf=).
 
 Example:
   left4me retry srv1`,
-		Action: onName(func(c *cli.Context, name string) error { return e.retry(c.Context, name) }),
+		Action: clienv.OnName(func(c *cli.Context, name string) error { return e.retry(c.Context, name) }),
 	}
 }
 
@@ -61,16 +62,16 @@ func (e *Env) retryDir() string {
 	return DefaultRetryDir
 }
 
-// readRetry is name's back-off state; none yet is the zero state.
-func (e *Env) readRetry(name string) retryState {
-	var st retryState
+// ReadRetry is name's back-off state; none yet is the zero state.
+func (e *Env) ReadRetry(name string) RetryState {
+	var st RetryState
 	if b, err := os.ReadFile(filepath.Join(e.retryDir(), name)); err == nil {
 		_ = json.Unmarshal(b, &st)
 	}
 	return st
 }
 
-func (e *Env) writeRetry(name string, st retryState) error {
+func (e *Env) WriteRetry(name string, st RetryState) error {
 	if err := os.MkdirAll(e.retryDir(), 0o755); err != nil {
 		return err
 	}
@@ -94,8 +95,8 @@ func (e *Env) retry(ctx context.Context, name string) error {
 	if err := layout.ValidateName(name); err != nil {
 		return err
 	}
-	unit := unitOf(name)
-	sd, err := e.connect(ctx)
+	unit := clienv.UnitOf(name)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -117,21 +118,21 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		}
 	}
 	now := e.Now()
-	st := e.readRetry(name)
+	st := e.ReadRetry(name)
 	if now.Sub(st.Last) > retryReset+retryDelay(base, st.Count) {
 		st.Count = 0
 	}
 	wait := retryDelay(base, st.Count)
 	st.Count++
 	st.Last, st.Next = now, now.Add(wait)
-	if err := e.writeRetry(name, st); err != nil {
+	if err := e.WriteRetry(name, st); err != nil {
 		fmt.Fprintf(e.Stderr, "cannot record the back-off of %s: %v\n", name, err)
 	}
 	fmt.Fprintf(e.Stdout, "%s failed (result %s): starting it again in %v (retry %d; the wait doubles after each, to at most %v, and starts over once it runs for %v)\n",
 		unit, u.Result, wait, st.Count, retryMax, retryReset)
 	defer func() {
 		st.Next = time.Time{}
-		_ = e.writeRetry(name, st)
+		_ = e.WriteRetry(name, st)
 	}()
 	select {
 	case <-ctx.Done():

@@ -1,4 +1,4 @@
-package commands
+package game
 
 import (
 	"encoding/json"
@@ -15,8 +15,8 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
 )
 
-// gameStatusJSON is `left4me game status --json`.
-type gameStatusJSON struct {
+// GameStatusJSON is `left4me game status --json`.
+type GameStatusJSON struct {
 	Installation string             `json:"installation"` // the link's target, or a description
 	Versions     []gameVersionJSON  `json:"versions"`
 	Unknown      []gameInstanceJSON `json:"unknown_instances"` // mounted, version not told
@@ -47,7 +47,7 @@ func (e *Env) gameStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := gameStatusJSON{Versions: []gameVersionJSON{}, Unknown: []gameInstanceJSON{}, Missing32: []string{}}
+	out := GameStatusJSON{Versions: []gameVersionJSON{}, Unknown: []gameInstanceJSON{}, Missing32: []string{}}
 	switch {
 	case st.Current.None():
 		out.Installation = "none: install the game with `left4me game install`"
@@ -117,8 +117,8 @@ func (e *Env) gameStatus(c *cli.Context) error {
 	return nil
 }
 
-func (e *Env) printGameStatus(s gameStatusJSON) error {
-	fmt.Fprintf(e.Stdout, "%s -> %s\n", e.paint(e.Layout.Root+"/"+versions.Link, table.Bold), s.Installation)
+func (e *Env) printGameStatus(s GameStatusJSON) error {
+	fmt.Fprintf(e.Stdout, "%s -> %s\n", e.Paint(e.Layout.Root+"/"+versions.Link, table.Bold), s.Installation)
 	if len(s.Versions) > 0 {
 		fmt.Fprintln(e.Stdout)
 		t := table.New("VERSION", "BUILD", "MADE", "CURRENT", "INSTANCES")

@@ -1,4 +1,4 @@
-package commands
+package servers
 
 import (
 	"context"
@@ -8,11 +8,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/console"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 )
 
-func logsCmd(e *Env) *cli.Command {
+func LogsCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
 		Usage:     "show the instance's journal (runs journalctl)",
@@ -34,8 +36,8 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "journalctl -o `FORMAT` (short, short-iso, cat, json, ...)"},
 			&cli.BoolFlag{Name: "no-pager", Usage: "journalctl --no-pager"},
 		},
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			var extra []string
 			for _, f := range []string{"since", "until", "output"} {
 				if v := c.String(f); v != "" {
@@ -45,19 +47,19 @@ Examples:
 			if c.Bool("no-pager") {
 				extra = append(extra, "--no-pager")
 			}
-			return e.logs(c.Context, name, c.Int("lines"), c.Bool("follow"), extra)
+			return e.Logs(c.Context, name, c.Int("lines"), c.Bool("follow"), extra)
 		}),
 	}
 }
 
-func (e *Env) logs(ctx context.Context, name string, lines int, follow bool, extra []string) error {
+func (e *Env) Logs(ctx context.Context, name string, lines int, follow bool, extra []string) error {
 	if lines < 0 {
 		return fmt.Errorf("%w: -n %d: the number of lines must be 0 or more", fail.ErrUsage, lines)
 	}
-	if _, err := e.instance(name); err != nil {
-		return fmt.Errorf("%w\n(the journal of a deleted instance stays readable: journalctl -u %s)", err, unitOf(name))
+	if _, err := e.Instance(name); err != nil {
+		return fmt.Errorf("%w\n(the journal of a deleted instance stays readable: journalctl -u %s)", err, clienv.UnitOf(name))
 	}
-	args := append(journal.Args(unitOf(name), lines, follow), extra...)
+	args := append(journal.Args(clienv.UnitOf(name), lines, follow), extra...)
 	if !rawOutput(extra) {
 		return e.Journal(ctx, args, e.Stdout, e.Stderr)
 	}
@@ -66,7 +68,7 @@ func (e *Env) logs(ctx context.Context, name string, lines int, follow bool, ext
 	pr, pw := io.Pipe()
 	copied := make(chan error, 1)
 	go func() {
-		err := copyEscaped(e.Stdout, pr)
+		err := console.CopyEscaped(e.Stdout, pr)
 		_ = pr.CloseWithError(err)
 		copied <- err
 	}()

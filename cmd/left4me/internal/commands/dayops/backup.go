@@ -1,4 +1,4 @@
-package commands
+package dayops
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
@@ -24,13 +26,13 @@ import (
 	"github.com/left4me/left4me/spec/layout"
 )
 
-// backupDir is backups/NAME under the state root: root's, 0700, apart
+// BackupDir is backups/NAME under the state root: root's, 0700, apart
 // from runtime/ which the servers write below.
-func (e *Env) backupDir(name string) string {
-	return filepath.Join(e.Layout.Root, "backups", name)
+func BackupDir(l layout.Layout, name string) string {
+	return filepath.Join(l.Root, "backups", name)
 }
 
-func backupCmd(e *Env) *cli.Command {
+func BackupCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "backup",
 		Usage:     "copy what an instance's server wrote (its upper layer) into a backup",
@@ -50,15 +52,15 @@ than --max-age. Needs root.
 Example:
   left4me backup srv1
   left4me backup srv1 --keep 14 --max-age 720h`,
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			if c.Int("keep") < 1 {
 				return fmt.Errorf("%w: --keep %d: at least the new backup stays", fail.ErrUsage, c.Int("keep"))
 			}
 			if c.Duration("max-age") < 0 {
 				return fmt.Errorf("%w: --max-age %v: cannot be negative", fail.ErrUsage, c.Duration("max-age"))
 			}
-			if _, err := e.instance(name); err != nil {
+			if _, err := e.Instance(name); err != nil {
 				return err
 			}
 			if err := e.rootFor("backup", name); err != nil {
@@ -72,7 +74,7 @@ Example:
 	}
 }
 
-func backupsCmd(e *Env) *cli.Command {
+func BackupsCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "backups",
 		Usage:     "list an instance's backups, oldest first",
@@ -83,12 +85,12 @@ after delete they stay until removed by hand. Needs root.
 
 Example:
   left4me backups srv1`,
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			if err := layout.ValidateName(name); err != nil {
 				return err
 			}
-			dir := e.backupDir(name)
+			dir := BackupDir(e.Layout, name)
 			all, err := backup.List(dir)
 			if errors.Is(err, fs.ErrPermission) {
 				return fmt.Errorf("%w: %s is root's; run: sudo left4me backups %s", fail.ErrPermission, dir, name)
@@ -109,8 +111,8 @@ Example:
 	}
 }
 
-func restoreCmd(e *Env) *cli.Command {
-	restart := unitCmd(e, "restart") // the same polite restart: its flags
+func RestoreCmd(e *Env) *cli.Command {
+	restart := unitctl.UnitCmd(e.Env, "restart") // the same polite restart: its flags
 	flags := append([]cli.Flag{
 		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer being replaced first"},
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"},
@@ -130,7 +132,7 @@ terminal; --yes for scripts. Needs root.
 Example:
   left4me restore srv1 --yes
   left4me restore srv1 --when-empty --deadline 30m --yes`,
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return fmt.Errorf("%w: restore takes NAME and at most one backup ID; e.g. left4me restore srv1", fail.ErrUsage)
@@ -139,7 +141,7 @@ Example:
 			if id != "" && !backup.ValidID(id) {
 				return fmt.Errorf("%w: %q is not a backup ID (like 20261205T190000Z; left4me backups %s lists them)", fail.ErrUsage, id, name)
 			}
-			p, err := rolloutPlan(c, "restart", c.Bool("when-empty"), "with --when-empty")
+			p, err := unitctl.RolloutPlan(c, "restart", c.Bool("when-empty"), "with --when-empty")
 			if err != nil {
 				return err
 			}
@@ -159,7 +161,7 @@ func (e *Env) rootFor(op, name string) error {
 // takeBackup backs up name's upper layer, then prunes (keep > 0). why, if
 // set, says what it is taken before.
 func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (backup.Result, error) {
-	dir := e.backupDir(name)
+	dir := BackupDir(e.Layout, name)
 	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{})
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
 		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper), err)
@@ -167,7 +169,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
 		// Not the error's text: it names files the server named.
-		e.sendAlert(context.Background(), e.event(alert.BackupFailed, name, name+": backup failed", "see: the output of left4me backup "+name))
+		e.SendAlert(context.Background(), e.Event(alert.BackupFailed, name, name+": backup failed", "see: the output of left4me backup "+name))
 		return r, err
 	}
 	if why != "" {
@@ -189,9 +191,9 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	return r, nil
 }
 
-// backupBefore takes the backup reset and delete take, if there is an upper
+// BackupBefore takes the backup reset and delete take, if there is an upper
 // layer to keep.
-func (e *Env) backupBefore(op, name string) error {
+func (e *Env) BackupBefore(op, name string) error {
 	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -204,36 +206,36 @@ func (e *Env) backupBefore(op, name string) error {
 
 func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safety bool) error {
 	name := p.Names[0]
-	if _, err := e.instance(name); err != nil {
+	if _, err := e.Instance(name); err != nil {
 		return err
 	}
 	if err := e.rootFor("restore", name); err != nil {
 		return err
 	}
 	// The ID is fixed now: the safety backup would become the newest.
-	b, err := backup.Find(e.backupDir(name), id)
+	b, err := backup.Find(BackupDir(e.Layout, name), id)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := e.confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
+	if err := e.Confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
 		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper))); err != nil {
 		return err
 	}
-	if _, err := e.load(name); err != nil {
+	if _, err := e.Load(name); err != nil {
 		return err
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	u, err := sd.Unit(ctx, unitOf(name))
+	u, err := sd.Unit(ctx, clienv.UnitOf(name))
 	if err != nil {
 		return err
 	}
 	put := func() error {
 		if safety {
-			if err := e.backupBefore("restore", name); err != nil {
+			if err := e.BackupBefore("restore", name); err != nil {
 				return err
 			}
 		}
@@ -242,16 +244,16 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	if u.ActiveState == "inactive" || u.ActiveState == "failed" {
 		return put()
 	}
-	if err := e.reloadIfStale(ctx, sd, p.Names); err != nil {
+	if err := e.ReloadIfStale(ctx, sd, p.Names); err != nil {
 		return err
 	}
-	d := e.rolloutDeps(sd, p)
+	d := e.RolloutDeps(sd, p)
 	d.Act = func(ctx context.Context, n string) error {
-		if err := e.runJob(ctx, sd, "stop", n); err != nil {
+		if err := e.RunJob(ctx, sd, "stop", n); err != nil {
 			return err
 		}
 		// The server is down: start it again whatever the restore did.
-		return errors.Join(put(), e.runJob(ctx, sd, "start", n))
+		return errors.Join(put(), e.RunJob(ctx, sd, "start", n))
 	}
 	return rollout.Run(ctx, p, d)
 }

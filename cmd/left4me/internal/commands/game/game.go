@@ -1,4 +1,4 @@
-package commands
+package game
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/gamehost"
@@ -47,14 +48,14 @@ func gameFlags(names ...string) []cli.Flag {
 	return out
 }
 
-func gameCmd(e *Env) *cli.Command {
+func Command(e *Env) *cli.Command {
 	sub := func(name, usage, desc string, flags []cli.Flag, action func(*cli.Context) error) *cli.Command {
 		return &cli.Command{Name: name, Usage: usage, Description: desc, Flags: flags, Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return fmt.Errorf("%w: game %s takes no arguments, got %q", fail.ErrUsage, name, c.Args().Slice())
 			}
 			return action(c)
-		}, OnUsageError: usageError}
+		}, OnUsageError: clienv.UsageError}
 	}
 	return &cli.Command{
 		Name:  "game",
@@ -137,20 +138,20 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	}
 	missing := gamehost.Missing32("/", gamehost.Libs32())
 	if len(missing) > 0 {
-		e.note("%s", gamehost.Hint(missing))
+		e.Note("%s", gamehost.Hint(missing))
 	}
 	pr := &progress.Printer{W: e.Stdout, TTY: e.stdoutTerminal()}
 	cfg := game.Config{Store: versions.Store{Root: e.Layout.Root}, Steam: sc, Now: e.Now, Out: stepWriter{pr}, OnLine: pr.Line}
 	out, err := game.Update(c.Context, cfg, req)
 	pr.Done()
 	if err != nil {
-		e.alertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
+		e.AlertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
 		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) {
 			err = fmt.Errorf("%w\n%s", err, gamehost.Hint(missing))
 		}
 		return err
 	}
-	e.fixSteamclient(sc)
+	e.FixSteamclient(sc)
 	if out.UpToDate {
 		fmt.Fprintf(e.Stdout, "up to date: build %s (%s)\n", out.Build, out.Previous)
 		return nil
@@ -160,7 +161,7 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 		return nil
 	}
 	fmt.Fprintf(e.Stdout, "updated to build %s: installation -> %s/%s\n", out.Build, versions.Dir, out.ID)
-	e.sendAlert(c.Context, e.event(alert.NewBuild, "", "game updated to build "+out.Build+" (version "+out.ID+")", "servers move to it when they restart"))
+	e.SendAlert(c.Context, e.Event(alert.NewBuild, "", "game updated to build "+out.Build+" (version "+out.ID+")", "servers move to it when they restart"))
 	if st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root}); err == nil {
 		var old []string
 		for _, u := range st.Uses {
@@ -185,7 +186,7 @@ func (w stepWriter) Write(b []byte) (int, error) {
 
 func (e *Env) stdoutTerminal() bool {
 	f, ok := e.Stdout.(*os.File)
-	return ok && isTerminal(f)
+	return ok && clienv.IsTerminal(f)
 }
 
 // steamPassword finds the password of login: the systemd credential
@@ -211,7 +212,7 @@ func (e *Env) steamPassword(login string, fromStdin bool) (string, error) {
 	if e.Terminal {
 		return e.prompt(fmt.Sprintf("Steam password for %s (empty: use the login steamcmd cached): ", login))
 	}
-	e.note("no password for %s (no systemd credential %s, no terminal, no --password-stdin): steamcmd uses the login it cached, if any", login, CredentialName)
+	e.Note("no password for %s (no systemd credential %s, no terminal, no --password-stdin): steamcmd uses the login it cached, if any", login, CredentialName)
 	return "", nil
 }
 
@@ -237,16 +238,16 @@ func (e *Env) prompt(msg string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// fixSteamclient puts steamclient.so where srcds looks for it:
+// FixSteamclient puts steamclient.so where srcds looks for it:
 // ~/.steam/sdk32/ of the server's user. A failure is a note: the game
 // files are fine either way.
-func (e *Env) fixSteamclient(sc steamcmd.Config) {
+func (e *Env) FixSteamclient(sc steamcmd.Config) {
 	// Where l4d2@.service looks: its HOME is the state root, whatever the
 	// server user's passwd entry says.
 	home := e.Layout.Root
 	src, changed, err := gamehost.InstallSteamclient(gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path)), home)
 	if err != nil {
-		e.note("%v", err)
+		e.Note("%v", err)
 		return
 	}
 	if changed {

@@ -1,31 +1,26 @@
-package commands
+package servers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
-	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 )
 
-// tailLines is how much of the journal status and failures show.
-const tailLines = 10
-
-func statusCmd(e *Env) *cli.Command {
+func StatusCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "spec summary, unit state, mount and the last log lines of one instance",
@@ -43,12 +38,12 @@ Examples:
   left4me status srv1 --json
   left4me status srv1 --host eu1.example.org --host na1.example.org`,
 		Flags: append([]cli.Flag{
-			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: tailLines, Usage: "show the last `N` log lines"},
+			&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: clienv.TailLines, Usage: "show the last `N` log lines"},
 			&cli.BoolFlag{Name: "json", Usage: "print the state as JSON (no log lines)"},
 			&cli.BoolFlag{Name: "no-pager", Usage: "accepted for systemctl's sake; left4me never pages"},
 		}, hostFlags()...),
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			if c.IsSet("host") {
 				return e.fleetStatus(c, name)
 			}
@@ -60,15 +55,15 @@ Examples:
 	}
 }
 
-// statusJSON is `status --json`.
-type statusJSON struct {
+// StatusJSON is `status --json`.
+type StatusJSON struct {
 	Name      string    `json:"name"`
 	File      string    `json:"file"`
 	Unit      string    `json:"unit"`
 	Port      int       `json:"port,omitempty"`
 	Ports     *portSet  `json:"ports,omitempty"`
 	Autostart bool      `json:"autostart"`
-	Overlays  []overlay `json:"overlays"`
+	Overlays  []Overlay `json:"overlays"`
 	Error     string    `json:"error,omitempty"` // the spec's problems
 	State     string    `json:"state"`           // unknown without systemd
 	SubState  string    `json:"sub_state,omitempty"`
@@ -88,19 +83,19 @@ type statusJSON struct {
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
-	path, err := e.instance(name)
+	path, err := e.Instance(name)
 	orphan := false
 	if errors.Is(err, fail.ErrUnknownInstance) {
-		if sd, cerr := e.connect(ctx); cerr == nil {
-			orphan = e.isOrphan(ctx, sd, name)
+		if sd, cerr := e.Connect(ctx); cerr == nil {
+			orphan = e.IsOrphan(ctx, sd, name)
 			sd.Close()
 		}
 	}
 	if err != nil && !orphan {
 		return err
 	}
-	unit := unitOf(name)
-	st := statusJSON{Name: name, File: path, Unit: unit, State: "unknown", Overlays: []overlay{}, Orphaned: orphan}
+	unit := clienv.UnitOf(name)
+	st := StatusJSON{Name: name, File: path, Unit: unit, State: "unknown", Overlays: []Overlay{}, Orphaned: orphan}
 	t := &table.Table{Indent: "  "}
 	var s *spec.Spec
 	specErr := error(nil)
@@ -120,7 +115,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	default:
 		st.Port, st.Ports, st.Autostart = s.Port, newPortSet(s.Ports), s.Autostart
 		for _, o := range s.Overlays {
-			st.Overlays = append(st.Overlays, overlay(o))
+			st.Overlays = append(st.Overlays, Overlay(o))
 		}
 		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %s, autostart %s)", path, s.Ports, yesNo(s.Autostart)))...)
 		t.Row(table.Plain("overlays:", overlayList(st.Overlays))...)
@@ -130,7 +125,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: "unknown", Color: table.Dim})
 	} else {
 		st.State, st.SubState, st.Since, st.MainPID, st.Result, st.Stale = u.ActiveState, u.SubState, u.Since, u.MainPID, u.Result, u.NeedReload
-		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: e.describeState(u), Color: stateColor(u.ActiveState)})
+		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: e.describeState(u), Color: clienv.StateColor(u.ActiveState)})
 		if u.MainPID != 0 {
 			t.Row(table.Plain("main PID:", strconv.FormatUint(uint64(u.MainPID), 10))...)
 		}
@@ -138,9 +133,9 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 			t.Row(table.Cell{Text: "result:"}, table.Cell{Text: u.Result, Color: table.Red})
 		}
 	}
-	if sdErr == nil && !down(u) {
-		if sd, err := e.connect(ctx); err == nil {
-			r := e.runningServers(ctx, sd, []string{name}, map[string]*spec.Spec{name: s})[name]
+	if sdErr == nil && !unitctl.Down(u) {
+		if sd, err := e.Connect(ctx); err == nil {
+			r := e.RunningServers(ctx, sd, []string{name}, map[string]*spec.Spec{name: s})[name]
 			sd.Close()
 			st.RunningAddress, st.RunningPort, st.Outdated = r.Addr, r.Port, r.Outdated && !orphan
 		}
@@ -177,15 +172,15 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 			return err
 		}
 	} else {
-		fmt.Fprintf(e.Stdout, "%s - %s\n", e.paint(name, table.Bold), unit)
+		fmt.Fprintf(e.Stdout, "%s - %s\n", e.Paint(name, table.Bold), unit)
 		if err := t.Write(e.Stdout, e.Color); err != nil {
 			return err
 		}
 		if st.Stale {
-			e.note("the spec changed since systemd last loaded it; `left4me restart %s` reloads and applies it", name)
+			e.Note("the spec changed since systemd last loaded it; `left4me restart %s` reloads and applies it", name)
 		}
 		if lines > 0 {
-			fmt.Fprintf(e.Stdout, "\nlast log lines:\n%s", e.tail(ctx, unit, lines))
+			fmt.Fprintf(e.Stdout, "\nlast log lines:\n%s", e.Tail(ctx, unit, lines))
 		}
 	}
 	if sdErr != nil {
@@ -197,7 +192,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	return nil
 }
 
-func isActiveCmd(e *Env) *cli.Command {
+func IsActiveCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "is-active",
 		Usage:     "print whether instances run; exit 0 only if all of them do",
@@ -210,7 +205,7 @@ Examples:
   left4me is-active srv1
   left4me is-active -q srv1 srv2`,
 		Flags:        []cli.Flag{&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing; the exit code says it"}},
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return fmt.Errorf("%w: is-active needs at least one instance name; e.g. left4me is-active srv1", fail.ErrUsage)
@@ -222,18 +217,18 @@ Examples:
 
 func (e *Env) isActive(ctx context.Context, names []string, quiet bool) error {
 	for _, n := range names {
-		if _, err := e.instance(n); err != nil {
+		if _, err := e.Instance(n); err != nil {
 			return err
 		}
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
 	units := make([]string, len(names))
 	for i, n := range names {
-		units[i] = unitOf(n)
+		units[i] = clienv.UnitOf(n)
 	}
 	us, err := sd.Units(ctx, units)
 	if err != nil {
@@ -254,12 +249,12 @@ func (e *Env) isActive(ctx context.Context, names []string, quiet bool) error {
 
 // unitState fetches one unit's details.
 func (e *Env) unitState(ctx context.Context, unit string) (control.Unit, error) {
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return control.Unit{}, err
 	}
 	defer sd.Close()
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, clienv.ConnectTimeout)
 	defer cancel()
 	return sd.Unit(ctx, unit)
 }
@@ -272,22 +267,4 @@ func (e *Env) describeState(u control.Unit) string {
 		s += fmt.Sprintf(" since %s; %s ago", u.Since.Format("2006-01-02 15:04:05 MST"), ago)
 	}
 	return s
-}
-
-// tail is the unit's last journal lines, indented; a failure to read them
-// is shown in their place (it must not hide the state above).
-func (e *Env) tail(ctx context.Context, unit string, lines int) string {
-	var out, errb bytes.Buffer
-	args := append(journal.Args(unit, lines, false), "--no-pager", "--quiet")
-	if err := e.Journal(ctx, args, &out, &errb); err != nil {
-		return fmt.Sprintf("  (no journal: %v %s)\n", err, strings.TrimSpace(errb.String()))
-	}
-	if out.Len() == 0 {
-		return "  (none)\n"
-	}
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		b.WriteString("  " + termsafe.Line(l) + "\n") // the server's own text
-	}
-	return b.String()
 }

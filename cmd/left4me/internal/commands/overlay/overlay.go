@@ -1,4 +1,4 @@
-package commands
+package overlay
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/ovbuild"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
@@ -25,7 +26,7 @@ import (
 	"github.com/left4me/left4me/units"
 )
 
-func overlayCmd(e *Env) *cli.Command {
+func Command(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "overlay",
 		Usage: "build overlays in a sandbox, list their versions, remove unused ones",
@@ -71,7 +72,7 @@ Examples:
 					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "leave servers still occupied after this long on the old version"},
 					&cli.BoolFlag{Name: "force", Usage: "at the deadline, restart occupied servers too, after warning their players"},
 					&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
-					&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
+					&cli.StringFlag{Name: "announce", Value: unitctl.DefaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
@@ -80,7 +81,7 @@ Examples:
 					if c.Bool("now") && c.IsSet("when-empty") && c.Bool("when-empty") {
 						return fmt.Errorf("%w: --now and --when-empty contradict each other", fail.ErrUsage)
 					}
-					p, err := rolloutPlan(c, "restart", c.Bool("when-empty") && !c.Bool("now"), "without --now")
+					p, err := unitctl.RolloutPlan(c, "restart", c.Bool("when-empty") && !c.Bool("now"), "without --now")
 					if err != nil {
 						return err
 					}
@@ -179,7 +180,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
-		e.alertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)
+		e.AlertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)
 		return err
 	}
 	if old != "" {
@@ -190,7 +191,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	if !restart || len(def.Restart) == 0 {
 		return nil
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
@@ -215,7 +216,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	// As restart --all: one at a time, when empty if asked, and the first
 	// server the new version fails to bring back ends it.
 	p.Names, p.Rolling = running, true
-	if err := e.rollout(ctx, sd, p); err != nil {
+	if err := e.Rollout(ctx, sd, p); err != nil {
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package commands
+package console
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
@@ -28,7 +29,7 @@ const DefaultConsoleDir = prestart.ConsoleDir
 // sendQuiet is how long send waits after the server's last line.
 const sendQuiet = time.Second
 
-func sendCmd(e *Env) *cli.Command {
+func SendCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "send",
 		Usage:     "run one console command on a server and print what it answers",
@@ -45,17 +46,17 @@ with control characters escaped.
 Examples:
   left4me send srv1 status
   left4me send srv1 say "map change in 5 minutes"`,
-		BashComplete: e.completeNames,
+		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
 				return fmt.Errorf("%w: send takes an instance name and a command; e.g. left4me send srv1 status", fail.ErrUsage)
 			}
-			return e.send(c.Context, c.Args().First(), strings.Join(c.Args().Tail(), " "), sendQuiet)
+			return e.Send(c.Context, c.Args().First(), strings.Join(c.Args().Tail(), " "), sendQuiet)
 		},
 	}
 }
 
-func consoleCmd(e *Env) *cli.Command {
+func ConsoleCmd(e *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "console",
 		Usage:     "attach to a server's console: live output, commands typed in",
@@ -66,8 +67,8 @@ server. Only root and members of left4me-admin may.
 
 Example:
   left4me console srv1`,
-		BashComplete: e.completeNames,
-		Action: onName(func(c *cli.Context, name string) error {
+		BashComplete: e.CompleteNames,
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
 			return e.console(c.Context, name)
 		}),
 	}
@@ -80,12 +81,12 @@ const (
 	maxAnswer     = 4 << 20
 )
 
-// consoleDial connects to name's console and checks that its relay, the
+// ConsoleDial connects to name's console and checks that its relay, the
 // unit's main process, is the one listening (SO_PEERCRED), besides the
 // socket living where only root can write: neither the server's own
 // listener nor another server's socket is ever typed into.
-func (e *Env) consoleDial(ctx context.Context, name string) (*net.UnixConn, error) {
-	if _, err := e.instance(name); err != nil {
+func (e *Env) ConsoleDial(ctx context.Context, name string) (*net.UnixConn, error) {
+	if _, err := e.Instance(name); err != nil {
 		return nil, err
 	}
 	dir := e.ConsoleDir
@@ -121,7 +122,7 @@ func (e *Env) checkPeer(ctx context.Context, conn *net.UnixConn, name, path stri
 	}); err != nil || cerr != nil {
 		return fmt.Errorf("console of %s: who listens on %s: %w", name, path, errors.Join(err, cerr))
 	}
-	sd, err := e.connect(ctx)
+	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -136,21 +137,21 @@ func (e *Env) checkPeer(ctx context.Context, conn *net.UnixConn, name, path stri
 	return nil
 }
 
-func (e *Env) send(ctx context.Context, name, cmd string, quiet time.Duration) error {
+func (e *Env) Send(ctx context.Context, name, cmd string, quiet time.Duration) error {
 	cmds, msg := relay.Commands(cmd)
 	if msg != "" {
 		return fmt.Errorf("%w: the command %s", fail.ErrUsage, msg)
 	}
-	conn, err := e.consoleDial(ctx, name)
+	conn, err := e.ConsoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return e.sendOn(ctx, conn, name, strings.Join(cmds, "\n"), quiet)
+	return e.SendOn(ctx, conn, name, strings.Join(cmds, "\n"), quiet)
 }
 
-// sendOn types cmd into a dialed console and prints the answer.
-func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, quiet time.Duration) error {
+// SendOn types cmd into a dialed console and prints the answer.
+func (e *Env) SendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, quiet time.Duration) error {
 	r := bufio.NewReaderSize(conn, maxAnswerLine)
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
 		// A refusing relay writes why and closes, maybe before our write:
@@ -195,7 +196,7 @@ func (e *Env) sendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 }
 
 func (e *Env) console(ctx context.Context, name string) error {
-	conn, err := e.consoleDial(ctx, name)
+	conn, err := e.ConsoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func (e *Env) console(ctx context.Context, name string) error {
 	fmt.Fprintf(e.Stderr, "attached to the console of %s; Ctrl-D detaches (the server keeps running)\n", name)
 	done := make(chan error, 1)
 	go func() {
-		done <- copyEscaped(e.Stdout, conn)
+		done <- CopyEscaped(e.Stdout, conn)
 	}()
 	go func() {
 		sc := bufio.NewScanner(e.Stdin)
@@ -232,14 +233,14 @@ func (e *Env) console(ctx context.Context, name string) error {
 	return nil
 }
 
-// say types "say MSG" into name's console, for its players to read, in
+// Say types "say MSG" into name's console, for its players to read, in
 // several lines if it is long.
-func (e *Env) say(ctx context.Context, name, msg string) error {
+func (e *Env) Say(ctx context.Context, name, msg string) error {
 	cmds, why := relay.Commands("say " + msg)
 	if why != "" {
 		return fmt.Errorf("%w: the announcement %s", fail.ErrUsage, why)
 	}
-	conn, err := e.consoleDial(ctx, name)
+	conn, err := e.ConsoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -248,10 +249,10 @@ func (e *Env) say(ctx context.Context, name, msg string) error {
 	return err
 }
 
-// copyEscaped copies a server's lines to a terminal with their control
+// CopyEscaped copies a server's lines to a terminal with their control
 // characters escaped (package termsafe), a line at a time and in bounded
 // pieces.
-func copyEscaped(w io.Writer, r io.Reader) error {
+func CopyEscaped(w io.Writer, r io.Reader) error {
 	br := bufio.NewReaderSize(r, maxAnswerLine)
 	for {
 		b, err := br.ReadSlice('\n')

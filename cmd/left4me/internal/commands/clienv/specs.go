@@ -1,0 +1,274 @@
+package clienv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
+	"github.com/left4me/left4me/cmd/left4me/internal/durable"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/journal"
+	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/units"
+)
+
+const (
+	ConnectTimeout = 10 * time.Second
+	// JobTimeout outlasts the unit's TimeoutStartSec (90s) plus the helpers.
+	JobTimeout = 3 * time.Minute
+	// specLockWait is how long a command waits for another that edits
+	// the specs (an edit takes milliseconds, its reload about a second).
+	specLockWait = 30 * time.Second
+)
+
+// SpecDir returns the instances directory, or why it cannot be used.
+func (e *Env) SpecDir() (string, error) {
+	dir := e.Layout.InstancesDir()
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%w: %s does not exist; install left4me (make install creates it) or set LEFT4ME_CONFIG_DIR to the directory that holds instances/", fail.ErrNoSpecDir, dir)
+	case err != nil:
+		return "", fail.NeedsRoot(fmt.Errorf("spec directory: %w", err), "reading "+dir)
+	case !st.IsDir():
+		return "", fmt.Errorf("%w: %s is not a directory", fail.ErrNoSpecDir, dir)
+	}
+	return dir, nil
+}
+
+// LockSpecs serialises the commands that read the specs and then write
+// one: create checks that no other spec has its port before writing its
+// own, and two creates of one port must not both pass that check. The
+// lock is a flock on the instances directory (no file of its own, so a
+// read-only /etc/left4me still locks); a command that finds it held says
+// who holds it and waits a while.
+func (e *Env) LockSpecs(ctx context.Context) (release func(), err error) {
+	dir, err := e.SpecDir()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, specLockWait)
+	defer cancel()
+	release, err = dirlock.Wait(ctx, dir, func(h *dirlock.HeldError) {
+		e.Note("waiting for another left4me command: %v", h)
+	})
+	if err != nil {
+		return nil, fail.NeedsRoot(fmt.Errorf("lock the specs: %w", err), "locking "+dir)
+	}
+	// Every writer of specs holds this lock, so a temporary file found now
+	// is what a killed one left (readers skip it; it would only pile up).
+	tmps, _ := filepath.Glob(filepath.Join(dir, durable.TempPrefix+"*.yaml.tmp*"))
+	for _, p := range tmps {
+		if err := os.Remove(p); err == nil {
+			e.Note("removed %s, left by an interrupted left4me command", p)
+		}
+	}
+	return release, nil
+}
+
+// Instance checks name and that its spec file exists (valid or not) and
+// returns the file's path.
+func (e *Env) Instance(name string) (string, error) {
+	if err := layout.ValidateName(name); err != nil {
+		return "", err
+	}
+	if _, err := e.SpecDir(); err != nil {
+		return "", err
+	}
+	path := e.Layout.SpecPath(name)
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%w %q: there is no %s; `left4me list` shows the instances, `left4me create %s --port N` makes this one", fail.ErrUnknownInstance, name, path, name)
+	} else if err != nil {
+		return "", fail.NeedsRoot(fmt.Errorf("spec of %s: %w", name, err), "reading "+path)
+	}
+	return path, nil
+}
+
+// Load returns an instance's spec, refusing an invalid one with every
+// problem listed.
+func (e *Env) Load(name string) (*spec.Spec, error) {
+	path, err := e.Instance(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Judge(e.Layout, name)
+	if errors.Is(err, fs.ErrPermission) {
+		// Specs are root's (0640): they may hold an RCON password.
+		return nil, fail.NeedsRoot(err, "reading "+path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s cannot be used:\n%v\nfix the file, then check it with `left4me validate %s`", layout.ErrInvalidSpec, path, fail.NeedsRoot(err, "reading "+path), name)
+	}
+	return s, nil
+}
+
+// Names are the instance names from the spec files, for completion.
+func (e *Env) Names() []string {
+	ents, _ := os.ReadDir(e.Layout.InstancesDir())
+	var out []string
+	for _, d := range ents {
+		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok && layout.ValidateName(n) == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CompleteNames is a BashComplete that offers instance names.
+func (e *Env) CompleteNames(c *cli.Context) {
+	for _, n := range e.Names() {
+		fmt.Fprintln(c.App.Writer, n)
+	}
+}
+
+// Reload has systemd rerun the generator after a spec change. Without
+// systemd there is nothing to reload: the generator reads the specs at the
+// next boot, which is said rather than treated as an error. done says
+// what already happened, for the error message.
+func (e *Env) Reload(ctx context.Context, sd Systemd, done string) error {
+	if sd == nil {
+		var err error
+		sd, err = e.Connect(ctx)
+		if errors.Is(err, fail.ErrNoSystemd) {
+			e.Note("systemd is not reachable, so it was not reloaded; it reads the specs at the next boot (or `systemctl daemon-reload`)")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s, but %w", done, err)
+		}
+		defer sd.Close()
+	}
+	ctx, cancel := context.WithTimeout(ctx, JobTimeout)
+	defer cancel()
+	if err := sd.Reload(ctx); err != nil {
+		return fmt.Errorf("%s, but systemd was not reloaded: %w", done, err)
+	}
+	fmt.Fprintln(e.Stdout, "systemd reloaded")
+	return nil
+}
+
+// Note prints a remark for the operator on stderr, apart from the output.
+func (e *Env) Note(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "note: "+format+"\n", args...)
+}
+
+// Paint colours s when colour is on.
+func (e *Env) Paint(s, code string) string {
+	if !e.Color || code == "" {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func UnitOf(name string) string { return units.Instance(name) }
+
+// OnName is the Action of a command on one instance: it checks that the
+// one argument is there and runs act with it.
+func OnName(act func(c *cli.Context, name string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		name, err := OneName(c)
+		if err != nil {
+			return err
+		}
+		return act(c, name)
+	}
+}
+
+// OneName returns the single instance argument of a command.
+func OneName(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", fmt.Errorf("%w: %s takes one instance name, got %d arguments; e.g. left4me %s srv1", fail.ErrUsage, c.Command.Name, c.NArg(), c.Command.Name)
+	}
+	return c.Args().First(), nil
+}
+
+// Systemd is what the commands need of systemd. *control.Conn implements
+// it; tests use a fake.
+type Systemd interface {
+	Units(ctx context.Context, names []string) ([]control.Unit, error)
+	Unit(ctx context.Context, name string) (control.Unit, error)
+	Loaded(ctx context.Context, pattern string) ([]control.Unit, error)
+	Start(ctx context.Context, unit string) error
+	Stop(ctx context.Context, unit string) error
+	Restart(ctx context.Context, unit string) error
+	Enqueue(ctx context.Context, unit string) error
+	Reload(ctx context.Context) error
+	ResetFailed(ctx context.Context, unit string) error
+	Close()
+}
+
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func UsageError(c *cli.Context, err error, _ bool) error {
+	// The command's whole path (left4me game gc), from its contexts.
+	var path []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name && (len(path) == 0 || path[0] != l.Command.Name) {
+			path = append([]string{l.Command.Name}, path...)
+		}
+	}
+	cmd := strings.Join(append([]string{"left4me"}, path...), " ")
+	return fmt.Errorf("%w: %v; see %s --help", fail.ErrUsage, err, cmd)
+}
+
+func Count(n *int) string {
+	if n == nil {
+		return "-"
+	}
+	return strconv.Itoa(*n)
+}
+
+func StateColor(s string) string {
+	switch s {
+	case "active":
+		return table.Green
+	case "failed":
+		return table.Red
+	case "activating", "deactivating", "reloading":
+		return table.Yellow
+	case "unknown":
+		return table.Dim
+	}
+	return ""
+}
+
+// TailLines is how much of the journal status and failures show.
+const TailLines = 10
+
+// Tail is the unit's last journal lines, indented; a failure to read them
+// is shown in their place (it must not hide the state above).
+func (e *Env) Tail(ctx context.Context, unit string, lines int) string {
+	var out, errb bytes.Buffer
+	args := append(journal.Args(unit, lines, false), "--no-pager", "--quiet")
+	if err := e.Journal(ctx, args, &out, &errb); err != nil {
+		return fmt.Sprintf("  (no journal: %v %s)\n", err, strings.TrimSpace(errb.String()))
+	}
+	if out.Len() == 0 {
+		return "  (none)\n"
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		b.WriteString("  " + termsafe.Line(l) + "\n") // the server's own text
+	}
+	return b.String()
+}

@@ -1,0 +1,30 @@
+// Package unitctl starts, stops and restarts instances (politely when
+// asked: when empty, with warnings), enables them at boot, retries crash
+// loops and finds where a running server really listens.
+package unitctl
+
+import (
+	"context"
+	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/console"
+)
+
+// Env is what the unit commands use.
+type Env struct {
+	*console.Env
+	// Players asks the server at addr (spec.QueryAddr) how many humans
+	// play on it.
+	Players   func(ctx context.Context, addr string) (int, error)
+	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
+	// ServerArgv reads a running unit's main process's argv (ProcArgv):
+	// where its server really listens.
+	ServerArgv func(pid uint32) ([]string, error)
+	// ServerUser is the uid/gid the server runs as (previews check which
+	// overlay cfgs it may read); an error means the user does not exist.
+	ServerUser func() (uid, gid int, err error)
+	// RetryDir holds the back-off state of `left4me retry` (one file per
+	// instance, readable by all: list shows when the next retry is); ""
+	// is DefaultRetryDir.
+	RetryDir string
+}

@@ -1,0 +1,33 @@
+package unitctl
+
+import (
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+)
+
+// PreviewConfig is the helpers' config for a dry run. Without the server
+// user (not installed yet) it previews as nobody, and says so when asked.
+func (e *Env) PreviewConfig(say bool) prestart.Config {
+	uid, gid, err := e.ServerUser()
+	if err != nil {
+		uid, gid = Nobody, Nobody
+		if say {
+			e.Note("%v; previewing as uid/gid %d instead, so whether the server may read an overlay's server.cfg is checked for that user", err, Nobody)
+		}
+	}
+	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
+}
+
+// Preview loads the spec of name and runs the start helper's resolution on
+// the plan the generator would write for it.
+func (e *Env) Preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
+	s, err := spec.Judge(c.Layout, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := prestart.PreviewStart(c, name, s.StartPlan())
+	return p, s, err
+}
+
+// Nobody is the uid/gid previews use when the server user does not exist.
+const Nobody = 65534
