@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // A start keeps the newest crash dumps only: directories and links count
@@ -82,9 +83,7 @@ func TestStartTrimsDumps(t *testing.T) {
 // The console socket's directories: made root-owned; a link or a
 // directory others can write is refused.
 func TestConsoleRootDirs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testroot.Require(t, "root-owned directories")
 	base := t.TempDir()
 	dir := filepath.Join(base, "left4me", "console")
 	if err := rootDirs(dir, "alpha"); err != nil {

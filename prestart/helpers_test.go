@@ -19,13 +19,6 @@ import (
 // The server's user in these tests; any non-root id works.
 const testUID, testGID = 65534, 65534
 
-// requireRoot skips mount tests outside root, except in CI where a skip
-// would hide a failure.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	testroot.Require(t, "to mount overlayfs")
-}
-
 type env struct {
 	c    Config
 	log  *bytes.Buffer
@@ -46,7 +39,7 @@ func mk(t *testing.T, path, body string, mode os.FileMode) {
 // top (alias top) over plain over the installation.
 func newEnv(t *testing.T, specText string) *env {
 	t.Helper()
-	requireRoot(t)
+	testroot.Require(t, "to mount overlayfs")
 	base := t.TempDir()
 	e := &env{root: filepath.Join(base, "state"), log: &bytes.Buffer{}}
 	e.c = Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // pinDir is a pin directory below a fresh temporary directory; every pin
@@ -35,7 +37,7 @@ func nsIno(t *testing.T, fd int) uint64 {
 }
 
 func TestIdmapPin(t *testing.T) {
-	requireRoot(t)
+	testroot.Require(t, "to mount overlayfs")
 	dir := pinDir(t)
 	first, err := pinnedIdmap(dir, testUID, testGID)
 	if err != nil {
@@ -85,7 +87,7 @@ func TestIdmapPin(t *testing.T) {
 }
 
 func TestIdmapPinRefuses(t *testing.T) {
-	requireRoot(t)
+	testroot.Require(t, "to mount overlayfs")
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -148,9 +150,7 @@ func TestIdmapPinRefuses(t *testing.T) {
 // first start of each uid in a boot creates and pins a user namespace for
 // it; every later start opens the pin. (go test -bench IdmapPin ./prestart)
 func BenchmarkIdmapPin(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root to pin namespaces")
-	}
+	testroot.Require(b, "to pin namespaces")
 	dir := filepath.Join(b.TempDir(), "idmap")
 	b.Cleanup(func() {
 		ents, _ := os.ReadDir(dir)

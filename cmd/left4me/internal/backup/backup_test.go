@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 var t0 = time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
@@ -27,13 +29,6 @@ func write(t *testing.T, path, data string) {
 	t.Helper()
 	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	must(t, os.WriteFile(path, []byte(data), 0o644))
-}
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (owners, whiteouts, trusted xattrs)")
-	}
 }
 
 // fixture is runtime/NAME with an upper layer as a server leaves it.
@@ -82,7 +77,7 @@ func entries(t *testing.T, path string) map[string]*tar.Header {
 }
 
 func TestRoundTrip(t *testing.T) {
-	needRoot(t)
+	testroot.Require(t, "needs root (owners, whiteouts, trusted xattrs)")
 	runtime, outside := fixture(t)
 	dir := filepath.Join(filepath.Dir(filepath.Dir(runtime)), "backups", "srv1")
 	r, err := Create(runtime, dir, t0, Options{})

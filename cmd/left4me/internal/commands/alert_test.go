@@ -13,6 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // withAlerts has alerts.yaml name a command that keeps the event it
@@ -112,9 +113,7 @@ func TestAlertBackupFailed(t *testing.T) {
 // A game update that failed and one that installed a new build alert; the
 // failure's alert does not quote steamcmd (an account name).
 func TestAlertGameUpdate(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounts an overlay: needs root")
-	}
+	testroot.Require(t, "mounts an overlay")
 	te := newEnv(t)
 	te.Euid = 0
 	gameState(t, te)

@@ -17,11 +17,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
 )
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	testroot.Require(t, "these tests mount overlays")
-}
-
 // rig is a state root, the stand-in steamcmd (tests/steamcmd) and its depot.
 type rig struct {
 	store versions.Store
@@ -34,7 +29,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	needRoot(t)
+	testroot.Require(t, "these tests mount overlays")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "steamcmd")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/left4me/left4me/tests/steamcmd")

@@ -22,12 +22,6 @@ import (
 	"github.com/left4me/left4me/tests/treetest"
 )
 
-// needRoot skips tests that mount (they run as root in make test and CI).
-func needRoot(t *testing.T) {
-	t.Helper()
-	testroot.Require(t, "mount tests")
-}
-
 const (
 	id1 = "100-20251101T000000Z"
 	id2 = "200-20251126T120000Z"
@@ -149,7 +143,7 @@ func TestHardLinksAloneAreNotEnough(t *testing.T) {
 }
 
 func TestStageKeepsTheBaseAndSharesUnchangedFiles(t *testing.T) {
-	needRoot(t)
+	testroot.Require(t, "mount tests")
 	s := newStore(t)
 	base := s.Path(id1)
 	before := snapshot(t, base)
@@ -281,7 +275,7 @@ func diff(a, b map[string]entry) []string {
 }
 
 func TestAbortLeavesNothing(t *testing.T) {
-	needRoot(t)
+	testroot.Require(t, "mount tests")
 	s := newStore(t)
 	before := snapshot(t, s.Path(id1))
 	st, err := s.NewStage(s.Path(id1))
@@ -477,7 +471,7 @@ func mountInstance(t *testing.T, s Store, name, version string) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestInUseAndGC(t *testing.T) {
-	needRoot(t)
+	testroot.Require(t, "mount tests")
 	s := newStore(t) // id1 has no marker: made by hand
 	st, err := s.NewStage(s.Path(id1))
 	if err != nil {
@@ -587,7 +581,7 @@ func TestLockInstancesWaitsForAStart(t *testing.T) {
 }
 
 func TestCleanStaleAndRemoveTree(t *testing.T) {
-	needRoot(t)
+	testroot.Require(t, "mount tests")
 	s := newStore(t)
 	st, err := s.NewStage(s.Path(id1)) // then "killed": mounted, not removed
 	if err != nil {
