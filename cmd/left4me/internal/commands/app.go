@@ -80,12 +80,8 @@ func commandTree(e *Env) []*cli.Command {
 }
 
 func (e *Env) console() *console.Env {
-	base := &clienv.Env{
-		Layout: e.Layout, Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr,
-		Terminal: e.Terminal, Color: e.Color, Euid: e.Euid, Now: e.Now,
-		Connect: e.Connect, Journal: e.Journal,
-	}
-	return &console.Env{Env: base, ConsoleDir: e.ConsoleDir}
+	base := e.Env // a copy: no command changes what another sees
+	return &console.Env{Env: &base, ConsoleDir: e.ConsoleDir}
 }
 
 func (e *Env) unitctl() *unitctl.Env {

@@ -22,26 +22,15 @@ import (
 	"github.com/left4me/left4me/spec/startplan"
 )
 
-// Env is everything a command touches outside its own memory.
+// Env is everything a command touches outside its own memory: what all
+// commands share (clienv.Env) and what only some use, which App hands
+// to those alone.
 type Env struct {
-	Layout   layout.Layout
-	Stdin    io.Reader
-	Stdout   io.Writer
-	Stderr   io.Writer
-	Terminal bool // stdin is a terminal: a person can answer a prompt
-	Color    bool // stdout is a terminal and NO_COLOR is unset
-	Euid     int
-	// Connect reaches systemd; errors wrap fail.ErrNoSystemd or
-	// fail.ErrPermission. The connection lives until Close, not until ctx
-	// of a single call ends.
-	Connect func(ctx context.Context) (clienv.Systemd, error)
-	// Journal runs journalctl with args.
-	Journal func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	clienv.Env
 	// ServerUser is the uid/gid the server runs as (previews check which
 	// overlay cfgs it may read); an error means the user does not exist.
 	ServerUser func() (uid, gid int, err error)
 	MountInfo  string // /proc/self/mountinfo, for the checks before removing
-	Now        func() time.Time
 	// Players asks the server at addr (spec.QueryAddr) how many humans
 	// play on it.
 	Players   func(ctx context.Context, addr string) (int, error)
@@ -72,27 +61,29 @@ type Env struct {
 // OSEnv is the environment of the real process.
 func OSEnv() *Env {
 	return &Env{
-		Layout:   layout.FromEnv(),
-		Stdin:    os.Stdin,
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
-		Terminal: clienv.IsTerminal(os.Stdin),
-		Color:    clienv.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
-		Euid:     os.Geteuid(),
-		Connect: func(ctx context.Context) (clienv.Systemd, error) {
-			c, err := control.Connect(ctx, clienv.ConnectTimeout)
-			if err != nil {
-				return nil, err // not a typed nil in the interface
-			}
-			return c, nil
+		Env: clienv.Env{
+			Layout:   layout.FromEnv(),
+			Stdin:    os.Stdin,
+			Stdout:   os.Stdout,
+			Stderr:   os.Stderr,
+			Terminal: clienv.IsTerminal(os.Stdin),
+			Color:    clienv.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+			Euid:     os.Geteuid(),
+			Now:      time.Now,
+			Connect: func(ctx context.Context) (clienv.Systemd, error) {
+				c, err := control.Connect(ctx, clienv.ConnectTimeout)
+				if err != nil {
+					return nil, err // not a typed nil in the interface
+				}
+				return c, nil
+			},
+			Journal: journal.Exec,
 		},
-		Journal: journal.Exec,
 		ServerUser: func() (int, int, error) {
 			c, err := prestart.ConfigFromEnv(io.Discard)
 			return c.UID, c.GID, err
 		},
 		MountInfo:  state.MountInfo,
-		Now:        time.Now,
 		Players:    queryPlayers,
 		PlanDir:    startplan.DefaultDir,
 		ServerInfo: servers.ServerInfo,

@@ -153,21 +153,23 @@ func newEnv(t *testing.T) *tenv {
 	mountinfo := filepath.Join(base, "mountinfo")
 	writeFile(t, mountinfo, "")
 	te.Env = &Env{
-		Layout: l, Stdin: strings.NewReader(""), Stdout: te.out, Stderr: te.err,
-		Connect: func(context.Context) (clienv.Systemd, error) { return te.sd, nil },
-		Journal: func(_ context.Context, args []string, stdout, _ io.Writer) error {
-			te.journal = append(te.journal, args)
-			if slices.Contains(args, "--identifier") {
-				fmt.Fprint(stdout, te.prestartSaid) // the start helper's own lines
+		Env: clienv.Env{
+			Layout: l, Stdin: strings.NewReader(""), Stdout: te.out, Stderr: te.err,
+			Connect: func(context.Context) (clienv.Systemd, error) { return te.sd, nil },
+			Journal: func(_ context.Context, args []string, stdout, _ io.Writer) error {
+				te.journal = append(te.journal, args)
+				if slices.Contains(args, "--identifier") {
+					fmt.Fprint(stdout, te.prestartSaid) // the start helper's own lines
+					return nil
+				}
+				fmt.Fprintln(stdout, "server said goodbye")
 				return nil
-			}
-			fmt.Fprintln(stdout, "server said goodbye")
-			return nil
+			},
+			Now: func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
 		},
 		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
 		MountInfo:  mountinfo,
 		RetryDir:   filepath.Join(base, "retry"),
-		Now:        func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
 		ServerInfo: func(_ context.Context, addr string) (a2s.Info, error) {
 			return a2s.Info{Map: "c1m1_hotel", Players: 3, Bots: 1, MaxPlayers: 8}, nil
 		},

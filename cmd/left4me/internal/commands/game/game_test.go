@@ -13,6 +13,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // steamclient.so goes where l4d2@.service looks (HOME is the state root),
@@ -21,8 +22,9 @@ func TestSteamclientWhereTheUnitLooks(t *testing.T) {
 	out := &bytes.Buffer{}
 	te := newEnv(t, out)
 	home := t.TempDir()
-	mkdirs(t, filepath.Join(home, ".steam/steamcmd/linux32"))
-	writeFile(t, filepath.Join(home, ".steam/steamcmd/linux32/steamclient.so"), "lib")
+	if err := treetest.Write(home, map[string]string{".steam/steamcmd/linux32/steamclient.so": "lib"}); err != nil {
+		t.Fatal(err)
+	}
 	te.FixSteamclient(steamcmd.Config{Home: home, Path: filepath.Join(t.TempDir(), "steamcmd.sh")})
 	if data, err := os.ReadFile(filepath.Join(te.Layout.Root, ".steam/sdk32/steamclient.so")); err != nil || string(data) != "lib" {
 		t.Fatalf("steamclient.so: %q %v\n%s", data, err, out)
@@ -34,18 +36,4 @@ func newEnv(t *testing.T, out io.Writer) *Env {
 		Layout: layout.Layout{Root: t.TempDir()},
 		Stdout: out, Stderr: out,
 	}}}}}
-}
-
-func mkdirs(t *testing.T, dirs ...string) {
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func writeFile(t *testing.T, path, body string) {
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
