@@ -272,3 +272,15 @@ func (e *Env) Tail(ctx context.Context, unit string, lines int) string {
 	}
 	return b.String()
 }
+
+// UnitState asks systemd once for the state of instance name's unit.
+func (e *Env) UnitState(ctx context.Context, name string) (control.Unit, error) {
+	sd, err := e.Connect(ctx)
+	if err != nil {
+		return control.Unit{}, err
+	}
+	defer sd.Close()
+	ctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+	defer cancel()
+	return sd.Unit(ctx, UnitOf(name))
+}

@@ -122,11 +122,7 @@ func (e *Env) checkPeer(ctx context.Context, conn *net.UnixConn, name, path stri
 	}); err != nil || cerr != nil {
 		return fmt.Errorf("console of %s: who listens on %s: %w", name, path, errors.Join(err, cerr))
 	}
-	sd, err := e.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	u, err := sd.Unit(ctx, units.Instance(name))
+	u, err := e.UnitState(ctx, name)
 	if err != nil {
 		return fmt.Errorf("console of %s: %w", name, err)
 	}

@@ -127,13 +127,8 @@ const maxDetail = 1000
 // restarts it), it is a hang kill if systemd said so; else there is
 // nothing to tell (ok false).
 func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bool, err error) {
-	sd, err := e.Connect(ctx)
-	if err != nil {
-		return ev, false, err
-	}
-	defer sd.Close()
 	unit := clienv.UnitOf(name)
-	u, err := sd.Unit(ctx, unit)
+	u, err := e.UnitState(ctx, name)
 	if err != nil {
 		return ev, false, err
 	}

@@ -120,7 +120,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %s, autostart %s)", path, s.Ports, yesNo(s.Autostart)))...)
 		t.Row(table.Plain("overlays:", overlayList(st.Overlays))...)
 	}
-	u, sdErr := e.unitState(ctx, unit)
+	u, sdErr := e.UnitState(ctx, name)
 	if sdErr != nil {
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: "unknown", Color: table.Dim})
 	} else {
@@ -245,18 +245,6 @@ func (e *Env) isActive(ctx context.Context, names []string, quiet bool) error {
 		return fmt.Errorf("not every instance is active: %w", fail.ErrNotRunning)
 	}
 	return nil
-}
-
-// unitState fetches one unit's details.
-func (e *Env) unitState(ctx context.Context, unit string) (control.Unit, error) {
-	sd, err := e.Connect(ctx)
-	if err != nil {
-		return control.Unit{}, err
-	}
-	defer sd.Close()
-	ctx, cancel := context.WithTimeout(ctx, clienv.ConnectTimeout)
-	defer cancel()
-	return sd.Unit(ctx, unit)
 }
 
 // describeState reads like systemctl's "Active:" line.
