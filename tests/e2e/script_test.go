@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -52,6 +53,8 @@ type script struct {
 // scriptVerbs:
 //
 //	install-game          the stand-in installation in the state root
+//	install-standin DIR   the stand-in server into DIR of the state root
+//	copy-build NAME PATH  build/NAME of the repository to PATH in the host
 //	boot                  boot the host (state/ and root/ files written)
 //	== NAME               a step (a subtest) until the next ==
 //	$ ARGS                run ARGS in the host; exit 0 expected
@@ -61,6 +64,9 @@ type script struct {
 //	active NAME           wait until l4d2@NAME is active and listening
 //	a2s PORT              A2S_INFO as stdout: name="…" map="…" folder="…"
 //	journal UNIT          the unit's journal as stdout
+//	depot BUILD WHO K=V…  what the stand-in steamcmd in /opt/steamcmd
+//	                      serves next: build, who.txt, its control files
+//	save PATH             stdout into PATH in the host (for sh to read)
 //	report NAME           the stand-in's report as stdout: argv=[…] uid=N
 //	                      hostname=… cfg_files=… cfg0=[…] cfg0_lines=N
 //	                      (one per line)
@@ -88,6 +94,7 @@ func runScript(t *testing.T, file string, a *txtar.Archive) {
 			t.Fatalf("%s: file %s: neither state/ nor root/", file, f.Name)
 		}
 	}
+	copies := map[string]string{} // host path: file of the repository
 	lines := strings.Split(string(a.Comment), "\n")
 	var step string
 	var stepLines []int
@@ -114,12 +121,31 @@ func runScript(t *testing.T, file string, a *txtar.Archive) {
 			stepLines = append(stepLines, i)
 		case l == "install-game":
 			installGame(t, s.state)
+		case strings.HasPrefix(l, "install-standin "):
+			installStandin(t, filepath.Join(s.state, strings.TrimPrefix(l, "install-standin ")))
+		case strings.HasPrefix(l, "copy-build "):
+			f := strings.Fields(l)
+			copies[f[2]] = filepath.Join(repoRoot(t), "build", f[1])
 		case l == "boot":
 			if err := writeFiles(s.state, stateFiles); err != nil {
 				t.Fatal(err)
 			}
 			s.c = Boot(t, Options{State: s.state, Install: installProject(t),
-				Setup: func(root string) error { return writeFiles(root, rootFiles) }})
+				Setup: func(root string) error {
+					for dst, src := range copies {
+						b, err := os.ReadFile(src)
+						if err == nil {
+							err = os.MkdirAll(filepath.Dir(filepath.Join(root, dst)), 0o755)
+						}
+						if err == nil {
+							err = os.WriteFile(filepath.Join(root, dst), b, 0o755)
+						}
+						if err != nil {
+							return err
+						}
+					}
+					return writeFiles(root, rootFiles)
+				}})
 		default:
 			t.Fatalf("%s:%d: %q before the first step", file, i+1, l)
 		}
@@ -205,6 +231,21 @@ func (s *script) line(t *testing.T, n int, l string) {
 		}
 		info := query(t, c, port)
 		s.out, s.err = fmt.Sprintf("name=%q map=%q folder=%q players=%d bots=%d", info.Name, info.Map, info.Folder, info.Players, info.Bots), ""
+	case verb == "depot":
+		w := words(t, at, rest)
+		if len(w) < 2 {
+			t.Fatalf("%s: depot BUILD WHO [K=V...]", at)
+		}
+		extra := map[string]string{}
+		for _, kv := range w[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			extra[k] = v
+		}
+		depot(t, c, w[0], w[1], extra)
+	case verb == "save":
+		if err := os.WriteFile(filepath.Join(c.Root, rest), []byte(s.out), 0o644); err != nil {
+			t.Fatalf("%s: %v", at, err)
+		}
 	case verb == "journal":
 		s.out, s.err = c.Journal(t, rest), ""
 	case verb == "row":
