@@ -10,6 +10,9 @@ import (
 // Sentinel errors, matched with errors.Is by the generator, helpers and CLI.
 var (
 	ErrPortConflict = errors.New("port already used by another instance")
+	// ErrUserConflict: two long instance names whose server users hash
+	// alike (layout.ServerUser); the newer spec is refused.
+	ErrUserConflict = errors.New("server user already used by another instance")
 	ErrNoSpec       = errors.New("no such instance spec")
 )
 

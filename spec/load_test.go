@@ -119,3 +119,37 @@ func TestLayoutFromEnv(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+// Two long names whose server users hash alike (found by search): the
+// newer spec is refused, so no two servers share a user.
+func TestLoadAllServerUserClash(t *testing.T) {
+	const a, b = "tournament-server-000317786", "tournament-server-001056240"
+	if layout.ServerUser(a) != layout.ServerUser(b) {
+		t.Fatalf("%s and %s no longer hash alike: %s, %s", a, b, layout.ServerUser(a), layout.ServerUser(b))
+	}
+	dir := t.TempDir()
+	write(t, dir, b+".yaml", "port: 27015\n")
+	write(t, dir, a+".yaml", "port: 27115\n")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, b+".yaml"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "tournament-server-000000001.yaml", "port: 27215\n")
+	all, err := LoadAll(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range all {
+		switch in.Name {
+		case a:
+			if !errors.Is(in.Err, ErrUserConflict) || in.Spec != nil ||
+				!strings.Contains(in.Err.Error(), a+`.yaml: instance "`+a+`" would run as user `+layout.ServerUser(a)+`, as instance "`+b+`" does, whose spec is older`) {
+				t.Errorf("%s: %v", a, in.Err)
+			}
+		default:
+			if in.Err != nil || in.Spec == nil {
+				t.Errorf("%s: %v", in.Name, in.Err)
+			}
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // ClaimPorts applies the rule that spans specs: a port belongs to one
@@ -16,6 +18,11 @@ import (
 // from that server: the newcomer is the one refused, by `left4me validate`
 // and by the generator alike. An edit makes a spec newer: a port conflict
 // is best fixed when validate reports it.
+//
+// The server user is claimed the same way: names too long for
+// "l4d2-NAME" get a 32-bit hash (layout.ServerUser), and two of them that
+// hash alike would run as one user, able to reach each other's files and
+// processes; the newer is refused.
 func ClaimPorts(ins []Instance) {
 	order := make([]int, 0, len(ins))
 	for i := range ins {
@@ -31,12 +38,20 @@ func ClaimPorts(ins []Instance) {
 		return x.Name < y.Name
 	})
 	owner := map[int]holder{}
+	users := map[string]string{}
 	for _, i := range order {
 		in := &ins[i]
 		if err := in.Spec.portClash(in.File, owner, ", whose spec is older"); err != nil {
 			in.Err, in.Spec = err, nil
 			continue
 		}
+		user := layout.ServerUser(in.Name)
+		if other, taken := users[user]; taken {
+			in.Err, in.Spec = &Error{File: in.File, kind: ErrUserConflict,
+				Msg: fmt.Sprintf("instance %q would run as user %s, as instance %q does, whose spec is older (long names are shortened with a hash, and these two hash alike); rename this instance", in.Name, user, other)}, nil
+			continue
+		}
+		users[user] = in.Name
 		for _, rp := range in.Spec.Ports.List() {
 			owner[rp.Port] = holder{in.Name, rp.Role}
 		}

@@ -68,8 +68,9 @@ const maxUserLen = 31
 // ServerUser is the user name instance name's server runs as: its own
 // dynamic user (DynamicUser= in l4d2@.service), so that no two servers of a
 // host share a uid. "l4d2-NAME" where it fits; a longer name keeps its first
-// 17 characters and gets 8 hex digits of a hash of the whole name, so two
-// long names never share a user.
+// 17 characters and gets 8 hex digits of a hash of the whole name. Two
+// names can hash alike (32 bits can be searched); spec.ClaimPorts refuses
+// the newer of two such specs, so no two servers share a user.
 func ServerUser(name string) string {
 	u := "l4d2-" + name
 	if len(u) <= maxUserLen {
