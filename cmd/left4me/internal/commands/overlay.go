@@ -176,7 +176,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	if sr == "" || jc == "" || sc == "" {
 		return fmt.Errorf("%w: overlay build needs systemd-run, systemctl and journalctl", fail.ErrNoSystemd)
 	}
-	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc}
+	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc, Env: ovbuild.PassEnv(os.Getenv)}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
 		e.alertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)
