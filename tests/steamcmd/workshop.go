@@ -9,10 +9,12 @@ import (
 )
 
 // workshopDownload runs `workshop_download_item APP ID`. The depot's
-// workshop/ID/ holds the item's files (an L4D2 item uploaded as one vpk is
-// a single NNN_legacy.bin, as steamcmd keeps such items: old single-file
-// uploads are stored unpacked as *_legacy.bin, e.g. Garry's Mod's legacy
-// addons, which tools look for by that suffix); workshop/ID.fail, if
+// workshop/ID/ holds the item's files, served as they are (the tests put
+// a vpk, or one NNN_legacy.bin: steamcmd stores an item uploaded as a
+// single file unpacked under that name, as its own "Success. Downloaded
+// item ... _legacy.bin" lines and scripts that strip the suffix from
+// steamapps/workshop/content/APP/ID show; no source was found naming L4D2's
+// items specifically, so the helper takes either); workshop/ID.fail, if
 // present, holds the result word of a failure (Failure, Access Denied,
 // File Not Found, Timeout, No Connection: the results steamcmd prints,
 // Steam-Community-Market-Manager/SCMM#22, shadoxxhd/steamworkshopdownloader

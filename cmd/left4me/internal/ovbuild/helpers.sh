@@ -119,8 +119,8 @@ metamod() { alliedmods metamod https://mms.alliedmods.net mmsdrop mmsource "$@";
 # steamcmd's workshop_download_item, each as $GAME/addons/ID.vpk, where the
 # server loads add-on vpks. steamcmd puts an item in
 # FORCE_INSTALL_DIR/steamapps/workshop/content/550/ID/; an item uploaded as
-# one file (as L4D2's are) is kept there as a single *_legacy.bin, the vpk
-# itself. steamcmd's exit status says nothing of a failed download
+# one file is kept there as a single NNN_legacy.bin (the file itself), so
+# a *.vpk or one *_legacy.bin is taken. steamcmd's exit status says nothing of a failed download
 # (ValveSoftware/steam-for-linux#12339): its "Success. Downloaded item ID"
 # line does. LEFT4ME_STEAMCMD names steamcmd (default: steamcmd in PATH,
 # /usr/games/steamcmd); it logs in anonymously.
