@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // ErrDiskFull: the instance's upper layer and dumps hold more than its disk
@@ -87,21 +89,43 @@ func instanceUsage(dir int, what string) (int64, error) {
 	return total, nil
 }
 
-// checkDisk refuses a start when the instance already holds more than
+// checkDisk measures what the instance holds, records it for list and
+// status (rundir.Usage), and refuses a start when that is more than
 // ceiling bytes (0: no ceiling).
 func checkDisk(c Config, name string, dir int, ceiling int64) error {
-	if ceiling <= 0 {
-		return nil
-	}
 	what := c.Layout.RuntimeDir(name)
 	used, err := instanceUsage(dir, what)
 	if err != nil {
 		return err
 	}
+	if err := recordUsage(dir, what, used, time.Now()); err != nil {
+		return err
+	}
+	if ceiling <= 0 {
+		return nil
+	}
 	if used > ceiling {
 		return diskFull(c.Layout, name, used, ceiling)
 	}
 	c.step("disk: %s of %s in use", Size(used), Size(ceiling))
+	return nil
+}
+
+// recordUsage writes rundir.Usage in the open runtime/NAME (root's; the
+// server cannot reach it) by a rename, so a reader sees the old measure
+// or the new one.
+func recordUsage(dir int, what string, used int64, now time.Time) error {
+	tmp := rundir.Usage + ".new"
+	if err := unix.Unlinkat(dir, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("record usage in %s: %w", what, err)
+	}
+	data := strconv.FormatInt(used, 10) + " " + strconv.FormatInt(now.Unix(), 10) + "\n"
+	if err := writeNew(dir, tmp, []byte(data), 0, 0, what); err != nil {
+		return err
+	}
+	if err := unix.Renameat(dir, tmp, dir, rundir.Usage); err != nil {
+		return fmt.Errorf("record usage in %s: %w", what, err)
+	}
 	return nil
 }
 
@@ -124,12 +148,15 @@ func Size(n int64) string {
 	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
 }
 
-// OverDisk checks every mounted instance against its disk ceiling, from
-// the plan the generator wrote (planDir, as l4d2@.service names it), and
-// returns the errors of those over it, for left4me-disk.service to stop.
-// Unlike the start's check it takes no lock: it only reads, and a start or
-// stop meanwhile is harmless to a measure taken once a minute.
-func OverDisk(c Config, planDir string, planOf func(dir, name string) (int64, error)) ([]string, []error, error) {
+// OverDisk is left4me-disk.timer's round over every mounted instance:
+// it prunes its logs (through its merged directory, as the server sees
+// them: the upper layer of a mounted overlay is not to be changed beneath
+// it), measures and records what it holds, and checks that against its
+// plan's disk ceiling (planDir, as l4d2@.service names it). It returns the
+// instances over their ceiling, for left4me-disk.service to stop, and the
+// errors met. A start or stop in progress (the instance lock taken) skips
+// the prune; the measure takes no lock: it only reads.
+func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan.Plan, error)) ([]string, []error, error) {
 	names, err := rundir.MountedAll(c.Layout)
 	if err != nil {
 		return nil, nil, err
@@ -137,12 +164,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (int64, er
 	var over []string
 	var errs []error
 	for _, name := range names {
-		ceiling, err := planOf(planDir, name)
+		p, err := planOf(planDir, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
-		}
-		if ceiling <= 0 {
 			continue
 		}
 		what := c.Layout.RuntimeDir(name)
@@ -151,16 +175,24 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (int64, er
 			errs = append(errs, fmt.Errorf("open %s: %w", what, err))
 			continue
 		}
+		if err := pruneMounted(c, name, dir, p); err != nil {
+			errs = append(errs, err)
+		}
 		used, err := instanceUsage(dir, what)
+		if err == nil {
+			err = recordUsage(dir, what, used, time.Now())
+		}
 		unix.Close(dir)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
-		case used > ceiling:
+		case p.Disk > 0 && used > p.Disk:
 			over = append(over, name)
-			errs = append(errs, diskFull(c.Layout, name, used, ceiling))
+			errs = append(errs, diskFull(c.Layout, name, used, p.Disk))
+		case p.Disk > 0:
+			c.step("%s: %s of %s", name, Size(used), Size(p.Disk))
 		default:
-			c.step("%s: %s of %s", name, Size(used), Size(ceiling))
+			c.step("%s: %s", name, Size(used))
 		}
 	}
 	return over, errs, nil

@@ -86,6 +86,9 @@ func Start(c Config, name string, p startplan.Plan) error {
 	} else if n > 0 {
 		c.step("recovered: removed %d leftover mount(s) from %s", n, inst.merged)
 	}
+	if err := pruneLogsAt(c, inst.upper, c.Layout.RuntimeDir(name)+"/"+rundir.Upper, logBounds(p, false)); err != nil {
+		c.step("%v", err) // the logs stay a while longer; no reason to refuse the start
+	}
 	if err := checkDisk(c, name, inst.lock, p.Disk); err != nil {
 		return err
 	}

@@ -121,6 +121,15 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 			over("disk", "%s is above %s", r.Disk, l.Disk)
 		}
 	}
+	if r.LogSize != "" {
+		most, _ := parseSize(l.Disk)
+		if r.Disk != "" {
+			most = r.DiskBytes()
+		}
+		if have, _ := parseSize(r.LogSize); have > most {
+			over("log_size", "%s is above the disk ceiling", r.LogSize)
+		}
+	}
 	if r.CPUWeight > l.CPUWeightMax {
 		over("cpu_weight", "%d is above %d", r.CPUWeight, l.CPUWeightMax)
 	}

@@ -13,7 +13,7 @@ import (
 // A spec from the front end cannot lift the host's protective limits; the
 // operator sets the ceilings in one file.
 func TestLimits(t *testing.T) {
-	greedy := "port: 27015\nresources:\n  memory_max: 1T\n  cpu_quota: 100000%\n  cpu_weight: 10000\n  tasks_max: 1000000\n  nice: -20\n  disk: 1T\n"
+	greedy := "port: 27015\nresources:\n  memory_max: 1T\n  cpu_quota: 100000%\n  cpu_weight: 10000\n  tasks_max: 1000000\n  nice: -20\n  disk: 1T\n  log_size: 2T\n"
 	s, err := Parse("g.yaml", []byte(greedy))
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +31,7 @@ func TestLimits(t *testing.T) {
 		"g.yaml:6:14: resources.tasks_max: 1000000 is above 4096",
 		"g.yaml:7:9: resources.nice: -20 is below -5",
 		"g.yaml:8:9: resources.disk: 1T is above 20G",
+		"g.yaml:9:13: resources.log_size: 2T is above the disk ceiling",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("lacks %q:\n%v", want, err)
@@ -40,10 +41,19 @@ func TestLimits(t *testing.T) {
 		t.Errorf("not an invalid spec: %v", err)
 	}
 	// The operator raises them.
-	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: 2T\ncpu_quota: 100000%\ncpu_weight_max: 10000\ntasks_max: 1000000\nnice_min: -20\ndisk: 1T\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, LimitsFile), []byte("memory_max: 2T\ncpu_quota: 100000%\ncpu_weight_max: 10000\ntasks_max: 1000000\nnice_min: -20\ndisk: 4T\n"), 0o644)
 	if l, err = LoadLimits(dir); err != nil {
 		t.Fatal(err)
 	}
+	s.Resources.Disk = "" // the ceiling's disk bounds log_size
+	if err := s.CheckLimits("g.yaml", l); err != nil {
+		t.Errorf("within raised ceilings: %v", err)
+	}
+	s.Resources.Disk = "1T"
+	if err := s.CheckLimits("g.yaml", l); err == nil || !strings.Contains(err.Error(), "log_size: 2T is above the disk ceiling") {
+		t.Errorf("log_size above the spec's own disk: %v", err)
+	}
+	s.Resources.LogSize = "1T"
 	if err := s.CheckLimits("g.yaml", l); err != nil {
 		t.Errorf("within raised ceilings: %v", err)
 	}

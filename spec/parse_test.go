@@ -119,6 +119,8 @@ func TestParseErrors(t *testing.T) {
 		{"affinity", "port: 1\nresources: {cpu_affinity: 3-1}\n", "is not a CPU list"},
 		{"nice", "port: 1\nresources: {nice: -21}\n", "resources.nice: must be a whole number -20..19"},
 		{"tasks", "port: 1\nresources: {tasks_max: 1}\n", "resources.tasks_max"},
+		{"log days", "port: 1\nresources: {log_days: 0}\n", "a.yaml:2:23: resources.log_days: must be a whole number 1..3650"},
+		{"log size", "port: 1\nresources: {log_size: 10K}\n", "a.yaml:2:23: resources.log_size: \"10K\" is below 1M"},
 		{"resources unknown", "port: 1\nresources: {io_weight: 1}\n", "resources.io_weight: unknown key"},
 		{"alias node", "port: &p 1\nautostart: *p\n", "autostart: must be true or false, got a YAML alias"},
 	}
@@ -269,7 +271,7 @@ func TestStartPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := startplan.Plan{Spec: data, Config: []string{`hostname "A b"`, "\tsv_x 1 "},
-		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}}
+		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}, LogDays: DefaultLogDays, LogBytes: 256 << 20}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("plan\n got %+v\nwant %+v", p, want)
 	}

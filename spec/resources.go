@@ -20,6 +20,11 @@ type Resources struct {
 	// Disk is the most the instance's upper layer and dumps may hold, a
 	// size; the start helper and left4me-disk.timer enforce it.
 	Disk string
+	// LogDays and LogSize bound the game's logs in the upper layer (the
+	// start helper and left4me-disk.timer prune them); 0 and "" keep the
+	// defaults (DefaultLogDays, DefaultLogSize).
+	LogDays int
+	LogSize string
 
 	pos map[string][2]int // line, column of each value, for CheckLimits
 }
@@ -57,8 +62,12 @@ func (p *parser) resources(v *yaml.Node) Resources {
 			r.Nice = &n
 		case "disk":
 			r.Disk = p.check(val, f, diskSize)
+		case "log_days":
+			r.LogDays = p.intIn(val, f, 1, 3650)
+		case "log_size":
+			r.LogSize = p.check(val, f, logSize)
 		default:
-			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max", "disk"})
+			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max", "disk", "log_days", "log_size"})
 		}
 	}
 	return r
@@ -110,6 +119,43 @@ func diskSize(s string) string {
 		return "is below 64M, too little for a game server's logs and data"
 	}
 	return ""
+}
+
+// Defaults of the log bounds: LinuxGSM keeps logs 7 days (its logdays);
+// 256M is a week of busy engine and SourceMod logs many times over.
+const (
+	DefaultLogDays = 7
+	DefaultLogSize = "256M"
+)
+
+// logSize accepts a size as disk does, at least 1M.
+func logSize(s string) string {
+	n, ok := parseSize(s)
+	if !ok {
+		return "is not a size such as 256M or 1G"
+	}
+	if n < 1<<20 {
+		return "is below 1M"
+	}
+	return ""
+}
+
+// LogBounds are the log bounds in days and bytes, the defaults where
+// unset; the default size is at most half the disk ceiling.
+func (r Resources) LogBounds() (days int, size int64) {
+	days, size = r.LogDays, 0
+	if days == 0 {
+		days = DefaultLogDays
+	}
+	if r.LogSize != "" {
+		size, _ = parseSize(r.LogSize)
+		return days, size
+	}
+	size, _ = parseSize(DefaultLogSize)
+	if d := r.DiskBytes(); d > 0 && d/2 < size {
+		size = d / 2
+	}
+	return days, size
 }
 
 // DiskBytes is r.Disk in bytes, 0 when unset.

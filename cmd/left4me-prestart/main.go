@@ -130,9 +130,8 @@ func checkDisk(prog string) {
 	if dir == "" {
 		dir = startplan.DefaultDir
 	}
-	over, errs, err := prestart.OverDisk(c, dir, func(dir, name string) (int64, error) {
-		p, err := startplan.Read(startplan.Path(dir, name))
-		return p.Disk, err
+	over, errs, err := prestart.OverDisk(c, dir, func(dir, name string) (startplan.Plan, error) {
+		return startplan.Read(startplan.Path(dir, name))
 	})
 	if err != nil {
 		fail(prog, err)

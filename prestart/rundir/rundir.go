@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,10 @@ const (
 	// ("installations/ID", or "installation" for a plain directory): the
 	// mount itself only shows /proc/self/fd paths.
 	Record = "installation"
+	// Usage is what the upper layer and dumps held when last measured (by
+	// a start or left4me-disk.timer): "BYTES UNIXTIME", for list and
+	// status, which would otherwise walk every upper layer.
+	Usage = "usage"
 )
 
 // Dir is runtime/NAME of one instance.
@@ -231,4 +236,26 @@ func (d Dir) ReadRecord() (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(string(b)), true
+}
+
+// ReadUsage is the last measure of the instance's upper layer and dumps
+// (rundir.Usage) and when it was taken; ok is false without one. Like
+// ReadRecord, only a small regular file owned by root counts.
+func (d Dir) ReadUsage() (bytes int64, at time.Time, ok bool) {
+	p := d.Part(Usage)
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 64 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+		return 0, time.Time{}, false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	n, t, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	bytes, err1 := strconv.ParseInt(n, 10, 64)
+	sec, err2 := strconv.ParseInt(t, 10, 64)
+	if err1 != nil || err2 != nil || bytes < 0 {
+		return 0, time.Time{}, false
+	}
+	return bytes, time.Unix(sec, 0), true
 }

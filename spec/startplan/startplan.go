@@ -42,7 +42,11 @@ type Plan struct {
 	Spec     []byte // the spec file the plan was made from
 	Overlays []Overlay
 	Config   []string
-	Disk     int64    // bytes the upper layer and dumps may hold; 0 = no ceiling
+	Disk     int64 // bytes the upper layer and dumps may hold; 0 = no ceiling
+	// LogDays and LogBytes bound the game's logs in the upper layer (by
+	// age and in total); 0 = the start helper's defaults.
+	LogDays  int
+	LogBytes int64
 	Errors   []string // non-empty: the spec was invalid; nothing else is set
 }
 
@@ -98,6 +102,13 @@ func Encode(p Plan) []byte {
 		b = strconv.AppendInt(b, p.Disk, 10)
 		b = append(b, '\n')
 	}
+	if p.LogDays > 0 || p.LogBytes > 0 {
+		b = append(b, "logs "...)
+		b = strconv.AppendInt(b, int64(p.LogDays), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.LogBytes, 10)
+		b = append(b, '\n')
+	}
 	// Last, as it may hold anything: the spec's bytes, counted.
 	b = append(b, "spec "...)
 	b = strconv.AppendInt(b, int64(len(p.Spec)), 10)
@@ -146,6 +157,14 @@ func Decode(data []byte) (Plan, error) {
 				bad(fmt.Sprintf("disk %q is not a positive number of bytes", val))
 			}
 			p.Disk = n
+		case "logs":
+			d, by, _ := strings.Cut(val, " ")
+			days, err1 := strconv.Atoi(d)
+			nb, err2 := strconv.ParseInt(by, 10, 64)
+			if err1 != nil || err2 != nil || days < 0 || nb < 0 {
+				bad(fmt.Sprintf("logs %q is not DAYS BYTES", val))
+			}
+			p.LogDays, p.LogBytes = days, nb
 		case "spec":
 			size, err := strconv.Atoi(val)
 			if err != nil || size != len(text) {

@@ -19,6 +19,7 @@ func TestRoundTrip(t *testing.T) {
 		{Spec: []byte("spec 3\nconfig x\n")},
 		{Spec: specBytes, Overlays: []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}},
 			Config: []string{`hostname "My server"`, "", "  spaced\tline  ", "config x"}},
+		{Spec: specBytes, Disk: 1 << 30, LogDays: 3, LogBytes: 64 << 20},
 		{Errors: []string{"a.yaml:1:7: port: 0 is out of range", "a.yaml:2:1: x: unknown key"}},
 	} {
 		got, err := Decode(Encode(p))
@@ -47,6 +48,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"alias with space", h + "overlay a b c\n" + d, "[A-Za-z0-9_]"},
 		{"unknown item", h + "exec /bin/sh\n" + d, `unknown item "exec"`},
 		{"truncated", h + "config x", "truncated"},
+		{"logs not numbers", h + "logs x 1\n" + d, `logs "x 1" is not DAYS BYTES`},
+		{"logs negative", h + "logs 1 -5\n" + d, `logs "1 -5" is not DAYS BYTES`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode([]byte(c.text))

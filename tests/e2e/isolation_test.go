@@ -160,10 +160,11 @@ func TestDiskCeiling(t *testing.T) {
 	if out, _ := c.Run(t, "systemctl", "is-active", "left4me-disk.timer"); strings.TrimSpace(out) != "active" {
 		t.Errorf("left4me-disk.timer is %q while servers run", out)
 	}
-	// 80 MiB written by the server (its uid, in its upper layer).
-	big := filepath.Join(state, "runtime/full/upper/left4dead2/logs/huge.log")
+	// 80 MiB written by the server (its uid, in its upper layer), not a
+	// log: logs are pruned to half the ceiling at a start.
+	big := filepath.Join(state, "runtime/full/upper/left4dead2/data/huge.bin")
 	uid := readReport(t, state, "full").UID
-	c.MustRun(t, "sh", "-c", "mkdir -p /var/lib/left4me/runtime/full/upper/left4dead2/logs && head -c 83886080 /dev/zero > /var/lib/left4me/runtime/full/upper/left4dead2/logs/huge.log && chown -R "+strconv.Itoa(uid)+" /var/lib/left4me/runtime/full/upper/left4dead2/logs")
+	c.MustRun(t, "sh", "-c", "mkdir -p /var/lib/left4me/runtime/full/upper/left4dead2/data && head -c 83886080 /dev/zero > /var/lib/left4me/runtime/full/upper/left4dead2/data/huge.bin && chown -R "+strconv.Itoa(uid)+" /var/lib/left4me/runtime/full/upper/left4dead2/data")
 	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
 		t.Error("left4me-disk.service succeeded with an instance over its ceiling")
 	}

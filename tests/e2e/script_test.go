@@ -75,6 +75,7 @@ type script struct {
 //	count N TEXT          stdout holds TEXT N times
 //	2> TEXT, !2> TEXT     stderr holds (lacks) TEXT
 //	row F1 F2 …           a line of stdout has exactly these fields
+//	~ REGEXP              stdout matches REGEXP ((?m) for ^ and $ per line)
 //	lines N               stdout has 1 to N lines
 //	state NAME STATE      l4d2@NAME is STATE (systemctl is-active)
 //	mounts NAME N         NAME's merged dir is mounted N times
@@ -248,6 +249,14 @@ func (s *script) line(t *testing.T, n int, l string) {
 		}
 	case verb == "journal":
 		s.out, s.err = c.Journal(t, rest), ""
+	case verb == "~":
+		re, err := regexp.Compile(rest)
+		if err != nil {
+			t.Fatalf("%s: %v", at, err)
+		}
+		if !re.MatchString(s.out) {
+			t.Errorf("%s: stdout does not match %s:\n%s", at, rest, s.out)
+		}
 	case verb == "row":
 		if !hasRow(s.out, words(t, at, rest)...) {
 			t.Errorf("%s: no row %s in:\n%s", at, rest, s.out)

@@ -23,7 +23,10 @@
 //     share}/Steam (steamRoot), where the login and app info caches live;
 //   - app_info_print answers from ROOT/appcache/appinfo.vdf when it
 //     exists, even after app_info_update 1 (appinfo.go);
-//   - linux32/steamclient.so is unpacked below HOME/.steam/steamcmd.
+//   - linux32/steamclient.so is unpacked below HOME/.steam/steamcmd;
+//   - workshop_download_item 550 ID into steamapps/workshop/content/550/ID,
+//     "Success. Downloaded item ID to ..." or "ERROR! Download item ID
+//     failed (RESULT).", exit status 0 either way (workshop.go).
 //
 // The depot is $STEAMCMD_STANDIN_DEPOT, else the directory "depot" beside
 // the executable:
@@ -52,6 +55,9 @@
 //	                 Guard code or a mobile authenticator's code
 //	delay            optional duration to sleep after each file (progress)
 //	log              appended: argv and what was done, never a password
+//	workshop/ID/...  optional: what workshop_download_item 550 ID
+//	                 downloads; workshop/ID.fail its failure result
+//	                 instead (workshop.go)
 //
 // Exit status: 0; 8 after a failed command (5 after a failed login);
 // with @ShutdownOnFailedCommand 1 at the first failed command.
@@ -266,6 +272,8 @@ func (s *session) exec(c []string) {
 		s.logf("app_info_update %s", arg(0))
 	case "app_info_print":
 		s.appInfo(arg(0))
+	case "workshop_download_item":
+		s.workshopDownload(arg(0), arg(1))
 	case "quit":
 		s.printf("Unloading Steam API...OK")
 		s.quit = true

@@ -44,5 +44,124 @@ cfg() {
 # overlay contributes (staged as server_ALIAS.cfg and exec'd).
 server_cfg() { cfg server.cfg; }
 
+# fetch_max URL FILE MAXBYTES: download URL into $SCRATCH/FILE, refusing
+# more than MAXBYTES (prints the path).
+fetch_max() {
+	_f="$SCRATCH/$2"
+	if command -v curl >/dev/null; then
+		curl -fsSL --max-filesize "$3" -o "$_f" "$1" || { echo "fetch: $1: download failed (or larger than $3 bytes)" >&2; return 1; }
+	else
+		wget -q -O "$_f" "$1" || { echo "fetch: $1: download failed" >&2; return 1; }
+	fi
+	if [ "$(wc -c < "$_f")" -gt "$3" ]; then
+		echo "fetch: $1: larger than $3 bytes; refused" >&2; return 1
+	fi
+	echo "$_f"
+}
+
+# untar_checked ARCHIVE WHAT: unpack a .tar.gz into $GAME after checking
+# every entry: only files and directories (no links, devices or fifos),
+# no absolute path, no .. component, at most 20000 entries and 1 GiB.
+untar_checked() {
+	# -P: names as stored (tar would list /etc/x as etc/x).
+	LC_ALL=C tar -tvPzf "$1" > "$SCRATCH/.entries" 2>"$SCRATCH/.tarerr" ||
+		{ echo "$2: $(basename "$1") is not a .tar.gz archive: $(head -c 300 "$SCRATCH/.tarerr")" >&2; return 1; }
+	# tar -tv: MODE OWNER/GROUP SIZE DATE TIME NAME (GNU tar).
+	LC_ALL=C awk -v what="$2" -v archive="$(basename "$1")" '
+	function refuse(msg) { print what ": " archive ": " msg "; refused, nothing unpacked" > "/dev/stderr"; bad = 1; exit 1 }
+	{
+		type = substr($1, 1, 1); size = $3; name = $0
+		for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", name)
+		n++; total += size
+		if (type != "-" && type != "d") refuse("entry " name " is not a file or directory (a link, device or fifo)")
+		if (name ~ /^\// || name ~ /(^|\/)\.\.(\/|$)/) refuse("entry " name " leads outside the game directory")
+		if (n > 20000) refuse("more than 20000 entries")
+		if (total > 1073741824) refuse("more than 1 GiB unpacked")
+	}
+	END { if (!bad && n == 0) refuse("empty") }' "$SCRATCH/.entries"
+	tar --no-same-owner --no-same-permissions -xzf "$1" -C "$GAME"
+}
+
+# alliedmods WHAT HOST DROP PREFIX [BRANCH]: the latest Linux build of an
+# AlliedModders project, unpacked into $GAME. Their build servers publish
+# it as HOST/DROP/BRANCH/PREFIX-latest-linux, a file naming the archive
+# beside it (sm.alliedmods.net/smdrop/1.12/sourcemod-latest-linux holds
+# sourcemod-1.12.0-gitNNNN-linux.tar.gz). LEFT4ME_ALLIEDMODS_MIRROR
+# replaces HOST (one base for both: MIRROR/smdrop/..., MIRROR/mmsdrop/...).
+alliedmods() {
+	_what=$1 _drop=$3 _prefix=$4 _branch=${5:-1.12}
+	case "$_branch" in
+	*..*|*[!0-9A-Za-z._-]*|'') echo "$_what: $_branch: not a branch (like 1.12 or 1.13)" >&2; return 1 ;;
+	esac
+	_base=${LEFT4ME_ALLIEDMODS_MIRROR:-$2}
+	_base="${_base%/}/$_drop/$_branch"
+	_latest=$(fetch_max "$_base/$_prefix-latest-linux" "$_prefix-latest-linux" 4096) ||
+		{ echo "$_what: no build of branch $_branch at $_base" >&2; return 1; }
+	_name=$(tr -d ' \r\n' < "$_latest")
+	case "$_name" in
+	*/*|*..*) echo "$_what: $_base/$_prefix-latest-linux names $_name, not an archive beside it; refused" >&2; return 1 ;;
+	"$_prefix"-*-linux.tar.gz) ;;
+	*) echo "$_what: $_base/$_prefix-latest-linux names '$_name', not a $_prefix-VERSION-linux.tar.gz; refused" >&2; return 1 ;;
+	esac
+	echo "$_what: $_base/$_name"
+	_arch=$(fetch_max "$_base/$_name" "$_name" 268435456)
+	untar_checked "$_arch" "$_what"
+}
+
+# sourcemod [BRANCH], metamod [BRANCH]: the latest SourceMod or
+# Metamod:Source build of BRANCH (default 1.12, their stable branch),
+# unpacked into $GAME (addons/sourcemod/..., cfg/sourcemod/...;
+# addons/metamod/..., addons/metamod.vdf).
+sourcemod() { alliedmods sourcemod https://sm.alliedmods.net smdrop sourcemod "$@"; }
+metamod() { alliedmods metamod https://mms.alliedmods.net mmsdrop mmsource "$@"; }
+
+# workshop ID...: Steam Workshop items of Left 4 Dead 2 (app 550) through
+# steamcmd's workshop_download_item, each as $GAME/addons/ID.vpk, where the
+# server loads add-on vpks. steamcmd puts an item in
+# FORCE_INSTALL_DIR/steamapps/workshop/content/550/ID/; an item uploaded as
+# one file is kept there as a single NNN_legacy.bin (the file itself), so
+# a *.vpk or one *_legacy.bin is taken. steamcmd's exit status says nothing of a failed download
+# (ValveSoftware/steam-for-linux#12339): its "Success. Downloaded item ID"
+# line does. LEFT4ME_STEAMCMD names steamcmd (default: steamcmd in PATH,
+# /usr/games/steamcmd); it logs in anonymously.
+workshop() {
+	[ $# -gt 0 ] || { echo "workshop: give one or more item IDs (the id= of an item's Workshop page)" >&2; return 1; }
+	_sc=${LEFT4ME_STEAMCMD:-$(command -v steamcmd || echo /usr/games/steamcmd)}
+	_wd="$SCRATCH/workshop"
+	set -- "$@" --
+	while [ "$1" != -- ]; do
+		case "$1" in
+		''|*[!0-9]*) echo "workshop: $1: not an item ID (digits only)" >&2; return 1 ;;
+		esac
+		set -- "$@" +workshop_download_item 550 "$1"
+		shift
+	done
+	shift
+	mkdir -p "$_wd" "$GAME/addons"
+	"$_sc" +force_install_dir "$_wd" +login anonymous "$@" +quit > "$SCRATCH/workshop.out" 2>&1 || true
+	cat "$SCRATCH/workshop.out"
+	while [ $# -gt 0 ]; do
+		_id=$3
+		shift 3
+		if ! grep -q "^Success. Downloaded item $_id to " "$SCRATCH/workshop.out"; then
+			echo "workshop: item $_id was not downloaded: $(grep -i "item $_id" "$SCRATCH/workshop.out" | tail -n 1)" >&2
+			return 1
+		fi
+		_got=""
+		for _f in "$_wd/steamapps/workshop/content/550/$_id"/*; do
+			case "$_f" in
+			*.vpk|*_legacy.bin) ;;
+			*) continue ;;
+			esac
+			[ -f "$_f" ] && [ ! -L "$_f" ] || continue
+			[ -z "$_got" ] || { echo "workshop: item $_id holds more than one vpk; take its files by hand (addon FILE...)" >&2; return 1; }
+			_got=$_f
+		done
+		[ -n "$_got" ] || { echo "workshop: item $_id holds no vpk (nor a single *_legacy.bin) in $_wd/steamapps/workshop/content/550/$_id" >&2; return 1; }
+		cp -- "$_got" "$GAME/addons/$_id.vpk"
+		echo "workshop: item $_id -> addons/$_id.vpk"
+	done
+}
+
 cd "$LAYER"
 . "$BUILDER"

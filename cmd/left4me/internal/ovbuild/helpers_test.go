@@ -27,7 +27,7 @@ func runHelpers(t *testing.T, builder string) (layer, out string, err error) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("/bin/sh", "-eu", hp)
-	cmd.Env = append(os.Environ(), "LAYER="+layer, "SCRATCH="+scratch, "BUILDER="+bp)
+	cmd.Env = append(os.Environ(), "LAYER="+layer, "SCRATCH="+scratch, "HOME="+scratch, "BUILDER="+bp)
 	b, err := cmd.CombinedOutput()
 	return layer, string(b), err
 }

@@ -33,6 +33,8 @@ type Job struct {
 	ID        string
 	Instances []string // instances whose spec names the overlay
 	Out       io.Writer
+	// Env is NAME=VALUE items the builder gets besides its own (PassEnv).
+	Env []string
 	// SystemdRun, Journalctl and Systemctl are the programs (tests may
 	// replace them).
 	SystemdRun, Journalctl, Systemctl string
@@ -109,6 +111,9 @@ func (s Store) Args(j Job) []string {
 		"-E", "INSTANCES=" + strings.Join(j.Instances, " "),
 		"-E", "PATH=/usr/local/bin:/usr/bin:/bin",
 		"/bin/sh", "-eu", filepath.Join(bd, "helpers.sh"),
+	}
+	for _, kv := range j.Env {
+		a = append(a[:len(a)-3:len(a)-3], "-E", kv, "/bin/sh", "-eu", filepath.Join(bd, "helpers.sh"))
 	}
 	if s.ConfigDir != "" {
 		// Of /etc/left4me the builder sees its definitions and scripts

@@ -42,7 +42,12 @@ The builder runs as the transient unit left4me-build-NAME-ID.service, user
 left4me-build, with a read-only view of the system, network allowed, and
 write access only to $LAYER (the new version: the game directory's root)
 and $SCRATCH. Helpers: fetch URL, unpack ARCHIVE [DIR] (into $GAME =
-$LAYER/left4dead2), addon FILE..., cfg NAME <TEXT, server_cfg <TEXT.
+$LAYER/left4dead2), addon FILE..., cfg NAME <TEXT, server_cfg <TEXT,
+sourcemod [BRANCH], metamod [BRANCH] (AlliedModders' latest build; default
+branch 1.12; LEFT4ME_ALLIEDMODS_MIRROR replaces their hosts), workshop
+ID... (Workshop items of app 550 through steamcmd, as addons/ID.vpk;
+LEFT4ME_STEAMCMD names steamcmd). Of the operator's environment, the build
+gets LEFT4ME_ALLIEDMODS_MIRROR and LEFT4ME_STEAMCMD.
 Only a successful build is switched in as $LEFT4ME_ROOT/overlays/NAME.
 
 Examples:
@@ -177,7 +182,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	if sr == "" || jc == "" || sc == "" {
 		return fmt.Errorf("%w: overlay build needs systemd-run, systemctl and journalctl", fail.ErrNoSystemd)
 	}
-	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc}
+	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc, Env: ovbuild.PassEnv(os.Getenv)}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
 		e.AlertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)

@@ -128,17 +128,17 @@ func (e *Env) fleetList(c *cli.Context) error {
 		}
 		return hostsErr(as)
 	}
-	t := table.New("HOST", "NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	t := table.New("HOST", "NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "DISK", "OVERLAYS")
 	var notes []string
 	for i := range as {
 		a := &as[i]
 		rows, ok := decodeAnswer[[]Row](a, "list")
 		if !ok {
-			t.Row(problemRow(*a, 9, 4)...)
+			t.Row(problemRow(*a, 10, 4)...)
 			continue
 		}
 		if len(rows) == 0 {
-			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, table.Plain("-", "-", "-", "-", "-", "-", "-", "no instances")...)...)
+			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, table.Plain("-", "-", "-", "-", "-", "-", "-", "-", "no instances")...)...)
 		}
 		for _, r := range rows {
 			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, listCells(r)...)...)

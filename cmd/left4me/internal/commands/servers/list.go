@@ -42,6 +42,8 @@ type Row struct {
 	State     string   `json:"state"` // unknown without systemd
 	SubState  string   `json:"sub_state,omitempty"`
 	Mounted   bool     `json:"mounted"`
+	// Disk is the last measure of its upper layer and dumps (diskUse).
+	Disk *diskUse `json:"disk,omitempty"`
 	// Stale: the spec changed since systemd last loaded it (no reload
 	// yet); its port, overlays and the rest do not apply until one.
 	Stale bool `json:"stale"`
@@ -129,6 +131,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			r.State, r.SubState = u.ActiveState, u.SubState
 		}
 		r.Mounted, _ = rundir.Of(e.Layout, in.Name).Mounted()
+		r.Disk = diskOf(e.Layout, in.Name)
 		if in.Err != nil {
 			r.Error = in.Err.Error()
 			r.Unreadable = errors.Is(in.Err, fs.ErrPermission)
@@ -148,6 +151,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	for _, u := range orphans {
 		r := Row{Name: unitctl.NameOfUnit(u.Name), State: u.ActiveState, SubState: u.SubState, Orphaned: true, Overlays: []Overlay{}}
 		r.Mounted, _ = rundir.Of(e.Layout, r.Name).Mounted()
+		r.Disk = diskOf(e.Layout, r.Name)
 		r.running(run)
 		rows = append(rows, r)
 	}
@@ -161,7 +165,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(e.Stdout, "no instances in %s; make one with `left4me create NAME --port N`\n", dir)
 		return nil
 	}
-	t := table.New("NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "OVERLAYS")
+	t := table.New("NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "DISK", "OVERLAYS")
 	var notes []string
 	for _, r := range rows {
 		cells := listCells(r)
@@ -237,7 +241,7 @@ func listCells(r Row) []table.Cell {
 	}
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
 		{Text: termsafe.Line(r.State), Color: clienv.StateColor(r.State)}, {Text: clienv.Count(r.Humans)}, {Text: clienv.Count(r.Bots)},
-		{Text: yesNo(r.Mounted)}, {Text: termsafe.Line(ovl)}}
+		{Text: yesNo(r.Mounted)}, {Text: r.Disk.text()}, {Text: termsafe.Line(ovl)}}
 }
 
 // portSet is a spec.Ports as list and status --json print it.

@@ -71,7 +71,8 @@ type StatusJSON struct {
 	MainPID   uint32    `json:"main_pid,omitempty"`
 	Result    string    `json:"result,omitempty"`
 	Mounted   bool      `json:"mounted"`
-	Stale     bool      `json:"stale"` // the spec changed since systemd loaded it
+	Disk      *diskUse  `json:"disk,omitempty"` // see row
+	Stale     bool      `json:"stale"`          // the spec changed since systemd loaded it
 	// Where the running server answers, as started, and whether its spec
 	// now makes another command line (see row).
 	RunningAddress string `json:"running_address,omitempty"`
@@ -164,6 +165,9 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		t.Row(table.Plain("mounted:", "yes, on "+merged)...)
 	} else {
 		t.Row(table.Plain("mounted:", "no")...)
+	}
+	if st.Disk = diskOf(e.Layout, name); st.Disk != nil {
+		t.Row(table.Plain("disk:", st.Disk.text()+" in its upper layer and crash dumps (measured "+st.Disk.MeasuredAt.Format("2006-01-02 15:04:05 MST")+")")...)
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
