@@ -39,6 +39,9 @@ func unitCmd(e *Env, op string) *cli.Command {
 			&cli.StringFlag{Name: "announce", Value: defaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 		}
 	}
+	if op == "restart" {
+		flags = append(flags, scheduledFlag)
+	}
 	return &cli.Command{
 		Flags:     flags,
 		Name:      op,
@@ -52,6 +55,9 @@ Example:
   left4me ` + op + ` srv1 srv2`,
 		BashComplete: e.completeNames,
 		Action: func(c *cli.Context) error {
+			if op == "restart" && c.Bool("scheduled") {
+				return e.scheduledRestart(c)
+			}
 			p, err := rolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 			if err != nil {
 				return err
