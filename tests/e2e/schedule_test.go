@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Schedules in the spec (issue 27 item 3) on real systemd: the generator's
@@ -23,10 +24,11 @@ func TestSchedules(t *testing.T) {
 		"etc/left4me/instances/busy.yaml": "port: 27071\noverlays: [busy]\nschedule:\n  restart: \"*-*-* 05:00\"\n" +
 			"  restart_deadline: 8s\n  restart_warn_at: [4s]\n  restart_announce: \"Scheduled restart in %s\"\n" +
 			"  backup: daily\nbackups: {keep: 2}\n",
+		"etc/left4me/instances/late.yaml":   "port: 27074\noverlays: [busy]\nschedule: {restart: daily, restart_deadline: 10m, restart_force: false}\n",
 		"etc/left4me/instances/idle.yaml":   "port: 27072\nschedule: {restart: \"Mon..Fri 04:30\"}\n",
 		"etc/left4me/instances/badcal.yaml": "port: 27073\nschedule:\n  restart: \"*-*-* 25:00\"\n",
 	})
-	c.MustRun(t, "left4me", "start", "busy", "idle")
+	c.MustRun(t, "left4me", "start", "busy", "idle", "late")
 
 	t.Run("a schedule is an active timer while its server runs", func(t *testing.T) {
 		timers := c.MustRun(t, "systemctl", "list-timers", "--all", "--no-legend", "--no-pager", "left4me-*")
@@ -87,6 +89,34 @@ func TestSchedules(t *testing.T) {
 		}
 	})
 
+	t.Run("a scheduled restart waits while players are on and restarts once they left", func(t *testing.T) {
+		old := mainPID(t, c, "late")
+		c.MustRun(t, "systemctl", "start", "--no-block", "left4me-restart@late.service")
+		c.WaitFor(t, "the restart waiting for late's players", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "left4me-restart@late.service"), "late: 3 player(s) on port 27074; waiting")
+		})
+		if mainPID(t, c, "late") != old {
+			t.Fatal("late restarted with players on it")
+		}
+		// The players leave (the console's kickall; the stand-in's A2S
+		// then counts none).
+		c.MustRun(t, "left4me", "send", "late", "kickall")
+		c.WaitFor(t, "the scheduled restart of late to finish", 60*time.Second, func() bool {
+			st, _ := c.Run(t, "systemctl", "show", "-P", "ActiveState", "left4me-restart@late.service")
+			return strings.TrimSpace(st) == "inactive"
+		})
+		j := c.Journal(t, "left4me-restart@late.service")
+		if !strings.Contains(j, "late: restarted") || strings.Contains(j, "deadline reached") || strings.Contains(j, "warned") {
+			t.Errorf("journal:\n%s", j)
+		}
+		if res := c.MustRun(t, "systemctl", "show", "-P", "Result", "left4me-restart@late.service"); strings.TrimSpace(res) != "success" {
+			t.Errorf("result %s", res)
+		}
+		if mainPID(t, c, "late") == old {
+			t.Errorf("late not restarted")
+		}
+	})
+
 	t.Run("a scheduled restart waits while players are on, warns, then restarts", func(t *testing.T) {
 		old := mainPID(t, c, "busy")
 		c.MustRun(t, "systemctl", "start", "left4me-restart@busy.service")
@@ -131,8 +161,8 @@ func TestSchedules(t *testing.T) {
 		if err != nil {
 			t.Fatalf("update: %v\n%s", err, j)
 		}
-		for _, want := range []string{"update policy when-empty: restarting busy, idle onto the new version", "idle: restarted",
-			"still occupied (or not answering) after 3s, left running: busy; they move to the new version at their next restart"} {
+		for _, want := range []string{"update policy when-empty: restarting busy, idle, late onto the new version", "idle: restarted",
+			"still occupied (or not answering) after 3s, left running: busy, late; they move to the new version at their next restart"} {
 			if !strings.Contains(j, want) {
 				t.Errorf("journal lacks %q:\n%s", want, j)
 			}
