@@ -13,6 +13,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/units"
 )
 
 // scheduledFlag is restart's --scheduled: what left4me-restart@NAME.service
@@ -36,18 +37,23 @@ func (e *Env) scheduledRestart(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := scheduledPlan(name, s.Schedule)
 	if s.Schedule.Restart == "" {
-		fmt.Fprintf(e.Stdout, "%s: its spec has no schedule.restart; restarting by the defaults of one\n", name)
+		// A schedule removed from the spec leaves its timer running until
+		// the server stops (daemon-reload drops the unit file, not the
+		// active timer): it ends here, at its first event.
+		fmt.Fprintf(e.Stdout, "%s: its spec has no schedule.restart (any more): nothing to do\n", name)
+		sd, err := e.connect(c.Context)
+		if err != nil {
+			return err
+		}
+		defer sd.Close()
+		return sd.Stop(c.Context, units.RestartTimer+name+".timer")
 	}
-	return e.unitOp(c.Context, p)
+	return e.unitOp(c.Context, scheduledPlan(name, s.Schedule))
 }
 
 // scheduledPlan is the rollout of a scheduled restart of name.
 func scheduledPlan(name string, sc spec.Schedule) rollout.Plan {
-	if sc.Restart == "" {
-		sc = spec.Schedule{RestartDeadline: spec.DefaultRestartDeadline, RestartForce: true, RestartWarnAt: spec.DefaultRestartWarnAt()}
-	}
 	p := rollout.Plan{Op: "restart", Names: []string{name}, WhenEmpty: true, OnlyRunning: true,
 		Deadline: sc.RestartDeadline, Force: sc.RestartForce, WarnAt: sc.RestartWarnAt, Announce: sc.RestartAnnounce}
 	if p.Announce == "" {

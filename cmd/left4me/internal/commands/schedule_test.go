@@ -47,6 +47,14 @@ func TestScheduledRestart(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "restart l4d2@idle.service" {
 		t.Errorf("calls %s", got)
 	}
+	// A schedule removed from the spec: its timer, still running, ends.
+	te.spec(t, "idle", "port: 27002\n")
+	if err := te.run("restart", "--scheduled", "idle"); err != nil || !strings.Contains(te.out.String(), "idle: its spec has no schedule.restart (any more): nothing to do") {
+		t.Errorf("idle without a schedule: %v\n%s", err, te.out)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "restart l4d2@idle.service,stop left4me-restart@idle.timer" {
+		t.Errorf("calls %s", got)
+	}
 	for _, args := range [][]string{
 		{"restart", "--scheduled", "--deadline", "1m", "idle"},
 		{"restart", "--scheduled", "idle", "busy"},
