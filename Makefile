@@ -118,7 +118,7 @@ install: build $(DOCS)
 .PHONY: uninstall
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' 'left4me-restart@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
 	@# The user namespace the start helper pinned for the boot.
