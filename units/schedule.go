@@ -24,6 +24,9 @@ const (
 // timer would copy an unchanged tree over and over, and its copies would
 // push the older, different backups out of the retention count.
 func Timers(c Config, name string, s *spec.Spec) map[string][]byte {
+	if s.Schedule.Restart == "" && s.Schedule.Backup == "" {
+		return nil // most specs: nothing allocated at boot
+	}
 	out := map[string][]byte{}
 	if ev := s.Schedule.Restart; ev != "" {
 		// No Persistent=: a restart missed while the server was down is
