@@ -49,7 +49,14 @@ func (e *Env) scheduledRestart(c *cli.Context) error {
 		defer sd.Close()
 		return sd.Stop(c.Context, units.RestartTimer+name+".timer")
 	}
-	return e.unitOp(c.Context, scheduledPlan(name, s.Schedule))
+	err = e.unitOp(c.Context, scheduledPlan(name, s.Schedule))
+	if errors.Is(err, rollout.ErrLeftRunning) {
+		// restart_force: false asked for this (LinuxGSM's
+		// stoponlyifnoplayers): not a failed unit every night players stay.
+		fmt.Fprintf(e.Stdout, "%s; the next scheduled restart tries again\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
+		return nil
+	}
+	return err
 }
 
 // scheduledPlan is the rollout of a scheduled restart of name.
