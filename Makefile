@@ -69,6 +69,7 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
 	$(PREFIX)/lib/systemd/system/left4me-alert@.service \
+	$(PREFIX)/lib/systemd/system/left4me-restart@.service $(PREFIX)/lib/systemd/system/left4me-backup@.service \
 	$(PREFIX)/lib/systemd/system/left4me-metrics.socket $(PREFIX)/lib/systemd/system/left4me-metrics@.service \
 	$(PREFIX)/share/man/man1/left4me.1 \
 	$(PREFIX)/lib/systemd/system/left4me-disk.service $(PREFIX)/lib/systemd/system/left4me-disk.timer \
@@ -98,6 +99,9 @@ install: build $(DOCS)
 	install -Dm0644 units/left4me-disk.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-disk.timer
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-alert@.service' > '$(BUILD)/left4me-alert@.service'
 	install -Dm0644 '$(BUILD)/left4me-alert@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-alert@.service'
+	for u in left4me-restart@.service left4me-backup@.service; do \
+		sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' "units/$$u" > "$(BUILD)/$$u" && \
+		install -Dm0644 "$(BUILD)/$$u" "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" || exit 1; done
 	install -Dm0644 units/left4me-metrics.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics.socket
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-metrics@.service' > '$(BUILD)/left4me-metrics@.service'
 	install -Dm0644 '$(BUILD)/left4me-metrics@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics@.service'
@@ -114,7 +118,7 @@ install: build $(DOCS)
 .PHONY: uninstall
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' 'left4me-restart@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
 	@# The user namespace the start helper pinned for the boot.

@@ -69,6 +69,13 @@ func Run(c units.Config, dir string) (Result, error) {
 		if in.Spec.Autostart {
 			w.link(filepath.Join(units.Target+".wants", unit), "../"+units.Template)
 		}
+		timers := units.Timers(c, in.Name, in.Spec)
+		for t, text := range timers {
+			w.file(t, text, 0o644)
+		}
+		if d := units.RenderScheduleDropIn(timers); d != nil {
+			w.file(filepath.Join(unit+".d", units.ScheduleDropIn), d, 0o644)
+		}
 	}
 	err = spec.Visit(c.Layout.InstancesDir(), work, func(in spec.Instance) {
 		switch {

@@ -207,6 +207,7 @@ func TestSystemdVerify(t *testing.T) {
 	for _, p := range []string{
 		filepath.Join(c.HelperDir, "left4me-prestart"), filepath.Join(c.HelperDir, "left4me-poststop"), filepath.Join(c.HelperDir, "left4me-relay"),
 		filepath.Join(c.Layout.MergedDir("srv1"), "srcds_linux"), filepath.Join(c.Layout.MergedDir("srv2"), "srcds_linux"),
+		filepath.Join(c.Layout.MergedDir("sched"), "srcds_linux"), filepath.Join(c.HelperDir, "left4me"),
 	} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -219,8 +220,21 @@ func TestSystemdVerify(t *testing.T) {
 	if _, err := Run(c, out); err != nil {
 		t.Fatal(err)
 	}
+	// The schedule's timers start the static templates (units/).
+	for _, u := range []string{"left4me-restart@.service", "left4me-backup@.service"} {
+		text, err := os.ReadFile(filepath.Join("..", "units", u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = []byte(strings.ReplaceAll(string(text), "/usr/bin/left4me", filepath.Join(c.HelperDir, "left4me")))
+		if err := os.WriteFile(filepath.Join(out, u), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command("systemd-analyze", "verify", "--man=no",
-		filepath.Join(out, units.Target), filepath.Join(out, "l4d2@srv1.service"), filepath.Join(out, "l4d2@srv2.service"))
+		filepath.Join(out, units.Target), filepath.Join(out, "l4d2@srv1.service"), filepath.Join(out, "l4d2@srv2.service"),
+		filepath.Join(out, "l4d2@sched.service"), filepath.Join(out, "left4me-restart@sched.timer"), filepath.Join(out, "left4me-backup@sched.timer"),
+		filepath.Join(out, "left4me-restart@sched.service"), filepath.Join(out, "left4me-backup@sched.service"))
 	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=notice")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -228,7 +242,7 @@ func TestSystemdVerify(t *testing.T) {
 	// Lines about units we do not ship (the host's own) are not ours to judge.
 	var ours []string
 	for _, l := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(l, "l4d2") {
+		if strings.Contains(l, "l4d2") || strings.Contains(l, "left4me-") {
 			ours = append(ours, l)
 		}
 	}

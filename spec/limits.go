@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -28,6 +29,10 @@ type Limits struct {
 	TasksMax     int    `yaml:"tasks_max"`      // largest tasks_max
 	NiceMin      int    `yaml:"nice_min"`       // lowest (most favoured) nice
 	Disk         string `yaml:"disk"`           // largest disk, a size; also a spec's without one
+	// Backups hold what servers wrote: largest backups.keep and
+	// backups.max_age (a duration), also a spec's without them.
+	BackupKeep   int    `yaml:"backup_keep"`
+	BackupMaxAge string `yaml:"backup_max_age"`
 
 	file string // where they came from, for messages
 }
@@ -35,7 +40,8 @@ type Limits struct {
 // DefaultLimits apply where LimitsFile sets nothing: generous for one game
 // server, short of letting it starve the host.
 func DefaultLimits() Limits {
-	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5, Disk: "20G"}
+	return Limits{MemoryMax: "16G", CPUQuota: "400%", CPUWeightMax: 1000, TasksMax: 4096, NiceMin: -5, Disk: "20G",
+		BackupKeep: 30, BackupMaxAge: "2160h"}
 }
 
 // LoadLimits reads configDir/limits.yaml over DefaultLimits. A missing file
@@ -88,6 +94,12 @@ func (l Limits) check() error {
 	if l.TasksMax < 16 || l.TasksMax > 1000000 {
 		errs = append(errs, fmt.Errorf("tasks_max: %d is out of range 16..1000000", l.TasksMax))
 	}
+	if l.BackupKeep < 1 || l.BackupKeep > maxBackupKeep {
+		errs = append(errs, fmt.Errorf("backup_keep: %d is out of range 1..%d", l.BackupKeep, maxBackupKeep))
+	}
+	if d, err := time.ParseDuration(l.BackupMaxAge); err != nil || d < time.Hour || d > maxBackupMaxAge {
+		errs = append(errs, fmt.Errorf("backup_max_age: %s is not a duration in 1h..%v", quoteCut(l.BackupMaxAge), maxBackupMaxAge))
+	}
 	if l.NiceMin < -20 || l.NiceMin > 19 {
 		errs = append(errs, fmt.Errorf("nice_min: %d is out of range -20..19", l.NiceMin))
 	}
@@ -139,6 +151,7 @@ func (s *Spec) CheckLimits(file string, l Limits) error {
 	if r.Nice != nil && *r.Nice < l.NiceMin {
 		over("nice", "%d is below %d", *r.Nice, l.NiceMin)
 	}
+	errs = append(errs, s.Backups.checkLimits(file, l))
 	return errors.Join(errs...)
 }
 
@@ -179,4 +192,5 @@ func (s *Spec) BindLimits(l Limits) {
 		n := l.NiceMin
 		r.Nice = &n
 	}
+	s.Backups.bindLimits(l)
 }

@@ -145,8 +145,12 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 			s.HangTimeout = p.seconds(v, "hang_timeout", 10, true)
 		case "resources":
 			s.Resources = p.resources(v)
+		case "schedule":
+			s.Schedule = p.schedule(v)
+		case "backups":
+			s.Backups = p.backups(v)
 		default:
-			p.unknownKey(k, k.Value, []string{"port", "ports", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources"})
+			p.unknownKey(k, k.Value, []string{"port", "ports", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources", "schedule", "backups"})
 		}
 	}
 	if !sawPort {

@@ -35,6 +35,8 @@ type Spec struct {
 	// HangTimeout: a running server silent this long is restarted; 0 = never.
 	HangTimeout time.Duration
 	Resources   Resources
+	Schedule    Schedule // timers (schedule.go)
+	Backups     Backups  // retention of its backups
 	// Warnings are legal settings that probably do not do what the
 	// operator wants (*Error, located like errors); `left4me validate`
 	// prints them.

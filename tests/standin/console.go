@@ -23,6 +23,16 @@ func consoleCommand(out io.Writer, line string, s *server, a engineArgs) (quit b
 		fmt.Fprintf(out, "Console: %s\n", strings.Trim(rest, `"`))
 	case "status":
 		status(out, s, a)
+	case "kickall":
+		if s == nil || s.kicked.Swap(true) {
+			break
+		}
+		// Each human's disconnect is printed (engine/baseclient.cpp,
+		// cstrike15_src: "Dropped %s from server: %s"; L4D prints none for
+		// bots) with the reason KICKED_BY_CONSOLE (engine/host_cmd.cpp).
+		for _, n := range s.names[:int(s.info.Players)-int(s.info.Bots)] {
+			fmt.Fprintf(out, "Dropped %s from server: Kicked from server\n", n)
+		}
 	case "quit", "exit":
 		fmt.Fprintln(out, "standin: quitting on console quit")
 		return true
@@ -39,8 +49,9 @@ func status(out io.Writer, s *server, a engineArgs) {
 		fmt.Fprintln(out, "hostname: (not listening yet)")
 		return
 	}
-	bots := int(s.info.Bots)
-	humans := int(s.info.Players) - bots
+	info, names := s.current()
+	bots := int(info.Bots)
+	humans := int(info.Players) - bots
 	var b strings.Builder
 	fmt.Fprintf(&b, "hostname: %s\n", s.info.Name)
 	fmt.Fprintf(&b, "version : %s 8779 secure\n", s.info.Version)
@@ -54,7 +65,7 @@ func status(out io.Writer, s *server, a engineArgs) {
 	fmt.Fprintf(&b, "players : %d humans, %d bots (%d max)\n\n", humans, bots, s.info.MaxPlayers)
 	fmt.Fprintf(&b, "# userid name uniqueid connected ping loss state rate adr\n")
 	conn := time.Since(s.since).Round(time.Second)
-	for i, n := range s.names {
+	for i, n := range names {
 		id := fmt.Sprintf("STEAM_1:0:%d", 1000+i)
 		if i >= humans {
 			id = "BOT"

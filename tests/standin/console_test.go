@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // The text console's line: echoed as kept, printable ASCII only, 255
@@ -21,5 +24,29 @@ func TestLineEditor(t *testing.T) {
 	}
 	if !strings.HasPrefix(echo.String(), "say caf[2J ok\n") {
 		t.Errorf("echo %q", echo.String())
+	}
+}
+
+// kickall drops the humans, each said on the console; the bots stay, in
+// A2S and in status.
+func TestKickall(t *testing.T) {
+	s := &server{info: a2s.Info{Players: 5, Bots: 2, MaxPlayers: 8}, names: roster(3, 2)}
+	var out strings.Builder
+	consoleCommand(&out, "kickall", s, engineArgs{})
+	consoleCommand(&out, "kickall", s, engineArgs{}) // nobody left to drop
+	if got := strings.Count(out.String(), "Dropped Player"); got != 3 || !strings.Contains(out.String(), "Dropped Player1 from server: Kicked from server\n") {
+		t.Errorf("console:\n%s", out.String())
+	}
+	info, names := s.current()
+	if info.Players != 2 || info.Bots != 2 || len(names) != 2 || names[0] != "Coach" {
+		t.Errorf("after kickall: %+v %v", info, names)
+	}
+	if ps := s.players(time.Now()); len(ps) != 2 {
+		t.Errorf("A2S_PLAYER: %v", ps)
+	}
+	out.Reset()
+	status(&out, s, engineArgs{})
+	if !strings.Contains(out.String(), "players : 0 humans, 2 bots (8 max)") {
+		t.Errorf("status:\n%s", out.String())
 	}
 }

@@ -13,7 +13,8 @@
 //	STANDIN_CRASH_AFTER=DURATION  exit 1 after DURATION
 //	STANDIN_START_DELAY=DURATION  wait DURATION before binding the port
 //	STANDIN_HANG_AFTER=DURATION   stop answering after DURATION, stay alive
-//	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER)
+//	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER;
+//	                              the console's kickall drops them)
 //	STANDIN_BOTS=N                N bots besides them
 //	STANDIN_NET=source2013|csgo   how a busy port and -strictportbind are
 //	                              treated (ports.go; default source2013)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/left4me/left4me/prestart/a2s"
@@ -40,14 +41,30 @@ type server struct {
 	challenge [4]byte
 	gate      *gate
 	conn      net.PacketConn
+	// kicked: the console's kickall disconnected the humans (engine/
+	// host_cmd.cpp, nillerusr/source-engine: every connected client but
+	// SourceTV); the stand-in keeps its bots, as L4D2 puts survivor bots
+	// back in the humans' places.
+	kicked atomic.Bool
+}
+
+// current is who is on the server now: the info and the roster.
+func (s *server) current() (a2s.Info, []string) {
+	info, names := s.info, s.names
+	if s.kicked.Load() {
+		names = names[int(info.Players)-int(info.Bots):]
+		info.Players = info.Bots
+	}
+	return info, names
 }
 
 // players is the A2S_PLAYER list: index from 0, score 0, the time since
 // the server started listening as everyone's duration.
 func (s *server) players(now time.Time) []a2s.Player {
 	d := float32(now.Sub(s.since).Seconds())
-	ps := make([]a2s.Player, len(s.names))
-	for i, n := range s.names {
+	_, names := s.current()
+	ps := make([]a2s.Player, len(names))
+	for i, n := range names {
 		ps[i] = a2s.Player{Index: byte(i), Name: n, Duration: d}
 	}
 	return ps
@@ -61,6 +78,9 @@ func (s *server) players(now time.Time) []a2s.Player {
 // gate is silent (a hung engine) nothing is read any more.
 func serveA2S(conn net.PacketConn, s *server) error {
 	info := a2s.EncodeInfo(s.info)
+	gone := s.info
+	gone.Players = gone.Bots
+	kickedInfo := a2s.EncodeInfo(gone) // after kickall
 	buf := make([]byte, 2048)
 	for {
 		n, from, err := conn.ReadFrom(buf)
@@ -77,6 +97,9 @@ func serveA2S(conn net.PacketConn, s *server) error {
 		if got, ok := a2s.ParseRequest(buf[:n]); ok {
 			if string(got) == string(s.challenge[:]) {
 				out = info
+				if s.kicked.Load() {
+					out = kickedInfo
+				}
 			}
 		} else if got, ok := a2s.ParsePlayerRequest(buf[:n]); ok {
 			if got == s.challenge {

@@ -43,17 +43,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/spec"
 )
 
 // Suffix ends every backup's file name.
 const Suffix = ".tar.gz"
 
-// Retention defaults, as LinuxGSM's (maxbackups=4, maxbackupdays=30 in
-// lgsm/config-default/config-lgsm/_default.cfg) but keeping a few more:
-// reset and delete take one each.
+// Retention defaults, a spec's without backups: (package spec says why).
 const (
-	DefaultKeep   = 7
-	DefaultMaxAge = 30 * 24 * time.Hour
+	DefaultKeep   = spec.DefaultBackupKeep
+	DefaultMaxAge = spec.DefaultBackupMaxAge
 )
 
 // DefaultMaxBytes caps what one backup reads: an upper layer is logs and

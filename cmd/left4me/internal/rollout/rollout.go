@@ -36,6 +36,10 @@ type Plan struct {
 	// Announce is the warning's text for the CLI (its %s is the time
 	// left); Deps.Announce delivers it.
 	Announce string
+	// OnlyRunning leaves out, with WhenEmpty, a server found down: a
+	// scheduled restart, or one after a game update, never starts a
+	// server the operator stopped.
+	OnlyRunning bool
 }
 
 // DefaultWarnAt are the warnings before a forced stop or restart.
@@ -145,6 +149,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		for _, n := range waiting {
 			humans, err := d.Humans(ctx, n)
 			switch {
+			case p.OnlyRunning && errors.Is(err, ErrNotRunning):
+				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
+				continue
 			case err == nil && humans == 0, errors.Is(err, ErrNotRunning):
 				if err := act(n); err != nil {
 					return err
@@ -175,9 +182,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		if left <= 0 {
 			if !p.Force {
 				if p.Deadline == 0 {
-					return fmt.Errorf("%w: not empty now (--deadline 0), left running: %s", fail.ErrJobFailed, strings.Join(waiting, ", "))
+					return fmt.Errorf("%w: not empty now (--deadline 0), %w: %s", fail.ErrJobFailed, ErrLeftRunning, strings.Join(waiting, ", "))
 				}
-				return fmt.Errorf("%w: still occupied (or not answering) after %v, left running: %s", fail.ErrJobFailed, p.Deadline, strings.Join(waiting, ", "))
+				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "))
 			}
 			for _, n := range waiting {
 				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
@@ -198,6 +205,10 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		}
 	}
 }
+
+// ErrLeftRunning is in the error of a wait that ended with servers still
+// occupied and left alone (no Force): what was asked, not a failed job.
+var ErrLeftRunning = errors.New("left running")
 
 // ErrNotRunning is what Deps.Humans returns for a server that is down:
 // nobody can be playing on it.

@@ -33,6 +33,9 @@ func TestRun(t *testing.T) {
 		{"no answer is not empty", Plan{Op: "restart", Names: []string{"a", "mute"}, WhenEmpty: true, Deadline: 30 * time.Millisecond}, "", nil, "a",
 			"left running: mute", "mute: cannot ask its server for players (no answer); it may have some, so it waits"},
 		{"a stopped server is empty", Plan{Op: "stop", Names: []string{"down"}, WhenEmpty: true, Deadline: time.Hour}, "", nil, "down", "", ""},
+		// A scheduled restart, or one after a game update: a stopped
+		// server stays stopped.
+		{"only running ones", Plan{Op: "restart", Names: []string{"a", "down"}, WhenEmpty: true, Deadline: time.Hour, OnlyRunning: true}, "", nil, "a", "", ""},
 		{"deadline 0: only if empty now", Plan{Op: "restart", Names: []string{"a", "b"}, WhenEmpty: true}, "", map[string]int{"b": 3}, "a",
 			"not empty now (--deadline 0), left running: b", ""},
 	}
@@ -66,6 +69,9 @@ func TestRun(t *testing.T) {
 			}
 			if (c.err == "") != (err == nil) || err != nil && (!strings.Contains(err.Error(), c.err) || !errors.Is(err, fail.ErrJobFailed)) {
 				t.Errorf("err %v, want %q", err, c.err)
+			}
+			if left := strings.Contains(c.err, "left running"); errors.Is(err, ErrLeftRunning) != left {
+				t.Errorf("err %v: ErrLeftRunning %v, want %v", err, !left, left)
 			}
 			if c.players["b"] > 0 && !strings.Contains(out.String(), "b: 3 player(s) on port 1; waiting") {
 				t.Errorf("progress %q", out.String())

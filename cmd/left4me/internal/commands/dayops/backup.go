@@ -38,8 +38,8 @@ func BackupCmd(e *Env) *cli.Command {
 		Usage:     "copy what an instance's server wrote (its upper layer) into a backup",
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "keep", Value: backup.DefaultKeep, Usage: "then keep at most `N` backups of NAME (the oldest go)"},
-			&cli.DurationFlag{Name: "max-age", Value: backup.DefaultMaxAge, Usage: "then remove NAME's backups older than this (0: no age limit); the newest always stays"},
+			&cli.IntFlag{Name: "keep", Value: backup.DefaultKeep, Usage: "then keep at most `N` backups of NAME (the oldest go); default: the spec's backups.keep, else 7"},
+			&cli.DurationFlag{Name: "max-age", Value: backup.DefaultMaxAge, Usage: "then remove NAME's backups older than this (0: no age limit); the newest always stays; default: the spec's backups.max_age, else 720h"},
 		},
 		Description: `Copies runtime/NAME/upper (SourceMod data, logs, bans: what the server
 wrote, never the game files below it) into
@@ -66,7 +66,14 @@ Example:
 			if err := e.rootFor("backup", name); err != nil {
 				return err
 			}
-			if _, err := e.takeBackup(name, "", c.Int("keep"), c.Duration("max-age")); err != nil {
+			keep, maxAge := e.Retention(name)
+			if c.IsSet("keep") {
+				keep = c.Int("keep")
+			}
+			if c.IsSet("max-age") {
+				maxAge = c.Duration("max-age")
+			}
+			if _, err := e.takeBackup(name, "", keep, maxAge); err != nil {
 				return err
 			}
 			return nil
@@ -197,7 +204,8 @@ func (e *Env) BackupBefore(op, name string) error {
 	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	_, err := e.takeBackup(name, "before "+op, backup.DefaultKeep, backup.DefaultMaxAge)
+	keep, maxAge := e.Retention(name)
+	_, err := e.takeBackup(name, "before "+op, keep, maxAge)
 	if err != nil {
 		return fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
 	}

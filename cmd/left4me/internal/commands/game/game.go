@@ -90,7 +90,7 @@ Examples:
   left4me game update
   left4me game update --steamcmd /opt/steamcmd/steamcmd.sh
   left4me game update --login mysteamaccount --password-stdin < pwfile
-  left4me game install --login mysteamaccount --guard-code F4K3X`, gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
+  left4me game install --login mysteamaccount --guard-code F4K3X`, append(gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), updatePolicyFlags()...), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
 			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
   left4me game status
   left4me game status --offline --json`, gameFlags("steamcmd", "login", "offline", "json"), e.gameStatus),
@@ -119,6 +119,12 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	}
 	if err := e.needRoot(op); err != nil {
 		return err
+	}
+	policy, deadline, err := policyNever, time.Duration(0), error(nil)
+	if !install {
+		if policy, deadline, err = updatePolicy(c); err != nil {
+			return err
+		}
 	}
 	sc, err := e.steamConfig(c)
 	if err != nil {
@@ -169,9 +175,7 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 				old = append(old, u.Instance)
 			}
 		}
-		if len(old) > 0 {
-			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty\n", strings.Join(old, ", "))
-		}
+		return e.moveOver(c.Context, policy, deadline, old)
 	}
 	return nil
 }

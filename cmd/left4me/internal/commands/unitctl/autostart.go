@@ -46,7 +46,7 @@ Examples:
 				return err
 			}
 			op := map[bool]string{true: "start", false: "stop"}[on]
-			return e.unitOp(c.Context, rollout.Plan{Op: op, Names: []string{n}})
+			return e.UnitOp(c.Context, rollout.Plan{Op: op, Names: []string{n}})
 		},
 	}
 }

@@ -40,6 +40,9 @@ func UnitCmd(e *Env, op string) *cli.Command {
 			&cli.StringFlag{Name: "announce", Value: DefaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 		}
 	}
+	if op == "restart" {
+		flags = append(flags, scheduledFlag)
+	}
 	return &cli.Command{
 		Flags:     flags,
 		Name:      op,
@@ -53,19 +56,22 @@ Example:
   left4me ` + op + ` srv1 srv2`,
 		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
+			if op == "restart" && c.Bool("scheduled") {
+				return e.scheduledRestart(c)
+			}
 			p, err := RolloutPlan(c, op, c.Bool("when-empty"), "with --when-empty")
 			if err != nil {
 				return err
 			}
 			p.Names = c.Args().Slice()
-			return e.unitOp(c.Context, p)
+			return e.UnitOp(c.Context, p)
 		},
 	}
 }
 
-// unitOp runs op on each instance; with whenEmpty > 0 only once the
+// UnitOp runs op on each instance; with whenEmpty > 0 only once the
 // instance has no players, waiting at most that long.
-func (e *Env) unitOp(ctx context.Context, p rollout.Plan) error {
+func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 	op, names := p.Op, p.Names
 	if len(names) == 0 {
 		return fmt.Errorf("%w: %s needs at least one instance name; e.g. left4me %s srv1", fail.ErrUsage, op, op)

@@ -1,0 +1,74 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
+)
+
+// Update policy: what a game update does with the servers still on the
+// version it replaced, from /etc/left4me/update.env (EnvironmentFile= of
+// left4me-update.service) or the flags.
+const (
+	policyNever     = "never"
+	policyWhenEmpty = "when-empty"
+	policyNow       = "now"
+)
+
+func updatePolicyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "restart", EnvVars: []string{"LEFT4ME_UPDATE_RESTART"}, Value: policyNever,
+			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails"},
+		&cli.DurationFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: time.Hour,
+			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build"},
+	}
+}
+
+// updatePolicy reads --restart and --restart-deadline, before anything is
+// downloaded.
+func updatePolicy(c *cli.Context) (string, time.Duration, error) {
+	policy, d := c.String("restart"), c.Duration("restart-deadline")
+	switch policy {
+	case policyNever, policyWhenEmpty, policyNow:
+	default:
+		return "", 0, fmt.Errorf("%w: --restart (LEFT4ME_UPDATE_RESTART) %q: want never, when-empty or now", fail.ErrUsage, policy)
+	}
+	if d < 0 {
+		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", fail.ErrUsage, d)
+	}
+	return policy, d, nil
+}
+
+// moveOver restarts the servers left on an older version (old, running)
+// by policy, through the same rollout as left4me restart.
+func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duration, old []string) error {
+	if len(old) == 0 || policy == policyNever {
+		if len(old) > 0 {
+			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty (or set LEFT4ME_UPDATE_RESTART in /etc/left4me/update.env)\n", strings.Join(old, ", "))
+		}
+		return nil
+	}
+	// old are the servers running on an older version; a rolling
+	// restart ends at the first that fails to come back on the new one.
+	p := rollout.Plan{Op: "restart", Names: old, Rolling: true, OnlyRunning: true}
+	how := "at once"
+	if policy == policyWhenEmpty {
+		p.WhenEmpty, p.Deadline = true, deadline
+		how = fmt.Sprintf("each once it has no players (for at most %v)", deadline)
+	}
+	fmt.Fprintf(e.Stdout, "update policy %s: restarting %s onto the new version, one after the other, %s\n", policy, strings.Join(old, ", "), how)
+	err := e.UnitOp(ctx, p)
+	if errors.Is(err, rollout.ErrLeftRunning) {
+		// What the policy asked: players are never kicked for an update.
+		fmt.Fprintf(e.Stdout, "%s; they move to the new version at their next restart\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,92 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// restart --scheduled is restart --when-empty with the spec's settings,
+// and leaves a stopped server stopped.
+func TestScheduledRestart(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "busy", "port: 27001\nschedule: {restart: daily, restart_deadline: 30ms, restart_force: false}\n")
+	te.spec(t, "idle", "port: 27002\nschedule: {restart: daily}\n")
+	te.spec(t, "down", "port: 27003\nschedule: {restart: daily}\n")
+	te.sd.set("l4d2@busy.service", "active", "running")
+	te.sd.set("l4d2@idle.service", "active", "running")
+	te.sd.set("l4d2@down.service", "inactive", "dead")
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	te.Players = func(_ context.Context, addr string) (int, error) {
+		if addr == "127.0.0.1:27001" {
+			return 2, nil
+		}
+		return 0, nil
+	}
+	err := te.run("restart", "--scheduled", "busy")
+	if err != nil || !strings.Contains(te.out.String(), "still occupied (or not answering) after 30ms, left running: busy; the next scheduled restart tries again") {
+		t.Errorf("busy: %v\n%s", err, te.out)
+	}
+	if !strings.Contains(te.out.String(), "busy: 2 player(s) on port 27001; waiting") {
+		t.Errorf("stdout %q", te.out.String())
+	}
+	if err := te.run("restart", "--scheduled", "idle"); err != nil {
+		t.Errorf("idle: %v", err)
+	}
+	if err := te.run("restart", "--scheduled", "down"); err != nil {
+		t.Errorf("down: %v", err)
+	}
+	if !strings.Contains(te.out.String(), "down: not running; left stopped") {
+		t.Errorf("stdout %q", te.out.String())
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "restart l4d2@idle.service" {
+		t.Errorf("calls %s", got)
+	}
+	// A schedule removed from the spec: its timer, still running, ends.
+	te.spec(t, "idle", "port: 27002\n")
+	if err := te.run("restart", "--scheduled", "idle"); err != nil || !strings.Contains(te.out.String(), "idle: its spec has no schedule.restart (any more): nothing to do") {
+		t.Errorf("idle without a schedule: %v\n%s", err, te.out)
+	}
+	if got := strings.Join(te.sd.calls, ","); got != "restart l4d2@idle.service,stop left4me-restart@idle.timer" {
+		t.Errorf("calls %s", got)
+	}
+	for _, args := range [][]string{
+		{"restart", "--scheduled", "--deadline", "1m", "idle"},
+		{"restart", "--scheduled", "idle", "busy"},
+	} {
+		if err := te.run(args...); !errors.Is(err, fail.ErrUsage) {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestScheduledPlanDefaults(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\nschedule: {restart: daily, restart_warn_at: [2m]}\nbackups: {keep: 3, max_age: 48h}\n")
+	s, err := te.Load("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := unitctl.ScheduledPlan("a", s.Schedule)
+	if !p.WhenEmpty || !p.Force || !p.OnlyRunning || p.Deadline != time.Hour || len(p.WarnAt) != 1 || p.Announce != unitctl.DefaultAnnounce {
+		t.Errorf("plan %+v", p)
+	}
+	if k, a := te.dayops().Retention("a"); k != 3 || a != 48*time.Hour {
+		t.Errorf("retention %d %v", k, a)
+	}
+}
+
+func TestUpdatePolicyFlags(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	err := te.run("game", "update", "--restart", "sometimes")
+	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), `--restart (LEFT4ME_UPDATE_RESTART) "sometimes": want never, when-empty or now`) {
+		t.Errorf("got %v", err)
+	}
+}
