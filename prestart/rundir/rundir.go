@@ -22,17 +22,15 @@ import (
 	"github.com/left4me/left4me/spec/layout"
 )
 
-// Names of the parts of runtime/NAME.
+// Names of the parts of runtime/NAME (spec/layout spells them, so that
+// the unit template need not link this package).
 const (
-	Upper  = "upper"  // the server's writes; the instance's data
-	Work   = "work"   // overlayfs's work directory
-	Merged = "merged" // where the overlay is mounted
-	Dumps  = "dumps"  // crash minidumps (bound on /tmp/dumps in the unit)
-	Layers = "layers" // idmapped layers attached while mounting (old kernels)
-	// Record names the installation the last start mounted
-	// ("installations/ID", or "installation" for a plain directory): the
-	// mount itself only shows /proc/self/fd paths.
-	Record = "installation"
+	Upper  = layout.Upper
+	Work   = layout.Work
+	Merged = layout.Merged
+	Dumps  = layout.Dumps
+	Layers = layout.Layers
+	Record = layout.Record
 )
 
 // Dir is runtime/NAME of one instance.

@@ -52,5 +52,24 @@ func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, "runtime") }
 // prestart/rundir owns what is in it).
 func (l Layout) RuntimeDir(name string) string { return filepath.Join(l.RuntimeRoot(), name) }
 
+// Names of the parts of runtime/NAME (package prestart/rundir works on
+// them; the unit template and the CLI name them through here).
+const (
+	Upper  = "upper"  // the server's writes; the instance's data
+	Work   = "work"   // overlayfs's work directory
+	Merged = "merged" // where the overlay is mounted
+	Dumps  = "dumps"  // crash minidumps (bound on /tmp/dumps in the unit)
+	Layers = "layers" // idmapped layers attached while mounting (old kernels)
+	// Record names the installation the last start mounted
+	// ("installations/ID", or "installation" for a plain directory): the
+	// mount itself only shows /proc/self/fd paths.
+	Record = "installation"
+)
+
+// RuntimePart is one part of runtime/NAME (Upper, Merged, …).
+func (l Layout) RuntimePart(name, part string) string {
+	return filepath.Join(l.RuntimeDir(name), part)
+}
+
 // MergedDir is where the instance's overlayfs is mounted.
-func (l Layout) MergedDir(name string) string { return filepath.Join(l.RuntimeDir(name), "merged") }
+func (l Layout) MergedDir(name string) string { return l.RuntimePart(name, Merged) }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/container"
