@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -30,7 +31,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", what, err)
 	}
-	names, err := ReadDirNames(list)
+	names, err := fsat.ReadDirNames(list)
 	unix.Close(list)
 	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", what, err)

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 )
 
@@ -79,7 +80,7 @@ type shifted struct {
 	paths []string // where attach mounted them
 }
 
-func (s *shifted) close() { closeAll(s.fds...) }
+func (s *shifted) close() { fsat.CloseAll(s.fds...) }
 
 // shiftLayers clones every layer as a detached, read-only, idmapped mount.
 // A layer on a filesystem without idmapped mounts makes it fail with
@@ -120,7 +121,7 @@ const attachDir = rundir.Layers
 // overlay holds its own private clones of them.
 func (s *shifted) attach(dir int, dirPath string) error {
 	what := dirPath + "/" + attachDir
-	lfd, _, err := ensureDir(dir, attachDir, 0o700, what)
+	lfd, _, err := fsat.EnsureDir(dir, attachDir, 0o700, what)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (s *shifted) attach(dir int, dirPath string) error {
 			return fmt.Errorf("attach layer on %s: %w", p, err)
 		}
 		s.paths = append(s.paths, p)
-		fd, err := openBeneath(lfd, name, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS, p)
+		fd, err := fsat.OpenBeneath(lfd, name, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS, p)
 		if err != nil {
 			return err
 		}

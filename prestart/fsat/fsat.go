@@ -1,4 +1,11 @@
-package prestart
+// Package fsat is filesystem work through directory descriptors (the *at
+// system calls), for root acting on trees that others can write: opening
+// beneath a directory with openat2 and no links (OpenBeneath, EnsureDir),
+// listing (ReadDirNames), removing a tree without following a link or
+// entering a mount (RemoveTree), and writing files in place durably
+// (WriteFile, SyncDir, SyncFS). The start helper and the CLI share it, so
+// it lives below prestart and imports nothing of ours.
+package fsat
 
 import (
 	"errors"
@@ -8,16 +15,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// resolveStrict forbids every symlink and any escape from the starting
+// ResolveStrict forbids every symlink and any escape from the starting
 // directory: what the helpers open below a directory that someone else can
 // write (an upper layer, an overlay) is exactly that path. Crossing into
 // another mount is allowed: only root can mount, and a runtime dir on a
 // filesystem of its own (a quota, a separate disk) is a fair setup.
-const resolveStrict = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+const ResolveStrict = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
 
-// openBeneath opens path below dirfd with openat2 and the given resolve
+// OpenBeneath opens path below dirfd with openat2 and the given resolve
 // flags. The returned error names path relative to what (for messages).
-func openBeneath(dirfd int, path string, flags uint64, resolve uint64, what string) (int, error) {
+func OpenBeneath(dirfd int, path string, flags uint64, resolve uint64, what string) (int, error) {
 	how := unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: resolve}
 	if flags&unix.O_CREAT != 0 {
 		how.Mode = 0o644
@@ -50,15 +57,15 @@ func explain(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// ensureDir makes name below parent (if missing) and opens it, refusing a
+// EnsureDir makes name below parent (if missing) and opens it, refusing a
 // symlink or non-directory in its place. created reports a new directory.
-func ensureDir(parent int, name string, mode uint32, what string) (fd int, created bool, err error) {
+func EnsureDir(parent int, name string, mode uint32, what string) (fd int, created bool, err error) {
 	if err := unix.Mkdirat(parent, name, mode); err == nil {
 		created = true
 	} else if !errors.Is(err, unix.EEXIST) {
 		return -1, false, fmt.Errorf("create %s: %w", what, err)
 	}
-	fd, err = openBeneath(parent, name, unix.O_RDONLY|unix.O_DIRECTORY, resolveStrict, what)
+	fd, err = OpenBeneath(parent, name, unix.O_RDONLY|unix.O_DIRECTORY, ResolveStrict, what)
 	if err != nil {
 		return -1, false, err
 	}
@@ -72,8 +79,8 @@ func ensureDir(parent int, name string, mode uint32, what string) (fd int, creat
 	return fd, created, nil
 }
 
-// closeAll closes fds, ignoring the -1 placeholders.
-func closeAll(fds ...int) {
+// CloseAll closes fds, ignoring the -1 placeholders.
+func CloseAll(fds ...int) {
 	for _, fd := range fds {
 		if fd >= 0 {
 			unix.Close(fd)
@@ -86,3 +93,23 @@ type notExist string
 
 func (n notExist) Error() string        { return string(n) + ": does not exist" }
 func (n notExist) Is(target error) bool { return target == os.ErrNotExist }
+
+// ReadDirNames lists the open directory dir from its current offset (a
+// fresh descriptor: all of it), without following or opening anything.
+func ReadDirNames(dir int) ([]string, error) {
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.ReadDirent(dir, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}

@@ -42,7 +42,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Suffix ends every backup's file name.
@@ -259,9 +259,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// openDir is treerm.OpenDir: the same rules for every walker of a tree
+// openDir is fsat.OpenDir: the same rules for every walker of a tree
 // the server wrote.
-func openDir(dir int, name string) (int, error) { return treerm.OpenDir(dir, name) }
+func openDir(dir int, name string) (int, error) { return fsat.OpenDir(dir, name) }
 
 func openFile(dir int, name string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC, Resolve: resolve}

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
@@ -66,7 +66,7 @@ func (e *Env) lockSpecs(ctx context.Context) (release func(), err error) {
 	}
 	// Every writer of specs holds this lock, so a temporary file found now
 	// is what a killed one left (readers skip it; it would only pile up).
-	tmps, _ := filepath.Glob(filepath.Join(dir, durable.TempPrefix+"*.yaml.tmp*"))
+	tmps, _ := filepath.Glob(filepath.Join(dir, fsat.TempPrefix+"*.yaml.tmp*"))
 	for _, p := range tmps {
 		if err := os.Remove(p); err == nil {
 			e.note("removed %s, left by an interrupted left4me command", p)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +52,15 @@ func Try(dir string) (release func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return func() { unix.Close(fd) }, nil
+}
+
+// TryMkdir is Try on directory dir, creating it (0755) if missing: the
+// store locks of game installations and overlay builds.
+func TryMkdir(dir string) (release func(), err error) {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	return Try(dir)
 }
 
 // Wait takes the lock on dir, waiting while another process holds it

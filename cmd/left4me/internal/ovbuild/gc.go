@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/left4me/left4me/prestart/fsat"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
@@ -103,5 +105,5 @@ func (s Store) Remove(name string, v Version) error {
 	if err := os.Rename(v.Path, trash); err != nil {
 		return fmt.Errorf("move %s to %s: %w", v.Path, trash, err)
 	}
-	return layerstore.RemoveTreeWritable(trash)
+	return fsat.RemoveTree(trash, fsat.RemoveOptions{Chmod: true})
 }

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -41,7 +41,7 @@ func Remove(root, name, mountinfo string) (bool, error) {
 	}
 	// The server wrote the tree: removed through descriptors, one at a
 	// time whatever its depth, never following a link (package treerm).
-	if err := treerm.Remove(dir, treerm.Options{}); err != nil {
+	if err := fsat.RemoveTree(dir, fsat.RemoveOptions{}); err != nil {
 		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
 	}
 	return true, nil

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/left4me/left4me/prestart/fsat"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
@@ -153,7 +155,7 @@ func (s Store) EmptyTrash() error {
 	ps, _ := filepath.Glob(filepath.Join(s.Dir(), trashPrefix+"*"))
 	var errs []error
 	for _, p := range ps {
-		errs = append(errs, layerstore.RemoveTree(p))
+		errs = append(errs, fsat.RemoveTree(p, fsat.RemoveOptions{}))
 	}
 	return errors.Join(errs...)
 }

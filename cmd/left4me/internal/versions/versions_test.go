@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/prestart/fsat"
+
 	"github.com/left4me/left4me/tests/testroot"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/tests/treetest"
 )
@@ -609,7 +610,7 @@ func TestCleanStaleAndRemoveTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Unmount(filepath.Join(d, "m"), unix.MNT_DETACH)
-	if err := layerstore.RemoveTree(d); err == nil || !strings.Contains(err.Error(), "mount point") {
+	if err := fsat.RemoveTree(d, fsat.RemoveOptions{}); err == nil || !strings.Contains(err.Error(), "mount point") {
 		t.Errorf("%v", err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Path(id1), "srcds_run")); err != nil {
