@@ -10,6 +10,7 @@ import (
 
 	"github.com/left4me/left4me/tests/testroot"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -78,7 +79,7 @@ func read(t *testing.T, p string) string {
 
 func mounted(t *testing.T, p string) bool {
 	t.Helper()
-	m, err := rundir.IsMountPoint(p)
+	m, err := fsat.IsMountPoint(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,12 +234,12 @@ func TestPreviewWritesNothing(t *testing.T) {
 }
 
 func TestIsMountPoint(t *testing.T) {
-	if m, err := rundir.IsMountPoint("/proc"); err != nil || !m {
+	if m, err := fsat.IsMountPoint("/proc"); err != nil || !m {
 		t.Fatalf("/proc: %v %v", m, err)
 	}
 	dir := t.TempDir()
 	for _, p := range []string{dir, filepath.Join(dir, "nope")} {
-		if m, err := rundir.IsMountPoint(p); err != nil || m {
+		if m, err := fsat.IsMountPoint(p); err != nil || m {
 			t.Fatalf("%s: %v %v", p, m, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -55,7 +56,7 @@ func openInstance(c Config, name string) (*instance, error) {
 		inst.close()
 		return nil, fmt.Errorf("chmod %s: %w", what, err)
 	}
-	if err := rundir.LockFD(dir, rundir.Wait, what); err != nil {
+	if err := layout.LockFD(dir, true, what); err != nil {
 		inst.close()
 		return nil, err
 	}
@@ -156,13 +157,13 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 	defer unix.Close(rootfd)
 	l := &layers{root: root}
 	if len(overlays) > 0 {
-		ov, err := fsat.OpenBeneath(rootfd, "overlays", unix.O_PATH|unix.O_DIRECTORY, fsat.ResolveStrict, filepath.Join(root, "overlays"))
+		ov, err := fsat.OpenBeneath(rootfd, layout.OverlaysName, unix.O_PATH|unix.O_DIRECTORY, fsat.ResolveStrict, filepath.Join(root, layout.OverlaysName))
 		if err != nil {
 			return nil, err
 		}
 		defer unix.Close(ov)
 		for i, o := range overlays {
-			what := filepath.Join(root, "overlays", o.Path)
+			what := filepath.Join(root, layout.OverlaysName, o.Path)
 			fd, err := fsat.OpenBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, fsat.ResolveStrict, what)
 			if err != nil {
 				l.close()
@@ -173,8 +174,8 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 		}
 		l.ovfd = l.fds[:len(l.fds):len(l.fds)]
 	}
-	inst := filepath.Join(root, "installation")
-	fd, err := fsat.OpenBeneath(rootfd, "installation", unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
+	inst := filepath.Join(root, layout.InstallationLink)
+	fd, err := fsat.OpenBeneath(rootfd, layout.InstallationLink, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
 	if err != nil {
 		l.close()
 		if errors.Is(err, fs.ErrNotExist) {
@@ -199,7 +200,7 @@ func (l *layers) readCfgs(overlays []startplan.Overlay, uid, gid int) ([]cfgCopy
 		if o.Alias == "" {
 			continue
 		}
-		data, err := readOverlayCfg(l.ovfd[i], filepath.Join(l.root, "overlays", o.Path), uid, gid)
+		data, err := readOverlayCfg(l.ovfd[i], filepath.Join(l.root, layout.OverlaysName, o.Path), uid, gid)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +216,7 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	}
 	rel, err := filepath.Rel(root, target)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		rel = "installation"
+		rel = layout.InstallationLink
 	}
 	// rundir.Record: what `left4me game status|gc` read to tell which
 	// version a running server reads.

@@ -58,7 +58,7 @@ func PreviewStart(c Config, name string, s startplan.Plan) (*Preview, error) {
 		src := ""
 		for _, o := range s.Overlays {
 			if o.Alias == cp.alias {
-				src = filepath.Join(c.Layout.Root, "overlays", o.Path, OverlayCfg)
+				src = filepath.Join(c.Layout.Overlay(o.Path), OverlayCfg)
 			}
 		}
 		p.Copies = append(p.Copies, PlannedCopy{Alias: cp.alias, Source: src,
@@ -66,9 +66,9 @@ func PreviewStart(c Config, name string, s startplan.Plan) (*Preview, error) {
 	}
 	p.Layers = append(p.Layers, filepath.Join(rt, rundir.Upper))
 	for _, o := range s.Overlays {
-		p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "overlays", o.Path))
+		p.Layers = append(p.Layers, c.Layout.Overlay(o.Path))
 	}
-	p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "installation"))
+	p.Layers = append(p.Layers, c.Layout.Installation())
 	p.Warnings = l.lint(s.Overlays)
 	return p, nil
 }

@@ -94,6 +94,33 @@ type notExist string
 func (n notExist) Error() string        { return string(n) + ": does not exist" }
 func (n notExist) Is(target error) bool { return target == os.ErrNotExist }
 
+// IsMountPoint reports whether path (never followed if a link) is the root
+// of a mount. It and RemoveTree's check are the one answer to "is it
+// mounted?" (statx's STATX_ATTR_MOUNT_ROOT); /proc/self/mountinfo
+// (package prestart/mountinfo) answers another question: which mounts lie
+// below a directory.
+func IsMountPoint(path string) (bool, error) {
+	root, _, err := statMount(unix.AT_FDCWD, path)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return root, nil
+}
+
+// statMount says whether name below dir (never followed, never
+// automounted) is the root of a mount, and the device it is on.
+func statMount(dir int, name string) (root bool, dev uint64, err error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(dir, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_INO, &stx); err != nil {
+		return false, 0, err
+	}
+	root = stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+	return root, unix.Mkdev(stx.Dev_major, stx.Dev_minor), nil
+}
+
 // ReadDirNames lists the open directory dir from its current offset (a
 // fresh descriptor: all of it), without following or opening anything.
 func ReadDirNames(dir int) ([]string, error) {

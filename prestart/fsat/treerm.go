@@ -225,12 +225,11 @@ func identity(fd int) (ident, error) {
 // checkMount refuses a directory that is a mount point or on another
 // filesystem: its content is not the tree's to delete.
 func checkMount(dir int, name string, dev uint64, what string) error {
-	var stx unix.Statx_t
-	if err := unix.Statx(dir, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_INO, &stx); err != nil {
+	root, on, err := statMount(dir, name)
+	if err != nil {
 		return fmt.Errorf("remove %s: %w", what, err)
 	}
-	root := stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-	if root || unix.Mkdev(stx.Dev_major, stx.Dev_minor) != dev {
+	if root || on != dev {
 		return fmt.Errorf("refusing to remove %s: %w", what, ErrMounted)
 	}
 	return nil

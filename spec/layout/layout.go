@@ -35,7 +35,7 @@ func FromEnv() Layout {
 }
 
 // InstancesDir is the directory of spec files.
-func (l Layout) InstancesDir() string { return filepath.Join(l.ConfigDir, "instances") }
+func (l Layout) InstancesDir() string { return filepath.Join(l.ConfigDir, InstancesName) }
 
 // SpecPath is the spec file of an instance whose name was validated.
 func (l Layout) SpecPath(name string) string {
@@ -46,7 +46,7 @@ func (l Layout) SpecPath(name string) string {
 func Unit(name string) string { return "l4d2@" + name + ".service" }
 
 // RuntimeRoot is runtime/, which holds one directory per instance.
-func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, "runtime") }
+func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, RuntimeName) }
 
 // RuntimeDir is runtime/NAME, the instance's own tree (package
 // prestart/rundir owns what is in it).

@@ -43,6 +43,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Suffix ends every backup's file name.
@@ -183,13 +184,9 @@ func newID(dir string, now time.Time) (string, error) {
 // lock takes an exclusive flock on dir: one backup, prune or restore of an
 // instance at a time.
 func lock(dir string) (func(), error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := layout.OpenLocked(dir, true)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return nil, err
 	}
 	return func() { unix.Close(fd) }, nil
 }

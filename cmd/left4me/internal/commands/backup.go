@@ -27,7 +27,7 @@ import (
 // backupDir is backups/NAME under the state root: root's, 0700, apart
 // from runtime/ which the servers write below.
 func (e *Env) backupDir(name string) string {
-	return filepath.Join(e.Layout.Root, "backups", name)
+	return e.Layout.Backups(name)
 }
 
 func backupCmd(e *Env) *cli.Command {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
@@ -58,7 +57,7 @@ func (e *Env) lockSpecs(ctx context.Context) (release func(), err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, specLockWait)
 	defer cancel()
-	release, err = dirlock.Wait(ctx, dir, func(h *dirlock.HeldError) {
+	release, err = layout.WaitLock(ctx, dir, func(h *layout.HeldError) {
 		e.note("waiting for another left4me command: %v", h)
 	})
 	if err != nil {

@@ -13,17 +13,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Names below the state root.
 const (
-	OverlaysDir = "overlays"       // overlays/NAME: the current version
-	BuildsDir   = "overlay-builds" // overlay-builds/NAME/ID: older versions
+	OverlaysDir = layout.OverlaysName      // overlays/NAME: the current version
+	BuildsDir   = layout.OverlayBuildsName // overlay-builds/NAME/ID: older versions
 	// MarkerPrefix + NAME is a file made fresh (never hard-linked) in the
 	// root of each version, holding its ID. Its inode, seen through an
 	// instance's mounted overlay, tells the version the instance runs on.
@@ -201,8 +200,8 @@ func (s Store) Names() []string {
 // builders, which run as the same user, never run side by side.
 func (s Store) Lock() (release func(), err error) {
 	dir := filepath.Join(s.Root, BuildsDir)
-	release, err = dirlock.TryMkdir(dir)
-	if errors.Is(err, dirlock.ErrLocked) {
+	release, err = layout.TryLockMkdir(dir)
+	if errors.Is(err, layout.ErrLocked) {
 		return nil, fmt.Errorf("another overlay build or gc is running: %w; try again when it is done", err)
 	}
 	return release, err

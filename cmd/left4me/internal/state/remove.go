@@ -29,7 +29,7 @@ func Remove(root, name, mountinfo string) (bool, error) {
 	// The helpers' lock: a start racing us waits, then fails on the removed
 	// directory instead of mounting into a half-deleted tree.
 	fd, err := d.Lock(rundir.NoWait)
-	if errors.Is(err, rundir.ErrLocked) {
+	if errors.Is(err, layout.ErrLocked) {
 		return false, fmt.Errorf("%w: try again in a moment", err)
 	}
 	if err != nil {
@@ -79,7 +79,7 @@ func checkUnmounted(dir, mountinfo string) error {
 		return err
 	}
 	for _, p := range []string{dir, filepath.Join(dir, rundir.Merged)} {
-		if m, err := rundir.IsMountPoint(p); err != nil {
+		if m, err := fsat.IsMountPoint(p); err != nil {
 			return err
 		} else if m {
 			mounts = append(mounts, p)
