@@ -174,7 +174,7 @@ func TestStaleCfgRemoved(t *testing.T) {
 // startSpec starts from the plan the generator would write for the spec
 // as it is now.
 func startSpec(c Config, name string) error {
-	s, err := spec.LoadInstance(c.Layout, name)
+	s, err := spec.Judge(c.Layout, name)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func startSpec(c Config, name string) error {
 }
 
 func previewSpec(c Config, name string) (*Preview, error) {
-	s, err := spec.LoadInstance(c.Layout, name)
+	s, err := spec.Judge(c.Layout, name)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func previewSpec(c Config, name string) (*Preview, error) {
 
 func TestStartChecksThePlan(t *testing.T) {
 	e := newEnv(t, "")
-	s, err := spec.LoadInstance(e.c.Layout, "srv")
+	s, err := spec.Judge(e.c.Layout, "srv")
 	if err != nil {
 		t.Fatal(err)
 	}

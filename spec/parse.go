@@ -146,7 +146,7 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		case "resources":
 			s.Resources = p.resources(v)
 		default:
-			p.unknownKey(k, k.Value, []string{"port", "ports", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources"})
+			p.unknownKey(k, k.Value, KnownKeys()[TopKeys])
 		}
 	}
 	if !sawPort {

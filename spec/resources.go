@@ -58,7 +58,7 @@ func (p *parser) resources(v *yaml.Node) Resources {
 		case "disk":
 			r.Disk = p.check(val, f, diskSize)
 		default:
-			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max", "disk"})
+			p.unknownKey(k, f, KnownKeys()[ResourcesKeys])
 		}
 	}
 	return r

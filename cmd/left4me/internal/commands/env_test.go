@@ -189,7 +189,7 @@ func newEnv(t *testing.T) *tenv {
 	// A unit that starts runs its spec's command line as it is then.
 	te.sd.started = func(unit string) []string {
 		name := strings.TrimSuffix(strings.TrimPrefix(unit, "l4d2@"), ".service")
-		s, err := spec.LoadInstance(l, name)
+		s, err := spec.Judge(l, name)
 		if err != nil {
 			return []string{"left4me-relay", "srcds_linux"}
 		}

@@ -8,8 +8,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/generator"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
 	"github.com/left4me/left4me/units"
 )
 
@@ -21,7 +23,9 @@ func renderCmd(e *Env) *cli.Command {
 		Name:      "render",
 		Usage:     "show exactly what a start would do, without doing it",
 		ArgsUsage: "NAME",
-		Description: `Runs the start helper's own resolution (prestart.Preview) and prints the
+		Description: `Renders the spec with the generator's own function (judged with the other
+specs, as at daemon-reload), then runs the start helper's own resolution
+(prestart.Preview) on the plan it would write, and prints the
 server.cfg it would stage (lines it adds itself are marked "# auto"), the
 server_ALIAS.cfg files it would copy and from where, the layer stack top
 to bottom and the server's command line. Nothing is written or mounted.
@@ -46,14 +50,19 @@ func (e *Env) previewConfig(say bool) prestart.Config {
 	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
 }
 
-// preview loads the spec of name and runs the start helper's resolution on
-// the plan the generator would write for it.
+// preview judges the spec of name and runs the start helper's resolution
+// on the plan the generator would write for it: the generator's own
+// rendering (generator.DryRun), read back as the start helper reads it.
 func (e *Env) preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
-	s, err := spec.Judge(c.Layout, name)
+	s, f, err := generator.DryRun(units.Config{Layout: c.Layout}, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := prestart.PreviewStart(c, name, s.StartPlan())
+	plan, err := startplan.Decode(f.Plan)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the generator's plan for %s: %w", name, err)
+	}
+	p, err := prestart.PreviewStart(c, name, plan)
 	return p, s, err
 }
 

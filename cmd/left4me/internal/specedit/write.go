@@ -11,7 +11,7 @@ import (
 	"github.com/left4me/left4me/prestart/fsat"
 )
 
-// WriteNew writes path atomically and durably (package durable), and only
+// WriteNew writes path atomically and durably (fsat.WriteFile), and only
 // if it does not exist yet: a reader (the generator at a reload) sees
 // either no file or all of it. The mode is 0640 (root's group may read): a
 // spec may hold the instance's RCON password.

@@ -40,7 +40,7 @@ func Remove(root, name, mountinfo string) (bool, error) {
 		return false, err
 	}
 	// The server wrote the tree: removed through descriptors, one at a
-	// time whatever its depth, never following a link (package treerm).
+	// time whatever its depth, never following a link (fsat.RemoveTree).
 	if err := fsat.RemoveTree(dir, fsat.RemoveOptions{}); err != nil {
 		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
 	}
