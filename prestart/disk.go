@@ -70,7 +70,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 // bytes; dir is its open runtime/NAME.
 func instanceUsage(dir int, what string) (int64, error) {
 	var total int64
-	for _, part := range []string{rundir.Upper, rundir.Dumps} {
+	for _, part := range []string{layout.Upper, layout.Dumps} {
 		fd, err := unix.Openat(dir, part, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) {
 			continue

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
-	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // keepDumps is how many minidumps a start leaves, and maxDumpBytes how
@@ -19,7 +19,7 @@ const (
 	maxDumpBytes = 256 << 20
 )
 
-// ensureDumps creates runtime/NAME/dumps (rundir.Dumps), which receives the
+// ensureDumps creates runtime/NAME/dumps (layout.Dumps), which receives the
 // engine's crash minidumps (the unit binds it on /tmp/dumps, where breakpad
 // writes them, so they outlive one run's private /tmp), for the server's
 // user and trims
@@ -27,7 +27,7 @@ const (
 // examined with fstatat(AT_SYMLINK_NOFOLLOW) and removed with unlinkat,
 // which never follows a link.
 func ensureDumps(c Config, dir int, what string) error {
-	fd, created, err := fsat.EnsureDir(dir, rundir.Dumps, 0o750, what)
+	fd, created, err := fsat.EnsureDir(dir, layout.Dumps, 0o750, what)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Why idmapped lower layers: overlayfs checks access against the merged
@@ -114,7 +115,7 @@ func shiftLayers(lowers []int, names []string, uid, gid int, pins string) (*shif
 // attachDir below runtime/NAME holds the idmapped layers while the overlay
 // is mounted on kernels that refuse detached layers (before Linux 6.15,
 // clone_private_mount() accepted only mounts of the caller's namespace).
-const attachDir = rundir.Layers
+const attachDir = layout.Layers
 
 // attach mounts each clone on runtime/NAME/layers/I and reopens it there,
 // so the overlay gets attached layers; detach removes them again once the

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -61,19 +60,19 @@ func openInstance(c Config, name string) (*instance, error) {
 		return nil, err
 	}
 	var created bool
-	if inst.upper, created, err = fsat.EnsureDir(dir, rundir.Upper, 0o755, what+"/"+rundir.Upper); err == nil && created {
+	if inst.upper, created, err = fsat.EnsureDir(dir, layout.Upper, 0o755, what+"/"+layout.Upper); err == nil && created {
 		err = unix.Fchown(inst.upper, c.UID, c.GID)
 	} else if err == nil {
-		err = adoptUpper(c, inst.upper, what+"/"+rundir.Upper)
+		err = adoptUpper(c, inst.upper, what+"/"+layout.Upper)
 	}
 	if err == nil {
-		inst.work, _, err = fsat.EnsureDir(dir, rundir.Work, 0o700, what+"/"+rundir.Work)
+		inst.work, _, err = fsat.EnsureDir(dir, layout.Work, 0o700, what+"/"+layout.Work)
 	}
 	if err == nil {
-		err = ensureMountPoint(dir, rundir.Merged, what+"/"+rundir.Merged)
+		err = ensureMountPoint(dir, layout.Merged, what+"/"+layout.Merged)
 	}
 	if err == nil {
-		err = ensureDumps(c, dir, what+"/"+rundir.Dumps)
+		err = ensureDumps(c, dir, what+"/"+layout.Dumps)
 	}
 	if err != nil {
 		inst.close()
@@ -218,12 +217,12 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		rel = layout.InstallationLink
 	}
-	// rundir.Record: what `left4me game status|gc` read to tell which
+	// layout.Record: what `left4me game status|gc` read to tell which
 	// version a running server reads.
-	if err := unix.Unlinkat(dir, rundir.Record, 0); err != nil && err != unix.ENOENT {
+	if err := unix.Unlinkat(dir, layout.Record, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("record installation: %w", err)
 	}
-	return writeNew(dir, rundir.Record, []byte(rel+"\n"), 0, 0, dirPath)
+	return writeNew(dir, layout.Record, []byte(rel+"\n"), 0, 0, dirPath)
 }
 
 // LayerError is a problem with overlays[Index] of the spec, so that

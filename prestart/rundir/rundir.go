@@ -1,8 +1,9 @@
-// Package rundir owns an instance's runtime state, runtime/NAME below the
-// state root: the paths of its parts, the per-instance lock every helper
-// and command takes, whether and what is mounted there, unmounting, and the
-// record of which installation the last start mounted. Everything else
-// calls it rather than building these paths or taking the lock itself.
+// Package rundir acts on an instance's runtime state, runtime/NAME below
+// the state root (whose parts spec/layout names: layout.Upper, …): the
+// per-instance lock every helper and command takes (a spec/layout flock),
+// whether and what is mounted there, unmounting, and the record of which
+// installation the last start mounted. Everything else calls it rather
+// than taking the lock itself.
 package rundir
 
 import (
@@ -20,17 +21,6 @@ import (
 
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
-)
-
-// Names of the parts of runtime/NAME (spec/layout spells them, so that
-// the unit template need not link this package).
-const (
-	Upper  = layout.Upper
-	Work   = layout.Work
-	Merged = layout.Merged
-	Dumps  = layout.Dumps
-	Layers = layout.Layers
-	Record = layout.Record
 )
 
 // Dir is runtime/NAME of one instance.
@@ -120,7 +110,7 @@ func List(l layout.Layout) ([]string, error) {
 }
 
 // Mounted reports whether the instance's overlay is mounted.
-func (d Dir) Mounted() (bool, error) { return fsat.IsMountPoint(d.Part(Merged)) }
+func (d Dir) Mounted() (bool, error) { return fsat.IsMountPoint(d.Part(layout.Merged)) }
 
 // MountedAll lists, sorted, the instances whose overlay is mounted.
 func MountedAll(l layout.Layout) ([]string, error) {
@@ -171,7 +161,7 @@ func Unmount(path string) (n int, err error) {
 // ("installations/ID" or "installation"). Only a small regular file owned
 // by root counts: runtime/NAME is root's, the server cannot write it.
 func (d Dir) ReadRecord() (string, bool) {
-	p := d.Part(Record)
+	p := d.Part(layout.Record)
 	st, err := os.Lstat(p)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || st.Sys().(*syscall.Stat_t).Uid != 0 {
 		return "", false

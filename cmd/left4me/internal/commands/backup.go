@@ -162,7 +162,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	dir := e.backupDir(name)
 	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{})
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
-		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper), err)
+		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper), err)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
@@ -192,7 +192,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 // backupBefore takes the backup reset and delete take, if there is an upper
 // layer to keep.
 func (e *Env) backupBefore(op, name string) error {
-	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), layout.Upper)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	_, err := e.takeBackup(name, "before "+op, backup.DefaultKeep, backup.DefaultMaxAge)
@@ -216,7 +216,7 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := e.confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
-		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper))); err != nil {
+		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))); err != nil {
 		return err
 	}
 	if _, err := e.load(name); err != nil {
@@ -273,11 +273,11 @@ func (e *Env) putBack(name string, b backup.Info) error {
 	}
 	defer unix.Close(fd)
 	if m, err := d.Mounted(); err != nil || m {
-		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(rundir.Merged))
+		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(layout.Merged))
 	}
 	if err := backup.Restore(d.Path, b); err != nil {
 		return fmt.Errorf("%s: restore %s: %w", name, b.ID, err)
 	}
-	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(rundir.Upper))
+	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(layout.Upper))
 	return nil
 }

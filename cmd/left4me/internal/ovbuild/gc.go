@@ -50,7 +50,7 @@ func (s Store) InUse(name string, vs []Version, users []string) ([]Use, error) {
 	var out []Use
 	for _, inst := range mounted {
 		var st unix.Stat_t
-		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(rundir.Merged), Marker(name)), &st)
+		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(layout.Merged), Marker(name)), &st)
 		switch {
 		case err == nil:
 			out = append(out, Use{Instance: inst, Overlay: name, Version: marks[st.Ino]})

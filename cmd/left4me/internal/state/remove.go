@@ -78,7 +78,7 @@ func checkUnmounted(dir, mountinfo string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{dir, filepath.Join(dir, rundir.Merged)} {
+	for _, p := range []string{dir, filepath.Join(dir, layout.Merged)} {
 		if m, err := fsat.IsMountPoint(p); err != nil {
 			return err
 		} else if m {

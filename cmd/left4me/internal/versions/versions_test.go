@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 
 	"github.com/left4me/left4me/tests/testroot"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/tests/treetest"
 )
 
@@ -499,7 +499,7 @@ func TestInUseAndGC(t *testing.T) {
 	}
 	mountInstance(t, s, "new", s.Path(id2))
 	mountInstance(t, s, "rec", s.Path(id2))
-	os.WriteFile(filepath.Join(s.Root, "runtime/rec", rundir.Record), []byte("installations/"+id1+"\n"), 0o644)
+	os.WriteFile(filepath.Join(s.Root, "runtime/rec", layout.Record), []byte("installations/"+id1+"\n"), 0o644)
 	os.MkdirAll(filepath.Join(s.Root, "runtime/stopped/merged"), 0o755)
 
 	vs, cur, err := s.List()
