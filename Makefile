@@ -179,6 +179,8 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) tool staticcheck ./...
 	@# Imports in three groups: standard library, third party, this module.
+	@# Imports point the way docs/ARCHITECTURE.md says (go list, no build).
+	$(GO) test -count=1 ./tests/layering
 	@test -z "$$($(GO) tool goimports -local github.com/left4me/left4me -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { $(GO) tool goimports -local github.com/left4me/left4me -l .; echo "imports need grouping: go tool goimports -local github.com/left4me/left4me -w FILE"; exit 1; }
 
 # Benchmarks, each side by side with the alternative (as root; see

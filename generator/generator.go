@@ -63,10 +63,11 @@ func Run(c units.Config, dir string) (Result, error) {
 			}
 			return
 		}
+		f := Render(c, in.Name, in.Spec)
 		w.mkdir(unit + ".d")
-		w.file(filepath.Join(unit+".d", units.DropIn), units.RenderDropIn(c, in.Name, in.Spec), 0o644)
-		w.file(plan, startplan.Encode(in.Spec.StartPlan()), 0o600)
-		if in.Spec.Autostart {
+		w.file(filepath.Join(unit+".d", units.DropIn), f.DropIn, 0o644)
+		w.file(plan, f.Plan, 0o600)
+		if f.Autostart {
 			w.link(filepath.Join(units.Target+".wants", unit), "../"+units.Template)
 		}
 		timers := units.Timers(c, in.Name, in.Spec)
@@ -93,6 +94,35 @@ func Run(c units.Config, dir string) (Result, error) {
 		res.Skipped = append(res.Skipped, Skipped{Err: err})
 	}
 	return res, errors.Join(w.errs...)
+}
+
+// Files is what the generator writes for one valid instance.
+type Files struct {
+	DropIn    []byte // l4d2@NAME.service.d/50-left4me-spec.conf
+	Plan      []byte // the start helper's plan (startplan.Encode)
+	Autostart bool   // l4d2.target wants the instance
+}
+
+// Render is the generator's rendering of one instance, the one function
+// behind Run and `left4me render` (as quadlet's -dryrun runs the real
+// conversion): s must have been judged with the other specs (spec.Judge,
+// or Run's spec.Visit).
+func Render(c units.Config, name string, s *spec.Spec) Files {
+	return Files{
+		DropIn:    units.RenderDropIn(c, name, s),
+		Plan:      startplan.Encode(s.StartPlan()),
+		Autostart: s.Autostart,
+	}
+}
+
+// DryRun judges name's spec with all the others, as Run does, and renders
+// it without writing anything.
+func DryRun(c units.Config, name string) (*spec.Spec, Files, error) {
+	s, err := spec.Judge(c.Layout, name)
+	if err != nil {
+		return nil, Files{}, err
+	}
+	return s, Render(c, name, s), nil
 }
 
 // writer collects write errors so one failure does not hide the others. It

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // maxAdoptDepth bounds the walk of adopt: an upper layer deeper than this
@@ -41,7 +43,7 @@ func adoptBelow(dirfd int, what string, from, to [2]int, depth int, n *int) erro
 	if err != nil {
 		return fmt.Errorf("list %s: %w", what, err)
 	}
-	names, err := ReadDirNames(list)
+	names, err := fsat.ReadDirNames(list)
 	unix.Close(list)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", what, err)

@@ -8,22 +8,9 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/spec/layout"
 )
-
-// ConsoleDir holds each running server's console socket, in a directory
-// of its own, all owned by root and writable by root only: the server
-// cannot replace its socket with a link to another server's or with its
-// own listener (issue 26), since the relay, running as the server's user,
-// never creates it. The start helper binds it and hands the listening
-// socket to systemd's file descriptor store of the unit (FDSTORE=1, name
-// ConsoleFDName), which passes it to the relay at ExecStart (LISTEN_FDS).
-const ConsoleDir = "/run/left4me/console"
-
-// ConsoleFDName names the console socket in the unit's descriptor store.
-const ConsoleFDName = "console"
-
-// ConsoleSocket is the socket of instance name below dir.
-func ConsoleSocket(dir, name string) string { return filepath.Join(dir, name, "console.sock") }
 
 // StoreConsole binds name's console socket below dir and gives it to the
 // service manager at notifySocket, replacing the one of an earlier start.
@@ -31,7 +18,7 @@ func StoreConsole(dir, name, notifySocket string) error {
 	if err := rootDirs(dir, name); err != nil {
 		return err
 	}
-	path := ConsoleSocket(dir, name)
+	path := layout.ConsoleSocket(dir, name)
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("console socket %s: %w", path, err)
 	}
@@ -51,7 +38,7 @@ func StoreConsole(dir, name, notifySocket string) error {
 		return fmt.Errorf("console socket %s: %w", path, err)
 	}
 	defer f.Close()
-	return notifyFDs(notifySocket, "FDSTOREREMOVE=1\nFDNAME="+ConsoleFDName, "FDSTORE=1\nFDNAME="+ConsoleFDName, f)
+	return notifyFDs(notifySocket, "FDSTOREREMOVE=1\nFDNAME="+layout.ConsoleFDName, "FDSTORE=1\nFDNAME="+layout.ConsoleFDName, f)
 }
 
 // rootDirs makes dir and dir/name directories owned by root, mode 0755,

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
@@ -32,7 +33,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", what, err)
 	}
-	names, err := ReadDirNames(list)
+	names, err := fsat.ReadDirNames(list)
 	unix.Close(list)
 	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", what, err)
@@ -71,7 +72,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 // bytes; dir is its open runtime/NAME.
 func instanceUsage(dir int, what string) (int64, error) {
 	var total int64
-	for _, part := range []string{rundir.Upper, rundir.Dumps} {
+	for _, part := range []string{layout.Upper, layout.Dumps} {
 		fd, err := unix.Openat(dir, part, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) {
 			continue
@@ -90,7 +91,7 @@ func instanceUsage(dir int, what string) (int64, error) {
 }
 
 // checkDisk measures what the instance holds, records it for list and
-// status (rundir.Usage), and refuses a start when that is more than
+// status (layout.Usage), and refuses a start when that is more than
 // ceiling bytes (0: no ceiling).
 func checkDisk(c Config, name string, dir int, ceiling int64) error {
 	what := c.Layout.RuntimeDir(name)
@@ -111,11 +112,11 @@ func checkDisk(c Config, name string, dir int, ceiling int64) error {
 	return nil
 }
 
-// recordUsage writes rundir.Usage in the open runtime/NAME (root's; the
+// recordUsage writes layout.Usage in the open runtime/NAME (root's; the
 // server cannot reach it) by a rename, so a reader sees the old measure
 // or the new one.
 func recordUsage(dir int, what string, used int64, now time.Time) error {
-	tmp := rundir.Usage + ".new"
+	tmp := layout.Usage + ".new"
 	if err := unix.Unlinkat(dir, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("record usage in %s: %w", what, err)
 	}
@@ -123,7 +124,7 @@ func recordUsage(dir int, what string, used int64, now time.Time) error {
 	if err := writeNew(dir, tmp, []byte(data), 0, 0, what); err != nil {
 		return err
 	}
-	if err := unix.Renameat(dir, tmp, dir, rundir.Usage); err != nil {
+	if err := unix.Renameat(dir, tmp, dir, layout.Usage); err != nil {
 		return fmt.Errorf("record usage in %s: %w", what, err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 // dumps hold more than the instance's disk ceiling (issue 26, item 9).
 func TestStartRefusesOverDisk(t *testing.T) {
 	e := newEnv(t, "")
-	s, err := spec.LoadInstance(e.c.Layout, "srv")
+	s, err := spec.Judge(e.c.Layout, "srv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // keepDumps is how many minidumps a start leaves, and maxDumpBytes how
@@ -18,7 +19,7 @@ const (
 	maxDumpBytes = 256 << 20
 )
 
-// ensureDumps creates runtime/NAME/dumps (rundir.Dumps), which receives the
+// ensureDumps creates runtime/NAME/dumps (layout.Dumps), which receives the
 // engine's crash minidumps (the unit binds it on /tmp/dumps, where breakpad
 // writes them, so they outlive one run's private /tmp), for the server's
 // user and trims
@@ -26,7 +27,7 @@ const (
 // examined with fstatat(AT_SYMLINK_NOFOLLOW) and removed with unlinkat,
 // which never follows a link.
 func ensureDumps(c Config, dir int, what string) error {
-	fd, created, err := ensureDir(dir, rundir.Dumps, 0o750, what)
+	fd, created, err := fsat.EnsureDir(dir, layout.Dumps, 0o750, what)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func ensureDumps(c Config, dir int, what string) error {
 // they hold (the server writes there, so a directory counts like a file
 // and nothing in it is followed).
 func trimDumps(dir, keep int, maxBytes int64) (int, error) {
-	names, err := ReadDirNames(dir)
+	names, err := fsat.ReadDirNames(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -121,7 +122,7 @@ func removeTree(dir int, name string, depth int) error {
 		unix.Close(fd)
 		return err
 	}
-	names, err := ReadDirNames(list)
+	names, err := fsat.ReadDirNames(list)
 	unix.Close(list)
 	for _, n := range names {
 		if err != nil {
@@ -139,24 +140,4 @@ func removeTree(dir int, name string, depth int) error {
 		return err
 	}
 	return unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
-}
-
-// ReadDirNames lists the open directory dir from its current offset (a
-// fresh descriptor: all of it), without following or opening anything.
-func ReadDirNames(dir int) ([]string, error) {
-	var names []string
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.ReadDirent(dir, buf)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n <= 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
 }

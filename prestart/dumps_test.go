@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/testroot"
 )
 
@@ -24,7 +24,7 @@ func TestStartTrimsDumps(t *testing.T) {
 	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
 	}
-	dumps := e.path("runtime/srv/" + rundir.Dumps)
+	dumps := e.path("runtime/srv/" + layout.Dumps)
 	fi, err := os.Stat(dumps)
 	if err != nil || fi.Sys().(*syscall.Stat_t).Uid != testUID || fi.Mode().Perm() != 0o750 {
 		t.Fatalf("dumps dir: %v %v", fi, err)

@@ -116,7 +116,7 @@ func LastUser(l layout.Layout, name string) (uid, gid int, ok bool) {
 		return 0, 0, false
 	}
 	var st unix.Stat_t
-	if err := unix.Lstat(rundir.Of(l, name).Part(rundir.Upper), &st); err != nil || st.Uid == 0 || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if err := unix.Lstat(rundir.Of(l, name).Part(layout.Upper), &st); err != nil || st.Uid == 0 || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return 0, 0, false
 	}
 	return int(st.Uid), int(st.Gid), true

@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/left4me/left4me/spec/layout"
-
-	"github.com/coreos/go-systemd/v22/journal"
 )
 
 // ServerUser is the system user every server runs as (packaging/sysusers.conf).
@@ -33,20 +30,4 @@ func ConfigFromEnv(log io.Writer) (Config, error) {
 		pins = d
 	}
 	return Config{Layout: layout.FromEnv(), UID: uid, GID: gid, Log: log, IdmapPins: pins}, nil
-}
-
-// PrintError writes err to w (the process's stderr), one line at a time.
-// When stderr is the journal's stream (journal.StderrIsJournalStream: the
-// JOURNAL_STREAM device and inode are stderr's, not just inherited), each
-// line carries the <3> prefix so journald records it as an error, and no
-// program name, which the journal shows already; elsewhere, prog: leads.
-// The mains exit; this never does.
-func PrintError(w io.Writer, prog string, err error) {
-	prefix := prog + ": "
-	if ok, _ := journal.StderrIsJournalStream(); ok {
-		prefix = "<3>"
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "%s%s\n", prefix, line)
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/left4me/left4me/tests/testroot"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -71,7 +72,7 @@ func read(t *testing.T, p string) string {
 
 func mounted(t *testing.T, p string) bool {
 	t.Helper()
-	m, err := rundir.IsMountPoint(p)
+	m, err := fsat.IsMountPoint(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestStaleCfgRemoved(t *testing.T) {
 // startSpec starts from the plan the generator would write for the spec
 // as it is now.
 func startSpec(c Config, name string) error {
-	s, err := spec.LoadInstance(c.Layout, name)
+	s, err := spec.Judge(c.Layout, name)
 	if err != nil {
 		return err
 	}
@@ -174,7 +175,7 @@ func startSpec(c Config, name string) error {
 }
 
 func previewSpec(c Config, name string) (*Preview, error) {
-	s, err := spec.LoadInstance(c.Layout, name)
+	s, err := spec.Judge(c.Layout, name)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +184,7 @@ func previewSpec(c Config, name string) (*Preview, error) {
 
 func TestStartChecksThePlan(t *testing.T) {
 	e := newEnv(t, "")
-	s, err := spec.LoadInstance(e.c.Layout, "srv")
+	s, err := spec.Judge(e.c.Layout, "srv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +227,12 @@ func TestPreviewWritesNothing(t *testing.T) {
 }
 
 func TestIsMountPoint(t *testing.T) {
-	if m, err := rundir.IsMountPoint("/proc"); err != nil || !m {
+	if m, err := fsat.IsMountPoint("/proc"); err != nil || !m {
 		t.Fatalf("/proc: %v %v", m, err)
 	}
 	dir := t.TempDir()
 	for _, p := range []string{dir, filepath.Join(dir, "nope")} {
-		if m, err := rundir.IsMountPoint(p); err != nil || m {
+		if m, err := fsat.IsMountPoint(p); err != nil || m {
 			t.Fatalf("%s: %v %v", p, m, err)
 		}
 	}

@@ -9,7 +9,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Why idmapped lower layers: overlayfs checks access against the merged
@@ -79,7 +81,7 @@ type shifted struct {
 	paths []string // where attach mounted them
 }
 
-func (s *shifted) close() { closeAll(s.fds...) }
+func (s *shifted) close() { fsat.CloseAll(s.fds...) }
 
 // shiftLayers clones every layer as a detached, read-only, idmapped mount.
 // A layer on a filesystem without idmapped mounts makes it fail with
@@ -113,14 +115,14 @@ func shiftLayers(lowers []int, names []string, uid, gid int, pins string) (*shif
 // attachDir below runtime/NAME holds the idmapped layers while the overlay
 // is mounted on kernels that refuse detached layers (before Linux 6.15,
 // clone_private_mount() accepted only mounts of the caller's namespace).
-const attachDir = rundir.Layers
+const attachDir = layout.Layers
 
 // attach mounts each clone on runtime/NAME/layers/I and reopens it there,
 // so the overlay gets attached layers; detach removes them again once the
 // overlay holds its own private clones of them.
 func (s *shifted) attach(dir int, dirPath string) error {
 	what := dirPath + "/" + attachDir
-	lfd, _, err := ensureDir(dir, attachDir, 0o700, what)
+	lfd, _, err := fsat.EnsureDir(dir, attachDir, 0o700, what)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (s *shifted) attach(dir int, dirPath string) error {
 			return fmt.Errorf("attach layer on %s: %w", p, err)
 		}
 		s.paths = append(s.paths, p)
-		fd, err := openBeneath(lfd, name, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS, p)
+		fd, err := fsat.OpenBeneath(lfd, name, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS, p)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // IdmapPinDir is where the start helper keeps the user namespace of the
@@ -35,8 +37,8 @@ func pinnedIdmap(dir string, uid, gid int) (int, error) {
 	}
 	defer unix.Close(dfd)
 	// Starts at boot run at once: the first pins, the others wait for it.
-	if err := unix.Flock(dfd, unix.LOCK_EX); err != nil {
-		return -1, fmt.Errorf("idmap: lock %s: %w", dir, err)
+	if err := layout.LockFD(dfd, true, dir); err != nil {
+		return -1, fmt.Errorf("idmap: %w", err)
 	}
 	name := "userns-" + strconv.Itoa(uid) + "-" + strconv.Itoa(gid)
 	path := dir + "/" + name

@@ -10,7 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -20,7 +21,7 @@ type instance struct {
 	merged            string
 }
 
-func (i *instance) close() { closeAll(i.upper, i.work, i.lock) }
+func (i *instance) close() { fsat.CloseAll(i.upper, i.work, i.lock) }
 
 // openInstance creates runtime/NAME/{upper,work,merged} as needed. runtime/
 // and runtime/NAME belong to root and are not writable by the server, so the
@@ -35,13 +36,13 @@ func openInstance(c Config, name string) (*instance, error) {
 		return nil, fmt.Errorf("state root %s: %w", c.Layout.Root, err)
 	}
 	defer unix.Close(rootfd)
-	rt, _, err := ensureDir(rootfd, filepath.Base(c.Layout.RuntimeRoot()), 0o755, c.Layout.RuntimeRoot())
+	rt, _, err := fsat.EnsureDir(rootfd, filepath.Base(c.Layout.RuntimeRoot()), 0o755, c.Layout.RuntimeRoot())
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(rt)
 	what := c.Layout.RuntimeDir(name)
-	dir, _, err := ensureDir(rt, name, 0o700, what)
+	dir, _, err := fsat.EnsureDir(rt, name, 0o700, what)
 	if err != nil {
 		return nil, err
 	}
@@ -54,24 +55,24 @@ func openInstance(c Config, name string) (*instance, error) {
 		inst.close()
 		return nil, fmt.Errorf("chmod %s: %w", what, err)
 	}
-	if err := rundir.LockFD(dir, rundir.Wait, what); err != nil {
+	if err := layout.LockFD(dir, true, what); err != nil {
 		inst.close()
 		return nil, err
 	}
 	var created bool
-	if inst.upper, created, err = ensureDir(dir, rundir.Upper, 0o755, what+"/"+rundir.Upper); err == nil && created {
+	if inst.upper, created, err = fsat.EnsureDir(dir, layout.Upper, 0o755, what+"/"+layout.Upper); err == nil && created {
 		err = unix.Fchown(inst.upper, c.UID, c.GID)
 	} else if err == nil {
-		err = adoptUpper(c, inst.upper, what+"/"+rundir.Upper)
+		err = adoptUpper(c, inst.upper, what+"/"+layout.Upper)
 	}
 	if err == nil {
-		inst.work, _, err = ensureDir(dir, rundir.Work, 0o700, what+"/"+rundir.Work)
+		inst.work, _, err = fsat.EnsureDir(dir, layout.Work, 0o700, what+"/"+layout.Work)
 	}
 	if err == nil {
-		err = ensureMountPoint(dir, rundir.Merged, what+"/"+rundir.Merged)
+		err = ensureMountPoint(dir, layout.Merged, what+"/"+layout.Merged)
 	}
 	if err == nil {
-		err = ensureDumps(c, dir, what+"/"+rundir.Dumps)
+		err = ensureDumps(c, dir, what+"/"+layout.Dumps)
 	}
 	if err != nil {
 		inst.close()
@@ -142,7 +143,7 @@ type layers struct {
 	ovfd  []int    // overlay directories, in spec order (same fds as fds[:n])
 }
 
-func (l *layers) close() { closeAll(l.fds...) }
+func (l *layers) close() { fsat.CloseAll(l.fds...) }
 
 // openLayers opens every overlay below overlays/ without following any link,
 // and the installation, which may be a relative link inside the state root
@@ -155,14 +156,14 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 	defer unix.Close(rootfd)
 	l := &layers{root: root}
 	if len(overlays) > 0 {
-		ov, err := openBeneath(rootfd, "overlays", unix.O_PATH|unix.O_DIRECTORY, resolveStrict, filepath.Join(root, "overlays"))
+		ov, err := fsat.OpenBeneath(rootfd, layout.OverlaysName, unix.O_PATH|unix.O_DIRECTORY, fsat.ResolveStrict, filepath.Join(root, layout.OverlaysName))
 		if err != nil {
 			return nil, err
 		}
 		defer unix.Close(ov)
 		for i, o := range overlays {
-			what := filepath.Join(root, "overlays", o.Path)
-			fd, err := openBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, resolveStrict, what)
+			what := filepath.Join(root, layout.OverlaysName, o.Path)
+			fd, err := fsat.OpenBeneath(ov, o.Path, unix.O_PATH|unix.O_DIRECTORY, fsat.ResolveStrict, what)
 			if err != nil {
 				l.close()
 				return nil, &LayerError{Index: i, Err: err}
@@ -172,8 +173,8 @@ func openLayers(root string, overlays []startplan.Overlay) (*layers, error) {
 		}
 		l.ovfd = l.fds[:len(l.fds):len(l.fds)]
 	}
-	inst := filepath.Join(root, "installation")
-	fd, err := openBeneath(rootfd, "installation", unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
+	inst := filepath.Join(root, layout.InstallationLink)
+	fd, err := fsat.OpenBeneath(rootfd, layout.InstallationLink, unix.O_PATH|unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS, inst)
 	if err != nil {
 		l.close()
 		if errors.Is(err, fs.ErrNotExist) {
@@ -198,7 +199,7 @@ func (l *layers) readCfgs(overlays []startplan.Overlay, uid, gid int) ([]cfgCopy
 		if o.Alias == "" {
 			continue
 		}
-		data, err := readOverlayCfg(l.ovfd[i], filepath.Join(l.root, "overlays", o.Path), uid, gid)
+		data, err := readOverlayCfg(l.ovfd[i], filepath.Join(l.root, layout.OverlaysName, o.Path), uid, gid)
 		if err != nil {
 			return nil, err
 		}
@@ -214,14 +215,14 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 	}
 	rel, err := filepath.Rel(root, target)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		rel = "installation"
+		rel = layout.InstallationLink
 	}
-	// rundir.Record: what `left4me game status|gc` read to tell which
+	// layout.Record: what `left4me game status|gc` read to tell which
 	// version a running server reads.
-	if err := unix.Unlinkat(dir, rundir.Record, 0); err != nil && err != unix.ENOENT {
+	if err := unix.Unlinkat(dir, layout.Record, 0); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("record installation: %w", err)
 	}
-	return writeNew(dir, rundir.Record, []byte(rel+"\n"), 0, 0, dirPath)
+	return writeNew(dir, layout.Record, []byte(rel+"\n"), 0, 0, dirPath)
 }
 
 // LayerError is a problem with overlays[Index] of the spec, so that

@@ -10,7 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -79,12 +80,12 @@ type logFile struct {
 func pruneLogs(root int, what string, b LogBounds, now time.Time) (LogsPruned, error) {
 	var res LogsPruned
 	var fds []int
-	defer func() { closeAll(fds...) }()
+	defer func() { fsat.CloseAll(fds...) }()
 	var files []logFile
 	for _, place := range logPlaces {
 		where := what + "/" + place.dir
 		// No O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a link with ELOOP, said as such.
-		fd, err := openBeneath(root, place.dir, unix.O_RDONLY|unix.O_DIRECTORY, resolveStrict|unix.RESOLVE_NO_XDEV, where)
+		fd, err := fsat.OpenBeneath(root, place.dir, unix.O_RDONLY|unix.O_DIRECTORY, fsat.ResolveStrict|unix.RESOLVE_NO_XDEV, where)
 		if err != nil {
 			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, os.ErrNotExist) {
 				res.Notes = append(res.Notes, "skipped "+err.Error())
@@ -226,14 +227,14 @@ func pruneMounted(c Config, name string, dir int, p startplan.Plan) error {
 		return fmt.Errorf("open %s: %w", what, err)
 	}
 	defer unix.Close(lock)
-	if err := rundir.LockFD(lock, rundir.NoWait, what); err != nil {
-		if errors.Is(err, rundir.ErrLocked) {
+	if err := layout.LockFD(lock, false, what); err != nil {
+		if errors.Is(err, layout.ErrLocked) {
 			return nil
 		}
 		return err
 	}
 	merged := c.Layout.MergedDir(name)
-	root, err := openBeneath(dir, rundir.Merged, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, resolveStrict, merged)
+	root, err := fsat.OpenBeneath(dir, layout.Merged, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, fsat.ResolveStrict, merged)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func TestPruneLogsBounded(t *testing.T) {
 // disk ceiling is checked, and records the instance's usage.
 func TestStartPrunesLogs(t *testing.T) {
 	e := newEnv(t, "")
-	s, err := spec.LoadInstance(e.c.Layout, "srv")
+	s, err := spec.Judge(e.c.Layout, "srv")
 	must(t, err)
 	p := s.StartPlan()
 	p.Disk, p.LogDays, p.LogBytes = 1<<20, 7, 512<<10

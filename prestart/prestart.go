@@ -86,7 +86,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	} else if n > 0 {
 		c.step("recovered: removed %d leftover mount(s) from %s", n, inst.merged)
 	}
-	if err := pruneLogsAt(c, inst.upper, c.Layout.RuntimeDir(name)+"/"+rundir.Upper, logBounds(p, false)); err != nil {
+	if err := pruneLogsAt(c, inst.upper, c.Layout.RuntimeDir(name)+"/"+layout.Upper, logBounds(p, false)); err != nil {
 		c.step("%v", err) // the logs stay a while longer; no reason to refuse the start
 	}
 	if err := checkDisk(c, name, inst.lock, p.Disk); err != nil {
@@ -107,7 +107,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	}
 	cfg, auto := ServerCfg(p)
 	c.step("staging server.cfg (%d auto exec line(s), %d config line(s)) and %d overlay cfg(s) in the upper layer...", auto, len(p.Config), count(copies))
-	if err := stage(inst.upper, rundir.Of(c.Layout, name).Part(rundir.Upper), cfg, copies, c.UID, c.GID); err != nil {
+	if err := stage(inst.upper, rundir.Of(c.Layout, name).Part(layout.Upper), cfg, copies, c.UID, c.GID); err != nil {
 		return err
 	}
 	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
@@ -125,7 +125,7 @@ func Stop(c Config, name string) error {
 		return err
 	}
 	d := rundir.Of(c.Layout, name)
-	merged := d.Part(rundir.Merged)
+	merged := d.Part(layout.Merged)
 	lock, err := d.Lock(rundir.Wait)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -53,22 +52,22 @@ func PreviewStart(c Config, name string, s startplan.Plan) (*Preview, error) {
 	rt := c.Layout.RuntimeDir(name)
 	p := &Preview{Name: name, Merged: c.Layout.MergedDir(name)}
 	p.ServerCfg, p.AutoExec = ServerCfg(s)
-	cfgDir := filepath.Join(rt, rundir.Upper, filepath.Dir(OverlayCfg))
+	cfgDir := filepath.Join(rt, layout.Upper, filepath.Dir(OverlayCfg))
 	for _, cp := range copies {
 		src := ""
 		for _, o := range s.Overlays {
 			if o.Alias == cp.alias {
-				src = filepath.Join(c.Layout.Root, "overlays", o.Path, OverlayCfg)
+				src = filepath.Join(c.Layout.Overlay(o.Path), OverlayCfg)
 			}
 		}
 		p.Copies = append(p.Copies, PlannedCopy{Alias: cp.alias, Source: src,
 			Target: filepath.Join(cfgDir, AliasCfgName(cp.alias)), Present: cp.data != nil})
 	}
-	p.Layers = append(p.Layers, filepath.Join(rt, rundir.Upper))
+	p.Layers = append(p.Layers, filepath.Join(rt, layout.Upper))
 	for _, o := range s.Overlays {
-		p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "overlays", o.Path))
+		p.Layers = append(p.Layers, c.Layout.Overlay(o.Path))
 	}
-	p.Layers = append(p.Layers, filepath.Join(c.Layout.Root, "installation"))
+	p.Layers = append(p.Layers, c.Layout.Installation())
 	p.Warnings = l.lint(s.Overlays)
 	return p, nil
 }

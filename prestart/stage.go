@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/specfile"
 )
 
@@ -27,7 +28,7 @@ type cfgCopy struct {
 // root-only file (such as /etc/shadow) into the upper layer.
 func readOverlayCfg(ovfd int, what string, uid, gid int) ([]byte, error) {
 	what = what + "/" + OverlayCfg
-	fd, err := openBeneath(ovfd, OverlayCfg, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, resolveStrict, what)
+	fd, err := fsat.OpenBeneath(ovfd, OverlayCfg, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, fsat.ResolveStrict, what)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -75,11 +76,11 @@ func readableBy(st *unix.Stat_t, uid, gid int) bool {
 func stage(upperfd int, upperPath, serverCfg string, copies []cfgCopy, uid, gid int) error {
 	dir := upperfd
 	var opened []int
-	defer func() { closeAll(opened...) }()
+	defer func() { fsat.CloseAll(opened...) }()
 	path := upperPath
 	for _, comp := range []string{"left4dead2", "cfg"} {
 		path += "/" + comp
-		fd, created, err := ensureDir(dir, comp, 0o755, path)
+		fd, created, err := fsat.EnsureDir(dir, comp, 0o755, path)
 		if err != nil {
 			return err
 		}

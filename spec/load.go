@@ -31,6 +31,9 @@ type Instance struct {
 
 // ReadFile reads and parses one spec file, refusing anything that is not a
 // regular file (a FIFO would hang the generator at boot) or is too large.
+// It judges the file alone: the rules across specs (a port another spec
+// claimed first) and the host's ceilings are Judge's and Walk's, which
+// every command that shows or starts an instance goes through.
 func ReadFile(path string) (*Spec, error) { return readAt(unix.AT_FDCWD, path, path) }
 
 func readAt(dirfd int, name, path string) (*Spec, error) {
@@ -46,14 +49,6 @@ func readAt(dirfd int, name, path string) (*Spec, error) {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
 	return Parse(path, data)
-}
-
-// LoadInstance validates name, then reads its spec from the layout.
-func LoadInstance(l layout.Layout, name string) (*Spec, error) {
-	if err := layout.ValidateName(name); err != nil {
-		return nil, err
-	}
-	return ReadFile(l.SpecPath(name))
 }
 
 // Judge reads name's spec as the generator judges it: together with the

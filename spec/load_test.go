@@ -94,19 +94,19 @@ func TestLoadAllMissingDir(t *testing.T) {
 	}
 }
 
-func TestLoadInstance(t *testing.T) {
+func TestJudgeOne(t *testing.T) {
 	l := layout.Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
 	if err := os.MkdirAll(l.InstancesDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	write(t, l.InstancesDir(), "x.yaml", "port: 27005\n")
-	if s, err := LoadInstance(l, "x"); err != nil || s.Port != 27005 {
+	if s, err := Judge(l, "x"); err != nil || s.Port != 27005 {
 		t.Fatalf("%v %v", s, err)
 	}
-	if _, err := LoadInstance(l, "y"); !errors.Is(err, ErrNoSpec) {
+	if _, err := Judge(l, "y"); !errors.Is(err, ErrNoSpec) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := LoadInstance(l, "../x"); !errors.Is(err, layout.ErrInvalidName) {
+	if _, err := Judge(l, "../x"); !errors.Is(err, layout.ErrInvalidName) {
 		t.Fatalf("traversal: %v", err)
 	}
 }

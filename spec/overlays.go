@@ -101,7 +101,7 @@ func (p *parser) overlay(item *yaml.Node, field string) (Overlay, bool) {
 			}
 			o.Alias, ok = s, ok && good
 		default:
-			p.unknownKey(k, f, []string{"path", "alias"})
+			p.unknownKey(k, f, KnownKeys()[OverlayKeys])
 			ok = false
 		}
 	}

@@ -150,7 +150,7 @@ func (p *parser) root(doc *yaml.Node, s *Spec) {
 		case "backups":
 			s.Backups = p.backups(v)
 		default:
-			p.unknownKey(k, k.Value, []string{"port", "ports", "autostart", "arguments", "config", "overlays", "start_timeout", "hang_timeout", "resources", "schedule", "backups"})
+			p.unknownKey(k, k.Value, KnownKeys()[TopKeys])
 		}
 	}
 	if !sawPort {

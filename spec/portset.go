@@ -129,7 +129,7 @@ func (p *parser) portSet(v *yaml.Node) portSpec {
 			ps.steam = p.portValue(val, field, 1025)
 			ps.pos[RoleSteam] = [2]int{val.Line, val.Column}
 		default:
-			p.unknownKey(k, field, []string{"client", "tv", "steam"})
+			p.unknownKey(k, field, KnownKeys()[PortsKeys])
 		}
 	}
 	return ps

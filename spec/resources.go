@@ -67,7 +67,7 @@ func (p *parser) resources(v *yaml.Node) Resources {
 		case "log_size":
 			r.LogSize = p.check(val, f, logSize)
 		default:
-			p.unknownKey(k, f, []string{"memory_max", "cpu_quota", "cpu_weight", "cpu_affinity", "nice", "tasks_max", "disk", "log_days", "log_size"})
+			p.unknownKey(k, f, KnownKeys()[ResourcesKeys])
 		}
 	}
 	return r

@@ -43,8 +43,6 @@ const (
 	maxAnnounce        = 200 // within one console line of the engine (255 bytes) after "say "
 )
 
-var scheduleKeys = []string{"restart", "restart_deadline", "restart_force", "restart_warn_at", "restart_announce", "backup"}
-
 func (p *parser) schedule(v *yaml.Node) Schedule {
 	sc := Schedule{RestartDeadline: DefaultRestartDeadline, RestartForce: true, RestartWarnAt: DefaultRestartWarnAt()}
 	if v.Kind != yaml.MappingNode {
@@ -74,12 +72,12 @@ func (p *parser) schedule(v *yaml.Node) Schedule {
 		case "restart_announce":
 			sc.RestartAnnounce = p.check(val, f, announceMsg)
 		default:
-			p.unknownKey(k, f, scheduleKeys)
+			p.unknownKey(k, f, KnownKeys()[ScheduleKeys])
 		}
 	}
 	// As left4me restart refuses a flag that would do nothing, a setting
 	// that would do nothing is an error, not ignored.
-	for _, key := range scheduleKeys[1:5] {
+	for _, key := range []string{"restart_deadline", "restart_force", "restart_warn_at", "restart_announce"} {
 		if k := seen[key]; k != nil && seen["restart"] == nil {
 			p.add(k, "schedule."+key, "only means something with schedule.restart (a calendar event such as \"*-*-* 05:00\")")
 		}
@@ -209,7 +207,7 @@ func (p *parser) backups(v *yaml.Node) Backups {
 		case "max_age":
 			b.MaxAge = p.duration(val, f, time.Hour, maxBackupMaxAge)
 		default:
-			p.unknownKey(k, f, []string{"keep", "max_age"})
+			p.unknownKey(k, f, KnownKeys()[BackupsKeys])
 		}
 	}
 	return b

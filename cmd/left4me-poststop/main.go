@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/internal/diag"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -28,6 +29,6 @@ func main() {
 
 // fail prints err for the journal or a terminal and exits 1.
 func fail(prog string, err error) {
-	prestart.PrintError(os.Stderr, prog, err)
+	diag.PrintError(os.Stderr, prog, err)
 	os.Exit(1)
 }

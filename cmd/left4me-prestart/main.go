@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/cmd/internal/diag"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
@@ -62,11 +63,11 @@ func main() {
 		// In PID 1's namespace too: there the CLI finds the socket, and the
 		// unit's own has /run/left4me read-only (TemporaryFileSystem=).
 		err = prestart.InHostMountNS(func() error {
-			return prestart.StoreConsole(prestart.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
+			return prestart.StoreConsole(layout.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
 		})
 	}
 	if err != nil {
-		prestart.PrintError(os.Stderr, prog, err)
+		diag.PrintError(os.Stderr, prog, err)
 		noRetry(name)
 		os.Exit(1)
 	}
@@ -89,7 +90,7 @@ func noRetry(name string) {
 		return
 	}
 	if out, err := exec.Command(sc, "stop", "--no-block", layout.Unit(name)).CombinedOutput(); err != nil {
-		prestart.PrintError(os.Stderr, "left4me-prestart", fmt.Errorf("could not end the start after the refusal (Restart= will retry it): %v: %s", err, out))
+		diag.PrintError(os.Stderr, "left4me-prestart", fmt.Errorf("could not end the start after the refusal (Restart= will retry it): %v: %s", err, out))
 	}
 }
 
@@ -112,7 +113,7 @@ func readPlan(l layout.Layout, name string) (startplan.Plan, error) {
 
 // fail prints err for the journal or a terminal and exits 1.
 func fail(prog string, err error) {
-	prestart.PrintError(os.Stderr, prog, err)
+	diag.PrintError(os.Stderr, prog, err)
 	os.Exit(1)
 }
 
@@ -137,12 +138,12 @@ func checkDisk(prog string) {
 		fail(prog, err)
 	}
 	for _, e := range errs {
-		prestart.PrintError(os.Stderr, prog, e)
+		diag.PrintError(os.Stderr, prog, e)
 	}
 	for _, name := range over {
 		fmt.Printf("stopping %s: over its disk ceiling\n", layout.Unit(name))
 		if out, err := exec.Command("systemctl", "stop", "--no-block", layout.Unit(name)).CombinedOutput(); err != nil {
-			prestart.PrintError(os.Stderr, prog, fmt.Errorf("stop %s: %v: %s", name, err, out))
+			diag.PrintError(os.Stderr, prog, fmt.Errorf("stop %s: %v: %s", name, err, out))
 		}
 	}
 	if len(errs) > 0 {

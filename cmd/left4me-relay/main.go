@@ -34,31 +34,32 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/prestart/a2s"
-	"github.com/left4me/left4me/prestart/probe"
-	"github.com/left4me/left4me/prestart/relay"
+	"github.com/left4me/left4me/cmd/a2s"
+	"github.com/left4me/left4me/cmd/internal/diag"
+	"github.com/left4me/left4me/cmd/internal/probe"
+	"github.com/left4me/left4me/cmd/internal/relay"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 const prog = "left4me-relay"
 
 func main() {
 	if len(os.Args) < 2 {
-		prestart.PrintError(os.Stderr, prog, errors.New("usage: left4me-relay PROGRAM [ARG...]"))
+		diag.PrintError(os.Stderr, prog, errors.New("usage: left4me-relay PROGRAM [ARG...]"))
 		os.Exit(2)
 	}
 	var pc probeConfig
 	if v := os.Getenv("LEFT4ME_PROBE"); v != "" {
 		var err error
 		if pc, err = parseProbe(v); err != nil {
-			prestart.PrintError(os.Stderr, prog, err)
+			diag.PrintError(os.Stderr, prog, err)
 			os.Exit(2)
 		}
 	}
 	// The server runs as our user: it must not trace us or write our
 	// memory (our sd_notify messages are trusted, NotifyAccess=main).
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		prestart.PrintError(os.Stderr, prog, fmt.Errorf("PR_SET_DUMPABLE: %w", err))
+		diag.PrintError(os.Stderr, prog, fmt.Errorf("PR_SET_DUMPABLE: %w", err))
 		os.Exit(1)
 	}
 	var ready, stopping atomic.Bool
@@ -71,9 +72,9 @@ func main() {
 	l := &life{pid: make(chan int, 1)}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
-	console, err := relay.Inherited(prestart.ConsoleFDName)
+	console, err := relay.Inherited(layout.ConsoleFDName)
 	if err != nil {
-		prestart.PrintError(os.Stderr, prog, err)
+		diag.PrintError(os.Stderr, prog, err)
 	}
 	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
 		Stop: "quit", Started: func(pid int) { l.pid <- pid }, Line: l.line}
@@ -91,15 +92,15 @@ func main() {
 	}
 	code, err := relay.Run(os.Args[1:], out, o)
 	if err != nil {
-		prestart.PrintError(os.Stderr, prog, err)
+		diag.PrintError(os.Stderr, prog, err)
 	}
 	if !ready.Load() {
-		prestart.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
+		diag.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
 	}
 	if code == 0 && !stopping.Load() {
 		// A quit typed into the console or sent by RCON: not a stop
 		// systemd knows of, so not a silent end for good (Restart=).
-		prestart.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit); exiting 1 so systemd restarts it: stop it with left4me stop"))
+		diag.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit); exiting 1 so systemd restarts it: stop it with left4me stop"))
 		code = 1
 	}
 	os.Exit(code)
@@ -189,16 +190,16 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		// -nomaster: no A2S answers ever (engine/baseserver.cpp,
 		// cstrike15_src); ready once the engine runs frames.
 		if err := framesRunning(ctx, pc.start, l); err != nil {
-			prestart.PrintError(os.Stderr, prog, err)
+			diag.PrintError(os.Stderr, prog, err)
 			os.Exit(1)
 		}
 		ready.Store(true)
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
 		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
 	} else {
-		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.early, func() {}, logf)
+		info, err := probe.Ready(ctx, pc.addr, pc.start, l.early, logf)
 		if err != nil {
-			prestart.PrintError(os.Stderr, prog, err)
+			diag.PrintError(os.Stderr, prog, err)
 			os.Exit(1)
 		}
 		ready.Store(true)
@@ -207,7 +208,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 			status = "STATUS=hibernating (no A2S_INFO answers while empty)"
 		}
 		if err := notify("READY=1\n" + status); err != nil {
-			prestart.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
+			diag.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
 		}
 	}
 	if pc.hang <= 0 {
@@ -215,7 +216,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 	}
 	_, _ = l.alive() // the first sample
 	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf, l.alive); err != nil {
-		prestart.PrintError(os.Stderr, prog, fmt.Errorf("A2S watch: %w", err))
+		diag.PrintError(os.Stderr, prog, fmt.Errorf("A2S watch: %w", err))
 	}
 }
 

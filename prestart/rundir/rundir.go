@@ -1,8 +1,9 @@
-// Package rundir owns an instance's runtime state, runtime/NAME below the
-// state root: the paths of its parts, the per-instance lock every helper
-// and command takes, whether and what is mounted there, unmounting, and the
-// record of which installation the last start mounted. Everything else
-// calls it rather than building these paths or taking the lock itself.
+// Package rundir acts on an instance's runtime state, runtime/NAME below
+// the state root (whose parts spec/layout names: layout.Upper, …): the
+// per-instance lock every helper and command takes (a spec/layout flock),
+// whether and what is mounted there, unmounting, and the record of which
+// installation the last start mounted. Everything else calls it rather
+// than taking the lock itself.
 package rundir
 
 import (
@@ -20,24 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
-)
-
-// Names of the parts of runtime/NAME.
-const (
-	Upper  = "upper"  // the server's writes; the instance's data
-	Work   = "work"   // overlayfs's work directory
-	Merged = "merged" // where the overlay is mounted
-	Dumps  = "dumps"  // crash minidumps (bound on /tmp/dumps in the unit)
-	Layers = "layers" // idmapped layers attached while mounting (old kernels)
-	// Record names the installation the last start mounted
-	// ("installations/ID", or "installation" for a plain directory): the
-	// mount itself only shows /proc/self/fd paths.
-	Record = "installation"
-	// Usage is what the upper layer and dumps held when last measured (by
-	// a start or left4me-disk.timer): "BYTES UNIXTIME", for list and
-	// status, which would otherwise walk every upper layer.
-	Usage = "usage"
 )
 
 // Dir is runtime/NAME of one instance.
@@ -58,47 +43,15 @@ func (d Dir) Part(name string) string { return filepath.Join(d.Path, name) }
 // Lock modes.
 const (
 	Wait   = iota // block until the lock is free (the helpers)
-	NoWait        // fail at once with ErrLocked
+	NoWait        // fail at once with a *layout.HeldError (layout.ErrLocked)
 )
-
-// ErrLocked: another helper or command holds the instance's lock.
-var ErrLocked = errors.New("locked by a left4me helper (a start or stop is running)")
 
 // Lock takes the instance's lock, an exclusive flock on runtime/NAME, so
 // that a start, a stop, a reset and a gc never interleave on one tree.
 // The returned descriptor is runtime/NAME itself (opened without following
 // a link); closing it releases the lock. A missing directory matches
 // fs.ErrNotExist.
-func (d Dir) Lock(mode int) (int, error) {
-	fd, err := unix.Open(d.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-		return -1, fmt.Errorf("%s: not a directory (a symbolic link?); refusing: %w", d.Path, err)
-	}
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: d.Path, Err: err}
-	}
-	if err := LockFD(fd, mode, d.Path); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}
-
-// LockFD takes the instance lock on an open runtime/NAME (what names it).
-func LockFD(fd, mode int, what string) error {
-	how := unix.LOCK_EX
-	if mode == NoWait {
-		how |= unix.LOCK_NB
-	}
-	err := unix.Flock(fd, how)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		return fmt.Errorf("%s: %w", what, ErrLocked)
-	}
-	if err != nil {
-		return fmt.Errorf("lock %s: %w", what, err)
-	}
-	return nil
-}
+func (d Dir) Lock(mode int) (int, error) { return layout.OpenLocked(d.Path, mode == Wait) }
 
 // LockAll takes every instance's lock below the state root, retrying until
 // ctx ends, so that no start resolves and mounts a version while a gc
@@ -116,25 +69,23 @@ func LockAll(ctx context.Context, l layout.Layout) (release func(), err error) {
 	}
 	for _, n := range names {
 		d := Of(l, n)
-		for {
+		err := layout.Retry(ctx, func() error {
 			fd, err := d.Lock(NoWait)
 			if err == nil {
 				fds = append(fds, fd)
-				break
 			}
-			if errors.Is(err, fs.ErrNotExist) {
-				break // reset or deleted meanwhile
-			}
-			if !errors.Is(err, ErrLocked) {
-				release()
-				return nil, err
-			}
-			select {
-			case <-ctx.Done():
-				release()
-				return nil, fmt.Errorf("%s stays locked by a start or stop of %s: %w", d.Path, n, ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-			}
+			return err
+		}, nil)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // reset or deleted meanwhile
+		}
+		if errors.Is(err, layout.ErrLocked) {
+			release()
+			return nil, fmt.Errorf("%s stays locked by a start or stop of %s: %w", d.Path, n, err)
+		}
+		if err != nil {
+			release()
+			return nil, err
 		}
 	}
 	return release, nil
@@ -142,7 +93,7 @@ func LockAll(ctx context.Context, l layout.Layout) (release func(), err error) {
 
 // List is the instances that have a runtime directory, sorted.
 func List(l layout.Layout) ([]string, error) {
-	rt := filepath.Join(l.Root, "runtime")
+	rt := l.RuntimeRoot()
 	ents, err := os.ReadDir(rt)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -161,7 +112,7 @@ func List(l layout.Layout) ([]string, error) {
 }
 
 // Mounted reports whether the instance's overlay is mounted.
-func (d Dir) Mounted() (bool, error) { return IsMountPoint(d.Part(Merged)) }
+func (d Dir) Mounted() (bool, error) { return fsat.IsMountPoint(d.Part(layout.Merged)) }
 
 // MountedAll lists, sorted, the instances whose overlay is mounted.
 func MountedAll(l layout.Layout) ([]string, error) {
@@ -182,20 +133,6 @@ func MountedAll(l layout.Layout) ([]string, error) {
 	return out, nil
 }
 
-// IsMountPoint reports whether path (never followed if a link) is the root
-// of a mount.
-func IsMountPoint(path string) (bool, error) {
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, 0, &stx)
-	if errors.Is(err, unix.ENOENT) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stat %s: %w", path, err)
-	}
-	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
-}
-
 // maxStacked bounds Unmount: mounts can stack on one mount point (a helper
 // killed after mounting, then another start), and each umount removes only
 // the top one.
@@ -207,7 +144,7 @@ const maxStacked = 32
 // mount point free.
 func Unmount(path string) (n int, err error) {
 	for ; n < maxStacked; n++ {
-		mounted, err := IsMountPoint(path)
+		mounted, err := fsat.IsMountPoint(path)
 		if err != nil || !mounted {
 			return n, err
 		}
@@ -226,7 +163,7 @@ func Unmount(path string) (n int, err error) {
 // ("installations/ID" or "installation"). Only a small regular file owned
 // by root counts: runtime/NAME is root's, the server cannot write it.
 func (d Dir) ReadRecord() (string, bool) {
-	p := d.Part(Record)
+	p := d.Part(layout.Record)
 	st, err := os.Lstat(p)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || st.Sys().(*syscall.Stat_t).Uid != 0 {
 		return "", false
@@ -239,10 +176,10 @@ func (d Dir) ReadRecord() (string, bool) {
 }
 
 // ReadUsage is the last measure of the instance's upper layer and dumps
-// (rundir.Usage) and when it was taken; ok is false without one. Like
+// (layout.Usage) and when it was taken; ok is false without one. Like
 // ReadRecord, only a small regular file owned by root counts.
 func (d Dir) ReadUsage() (bytes int64, at time.Time, ok bool) {
-	p := d.Part(Usage)
+	p := d.Part(layout.Usage)
 	st, err := os.Lstat(p)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > 64 || st.Sys().(*syscall.Stat_t).Uid != 0 {
 		return 0, time.Time{}, false

@@ -35,7 +35,7 @@ func FromEnv() Layout {
 }
 
 // InstancesDir is the directory of spec files.
-func (l Layout) InstancesDir() string { return filepath.Join(l.ConfigDir, "instances") }
+func (l Layout) InstancesDir() string { return filepath.Join(l.ConfigDir, InstancesName) }
 
 // SpecPath is the spec file of an instance whose name was validated.
 func (l Layout) SpecPath(name string) string {
@@ -46,11 +46,34 @@ func (l Layout) SpecPath(name string) string {
 func Unit(name string) string { return "l4d2@" + name + ".service" }
 
 // RuntimeRoot is runtime/, which holds one directory per instance.
-func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, "runtime") }
+func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, RuntimeName) }
 
 // RuntimeDir is runtime/NAME, the instance's own tree (package
 // prestart/rundir owns what is in it).
 func (l Layout) RuntimeDir(name string) string { return filepath.Join(l.RuntimeRoot(), name) }
 
+// Names of the parts of runtime/NAME (package prestart/rundir works on
+// them; the unit template and the CLI name them through here).
+const (
+	Upper  = "upper"  // the server's writes; the instance's data
+	Work   = "work"   // overlayfs's work directory
+	Merged = "merged" // where the overlay is mounted
+	Dumps  = "dumps"  // crash minidumps (bound on /tmp/dumps in the unit)
+	Layers = "layers" // idmapped layers attached while mounting (old kernels)
+	// Record names the installation the last start mounted
+	// ("installations/ID", or "installation" for a plain directory): the
+	// mount itself only shows /proc/self/fd paths.
+	Record = "installation"
+	// Usage is what the upper layer and dumps held when last measured (by
+	// a start or left4me-disk.timer): "BYTES UNIXTIME", for list and
+	// status, which would otherwise walk every upper layer.
+	Usage = "usage"
+)
+
+// RuntimePart is one part of runtime/NAME (Upper, Merged, …).
+func (l Layout) RuntimePart(name, part string) string {
+	return filepath.Join(l.RuntimeDir(name), part)
+}
+
 // MergedDir is where the instance's overlayfs is mounted.
-func (l Layout) MergedDir(name string) string { return filepath.Join(l.RuntimeDir(name), "merged") }
+func (l Layout) MergedDir(name string) string { return l.RuntimePart(name, Merged) }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/container"
@@ -99,7 +99,7 @@ func layers(ctx context.Context, p *printer, c *container.Container, name string
 		return err
 	}
 	l := layout.Layout{ConfigDir: filepath.Join(c.Root, "etc/left4me"), Root: c.State}
-	s, err := spec.LoadInstance(l, name)
+	s, err := spec.Judge(l, name)
 	if err != nil {
 		return fmt.Errorf("layers of %s: %w", name, err)
 	}

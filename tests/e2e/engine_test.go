@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // Engines as they behave (issue 24 items 2-4, issue 26 items 2 and 4):

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 type report struct {

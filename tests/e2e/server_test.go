@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // What a real competitive server needs from the unit (issue: the real

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // The text console's line: echoed as kept, printable ASCII only, 255

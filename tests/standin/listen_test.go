@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // holdPorts binds n consecutive UDP ports on every address for the test

@@ -39,7 +39,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 func main() {

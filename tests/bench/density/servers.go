@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // server is one running stand-in.

@@ -42,8 +42,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Suffix ends every backup's file name.
@@ -182,13 +183,9 @@ func newID(dir string, now time.Time) (string, error) {
 // lock takes an exclusive flock on dir: one backup, prune or restore of an
 // instance at a time.
 func lock(dir string) (func(), error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := layout.OpenLocked(dir, true)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return nil, err
 	}
 	return func() { unix.Close(fd) }, nil
 }
@@ -258,9 +255,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// openDir is treerm.OpenDir: the same rules for every walker of a tree
+// openDir is fsat.OpenDir: the same rules for every walker of a tree
 // the server wrote.
-func openDir(dir int, name string) (int, error) { return treerm.OpenDir(dir, name) }
+func openDir(dir int, name string) (int, error) { return fsat.OpenDir(dir, name) }
 
 func openFile(dir int, name string) (int, error) {
 	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC, Resolve: resolve}

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // restoring is the backup unpacked below runtime/NAME, before the swap,
@@ -32,11 +32,11 @@ func Restore(runtime string, b Info) error {
 	}
 	defer unix.Close(rt)
 	what := filepath.Join(runtime, restoring)
-	if err := treerm.RemoveAt(rt, restoring, what, treerm.Options{}); err != nil { // an earlier one's
+	if err := fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{}); err != nil { // an earlier one's
 		return err
 	}
 	if err := unpack(rt, what, b); err != nil {
-		return errors.Join(err, treerm.RemoveAt(rt, restoring, what, treerm.Options{}))
+		return errors.Join(err, fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{}))
 	}
 	if err := unix.Fsync(rt); err != nil {
 		return fmt.Errorf("sync %s: %w", runtime, err)
@@ -46,12 +46,12 @@ func Restore(runtime string, b Info) error {
 		err = unix.Renameat2(rt, restoring, rt, "upper", unix.RENAME_NOREPLACE)
 	}
 	if err != nil {
-		return errors.Join(fmt.Errorf("put %s in place of %s/upper: %w", what, runtime, err), treerm.RemoveAt(rt, restoring, what, treerm.Options{}))
+		return errors.Join(fmt.Errorf("put %s in place of %s/upper: %w", what, runtime, err), fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{}))
 	}
 	if err := unix.Fsync(rt); err != nil {
 		return fmt.Errorf("sync %s: %w", runtime, err)
 	}
-	return treerm.RemoveAt(rt, restoring, what, treerm.Options{})
+	return fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{})
 }
 
 // unpack writes b into a new directory rt/restoring.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/spec/layout"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"

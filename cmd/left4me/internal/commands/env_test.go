@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
@@ -192,7 +192,7 @@ func newEnv(t *testing.T) *tenv {
 	// A unit that starts runs its spec's command line as it is then.
 	te.sd.started = func(unit string) []string {
 		name := strings.TrimSuffix(strings.TrimPrefix(unit, "l4d2@"), ".service")
-		s, err := spec.LoadInstance(l, name)
+		s, err := spec.Judge(l, name)
 		if err != nil {
 			return []string{"left4me-relay", "srcds_linux"}
 		}

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/prestart/a2s"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/prestart/a2s"
 )
 
 func TestStatus(t *testing.T) {

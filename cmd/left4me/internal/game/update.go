@@ -16,11 +16,12 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // SteamHome is steamcmd's HOME below the state root: its own files and a
 // cached login, private to root.
-func SteamHome(root string) string { return filepath.Join(root, "steamcmd") }
+func SteamHome(root string) string { return layout.Layout{Root: root}.SteamHome() }
 
 // Config is what Update needs besides the request.
 type Config struct {

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Lib is a 32-bit library srcds_linux and steamcmd need.
@@ -120,7 +120,7 @@ func InstallSteamclient(candidates []string, home string) (src string, changed b
 		}
 	}
 	// Durably: a power cut must not leave an empty library no server loads.
-	if err := durable.WriteFile(dst, data, durable.Options{Perm: 0o644}); err != nil {
+	if err := fsat.WriteFile(dst, data, fsat.WriteOptions{Perm: 0o644}); err != nil {
 		return src, false, fmt.Errorf("install %s: %w", dst, err)
 	}
 	return src, true, nil

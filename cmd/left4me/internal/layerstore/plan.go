@@ -1,3 +1,8 @@
+// Package layerstore holds what the two stores of immutable layer
+// versions below the state root share beyond their lock
+// (layout.TryLockMkdir) and removal (fsat.RemoveTree): the gc plan of the
+// game installations (package versions) and the overlay builds (package
+// ovbuild).
 package layerstore
 
 import "strings"

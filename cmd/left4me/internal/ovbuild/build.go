@@ -7,8 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Build runs job j start to end: lock, clean up after an interrupted
@@ -39,7 +38,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		if err != nil {
 			r.Message = err.Error()
 			if !errors.Is(err, ErrUnitAlive) {
-				_ = layerstore.RemoveTreeWritable(s.BuildDir(name, j.ID))
+				_ = fsat.RemoveTree(s.BuildDir(name, j.ID), fsat.RemoveOptions{Chmod: true})
 			}
 		} else {
 			r.Message = "switched in; the previous version is " + old
@@ -70,7 +69,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	// after a power cut overlays/NAME is the old version or all of the new.
 	err = WriteMarker(layer, name, j.ID)
 	if err == nil {
-		err = durable.SyncFS(layer)
+		err = fsat.SyncFS(layer)
 	}
 	if err != nil {
 		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)

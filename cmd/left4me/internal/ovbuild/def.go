@@ -41,7 +41,7 @@ const (
 )
 
 // DefDir is CONFIG/overlays.
-func DefDir(l layout.Layout) string { return filepath.Join(l.ConfigDir, "overlays") }
+func DefDir(l layout.Layout) string { return l.OverlayDefs() }
 
 // ValidName checks an overlay name: the instance name rule, so that it is
 // one path component below overlays/ and part of a unit name.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/left4me/left4me/prestart/fsat"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
@@ -48,7 +50,7 @@ func (s Store) InUse(name string, vs []Version, users []string) ([]Use, error) {
 	var out []Use
 	for _, inst := range mounted {
 		var st unix.Stat_t
-		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(rundir.Merged), Marker(name)), &st)
+		err := unix.Lstat(filepath.Join(rundir.Of(s.layout(), inst).Part(layout.Merged), Marker(name)), &st)
 		switch {
 		case err == nil:
 			out = append(out, Use{Instance: inst, Overlay: name, Version: marks[st.Ino]})
@@ -103,5 +105,5 @@ func (s Store) Remove(name string, v Version) error {
 	if err := os.Rename(v.Path, trash); err != nil {
 		return fmt.Errorf("move %s to %s: %w", v.Path, trash, err)
 	}
-	return layerstore.RemoveTreeWritable(trash)
+	return fsat.RemoveTree(trash, fsat.RemoveOptions{Chmod: true})
 }

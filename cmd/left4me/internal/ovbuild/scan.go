@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/left4me/left4me/prestart/fsat"
 
-	"github.com/left4me/left4me/prestart"
+	"golang.org/x/sys/unix"
 )
 
 // Scan checks a finished layer as root, before it may become current:
@@ -56,7 +56,7 @@ func (sc *scanner) dir(fd int, rel string) error {
 	if err := fix(fd, rel, sc); err != nil {
 		return err
 	}
-	names, err := prestart.ReadDirNames(fd)
+	names, err := fsat.ReadDirNames(fd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}

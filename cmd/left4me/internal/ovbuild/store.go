@@ -15,14 +15,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // Names below the state root.
 const (
-	OverlaysDir = "overlays"       // overlays/NAME: the current version
-	BuildsDir   = "overlay-builds" // overlay-builds/NAME/ID: older versions
+	OverlaysDir = layout.OverlaysName      // overlays/NAME: the current version
+	BuildsDir   = layout.OverlayBuildsName // overlay-builds/NAME/ID: older versions
 	// MarkerPrefix + NAME is a file made fresh (never hard-linked) in the
 	// root of each version, holding its ID. Its inode, seen through an
 	// instance's mounted overlay, tells the version the instance runs on.
@@ -200,8 +200,8 @@ func (s Store) Names() []string {
 // builders, which run as the same user, never run side by side.
 func (s Store) Lock() (release func(), err error) {
 	dir := filepath.Join(s.Root, BuildsDir)
-	release, err = layerstore.Lock(dir)
-	if errors.Is(err, layerstore.ErrLocked) {
+	release, err = layout.TryLockMkdir(dir)
+	if errors.Is(err, layout.ErrLocked) {
 		return nil, fmt.Errorf("another overlay build or gc is running: %w; try again when it is done", err)
 	}
 	return release, err
@@ -230,13 +230,13 @@ func (s Store) Switch(name, id string) (old string, err error) {
 			if err := unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_NOREPLACE); err != nil {
 				return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
 			}
-			return "", errors.Join(durable.SyncDir(filepath.Dir(cur)), layerstore.RemoveTreeWritable(bd))
+			return "", errors.Join(fsat.SyncDir(filepath.Dir(cur)), fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}))
 		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("exchange %s with %s: %w", layer, cur, err)
 	}
-	if err := durable.SyncDir(filepath.Dir(cur)); err != nil {
+	if err := fsat.SyncDir(filepath.Dir(cur)); err != nil {
 		return "", err
 	}
 	return s.retire(name, id)
@@ -264,7 +264,7 @@ func (s Store) retire(name, id string) (string, error) {
 	if err := os.Rename(layer, s.Old(name, old)); err != nil {
 		return "", fmt.Errorf("move the previous version to %s: %w", s.Old(name, old), err)
 	}
-	return old, layerstore.RemoveTreeWritable(bd)
+	return old, fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true})
 }
 
 // CleanStale finishes or undoes what an interrupted build left: a build
@@ -291,7 +291,7 @@ func (s Store) CleanStale(name string) ([]string, error) {
 			done = append(done, "moved the previous version "+m+" out of "+bd)
 			continue
 		}
-		if err := layerstore.RemoveTreeWritable(bd); err != nil {
+		if err := fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}); err != nil {
 			return done, err
 		}
 		done = append(done, "removed the unfinished build "+bd)
@@ -315,7 +315,7 @@ func (s Store) SaveResult(name string, r Result) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
-	return durable.WriteFile(filepath.Join(s.Dir(name), lastBuild), append(b, '\n'), durable.Options{Perm: 0o644})
+	return fsat.WriteFile(filepath.Join(s.Dir(name), lastBuild), append(b, '\n'), fsat.WriteOptions{Perm: 0o644})
 }
 
 // LastResult reads the record of the last build; ok is false when none.

@@ -7,16 +7,16 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
-// WriteNew writes path atomically and durably (package durable), and only
+// WriteNew writes path atomically and durably (fsat.WriteFile), and only
 // if it does not exist yet: a reader (the generator at a reload) sees
 // either no file or all of it. The mode is 0640 (root's group may read): a
 // spec may hold the instance's RCON password.
 func WriteNew(path string, data []byte) error {
-	err := durable.WriteFile(path, data, durable.Options{Perm: 0o640, NoReplace: true})
+	err := fsat.WriteFile(path, data, fsat.WriteOptions{Perm: 0o640, NoReplace: true})
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%w: %s; edit it, or remove it first (left4me delete)", fail.ErrExists, path)
 	}
@@ -30,9 +30,9 @@ func Replace(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	o := durable.Options{Perm: st.Mode().Perm()}
+	o := fsat.WriteOptions{Perm: st.Mode().Perm()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
 		o.Owner = &[2]int{int(sys.Uid), int(sys.Gid)}
 	}
-	return durable.WriteFile(path, data, o)
+	return fsat.WriteFile(path, data, o)
 }

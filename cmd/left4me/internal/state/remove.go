@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/treerm"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -29,7 +29,7 @@ func Remove(root, name, mountinfo string) (bool, error) {
 	// The helpers' lock: a start racing us waits, then fails on the removed
 	// directory instead of mounting into a half-deleted tree.
 	fd, err := d.Lock(rundir.NoWait)
-	if errors.Is(err, rundir.ErrLocked) {
+	if errors.Is(err, layout.ErrLocked) {
 		return false, fmt.Errorf("%w: try again in a moment", err)
 	}
 	if err != nil {
@@ -40,8 +40,8 @@ func Remove(root, name, mountinfo string) (bool, error) {
 		return false, err
 	}
 	// The server wrote the tree: removed through descriptors, one at a
-	// time whatever its depth, never following a link (package treerm).
-	if err := treerm.Remove(dir, treerm.Options{}); err != nil {
+	// time whatever its depth, never following a link (fsat.RemoveTree).
+	if err := fsat.RemoveTree(dir, fsat.RemoveOptions{}); err != nil {
 		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
 	}
 	return true, nil
@@ -78,8 +78,8 @@ func checkUnmounted(dir, mountinfo string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{dir, filepath.Join(dir, rundir.Merged)} {
-		if m, err := rundir.IsMountPoint(p); err != nil {
+	for _, p := range []string{dir, filepath.Join(dir, layout.Merged)} {
+		if m, err := fsat.IsMountPoint(p); err != nil {
 			return err
 		} else if m {
 			mounts = append(mounts, p)

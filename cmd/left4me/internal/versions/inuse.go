@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/left4me/left4me/prestart/fsat"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
@@ -30,7 +32,7 @@ func (s Store) layout() layout.Layout { return layout.Layout{Root: s.Root} }
 
 // InUse tells for every mounted instance which of vs it runs on:
 //
-//  1. from the start helper's record (rundir.Record), when there is one;
+//  1. from the start helper's record (layout.Record), when there is one;
 //  2. else by the inode of the version's Marker seen through the
 //     instance's overlay: when all layers are on one filesystem overlayfs
 //     reports a lower file's own inode number, and each version's marker
@@ -48,7 +50,7 @@ func (s Store) InUse(vs []Version) ([]Use, error) {
 	var out []Use
 	for _, n := range names {
 		u := Use{Instance: n}
-		merged := rundir.Of(s.layout(), n).Part(rundir.Merged)
+		merged := rundir.Of(s.layout(), n).Part(layout.Merged)
 		if v, ok := s.recorded(n, vs); ok {
 			u.Version, u.How = v, "recorded at start"
 		} else if v, ok := byInode(merged, Marker, markers); ok {
@@ -153,7 +155,7 @@ func (s Store) EmptyTrash() error {
 	ps, _ := filepath.Glob(filepath.Join(s.Dir(), trashPrefix+"*"))
 	var errs []error
 	for _, p := range ps {
-		errs = append(errs, layerstore.RemoveTree(p))
+		errs = append(errs, fsat.RemoveTree(p, fsat.RemoveOptions{}))
 	}
 	return errors.Join(errs...)
 }

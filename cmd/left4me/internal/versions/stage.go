@@ -10,8 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Stage is a version being built in installations/.staging-XXXX/.
@@ -143,17 +142,17 @@ func (st *Stage) Publish(id string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", marker, err)
 	}
 	// Everything steamcmd wrote reaches the disk before any link names it.
-	if err := durable.SyncFS(st.Upper); err != nil {
+	if err := fsat.SyncFS(st.Upper); err != nil {
 		return "", err
 	}
 	dst := st.store.Path(id)
 	if err := os.Rename(st.Upper, dst); err != nil {
 		return "", fmt.Errorf("move %s to %s: %w", st.Upper, dst, err)
 	}
-	if err := durable.SyncDir(st.store.Dir()); err != nil {
+	if err := fsat.SyncDir(st.store.Dir()); err != nil {
 		return "", err
 	}
-	if err := layerstore.RemoveTree(st.Dir); err != nil {
+	if err := fsat.RemoveTree(st.Dir, fsat.RemoveOptions{}); err != nil {
 		return dst, err
 	}
 	return dst, nil
@@ -162,5 +161,5 @@ func (st *Stage) Publish(id string) (string, error) {
 // Abort unmounts and removes everything the stage made. The base and the
 // current installation are never touched.
 func (st *Stage) Abort() error {
-	return errors.Join(st.unmount(), layerstore.RemoveTree(st.Dir))
+	return errors.Join(st.unmount(), fsat.RemoveTree(st.Dir, fsat.RemoveOptions{}))
 }

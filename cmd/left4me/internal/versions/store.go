@@ -18,14 +18,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 )
 
 // Names below the state root.
 const (
-	Dir  = "installations" // holds the versions
-	Link = "installation"  // the current version (prestart's bottom layer)
+	Dir  = layout.InstallationsName // holds the versions
+	Link = layout.InstallationLink  // the current version (prestart's bottom layer)
 	// Marker is a file made fresh in each version's root holding its ID.
 	// Its inode is unique to the version (never hard-linked), which tells
 	// which version an instance's overlay was mounted from.
@@ -176,8 +178,8 @@ func (s Store) List() ([]Version, Current, error) {
 // Lock takes the store's lock (a flock on installations/, created if
 // missing): one update or gc at a time. It fails at once with ErrBusy.
 func (s Store) Lock() (release func(), err error) {
-	release, err = layerstore.Lock(s.Dir())
-	if errors.Is(err, layerstore.ErrLocked) {
+	release, err = layout.TryLockMkdir(s.Dir())
+	if errors.Is(err, layout.ErrLocked) {
 		return nil, fmt.Errorf("%w: %w; try again when it is done", ErrBusy, err)
 	}
 	return release, err
@@ -201,7 +203,7 @@ func (s Store) CleanStale() ([]string, error) {
 		if err := unmountAll(filepath.Join(p, "merged")); err != nil {
 			return removed, err
 		}
-		if err := layerstore.RemoveTree(p); err != nil {
+		if err := fsat.RemoveTree(p, fsat.RemoveOptions{}); err != nil {
 			return removed, err
 		}
 		removed = append(removed, p)

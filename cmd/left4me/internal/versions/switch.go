@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Switch makes `installation` a link to installations/ID: a new relative
@@ -54,7 +54,7 @@ func (s Store) Switch(id string) (migrated string, err error) {
 		}
 		return "", fmt.Errorf("switch %s to %s: %w", s.LinkPath(), id, err)
 	}
-	return migrated, durable.SyncDir(s.Root)
+	return migrated, fsat.SyncDir(s.Root)
 }
 
 // legacyBuild is the build of an unversioned installation, 0 if unknown.

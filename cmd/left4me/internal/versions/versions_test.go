@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
+
 	"github.com/left4me/left4me/tests/testroot"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/cmd/left4me/internal/layerstore"
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/tests/treetest"
 )
 
@@ -492,7 +493,7 @@ func TestInUseAndGC(t *testing.T) {
 	}
 	mountInstance(t, s, "new", s.Path(id2))
 	mountInstance(t, s, "rec", s.Path(id2))
-	os.WriteFile(filepath.Join(s.Root, "runtime/rec", rundir.Record), []byte("installations/"+id1+"\n"), 0o644)
+	os.WriteFile(filepath.Join(s.Root, "runtime/rec", layout.Record), []byte("installations/"+id1+"\n"), 0o644)
 	os.MkdirAll(filepath.Join(s.Root, "runtime/stopped/merged"), 0o755)
 
 	vs, cur, err := s.List()
@@ -603,7 +604,7 @@ func TestCleanStaleAndRemoveTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Unmount(filepath.Join(d, "m"), unix.MNT_DETACH)
-	if err := layerstore.RemoveTree(d); err == nil || !strings.Contains(err.Error(), "mount point") {
+	if err := fsat.RemoveTree(d, fsat.RemoveOptions{}); err == nil || !strings.Contains(err.Error(), "mount point") {
 		t.Errorf("%v", err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Path(id1), "srcds_run")); err != nil {

@@ -17,12 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
-	"github.com/left4me/left4me/cmd/left4me/internal/dirlock"
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
@@ -65,7 +64,7 @@ func (e *Env) LockSpecs(ctx context.Context) (release func(), err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, specLockWait)
 	defer cancel()
-	release, err = dirlock.Wait(ctx, dir, func(h *dirlock.HeldError) {
+	release, err = layout.WaitLock(ctx, dir, func(h *layout.HeldError) {
 		e.Note("waiting for another left4me command: %v", h)
 	})
 	if err != nil {
@@ -73,7 +72,7 @@ func (e *Env) LockSpecs(ctx context.Context) (release func(), err error) {
 	}
 	// Every writer of specs holds this lock, so a temporary file found now
 	// is what a killed one left (readers skip it; it would only pile up).
-	tmps, _ := filepath.Glob(filepath.Join(dir, durable.TempPrefix+"*.yaml.tmp*"))
+	tmps, _ := filepath.Glob(filepath.Join(dir, fsat.TempPrefix+"*.yaml.tmp*"))
 	for _, p := range tmps {
 		if err := os.Remove(p); err == nil {
 			e.Note("removed %s, left by an interrupted left4me command", p)

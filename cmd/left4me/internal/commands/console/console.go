@@ -14,17 +14,17 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/internal/relay"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
-	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/prestart/relay"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/units"
 )
 
 // DefaultConsoleDir holds NAME/console.sock of every running server,
-// bound by the start helper (prestart.ConsoleDir).
-const DefaultConsoleDir = prestart.ConsoleDir
+// bound by the start helper (layout.ConsoleDir).
+const DefaultConsoleDir = layout.ConsoleDir
 
 // sendQuiet is how long send waits after the server's last line.
 const sendQuiet = time.Second

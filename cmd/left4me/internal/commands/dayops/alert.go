@@ -173,7 +173,7 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 }
 
 // helperErrors is what the start helper of unit logged as errors (priority
-// err: prestart.PrintError) since began, cut to maxDetail.
+// err: diag.PrintError) since began, cut to maxDetail.
 func (e *Env) helperErrors(ctx context.Context, unit string, began time.Time) string {
 	var out, errb bytes.Buffer
 	args := []string{"--unit", unit, "--identifier", "left4me-prestart", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),

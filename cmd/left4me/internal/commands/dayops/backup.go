@@ -29,7 +29,7 @@ import (
 // BackupDir is backups/NAME under the state root: root's, 0700, apart
 // from runtime/ which the servers write below.
 func BackupDir(l layout.Layout, name string) string {
-	return filepath.Join(l.Root, "backups", name)
+	return l.Backups(name)
 }
 
 func BackupCmd(e *Env) *cli.Command {
@@ -171,7 +171,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	dir := BackupDir(e.Layout, name)
 	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{})
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
-		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper), err)
+		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper), err)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
@@ -201,7 +201,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 // BackupBefore takes the backup reset and delete take, if there is an upper
 // layer to keep.
 func (e *Env) BackupBefore(op, name string) error {
-	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), layout.Upper)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	keep, maxAge := e.Retention(name)
@@ -226,7 +226,7 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := e.Confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
-		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), rundir.Upper))); err != nil {
+		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))); err != nil {
 		return err
 	}
 	if _, err := e.Load(name); err != nil {
@@ -283,11 +283,11 @@ func (e *Env) putBack(name string, b backup.Info) error {
 	}
 	defer unix.Close(fd)
 	if m, err := d.Mounted(); err != nil || m {
-		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(rundir.Merged))
+		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(layout.Merged))
 	}
 	if err := backup.Restore(d.Path, b); err != nil {
 		return fmt.Errorf("%s: restore %s: %w", name, b.ID, err)
 	}
-	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(rundir.Upper))
+	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(layout.Upper))
 	return nil
 }

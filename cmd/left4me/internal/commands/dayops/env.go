@@ -5,8 +5,8 @@ package dayops
 import (
 	"context"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
-	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // Env is what the day-2 commands use.

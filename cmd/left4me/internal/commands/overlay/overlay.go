@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -124,7 +123,7 @@ func (e *Env) completeOverlays(c *cli.Context) {
 			seen[n] = true
 		}
 	}
-	ovs, _ := os.ReadDir(filepath.Join(e.Layout.Root, "overlays"))
+	ovs, _ := os.ReadDir(e.Layout.Overlays())
 	for _, d := range ovs {
 		if d.IsDir() && ovbuild.ValidName(d.Name()) == nil {
 			seen[d.Name()] = true

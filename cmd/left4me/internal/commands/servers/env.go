@@ -5,8 +5,8 @@ package servers
 import (
 	"context"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
-	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // Env is what the commands that show servers use.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
-	"github.com/left4me/left4me/prestart/a2s"
 )
 
 // playersTimeout bounds one server's answer to A2S_INFO and A2S_PLAYER.

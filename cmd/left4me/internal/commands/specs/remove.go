@@ -10,10 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // removalCmd completes cmd, a destructive command on one instance NAME
@@ -151,7 +151,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool)
 	if err != nil {
 		return err
 	}
-	err = durable.Remove(path)
+	err = fsat.RemoveFile(path)
 	release()
 	if err != nil {
 		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)

@@ -18,7 +18,9 @@ func RenderCmd(e *Env) *cli.Command {
 		Name:      "render",
 		Usage:     "show exactly what a start would do, without doing it",
 		ArgsUsage: "NAME",
-		Description: `Runs the start helper's own resolution (prestart.Preview) and prints the
+		Description: `Renders the spec with the generator's own function (judged with the other
+specs, as at daemon-reload), then runs the start helper's own resolution
+(prestart.Preview) on the plan it would write, and prints the
 server.cfg it would stage (lines it adds itself are marked "# auto"), the
 server_ALIAS.cfg files it would copy and from where, the layer stack top
 to bottom and the server's command line. Nothing is written or mounted.

@@ -1,8 +1,13 @@
 package unitctl
 
 import (
+	"fmt"
+
+	"github.com/left4me/left4me/generator"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
+	"github.com/left4me/left4me/units"
 )
 
 // PreviewConfig is the helpers' config for a dry run. Without the server
@@ -18,14 +23,19 @@ func (e *Env) PreviewConfig(say bool) prestart.Config {
 	return prestart.Config{Layout: e.Layout, UID: uid, GID: gid}
 }
 
-// Preview loads the spec of name and runs the start helper's resolution on
-// the plan the generator would write for it.
+// Preview judges the spec of name and runs the start helper's resolution
+// on the plan the generator would write for it: the generator's own
+// rendering (generator.DryRun), read back as the start helper reads it.
 func (e *Env) Preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
-	s, err := spec.Judge(c.Layout, name)
+	s, f, err := generator.DryRun(units.Config{Layout: c.Layout}, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := prestart.PreviewStart(c, name, s.StartPlan())
+	plan, err := startplan.Decode(f.Plan)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the generator's plan for %s: %w", name, err)
+	}
+	p, err := prestart.PreviewStart(c, name, plan)
 	return p, s, err
 }
 

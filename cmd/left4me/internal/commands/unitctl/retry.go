@@ -12,8 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
-	"github.com/left4me/left4me/cmd/left4me/internal/durable"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -76,7 +76,7 @@ func (e *Env) WriteRetry(name string, st RetryState) error {
 		return err
 	}
 	b, _ := json.Marshal(st)
-	return durable.WriteFile(filepath.Join(e.retryDir(), name), b, durable.Options{Perm: 0o644})
+	return fsat.WriteFile(filepath.Join(e.retryDir(), name), b, fsat.WriteOptions{Perm: 0o644})
 }
 
 // retryDelay is the wait before retry number count (0 = the first).

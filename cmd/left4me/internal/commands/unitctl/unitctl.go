@@ -12,11 +12,11 @@ import (
 
 	"strings"
 
+	"github.com/left4me/left4me/cmd/internal/relay"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
-	"github.com/left4me/left4me/prestart/relay"
 )
 
 func unitUsage(op string) string {

@@ -1,10 +1,11 @@
-// Package durable is the one writer of files the CLI replaces in place
+// WriteFile and Writer are the one writer of files the CLI replaces in place
 // (specs, records, libraries it installs): a crash or a power cut leaves
 // the old content or the new one, never a mix or an empty file, and a
 // successful return means the new content is on disk. The recipe: a
 // hidden temporary file in the same directory, fsync of the file, rename
 // over the target, fsync of the directory.
-package durable
+
+package fsat
 
 import (
 	"errors"
@@ -23,8 +24,8 @@ type Writer struct {
 	Sync func(f *os.File) error
 }
 
-// Options say what file WriteFile makes.
-type Options struct {
+// WriteOptions say what file WriteFile makes.
+type WriteOptions struct {
 	Perm fs.FileMode
 	// Owner, when set, is given to the file before it appears: [uid, gid].
 	Owner *[2]int
@@ -39,17 +40,19 @@ type Options struct {
 const TempPrefix = "."
 
 // WriteFile writes data to path atomically and durably.
-func WriteFile(path string, data []byte, o Options) error { return Writer{}.WriteFile(path, data, o) }
+func WriteFile(path string, data []byte, o WriteOptions) error {
+	return Writer{}.WriteFile(path, data, o)
+}
 
 // SyncDir fsyncs directory dir, making the renames and removals in it
 // durable.
 func SyncDir(dir string) error { return Writer{}.SyncDir(dir) }
 
-// Remove unlinks path and makes that durable; a missing path is no error.
-func Remove(path string) error { return Writer{}.Remove(path) }
+// RemoveFile unlinks path and makes that durable; a missing path is no error.
+func RemoveFile(path string) error { return Writer{}.RemoveFile(path) }
 
 // WriteFile writes data to path atomically and durably.
-func (w Writer) WriteFile(path string, data []byte, o Options) error {
+func (w Writer) WriteFile(path string, data []byte, o WriteOptions) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -104,8 +107,8 @@ func (w Writer) SyncDir(dir string) error {
 	return nil
 }
 
-// Remove unlinks path and fsyncs its directory.
-func (w Writer) Remove(path string) error {
+// RemoveFile unlinks path and fsyncs its directory.
+func (w Writer) RemoveFile(path string) error {
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil

@@ -1,4 +1,4 @@
-package treerm
+package fsat
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ func TestRemove(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(tree, "d/fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Remove(tree, Options{Chmod: true}); err != nil {
+	if err := RemoveTree(tree, RemoveOptions{Chmod: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(tree); !os.IsNotExist(err) {
@@ -50,14 +50,14 @@ func TestRemove(t *testing.T) {
 			t.Errorf("victim %s: %q %v", p, b, err)
 		}
 	}
-	if err := Remove(tree, Options{}); err != nil {
+	if err := RemoveTree(tree, RemoveOptions{}); err != nil {
 		t.Errorf("missing tree: %v", err)
 	}
 	// A link in place of the tree is removed, not followed.
 	if err := os.Symlink(victim, tree); err != nil {
 		t.Fatal(err)
 	}
-	if err := Remove(tree, Options{}); err != nil {
+	if err := RemoveTree(tree, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(victim, "keep.txt")); err != nil {
@@ -75,7 +75,7 @@ func TestRemoveRefusesMounts(t *testing.T) {
 	}
 	defer unix.Unmount(filepath.Join(tree, "x"), unix.MNT_DETACH)
 	mk(t, filepath.Join(tree, "x"), map[string]string{"precious": "p"})
-	if err := Remove(tree, Options{}); !errors.Is(err, ErrMounted) {
+	if err := RemoveTree(tree, RemoveOptions{}); !errors.Is(err, ErrMounted) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(tree, "x", "precious")); err != nil {
@@ -115,7 +115,7 @@ func TestRemoveDeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Close(fd)
-	if err := Remove(tree, Options{}); err != nil {
+	if err := RemoveTree(tree, RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(tree); !os.IsNotExist(err) {
@@ -158,12 +158,12 @@ func TestRemoveRacingSwap(t *testing.T) {
 				_ = unix.Renameat2(unix.AT_FDCWD, link, unix.AT_FDCWD, filepath.Join(tree, "a", "b"), unix.RENAME_EXCHANGE)
 			}
 		}()
-		err := Remove(tree, Options{Chmod: true})
+		err := RemoveTree(tree, RemoveOptions{Chmod: true})
 		stop.Store(true)
 		wg.Wait()
 		_ = err // refused or done: either is fine; the victim is what counts
 		os.RemoveAll(link)
-		_ = Remove(tree, Options{})
+		_ = RemoveTree(tree, RemoveOptions{})
 		os.RemoveAll(tree)
 		n := 0
 		_ = filepath.Walk(victim, func(p string, fi os.FileInfo, err error) error {

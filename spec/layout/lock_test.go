@@ -1,4 +1,4 @@
-package dirlock
+package layout
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestHolderNamed(t *testing.T) {
 	var held *HeldError
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		release, err := Try(dir)
+		release, err := TryLock(dir)
 		if errors.As(err, &held) {
 			break
 		}
@@ -48,20 +48,20 @@ func TestHolderNamed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	waited := 0
-	if _, err := Wait(ctx, dir, func(*HeldError) { waited++ }); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrLocked) || waited != 1 {
+	if _, err := WaitLock(ctx, dir, func(*HeldError) { waited++ }); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrLocked) || waited != 1 {
 		t.Errorf("Wait on a held lock: %v (told %d times)", err, waited)
 	}
 	kill()
 	holder.Wait()
-	release, err := Wait(context.Background(), dir, nil)
+	release, err := WaitLock(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
 }
 
-func TestTryMissingDir(t *testing.T) {
-	if _, err := Try(t.TempDir() + "/none"); !errors.Is(err, os.ErrNotExist) {
+func TestTryLockMissingDir(t *testing.T) {
+	if _, err := TryLock(t.TempDir() + "/none"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v", err)
 	}
 }

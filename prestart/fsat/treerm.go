@@ -1,4 +1,4 @@
-// Package treerm removes directory trees that others wrote (an overlay
+// RemoveTree removes directory trees that others wrote (an overlay
 // builder's layer, a server's upper layer) as root without ever acting on
 // a path: every step is relative to a directory descriptor opened with
 // openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), entries are
@@ -9,7 +9,8 @@
 // (no "too many open files"), and no path is ever longer than a name (no
 // ENAMETOOLONG below PATH_MAX-deep trees): going back up reopens ".." and
 // checks it is the directory it came from.
-package treerm
+
+package fsat
 
 import (
 	"errors"
@@ -17,12 +18,10 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/left4me/left4me/prestart"
 )
 
-// Options of Remove.
-type Options struct {
+// RemoveOptions of RemoveTree.
+type RemoveOptions struct {
 	// Chmod gives every directory mode 0700 before emptying it (a tree an
 	// unprivileged builder made may lack write permission for its owner;
 	// root needs none, but a tree handed back to that user should not
@@ -39,10 +38,10 @@ var ErrMounted = errors.New("a mount point is inside it (umount it first)")
 
 const resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS
 
-// Remove deletes path and everything below it. path's parent directory is
+// RemoveTree deletes path and everything below it. path's parent directory is
 // trusted (it belongs to root); path itself may be anything. A missing path
 // is not an error; a link at path is removed, never followed.
-func Remove(path string, o Options) error {
+func RemoveTree(path string, o RemoveOptions) error {
 	parent, err := unix.Open(filepath.Dir(path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -51,12 +50,12 @@ func Remove(path string, o Options) error {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	defer unix.Close(parent)
-	return RemoveAt(parent, filepath.Base(path), path, o)
+	return RemoveTreeAt(parent, filepath.Base(path), path, o)
 }
 
-// RemoveAt is Remove of name below the open directory dir; what names it
+// RemoveTreeAt is RemoveTree of name below the open directory dir; what names it
 // in errors.
-func RemoveAt(dir int, name, what string, o Options) error {
+func RemoveTreeAt(dir int, name, what string, o RemoveOptions) error {
 	var st unix.Stat_t
 	if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
 		return nil
@@ -85,7 +84,7 @@ type frame struct {
 
 type walker struct {
 	top string
-	o   Options
+	o   RemoveOptions
 	dev uint64
 }
 
@@ -149,7 +148,7 @@ func (w *walker) clearFiles(fd int) (string, error) {
 	if _, err := unix.Seek(fd, 0, 0); err != nil {
 		return "", fmt.Errorf("remove below %s: %w", w.top, err)
 	}
-	names, err := prestart.ReadDirNames(fd)
+	names, err := ReadDirNames(fd)
 	if err != nil {
 		return "", fmt.Errorf("remove below %s: %w", w.top, err)
 	}
@@ -226,12 +225,11 @@ func identity(fd int) (ident, error) {
 // checkMount refuses a directory that is a mount point or on another
 // filesystem: its content is not the tree's to delete.
 func checkMount(dir int, name string, dev uint64, what string) error {
-	var stx unix.Statx_t
-	if err := unix.Statx(dir, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_INO, &stx); err != nil {
+	root, on, err := statMount(dir, name)
+	if err != nil {
 		return fmt.Errorf("remove %s: %w", what, err)
 	}
-	root := stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-	if root || unix.Mkdev(stx.Dev_major, stx.Dev_minor) != dev {
+	if root || on != dev {
 		return fmt.Errorf("refusing to remove %s: %w", what, ErrMounted)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package prestart
+package diag
 
 import (
 	"bytes"

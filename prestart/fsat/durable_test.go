@@ -1,4 +1,4 @@
-package durable
+package fsat
 
 import (
 	"errors"
@@ -57,7 +57,7 @@ func TestWriteFileSyncsFileThenDir(t *testing.T) {
 				}
 			}
 			r := &recorder{target: p}
-			err := Writer{Sync: r.sync}.WriteFile(p, []byte("new"), Options{Perm: 0o640, NoReplace: tc.noReplace})
+			err := Writer{Sync: r.sync}.WriteFile(p, []byte("new"), WriteOptions{Perm: 0o640, NoReplace: tc.noReplace})
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -92,7 +92,7 @@ func TestWriteFileSyncFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &recorder{target: p, fail: errors.New("EIO")}
-	if err := (Writer{Sync: r.sync}).WriteFile(p, []byte("new"), Options{Perm: 0o600}); err == nil {
+	if err := (Writer{Sync: r.sync}).WriteFile(p, []byte("new"), WriteOptions{Perm: 0o600}); err == nil {
 		t.Fatal("no error")
 	}
 	if got, _ := os.ReadFile(p); string(got) != "old" {
@@ -109,13 +109,13 @@ func TestRemoveSyncsDir(t *testing.T) {
 	}
 	r := &recorder{target: p}
 	w := Writer{Sync: r.sync}
-	if err := w.Remove(p); err != nil {
+	if err := w.RemoveFile(p); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.calls) != 1 || !strings.HasPrefix(r.calls[0], "dir ") {
 		t.Errorf("syncs %v", r.calls)
 	}
-	if err := w.Remove(p); err != nil {
+	if err := w.RemoveFile(p); err != nil {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/left4me/left4me/prestart/a2s"
+	"github.com/left4me/left4me/cmd/a2s"
 )
 
 // Logf receives progress lines (the journal, under systemd).
@@ -26,21 +26,17 @@ type Logf func(format string, args ...any)
 // retryEvery paces queries while waiting for a starting server.
 const retryEvery = 500 * time.Millisecond
 
-// Ready queries addr until the server answers or timeout passes. alive
-// reports whether the server process still runs: systemd waits for this
-// probe even after the server died, so a crash must end the wait at once.
-// keepalive runs after each unanswered query while the server lives: systemd
-// arms WatchdogSec= when the unit enters start-post (service_enter_start_post()
-// in src/core/service.c resets the watchdog), so a cold start longer than
-// hang_timeout would be killed before its first answer unless the wait
-// itself feeds the watchdog; start_timeout bounds the start instead.
+// Ready queries addr until the server answers or timeout passes. A server
+// that dies first ends the wait with the relay itself, which exits when
+// the server does (the e2e TestHealth sees the relay say so). Nothing
+// feeds the watchdog meanwhile: start_timeout bounds the start.
 //
 // early reports what the server printed: that it is up though it will not
 // answer (an L4D2 server hibernates as soon as it has loaded its map with
 // nobody on, and then answers nothing: ValveSoftware/Source-1-Games#3611),
 // or why it can never answer (then the start fails at once, saying so).
 // Ready returns a zero Info when the server is up without an answer.
-func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, early func() (up bool, cause string), keepalive func(), logf Logf) (a2s.Info, error) {
+func Ready(ctx context.Context, addr string, timeout time.Duration, early func() (up bool, cause string), logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -53,9 +49,6 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 			return info, nil
 		}
 		last = err
-		if !alive() {
-			return a2s.Info{}, fmt.Errorf("the server exited before it answered A2S_INFO on %s", addr)
-		}
 		up, why := early()
 		if why != "" {
 			return a2s.Info{}, fmt.Errorf("the server can never answer A2S_INFO on %s: %s", addr, why)
@@ -64,7 +57,6 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 			logf("ready: the server hibernates (it answers no A2S_INFO on %s while empty) after %v", addr, time.Since(start).Round(time.Millisecond))
 			return a2s.Info{}, nil
 		}
-		keepalive()
 		select {
 		case <-ctx.Done():
 			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)

@@ -1,0 +1,18 @@
+package layout
+
+import "path/filepath"
+
+// ConsoleDir holds each running server's console socket, in a directory
+// of its own, all owned by root and writable by root only: the server
+// cannot replace its socket with a link to another server's or with its
+// own listener (issue 26), since the relay, running as the server's user,
+// never creates it. The start helper binds it and hands the listening
+// socket to systemd's file descriptor store of the unit (FDSTORE=1, name
+// ConsoleFDName), which passes it to the relay at ExecStart (LISTEN_FDS).
+const ConsoleDir = "/run/left4me/console"
+
+// ConsoleFDName names the console socket in the unit's descriptor store.
+const ConsoleFDName = "console"
+
+// ConsoleSocket is the socket of instance name below dir.
+func ConsoleSocket(dir, name string) string { return filepath.Join(dir, name, "console.sock") }
