@@ -195,3 +195,55 @@ func TestRulesCatch(t *testing.T) {
 		t.Error("the relay linking prestart passed")
 	}
 }
+
+// commandRank orders the CLI's command packages: each embeds the Env of
+// the one below it (docs/ARCHITECTURE.md), so it may import only packages
+// of a lower rank; the root wires them all.
+func commandRank(rel string) (int, bool) {
+	const base = "cmd/left4me/internal/commands"
+	if rel == base {
+		return 5, true
+	}
+	sub, ok := strings.CutPrefix(rel, base+"/")
+	if !ok {
+		return 0, false
+	}
+	switch sub {
+	case "clienv":
+		return 0, true
+	case "console":
+		return 1, true
+	case "unitctl":
+		return 2, true
+	case "dayops":
+		return 3, true
+	case "servers", "specs", "game", "overlay":
+		return 4, true
+	}
+	return -1, true // a new command package: give it a rank here
+}
+
+// Command packages import downward only: clienv → console → unitctl →
+// dayops → servers, specs, game, overlay → the root.
+func TestCommandsDirection(t *testing.T) {
+	for _, p := range list(t, "./cmd/left4me/internal/commands/...") {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		r, _ := commandRank(rel)
+		if r < 0 {
+			t.Errorf("%s: no rank in commandRank", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			ir, ok := commandRank(strings.TrimPrefix(imp, module))
+			if ok && ir >= r {
+				t.Errorf("%s imports %s: command packages import only those below them (clienv → console → unitctl → dayops → the rest)", rel, strings.TrimPrefix(imp, module))
+			}
+		}
+	}
+	if r1, _ := commandRank("cmd/left4me/internal/commands/clienv"); r1 != 0 {
+		t.Fatal("clienv is not the lowest")
+	}
+	if a, _ := commandRank("cmd/left4me/internal/commands/unitctl"); a >= 3 {
+		t.Fatal("unitctl may import dayops")
+	}
+}
