@@ -94,7 +94,7 @@ func trimDumps(dir, keep int, maxBytes int64) (int, error) {
 		}
 		var err error
 		if d.isDir {
-			err = removeTree(dir, d.name, 0)
+			err = fsat.RemoveTreeAt(dir, d.name, d.name, fsat.RemoveOptions{})
 		} else {
 			err = unix.Unlinkat(dir, d.name, 0)
 		}
@@ -104,40 +104,4 @@ func trimDumps(dir, keep int, maxBytes int64) (int, error) {
 		removed++
 	}
 	return removed, nil
-}
-
-// removeTree removes the directory name below dir and all it holds,
-// through descriptors: unlinkat never follows a link, and each directory
-// is opened O_NOFOLLOW.
-func removeTree(dir int, name string, depth int) error {
-	if depth > maxUsageDepth {
-		return fmt.Errorf("%s: deeper than %d directories", name, maxUsageDepth)
-	}
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	list, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		unix.Close(fd)
-		return err
-	}
-	names, err := fsat.ReadDirNames(list)
-	unix.Close(list)
-	for _, n := range names {
-		if err != nil {
-			break
-		}
-		if err = unix.Unlinkat(fd, n, 0); errors.Is(err, unix.EISDIR) {
-			err = removeTree(fd, n, depth+1)
-		}
-		if errors.Is(err, unix.ENOENT) {
-			err = nil
-		}
-	}
-	unix.Close(fd)
-	if err != nil {
-		return err
-	}
-	return unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
 }
