@@ -57,6 +57,7 @@ func App(e *Env) *cli.App {
 			overlayCmd(e),
 			gameCmd(e),
 			retryCmd(e),
+			webCmd(e),
 		},
 	}
 	for _, c := range app.Commands {
