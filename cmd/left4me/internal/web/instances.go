@@ -109,11 +109,7 @@ func (s *Server) one(ctx context.Context, name string) (one, error) {
 		return one{}, fmt.Errorf("there is no instance %s", name)
 	}
 	o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
-	s.mu.Lock()
-	for _, j := range s.jobs[name] {
-		o.Jobs = append(o.Jobs, *j)
-	}
-	s.mu.Unlock()
+	o.Jobs = s.jobsOf(name)
 	return o, nil
 }
 
@@ -174,33 +170,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	cmd := strings.Join(args, " ")
-	s.logf(sess, "left4me %s", cmd)
-	j := &job{User: sess.User, What: cmd, Started: time.Now()}
-	s.mu.Lock()
-	s.jobs[name] = append(s.jobs[name], j)
-	if n := len(s.jobs[name]); n > 5 {
-		s.jobs[name] = s.jobs[name][n-5:]
-	}
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maxDeadline+time.Hour)
-	done := make(chan struct{})
-	go func() {
-		defer cancel()
-		defer close(done)
-		out, err := s.run(ctx, args...)
-		if err != nil {
-			out += err.Error() + "\n"
-		}
-		s.mu.Lock()
-		j.Done, j.Failed, j.Output = true, err != nil, out
-		s.mu.Unlock()
-		result := "done"
-		if err != nil {
-			result = "failed: " + err.Error()
-		}
-		s.logf(sess, "left4me %s: %s", cmd, result)
-	}()
+	done := s.startJob(name, sess, args)
 	// A plain start or stop is quick: answer with its result.
 	select {
 	case <-done:

@@ -91,9 +91,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /spec/{name}/expose", s.need(Admin, s.specExpose))
 	mux.Handle("POST /spec/{name}/save", s.need(Admin, s.specSave))
 	mux.Handle("GET /spec/{name}/render", s.need(Admin, s.specRender))
-	mux.Handle("GET /overlays", s.need(Viewer, s.textPage("Overlays", []string{"overlay", "list"})))
-	mux.Handle("GET /game", s.need(Viewer, s.textPage("Game", []string{"game", "status"})))
-	mux.Handle("GET /backups", s.need(Viewer, s.textPage("Backups", []string{"backups"})))
+	mux.Handle("GET /overlays", s.need(Viewer, s.opsPage("overlays", "Overlays")))
+	mux.Handle("GET /overlays/live", s.need(Viewer, s.opsLive("overlays")))
+	mux.Handle("POST /overlays", s.need(Admin, s.opsAction("overlays")))
+	mux.Handle("GET /game", s.need(Viewer, s.opsPage("game", "Game")))
+	mux.Handle("GET /game/live", s.need(Viewer, s.opsLive("game")))
+	mux.Handle("POST /game", s.need(Admin, s.opsAction("game")))
+	mux.Handle("GET /backups", s.need(Viewer, s.backupsPage))
 	return headers(mux)
 }
 
@@ -251,14 +255,4 @@ func (s *Server) runJSON(ctx context.Context, v any, args ...string) error {
 		return errors.Join(err, fmt.Errorf("%s: %s", strings.Join(args, " "), strings.TrimSpace(errb.String())))
 	}
 	return nil
-}
-
-func (s *Server) textPage(title string, args []string) func(http.ResponseWriter, *http.Request, Session) {
-	return func(w http.ResponseWriter, r *http.Request, sess Session) {
-		out, err := s.run(r.Context(), args...)
-		if err != nil {
-			out += "\n" + err.Error()
-		}
-		s.page(w, http.StatusOK, "text", pageData{Title: title, Sess: sess, Data: out})
-	}
 }

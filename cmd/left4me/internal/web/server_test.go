@@ -138,6 +138,10 @@ func TestAccess(t *testing.T) {
 		{name: "operator cannot read specs", user: "olga", method: "GET", path: "/spec/srv1", code: 403},
 		{name: "operator cannot save specs", user: "olga", method: "POST", path: "/spec/srv1/save", csrf: "ok", code: 403},
 		{name: "admin reads specs", user: "alice", method: "GET", path: "/spec/srv1", code: 200},
+		{name: "operator cannot build overlays", user: "olga", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 403, ran: "overlay"},
+		{name: "operator cannot update the game", user: "olga", method: "POST", path: "/game", csrf: "ok", form: url.Values{"action": {"update"}}, code: 403, ran: "game"},
+		{name: "admin builds an overlay", user: "alice", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 303},
+		{name: "viewer sees backups", user: "vic", method: "GET", path: "/backups", code: 200, ran: "backups"},
 		{name: "admin logs out without CSRF", user: "alice", method: "POST", path: "/logout", code: 403},
 	}
 	for _, tt := range tests {
@@ -207,6 +211,36 @@ func TestActionArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := actionArgs("srv1", tt.what, tt.empty, tt.deadline, tt.force)
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("%+v: accepted as %q", tt, got)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: %q, %v; want %q", tt, got, err, tt.want)
+		}
+	}
+}
+
+func TestOpsArgs(t *testing.T) {
+	tests := []struct {
+		key, what, name string
+		want            []string
+	}{
+		{"overlays", "build", "comp", []string{"overlay", "build", "--", "comp"}},
+		{"overlays", "build", "workshop/maps", []string{"overlay", "build", "--", "workshop/maps"}},
+		{"overlays", "build", "--no-restart", nil},
+		{"overlays", "build", "../etc", nil},
+		{"overlays", "build", "", nil},
+		{"overlays", "gc", "", []string{"overlay", "gc"}},
+		{"game", "update", "", []string{"game", "update"}},
+		{"game", "gc", "", []string{"game", "gc"}},
+		{"game", "install", "", nil},
+		{"overlays", "update", "", nil},
+	}
+	for _, tt := range tests {
+		got, err := opsArgs(tt.key, tt.what, tt.name)
 		if tt.want == nil {
 			if err == nil {
 				t.Errorf("%+v: accepted as %q", tt, got)
