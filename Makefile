@@ -21,6 +21,8 @@ build: $(addprefix $(BUILD)/,$(BINS))
 # VERSION) changed, so `sudo make install` after `make` builds nothing as
 # root.
 GO_SRC := $(shell find cmd generator prestart spec units -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+# The web panel's embedded pages, script and style.
+GO_SRC += $(shell find cmd -path '*/assets/*' -type f 2>/dev/null)
 $(BUILD)/.ldflags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(GOFLAGS_BUILD)' | cmp -s - $@ || echo '$(GOFLAGS_BUILD)' > $@
