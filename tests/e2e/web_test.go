@@ -38,12 +38,14 @@ func TestWebPanel(t *testing.T) {
 	state := t.TempDir()
 	if err := writeFiles(state, map[string]string{
 		"overlays/comp/left4dead2/cfg/server.cfg": "sv_alltalk 1\n",
+		"overlays/comp/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=2\n",
 		"overlays/maps/left4dead2/cfg/server.cfg": "sv_pure 0\n",
 	}); err != nil {
 		t.Fatal(err)
 	}
 	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
-	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText})
+	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
+		"etc/left4me/instances/down.yaml": "port: 27092\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
 	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
 	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
@@ -176,7 +178,7 @@ func TestWebPanel(t *testing.T) {
 	if out, err := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {
 		t.Fatalf("l4d2@srv: %q %v", out, err)
 	}
-	until("its map", `document.getElementById("map")?.textContent !== ""`)
+	until("its map and players", `document.getElementById("map")?.textContent !== "" && document.querySelectorAll("#players tbody tr").length === 2`)
 
 	// The console: the answer comes back, markup in it stays text.
 	run("console", chromedp.SendKeys(chromedp.CSS("#cmd"), "say "+hostileText), chromedp.Click(chromedp.CSS("#console button")))
@@ -198,6 +200,13 @@ func TestWebPanel(t *testing.T) {
 	run("instances", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#instances")))
 	until("the list shows it active", `document.querySelector('#instances tr[data-name="srv"] .state')?.textContent.startsWith("active")`)
 	shot("web-instances.png")
+
+	// The game's and the overlays' status.
+	run("game", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#status")))
+	if st := text("#status"); !strings.Contains(st, "100") {
+		t.Errorf("the game page does not show build 100:\n%s", st)
+	}
+	shot("web-game.png")
 
 	// The link is refused the second time.
 	run("reuse the link", chromedp.Navigate(alice), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#message")))

@@ -217,6 +217,12 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	// Another site must not log this browser in as someone else.
+	if err := sameOrigin(r); err != nil {
+		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
 	sid, sess, err := s.Store.Redeem(r.PostFormValue("token"))
 	if err != nil {
 		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)

@@ -45,10 +45,11 @@ func (f *fakeCLI) ran(verb string) bool {
 }
 
 type panel struct {
-	srv  *httptest.Server
-	cli  *fakeCLI
-	sids map[string]string // user -> session id
-	csrf map[string]string
+	store Store
+	srv   *httptest.Server
+	cli   *fakeCLI
+	sids  map[string]string // user -> session id
+	csrf  map[string]string
 }
 
 func newPanel(t *testing.T) *panel {
@@ -65,7 +66,7 @@ func newPanel(t *testing.T) *panel {
 	s := &Server{Store: st, Log: io.Discard, Run: f.run, SpecDir: specs,
 		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
 		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil }}
-	p := &panel{srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
+	p := &panel{store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
 	t.Cleanup(p.srv.Close)
 	for _, u := range []string{"alice", "olga", "vic"} {
 		tok, err := st.NewLink(u)
@@ -190,6 +191,24 @@ func TestLoginOnce(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("unknown token: %d", resp.StatusCode)
 	}
+	// A link posted from another site is refused and stays usable.
+	tok, err := p.store.NewLink("vic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, "Origin", "https://evil.example")
+	if resp.StatusCode != 403 {
+		t.Fatalf("login from another origin: %d", resp.StatusCode)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	c := resp.Cookies()
+	if resp.StatusCode != 303 || len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Secure {
+		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, c)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	if resp.StatusCode != 403 {
+		t.Fatalf("second use of a link: %d", resp.StatusCode)
+	}
 }
 
 func TestActionArgs(t *testing.T) {
@@ -249,6 +268,25 @@ func TestOpsArgs(t *testing.T) {
 		}
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("%+v: %q, %v; want %q", tt, got, err, tt.want)
+		}
+	}
+}
+
+func TestCookieSecureUnderTLS(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		st, _ := newStore(t)
+		s := &Server{Store: st, Log: io.Discard, TLS: tls}
+		tok, err := st.NewLink("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		c := rec.Result().Cookies()
+		if rec.Code != 303 || len(c) != 1 || c[0].Secure != tls || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
+			t.Errorf("TLS %v: %d %+v", tls, rec.Code, c)
 		}
 	}
 }
