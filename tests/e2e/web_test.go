@@ -37,9 +37,9 @@ func TestWebPanel(t *testing.T) {
 	}
 	state := t.TempDir()
 	if err := writeFiles(state, map[string]string{
-		"overlays/comp/left4dead2/cfg/server.cfg": "sv_alltalk 1\n",
+		"overlays/comp/left4dead2/cfg/server.cfg":  "sv_alltalk 1\n",
 		"overlays/comp/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=2\n",
-		"overlays/maps/left4dead2/cfg/server.cfg": "sv_pure 0\n",
+		"overlays/maps/left4dead2/cfg/server.cfg":  "sv_pure 0\n",
 	}); err != nil {
 		t.Fatal(err)
 	}
