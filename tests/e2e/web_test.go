@@ -191,6 +191,8 @@ func TestWebPanel(t *testing.T) {
 	if imgs != 0 || title == "pwned" {
 		t.Fatalf("hostile text became markup: %d img, title %q", imgs, title)
 	}
+	// The live output (the server's lines as they come) shows it as text.
+	until("the line in the live output", fmt.Sprintf(`document.getElementById("stream").textContent.includes(%q)`, "Console: "+hostileText))
 	// The log pane (the server's lines, from the journal) shows it as text too.
 	until("the line in the log", fmt.Sprintf(`document.getElementById("logs").textContent.includes(%q)`, hostileText))
 	if eval("count images", `document.querySelectorAll("img").length`) != 0 {

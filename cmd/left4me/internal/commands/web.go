@@ -174,6 +174,16 @@ func (e *Env) serveWeb(ctx context.Context, listen, cert, key string) error {
 			sub.Terminal, sub.Color = false, false
 			return Run(ctx, &sub, append([]string{"left4me"}, args...))
 		},
+		Attach: func(ctx context.Context, name string, out io.Writer) error {
+			// Nothing is typed: the input ends when the page goes away.
+			in, done := io.Pipe()
+			stop := context.AfterFunc(ctx, func() { _ = done.Close() })
+			defer stop()
+			sub := *e
+			sub.Stdin, sub.Stdout, sub.Stderr = in, out, out
+			sub.Terminal, sub.Color = false, false
+			return Run(ctx, &sub, []string{"left4me", "console", name})
+		},
 		SaveSpec: func(ctx context.Context, name string, data []byte, out io.Writer) error {
 			sub := *e
 			sub.Stdout, sub.Stderr = out, out
@@ -198,6 +208,8 @@ func (e *Env) serveWeb(ctx context.Context, listen, cert, key string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		// A stopping server ends the followed journals of open pages.
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	errs := make(chan error, len(ls))
 	for _, l := range ls {

@@ -41,6 +41,9 @@ type Server struct {
 	TLS bool
 	// Run runs one left4me command line (without the program's name).
 	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// Attach copies what NAME's server prints to out until ctx ends
+	// (left4me console NAME, typing nothing).
+	Attach func(ctx context.Context, name string, out io.Writer) error
 	// SaveSpec replaces NAME's spec atomically and reloads systemd.
 	SaveSpec func(ctx context.Context, name string, data []byte, out io.Writer) error
 	SpecPath func(name string) string
@@ -83,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /fragment/instances", s.need(Viewer, s.instancesRows))
 	mux.Handle("GET /i/{name}", s.need(Viewer, s.instancePage))
 	mux.Handle("GET /i/{name}/live", s.need(Viewer, s.instanceLive))
+	mux.Handle("GET /i/{name}/stream", s.need(Viewer, s.stream))
 	mux.Handle("POST /i/{name}/action", s.need(Operator, s.action))
 	mux.Handle("POST /i/{name}/console", s.need(Operator, s.console))
 	// Specs are root's 0640: they may hold an RCON password.
@@ -126,7 +130,7 @@ func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Sess
 			sess, err = s.Store.Session(c.Value)
 		}
 		if err != nil {
-			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/fragment/") && !strings.HasSuffix(r.URL.Path, "/live") {
+			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/fragment/") && !strings.HasSuffix(r.URL.Path, "/live") && !strings.HasSuffix(r.URL.Path, "/stream") {
 				s.page(w, http.StatusUnauthorized, "message", pageData{Title: "Not logged in",
 					Message: "Log in with a link from `left4me web login NAME` on the host."})
 				return

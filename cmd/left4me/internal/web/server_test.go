@@ -65,7 +65,12 @@ func newPanel(t *testing.T) *panel {
 	f := &fakeCLI{}
 	s := &Server{Store: st, Log: io.Discard, Run: f.run, SpecDir: specs,
 		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
-		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil }}
+		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil },
+		Attach: func(_ context.Context, name string, out io.Writer) error {
+			_ = f.run(context.Background(), []string{"console", name}, io.Discard, io.Discard)
+			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
+			return err
+		}}
 	p := &panel{store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
 	t.Cleanup(p.srv.Close)
 	for _, u := range []string{"alice", "olga", "vic"} {
@@ -288,5 +293,23 @@ func TestCookieSecureUnderTLS(t *testing.T) {
 		if rec.Code != 303 || len(c) != 1 || c[0].Secure != tls || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
 			t.Errorf("TLS %v: %d %+v", tls, rec.Code, c)
 		}
+	}
+}
+
+func TestStream(t *testing.T) {
+	p := newPanel(t)
+	resp, body := p.do(t, "vic", "GET", "/i/srv1/stream", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// One event a line, no carriage return; a line not ended is not sent.
+	if want := "data: line one\n\ndata: " + hostile + "\n\n"; body != want {
+		t.Errorf("events %q, want %q", body, want)
+	}
+	if got := p.cli.runs[len(p.cli.runs)-1]; !slices.Equal(got, []string{"console", "srv1"}) {
+		t.Errorf("ran %q", got)
+	}
+	if resp, _ := p.do(t, "", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 401 {
+		t.Errorf("stream without a session: %d", resp.StatusCode)
 	}
 }

@@ -120,8 +120,21 @@ function editor(ed) {
   check();
 }
 
+// The server's output, one event per line, kept to the last 500 lines.
+function stream(pre) {
+  const es = new EventSource(pre.dataset.stream);
+  es.onmessage = (ev) => {
+    const line = document.createElement("span");
+    line.textContent = ev.data + "\n";
+    pre.appendChild(line);
+    while (pre.childNodes.length > 500) pre.removeChild(pre.firstChild);
+    pre.scrollTop = pre.scrollHeight;
+  };
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(live);
+  document.querySelectorAll("[data-stream]").forEach(stream);
   const cf = document.getElementById("console");
   if (cf) consoleForm(cf);
   const ed = document.getElementById("editor");
