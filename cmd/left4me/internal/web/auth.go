@@ -308,6 +308,10 @@ func (sess Session) CheckCSRF(got string) error {
 // Allows says whether the session's role includes need.
 func (sess Session) Allows(need Role) bool { return sess.Role >= need }
 
+// Operates says whether the session may act on servers (for the pages:
+// the server checks each request with Allows).
+func (sess Session) Operates() bool { return sess.Allows(Operator) }
+
 // sweep removes expired links and sessions, so they do not pile up.
 func (s Store) sweep() {
 	for _, kind := range []string{"links", "sessions"} {

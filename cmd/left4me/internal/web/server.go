@@ -86,7 +86,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /fragment/instances", s.need(Viewer, s.instancesRows))
 	mux.Handle("GET /i/{name}", s.need(Viewer, s.instancePage))
 	mux.Handle("GET /i/{name}/live", s.need(Viewer, s.instanceLive))
-	mux.Handle("GET /i/{name}/stream", s.need(Viewer, s.stream))
+	// The console's output is the operator's, as its input (left4me
+	// console: root and left4me-admin only).
+	mux.Handle("GET /i/{name}/stream", s.need(Operator, s.stream))
 	mux.Handle("POST /i/{name}/action", s.need(Operator, s.action))
 	mux.Handle("POST /i/{name}/console", s.need(Operator, s.console))
 	// Specs are root's 0640: they may hold an RCON password.

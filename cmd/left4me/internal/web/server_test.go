@@ -298,7 +298,10 @@ func TestCookieSecureUnderTLS(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	p := newPanel(t)
-	resp, body := p.do(t, "vic", "GET", "/i/srv1/stream", "", nil)
+	if resp, _ := p.do(t, "vic", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 403 {
+		t.Errorf("a viewer reads the console: %d", resp.StatusCode)
+	}
+	resp, body := p.do(t, "olga", "GET", "/i/srv1/stream", "", nil)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
