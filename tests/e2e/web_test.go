@@ -224,10 +224,26 @@ func TestWebPanel(t *testing.T) {
 		t.Fatalf("a viewer stopped the server: %q", out)
 	}
 
+	// An operator stops it when empty, within a deadline, then anyway: the
+	// two players are warned on the console first.
+	c.MustRun(t, "left4me", "web", "user", "add", "olga", "--role", "operator")
+	run("log in as operator", chromedp.Navigate(link("olga")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	run("stop when empty", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")),
+		chromedp.Click(chromedp.CSS("#when_empty")), chromedp.SetValue(chromedp.CSS(`input[name="deadline"]`), "3s"),
+		chromedp.Click(chromedp.CSS(`input[name="force"]`)), chromedp.Click(chromedp.CSS("#stop")))
+	until("stopped", `document.getElementById("state")?.textContent === "inactive"`)
+	if j := text("#jobs"); !strings.Contains(j, "olga: left4me stop --when-empty --deadline 3s --force srv") || !strings.Contains(j, "done") {
+		t.Errorf("the stop's record:\n%s", j)
+	}
+	if j := c.Journal(t, "l4d2@srv.service"); !strings.Contains(j, "Console: This server goes down for maintenance") {
+		t.Errorf("the players were not warned:\n%s", j)
+	}
+
 	// Every change is in the journal with the user's name.
 	j := c.Journal(t, "left4me-web.service")
 	for _, want := range []string{"web: user alice (admin): saved the spec of srv", "web: user alice (admin): left4me start srv",
-		"web: user alice (admin): left4me send srv", "web: user vic (viewer): refused POST /i/srv/action: needs role operator"} {
+		"web: user alice (admin): left4me send srv", "web: user vic (viewer): refused POST /i/srv/action: needs role operator",
+		"web: user olga (operator): left4me stop --when-empty --deadline 3s --force srv: done"} {
 		if !strings.Contains(j, want) {
 			t.Errorf("journal lacks %q:\n%s", want, j)
 		}
