@@ -209,6 +209,10 @@ func TestWebPanel(t *testing.T) {
 		t.Errorf("the game page does not show build 100:\n%s", st)
 	}
 	shot("web-game.png")
+	run("overlays", chromedp.Navigate(base+"/overlays"), chromedp.WaitVisible(chromedp.CSS("#status")))
+	if st := text("#status"); !strings.Contains(st, "comp") {
+		t.Errorf("the overlays page does not show comp:\n%s", st)
+	}
 
 	// The link is refused the second time.
 	run("reuse the link", chromedp.Navigate(alice), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#message")))
