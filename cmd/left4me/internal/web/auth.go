@@ -37,22 +37,24 @@ const (
 	Admin         // everything: specs, overlays, game
 )
 
-// Roles are the names `left4me web user add --role` takes.
-var roleNames = map[string]Role{"viewer": Viewer, "operator": Operator, "admin": Admin}
-
 func (r Role) String() string {
-	for n, v := range roleNames {
-		if v == r {
-			return n
-		}
+	switch r {
+	case Viewer:
+		return "viewer"
+	case Operator:
+		return "operator"
+	case Admin:
+		return "admin"
 	}
 	return "none"
 }
 
-// ParseRole reads a role's name.
+// ParseRole reads a role's name, as `left4me web user add --role` takes it.
 func ParseRole(s string) (Role, error) {
-	if r, ok := roleNames[s]; ok {
-		return r, nil
+	for _, r := range []Role{Viewer, Operator, Admin} {
+		if s == r.String() {
+			return r, nil
+		}
 	}
 	return NoRole, fmt.Errorf("%w: role %q: must be admin, operator or viewer", ErrBadInput, s)
 }
