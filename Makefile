@@ -21,6 +21,8 @@ build: $(addprefix $(BUILD)/,$(BINS))
 # VERSION) changed, so `sudo make install` after `make` builds nothing as
 # root.
 GO_SRC := $(shell find cmd generator prestart spec units -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+# The web panel's embedded pages, script and style.
+GO_SRC += $(shell find cmd -path '*/assets/*' -type f 2>/dev/null)
 $(BUILD)/.ldflags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(GOFLAGS_BUILD)' | cmp -s - $@ || echo '$(GOFLAGS_BUILD)' > $@
@@ -71,6 +73,7 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/systemd/system/left4me-alert@.service \
 	$(PREFIX)/lib/systemd/system/left4me-restart@.service $(PREFIX)/lib/systemd/system/left4me-backup@.service \
 	$(PREFIX)/lib/systemd/system/left4me-metrics.socket $(PREFIX)/lib/systemd/system/left4me-metrics@.service \
+	$(PREFIX)/lib/systemd/system/left4me-web.socket $(PREFIX)/lib/systemd/system/left4me-web.service \
 	$(PREFIX)/share/man/man1/left4me.1 \
 	$(PREFIX)/lib/systemd/system/left4me-disk.service $(PREFIX)/lib/systemd/system/left4me-disk.timer \
 	$(PREFIX)/share/bash-completion/completions/left4me $(PREFIX)/share/zsh/vendor-completions/_left4me \
@@ -105,6 +108,9 @@ install: build $(DOCS)
 	install -Dm0644 units/left4me-metrics.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics.socket
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-metrics@.service' > '$(BUILD)/left4me-metrics@.service'
 	install -Dm0644 '$(BUILD)/left4me-metrics@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics@.service'
+	install -Dm0644 units/left4me-web.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-web.socket
+	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' units/left4me-web.service > $(BUILD)/left4me-web.service
+	install -Dm0644 $(BUILD)/left4me-web.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-web.service
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \

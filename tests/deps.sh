@@ -18,6 +18,7 @@ dbus-daemon dbus
 dpkg-deb dpkg
 make make demo
 promtool prometheus
+chromium chromium
 ip iproute2
 ssh openssh-client
 ssh-keygen openssh-client

@@ -76,6 +76,7 @@ func commandTree(e *Env) []*cli.Command {
 		overlay.Command(&overlay.Env{Env: ops}),
 		game.Command(&game.Env{Env: ops}),
 		unitctl.RetryCmd(uc),
+		webCmd(e),
 	}
 }
 

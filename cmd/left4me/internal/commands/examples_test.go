@@ -151,6 +151,8 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			te.ConsoleDir = fakeConsole(t, "srv1")
 			te.relayIsUs("srv1")
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /bin/true\n")
+			mkdirs(t, filepath.Join(te.Layout.ConfigDir, "web"))
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "web", "users"), "alice admin\n") // left4me web login alice
 			args := argv(line)
 			for i := range args[:len(args)-1] {
 				if args[i] == "--specs" { // a staged copy of instances/

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// instance is one row of `left4me list --json` (the fields shown here).
+type instance struct {
+	Name        string `json:"name"`
+	Port        int    `json:"port"`
+	Autostart   bool   `json:"autostart"`
+	State       string `json:"state"`
+	SubState    string `json:"sub_state"`
+	Mounted     bool   `json:"mounted"`
+	Stale       bool   `json:"stale"`
+	RunningPort int    `json:"running_port"`
+	Outdated    bool   `json:"outdated"`
+	Orphaned    bool   `json:"orphaned"`
+	Humans      *int   `json:"humans"`
+	Bots        *int   `json:"bots"`
+	Error       string `json:"error"`
+	Overlays    []struct {
+		Path  string `json:"path"`
+		Alias string `json:"alias"`
+	} `json:"overlays"`
+	// From `left4me players NAME --json` while it runs.
+	Map     string
+	Players *players
+}
+
+// players is `left4me players NAME --json`.
+type players struct {
+	Address    string `json:"address"`
+	Map        string `json:"map"`
+	Humans     int    `json:"humans"`
+	Bots       int    `json:"bots"`
+	MaxPlayers int    `json:"max_players"`
+	Players    []struct {
+		Name    string  `json:"name"`
+		Score   int32   `json:"score"`
+		Seconds float32 `json:"seconds"`
+	} `json:"players"`
+}
+
+// instances is the list with each running server's map, asked at once.
+func (s *Server) instances(ctx context.Context) ([]instance, error) {
+	var list []instance
+	if err := s.runJSON(ctx, &list, "list", "--json"); err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for i := range list {
+		if list[i].State != "active" {
+			continue
+		}
+		wg.Go(func() {
+			var p players
+			if s.runJSON(ctx, &p, "players", list[i].Name, "--json") == nil {
+				list[i].Map, list[i].Players = p.Map, &p
+			}
+		})
+	}
+	wg.Wait()
+	return list, nil
+}
+
+func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Session) {
+	list, err := s.instances(r.Context())
+	d := pageData{Title: "Instances", Sess: sess, Data: list}
+	if err != nil {
+		d.Message = err.Error()
+	}
+	s.page(w, http.StatusOK, "instances", d)
+}
+
+func (s *Server) instancesRows(w http.ResponseWriter, r *http.Request, sess Session) {
+	list, err := s.instances(r.Context())
+	d := pageData{Sess: sess, Data: list}
+	if err != nil {
+		d.Message = err.Error()
+	}
+	s.page(w, http.StatusOK, "rows", d)
+}
+
+// one is the instance page's data.
+type one struct {
+	Inst *instance
+	Jobs []job
+	Logs string
+}
+
+func (s *Server) one(ctx context.Context, name string) (one, error) {
+	list, err := s.instances(ctx)
+	if err != nil {
+		return one{}, err
+	}
+	var o one
+	for i := range list {
+		if list[i].Name == name {
+			o.Inst = &list[i]
+		}
+	}
+	if o.Inst == nil {
+		return one{}, fmt.Errorf("there is no instance %s", name)
+	}
+	o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
+	o.Jobs = s.jobsOf(name)
+	return o, nil
+}
+
+func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Session) {
+	name := r.PathValue("name")
+	o, err := s.one(r.Context(), name)
+	if err != nil {
+		s.page(w, http.StatusNotFound, "message", pageData{Title: name, Sess: sess, Message: err.Error()})
+		return
+	}
+	s.page(w, http.StatusOK, "instance", pageData{Title: name, Name: name, Sess: sess, Data: o})
+}
+
+func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Session) {
+	name := r.PathValue("name")
+	o, err := s.one(r.Context(), name)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	s.page(w, http.StatusOK, "live", pageData{Name: name, Sess: sess, Data: o})
+}
+
+// maxDeadline bounds a when-empty wait started from the panel.
+const maxDeadline = 24 * time.Hour
+
+// actionArgs is the command line of an action asked for by a form.
+func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) ([]string, error) {
+	switch what {
+	case "start":
+		return []string{"start", name}, nil
+	case "stop", "restart":
+	default:
+		return nil, fmt.Errorf("%w: unknown action %q", ErrBadInput, what)
+	}
+	args := []string{what}
+	if whenEmpty {
+		d, err := time.ParseDuration(deadline)
+		if err != nil || d <= 0 || d > maxDeadline {
+			return nil, fmt.Errorf("%w: deadline %q: a duration such as 30m, at most %v", ErrBadInput, deadline, maxDeadline)
+		}
+		args = append(args, "--when-empty", "--deadline", d.String())
+		if force {
+			args = append(args, "--force")
+		}
+	}
+	return append(args, name), nil
+}
+
+// action starts, stops or restarts an instance, in the background (a
+// when-empty stop may wait hours); its output appears on the page.
+func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
+	name := r.PathValue("name")
+	args, err := actionArgs(name, r.PostFormValue("action"), r.PostFormValue("when_empty") == "on",
+		r.PostFormValue("deadline"), r.PostFormValue("force") == "on")
+	if err != nil {
+		s.logf(sess, "refused %s of %s: %v", r.PostFormValue("action"), name, err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	done := s.startJob(name, sess, args)
+	// A plain start or stop is quick: answer with its result.
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	case <-r.Context().Done():
+	}
+	http.Redirect(w, r, "/i/"+name, http.StatusSeeOther)
+}
+
+// console types one command into the server's console through
+// `left4me send` (its rules: printable ASCII, no quit) and answers with
+// what the server printed, as text.
+func (s *Server) console(w http.ResponseWriter, r *http.Request, sess Session) {
+	name := r.PathValue("name")
+	cmd := r.PostFormValue("cmd")
+	s.logf(sess, "left4me send %s %q", name, cmd)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if strings.TrimSpace(cmd) == "" {
+		http.Error(w, "type a command", http.StatusBadRequest)
+		return
+	}
+	out, err := s.run(r.Context(), "send", "--", name, cmd)
+	if err != nil {
+		s.logf(sess, "left4me send %s: failed: %v", name, err)
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprintf(w, "%s%v\n", out, err)
+		return
+	}
+	fmt.Fprint(w, out)
+}

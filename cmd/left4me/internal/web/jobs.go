@@ -1,0 +1,154 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/left4me/left4me/spec/layout"
+)
+
+// maxJobOutput is how much of a job's output is kept: the end of it.
+const maxJobOutput = 256 << 10
+
+// jobWriter appends a job's output as it comes, under the server's lock,
+// so a page shows a build's lines while it runs.
+type jobWriter struct {
+	s *Server
+	j *job
+}
+
+func (w jobWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	w.j.Output += string(p)
+	if n := len(w.j.Output); n > maxJobOutput {
+		w.j.Output = w.j.Output[n-maxJobOutput:]
+	}
+	return len(p), nil
+}
+
+// startJob runs a left4me command line in the background, logged with
+// the user's name, its output kept under key (an instance, "overlays",
+// "game") for the pages. The returned channel closes when it ends.
+func (s *Server) startJob(key string, sess Session, args []string) <-chan struct{} {
+	cmd := strings.Join(args, " ")
+	s.logf(sess, "left4me %s", cmd)
+	j := &job{User: sess.User, What: cmd, Started: time.Now()}
+	s.mu.Lock()
+	s.jobs[key] = append(s.jobs[key], j)
+	if n := len(s.jobs[key]); n > 5 {
+		s.jobs[key] = s.jobs[key][n-5:]
+	}
+	s.mu.Unlock()
+	// Not the request's context: a when-empty stop or a build outlives it.
+	ctx, cancel := context.WithTimeout(context.Background(), maxDeadline+time.Hour)
+	done := make(chan struct{})
+	go func() {
+		defer cancel()
+		defer close(done)
+		w := jobWriter{s, j}
+		err := s.Run(ctx, args, w, w)
+		if err != nil {
+			fmt.Fprintln(w, err)
+		}
+		s.mu.Lock()
+		j.Done, j.Failed = true, err != nil
+		s.mu.Unlock()
+		result := "done"
+		if err != nil {
+			result = "failed: " + err.Error()
+		}
+		s.logf(sess, "left4me %s: %s", cmd, result)
+	}()
+	return done
+}
+
+func (s *Server) jobsOf(key string) []job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []job
+	for _, j := range s.jobs[key] {
+		out = append(out, *j)
+	}
+	return out
+}
+
+// ops is the data of the overlays and game pages.
+type ops struct {
+	Key    string // overlays or game
+	Status string
+	Jobs   []job
+}
+
+func (s *Server) ops(ctx context.Context, key string) ops {
+	args := []string{"overlay", "status"}
+	if key == "game" {
+		args = []string{"game", "status"}
+	}
+	out, err := s.run(ctx, args...)
+	if err != nil {
+		out += err.Error() + "\n"
+	}
+	return ops{Key: key, Status: out, Jobs: s.jobsOf(key)}
+}
+
+func (s *Server) opsPage(key, title string) func(http.ResponseWriter, *http.Request, Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess Session) {
+		s.page(w, http.StatusOK, "ops", pageData{Title: title, Sess: sess, Data: s.ops(r.Context(), key)})
+	}
+}
+
+func (s *Server) opsLive(key string) func(http.ResponseWriter, *http.Request, Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess Session) {
+		s.page(w, http.StatusOK, "opslive", pageData{Sess: sess, Data: s.ops(r.Context(), key)})
+	}
+}
+
+// opsArgs is the command line of an overlay or game action.
+func opsArgs(key, what, name string) ([]string, error) {
+	switch {
+	case key == "overlays" && what == "build":
+		if msg := layout.ValidateOverlayPath(name); msg != "" || name == "" || strings.HasPrefix(name, "-") {
+			return nil, fmt.Errorf("%w: overlay %q: %s", ErrBadInput, name, msg)
+		}
+		return []string{"overlay", "build", "--", name}, nil
+	case key == "overlays" && what == "gc":
+		return []string{"overlay", "gc"}, nil
+	case key == "game" && (what == "update" || what == "gc"):
+		return []string{"game", what}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown action %q", ErrBadInput, what)
+}
+
+func (s *Server) opsAction(key string) func(http.ResponseWriter, *http.Request, Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess Session) {
+		args, err := opsArgs(key, r.PostFormValue("action"), strings.TrimSpace(r.PostFormValue("name")))
+		if err != nil {
+			s.logf(sess, "refused %s %s: %v", key, r.PostFormValue("action"), err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.startJob(key, sess, args)
+		http.Redirect(w, r, "/"+key, http.StatusSeeOther)
+	}
+}
+
+// backupsPage lists each instance's backups (left4me backups NAME).
+func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, sess Session) {
+	list, err := s.instances(r.Context())
+	var b strings.Builder
+	if err != nil {
+		b.WriteString(err.Error() + "\n")
+	}
+	for _, in := range list {
+		out, err := s.run(r.Context(), "backups", in.Name)
+		if err != nil {
+			out += err.Error() + "\n"
+		}
+		fmt.Fprintf(&b, "== %s\n%s\n", in.Name, out)
+	}
+	s.page(w, http.StatusOK, "text", pageData{Title: "Backups", Sess: sess, Data: b.String()})
+}

@@ -1,0 +1,318 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const hostile = `<img src=x onerror=alert(1)>`
+
+// fakeCLI answers the commands the panel runs and records them.
+type fakeCLI struct {
+	mu   sync.Mutex
+	runs [][]string
+}
+
+func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) error {
+	f.mu.Lock()
+	f.runs = append(f.runs, args)
+	f.mu.Unlock()
+	switch args[0] {
+	case "list":
+		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]}]`)
+	case "players":
+		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
+	case "send":
+		fmt.Fprintln(stdout, hostile)
+	}
+	return nil
+}
+
+func (f *fakeCLI) ran(verb string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.runs, func(a []string) bool { return a[0] == verb })
+}
+
+type panel struct {
+	store Store
+	srv   *httptest.Server
+	cli   *fakeCLI
+	sids  map[string]string // user -> session id
+	csrf  map[string]string
+}
+
+func newPanel(t *testing.T) *panel {
+	t.Helper()
+	st, _ := newStore(t)
+	specs := filepath.Join(t.TempDir(), "instances")
+	if err := os.MkdirAll(specs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(specs, "srv1.yaml"), []byte("port: 27015\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeCLI{}
+	s := &Server{Store: st, Log: io.Discard, Run: f.run, SpecDir: specs,
+		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
+		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil },
+		Attach: func(_ context.Context, name string, out io.Writer) error {
+			_ = f.run(context.Background(), []string{"console", name}, io.Discard, io.Discard)
+			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
+			return err
+		}}
+	p := &panel{store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
+	t.Cleanup(p.srv.Close)
+	for _, u := range []string{"alice", "olga", "vic"} {
+		tok, err := st.NewLink(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid, sess, err := st.Redeem(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.sids[u], p.csrf[u] = sid, sess.CSRF
+	}
+	return p
+}
+
+// do sends a request as user ("" = nobody); csrf "" sends none, "ok" the
+// user's.
+func (p *panel) do(t *testing.T, user, method, path, csrf string, form url.Values, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if csrf == "ok" {
+		form.Set("csrf", p.csrf[user])
+	} else if csrf != "" {
+		form.Set("csrf", csrf)
+	}
+	req, _ := http.NewRequest(method, p.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if user != "" {
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: p.sids[user]})
+	}
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestAccess(t *testing.T) {
+	stop := url.Values{"action": {"stop"}}
+	tests := []struct {
+		name   string
+		user   string
+		method string
+		path   string
+		csrf   string
+		form   url.Values
+		hdr    []string
+		code   int
+		ran    string // the command that must (code < 400) or must not have run
+	}{
+		{name: "nobody sees nothing", method: "GET", path: "/", code: 401},
+		{name: "nobody stops nothing", method: "POST", path: "/i/srv1/action", form: stop, code: 401, ran: "stop"},
+		{name: "viewer sees the list", user: "vic", method: "GET", path: "/", code: 200, ran: "list"},
+		{name: "viewer cannot stop", user: "vic", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, code: 403, ran: "stop"},
+		{name: "viewer cannot type in the console", user: "vic", method: "POST", path: "/i/srv1/console", csrf: "ok", form: url.Values{"cmd": {"status"}}, code: 403, ran: "send"},
+		{name: "operator without CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", form: stop, code: 403, ran: "stop"},
+		{name: "operator with another's CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "x", form: stop, code: 403, ran: "stop"},
+		{name: "operator from another origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Origin", "https://evil.example"}, code: 403, ran: "stop"},
+		{name: "operator stops", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, code: 303, ran: "stop"},
+		{name: "operator unknown action", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"delete"}}, code: 400, ran: "delete"},
+		{name: "operator bad name", user: "olga", method: "POST", path: "/i/-x/action", csrf: "ok", form: stop, code: 400, ran: "stop"},
+		{name: "operator cannot read specs", user: "olga", method: "GET", path: "/spec/srv1", code: 403},
+		{name: "operator cannot save specs", user: "olga", method: "POST", path: "/spec/srv1/save", csrf: "ok", code: 403},
+		{name: "admin reads specs", user: "alice", method: "GET", path: "/spec/srv1", code: 200},
+		{name: "operator cannot build overlays", user: "olga", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 403, ran: "overlay"},
+		{name: "operator cannot update the game", user: "olga", method: "POST", path: "/game", csrf: "ok", form: url.Values{"action": {"update"}}, code: 403, ran: "game"},
+		{name: "admin builds an overlay", user: "alice", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 303},
+		{name: "viewer sees backups", user: "vic", method: "GET", path: "/backups", code: 200, ran: "backups"},
+		{name: "admin logs out without CSRF", user: "alice", method: "POST", path: "/logout", code: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPanel(t)
+			resp, body := p.do(t, tt.user, tt.method, tt.path, tt.csrf, tt.form, tt.hdr...)
+			if resp.StatusCode != tt.code {
+				t.Fatalf("%s %s as %q: %d, want %d: %s", tt.method, tt.path, tt.user, resp.StatusCode, tt.code, body)
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+				t.Errorf("CSP %q", csp)
+			}
+			if tt.ran != "" && p.cli.ran(tt.ran) != (tt.code < 400) {
+				t.Errorf("ran %s: %v (runs %q)", tt.ran, p.cli.ran(tt.ran), p.cli.runs)
+			}
+		})
+	}
+}
+
+func TestHostileTextEscaped(t *testing.T) {
+	p := newPanel(t)
+	for _, path := range []string{"/", "/fragment/instances", "/i/srv1", "/i/srv1/live"} {
+		_, body := p.do(t, "vic", "GET", path, "", nil)
+		if strings.Contains(body, "<img") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+			t.Errorf("%s: hostile text not escaped:\n%s", path, body)
+		}
+	}
+	// The console's answer is text/plain, put in with textContent.
+	resp, body := p.do(t, "olga", "POST", "/i/srv1/console", "ok", url.Values{"cmd": {"echo hi"}})
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || !strings.Contains(body, hostile) {
+		t.Errorf("console answer %q as %q", body, ct)
+	}
+	if got := p.cli.runs[len(p.cli.runs)-1]; !slices.Equal(got, []string{"send", "--", "srv1", "echo hi"}) {
+		t.Errorf("console ran %q", got)
+	}
+}
+
+func TestLoginOnce(t *testing.T) {
+	p := newPanel(t)
+	// A GET of the link shows a button and uses nothing.
+	resp, body := p.do(t, "", "GET", "/login?token=abc", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `value="abc"`) {
+		t.Fatalf("GET /login: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {"abc"}})
+	if resp.StatusCode != 403 {
+		t.Fatalf("unknown token: %d", resp.StatusCode)
+	}
+	// A link posted from another site is refused and stays usable.
+	tok, err := p.store.NewLink("vic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, "Origin", "https://evil.example")
+	if resp.StatusCode != 403 {
+		t.Fatalf("login from another origin: %d", resp.StatusCode)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	c := resp.Cookies()
+	if resp.StatusCode != 303 || len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Secure {
+		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, c)
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	if resp.StatusCode != 403 {
+		t.Fatalf("second use of a link: %d", resp.StatusCode)
+	}
+}
+
+func TestActionArgs(t *testing.T) {
+	tests := []struct {
+		what, deadline string
+		empty, force   bool
+		want           []string
+	}{
+		{what: "start", want: []string{"start", "srv1"}},
+		{what: "stop", want: []string{"stop", "srv1"}},
+		{what: "restart", empty: true, deadline: "30m", want: []string{"restart", "--when-empty", "--deadline", "30m0s", "srv1"}},
+		{what: "stop", empty: true, deadline: "1h", force: true, want: []string{"stop", "--when-empty", "--deadline", "1h0m0s", "--force", "srv1"}},
+		{what: "stop", force: true, want: []string{"stop", "srv1"}},
+		{what: "stop", empty: true, deadline: "forever"},
+		{what: "stop", empty: true, deadline: "-1m"},
+		{what: "stop", empty: true, deadline: "48h"},
+		{what: "delete"},
+		{what: "--all"},
+	}
+	for _, tt := range tests {
+		got, err := actionArgs("srv1", tt.what, tt.empty, tt.deadline, tt.force)
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("%+v: accepted as %q", tt, got)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: %q, %v; want %q", tt, got, err, tt.want)
+		}
+	}
+}
+
+func TestOpsArgs(t *testing.T) {
+	tests := []struct {
+		key, what, name string
+		want            []string
+	}{
+		{"overlays", "build", "comp", []string{"overlay", "build", "--", "comp"}},
+		{"overlays", "build", "workshop/maps", []string{"overlay", "build", "--", "workshop/maps"}},
+		{"overlays", "build", "--no-restart", nil},
+		{"overlays", "build", "../etc", nil},
+		{"overlays", "build", "", nil},
+		{"overlays", "gc", "", []string{"overlay", "gc"}},
+		{"game", "update", "", []string{"game", "update"}},
+		{"game", "gc", "", []string{"game", "gc"}},
+		{"game", "install", "", nil},
+		{"overlays", "update", "", nil},
+	}
+	for _, tt := range tests {
+		got, err := opsArgs(tt.key, tt.what, tt.name)
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("%+v: accepted as %q", tt, got)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: %q, %v; want %q", tt, got, err, tt.want)
+		}
+	}
+}
+
+func TestCookieSecureUnderTLS(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		st, _ := newStore(t)
+		s := &Server{Store: st, Log: io.Discard, TLS: tls}
+		tok, err := st.NewLink("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		c := rec.Result().Cookies()
+		if rec.Code != 303 || len(c) != 1 || c[0].Secure != tls || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
+			t.Errorf("TLS %v: %d %+v", tls, rec.Code, c)
+		}
+	}
+}
+
+func TestStream(t *testing.T) {
+	p := newPanel(t)
+	if resp, _ := p.do(t, "vic", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 403 {
+		t.Errorf("a viewer reads the console: %d", resp.StatusCode)
+	}
+	resp, body := p.do(t, "olga", "GET", "/i/srv1/stream", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// One event a line, no carriage return; a line not ended is not sent.
+	if want := "data: line one\n\ndata: " + hostile + "\n\n"; body != want {
+		t.Errorf("events %q, want %q", body, want)
+	}
+	if got := p.cli.runs[len(p.cli.runs)-1]; !slices.Equal(got, []string{"console", "srv1"}) {
+		t.Errorf("ran %q", got)
+	}
+	if resp, _ := p.do(t, "", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 401 {
+		t.Errorf("stream without a session: %d", resp.StatusCode)
+	}
+}

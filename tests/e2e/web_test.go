@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// hostileText is what a server prints back: markup that would run script
+// if the panel let it through as HTML.
+const hostileText = `<img src=x onerror=document.title='pwned'>`
+
+// TestWebPanel drives the panel in headless Chromium against the real
+// left4me-web.socket on real systemd: the login link (once), an operator
+// action refused to a viewer by the server, the spec editor (a mistake on
+// its line, the expose checkbox and its exec preview, save), a start from
+// the browser, the console, hostile text shown as text. It leaves
+// screenshots of the main pages in docs/.
+func TestWebPanel(t *testing.T) {
+	requireE2E(t)
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is missing: run tests/deps.sh")
+		}
+		t.Skip("chromium is missing: run tests/deps.sh")
+	}
+	state := t.TempDir()
+	if err := writeFiles(state, map[string]string{
+		"overlays/comp/left4dead2/cfg/server.cfg":  "sv_alltalk 1\n",
+		"overlays/comp/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=2\n",
+		"overlays/maps/left4dead2/cfg/server.cfg":  "sv_pure 0\n",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
+	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
+		"etc/left4me/instances/down.yaml": "port: 27092\n"})
+	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
+	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
+	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
+
+	// The container has its own network: a port here reaches the panel's
+	// 127.0.0.1:9780 there, one connection into its namespace each.
+	base := proxyInto(t, c, "127.0.0.1:9780")
+	link := func(user string) string {
+		return strings.TrimSpace(c.MustRun(t, "left4me", "web", "login", "--url", base, user))
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser),
+		chromedp.NoSandbox, // root in a test host; the page is ours
+		chromedp.WindowSize(1280, 860), chromedp.Flag("disable-gpu", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first run starts the browser, which lives as long as its
+	// context: no timeout on that one.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 5*time.Minute)
+	defer cancel()
+	failed := func(what string, err error) {
+		t.Helper()
+		page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		t.Fatalf("%s: %v\nthe page:\n%s\nleft4me-web's journal:\n%s", what, err, page, c.Journal(t, "left4me-web.service"))
+	}
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			failed(what, err)
+		}
+	}
+	eval := func(what, expr string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+		if err != nil {
+			failed(what, err)
+		}
+		return n
+	}
+	// until waits for a condition on the page (JavaScript, run by the
+	// test through DevTools, not by the page).
+	until := func(what, expr string) {
+		t.Helper()
+		// A click that submits a form navigates while the poll runs in
+		// the page it leaves: then poll the new page.
+		for range 10 {
+			_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(90*time.Second)))
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "navigated") && !strings.Contains(err.Error(), "context") {
+				failed(what, err)
+			}
+		}
+		t.Fatalf("%s: the page kept navigating", what)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+		if err != nil {
+			failed("read "+sel, err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		eval("scroll up", `(() => { window.scrollTo(0, 0); return 0; })()`)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			failed("screenshot "+name, err)
+		}
+		if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Log in with the link.
+	alice := link("alice")
+	run("log in", chromedp.Navigate(alice), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	if who := text("#who"); who != "alice (admin)" {
+		t.Fatalf("logged in as %q", who)
+	}
+
+	// The spec editor: a mistake is shown on its line.
+	run("editor", chromedp.Navigate(base+"/spec/srv"), chromedp.WaitVisible(chromedp.CSS("#expose-0")))
+	badLine := strings.Count(specText, "\n") + 1
+	eval("type a mistake", fmt.Sprintf(`(() => { const t = document.getElementById("text");
+		t.value = %s; t.dispatchEvent(new Event("input")); return 0; })()`, strconv.Quote(specText+"bogus: 1\n")))
+	sel := fmt.Sprintf(`#notes [data-line="%d"]`, badLine)
+	until("the message on its line", fmt.Sprintf(`document.querySelector(%q)?.textContent.includes("srv.yaml:%d:1: bogus: unknown key")`, sel, badLine))
+	if cls := text(sel); !strings.Contains(cls, "srv.yaml:"+strconv.Itoa(badLine)+":1:") {
+		t.Fatalf("line %d says %q", badLine, cls)
+	}
+	for l := 1; l < badLine; l++ {
+		if s := text(fmt.Sprintf(`#notes [data-line="%d"]`, l)); s != "" {
+			t.Errorf("line %d, which is fine, says %q", l, s)
+		}
+	}
+	shot("web-spec-editor.png")
+	// Fix it; tick comp's expose box: the preview gains its exec line,
+	// lowest overlay first (maps is below comp).
+	eval("fix it", fmt.Sprintf(`(() => { const t = document.getElementById("text");
+		t.value = %s; t.dispatchEvent(new Event("input")); return 0; })()`, strconv.Quote(specText)))
+	until("no message", `document.querySelectorAll("#notes .bad").length === 0`)
+	if p := text("#preview"); !strings.HasPrefix(p, "exec server_maps   # auto\nsv_cheats 0") {
+		t.Fatalf("preview before: %q", p)
+	}
+	run("tick expose", chromedp.Click(chromedp.CSS("#expose-0")))
+	until("the preview changes", `document.getElementById("preview").textContent.includes("exec server_comp")`)
+	if p := text("#preview"); !strings.HasPrefix(p, "exec server_maps   # auto\nexec server_comp   # auto\nsv_cheats 0") {
+		t.Fatalf("preview after ticking comp: %q", p)
+	}
+	run("save", chromedp.Click(chromedp.CSS("#save")))
+	until("saved", `document.getElementById("result").textContent.startsWith("saved")`)
+	if got := c.MustRun(t, "cat", "/etc/left4me/instances/srv.yaml"); !strings.Contains(got, "{path: comp, alias: comp}") {
+		t.Fatalf("saved spec:\n%s", got)
+	}
+	run("render", chromedp.Click(chromedp.CSS("#render")))
+	until("the render preview", `document.getElementById("result").textContent.includes("what a start would do")`)
+
+	// Start from the browser and see it become active.
+	run("instance page", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#start")))
+	run("start", chromedp.Click(chromedp.CSS("#start")))
+	until("active", `document.getElementById("state")?.textContent === "active"`)
+	if out, err := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {
+		t.Fatalf("l4d2@srv: %q %v", out, err)
+	}
+	until("its map and players", `document.getElementById("map")?.textContent !== "" && document.querySelectorAll("#players tbody tr").length === 2`)
+
+	// The console: the answer comes back, markup in it stays text.
+	run("console", chromedp.SendKeys(chromedp.CSS("#cmd"), "say "+hostileText), chromedp.Click(chromedp.CSS("#console button")))
+	until("the answer", fmt.Sprintf(`document.getElementById("console-out").textContent.includes(%q)`, "Console: "+hostileText))
+	imgs := eval("count images", `document.querySelectorAll("img").length`)
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		failed("title", err)
+	}
+	if imgs != 0 || title == "pwned" {
+		t.Fatalf("hostile text became markup: %d img, title %q", imgs, title)
+	}
+	// The live output (the server's lines as they come) shows it as text.
+	until("the line in the live output", fmt.Sprintf(`document.getElementById("stream").textContent.includes(%q)`, "Console: "+hostileText))
+	// The log pane (the server's lines, from the journal) shows it as text too.
+	until("the line in the log", fmt.Sprintf(`document.getElementById("logs").textContent.includes(%q)`, hostileText))
+	if eval("count images", `document.querySelectorAll("img").length`) != 0 {
+		t.Fatalf("hostile log line became markup")
+	}
+	shot("web-instance.png")
+	run("instances", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	until("the list shows it active", `document.querySelector('#instances tr[data-name="srv"] .state')?.textContent.startsWith("active")`)
+	shot("web-instances.png")
+
+	// The game's and the overlays' status.
+	run("game", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#status")))
+	if st := text("#status"); !strings.Contains(st, "100") {
+		t.Errorf("the game page does not show build 100:\n%s", st)
+	}
+	shot("web-game.png")
+	run("overlays", chromedp.Navigate(base+"/overlays"), chromedp.WaitVisible(chromedp.CSS("#status")))
+	if st := text("#status"); !strings.Contains(st, "comp") {
+		t.Errorf("the overlays page does not show comp:\n%s", st)
+	}
+
+	// The link is refused the second time.
+	run("reuse the link", chromedp.Navigate(alice), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#message")))
+	if msg := text("#message"); !strings.Contains(msg, "used already or expired") {
+		t.Fatalf("second use of the link: %q", msg)
+	}
+
+	// A viewer sees the Stop button, but the server refuses the stop.
+	run("log in as viewer", chromedp.Navigate(link("vic")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	run("viewer stops", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")), chromedp.Click(chromedp.CSS("#stop")))
+	until("refused", `document.body.textContent.includes("needs the role operator; you are viewer")`)
+	if out, _ := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {
+		t.Fatalf("a viewer stopped the server: %q", out)
+	}
+
+	// An operator stops it when empty, within a deadline, then anyway: the
+	// two players are warned on the console first.
+	c.MustRun(t, "left4me", "web", "user", "add", "olga", "--role", "operator")
+	run("log in as operator", chromedp.Navigate(link("olga")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	run("stop when empty", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")),
+		chromedp.Click(chromedp.CSS("#when_empty")), chromedp.SetValue(chromedp.CSS(`input[name="deadline"]`), "3s"),
+		chromedp.Click(chromedp.CSS(`input[name="force"]`)), chromedp.Click(chromedp.CSS("#stop")))
+	until("stopped", `document.getElementById("state")?.textContent === "inactive"`)
+	if j := text("#jobs"); !strings.Contains(j, "olga: left4me stop --when-empty --deadline 3s --force srv") || !strings.Contains(j, "done") {
+		t.Errorf("the stop's record:\n%s", j)
+	}
+	if j := c.Journal(t, "l4d2@srv.service"); !strings.Contains(j, "Console: This server goes down for maintenance") {
+		t.Errorf("the players were not warned:\n%s", j)
+	}
+
+	// Every change is in the journal with the user's name.
+	j := c.Journal(t, "left4me-web.service")
+	for _, want := range []string{"web: user alice (admin): saved the spec of srv", "web: user alice (admin): left4me start srv",
+		"web: user alice (admin): left4me send srv", "web: user vic (viewer): refused POST /i/srv/action: needs role operator",
+		"web: user olga (operator): left4me stop --when-empty --deadline 3s --force srv: done"} {
+		if !strings.Contains(j, want) {
+			t.Errorf("journal lacks %q:\n%s", want, j)
+		}
+	}
+}
+
+// proxyInto serves a host port that leads to addr in the container's
+// network namespace, and returns its http:// base URL.
+func proxyInto(t *testing.T, c *Container, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			down, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer down.Close()
+				var up net.Conn
+				var derr error
+				if err := c.ct.Netns(func() { up, derr = net.Dial("tcp", addr) }); err != nil || derr != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, down); up.Close() }()
+				_, _ = io.Copy(down, up)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
