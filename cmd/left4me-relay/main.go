@@ -68,7 +68,7 @@ func main() {
 		<-sigs
 		stopping.Store(true)
 	}()
-	l := &life{pid: make(chan int, 1)}
+	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1)}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	console, err := relay.Inherited(prestart.ConsoleFDName)
@@ -109,6 +109,7 @@ func main() {
 // and its main thread's progress, and what it printed about Steam.
 type life struct {
 	pid         chan int
+	kick        chan struct{} // a line came: ask for readiness again now
 	lines       atomic.Uint64
 	cause       atomic.Value // string
 	hibernating atomic.Bool
@@ -119,6 +120,10 @@ type life struct {
 // line sees each console line.
 func (l *life) line(b []byte) {
 	l.lines.Add(1)
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 	if why := steamCause(b); why != "" && l.cause.Load() == nil {
 		l.cause.Store(why)
 	}
@@ -196,7 +201,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
 		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
 	} else {
-		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.early, func() {}, logf)
+		info, err := probe.Ready(ctx, pc.addr, pc.start, func() bool { return true }, l.early, func() {}, l.kick, logf)
 		if err != nil {
 			prestart.PrintError(os.Stderr, prog, err)
 			os.Exit(1)

@@ -23,8 +23,13 @@ import (
 // Logf receives progress lines (the journal, under systemd).
 type Logf func(format string, args ...any)
 
-// retryEvery paces queries while waiting for a starting server.
-const retryEvery = 500 * time.Millisecond
+// Queries to a starting server come quickly at first and then every
+// retryEvery: a server that answers at once is noticed within
+// firstRetry, one that loads for minutes costs a query every half second.
+const (
+	firstRetry = 25 * time.Millisecond
+	retryEvery = 500 * time.Millisecond
+)
 
 // Ready queries addr until the server answers or timeout passes. alive
 // reports whether the server process still runs: systemd waits for this
@@ -40,11 +45,15 @@ const retryEvery = 500 * time.Millisecond
 // nobody on, and then answers nothing: ValveSoftware/Source-1-Games#3611),
 // or why it can never answer (then the start fails at once, saying so).
 // Ready returns a zero Info when the server is up without an answer.
-func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, early func() (up bool, cause string), keepalive func(), logf Logf) (a2s.Info, error) {
+//
+// kick (may be nil) asks again at once: the relay kicks at each console
+// line, since a starting engine prints as it comes up.
+func Ready(ctx context.Context, addr string, timeout time.Duration, alive func() bool, early func() (up bool, cause string), keepalive func(), kick <-chan struct{}, logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
+	wait := firstRetry
 	for {
 		info, err := queryOnce(ctx, addr, time.Second)
 		if err == nil {
@@ -65,11 +74,16 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, alive func()
 			return a2s.Info{}, nil
 		}
 		keepalive()
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)
-		case <-time.After(retryEvery):
+		case <-kick:
+			t.Stop()
+		case <-t.C:
 		}
+		wait = min(2*wait, retryEvery)
 	}
 }
 

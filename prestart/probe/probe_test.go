@@ -60,7 +60,7 @@ func (l *lines) text() string {
 func TestReady(t *testing.T) {
 	addr, _ := server(t, 700*time.Millisecond)
 	var log lines
-	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() (bool, string) { return false, "" }, func() {}, log.logf)
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() (bool, string) { return false, "" }, func() {}, nil, log.logf)
 	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
 		t.Fatalf("%+v %v %s", info, err, log.text())
 	}
@@ -71,7 +71,7 @@ func TestReadyNeverAnswers(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	kept := 0
-	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() (bool, string) { return false, "" }, func() { kept++ }, log.logf)
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() (bool, string) { return false, "" }, func() { kept++ }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
 		t.Fatalf("got %v", err)
 	}
@@ -86,7 +86,7 @@ func TestReadyServerDied(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	start := time.Now()
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() (bool, string) { return false, "" }, func() { t.Error("keepalive for a dead server") }, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() (bool, string) { return false, "" }, func() { t.Error("keepalive for a dead server") }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "exited before it answered") || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
@@ -109,7 +109,7 @@ func TestReadyCause(t *testing.T) {
 	addr, silent := server(t, 0)
 	silent.Store(true)
 	var log lines
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return true }, func() (bool, string) { return false, "Steam did not start" }, func() {}, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return true }, func() (bool, string) { return false, "Steam did not start" }, func() {}, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "can never answer A2S_INFO on "+addr+": Steam did not start") {
 		t.Fatalf("err %v", err)
 	}
