@@ -138,6 +138,13 @@ func (l *life) line(b []byte) {
 // load: it runs in LAN mode and never answers A2S, which goes through
 // Steam (engine/sv_steamauth.cpp, Source 2013).
 func steamCause(b []byte) string {
+	// sv_lan 1 starts Steam without authentication and off the server
+	// list, and the engine says so (CSteam3Server::Activate,
+	// engine/sv_steamauth.cpp, Source 2013): a server players on the
+	// internet can neither find nor join.
+	if bytes.HasPrefix(b, []byte("Initializing Steam libraries for LAN server")) {
+		return "it runs in LAN mode (sv_lan 1, in its arguments or cfg): Steam does not list it and players from outside the LAN cannot join; remove sv_lan 1 for an internet server"
+	}
 	low := strings.ToLower(string(b))
 	if strings.Contains(low, "steamclient.so") && (strings.Contains(low, "fail") || strings.Contains(low, "error") || strings.Contains(low, "cannot open")) {
 		return "Steam did not start (steamclient.so could not be loaded; left4me game install puts it in HOME/.steam/sdk32), so it runs in LAN mode: " + strings.TrimSpace(a2s.Clean(string(b)))
@@ -153,7 +160,10 @@ func (l *life) early() (bool, string) {
 	return l.hibernating.Load(), ""
 }
 
-// alive is probe.Alive over the console and the engine's main thread.
+// alive is probe.Alive over the console and the engine's main thread: a
+// line printed, frames running (it ran and slept) or files read or
+// written (a map load) count; a main thread that only runs, without
+// sleeping, printing or touching a file, spins in a busy loop: hung.
 func (l *life) alive() (bool, string) {
 	n := l.lines.Load()
 	printed := n != l.seen
@@ -161,16 +171,20 @@ func (l *life) alive() (bool, string) {
 	if l.eng == nil {
 		return printed, "console output"
 	}
-	ran, stopped, err := l.eng.Progress()
+	a, err := l.eng.Sample()
 	switch {
-	case stopped:
+	case a.Stopped:
 		return false, "the process is stopped (SIGSTOP)"
 	case printed:
 		return true, "console output"
-	case ran:
+	case a.Frames():
 		return true, "frames running"
+	case a.IO:
+		return true, "reading or writing files"
 	case err != nil:
 		return false, err.Error()
+	case a.Ran:
+		return false, "its main thread spins without sleeping, printing or reading a file (a busy loop)"
 	}
 	return false, "its main thread ran no frame"
 }
@@ -230,9 +244,9 @@ func framesRunning(ctx context.Context, timeout time.Duration, l *life) error {
 	end := time.Now().Add(timeout)
 	n := 0
 	for time.Now().Before(end) {
-		if ran, _, err := l.eng.Progress(); err != nil {
+		if a, err := l.eng.Sample(); err != nil {
 			return fmt.Errorf("the server exited before its frames ran: %w", err)
-		} else if ran {
+		} else if a.Frames() {
 			if n++; n == 2 {
 				return nil
 			}

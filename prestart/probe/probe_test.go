@@ -172,27 +172,38 @@ func testWatch(t *testing.T, alive, restarted bool) {
 	}
 }
 
-// The engine sampler: a running process's main thread makes progress, a
-// stopped one does not and says so.
-func TestEngineProgress(t *testing.T) {
-	cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	e := &Engine{Proc: "/proc", PID: cmd.Process.Pid}
-	if ran, _, err := e.Progress(); err != nil || ran {
-		t.Fatalf("first sample: %v %v", ran, err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if ran, stopped, err := e.Progress(); err != nil || !ran || stopped {
-		t.Fatalf("running: ran %v stopped %v %v", ran, stopped, err)
-	}
-	_ = cmd.Process.Signal(syscall.SIGSTOP)
-	time.Sleep(50 * time.Millisecond)
-	_, _, _ = e.Progress()
-	time.Sleep(50 * time.Millisecond)
-	if ran, stopped, err := e.Progress(); err != nil || ran || !stopped {
-		t.Fatalf("stopped: ran %v stopped %v %v", ran, stopped, err)
+// The engine sampler: a frame loop runs and sleeps, a busy loop runs
+// without sleeping, a stopped process does neither and says so.
+func TestEngineSample(t *testing.T) {
+	for _, c := range []struct {
+		name, script string
+		frames, ran  bool
+	}{
+		{"frame loop", "while :; do sleep 0.01; done", true, true},
+		{"busy loop", "while :; do :; done", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", c.script)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			e := &Engine{Proc: "/proc", PID: cmd.Process.Pid}
+			if a, err := e.Sample(); err != nil || a.Ran {
+				t.Fatalf("first sample: %+v %v", a, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			a, err := e.Sample()
+			if err != nil || a.Frames() != c.frames || a.Ran != c.ran || a.Stopped {
+				t.Fatalf("running: %+v %v", a, err)
+			}
+			_ = cmd.Process.Signal(syscall.SIGSTOP)
+			time.Sleep(50 * time.Millisecond)
+			_, _ = e.Sample()
+			time.Sleep(50 * time.Millisecond)
+			if a, err := e.Sample(); err != nil || a.Ran || a.Frames() || !a.Stopped {
+				t.Fatalf("stopped: %+v %v", a, err)
+			}
+		})
 	}
 }
