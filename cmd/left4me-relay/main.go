@@ -113,6 +113,8 @@ type life struct {
 	lines       atomic.Uint64
 	cause       atomic.Value // string
 	hibernating atomic.Bool
+	steamUp     atomic.Bool
+	port        uint16 // the game port, for the server's sockets
 	eng         *probe.Engine
 	seen        uint64
 }
@@ -131,6 +133,13 @@ func (l *life) line(b []byte) {
 	// nobody is on (operators' logs): up, though not answering.
 	if bytes.HasPrefix(b, []byte("Server is hibernating")) {
 		l.hibernating.Store(true)
+	}
+	// Logged on to Steam: the engine activates Steam when the server
+	// becomes active, its map loaded (SV_InitGameServerSteam,
+	// engine/sv_main.cpp; the line from CSteam3Server::OnLogonSuccess,
+	// engine/sv_steamauth.cpp, Source 2013).
+	if bytes.HasPrefix(b, []byte("Connection to Steam servers successful")) {
+		l.steamUp.Store(true)
 	}
 }
 
@@ -152,12 +161,22 @@ func steamCause(b []byte) string {
 	return ""
 }
 
-// early is probe.Ready's view of the console.
-func (l *life) early() (bool, string) {
+// early is probe.Ready's view of the console: up though not answering
+// when it hibernates, or when it logged on to Steam and holds its game
+// port (its answers dropped by a query limit others exhaust: a flood).
+func (l *life) early() (string, string) {
 	if v, ok := l.cause.Load().(string); ok {
-		return false, v
+		return "", v
 	}
-	return l.hibernating.Load(), ""
+	if l.hibernating.Load() {
+		return "the server hibernates (no answers while empty)", ""
+	}
+	if l.steamUp.Load() && l.eng != nil {
+		if ok, _ := probe.HoldsUDPPort("/proc", l.eng.PID, l.port); ok {
+			return fmt.Sprintf("the server is up (logged on to Steam, holding port %d; its answers dropped, a query limit?)", l.port), ""
+		}
+	}
+	return "", ""
 }
 
 // alive is probe.Alive over the console and the engine's main thread: a
@@ -204,6 +223,9 @@ func hasNoMaster(args []string) bool {
 func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 	ctx := context.Background()
 	l.eng = &probe.Engine{Proc: "/proc", PID: <-l.pid}
+	if ap, err := netip.ParseAddrPort(pc.addr); err == nil {
+		l.port = ap.Port()
+	}
 	if noMaster {
 		// -nomaster: no A2S answers ever (engine/baseserver.cpp,
 		// cstrike15_src); ready once the engine runs frames.
@@ -223,7 +245,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		ready.Store(true)
 		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
 		if info == (a2s.Info{}) {
-			status = "STATUS=hibernating (no A2S_INFO answers while empty)"
+			status = "STATUS=up, not answering A2S_INFO (hibernating or a query limit)"
 		}
 		if err := notify("READY=1\n" + status); err != nil {
 			prestart.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func (l *lines) text() string {
 func TestReady(t *testing.T) {
 	addr, _ := server(t, 700*time.Millisecond)
 	var log lines
-	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() (bool, string) { return false, "" }, func() {}, nil, log.logf)
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() bool { return true }, func() (string, string) { return "", "" }, func() {}, nil, log.logf)
 	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
 		t.Fatalf("%+v %v %s", info, err, log.text())
 	}
@@ -71,7 +72,7 @@ func TestReadyNeverAnswers(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	kept := 0
-	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() (bool, string) { return false, "" }, func() { kept++ }, nil, log.logf)
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() bool { return true }, func() (string, string) { return "", "" }, func() { kept++ }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
 		t.Fatalf("got %v", err)
 	}
@@ -86,7 +87,7 @@ func TestReadyServerDied(t *testing.T) {
 	silent.Store(true)
 	var log lines
 	start := time.Now()
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() (bool, string) { return false, "" }, func() { t.Error("keepalive for a dead server") }, nil, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return false }, func() (string, string) { return "", "" }, func() { t.Error("keepalive for a dead server") }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "exited before it answered") || time.Since(start) > 5*time.Second {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
@@ -109,7 +110,7 @@ func TestReadyCause(t *testing.T) {
 	addr, silent := server(t, 0)
 	silent.Store(true)
 	var log lines
-	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return true }, func() (bool, string) { return false, "Steam did not start" }, func() {}, nil, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() bool { return true }, func() (string, string) { return "", "Steam did not start" }, func() {}, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "can never answer A2S_INFO on "+addr+": Steam did not start") {
 		t.Fatalf("err %v", err)
 	}
@@ -205,5 +206,21 @@ func TestEngineSample(t *testing.T) {
 				t.Fatalf("stopped: %+v %v", a, err)
 			}
 		})
+	}
+}
+
+// A process holds the UDP ports it bound, and no others.
+func TestHoldsUDPPort(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+	if ok, err := HoldsUDPPort("/proc", os.Getpid(), port); err != nil || !ok {
+		t.Errorf("bound port %d: %v %v", port, ok, err)
+	}
+	if ok, err := HoldsUDPPort("/proc", os.Getpid(), port+1); err != nil || ok {
+		t.Errorf("port %d: %v %v", port+1, ok, err)
 	}
 }

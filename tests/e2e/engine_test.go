@@ -26,14 +26,15 @@ var engineSpecs = map[string]string{
 	"etc/left4me/instances/sig-clean-p.yaml": "port: 27035\noverlays: [sig-clean-p]\n",
 	"etc/left4me/instances/stuck.yaml":       "port: 27036\nhang_timeout: 0\noverlays: [stuck]\n",
 	// Liveness: quiet but alive, each with a short hang_timeout.
-	"etc/left4me/instances/mapload.yaml":   "port: 27040\nhang_timeout: 10\nstart_timeout: 60\noverlays: [mapload]\n",
-	"etc/left4me/instances/hibernate.yaml": "port: 27041\nhang_timeout: 10\noverlays: [hibernate]\n",
-	"etc/left4me/instances/nomaster.yaml":  "port: 27042\nhang_timeout: 10\narguments: [-nomaster]\n",
-	"etc/left4me/instances/flooded.yaml":   "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
-	"etc/left4me/instances/lan.yaml":       "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
-	"etc/left4me/instances/stopped.yaml":   "port: 27045\nhang_timeout: 10\n",
-	"etc/left4me/instances/spin.yaml":      "port: 27048\nhang_timeout: 10\noverlays: [spin]\n",
-	"etc/left4me/instances/svlan.yaml":     "port: 27049\nstart_timeout: 60\narguments: [+sv_lan, \"1\"]\n",
+	"etc/left4me/instances/mapload.yaml":    "port: 27040\nhang_timeout: 10\nstart_timeout: 60\noverlays: [mapload]\n",
+	"etc/left4me/instances/hibernate.yaml":  "port: 27041\nhang_timeout: 10\noverlays: [hibernate]\n",
+	"etc/left4me/instances/nomaster.yaml":   "port: 27042\nhang_timeout: 10\narguments: [-nomaster]\n",
+	"etc/left4me/instances/flooded.yaml":    "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
+	"etc/left4me/instances/lan.yaml":        "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
+	"etc/left4me/instances/stopped.yaml":    "port: 27045\nhang_timeout: 10\n",
+	"etc/left4me/instances/spin.yaml":       "port: 27048\nhang_timeout: 10\noverlays: [spin]\n",
+	"etc/left4me/instances/floodstart.yaml": "port: 27050\nhang_timeout: 10\noverlays: [flooded]\n",
+	"etc/left4me/instances/svlan.yaml":      "port: 27049\nstart_timeout: 60\narguments: [+sv_lan, \"1\"]\n",
 	// A crash with a breakpad-like dump.
 	"etc/left4me/instances/dumper.yaml": "port: 27047\noverlays: [dumper]\n",
 	// A hostile server's answer and output.
@@ -162,6 +163,42 @@ func TestEngines(t *testing.T) {
 			t.Errorf("spin:\n%s", j)
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@spin.service", "l4d2@stopped.service")
+	})
+	t.Run("a query flood from elsewhere during the start does not fail it", func(t *testing.T) {
+		// Others query it 500 times a second, its limit 5 a second
+		// (sv_max_queries_sec_global): most of the relay's queries are
+		// dropped, from before the start until it is done.
+		stop := make(chan struct{})
+		flooded := make(chan error, 1)
+		go func() {
+			flooded <- c.ct.Netns(func() {
+				conn, err := net.Dial("udp", "127.0.0.1:27050")
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				req := a2s.EncodeRequest(nil)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, _ = conn.Write(req)
+					time.Sleep(2 * time.Millisecond)
+				}
+			})
+		}()
+		_, err := c.Run(t, "systemctl", "start", "l4d2@floodstart.service")
+		close(stop)
+		if ferr := <-flooded; ferr != nil {
+			t.Fatal(ferr)
+		}
+		j := c.Journal(t, "l4d2@floodstart.service")
+		if err != nil || unitState(t, c, "floodstart") != "active" || restarts("floodstart") != "0" || !strings.Contains(j, "ready: ") {
+			t.Errorf("start under a flood: %v\n%s", err, j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@floodstart.service")
 	})
 	t.Run("a server with sv_lan 1 fails its start naming the cause", func(t *testing.T) {
 		if _, err := c.Run(t, "systemctl", "start", "l4d2@svlan.service"); err == nil {

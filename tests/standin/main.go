@@ -327,6 +327,12 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				spinning = time.After(sw.spinAfter)
 			}
 			loadMap(mode.mapLoad, g, logf)
+			// Active: Steam logs on, and says so unless in LAN mode
+			// (CSteam3Server::OnLogonSuccess, engine/sv_steamauth.cpp,
+			// Source 2013: "if ( !BLanOnly() )").
+			if !mode.lan && !a.svLan {
+				fmt.Fprintln(out, "Connection to Steam servers successful.")
+			}
 			if mode.hibernate && sw.players+sw.bots == 0 {
 				fmt.Fprintln(out, "Server is hibernating")
 				g.closed.Store(true)
