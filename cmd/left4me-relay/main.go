@@ -9,10 +9,14 @@
 //
 // READY=1 once the server first answers there (it gives up, failing the
 // start, after START_TIMEOUT, or at once when the server printed why it
-// never can, such as Steam failing to load: LAN mode). A server started
-// with -nomaster never answers A2S: it is ready once its frames run. Then
-// WATCHDOG=1 while it is alive (package probe: an answer, console output
-// or frames running), unless HANG_TIMEOUT is 0. Without the variable it
+// never can, such as Steam failing to load or sv_lan 1: LAN mode), or
+// once it printed that it hibernates, or that it logged on to Steam while
+// holding its game port (its answers dropped by a flood of others'). A
+// server started with -nomaster never answers A2S: it is ready once its
+// frames run. Then WATCHDOG=1 while it is alive (package probe: an
+// answer, console output, frames running or its main thread reading
+// files; not a main thread spinning without a pause), unless
+// HANG_TIMEOUT is 0. Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
 // Usage: left4me-relay PROGRAM [ARG...]
 package main

@@ -41,7 +41,10 @@ func startServer(dir string, port, uid, gid int) (*server, error) {
 		return nil, fmt.Errorf("bind %s on %s: %w", dir, view, err)
 	}
 	dir = view
-	cmd := exec.Command(filepath.Join(dir, "srcds_linux"), "-game", "left4dead2", "-port", strconv.Itoa(port), "-strictportbind", "+map", "c1m1_hotel")
+	// The whole port set, as units.Command passes it: the engine's default
+	// client and Steam ports would collide between the servers.
+	cmd := exec.Command(filepath.Join(dir, "srcds_linux"), "-game", "left4dead2", "-strictportbind", "-port", strconv.Itoa(port),
+		"+clientport", strconv.Itoa(port+1000), "-nohltv", "-steamport", strconv.Itoa(port+2000), "+map", "c1m1_hotel")
 	cmd.Dir = dir
 	cmd.Env = []string{"LD_LIBRARY_PATH=.:bin", "HOME=/nonexistent", "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, Setpgid: true}
