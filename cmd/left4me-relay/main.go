@@ -9,10 +9,14 @@
 //
 // READY=1 once the server first answers there (it gives up, failing the
 // start, after START_TIMEOUT, or at once when the server printed why it
-// never can, such as Steam failing to load: LAN mode). A server started
-// with -nomaster never answers A2S: it is ready once its frames run. Then
-// WATCHDOG=1 while it is alive (package probe: an answer, console output
-// or frames running), unless HANG_TIMEOUT is 0. Without the variable it
+// never can, such as Steam failing to load or sv_lan 1: LAN mode), or
+// once it printed that it hibernates, or that it logged on to Steam while
+// holding its game port (its answers dropped by a flood of others'). A
+// server started with -nomaster never answers A2S: it is ready once its
+// frames run. Then WATCHDOG=1 while it is alive (package probe: an
+// answer, console output, frames running or its main thread reading
+// files; not a main thread spinning without a pause), unless
+// HANG_TIMEOUT is 0. Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
 // Usage: left4me-relay PROGRAM [ARG...]
 package main
@@ -69,7 +73,7 @@ func main() {
 		<-sigs
 		stopping.Store(true)
 	}()
-	l := &life{pid: make(chan int, 1)}
+	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1)}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	console, err := relay.Inherited(layout.ConsoleFDName)
@@ -110,9 +114,12 @@ func main() {
 // and its main thread's progress, and what it printed about Steam.
 type life struct {
 	pid         chan int
+	kick        chan struct{} // a line came: ask for readiness again now
 	lines       atomic.Uint64
 	cause       atomic.Value // string
 	hibernating atomic.Bool
+	steamUp     atomic.Bool
+	port        uint16 // the game port, for the server's sockets
 	eng         *probe.Engine
 	seen        uint64
 }
@@ -120,6 +127,10 @@ type life struct {
 // line sees each console line.
 func (l *life) line(b []byte) {
 	l.lines.Add(1)
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 	if why := steamCause(b); why != "" && l.cause.Load() == nil {
 		l.cause.Store(why)
 	}
@@ -128,12 +139,26 @@ func (l *life) line(b []byte) {
 	if bytes.HasPrefix(b, []byte("Server is hibernating")) {
 		l.hibernating.Store(true)
 	}
+	// Logged on to Steam: the engine activates Steam when the server
+	// becomes active, its map loaded (SV_InitGameServerSteam,
+	// engine/sv_main.cpp; the line from CSteam3Server::OnLogonSuccess,
+	// engine/sv_steamauth.cpp, Source 2013).
+	if bytes.HasPrefix(b, []byte("Connection to Steam servers successful")) {
+		l.steamUp.Store(true)
+	}
 }
 
 // steamCause recognizes the lines of a server whose Steam library did not
 // load: it runs in LAN mode and never answers A2S, which goes through
 // Steam (engine/sv_steamauth.cpp, Source 2013).
 func steamCause(b []byte) string {
+	// sv_lan 1 starts Steam without authentication and off the server
+	// list, and the engine says so (CSteam3Server::Activate,
+	// engine/sv_steamauth.cpp, Source 2013): a server players on the
+	// internet can neither find nor join.
+	if bytes.HasPrefix(b, []byte("Initializing Steam libraries for LAN server")) {
+		return "it runs in LAN mode (sv_lan 1, in its arguments or cfg): Steam does not list it and players from outside the LAN cannot join; remove sv_lan 1 for an internet server"
+	}
 	low := strings.ToLower(string(b))
 	if strings.Contains(low, "steamclient.so") && (strings.Contains(low, "fail") || strings.Contains(low, "error") || strings.Contains(low, "cannot open")) {
 		return "Steam did not start (steamclient.so could not be loaded; left4me game install puts it in HOME/.steam/sdk32), so it runs in LAN mode: " + strings.TrimSpace(a2s.Clean(string(b)))
@@ -141,15 +166,28 @@ func steamCause(b []byte) string {
 	return ""
 }
 
-// early is probe.Ready's view of the console.
-func (l *life) early() (bool, string) {
+// early is probe.Ready's view of the console: up though not answering
+// when it hibernates, or when it logged on to Steam and holds its game
+// port (its answers dropped by a query limit others exhaust: a flood).
+func (l *life) early() (string, string) {
 	if v, ok := l.cause.Load().(string); ok {
-		return false, v
+		return "", v
 	}
-	return l.hibernating.Load(), ""
+	if l.hibernating.Load() {
+		return "the server hibernates (no answers while empty)", ""
+	}
+	if l.steamUp.Load() && l.eng != nil {
+		if ok, _ := probe.HoldsUDPPort("/proc", l.eng.PID, l.port); ok {
+			return fmt.Sprintf("the server is up (logged on to Steam, holding port %d; its answers dropped, a query limit?)", l.port), ""
+		}
+	}
+	return "", ""
 }
 
-// alive is probe.Alive over the console and the engine's main thread.
+// alive is probe.Alive over the console and the engine's main thread: a
+// line printed, frames running (it ran and slept) or files read or
+// written (a map load) count; a main thread that only runs, without
+// sleeping, printing or touching a file, spins in a busy loop: hung.
 func (l *life) alive() (bool, string) {
 	n := l.lines.Load()
 	printed := n != l.seen
@@ -157,16 +195,20 @@ func (l *life) alive() (bool, string) {
 	if l.eng == nil {
 		return printed, "console output"
 	}
-	ran, stopped, err := l.eng.Progress()
+	a, err := l.eng.Sample()
 	switch {
-	case stopped:
+	case a.Stopped:
 		return false, "the process is stopped (SIGSTOP)"
 	case printed:
 		return true, "console output"
-	case ran:
+	case a.Frames():
 		return true, "frames running"
+	case a.IO:
+		return true, "reading or writing files"
 	case err != nil:
 		return false, err.Error()
+	case a.Ran:
+		return false, "its main thread spins without sleeping, printing or reading a file (a busy loop)"
 	}
 	return false, "its main thread ran no frame"
 }
@@ -186,6 +228,9 @@ func hasNoMaster(args []string) bool {
 func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 	ctx := context.Background()
 	l.eng = &probe.Engine{Proc: "/proc", PID: <-l.pid}
+	if ap, err := netip.ParseAddrPort(pc.addr); err == nil {
+		l.port = ap.Port()
+	}
 	if noMaster {
 		// -nomaster: no A2S answers ever (engine/baseserver.cpp,
 		// cstrike15_src); ready once the engine runs frames.
@@ -197,7 +242,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
 		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
 	} else {
-		info, err := probe.Ready(ctx, pc.addr, pc.start, l.early, logf)
+		info, err := probe.Ready(ctx, pc.addr, pc.start, l.early, l.kick, logf)
 		if err != nil {
 			diag.PrintError(os.Stderr, prog, err)
 			os.Exit(1)
@@ -205,7 +250,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		ready.Store(true)
 		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
 		if info == (a2s.Info{}) {
-			status = "STATUS=hibernating (no A2S_INFO answers while empty)"
+			status = "STATUS=up, not answering A2S_INFO (hibernating or a query limit)"
 		}
 		if err := notify("READY=1\n" + status); err != nil {
 			diag.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
@@ -226,9 +271,9 @@ func framesRunning(ctx context.Context, timeout time.Duration, l *life) error {
 	end := time.Now().Add(timeout)
 	n := 0
 	for time.Now().Before(end) {
-		if ran, _, err := l.eng.Progress(); err != nil {
+		if a, err := l.eng.Sample(); err != nil {
 			return fmt.Errorf("the server exited before its frames ran: %w", err)
-		} else if ran {
+		} else if a.Frames() {
 			if n++; n == 2 {
 				return nil
 			}

@@ -76,6 +76,8 @@ func TestSteamCause(t *testing.T) {
 		"/home/x/.steam/sdk32/steamclient.so: cannot open shared object file: No such file or directory":                true,
 		"[S_API] SteamAPI_Init(): Loaded '/home/x/.steam/sdk32/steamclient.so' OK.":                                     false,
 		"Connection to Steam servers successful.":                                                                       false,
+		"Initializing Steam libraries for LAN server":                                                                   true,
+		"Initializing Steam libraries for secure Internet server":                                                       false,
 	} {
 		if got := steamCause([]byte(line)) != ""; got != want {
 			t.Errorf("%q: %v, want %v", line, got, want)

@@ -26,12 +26,15 @@ var engineSpecs = map[string]string{
 	"etc/left4me/instances/sig-clean-p.yaml": "port: 27035\noverlays: [sig-clean-p]\n",
 	"etc/left4me/instances/stuck.yaml":       "port: 27036\nhang_timeout: 0\noverlays: [stuck]\n",
 	// Liveness: quiet but alive, each with a short hang_timeout.
-	"etc/left4me/instances/mapload.yaml":   "port: 27040\nhang_timeout: 10\nstart_timeout: 60\noverlays: [mapload]\n",
-	"etc/left4me/instances/hibernate.yaml": "port: 27041\nhang_timeout: 10\noverlays: [hibernate]\n",
-	"etc/left4me/instances/nomaster.yaml":  "port: 27042\nhang_timeout: 10\narguments: [-nomaster]\n",
-	"etc/left4me/instances/flooded.yaml":   "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
-	"etc/left4me/instances/lan.yaml":       "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
-	"etc/left4me/instances/stopped.yaml":   "port: 27045\nhang_timeout: 10\n",
+	"etc/left4me/instances/mapload.yaml":    "port: 27040\nhang_timeout: 10\nstart_timeout: 60\noverlays: [mapload]\n",
+	"etc/left4me/instances/hibernate.yaml":  "port: 27041\nhang_timeout: 10\noverlays: [hibernate]\n",
+	"etc/left4me/instances/nomaster.yaml":   "port: 27042\nhang_timeout: 10\narguments: [-nomaster]\n",
+	"etc/left4me/instances/flooded.yaml":    "port: 27043\nhang_timeout: 10\noverlays: [flooded]\n",
+	"etc/left4me/instances/lan.yaml":        "port: 27044\nstart_timeout: 60\noverlays: [lan]\n",
+	"etc/left4me/instances/stopped.yaml":    "port: 27045\nhang_timeout: 10\n",
+	"etc/left4me/instances/spin.yaml":       "port: 27048\nhang_timeout: 10\noverlays: [spin]\n",
+	"etc/left4me/instances/floodstart.yaml": "port: 27050\nhang_timeout: 10\noverlays: [flooded]\n",
+	"etc/left4me/instances/svlan.yaml":      "port: 27049\nstart_timeout: 60\narguments: [+sv_lan, \"1\"]\n",
 	// A crash with a breakpad-like dump.
 	"etc/left4me/instances/dumper.yaml": "port: 27047\noverlays: [dumper]\n",
 	// A hostile server's answer and output.
@@ -51,6 +54,7 @@ var engineState = map[string]string{
 	"overlays/hibernate/left4dead2/cfg/standin.env":   "STANDIN_HIBERNATE=1\n",
 	"overlays/flooded/left4dead2/cfg/standin.env":     "STANDIN_MAX_QUERIES_SEC=5\n",
 	"overlays/lan/left4dead2/cfg/standin.env":         "STANDIN_LAN=1\n",
+	"overlays/spin/left4dead2/cfg/standin.env":        "STANDIN_SPIN_AFTER=3s\n",
 	"overlays/dumper/left4dead2/cfg/standin.env":      "STANDIN_CRASH_DUMP_AFTER=2s\n",
 	"overlays/hostile/left4dead2/cfg/standin.env":     `STANDIN_A2S_MAP="c1m1\nMAINPID=1\nWATCHDOG_USEC=0\nEXTEND_TIMEOUT_USEC=600000000\nSTATUS=owned"` + "\n",
 }
@@ -101,10 +105,10 @@ func TestEngines(t *testing.T) {
 		}
 	})
 
-	t.Run("quiet but alive servers are not restarted; a stopped one is", func(t *testing.T) {
+	t.Run("quiet but alive servers are not restarted; a stopped or spinning one is", func(t *testing.T) {
 		// Started together: their waits overlap.
 		c.MustRun(t, "systemctl", "start", "l4d2@mapload.service", "l4d2@hibernate.service", "l4d2@nomaster.service",
-			"l4d2@flooded.service", "l4d2@stopped.service")
+			"l4d2@flooded.service", "l4d2@stopped.service", "l4d2@spin.service")
 		// A changelevel: 25 s without answers or output, hang_timeout 10.
 		c.MustRun(t, "left4me", "send", "mapload", "changelevel c2m1_highway")
 		// The stopped server: SIGSTOP its engine.
@@ -149,6 +153,62 @@ func TestEngines(t *testing.T) {
 		if j := c.Journal(t, "l4d2@stopped.service"); !strings.Contains(j, "the process is stopped (SIGSTOP)") || !strings.Contains(j, "Watchdog timeout") {
 			t.Errorf("stopped:\n%s", j)
 		}
+		// The spinning server: its main thread at 100 % CPU, never
+		// sleeping, printing or reading; restarted within hang_timeout.
+		c.WaitFor(t, "the spinning server to be restarted", 60*time.Second, func() bool {
+			return restarts("spin") != "0"
+		})
+		if j := c.Journal(t, "l4d2@spin.service"); !strings.Contains(j, "standin: spinning now") ||
+			!strings.Contains(j, "spins without sleeping, printing or reading a file (a busy loop)") || !strings.Contains(j, "Watchdog timeout") {
+			t.Errorf("spin:\n%s", j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@spin.service", "l4d2@stopped.service")
+	})
+	t.Run("a query flood from elsewhere during the start does not fail it", func(t *testing.T) {
+		// Others query it 500 times a second, its limit 5 a second
+		// (sv_max_queries_sec_global): most of the relay's queries are
+		// dropped, from before the start until it is done.
+		stop := make(chan struct{})
+		flooded := make(chan error, 1)
+		go func() {
+			flooded <- c.ct.Netns(func() {
+				conn, err := net.Dial("udp", "127.0.0.1:27050")
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				req := a2s.EncodeRequest(nil)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, _ = conn.Write(req)
+					time.Sleep(2 * time.Millisecond)
+				}
+			})
+		}()
+		_, err := c.Run(t, "systemctl", "start", "l4d2@floodstart.service")
+		close(stop)
+		if ferr := <-flooded; ferr != nil {
+			t.Fatal(ferr)
+		}
+		j := c.Journal(t, "l4d2@floodstart.service")
+		if err != nil || unitState(t, c, "floodstart") != "active" || restarts("floodstart") != "0" || !strings.Contains(j, "ready: ") {
+			t.Errorf("start under a flood: %v\n%s", err, j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@floodstart.service")
+	})
+	t.Run("a server with sv_lan 1 fails its start naming the cause", func(t *testing.T) {
+		if _, err := c.Run(t, "systemctl", "start", "l4d2@svlan.service"); err == nil {
+			t.Fatal("the start of an sv_lan 1 server succeeded")
+		}
+		j := c.Journal(t, "l4d2@svlan.service")
+		if !strings.Contains(j, "the server can never answer A2S_INFO on 127.0.0.1:27049: it runs in LAN mode (sv_lan 1") {
+			t.Errorf("journal:\n%s", j)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@svlan.service")
 	})
 	t.Run("a server in LAN mode fails its start naming the cause", func(t *testing.T) {
 		if _, err := c.Run(t, "systemctl", "start", "l4d2@lan.service"); err == nil {

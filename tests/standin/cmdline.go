@@ -69,6 +69,7 @@ type engineArgs struct {
 	strict   bool   // -strictportbind
 	mapName  string // the last map command (+map)
 	hostname string // the hostname cvar after the +commands, "" if unset
+	svLan    bool   // the sv_lan cvar (+sv_lan 1)
 }
 
 // defaultPort is PORT_SERVER, the hostport cvar's default.
@@ -141,6 +142,9 @@ func (a *engineArgs) apply(cmd string) error {
 		a.mapName = words[1]
 	case "hostname":
 		a.hostname = rest
+	case "sv_lan":
+		n, _ := strconv.Atoi(rest) // a bool cvar: any non-zero number
+		a.svLan = n != 0
 	case "ip":
 		a.ip = rest
 	case "hostport":

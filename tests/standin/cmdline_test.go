@@ -37,6 +37,8 @@ func TestParseEngineArgs(t *testing.T) {
 		{"semicolon ends a command", []string{"+hostname", "a;hostport 27040"},
 			engineArgs{game: "hl2", port: 27040, hostname: "a"}, false},
 		{"quoted cvar value", []string{"+hostname", `"x y"`}, engineArgs{game: "hl2", port: 27015, hostname: "x y"}, false},
+		{"sv_lan", []string{"+sv_lan", "1"}, engineArgs{game: "hl2", port: 27015, svLan: true}, false},
+		{"sv_lan 0", []string{"+sv_lan", "0"}, engineArgs{game: "hl2", port: 27015}, false},
 		{"bad port", []string{"-port", "70000"}, engineArgs{}, true},
 		{"port 0", []string{"-port", "0"}, engineArgs{}, true},
 		{"bad hostport", []string{"+hostport", "x"}, engineArgs{}, true},

@@ -163,3 +163,18 @@ func deadlock() {
 		_, _ = unix.Read(p[0], b[:])
 	}
 }
+
+// spin is a frame loop caught in a busy loop: the main thread runs at
+// 100 % CPU and never sleeps, prints, reads or answers again, as operators
+// report hung srcds processes (LinuxGSM#624: "When the server's console
+// hangs up, %CPU is at 100%"; ValveSoftware/halflife#1200). SIGURG is
+// blocked on this thread first: Go's runtime would otherwise preempt the
+// loop with it, parking the locked thread (a voluntary context switch,
+// which a C engine's busy loop never makes).
+func spin() {
+	var set unix.Sigset_t
+	set.Val[(unix.SIGURG-1)/64] |= 1 << ((uint(unix.SIGURG) - 1) % 64)
+	_ = unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
+	for { //lint:ignore SA5002 spinning at 100 % CPU is the point
+	}
+}

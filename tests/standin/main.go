@@ -13,6 +13,8 @@
 //	STANDIN_CRASH_AFTER=DURATION  exit 1 after DURATION
 //	STANDIN_START_DELAY=DURATION  wait DURATION before binding the port
 //	STANDIN_HANG_AFTER=DURATION   stop answering after DURATION, stay alive
+//	STANDIN_SPIN_AFTER=DURATION   like HANG_AFTER, its main thread spinning
+//	                              at 100 % CPU (engine.go, spin)
 //	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER;
 //	                              the console's kickall drops them)
 //	STANDIN_BOTS=N                N bots besides them
@@ -54,7 +56,7 @@ func main() {
 
 // switches are the fault and load switches of the environment.
 type switches struct {
-	crashAfter, startDelay, hangAfter time.Duration
+	crashAfter, startDelay, hangAfter, spinAfter time.Duration
 	// tick: print a numbered line this often, like the events a live
 	// server logs as they happen (connects, map changes, plugin output).
 	tick          time.Duration
@@ -67,7 +69,7 @@ func readSwitches(getenv func(string) string) (switches, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_TICK", &s.tick}} {
+	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_SPIN_AFTER", &s.spinAfter}, {"STANDIN_TICK", &s.tick}} {
 		if *d.to, err = envDuration(getenv, d.name); err != nil {
 			return s, err
 		}
@@ -181,7 +183,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	}
 	bind := time.After(sw.startDelay)
 	var served chan error // nil, so never ready, until the port is bound
-	var hang <-chan time.Time
+	var hang, spinning <-chan time.Time
 	var srv *server
 	console := consoleInput(os.Stdin)
 	editor := &lineEditor{echo: out}
@@ -252,6 +254,16 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				f.Flush()
 			}
 			deadlock()
+		case <-spinning:
+			g.silent.Store(true)
+			logf("spinning now: no more answers, output or reads; the main thread busy (STANDIN_SPIN_AFTER)")
+			if srv != nil {
+				_ = srv.conn.SetReadDeadline(time.Now())
+			}
+			if f, ok := out.(interface{ Flush() }); ok {
+				f.Flush()
+			}
+			spin()
 		case <-bind:
 			bind = nil
 			socks, warnings, err := openPorts(argv[1:], a, getenv)
@@ -272,6 +284,16 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			}
 			conn, port := socks.server, socks.ports["server"]
 			logf("listening on udp %s", conn.LocalAddr())
+			if a.svLan {
+				// sv_lan 1: Steam starts without authentication, "don't
+				// list on the server list" (EServerMode, steam_gameserver.h),
+				// saying so (CSteam3Server::Activate, engine/sv_steamauth.cpp,
+				// Source 2013); connections from outside the LAN are refused.
+				// Whether Steam's closed library still answers A2S then is
+				// not published: the stand-in answers nothing, the harsher.
+				fmt.Fprintln(out, "Initializing Steam libraries for LAN server")
+				g.closed.Store(true)
+			}
 			rep.BoundPort, rep.Ports = port, socks.ports
 			saveReport()
 			srv = &server{
@@ -301,7 +323,17 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				logf("hanging after %v (STANDIN_HANG_AFTER)", sw.hangAfter)
 				hang = time.After(sw.hangAfter)
 			}
+			if sw.spinAfter > 0 {
+				logf("spinning after %v (STANDIN_SPIN_AFTER)", sw.spinAfter)
+				spinning = time.After(sw.spinAfter)
+			}
 			loadMap(mode.mapLoad, g, logf)
+			// Active: Steam logs on, and says so unless in LAN mode
+			// (CSteam3Server::OnLogonSuccess, engine/sv_steamauth.cpp,
+			// Source 2013: "if ( !BLanOnly() )").
+			if !mode.lan && !a.svLan {
+				fmt.Fprintln(out, "Connection to Steam servers successful.")
+			}
 			if mode.hibernate && sw.players+sw.bots == 0 {
 				fmt.Fprintln(out, "Server is hibernating")
 				g.closed.Store(true)

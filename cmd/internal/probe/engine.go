@@ -9,44 +9,95 @@ import (
 
 // Engine tells whether a game server's engine is running its frame loop,
 // from /proc: the engine runs that loop on the process's main thread
-// (RunServer in dedicated/sys_ded.cpp, Source 2013 and CS:GO alike), which
-// wakes every frame even when hibernating (it sleeps sv_hibernate_ms per
-// frame) and works through a map load. A thread stuck on a lock or
-// stopped (SIGSTOP, state T) gets no CPU time at all.
+// (RunServer in dedicated/sys_ded.cpp, Source 2013 and CS:GO alike). A
+// dedicated server sleeps between frames until its next tick
+// (CEngine::Frame, engine/sys_engine.cpp), even when hibernating (it
+// sleeps sv_hibernate_ms per frame), so a live frame loop both runs and
+// gives the CPU up of its own accord. A thread stuck on a lock or stopped
+// (SIGSTOP, state T) gets no CPU time at all; one spinning in a busy loop
+// gets all of it and never sleeps (operators' reports of hung srcds at
+// 100 % CPU, silent: LinuxGSM#624, ValveSoftware/halflife#1200). A map
+// load may run without a pause for a while, but it reads the map's files
+// on that thread. The thread's own I/O counters are read, not the
+// process's: the Steam library's thread talks to Steam all the time.
 type Engine struct {
 	Proc string // "/proc"
 	PID  int
-	last uint64
-	seen bool
+
+	seen                 bool
+	cpu, switches, bytes uint64
 }
 
-// Progress reports whether the main thread ran since the last call, and
-// whether the process is stopped. The first call only takes a sample.
-func (e *Engine) Progress() (ran, stopped bool, err error) {
+// Activity is what the engine did since the last sample.
+type Activity struct {
+	Ran     bool // its main thread got CPU time
+	Slept   bool // its main thread gave the CPU up (voluntary_ctxt_switches)
+	IO      bool // its main thread read or wrote (rchar, wchar of its io)
+	Stopped bool // the process is stopped (SIGSTOP, a tracer)
+}
+
+// Frames reports a running frame loop: it ran and slept.
+func (a Activity) Frames() bool { return a.Ran && a.Slept && !a.Stopped }
+
+// Sample reports what the engine did since the last call; the first call
+// only takes a sample. The I/O counters need the same user as the engine
+// (ptrace read access): without them IO stays false.
+func (e *Engine) Sample() (Activity, error) {
+	var a Activity
 	dir := fmt.Sprintf("%s/%d", e.Proc, e.PID)
 	stat, err := os.ReadFile(dir + "/stat")
 	if err != nil {
-		return false, false, err
+		return a, err
 	}
 	// "PID (COMM) S ...": COMM may hold anything, so the state follows
 	// the last ')'.
 	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
 		s := stat[i+2]
-		stopped = s == 'T' || s == 't'
+		a.Stopped = s == 'T' || s == 't'
 	}
-	sched, err := os.ReadFile(fmt.Sprintf("%s/task/%d/schedstat", dir, e.PID))
+	task := fmt.Sprintf("%s/task/%d", dir, e.PID)
+	sched, err := os.ReadFile(task + "/schedstat")
 	if err != nil {
-		return false, stopped, err
+		return a, err
 	}
 	f := bytes.Fields(sched)
 	if len(f) == 0 {
-		return false, stopped, fmt.Errorf("%s/task/%d/schedstat: empty", dir, e.PID)
+		return a, fmt.Errorf("%s/schedstat: empty", task)
 	}
-	ns, err := strconv.ParseUint(string(f[0]), 10, 64)
+	cpu, err := strconv.ParseUint(string(f[0]), 10, 64)
 	if err != nil {
-		return false, stopped, fmt.Errorf("%s/task/%d/schedstat: %w", dir, e.PID, err)
+		return a, fmt.Errorf("%s/schedstat: %w", task, err)
 	}
-	ran = e.seen && ns > e.last
-	e.last, e.seen = ns, true
-	return ran && !stopped, stopped, nil
+	status, err := os.ReadFile(task + "/status")
+	if err != nil {
+		return a, err
+	}
+	switches, ok := field(status, "voluntary_ctxt_switches:")
+	if !ok {
+		return a, fmt.Errorf("%s/status: no voluntary_ctxt_switches", task)
+	}
+	var io uint64
+	if data, err := os.ReadFile(task + "/io"); err == nil {
+		r, _ := field(data, "rchar:")
+		w, _ := field(data, "wchar:")
+		io = r + w
+	}
+	if e.seen {
+		a.Ran = cpu > e.cpu && !a.Stopped
+		a.Slept = switches > e.switches
+		a.IO = io > e.bytes
+	}
+	e.seen, e.cpu, e.switches, e.bytes = true, cpu, switches, io
+	return a, nil
+}
+
+// field is the number after the line starting with key in a /proc file.
+func field(data []byte, key string) (uint64, bool) {
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte(key)); ok {
+			n, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -23,25 +23,44 @@ import (
 // Logf receives progress lines (the journal, under systemd).
 type Logf func(format string, args ...any)
 
-// retryEvery paces queries while waiting for a starting server.
-const retryEvery = 500 * time.Millisecond
+// Queries to a starting server come quickly at first and then every
+// retryEvery: a server that answers at once is noticed within
+// firstRetry, one that loads for minutes costs a query every half second.
+// A kick (a console line) asks early, but never sooner than kickGap after
+// the last query: the engine answers one address at most
+// sv_max_queries_sec (3) queries a second on average over
+// sv_max_queries_window and drops the rest (CIPRateLimit::CheckIP,
+// engine/sv_ipratelimit.cpp, Source 2013), and a server printing hundreds
+// of lines at start must not get the probe blocked.
+const (
+	firstRetry = 25 * time.Millisecond
+	retryEvery = 500 * time.Millisecond
+	kickGap    = 400 * time.Millisecond
+)
 
 // Ready queries addr until the server answers or timeout passes. A server
 // that dies first ends the wait with the relay itself, which exits when
 // the server does (the e2e TestHealth sees the relay say so). Nothing
 // feeds the watchdog meanwhile: start_timeout bounds the start.
 //
-// early reports what the server printed: that it is up though it will not
-// answer (an L4D2 server hibernates as soon as it has loaded its map with
-// nobody on, and then answers nothing: ValveSoftware/Source-1-Games#3611),
-// or why it can never answer (then the start fails at once, saying so).
+// early reports what the server printed: that it is up though it does not
+// answer (up says how: an L4D2 server hibernates as soon as it has loaded
+// its map with nobody on, and then answers nothing, ValveSoftware/
+// Source-1-Games#3611; a server flooded with queries from elsewhere drops
+// ours past sv_max_queries_sec_global), or why it can never answer (then
+// the start fails at once, saying so).
 // Ready returns a zero Info when the server is up without an answer.
-func Ready(ctx context.Context, addr string, timeout time.Duration, early func() (up bool, cause string), logf Logf) (a2s.Info, error) {
+//
+// kick (may be nil) asks again at once: the relay kicks at each console
+// line, since a starting engine prints as it comes up.
+func Ready(ctx context.Context, addr string, timeout time.Duration, early func() (up, cause string), kick <-chan struct{}, logf Logf) (a2s.Info, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
+	wait := firstRetry
 	for {
+		asked := time.Now()
 		info, err := queryOnce(ctx, addr, time.Second)
 		if err == nil {
 			logf("ready: %q answers A2S_INFO on %s after %v (map %s, %d/%d players)",
@@ -53,14 +72,32 @@ func Ready(ctx context.Context, addr string, timeout time.Duration, early func()
 		if why != "" {
 			return a2s.Info{}, fmt.Errorf("the server can never answer A2S_INFO on %s: %s", addr, why)
 		}
-		if up {
-			logf("ready: the server hibernates (it answers no A2S_INFO on %s while empty) after %v", addr, time.Since(start).Round(time.Millisecond))
+		if up != "" {
+			logf("ready: %s, though it answers no A2S_INFO on %s, after %v", up, addr, time.Since(start).Round(time.Millisecond))
 			return a2s.Info{}, nil
 		}
+		if err := waitRetry(ctx, wait, asked, kick); err != nil {
+			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)
+		}
+		wait = min(2*wait, retryEvery)
+	}
+}
+
+// waitRetry waits until wait after asked, or a kick at least kickGap
+// after it, or ctx's end (an error).
+func waitRetry(ctx context.Context, wait time.Duration, asked time.Time, kick <-chan struct{}) error {
+	t := time.NewTimer(time.Until(asked.Add(wait)))
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			return a2s.Info{}, fmt.Errorf("the server never answered A2S_INFO on %s within %v (last: %v)", addr, timeout, last)
-		case <-time.After(retryEvery):
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		case <-kick:
+			if time.Since(asked) >= kickGap {
+				return nil
+			}
 		}
 	}
 }

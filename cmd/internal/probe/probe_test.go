@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func (l *lines) text() string {
 func TestReady(t *testing.T) {
 	addr, _ := server(t, 700*time.Millisecond)
 	var log lines
-	info, err := Ready(context.Background(), addr, 5*time.Second, func() (bool, string) { return false, "" }, log.logf)
+	info, err := Ready(context.Background(), addr, 5*time.Second, func() (string, string) { return "", "" }, nil, log.logf)
 	if err != nil || info.Name != "srv" || !strings.Contains(log.text(), `ready: "srv" answers`) {
 		t.Fatalf("%+v %v %s", info, err, log.text())
 	}
@@ -70,7 +71,7 @@ func TestReadyNeverAnswers(t *testing.T) {
 	addr, silent := server(t, 0)
 	silent.Store(true)
 	var log lines
-	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() (bool, string) { return false, "" }, log.logf)
+	_, err := Ready(context.Background(), addr, 1500*time.Millisecond, func() (string, string) { return "", "" }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "never answered A2S_INFO on "+addr+" within 1.5s") {
 		t.Fatalf("got %v", err)
 	}
@@ -93,7 +94,7 @@ func TestReadyCause(t *testing.T) {
 	addr, silent := server(t, 0)
 	silent.Store(true)
 	var log lines
-	_, err := Ready(context.Background(), addr, time.Minute, func() (bool, string) { return false, "Steam did not start" }, log.logf)
+	_, err := Ready(context.Background(), addr, time.Minute, func() (string, string) { return "", "Steam did not start" }, nil, log.logf)
 	if err == nil || !strings.Contains(err.Error(), "can never answer A2S_INFO on "+addr+": Steam did not start") {
 		t.Fatalf("err %v", err)
 	}
@@ -156,27 +157,54 @@ func testWatch(t *testing.T, alive, restarted bool) {
 	}
 }
 
-// The engine sampler: a running process's main thread makes progress, a
-// stopped one does not and says so.
-func TestEngineProgress(t *testing.T) {
-	cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
-	if err := cmd.Start(); err != nil {
+// The engine sampler: a frame loop runs and sleeps, a busy loop runs
+// without sleeping, a stopped process does neither and says so.
+func TestEngineSample(t *testing.T) {
+	for _, c := range []struct {
+		name, script string
+		frames, ran  bool
+	}{
+		{"frame loop", "while :; do sleep 0.01; done", true, true},
+		{"busy loop", "while :; do :; done", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", c.script)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			e := &Engine{Proc: "/proc", PID: cmd.Process.Pid}
+			if a, err := e.Sample(); err != nil || a.Ran {
+				t.Fatalf("first sample: %+v %v", a, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			a, err := e.Sample()
+			if err != nil || a.Frames() != c.frames || a.Ran != c.ran || a.Stopped {
+				t.Fatalf("running: %+v %v", a, err)
+			}
+			_ = cmd.Process.Signal(syscall.SIGSTOP)
+			time.Sleep(50 * time.Millisecond)
+			_, _ = e.Sample()
+			time.Sleep(50 * time.Millisecond)
+			if a, err := e.Sample(); err != nil || a.Ran || a.Frames() || !a.Stopped {
+				t.Fatalf("stopped: %+v %v", a, err)
+			}
+		})
+	}
+}
+
+// A process holds the UDP ports it bound, and no others.
+func TestHoldsUDPPort(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	e := &Engine{Proc: "/proc", PID: cmd.Process.Pid}
-	if ran, _, err := e.Progress(); err != nil || ran {
-		t.Fatalf("first sample: %v %v", ran, err)
+	defer conn.Close()
+	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+	if ok, err := HoldsUDPPort("/proc", os.Getpid(), port); err != nil || !ok {
+		t.Errorf("bound port %d: %v %v", port, ok, err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if ran, stopped, err := e.Progress(); err != nil || !ran || stopped {
-		t.Fatalf("running: ran %v stopped %v %v", ran, stopped, err)
-	}
-	_ = cmd.Process.Signal(syscall.SIGSTOP)
-	time.Sleep(50 * time.Millisecond)
-	_, _, _ = e.Progress()
-	time.Sleep(50 * time.Millisecond)
-	if ran, stopped, err := e.Progress(); err != nil || ran || !stopped {
-		t.Fatalf("stopped: ran %v stopped %v %v", ran, stopped, err)
+	if ok, err := HoldsUDPPort("/proc", os.Getpid(), port+1); err != nil || ok {
+		t.Errorf("port %d: %v %v", port+1, ok, err)
 	}
 }

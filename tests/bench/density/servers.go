@@ -20,22 +20,50 @@ type server struct {
 	cmd  *exec.Cmd
 	port int
 	out  *bytes.Buffer
+	view string // the bind mount it runs in, "" when none
 }
 
 // startServer starts the stand-in engine in dir as srcds_run would
 // (LD_LIBRARY_PATH=.:bin, the default map) and as l4d2@.service does
-// (-strictportbind, the server's user).
+// (-strictportbind, the server's user). Like the unit, which binds the
+// merged tree into the server's namespace, it runs the server in a bind
+// mount of dir: runtime/NAME above it is root's alone (0700).
 func startServer(dir string, port, uid, gid int) (*server, error) {
-	cmd := exec.Command(filepath.Join(dir, "srcds_linux"), "-game", "left4dead2", "-port", strconv.Itoa(port), "-strictportbind", "+map", "c1m1_hotel")
+	view, err := os.MkdirTemp("", "density-view-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(view, 0o755); err != nil {
+		return nil, err
+	}
+	if err := syscall.Mount(dir, view, "", syscall.MS_BIND, ""); err != nil {
+		_ = os.Remove(view)
+		return nil, fmt.Errorf("bind %s on %s: %w", dir, view, err)
+	}
+	dir = view
+	// The whole port set, as units.Command passes it: the engine's default
+	// client and Steam ports would collide between the servers.
+	cmd := exec.Command(filepath.Join(dir, "srcds_linux"), "-game", "left4dead2", "-strictportbind", "-port", strconv.Itoa(port),
+		"+clientport", strconv.Itoa(port+1000), "-nohltv", "-steamport", strconv.Itoa(port+2000), "+map", "c1m1_hotel")
 	cmd.Dir = dir
 	cmd.Env = []string{"LD_LIBRARY_PATH=.:bin", "HOME=/nonexistent", "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, Setpgid: true}
-	s := &server{cmd: cmd, port: port, out: &bytes.Buffer{}}
+	s := &server{cmd: cmd, port: port, out: &bytes.Buffer{}, view: view}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
+		s.unbind()
 		return nil, fmt.Errorf("start server in %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// unbind removes the server's bind mount.
+func (s *server) unbind() {
+	if s.view != "" {
+		_ = syscall.Unmount(s.view, syscall.MNT_DETACH)
+		_ = os.Remove(s.view)
+		s.view = ""
+	}
 }
 
 // wait returns once the server answers A2S_INFO, as the start probe
@@ -66,6 +94,7 @@ func (s *server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-done
 	}
+	s.unbind()
 }
 
 // meminfo holds the /proc/meminfo fields the report uses, in KiB.

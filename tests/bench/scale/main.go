@@ -25,6 +25,7 @@ type options struct {
 	idle          time.Duration
 	trace         bool
 	breakdown     int
+	hold          bool
 }
 
 func main() {
@@ -35,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", time.Minute, "how long the overhead of the running instances is watched")
 	flag.BoolVar(&o.trace, "trace", false, "print the journal of the first instance and floor unit")
 	flag.IntVar(&o.breakdown, "breakdown", 0, "also time one start without each sandbox directive, this many times each (0: skip)")
+	flag.BoolVar(&o.hold, "hold", false, "boot the container with every instance's spec (none started) and wait for stdin to close, for profiling by hand (nsenter -t PID1 -a)")
 	ns := flag.String("n", "10,30", "instance counts; the overhead is measured at the largest")
 	flag.Parse()
 	for f := range strings.SplitSeq(*ns, ",") {

@@ -46,6 +46,27 @@ func report(w io.Writer, o options, times map[string]map[int][]boot, ov ovResult
 		fmt.Fprintf(w, "| %d | %v | %v | **%.2f** | %v | %.2f |\n", n, a.Round(time.Millisecond), b.Round(time.Millisecond),
 			float64(a)/float64(b), c.Round(time.Millisecond), float64(c)/float64(b))
 	}
+	fmt.Fprintln(w, "\nCPU time the whole container used per instance started (its cgroup, start command to the last first answer; on 2 CPUs this, not any one start's latency, bounds a boot at scale):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| instances | left4me | floor | sandboxed floor | left4me / sandboxed floor |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
+	for _, n := range o.counts {
+		per := func(arm string) time.Duration {
+			var c []time.Duration
+			for _, b := range times[arm][n] {
+				if b.cpu < 0 {
+					return -1
+				}
+				c = append(c, b.cpu)
+			}
+			return med(c) / time.Duration(n)
+		}
+		a, f, s := per("l4d2.target"), per("floor.target"), per("sandbox.target")
+		if a < 0 || f < 0 || s < 0 {
+			continue
+		}
+		fmt.Fprintf(w, "| %d | %v | %v | %v | %.2f |\n", n, a.Round(100*time.Microsecond), f.Round(100*time.Microsecond), s.Round(100*time.Microsecond), float64(a)/float64(s))
+	}
 	fmt.Fprintln(w, "\nWhere an instance's time goes (medians over every instance of every boot; systemd's InactiveExit and ExecMainStart timestamps against the first A2S answer, all CLOCK_MONOTONIC):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| instances | arm | start command → unit begins | unit begins → main process forked (ExecStartPre=) | main process → first A2S answer |")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,6 +82,7 @@ type target struct {
 type boot struct {
 	total                time.Duration
 	queued, pre, toReply []int64
+	cpu                  time.Duration // the container's CPU time (cgroup) over the boot, -1 unknown
 }
 
 func ports(base, n int) []int {
@@ -115,6 +117,11 @@ func run(o options) error {
 	ctx := context.Background()
 	if err := ct.Boot(ctx, 2*time.Minute); err != nil {
 		return err
+	}
+	if o.hold {
+		fmt.Fprintf(os.Stderr, "scale: holding the container: nsenter -t %d -a; root %s; close stdin to end\n", ct.PID1, ct.Root)
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return nil
 	}
 	sh := func(args ...string) error {
 		_, err := ct.Run(ctx, args...)
@@ -185,6 +192,7 @@ func run(o options) error {
 func bootTime(ct *container.Container, tg target, n int) (boot, error) {
 	var b boot
 	ctx := context.Background()
+	cpu0 := containerCPU(ct)
 	t0 := monoUS()
 	if _, err := ct.Run(ctx, "systemctl", "start", "--no-block", tg.name); err != nil {
 		return b, err
@@ -192,6 +200,10 @@ func bootTime(ct *container.Container, tg target, n int) (boot, error) {
 	first, err := answering(ct, tg.ports(n), 5*time.Minute)
 	if err != nil {
 		return b, err
+	}
+	b.cpu = -1
+	if cpu1 := containerCPU(ct); cpu0 >= 0 && cpu1 >= 0 {
+		b.cpu = cpu1 - cpu0
 	}
 	units := tg.units(n)
 	out, err := ct.Run(ctx, append([]string{"systemctl", "show", "-p", "InactiveExitTimestampMonotonic", "-p", "ExecMainStartTimestampMonotonic", "--"}, units...)...)
@@ -331,4 +343,24 @@ func installGame(dir, build string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, "bin/libtier0_srv.so"), []byte("stand-in for Valve's libtier0_srv.so\n"), 0o644)
+}
+
+// containerCPU is the CPU time every process of the container used so
+// far (cgroup v2 cpu.stat usage_usec of nspawn's payload cgroup: PID 1,
+// the helpers, relays and servers; not the kernel's own threads), or -1.
+func containerCPU(ct *container.Container) time.Duration {
+	for _, d := range ct.Cgroups() {
+		data, err := os.ReadFile(filepath.Join(d, "payload", "cpu.stat"))
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+					return time.Duration(us) * time.Microsecond
+				}
+			}
+		}
+	}
+	return -1
 }
