@@ -149,7 +149,7 @@ BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
 BindPaths=-` + c.Layout.RuntimePart("%i", layout.Dumps) + `:/tmp/dumps
 # /run/left4me stays visible: the consoles' directories are root's (a
 # server cannot swap a socket) and each relay answers only root and
-# left4me-admin (SO_PEERCRED), the idmap pins are root's alone (0700).
+# left4me-admin (SO_PEERCRED), the idmap pins (when enabled) root's alone (0700).
 # The specs may hold every instance's RCON password; the generated units
 # carry what the server needs.
 InaccessiblePaths=-` + c.Layout.ConfigDir + `
