@@ -175,3 +175,42 @@ func TestStatusRunningAndOrphan(t *testing.T) {
 		t.Errorf("status of no instance: %v", err)
 	}
 }
+
+// status shows the spec's schedule and whether its timers run (they run
+// only with the server).
+func TestStatusSchedule(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\nschedule: {restart: \"*-*-* 05:00\", restart_force: false, backup: daily}\n")
+	te.sd.set("left4me-restart@srv1.timer", "active", "waiting")
+	if err := te.run("status", "srv1"); !errors.Is(err, fail.ErrNotRunning) {
+		t.Fatal(err)
+	}
+	want := `  schedule:  restart "*-*-* 05:00" when empty, within 1h0m0s, then left running until the next one (timer active); backup "daily" (timer inactive)` + "\n"
+	if !strings.Contains(te.out.String(), want) {
+		t.Errorf("got\n%s\nwant a line\n%s", te.out, want)
+	}
+	te.out.Reset()
+	if err := te.run("status", "--json", "srv1"); !errors.Is(err, fail.ErrNotRunning) {
+		t.Fatal(err)
+	}
+	var st struct {
+		Schedule struct {
+			Restart      string `json:"restart"`
+			RestartTimer string `json:"restart_timer"`
+			RestartForce bool   `json:"restart_force"`
+			Backup       string `json:"backup"`
+			BackupTimer  string `json:"backup_timer"`
+		} `json:"schedule"`
+	}
+	if err := json.Unmarshal(te.out.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if s := st.Schedule; s.Restart != "*-*-* 05:00" || s.RestartForce || s.RestartTimer != "active" || s.Backup != "daily" || s.BackupTimer != "inactive" {
+		t.Errorf("--json schedule %+v\n%s", s, te.out)
+	}
+	te.out.Reset()
+	te.spec(t, "srv2", "port: 27115\n")
+	if err := te.run("status", "srv2"); !errors.Is(err, fail.ErrNotRunning) || strings.Contains(te.out.String(), "schedule:") {
+		t.Errorf("no schedule, yet: %v\n%s", err, te.out)
+	}
+}

@@ -75,12 +75,13 @@ type StatusJSON struct {
 	Stale     bool      `json:"stale"`          // the spec changed since systemd loaded it
 	// Where the running server answers, as started, and whether its spec
 	// now makes another command line (see row).
-	RunningAddress string `json:"running_address,omitempty"`
-	RunningPort    int    `json:"running_port,omitempty"`
-	Outdated       bool   `json:"outdated"`
-	Orphaned       bool   `json:"orphaned"` // runs (or failed) without a spec
-	Humans         *int   `json:"humans,omitempty"`
-	Bots           *int   `json:"bots,omitempty"`
+	RunningAddress string        `json:"running_address,omitempty"`
+	RunningPort    int           `json:"running_port,omitempty"`
+	Outdated       bool          `json:"outdated"`
+	Orphaned       bool          `json:"orphaned"` // runs (or failed) without a spec
+	Schedule       *scheduleJSON `json:"schedule,omitempty"`
+	Humans         *int          `json:"humans,omitempty"`
+	Bots           *int          `json:"bots,omitempty"`
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
@@ -120,6 +121,10 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		}
 		t.Row(table.Plain("spec:", fmt.Sprintf("%s (port %s, autostart %s)", path, s.Ports, yesNo(s.Autostart)))...)
 		t.Row(table.Plain("overlays:", overlayList(st.Overlays))...)
+		var text string
+		if st.Schedule, text = e.schedule(ctx, name, s.Schedule); text != "" {
+			t.Row(table.Plain("schedule:", text)...)
+		}
 	}
 	u, sdErr := e.UnitState(ctx, name)
 	if sdErr != nil {
