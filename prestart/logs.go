@@ -49,6 +49,10 @@ func isLog(name string) bool { return strings.HasSuffix(name, ".log") && !string
 // for the next prune (each removes what it saw).
 const maxLogEntries = 20000
 
+// maxScanEntries bounds the entries of one log directory read per prune,
+// logs or not (a million take about a second to read).
+const maxScanEntries = 1000000
+
 // LogBounds bound the logs of an instance: files older than Days days go,
 // then the oldest until the rest hold at most Bytes. KeepNewest keeps each
 // directory's newest file whatever its size: while the server runs it
@@ -98,11 +102,11 @@ func pruneLogs(root int, what string, b LogBounds, now time.Time) (LogsPruned, e
 			names = []string{"console.log"}
 		} else {
 			var full bool
-			if names, full, err = readDirNamesMax(fd, maxLogEntries); err != nil {
+			if names, full, err = readDirNamesMax(fd, maxLogEntries, place.match); err != nil {
 				res.Notes = append(res.Notes, fmt.Sprintf("skipped %s: %v", where, err))
 				continue
 			} else if !full {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: read its first %d entries only", where, maxLogEntries))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: read its first %d logs (or %d entries) only", where, maxLogEntries, maxScanEntries))
 			}
 		}
 		var here []logFile
@@ -162,11 +166,15 @@ func pruneLogs(root int, what string, b LogBounds, now time.Time) (LogsPruned, e
 	return res, errors.Join(errs...)
 }
 
-// readDirNamesMax lists at most max entries of the open directory dir;
-// full is false when it has more.
-func readDirNamesMax(dir, max int) (names []string, full bool, err error) {
+// readDirNamesMax lists the names of the open directory dir that match,
+// at most max of them, reading at most maxScanEntries entries: other
+// names first in the directory's order cannot hide its logs from the
+// prune (a server that fills logs/ with them), and a huge directory still
+// ends. full is false when it stopped at either bound.
+func readDirNamesMax(dir, max int, match func(string) bool) (names []string, full bool, err error) {
 	buf := make([]byte, 8192)
-	for len(names) < max {
+	scanned := 0
+	for len(names) < max && scanned < maxScanEntries {
 		n, err := unix.ReadDirent(dir, buf)
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -177,7 +185,14 @@ func readDirNamesMax(dir, max int) (names []string, full bool, err error) {
 		if n <= 0 {
 			return names, true, nil
 		}
-		_, _, names = unix.ParseDirent(buf[:n], max-len(names), names)
+		var batch []string
+		_, _, batch = unix.ParseDirent(buf[:n], -1, batch)
+		scanned += len(batch)
+		for _, b := range batch {
+			if match(b) && len(names) < max {
+				names = append(names, b)
+			}
+		}
 	}
 	return names, false, nil
 }

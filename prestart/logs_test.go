@@ -116,7 +116,7 @@ func TestPruneLogsBounded(t *testing.T) {
 	dir := filepath.Join(root, "left4dead2/logs")
 	must(t, os.MkdirAll(dir, 0o755))
 	for i := 0; i < maxLogEntries+10; i++ {
-		f, err := os.Create(filepath.Join(dir, "x"+strconv.Itoa(i)))
+		f, err := os.Create(filepath.Join(dir, "x"+strconv.Itoa(i)+".log"))
 		must(t, err)
 		f.Close()
 	}
@@ -124,7 +124,33 @@ func TestPruneLogsBounded(t *testing.T) {
 	must(t, err)
 	defer unix.Close(fd)
 	res, err := pruneLogs(fd, root, LogBounds{Days: 1, Bytes: 1}, time.Now())
-	if err != nil || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "first 20000 entries") {
+	if err != nil || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "first 20000 logs") {
+		t.Errorf("%+v %v", res, err)
+	}
+}
+
+// Names that are not logs, however many, cannot hide the logs from the
+// prune (the cap counts logs, not entries).
+func TestPruneLogsNotHidden(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "left4dead2/logs")
+	must(t, os.MkdirAll(dir, 0o755))
+	for i := 0; i < maxLogEntries+10; i++ {
+		f, err := os.Create(filepath.Join(dir, "junk"+strconv.Itoa(i)))
+		must(t, err)
+		f.Close()
+	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for i := 0; i < 3; i++ {
+		p := filepath.Join(dir, "L"+strconv.Itoa(i)+".log")
+		mk(t, p, "old", 0o644)
+		must(t, os.Chtimes(p, old, old))
+	}
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	must(t, err)
+	defer unix.Close(fd)
+	res, err := pruneLogs(fd, root, LogBounds{Days: 7, Bytes: 1 << 30}, time.Now())
+	if err != nil || res.Removed != 3 {
 		t.Errorf("%+v %v", res, err)
 	}
 }
@@ -165,5 +191,35 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The cap counts matching names: junk first in the directory's order does
+// not use it up.
+func TestReadDirNamesMaxCountsMatches(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 1000; i++ {
+		mk(t, filepath.Join(dir, "junk"+strconv.Itoa(i)), "", 0o644)
+	}
+	for i := 0; i < 5; i++ {
+		mk(t, filepath.Join(dir, "L"+strconv.Itoa(i)+".log"), "", 0o644)
+	}
+	for _, c := range []struct {
+		max  int
+		n    int
+		full bool
+	}{{3, 3, false}, {10, 5, true}} {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		must(t, err)
+		names, full, err := readDirNamesMax(fd, c.max, isLog)
+		unix.Close(fd)
+		if err != nil || len(names) != c.n || full != c.full {
+			t.Errorf("max %d: %v %v %v", c.max, names, full, err)
+		}
+		for _, n := range names {
+			if !isLog(n) {
+				t.Errorf("max %d: %s is no log", c.max, n)
+			}
+		}
 	}
 }

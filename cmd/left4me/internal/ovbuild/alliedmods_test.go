@@ -16,6 +16,7 @@ import (
 type entry struct {
 	name, body, link string
 	typ              byte
+	uname            string // the owner's name as stored (tar -tv shows it)
 }
 
 // tgz builds a .tar.gz laid out like AlliedModders' Linux builds.
@@ -25,7 +26,7 @@ func tgz(t *testing.T, entries []entry) []byte {
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
 	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: e.typ, Linkname: e.link}
+		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: e.typ, Linkname: e.link, Uname: e.uname}
 		switch e.typ {
 		case 0:
 			h.Typeflag = tar.TypeReg
@@ -66,7 +67,8 @@ var (
 )
 
 // dropServer serves files like sm.alliedmods.net and mms.alliedmods.net
-// do, below one base (a mirror): PATH -> body.
+// do, below one base (a mirror): PATH -> body; a nil body is an endless
+// one, sent without a Content-Length (a hostile mirror).
 func dropServer(t *testing.T, files map[string][]byte) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +76,14 @@ func dropServer(t *testing.T, files map[string][]byte) *httptest.Server {
 		if !ok {
 			http.NotFound(w, r)
 			return
+		}
+		if b == nil {
+			chunk := bytes.Repeat([]byte("x"), 64<<10)
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
 		}
 		w.Write(b)
 	}))
@@ -102,6 +112,10 @@ func TestAlliedModsHelpers(t *testing.T) {
 		"/smdrop/notgz/sourcemod-latest-linux":               []byte("sourcemod-1-linux.tar.gz"),
 		"/smdrop/notgz/sourcemod-1-linux.tar.gz":             []byte("<html>not found</html>"),
 		"/smdrop/huge/sourcemod-latest-linux":                bytes.Repeat([]byte("x"), 8192),
+		"/smdrop/endless/sourcemod-latest-linux":             nil,
+		"/smdrop/owner/sourcemod-latest-linux":               []byte("sourcemod-1-linux.tar.gz"),
+		// An owner with a space once shifted tar -tv's fields past the checks.
+		"/smdrop/owner/sourcemod-1-linux.tar.gz": tgz(t, []entry{{name: "../escaped.txt", body: "x", uname: "a b"}}),
 	}
 	srv := dropServer(t, files)
 	mirror := "export LEFT4ME_ALLIEDMODS_MIRROR=" + srv.URL + "/\n"
@@ -134,6 +148,8 @@ func TestAlliedModsHelpers(t *testing.T) {
 		{"other", "names 'payload.sh', not a sourcemod-VERSION-linux.tar.gz; refused"},
 		{"notgz", "sourcemod-1-linux.tar.gz is not a .tar.gz archive"},
 		{"huge", "larger than 4096 bytes"},
+		{"endless", "larger than 4096 bytes"},
+		{"owner", "entry ../escaped.txt leads outside the game directory"},
 		{"1.99", "sourcemod: no build of branch 1.99 at " + srv.URL + "/smdrop/1.99"},
 		{"../1.12", "sourcemod: ../1.12: not a branch"},
 	} {
@@ -156,5 +172,38 @@ func TestAlliedModsHelpers(t *testing.T) {
 				t.Errorf("/tmp/escaped.txt written")
 			}
 		})
+	}
+}
+
+// sh -e is off in a function called from a condition: a refusal must
+// still stop the helper there, and nothing is unpacked.
+func TestAlliedModsRefusalInACondition(t *testing.T) {
+	srv := dropServer(t, map[string][]byte{
+		"/smdrop/link/sourcemod-latest-linux":   []byte("sourcemod-1-linux.tar.gz"),
+		"/smdrop/link/sourcemod-1-linux.tar.gz": tgz(t, []entry{{name: "addons/", typ: tar.TypeDir}, {name: "addons/out", typ: tar.TypeSymlink, link: "/etc"}}),
+	})
+	mirror := "export LEFT4ME_ALLIEDMODS_MIRROR=" + srv.URL + "/\n"
+	for _, builder := range []string{
+		"sourcemod link || { echo 'sourcemod failed'; exit 1; }\necho built\n",
+		"if sourcemod link; then echo built; else echo 'sourcemod failed'; exit 1; fi\n",
+		"sourcemod link && echo built\nexit 1\n",
+	} {
+		layer, out, err := runHelpers(t, mirror+builder)
+		if err == nil || strings.Contains(out, "built") || !strings.Contains(out, "is not a file or directory") {
+			t.Errorf("%q: %v\n%s", builder, err, out)
+		}
+		if _, err := os.Lstat(filepath.Join(layer, "left4dead2/addons/out")); err == nil {
+			t.Errorf("%q: the link was unpacked", builder)
+		}
+	}
+}
+
+// Only https://, or http:// to this host.
+func TestAlliedModsMirrorScheme(t *testing.T) {
+	for _, m := range []string{"http://mirror.example.org", "ftp://127.0.0.1", "-K/etc/passwd"} {
+		_, out, err := runHelpers(t, "export LEFT4ME_ALLIEDMODS_MIRROR='"+m+"'\nsourcemod\n")
+		if err == nil || !strings.Contains(out, "not an https:// URL") {
+			t.Errorf("%s: %v\n%s", m, err, out)
+		}
 	}
 }

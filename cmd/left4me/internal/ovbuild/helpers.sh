@@ -45,41 +45,72 @@ cfg() {
 server_cfg() { cfg server.cfg; }
 
 # fetch_max URL FILE MAXBYTES: download URL into $SCRATCH/FILE, refusing
-# more than MAXBYTES (prints the path).
+# more than MAXBYTES (prints the path). Only https://, or http:// to this
+# host (a local mirror); redirects only to https://. The stream itself is
+# cut at MAXBYTES+1: curl's --max-filesize does not hold for a response
+# without a Content-Length, and wget has none. Every step says its own
+# failure (|| return 1): sh -e is off in a function called from a
+# condition (sourcemod || exit 1).
 fetch_max() {
 	_f="$SCRATCH/$2"
+	case "$1" in
+	https://*|http://127.0.0.1[:/]*|http://localhost[:/]*|http://\[::1\][:/]*) ;;
+	*) echo "fetch: $1: not an https:// URL (http:// only to this host); refused" >&2; return 1 ;;
+	esac
+	rm -f "$_f.failed"
 	if command -v curl >/dev/null; then
-		curl -fsSL --max-filesize "$3" -o "$_f" "$1" || { echo "fetch: $1: download failed (or larger than $3 bytes)" >&2; return 1; }
+		{ curl -fsSL --proto '=https,http' --proto-redir '=https' --max-filesize "$3" "$1" || : > "$_f.failed"; } | head -c "$(($3 + 1))" > "$_f" || return 1
 	else
-		wget -q -O "$_f" "$1" || { echo "fetch: $1: download failed" >&2; return 1; }
+		{ wget -q -O - "$1" || : > "$_f.failed"; } | head -c "$(($3 + 1))" > "$_f" || return 1
 	fi
 	if [ "$(wc -c < "$_f")" -gt "$3" ]; then
 		echo "fetch: $1: larger than $3 bytes; refused" >&2; return 1
+	fi
+	if [ -e "$_f.failed" ]; then
+		echo "fetch: $1: download failed" >&2; return 1
 	fi
 	echo "$_f"
 }
 
 # untar_checked ARCHIVE WHAT: unpack a .tar.gz into $GAME after checking
 # every entry: only files and directories (no links, devices or fifos),
-# no absolute path, no .. component, at most 20000 entries and 1 GiB.
+# no absolute path, no .. component, at most 20000 entries and 1 GiB. The
+# uncompressed stream is cut at 1 GiB before tar reads it (a small gzip
+# can hold a huge tar), and listed with numeric owners and escaped names,
+# so that no name or owner in the archive can shift the listing's fields.
 untar_checked() {
+	_tar="$SCRATCH/.archive.tar"
+	rm -f "$_tar.failed"
+	{ gzip -dc < "$1" 2>"$SCRATCH/.tarerr" || : > "$_tar.failed"; } | head -c 1073741825 > "$_tar" || return 1
+	if [ "$(wc -c < "$_tar")" -gt 1073741824 ]; then
+		echo "$2: $(basename "$1"): more than 1 GiB unpacked; refused, nothing unpacked" >&2; return 1
+	fi
+	if [ -e "$_tar.failed" ]; then
+		echo "$2: $(basename "$1") is not a .tar.gz archive: $(head -c 300 "$SCRATCH/.tarerr")" >&2; return 1
+	fi
 	# -P: names as stored (tar would list /etc/x as etc/x).
-	LC_ALL=C tar -tvPzf "$1" > "$SCRATCH/.entries" 2>"$SCRATCH/.tarerr" ||
+	LC_ALL=C tar --numeric-owner --quoting-style=escape -tvPf "$_tar" > "$SCRATCH/.entries" 2>"$SCRATCH/.tarerr" ||
 		{ echo "$2: $(basename "$1") is not a .tar.gz archive: $(head -c 300 "$SCRATCH/.tarerr")" >&2; return 1; }
-	# tar -tv: MODE OWNER/GROUP SIZE DATE TIME NAME (GNU tar).
+	# tar -tv: MODE UID/GID SIZE DATE TIME NAME (GNU tar); a line of any
+	# other shape is refused, not guessed at.
 	LC_ALL=C awk -v what="$2" -v archive="$(basename "$1")" '
 	function refuse(msg) { print what ": " archive ": " msg "; refused, nothing unpacked" > "/dev/stderr"; bad = 1; exit 1 }
 	{
 		type = substr($1, 1, 1); size = $3; name = $0
 		for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", name)
-		n++; total += size
 		if (type != "-" && type != "d") refuse("entry " name " is not a file or directory (a link, device or fifo)")
+		if (length($1) != 10 || $2 !~ /^[0-9]+\/[0-9]+$/ || $3 !~ /^[0-9]+$/ ||
+		    $4 !~ /^[0-9]+-[0-9]+-[0-9]+$/ || $5 !~ /^[0-9]+:[0-9]+(:[0-9]+)?$/)
+			refuse("entry listed as \"" substr($0, 1, 200) "\" is not understood")
+		n++; total += size
+		if (name ~ /\\/) refuse("entry " name " has an unusual name (escaped bytes)")
 		if (name ~ /^\// || name ~ /(^|\/)\.\.(\/|$)/) refuse("entry " name " leads outside the game directory")
 		if (n > 20000) refuse("more than 20000 entries")
 		if (total > 1073741824) refuse("more than 1 GiB unpacked")
 	}
-	END { if (!bad && n == 0) refuse("empty") }' "$SCRATCH/.entries"
-	tar --no-same-owner --no-same-permissions -xzf "$1" -C "$GAME"
+	END { if (!bad && n == 0) refuse("empty") }' "$SCRATCH/.entries" || return 1
+	tar --no-same-owner --no-same-permissions -xf "$_tar" -C "$GAME" || return 1
+	rm -f "$_tar"
 }
 
 # alliedmods WHAT HOST DROP PREFIX [BRANCH]: the latest Linux build of an
@@ -97,15 +128,15 @@ alliedmods() {
 	_base="${_base%/}/$_drop/$_branch"
 	_latest=$(fetch_max "$_base/$_prefix-latest-linux" "$_prefix-latest-linux" 4096) ||
 		{ echo "$_what: no build of branch $_branch at $_base" >&2; return 1; }
-	_name=$(tr -d ' \r\n' < "$_latest")
+	_name=$(tr -d ' \r\n' < "$_latest") || return 1
 	case "$_name" in
 	*/*|*..*) echo "$_what: $_base/$_prefix-latest-linux names $_name, not an archive beside it; refused" >&2; return 1 ;;
 	"$_prefix"-*-linux.tar.gz) ;;
 	*) echo "$_what: $_base/$_prefix-latest-linux names '$_name', not a $_prefix-VERSION-linux.tar.gz; refused" >&2; return 1 ;;
 	esac
 	echo "$_what: $_base/$_name"
-	_arch=$(fetch_max "$_base/$_name" "$_name" 268435456)
-	untar_checked "$_arch" "$_what"
+	_arch=$(fetch_max "$_base/$_name" "$_name" 268435456) || return 1
+	untar_checked "$_arch" "$_what" || return 1
 }
 
 # sourcemod [BRANCH], metamod [BRANCH]: the latest SourceMod or
@@ -137,7 +168,7 @@ workshop() {
 		shift
 	done
 	shift
-	mkdir -p "$_wd" "$GAME/addons"
+	mkdir -p "$_wd" "$GAME/addons" || return 1
 	"$_sc" +force_install_dir "$_wd" +login anonymous "$@" +quit > "$SCRATCH/workshop.out" 2>&1 || true
 	cat "$SCRATCH/workshop.out"
 	while [ $# -gt 0 ]; do
@@ -158,7 +189,7 @@ workshop() {
 			_got=$_f
 		done
 		[ -n "$_got" ] || { echo "workshop: item $_id holds no vpk (nor a single *_legacy.bin) in $_wd/steamapps/workshop/content/550/$_id" >&2; return 1; }
-		cp -- "$_got" "$GAME/addons/$_id.vpk"
+		cp -- "$_got" "$GAME/addons/$_id.vpk" || return 1
 		echo "workshop: item $_id -> addons/$_id.vpk"
 	done
 }
