@@ -104,6 +104,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /game/live", s.need(Viewer, s.opsLive("game")))
 	mux.Handle("POST /game", s.need(Admin, s.opsAction("game")))
 	mux.Handle("GET /backups", s.need(Viewer, s.backupsPage))
+	mux.Handle("GET /dayops", s.need(Viewer, s.dayopsPage))
+	mux.Handle("POST /dayops/alert-test", s.need(Admin, s.alertTest))
 	return headers(mux)
 }
 

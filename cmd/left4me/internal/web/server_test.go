@@ -34,6 +34,10 @@ func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) err
 		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
 	case "send":
 		fmt.Fprintln(stdout, hostile)
+	case "status":
+		fmt.Fprintf(stdout, `{"name":"srv1","schedule":{"restart":%q,"restart_deadline":"1h0m0s","restart_force":true,"restart_timer":"active","backup":"daily","backup_timer":"active"}}`, hostile)
+	case "alert":
+		fmt.Fprintln(stdout, "sent a test alert")
 	}
 	return nil
 }
