@@ -45,7 +45,9 @@ func TestWebPanel(t *testing.T) {
 	}
 	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
 	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
-		"etc/left4me/instances/down.yaml": "port: 27092\n"})
+		"etc/left4me/instances/down.yaml": "port: 27092\n",
+		// The stand-in steamcmd, for the panel's game update.
+		"etc/systemd/system/left4me-web.service.d/steamcmd.conf": "[Service]\nEnvironment=LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
 	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
 	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
@@ -212,6 +214,21 @@ func TestWebPanel(t *testing.T) {
 	run("overlays", chromedp.Navigate(base+"/overlays"), chromedp.WaitVisible(chromedp.CSS("#status")))
 	if st := text("#status"); !strings.Contains(st, "comp") {
 		t.Errorf("the overlays page does not show comp:\n%s", st)
+	}
+	// The game and overlay commands run in the sandboxed service: an
+	// update writes a new version into the state tree and mounts its
+	// stage, gc removes versions.
+	run("overlays gc", chromedp.Click(chromedp.CSS("#gc")))
+	until("overlays gc ran", `document.getElementById("jobs")?.textContent.includes("left4me overlay gc — done")`)
+	run("game update", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#update")), chromedp.Click(chromedp.CSS("#update")))
+	until("game update ran", `/left4me game update — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
+	if j := text("#jobs"); !strings.Contains(j, "left4me game update — done") {
+		t.Fatalf("the game update from the panel:\n%s", j)
+	}
+	run("game gc", chromedp.Click(chromedp.CSS("#gc")))
+	until("game gc ran", `/left4me game gc — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
+	if j := text("#jobs"); !strings.Contains(j, "left4me game gc — done") || strings.Contains(j, "read-only file system") {
+		t.Fatalf("the game gc from the panel:\n%s", j)
 	}
 
 	// The link is refused the second time.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const hostile = `<img src=x onerror=alert(1)>`
@@ -314,5 +315,50 @@ func TestStream(t *testing.T) {
 	}
 	if resp, _ := p.do(t, "", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 401 {
 		t.Errorf("stream without a session: %d", resp.StatusCode)
+	}
+}
+
+// TestStreamOutlivesReadTimeout: the server's deadlines do not end a
+// console stream (net/http clears the read deadline itself once a
+// request without a body is read; a WriteTimeout would cut the stream).
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	st, _ := newStore(t)
+	release := make(chan struct{})
+	s := &Server{Store: st, Log: io.Discard, Run: (&fakeCLI{}).run,
+		Attach: func(ctx context.Context, _ string, out io.Writer) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			_, err := fmt.Fprint(out, "late line\n")
+			return err
+		}}
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config.ReadTimeout = 50 * time.Millisecond
+	srv.Config.WriteTimeout = 50 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	tok, err := st.NewLink("olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _, err := st.Redeem(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/i/srv1/stream", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: sid})
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// Well past the read deadline.
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "data: late line\n\n" {
+		t.Errorf("stream after the read timeout: %q", b)
 	}
 }
