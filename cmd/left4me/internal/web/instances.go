@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/left4me/left4me/cmd/internal/relay"
 )
 
 // instance is one row of `left4me list --json` (the fields shown here).
@@ -186,7 +188,9 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 func (s *Server) console(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
 	cmd := r.PostFormValue("cmd")
-	s.logf(sess, "left4me send %s %q", name, cmd)
+	// The journal is read by more people than an rcon_password typed
+	// here is meant for.
+	s.logf(sess, "left4me send %s %q", name, relay.Redact([]byte(cmd)))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if strings.TrimSpace(cmd) == "" {
 		http.Error(w, "type a command", http.StatusBadRequest)

@@ -45,10 +45,29 @@ func (f *fakeCLI) ran(verb string) bool {
 	return slices.ContainsFunc(f.runs, func(a []string) bool { return a[0] == verb })
 }
 
+// lockedBuf is a journal the handlers write concurrently.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 type panel struct {
 	store Store
 	srv   *httptest.Server
 	cli   *fakeCLI
+	log   *lockedBuf        // the journal
 	sids  map[string]string // user -> session id
 	csrf  map[string]string
 }
@@ -64,7 +83,8 @@ func newPanel(t *testing.T) *panel {
 		t.Fatal(err)
 	}
 	f := &fakeCLI{}
-	s := &Server{Store: st, Log: io.Discard, Run: f.run, SpecDir: specs,
+	log := &lockedBuf{}
+	s := &Server{Store: st, Log: log, Run: f.run, SpecDir: specs,
 		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
 		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil },
 		Attach: func(_ context.Context, name string, out io.Writer) error {
@@ -72,7 +92,7 @@ func newPanel(t *testing.T) *panel {
 			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
 			return err
 		}}
-	p := &panel{store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
+	p := &panel{log: log, store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
 	t.Cleanup(p.srv.Close)
 	for _, u := range []string{"alice", "olga", "vic"} {
 		tok, err := st.NewLink(u)
@@ -360,5 +380,24 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if string(b) != "data: late line\n\n" {
 		t.Errorf("stream after the read timeout: %q", b)
+	}
+}
+
+// TestConsoleLogRedacted: a password typed into the console does not reach
+// the journal.
+func TestConsoleLogRedacted(t *testing.T) {
+	tests := []struct{ cmd, secret string }{
+		{"rcon_password hunter2", "hunter2"},
+		{`sv_password "s3cret"`, "s3cret"},
+	}
+	for _, tt := range tests {
+		p := newPanel(t)
+		resp, body := p.do(t, "olga", "POST", "/i/srv1/console", "ok", url.Values{"cmd": {tt.cmd}})
+		if resp.StatusCode != 200 {
+			t.Fatalf("%q: %d %s", tt.cmd, resp.StatusCode, body)
+		}
+		if log := p.log.String(); strings.Contains(log, tt.secret) || !strings.Contains(log, "left4me send srv1") {
+			t.Errorf("%q logged as:\n%s", tt.cmd, log)
+		}
 	}
 }
