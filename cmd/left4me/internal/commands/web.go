@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,11 +138,12 @@ Examples:
 				Hidden: true,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Value: DefaultWebAddr, Usage: "address when not socket-activated"},
+					&cli.StringFlag{Name: "url", Usage: "the panel's address as the browser reaches it, a reverse proxy's (`URL`); https:// makes the session cookie Secure"},
 					&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (`FILE`, PEM)"},
 					&cli.StringFlag{Name: "tls-key", Usage: "the certificate's key (`FILE`, PEM)"},
 				},
 				Action: func(c *cli.Context) error {
-					return e.serveWeb(c.Context, c.String("listen"), c.String("tls-cert"), c.String("tls-key"))
+					return e.serveWeb(c.Context, webServe{listen: c.String("listen"), url: c.String("url"), cert: c.String("tls-cert"), key: c.String("tls-key")})
 				},
 			},
 		},
@@ -160,12 +162,28 @@ func webErr(err error) error {
 	return err
 }
 
+// webServe is how web serve serves.
+type webServe struct {
+	listen    string // when not socket-activated
+	url       string // the public address, "" if the listen address
+	cert, key string
+}
+
 // serveWeb serves the panel on the sockets systemd passed, or on listen.
-func (e *Env) serveWeb(ctx context.Context, listen, cert, key string) error {
+func (e *Env) serveWeb(ctx context.Context, o webServe) error {
+	listen, cert, key := o.listen, o.cert, o.key
+	var public *url.URL
+	if o.url != "" {
+		u, err := url.Parse(o.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: --url %q: want http://HOST[:PORT] or https://HOST[:PORT]", fail.ErrUsage, o.url)
+		}
+		public = u
+	}
 	srv := &web.Server{
 		Store:    e.webStore(),
 		Log:      e.Stderr,
-		TLS:      cert != "",
+		TLS:      cert != "" || public != nil && public.Scheme == "https",
 		SpecPath: e.Layout.SpecPath,
 		SpecDir:  e.Layout.InstancesDir(),
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -22,9 +22,13 @@ import (
 //go:embed assets/*.html assets/*.js assets/*.css
 var assets embed.FS
 
-// cookieName is the session cookie. __Host- (with TLS) makes the browser
-// refuse it unless Secure, Path=/ and no Domain.
+// cookieName is the session cookie over plain HTTP (an SSH tunnel).
 const cookieName = "left4me_session"
+
+// secureCookieName is the session cookie under TLS: __Host- makes the
+// browser refuse it unless Secure, Path=/ and no Domain, so no other
+// host of the domain, nor plain HTTP, can set or shadow it.
+const secureCookieName = "__Host-left4me_session"
 
 // csp allows nothing but this origin's own script, style and fetches: no
 // inline script, no third party, no framing.
@@ -38,6 +42,9 @@ type Server struct {
 	// Log is the journal (the service's stderr): each change with the
 	// user's name.
 	Log io.Writer
+	// TLS: the browser reaches the panel over HTTPS (its own certificate,
+	// or a reverse proxy's: web serve --url https://...). The cookie is
+	// then Secure and __Host-, and HSTS is sent.
 	TLS bool
 	// Run runs one left4me command line (without the program's name).
 	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
@@ -104,13 +111,24 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /game/live", s.need(Viewer, s.opsLive("game")))
 	mux.Handle("POST /game", s.need(Admin, s.opsAction("game")))
 	mux.Handle("GET /backups", s.need(Viewer, s.backupsPage))
-	return headers(mux)
+	return s.headers(mux)
+}
+
+// cookie is the session cookie's name.
+func (s *Server) cookie() string {
+	if s.TLS {
+		return secureCookieName
+	}
+	return cookieName
 }
 
 // headers sets what every answer carries.
-func headers(h http.Handler) http.Handler {
+func (s *Server) headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		if s.TLS {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
@@ -127,7 +145,7 @@ func headers(h http.Handler) http.Handler {
 func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sess Session
-		c, err := r.Cookie(cookieName)
+		c, err := r.Cookie(s.cookie())
 		if err == nil {
 			sess, err = s.Store.Session(c.Value)
 		}
@@ -237,17 +255,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logf(sess, "logged in")
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sid, Path: "/", HttpOnly: true, Secure: s.TLS,
+	http.SetCookie(w, &http.Cookie{Name: s.cookie(), Value: sid, Path: "/", HttpOnly: true, Secure: s.TLS,
 		SameSite: http.SameSiteStrictMode, Expires: sess.Expires})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess Session) {
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(s.cookie()); err == nil {
 		s.Store.Logout(c.Value)
 	}
 	s.logf(sess, "logged out")
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.TLS,
+	http.SetCookie(w, &http.Cookie{Name: s.cookie(), Value: "", Path: "/", HttpOnly: true, Secure: s.TLS,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	s.page(w, http.StatusOK, "message", pageData{Title: "Logged out", Message: "You are logged out."})
 }

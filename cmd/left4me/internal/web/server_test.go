@@ -312,7 +312,22 @@ func TestCookieSecureUnderTLS(t *testing.T) {
 		s.Handler().ServeHTTP(rec, req)
 		c := rec.Result().Cookies()
 		if rec.Code != 303 || len(c) != 1 || c[0].Secure != tls || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
-			t.Errorf("TLS %v: %d %+v", tls, rec.Code, c)
+			t.Fatalf("TLS %v: %d %+v", tls, rec.Code, c)
+		}
+		if want := map[bool]string{false: "left4me_session", true: "__Host-left4me_session"}[tls]; c[0].Name != want || c[0].Path != "/" || c[0].Domain != "" {
+			t.Errorf("TLS %v: cookie %+v, want %s on / without a domain", tls, c[0], want)
+		}
+		if hsts := rec.Header().Get("Strict-Transport-Security"); (hsts != "") != tls {
+			t.Errorf("TLS %v: Strict-Transport-Security %q", tls, hsts)
+		}
+		// The session works under its own name.
+		req = httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(c[0])
+		rec = httptest.NewRecorder()
+		s.Run = (&fakeCLI{}).run
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("TLS %v: with the cookie: %d", tls, rec.Code)
 		}
 	}
 }
