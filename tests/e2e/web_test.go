@@ -220,6 +220,7 @@ func TestWebPanel(t *testing.T) {
 	// stage, gc removes versions.
 	run("overlays gc", chromedp.Click(chromedp.CSS("#gc")))
 	until("overlays gc ran", `document.getElementById("jobs")?.textContent.includes("left4me overlay gc — done")`)
+	depot(t, c, "101", "v101", nil)
 	run("game update", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#update")), chromedp.Click(chromedp.CSS("#update")))
 	until("game update ran", `/left4me game update — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
 	if j := text("#jobs"); !strings.Contains(j, "left4me game update — done") {
