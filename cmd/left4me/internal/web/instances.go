@@ -96,7 +96,10 @@ type one struct {
 	Logs string
 }
 
-func (s *Server) one(ctx context.Context, name string) (one, error) {
+// one gathers an instance's page data; the log only for an operator: it is
+// the server's console output (what players said, what was typed), which
+// the console's own stream keeps for operators too.
+func (s *Server) one(ctx context.Context, name string, sess Session) (one, error) {
 	list, err := s.instances(ctx)
 	if err != nil {
 		return one{}, err
@@ -110,14 +113,16 @@ func (s *Server) one(ctx context.Context, name string) (one, error) {
 	if o.Inst == nil {
 		return one{}, fmt.Errorf("there is no instance %s", name)
 	}
-	o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
+	if sess.Operates() {
+		o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
+	}
 	o.Jobs = s.jobsOf(name)
 	return o, nil
 }
 
 func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		s.page(w, http.StatusNotFound, "message", pageData{Title: name, Sess: sess, Message: err.Error()})
 		return
@@ -127,7 +132,7 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Sessi
 
 func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

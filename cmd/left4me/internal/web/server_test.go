@@ -35,6 +35,8 @@ func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) err
 		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
 	case "send":
 		fmt.Fprintln(stdout, hostile)
+	case "logs":
+		fmt.Fprintln(stdout, "Console: said the secret word")
 	}
 	return nil
 }
@@ -413,6 +415,24 @@ func TestConsoleLogRedacted(t *testing.T) {
 		}
 		if log := p.log.String(); strings.Contains(log, tt.secret) || !strings.Contains(log, "left4me send srv1") {
 			t.Errorf("%q logged as:\n%s", tt.cmd, log)
+		}
+	}
+}
+
+// TestLogsOperatorOnly: the log is the console's output: a viewer sees the
+// state and the players, not it.
+func TestLogsOperatorOnly(t *testing.T) {
+	for _, user := range []string{"vic", "olga", "alice"} {
+		for _, path := range []string{"/i/srv1", "/i/srv1/live"} {
+			p := newPanel(t)
+			resp, body := p.do(t, user, "GET", path, "", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "player(s)") {
+				t.Fatalf("%s as %s: %d %s", path, user, resp.StatusCode, body)
+			}
+			operates := user != "vic"
+			if strings.Contains(body, "secret word") != operates || p.cli.ran("logs") != operates {
+				t.Errorf("%s as %s: log shown %v, ran logs %v", path, user, strings.Contains(body, "secret word"), p.cli.ran("logs"))
+			}
 		}
 	}
 }
