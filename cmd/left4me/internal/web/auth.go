@@ -314,6 +314,9 @@ func (sess Session) Allows(need Role) bool { return sess.Role >= need }
 // the server checks each request with Allows).
 func (sess Session) Operates() bool { return sess.Allows(Operator) }
 
+// Administers says whether the session may build, update and cancel those.
+func (sess Session) Administers() bool { return sess.Allows(Admin) }
+
 // sweep removes expired links and sessions, so they do not pile up.
 func (s Store) sweep() {
 	for _, kind := range []string{"links", "sessions"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -177,7 +178,18 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	done := s.startJob(name, sess, args)
+	// Only an instance with a spec: the actions are kept by name.
+	if _, err := os.Lstat(s.SpecPath(name)); err != nil {
+		s.logf(sess, "refused %s of %s: no such instance", r.PostFormValue("action"), name)
+		http.Error(w, fmt.Sprintf("there is no instance %s", name), http.StatusNotFound)
+		return
+	}
+	done, err := s.startJob(name, sess, args)
+	if err != nil {
+		s.logf(sess, "refused left4me %s: %v", strings.Join(args, " "), err)
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
 	// A plain start or stop is quick: answer with its result.
 	select {
 	case <-done:

@@ -69,6 +69,8 @@ type job struct {
 	Done       bool
 	Failed     bool
 	Output     string
+	Cancelled  string // who cancelled it
+	cancel     context.CancelFunc
 }
 
 func (s *Server) init() {
@@ -98,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /i/{name}/stream", s.need(Operator, s.stream))
 	mux.Handle("POST /i/{name}/action", s.need(Operator, s.action))
 	mux.Handle("POST /i/{name}/console", s.need(Operator, s.console))
+	mux.Handle("POST /i/{name}/cancel", s.need(Operator, s.cancel(func(r *http.Request) string { return r.PathValue("name") })))
 	// Specs are root's 0640: they may hold an RCON password.
 	mux.Handle("GET /spec/{name}", s.need(Admin, s.specPage))
 	mux.Handle("POST /spec/{name}/check", s.need(Admin, s.specCheck))
@@ -107,9 +110,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /overlays", s.need(Viewer, s.opsPage("overlays", "Overlays")))
 	mux.Handle("GET /overlays/live", s.need(Viewer, s.opsLive("overlays")))
 	mux.Handle("POST /overlays", s.need(Admin, s.opsAction("overlays")))
+	mux.Handle("POST /overlays/cancel", s.need(Admin, s.cancel(func(*http.Request) string { return "overlays" })))
 	mux.Handle("GET /game", s.need(Viewer, s.opsPage("game", "Game")))
 	mux.Handle("GET /game/live", s.need(Viewer, s.opsLive("game")))
 	mux.Handle("POST /game", s.need(Admin, s.opsAction("game")))
+	mux.Handle("POST /game/cancel", s.need(Admin, s.cancel(func(*http.Request) string { return "game" })))
 	mux.Handle("GET /backups", s.need(Viewer, s.backupsPage))
 	return s.headers(mux)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,11 +26,16 @@ type fakeCLI struct {
 	runs [][]string
 }
 
-func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) error {
+func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.mu.Lock()
 	f.runs = append(f.runs, args)
 	f.mu.Unlock()
 	switch args[0] {
+	case "stop":
+		if slices.Contains(args, "--when-empty") { // waits for the players, until cancelled
+			<-ctx.Done()
+			return ctx.Err()
+		}
 	case "list":
 		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]}]`)
 	case "players":
@@ -66,6 +73,7 @@ func (l *lockedBuf) String() string {
 }
 
 type panel struct {
+	s     *Server
 	store Store
 	srv   *httptest.Server
 	cli   *fakeCLI
@@ -94,7 +102,7 @@ func newPanel(t *testing.T) *panel {
 			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
 			return err
 		}}
-	p := &panel{log: log, store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
+	p := &panel{s: s, log: log, store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
 	t.Cleanup(p.srv.Close)
 	for _, u := range []string{"alice", "olga", "vic"} {
 		tok, err := st.NewLink(u)
@@ -433,6 +441,87 @@ func TestLogsOperatorOnly(t *testing.T) {
 			if strings.Contains(body, "secret word") != operates || p.cli.ran("logs") != operates {
 				t.Errorf("%s as %s: log shown %v, ran logs %v", path, user, strings.Contains(body, "secret word"), p.cli.ran("logs"))
 			}
+		}
+	}
+}
+
+func TestJobs(t *testing.T) {
+	p := newPanel(t)
+	wait := url.Values{"action": {"stop"}, "when_empty": {"on"}, "deadline": {"1h"}}
+	steps := []struct {
+		user, method, path, csrf string
+		form                     url.Values
+		code                     int
+		body                     string
+	}{
+		{"olga", "POST", "/i/srv1/action", "ok", wait, 303, ""},
+		{"olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"start"}}, 409, "an action is running already for srv1: left4me stop --when-empty"},
+		{"olga", "GET", "/i/srv1", "", nil, 200, `action="/i/srv1/cancel"`},
+		{"vic", "GET", "/i/srv1", "", nil, 200, "running"},
+		{"vic", "POST", "/i/srv1/cancel", "ok", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/cancel", "", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"start"}}, 409, ""},
+		{"olga", "POST", "/i/nope/action", "ok", url.Values{"action": {"start"}}, 404, "there is no instance nope"},
+		{"olga", "POST", "/game/cancel", "ok", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/cancel", "ok", nil, 303, ""},
+	}
+	for i, st := range steps {
+		resp, body := p.do(t, st.user, st.method, st.path, st.csrf, st.form)
+		if resp.StatusCode != st.code || !strings.Contains(body, st.body) {
+			t.Fatalf("step %d: %s %s as %s: %d, want %d with %q: %s", i, st.method, st.path, st.user, resp.StatusCode, st.code, st.body, body)
+		}
+	}
+	// The cancelled command ended (its context), and says so.
+	for {
+		if js := p.s.jobsOf("srv1"); len(js) == 1 && js[0].Done {
+			if !js[0].Failed || js[0].Cancelled != "olga" || !strings.Contains(js[0].Output, "context canceled") {
+				t.Fatalf("cancelled job: %+v", js[0])
+			}
+			break
+		}
+		runtime.Gosched()
+	}
+	if _, body := p.do(t, "olga", "GET", "/i/srv1", "", nil); !strings.Contains(body, "failed (cancelled by olga)") || strings.Contains(body, "/cancel") {
+		t.Errorf("page after the cancel:\n%s", body)
+	}
+	if resp, body := p.do(t, "olga", "POST", "/i/srv1/cancel", "ok", nil); resp.StatusCode != 409 {
+		t.Errorf("cancel of nothing: %d %s", resp.StatusCode, body)
+	}
+	if p.cli.ran("start") {
+		t.Errorf("a refused start ran: %q", p.cli.runs)
+	}
+}
+
+func TestJobLimits(t *testing.T) {
+	st, _ := newStore(t)
+	s := &Server{Store: st, Log: io.Discard, Run: func(ctx context.Context, _ []string, _, _ io.Writer) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	s.init()
+	sess := Session{User: "alice", Role: Admin}
+	for i := range maxJobs {
+		if _, err := s.startJob(fmt.Sprint("srv", i), sess, []string{"stop", "--when-empty"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.startJob("game", sess, []string{"game", "update"}); !errors.Is(err, ErrTooMany) {
+		t.Errorf("job %d: %v", maxJobs+1, err)
+	}
+	// A running action stays listed among many finished ones.
+	s.mu.Lock()
+	for range keptJobs + 3 {
+		s.jobs["srv0"] = append(s.jobs["srv0"], &job{Done: true})
+	}
+	s.prune("srv0")
+	s.mu.Unlock()
+	js := s.jobsOf("srv0")
+	if len(js) != keptJobs+1 || js[0].Done {
+		t.Errorf("after pruning: %d jobs, the first done %v", len(js), js[0].Done)
+	}
+	for i := range maxJobs {
+		if err := s.cancelJob(fmt.Sprint("srv", i), sess); err != nil {
+			t.Error(err)
 		}
 	}
 }
