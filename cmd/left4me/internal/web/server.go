@@ -200,11 +200,20 @@ func csrfOf(r *http.Request) string {
 	return r.PostFormValue("csrf")
 }
 
-// sameOrigin refuses a change whose Origin (or Referer) names another
-// site than the Host it was sent to.
+// sameOrigin refuses a change that a browser says comes from elsewhere:
+// Sec-Fetch-Site (when sent) other than same-origin or none (typed, a
+// bookmark), an Origin naming another host than the one it was sent to,
+// or Origin null (a sandboxed frame, a data: page: an origin that hides
+// itself).
 func sameOrigin(r *http.Request) error {
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
+		return fmt.Errorf("request from another origin (Sec-Fetch-Site %q)", sfs)
+	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
+	if o == "null" {
+		return errors.New("request from an opaque origin (Origin null)")
+	}
+	if o == "" {
 		return nil // SameSite=Strict and the CSRF token still hold
 	}
 	u, err := url.Parse(o)

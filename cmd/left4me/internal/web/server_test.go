@@ -169,6 +169,10 @@ func TestAccess(t *testing.T) {
 		{name: "operator without CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", form: stop, code: 403, ran: "stop"},
 		{name: "operator with another's CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "x", form: stop, code: 403, ran: "stop"},
 		{name: "operator from another origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Origin", "https://evil.example"}, code: 403, ran: "stop"},
+		{name: "operator from an opaque origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Origin", "null"}, code: 403, ran: "stop"},
+		{name: "operator cross-site", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "cross-site"}, code: 403, ran: "stop"},
+		{name: "operator same-site", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-site"}, code: 403, ran: "stop"},
+		{name: "operator same-origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-origin"}, code: 303, ran: "stop"},
 		{name: "operator stops", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, code: 303, ran: "stop"},
 		{name: "operator unknown action", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"delete"}}, code: 400, ran: "delete"},
 		{name: "operator bad name", user: "olga", method: "POST", path: "/i/-x/action", csrf: "ok", form: stop, code: 400, ran: "stop"},
@@ -236,7 +240,12 @@ func TestLoginOnce(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("login from another origin: %d", resp.StatusCode)
 	}
-	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	for _, hdr := range [][]string{{"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}} {
+		if resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, hdr...); resp.StatusCode != 403 {
+			t.Fatalf("login with %q: %d", hdr, resp.StatusCode)
+		}
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, "Sec-Fetch-Site", "same-origin")
 	c := resp.Cookies()
 	if resp.StatusCode != 303 || len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Secure {
 		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, c)
