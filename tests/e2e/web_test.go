@@ -50,11 +50,17 @@ func TestWebPanel(t *testing.T) {
 		"etc/systemd/system/left4me-web.service.d/steamcmd.conf": "[Service]\nEnvironment=LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
 	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
-	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
 
 	// The container has its own network: a port here reaches the panel's
-	// 127.0.0.1:9780 there, one connection into its namespace each.
+	// 127.0.0.1:9780 there, one connection into its namespace each. The
+	// browser names that port in its Host header: it is the panel's
+	// public address (--url), as a reverse proxy's would be.
 	base := proxyInto(t, c, "127.0.0.1:9780")
+	if err := writeFiles(c.Root, map[string]string{"etc/systemd/system/left4me-web.service.d/url.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/left4me web serve --url " + base + "\n"}); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "daemon-reload")
+	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
 	link := func(user string) string {
 		return strings.TrimSpace(c.MustRun(t, "left4me", "web", "login", "--url", base, user))
 	}

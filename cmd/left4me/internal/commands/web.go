@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -219,6 +220,7 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 		}
 		ls = []net.Listener{l}
 	}
+	srv.Hosts = webHosts(ls, public)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -288,4 +290,26 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 	}
 	fmt.Fprintf(e.Stdout, "wrote %s\n", path)
 	return e.Reload(ctx, nil, "the spec was written")
+}
+
+// webHosts are the Host headers the panel answers: its loopback
+// addresses by any of their names, a specific address it listens on, and
+// the public URL's host.
+func webHosts(ls []net.Listener, public *url.URL) []string {
+	var hosts []string
+	for _, l := range ls {
+		a, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			continue
+		}
+		p := strconv.Itoa(a.Port)
+		hosts = append(hosts, "localhost:"+p, "127.0.0.1:"+p, "[::1]:"+p)
+		if !a.IP.IsUnspecified() && !a.IP.IsLoopback() {
+			hosts = append(hosts, strings.ToLower(net.JoinHostPort(a.IP.String(), p)))
+		}
+	}
+	if public != nil {
+		hosts = append(hosts, strings.ToLower(public.Host))
+	}
+	return hosts
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ type Server struct {
 	// or a reverse proxy's: web serve --url https://...). The cookie is
 	// then Secure and __Host-, and HSTS is sent.
 	TLS bool
+	// Hosts are the Host headers served (lower case, with the port a
+	// browser sends); any other is refused, so a name rebound to
+	// 127.0.0.1 (DNS rebinding) reaches nothing. Empty: all.
+	Hosts []string
 	// Run runs one left4me command line (without the program's name).
 	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Attach copies what NAME's server prints to out until ctx ends
@@ -131,6 +136,11 @@ func (s *Server) cookie() string {
 func (s *Server) headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		if len(s.Hosts) > 0 && !slices.Contains(s.Hosts, strings.ToLower(r.Host)) {
+			fmt.Fprintf(s.Log, "web: refused %s %s for host %q\n", r.Method, r.URL.Path, r.Host)
+			http.Error(w, fmt.Sprintf("this is not the panel of %q (web serve --url names the panel's address)", r.Host), http.StatusMisdirectedRequest)
+			return
+		}
 		if s.TLS {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}

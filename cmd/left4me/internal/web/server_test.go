@@ -534,3 +534,25 @@ func TestJobLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestHostChecked: a request for another host name (DNS rebinding: a
+// name of the attacker's that resolves to 127.0.0.1) is refused.
+func TestHostChecked(t *testing.T) {
+	st, _ := newStore(t)
+	s := &Server{Store: st, Log: io.Discard, Hosts: []string{"127.0.0.1:9780", "localhost:9780", "panel.example.org"}}
+	for _, tt := range []struct {
+		host string
+		code int
+	}{
+		{"127.0.0.1:9780", 200}, {"LOCALHOST:9780", 200}, {"panel.example.org", 200},
+		{"evil.example:9780", 421}, {"127.0.0.1:80", 421}, {"panel.example.org.evil.example", 421}, {"", 421},
+	} {
+		req := httptest.NewRequest("GET", "/login", nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != tt.code {
+			t.Errorf("Host %q: %d, want %d", tt.host, rec.Code, tt.code)
+		}
+	}
+}
