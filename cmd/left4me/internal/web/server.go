@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -174,6 +176,9 @@ func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Sess
 			return
 		}
 		if r.Method != http.MethodGet {
+			if !readForm(w, r) {
+				return
+			}
 			if err := sameOrigin(r); err != nil {
 				s.logf(sess, "refused %s %s: %v", r.Method, r.URL.Path, err)
 				http.Error(w, err.Error(), http.StatusForbidden)
@@ -206,8 +211,38 @@ func csrfOf(r *http.Request) string {
 	if t := r.Header.Get("X-CSRF-Token"); t != "" {
 		return t
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
 	return r.PostFormValue("csrf")
+}
+
+// maxForm bounds a change's form; a spec's (its text) may be larger.
+const maxForm = 64 << 10
+
+// readForm reads a change's form before anything else reads the body:
+// a form (what the pages and app.js send) and no more than maxForm. It
+// answers the refusal itself.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	limit := int64(maxForm)
+	if strings.HasPrefix(r.URL.Path, "/spec/") {
+		limit = spec.MaxSpecSize + maxForm
+	}
+	return readFormMax(w, r, limit)
+}
+
+func readFormMax(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		http.Error(w, "a form (application/x-www-form-urlencoded) only", http.StatusUnsupportedMediaType)
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(w, fmt.Sprintf("request larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "unreadable form: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
 }
 
 // sameOrigin refuses a change that a browser says comes from elsewhere:
@@ -264,7 +299,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if !readFormMax(w, r, 4<<10) {
+		return
+	}
 	// Another site must not log this browser in as someone else.
 	if err := sameOrigin(r); err != nil {
 		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)

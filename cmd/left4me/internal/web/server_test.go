@@ -556,3 +556,43 @@ func TestHostChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestFormsOnly: a change is a form of bounded size; a spec's may be
+// larger.
+func TestFormsOnly(t *testing.T) {
+	stop := url.Values{"action": {"stop"}}
+	big := url.Values{"action": {"stop"}, "x": {strings.Repeat("x", maxForm)}}
+	bigSpec := url.Values{"text": {"port: 27015\n#" + strings.Repeat("x", maxForm) + "\n"}}
+	tests := []struct {
+		name, user, path string
+		form             url.Values
+		hdr              []string
+		code             int
+		ran              string
+	}{
+		{"text/plain", "olga", "/i/srv1/action", stop, []string{"Content-Type", "text/plain"}, 415, "stop"},
+		{"multipart", "olga", "/i/srv1/action", stop, []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "stop"},
+		{"json", "olga", "/i/srv1/console", url.Values{"cmd": {"status"}}, []string{"Content-Type", "application/json"}, 415, "send"},
+		{"no type", "olga", "/i/srv1/action", stop, []string{"Content-Type", ""}, 415, "stop"},
+		{"too large", "olga", "/i/srv1/action", big, nil, 413, "stop"},
+		{"form with charset", "olga", "/i/srv1/action", stop, []string{"Content-Type", "application/x-www-form-urlencoded;charset=UTF-8"}, 303, "stop"},
+		{"a large spec", "alice", "/spec/srv1/check", bigSpec, nil, 200, ""},
+		{"login as text", "", "/login", url.Values{"token": {"abc"}}, []string{"Content-Type", "text/plain"}, 415, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPanel(t)
+			csrf := "ok"
+			if tt.user == "" {
+				csrf = ""
+			}
+			resp, body := p.do(t, tt.user, "POST", tt.path, csrf, tt.form, tt.hdr...)
+			if resp.StatusCode != tt.code {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.code, body)
+			}
+			if tt.ran != "" && p.cli.ran(tt.ran) != (tt.code < 400) {
+				t.Errorf("ran %s: %v", tt.ran, p.cli.ran(tt.ran))
+			}
+		})
+	}
+}
