@@ -78,7 +78,9 @@ Examples:
 					if err != nil {
 						return webErr(err)
 					}
-					fmt.Fprintf(e.Stdout, "%s/login?token=%s\n", strings.TrimSuffix(c.String("url"), "/"), tok)
+					// The fragment: the browser sends it nowhere (app.js
+					// reads it), so no access log on the way keeps it.
+					fmt.Fprintf(e.Stdout, "%s/login#token=%s\n", strings.TrimSuffix(c.String("url"), "/"), tok)
 					return nil
 				},
 			},

@@ -3,7 +3,9 @@ package commands
 import (
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +34,22 @@ func TestWebHosts(t *testing.T) {
 		if got := webHosts(tt.ls, tt.public); !slices.Equal(got, tt.want) {
 			t.Errorf("%v %v: %q, want %q", tt.ls[0].Addr(), tt.public, got, tt.want)
 		}
+	}
+}
+
+// TestWebLoginLink: the token is in the link's fragment, which the browser
+// sends to no server (nor a proxy's access log).
+func TestWebLoginLink(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	mkdirs(t, filepath.Join(te.Layout.ConfigDir, "web"))
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "web", "users"), "alice admin\n")
+	if err := te.run("web", "login", "--url", "https://panel.example.org/", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	link := strings.TrimSpace(te.out.String())
+	u, err := url.Parse(link)
+	if err != nil || u.Path != "/login" || u.RawQuery != "" || !strings.HasPrefix(u.Fragment, "token=") || len(u.Fragment) < 30 {
+		t.Errorf("link %q", link)
 	}
 }

@@ -294,8 +294,10 @@ func (s *Server) page(w http.ResponseWriter, code int, name string, d pageData) 
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	// A GET never uses the link: a mail scanner or a preview that fetches
-	// it would otherwise log in (and burn it); the button posts it.
-	s.page(w, http.StatusOK, "login", pageData{Title: "Log in", Data: r.URL.Query().Get("token")})
+	// it would otherwise log in (and burn it); the button posts it. The
+	// token is in the link's fragment, which app.js puts in the form: a
+	// token in the query would be in every access log on the way.
+	s.page(w, http.StatusOK, "login", pageData{Title: "Log in"})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
