@@ -51,10 +51,17 @@ type players struct {
 }
 
 // instances is the list with each running server's map, asked at once.
-func (s *Server) instances(ctx context.Context) ([]instance, error) {
+// A spec's problems are an admin's to read: they quote the spec's
+// values (an rcon_password), which only admins see.
+func (s *Server) instances(ctx context.Context, sess Session) ([]instance, error) {
 	var list []instance
 	if err := s.runJSON(ctx, &list, "list", "--json"); err != nil {
 		return nil, err
+	}
+	for i := range list {
+		if list[i].Error != "" && !sess.Administers() {
+			list[i].Error = "invalid spec"
+		}
 	}
 	var wg sync.WaitGroup
 	for i := range list {
@@ -73,7 +80,7 @@ func (s *Server) instances(ctx context.Context) ([]instance, error) {
 }
 
 func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	d := pageData{Title: "Instances", Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -82,7 +89,7 @@ func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Sess
 }
 
 func (s *Server) instancesRows(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	d := pageData{Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -101,7 +108,7 @@ type one struct {
 // the server's console output (what players said, what was typed), which
 // the console's own stream keeps for operators too.
 func (s *Server) one(ctx context.Context, name string, sess Session) (one, error) {
-	list, err := s.instances(ctx)
+	list, err := s.instances(ctx, sess)
 	if err != nil {
 		return one{}, err
 	}

@@ -228,7 +228,7 @@ func (s *Server) opsAction(key string) func(http.ResponseWriter, *http.Request, 
 
 // backupsPage lists each instance's backups (left4me backups NAME).
 func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	var b strings.Builder
 	if err != nil {
 		b.WriteString(err.Error() + "\n")

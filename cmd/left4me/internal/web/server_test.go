@@ -37,7 +37,8 @@ func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) e
 			return ctx.Err()
 		}
 	case "list":
-		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]}]`)
+		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]},`+
+			`{"name":"bad","port":27016,"state":"inactive","error":"bad.yaml:2:16: config: rcon_password \"hunter2\": not a setting"}]`)
 	case "players":
 		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
 	case "send":
@@ -595,5 +596,22 @@ func TestFormsOnly(t *testing.T) {
 				t.Errorf("ran %s: %v", tt.ran, p.cli.ran(tt.ran))
 			}
 		})
+	}
+}
+
+// TestSpecErrorAdminsOnly: a spec's problems quote its values: a viewer
+// or an operator reads "invalid spec", an admin the message.
+func TestSpecErrorAdminsOnly(t *testing.T) {
+	for _, user := range []string{"vic", "olga", "alice"} {
+		for _, path := range []string{"/", "/fragment/instances", "/i/bad", "/i/bad/live"} {
+			p := newPanel(t)
+			resp, body := p.do(t, user, "GET", path, "", nil)
+			if resp.StatusCode != 200 || user != "alice" && !strings.Contains(body, "invalid spec") {
+				t.Fatalf("%s as %s: %d %s", path, user, resp.StatusCode, body)
+			}
+			if strings.Contains(body, "hunter2") != (user == "alice") {
+				t.Errorf("%s as %s: the spec's message shown %v", path, user, user != "alice")
+			}
+		}
 	}
 }
