@@ -149,7 +149,10 @@ func (s *Server) headers(h http.Handler) http.Handler {
 		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer") // the login link's token stays here
+		// Not no-referrer: under it a browser sends Origin null with
+		// every form it posts, which sameOrigin refuses. No token is in
+		// a URL (the login link's is in the fragment).
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.ServeHTTP(w, r)
