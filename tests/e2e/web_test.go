@@ -245,7 +245,7 @@ func TestWebPanel(t *testing.T) {
 	}
 
 	// A viewer sees the Stop button, but the server refuses the stop.
-	run("log in as viewer", chromedp.Navigate(link("vic")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	run("log in as viewer", chromedp.Navigate(base+"/"), chromedp.Navigate(link("vic")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
 	run("viewer stops", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")), chromedp.Click(chromedp.CSS("#stop")))
 	until("refused", `document.body.textContent.includes("needs the role operator; you are viewer")`)
 	if out, _ := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {

@@ -142,6 +142,12 @@ function loginToken(field) {
   history.replaceState(null, "", window.location.pathname);
 }
 
+// A link opened where a panel page is shown already (/login after a
+// refused one) changes only the fragment: no page loads. Load it.
+window.addEventListener("hashchange", () => {
+  if (/^#token=/.test(window.location.hash)) window.location.reload();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   const lt = document.getElementById("login-token");
   if (lt) loginToken(lt);
