@@ -45,14 +45,22 @@ func TestWebPanel(t *testing.T) {
 	}
 	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
 	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
-		"etc/left4me/instances/down.yaml": "port: 27092\n"})
+		"etc/left4me/instances/down.yaml": "port: 27092\n",
+		// The stand-in steamcmd, for the panel's game update.
+		"etc/systemd/system/left4me-web.service.d/steamcmd.conf": "[Service]\nEnvironment=LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
 	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
-	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
 
 	// The container has its own network: a port here reaches the panel's
-	// 127.0.0.1:9780 there, one connection into its namespace each.
+	// 127.0.0.1:9780 there, one connection into its namespace each. The
+	// browser names that port in its Host header: it is the panel's
+	// public address (--url), as a reverse proxy's would be.
 	base := proxyInto(t, c, "127.0.0.1:9780")
+	if err := writeFiles(c.Root, map[string]string{"etc/systemd/system/left4me-web.service.d/url.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/left4me web serve --url " + base + "\n"}); err != nil {
+		t.Fatal(err)
+	}
+	c.MustRun(t, "systemctl", "daemon-reload")
+	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
 	link := func(user string) string {
 		return strings.TrimSpace(c.MustRun(t, "left4me", "web", "login", "--url", base, user))
 	}
@@ -213,6 +221,22 @@ func TestWebPanel(t *testing.T) {
 	if st := text("#status"); !strings.Contains(st, "comp") {
 		t.Errorf("the overlays page does not show comp:\n%s", st)
 	}
+	// The game and overlay commands run in the sandboxed service: an
+	// update writes a new version into the state tree and mounts its
+	// stage, gc removes versions.
+	run("overlays gc", chromedp.Click(chromedp.CSS("#gc")))
+	until("overlays gc ran", `document.getElementById("jobs")?.textContent.includes("left4me overlay gc — done")`)
+	depot(t, c, "101", "v101", nil)
+	run("game update", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#update")), chromedp.Click(chromedp.CSS("#update")))
+	until("game update ran", `/left4me game update — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
+	if j := text("#jobs"); !strings.Contains(j, "left4me game update — done") {
+		t.Fatalf("the game update from the panel:\n%s", j)
+	}
+	run("game gc", chromedp.Click(chromedp.CSS("#gc")))
+	until("game gc ran", `/left4me game gc — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
+	if j := text("#jobs"); !strings.Contains(j, "left4me game gc — done") || strings.Contains(j, "read-only file system") {
+		t.Fatalf("the game gc from the panel:\n%s", j)
+	}
 
 	// The link is refused the second time.
 	run("reuse the link", chromedp.Navigate(alice), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#message")))
@@ -221,7 +245,7 @@ func TestWebPanel(t *testing.T) {
 	}
 
 	// A viewer sees the Stop button, but the server refuses the stop.
-	run("log in as viewer", chromedp.Navigate(link("vic")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	run("log in as viewer", chromedp.Navigate(base+"/"), chromedp.Navigate(link("vic")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
 	run("viewer stops", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")), chromedp.Click(chromedp.CSS("#stop")))
 	until("refused", `document.body.textContent.includes("needs the role operator; you are viewer")`)
 	if out, _ := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {

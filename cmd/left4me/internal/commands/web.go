@@ -10,9 +10,11 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +78,9 @@ Examples:
 					if err != nil {
 						return webErr(err)
 					}
-					fmt.Fprintf(e.Stdout, "%s/login?token=%s\n", strings.TrimSuffix(c.String("url"), "/"), tok)
+					// The fragment: the browser sends it nowhere (app.js
+					// reads it), so no access log on the way keeps it.
+					fmt.Fprintf(e.Stdout, "%s/login#token=%s\n", strings.TrimSuffix(c.String("url"), "/"), tok)
 					return nil
 				},
 			},
@@ -137,11 +141,12 @@ Examples:
 				Hidden: true,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Value: DefaultWebAddr, Usage: "address when not socket-activated"},
+					&cli.StringFlag{Name: "url", Usage: "the panel's address as the browser reaches it, a reverse proxy's (`URL`); https:// makes the session cookie Secure"},
 					&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (`FILE`, PEM)"},
 					&cli.StringFlag{Name: "tls-key", Usage: "the certificate's key (`FILE`, PEM)"},
 				},
 				Action: func(c *cli.Context) error {
-					return e.serveWeb(c.Context, c.String("listen"), c.String("tls-cert"), c.String("tls-key"))
+					return e.serveWeb(c.Context, webServe{listen: c.String("listen"), url: c.String("url"), cert: c.String("tls-cert"), key: c.String("tls-key")})
 				},
 			},
 		},
@@ -160,12 +165,28 @@ func webErr(err error) error {
 	return err
 }
 
+// webServe is how web serve serves.
+type webServe struct {
+	listen    string // when not socket-activated
+	url       string // the public address, "" if the listen address
+	cert, key string
+}
+
 // serveWeb serves the panel on the sockets systemd passed, or on listen.
-func (e *Env) serveWeb(ctx context.Context, listen, cert, key string) error {
+func (e *Env) serveWeb(ctx context.Context, o webServe) error {
+	listen, cert, key := o.listen, o.cert, o.key
+	var public *url.URL
+	if o.url != "" {
+		u, err := url.Parse(o.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: --url %q: want http://HOST[:PORT] or https://HOST[:PORT]", fail.ErrUsage, o.url)
+		}
+		public = u
+	}
 	srv := &web.Server{
 		Store:    e.webStore(),
 		Log:      e.Stderr,
-		TLS:      cert != "",
+		TLS:      cert != "" || public != nil && public.Scheme == "https",
 		SpecPath: e.Layout.SpecPath,
 		SpecDir:  e.Layout.InstancesDir(),
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -201,6 +222,7 @@ func (e *Env) serveWeb(ctx context.Context, listen, cert, key string) error {
 		}
 		ls = []net.Listener{l}
 	}
+	srv.Hosts = webHosts(ls, public)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -270,4 +292,26 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 	}
 	fmt.Fprintf(e.Stdout, "wrote %s\n", path)
 	return e.Reload(ctx, nil, "the spec was written")
+}
+
+// webHosts are the Host headers the panel answers: its loopback
+// addresses by any of their names, a specific address it listens on, and
+// the public URL's host.
+func webHosts(ls []net.Listener, public *url.URL) []string {
+	var hosts []string
+	for _, l := range ls {
+		a, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			continue
+		}
+		p := strconv.Itoa(a.Port)
+		hosts = append(hosts, "localhost:"+p, "127.0.0.1:"+p, "[::1]:"+p)
+		if !a.IP.IsUnspecified() && !a.IP.IsLoopback() {
+			hosts = append(hosts, strings.ToLower(net.JoinHostPort(a.IP.String(), p)))
+		}
+	}
+	if public != nil {
+		hosts = append(hosts, strings.ToLower(public.Host))
+	}
+	return hosts
 }

@@ -146,8 +146,9 @@ func (s Store) SetUser(name string, r Role) error {
 	if err != nil {
 		return err
 	}
+	old, had := users[name]
 	if r == NoRole {
-		if _, ok := users[name]; !ok {
+		if !had {
 			return fmt.Errorf("%w %q", ErrNoUser, name)
 		}
 		delete(users, name)
@@ -167,7 +168,40 @@ func (s Store) SetUser(name string, r Role) error {
 	if err := os.MkdirAll(filepath.Dir(s.UsersFile), 0o750); err != nil {
 		return err
 	}
-	return fsat.WriteFile(s.UsersFile, []byte(b.String()), fsat.WriteOptions{Perm: 0o640})
+	if err := fsat.WriteFile(s.UsersFile, []byte(b.String()), fsat.WriteOptions{Perm: 0o640}); err != nil {
+		return err
+	}
+	if had && old != r {
+		// Removed or given another role: what was given to the old one
+		// (an open page, a link not yet used) ends with it.
+		return s.endUser(name)
+	}
+	return nil
+}
+
+// endUser removes the login links and sessions of a user.
+func (s Store) endUser(name string) error {
+	var errs []error
+	for _, kind := range []string{"links", "sessions"} {
+		dir := filepath.Join(s.Dir, kind)
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("web store: %w", err))
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			data, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(data)); len(f) > 0 && f[0] == name {
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("web store: end a session of %s: %w", name, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s Store) role(name string) (Role, error) {
@@ -313,6 +347,9 @@ func (sess Session) Allows(need Role) bool { return sess.Role >= need }
 // Operates says whether the session may act on servers (for the pages:
 // the server checks each request with Allows).
 func (sess Session) Operates() bool { return sess.Allows(Operator) }
+
+// Administers says whether the session may build, update and cancel those.
+func (sess Session) Administers() bool { return sess.Allows(Admin) }
 
 // sweep removes expired links and sessions, so they do not pile up.
 func (s Store) sweep() {

@@ -132,7 +132,7 @@ func TestSession(t *testing.T) {
 		{name: "valid", want: Operator},
 		{name: "expired", wait: SessionTTL, wantErr: ErrNoSession},
 		{name: "logged out", logout: true, wantErr: ErrNoSession},
-		{name: "role lowered counts at once", change: true, role: Viewer, want: Viewer},
+		{name: "role lowered ends it", change: true, role: Viewer, wantErr: ErrNoSession},
 		{name: "user removed", change: true, role: NoRole, wantErr: ErrNoSession},
 	}
 	for _, tt := range tests {
@@ -211,5 +211,56 @@ func TestUsers(t *testing.T) {
 	}
 	if _, err := s.Users(); err == nil {
 		t.Error("a bad role in the users file was accepted")
+	}
+}
+
+// TestUserChangeEndsSessions: a user removed or given another role loses
+// the sessions and links it had; the others keep theirs.
+func TestUserChangeEndsSessions(t *testing.T) {
+	for _, role := range []Role{NoRole, Operator, Admin} {
+		st, _ := newStore(t)
+		login := func(user string) (sid, link string) {
+			t.Helper()
+			tok, err := st.NewLink(user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sid, _, err = st.Redeem(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link, err = st.NewLink(user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sid, link
+		}
+		vsid, vlink := login("vic")
+		asid, alink := login("alice")
+		if err := st.SetUser("vic", role); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Session(vsid); err == nil {
+			t.Errorf("vic made %v: the session lives on", role)
+		}
+		if _, _, err := st.Redeem(vlink); err == nil {
+			t.Errorf("vic made %v: the link still logs in", role)
+		}
+		if _, err := st.Session(asid); err != nil {
+			t.Errorf("vic made %v: alice's session ended: %v", role, err)
+		}
+		if _, _, err := st.Redeem(alink); err != nil {
+			t.Errorf("vic made %v: alice's link refused: %v", role, err)
+		}
+	}
+	// The same role again ends nothing.
+	st, _ := newStore(t)
+	tok, _ := st.NewLink("vic")
+	sid, _, _ := st.Redeem(tok)
+	if err := st.SetUser("vic", Viewer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Session(sid); err != nil {
+		t.Errorf("vic kept viewer: %v", err)
 	}
 }

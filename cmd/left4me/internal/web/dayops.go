@@ -34,7 +34,7 @@ type dayops struct {
 
 func (s *Server) dayops(ctx context.Context, sess Session) dayops {
 	var d dayops
-	list, err := s.instances(ctx)
+	list, err := s.instances(ctx, sess)
 	if err != nil {
 		d.AlertsErr = err.Error()
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/left4me/left4me/cmd/internal/relay"
 )
 
 // instance is one row of `left4me list --json` (the fields shown here).
@@ -48,10 +51,17 @@ type players struct {
 }
 
 // instances is the list with each running server's map, asked at once.
-func (s *Server) instances(ctx context.Context) ([]instance, error) {
+// A spec's problems are an admin's to read: they quote the spec's
+// values (an rcon_password), which only admins see.
+func (s *Server) instances(ctx context.Context, sess Session) ([]instance, error) {
 	var list []instance
 	if err := s.runJSON(ctx, &list, "list", "--json"); err != nil {
 		return nil, err
+	}
+	for i := range list {
+		if list[i].Error != "" && !sess.Administers() {
+			list[i].Error = "invalid spec"
+		}
 	}
 	var wg sync.WaitGroup
 	for i := range list {
@@ -70,7 +80,7 @@ func (s *Server) instances(ctx context.Context) ([]instance, error) {
 }
 
 func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	d := pageData{Title: "Instances", Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -79,7 +89,7 @@ func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Sess
 }
 
 func (s *Server) instancesRows(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	d := pageData{Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -94,8 +104,11 @@ type one struct {
 	Logs string
 }
 
-func (s *Server) one(ctx context.Context, name string) (one, error) {
-	list, err := s.instances(ctx)
+// one gathers an instance's page data; the log only for an operator: it is
+// the server's console output (what players said, what was typed), which
+// the console's own stream keeps for operators too.
+func (s *Server) one(ctx context.Context, name string, sess Session) (one, error) {
+	list, err := s.instances(ctx, sess)
 	if err != nil {
 		return one{}, err
 	}
@@ -108,14 +121,16 @@ func (s *Server) one(ctx context.Context, name string) (one, error) {
 	if o.Inst == nil {
 		return one{}, fmt.Errorf("there is no instance %s", name)
 	}
-	o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
+	if sess.Operates() {
+		o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
+	}
 	o.Jobs = s.jobsOf(name)
 	return o, nil
 }
 
 func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		s.page(w, http.StatusNotFound, "message", pageData{Title: name, Sess: sess, Message: err.Error()})
 		return
@@ -125,7 +140,7 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Sessi
 
 func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -170,7 +185,18 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	done := s.startJob(name, sess, args)
+	// Only an instance with a spec: the actions are kept by name.
+	if _, err := os.Lstat(s.SpecPath(name)); err != nil {
+		s.logf(sess, "refused %s of %s: no such instance", r.PostFormValue("action"), name)
+		http.Error(w, fmt.Sprintf("there is no instance %s", name), http.StatusNotFound)
+		return
+	}
+	done, err := s.startJob(name, sess, args)
+	if err != nil {
+		s.logf(sess, "refused left4me %s: %v", strings.Join(args, " "), err)
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
 	// A plain start or stop is quick: answer with its result.
 	select {
 	case <-done:
@@ -186,7 +212,9 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 func (s *Server) console(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
 	cmd := r.PostFormValue("cmd")
-	s.logf(sess, "left4me send %s %q", name, cmd)
+	// The journal is read by more people than an rcon_password typed
+	// here is meant for.
+	s.logf(sess, "left4me send %s %q", name, relay.Redact([]byte(cmd)))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if strings.TrimSpace(cmd) == "" {
 		http.Error(w, "type a command", http.StatusBadRequest)

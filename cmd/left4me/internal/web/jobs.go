@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,21 +32,54 @@ func (w jobWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// maxJobs bounds the actions running at once, all keys together: each
+// is a command in this process (a build, an update, a wait of hours).
+const maxJobs = 8
+
+// keptJobs is how many finished actions a key keeps for its page.
+const keptJobs = 5
+
+// Errors of the background actions.
+var (
+	ErrBusy    = errors.New("an action is running already")
+	ErrTooMany = errors.New("too many actions are running")
+	ErrNoJob   = errors.New("no action is running")
+)
+
 // startJob runs a left4me command line in the background, logged with
 // the user's name, its output kept under key (an instance, "overlays",
-// "game") for the pages. The returned channel closes when it ends.
-func (s *Server) startJob(key string, sess Session, args []string) <-chan struct{} {
+// "game") for the pages. One runs per key at a time, maxJobs in all. The
+// returned channel closes when it ends.
+func (s *Server) startJob(key string, sess Session, args []string) (<-chan struct{}, error) {
 	cmd := strings.Join(args, " ")
-	s.logf(sess, "left4me %s", cmd)
-	j := &job{User: sess.User, What: cmd, Started: time.Now()}
-	s.mu.Lock()
-	s.jobs[key] = append(s.jobs[key], j)
-	if n := len(s.jobs[key]); n > 5 {
-		s.jobs[key] = s.jobs[key][n-5:]
-	}
-	s.mu.Unlock()
 	// Not the request's context: a when-empty stop or a build outlives it.
 	ctx, cancel := context.WithTimeout(context.Background(), maxDeadline+time.Hour)
+	j := &job{User: sess.User, What: cmd, Started: time.Now(), cancel: cancel}
+	s.mu.Lock()
+	running := 0
+	for k, js := range s.jobs {
+		for _, o := range js {
+			if o.Done {
+				continue
+			}
+			running++
+			if k == key {
+				s.mu.Unlock()
+				cancel()
+				return nil, fmt.Errorf("%w for %s: left4me %s, started by %s at %s; wait for it or cancel it",
+					ErrBusy, key, o.What, o.User, o.Started.Format("15:04:05"))
+			}
+		}
+	}
+	if running >= maxJobs {
+		s.mu.Unlock()
+		cancel()
+		return nil, fmt.Errorf("%w (%d); try again when one has ended", ErrTooMany, running)
+	}
+	s.jobs[key] = append(s.jobs[key], j)
+	s.prune(key)
+	s.mu.Unlock()
+	s.logf(sess, "left4me %s", cmd)
 	done := make(chan struct{})
 	go func() {
 		defer cancel()
@@ -63,7 +98,58 @@ func (s *Server) startJob(key string, sess Session, args []string) <-chan struct
 		}
 		s.logf(sess, "left4me %s: %s", cmd, result)
 	}()
-	return done
+	return done, nil
+}
+
+// prune keeps the newest keptJobs finished actions of key and every
+// running one. Under s.mu.
+func (s *Server) prune(key string) {
+	finished := 0
+	for _, j := range s.jobs[key] {
+		if j.Done {
+			finished++
+		}
+	}
+	s.jobs[key] = slices.DeleteFunc(s.jobs[key], func(j *job) bool {
+		if j.Done && finished > keptJobs {
+			finished--
+			return true
+		}
+		return false
+	})
+}
+
+// cancelJob ends key's running action: its context is cancelled, and the
+// command stops as it does on Ctrl-C.
+func (s *Server) cancelJob(key string, sess Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range s.jobs[key] {
+		if !j.Done {
+			j.cancel()
+			j.Cancelled = sess.User
+			s.logf(sess, "cancelled left4me %s (started by %s)", j.What, j.User)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w for %s", ErrNoJob, key)
+}
+
+// cancel is the Cancel button of an instance's, the overlays' or the
+// game's running action.
+func (s *Server) cancel(key func(*http.Request) string) func(http.ResponseWriter, *http.Request, Session) {
+	return func(w http.ResponseWriter, r *http.Request, sess Session) {
+		k := key(r)
+		if err := s.cancelJob(k, sess); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		back := "/" + k
+		if name := r.PathValue("name"); name != "" {
+			back = "/i/" + name
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	}
 }
 
 func (s *Server) jobsOf(key string) []job {
@@ -131,14 +217,18 @@ func (s *Server) opsAction(key string) func(http.ResponseWriter, *http.Request, 
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		s.startJob(key, sess, args)
+		if _, err := s.startJob(key, sess, args); err != nil {
+			s.logf(sess, "refused left4me %s: %v", strings.Join(args, " "), err)
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
 		http.Redirect(w, r, "/"+key, http.StatusSeeOther)
 	}
 }
 
 // backupsPage lists each instance's backups (left4me backups NAME).
 func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context())
+	list, err := s.instances(r.Context(), sess)
 	var b strings.Builder
 	if err != nil {
 		b.WriteString(err.Error() + "\n")

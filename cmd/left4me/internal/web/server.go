@@ -10,21 +10,28 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
 
 //go:embed assets/*.html assets/*.js assets/*.css
 var assets embed.FS
 
-// cookieName is the session cookie. __Host- (with TLS) makes the browser
-// refuse it unless Secure, Path=/ and no Domain.
+// cookieName is the session cookie over plain HTTP (an SSH tunnel).
 const cookieName = "left4me_session"
+
+// secureCookieName is the session cookie under TLS: __Host- makes the
+// browser refuse it unless Secure, Path=/ and no Domain, so no other
+// host of the domain, nor plain HTTP, can set or shadow it.
+const secureCookieName = "__Host-left4me_session"
 
 // csp allows nothing but this origin's own script, style and fetches: no
 // inline script, no third party, no framing.
@@ -38,7 +45,14 @@ type Server struct {
 	// Log is the journal (the service's stderr): each change with the
 	// user's name.
 	Log io.Writer
+	// TLS: the browser reaches the panel over HTTPS (its own certificate,
+	// or a reverse proxy's: web serve --url https://...). The cookie is
+	// then Secure and __Host-, and HSTS is sent.
 	TLS bool
+	// Hosts are the Host headers served (lower case, with the port a
+	// browser sends); any other is refused, so a name rebound to
+	// 127.0.0.1 (DNS rebinding) reaches nothing. Empty: all.
+	Hosts []string
 	// Run runs one left4me command line (without the program's name).
 	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Attach copies what NAME's server prints to out until ctx ends
@@ -62,6 +76,8 @@ type job struct {
 	Done       bool
 	Failed     bool
 	Output     string
+	Cancelled  string // who cancelled it
+	cancel     context.CancelFunc
 }
 
 func (s *Server) init() {
@@ -91,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /i/{name}/stream", s.need(Operator, s.stream))
 	mux.Handle("POST /i/{name}/action", s.need(Operator, s.action))
 	mux.Handle("POST /i/{name}/console", s.need(Operator, s.console))
+	mux.Handle("POST /i/{name}/cancel", s.need(Operator, s.cancel(func(r *http.Request) string { return r.PathValue("name") })))
 	// Specs are root's 0640: they may hold an RCON password.
 	mux.Handle("GET /spec/{name}", s.need(Admin, s.specPage))
 	mux.Handle("POST /spec/{name}/check", s.need(Admin, s.specCheck))
@@ -100,23 +117,44 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /overlays", s.need(Viewer, s.opsPage("overlays", "Overlays")))
 	mux.Handle("GET /overlays/live", s.need(Viewer, s.opsLive("overlays")))
 	mux.Handle("POST /overlays", s.need(Admin, s.opsAction("overlays")))
+	mux.Handle("POST /overlays/cancel", s.need(Admin, s.cancel(func(*http.Request) string { return "overlays" })))
 	mux.Handle("GET /game", s.need(Viewer, s.opsPage("game", "Game")))
 	mux.Handle("GET /game/live", s.need(Viewer, s.opsLive("game")))
 	mux.Handle("POST /game", s.need(Admin, s.opsAction("game")))
+	mux.Handle("POST /game/cancel", s.need(Admin, s.cancel(func(*http.Request) string { return "game" })))
 	mux.Handle("GET /backups", s.need(Viewer, s.backupsPage))
 	mux.Handle("GET /dayops", s.need(Viewer, s.dayopsPage))
 	mux.Handle("POST /dayops/alert-test", s.need(Admin, s.alertTest))
-	return headers(mux)
+	return s.headers(mux)
+}
+
+// cookie is the session cookie's name.
+func (s *Server) cookie() string {
+	if s.TLS {
+		return secureCookieName
+	}
+	return cookieName
 }
 
 // headers sets what every answer carries.
-func headers(h http.Handler) http.Handler {
+func (s *Server) headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		if len(s.Hosts) > 0 && !slices.Contains(s.Hosts, strings.ToLower(r.Host)) {
+			fmt.Fprintf(s.Log, "web: refused %s %s for host %q\n", r.Method, r.URL.Path, r.Host)
+			http.Error(w, fmt.Sprintf("this is not the panel of %q (web serve --url names the panel's address)", r.Host), http.StatusMisdirectedRequest)
+			return
+		}
+		if s.TLS {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		hd.Set("Content-Security-Policy", csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer") // the login link's token stays here
+		// Not no-referrer: under it a browser sends Origin null with
+		// every form it posts, which sameOrigin refuses. No token is in
+		// a URL (the login link's is in the fragment).
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.ServeHTTP(w, r)
@@ -129,7 +167,7 @@ func headers(h http.Handler) http.Handler {
 func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sess Session
-		c, err := r.Cookie(cookieName)
+		c, err := r.Cookie(s.cookie())
 		if err == nil {
 			sess, err = s.Store.Session(c.Value)
 		}
@@ -143,6 +181,9 @@ func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Sess
 			return
 		}
 		if r.Method != http.MethodGet {
+			if !readForm(w, r) {
+				return
+			}
 			if err := sameOrigin(r); err != nil {
 				s.logf(sess, "refused %s %s: %v", r.Method, r.URL.Path, err)
 				http.Error(w, err.Error(), http.StatusForbidden)
@@ -175,15 +216,54 @@ func csrfOf(r *http.Request) string {
 	if t := r.Header.Get("X-CSRF-Token"); t != "" {
 		return t
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
 	return r.PostFormValue("csrf")
 }
 
-// sameOrigin refuses a change whose Origin (or Referer) names another
-// site than the Host it was sent to.
+// maxForm bounds a change's form; a spec's (its text) may be larger.
+const maxForm = 64 << 10
+
+// readForm reads a change's form before anything else reads the body:
+// a form (what the pages and app.js send) and no more than maxForm. It
+// answers the refusal itself.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	limit := int64(maxForm)
+	if strings.HasPrefix(r.URL.Path, "/spec/") {
+		limit = spec.MaxSpecSize + maxForm
+	}
+	return readFormMax(w, r, limit)
+}
+
+func readFormMax(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		http.Error(w, "a form (application/x-www-form-urlencoded) only", http.StatusUnsupportedMediaType)
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(w, fmt.Sprintf("request larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "unreadable form: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// sameOrigin refuses a change that a browser says comes from elsewhere:
+// Sec-Fetch-Site (when sent) other than same-origin or none (typed, a
+// bookmark), an Origin naming another host than the one it was sent to,
+// or Origin null (a sandboxed frame, a data: page: an origin that hides
+// itself).
 func sameOrigin(r *http.Request) error {
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
+		return fmt.Errorf("request from another origin (Sec-Fetch-Site %q)", sfs)
+	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
+	if o == "null" {
+		return errors.New("request from an opaque origin (Origin null)")
+	}
+	if o == "" {
 		return nil // SameSite=Strict and the CSRF token still hold
 	}
 	u, err := url.Parse(o)
@@ -219,12 +299,16 @@ func (s *Server) page(w http.ResponseWriter, code int, name string, d pageData) 
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	// A GET never uses the link: a mail scanner or a preview that fetches
-	// it would otherwise log in (and burn it); the button posts it.
-	s.page(w, http.StatusOK, "login", pageData{Title: "Log in", Data: r.URL.Query().Get("token")})
+	// it would otherwise log in (and burn it); the button posts it. The
+	// token is in the link's fragment, which app.js puts in the form: a
+	// token in the query would be in every access log on the way.
+	s.page(w, http.StatusOK, "login", pageData{Title: "Log in"})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if !readFormMax(w, r, 4<<10) {
+		return
+	}
 	// Another site must not log this browser in as someone else.
 	if err := sameOrigin(r); err != nil {
 		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)
@@ -239,17 +323,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logf(sess, "logged in")
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sid, Path: "/", HttpOnly: true, Secure: s.TLS,
+	http.SetCookie(w, &http.Cookie{Name: s.cookie(), Value: sid, Path: "/", HttpOnly: true, Secure: s.TLS,
 		SameSite: http.SameSiteStrictMode, Expires: sess.Expires})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess Session) {
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(s.cookie()); err == nil {
 		s.Store.Logout(c.Value)
 	}
 	s.logf(sess, "logged out")
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.TLS,
+	http.SetCookie(w, &http.Cookie{Name: s.cookie(), Value: "", Path: "/", HttpOnly: true, Secure: s.TLS,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	s.page(w, http.StatusOK, "message", pageData{Title: "Logged out", Message: "You are logged out."})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,10 +10,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const hostile = `<img src=x onerror=alert(1)>`
@@ -23,13 +26,19 @@ type fakeCLI struct {
 	runs [][]string
 }
 
-func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) error {
+func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.mu.Lock()
 	f.runs = append(f.runs, args)
 	f.mu.Unlock()
 	switch args[0] {
+	case "stop":
+		if slices.Contains(args, "--when-empty") { // waits for the players, until cancelled
+			<-ctx.Done()
+			return ctx.Err()
+		}
 	case "list":
-		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]}]`)
+		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]},`+
+			`{"name":"bad","port":27016,"state":"inactive","error":"bad.yaml:2:16: config: rcon_password \"hunter2\": not a setting"}]`)
 	case "players":
 		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
 	case "send":
@@ -38,6 +47,8 @@ func (f *fakeCLI) run(_ context.Context, args []string, stdout, _ io.Writer) err
 		fmt.Fprintf(stdout, `{"name":"srv1","schedule":{"restart":%q,"restart_deadline":"1h0m0s","restart_force":true,"restart_timer":"active","backup":"daily","backup_timer":"active"}}`, hostile)
 	case "alert":
 		fmt.Fprintln(stdout, "sent a test alert")
+	case "logs":
+		fmt.Fprintln(stdout, "Console: said the secret word")
 	}
 	return nil
 }
@@ -48,10 +59,30 @@ func (f *fakeCLI) ran(verb string) bool {
 	return slices.ContainsFunc(f.runs, func(a []string) bool { return a[0] == verb })
 }
 
+// lockedBuf is a journal the handlers write concurrently.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 type panel struct {
+	s     *Server
 	store Store
 	srv   *httptest.Server
 	cli   *fakeCLI
+	log   *lockedBuf        // the journal
 	sids  map[string]string // user -> session id
 	csrf  map[string]string
 }
@@ -67,7 +98,8 @@ func newPanel(t *testing.T) *panel {
 		t.Fatal(err)
 	}
 	f := &fakeCLI{}
-	s := &Server{Store: st, Log: io.Discard, Run: f.run, SpecDir: specs,
+	log := &lockedBuf{}
+	s := &Server{Store: st, Log: log, Run: f.run, SpecDir: specs,
 		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
 		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil },
 		Attach: func(_ context.Context, name string, out io.Writer) error {
@@ -75,7 +107,7 @@ func newPanel(t *testing.T) *panel {
 			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
 			return err
 		}}
-	p := &panel{store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
+	p := &panel{s: s, log: log, store: st, srv: httptest.NewServer(s.Handler()), cli: f, sids: map[string]string{}, csrf: map[string]string{}}
 	t.Cleanup(p.srv.Close)
 	for _, u := range []string{"alice", "olga", "vic"} {
 		tok, err := st.NewLink(u)
@@ -142,6 +174,10 @@ func TestAccess(t *testing.T) {
 		{name: "operator without CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", form: stop, code: 403, ran: "stop"},
 		{name: "operator with another's CSRF token", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "x", form: stop, code: 403, ran: "stop"},
 		{name: "operator from another origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Origin", "https://evil.example"}, code: 403, ran: "stop"},
+		{name: "operator from an opaque origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Origin", "null"}, code: 403, ran: "stop"},
+		{name: "operator cross-site", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "cross-site"}, code: 403, ran: "stop"},
+		{name: "operator same-site", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-site"}, code: 403, ran: "stop"},
+		{name: "operator same-origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-origin"}, code: 303, ran: "stop"},
 		{name: "operator stops", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, code: 303, ran: "stop"},
 		{name: "operator unknown action", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"delete"}}, code: 400, ran: "delete"},
 		{name: "operator bad name", user: "olga", method: "POST", path: "/i/-x/action", csrf: "ok", form: stop, code: 400, ran: "stop"},
@@ -191,9 +227,10 @@ func TestHostileTextEscaped(t *testing.T) {
 
 func TestLoginOnce(t *testing.T) {
 	p := newPanel(t)
-	// A GET of the link shows a button and uses nothing.
+	// A GET of the link shows a button and uses nothing; a token in the
+	// query (an old link) is not taken into the page.
 	resp, body := p.do(t, "", "GET", "/login?token=abc", "", nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `value="abc"`) {
+	if resp.StatusCode != 200 || strings.Contains(body, "abc") || !strings.Contains(body, `id="login-token"`) {
 		t.Fatalf("GET /login: %d %s", resp.StatusCode, body)
 	}
 	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {"abc"}})
@@ -209,7 +246,12 @@ func TestLoginOnce(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("login from another origin: %d", resp.StatusCode)
 	}
-	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}})
+	for _, hdr := range [][]string{{"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}} {
+		if resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, hdr...); resp.StatusCode != 403 {
+			t.Fatalf("login with %q: %d", hdr, resp.StatusCode)
+		}
+	}
+	resp, _ = p.do(t, "", "POST", "/login", "", url.Values{"token": {tok}}, "Sec-Fetch-Site", "same-origin")
 	c := resp.Cookies()
 	if resp.StatusCode != 303 || len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Secure {
 		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, c)
@@ -295,7 +337,22 @@ func TestCookieSecureUnderTLS(t *testing.T) {
 		s.Handler().ServeHTTP(rec, req)
 		c := rec.Result().Cookies()
 		if rec.Code != 303 || len(c) != 1 || c[0].Secure != tls || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode {
-			t.Errorf("TLS %v: %d %+v", tls, rec.Code, c)
+			t.Fatalf("TLS %v: %d %+v", tls, rec.Code, c)
+		}
+		if want := map[bool]string{false: "left4me_session", true: "__Host-left4me_session"}[tls]; c[0].Name != want || c[0].Path != "/" || c[0].Domain != "" {
+			t.Errorf("TLS %v: cookie %+v, want %s on / without a domain", tls, c[0], want)
+		}
+		if hsts := rec.Header().Get("Strict-Transport-Security"); (hsts != "") != tls {
+			t.Errorf("TLS %v: Strict-Transport-Security %q", tls, hsts)
+		}
+		// The session works under its own name.
+		req = httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(c[0])
+		rec = httptest.NewRecorder()
+		s.Run = (&fakeCLI{}).run
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("TLS %v: with the cookie: %d", tls, rec.Code)
 		}
 	}
 }
@@ -318,5 +375,247 @@ func TestStream(t *testing.T) {
 	}
 	if resp, _ := p.do(t, "", "GET", "/i/srv1/stream", "", nil); resp.StatusCode != 401 {
 		t.Errorf("stream without a session: %d", resp.StatusCode)
+	}
+}
+
+// TestStreamOutlivesReadTimeout: the server's deadlines do not end a
+// console stream (net/http clears the read deadline itself once a
+// request without a body is read; a WriteTimeout would cut the stream).
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	st, _ := newStore(t)
+	release := make(chan struct{})
+	s := &Server{Store: st, Log: io.Discard, Run: (&fakeCLI{}).run,
+		Attach: func(ctx context.Context, _ string, out io.Writer) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			_, err := fmt.Fprint(out, "late line\n")
+			return err
+		}}
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config.ReadTimeout = 50 * time.Millisecond
+	srv.Config.WriteTimeout = 50 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	tok, err := st.NewLink("olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _, err := st.Redeem(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/i/srv1/stream", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: sid})
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// Well past the read deadline.
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "data: late line\n\n" {
+		t.Errorf("stream after the read timeout: %q", b)
+	}
+}
+
+// TestConsoleLogRedacted: a password typed into the console does not reach
+// the journal.
+func TestConsoleLogRedacted(t *testing.T) {
+	tests := []struct{ cmd, secret string }{
+		{"rcon_password hunter2", "hunter2"},
+		{`sv_password "s3cret"`, "s3cret"},
+	}
+	for _, tt := range tests {
+		p := newPanel(t)
+		resp, body := p.do(t, "olga", "POST", "/i/srv1/console", "ok", url.Values{"cmd": {tt.cmd}})
+		if resp.StatusCode != 200 {
+			t.Fatalf("%q: %d %s", tt.cmd, resp.StatusCode, body)
+		}
+		if log := p.log.String(); strings.Contains(log, tt.secret) || !strings.Contains(log, "left4me send srv1") {
+			t.Errorf("%q logged as:\n%s", tt.cmd, log)
+		}
+	}
+}
+
+// TestLogsOperatorOnly: the log is the console's output: a viewer sees the
+// state and the players, not it.
+func TestLogsOperatorOnly(t *testing.T) {
+	for _, user := range []string{"vic", "olga", "alice"} {
+		for _, path := range []string{"/i/srv1", "/i/srv1/live"} {
+			p := newPanel(t)
+			resp, body := p.do(t, user, "GET", path, "", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "player(s)") {
+				t.Fatalf("%s as %s: %d %s", path, user, resp.StatusCode, body)
+			}
+			operates := user != "vic"
+			if strings.Contains(body, "secret word") != operates || p.cli.ran("logs") != operates {
+				t.Errorf("%s as %s: log shown %v, ran logs %v", path, user, strings.Contains(body, "secret word"), p.cli.ran("logs"))
+			}
+		}
+	}
+}
+
+func TestJobs(t *testing.T) {
+	p := newPanel(t)
+	wait := url.Values{"action": {"stop"}, "when_empty": {"on"}, "deadline": {"1h"}}
+	steps := []struct {
+		user, method, path, csrf string
+		form                     url.Values
+		code                     int
+		body                     string
+	}{
+		{"olga", "POST", "/i/srv1/action", "ok", wait, 303, ""},
+		{"olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"start"}}, 409, "an action is running already for srv1: left4me stop --when-empty"},
+		{"olga", "GET", "/i/srv1", "", nil, 200, `action="/i/srv1/cancel"`},
+		{"vic", "GET", "/i/srv1", "", nil, 200, "running"},
+		{"vic", "POST", "/i/srv1/cancel", "ok", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/cancel", "", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"start"}}, 409, ""},
+		{"olga", "POST", "/i/nope/action", "ok", url.Values{"action": {"start"}}, 404, "there is no instance nope"},
+		{"olga", "POST", "/game/cancel", "ok", nil, 403, ""},
+		{"olga", "POST", "/i/srv1/cancel", "ok", nil, 303, ""},
+	}
+	for i, st := range steps {
+		resp, body := p.do(t, st.user, st.method, st.path, st.csrf, st.form)
+		if resp.StatusCode != st.code || !strings.Contains(body, st.body) {
+			t.Fatalf("step %d: %s %s as %s: %d, want %d with %q: %s", i, st.method, st.path, st.user, resp.StatusCode, st.code, st.body, body)
+		}
+	}
+	// The cancelled command ended (its context), and says so.
+	for {
+		if js := p.s.jobsOf("srv1"); len(js) == 1 && js[0].Done {
+			if !js[0].Failed || js[0].Cancelled != "olga" || !strings.Contains(js[0].Output, "context canceled") {
+				t.Fatalf("cancelled job: %+v", js[0])
+			}
+			break
+		}
+		runtime.Gosched()
+	}
+	if _, body := p.do(t, "olga", "GET", "/i/srv1", "", nil); !strings.Contains(body, "failed (cancelled by olga)") || strings.Contains(body, "/cancel") {
+		t.Errorf("page after the cancel:\n%s", body)
+	}
+	if resp, body := p.do(t, "olga", "POST", "/i/srv1/cancel", "ok", nil); resp.StatusCode != 409 {
+		t.Errorf("cancel of nothing: %d %s", resp.StatusCode, body)
+	}
+	if p.cli.ran("start") {
+		t.Errorf("a refused start ran: %q", p.cli.runs)
+	}
+}
+
+func TestJobLimits(t *testing.T) {
+	st, _ := newStore(t)
+	s := &Server{Store: st, Log: io.Discard, Run: func(ctx context.Context, _ []string, _, _ io.Writer) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	s.init()
+	sess := Session{User: "alice", Role: Admin}
+	for i := range maxJobs {
+		if _, err := s.startJob(fmt.Sprint("srv", i), sess, []string{"stop", "--when-empty"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.startJob("game", sess, []string{"game", "update"}); !errors.Is(err, ErrTooMany) {
+		t.Errorf("job %d: %v", maxJobs+1, err)
+	}
+	// A running action stays listed among many finished ones.
+	s.mu.Lock()
+	for range keptJobs + 3 {
+		s.jobs["srv0"] = append(s.jobs["srv0"], &job{Done: true})
+	}
+	s.prune("srv0")
+	s.mu.Unlock()
+	js := s.jobsOf("srv0")
+	if len(js) != keptJobs+1 || js[0].Done {
+		t.Errorf("after pruning: %d jobs, the first done %v", len(js), js[0].Done)
+	}
+	for i := range maxJobs {
+		if err := s.cancelJob(fmt.Sprint("srv", i), sess); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestHostChecked: a request for another host name (DNS rebinding: a
+// name of the attacker's that resolves to 127.0.0.1) is refused.
+func TestHostChecked(t *testing.T) {
+	st, _ := newStore(t)
+	s := &Server{Store: st, Log: io.Discard, Hosts: []string{"127.0.0.1:9780", "localhost:9780", "panel.example.org"}}
+	for _, tt := range []struct {
+		host string
+		code int
+	}{
+		{"127.0.0.1:9780", 200}, {"LOCALHOST:9780", 200}, {"panel.example.org", 200},
+		{"evil.example:9780", 421}, {"127.0.0.1:80", 421}, {"panel.example.org.evil.example", 421}, {"", 421},
+	} {
+		req := httptest.NewRequest("GET", "/login", nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != tt.code {
+			t.Errorf("Host %q: %d, want %d", tt.host, rec.Code, tt.code)
+		}
+	}
+}
+
+// TestFormsOnly: a change is a form of bounded size; a spec's may be
+// larger.
+func TestFormsOnly(t *testing.T) {
+	stop := url.Values{"action": {"stop"}}
+	big := url.Values{"action": {"stop"}, "x": {strings.Repeat("x", maxForm)}}
+	bigSpec := url.Values{"text": {"port: 27015\n#" + strings.Repeat("x", maxForm) + "\n"}}
+	tests := []struct {
+		name, user, path string
+		form             url.Values
+		hdr              []string
+		code             int
+		ran              string
+	}{
+		{"text/plain", "olga", "/i/srv1/action", stop, []string{"Content-Type", "text/plain"}, 415, "stop"},
+		{"multipart", "olga", "/i/srv1/action", stop, []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "stop"},
+		{"json", "olga", "/i/srv1/console", url.Values{"cmd": {"status"}}, []string{"Content-Type", "application/json"}, 415, "send"},
+		{"no type", "olga", "/i/srv1/action", stop, []string{"Content-Type", ""}, 415, "stop"},
+		{"too large", "olga", "/i/srv1/action", big, nil, 413, "stop"},
+		{"form with charset", "olga", "/i/srv1/action", stop, []string{"Content-Type", "application/x-www-form-urlencoded;charset=UTF-8"}, 303, "stop"},
+		{"a large spec", "alice", "/spec/srv1/check", bigSpec, nil, 200, ""},
+		{"login as text", "", "/login", url.Values{"token": {"abc"}}, []string{"Content-Type", "text/plain"}, 415, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPanel(t)
+			csrf := "ok"
+			if tt.user == "" {
+				csrf = ""
+			}
+			resp, body := p.do(t, tt.user, "POST", tt.path, csrf, tt.form, tt.hdr...)
+			if resp.StatusCode != tt.code {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.code, body)
+			}
+			if tt.ran != "" && p.cli.ran(tt.ran) != (tt.code < 400) {
+				t.Errorf("ran %s: %v", tt.ran, p.cli.ran(tt.ran))
+			}
+		})
+	}
+}
+
+// TestSpecErrorAdminsOnly: a spec's problems quote its values: a viewer
+// or an operator reads "invalid spec", an admin the message.
+func TestSpecErrorAdminsOnly(t *testing.T) {
+	for _, user := range []string{"vic", "olga", "alice"} {
+		for _, path := range []string{"/", "/fragment/instances", "/i/bad", "/i/bad/live"} {
+			p := newPanel(t)
+			resp, body := p.do(t, user, "GET", path, "", nil)
+			if resp.StatusCode != 200 || user != "alice" && !strings.Contains(body, "invalid spec") {
+				t.Fatalf("%s as %s: %d %s", path, user, resp.StatusCode, body)
+			}
+			if strings.Contains(body, "hunter2") != (user == "alice") {
+				t.Errorf("%s as %s: the spec's message shown %v", path, user, user != "alice")
+			}
+		}
 	}
 }

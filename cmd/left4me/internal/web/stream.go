@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // sseWriter turns a command's output into server-sent events, one per
@@ -42,6 +43,11 @@ func (s *sseWriter) Write(p []byte) (int, error) {
 // socket (left4me console NAME, with its checks and escaping), until the
 // page goes away.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, _ Session) {
+	// A stream has no deadline: a server's WriteTimeout (or a read
+	// deadline left set) would cut it.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)

@@ -132,7 +132,25 @@ function stream(pre) {
   };
 }
 
+// The login link carries its token in the fragment (#token=...), which
+// the browser never sends: not to this server's logs, not to a proxy's.
+// It goes into the form the button posts, and out of the address bar.
+function loginToken(field) {
+  const m = /^#token=([A-Za-z0-9_-]+)$/.exec(window.location.hash);
+  if (!m) return;
+  field.value = m[1];
+  history.replaceState(null, "", window.location.pathname);
+}
+
+// A link opened where a panel page is shown already (/login after a
+// refused one) changes only the fragment: no page loads. Load it.
+window.addEventListener("hashchange", () => {
+  if (/^#token=/.test(window.location.hash)) window.location.reload();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
+  const lt = document.getElementById("login-token");
+  if (lt) loginToken(lt);
   document.querySelectorAll("[data-live]").forEach(live);
   document.querySelectorAll("[data-stream]").forEach(stream);
   const cf = document.getElementById("console");
