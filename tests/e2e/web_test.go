@@ -45,7 +45,7 @@ func TestWebPanel(t *testing.T) {
 	}
 	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
 	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
-		"etc/left4me/instances/down.yaml": "port: 27092\n",
+		"etc/left4me/instances/down.yaml": "port: 27092\nschedule: {backup: daily}\n",
 		// The stand-in steamcmd, for the panel's game update.
 		"etc/systemd/system/left4me-web.service.d/steamcmd.conf": "[Service]\nEnvironment=LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
@@ -217,6 +217,16 @@ func TestWebPanel(t *testing.T) {
 		t.Errorf("the game page does not show build 100:\n%s", st)
 	}
 	shot("web-game.png")
+	// Schedules (timers run only with their server: down's is inactive)
+	// and, for an admin, a test alert (no alerts.yaml here: it says so).
+	run("schedules", chromedp.Navigate(base+"/dayops"), chromedp.WaitVisible(chromedp.CSS("#schedules")))
+	if row := text(`#schedules tr[data-name="down"]`); !strings.Contains(row, "daily") || !strings.Contains(row, "inactive") {
+		t.Errorf("the schedules page shows down as %q", row)
+	}
+	run("test alert", chromedp.Click(chromedp.CSS("#alert-test")), chromedp.WaitVisible(chromedp.CSS("#alert-result")))
+	if r := text("#alert-result"); !strings.Contains(r, "alerts.yaml") {
+		t.Errorf("the test alert says %q", r)
+	}
 	run("overlays", chromedp.Navigate(base+"/overlays"), chromedp.WaitVisible(chromedp.CSS("#status")))
 	if st := text("#status"); !strings.Contains(st, "comp") {
 		t.Errorf("the overlays page does not show comp:\n%s", st)
