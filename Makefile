@@ -66,7 +66,7 @@ $(BUILD)/steamcmd: FORCE
 # Everything make install puts on the host, for make uninstall.
 INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/left4me/left4me-prestart $(PREFIX)/lib/left4me/left4me-poststop \
-	$(PREFIX)/lib/left4me/left4me-relay \
+	$(PREFIX)/lib/left4me/left4me-relay $(PREFIX)/lib/left4me/left4me-web \
 	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
@@ -89,6 +89,8 @@ install: build $(DOCS)
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
 	install -Dm0755 $(BUILD)/left4me-relay $(DESTDIR)$(PREFIX)/lib/left4me/left4me-relay
 	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
+	@# The web panel is the same binary under its own name (left4me web serve).
+	ln -sfn ../../bin/left4me $(DESTDIR)$(PREFIX)/lib/left4me/left4me-web
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
 	install -Dm0644 packaging/sysusers-build.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me-build.conf
 	install -Dm0644 packaging/tmpfiles.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/left4me.conf
@@ -109,7 +111,7 @@ install: build $(DOCS)
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-metrics@.service' > '$(BUILD)/left4me-metrics@.service'
 	install -Dm0644 '$(BUILD)/left4me-metrics@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics@.service'
 	install -Dm0644 units/left4me-web.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-web.socket
-	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' units/left4me-web.service > $(BUILD)/left4me-web.service
+	sed 's|/usr/lib/left4me/|$(PREFIX)/lib/left4me/|' units/left4me-web.service > $(BUILD)/left4me-web.service
 	install -Dm0644 $(BUILD)/left4me-web.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-web.service
 	install -d $(DESTDIR)/etc/left4me/instances
 	@# On a live host (no DESTDIR) do what a package's postinst does.
@@ -124,7 +126,7 @@ install: build $(DOCS)
 .PHONY: uninstall
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl stop left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' 'left4me-restart@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
+		systemctl stop left4me-web.socket left4me-web.service left4me-update.timer left4me-disk.timer 'left4me-retry@*.service' 'left4me-restart@*.service' l4d2.target 'l4d2@*.service' 2>/dev/null; \
 		systemctl disable left4me-update.timer 2>/dev/null; true; \
 	fi
 	@# The user namespace the start helper pinned for the boot.

@@ -35,7 +35,7 @@ func main() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	env := commands.OSEnv()
 	env.Version = version
-	err := commands.Run(ctx, env, os.Args)
+	err := commands.Run(ctx, env, commands.Args(os.Args))
 	stop()
 	if err != nil {
 		if !fail.Silent(err) {

@@ -56,7 +56,7 @@ func TestWebPanel(t *testing.T) {
 	// browser names that port in its Host header: it is the panel's
 	// public address (--url), as a reverse proxy's would be.
 	base := proxyInto(t, c, "127.0.0.1:9780")
-	if err := writeFiles(c.Root, map[string]string{"etc/systemd/system/left4me-web.service.d/url.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/left4me web serve --url " + base + "\n"}); err != nil {
+	if err := writeFiles(c.Root, map[string]string{"etc/systemd/system/left4me-web.service.d/url.conf": "[Service]\nExecStart=\nExecStart=/usr/lib/left4me/left4me-web --url " + base + "\n"}); err != nil {
 		t.Fatal(err)
 	}
 	c.MustRun(t, "systemctl", "daemon-reload")

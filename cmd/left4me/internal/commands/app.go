@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -99,6 +100,20 @@ func (e *Env) servers() *servers.Env {
 }
 
 func (e *Env) specs() *specs.Env { return &specs.Env{Env: e.dayops(), MountInfo: e.MountInfo} }
+
+// WebName is the name under which the left4me binary is the web panel
+// (/usr/lib/left4me/left4me-web, a link to it, which left4me-web.service
+// runs): as left4me web serve.
+const WebName = "left4me-web"
+
+// Args is the command line args means: a program named WebName is
+// `left4me web serve` with the rest of its arguments.
+func Args(args []string) []string {
+	if len(args) > 0 && filepath.Base(args[0]) == WebName {
+		return append([]string{"left4me", "web", "serve"}, args[1:]...)
+	}
+	return args
+}
 
 // Run runs the command line args (args[0] is the program).
 func Run(ctx context.Context, e *Env, args []string) error {

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,6 +125,20 @@ func TestManPage(t *testing.T) {
 	for _, s := range []string{".SH SPEC FORMAT", ".SH FILES", ".SH EXIT STATUS", "/etc/left4me/instances/NAME.yaml"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("man page lacks %q", s)
+		}
+	}
+}
+
+// The binary under the name left4me-web is the panel's server.
+func TestArgsAsWeb(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"/usr/lib/left4me/left4me-web", "--url", "https://p.example.org"}, []string{"left4me", "web", "serve", "--url", "https://p.example.org"}},
+		{[]string{"left4me-web"}, []string{"left4me", "web", "serve"}},
+		{[]string{"/usr/bin/left4me", "list"}, []string{"/usr/bin/left4me", "list"}},
+		{[]string{"left4me-webx", "list"}, []string{"left4me-webx", "list"}},
+	} {
+		if got := Args(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("Args(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
