@@ -55,7 +55,7 @@ func show(ctx context.Context, p *printer, c *container.Container) error {
 	}
 
 	p.step("journalctl -u %s (the helpers' steps, then the server's output)", units[0])
-	p.block(journal(ctx, c, units[0], 14))
+	p.block(journal(ctx, c, units[0], 40))
 
 	p.step("systemctl stop %s", strings.Join(units, " "))
 	if _, err := c.Run(ctx, append([]string{"systemctl", "stop"}, units...)...); err != nil {
