@@ -95,30 +95,28 @@ func (p *parser) check(v *yaml.Node, field string, valid func(string) string) st
 	return v.Value
 }
 
-// memorySize accepts what MemoryMax= does for sizes: a number of bytes with
-// an optional K, M, G or T suffix (base 1024), at least 64M.
-func memorySize(s string) string {
+// sizeAtLeast accepts what MemoryMax= does for sizes, a number of bytes
+// with an optional K, M, G or T suffix (base 1024), of at least min;
+// example and below are its messages' words.
+func sizeAtLeast(s string, min int64, example, below string) string {
 	n, ok := parseSize(s)
 	if !ok {
-		return "is not a size such as 2G or 1536M"
+		return "is not a size such as " + example
 	}
-	if n < 64<<20 {
-		return "is below 64M, too little for a game server"
+	if n < min {
+		return below
 	}
 	return ""
 }
 
-// diskSize accepts a size as memory_max does, at least 64M (the staged
-// cfgs and a day of logs).
+// memorySize: at least 64M.
+func memorySize(s string) string {
+	return sizeAtLeast(s, 64<<20, "2G or 1536M", "is below 64M, too little for a game server")
+}
+
+// diskSize: as memory_max, at least 64M (the staged cfgs and a day of logs).
 func diskSize(s string) string {
-	n, ok := parseSize(s)
-	if !ok {
-		return "is not a size such as 2G or 1536M"
-	}
-	if n < 64<<20 {
-		return "is below 64M, too little for a game server's logs and data"
-	}
-	return ""
+	return sizeAtLeast(s, 64<<20, "2G or 1536M", "is below 64M, too little for a game server's logs and data")
 }
 
 // Defaults of the log bounds: LinuxGSM keeps logs 7 days (its logdays);
@@ -128,16 +126,9 @@ const (
 	DefaultLogSize = "256M"
 )
 
-// logSize accepts a size as disk does, at least 1M.
+// logSize: as disk, at least 1M.
 func logSize(s string) string {
-	n, ok := parseSize(s)
-	if !ok {
-		return "is not a size such as 256M or 1G"
-	}
-	if n < 1<<20 {
-		return "is below 1M"
-	}
-	return ""
+	return sizeAtLeast(s, 1<<20, "256M or 1G", "is below 1M")
 }
 
 // LogBounds are the log bounds in days and bytes, the defaults where
