@@ -26,6 +26,7 @@ type scheduleRow struct {
 
 // dayops is the data of the schedules and alerts page.
 type dayops struct {
+	ListErr   string // the instances could not be listed
 	Schedules []scheduleRow
 	Alerts    []string // where alerts go, secrets left out (admins only)
 	AlertsErr string
@@ -36,7 +37,7 @@ func (s *Server) dayops(ctx context.Context, sess Session) dayops {
 	var d dayops
 	list, err := s.instances(ctx, sess)
 	if err != nil {
-		d.AlertsErr = err.Error()
+		d.ListErr = "the instances cannot be listed: " + err.Error()
 	}
 	for _, in := range list {
 		row := scheduleRow{Name: in.Name}

@@ -27,4 +27,11 @@ func TestDayops(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !p.cli.ran("alert") || !strings.Contains(body, "sent a test alert") || !strings.Contains(body, "no alerts.yaml: alerts go nowhere") {
 		t.Errorf("admin's test alert: %d\n%s", resp.StatusCode, body)
 	}
+	// A list that fails is said, not shown as no instances.
+	p.cli.mu.Lock()
+	p.cli.failList = true
+	p.cli.mu.Unlock()
+	if _, body := p.do(t, "vic", "GET", "/dayops", "", nil); !strings.Contains(body, "the instances cannot be listed") {
+		t.Errorf("a failed list:\n%s", body)
+	}
 }

@@ -22,8 +22,9 @@ const hostile = `<img src=x onerror=alert(1)>`
 
 // fakeCLI answers the commands the panel runs and records them.
 type fakeCLI struct {
-	mu   sync.Mutex
-	runs [][]string
+	mu       sync.Mutex
+	runs     [][]string
+	failList bool // list fails, as without systemd or the specs
 }
 
 func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) error {
@@ -37,6 +38,12 @@ func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) e
 			return ctx.Err()
 		}
 	case "list":
+		f.mu.Lock()
+		fail := f.failList
+		f.mu.Unlock()
+		if fail {
+			return fmt.Errorf("spec directory missing")
+		}
 		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]},`+
 			`{"name":"bad","port":27016,"state":"inactive","error":"bad.yaml:2:16: config: rcon_password \"hunter2\": not a setting"}]`)
 	case "players":
