@@ -51,29 +51,24 @@ func report(w io.Writer, o options, times map[string]map[int][]boot, ov ovResult
 	fmt.Fprintln(w, "| instances | left4me | floor | sandboxed floor | left4me / sandboxed floor |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
 	for _, n := range o.counts {
-		per := func(arm string) time.Duration {
-			var c []time.Duration
-			for _, b := range times[arm][n] {
-				if b.cpu < 0 {
-					return -1
-				}
-				c = append(c, b.cpu)
-			}
-			return med(c) / time.Duration(n)
-		}
+		per := func(arm string) time.Duration { return cpuPer(times, arm, n) }
 		a, f, s := per("l4d2.target"), per("floor.target"), per("sandbox.target")
 		if a < 0 || f < 0 || s < 0 {
 			continue
 		}
 		fmt.Fprintf(w, "| %d | %v | %v | %v | %.2f |\n", n, a.Round(100*time.Microsecond), f.Round(100*time.Microsecond), s.Round(100*time.Microsecond), float64(a)/float64(s))
 	}
+	mountsReport(w, o, times)
 	fmt.Fprintln(w, "\nWhere an instance's time goes (medians over every instance of every boot; systemd's InactiveExit and ExecMainStart timestamps against the first A2S answer, all CLOCK_MONOTONIC):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| instances | arm | start command → unit begins | unit begins → main process forked (ExecStartPre=) | main process → first A2S answer |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|")
 	for _, n := range o.counts {
-		for _, arm := range []string{"l4d2.target", "sandbox.target", "floor.target"} {
+		for _, arm := range []string{"l4d2.target", "sandbox.target", "sandbox.target" + mountsSuffix, "floor.target"} {
 			bs := times[arm][n]
+			if len(bs) == 0 {
+				continue
+			}
 			r := func(get func(boot) []int64) time.Duration { return phase(bs, get).Round(100 * time.Microsecond) }
 			fmt.Fprintf(w, "| %d | %s | %v | %v | %v |\n", n, arm, r(func(b boot) []int64 { return b.queued }),
 				r(func(b boot) []int64 { return b.pre }), r(func(b boot) []int64 { return b.toReply }))
@@ -137,4 +132,44 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "**MISSED**"
+}
+
+// cpuPer is the median CPU time per instance started of arm's boots of n,
+// -1 when unknown.
+func cpuPer(times map[string]map[int][]boot, arm string, n int) time.Duration {
+	var c []time.Duration
+	for _, b := range times[arm][n] {
+		if b.cpu < 0 {
+			return -1
+		}
+		c = append(c, b.cpu)
+	}
+	if len(c) == 0 {
+		return -1
+	}
+	return med(c) / time.Duration(n)
+}
+
+// mountsReport sets left4me beside the sandboxed floor booted on a host
+// that already has one overlay mounted per instance: what the host's mount
+// table costs every sandboxed start, whoever's unit it is.
+func mountsReport(w io.Writer, o options, times map[string]map[int][]boot) {
+	arm := "sandbox.target" + mountsSuffix
+	if len(times[arm]) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nThe sandboxed floor again, booted while the container's mount table (PID 1's, which every sandboxed unit's namespace starts as a copy of) holds one more overlay per instance, as a host running that many left4me servers does (`-mounts`). left4me's own boot goes from none to N mounted; this arm has all N from the start.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| instances | sandboxed floor | beside N overlays | CPU per start: sandboxed floor | beside N overlays | left4me | left4me / sandboxed floor beside N overlays (boot, CPU) |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|")
+	for _, n := range o.counts {
+		s, m, a := totals(times["sandbox.target"][n]), totals(times[arm][n]), totals(times["l4d2.target"][n])
+		cs, cm, ca := cpuPer(times, "sandbox.target", n), cpuPer(times, arm, n), cpuPer(times, "l4d2.target", n)
+		ratio := "-"
+		if cm > 0 && ca > 0 {
+			ratio = fmt.Sprintf("%.2f", float64(ca)/float64(cm))
+		}
+		fmt.Fprintf(w, "| %d | %v | %v | %v | %v | %v | %.2f, %s |\n", n, s.Round(time.Millisecond), m.Round(time.Millisecond),
+			cs.Round(100*time.Microsecond), cm.Round(100*time.Microsecond), ca.Round(100*time.Microsecond), float64(a)/float64(m), ratio)
+	}
 }

@@ -73,6 +73,18 @@ type target struct {
 	name  string // the target systemctl starts
 	ports func(n int) []int
 	units func(n int) []string // in the order of ports
+	// mounts: boot it on a host that already has one overlay mounted per
+	// instance, as a host running that many left4me servers has (arm key
+	// name+mountsSuffix).
+	mounts bool
+}
+
+// key names the arm in the results.
+func (t target) key() string {
+	if t.mounts {
+		return t.name + mountsSuffix
+	}
+	return t.name
 }
 
 // boot is one start of a target: the time until the last instance
@@ -128,9 +140,14 @@ func run(o options) error {
 		return err
 	}
 	targets := []target{
-		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }, func(n int) []string { return names("l4d2@s%d.service", 0, n) }},
-		{"floor.target", func(n int) []int { return ports(floorPort, n) }, func(n int) []string { return names("floor@%d.service", floorPort, n) }},
-		{"sandbox.target", func(n int) []int { return ports(sandboxPort, n) }, func(n int) []string { return names("sandbox@%d.service", sandboxPort, n) }},
+		{"l4d2.target", func(n int) []int { return ports(ourPort, n) }, func(n int) []string { return names("l4d2@s%d.service", 0, n) }, false},
+		{"floor.target", func(n int) []int { return ports(floorPort, n) }, func(n int) []string { return names("floor@%d.service", floorPort, n) }, false},
+		{"sandbox.target", func(n int) []int { return ports(sandboxPort, n) }, func(n int) []string { return names("sandbox@%d.service", sandboxPort, n) }, false},
+	}
+	if o.mounts {
+		t := targets[2]
+		t.mounts = true
+		targets = append(targets, t)
 	}
 	load0 := hostinfo.LoadAvg()
 	t0 := time.Now()
@@ -145,17 +162,27 @@ func run(o options) error {
 			}
 			for j := range targets {
 				tg := targets[(j+r)%len(targets)]
+				if tg.mounts {
+					if err := sh("sh", "-c", mountScript(n)); err != nil {
+						return err
+					}
+				}
 				b, err := bootTime(ct, tg, n)
 				if err != nil {
-					return fmt.Errorf("%s, %d instances: %w", tg.name, n, err)
+					return fmt.Errorf("%s, %d instances: %w", tg.key(), n, err)
 				}
-				if times[tg.name] == nil {
-					times[tg.name] = map[int][]boot{}
+				if times[tg.key()] == nil {
+					times[tg.key()] = map[int][]boot{}
 				}
-				times[tg.name][n] = append(times[tg.name][n], b)
-				fmt.Fprintf(os.Stderr, "scale: round %d, %s, %d instances: %v\n", r+1, tg.name, n, b.total.Round(time.Millisecond))
+				times[tg.key()][n] = append(times[tg.key()][n], b)
+				fmt.Fprintf(os.Stderr, "scale: round %d, %s, %d instances: %v\n", r+1, tg.key(), n, b.total.Round(time.Millisecond))
 				if err := sh("systemctl", "stop", tg.name); err != nil {
 					return err
+				}
+				if tg.mounts {
+					if err := sh("sh", "-c", unmountScript); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -187,6 +214,26 @@ func run(o options) error {
 	}
 	return nil
 }
+
+// mountsSuffix marks the arm booted beside n mounted overlays.
+const mountsSuffix = " (beside N overlays)"
+
+// mountDir holds the stand-in overlays of the mounts arm.
+const mountDir = "/var/lib/left4me/bench-mounts"
+
+// mountScript mounts n overlays of the installation in the container's
+// own (PID 1's) mount namespace, where each running left4me instance has
+// its merged tree: every mount namespace systemd sets up for a sandboxed
+// unit starts as a copy of that table.
+func mountScript(n int) string {
+	return fmt.Sprintf(`set -e
+for i in $(seq 1 %d); do
+  d=%s/$i; mkdir -p $d/upper $d/work $d/merged
+  mount -t overlay overlay -o lowerdir=/var/lib/left4me/installation,upperdir=$d/upper,workdir=$d/work $d/merged
+done`, n, mountDir)
+}
+
+const unmountScript = `for m in $(awk '$5 ~ "^` + mountDir + `/" {print $5}' /proc/self/mountinfo); do umount "$m"; done; rm -rf ` + mountDir
 
 // bootTime starts tg's units for n instances and times them (boot).
 func bootTime(ct *container.Container, tg target, n int) (boot, error) {
