@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,14 +20,19 @@ import (
 
 // hostileText is what a server prints back: markup that would run script
 // if the panel let it through as HTML.
+// screenshots: go test -run TestWebPanel ./tests/e2e/ -screenshots
+// rewrites docs/web-*.png.
+var screenshots = flag.Bool("screenshots", false, "TestWebPanel: write the pages' screenshots to docs/")
+
 const hostileText = `<img src=x onerror=document.title='pwned'>`
 
 // TestWebPanel drives the panel in headless Chromium against the real
 // left4me-web.socket on real systemd: the login link (once), an operator
 // action refused to a viewer by the server, the spec editor (a mistake on
 // its line, the expose checkbox and its exec preview, save), a start from
-// the browser, the console, hostile text shown as text. It leaves
-// screenshots of the main pages in docs/.
+// the browser, the console, hostile text shown as text. With -screenshots
+// it writes screenshots of the main pages to docs/ (README links them);
+// without, it takes them and checks them, but leaves the tree as it was.
 func TestWebPanel(t *testing.T) {
 	requireE2E(t)
 	browser, err := exec.LookPath("chromium")
@@ -129,6 +136,12 @@ func TestWebPanel(t *testing.T) {
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			failed("screenshot "+name, err)
+		}
+		if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 1024 {
+			t.Fatalf("screenshot %s: not a PNG of a page (%d bytes)", name, len(png))
+		}
+		if !*screenshots {
+			return
 		}
 		if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", name), png, 0o644); err != nil {
 			t.Fatal(err)
