@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -261,15 +260,11 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 	if _, err := e.Instance(name); err != nil {
 		return err
 	}
-	release, err := e.LockSpecs(ctx)
+	path, release, err := e.LockSpecFile(ctx, name, "edit")
 	if err != nil {
 		return err
 	}
 	defer release()
-	path := e.Layout.SpecPath(name)
-	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link; edit the file it points to by hand", path)
-	}
 	s, err := spec.Parse(path, data)
 	if err != nil {
 		return fmt.Errorf("%w: %v (nothing was written)", layout.ErrInvalidSpec, err)

@@ -81,6 +81,23 @@ func (e *Env) LockSpecs(ctx context.Context) (release func(), err error) {
 	return release, nil
 }
 
+// LockSpecFile takes the specs lock (LockSpecs) to rewrite name's spec in
+// place and returns its path. A spec that is a symbolic link is refused:
+// the rename that writes it would replace the link, not the file it points
+// to; hint says what to do in that file instead ("edit").
+func (e *Env) LockSpecFile(ctx context.Context, name, hint string) (path string, release func(), err error) {
+	release, err = e.LockSpecs(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	path = e.Layout.SpecPath(name)
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		release()
+		return "", nil, fmt.Errorf("%s is a symbolic link; %s the file it points to by hand", path, hint)
+	}
+	return path, release, nil
+}
+
 // Instance checks name and that its spec file exists (valid or not) and
 // returns the file's path.
 func (e *Env) Instance(name string) (string, error) {

@@ -3,7 +3,6 @@ package unitctl
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -56,15 +55,11 @@ func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
 		return err
 	}
 	// Read, edit, write: not interleaved with another command's edit.
-	release, err := e.LockSpecs(ctx)
+	path, release, err := e.LockSpecFile(ctx, name, fmt.Sprintf("set autostart: %t in", on))
 	if err != nil {
 		return err
 	}
 	defer release()
-	path := e.Layout.SpecPath(name)
-	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link; set autostart: %t in the file it points to by hand", path, on)
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fail.NeedsRoot(fmt.Errorf("read %s: %w", path, err), "reading "+path)
