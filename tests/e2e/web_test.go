@@ -30,7 +30,8 @@ const hostileText = `<img src=x onerror=document.title='pwned'>`
 // left4me-web.socket on real systemd: the login link (once), an operator
 // action refused to a viewer by the server, the spec editor (a mistake on
 // its line, the expose checkbox and its exec preview, save), a start from
-// the browser, the console, hostile text shown as text. With -screenshots
+// the browser, the console, hostile text shown as text, a backup taken
+// from the instance's page and listed on the backups page. With -screenshots
 // it writes screenshots of the main pages to docs/ (README links them);
 // without, it takes them and checks them, but leaves the tree as it was.
 func TestWebPanel(t *testing.T) {
@@ -219,7 +220,19 @@ func TestWebPanel(t *testing.T) {
 	if eval("count images", `document.querySelectorAll("img").length`) != 0 {
 		t.Fatalf("hostile log line became markup")
 	}
+	// Back up now (an operator's action): a backup lands in backups/srv
+	// and the backups page lists it.
+	run("back up", chromedp.Click(chromedp.CSS("#backup")))
+	until("the backup is done", `[...document.querySelectorAll("#jobs li")].some(li => li.textContent.includes("left4me backup srv — done"))`)
+	ids := strings.Fields(c.MustRun(t, "sh", "-c", "cd /var/lib/left4me/backups/srv && ls *.tar.gz"))
+	if len(ids) != 1 {
+		t.Fatalf("backups of srv after Back up now: %q", ids)
+	}
 	shot("web-instance.png")
+	run("backups page", chromedp.Navigate(base+"/backups"), chromedp.WaitVisible(chromedp.CSS("pre.out")))
+	if got := text("pre.out"); !strings.Contains(got, "== srv") || !strings.Contains(got, strings.TrimSuffix(ids[0], ".tar.gz")) {
+		t.Fatalf("the backups page does not list %s:\n%s", ids[0], got)
+	}
 	run("instances", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#instances")))
 	until("the list shows it active", `document.querySelector('#instances tr[data-name="srv"] .state')?.textContent.startsWith("active")`)
 	shot("web-instances.png")

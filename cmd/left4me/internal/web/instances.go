@@ -156,6 +156,10 @@ func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) 
 	switch what {
 	case "start":
 		return []string{"start", name}, nil
+	case "backup":
+		// The spec's retention (backups: keep, max_age) applies, as for
+		// the scheduled ones.
+		return []string{"backup", name}, nil
 	case "stop", "restart":
 	default:
 		return nil, fmt.Errorf("%w: unknown action %q", ErrBadInput, what)
@@ -174,8 +178,9 @@ func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) 
 	return append(args, name), nil
 }
 
-// action starts, stops or restarts an instance, in the background (a
-// when-empty stop may wait hours); its output appears on the page.
+// action starts, stops, restarts or backs up an instance, in the
+// background (a when-empty stop may wait hours); its output appears on the
+// page.
 func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
 	args, err := actionArgs(name, r.PostFormValue("action"), r.PostFormValue("when_empty") == "on",
