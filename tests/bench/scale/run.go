@@ -233,7 +233,9 @@ for i in $(seq 1 %d); do
 done`, n, mountDir)
 }
 
-const unmountScript = `for m in $(awk '$5 ~ "^` + mountDir + `/" {print $5}' /proc/self/mountinfo); do umount "$m"; done; rm -rf ` + mountDir
+// unmountScript removes them again; it stops at a mount that stays (rm
+// would then only add whiteouts to that overlay's upper layer).
+const unmountScript = `for m in $(awk '$5 ~ "^` + mountDir + `/" {print $5}' /proc/self/mountinfo); do umount "$m" || exit 1; done; rm -rf ` + mountDir
 
 // bootTime starts tg's units for n instances and times them (boot).
 func bootTime(ct *container.Container, tg target, n int) (boot, error) {
