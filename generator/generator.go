@@ -115,6 +115,16 @@ func Render(c units.Config, name string, s *spec.Spec) Files {
 	}
 }
 
+// DryRunText is DryRun for spec text not yet saved as name's spec
+// (spec.JudgeText).
+func DryRunText(c units.Config, name string, data []byte) (*spec.Spec, Files, error) {
+	s, err := spec.JudgeText(c.Layout, name, data)
+	if err != nil {
+		return nil, Files{}, err
+	}
+	return s, Render(c, name, s), nil
+}
+
 // DryRun judges name's spec with all the others, as Run does, and renders
 // it without writing anything.
 func DryRun(c units.Config, name string) (*spec.Spec, Files, error) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,6 +78,32 @@ func Judge(l layout.Layout, name string) (*Spec, error) {
 	return out.Spec, err
 }
 
+// JudgeText is Judge with name's spec taken from data instead of its file,
+// which need not exist yet: what the generator would make of data once it
+// is saved, with the other specs as they are. Saved, it would be the
+// newest spec, so it loses a port to any other (ClaimPorts).
+func JudgeText(l layout.Layout, name string, data []byte) (*Spec, error) {
+	if err := layout.ValidateName(name); err != nil {
+		return nil, err
+	}
+	dir := l.InstancesDir()
+	text := &Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
+	text.Spec, text.Err = Parse(text.File, data)
+	var out Instance
+	err := visit(dir, filepath.Dir(dir), text, nil, func(in Instance) {
+		if in.Name == name {
+			out = in
+		}
+	})
+	switch {
+	case out.Err != nil:
+		return nil, out.Err
+	case out.Spec == nil && err == nil:
+		return nil, fmt.Errorf("%s: %w (its directory is missing)", text.File, ErrNoSpec)
+	}
+	return out.Spec, err
+}
+
 // LoadAll reads every *.yaml in dir in name order (see Walk).
 func LoadAll(dir string) ([]Instance, error) {
 	var out []Instance
@@ -95,7 +122,7 @@ func Walk(dir string, fn func(Instance)) error { return Visit(dir, nil, fn) }
 // of instances/ against the ceilings of the host it is to be used on.
 func LoadAllAt(dir, configDir string) ([]Instance, error) {
 	var out []Instance
-	err := visit(dir, configDir, nil, func(in Instance) { out = append(out, in) })
+	err := visit(dir, configDir, nil, nil, func(in Instance) { out = append(out, in) })
 	return out, err
 }
 
@@ -104,10 +131,12 @@ func LoadAllAt(dir, configDir string) ([]Instance, error) {
 // use; done then runs in name order. The generator writes each instance's
 // files in work.
 func Visit(dir string, work func(*Instance), done func(Instance)) error {
-	return visit(dir, filepath.Dir(dir), work, done)
+	return visit(dir, filepath.Dir(dir), nil, work, done)
 }
 
-func visit(dir, configDir string, work func(*Instance), done func(Instance)) error {
+// visit loads every spec of dir (text, when not nil, stands for its
+// instance's file, there or not) and checks them together.
+func visit(dir, configDir string, text *Instance, work func(*Instance), done func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -122,6 +151,9 @@ func visit(dir, configDir string, work func(*Instance), done func(Instance)) err
 			names = append(names, name)
 		}
 	}
+	if text != nil && !slices.Contains(names, text.Name) {
+		names = append(names, text.Name)
+	}
 	sort.Strings(names)
 	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -131,7 +163,22 @@ func visit(dir, configDir string, work func(*Instance), done func(Instance)) err
 	limits, lerr := LoadLimits(configDir)
 	ins := make([]Instance, len(names))
 	workers := runtime.GOMAXPROCS(0)
-	parallel(workers, len(ins), func(_, i int) { ins[i] = loadOne(dirfd, dir, names[i]) })
+	parallel(workers, len(ins), func(_, i int) {
+		if text != nil && names[i] == text.Name {
+			ins[i] = *text
+			return
+		}
+		ins[i] = loadOne(dirfd, dir, names[i])
+	})
+	if text != nil {
+		// Saved now, it would be the newest spec, whatever the clock says.
+		i := slices.Index(names, text.Name)
+		for _, in := range ins {
+			if !ins[i].ModTime.After(in.ModTime) {
+				ins[i].ModTime = in.ModTime.Add(time.Second)
+			}
+		}
+	}
 	ClaimPorts(ins)
 	for i := range ins {
 		if ins[i].Spec == nil {

@@ -153,3 +153,41 @@ func TestLoadAllServerUserClash(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeText judges unsaved text as the generator would judge it once
+// saved: with the other specs as they are, as the newest of them.
+func TestJudgeText(t *testing.T) {
+	l := layout.Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
+	if err := os.MkdirAll(l.InstancesDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, l.InstancesDir(), "a.yaml", "port: 27015\n")
+	write(t, l.InstancesDir(), "b.yaml", "port: 27115\n")
+	for _, tc := range []struct {
+		name, text string
+		port       int
+		err        string
+	}{
+		{"b", "port: 27215\n", 27215, ""}, // the file says 27115: the text is judged
+		{"c", "port: 27315\n", 27315, ""}, // no file yet
+		{"b", "port: 27015\n", 0, "b.yaml:1:7: port: 27015 is already used by instance \"a\""}, // a's port: a is older
+		{"a", "port: 27115\n", 0, "a.yaml:1:7: port: 27115 is already used by instance \"b\""}, // b's, and the text is newer than b
+		{"a", "port: 27015\nbogus: 1\n", 0, "a.yaml:2:1"},                                      // the text's own mistake, on its line
+		{"../a", "port: 27015\n", 0, layout.ErrInvalidName.Error()},
+	} {
+		s, err := JudgeText(l, tc.name, []byte(tc.text))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s %q: err %v, want %q", tc.name, tc.text, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || s.Port != tc.port {
+			t.Errorf("%s %q: %v, %v; want port %d", tc.name, tc.text, s, err, tc.port)
+		}
+	}
+	// The files are as they were.
+	if s, err := Judge(l, "b"); err != nil || s.Port != 27115 {
+		t.Fatalf("b on disk: %v %v", s, err)
+	}
+}

@@ -158,6 +158,10 @@ func TestDocumentedCommandsRun(t *testing.T) {
 				if args[i] == "--specs" { // a staged copy of instances/
 					args[i+1] = te.Layout.InstancesDir()
 				}
+				if args[i] == "--spec" { // an edited spec, not saved
+					args[i+1] = filepath.Join(t.TempDir(), "edited.yaml")
+					writeFile(t, args[i+1], "port: 27015\noverlays: [competitive]\n")
+				}
 			}
 			if args[0] != "create" {
 				te.spec(t, "srv1", "port: 27015\noverlays: [{path: competitive, alias: comp}]\n")

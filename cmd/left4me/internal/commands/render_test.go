@@ -2,6 +2,8 @@ package commands
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,5 +112,61 @@ func TestRenderAndStatusJudgeLikeValidate(t *testing.T) {
 	_ = te.run("status", "b", "--json")
 	if !strings.Contains(te.out.String(), `is already used by instance \"a\"`) {
 		t.Errorf("status b --json:\n%s", te.out)
+	}
+}
+
+// render --spec renders unsaved text as NAME's spec (new or not), judged
+// with the others as a save would leave it; nothing is written.
+func TestRenderSpecText(t *testing.T) {
+	te := newEnv(t)
+	te.overlay(t, "competitive", "sv_cheats 0\n")
+	te.spec(t, "a", "port: 27015\n")
+	te.spec(t, "b", "port: 27115\n")
+	edited := filepath.Join(t.TempDir(), "b.yaml")
+	writeFile(t, edited, "port: 27215\noverlays: [{path: competitive, alias: comp}]\n")
+	if err := te.run("render", "b", "--spec", edited); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	out := te.out.String()
+	for _, want := range []string{"b: what a start would do with " + edited + " as its spec (not saved)", "  exec server_comp  # auto", "game 27215,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render b --spec: no %q in:\n%s", want, out)
+		}
+	}
+	if got := readFile(t, te.Layout.SpecPath("b")); got != "port: 27115\n" {
+		t.Errorf("b's spec changed: %q", got)
+	}
+	cases := []struct {
+		args  []string
+		stdin string
+		code  int
+		want  string
+	}{
+		{[]string{"render", "new", "--spec", "-"}, "port: 27315\n", 0, "game 27315,"},
+		{[]string{"render", "b", "--spec", "-"}, "port: 27015\n", fail.CodeFailure, `b.yaml:1:7: port: 27015 is already used by instance "a"`},
+		{[]string{"render", "b", "--spec", "-"}, "port: 27215\nbogus: 1\n", fail.CodeFailure, "b.yaml:2:1"},
+		{[]string{"render", "b", "--spec", "/nonexistent.yaml"}, "", fail.CodeUsage, "--spec: open /nonexistent.yaml"},
+		{[]string{"render", "b", "--spec", "-"}, strings.Repeat("#", 1<<20+1), fail.CodeUsage, "more than 1048576 bytes"},
+		{[]string{"render", "../b", "--spec", "-"}, "port: 27215\n", fail.CodeUsage, "invalid instance name"},
+	}
+	for _, c := range cases {
+		te.out.Reset()
+		te.Stdin = strings.NewReader(c.stdin)
+		err := te.run(c.args...)
+		if fail.Code(err) != c.code {
+			t.Errorf("%v: code %d (%v), want %d; out %s", c.args, fail.Code(err), err, c.code, te.out.String())
+			continue
+		}
+		if got := te.out.String(); err != nil {
+			got = err.Error()
+			if !strings.Contains(got, c.want) {
+				t.Errorf("%v: %q, want %q", c.args, got, c.want)
+			}
+		} else if !strings.Contains(got, c.want) {
+			t.Errorf("%v: no %q in:\n%s", c.args, c.want, got)
+		}
+	}
+	if _, err := os.Lstat(te.Layout.SpecPath("new")); !os.IsNotExist(err) {
+		t.Errorf("render new --spec wrote a spec: %v", err)
 	}
 }

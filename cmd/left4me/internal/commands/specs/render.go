@@ -2,14 +2,20 @@ package specs
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/specfile"
 	"github.com/left4me/left4me/units"
 )
 
@@ -24,25 +30,55 @@ specs, as at daemon-reload), then runs the start helper's own resolution
 server.cfg it would stage (lines it adds itself are marked "# auto"), the
 server_ALIAS.cfg files it would copy and from where, the layer stack top
 to bottom and the server's command line. Nothing is written or mounted.
+With --spec, the spec is FILE's text (- reads it from standard input), as
+if it were saved as NAME's spec, which need not exist yet: an edit is
+checked before it replaces the running one's.
 
 Example:
-  left4me render srv1`,
+  left4me render srv1
+  left4me render srv1 --spec /tmp/srv1.yaml`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "spec", Usage: "render the spec text in `FILE` (- for standard input) as NAME's, without saving it"},
+		},
 		BashComplete: e.CompleteNames,
-		Action:       clienv.OnName(func(c *cli.Context, name string) error { return e.render(name) }),
+		Action:       clienv.OnName(func(c *cli.Context, name string) error { return e.render(name, c.String("spec")) }),
 	}
 }
 
-func (e *Env) render(name string) error {
-	if _, err := e.Instance(name); err != nil {
-		return err
+func (e *Env) render(name, file string) error {
+	var p *prestart.Preview
+	var s *spec.Spec
+	var err error
+	what := "what a start would do"
+	if file != "" {
+		var data []byte
+		if data, err = e.readSpecText(file); err != nil {
+			return err
+		}
+		if err := layout.ValidateName(name); err != nil {
+			return err
+		}
+		if _, err := e.SpecDir(); err != nil {
+			return err
+		}
+		if file == "-" {
+			what += " with the spec given (not saved)"
+		} else {
+			what += " with " + file + " as its spec (not saved)"
+		}
+		p, s, err = e.PreviewText(e.PreviewConfig(true), name, data)
+	} else {
+		if _, err := e.Instance(name); err != nil {
+			return err
+		}
+		p, s, err = e.Preview(e.PreviewConfig(true), name)
 	}
-	p, s, err := e.Preview(e.PreviewConfig(true), name)
 	if err != nil {
 		return fmt.Errorf("a start of %s would fail:\n%w", name, err)
 	}
 	w := e.Stdout
 	upper := p.Layers[0]
-	fmt.Fprintf(w, "%s: what a start would do (nothing was written or mounted)\n\n", e.Paint(name, table.Bold))
+	fmt.Fprintf(w, "%s: %s (nothing was written or mounted)\n\n", e.Paint(name, table.Bold), what)
 	fmt.Fprintf(w, "server.cfg -> %s\n", filepath.Join(upper, prestart.OverlayCfg))
 	lines := strings.Split(strings.TrimSuffix(p.ServerCfg, "\n"), "\n")
 	if p.ServerCfg == "" {
@@ -100,4 +136,26 @@ func shellJoin(argv []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// readSpecText reads a spec's text from file, or standard input for "-",
+// at most specfile.MaxSize bytes.
+func (e *Env) readSpecText(file string) ([]byte, error) {
+	var r io.Reader = e.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --spec: %v", fail.ErrUsage, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, specfile.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("--spec %s: %w", file, err)
+	}
+	if len(data) > specfile.MaxSize {
+		return nil, fmt.Errorf("%w: --spec %s: more than %d bytes; a spec is smaller", fail.ErrUsage, file, specfile.MaxSize)
+	}
+	return data, nil
 }

@@ -28,6 +28,17 @@ func (e *Env) PreviewConfig(say bool) prestart.Config {
 // rendering (generator.DryRun), read back as the start helper reads it.
 func (e *Env) Preview(c prestart.Config, name string) (*prestart.Preview, *spec.Spec, error) {
 	s, f, err := generator.DryRun(units.Config{Layout: c.Layout}, name)
+	return preview(c, name, s, f, err)
+}
+
+// PreviewText is Preview of spec text not yet saved as name's spec, judged
+// as it would be once saved (generator.DryRunText).
+func (e *Env) PreviewText(c prestart.Config, name string, data []byte) (*prestart.Preview, *spec.Spec, error) {
+	s, f, err := generator.DryRunText(units.Config{Layout: c.Layout}, name, data)
+	return preview(c, name, s, f, err)
+}
+
+func preview(c prestart.Config, name string, s *spec.Spec, f generator.Files, err error) (*prestart.Preview, *spec.Spec, error) {
 	if err != nil {
 		return nil, nil, err
 	}
