@@ -29,7 +29,8 @@ const hostileText = `<img src=x onerror=document.title='pwned'>`
 // TestWebPanel drives the panel in headless Chromium against the real
 // left4me-web.socket on real systemd: the login link (once), an operator
 // action refused to a viewer by the server, the spec editor (a mistake on
-// its line, the expose checkbox and its exec preview, save), a start from
+// its line, the expose checkbox and its exec preview, a render of the
+// unsaved text, save), a start from
 // the browser, the console, hostile text shown as text, a backup taken
 // from the instance's page and listed on the backups page. With -screenshots
 // it writes screenshots of the main pages to docs/ (README links them);
@@ -184,6 +185,16 @@ func TestWebPanel(t *testing.T) {
 	until("the preview changes", `document.getElementById("preview").textContent.includes("exec server_comp")`)
 	if p := text("#preview"); !strings.HasPrefix(p, "exec server_maps   # auto\nexec server_comp   # auto\nsv_cheats 0") {
 		t.Fatalf("preview after ticking comp: %q", p)
+	}
+	// Render shows the editor's text, not yet saved: comp's exec line is
+	// in it while the saved spec has no alias for comp.
+	run("render unsaved", chromedp.Click(chromedp.CSS("#render")))
+	until("the unsaved render", `document.getElementById("result").textContent.includes("(not saved)")`)
+	if r := text("#result"); !strings.Contains(r, "exec server_comp") || !strings.Contains(r, "server_comp.cfg") {
+		t.Fatalf("render of the unsaved text:\n%s", r)
+	}
+	if got := c.MustRun(t, "cat", "/etc/left4me/instances/srv.yaml"); strings.Contains(got, "alias: comp") {
+		t.Fatalf("render saved the spec:\n%s", got)
 	}
 	run("save", chromedp.Click(chromedp.CSS("#save")))
 	until("saved", `document.getElementById("result").textContent.startsWith("saved")`)

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -208,6 +209,12 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 			sub := *e
 			sub.Stdout, sub.Stderr = out, out
 			return sub.saveSpec(ctx, name, data)
+		},
+		RenderSpec: func(ctx context.Context, name string, data []byte, out io.Writer) error {
+			sub := *e
+			sub.Stdin, sub.Stdout, sub.Stderr = bytes.NewReader(data), out, out
+			sub.Terminal, sub.Color = false, false
+			return Run(ctx, &sub, []string{"left4me", "render", "--spec", "-", "--", name})
 		},
 	}
 	ls, err := activation.Listeners()

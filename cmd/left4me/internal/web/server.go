@@ -60,8 +60,11 @@ type Server struct {
 	Attach func(ctx context.Context, name string, out io.Writer) error
 	// SaveSpec replaces NAME's spec atomically and reloads systemd.
 	SaveSpec func(ctx context.Context, name string, data []byte, out io.Writer) error
-	SpecPath func(name string) string
-	SpecDir  string
+	// RenderSpec shows what a start would do with data as NAME's spec,
+	// not saved (left4me render NAME --spec -).
+	RenderSpec func(ctx context.Context, name string, data []byte, out io.Writer) error
+	SpecPath   func(name string) string
+	SpecDir    string
 
 	once sync.Once
 	tmpl *template.Template
@@ -114,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /spec/{name}/expose", s.need(Admin, s.specExpose))
 	mux.Handle("POST /spec/{name}/save", s.need(Admin, s.specSave))
 	mux.Handle("GET /spec/{name}/render", s.need(Admin, s.specRender))
+	mux.Handle("POST /spec/{name}/render", s.need(Admin, s.specRenderText))
 	mux.Handle("GET /overlays", s.need(Viewer, s.opsPage("overlays", "Overlays")))
 	mux.Handle("GET /overlays/live", s.need(Viewer, s.opsLive("overlays")))
 	mux.Handle("POST /overlays", s.need(Admin, s.opsAction("overlays")))

@@ -109,6 +109,11 @@ func newPanel(t *testing.T) *panel {
 	s := &Server{Store: st, Log: log, Run: f.run, SpecDir: specs,
 		SpecPath: func(n string) string { return filepath.Join(specs, n+".yaml") },
 		SaveSpec: func(context.Context, string, []byte, io.Writer) error { return nil },
+		RenderSpec: func(ctx context.Context, name string, data []byte, out io.Writer) error {
+			_ = f.run(ctx, []string{"render", "--spec", "-", name}, io.Discard, io.Discard)
+			_, err := fmt.Fprintf(out, "rendered %s from: %s", name, data)
+			return err
+		},
 		Attach: func(_ context.Context, name string, out io.Writer) error {
 			_ = f.run(context.Background(), []string{"console", name}, io.Discard, io.Discard)
 			_, err := fmt.Fprint(out, "line one\r\n"+hostile+"\nno end")
@@ -191,6 +196,9 @@ func TestAccess(t *testing.T) {
 		{name: "operator cannot read specs", user: "olga", method: "GET", path: "/spec/srv1", code: 403},
 		{name: "operator cannot save specs", user: "olga", method: "POST", path: "/spec/srv1/save", csrf: "ok", code: 403},
 		{name: "admin reads specs", user: "alice", method: "GET", path: "/spec/srv1", code: 200},
+		{name: "operator cannot render unsaved specs", user: "olga", method: "POST", path: "/spec/srv1/render", csrf: "ok", form: url.Values{"text": {"port: 27016\n"}}, code: 403, ran: "render"},
+		{name: "admin renders unsaved text only with CSRF", user: "alice", method: "POST", path: "/spec/srv1/render", form: url.Values{"text": {"port: 27016\n"}}, code: 403, ran: "render"},
+		{name: "admin renders unsaved text", user: "alice", method: "POST", path: "/spec/srv1/render", csrf: "ok", form: url.Values{"text": {"port: 27016\n"}}, code: 200, ran: "render"},
 		{name: "operator cannot build overlays", user: "olga", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 403, ran: "overlay"},
 		{name: "operator cannot update the game", user: "olga", method: "POST", path: "/game", csrf: "ok", form: url.Values{"action": {"update"}}, code: 403, ran: "game"},
 		{name: "admin builds an overlay", user: "alice", method: "POST", path: "/overlays", csrf: "ok", form: url.Values{"action": {"build"}, "name": {"comp"}}, code: 303},
@@ -627,5 +635,15 @@ func TestSpecErrorAdminsOnly(t *testing.T) {
 				t.Errorf("%s as %s: the spec's message shown %v", path, user, user != "alice")
 			}
 		}
+	}
+}
+
+// The editor's Render button sends its text: what is rendered is that,
+// not the saved spec, and it comes back as text.
+func TestRenderUnsavedText(t *testing.T) {
+	p := newPanel(t)
+	resp, body := p.do(t, "alice", "POST", "/spec/srv1/render", "ok", url.Values{"text": {"port: 27999\r\n"}})
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || body != "rendered srv1 from: port: 27999\n" {
+		t.Fatalf("%d %q: %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

@@ -273,6 +273,21 @@ func (s *Server) specSave(w http.ResponseWriter, r *http.Request, sess Session) 
 	writeJSON(w, http.StatusOK, map[string]string{"output": out.String()})
 }
 
+// specRenderText renders the editor's text, not saved, as the spec would
+// be rendered once saved (left4me render NAME --spec -).
+func (s *Server) specRenderText(w http.ResponseWriter, r *http.Request, _ Session) {
+	data, ok := specText(w, r)
+	if !ok {
+		return
+	}
+	var out bytes.Buffer
+	if err := s.RenderSpec(r.Context(), r.PathValue("name"), data, &out); err != nil {
+		fmt.Fprintln(&out, err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = out.WriteTo(w)
+}
+
 func (s *Server) specRender(w http.ResponseWriter, r *http.Request, _ Session) {
 	out, err := s.run(r.Context(), "render", r.PathValue("name"))
 	if err != nil {

@@ -114,7 +114,8 @@ function editor(ed) {
     result.textContent = r.ok ? "saved\n" + j.output : "not saved: " + j.error + "\n" + (j.output || "");
   });
   document.getElementById("render").addEventListener("click", async () => {
-    const r = await fetch("/spec/" + name + "/render", { credentials: "same-origin" });
+    // The text as it is in the editor, saved or not.
+    const r = await post("/spec/" + name + "/render", { csrf: csrf, text: text.value });
     result.textContent = await r.text();
   });
   check();
