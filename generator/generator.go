@@ -116,9 +116,9 @@ func Render(c units.Config, name string, s *spec.Spec) Files {
 }
 
 // DryRunText is DryRun for spec text not yet saved as name's spec
-// (spec.JudgeText).
-func DryRunText(c units.Config, name string, data []byte) (*spec.Spec, Files, error) {
-	s, err := spec.JudgeText(c.Layout, name, data)
+// (spec.JudgeText; label names the text in messages).
+func DryRunText(c units.Config, name string, data []byte, label string) (*spec.Spec, Files, error) {
+	s, err := spec.JudgeText(c.Layout, name, data, label)
 	if err != nil {
 		return nil, Files{}, err
 	}

@@ -81,25 +81,46 @@ func Judge(l layout.Layout, name string) (*Spec, error) {
 // JudgeText is Judge with name's spec taken from data instead of its file,
 // which need not exist yet: what the generator would make of data once it
 // is saved, with the other specs as they are. Saved, it would be the
-// newest spec, so it loses a port to any other (ClaimPorts).
-func JudgeText(l layout.Layout, name string, data []byte) (*Spec, error) {
+// newest spec, so it loses a port to any other (ClaimPorts). label names
+// the text in messages ("" for name's spec file). A spec file that is a
+// link or not a regular file is refused, as the generator refuses it
+// whatever is written through it; so is a judgement without every other
+// spec (one that cannot be read, for want of permission, claims no port).
+func JudgeText(l layout.Layout, name string, data []byte, label string) (*Spec, error) {
 	if err := layout.ValidateName(name); err != nil {
 		return nil, err
 	}
 	dir := l.InstancesDir()
-	text := &Instance{Name: name, File: filepath.Join(dir, name+".yaml")}
-	text.Spec, text.Err = Parse(text.File, data)
+	path := filepath.Join(dir, name+".yaml")
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		msg := "not a regular file"
+		if st.Mode()&fs.ModeSymlink != 0 {
+			msg = specfile.ErrSymlink.Error()
+		}
+		return nil, &Error{File: path, Msg: msg}
+	}
+	if label == "" {
+		label = path
+	}
+	text := &Instance{Name: name, File: label}
+	text.Spec, text.Err = Parse(label, data)
 	var out Instance
+	var unread []error
 	err := visit(dir, filepath.Dir(dir), text, nil, func(in Instance) {
-		if in.Name == name {
+		switch {
+		case in.Name == name:
 			out = in
+		case errors.Is(in.Err, fs.ErrPermission):
+			unread = append(unread, in.Err)
 		}
 	})
 	switch {
+	case len(unread) > 0:
+		return nil, fmt.Errorf("the other specs must be read to judge %s's: %w", name, errors.Join(unread...))
 	case out.Err != nil:
 		return nil, out.Err
 	case out.Spec == nil && err == nil:
-		return nil, fmt.Errorf("%s: %w (its directory is missing)", text.File, ErrNoSpec)
+		return nil, fmt.Errorf("%s: %w (its directory is missing)", path, ErrNoSpec)
 	}
 	return out.Spec, err
 }

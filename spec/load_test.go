@@ -2,12 +2,16 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/testroot"
 
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -163,19 +167,25 @@ func TestJudgeText(t *testing.T) {
 	}
 	write(t, l.InstancesDir(), "a.yaml", "port: 27015\n")
 	write(t, l.InstancesDir(), "b.yaml", "port: 27115\n")
+	if err := os.Symlink(filepath.Join(l.InstancesDir(), "a.yaml"), filepath.Join(l.InstancesDir(), "linked.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name, text string
-		port       int
-		err        string
+		name, text, label string
+		port              int
+		err               string
 	}{
-		{"b", "port: 27215\n", 27215, ""}, // the file says 27115: the text is judged
-		{"c", "port: 27315\n", 27315, ""}, // no file yet
-		{"b", "port: 27015\n", 0, "b.yaml:1:7: port: 27015 is already used by instance \"a\""}, // a's port: a is older
-		{"a", "port: 27115\n", 0, "a.yaml:1:7: port: 27115 is already used by instance \"b\""}, // b's, and the text is newer than b
-		{"a", "port: 27015\nbogus: 1\n", 0, "a.yaml:2:1"},                                      // the text's own mistake, on its line
-		{"../a", "port: 27015\n", 0, layout.ErrInvalidName.Error()},
+		{"b", "port: 27215\n", "", 27215, ""},                                                      // the file says 27115: the text is judged
+		{"c", "port: 27315\n", "", 27315, ""},                                                      // no file yet
+		{"b", "port: 27015\n", "", 0, "b.yaml:1:7: port: 27015 is already used by instance \"a\""}, // a's port: a is older
+		{"a", "port: 27115\n", "", 0, "a.yaml:1:7: port: 27115 is already used by instance \"b\""}, // b's, and the text is newer than b
+		{"a", "port: 27015\nbogus: 1\n", "", 0, "a.yaml:2:1"},                                      // the text's own mistake, on its line
+		{"../a", "port: 27015\n", "", 0, layout.ErrInvalidName.Error()},
+		{"b", "port: 27215\nbogus: 1\n", "/home/op/edited.yaml", 0, "edited.yaml:2:1"},                    // named as the caller's file
+		{"b", "port: 27015\n", "/home/op/edited.yaml", 0, "edited.yaml:1:7: port: 27015 is already used"}, // a clash too
+		{"linked", "port: 27415\n", "", 0, "linked.yaml: is a symbolic link"},                             // the generator would refuse the link whatever it holds
 	} {
-		s, err := JudgeText(l, tc.name, []byte(tc.text))
+		s, err := JudgeText(l, tc.name, []byte(tc.text), tc.label)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s %q: err %v, want %q", tc.name, tc.text, err, tc.err)
@@ -189,5 +199,53 @@ func TestJudgeText(t *testing.T) {
 	// The files are as they were.
 	if s, err := Judge(l, "b"); err != nil || s.Port != 27115 {
 		t.Fatalf("b on disk: %v %v", s, err)
+	}
+}
+
+// judgeTextAsEnv makes TestJudgeTextUnreadable's child run JudgeText.
+const judgeTextAsEnv = "LEFT4ME_TEST_JUDGE_TEXT_CONFIG"
+
+// A caller who cannot read the other specs (they are root's, 0640) gets no
+// judgement instead of one that overlooks their ports: run by an
+// unprivileged user in a child process.
+func TestJudgeTextUnreadable(t *testing.T) {
+	if cfg := os.Getenv(judgeTextAsEnv); cfg != "" {
+		_, err := JudgeText(layout.Layout{ConfigDir: cfg, Root: cfg}, "b", []byte("port: 27015\n"), "")
+		fmt.Println(err)
+		return
+	}
+	testroot.Require(t, "it runs a child as another user")
+	cfg, err := os.MkdirTemp("", "judge-text-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(cfg) })
+	dir := filepath.Join(cfg, "instances")
+	if err := os.Mkdir(dir, 0o755); err != nil || os.Chmod(cfg, 0o755) != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"a.yaml": "port: 27015\n", "b.yaml": "port: 27115\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test binary's own directory is root's alone: a copy beside.
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(cfg, "spec.test")
+	if err := os.WriteFile(self, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^TestJudgeTextUnreadable$")
+	cmd.Env = append(os.Environ(), judgeTextAsEnv+"="+cfg)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "the other specs must be read to judge b's") || !strings.Contains(string(out), "permission denied") {
+		t.Fatalf("as nobody: %s", out)
 	}
 }

@@ -18,12 +18,12 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// hostileText is what a server prints back: markup that would run script
-// if the panel let it through as HTML.
 // screenshots: go test -run TestWebPanel ./tests/e2e/ -screenshots
 // rewrites docs/web-*.png.
 var screenshots = flag.Bool("screenshots", false, "TestWebPanel: write the pages' screenshots to docs/")
 
+// hostileText is what a server prints back: markup that would run script
+// if the panel let it through as HTML.
 const hostileText = `<img src=x onerror=document.title='pwned'>`
 
 // TestWebPanel drives the panel in headless Chromium against the real

@@ -122,7 +122,14 @@ func TestRenderSpecText(t *testing.T) {
 	te.overlay(t, "competitive", "sv_cheats 0\n")
 	te.spec(t, "a", "port: 27015\n")
 	te.spec(t, "b", "port: 27115\n")
-	edited := filepath.Join(t.TempDir(), "b.yaml")
+	tmp := t.TempDir()
+	edited := filepath.Join(tmp, "b-new.yaml")
+	badFile := filepath.Join(tmp, "b-bad.yaml")
+	writeFile(t, badFile, "port: 27215\nbogus: 1\n")
+	link := filepath.Join(tmp, "link.yaml")
+	if err := os.Symlink(badFile, link); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, edited, "port: 27215\noverlays: [{path: competitive, alias: comp}]\n")
 	if err := te.run("render", "b", "--spec", edited); err != nil {
 		t.Fatalf("%v\n%s", err, te.err)
@@ -146,6 +153,9 @@ func TestRenderSpecText(t *testing.T) {
 		{[]string{"render", "b", "--spec", "-"}, "port: 27015\n", fail.CodeFailure, `b.yaml:1:7: port: 27015 is already used by instance "a"`},
 		{[]string{"render", "b", "--spec", "-"}, "port: 27215\nbogus: 1\n", fail.CodeFailure, "b.yaml:2:1"},
 		{[]string{"render", "b", "--spec", "/nonexistent.yaml"}, "", fail.CodeUsage, "--spec: open /nonexistent.yaml"},
+		{[]string{"render", "b", "--spec", badFile}, "", fail.CodeFailure, badFile + ":2:1: bogus"}, // the file's own line
+		{[]string{"render", "b", "--spec", link}, "", fail.CodeUsage, "is a symbolic link"},         // never followed
+		{[]string{"render", "b", "--spec", ""}, "", fail.CodeUsage, "--spec needs a file"},
 		{[]string{"render", "b", "--spec", "-"}, strings.Repeat("#", 1<<20+1), fail.CodeUsage, "more than 1048576 bytes"},
 		{[]string{"render", "../b", "--spec", "-"}, "port: 27215\n", fail.CodeUsage, "invalid instance name"},
 	}

@@ -267,27 +267,16 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 	if _, err := e.Instance(name); err != nil {
 		return err
 	}
-	path, release, err := e.LockSpecFile(ctx, name, "edit")
+	path, release, err := e.LockSpecFile(ctx, name, "edit it")
 	if err != nil {
 		return err
 	}
 	defer release()
-	s, err := spec.Parse(path, data)
-	if err != nil {
-		return fmt.Errorf("%w: %v (nothing was written)", layout.ErrInvalidSpec, err)
-	}
-	dir, err := e.SpecDir()
-	if err != nil {
-		return err
-	}
-	all, err := spec.LoadAll(dir)
-	if err != nil {
-		return fail.NeedsRoot(err, "reading "+dir)
-	}
-	// Against the others: its own old ports are not a clash.
-	all = slices.DeleteFunc(all, func(in spec.Instance) bool { return in.Name == name })
-	if err := spec.PortClash(all, path, s); err != nil {
-		return fmt.Errorf("%w: %v (nothing was written)", fail.ErrUsage, err)
+	// Judged as the generator will judge it once written: with the other
+	// specs and the host's ceilings, as the newest spec (which loses a
+	// port another also claims, even one now refused for it).
+	if _, err := spec.JudgeText(e.Layout, name, data, ""); err != nil {
+		return fail.NeedsRoot(fmt.Errorf("%w: %w (nothing was written)", layout.ErrInvalidSpec, err), "reading "+e.Layout.InstancesDir())
 	}
 	if err := specedit.Replace(path, data); err != nil {
 		return fail.NeedsRoot(err, "writing "+path)

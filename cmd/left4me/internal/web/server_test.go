@@ -647,3 +647,18 @@ func TestRenderUnsavedText(t *testing.T) {
 		t.Fatalf("%d %q: %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
+
+// A render that fails says why with 422, as text.
+func TestRenderUnsavedTextRefused(t *testing.T) {
+	p := newPanel(t)
+	p.s.RenderSpec = func(context.Context, string, []byte, io.Writer) error {
+		return errors.New("srv1.yaml:1:7: port: 27016 is already used")
+	}
+	resp, body := p.do(t, "alice", "POST", "/spec/srv1/render", "ok", url.Values{"text": {"port: 27016\n"}})
+	if resp.StatusCode != 422 || !strings.Contains(body, "srv1.yaml:1:7: port") {
+		t.Fatalf("%d: %q", resp.StatusCode, body)
+	}
+	if !strings.Contains(p.log.String(), "rendered the spec of srv1 from the editor") {
+		t.Errorf("not logged: %s", p.log.String())
+	}
+}

@@ -275,16 +275,21 @@ func (s *Server) specSave(w http.ResponseWriter, r *http.Request, sess Session) 
 
 // specRenderText renders the editor's text, not saved, as the spec would
 // be rendered once saved (left4me render NAME --spec -).
-func (s *Server) specRenderText(w http.ResponseWriter, r *http.Request, _ Session) {
+func (s *Server) specRenderText(w http.ResponseWriter, r *http.Request, sess Session) {
+	name := r.PathValue("name")
 	data, ok := specText(w, r)
 	if !ok {
 		return
 	}
 	var out bytes.Buffer
-	if err := s.RenderSpec(r.Context(), r.PathValue("name"), data, &out); err != nil {
+	code := http.StatusOK
+	if err := s.RenderSpec(r.Context(), name, data, &out); err != nil {
 		fmt.Fprintln(&out, err)
+		code = http.StatusUnprocessableEntity
 	}
+	s.logf(sess, "rendered the spec of %s from the editor (%d bytes, not saved): %d", name, len(data), code)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
 	_, _ = out.WriteTo(w)
 }
 

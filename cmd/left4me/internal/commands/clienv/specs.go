@@ -82,18 +82,30 @@ func (e *Env) LockSpecs(ctx context.Context) (release func(), err error) {
 }
 
 // LockSpecFile takes the specs lock (LockSpecs) to rewrite name's spec in
-// place and returns its path. A spec that is a symbolic link is refused:
-// the rename that writes it would replace the link, not the file it points
-// to; hint says what to do in that file instead ("edit").
+// place and returns its path. The spec must still exist under the lock (a
+// delete may have gone first) and be a regular file: the generator never
+// follows a link, so a linked spec is refused; hint says what to do once it
+// is a regular file ("edit it").
 func (e *Env) LockSpecFile(ctx context.Context, name, hint string) (path string, release func(), err error) {
 	release, err = e.LockSpecs(ctx)
 	if err != nil {
 		return "", nil, err
 	}
 	path = e.Layout.SpecPath(name)
-	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		err = fmt.Errorf("%w %q: %s is gone (deleted meanwhile?)", fail.ErrUnknownInstance, name, path)
+	case err != nil:
+		err = fail.NeedsRoot(fmt.Errorf("spec of %s: %w", name, err), "reading "+path)
+	case st.Mode()&fs.ModeSymlink != 0:
+		err = fmt.Errorf("%s is a symbolic link, which the generator never follows; replace it with a regular file, then %s", path, hint)
+	case !st.Mode().IsRegular():
+		err = fmt.Errorf("%s is not a regular file; specs must be", path)
+	}
+	if err != nil {
 		release()
-		return "", nil, fmt.Errorf("%s is a symbolic link; %s the file it points to by hand", path, hint)
+		return "", nil, err
 	}
 	return path, release, nil
 }

@@ -2,6 +2,7 @@ package clienv
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,10 +34,12 @@ func TestLockSpecFile(t *testing.T) {
 	e := &Env{Layout: layout.Layout{Root: t.TempDir(), ConfigDir: cfg}, Stdout: io.Discard, Stderr: io.Discard}
 	for _, tc := range []struct{ name, wantErr string }{
 		{"plain", ""},
-		{"linked", "linked.yaml is a symbolic link; edit the file it points to by hand"},
+		{"linked", "linked.yaml is a symbolic link, which the generator never follows; replace it with a regular file, then edit it"},
 		{"plain", ""}, // the lock was released after the refusal
+		{"gone", `unknown instance "gone": ` + filepath.Join(dir, "gone.yaml") + " is gone"},
+		{"plain", ""},
 	} {
-		path, release, err := e.LockSpecFile(context.Background(), tc.name, "edit")
+		path, release, err := e.LockSpecFile(context.Background(), tc.name, "edit it")
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("%s: err %v, want %q", tc.name, err, tc.wantErr)
@@ -48,6 +51,13 @@ func TestLockSpecFile(t *testing.T) {
 		}
 		if want := filepath.Join(dir, tc.name+".yaml"); path != want {
 			t.Fatalf("%s: path %s, want %s", tc.name, path, want)
+		}
+		// Held until released: another command cannot take it meanwhile.
+		if r, err := layout.TryLock(dir); !errors.Is(err, layout.ErrLocked) {
+			if r != nil {
+				r()
+			}
+			t.Fatalf("%s: the specs lock is not held while in use (%v)", tc.name, err)
 		}
 		release()
 	}

@@ -1,9 +1,10 @@
 package specs
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -36,12 +37,17 @@ checked before it replaces the running one's.
 
 Example:
   left4me render srv1
-  left4me render srv1 --spec /tmp/srv1.yaml`,
+  left4me render srv1 --spec ./srv1-new.yaml`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "render the spec text in `FILE` (- for standard input) as NAME's, without saving it"},
 		},
 		BashComplete: e.CompleteNames,
-		Action:       clienv.OnName(func(c *cli.Context, name string) error { return e.render(name, c.String("spec")) }),
+		Action: clienv.OnName(func(c *cli.Context, name string) error {
+			if c.IsSet("spec") && c.String("spec") == "" {
+				return fmt.Errorf("%w: --spec needs a file, or - for standard input", fail.ErrUsage)
+			}
+			return e.render(name, c.String("spec"))
+		}),
 	}
 }
 
@@ -61,12 +67,15 @@ func (e *Env) render(name, file string) error {
 		if _, err := e.SpecDir(); err != nil {
 			return err
 		}
+		label := ""
 		if file == "-" {
 			what += " with the spec given (not saved)"
 		} else {
 			what += " with " + file + " as its spec (not saved)"
+			label = file
 		}
-		p, s, err = e.PreviewText(e.PreviewConfig(true), name, data)
+		p, s, err = e.PreviewText(e.PreviewConfig(true), name, data, label)
+		err = fail.NeedsRoot(err, "judging a spec against the others in "+e.Layout.InstancesDir())
 	} else {
 		if _, err := e.Instance(name); err != nil {
 			return err
@@ -139,20 +148,22 @@ func shellJoin(argv []string) string {
 }
 
 // readSpecText reads a spec's text from file, or standard input for "-",
-// at most specfile.MaxSize bytes.
+// at most specfile.MaxSize bytes. A file is read as specs are: a regular
+// file, never through a link (another user's link in a shared directory
+// would otherwise show a secret's lines in the parse errors, a FIFO hang).
 func (e *Env) readSpecText(file string) ([]byte, error) {
-	var r io.Reader = e.Stdin
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --spec: %v", fail.ErrUsage, err)
-		}
-		defer f.Close()
-		r = f
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(io.LimitReader(e.Stdin, specfile.MaxSize+1))
+	} else {
+		data, err = specfile.Read(file)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, specfile.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("--spec %s: %w", file, err)
+	switch {
+	case errors.Is(err, specfile.ErrSymlink), errors.Is(err, specfile.ErrNotRegular), errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: --spec: %v", fail.ErrUsage, err)
+	case err != nil:
+		return nil, fail.NeedsRoot(fmt.Errorf("--spec %s: %w", file, err), "reading "+file)
 	}
 	if len(data) > specfile.MaxSize {
 		return nil, fmt.Errorf("%w: --spec %s: more than %d bytes; a spec is smaller", fail.ErrUsage, file, specfile.MaxSize)

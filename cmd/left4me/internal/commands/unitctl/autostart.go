@@ -55,7 +55,7 @@ func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
 		return err
 	}
 	// Read, edit, write: not interleaved with another command's edit.
-	path, release, err := e.LockSpecFile(ctx, name, fmt.Sprintf("set autostart: %t in", on))
+	path, release, err := e.LockSpecFile(ctx, name, fmt.Sprintf("set autostart: %t in it", on))
 	if err != nil {
 		return err
 	}
@@ -69,9 +69,11 @@ func (e *Env) setAutostart(ctx context.Context, name string, on bool) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if changed {
-		// The edit must leave a spec the generator accepts, with the value asked.
-		if s, err := spec.Parse(path, out); err != nil || s.Autostart != on {
-			return fmt.Errorf("%s: the edited spec would not be valid (%v); set autostart: %t by hand", path, err, on)
+		// The edit must leave a spec the generator accepts, with the value
+		// asked, judged with the others: rewritten, it becomes the newest
+		// spec, which loses a port another spec also claims.
+		if s, err := spec.JudgeText(e.Layout, name, out, ""); err != nil || s.Autostart != on {
+			return fail.NeedsRoot(fmt.Errorf("%s: the spec would not be valid after the edit (%w); nothing was written", path, err), "reading "+e.Layout.InstancesDir())
 		}
 		if err := specedit.Replace(path, out); err != nil {
 			return fail.NeedsRoot(err, "writing "+path)

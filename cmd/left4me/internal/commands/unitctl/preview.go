@@ -32,9 +32,10 @@ func (e *Env) Preview(c prestart.Config, name string) (*prestart.Preview, *spec.
 }
 
 // PreviewText is Preview of spec text not yet saved as name's spec, judged
-// as it would be once saved (generator.DryRunText).
-func (e *Env) PreviewText(c prestart.Config, name string, data []byte) (*prestart.Preview, *spec.Spec, error) {
-	s, f, err := generator.DryRunText(units.Config{Layout: c.Layout}, name, data)
+// as it would be once saved (generator.DryRunText; label names the text in
+// messages, "" for name's spec file).
+func (e *Env) PreviewText(c prestart.Config, name string, data []byte, label string) (*prestart.Preview, *spec.Spec, error) {
+	s, f, err := generator.DryRunText(units.Config{Layout: c.Layout}, name, data, label)
 	return preview(c, name, s, f, err)
 }
 
