@@ -116,7 +116,6 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /spec/{name}/check", s.need(Admin, s.specCheck))
 	mux.Handle("POST /spec/{name}/expose", s.need(Admin, s.specExpose))
 	mux.Handle("POST /spec/{name}/save", s.need(Admin, s.specSave))
-	mux.Handle("GET /spec/{name}/render", s.need(Admin, s.specRender))
 	mux.Handle("POST /spec/{name}/render", s.need(Admin, s.specRenderText))
 	mux.Handle("GET /overlays", s.need(Viewer, s.opsPage("overlays", "Overlays")))
 	mux.Handle("GET /overlays/live", s.need(Viewer, s.opsLive("overlays")))

@@ -292,12 +292,3 @@ func (s *Server) specRenderText(w http.ResponseWriter, r *http.Request, sess Ses
 	w.WriteHeader(code)
 	_, _ = out.WriteTo(w)
 }
-
-func (s *Server) specRender(w http.ResponseWriter, r *http.Request, _ Session) {
-	out, err := s.run(r.Context(), "render", r.PathValue("name"))
-	if err != nil {
-		out += err.Error() + "\n"
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprint(w, out)
-}
