@@ -39,7 +39,7 @@ func main() {
 	flag.IntVar(&o.breakdown, "breakdown", 0, "also time one start without each sandbox directive, this many times each (0: skip)")
 	flag.BoolVar(&o.hold, "hold", false, "boot the container with every instance's spec (none started) and wait for stdin to close, for profiling by hand (nsenter -t PID1 -a)")
 	flag.BoolVar(&o.mounts, "mounts", true, "also boot the sandboxed floor beside one mounted overlay per instance (what the host's mount table costs every sandboxed start)")
-	ns := flag.String("n", "10,30", "instance counts; the overhead is measured at the largest")
+	ns := flag.String("n", "1,10,30", "instance counts (1: what one start alone costs); the overhead is measured at the largest")
 	flag.Parse()
 	for f := range strings.SplitSeq(*ns, ",") {
 		n, err := strconv.Atoi(f)
