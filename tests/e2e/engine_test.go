@@ -164,6 +164,24 @@ func TestEngines(t *testing.T) {
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@spin.service", "l4d2@stopped.service")
 	})
+	t.Run("a server that drops queries is restarted when empty at once: its console counts", func(t *testing.T) {
+		// hibernate answers no A2S while empty, nomaster none at all;
+		// both were started above. Asked by A2S alone they would wait
+		// out the deadline as if occupied.
+		old := map[string]string{"hibernate": mainPID(t, c, "hibernate"), "nomaster": mainPID(t, c, "nomaster")}
+		out := c.MustRun(t, "left4me", "restart", "--when-empty", "--deadline", "2m", "hibernate", "nomaster")
+		for n, pid := range old {
+			if !strings.Contains(out, n+": restarted") || mainPID(t, c, n) == pid {
+				t.Errorf("%s not restarted at once:\n%s", n, out)
+			}
+		}
+		if strings.Contains(out, "waiting") || strings.Contains(out, "deadline") {
+			t.Errorf("waited:\n%s", out)
+		}
+		if j := c.Journal(t, "l4d2@hibernate.service"); !strings.Contains(j, "players : 0 humans, 0 bots (8 max) (hibernating)") {
+			t.Errorf("hibernate's console was not asked:\n%s", j)
+		}
+	})
 	t.Run("a query flood from elsewhere during the start does not fail it", func(t *testing.T) {
 		// Others query it 500 times a second, its limit 5 a second
 		// (sv_max_queries_sec_global): most of the relay's queries are

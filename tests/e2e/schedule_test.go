@@ -17,14 +17,16 @@ import (
 func TestSchedules(t *testing.T) {
 	requireE2E(t)
 	state := t.TempDir()
-	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n"}); err != nil {
+	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n",
+		// Hibernates once its last human left, as L4D2 does.
+		"overlays/sleepy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\nSTANDIN_HIBERNATE=1\n"}); err != nil {
 		t.Fatal(err)
 	}
 	c := bootStoreHost(t, state, map[string]string{
 		"etc/left4me/instances/busy.yaml": "port: 27071\noverlays: [busy]\nschedule:\n  restart: \"*-*-* 05:00\"\n" +
 			"  restart_deadline: 8s\n  restart_warn_at: [4s]\n  restart_announce: \"Scheduled restart in %s\"\n" +
 			"  backup: daily\nbackups: {keep: 2}\n",
-		"etc/left4me/instances/late.yaml":   "port: 27074\noverlays: [busy]\nschedule: {restart: daily, restart_deadline: 10m, restart_force: false}\n",
+		"etc/left4me/instances/late.yaml":   "port: 27074\noverlays: [sleepy]\nschedule: {restart: daily, restart_deadline: 10m, restart_force: false}\n",
 		"etc/left4me/instances/idle.yaml":   "port: 27072\nschedule: {restart: \"Mon..Fri 04:30\"}\n",
 		"etc/left4me/instances/badcal.yaml": "port: 27073\nschedule:\n  restart: \"*-*-* 25:00\"\n",
 	})
@@ -98,8 +100,8 @@ func TestSchedules(t *testing.T) {
 		if mainPID(t, c, "late") != old {
 			t.Fatal("late restarted with players on it")
 		}
-		// The players leave (the console's kickall; the stand-in's A2S
-		// then counts none).
+		// The players leave (the console's kickall). The server then
+		// hibernates and answers no A2S: only its console counts none.
 		c.MustRun(t, "left4me", "send", "late", "kickall")
 		c.WaitFor(t, "the scheduled restart of late to finish", 60*time.Second, func() bool {
 			st, _ := c.Run(t, "systemctl", "show", "-P", "ActiveState", "left4me-restart@late.service")
@@ -108,6 +110,9 @@ func TestSchedules(t *testing.T) {
 		j := c.Journal(t, "left4me-restart@late.service")
 		if !strings.Contains(j, "late: restarted") || strings.Contains(j, "deadline reached") || strings.Contains(j, "warned") {
 			t.Errorf("journal:\n%s", j)
+		}
+		if j := c.Journal(t, "l4d2@late.service"); !strings.Contains(j, "Server is hibernating") {
+			t.Errorf("late did not hibernate once empty:\n%s", j)
 		}
 		if res := c.MustRun(t, "systemctl", "show", "-P", "Result", "left4me-restart@late.service"); strings.TrimSpace(res) != "success" {
 			t.Errorf("result %s", res)

@@ -62,7 +62,14 @@ func status(out io.Writer, s *server, a engineArgs) {
 	fmt.Fprintf(&b, "udp/ip  : %s:%d\n", ip, s.info.Port)
 	fmt.Fprintf(&b, "os      : Linux Dedicated\n")
 	fmt.Fprintf(&b, "map     : %s\n", s.info.Map)
-	fmt.Fprintf(&b, "players : %d humans, %d bots (%d max)\n\n", humans, bots, s.info.MaxPlayers)
+	// Source 2013's count (Host_Status_f, engine/host_cmd.cpp), with the
+	// hibernation state after it as the engines since L4D2's print it
+	// (cstrike15_src's Host_Status_f: "(hibernating)").
+	state := "not hibernating"
+	if s.hibernating.Load() {
+		state = "hibernating"
+	}
+	fmt.Fprintf(&b, "players : %d humans, %d bots (%d max) (%s)\n\n", humans, bots, s.info.MaxPlayers, state)
 	fmt.Fprintf(&b, "# userid name uniqueid connected ping loss state rate adr\n")
 	conn := time.Since(s.since).Round(time.Second)
 	for i, n := range names {

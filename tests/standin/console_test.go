@@ -50,3 +50,28 @@ func TestKickall(t *testing.T) {
 		t.Errorf("status:\n%s", out.String())
 	}
 }
+
+// The last human gone, a hibernating server says so once, punts its bots
+// and answers no query; status still counts, and says it hibernates.
+func TestHibernateWhenEmptied(t *testing.T) {
+	g := &gate{}
+	s := &server{info: a2s.Info{Players: 3, Bots: 1, MaxPlayers: 8}, names: roster(2, 1), gate: g}
+	var out strings.Builder
+	consoleCommand(&out, "kickall", s, engineArgs{})
+	if s.humans() != 0 {
+		t.Fatalf("%d humans after kickall", s.humans())
+	}
+	s.hibernate(&out)
+	s.hibernate(&out)
+	if n := strings.Count(out.String(), "Server is hibernating\n"); n != 1 {
+		t.Errorf("said %d times:\n%s", n, out.String())
+	}
+	if g.answer(time.Now()) {
+		t.Error("a hibernating server answered a query")
+	}
+	out.Reset()
+	status(&out, s, engineArgs{})
+	if !strings.Contains(out.String(), "players : 0 humans, 0 bots (8 max) (hibernating)\n") {
+		t.Errorf("status:\n%s", out.String())
+	}
+}

@@ -46,7 +46,10 @@ type engineMode struct {
 	// and reads no console; the stand-in prints nothing meanwhile, harsher
 	// than the real one.
 	mapLoad time.Duration
-	// hibernate: an empty server hibernates: it prints "Server is
+	// hibernate: a server with no human on it hibernates, at its start
+	// and whenever the last human leaves (CGameServer::
+	// UpdateHibernationState, engine/sv_main.cpp, cstrike15_src; bots do
+	// not count and are punted): it prints "Server is
 	// hibernating" (CS:GO's line, as in operators' logs), sleeps per frame
 	// (sv_hibernate_ms; LinuxGSM#949: console input lags while
 	// hibernating) and, as L4D2 servers do since the June 2021 update,

@@ -235,6 +235,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if quit := consoleCommand(out, cmd, srv, a); quit {
 				return 0
 			}
+			if mode.hibernate && srv != nil && srv.humans() == 0 {
+				srv.hibernate(out) // the last human left (kickall)
+			}
 		case <-crash:
 			logf("crashing after %v (STANDIN_CRASH_AFTER)", sw.crashAfter)
 			return 1
@@ -334,9 +337,8 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if !mode.lan && !a.svLan {
 				fmt.Fprintln(out, "Connection to Steam servers successful.")
 			}
-			if mode.hibernate && sw.players+sw.bots == 0 {
-				fmt.Fprintln(out, "Server is hibernating")
-				g.closed.Store(true)
+			if mode.hibernate && srv.humans() == 0 {
+				srv.hibernate(out)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -46,11 +47,37 @@ type server struct {
 	// SourceTV); the stand-in keeps its bots, as L4D2 puts survivor bots
 	// back in the humans' places.
 	kicked atomic.Bool
+	// hibernating: no human is connected and the engine hibernates
+	// (CGameServer::UpdateHibernationState, engine/sv_main.cpp,
+	// cstrike15_src: fake clients do not count, and SetHibernating(true)
+	// disconnects them, "Punting bot, server is hibernating").
+	hibernating atomic.Bool
+}
+
+// humans is how many humans are connected now.
+func (s *server) humans() int {
+	info, _ := s.current()
+	return int(info.Players) - int(info.Bots)
+}
+
+// hibernate puts the server to sleep once: it says so (CS:GO's line, as
+// operators' logs show it), and its queries go unanswered from then on,
+// as L4D2's since the June 2021 update (engineMode.hibernate).
+func (s *server) hibernate(out io.Writer) {
+	if s.hibernating.Swap(true) {
+		return
+	}
+	fmt.Fprintln(out, "Server is hibernating")
+	s.gate.closed.Store(true)
 }
 
 // current is who is on the server now: the info and the roster.
 func (s *server) current() (a2s.Info, []string) {
 	info, names := s.info, s.names
+	if s.hibernating.Load() { // the bots were punted
+		info.Players, info.Bots = 0, 0
+		return info, nil
+	}
 	if s.kicked.Load() {
 		names = names[int(info.Players)-int(info.Bots):]
 		info.Players = info.Bots

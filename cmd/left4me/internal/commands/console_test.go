@@ -187,3 +187,37 @@ func TestServerOutputEscaped(t *testing.T) {
 		t.Errorf("status tail: %q", tail)
 	}
 }
+
+// The console's count is the "players" line of status, at a line's start
+// only: the rest of a line longer than the read buffer is no line of its
+// own, whatever it says.
+func TestConsoleHumans(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer string
+		want         int
+		err          string
+	}{
+		{"status", "hostname: x\nmap     : c1m1_hotel\nplayers : 3 humans, 1 bots (8 max) (not hibernating)\n\n#end\n", 3, ""},
+		{"source 2013", "players : 0 humans, 2 bots (8 max)\n", 0, ""},
+		{"a long line's rest", strings.Repeat("A", 16<<10) + "players : 0 humans, 0 bots\nplayers : 5 humans, 0 bots (8 max)\n", 5, ""},
+		{"refused", "left4me: refused: for root and members of left4me-admin only\n", 0, "left4me-admin only"},
+		{"no count", "Unknown command \"status\"\n", 0, "no status answer within 300ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			te.relayIsUs("srv1")
+			te.ConsoleDir = answeringConsole(t, "srv1", tc.answer)
+			got, err := te.console().Humans(context.Background(), "srv1", 300*time.Millisecond)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %d, %v; want an error with %q", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,8 +1,14 @@
 package commands
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,7 +48,7 @@ func TestStopWhenEmpty(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@a.service" {
 		t.Errorf("calls %s", got)
 	}
-	if !strings.Contains(te.err.String(), "b: cannot ask its server for players (no answer on 127.0.0.1:27002: no reply); it may have some, so it waits") {
+	if !strings.Contains(te.err.String(), "b: cannot ask its server for players (no answer on 127.0.0.1:27002: no reply; nor a count from its console: it has none open); it may have some, so it waits") {
 		t.Errorf("stderr %q", te.err.String())
 	}
 	if !strings.Contains(te.out.String(), "c: 4 player(s) on port 27003; waiting") {
@@ -110,4 +116,90 @@ func TestWhenEmptyFlags(t *testing.T) {
 			t.Errorf("%q: got %v, want usage error %q", c.args, err, c.err)
 		}
 	}
+}
+
+// A server that drops queries is asked on its console: an empty L4D2
+// server hibernates and answers no A2S, and must not wait out the
+// deadline as if occupied; one whose status counts players waits, asked
+// on its console at most every 30 s however often A2S is.
+func TestWhenEmptyAsksTheConsole(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer string
+		restarted    bool
+		out          string
+	}{
+		{"hibernating", "hostname: a\nplayers : 0 humans, 0 bots (8 max) (hibernating)\n\n#end\n", true, "a: restarted"},
+		{"occupied", "players : 2 humans, 0 bots (8 max) (not hibernating)\n", false, "a: 2 player(s) on port 27001; waiting"},
+		// A line that merely contains the words, as a plugin's chat
+		// might, is no count.
+		{"no count", "Console: players : 0 humans, 0 bots\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: no status answer within 5s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "a", "port: 27001\n")
+			te.relayIsUs("a")
+			te.Now = time.Now
+			te.EmptyPoll = time.Millisecond
+			te.Players = func(context.Context, string) (int, error) { return 0, errors.New("no reply") }
+			te.ConsoleDir = answeringConsole(t, "a", tc.answer)
+			asked := te.ConsoleDir + "/asked"
+			err := te.run("restart", "--when-empty", "--deadline", "300ms", "a")
+			restarted := slices.Contains(te.sd.calls, "restart l4d2@a.service")
+			if restarted != tc.restarted || (tc.restarted && err != nil) {
+				t.Fatalf("restarted %v (calls %v), err %v\n%s%s", restarted, te.sd.calls, err, te.out, te.err)
+			}
+			if !strings.Contains(te.out.String()+te.err.String(), tc.out) {
+				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
+			}
+			if n := countLines(t, asked); n != 1 {
+				t.Errorf("the console was asked %d times, want once", n)
+			}
+		})
+	}
+}
+
+// answeringConsole serves name's console: every line typed is noted in
+// DIR/asked, and each "status" answered with answer.
+func answeringConsole(t *testing.T, name, answer string) string {
+	t.Helper()
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, name))
+	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	log, err := os.Create(filepath.Join(dir, "asked"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				sc := bufio.NewScanner(conn)
+				for sc.Scan() {
+					fmt.Fprintln(log, sc.Text())
+					if sc.Text() == "status" {
+						fmt.Fprint(conn, answer)
+					}
+				}
+			}()
+		}
+	}()
+	return dir
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
 }

@@ -166,6 +166,7 @@ func (e *Env) Rollout(ctx context.Context, sd clienv.Systemd, p rollout.Plan) er
 // the warnings through their consoles.
 func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
+	asked := map[string]consoleCount{}
 	return rollout.Deps{
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
 			return e.Say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
@@ -177,10 +178,28 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 			}
 			where[n] = addr
 			humans, err := e.Players(ctx, addr)
-			if err != nil {
-				return 0, fmt.Errorf("no answer on %s: %w", addr, err)
+			if err == nil {
+				return humans, nil
 			}
-			return humans, nil
+			// No A2S answer: an empty server that hibernates drops
+			// queries, so its console is asked (at most every
+			// consoleEvery: each status is in its journal). Its errors
+			// are text here: a console found missing must not make the
+			// server count as not running, hence empty.
+			c, ok := asked[n]
+			if !ok || e.Now().Sub(c.at) >= consoleEvery {
+				c.humans, c.err = e.Env.Humans(ctx, n, consoleWait)
+				c.at = e.Now()
+				asked[n] = c
+			}
+			if c.err == nil {
+				return c.humans, nil
+			}
+			why := c.err.Error()
+			if errors.Is(c.err, fail.ErrNotRunning) {
+				why = "it has none open"
+			}
+			return 0, fmt.Errorf("no answer on %s: %w; nor a count from its console: %s", addr, err, why)
 		},
 		Where: func(n string) string {
 			if port, ok := strings.CutPrefix(where[n], "127.0.0.1:"); ok {
@@ -191,6 +210,21 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 		Now: e.Now, Poll: e.EmptyPoll, Out: e.Stdout, ErrOut: e.Stderr,
 	}
 }
+
+// consoleCount is a server's player count as its console last gave it.
+type consoleCount struct {
+	humans int
+	err    error
+	at     time.Time
+}
+
+// consoleEvery paces the console's status while A2S goes unanswered;
+// consoleWait is how long one status may take (a hibernating engine runs
+// a frame every few milliseconds, a loading one none until it is done).
+const (
+	consoleEvery = 30 * time.Second
+	consoleWait  = 5 * time.Second
+)
 
 // preflight checks, before anything is stopped, what a start of name would
 // check (the spec, its overlays, their cfgs, the installation), so that a
