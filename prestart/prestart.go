@@ -114,7 +114,7 @@ func Start(c Config, name string, p startplan.Plan) error {
 	if err := mountLayers(c, inst, layers, c.Layout.RuntimeDir(name)); err != nil {
 		return err
 	}
-	c.step("instance %s ready", name)
+	c.step("%s", ReadyLine(name))
 	return nil
 }
 
@@ -154,3 +154,7 @@ func count(copies []cfgCopy) (n int) {
 	}
 	return n
 }
+
+// ReadyLine is the start helper's last line when it got the instance
+// ready: the CLI tells a refused start from a server that failed after it.
+func ReadyLine(name string) string { return "instance " + name + " ready" }

@@ -184,6 +184,23 @@ func (l *life) early() (string, string) {
 	return "", ""
 }
 
+// ownsPort makes sure the server that is up is ours: the engine holds
+// its game port. When another process has the port, an engine that
+// ignores -strictportbind binds the next free one instead, silently
+// (NET_OpenSocket, engine/net_ws.cpp, cstrike15_src; L4D2 has no such
+// flag: Tsuey/L4D2-Community-Update#367), and the answers on the port
+// come from the other process: not ready, and no watchdog fed by them.
+// When /proc cannot tell, the start goes on as before.
+func (l *life) ownsPort(addr string) error {
+	if l.eng == nil || l.port == 0 {
+		return nil
+	}
+	if ok, err := probe.HoldsUDPPort("/proc", l.eng.PID, l.port); err != nil || ok {
+		return nil
+	}
+	return fmt.Errorf("port %d is taken by another process: what answers on %s is not this server, whose engine (PID %d) holds no socket on it (an engine that ignores -strictportbind binds the next free port instead, where no player finds it); free port %d or give the instance another port", l.port, addr, l.eng.PID, l.port)
+}
+
 // alive is probe.Alive over the console and the engine's main thread: a
 // line printed, frames running (it ran and slept) or files read or
 // written (a map load) count; a main thread that only runs, without
@@ -243,6 +260,9 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
 		_ = notify("READY=1\nSTATUS=running with -nomaster (no A2S_INFO)")
 	} else {
 		info, err := probe.Ready(ctx, pc.addr, pc.start, l.early, l.kick, logf)
+		if err == nil {
+			err = l.ownsPort(pc.addr)
+		}
 		if err != nil {
 			diag.PrintError(os.Stderr, prog, err)
 			os.Exit(1)

@@ -2,11 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/cmd/internal/probe"
 )
 
 func TestParseProbe(t *testing.T) {
@@ -82,5 +87,30 @@ func TestSteamCause(t *testing.T) {
 		if got := steamCause([]byte(line)) != ""; got != want {
 			t.Errorf("%q: %v, want %v", line, got, want)
 		}
+	}
+}
+
+// The server that is up must hold its game port: answers on a port the
+// engine does not hold come from another process, and the engine moved.
+func TestOwnsPort(t *testing.T) {
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	held := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+	self := &probe.Engine{Proc: "/proc", PID: os.Getpid()}
+	if err := (&life{eng: self, port: held}).ownsPort("127.0.0.1:1"); err != nil {
+		t.Errorf("a port the engine holds: %v", err)
+	}
+	other, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := uint16(other.LocalAddr().(*net.UDPAddr).Port)
+	other.Close() // nobody holds it now: certainly not the engine
+	err = (&life{eng: self, port: free}).ownsPort("127.0.0.1:" + strconv.Itoa(int(free)))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is taken by another process: what answers on 127.0.0.1:%d is not this server, whose engine (PID %d) holds no socket on it", free, free, os.Getpid())) {
+		t.Errorf("a port the engine does not hold: %v", err)
 	}
 }

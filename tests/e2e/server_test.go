@@ -220,21 +220,40 @@ func TestRealServer(t *testing.T) {
 			})
 			return err == nil
 		})
-		// The squatter may answer the probe before the engine gives up,
-		// so the start job itself can succeed: what counts is that our
-		// server quits instead of moving to another port.
-		_, _ = c.Run(t, "systemctl", "start", "l4d2@squat.service")
-		c.WaitFor(t, "the engine to refuse the busy port", 20*time.Second, func() bool {
-			return strings.Contains(c.Journal(t, "l4d2@squat.service"), `ERROR: Port 27035 was unavailable - quitting due to "-strictportbind" command-line flag!`)
-		})
-		if j := c.Journal(t, "l4d2@squat.service"); strings.Contains(j, "bound to port 27036 instead") {
-			t.Errorf("the server moved to another port:\n%s", j)
-		}
-		if st := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@squat.service")); st != "0" {
-			if out, _ := c.Run(t, "ss", "-lunp"); strings.Contains(out, "pid="+st+",") {
-				t.Errorf("the server listens somewhere:\n%s", out)
+		// The start fails, naming the port, and the server never listens
+		// elsewhere: the relay finds the answers on 27035 are not its
+		// engine's (or the engine quits first, -strictportbind honoured),
+		// and an engine that ignores -strictportbind (CS:GO's branch;
+		// L4D2 likely too), which moves to the next port without a word,
+		// is never reported ready on the squatter's answers.
+		for _, mode := range []string{"source2013", "csgo"} {
+			c.MustRun(t, "mkdir", "-p", "/run/systemd/system/l4d2@squat.service.d")
+			c.MustRun(t, "sh", "-c", "printf '[Service]\\nEnvironment=STANDIN_NET="+mode+"\\n' >/run/systemd/system/l4d2@squat.service.d/net.conf && systemctl daemon-reload")
+			if out, err := c.Run(t, "systemctl", "start", "l4d2@squat.service"); err == nil {
+				t.Errorf("%s: started on another process's port:\n%s\n%s", mode, out, c.Journal(t, "l4d2@squat.service"))
 			}
+			// This start's lines: the relay may stop the engine before it
+			// says how it opens its sockets.
+			j := c.Journal(t, "l4d2@squat.service")
+			if i := strings.LastIndex(j, "Starting l4d2@squat.service"); i >= 0 {
+				j = j[i:]
+			}
+			if !strings.Contains(j, "port 27035 is taken by another process: what answers on 127.0.0.1:27035 is not this server") &&
+				!strings.Contains(j, `ERROR: Port 27035 was unavailable - quitting due to "-strictportbind" command-line flag!`) {
+				t.Errorf("%s: journal:\n%s", mode, j)
+			}
+			if mode == "source2013" && strings.Contains(j, "bound to port 27036 instead") {
+				t.Errorf("the server moved to another port:\n%s", j)
+			}
+			if st := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@squat.service")); st != "0" {
+				if out, _ := c.Run(t, "ss", "-lunp"); strings.Contains(out, "pid="+st+",") {
+					t.Errorf("%s: the server listens somewhere:\n%s", mode, out)
+				}
+			}
+			c.MustRun(t, "systemctl", "stop", "l4d2@squat.service", "left4me-retry@squat.service")
+			_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
 		}
+		c.MustRun(t, "sh", "-c", "rm -r /run/systemd/system/l4d2@squat.service.d && systemctl daemon-reload")
 		c.MustRun(t, "systemctl", "stop", "squatter.service", "l4d2@squat.service")
 		_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
 	})

@@ -221,3 +221,14 @@ func TestConsoleHumans(t *testing.T) {
 		})
 	}
 }
+
+// send to a stopped server says so: unlike status, its output said
+// nothing, so the error is printed (exit code 3 all the same).
+func TestSendToAStoppedServerSaysSo(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv2", "port: 27015\n")
+	err := te.run("send", "srv2", "status")
+	if fail.Code(err) != fail.CodeNotRunning || fail.Silent(err) || !strings.Contains(err.Error(), "srv2 is not running (no console at ") {
+		t.Fatalf("code %d, silent %v: %v", fail.Code(err), fail.Silent(err), err)
+	}
+}

@@ -166,3 +166,33 @@ func TestStartRefusedByTheHelper(t *testing.T) {
 		t.Fatalf("got %v\n%s\nwant %q", err, te.err, want)
 	}
 }
+
+// A server that fails after the start helper got it ready (a busy port,
+// a server that never answers) is explained by the unit's own lines, not
+// blamed on the helper's successful steps.
+func TestStartFailedAfterTheHelper(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.failStart["l4d2@a.service"] = "failed"
+	te.prestartSaid = "disk: 8.0 KiB of 20.0 GiB in use\nresolving layers...\ninstance a ready\n"
+	err := te.run("start", "a")
+	if !errors.Is(err, fail.ErrJobFailed) || strings.Contains(te.err.String(), "refused by its start helper") ||
+		!strings.Contains(te.err.String(), "start a failed") || !strings.Contains(te.err.String(), "server said goodbye") {
+		t.Fatalf("got %v\n%s", err, te.err)
+	}
+}
+
+// An operator's start of a server that a crash loop left failed forgets
+// the failure first: systemd's start limit would refuse it for a while.
+func TestStartAfterACrashLoop(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.set("l4d2@a.service", "failed", "failed")
+	if err := te.run("start", "a"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	calls := strings.Join(te.sd.calls, ",")
+	if !strings.Contains(calls, "reset-failed l4d2@a.service,start l4d2@a.service") {
+		t.Errorf("calls %s", calls)
+	}
+}

@@ -69,10 +69,20 @@ func Code(err error) int {
 }
 
 // Silent reports whether err needs no message of its own: the command's
-// output said it (status of a stopped instance).
+// output said it (status of a stopped instance), and marked it Shown.
 func Silent(err error) bool {
-	return errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrNoSystemd) && !errors.Is(err, ErrUnknownInstance)
+	var s shown
+	return errors.As(err, &s) && !errors.Is(err, ErrNoSystemd) && !errors.Is(err, ErrUnknownInstance)
 }
+
+// Shown marks err as said by the command's output already: main exits
+// with its code and prints nothing more. Any other error, such as a
+// console that is not there, is printed.
+func Shown(err error) error { return shown{err} }
+
+type shown struct{ error }
+
+func (s shown) Unwrap() error { return s.error }
 
 // NeedsRoot marks err as a permission problem when it is one (EACCES,
 // EPERM), naming the action and the fix; other errors pass unchanged.

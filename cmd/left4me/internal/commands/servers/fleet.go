@@ -216,7 +216,7 @@ func statusErr(as []HostAnswer) error {
 	for _, a := range as {
 		var st StatusJSON
 		if json.Unmarshal(a.Result, &st) != nil || st.State != "active" && st.State != "reloading" {
-			return fmt.Errorf("%s is not running on every host: %w", st.Name, fail.ErrNotRunning)
+			return fail.Shown(fmt.Errorf("%s is not running on every host: %w", st.Name, fail.ErrNotRunning))
 		}
 	}
 	return nil

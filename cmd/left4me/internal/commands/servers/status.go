@@ -196,7 +196,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		return sdErr
 	}
 	if u.ActiveState != "active" && u.ActiveState != "reloading" {
-		return fmt.Errorf("%s is %s: %w", name, u.ActiveState, fail.ErrNotRunning)
+		return fail.Shown(fmt.Errorf("%s is %s: %w", name, u.ActiveState, fail.ErrNotRunning))
 	}
 	return nil
 }
@@ -251,7 +251,7 @@ func (e *Env) isActive(ctx context.Context, names []string, quiet bool) error {
 		all = all && u.ActiveState == "active"
 	}
 	if !all {
-		return fmt.Errorf("not every instance is active: %w", fail.ErrNotRunning)
+		return fail.Shown(fmt.Errorf("not every instance is active: %w", fail.ErrNotRunning))
 	}
 	return nil
 }

@@ -27,4 +27,7 @@ type Env struct {
 	// instance, readable by all: list shows when the next retry is); ""
 	// is DefaultRetryDir.
 	RetryDir string
+	// PlanDir is where the generator writes its start plans
+	// (startplan.DefaultDir); "" leaves staleness to systemd's own flag.
+	PlanDir string
 }

@@ -5,18 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"strings"
 
 	"github.com/left4me/left4me/cmd/internal/relay"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 func unitUsage(op string) string {
@@ -247,7 +249,9 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 		if err != nil {
 			return err
 		}
-		if u.NeedReload {
+		// systemd's own flag misses a unit it loaded after the edit (a
+		// stopped one it had unloaded): the start plan says for sure.
+		if u.NeedReload || e.planStale(n) {
 			fmt.Fprintf(e.Stdout, "spec of %s changed since systemd last read it: reloading systemd\n", n)
 			ctx, cancel := context.WithTimeout(ctx, clienv.JobTimeout)
 			defer cancel()
@@ -257,6 +261,21 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 	return nil
 }
 
+// planStale reports whether name's spec differs from the one the
+// generator last made its start plan from, or has none yet: the start
+// helper would refuse it. Without the plans (not root), it cannot tell.
+func (e *Env) planStale(name string) bool {
+	if e.PlanDir == "" {
+		return false
+	}
+	p, err := startplan.Read(startplan.Path(e.PlanDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	s, lerr := e.Load(name)
+	return err == nil && lerr == nil && !bytes.Equal(p.Spec, s.StartPlan().Spec)
+}
+
 // RunJob runs one job and, on failure, explains it with the unit's result
 // and journal.
 func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) error {
@@ -264,6 +283,14 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 	jctx, cancel := context.WithTimeout(ctx, clienv.JobTimeout)
 	defer cancel()
 	began := e.Now()
+	if op != "stop" {
+		if u, err := sd.Unit(ctx, unit); err == nil && u.ActiveState == "failed" {
+			// An operator's start is a fresh one: the start limit a
+			// crash loop hit would refuse it ("start request repeated
+			// too quickly") for a while yet.
+			_ = sd.ResetFailed(ctx, unit)
+		}
+	}
 	var err error
 	switch op {
 	case "start":
@@ -286,7 +313,7 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 		if op != "stop" {
 			// The start helper refused it (and canceled the job): its
 			// reason, not "job canceled", is the answer.
-			if why := e.refusal(ctx, unit, began); why != "" {
+			if why := e.refusal(ctx, unit, name, began); why != "" {
 				return fmt.Errorf("%w: %s %s was refused by its start helper:\n%s", fail.ErrJobFailed, op, name, why)
 			}
 		}
@@ -304,8 +331,10 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 }
 
 // refusal is what the start helper said, since began, when it refused to
-// start unit (its lines in the journal), or "".
-func (e *Env) refusal(ctx context.Context, unit string, began time.Time) string {
+// start unit (its lines in the journal), or "": also when it got the
+// instance ready, so that a server that failed after it is explained by
+// the unit's own lines, not by the helper's successful steps.
+func (e *Env) refusal(ctx context.Context, unit, name string, began time.Time) string {
 	var out, errb bytes.Buffer
 	args := []string{"--unit", unit, "--identifier", "left4me-prestart", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
 		"--output", "cat", "--no-pager", "--quiet", "--lines", "30"}
@@ -314,6 +343,9 @@ func (e *Env) refusal(ctx context.Context, unit string, began time.Time) string 
 	}
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l == prestart.ReadyLine(name) {
+			return ""
+		}
 		if l != "" {
 			lines = append(lines, termsafe.Line(l))
 		}

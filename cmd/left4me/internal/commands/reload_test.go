@@ -1,0 +1,54 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
+)
+
+// start reloads systemd when the start helper would refuse the spec: it
+// has no start plan yet (a new spec), or the plan was made from another
+// text (an edit of a stopped server whose unit systemd had unloaded, so
+// that systemd's own flag says nothing).
+func TestStartReloadsForThePlan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		plan   string // the spec text the last plan was made from; "" none
+		reload bool
+	}{
+		{"no plan yet", "", true},
+		{"plan of an older text", "port: 27015\n", true},
+		{"plan of this text", "port: 27015\nconfig: [\"hostname three\"]\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.PlanDir = t.TempDir()
+			if tc.plan != "" {
+				s, err := spec.Parse("plan.yaml", []byte(tc.plan))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := startplan.Path(te.PlanDir, "srv3")
+				mkdirs(t, filepath.Dir(p))
+				if err := os.WriteFile(p, startplan.Encode(s.StartPlan()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			te.spec(t, "srv3", "port: 27015\nconfig: [\"hostname three\"]\n")
+			if err := te.run("start", "srv3"); err != nil {
+				t.Fatalf("%v\n%s", err, te.err)
+			}
+			calls := strings.Join(te.sd.calls, ",")
+			if got := strings.HasPrefix(calls, "reload,"); got != tc.reload {
+				t.Errorf("reloaded %v, want %v: %s", got, tc.reload, calls)
+			}
+			if !strings.Contains(calls, "start l4d2@srv3.service") {
+				t.Errorf("not started: %s", calls)
+			}
+		})
+	}
+}
