@@ -330,10 +330,14 @@ func (s *session) depotFiles(dir string) ([]depotFile, error) {
 // the app_update runs to come, one per run, across steamcmd processes
 // (depot/errors.used counts those taken): a state such as 0x402 ends the
 // run with "Error! App '222860' state is 0x402 after update job.", as
-// steamcmd reports a download that stopped short (0x402, 0x602, 0x606,
-// 0x626, 0x6A6: LinuxGSM core_dl.sh retries these, "Update required but
-// not completed - check network") or a full disk (0x202, 0x212: "Not
-// enough disk space"); "nosub" ends it with "ERROR! Failed to install app
+// steamcmd reports a download that stopped short (0x402, 0x602: LinuxGSM
+// core_dl.sh, "Update required but not completed - check network"; 0x606,
+// 0x626, 0x6A6 as issue 24 names them from operators' reports, though
+// LinuxGSM-Docs' steamcmd/errors.md calls 0x606 a disk write failure) or
+// a full disk (0x202, 0x212: "Not enough disk space"). The line is the
+// form with the app's id; the shorter "Error! State is 0x402 after update
+// job." that LinuxGSM-Docs quotes is parsed too (package steamcmd's
+// tests). "nosub" ends it with "ERROR! Failed to install app
 // '222860' (No subscription)", an account without the app. Once the list
 // is used up, runs succeed.
 func (s *session) nextError() (string, bool) {

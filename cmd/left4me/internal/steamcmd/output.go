@@ -52,13 +52,18 @@ type Result struct {
 	NoSubscription bool
 }
 
-var stateRE = regexp.MustCompile(`state is (0x[0-9a-fA-F]+) after update job`)
+// stateRE matches both forms steamcmd prints: "Error! App '222860' state
+// is 0x602 after update job." and, as LinuxGSM-Docs' steamcmd/errors.md
+// quotes it, "Error! State is 0x402 after update job.".
+var stateRE = regexp.MustCompile(`(?i)state is (0x[0-9a-f]+) after update job`)
 
 // Transient reports a failure that a second run of the same job may get
 // past: the download stopped before it completed. LinuxGSM's core_dl.sh
 // retries on 0x402 and 0x602 ("Update required but not completed - check
-// network"), up to ten times; 0x606, 0x626 and 0x6A6 are the same family
-// (update started and stopped on a connection or time-out).
+// network"), up to ten times. 0x606, 0x626 and 0x6A6 are retried as issue
+// 24 asks, from operators' reports (LinuxGSM-Docs' steamcmd/errors.md
+// calls 0x606 a disk write failure: a retry costs little and the last
+// run's message still names the state).
 func (r *Result) Transient() bool {
 	switch r.State {
 	case "0x402", "0x602", "0x606", "0x626", "0x6a6":

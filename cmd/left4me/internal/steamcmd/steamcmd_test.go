@@ -250,6 +250,9 @@ func TestResultStates(t *testing.T) {
 		transient, full, noSubscr bool
 	}{
 		{"Error! App '222860' state is 0x402 after update job.", "0x402", true, false, false},
+		// The form LinuxGSM-Docs quotes (steamcmd/errors.md).
+		{"Error! State is 0x402 after update job.", "0x402", true, false, false},
+		{"Error! State is 0x602 after update job.", "0x602", true, false, false},
 		{"Error! App '222860' state is 0x6A6 after update job.", "0x6a6", true, false, false},
 		{"Error! App '222860' state is 0x626 after update job.", "0x626", true, false, false},
 		{"Error! App '222860' state is 0x202 after update job.", "0x202", false, true, false},
