@@ -20,7 +20,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -130,7 +129,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		if u, ok := states[clienv.UnitOf(in.Name)]; ok {
 			r.State, r.SubState = u.ActiveState, u.SubState
 		}
-		r.Mounted, _ = rundir.Of(e.Layout, in.Name).Mounted()
+		r.Mounted = mounted(e.Layout, in.Name)
 		r.Disk = diskOf(e.Layout, in.Name)
 		if in.Err != nil {
 			r.Error = in.Err.Error()
@@ -150,7 +149,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	}
 	for _, u := range orphans {
 		r := Row{Name: unitctl.NameOfUnit(u.Name), State: u.ActiveState, SubState: u.SubState, Orphaned: true, Overlays: []Overlay{}}
-		r.Mounted, _ = rundir.Of(e.Layout, r.Name).Mounted()
+		r.Mounted = mounted(e.Layout, r.Name)
 		r.Disk = diskOf(e.Layout, r.Name)
 		r.running(run)
 		rows = append(rows, r)

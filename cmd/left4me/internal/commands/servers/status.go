@@ -16,7 +16,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
-	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 )
 
@@ -165,7 +164,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		cancel()
 	}
 	merged := e.Layout.MergedDir(name)
-	st.Mounted, _ = rundir.Of(e.Layout, name).Mounted()
+	st.Mounted = mounted(e.Layout, name)
 	if st.Mounted {
 		t.Row(table.Plain("mounted:", "yes, on "+merged)...)
 	} else {
