@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/tests/testroot"
 )
 
@@ -140,6 +142,13 @@ func TestAlertGameUpdate(t *testing.T) {
 	}
 	if ev := last(); ev.Kind != alert.NewBuild || !strings.Contains(ev.Summary, "build 200") {
 		t.Errorf("sent %+v", ev)
+	}
+	// An install over it is refused, and no update failed: no alert.
+	if err := te.run("game", "install", "--steamcmd", bin); !errors.Is(err, game.ErrExists) {
+		t.Fatalf("install over the game: %v", err)
+	}
+	if ev := last(); ev.Kind != alert.NewBuild {
+		t.Errorf("the refused install sent %+v", ev)
 	}
 }
 

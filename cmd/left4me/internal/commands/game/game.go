@@ -151,7 +151,11 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	out, err := game.Update(c.Context, cfg, req)
 	pr.Done()
 	if err != nil {
-		e.AlertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
+		// A refusal (installed already, another run holds the lock) is
+		// no failed update: the operator reads it, nobody is paged.
+		if !errors.Is(err, game.ErrExists) && !errors.Is(err, versions.ErrBusy) {
+			e.AlertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
+		}
 		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) {
 			err = fmt.Errorf("%w\n%s", err, gamehost.Hint(missing))
 		}
