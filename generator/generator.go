@@ -119,20 +119,23 @@ func Render(c units.Config, name string, s *spec.Spec) Files {
 // (spec.JudgeText; label names the text in messages).
 func DryRunText(c units.Config, name string, data []byte, label string) (*spec.Spec, Files, error) {
 	s, err := spec.JudgeText(c.Layout, name, data, label)
-	if err != nil {
+	return dryRun(c, name, s, err)
+}
+
+// dryRun renders s as Run does: also when limits.yaml is unusable (the
+// default ceilings apply, spec.LimitsError), which it returns all the same.
+func dryRun(c units.Config, name string, s *spec.Spec, err error) (*spec.Spec, Files, error) {
+	if le := (spec.LimitsError{}); err != nil && (s == nil || !errors.As(err, &le)) {
 		return nil, Files{}, err
 	}
-	return s, Render(c, name, s), nil
+	return s, Render(c, name, s), err
 }
 
 // DryRun judges name's spec with all the others, as Run does, and renders
 // it without writing anything.
 func DryRun(c units.Config, name string) (*spec.Spec, Files, error) {
 	s, err := spec.Judge(c.Layout, name)
-	if err != nil {
-		return nil, Files{}, err
-	}
-	return s, Render(c, name, s), nil
+	return dryRun(c, name, s, err)
 }
 
 // writer collects write errors so one failure does not hide the others. It

@@ -72,10 +72,18 @@ func LoadLimits(configDir string) (Limits, error) {
 	if err != nil {
 		d := DefaultLimits()
 		d.file = "the default ceilings (" + path + " is unusable)"
-		return d, fmt.Errorf("%s: %w; the default ceilings apply", path, err)
+		return d, LimitsError{fmt.Errorf("%s: %w; the default ceilings apply", path, err)}
 	}
 	return l, nil
 }
+
+// LimitsError is a limits.yaml that cannot be used. The default ceilings
+// apply meanwhile, as the generator applies them, so the specs are judged
+// (and their servers started) by those: a caller reports it and carries
+// on, as the generator does.
+type LimitsError struct{ error }
+
+func (e LimitsError) Unwrap() error { return e.error }
 
 func (l Limits) check() error {
 	var errs []error

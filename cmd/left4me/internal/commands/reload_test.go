@@ -52,3 +52,25 @@ func TestStartReloadsForThePlan(t *testing.T) {
 		})
 	}
 }
+
+// A limits.yaml that cannot be used is said, and the default ceilings
+// apply meanwhile, as the generator applies them: starts and list go on
+// (a scheduled restart must not fail for it); validate still fails on it.
+func TestUnusableLimitsDoNotStopTheCLI(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "limits.yaml"), "cpu_qouta: 400%\n")
+	if err := te.run("start", "srv1"); err != nil {
+		t.Fatalf("start: %v\n%s", err, te.err)
+	}
+	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "srv1") {
+		t.Fatalf("list: %v\n%s", err, te.out)
+	}
+	if !strings.Contains(te.err.String(), "note: "+filepath.Join(te.Layout.ConfigDir, "limits.yaml")+": ") ||
+		!strings.Contains(te.err.String(), "the default ceilings apply") {
+		t.Errorf("stderr %q", te.err)
+	}
+	if err := te.run("validate", "srv1"); err == nil {
+		t.Error("validate passed an unusable limits.yaml")
+	}
+}

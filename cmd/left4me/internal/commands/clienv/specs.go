@@ -136,6 +136,11 @@ func (e *Env) Load(name string) (*spec.Spec, error) {
 		return nil, err
 	}
 	s, err := spec.Judge(e.Layout, name)
+	if le := (spec.LimitsError{}); s != nil && errors.As(err, &le) {
+		// As the generator: the default ceilings apply meanwhile.
+		e.Note("%v", err)
+		return s, nil
+	}
 	if errors.Is(err, fs.ErrPermission) {
 		// Specs are root's (0640): they may hold an RCON password.
 		return nil, fail.NeedsRoot(err, "reading "+path)

@@ -1,6 +1,7 @@
 package unitctl
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/left4me/left4me/generator"
@@ -40,7 +41,9 @@ func (e *Env) PreviewText(c prestart.Config, name string, data []byte, label str
 }
 
 func preview(c prestart.Config, name string, s *spec.Spec, f generator.Files, err error) (*prestart.Preview, *spec.Spec, error) {
-	if err != nil {
+	// An unusable limits.yaml: the generator goes on with the default
+	// ceilings, and so does a start (Load says so).
+	if le := (spec.LimitsError{}); err != nil && (s == nil || !errors.As(err, &le)) {
 		return nil, nil, err
 	}
 	plan, err := startplan.Decode(f.Plan)
