@@ -1,11 +1,8 @@
 package commands
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,28 +203,5 @@ func TestDocumentedCommandsRun(t *testing.T) {
 // fakeConsole serves a console socket for instance name, as left4me-relay
 // does, answering each command with a line; it returns the directory.
 func fakeConsole(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	mkdirs(t, filepath.Join(dir, name))
-	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				sc := bufio.NewScanner(conn)
-				for sc.Scan() {
-					fmt.Fprintf(conn, "server: %s\n", sc.Text())
-				}
-			}()
-		}
-	}()
-	return dir
+	return serveConsole(t, name, func(line string) string { return "server: " + line + "\n" })
 }

@@ -158,9 +158,21 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 	}
 }
 
-// answeringConsole serves name's console: every line typed is noted in
-// DIR/asked, and each "status" answered with answer.
+// answeringConsole serves name's console: each "status" is answered with
+// answer; every line typed is noted in DIR/asked.
 func answeringConsole(t *testing.T, name, answer string) string {
+	return serveConsole(t, name, func(line string) string {
+		if line == "status" {
+			return answer
+		}
+		return ""
+	})
+}
+
+// serveConsole serves a console socket for instance name, as left4me-relay
+// does: answer gives what the server prints for each line typed, and every
+// line typed is noted in DIR/asked. It returns DIR.
+func serveConsole(t *testing.T, name string, answer func(line string) string) string {
 	t.Helper()
 	dir := t.TempDir()
 	mkdirs(t, filepath.Join(dir, name))
@@ -185,9 +197,7 @@ func answeringConsole(t *testing.T, name, answer string) string {
 				sc := bufio.NewScanner(conn)
 				for sc.Scan() {
 					fmt.Fprintln(log, sc.Text())
-					if sc.Text() == "status" {
-						fmt.Fprint(conn, answer)
-					}
+					fmt.Fprint(conn, answer(sc.Text()))
 				}
 			}()
 		}
