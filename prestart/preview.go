@@ -69,31 +69,7 @@ func PreviewStart(c Config, name string, s startplan.Plan) (*Preview, error) {
 	}
 	p.Layers = append(p.Layers, c.Layout.Installation())
 	p.Warnings = l.lint(s.Overlays)
-	if err := previewDisk(c, name, s.Disk); err != nil {
-		return nil, err
-	}
 	return p, nil
-}
-
-// previewDisk is the start's disk check without its record: a restart of
-// a server over its ceiling would stop it and then be refused. What cannot
-// be measured (never started, runtime/NAME unreadable without root) is
-// left to the start itself.
-func previewDisk(c Config, name string, ceiling int64) error {
-	if ceiling <= 0 {
-		return nil
-	}
-	what := c.Layout.RuntimeDir(name)
-	dir, err := unix.Open(what, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(dir)
-	used, err := instanceUsage(dir, what)
-	if err != nil || used <= ceiling {
-		return nil
-	}
-	return diskFull(c.Layout, name, used, ceiling)
 }
 
 // gameDir is the game's directory in every layer; what an overlay holds

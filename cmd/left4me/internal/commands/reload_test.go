@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -74,32 +72,5 @@ func TestUnusableLimitsDoNotStopTheCLI(t *testing.T) {
 	}
 	if err := te.run("validate", "srv1"); err == nil {
 		t.Error("validate passed an unusable limits.yaml")
-	}
-}
-
-// A restart of a server over its disk ceiling is refused before anything
-// is stopped: the start would be refused, and the server left down.
-func TestRestartOverDiskRefusedFirst(t *testing.T) {
-	te := newEnv(t)
-	te.spec(t, "srv1", "port: 27015\nresources:\n  disk: 64M\n")
-	te.sd.set("l4d2@srv1.service", "active", "running")
-	upper := filepath.Join(te.Layout.RuntimeDir("srv1"), "upper")
-	mkdirs(t, upper)
-	f, err := os.Create(filepath.Join(upper, "big"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.Fallocate(int(f.Fd()), 0, 0, 65<<20); err != nil { // blocks, as du counts
-		t.Skipf("fallocate: %v", err)
-	}
-	err = te.run("restart", "srv1")
-	if err == nil || !strings.Contains(te.err.String()+err.Error(), "more than the 64.0 MiB it may") {
-		t.Fatalf("got %v\n%s", err, te.err)
-	}
-	for _, c := range te.sd.calls {
-		if strings.HasPrefix(c, "restart") || strings.HasPrefix(c, "stop") {
-			t.Errorf("the server was taken down: %v", te.sd.calls)
-		}
 	}
 }
