@@ -40,7 +40,7 @@ func DefaultRestartWarnAt() []time.Duration {
 const (
 	maxRestartDeadline = 24 * time.Hour
 	maxWarnings        = 10
-	maxAnnounce        = 200 // within one console line of the engine (255 bytes) after "say "
+	maxAnnounce        = 200 // within one console line of the engine (254 bytes) after "say "
 )
 
 func (p *parser) schedule(v *yaml.Node) Schedule {

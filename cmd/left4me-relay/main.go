@@ -195,8 +195,14 @@ func (l *life) ownsPort(addr string) error {
 	if l.eng == nil || l.port == 0 {
 		return nil
 	}
-	if ok, err := probe.HoldsUDPPort("/proc", l.eng.PID, l.port); err != nil || ok {
+	mine, others, err := probe.UDPPortOwners("/proc", l.eng.PID, l.port)
+	switch {
+	case err != nil, mine && !others:
 		return nil
+	case mine:
+		// SO_REUSEADDR lets another process bind the port beside the
+		// engine, and the probe's answers may be that one's.
+		return fmt.Errorf("port %d is shared with another process: the engine (PID %d) holds a socket on it and so does someone else, so what answers on %s may not be this server; free port %d or give the instance another port", l.port, l.eng.PID, addr, l.port)
 	}
 	return fmt.Errorf("port %d is taken by another process: what answers on %s is not this server, whose engine (PID %d) holds no socket on it (an engine that ignores -strictportbind binds the next free port instead, where no player finds it); free port %d or give the instance another port", l.port, addr, l.eng.PID, l.port)
 }

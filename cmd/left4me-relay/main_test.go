@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +114,37 @@ func TestOwnsPort(t *testing.T) {
 	err = (&life{eng: self, port: free}).ownsPort("127.0.0.1:" + strconv.Itoa(int(free)))
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is taken by another process: what answers on 127.0.0.1:%d is not this server, whose engine (PID %d) holds no socket on it", free, free, os.Getpid())) {
 		t.Errorf("a port the engine does not hold: %v", err)
+	}
+	// The port shared (SO_REUSEADDR on both sides) with another process.
+	reuse := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1) })
+		return errors.Join(err, serr)
+	}}
+	mineConn, err := reuse.ListenPacket(context.Background(), "udp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mineConn.Close()
+	shared := mineConn.LocalAddr().(*net.UDPAddr).Port
+	theirs, err := reuse.ListenPacket(context.Background(), "udp", "127.0.0.1:"+strconv.Itoa(shared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := theirs.(*net.UDPConn).File()
+	theirs.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := exec.Command("sleep", "30")
+	holder.ExtraFiles = []*os.File{f}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // the other process's alone now
+	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	err = (&life{eng: self, port: uint16(shared)}).ownsPort("127.0.0.1:" + strconv.Itoa(shared))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is shared with another process", shared)) {
+		t.Errorf("a port shared with another process: %v", err)
 	}
 }

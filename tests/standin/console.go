@@ -21,6 +21,13 @@ func consoleCommand(out io.Writer, line string, s *server, a engineArgs) (quit b
 	case "say":
 		// The dedicated server speaks as "Console".
 		fmt.Fprintf(out, "Console: %s\n", strings.Trim(rest, `"`))
+	case "echo":
+		// Each argument and a space, then the newline (Cmd_Echo_f,
+		// engine/cmd.cpp, Source 2013).
+		for _, w := range strings.Fields(rest) {
+			fmt.Fprintf(out, "%s ", w)
+		}
+		fmt.Fprintln(out)
 	case "status":
 		status(out, s, a)
 	case "kickall":
@@ -84,8 +91,9 @@ func status(out io.Writer, s *server, a engineArgs) {
 }
 
 // maxConsoleText is MAX_CONSOLE_TEXTLEN, the text console's line buffer
-// (dedicated/console/textconsole.h, cstrike15_src): 255 characters and
-// the terminating NUL.
+// (dedicated/console/textconsole.h, cstrike15_src). It keeps 254
+// characters: CTextConsole::ReceiveStandardChar (textconsole.cpp) ignores
+// a character once the line holds sizeof(m_szConsoleText) - 2.
 const maxConsoleText = 256
 
 // consoleInput reads the console when in is a terminal, the way the
@@ -140,7 +148,7 @@ func (l *lineEditor) typed(c byte) (cmd string, done bool) {
 			l.line = l.line[:len(l.line)-1]
 			_, _ = l.echo.Write([]byte("\b \b"))
 		}
-	case c >= 0x20 && c <= 0x7e && len(l.line) < maxConsoleText-1:
+	case c >= 0x20 && c <= 0x7e && len(l.line) < maxConsoleText-2:
 		l.line = append(l.line, c)
 		_, _ = l.echo.Write([]byte{c})
 	}

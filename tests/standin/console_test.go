@@ -8,7 +8,7 @@ import (
 	"github.com/left4me/left4me/cmd/a2s"
 )
 
-// The text console's line: echoed as kept, printable ASCII only, 255
+// The text console's line: echoed as kept, printable ASCII only, 254
 // characters at most, the rest of a long line lost.
 func TestLineEditor(t *testing.T) {
 	var echo strings.Builder
@@ -19,7 +19,7 @@ func TestLineEditor(t *testing.T) {
 			got = append(got, cmd)
 		}
 	}
-	if len(got) != 2 || got[0] != "say caf[2J ok" || len(got[1]) != maxConsoleText-1 {
+	if len(got) != 2 || got[0] != "say caf[2J ok" || len(got[1]) != maxConsoleText-2 {
 		t.Fatalf("commands %q", got)
 	}
 	if !strings.HasPrefix(echo.String(), "say caf[2J ok\n") {

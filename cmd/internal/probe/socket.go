@@ -63,3 +63,43 @@ func udpInodes(path string, port uint16, into map[string]bool) error {
 	}
 	return sc.Err()
 }
+
+// UDPPortOwners reports, for port, whether process pid holds a UDP socket
+// on it (mine) and whether any other socket of the network namespace does
+// (others): with SO_REUSEADDR two processes may share a port, and the
+// other one may be the one that answers. An error means /proc cannot tell
+// (no net/udp, as with ProcSubset=pid, or pid's descriptors unreadable).
+func UDPPortOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
+	inodes := map[string]bool{}
+	if _, err := os.Stat(filepath.Join(proc, "net/udp")); err != nil {
+		return false, false, err
+	}
+	for _, f := range []string{"net/udp", "net/udp6"} {
+		if err := udpInodes(filepath.Join(proc, f), port, inodes); err != nil {
+			return false, false, err
+		}
+	}
+	fdDir := filepath.Join(proc, strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false, false, err
+	}
+	held := map[string]bool{}
+	for _, e := range ents {
+		link, err := os.Readlink(filepath.Join(fdDir, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if ino, ok := bytes.CutPrefix([]byte(link), []byte("socket:[")); ok {
+			held[string(bytes.TrimSuffix(ino, []byte("]")))] = true
+		}
+	}
+	for ino := range inodes {
+		if held[ino] {
+			mine = true
+		} else {
+			others = true
+		}
+	}
+	return mine, others, nil
+}

@@ -17,10 +17,10 @@ import (
 const AdminGroup = "left4me-admin"
 
 // MaxCommand is the longest command the engine's console keeps whole: its
-// line buffer is MAX_CONSOLE_TEXTLEN, 256 bytes with the terminating NUL
-// (dedicated/console/textconsole.h, cstrike15_src), and it drops what
-// comes after silently.
-const MaxCommand = 255
+// line buffer is MAX_CONSOLE_TEXTLEN, 256 bytes (dedicated/console/
+// textconsole.h, cstrike15_src), of which CTextConsole::ReceiveStandardChar
+// (textconsole.cpp) fills 254, dropping what comes after silently.
+const MaxCommand = 254
 
 // console serves the server's console on a unix socket: every client gets
 // the lines the server prints from its connection on, and each line it

@@ -155,7 +155,7 @@ func TestSendRefusesMangled(t *testing.T) {
 	te.spec(t, "srv1", "port: 27015\n")
 	for cmd, want := range map[string]string{
 		"say caf\u00e9":                       "keeps only printable ASCII",
-		"sv_tags " + strings.Repeat("x", 300): "is 308 bytes: the server's console keeps 255",
+		"sv_tags " + strings.Repeat("x", 300): "is 308 bytes: the server's console keeps 254",
 		"quit":                                "use left4me stop NAME",
 	} {
 		err := te.console().Send(context.Background(), "srv1", cmd, time.Millisecond)
@@ -198,10 +198,16 @@ func TestConsoleHumans(t *testing.T) {
 		err          string
 	}{
 		{"status", "hostname: x\nmap     : c1m1_hotel\nplayers : 3 humans, 1 bots (8 max) (not hibernating)\n\n#end\n", 3, ""},
-		{"source 2013", "players : 0 humans, 2 bots (8 max)\n", 0, ""},
-		{"a long line's rest", strings.Repeat("A", 16<<10) + "players : 0 humans, 0 bots\nplayers : 5 humans, 0 bots (8 max)\n", 5, ""},
+		{"source 2013", "hostname: x\nplayers : 0 humans, 2 bots (8 max)\n", 0, ""},
+		{"a long line's rest", "hostname: x\n" + strings.Repeat("A", 16<<10) + "players : 0 humans, 0 bots (8 max)\nplayers : 5 humans, 0 bots (8 max)\n", 5, ""},
+		// A player named "players" saying "0 humans, gg" (Host_Say's
+		// "NAME: TEXT") is no count.
+		{"chat", "hostname: x\nplayers: 0 humans, gg\nplayers : 2 humans, 0 bots (8 max)\n", 2, ""},
+		// Two counts (one forged in the same moment): none is believed.
+		{"two counts", "hostname: x\nplayers : 0 humans, 0 bots (8 max)\nplayers : 2 humans, 0 bots (8 max)\n", 0, "(2 players lines)"},
+		{"no hostname", "players : 0 humans, 0 bots (8 max)\n", 0, "not one hostname and one players line"},
 		{"refused", "left4me: refused: for root and members of left4me-admin only\n", 0, "left4me-admin only"},
-		{"no count", "Unknown command \"status\"\n", 0, "no status answer within 300ms"},
+		{"no count", "Unknown command \"status\"\n", 0, "not one hostname and one players line (0 players lines)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)

@@ -196,3 +196,17 @@ func TestStartAfterACrashLoop(t *testing.T) {
 		t.Errorf("calls %s", calls)
 	}
 }
+
+// A refusal after an earlier run got the server ready (Restart= started
+// it again, and the helper refused then) is still the answer.
+func TestStartRefusedAfterAReadyRun(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.failStart["l4d2@a.service"] = "failed"
+	te.prestartSaid = "instance a ready\n/var/lib/left4me/runtime/a: disk full: its upper layer and dumps hold 70 MiB\n"
+	err := te.run("start", "a")
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), "refused by its start helper:\n/var/lib/left4me/runtime/a: disk full") ||
+		strings.Contains(te.err.String(), "instance a ready") {
+		t.Fatalf("got %v\n%s", err, te.err)
+	}
+}

@@ -129,10 +129,10 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 		out          string
 	}{
 		{"hibernating", "hostname: a\nplayers : 0 humans, 0 bots (8 max) (hibernating)\n\n#end\n", true, "a: restarted"},
-		{"occupied", "players : 2 humans, 0 bots (8 max) (not hibernating)\n", false, "a: 2 player(s) on port 27001; waiting"},
-		// A line that merely contains the words, as a plugin's chat
+		{"occupied", "hostname: a\nplayers : 2 humans, 0 bots (8 max) (not hibernating)\n", false, "a: 2 player(s) on port 27001; waiting"},
+		// A line that merely contains the words, as a player's chat
 		// might, is no count.
-		{"no count", "Console: players : 0 humans, 0 bots\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: no status answer within 5s"},
+		{"no count", "hostname: a\nplayers: 0 humans, gg\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: its status was not one hostname and one players line (0 players lines)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -151,7 +151,7 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 			if !strings.Contains(te.out.String()+te.err.String(), tc.out) {
 				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
 			}
-			if n := countLines(t, asked); n != 1 {
+			if n := countLines(t, asked, "status"); n != 1 {
 				t.Errorf("the console was asked %d times, want once", n)
 			}
 		})
@@ -162,6 +162,9 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 // answer; every line typed is noted in DIR/asked.
 func answeringConsole(t *testing.T, name, answer string) string {
 	return serveConsole(t, name, func(line string) string {
+		if w, ok := strings.CutPrefix(line, "echo "); ok {
+			return w + " \n" // Cmd_Echo_f: each word and a space
+		}
 		if line == "status" {
 			return answer
 		}
@@ -205,11 +208,18 @@ func serveConsole(t *testing.T, name string, answer func(line string) string) st
 	return dir
 }
 
-func countLines(t *testing.T, path string) int {
+// countLines counts the lines of path that are line.
+func countLines(t *testing.T, path, line string) int {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Count(string(b), "\n")
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if l == line {
+			n++
+		}
+	}
+	return n
 }

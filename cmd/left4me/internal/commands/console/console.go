@@ -37,7 +37,7 @@ func SendCmd(e *Env) *cli.Command {
 		Description: `Types COMMAND into the server's console and prints the lines the server
 prints until it is quiet for a second. Only root and members of the group
 left4me-admin may (usermod -aG left4me-admin YOU). The server's console
-keeps printable ASCII only, 255 bytes a line: a command with a control
+keeps printable ASCII only, 254 bytes a line: a command with a control
 character (one command never becomes two), another character or more
 bytes is refused rather than cut, a long say is sent as several, and quit
 and exit are refused (use left4me stop). What the server prints is shown

@@ -285,9 +285,10 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 	began := e.Now()
 	if op != "stop" {
 		if u, err := sd.Unit(ctx, unit); err == nil && u.ActiveState == "failed" {
-			// An operator's start is a fresh one: the start limit a
-			// crash loop hit would refuse it ("start request repeated
-			// too quickly") for a while yet.
+			// Every start and restart asked for (by an operator, or a
+			// rollout of a server that is not failed: those skip failed
+			// ones) is a fresh one: the start limit a crash loop hit
+			// would refuse it ("start request repeated too quickly").
 			_ = sd.ResetFailed(ctx, unit)
 		}
 	}
@@ -344,7 +345,8 @@ func (e *Env) refusal(ctx context.Context, unit, name string, began time.Time) s
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if l == prestart.ReadyLine(name) {
-			return ""
+			lines = nil // that run got it ready; a later one may refuse
+			continue
 		}
 		if l != "" {
 			lines = append(lines, termsafe.Line(l))
