@@ -24,6 +24,7 @@ import (
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 	"github.com/left4me/left4me/units"
 )
 
@@ -316,4 +317,20 @@ func (e *Env) UnitState(ctx context.Context, name string) (control.Unit, error) 
 	ctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
 	defer cancel()
 	return sd.Unit(ctx, UnitOf(name))
+}
+
+// PlanStale reports whether spec s of instance name differs from the one
+// the generator last made its start plan from in planDir, or has no plan
+// yet: the start helper would refuse it until systemd is reloaded. With
+// planDir "" (where the generator writes is unknown) or the plan
+// unreadable (not root), it cannot tell and says no.
+func PlanStale(planDir, name string, s *spec.Spec) bool {
+	if planDir == "" || s == nil {
+		return false
+	}
+	p, err := startplan.Read(startplan.Path(planDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	return err == nil && !bytes.Equal(p.Spec, s.StartPlan().Spec)
 }

@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec"
-	"github.com/left4me/left4me/spec/startplan"
 )
 
 type Overlay struct {
@@ -298,16 +296,7 @@ func (e *Env) countPlayers(ctx context.Context, rows []Row) {
 // stale reports whether instance in's spec differs from the one the
 // generator last made its start plan from (or has no plan yet). Without
 // the right to read the plans (not root), nothing is reported stale.
-func (e *Env) stale(in spec.Instance) bool {
-	if e.PlanDir == "" {
-		return false // where the generator writes is unknown
-	}
-	p, err := startplan.Read(startplan.Path(e.PlanDir, in.Name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	return err == nil && !bytes.Equal(p.Spec, in.Spec.StartPlan().Spec)
-}
+func (e *Env) stale(in spec.Instance) bool { return clienv.PlanStale(e.PlanDir, in.Name, in.Spec) }
 
 // unitStates asks systemd (sd, nil without one) for every instance's unit
 // at once.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
-	"github.com/left4me/left4me/spec/startplan"
 )
 
 func unitUsage(op string) string {
@@ -265,15 +263,8 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 // generator last made its start plan from, or has none yet: the start
 // helper would refuse it. Without the plans (not root), it cannot tell.
 func (e *Env) planStale(name string) bool {
-	if e.PlanDir == "" {
-		return false
-	}
-	p, err := startplan.Read(startplan.Path(e.PlanDir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	s, lerr := e.Load(name)
-	return err == nil && lerr == nil && !bytes.Equal(p.Spec, s.StartPlan().Spec)
+	s, err := e.Load(name)
+	return err == nil && clienv.PlanStale(e.PlanDir, name, s)
 }
 
 // RunJob runs one job and, on failure, explains it with the unit's result
