@@ -144,6 +144,12 @@ func checkDisk(prog string) {
 		fmt.Printf("stopping %s: over its disk ceiling\n", layout.Unit(name))
 		if out, err := exec.Command("systemctl", "stop", "--no-block", layout.Unit(name)).CombinedOutput(); err != nil {
 			diag.PrintError(os.Stderr, prog, fmt.Errorf("stop %s: %v: %s", name, err, out))
+			continue
+		}
+		// A stop is no failure, so OnFailure= stays quiet: the operator is
+		// told here (left4me alert unit finds this run's line above).
+		if out, err := exec.Command("systemctl", "start", "--no-block", layout.AlertUnit(name)).CombinedOutput(); err != nil {
+			diag.PrintError(os.Stderr, prog, fmt.Errorf("alert %s: %v: %s", name, err, out))
 		}
 	}
 	if len(errs) > 0 {

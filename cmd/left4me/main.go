@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,6 +38,11 @@ func main() {
 	env.Version = version
 	err := commands.Run(ctx, env, commands.Args(os.Args))
 	stop()
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		msg, code := fail.Interrupted(err)
+		fmt.Fprintf(os.Stderr, "left4me: %s\n", msg)
+		os.Exit(code)
+	}
 	if err != nil {
 		if !fail.Silent(err) {
 			fmt.Fprintf(os.Stderr, "left4me: %v\n", err)

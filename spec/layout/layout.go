@@ -45,6 +45,13 @@ func (l Layout) SpecPath(name string) string {
 // Unit is the systemd unit of an instance, l4d2@NAME.service.
 func Unit(name string) string { return "l4d2@" + name + ".service" }
 
+// DiskUnit stops the instances over their disk ceilings (left4me-disk.timer).
+const DiskUnit = "left4me-disk.service"
+
+// AlertUnit tells the operator what happened to an instance,
+// left4me-alert@NAME.service.
+func AlertUnit(name string) string { return "left4me-alert@" + name + ".service" }
+
 // RuntimeRoot is runtime/, which holds one directory per instance.
 func (l Layout) RuntimeRoot() string { return filepath.Join(l.Root, RuntimeName) }
 

@@ -118,6 +118,31 @@ func TestBackups(t *testing.T) {
 		if n := len(ids(t)); n != 2 {
 			t.Errorf("%d backups, want the first and the one before the restore", n)
 		}
+		// Again: the same backup, not the one the first restore took
+		// (that would undo it); that one says how to undo.
+		out = c.MustRun(t, "left4me", "restore", "srv", "--yes")
+		if got := c.MustRun(t, "cat", db); got != "SQLite format 3 first" {
+			t.Errorf("the second restore put back %q", got)
+		}
+		if !strings.Contains(out, "to undo the restore: left4me restore srv ") {
+			t.Errorf("restore:\n%s", out)
+		}
+		if out := c.MustRun(t, "left4me", "backups", "srv"); strings.Count(out, " restore\n") != 2 {
+			t.Errorf("backups:\n%s", out)
+		}
+		query(t, c, 27061)
+	})
+
+	t.Run("an interrupted restart leaves the server as it was and says so", func(t *testing.T) {
+		pid := mainPID(t, c, "srv")
+		// Ctrl-C while it waits for the 3 players to leave.
+		out, _ := c.Run(t, "sh", "-c", "timeout --preserve-status -s INT 3 left4me restart srv --when-empty --deadline 5m 2>&1; echo exit $?")
+		if !strings.Contains(out, "left4me: interrupted; not restarted (left as they were): srv\n") || !strings.HasSuffix(out, "exit 130\n") || strings.Contains(out, "context canceled") {
+			t.Errorf("interrupted restart:\n%s", out)
+		}
+		if mainPID(t, c, "srv") != pid {
+			t.Errorf("the server was restarted")
+		}
 	})
 
 	t.Run("reset backs up first; restore brings the data back", func(t *testing.T) {
@@ -134,8 +159,8 @@ func TestBackups(t *testing.T) {
 		}
 		query(t, c, 27061)
 		c.MustRun(t, "left4me", "reset", "srv", "--yes", "--no-backup")
-		if n := len(ids(t)); n != 3 {
-			t.Errorf("%d backups, want 3 (--no-backup takes none)", n)
+		if n := len(ids(t)); n != 4 {
+			t.Errorf("%d backups, want 4 (--no-backup takes none)", n)
 		}
 	})
 

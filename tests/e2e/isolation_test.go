@@ -154,8 +154,11 @@ func TestDiskCeiling(t *testing.T) {
 			return writeFiles(root, map[string]string{
 				"etc/left4me/instances/full.yaml": "port: 27052\nresources: {disk: 64M}\n",
 				"etc/left4me/instances/calm.yaml": "port: 27053\nresources: {disk: 64M}\n",
+				"etc/left4me/alerts.yaml":         "command: /usr/local/bin/page\n",
+				"usr/local/bin/page":              "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
 			})
 		}})
+	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
 	c.MustRun(t, "systemctl", "start", "l4d2@full.service", "l4d2@calm.service")
 	if out, _ := c.Run(t, "systemctl", "is-active", "left4me-disk.timer"); strings.TrimSpace(out) != "active" {
 		t.Errorf("left4me-disk.timer is %q while servers run", out)
@@ -174,6 +177,18 @@ func TestDiskCeiling(t *testing.T) {
 	}
 	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "runtime/full: over its disk ceiling") {
 		t.Errorf("left4me-disk.service's journal does not say why:\n%s", j)
+	}
+	// The operator is told (a stop is no failure: OnFailure= stays quiet),
+	// for full alone, and status says why it is down.
+	c.WaitFor(t, "the disk alert", time.Minute, func() bool {
+		out, _ := c.Run(t, "cat", "/run/events.jsonl")
+		return strings.Contains(out, `"event":"disk-full","instance":"full"`) && strings.Contains(out, "more than the 64.0 MiB it may")
+	})
+	if out, _ := c.Run(t, "cat", "/run/events.jsonl"); strings.Contains(out, `"instance":"calm"`) {
+		t.Errorf("calm was alerted:\n%s", out)
+	}
+	if out, _ := c.Run(t, "left4me", "status", "full", "-n", "0"); !strings.Contains(out, "more than its ceiling of 64.0 MiB") || !strings.Contains(out, "its start is refused") {
+		t.Errorf("status of full:\n%s", out)
 	}
 	if _, err := c.Run(t, "systemctl", "start", "l4d2@full.service"); err == nil {
 		t.Error("full started over its ceiling")

@@ -45,6 +45,7 @@ const (
 	HangKill     = "hang-kill"     // the watchdog killed a hung server
 	StartRefused = "start-refused" // the start helper refused to start it
 	Failed       = "failed"        // the unit failed otherwise
+	DiskFull     = "disk-full"     // left4me-disk stopped it over its disk ceiling
 	UpdateFailed = "update-failed" // a game update failed
 	NewBuild     = "new-build"     // a game update installed a new build
 	BuildFailed  = "overlay-build-failed"

@@ -92,7 +92,13 @@ type Info struct {
 	Time time.Time // when it was taken (from its ID)
 	Size int64     // bytes of the file
 	Path string
+	Why  string // what it was taken before ("before restore"), "" for a plain one
 }
+
+// BeforeRestore is the Why of the backup a restore takes of what it
+// replaces: Find's newest skips it, so a second restore does not undo the
+// first.
+const BeforeRestore = "before restore"
 
 // Options of Create.
 type Options struct {
@@ -104,6 +110,9 @@ type Options struct {
 	// Changed, if set, is called between the first stat of a file and
 	// the copy (tests: a writer racing the backup).
 	Changed func(name string)
+	// Why it is taken (Info.Why), kept as the gzip header's comment
+	// (RFC 1952 FCOMMENT), so it travels with the file.
+	Why string
 }
 
 // Result is what Create made.
@@ -214,6 +223,7 @@ func createOnce(rt int, what, dir, id string, o Options) (res Result, err error)
 		return res, err
 	}
 	gz := gzip.NewWriter(tmp)
+	gz.Comment = o.Why
 	w := &walker{tw: tar.NewWriter(gz), top: what, dev: top.Dev, o: o, res: &res}
 	if err := w.write(w.header(&top, "./", tar.TypeDir), "."); err != nil {
 		return res, err
@@ -550,7 +560,8 @@ func List(dir string) ([]Info, error) {
 			continue // removed meanwhile
 		}
 		t, _ := time.Parse("20060102T150405Z", id[:16])
-		out = append(out, Info{ID: id, Time: t, Size: fi.Size(), Path: filepath.Join(dir, e.Name())})
+		p := filepath.Join(dir, e.Name())
+		out = append(out, Info{ID: id, Time: t, Size: fi.Size(), Path: p, Why: why(p)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
@@ -559,6 +570,21 @@ func List(dir string) ([]Info, error) {
 		return suffixN(out[i].ID) < suffixN(out[j].ID)
 	})
 	return out, nil
+}
+
+// why is the gzip comment of backup file p (Options.Why), "" if none or
+// unreadable: only the header is read.
+func why(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return ""
+	}
+	return gz.Comment
 }
 
 func suffixN(id string) int {
@@ -608,7 +634,8 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 	return gone, errors.Join(errs...)
 }
 
-// Find is the backup id in dir ("" = the newest).
+// Find is the backup id in dir; "" is the newest one not taken before a
+// restore (BeforeRestore), or the newest if all were.
 func Find(dir, id string) (Info, error) {
 	all, err := List(dir)
 	if err != nil {
@@ -618,6 +645,11 @@ func Find(dir, id string) (Info, error) {
 		return Info{}, fmt.Errorf("%w: %s holds none", ErrNone, dir)
 	}
 	if id == "" {
+		for i := len(all) - 1; i >= 0; i-- {
+			if all[i].Why != BeforeRestore {
+				return all[i], nil
+			}
+		}
 		return all[len(all)-1], nil
 	}
 	for _, b := range all {

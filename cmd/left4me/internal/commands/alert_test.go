@@ -186,3 +186,57 @@ func TestAlertHangKillRecovered(t *testing.T) {
 		}
 	}
 }
+
+// Started by left4me-disk.service beside its stop of a server over its
+// disk ceiling (a stop, so OnFailure= stays quiet): a disk-full alert with
+// the disk service's reason, only for the instance it stopped and only
+// while that instance is down.
+func TestAlertDiskStop(t *testing.T) {
+	diskSaid := "stopping l4d2@srv10.service: over its disk ceiling\n" +
+		"stopping l4d2@srv1.service: over its disk ceiling\n" +
+		"%s/srv1: over its disk ceiling: its upper layer and dumps hold 80.0 MiB, more than the 64.0 MiB it may\n"
+	for _, tc := range []struct {
+		name, state, said string
+		kind              string // "" nothing sent
+	}{
+		{"stopped", "inactive", diskSaid, alert.DiskFull},
+		{"still stopping", "deactivating", diskSaid, alert.DiskFull},
+		{"started again since", "active", diskSaid, ""},
+		{"another instance stopped", "inactive", "stopping l4d2@srv10.service: over its disk ceiling\n", ""},
+		{"nothing stopped", "inactive", "srv1: 8.0 KiB of 64.0 MiB\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			dir := t.TempDir()
+			got := filepath.Join(dir, "event.json")
+			writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
+			os.Chmod(filepath.Join(dir, "page"), 0o755)
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+			te.sd.set(clienv.UnitOf("srv1"), tc.state, "dead")
+			te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+				if slices.Contains(args, "left4me-disk.service") {
+					fmt.Fprintf(stdout, tc.said, te.Layout.RuntimeRoot())
+				}
+				return nil
+			}
+			if err := te.run("alert", "unit", "srv1"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(got)
+			if tc.kind == "" {
+				if err == nil {
+					t.Errorf("sent %s", b)
+				}
+				return
+			}
+			var ev alert.Event
+			if err != nil || json.Unmarshal(b, &ev) != nil {
+				t.Fatalf("sent %s (%v)", b, err)
+			}
+			if ev.Kind != tc.kind || !strings.Contains(ev.Summary, "srv1 was stopped") || !strings.Contains(ev.Detail, "more than the 64.0 MiB it may") {
+				t.Errorf("sent %+v", ev)
+			}
+		})
+	}
+}

@@ -32,7 +32,7 @@ Examples:
 Exit codes: 0 ok, 1 failure (invalid spec, failed job, ...), 2 usage,
 3 not running (status, is-active, as systemctl), 4 unknown instance,
 5 systemd not reachable, 6 permission denied (run as root),
-7 spec directory missing.
+7 spec directory missing, 130 interrupted (Ctrl-C, SIGTERM, a lost terminal).
 
 Shell completion: source <(left4me completion bash)   (or zsh, fish)`
 

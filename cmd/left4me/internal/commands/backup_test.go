@@ -197,3 +197,59 @@ func TestRemovalBacksUpFirst(t *testing.T) {
 		})
 	}
 }
+
+// A restore without ID skips the backups restores took, so running it
+// twice puts back the same backup and does not undo itself; the one it
+// took says how to undo, and taking it prunes nothing (with keep 2 the
+// backup being restored is the oldest).
+func TestRestoreTwice(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.spec(t, "srv1", "port: 27015\nbackups: {keep: 2}\n")
+	te.Euid = 0
+	te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
+	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
+	for _, v := range []string{"one\n", "two\n"} {
+		writeFile(t, cfg, v)
+		if err := te.run("backup", "srv1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, cfg, "three\n")
+	first := backupIDs(t, te, "srv1")
+	if len(first) != 2 {
+		t.Fatalf("backups %v", first)
+	}
+	te.out.Reset()
+	if err := te.run("restore", "srv1", first[0], "--yes"); err != nil {
+		t.Fatalf("restore of the oldest with keep 2: %v\n%s", err, te.out)
+	}
+	if got := readFile(t, cfg); got != "one\n" {
+		t.Errorf("restored %q", got)
+	}
+	ids := backupIDs(t, te, "srv1")
+	if len(ids) != 3 || !strings.Contains(te.out.String(), "to undo the restore: left4me restore srv1 "+ids[2]) {
+		t.Fatalf("backups %v\n%s", ids, te.out)
+	}
+	for range 2 {
+		if err := te.run("restore", "srv1", "--yes"); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, cfg); got != "two\n" {
+			t.Errorf("a restore without ID put back %q, not the newest backup", got)
+		}
+	}
+	te.out.Reset()
+	if err := te.run("backups", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(te.out.String()), "\n"); len(lines) != 6 || !strings.HasSuffix(lines[1], " -") || !strings.HasSuffix(lines[3], " restore") {
+		t.Errorf("backups:\n%s", te.out)
+	}
+	if err := te.run("restore", "srv1", ids[2], "--yes", "--no-backup"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, cfg); got != "three\n" {
+		t.Errorf("undo put back %q", got)
+	}
+}

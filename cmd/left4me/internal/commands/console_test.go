@@ -238,3 +238,25 @@ func TestSendToAStoppedServerSaysSo(t *testing.T) {
 		t.Fatalf("code %d, silent %v: %v", fail.Code(err), fail.Silent(err), err)
 	}
 }
+
+// A server whose spec was removed while it runs (orphaned) keeps its
+// console: send reaches its relay, still checked; without a console the
+// name is unknown, as before.
+func TestSendToAnOrphan(t *testing.T) {
+	te := newEnv(t)
+	te.ConsoleDir = serveConsole(t, "gone", func(line string) string { return "typed " + line + "\n" })
+	te.relayIsUs("gone")
+	if err := te.run("send", "gone", "say bye"); err != nil {
+		t.Fatalf("send to an orphan: %v", err)
+	}
+	if got := readFile(t, filepath.Join(te.ConsoleDir, "asked")); !strings.Contains(got, "say bye") {
+		t.Errorf("typed %q", got)
+	}
+	err := te.run("send", "never", "status")
+	if !errors.Is(err, fail.ErrUnknownInstance) {
+		t.Errorf("send to an instance that never was: %v", err)
+	}
+	if err := te.run("send", "../gone", "status"); err == nil || errors.Is(err, fail.ErrUnknownInstance) {
+		t.Errorf("a bad name: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +213,53 @@ func TestStatusSchedule(t *testing.T) {
 	te.spec(t, "srv2", "port: 27115\n")
 	if err := te.run("status", "srv2"); !errors.Is(err, fail.ErrNotRunning) || strings.Contains(te.out.String(), "schedule:") {
 		t.Errorf("no schedule, yet: %v\n%s", err, te.out)
+	}
+}
+
+// The disk row says the ceiling, and in words what a server over it
+// means: left4me-disk stopped it and its start is refused.
+func TestStatusDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, usage string
+		want              []string
+		over              bool
+	}{
+		{"under", "port: 27015\nresources: {disk: 64M}\n", "8192 1764158400\n", []string{"disk:      8.0 KiB of 64.0 MiB in its upper layer and crash dumps (measured 2025-11-26 12:00:00 UTC)"}, false},
+		{"over", "port: 27015\nresources: {disk: 64M}\n", "83886080 1764158400\n", []string{"80.0 MiB in its upper layer and crash dumps, more than its ceiling of 64.0 MiB", "its start is refused", "left4me reset srv1"}, true},
+		{"limits' ceiling", "port: 27015\n", "8192 1764158400\n", []string{"8.0 KiB of 20.0 GiB"}, false},
+		{"never measured", "port: 27015\n", "", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", tc.spec)
+			te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
+			if tc.usage != "" {
+				mkdirs(t, te.Layout.RuntimeDir("srv1"))
+				writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "usage"), tc.usage)
+			}
+			_ = te.run("status", "srv1", "-n", "0")
+			for _, w := range tc.want {
+				if !strings.Contains(te.out.String(), w) {
+					t.Errorf("no %q in\n%s", w, te.out)
+				}
+			}
+			if tc.usage == "" && strings.Contains(te.out.String(), "disk:") {
+				t.Errorf("a disk row without a measure:\n%s", te.out)
+			}
+			te.out.Reset()
+			_ = te.run("status", "srv1", "--json")
+			var st struct {
+				Disk *struct {
+					Ceiling int64 `json:"ceiling"`
+					Over    bool  `json:"over"`
+				} `json:"disk"`
+			}
+			if err := json.Unmarshal(te.out.Bytes(), &st); err != nil {
+				t.Fatal(err)
+			}
+			if (st.Disk == nil) != (tc.usage == "") || st.Disk != nil && (st.Disk.Over != tc.over || st.Disk.Ceiling == 0) {
+				t.Errorf("json disk %+v", st.Disk)
+			}
+		})
 	}
 }

@@ -4,9 +4,11 @@
 package fail
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -44,7 +46,26 @@ const (
 	CodeNoSystemd       = 5
 	CodePermission      = 6
 	CodeNoSpecDir       = 7
+	// CodeInterrupted is a shell's for SIGINT (128+2), for every signal
+	// that ends a command (main's signal.NotifyContext).
+	CodeInterrupted = 130
 )
+
+// Interrupted is what to print, and the exit code, for err ending a
+// command whose context a signal canceled: "interrupted" and what the
+// command said it left, never Go's "context canceled".
+func Interrupted(err error) (string, int) {
+	msg := strings.ReplaceAll(err.Error(), ": "+context.Canceled.Error(), "")
+	msg = strings.TrimSpace(strings.ReplaceAll(msg, context.Canceled.Error(), ""))
+	switch {
+	case strings.HasPrefix(msg, "interrupted"):
+	case msg == "":
+		msg = "interrupted"
+	default:
+		msg = "interrupted: " + msg
+	}
+	return msg, CodeInterrupted
+}
 
 // Code is the process exit code for err (0 for nil).
 func Code(err error) int {

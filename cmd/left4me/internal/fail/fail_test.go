@@ -1,6 +1,7 @@
 package fail
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,5 +33,20 @@ func TestCode(t *testing.T) {
 	}
 	if err := NeedsRoot(errors.New("other"), "x"); errors.Is(err, ErrPermission) {
 		t.Error("NeedsRoot marked a non-permission error")
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{context.Canceled, "interrupted"},
+		{fmt.Errorf("game update: steamcmd: %w", context.Canceled), "interrupted: game update: steamcmd"},
+		{errors.New("interrupted; restarted: a; not restarted (left as they were): b"), "interrupted; restarted: a; not restarted (left as they were): b"},
+	} {
+		if got, code := Interrupted(tc.err); got != tc.want || code != 130 {
+			t.Errorf("%v: %q, %d", tc.err, got, code)
+		}
 	}
 }

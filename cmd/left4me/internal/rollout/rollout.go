@@ -80,7 +80,12 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 	done := map[string]bool{}
 	failed := 0
 	act := func(n string) error {
-		err := d.Act(ctx, n)
+		if ctx.Err() != nil {
+			return interrupted(ctx, p, done)
+		}
+		// An interrupt waits for the job under way: a restore's stop,
+		// unpack and start are one, and must not leave a server down.
+		err := d.Act(context.WithoutCancel(ctx), n)
 		done[n] = true
 		if !errors.Is(err, fail.ErrJobFailed) {
 			return err
@@ -111,6 +116,9 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 				break
 			}
 		}
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return interrupted(ctx, p, done)
 	}
 	if err != nil {
 		return err
@@ -147,6 +155,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 	for {
 		var still []string
 		for _, n := range waiting {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			humans, err := d.Humans(ctx, n)
 			switch {
 			case p.OnlyRunning && errors.Is(err, ErrNotRunning):
@@ -204,6 +215,36 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		case <-time.After(wait):
 		}
 	}
+}
+
+// Interrupted is the error of a rollout ended by the operator (Ctrl-C,
+// SIGTERM): which servers it did and which it left as they were. It is
+// context.Canceled, without saying so.
+type Interrupted struct {
+	Msg string
+	err error
+}
+
+func (e Interrupted) Error() string { return e.Msg }
+func (e Interrupted) Unwrap() error { return e.err }
+
+func interrupted(ctx context.Context, p Plan, done map[string]bool) error {
+	var did, rest []string
+	for _, n := range p.Names {
+		if done[n] {
+			did = append(did, n)
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	msg := "interrupted"
+	if len(did) > 0 {
+		msg += "; " + pastTense(p.Op) + ": " + strings.Join(did, ", ")
+	}
+	if len(rest) > 0 {
+		msg += "; not " + pastTense(p.Op) + " (left as they were): " + strings.Join(rest, ", ")
+	}
+	return Interrupted{Msg: msg, err: ctx.Err()}
 }
 
 // ErrLeftRunning is in the error of a wait that ended with servers still

@@ -145,3 +145,42 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// Interrupted (Ctrl-C) during a server's job: that job finishes with a
+// context that is not canceled (a restore's stop and start stay one), no
+// later server is acted on, and the error names both, as a cancel.
+func TestInterrupted(t *testing.T) {
+	for _, whenEmpty := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var acted []string
+		d := Deps{
+			Act: func(actx context.Context, n string) error {
+				acted = append(acted, n)
+				if n == "b" {
+					cancel()
+					if actx.Err() != nil {
+						t.Errorf("%s's job was canceled with the rollout", n)
+					}
+				}
+				return nil
+			},
+			Humans: func(context.Context, string) (int, error) { return 0, nil },
+			Where:  func(n string) string { return n },
+			Now:    time.Now,
+			Poll:   time.Millisecond,
+			Out:    io.Discard, ErrOut: io.Discard,
+		}
+		p := Plan{Op: "restart", Names: []string{"a", "b", "c", "d"}, WhenEmpty: whenEmpty, Deadline: time.Minute}
+		err := Run(ctx, p, d)
+		var in Interrupted
+		if !errors.As(err, &in) || !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "context canceled") {
+			t.Fatalf("when empty %v: %v", whenEmpty, err)
+		}
+		if got := strings.Join(acted, ","); got != "a,b" {
+			t.Errorf("when empty %v: acted %s", whenEmpty, got)
+		}
+		if want := "interrupted; restarted: a, b; not restarted (left as they were): c, d"; err.Error() != want {
+			t.Errorf("when empty %v:\n got %s\nwant %s", whenEmpty, err, want)
+		}
+	}
+}

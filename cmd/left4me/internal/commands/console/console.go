@@ -86,8 +86,12 @@ const (
 // socket living where only root can write: neither the server's own
 // listener nor another server's socket is ever typed into.
 func (e *Env) ConsoleDial(ctx context.Context, name string) (*net.UnixConn, error) {
-	if _, err := e.Instance(name); err != nil {
-		return nil, err
+	// A server whose spec was removed while it ran (orphaned) still has
+	// its console, and its operator may want to warn its players: the
+	// name was validated, and the peer check below still holds.
+	_, specErr := e.Instance(name)
+	if specErr != nil && !errors.Is(specErr, fail.ErrUnknownInstance) {
+		return nil, specErr
 	}
 	dir := e.ConsoleDir
 	if dir == "" {
@@ -96,6 +100,8 @@ func (e *Env) ConsoleDial(ctx context.Context, name string) (*net.UnixConn, erro
 	p := filepath.Join(dir, name, "console.sock")
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
 	switch {
+	case specErr != nil && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)):
+		return nil, specErr
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%w: %s is not running (no console at %s)", fail.ErrNotRunning, name, p)
 	case errors.Is(err, syscall.EACCES):

@@ -134,6 +134,13 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 	}
 	hint := "left4me status " + name + "; left4me logs " + name
 	if u.ActiveState != "failed" {
+		// Started beside the disk service's stop, the unit may still be
+		// deactivating.
+		if u.ActiveState == "inactive" || u.ActiveState == "deactivating" {
+			if why := e.diskStop(ctx, name, e.Now().Add(-2*time.Minute)); why != "" {
+				return e.Event(alert.DiskFull, name, name+" was stopped: its upper layer and crash dumps hold more than its disk ceiling; it cannot start until space is freed", why), true, nil
+			}
+		}
 		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
 			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
 			return ev, false, nil
@@ -150,6 +157,36 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 	args := []string{"--unit", unit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--grep", "Watchdog timeout",
 		"--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
+}
+
+// diskStop is why left4me-disk.service stopped instance name since began
+// (its error line for the instance), "" if it did not.
+func (e *Env) diskStop(ctx context.Context, name string, began time.Time) string {
+	var out, errb bytes.Buffer
+	// Lines of the disk service's runs since began: "stopping UNIT: over
+	// its disk ceiling" and, at priority err, why (prestart.diskFull).
+	args := []string{"--unit", layout.DiskUnit, "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+		"--output", "cat", "--no-pager", "--quiet"}
+	if e.Journal(ctx, args, &out, &errb) != nil {
+		return ""
+	}
+	stopped, why := false, ""
+	runtime := e.Layout.RuntimeDir(name) + ": "
+	for _, l := range strings.Split(out.String(), "\n") {
+		switch {
+		case l == "stopping "+clienv.UnitOf(name)+": over its disk ceiling":
+			stopped = true
+		case strings.HasPrefix(l, runtime):
+			why = termsafe.Line(l)
+		}
+	}
+	if !stopped {
+		return ""
+	}
+	if why == "" {
+		why = "see: journalctl -u " + layout.DiskUnit
+	}
+	return why
 }
 
 // failedEvent says why a unit that reached failed did.

@@ -109,9 +109,13 @@ Example:
 				fmt.Fprintf(e.Stdout, "%s: no backups (in %s); left4me backup %s takes one\n", name, dir, name)
 				return nil
 			}
-			t := table.New("ID", "TAKEN", "SIZE")
+			t := table.New("ID", "TAKEN", "SIZE", "TAKEN BEFORE")
 			for _, b := range all {
-				t.Row(table.Plain(b.ID, b.Time.Local().Format("2006-01-02 15:04:05 MST"), progress.Bytes(b.Size))...)
+				before := strings.TrimPrefix(b.Why, "before ")
+				if before == "" {
+					before = "-"
+				}
+				t.Row(table.Plain(b.ID, b.Time.Local().Format("2006-01-02 15:04:05 MST"), progress.Bytes(b.Size), before)...)
 			}
 			return t.Write(e.Stdout, e.Color)
 		}),
@@ -126,14 +130,16 @@ func RestoreCmd(e *Env) *cli.Command {
 	}, restart.Flags...)
 	return &cli.Command{
 		Name:      "restore",
-		Usage:     "put a backup back as an instance's upper layer (the newest without ID)",
+		Usage:     "put a backup back as an instance's upper layer (without ID: the newest not taken by a restore)",
 		ArgsUsage: "NAME [ID]",
 		Flags:     flags,
-		Description: `Replaces runtime/NAME/upper with backup ID (see left4me backups NAME;
-the newest without ID). A running server is stopped for it and started
-again, as restart does: at once, or with --when-empty once nobody plays
+		Description: `Replaces runtime/NAME/upper with backup ID (see left4me backups NAME).
+Without ID it is the newest backup that no earlier restore took, so the
+same restore run twice restores the same backup. A running server is
+stopped for it and started again, as restart does: at once, or with --when-empty once nobody plays
 (--deadline, --force, --warn-at and --announce as for restart). What the
-backup replaces is backed up first unless --no-backup. Asks first on a
+backup replaces is backed up first unless --no-backup ("before restore" in
+left4me backups; restoring that ID undoes the restore). Asks first on a
 terminal; --yes for scripts. Needs root.
 
 Example:
@@ -169,7 +175,7 @@ func (e *Env) rootFor(op, name string) error {
 // set, says what it is taken before.
 func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (backup.Result, error) {
 	dir := BackupDir(e.Layout, name)
-	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{})
+	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{Why: why})
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
 		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper), err)
 	}
@@ -205,9 +211,17 @@ func (e *Env) BackupBefore(op, name string) error {
 		return nil
 	}
 	keep, maxAge := e.Retention(name)
-	_, err := e.takeBackup(name, "before "+op, keep, maxAge)
+	if op == "restore" {
+		// Pruning now could remove the very backup being restored (the
+		// oldest of keep); the next backup prunes.
+		keep = 0
+	}
+	r, err := e.takeBackup(name, "before "+op, keep, maxAge)
 	if err != nil {
 		return fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
+	}
+	if op == "restore" {
+		fmt.Fprintf(e.Stdout, "%s: to undo the restore: left4me restore %s %s\n", name, name, r.ID)
 	}
 	return nil
 }

@@ -15,6 +15,10 @@ import (
 type diskUse struct {
 	Bytes      int64     `json:"bytes"`
 	MeasuredAt time.Time `json:"measured_at"`
+	// Ceiling is what its spec (or limits.yaml) lets it hold, 0 unknown;
+	// Over: more than that, so its next start is refused (status only).
+	Ceiling int64 `json:"ceiling,omitempty"`
+	Over    bool  `json:"over,omitempty"`
 }
 
 // diskOf is instance name's last measure, nil without one (never

@@ -16,7 +16,9 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func StatusCmd(e *Env) *cli.Command {
@@ -171,7 +173,22 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		t.Row(table.Plain("mounted:", "no")...)
 	}
 	if st.Disk = diskOf(e.Layout, name); st.Disk != nil {
-		t.Row(table.Plain("disk:", st.Disk.text()+" in its upper layer and crash dumps (measured "+st.Disk.MeasuredAt.Format("2006-01-02 15:04:05 MST")+")")...)
+		measured := " (measured " + st.Disk.MeasuredAt.Format("2006-01-02 15:04:05 MST") + ")"
+		if s != nil {
+			st.Disk.Ceiling = s.Resources.DiskBytes()
+		}
+		switch d := st.Disk; {
+		case d.Ceiling > 0 && d.Bytes > d.Ceiling:
+			// As the start helper and left4me-disk.service judge it
+			// (prestart.checkDisk): over stops it and refuses its start.
+			d.Over = true
+			t.Row(table.Cell{Text: "disk:"}, table.Cell{Text: fmt.Sprintf("%s in its upper layer and crash dumps, more than its ceiling of %s%s: its start is refused until files are removed from %s (`left4me reset %s` removes all it wrote) or resources.disk is raised",
+				d.text(), prestart.Size(d.Ceiling), measured, e.Layout.RuntimePart(name, layout.Upper), name), Color: table.Red})
+		case d.Ceiling > 0:
+			t.Row(table.Plain("disk:", d.text()+" of "+prestart.Size(d.Ceiling)+" in its upper layer and crash dumps"+measured)...)
+		default:
+			t.Row(table.Plain("disk:", d.text()+" in its upper layer and crash dumps"+measured)...)
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
