@@ -21,7 +21,9 @@ var debSpecs = map[string]string{
 // TestDeb installs the Debian package with dpkg into a container that has
 // no left4me, runs servers from it, reinstalls it under running servers,
 // then removes and purges it: the instances stop, nothing stays mounted,
-// and the game, overlays, upper layers and specs stay.
+// and the game, overlays, upper layers and specs stay. The timer and socket
+// the operator enabled stop at the removal, are enabled and started again
+// by a reinstall, and are forgotten by the purge.
 func TestDeb(t *testing.T) {
 	requireE2E(t)
 	deb := buildDeb(t)
@@ -75,7 +77,9 @@ func TestDeb(t *testing.T) {
 		if out := c.MustRun(t, "zcat", "-f", "/usr/share/man/man1/left4me.1"); !strings.Contains(out, ".TH left4me 1") || !strings.Contains(out, "is-active") {
 			t.Errorf("left4me.1:\n%s", out)
 		}
-		c.MustRun(t, "systemctl", "enable", "--now", "left4me-update.timer")
+		// As README tells the operator to; left4me-web.socket stays off,
+		// so the reinstall below must leave it off.
+		c.MustRun(t, "systemctl", "enable", "--now", "left4me-update.timer", "left4me-metrics.socket")
 	})
 	t.Run("servers run from the package", func(t *testing.T) {
 		example := c.MustRun(t, "cat", "/usr/share/doc/left4me/examples/instance.yaml")
@@ -106,13 +110,27 @@ func TestDeb(t *testing.T) {
 	})
 	t.Run("reinstall leaves running servers alone", func(t *testing.T) {
 		before := mainPID(t, c, "one") + " " + mainPID(t, c, "two")
+		// An upgrade changes no enablement and starts nothing: an enabled
+		// unit the operator stopped stays stopped, a running one is not
+		// restarted.
+		c.MustRun(t, "systemctl", "stop", "left4me-metrics.socket")
+		timerSince := c.MustRun(t, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "left4me-update.timer")
 		out := c.MustRun(t, "dpkg", "-i", pkg)
-		if strings.Contains(out, "stopping") || strings.Contains(out, "next steps") {
+		if strings.Contains(out, "stopping") || strings.Contains(out, "next steps") || strings.Contains(out, "as before the removal") {
 			t.Errorf("dpkg -i over an installed package:\n%s", out)
 		}
 		if after := mainPID(t, c, "one") + " " + mainPID(t, c, "two"); after != before {
 			t.Errorf("main PIDs %s became %s", before, after)
 		}
+		checkUnits(t, c, "after an upgrade", map[string]string{
+			"left4me-update.timer":   "enabled active",
+			"left4me-metrics.socket": "enabled inactive",
+			"left4me-web.socket":     "disabled inactive",
+		})
+		if s := c.MustRun(t, "systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", "left4me-update.timer"); s != timerSince {
+			t.Errorf("the upgrade restarted the update timer (active since %s, now %s)", strings.TrimSpace(timerSince), strings.TrimSpace(s))
+		}
+		c.MustRun(t, "systemctl", "start", "left4me-metrics.socket")
 	})
 	kept := []string{
 		"installation/srcds_run",
@@ -148,10 +166,17 @@ func TestDeb(t *testing.T) {
 		if st, _ := c.Run(t, "systemctl", "is-active", "left4me-update.timer"); strings.TrimSpace(st) == "active" {
 			t.Error("the update timer still runs after dpkg -r")
 		}
-		if _, err := c.Run(t, "test", "-e", "/etc/systemd/system/timers.target.wants/left4me-update.timer"); err == nil {
-			t.Error("the update timer is still enabled after dpkg -r")
+		// Stopped, and no link left behind that points at a removed unit.
+		checkUnits(t, c, "after dpkg -r", map[string]string{
+			"left4me-update.timer":   "not-found inactive",
+			"left4me-metrics.socket": "not-found inactive",
+			"left4me-web.socket":     "not-found inactive",
+		})
+		if links := wantsLinks(t, c); links != "" {
+			t.Errorf("links left after dpkg -r:\n%s", links)
 		}
-		for _, want := range []string{"stopping l4d2.target", "unmounting the leftover overlay of three", "specs and /var/lib/left4me kept"} {
+		for _, want := range []string{"stopping l4d2.target", "unmounting the leftover overlay of three", "specs and /var/lib/left4me kept",
+			"disabled left4me-update.timer left4me-metrics.socket for the removal; a reinstall enables them again"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("dpkg -r output lacks %q", want)
 			}
@@ -175,6 +200,19 @@ func TestDeb(t *testing.T) {
 		}
 		checkKept(t)
 	})
+	t.Run("reinstall after remove enables again what was enabled", func(t *testing.T) {
+		out := c.MustRun(t, "dpkg", "-i", pkg)
+		t.Logf("dpkg -i:\n%s", out)
+		if !strings.Contains(out, "left4me: enabled and started again, as before the removal: left4me-metrics.socket left4me-update.timer\n") {
+			t.Errorf("dpkg -i does not say which units it enabled again:\n%s", out)
+		}
+		checkUnits(t, c, "after remove and reinstall", map[string]string{
+			"left4me-update.timer":   "enabled active",
+			"left4me-metrics.socket": "enabled active",
+			"left4me-web.socket":     "disabled inactive",
+		})
+	})
+	// Purged from installed, so prerm's remove runs once more first.
 	t.Run("purge keeps the data and says so", func(t *testing.T) {
 		out := c.MustRun(t, "dpkg", "-P", "left4me")
 		t.Logf("dpkg -P:\n%s", out)
@@ -186,7 +224,49 @@ func TestDeb(t *testing.T) {
 		}
 		c.MustRun(t, "id", "left4me")
 		checkKept(t)
+		// Purge forgets the enablement: no link, no record of it.
+		if links := wantsLinks(t, c); links != "" {
+			t.Errorf("links left after dpkg -P:\n%s", links)
+		}
+		if left := c.MustRun(t, "find", "/etc/systemd", "/var/lib/systemd", "-name", "*left4me*"); left != "" {
+			t.Errorf("left after dpkg -P:\n%s", left)
+		}
 	})
+	t.Run("install after purge enables nothing", func(t *testing.T) {
+		out := c.MustRun(t, "dpkg", "-i", pkg)
+		if !strings.Contains(out, "next steps") || strings.Contains(out, "as before the removal") {
+			t.Errorf("dpkg -i after a purge:\n%s", out)
+		}
+		checkUnits(t, c, "after purge and install", map[string]string{
+			"left4me-update.timer":   "disabled inactive",
+			"left4me-metrics.socket": "disabled inactive",
+			"left4me-web.socket":     "disabled inactive",
+		})
+		c.MustRun(t, "dpkg", "-P", "left4me")
+	})
+}
+
+// checkUnits compares each unit's `systemctl is-enabled` and `is-active`
+// answers with want ("enabled active", "not-found inactive").
+func checkUnits(t *testing.T, c *Container, when string, want map[string]string) {
+	t.Helper()
+	for unit, w := range want {
+		en, _ := c.Run(t, "systemctl", "is-enabled", unit)
+		if en = strings.TrimSpace(en); en == "" {
+			en = "not-found" // no unit file: is-enabled says so on stderr only
+		}
+		act, _ := c.Run(t, "systemctl", "is-active", unit)
+		if got := en + " " + strings.TrimSpace(act); got != w {
+			t.Errorf("%s %s: %q, want %q", when, unit, got, w)
+		}
+	}
+}
+
+// wantsLinks lists the links of left4me units in /etc/systemd/system's
+// .wants directories (an operator's `systemctl enable`).
+func wantsLinks(t *testing.T, c *Container) string {
+	t.Helper()
+	return c.MustRun(t, "find", "/etc/systemd/system", "-path", "*.wants/left4me*")
 }
 
 // buildDeb runs `make deb` into a fresh directory and returns the package.
