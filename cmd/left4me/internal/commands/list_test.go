@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -207,5 +208,28 @@ func TestOrphans(t *testing.T) {
 	}
 	if got := strings.Join(te.sd.calls, ","); !strings.Contains(got, "stop l4d2@gone.service,units,stop l4d2@a.service,stop l4d2@gone.service") {
 		t.Errorf("calls %s", got)
+	}
+}
+
+// Instances are listed as people count them: s2 before s10.
+func TestListOrder(t *testing.T) {
+	te := newEnv(t)
+	te.noSystemd()
+	for i, n := range []string{"s10", "s2", "s1", "s11", "s3"} {
+		te.spec(t, n, fmt.Sprintf("port: %d\n", 27015+10*i))
+	}
+	if err := te.run("list", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	var rows []servers.Row
+	if err := json.Unmarshal(te.out.Bytes(), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Name)
+	}
+	if strings.Join(got, " ") != "s1 s2 s3 s10 s11" {
+		t.Errorf("listed %v", got)
 	}
 }

@@ -67,6 +67,17 @@ func Interrupted(err error) (string, int) {
 	return msg, CodeInterrupted
 }
 
+// Coded gives err the exit code of sentinel without its word in the
+// message: a spec's conflict ("FILE:LINE:COL: port ... is already used")
+// is the caller's to fix (2), but no mistake in how left4me was called.
+func Coded(sentinel, err error) error { return coded{sentinel, err} }
+
+type coded struct{ sentinel, err error }
+
+func (c coded) Error() string        { return c.err.Error() }
+func (c coded) Unwrap() error        { return c.err }
+func (c coded) Is(target error) bool { return target == c.sentinel }
+
 // Code is the process exit code for err (0 for nil).
 func Code(err error) int {
 	switch {

@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,7 +161,7 @@ func (e *Env) Names() []string {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, layout.CompareNames)
 	return out
 }
 

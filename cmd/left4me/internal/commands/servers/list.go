@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 type Overlay struct {
@@ -154,6 +156,8 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		r.running(run)
 		rows = append(rows, r)
 	}
+	// s2 before s10, orphans among the rest.
+	slices.SortStableFunc(rows, func(a, b Row) int { return layout.CompareNames(a.Name, b.Name) })
 	e.countPlayers(ctx, rows)
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)

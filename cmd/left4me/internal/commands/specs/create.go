@@ -88,7 +88,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	// every port of the others, as the generator will check it.
 	if s, err := spec.Parse(path, data); err == nil {
 		if err := spec.PortClash(all, path, s); err != nil {
-			return fmt.Errorf("%w: %v (nothing was written)", fail.ErrUsage, err)
+			return fail.Coded(fail.ErrUsage, fmt.Errorf("%w (nothing was written)", err))
 		}
 	}
 	if err := specedit.WriteNew(path, data); err != nil {
