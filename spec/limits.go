@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/left4me/left4me/spec/specfile"
 )
@@ -57,22 +54,18 @@ func LoadLimits(configDir string) (Limits, error) {
 		return l, nil
 	}
 	if err == nil && len(data) > 64<<10 {
-		err = errors.New("larger than 64 KiB")
+		err = fmt.Errorf("%s: larger than 64 KiB", path)
 	}
 	if err == nil {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err = dec.Decode(&l); err != nil && err.Error() == "EOF" {
-			err = nil // empty: the defaults
-		}
-	}
-	if err == nil {
-		err = l.check()
+		// Empty: the defaults. The values that did decode are judged
+		// too, so every problem is said at once.
+		f, derr := DecodeFile(path, data, &l)
+		err = JoinByLine(derr, l.check(f))
 	}
 	if err != nil {
 		d := DefaultLimits()
 		d.file = "the default ceilings (" + path + " is unusable)"
-		return d, LimitsError{fmt.Errorf("%s: %w; the default ceilings apply", path, err)}
+		return d, LimitsError{fmt.Errorf("%w\n(until it is fixed, the default ceilings apply)", err)}
 	}
 	return l, nil
 }
@@ -85,31 +78,32 @@ type LimitsError struct{ error }
 
 func (e LimitsError) Unwrap() error { return e.error }
 
-func (l Limits) check() error {
+// check judges the values f located.
+func (l Limits) check(f Fields) error {
 	var errs []error
 	if msg := memorySize(l.MemoryMax); msg != "" {
-		errs = append(errs, fmt.Errorf("memory_max: %s %s", quoteCut(l.MemoryMax), msg))
+		errs = append(errs, f.At("memory_max", "%s %s", quoteCut(l.MemoryMax), msg))
 	}
 	if msg := cpuQuota(l.CPUQuota); msg != "" {
-		errs = append(errs, fmt.Errorf("cpu_quota: %s %s", quoteCut(l.CPUQuota), msg))
+		errs = append(errs, f.At("cpu_quota", "%s %s", quoteCut(l.CPUQuota), msg))
 	}
 	if msg := diskSize(l.Disk); msg != "" {
-		errs = append(errs, fmt.Errorf("disk: %s %s", quoteCut(l.Disk), msg))
+		errs = append(errs, f.At("disk", "%s %s", quoteCut(l.Disk), msg))
 	}
 	if l.CPUWeightMax < 1 || l.CPUWeightMax > 10000 {
-		errs = append(errs, fmt.Errorf("cpu_weight_max: %d is out of range 1..10000", l.CPUWeightMax))
+		errs = append(errs, f.At("cpu_weight_max", "%d is out of range 1..10000", l.CPUWeightMax))
 	}
 	if l.TasksMax < 16 || l.TasksMax > 1000000 {
-		errs = append(errs, fmt.Errorf("tasks_max: %d is out of range 16..1000000", l.TasksMax))
+		errs = append(errs, f.At("tasks_max", "%d is out of range 16..1000000", l.TasksMax))
 	}
 	if l.BackupKeep < 1 || l.BackupKeep > maxBackupKeep {
-		errs = append(errs, fmt.Errorf("backup_keep: %d is out of range 1..%d", l.BackupKeep, maxBackupKeep))
+		errs = append(errs, f.At("backup_keep", "%d is out of range 1..%d", l.BackupKeep, maxBackupKeep))
 	}
 	if d, err := time.ParseDuration(l.BackupMaxAge); err != nil || d < time.Hour || d > maxBackupMaxAge {
-		errs = append(errs, fmt.Errorf("backup_max_age: %s is not a duration in 1h..%v", quoteCut(l.BackupMaxAge), maxBackupMaxAge))
+		errs = append(errs, f.At("backup_max_age", "%s is not a duration in 1h..%v", quoteCut(l.BackupMaxAge), maxBackupMaxAge))
 	}
 	if l.NiceMin < -20 || l.NiceMin > 19 {
-		errs = append(errs, fmt.Errorf("nice_min: %d is out of range -20..19", l.NiceMin))
+		errs = append(errs, f.At("nice_min", "%d is out of range -20..19", l.NiceMin))
 	}
 	return errors.Join(errs...)
 }

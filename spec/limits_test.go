@@ -63,6 +63,19 @@ func TestLimits(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the default ceilings apply") || l.MemoryMax != "16G" {
 		t.Errorf("broken limits: %v %+v", err, l)
 	}
+	// Every problem at once, each at its line and column, a typo with
+	// the key meant.
+	for _, w := range []string{
+		filepath.Join(dir, LimitsFile) + `:1:13: memory_max: "lots" `,
+		filepath.Join(dir, LimitsFile) + ":2:1: nice_mn: unknown key; did you mean nice_min?",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("no %q in\n%v", w, err)
+		}
+	}
+	if strings.Index(err.Error(), "memory_max") > strings.Index(err.Error(), "nice_mn") {
+		t.Errorf("not in the order of the lines:\n%v", err)
+	}
 }
 
 // The generator and validate share the check: Walk refuses the spec.

@@ -63,10 +63,13 @@ func TestUnusableLimitsDoNotStopTheCLI(t *testing.T) {
 	if err := te.run("start", "srv1"); err != nil {
 		t.Fatalf("start: %v\n%s", err, te.err)
 	}
+	if n := strings.Count(te.err.String(), "limits.yaml"); n != 1 {
+		t.Errorf("start said it %d times:\n%s", n, te.err)
+	}
 	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "srv1") {
 		t.Fatalf("list: %v\n%s", err, te.out)
 	}
-	if !strings.Contains(te.err.String(), "note: "+filepath.Join(te.Layout.ConfigDir, "limits.yaml")+": ") ||
+	if !strings.Contains(te.err.String(), "note: "+filepath.Join(te.Layout.ConfigDir, "limits.yaml")+":1:1: cpu_qouta: unknown key; did you mean cpu_quota?") ||
 		!strings.Contains(te.err.String(), "the default ceilings apply") {
 		t.Errorf("stderr %q", te.err)
 	}

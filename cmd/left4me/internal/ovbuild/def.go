@@ -10,13 +10,11 @@ package ovbuild
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/specfile"
 )
@@ -66,45 +64,42 @@ func LoadDef(l layout.Layout, name string) (*Definition, error) {
 	return ParseDef(name, file, data)
 }
 
-// ParseDef parses a definition; file is for messages.
+// ParseDef parses a definition; file is for messages. Every problem is
+// said at once, at its line and column, as in a spec.
 func ParseDef(name, file string, data []byte) (*Definition, error) {
 	if len(data) > maxDefSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxDefSize)
 	}
 	d := &Definition{Name: name, File: file}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(d); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	var errs []error
+	f, err := spec.DecodeFile(file, data, d)
+	errs := []error{err}
 	if d.Builder == "" {
-		errs = append(errs, fmt.Errorf("%s: builder: required (the script that fills the layer)", file))
+		errs = append(errs, f.At("builder", "required (the script that fills the layer, relative to %s)", filepath.Dir(file)))
 	} else if !filepath.IsAbs(d.Builder) {
 		d.Builder = filepath.Join(filepath.Dir(file), d.Builder)
 	}
 	for _, r := range d.Restart {
 		if err := layout.ValidateName(r); err != nil {
-			errs = append(errs, fmt.Errorf("%s: restart: %w", file, err))
+			errs = append(errs, f.At("restart", "%v", err))
 		}
 	}
 	if d.Timeout == 0 {
 		d.Timeout = DefaultTimeout
 	} else if d.Timeout < time.Second {
-		errs = append(errs, fmt.Errorf("%s: timeout: %v is less than 1s", file, d.Timeout))
+		errs = append(errs, f.At("timeout", "%v is less than 1s", d.Timeout))
 	}
 	if d.Memory == "" {
 		d.Memory = DefaultMemory
 	} else if !validSize(d.Memory) {
-		errs = append(errs, fmt.Errorf("%s: memory_max: %q is not a size such as 512M or 2G", file, d.Memory))
+		errs = append(errs, f.At("memory_max", "%q is not a size such as 512M or 2G", d.Memory))
 	}
 	if d.Tasks == 0 {
 		d.Tasks = DefaultTasks
 	} else if d.Tasks < 1 {
-		errs = append(errs, fmt.Errorf("%s: tasks_max: must be at least 1", file))
+		errs = append(errs, f.At("tasks_max", "must be at least 1"))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := spec.JoinByLine(errs...); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/spec"
 )
 
 func unitUsage(op string) string {
@@ -263,8 +264,13 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 // generator last made its start plan from, or has none yet: the start
 // helper would refuse it. Without the plans (not root), it cannot tell.
 func (e *Env) planStale(name string) bool {
-	s, err := e.Load(name)
-	return err == nil && clienv.PlanStale(e.PlanDir, name, s)
+	// Judged quietly: the command said its notes (an unusable
+	// limits.yaml) when it loaded the spec.
+	s, err := spec.Judge(e.Layout, name)
+	if le := (spec.LimitsError{}); errors.As(err, &le) {
+		err = nil
+	}
+	return err == nil && s != nil && clienv.PlanStale(e.PlanDir, name, s)
 }
 
 // RunJob runs one job and, on failure, explains it with the unit's result
