@@ -78,7 +78,7 @@ func Run(c units.Config, dir string) (Result, error) {
 			w.file(filepath.Join(unit+".d", units.ScheduleDropIn), d, 0o644)
 		}
 	}
-	err = spec.Visit(c.Layout.InstancesDir(), work, func(in spec.Instance) {
+	err = spec.Visit(c.Layout, work, func(in spec.Instance) {
 		switch {
 		case in.Err != nil:
 			res.Skipped = append(res.Skipped, Skipped{Name: in.Name, Err: in.Err})

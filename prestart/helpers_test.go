@@ -256,6 +256,20 @@ func TestStartRecordsInstallation(t *testing.T) {
 	if got := read(t, e.path("runtime/srv/installation")); got != "installations/200-x\n" {
 		t.Fatalf("record %q", got)
 	}
+	// And the port set it was given, which the running server holds
+	// against every spec (read back as the generator reads it).
+	if got := read(t, e.path("runtime/srv/ports")); got != "game 27015\nclient 28015\ntv 29015\nsteam 30015\n" {
+		t.Errorf("ports record %q", got)
+	}
+	if c := spec.ReadClaims(e.root)["srv"]; !c.Running || len(c.Ports) != 4 {
+		t.Errorf("claim of the running instance: %+v", c)
+	}
+	if err := Stop(e.c, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	if c := spec.ReadClaims(e.root)["srv"]; c.Running || len(c.Ports) != 4 {
+		t.Errorf("claim of the stopped instance: %+v", c)
+	}
 }
 
 func TestForeignUpperWarned(t *testing.T) {

@@ -110,6 +110,9 @@ func Start(c Config, name string, p startplan.Plan) error {
 	if err := stage(inst.upper, rundir.Of(c.Layout, name).Part(layout.Upper), cfg, copies, c.UID, c.GID); err != nil {
 		return err
 	}
+	if err := recordPorts(inst.lock, c.Layout.RuntimeDir(name), p.Ports); err != nil {
+		return err
+	}
 	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
 	if err := mountLayers(c, inst, layers, c.Layout.RuntimeDir(name)); err != nil {
 		return err

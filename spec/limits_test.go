@@ -100,7 +100,7 @@ func TestLoadAllAtUsesHostLimits(t *testing.T) {
 	dir := filepath.Join(staging, "instances")
 	os.Mkdir(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "big.yaml"), []byte("port: 27015\nresources: {memory_max: 2G}\n"), 0o644)
-	ins, err := LoadAllAt(dir, host)
+	ins, err := LoadAllAt(dir, layout.Layout{ConfigDir: host, Root: t.TempDir()})
 	if err != nil || len(ins) != 1 {
 		t.Fatalf("%v %+v", err, ins)
 	}

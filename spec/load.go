@@ -62,7 +62,7 @@ func Judge(l layout.Layout, name string) (*Spec, error) {
 	}
 	var out Instance
 	found := false
-	err := Walk(l.InstancesDir(), func(in Instance) {
+	err := visit(l.InstancesDir(), filepath.Dir(l.InstancesDir()), l.Root, nil, nil, func(in Instance) {
 		if in.Name == name {
 			out, found = in, true
 		}
@@ -106,7 +106,7 @@ func JudgeText(l layout.Layout, name string, data []byte, label string) (*Spec, 
 	text.Spec, text.Err = Parse(label, data)
 	var out Instance
 	var unread []error
-	err := visit(dir, filepath.Dir(dir), text, nil, func(in Instance) {
+	err := visit(dir, filepath.Dir(dir), l.Root, text, nil, func(in Instance) {
 		switch {
 		case in.Name == name:
 			out = in
@@ -136,28 +136,39 @@ func LoadAll(dir string) ([]Instance, error) {
 // the checks that span specs: ClaimPorts, and the host's ceilings on
 // resources (limits.yaml beside dir, see LoadLimits). A missing dir is no
 // instances.
-func Walk(dir string, fn func(Instance)) error { return Visit(dir, nil, fn) }
+func Walk(dir string, fn func(Instance)) error {
+	return visit(dir, filepath.Dir(dir), "", nil, nil, fn)
+}
 
-// LoadAllAt is LoadAll with the host's ceilings read from configDir
-// instead of beside dir: `left4me validate --specs` checks a staged copy
-// of instances/ against the ceilings of the host it is to be used on.
-func LoadAllAt(dir, configDir string) ([]Instance, error) {
+// LoadAllIn is LoadAll of l's instances, judged as the generator judges
+// them: with the ports l's running servers hold (ReadClaims).
+func LoadAllIn(l layout.Layout) ([]Instance, error) {
 	var out []Instance
-	err := visit(dir, configDir, nil, nil, func(in Instance) { out = append(out, in) })
+	err := visit(l.InstancesDir(), filepath.Dir(l.InstancesDir()), l.Root, nil, nil, func(in Instance) { out = append(out, in) })
 	return out, err
 }
 
-// Visit is Walk with the per-instance work split in two: work (when not
-// nil) runs on every CPU, after the checks, and must be safe for concurrent
-// use; done then runs in name order. The generator writes each instance's
-// files in work.
-func Visit(dir string, work func(*Instance), done func(Instance)) error {
-	return visit(dir, filepath.Dir(dir), nil, work, done)
+// LoadAllAt is LoadAllIn with the specs read from dir instead: `left4me
+// validate --specs` checks a staged copy of instances/ against the
+// ceilings and running servers of the host it is to be used on.
+func LoadAllAt(dir string, l layout.Layout) ([]Instance, error) {
+	var out []Instance
+	err := visit(dir, l.ConfigDir, l.Root, nil, nil, func(in Instance) { out = append(out, in) })
+	return out, err
+}
+
+// Visit is LoadAllIn with the per-instance work split in two: work (when
+// not nil) runs on every CPU, after the checks, and must be safe for
+// concurrent use; done then runs in name order. The generator writes each
+// instance's files in work.
+func Visit(l layout.Layout, work func(*Instance), done func(Instance)) error {
+	return visit(l.InstancesDir(), filepath.Dir(l.InstancesDir()), l.Root, nil, work, done)
 }
 
 // visit loads every spec of dir (text, when not nil, stands for its
-// instance's file, there or not) and checks them together.
-func visit(dir, configDir string, text *Instance, work func(*Instance), done func(Instance)) error {
+// instance's file, there or not) and checks them together, with the
+// claims of the servers below root ("": none, the ages alone decide).
+func visit(dir, configDir, root string, text *Instance, work func(*Instance), done func(Instance)) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -200,7 +211,11 @@ func visit(dir, configDir string, text *Instance, work func(*Instance), done fun
 			}
 		}
 	}
-	ClaimPorts(ins)
+	var claims map[string]Claim
+	if root != "" {
+		claims = ReadClaims(root)
+	}
+	ClaimPorts(ins, claims)
 	for i := range ins {
 		if ins[i].Spec == nil {
 			continue

@@ -34,12 +34,12 @@ func TestClaimPortsTie(t *testing.T) {
 		}
 		ins[i].Spec, ins[i].File = s, ins[i].Name+".yaml"
 	}
-	ClaimPorts(ins)
+	ClaimPorts(ins, nil)
 	if ins[2].Err != nil || ins[1].Err == nil || ins[0].Err == nil || !strings.Contains(ins[1].Err.Error(), `instance "c"`) {
 		t.Fatalf("%v / %v / %v", ins[0].Err, ins[1].Err, ins[2].Err)
 	}
 	s, _ := Parse("new.yaml", []byte("port: 27015\n"))
-	if err := PortClash(ins, "new.yaml", s); err == nil || !strings.Contains(err.Error(), `new.yaml:1:7: port: 27015 is already used by instance "c" (its game port)`) {
+	if err := PortClash(ins, nil, "new", "new.yaml", s); err == nil || !strings.Contains(err.Error(), `new.yaml:1:7: port: 27015 is already used by instance "c" (its game port)`) {
 		t.Errorf("PortClash = %v", err)
 	}
 }

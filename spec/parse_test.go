@@ -259,7 +259,7 @@ func TestParseResources(t *testing.T) {
 }
 
 // The plan the generator writes for the start helper carries exactly the
-// spec's overlays, config lines and bytes.
+// spec's overlays, config lines, port set and bytes.
 func TestStartPlan(t *testing.T) {
 	data := []byte("port: 27015\nconfig: ['hostname \"A b\"', \"\\tsv_x 1 \"]\noverlays: [{path: a/b, alias: ab}, c]\n")
 	s, err := Parse("x.yaml", data)
@@ -271,7 +271,8 @@ func TestStartPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := startplan.Plan{Spec: data, Config: []string{`hostname "A b"`, "\tsv_x 1 "},
-		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}, LogDays: DefaultLogDays, LogBytes: 256 << 20}
+		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}, LogDays: DefaultLogDays, LogBytes: 256 << 20,
+		Ports: []startplan.Port{{Role: "game", Port: 27015}, {Role: "client", Port: 28015}, {Role: "tv", Port: 29015}, {Role: "steam", Port: 30015}}}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("plan\n got %+v\nwant %+v", p, want)
 	}

@@ -9,21 +9,30 @@ import (
 )
 
 // ClaimPorts applies the rule that spans specs: a port belongs to one
-// instance, the one that claimed it first, and every other spec that names
-// it is refused (its Err set, matching ErrPortConflict, its Spec dropped).
-// Every port of an instance's set counts (game, client, SourceTV, Steam:
-// see Ports), whichever role each has on either side. "First" is the
-// older spec file (its modification time), name order only breaking a
-// tie, so dropping a new spec with a running server's port takes nothing
-// from that server: the newcomer is the one refused, by `left4me validate`
-// and by the generator alike. An edit makes a spec newer: a port conflict
-// is best fixed when validate reports it.
+// instance, and every other spec that names it is refused (its Err set,
+// matching ErrPortConflict, its Spec dropped). Every port of an instance's
+// set counts (game, client, SourceTV, Steam: see Ports), whichever role
+// each has on either side. Who holds a port, first to last:
+//
+//  1. a server that runs with it (claims: the set its start was given,
+//     while its overlay is mounted), whatever any spec says since, its
+//     own included: a restart into another's port would stop a healthy
+//     server for a start that cannot bind;
+//  2. an instance whose last start was given it and whose spec still
+//     names it: a spec copied in with an old date (cp -p, rsync -a) takes
+//     nothing from a server that is merely stopped;
+//  3. the older spec file (its modification time), name order only
+//     breaking a tie, so dropping a new spec with a port in use takes
+//     nothing from its holder: the newcomer is the one refused, by
+//     `left4me validate` and by the generator alike.
+//
+// claims may be nil (the state root unreadable): the specs' ages decide.
 //
 // The server user is claimed the same way: names too long for
 // "l4d2-NAME" get a 32-bit hash (layout.ServerUser), and two of them that
 // hash alike would run as one user, able to reach each other's files and
 // processes; the newer is refused.
-func ClaimPorts(ins []Instance) {
+func ClaimPorts(ins []Instance, claims map[string]Claim) {
 	order := make([]int, 0, len(ins))
 	for i := range ins {
 		if ins[i].Spec != nil {
@@ -37,11 +46,11 @@ func ClaimPorts(ins []Instance) {
 		}
 		return x.Name < y.Name
 	})
-	owner := map[int]holder{}
+	owner := claimed(ins, order, claims)
 	users := map[string]string{}
 	for _, i := range order {
 		in := &ins[i]
-		if err := in.Spec.portClash(in.File, owner, ", whose spec is older"); err != nil {
+		if err := in.Spec.portClash(in.File, in.Name, owner); err != nil {
 			in.Err, in.Spec = err, nil
 			continue
 		}
@@ -53,25 +62,74 @@ func ClaimPorts(ins []Instance) {
 		}
 		users[user] = in.Name
 		for _, rp := range in.Spec.Ports.List() {
-			owner[rp.Port] = holder{in.Name, rp.Role}
+			if _, held := owner[rp.Port]; !held {
+				owner[rp.Port] = holder{in.Name, rp.Role, ", whose spec is older"}
+			}
 		}
 	}
 }
 
-// holder is who holds a port, in which role.
+// claimed is who holds ports before any spec is judged by age: running
+// servers (rule 1), then stopped instances' last starts (rule 2), each
+// in the order of the specs' ages (order), then instances without a
+// spec, by name.
+func claimed(ins []Instance, order []int, claims map[string]Claim) map[int]holder {
+	owner := map[int]holder{}
+	if len(claims) == 0 {
+		return owner
+	}
+	var names []string
+	wants := map[string]*Spec{}
+	for _, i := range order {
+		names = append(names, ins[i].Name)
+		wants[ins[i].Name] = ins[i].Spec
+	}
+	var rest []string
+	for n := range claims {
+		if _, ok := wants[n]; !ok {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	names = append(names, rest...)
+	for _, n := range names {
+		if c := claims[n]; c.Running {
+			for _, rp := range c.Ports {
+				if _, held := owner[rp.Port]; !held {
+					owner[rp.Port] = holder{n, rp.Role, ", whose server runs with it"}
+				}
+			}
+		}
+	}
+	for _, n := range names {
+		c, s := claims[n], wants[n]
+		if c.Running || s == nil {
+			continue
+		}
+		for _, rp := range c.Ports {
+			if _, held := owner[rp.Port]; !held && s.Ports.Has(rp.Port) {
+				owner[rp.Port] = holder{n, rp.Role, ", which its last start was given"}
+			}
+		}
+	}
+	return owner
+}
+
+// holder is who holds a port, in which role, and why (for the message).
 type holder struct {
 	name string
 	role PortRole
+	why  string
 }
 
 // portClash reports every port of s that owner holds already, each at the
 // place in file that gave it (port: for the ports of the default rule).
-func (s *Spec) portClash(file string, owner map[int]holder, why string) error {
+func (s *Spec) portClash(file, name string, owner map[int]holder) error {
 	var errs []error
 	told := map[string]bool{} // one problem per other instance: the first
 	for _, rp := range s.Ports.List() {
 		h, taken := owner[rp.Port]
-		if !taken || told[h.name] {
+		if !taken || h.name == name || told[h.name] {
 			continue
 		}
 		told[h.name] = true
@@ -89,7 +147,7 @@ func (s *Spec) portClash(file string, owner map[int]holder, why string) error {
 			hint = fmt.Sprintf("pick another port, or give ports: {%s: N}", rp.Role)
 		}
 		errs = append(errs, &Error{File: file, Line: at[0], Column: at[1], Field: field,
-			Msg: fmt.Sprintf("%s is already used by instance %q (its %s port)%s; %s", what, h.name, h.role, why, hint), kind: ErrPortConflict})
+			Msg: fmt.Sprintf("%s is already used by instance %q (its %s port)%s; %s", what, h.name, h.role, h.why, hint), kind: ErrPortConflict})
 	}
 	return joinErrs(errs)
 }
@@ -109,15 +167,22 @@ func joinErrs(errs []error) error {
 // PortClash checks s, a spec about to be written to file, against every
 // instance among ins (as LoadAll returns them), for `left4me create`: any
 // port of its set held by another instance's set is refused.
-func PortClash(ins []Instance, file string, s *Spec) error {
+func PortClash(ins []Instance, claims map[string]Claim, name, file string, s *Spec) error {
 	owner := map[int]holder{}
+	for n, c := range claims {
+		if c.Running && n != name {
+			for _, rp := range c.Ports {
+				owner[rp.Port] = holder{n, rp.Role, ", whose server runs with it"}
+			}
+		}
+	}
 	for _, in := range ins {
-		if in.Spec == nil {
+		if in.Spec == nil || in.Name == name {
 			continue
 		}
 		for _, rp := range in.Spec.Ports.List() {
-			owner[rp.Port] = holder{in.Name, rp.Role}
+			owner[rp.Port] = holder{in.Name, rp.Role, ""}
 		}
 	}
-	return s.portClash(file, owner, "")
+	return s.portClash(file, name, owner)
 }

@@ -59,6 +59,11 @@ func (p Ports) List() []RolePort {
 	return append(out, RolePort{RoleSteam, p.Steam})
 }
 
+// Has reports whether port is one of the set's.
+func (p Ports) Has(port int) bool {
+	return port != 0 && (port == p.Game || port == p.Client || port == p.TV || port == p.Steam)
+}
+
 // String is the set as `list` and `status` show it, e.g.
 // "27015 client 28015 tv 29015 steam 30015" ("tv off" without SourceTV).
 func (p Ports) String() string {

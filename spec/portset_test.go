@@ -71,7 +71,7 @@ func TestClaimPortsWholeSet(t *testing.T) {
 		}
 		ins[i] = Instance{Name: sp.name, File: sp.name + ".yaml", Spec: s, ModTime: now.Add(time.Duration(i) * time.Second)}
 	}
-	ClaimPorts(ins)
+	ClaimPorts(ins, nil)
 	want := map[string]string{
 		"tv":   `tv.yaml:2:13: ports.tv: 28015 is already used by instance "old" (its client port), whose spec is older`,
 		"game": `game.yaml:1:7: port: 29015 is already used by instance "old" (its tv port)`,

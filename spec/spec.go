@@ -83,5 +83,8 @@ func (s *Spec) StartPlan() startplan.Plan {
 	for _, o := range s.Overlays {
 		p.Overlays = append(p.Overlays, startplan.Overlay{Path: o.Path, Alias: o.Alias})
 	}
+	for _, rp := range s.Ports.List() {
+		p.Ports = append(p.Ports, startplan.Port{Role: string(rp.Role), Port: rp.Port})
+	}
 	return p
 }

@@ -75,6 +75,10 @@ const (
 	// a start or left4me-disk.timer): "BYTES UNIXTIME", for list and
 	// status, which would otherwise walk every upper layer.
 	Usage = "usage"
+	// Ports is the port set the last start was given ("ROLE PORT"
+	// lines, startplan.FormatPorts): while the server runs it holds them
+	// against every spec (spec.ClaimPorts).
+	Ports = "ports"
 )
 
 // RuntimePart is one part of runtime/NAME (Upper, Merged, …).

@@ -48,6 +48,49 @@ type Plan struct {
 	LogDays  int
 	LogBytes int64
 	Errors   []string // non-empty: the spec was invalid; nothing else is set
+	Ports    []Port   // the whole set, for the start helper's record
+}
+
+// Port is one UDP port of the instance's set and its role ("game",
+// "client", "tv", "steam"): the start helper records the set it started
+// with (layout.Ports), which spec.ClaimPorts reads back.
+type Port struct {
+	Role string
+	Port int
+}
+
+// FormatPorts is the record of ports: one "ROLE PORT" line each.
+func FormatPorts(ports []Port) []byte {
+	var b []byte
+	for _, p := range ports {
+		b = append(b, p.Role...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(p.Port), 10)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// ParsePorts reads FormatPorts's record, or a plan's "port" items.
+func ParsePorts(b []byte) ([]Port, error) {
+	var out []Port
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		p, err := parsePort(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parsePort(l string) (Port, error) {
+	role, port, ok := strings.Cut(l, " ")
+	n, err := strconv.Atoi(port)
+	if !ok || err != nil || n < 1 || n > 65535 || role == "" || len(role) > 8 || strings.Trim(role, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return Port{}, fmt.Errorf("%w: %q is not ROLE PORT", ErrInvalid, l)
+	}
+	return Port{role, n}, nil
 }
 
 // Overlay is one layer, first = top-most.
@@ -96,6 +139,10 @@ func Encode(p Plan) []byte {
 		b = append(b, "config "...)
 		b = append(b, c...)
 		b = append(b, '\n')
+	}
+	for _, pt := range p.Ports {
+		b = append(b, "port "...)
+		b = append(b, FormatPorts([]Port{pt})...)
 	}
 	if p.Disk > 0 {
 		b = append(b, "disk "...)
@@ -151,6 +198,12 @@ func Decode(data []byte) (Plan, error) {
 			p.Overlays = append(p.Overlays, Overlay{Path: path, Alias: alias})
 		case "config":
 			p.Config = append(p.Config, val)
+		case "port":
+			pt, err := parsePort(val)
+			if err != nil {
+				bad(err.Error())
+			}
+			p.Ports = append(p.Ports, pt)
 		case "disk":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n <= 0 {

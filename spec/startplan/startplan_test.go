@@ -20,6 +20,7 @@ func TestRoundTrip(t *testing.T) {
 		{Spec: specBytes, Overlays: []Overlay{{Path: "competitive", Alias: "overlay_12"}, {Path: "workshop/maps"}},
 			Config: []string{`hostname "My server"`, "", "  spaced\tline  ", "config x"}},
 		{Spec: specBytes, Disk: 1 << 30, LogDays: 3, LogBytes: 64 << 20},
+		{Spec: specBytes, Ports: []Port{{"game", 27015}, {"client", 28015}, {"steam", 30015}}},
 		{Errors: []string{"a.yaml:1:7: port: 0 is out of range", "a.yaml:2:1: x: unknown key"}},
 	} {
 		got, err := Decode(Encode(p))
@@ -47,6 +48,9 @@ func TestDecodeRefuses(t *testing.T) {
 		{"bad alias", h + "overlay a ../x\n" + d, "[A-Za-z0-9_]"},
 		{"alias with space", h + "overlay a b c\n" + d, "[A-Za-z0-9_]"},
 		{"unknown item", h + "exec /bin/sh\n" + d, `unknown item "exec"`},
+		{"port out of range", h + "port game 70000\n" + d, `"game 70000" is not ROLE PORT`},
+		{"port without role", h + "port 27015\n" + d, `"27015" is not ROLE PORT`},
+		{"port role not a word", h + "port ../x 27015\n" + d, `is not ROLE PORT`},
 		{"truncated", h + "config x", "truncated"},
 		{"logs not numbers", h + "logs x 1\n" + d, `logs "x 1" is not DAYS BYTES`},
 		{"logs negative", h + "logs 1 -5\n" + d, `logs "1 -5" is not DAYS BYTES`},

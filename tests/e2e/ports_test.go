@@ -126,3 +126,73 @@ func checkSockets(t *testing.T, c *Container, want map[string][]int) []string {
 	}
 	return probs
 }
+
+// A running server keeps its ports against every spec (spec.ClaimPorts):
+// a restart into another running server's port is refused before the
+// healthy server is stopped; a spec copied in with an old date takes
+// nothing from a stopped server that last ran with the port; a new spec
+// cannot take the port of a server whose spec was removed while it runs.
+// (The older spec alone used to decide: the walkthrough of 2026-12-06.)
+func TestPortsHeld(t *testing.T) {
+	requireE2E(t)
+	c := bootStoreHost(t, "", map[string]string{
+		"etc/left4me/instances/s1.yaml": "port: 27015\n",
+		"etc/left4me/instances/s4.yaml": "port: 27018\nautostart: true\n",
+	})
+	dir := "/etc/left4me/instances/"
+	c.MustRun(t, "left4me", "start", "s1", "s4")
+	pid1 := mainPID(t, c, "s1")
+
+	t.Run("a restart into a running server's port is refused, the server left alone", func(t *testing.T) {
+		// s1's port changed by mistake to s4's; then s4's spec is
+		// touched: by age, s1 (older) would win and s4 be blamed.
+		c.MustRun(t, "sh", "-c", "echo 'port: 27018' >"+dir+"s1.yaml; sleep 1; echo '# edited' >>"+dir+"s4.yaml")
+		want := `s1.yaml:1:7: port: 27018 is already used by instance "s4" (its game port), whose server runs with it`
+		out, err := c.Run(t, "left4me", "validate")
+		if err == nil || !strings.Contains(out+err.Error(), want) || strings.Contains(out+err.Error(), "s4.yaml:1:7") {
+			t.Errorf("validate: %v\n%s", err, out)
+		}
+		out, err = c.Run(t, "left4me", "restart", "s1")
+		if err == nil || !strings.Contains(out+err.Error(), want) {
+			t.Errorf("restart: %v\n%s", err, out)
+		}
+		if st, pid := unitState(t, c, "s1"), mainPID(t, c, "s1"); st != "active" || pid != pid1 {
+			t.Errorf("s1 is %s (PID %s, was %s) after a refused restart", st, pid, pid1)
+		}
+		query(t, c, 27015)
+		// s4 stays valid: its boot start is kept.
+		c.MustRun(t, "systemctl", "daemon-reload")
+		if out := c.MustRun(t, "systemctl", "show", "-P", "Wants", "l4d2.target"); !strings.Contains(out, "l4d2@s4.service") {
+			t.Errorf("l4d2.target wants: %s", out)
+		}
+		c.MustRun(t, "sh", "-c", "echo 'port: 27015' >"+dir+"s1.yaml")
+	})
+
+	t.Run("a spec copied in with an old date takes nothing from a stopped server", func(t *testing.T) {
+		c.MustRun(t, "left4me", "stop", "s4")
+		c.MustRun(t, "sh", "-c", "printf 'port: 27018\\nautostart: true\\n' >"+dir+"s99.yaml && touch -d 2024-01-01 "+dir+"s99.yaml")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		out, err := c.Run(t, "left4me", "validate", "s99")
+		if err == nil || !strings.Contains(out+err.Error(), `s99.yaml:1:7: port: 27018 is already used by instance "s4" (its game port), which its last start was given`) {
+			t.Errorf("validate s99: %v\n%s", err, out)
+		}
+		if out := c.MustRun(t, "systemctl", "show", "-P", "Wants", "l4d2.target"); !strings.Contains(out, "l4d2@s4.service") || strings.Contains(out, "s99") {
+			t.Errorf("l4d2.target wants: %s", out)
+		}
+		c.MustRun(t, "left4me", "start", "s4")
+		query(t, c, 27018)
+		c.MustRun(t, "rm", dir+"s99.yaml")
+	})
+
+	t.Run("a new spec cannot take the port of a server whose spec was removed", func(t *testing.T) {
+		c.MustRun(t, "rm", dir+"s1.yaml")
+		out, err := c.Run(t, "left4me", "create", "s20", "--port", "27015")
+		if err == nil || !strings.Contains(out+err.Error(), `port: 27015 is already used by instance "s1" (its game port), whose server runs with it`) {
+			t.Errorf("create: %v\n%s", err, out)
+		}
+		if _, err := c.Run(t, "test", "-e", dir+"s20.yaml"); err == nil {
+			t.Error("the refused create wrote its spec")
+		}
+		query(t, c, 27015)
+	})
+}

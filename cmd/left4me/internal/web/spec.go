@@ -54,7 +54,7 @@ func CheckSpec(name, path, dir string, data []byte) Check {
 		if all, lerr := spec.LoadAll(dir); lerr == nil {
 			// Against the others: its own old ports are not a clash.
 			all = slices.DeleteFunc(all, func(in spec.Instance) bool { return in.Name == name })
-			err = spec.PortClash(all, path, s)
+			err = spec.PortClash(all, nil, name, path, s)
 		}
 	}
 	for _, e := range unjoin(err) {

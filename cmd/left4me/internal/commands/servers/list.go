@@ -99,7 +99,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	all, err := spec.LoadAll(dir)
+	all, err := spec.LoadAllIn(e.Layout)
 	if le := (spec.LimitsError{}); errors.As(err, &le) {
 		e.Note("%v", err) // the specs were judged by the default ceilings
 	} else if err != nil {

@@ -76,7 +76,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: instance %s has a spec already (%s); change it there, or `left4me delete %s` first", fail.ErrExists, name, path, name)
 	}
-	all, err := spec.LoadAll(dir)
+	all, err := spec.LoadAllIn(e.Layout)
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
@@ -85,9 +85,10 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 		return err
 	}
 	// Every port of the new set (game, client, SourceTV, Steam) against
-	// every port of the others, as the generator will check it.
+	// every port of the others and of the running servers (one whose spec
+	// was removed too), as the generator will check it.
 	if s, err := spec.Parse(path, data); err == nil {
-		if err := spec.PortClash(all, path, s); err != nil {
+		if err := spec.PortClash(all, spec.ReadClaims(e.Layout.Root), name, path, s); err != nil {
 			return fail.Coded(fail.ErrUsage, fmt.Errorf("%w (nothing was written)", err))
 		}
 	}

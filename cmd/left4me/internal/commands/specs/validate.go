@@ -70,7 +70,7 @@ func (e *Env) validate(names []string, asJSON bool, staged string) error {
 	if err != nil {
 		return err
 	}
-	all, err := spec.LoadAll(dir)
+	all, err := spec.LoadAllIn(e.Layout)
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
@@ -90,7 +90,7 @@ func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
 	} else if !st.IsDir() {
 		return fmt.Errorf("%w: --specs %s is not a directory", fail.ErrUsage, dir)
 	}
-	all, err := spec.LoadAllAt(dir, e.Layout.ConfigDir)
+	all, err := spec.LoadAllAt(dir, e.Layout)
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
