@@ -80,6 +80,9 @@ type Config struct {
 	Command  string // absolute path
 	Email    string // address
 	Sendmail string // the sendmail program
+	// Exposed, when set, says that the file's secret is readable by
+	// other users (Load).
+	Exposed string
 }
 
 // Load reads dir/alerts.yaml; a missing file is (nil, nil): no alerts.
@@ -101,7 +104,12 @@ func Load(dir string) (*Config, error) {
 	if st.Uid != 0 || st.Mode&0o022 != 0 {
 		return nil, fmt.Errorf("%s: owned by uid %d with mode %o; it names what runs as root, so it must be root's and not group/world-writable", path, st.Uid, st.Mode&0o777)
 	}
-	return Parse(path, b)
+	c, err := Parse(path, b)
+	if c != nil && c.Webhook != "" && st.Mode&0o044 != 0 {
+		// Still used (alerts keep coming), but said: the URL is a secret.
+		c.Exposed = fmt.Sprintf("%s is readable by other users (mode %o) and its webhook URL holds a secret token: chmod 0600 %s", path, st.Mode&0o777, path)
+	}
+	return c, err
 }
 
 // Parse reads an alerts.yaml; errors name FILE:LINE:COL and the key.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/tests/testroot"
 )
@@ -238,5 +239,33 @@ func TestAlertDiskStop(t *testing.T) {
 				t.Errorf("sent %+v", ev)
 			}
 		})
+	}
+}
+
+// alert test runs what alerts.yaml names: root's to do. A file whose
+// webhook secret other users can read is used, and said.
+func TestAlertTestNeedsRootAndSaysExposed(t *testing.T) {
+	te := newEnv(t)
+	dir := t.TempDir()
+	got := filepath.Join(dir, "sent")
+	writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
+	os.Chmod(filepath.Join(dir, "page"), 0o755)
+	cfg := filepath.Join(te.Layout.ConfigDir, "alerts.yaml")
+	writeFile(t, cfg, "command: "+filepath.Join(dir, "page")+"\nwebhook: http://127.0.0.1:1/hook/s3cret\n")
+	os.Chmod(cfg, 0o644)
+	te.Euid = 1000
+	if err := te.run("alert", "test"); fail.Code(err) != fail.CodePermission {
+		t.Fatalf("as a user: %v", err)
+	}
+	if _, err := os.Stat(got); err == nil {
+		t.Fatal("a user's alert test ran the command")
+	}
+	te.Euid = 0
+	_ = te.run("alert", "test") // the webhook is down: that way fails
+	if _, err := os.Stat(got); err != nil {
+		t.Errorf("the command did not run: %v", err)
+	}
+	if !strings.Contains(te.err.String(), "readable by other users (mode 644)") || strings.Contains(te.err.String(), "s3cret") {
+		t.Errorf("stderr %s", te.err)
 	}
 }

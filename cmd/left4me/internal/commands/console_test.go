@@ -260,3 +260,31 @@ func TestSendToAnOrphan(t *testing.T) {
 		t.Errorf("a bad name: %v", err)
 	}
 }
+
+// console, refused by the relay, fails as send does (exit 6), without
+// saying it attached.
+func TestConsoleRefused(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, "srv1"))
+	l, err := net.Listen("unix", filepath.Join(dir, "srv1", "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		fmt.Fprintln(conn, "left4me: refused: for root and members of left4me-admin only")
+		conn.Close()
+	}()
+	te.ConsoleDir = dir
+	te.relayIsUs("srv1")
+	err = te.run("console", "srv1")
+	if fail.Code(err) != fail.CodePermission || !strings.Contains(err.Error(), "left4me-admin only") || strings.Contains(te.err.String(), "attached") {
+		t.Fatalf("code %d: %v\nstderr %s", fail.Code(err), err, te.err)
+	}
+}

@@ -104,7 +104,11 @@ func (f *fakeSD) Start(_ context.Context, unit string) error {
 
 func (f *fakeSD) Stop(_ context.Context, unit string) error {
 	f.calls = append(f.calls, "stop "+unit)
-	f.set(unit, "inactive", "dead")
+	// As systemd: a stop job leaves a failed unit failed (only
+	// reset-failed clears it).
+	if f.units[unit].ActiveState != "failed" {
+		f.set(unit, "inactive", "dead")
+	}
 	return nil
 }
 
@@ -126,6 +130,9 @@ func (f *fakeSD) Reload(context.Context) error {
 
 func (f *fakeSD) ResetFailed(_ context.Context, unit string) error {
 	f.calls = append(f.calls, "reset-failed "+unit)
+	if f.units[unit].ActiveState == "failed" {
+		f.set(unit, "inactive", "dead")
+	}
 	return nil
 }
 

@@ -66,8 +66,9 @@ func documented(t *testing.T) []string {
 			fence = !fence
 			continue
 		}
-		if (fence || strings.HasPrefix(l, "    ")) && strings.HasPrefix(strings.TrimSpace(l), "left4me ") {
-			lines = append(lines, strings.TrimSpace(l))
+		// "sudo left4me ...": the command is the same (the tests run as root).
+		if c := strings.TrimPrefix(strings.TrimSpace(l), "sudo "); (fence || strings.HasPrefix(l, "    ")) && strings.HasPrefix(c, "left4me ") {
+			lines = append(lines, c)
 		}
 	}
 	return lines

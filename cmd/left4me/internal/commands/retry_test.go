@@ -20,6 +20,7 @@ func TestRetry(t *testing.T) {
 	te.Now = func() time.Time { return now }
 	te.sd.set("l4d2@a.service", "failed", "failed")
 	for i, want := range []string{"starting it again in 20ms (retry 1;", "starting it again in 40ms (retry 2;"} {
+		te.sd.set("l4d2@a.service", "failed", "failed") // the start it retries failed again
 		if err := te.run("retry", "a"); err != nil {
 			t.Fatal(err)
 		}
@@ -32,6 +33,7 @@ func TestRetry(t *testing.T) {
 	}
 	// An hour of running later, the back-off starts over.
 	now = now.Add(2 * time.Hour)
+	te.sd.set("l4d2@a.service", "failed", "failed")
 	if err := te.run("retry", "a"); err != nil || !strings.Contains(te.out.String(), "in 20ms (retry 1;") {
 		t.Errorf("after an hour: %v %q", err, te.out)
 	}

@@ -89,4 +89,16 @@ func TestUpdatePolicyFlags(t *testing.T) {
 	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), `--restart (LEFT4ME_UPDATE_RESTART) "sometimes": want never, when-empty or now`) {
 		t.Errorf("got %v", err)
 	}
+	// A deadline that would do nothing is refused on the command line;
+	// update.env may keep one beside never.
+	for _, args := range [][]string{{"--restart-deadline", "1h"}, {"--restart", "now", "--restart-deadline", "1h"}} {
+		err = te.run(append([]string{"game", "update"}, args...)...)
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), "--restart-deadline only means something with --restart when-empty") {
+			t.Errorf("%v: got %v", args, err)
+		}
+	}
+	t.Setenv("LEFT4ME_UPDATE_DEADLINE", "2h")
+	if err = te.run("game", "update"); errors.Is(err, fail.ErrUsage) {
+		t.Errorf("update.env's deadline beside never: %v", err)
+	}
 }

@@ -210,3 +210,17 @@ func TestStartRefusedAfterAReadyRun(t *testing.T) {
 		t.Fatalf("got %v\n%s", err, te.err)
 	}
 }
+
+// A stop of a crash-looping (failed) server leaves it inactive, not failed
+// in list and the host "degraded".
+func TestStopAFailedUnit(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.set("l4d2@a.service", "failed", "failed")
+	if err := te.run("stop", "a"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if u := te.sd.units["l4d2@a.service"]; u.ActiveState != "inactive" || !strings.Contains(te.out.String(), "a: stopped (l4d2@a.service, inactive/dead)") {
+		t.Errorf("unit %+v\n%s", u, te.out)
+	}
+}

@@ -223,3 +223,21 @@ func countLines(t *testing.T, path, line string) int {
 	}
 	return n
 }
+
+// A name in an overlay definition's restart: with no spec is refused
+// before the build, naming it: a typo would leave that server on the old
+// version without a word.
+func TestOverlayBuildRestartTypo(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	te.spec(t, "srv1", "port: 27015\noverlays: [o2]\n")
+	mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "o2.yaml"), "builder: b.sh\nrestart: [srv1, srv01]\n")
+	err := te.run("overlay", "build", "o2")
+	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), `o2.yaml: restart: there is no instance "srv01"`) {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(te.out.String(), "build") {
+		t.Errorf("the build began:\n%s", te.out)
+	}
+}

@@ -197,16 +197,29 @@ func (e *Env) SendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 	}
 }
 
+// refusalWait is how long console waits for a relay's refusal before it
+// attaches: the relay checks its peer as it accepts.
+const refusalWait = 200 * time.Millisecond
+
 func (e *Env) console(ctx context.Context, name string) error {
 	conn, err := e.ConsoleDial(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	// A relay that refuses this user says why at once and closes: that is
+	// an error, not a session (send: SendOn).
+	r := bufio.NewReaderSize(conn, maxAnswerLine)
+	_ = conn.SetReadDeadline(time.Now().Add(refusalWait))
+	if b, _ := r.Peek(len("left4me: ")); string(b) == "left4me: " {
+		line, _ := r.ReadString('\n')
+		return fmt.Errorf("%w: %s", fail.ErrPermission, termsafe.Line(strings.TrimSpace(strings.TrimPrefix(line, "left4me: "))))
+	}
+	_ = conn.SetReadDeadline(time.Time{})
 	fmt.Fprintf(e.Stderr, "attached to the console of %s; Ctrl-D detaches (the server keeps running)\n", name)
 	done := make(chan error, 1)
 	go func() {
-		done <- CopyEscaped(e.Stdout, conn)
+		done <- CopyEscaped(e.Stdout, r)
 	}()
 	go func() {
 		sc := bufio.NewScanner(e.Stdin)

@@ -37,17 +37,26 @@ Example:
 				Usage: "send a test event every way alerts.yaml names",
 				Description: `Sends a test event by the webhook, the command and the email that
 /etc/left4me/alerts.yaml names, and says which got it. Exits non-zero if
-one failed, naming it (never the webhook's URL). Needs root.
+one failed, naming it (never the webhook's URL), and warns when the file,
+with its webhook's secret, is readable by other users. Needs root.
 
 Example:
   left4me alert test`,
 				Action: func(c *cli.Context) error {
+					if e.Euid != 0 {
+						// It runs the command alerts.yaml names, which is
+						// root's to run; and the file may hold a secret.
+						return fmt.Errorf("%w: alert test sends what %s/%s names as root would; run: sudo left4me alert test", fail.ErrPermission, e.Layout.ConfigDir, alert.File)
+					}
 					cfg, err := e.alertConfig()
 					if err != nil {
 						return err
 					}
 					if cfg == nil {
 						return fmt.Errorf("no %s/%s: nothing to test; see README, Alerts", e.Layout.ConfigDir, alert.File)
+					}
+					if cfg.Exposed != "" {
+						fmt.Fprintf(e.Stderr, "warning: %s\n", cfg.Exposed)
 					}
 					sent, err := alert.Send(c.Context, cfg, e.Event(alert.Test, "", "test alert from left4me alert test", ""))
 					for _, s := range sent {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -42,6 +43,12 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 	}
 	if d < 0 {
 		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", fail.ErrUsage, d)
+	}
+	// A flag that would do nothing is refused, never ignored (as restart's
+	// --deadline without --when-empty); update.env may keep a deadline
+	// beside "never", so only the command line's is judged.
+	if policy != policyWhenEmpty && c.IsSet("restart-deadline") && os.Getenv("LEFT4ME_UPDATE_DEADLINE") == "" {
+		return "", 0, fmt.Errorf("%w: --restart-deadline only means something with --restart when-empty; with --restart %s it would be ignored", fail.ErrUsage, policy)
 	}
 	return policy, d, nil
 }

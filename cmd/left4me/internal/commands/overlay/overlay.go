@@ -175,6 +175,13 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	if err != nil {
 		return err
 	}
+	// A name in restart: with no spec is a typo (or a deleted instance):
+	// said before the build, not skipped after it.
+	for _, inst := range def.Restart {
+		if _, err := e.Instance(inst); errors.Is(err, fail.ErrUnknownInstance) {
+			return fmt.Errorf("%w: %s: restart: there is no instance %q (no %s); fix the name or remove it, then build again", fail.ErrUsage, def.File, inst, e.Layout.SpecPath(inst))
+		}
+	}
 	sr, _ := exec.LookPath("systemd-run")
 	jc, _ := exec.LookPath("journalctl")
 	sc, _ := exec.LookPath("systemctl")

@@ -81,6 +81,10 @@ func (e *Env) render(name, file string) error {
 			return err
 		}
 		p, s, err = e.Preview(e.PreviewConfig(true), name)
+		err = fail.NeedsRoot(err, "reading "+e.Layout.SpecPath(name)+" (specs are root's: they may hold an RCON password)")
+	}
+	if errors.Is(err, fail.ErrPermission) {
+		return err // nothing wrong with the spec
 	}
 	if err != nil {
 		return fmt.Errorf("a start of %s would fail:\n%w", name, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 
@@ -111,6 +112,13 @@ func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
 // check validates the loaded specs all, read from dir, and prints the
 // result.
 func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
+	// Unreadable is not invalid: specs are root's (0640, they may hold an
+	// RCON password), and one not read cannot be judged.
+	for _, in := range all {
+		if errors.Is(in.Err, fs.ErrPermission) {
+			return fail.NeedsRoot(in.Err, "validate (specs are root's: they may hold an RCON password)")
+		}
+	}
 	cfg := e.PreviewConfig(!asJSON)
 	results := make([]Checked, 0, len(all))
 	bad, noGame := 0, 0

@@ -324,6 +324,15 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 	if uerr != nil {
 		return uerr
 	}
+	if op == "stop" && u.ActiveState == "failed" {
+		// Stopped as asked: a crash loop's "failed" would stay in list
+		// and keep the host "degraded" (systemctl is-system-running).
+		if err := sd.ResetFailed(ctx, unit); err == nil {
+			if v, err := sd.Unit(ctx, unit); err == nil {
+				u = v
+			}
+		}
+	}
 	fmt.Fprintf(e.Stdout, "%s: %s (%s, %s)\n", name, pastTense(op), unit, e.Paint(u.ActiveState+"/"+u.SubState, clienv.StateColor(u.ActiveState)))
 	return nil
 }
