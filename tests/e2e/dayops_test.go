@@ -325,18 +325,22 @@ func TestMetrics(t *testing.T) {
 		t.Fatal("promtool is missing: run tests/deps.sh")
 	}
 	state := t.TempDir()
-	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n"}); err != nil {
+	if err := writeFiles(state, map[string]string{"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n",
+		// Empty, so hibernating: silent to A2S (Source-1-Games#3611).
+		"overlays/hibernate/left4dead2/cfg/standin.env": "STANDIN_HIBERNATE=1\n"}); err != nil {
 		t.Fatal(err)
 	}
 	c := bootStoreHost(t, state, map[string]string{
-		"etc/left4me/instances/srv.yaml":  "port: 27081\noverlays: [busy]\n",
-		"etc/left4me/instances/down.yaml": "port: 27082\n",
+		"etc/left4me/instances/srv.yaml":    "port: 27081\noverlays: [busy]\n",
+		"etc/left4me/instances/down.yaml":   "port: 27082\n",
+		"etc/left4me/instances/sleepy.yaml": "port: 27083\noverlays: [hibernate]\n",
 	})
-	c.MustRun(t, "left4me", "start", "srv")
+	c.MustRun(t, "left4me", "start", "srv", "sleepy")
 	c.MustRun(t, "left4me", "backup", "srv")
 	out := c.MustRun(t, "left4me", "metrics")
 	promtoolCheck(t, out)
 	wants := []string{`l4d2_up{instance="srv"} 1`, `l4d2_up{instance="down"} 0`, `l4d2_players{instance="srv"} 3`,
+		`l4d2_up{instance="sleepy"} 1`, `l4d2_a2s_up{instance="sleepy"} 0`, `l4d2_a2s_up{instance="srv"} 1`,
 		`l4d2_map_info{instance="srv",map="`, `l4d2_restarts_total{instance="srv"} 0`,
 		`l4d2_upper_bytes{instance="srv"}`, `l4d2_backup_last_timestamp_seconds{instance="srv"}`,
 		`l4d2_a2s_latency_seconds{instance="srv"}`, "l4d2_game_build "}
@@ -353,6 +357,14 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("left4me metrics lacks %s:\n%s", want, out)
 		}
+	}
+	// players: the hibernating server's console counts; a stopped one is
+	// not running (exit 3), not "does not answer".
+	if out, err := c.Run(t, "left4me", "players", "sleepy"); err != nil || !strings.Contains(out, "0 player(s), counted by its console") {
+		t.Errorf("players of a hibernating server: %v\n%s", err, out)
+	}
+	if out, err := c.Run(t, "left4me", "players", "down"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("players of a stopped server: %v\n%s", err, out)
 	}
 
 	c.MustRun(t, "systemctl", "start", "left4me-metrics.socket")

@@ -121,6 +121,7 @@ func TestLogsPassThrough(t *testing.T) {
 func TestPlayers(t *testing.T) {
 	te := newEnv(t)
 	te.spec(t, "srv1", "port: 27015\narguments: [-ip, 127.0.0.2]\n")
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 	var asked []string
 	te.ServerInfo = func(_ context.Context, addr string) (a2s.Info, error) {
 		asked = append(asked, addr)
@@ -143,6 +144,17 @@ func TestPlayers(t *testing.T) {
 	te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return a2s.Info{}, errors.New("no reply") }
 	if err := te.run("players", "srv1"); err == nil || !strings.Contains(err.Error(), "does not answer A2S_INFO on 127.0.0.2:27015") {
 		t.Errorf("silent server: %v", err)
+	}
+	// Hibernating (empty, so silent): its console counts.
+	te.ConsoleDir = answeringConsole(t, "srv1", "hostname: srv1\nplayers : 0 humans, 0 bots (8 max) (hibernating)\n")
+	te.relayIsUs("srv1")
+	te.out.Reset()
+	if err := te.run("players", "srv1"); err != nil || !strings.Contains(te.out.String(), "0 player(s), counted by its console") {
+		t.Errorf("hibernating server: %v\n%s", err, te.out)
+	}
+	te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
+	if err := te.run("players", "srv1"); fail.Code(err) != fail.CodeNotRunning {
+		t.Errorf("stopped server: %v", err)
 	}
 }
 

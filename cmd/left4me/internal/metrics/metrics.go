@@ -20,8 +20,8 @@ import (
 // written as 0 (a 0 would read as a fact).
 type Instance struct {
 	Name        string
-	Up          bool // the unit is active and the server answered A2S_INFO
-	Answered    bool // Players, Bots, MaxPlayers, Map and Latency are known
+	Up          bool // the unit is active: started, ready, and alive as its watchdog judges it
+	Answered    bool // it answered A2S_INFO: Players, Bots, MaxPlayers, Map and Latency are known
 	Players     int  // humans
 	Bots        int
 	MaxPlayers  int
@@ -58,7 +58,8 @@ func cut(s string, n int) string {
 type collector struct{ s Snapshot }
 
 var (
-	upDesc      = prometheus.NewDesc("l4d2_up", "1 if the server's unit is active and it answers A2S_INFO.", []string{"instance"}, nil)
+	upDesc      = prometheus.NewDesc("l4d2_up", "1 if the server's unit is active: started, ready, and alive as its watchdog judges it (an empty L4D2 server hibernates and answers no A2S_INFO, and is up).", []string{"instance"}, nil)
+	a2sDesc     = prometheus.NewDesc("l4d2_a2s_up", "1 if the server answered A2S_INFO at this scrape (0 while it hibernates empty, with -nomaster, or under a query flood).", []string{"instance"}, nil)
 	playersDesc = prometheus.NewDesc("l4d2_players", "Human players (A2S_INFO players minus bots).", []string{"instance"}, nil)
 	botsDesc    = prometheus.NewDesc("l4d2_bots", "Bots (A2S_INFO).", []string{"instance"}, nil)
 	maxDesc     = prometheus.NewDesc("l4d2_max_players", "Player slots (A2S_INFO).", []string{"instance"}, nil)
@@ -74,7 +75,7 @@ var (
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{upDesc, playersDesc, botsDesc, maxDesc, mapDesc, latDesc, restDesc, memDesc, cpuDesc, upperDesc, backupDesc, buildDesc, updateDesc} {
+	for _, d := range []*prometheus.Desc{upDesc, a2sDesc, playersDesc, botsDesc, maxDesc, mapDesc, latDesc, restDesc, memDesc, cpuDesc, upperDesc, backupDesc, buildDesc, updateDesc} {
 		ch <- d
 	}
 }
@@ -89,6 +90,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		g(upDesc, up, in.Name)
+		answered := 0.0
+		if in.Answered {
+			answered = 1
+		}
+		if in.Up {
+			g(a2sDesc, answered, in.Name)
+		}
 		if in.Answered {
 			g(playersDesc, float64(in.Players), in.Name)
 			g(botsDesc, float64(in.Bots), in.Name)

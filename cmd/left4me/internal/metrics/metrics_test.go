@@ -11,7 +11,8 @@ func ptr[T any](v T) *T { return &v }
 
 var snap = Snapshot{
 	Instances: []Instance{
-		{Name: "srv2"}, // down: only l4d2_up
+		{Name: "srv2"},           // down: only l4d2_up
+		{Name: "idle", Up: true}, // up, hibernating: silent to A2S
 		{Name: "srv1", Up: true, Answered: true, Players: 3, Bots: 4, MaxPlayers: 8,
 			Map: "c2m1_highway\"} evil 1\n" + strings.Repeat("x", 200), Latency: 0.0012,
 			Restarts: ptr[int64](2), MemoryBytes: ptr[int64](123456789), CPUSeconds: ptr(12.5),
@@ -28,7 +29,8 @@ func TestWrite(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`,
+		`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`, `l4d2_up{instance="idle"} 1`,
+		`l4d2_a2s_up{instance="srv1"} 1`, `l4d2_a2s_up{instance="idle"} 0`,
 		`l4d2_players{instance="srv1"} 3`, `l4d2_bots{instance="srv1"} 4`, `l4d2_max_players{instance="srv1"} 8`,
 		`l4d2_restarts_total{instance="srv1"} 2`, `l4d2_memory_bytes{instance="srv1"} 1.23456789e+08`,
 		`l4d2_cpu_seconds_total{instance="srv1"} 12.5`, `l4d2_upper_bytes{instance="srv1"} 4096`,
@@ -40,7 +42,7 @@ func TestWrite(t *testing.T) {
 			t.Errorf("lacks %s", want)
 		}
 	}
-	if strings.Contains(out, `l4d2_players{instance="srv2"}`) {
+	if strings.Contains(out, `l4d2_players{instance="srv2"}`) || strings.Contains(out, `l4d2_players{instance="idle"}`) || strings.Contains(out, `l4d2_a2s_up{instance="srv2"}`) {
 		t.Errorf("a server that did not answer has a player count:\n%s", out)
 	}
 	// promtool (Debian's prometheus package; tests/deps.sh) agrees.

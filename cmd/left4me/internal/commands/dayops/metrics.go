@@ -34,8 +34,8 @@ func MetricsCmd(e *Env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "http", Usage: "answer one HTTP request on stdin/stdout (left4me-metrics@.service, socket-activated)"},
 		},
-		Description: `Prints, in Prometheus's text format, per instance: l4d2_up, l4d2_players
-(humans), l4d2_bots, l4d2_max_players, l4d2_map_info{map}, the A2S_INFO
+		Description: `Prints, in Prometheus's text format, per instance: l4d2_up (the unit
+is active), l4d2_a2s_up (it answered A2S_INFO), l4d2_players (humans), l4d2_bots, l4d2_max_players, l4d2_map_info{map}, the A2S_INFO
 latency (each asked where it really runs), l4d2_restarts_total, the unit's
 memory and CPU, the upper layer's size and the last backup's time; and the
 game's build and when it was installed. For node_exporter's textfile
@@ -149,6 +149,7 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 			in.Restarts = &p.restarts
 		}
 		if active[clienv.UnitOf(n)] {
+			in.Up = true
 			if addr, err := e.RunningAddr(ctx, sd, n); err == nil {
 				addrs[len(s.Instances)] = addr
 			}
@@ -180,7 +181,7 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 				return
 			}
 			in := &s.Instances[i]
-			in.Up, in.Answered, in.Latency = true, true, time.Since(began).Seconds()
+			in.Answered, in.Latency = true, time.Since(began).Seconds()
 			in.Players, in.Bots, in.MaxPlayers = max(int(info.Players)-int(info.Bots), 0), int(info.Bots), int(info.MaxPlayers)
 			in.Map = info.Map
 		}()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/left4me/left4me/cmd/a2s"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 )
@@ -58,7 +60,13 @@ type playersJSON struct {
 	Bots       int          `json:"bots"`
 	MaxPlayers int          `json:"max_players"`
 	Players    []playerJSON `json:"players"`
+	// FromConsole: A2S was silent and the console's status counted the
+	// humans; map, bots and slots are unknown then.
+	FromConsole bool `json:"from_console,omitempty"`
 }
+
+// consoleWait bounds the console's answer when A2S is silent.
+const consoleWait = 5 * time.Second
 
 func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	// Where it runs, when it runs: its spec may name a port not in
@@ -68,8 +76,12 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 		return err
 	}
 	if sd, err := e.Connect(ctx); err == nil {
+		u, uerr := sd.Unit(ctx, clienv.UnitOf(name))
 		addr, _ = e.RunningAddr(ctx, sd, name)
 		sd.Close()
+		if uerr == nil && unitctl.Down(u) {
+			return fmt.Errorf("%w: %s is %s: nobody plays on it", fail.ErrNotRunning, name, u.ActiveState)
+		}
 	}
 	if addr == "" {
 		s, err := e.Load(name)
@@ -78,11 +90,26 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 		}
 		addr = s.QueryAddr()
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, playersTimeout)
 	defer cancel()
 	info, err := e.ServerInfo(ctx, addr)
 	if err != nil {
-		return fmt.Errorf("%s does not answer A2S_INFO on %s (is it running? `left4me status %s`): %w", name, addr, name, err)
+		// An empty L4D2 server hibernates and answers no query (as with
+		// -nomaster): its console still counts, as --when-empty asks it.
+		// Its own time: the query's is spent.
+		humans, cerr := e.Humans(parent, name, consoleWait)
+		if cerr != nil {
+			return fmt.Errorf("%s does not answer A2S_INFO on %s (%w), nor could its console count its players (%w); `left4me status %s`", name, addr, err, cerr, name)
+		}
+		out := playersJSON{Instance: name, Address: addr, Humans: humans, Players: []playerJSON{}, FromConsole: true}
+		if asJSON {
+			enc := json.NewEncoder(e.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		}
+		fmt.Fprintf(e.Stdout, "%s on %s: %d player(s), counted by its console: it answers no A2S_INFO (an empty L4D2 server hibernates; or -nomaster)\n", name, addr, humans)
+		return nil
 	}
 	list, err := e.PlayerList(ctx, addr)
 	if err != nil {
