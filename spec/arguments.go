@@ -20,15 +20,15 @@ import (
 func launcherOwned(low string) (string, bool) {
 	switch low {
 	case "-port", "+port", "-hostport":
-		return "the port is the spec's port:", true
+		return "the port is the spec's port: key", true
 	case "+hostport":
-		return "the port is the spec's port: (a second port would also hide the server from its readiness probe)", true
+		return "the port is the spec's port: key (a second port would also hide the server from its readiness probe)", true
 	case "+clientport", "-clientport":
-		return "the client port is the spec's ports: client: (or the default rule)", true
+		return "the client port is the spec's ports: client: key (or the default rule)", true
 	case "+tv_port", "-tv_port", "-nohltv":
-		return "SourceTV is the spec's ports: tv: (a port, or off for -nohltv)", true
+		return "SourceTV is the spec's ports: tv: key (a port, or off for -nohltv)", true
 	case "-steamport":
-		return "the Steam library's port is the spec's ports: steam: (or the default rule)", true
+		return "the Steam library's port is the spec's ports: steam: key (or the default rule)", true
 	case "+sv_master_share_game_socket":
 		// engine/sv_steamauth.cpp: at 0 the Steam library opens a second
 		// socket, the master server updater's, on -steamport itself.
@@ -56,7 +56,7 @@ func launcherOwned(low string) (string, bool) {
 	case "-consolelog":
 		return "a srcds_run option; the console output is in journalctl -u l4d2@NAME", true
 	case "-ignoresigint":
-		return "a srcds_run option; systemd stops the server with SIGINT", true
+		return "a srcds_run option; left4me stops the server by typing quit into its console, not by a signal", true
 	}
 	return "", false
 }

@@ -28,6 +28,9 @@ type Instance struct {
 	Err  error
 	// ModTime of the spec file: the older spec keeps a port (ClaimPorts).
 	ModTime time.Time
+	// Running: its overlay is mounted, so its server runs (ReadClaims;
+	// false when the state root was not read).
+	Running bool
 }
 
 // ReadFile reads and parses one spec file, refusing anything that is not a
@@ -214,6 +217,9 @@ func visit(dir, configDir, root string, text *Instance, work func(*Instance), do
 	var claims map[string]Claim
 	if root != "" {
 		claims = ReadClaims(root)
+	}
+	for i := range ins {
+		ins[i].Running = claims[ins[i].Name].Running
 	}
 	ClaimPorts(ins, claims)
 	for i := range ins {

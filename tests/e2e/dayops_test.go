@@ -146,7 +146,12 @@ func TestBackups(t *testing.T) {
 	})
 
 	t.Run("reset backs up first; restore brings the data back", func(t *testing.T) {
-		out := c.MustRun(t, "left4me", "reset", "srv", "--yes")
+		// Its 3 players are not kicked by a script's --yes alone.
+		pid := mainPID(t, c, "srv")
+		if out, err := c.Run(t, "left4me", "reset", "srv", "--yes"); err == nil || !strings.Contains(err.Error(), "srv has 3 player(s) on it now") || mainPID(t, c, "srv") != pid {
+			t.Errorf("reset --yes of an occupied server: %v\n%s", err, out)
+		}
+		out := c.MustRun(t, "left4me", "reset", "srv", "--yes", "--force")
 		if !strings.Contains(out, "(before reset)") {
 			t.Errorf("reset:\n%s", out)
 		}
@@ -158,7 +163,7 @@ func TestBackups(t *testing.T) {
 			t.Errorf("after reset and restore: %q", got)
 		}
 		query(t, c, 27061)
-		c.MustRun(t, "left4me", "reset", "srv", "--yes", "--no-backup")
+		c.MustRun(t, "left4me", "reset", "srv", "--yes", "--force", "--no-backup")
 		if n := len(ids(t)); n != 4 {
 			t.Errorf("%d backups, want 4 (--no-backup takes none)", n)
 		}

@@ -183,3 +183,45 @@ func TestSchedules(t *testing.T) {
 		}
 	})
 }
+
+// A schedule removed from the spec of a running server: its timers, left
+// running, no longer fail at the next daemon-reload ("Unit to trigger
+// vanished", the host "degraded"); they never fire, and stop with the
+// server. (Found by the walkthrough of 2026-12-06.)
+func TestScheduleRemoved(t *testing.T) {
+	requireE2E(t)
+	c := bootStoreHost(t, "", map[string]string{
+		"etc/left4me/instances/s3.yaml": "port: 27075\nschedule: {restart: \"*-*-* 05:00\", backup: daily}\n",
+	})
+	c.MustRun(t, "left4me", "start", "s3")
+	timers := []string{"left4me-restart@s3.timer", "left4me-backup@s3.timer"}
+	for _, tm := range timers {
+		if st, _ := c.Run(t, "systemctl", "is-active", tm); strings.TrimSpace(st) != "active" {
+			t.Fatalf("%s is %s", tm, st)
+		}
+	}
+	c.MustRun(t, "sh", "-c", "echo 'port: 27075' >/etc/left4me/instances/s3.yaml")
+	c.MustRun(t, "systemctl", "daemon-reload")
+	time.Sleep(time.Second)
+	for _, tm := range timers {
+		if st, _ := c.Run(t, "systemctl", "is-failed", tm); strings.TrimSpace(st) == "failed" {
+			t.Errorf("%s failed at the reload:\n%s", tm, c.Journal(t, tm))
+		}
+		if next := c.MustRun(t, "systemctl", "show", "-P", "NextElapseUSecRealtime", tm); strings.TrimSpace(next) != "" {
+			t.Errorf("%s would still fire at %s", tm, next)
+		}
+	}
+	if out, _ := c.Run(t, "systemctl", "list-units", "--failed", "--no-legend", "--plain"); strings.TrimSpace(out) != "" {
+		t.Errorf("failed units:\n%s", out)
+	}
+	c.MustRun(t, "left4me", "restart", "s3")
+	for _, tm := range timers {
+		if st, _ := c.Run(t, "systemctl", "is-active", tm); strings.TrimSpace(st) == "active" {
+			t.Errorf("%s still active after the restart without a schedule", tm)
+		}
+	}
+	// Asked by hand, with no timer left to stop: nothing to do, no error.
+	if out, err := c.Run(t, "left4me", "restart", "--scheduled", "s3"); err != nil || !strings.Contains(out, "nothing to do") {
+		t.Errorf("restart --scheduled without a schedule: %v\n%s", err, out)
+	}
+}

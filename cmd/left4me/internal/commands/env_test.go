@@ -175,8 +175,10 @@ func newEnv(t *testing.T) *tenv {
 			Now: func() time.Time { return time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC) },
 		},
 		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
-		MountInfo:  mountinfo,
-		RetryDir:   filepath.Join(base, "retry"),
+		// Nobody plays unless a test says so.
+		Players:   func(context.Context, string) (int, error) { return 0, nil },
+		MountInfo: mountinfo,
+		RetryDir:  filepath.Join(base, "retry"),
 		// No console unless a test serves one: never the host's.
 		ConsoleDir: filepath.Join(base, "console"),
 		ServerInfo: func(_ context.Context, addr string) (a2s.Info, error) {

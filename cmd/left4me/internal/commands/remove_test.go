@@ -1,11 +1,15 @@
 package commands
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
@@ -154,5 +158,47 @@ func TestDestructiveNeedSystemd(t *testing.T) {
 	}
 	if !exists(rt) {
 		t.Error("removed without knowing whether it runs")
+	}
+}
+
+// reset and delete never kick players unasked: --yes alone refuses while
+// humans play, a person is told who plays before answering, --force goes
+// ahead.
+func TestRemovalWithPlayers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		terminal bool
+		stdin    string
+		humans   int
+		done     bool   // runtime removed
+		want     string // in the error or on stderr
+	}{
+		{"--yes refuses", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 2, false, "srv1 has 2 player(s) on it now: they are kicked; nothing was done: `left4me stop srv1 --when-empty --deadline 30m` first, or pass --force"},
+		{"--force goes ahead", []string{"reset", "srv1", "--yes", "--force", "--no-backup"}, false, "", 2, true, ""},
+		{"a person is told", []string{"delete", "srv1", "--no-backup"}, true, "n\n", 2, false, "srv1 has 2 player(s) on it now: they are kicked. Delete srv1"},
+		{"nobody plays", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 0, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			rt := withRuntime(t, te, "srv1")
+			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+			te.Players = func(context.Context, string) (int, error) { return tc.humans, nil }
+			te.Terminal, te.Stdin = tc.terminal, strings.NewReader(tc.stdin)
+			err := te.run(tc.args...)
+			if tc.done != (err == nil) {
+				t.Fatalf("%v\nstderr %s", err, te.err)
+			}
+			if _, serr := os.Stat(filepath.Join(rt, "upper")); tc.done == (serr == nil) {
+				t.Errorf("upper layer there: %v, want removed %v", serr == nil, tc.done)
+			}
+			if got := fmt.Sprint(err) + te.err.String(); tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("got %s\nwant %q", got, tc.want)
+			}
+			if !tc.done && slices.Contains(te.sd.calls, "stop "+clienv.UnitOf("srv1")) {
+				t.Errorf("stopped: %v", te.sd.calls)
+			}
+		})
 	}
 }

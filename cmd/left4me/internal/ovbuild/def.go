@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/left4me/left4me/spec"
@@ -45,10 +46,18 @@ func DefDir(l layout.Layout) string { return l.OverlayDefs() }
 // one path component below overlays/ and part of a unit name.
 func ValidName(name string) error {
 	if err := layout.ValidateName(name); err != nil {
-		return fmt.Errorf("overlay name: %w", err)
+		return nameError{err}
 	}
 	return nil
 }
+
+// nameError is the instance name rule's error, said of an overlay.
+type nameError struct{ err error }
+
+func (e nameError) Error() string {
+	return "invalid overlay name" + strings.TrimPrefix(e.err.Error(), layout.ErrInvalidName.Error())
+}
+func (e nameError) Unwrap() error { return e.err }
 
 // LoadDef reads CONFIG/overlays/NAME.yaml.
 func LoadDef(l layout.Layout, name string) (*Definition, error) {

@@ -445,3 +445,15 @@ func TestScanRacingSwap(t *testing.T) {
 		}
 	}
 }
+
+// An overlay's bad name is said of an overlay, and still is the name
+// rule's error (exit code 2).
+func TestValidName(t *testing.T) {
+	err := ValidName("../x")
+	if err == nil || !strings.HasPrefix(err.Error(), `invalid overlay name: "../x" must start with a letter or digit`) || !errors.Is(err, layout.ErrInvalidName) {
+		t.Errorf("got %v", err)
+	}
+	if err := ValidName("mods-2"); err != nil {
+		t.Errorf("mods-2: %v", err)
+	}
+}

@@ -58,7 +58,7 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duration, old []string) error {
 	if len(old) == 0 || policy == policyNever {
 		if len(old) > 0 {
-			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty (or set LEFT4ME_UPDATE_RESTART in /etc/left4me/update.env)\n", strings.Join(old, ", "))
+			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty (--restart when-empty does it after an update; LEFT4ME_UPDATE_RESTART in /etc/left4me/update.env for left4me-update.service)\n", strings.Join(old, ", "))
 		}
 		return nil
 	}

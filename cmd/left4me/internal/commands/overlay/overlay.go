@@ -227,7 +227,14 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	// As restart --all: one at a time, when empty if asked, and the first
 	// server the new version fails to bring back ends it.
 	p.Names, p.Rolling = running, true
-	if err := e.Rollout(ctx, sd, p); err != nil {
+	err = e.Rollout(ctx, sd, p)
+	if errors.Is(err, rollout.ErrLeftRunning) {
+		// What --when-empty asked, as after a game update: players are
+		// never kicked for a build, and the build itself succeeded.
+		fmt.Fprintf(e.Stdout, "left4me: %s; they move to the new version at their next restart\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/fsat"
@@ -18,14 +19,33 @@ import (
 
 // removalCmd completes cmd, a destructive command on one instance NAME
 // that asks first unless --yes, to run act.
-func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, yes, backup bool) error) *cli.Command {
+func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name string, o removal) error) *cli.Command {
 	cmd.Flags = []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation (for scripts)"},
-		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer first (left4me backup)"}}
+		&cli.BoolFlag{Name: "no-backup", Usage: "do not back up the upper layer first (left4me backup)"},
+		&cli.BoolFlag{Name: "force", Usage: "go ahead while players are on the server (they are kicked); without it, --yes refuses then"}}
 	cmd.BashComplete = e.CompleteNames
 	cmd.Action = clienv.OnName(func(c *cli.Context, name string) error {
-		return act(c.Context, name, c.Bool("yes"), !c.Bool("no-backup"))
+		return act(c.Context, name, removal{yes: c.Bool("yes"), backup: !c.Bool("no-backup"), force: c.Bool("force")})
 	})
 	return cmd
+}
+
+// removal is how to remove: --yes, not --no-backup, --force.
+type removal struct{ yes, backup, force bool }
+
+// occupied says who plays on name's running server, "" when nobody does
+// or it is not running. A server that cannot be asked is said so: it may
+// have players.
+func (e *Env) occupied(ctx context.Context, sd clienv.Systemd, name string) string {
+	d := e.RolloutDeps(sd, rollout.Plan{})
+	humans, err := d.Humans(ctx, name)
+	switch {
+	case errors.Is(err, rollout.ErrNotRunning), errors.Is(err, fail.ErrNotRunning), err == nil && humans == 0:
+		return ""
+	case err != nil:
+		return fmt.Sprintf("%s may have players: it cannot be asked (%v)", name, err)
+	}
+	return fmt.Sprintf("%s has %d player(s) on it now: they are kicked", name, humans)
 }
 
 func ResetCmd(e *Env) *cli.Command {
@@ -37,8 +57,9 @@ func ResetCmd(e *Env) *cli.Command {
 upper layer: everything the server wrote, such as logs, bans, downloaded
 maps) and starts it again if it was running. The upper layer is backed up
 first (left4me backups NAME) unless --no-backup. The spec, overlays and the
-installation are not touched. Asks first on a terminal; --yes for scripts.
-Needs root.
+installation are not touched. Asks first on a terminal, saying who plays;
+--yes for scripts, which refuses while players are on unless --force (or
+first: left4me stop NAME --when-empty). Needs root.
 
 Example:
   left4me reset srv1 --yes`,
@@ -53,8 +74,9 @@ func DeleteCmd(e *Env) *cli.Command {
 		Description: `Stops the instance, unmounts it, removes runtime/NAME (upper layer
 included) and instances/NAME.yaml, then reloads systemd. The upper layer
 is backed up first unless --no-backup; backups outlive the instance.
-Overlays and the installation are not touched. Asks first on a terminal; --yes for scripts.
-Needs root.
+Overlays and the installation are not touched. Asks first on a terminal,
+saying who plays; --yes for scripts, which refuses while players are on
+unless --force. Needs root.
 
 Example:
   left4me delete srv1 --yes`,
@@ -64,15 +86,12 @@ Example:
 // prepareRemoval runs the checks both destructive commands share, asks,
 // then stops the unit and unmounts. It returns the connection and whether
 // the unit was running.
-func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup bool, what string) (clienv.Systemd, bool, error) {
+func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, what string) (clienv.Systemd, bool, error) {
 	if _, err := e.Instance(name); err != nil {
 		return nil, false, err
 	}
 	if e.Euid != 0 {
 		return nil, false, fmt.Errorf("%w: %s stops the unit, unmounts and removes root-owned files, so it needs root; run: sudo left4me %s %s", fail.ErrPermission, op, op, name)
-	}
-	if err := e.Confirm(yes, what); err != nil {
-		return nil, false, err
 	}
 	// Refuse a tree we would not remove before anything is stopped.
 	if _, err := state.Check(e.Layout.Root, name); err != nil {
@@ -88,6 +107,21 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup b
 		return nil, false, err
 	}
 	running := u.ActiveState == "active" || u.ActiveState == "activating" || u.ActiveState == "reloading"
+	// Players are never kicked unasked: a script's --yes alone does not
+	// (restart has --when-empty for that), a person is told first.
+	if who := ""; running {
+		if who = e.occupied(ctx, sd, name); who != "" {
+			if o.yes && !o.force {
+				sd.Close()
+				return nil, false, fmt.Errorf("%w: %s; nothing was done: `left4me stop %s --when-empty --deadline 30m` first, or pass --force", fail.ErrJobFailed, who, name)
+			}
+			what = who + ". " + what
+		}
+	}
+	if err := e.Confirm(o.yes, what); err != nil {
+		sd.Close()
+		return nil, false, err
+	}
 	if u.ActiveState != "inactive" && u.ActiveState != "failed" {
 		if err := e.RunJob(ctx, sd, "stop", name); err != nil {
 			sd.Close()
@@ -99,7 +133,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup b
 		sd.Close()
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
-	if backup { // once stopped: nothing changes under it
+	if o.backup { // once stopped: nothing changes under it
 		if err := e.BackupBefore(op, name); err != nil {
 			if running { // nothing was removed: as it was
 				err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
@@ -111,9 +145,9 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, yes, backup b
 	return sd, running, nil
 }
 
-func (e *Env) reset(ctx context.Context, name string, yes, backup bool) error {
+func (e *Env) reset(ctx context.Context, name string, o removal) error {
 	dir := e.Layout.RuntimeDir(name)
-	sd, running, err := e.prepareRemoval(ctx, "reset", name, yes, backup,
+	sd, running, err := e.prepareRemoval(ctx, "reset", name, o,
 		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote), start it again if it ran.", name, dir))
 	if err != nil {
 		return err
@@ -127,7 +161,7 @@ func (e *Env) reset(ctx context.Context, name string, yes, backup bool) error {
 	return err
 }
 
-func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool) error {
+func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error {
 	path := e.Layout.SpecPath(name)
 	// The spec goes last: find out now that it cannot go (a read-only
 	// /etc/left4me) rather than after stopping the server and deleting
@@ -138,7 +172,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, yes, backup bool)
 		}
 		return fmt.Errorf("cannot delete %s: %s: %w; nothing was stopped or removed", name, filepath.Dir(path), err)
 	}
-	sd, _, err := e.prepareRemoval(ctx, "delete", name, yes, backup,
+	sd, _, err := e.prepareRemoval(ctx, "delete", name, o,
 		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
 	if err != nil {
 		return err
