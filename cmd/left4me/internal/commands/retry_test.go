@@ -50,6 +50,10 @@ func TestRetry(t *testing.T) {
 	if err := te.run("list"); err != nil || !strings.Contains(te.out.String(), "failed, retry in 3m0s") {
 		t.Errorf("list: %v\n%s", err, te.out)
 	}
+	// and so does status.
+	if _ = te.run("status", "a", "-n", "0"); !strings.Contains(te.out.String(), "retry:     in 3m0s, by left4me-retry@a") {
+		t.Errorf("status:\n%s", te.out)
+	}
 	// A stop (SIGTERM from PartOf=) cancels the wait.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -233,11 +233,39 @@ func TestOverlayBuildRestartTypo(t *testing.T) {
 	te.spec(t, "srv1", "port: 27015\noverlays: [o2]\n")
 	mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
 	writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "o2.yaml"), "builder: b.sh\nrestart: [srv1, srv01]\n")
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "b.sh"), "exit 0\n")
 	err := te.run("overlay", "build", "o2")
 	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), `o2.yaml: restart: there is no instance "srv01"`) {
 		t.Fatalf("got %v", err)
 	}
 	if strings.Contains(te.out.String(), "build") {
 		t.Errorf("the build began:\n%s", te.out)
+	}
+}
+
+// A definition whose builder is missing is refused before a build is
+// announced (and recorded as failed).
+func TestOverlayBuildNoBuilder(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "o2.yaml"), "builder: gone.sh\n")
+	err := te.run("overlay", "build", "o2")
+	if err == nil || !strings.Contains(err.Error(), "o2.yaml: builder: stat ") || !strings.Contains(err.Error(), "gone.sh: no such file or directory") || strings.Contains(te.out.String(), "build") {
+		t.Fatalf("got %v\n%s", err, te.out)
+	}
+}
+
+// overlay status says a definition cannot build, at its line, instead of
+// listing the overlay as merely never built.
+func TestOverlayStatusBadDefinition(t *testing.T) {
+	te := newEnv(t)
+	mkdirs(t, filepath.Join(te.Layout.ConfigDir, "overlays"))
+	writeFile(t, filepath.Join(te.Layout.ConfigDir, "overlays", "o2.yaml"), "buildr: b.sh\n")
+	if err := te.run("overlay", "status", "o2"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.out.String(), "definition unusable: ") || !strings.Contains(te.out.String(), "o2.yaml:1:1: buildr: unknown key; did you mean builder?") {
+		t.Errorf("status:\n%s", te.out)
 	}
 }

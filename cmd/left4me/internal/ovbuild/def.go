@@ -11,6 +11,7 @@ package ovbuild
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -70,7 +71,17 @@ func LoadDef(l layout.Layout, name string) (*Definition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("overlay definition: %w", err)
 	}
-	return ParseDef(name, file, data)
+	d, err := ParseDef(name, file, data)
+	if err != nil {
+		return nil, err
+	}
+	// Said before a build is announced and recorded as failed.
+	if st, err := os.Stat(d.Builder); err != nil {
+		return nil, fmt.Errorf("%s: builder: %w (the script that fills the layer)", file, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: builder: %s is not a regular file (the script that fills the layer)", file, d.Builder)
+	}
+	return d, nil
 }
 
 // ParseDef parses a definition; file is for messages. Every problem is

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -273,6 +274,7 @@ type overlayJSON struct {
 	Versions  []overlayVersionJSON `json:"versions"`
 	Unknown   []string             `json:"unknown_version,omitempty"` // mounted on a version not listed
 	LastBuild *ovbuild.Result      `json:"last_build,omitempty"`
+	DefError  string               `json:"definition_error,omitempty"` // its definition cannot be used
 	Error     string               `json:"error,omitempty"`
 }
 
@@ -291,6 +293,13 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 	all := make([]overlayJSON, 0, len(names))
 	for _, n := range names {
 		o := overlayJSON{Name: n, Versions: []overlayVersionJSON{}}
+		// A definition that cannot build is said here, not only when a
+		// build (or the update timer's) fails.
+		if _, err := os.Lstat(filepath.Join(ovbuild.DefDir(e.Layout), n+".yaml")); err == nil {
+			if _, err := ovbuild.LoadDef(e.Layout, n); err != nil {
+				o.DefError = err.Error()
+			}
+		}
 		vs, err := st.List(n)
 		if err != nil {
 			o.Error = err.Error()
@@ -324,6 +333,9 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 			fmt.Fprintln(e.Stdout)
 		}
 		fmt.Fprintf(e.Stdout, "overlay %s\n", o.Name)
+		if o.DefError != "" {
+			fmt.Fprintf(e.Stdout, "  definition unusable: %s\n", strings.ReplaceAll(o.DefError, "\n", "\n    "))
+		}
 		if o.Error != "" {
 			fmt.Fprintf(e.Stdout, "  error: %v\n", o.Error)
 			continue

@@ -71,9 +71,11 @@ type StatusJSON struct {
 	Since     time.Time `json:"since,omitzero"`
 	MainPID   uint32    `json:"main_pid,omitempty"`
 	Result    string    `json:"result,omitempty"`
-	Mounted   bool      `json:"mounted"`
-	Disk      *diskUse  `json:"disk,omitempty"` // see row
-	Stale     bool      `json:"stale"`          // the spec changed since systemd loaded it
+	// RetryAt: failed, and left4me-retry@NAME starts it again then.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+	Mounted bool       `json:"mounted"`
+	Disk    *diskUse   `json:"disk,omitempty"` // see row
+	Stale   bool       `json:"stale"`          // the spec changed since systemd loaded it
 	// Where the running server answers, as started, and whether its spec
 	// now makes another command line (see row).
 	RunningAddress string        `json:"running_address,omitempty"`
@@ -138,6 +140,12 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		}
 		if u.Result != "" && u.Result != "success" {
 			t.Row(table.Cell{Text: "result:"}, table.Cell{Text: u.Result, Color: table.Red})
+		}
+		// As list: systemd gave up, left4me-retry@NAME starts it later.
+		if r := e.ReadRetry(name); u.ActiveState == "failed" && r.Next.After(e.Now()) {
+			st.RetryAt = &r.Next
+			t.Row(table.Cell{Text: "retry:"}, table.Cell{Text: fmt.Sprintf("in %s, by left4me-retry@%s (`left4me stop %s` ends the retries)",
+				r.Next.Sub(e.Now()).Round(time.Second), name, name), Color: table.Yellow})
 		}
 	}
 	if sdErr == nil && !unitctl.Down(u) {
