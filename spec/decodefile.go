@@ -142,5 +142,8 @@ func JoinByLine(errs ...error) error {
 		la, lb := line(a), line(b)
 		return cmp.Or(cmp.Compare(la[0], lb[0]), cmp.Compare(la[1], lb[1]))
 	})
+	if len(flat) == 1 {
+		return flat[0] // itself: its type and text unwrapped
+	}
 	return errors.Join(flat...)
 }

@@ -31,6 +31,10 @@ type Instance struct {
 	// Running: its overlay is mounted, so its server runs (ReadClaims;
 	// false when the state root was not read).
 	Running bool
+	// Parsed is the spec as parsed, kept when a rule across specs (a port
+	// another holds) or a ceiling refused it, so that validate can judge
+	// the rest of it too and say every problem at once.
+	Parsed *Spec
 }
 
 // ReadFile reads and parses one spec file, refusing anything that is not a
@@ -221,15 +225,25 @@ func visit(dir, configDir, root string, text *Instance, work func(*Instance), do
 	for i := range ins {
 		ins[i].Running = claims[ins[i].Name].Running
 	}
+	for i := range ins {
+		ins[i].Parsed = ins[i].Spec
+	}
 	ClaimPorts(ins, claims)
 	for i := range ins {
-		if ins[i].Spec == nil {
+		in := &ins[i]
+		if in.Parsed == nil {
 			continue
 		}
-		if err := ins[i].Spec.CheckLimits(ins[i].File, limits); err != nil {
-			ins[i].Spec, ins[i].Err = nil, err
-		} else {
-			ins[i].Spec.BindLimits(limits)
+		// The ceilings also of a spec a port refused: every problem at
+		// once, in the order of its lines.
+		lerr := in.Parsed.CheckLimits(in.File, limits)
+		switch {
+		case in.Spec == nil && lerr != nil:
+			in.Err = JoinByLine(in.Err, lerr)
+		case lerr != nil:
+			in.Spec, in.Err = nil, JoinByLine(lerr)
+		case in.Spec != nil:
+			in.Spec.BindLimits(limits)
 		}
 	}
 	if work != nil {

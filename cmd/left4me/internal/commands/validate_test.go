@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/specs"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -183,5 +185,31 @@ func TestMissingGameIsNotAnInvalidSpec(t *testing.T) {
 		if err == nil || errors.Is(err, layout.ErrInvalidSpec) || strings.Contains(text, "invalid") || !strings.Contains(text, "left4me game install") {
 			t.Errorf("%q: %v\n%s", args, err, te.out)
 		}
+	}
+}
+
+// validate says every problem of a spec in one round, in the order of its
+// lines: a port another spec holds, ceilings (found in field order), an
+// overlay that is missing. (They used to come one round after another.)
+func TestValidateOneRound(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "old", "port: 27015\n")
+	time.Sleep(10 * time.Millisecond)
+	te.spec(t, "new", "port: 27015\noverlays: [missing]\nresources:\n  tasks_max: 8000\n  memory_max: 99G\n")
+	err := te.run("validate", "new")
+	if err == nil {
+		t.Fatal("valid")
+	}
+	out := te.out.String()
+	var at []int
+	for _, w := range []string{`new.yaml:1:7: port: 27015 is already used by instance "old"`, "new.yaml:2:12: overlays[0]", "new.yaml:4:14: resources.tasks_max", "new.yaml:5:15: resources.memory_max"} {
+		i := strings.Index(out, w)
+		if i < 0 {
+			t.Errorf("no %q in\n%s", w, out)
+		}
+		at = append(at, i)
+	}
+	if !slices.IsSorted(at) {
+		t.Errorf("not in the order of the lines:\n%s", out)
 	}
 }

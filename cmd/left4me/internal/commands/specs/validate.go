@@ -125,15 +125,20 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 	for _, in := range all {
 		r := Checked{Name: in.Name, File: in.File, Problems: []Problem{}, Warnings: []Problem{}}
 		err := in.Err
-		if err == nil {
-			for _, w := range in.Spec.Warnings {
+		// Judged further also when a port or a ceiling refused it: every
+		// problem in one round.
+		if s := in.Parsed; s != nil {
+			for _, w := range s.Warnings {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 			// Same resolution as a start: overlays and installation.
-			var p *prestart.Preview
-			p, err = prestart.PreviewStart(cfg, in.Name, in.Spec.StartPlan())
-			err = atOverlay(in.File, in.Spec, err)
-			for _, w := range previewWarnings(in.File, in.Spec, p) {
+			p, perr := prestart.PreviewStart(cfg, in.Name, s.StartPlan())
+			perr = atOverlay(in.File, s, perr)
+			if in.Err != nil && errors.Is(perr, prestart.ErrNoGame) {
+				perr = nil // said once the spec itself is right
+			}
+			err = spec.JoinByLine(err, perr)
+			for _, w := range previewWarnings(in.File, s, p) {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 		}
