@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/prestart/mountinfo"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -111,8 +113,22 @@ func List(l layout.Layout) ([]string, error) {
 	return out, nil
 }
 
-// Mounted reports whether the instance's overlay is mounted.
-func (d Dir) Mounted() (bool, error) { return fsat.IsMountPoint(d.Part(layout.Merged)) }
+// Mounted reports whether the instance's overlay is mounted. runtime/NAME
+// is root's alone, so without root its merged/ cannot be looked at; the
+// mount table, which everyone may read, says it then (list, status, game
+// and overlay status run by an operator without root).
+func (d Dir) Mounted() (bool, error) {
+	merged := d.Part(layout.Merged)
+	m, err := fsat.IsMountPoint(merged)
+	if !errors.Is(err, fs.ErrPermission) {
+		return m, err
+	}
+	ms, merr := mountinfo.Read(mountinfo.Self)
+	if merr != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(ms, func(m mountinfo.Mount) bool { return m.Point == merged }), nil
+}
 
 // MountedAll lists, sorted, the instances whose overlay is mounted.
 func MountedAll(l layout.Layout) ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -152,9 +153,11 @@ func unitActive(unit string) bool {
 
 // overlayUsers are the instances whose spec names overlay name.
 func (e *Env) overlayUsers(name string) []string {
-	all, _ := spec.LoadAll(e.Layout.InstancesDir())
+	all, err := spec.LoadAll(e.Layout.InstancesDir())
+	unread := errors.Is(err, fs.ErrPermission)
 	var out []string
 	for _, in := range all {
+		unread = unread || errors.Is(in.Err, fs.ErrPermission)
 		if in.Spec == nil {
 			continue
 		}
@@ -164,6 +167,10 @@ func (e *Env) overlayUsers(name string) []string {
 				break
 			}
 		}
+	}
+	if unread {
+		// Specs are root's (0640): without root, who uses it is unknown.
+		e.Note("the specs are root's, so which servers use an overlay is not known here; run with sudo")
 	}
 	return out
 }
