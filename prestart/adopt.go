@@ -49,7 +49,7 @@ func adoptBelow(dirfd int, what string, from, to [2]int, depth int, n *int) erro
 		return fmt.Errorf("list %s: %w", what, err)
 	}
 	for _, name := range names {
-		p := what + "/" + name
+		p := fsat.Child(what, name)
 		var st unix.Stat_t
 		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if errors.Is(err, unix.ENOENT) {

@@ -18,6 +18,11 @@ import (
 // ceiling (resources.disk, or disk in limits.yaml).
 var ErrDiskFull = errors.New("over its disk ceiling")
 
+// ErrTooDeep: the tree is deeper than the walk goes, so what it holds
+// cannot be measured; a server that builds one is treated as over its
+// ceiling, or it would escape it.
+var ErrTooDeep = errors.New("too deep to measure")
+
 // maxUsageDepth bounds the walk of usage, as adopt's.
 const maxUsageDepth = 128
 
@@ -27,7 +32,7 @@ const maxUsageDepth = 128
 // its own usage that way.
 func usage(dirfd int, what string, depth int) (int64, error) {
 	if depth > maxUsageDepth {
-		return 0, fmt.Errorf("%s: deeper than %d directories", what, maxUsageDepth)
+		return 0, fmt.Errorf("%s: %w: deeper than %d directories", what, ErrTooDeep, maxUsageDepth)
 	}
 	list, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -45,7 +50,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 			if errors.Is(err, unix.ENOENT) {
 				continue
 			}
-			return 0, fmt.Errorf("stat %s/%s: %w", what, name, err)
+			return 0, fmt.Errorf("stat %s: %w", fsat.Child(what, name), err)
 		}
 		total += st.Blocks * 512
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -56,9 +61,9 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 			if errors.Is(err, unix.ENOENT) {
 				continue
 			}
-			return 0, fmt.Errorf("open %s/%s: %w", what, name, err)
+			return 0, fmt.Errorf("open %s: %w", fsat.Child(what, name), err)
 		}
-		n, err := usage(fd, what+"/"+name, depth+1)
+		n, err := usage(fd, fsat.Child(what, name), depth+1)
 		unix.Close(fd)
 		if err != nil {
 			return 0, err
@@ -185,6 +190,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		}
 		unix.Close(dir)
 		switch {
+		case errors.Is(err, ErrTooDeep) && p.Disk > 0:
+			over = append(over, name)
+			errs = append(errs, fmt.Errorf("%s: %w: its upper layer cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
 		case err != nil:
 			errs = append(errs, err)
 		case p.Disk > 0 && used > p.Disk:

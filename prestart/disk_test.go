@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // A start is refused, saying what and where, when the upper layer and the
@@ -46,4 +47,40 @@ func TestStartRefusesOverDisk(t *testing.T) {
 		t.Fatalf("under the ceiling again: %v", err)
 	}
 	_ = Stop(e.c, "srv")
+}
+
+// A server that builds a tree deeper than the walk goes is over its
+// ceiling, not unmeasured (it would escape it); the names it chose are
+// quoted in the message, so a newline in one cannot forge a journal line
+// (say, another instance's reason in a disk-full alert).
+func TestOverDiskTooDeep(t *testing.T) {
+	e := newEnv(t, "")
+	s, err := spec.Judge(e.c.Layout, "srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.StartPlan()
+	p.Disk = 1 << 30
+	if err := Start(e.c, "srv", p); err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(e.c, "srv")
+	deep := e.path("runtime/srv/upper/x\n/var/lib/left4me/runtime/other: forged")
+	for range maxUsageDepth + 2 {
+		deep += "/d"
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	over, errs, err := OverDisk(e.c, t.TempDir(), func(string, string) (startplan.Plan, error) { return p, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(over) != 1 || over[0] != "srv" {
+		t.Errorf("over %v, errs %v", over, errs)
+	}
+	joined := errors.Join(errs...).Error()
+	if !errors.Is(errors.Join(errs...), ErrDiskFull) || !errors.Is(errors.Join(errs...), ErrTooDeep) || strings.Contains(joined, "\n/var/lib/left4me/runtime/other") || !strings.Contains(joined, `upper/"x\n"/var`) || strings.Contains(joined, "\n") {
+		t.Errorf("errors: %s", joined)
+	}
 }

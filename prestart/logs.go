@@ -160,7 +160,7 @@ func pruneLogs(root int, what string, b LogBounds, now time.Time) (LogsPruned, e
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EISDIR):
 			total -= f.size
 		default:
-			errs = append(errs, fmt.Errorf("remove %s: %w", f.name, err))
+			errs = append(errs, fmt.Errorf("remove %q: %w", f.name, err))
 		}
 	}
 	return res, errors.Join(errs...)

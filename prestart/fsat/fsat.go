@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -139,4 +142,17 @@ func ReadDirNames(dir int) ([]string, error) {
 		}
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
+}
+
+// Child is what/name for a message, name quoted (Go syntax) when it holds
+// anything but printable text: names below an upper layer are the
+// server's, and one holding a newline would otherwise forge a line of the
+// journal (a made-up error of another instance).
+func Child(what, name string) string {
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || r == '"' || !unicode.IsPrint(r) {
+			return what + "/" + strconv.Quote(name)
+		}
+	}
+	return what + "/" + name
 }

@@ -182,7 +182,7 @@ func TestDiskCeiling(t *testing.T) {
 	// for full alone, and status says why it is down.
 	c.WaitFor(t, "the disk alert", time.Minute, func() bool {
 		out, _ := c.Run(t, "cat", "/run/events.jsonl")
-		return strings.Contains(out, `"event":"disk-full","instance":"full"`) && strings.Contains(out, "more than the 64.0 MiB it may")
+		return strings.Contains(out, `"event":"disk-full","instance":"full"`) && strings.Contains(out, "more than its ceiling of 64.0 MiB")
 	})
 	if out, _ := c.Run(t, "cat", "/run/events.jsonl"); strings.Contains(out, `"instance":"calm"`) {
 		t.Errorf("calm was alerted:\n%s", out)

