@@ -72,6 +72,7 @@ INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
 	$(PREFIX)/lib/systemd/system/left4me-alert@.service \
 	$(PREFIX)/lib/systemd/system/left4me-restart@.service $(PREFIX)/lib/systemd/system/left4me-backup@.service \
+	$(PREFIX)/lib/systemd/system/left4me-restart@.timer $(PREFIX)/lib/systemd/system/left4me-backup@.timer \
 	$(PREFIX)/lib/systemd/system/left4me-metrics.socket $(PREFIX)/lib/systemd/system/left4me-metrics@.service \
 	$(PREFIX)/lib/systemd/system/left4me-web.socket $(PREFIX)/lib/systemd/system/left4me-web.service \
 	$(PREFIX)/share/man/man1/left4me.1 \
@@ -107,6 +108,8 @@ install: build $(DOCS)
 	for u in left4me-restart@.service left4me-backup@.service; do \
 		sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' "units/$$u" > "$(BUILD)/$$u" && \
 		install -Dm0644 "$(BUILD)/$$u" "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" || exit 1; done
+	install -Dm0644 'units/left4me-restart@.timer' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-restart@.timer'
+	install -Dm0644 'units/left4me-backup@.timer' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-backup@.timer'
 	install -Dm0644 units/left4me-metrics.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics.socket
 	sed 's|/usr/bin/left4me|$(PREFIX)/bin/left4me|' 'units/left4me-metrics@.service' > '$(BUILD)/left4me-metrics@.service'
 	install -Dm0644 '$(BUILD)/left4me-metrics@.service' '$(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-metrics@.service'

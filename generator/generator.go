@@ -74,13 +74,6 @@ func Run(c units.Config, dir string) (Result, error) {
 		for t, text := range timers {
 			w.file(t, text, 0o644)
 		}
-		if in.Running {
-			// Wanted by nothing: loaded only if a timer of that name
-			// still runs from before the schedule was removed.
-			for t, text := range units.RetiredTimers(c, in.Name, in.Spec) {
-				w.file(t, text, 0o644)
-			}
-		}
 		if d := units.RenderScheduleDropIn(timers); d != nil {
 			w.file(filepath.Join(unit+".d", units.ScheduleDropIn), d, 0o644)
 		}

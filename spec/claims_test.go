@@ -51,6 +51,12 @@ func TestClaimPortsHeld(t *testing.T) {
 		// Its own old ports are no clash: it moves at its restart.
 		{"a running server's own new port", []string{"s1=27016"},
 			map[string]Claim{"s1": {gamePorts(27015), true}}, nil},
+		// x, stopped, last ran with 27015 and still names it, but its
+		// spec is refused (its tv port is running y's): it holds nothing,
+		// so the older z keeps 27015.
+		{"a refused spec holds no last start", []string{"z=27015", "x=27015\nports: {tv: 29100}", "y=29100"},
+			map[string]Claim{"x": {gamePorts(27015), false}, "y": {gamePorts(29100), true}},
+			map[string]string{"x": `ports.tv: 29100 is already used by instance "y" (its game port), whose server runs with it`}},
 		{"another's new spec on a port still running", []string{"s5=27015", "s1=27016"},
 			map[string]Claim{"s1": {gamePorts(27015), true}},
 			map[string]string{"s5": `27015 is already used by instance "s1" (its game port), whose server runs with it`}},

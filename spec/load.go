@@ -28,9 +28,6 @@ type Instance struct {
 	Err  error
 	// ModTime of the spec file: the older spec keeps a port (ClaimPorts).
 	ModTime time.Time
-	// Running: its overlay is mounted, so its server runs (ReadClaims;
-	// false when the state root was not read).
-	Running bool
 	// Parsed is the spec as parsed, kept when a rule across specs (a port
 	// another holds) or a ceiling refused it, so that validate can judge
 	// the rest of it too and say every problem at once.
@@ -221,9 +218,6 @@ func visit(dir, configDir, root string, text *Instance, work func(*Instance), do
 	var claims map[string]Claim
 	if root != "" {
 		claims = ReadClaims(root)
-	}
-	for i := range ins {
-		ins[i].Running = claims[ins[i].Name].Running
 	}
 	for i := range ins {
 		ins[i].Parsed = ins[i].Spec

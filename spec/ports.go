@@ -46,7 +46,37 @@ func ClaimPorts(ins []Instance, claims map[string]Claim) {
 		}
 		return x.Name < y.Name
 	})
-	owner := claimed(ins, order, claims)
+	// A stopped instance holds its last start's ports only while its own
+	// spec is accepted: one refused (say, for another port) would block
+	// others for nothing. Dropping its hold may accept others, never
+	// refuse more, so this ends within len(order) rounds.
+	specs := make([]*Spec, len(ins))
+	for i := range ins {
+		specs[i] = ins[i].Spec
+	}
+	dropped := map[string]bool{}
+	for range len(order) + 1 {
+		for _, i := range order {
+			ins[i].Spec, ins[i].Err = specs[i], nil
+		}
+		owner, lastStart := claimed(ins, order, claims, dropped)
+		claimByAge(ins, order, owner)
+		more := false
+		for _, i := range order {
+			if ins[i].Spec == nil && lastStart[ins[i].Name] && !dropped[ins[i].Name] {
+				dropped[ins[i].Name], more = true, true
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// claimByAge judges each spec of order, oldest first, against owner, and
+// claims its ports when it is accepted (rule 3); a refused one gets its
+// Err and loses its Spec.
+func claimByAge(ins []Instance, order []int, owner map[int]holder) {
 	users := map[string]string{}
 	for _, i := range order {
 		in := &ins[i]
@@ -70,13 +100,14 @@ func ClaimPorts(ins []Instance, claims map[string]Claim) {
 }
 
 // claimed is who holds ports before any spec is judged by age: running
-// servers (rule 1), then stopped instances' last starts (rule 2), each
-// in the order of the specs' ages (order), then instances without a
-// spec, by name.
-func claimed(ins []Instance, order []int, claims map[string]Claim) map[int]holder {
-	owner := map[int]holder{}
+// servers (rule 1), then stopped instances' last starts (rule 2; not those
+// dropped), each in the order of the specs' ages (order), then instances
+// without a spec, by name. lastStart names the instances rule 2 gave a
+// port.
+func claimed(ins []Instance, order []int, claims map[string]Claim, dropped map[string]bool) (owner map[int]holder, lastStart map[string]bool) {
+	owner, lastStart = map[int]holder{}, map[string]bool{}
 	if len(claims) == 0 {
-		return owner
+		return owner, lastStart
 	}
 	var names []string
 	wants := map[string]*Spec{}
@@ -103,16 +134,17 @@ func claimed(ins []Instance, order []int, claims map[string]Claim) map[int]holde
 	}
 	for _, n := range names {
 		c, s := claims[n], wants[n]
-		if c.Running || s == nil {
+		if c.Running || s == nil || dropped[n] {
 			continue
 		}
 		for _, rp := range c.Ports {
 			if _, held := owner[rp.Port]; !held && s.Ports.Has(rp.Port) {
 				owner[rp.Port] = holder{n, rp.Role, ", which its last start was given"}
+				lastStart[n] = true
 			}
 		}
 	}
-	return owner
+	return owner, lastStart
 }
 
 // holder is who holds a port, in which role, and why (for the message).

@@ -1,7 +1,6 @@
 package units
 
 import (
-	"bytes"
 	"sort"
 
 	"github.com/left4me/left4me/spec"
@@ -50,37 +49,9 @@ func Timers(c Config, name string, s *spec.Spec) map[string][]byte {
 	return out
 }
 
-// RetiredTimers are the timers of name's running server whose schedule
-// its spec no longer has: one that never elapses for each. A timer whose
-// unit file vanishes at a daemon-reload, while it runs, fails ("Unit to
-// trigger vanished", systemd's timer_enter_running) and leaves the host
-// "degraded"; this one stays loaded, quiet, until its server stops
-// (PartOf=), and the next start wants none.
-func RetiredTimers(c Config, name string, s *spec.Spec) map[string][]byte {
-	out := map[string][]byte{}
-	// 100 years after the timer started: never, and still a value, as a
-	// timer needs one to load.
-	const never = "OnActiveSec=100y\n"
-	if s.Schedule.Restart == "" {
-		out[RestartTimer+name+".timer"] = retiredTimer(c, name, "Retired restart schedule of Left 4 Dead 2 server "+name, never)
-	}
-	if s.Schedule.Backup == "" {
-		out[BackupTimer+name+".timer"] = retiredTimer(c, name, "Retired backup schedule of Left 4 Dead 2 server "+name, never)
-	}
-	return out
-}
-
 func timer(c Config, name, desc, body string) []byte {
 	return []byte(header + "[Unit]\nDescription=" + desc + "\nSourcePath=" + c.Layout.SpecPath(name) +
 		"\nPartOf=" + Instance(name) + "\n\n[Timer]\n" + body)
-}
-
-// retiredTimer is timer with StopWhenUnneeded=: wanted by nothing once the
-// schedule is gone, it stops as soon as systemd notices (a restart of
-// its server at the latest), not only when its server stops.
-func retiredTimer(c Config, name, desc, body string) []byte {
-	t := timer(c, name, desc, body)
-	return bytes.Replace(t, []byte("\n\n[Timer]\n"), []byte("\nStopWhenUnneeded=yes\n\n[Timer]\n"), 1)
 }
 
 // RenderScheduleDropIn is l4d2@NAME.service.d/ScheduleDropIn for the

@@ -34,6 +34,13 @@ func main() {
 	// steamcmd and the rest still get the default).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// The job under way is finished (a restore's stop and start are one,
+	// a rollout waits for systemd's job): said, and a second signal ends
+	// the command at once.
+	context.AfterFunc(ctx, func() {
+		stop()
+		fmt.Fprintln(os.Stderr, "left4me: interrupted: finishing what is under way (Ctrl-C again quits at once)")
+	})
 	env := commands.OSEnv()
 	env.Version = version
 	err := commands.Run(ctx, env, commands.Args(os.Args))

@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -539,8 +540,18 @@ func (w *walker) file(dir int, name, rel string, b stamp) error {
 	return nil
 }
 
+// ListWhy is List with each backup's Why, read from its header.
+func ListWhy(dir string) ([]Info, error) {
+	all, err := List(dir)
+	for i := range all {
+		all[i].Why = why(all[i].Path)
+	}
+	return all, err
+}
+
 // List gives the backups in dir, oldest first; a missing dir has none.
-// Files not named like a backup are not listed.
+// Files not named like a backup are not listed. Their Why is not read
+// (ListWhy): a metrics scrape lists every instance's backups.
 func List(dir string) ([]Info, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -560,8 +571,7 @@ func List(dir string) ([]Info, error) {
 			continue // removed meanwhile
 		}
 		t, _ := time.Parse("20060102T150405Z", id[:16])
-		p := filepath.Join(dir, e.Name())
-		out = append(out, Info{ID: id, Time: t, Size: fi.Size(), Path: p, Why: why(p)})
+		out = append(out, Info{ID: id, Time: t, Size: fi.Size(), Path: filepath.Join(dir, e.Name())})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
@@ -608,16 +618,34 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 		return nil, err
 	}
 	defer release()
-	all, err := List(dir)
+	all, err := ListWhy(dir)
 	if err != nil {
 		return nil, err
 	}
 	keep = max(keep, 1)
+	// The backups restores took do not count toward keep (trial restores
+	// would push the real ones out); the newest of them stays, to undo
+	// the last restore.
+	var plain, restores []Info
+	for _, b := range all {
+		if b.Why == BeforeRestore {
+			restores = append(restores, b)
+		} else {
+			plain = append(plain, b)
+		}
+	}
 	var gone []Info
 	var errs []error
-	for i, b := range all {
-		newest := i == len(all)-1
-		tooMany := len(all)-i > keep
+	for _, b := range all {
+		var newest, tooMany bool
+		if b.Why == BeforeRestore {
+			newest = b.ID == restores[len(restores)-1].ID
+			tooMany = !newest
+		} else {
+			j := slices.IndexFunc(plain, func(p Info) bool { return p.ID == b.ID })
+			newest = j == len(plain)-1
+			tooMany = len(plain)-j > keep
+		}
 		tooOld := maxAge > 0 && now.Sub(b.Time) > maxAge
 		if newest || !tooMany && !tooOld {
 			continue
@@ -637,7 +665,7 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 // Find is the backup id in dir; "" is the newest one not taken before a
 // restore (BeforeRestore), or the newest if all were.
 func Find(dir, id string) (Info, error) {
-	all, err := List(dir)
+	all, err := ListWhy(dir)
 	if err != nil {
 		return Info{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +379,35 @@ func TestUsage(t *testing.T) {
 	must(t, err)
 	if n < 1<<20 || n > 2<<20 {
 		t.Errorf("usage %d, want about 1 MiB (the link's target not counted)", n)
+	}
+}
+
+// The backups restores took do not count toward keep (trial restores
+// would push the real ones out); only the newest of them stays.
+func TestPruneRestoreBackups(t *testing.T) {
+	runtime, _ := fixture(t)
+	dir := t.TempDir()
+	var ids []string
+	for i, why := range []string{"", "", BeforeRestore, BeforeRestore, BeforeRestore, ""} {
+		r, err := Create(runtime, dir, t0.Add(time.Duration(i)*time.Minute), Options{Why: why})
+		must(t, err)
+		ids = append(ids, r.ID)
+	}
+	gone, err := Prune(dir, 2, 0, t0.Add(time.Hour))
+	must(t, err)
+	left, err := ListWhy(dir)
+	must(t, err)
+	var got []string
+	for _, b := range left {
+		got = append(got, b.ID)
+	}
+	// Kept: the two newest plain ones (1, 5) and the newest a restore
+	// took (4).
+	want := []string{ids[1], ids[4], ids[5]}
+	if !slices.Equal(got, want) || len(gone) != 3 {
+		t.Errorf("left %v, want %v (removed %v)", got, want, gone)
+	}
+	if left[1].Why != BeforeRestore || left[0].Why != "" {
+		t.Errorf("why: %+v", left)
 	}
 }

@@ -86,7 +86,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		// An interrupt waits for the job under way: a restore's stop,
 		// unpack and start are one, and must not leave a server down.
 		err := d.Act(context.WithoutCancel(ctx), n)
-		done[n] = true
+		done[n] = err == nil
 		if !errors.Is(err, fail.ErrJobFailed) {
 			return err
 		}
@@ -97,7 +97,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		}
 		var rest []string
 		for _, m := range p.Names {
-			if !done[m] {
+			if _, acted := done[m]; !acted {
 				rest = append(rest, m)
 			}
 		}
@@ -229,17 +229,23 @@ func (e Interrupted) Error() string { return e.Msg }
 func (e Interrupted) Unwrap() error { return e.err }
 
 func interrupted(ctx context.Context, p Plan, done map[string]bool) error {
-	var did, rest []string
+	var did, failed, rest []string
 	for _, n := range p.Names {
-		if done[n] {
+		switch ok, acted := done[n]; {
+		case ok:
 			did = append(did, n)
-		} else {
+		case acted:
+			failed = append(failed, n)
+		default:
 			rest = append(rest, n)
 		}
 	}
 	msg := "interrupted"
 	if len(did) > 0 {
 		msg += "; " + pastTense(p.Op) + ": " + strings.Join(did, ", ")
+	}
+	if len(failed) > 0 {
+		msg += "; " + p.Op + " failed: " + strings.Join(failed, ", ")
 	}
 	if len(rest) > 0 {
 		msg += "; not " + pastTense(p.Op) + " (left as they were): " + strings.Join(rest, ", ")

@@ -21,6 +21,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
@@ -98,7 +99,7 @@ Example:
 				return err
 			}
 			dir := BackupDir(e.Layout, name)
-			all, err := backup.List(dir)
+			all, err := backup.ListWhy(dir)
 			if errors.Is(err, fs.ErrPermission) {
 				return fmt.Errorf("%w: %s is root's; run: sudo left4me backups %s", fail.ErrPermission, dir, name)
 			}
@@ -111,7 +112,7 @@ Example:
 			}
 			t := table.New("ID", "TAKEN", "SIZE", "TAKEN BEFORE")
 			for _, b := range all {
-				before := strings.TrimPrefix(b.Why, "before ")
+				before := termsafe.Line(strings.TrimPrefix(b.Why, "before "))
 				if before == "" {
 					before = "-"
 				}
@@ -206,9 +207,9 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 
 // BackupBefore takes the backup reset and delete take, if there is an upper
 // layer to keep.
-func (e *Env) BackupBefore(op, name string) error {
+func (e *Env) BackupBefore(op, name string) (id string, err error) {
 	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), layout.Upper)); errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return "", nil
 	}
 	keep, maxAge := e.Retention(name)
 	if op == "restore" {
@@ -218,12 +219,9 @@ func (e *Env) BackupBefore(op, name string) error {
 	}
 	r, err := e.takeBackup(name, "before "+op, keep, maxAge)
 	if err != nil {
-		return fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
+		return "", fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
 	}
-	if op == "restore" {
-		fmt.Fprintf(e.Stdout, "%s: to undo the restore: left4me restore %s %s\n", name, name, r.ID)
-	}
-	return nil
+	return r.ID, nil
 }
 
 func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safety bool) error {
@@ -256,12 +254,20 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 		return err
 	}
 	put := func() error {
+		undo := ""
 		if safety {
-			if err := e.BackupBefore("restore", name); err != nil {
+			var err error
+			if undo, err = e.BackupBefore("restore", name); err != nil {
 				return err
 			}
 		}
-		return e.putBack(name, b)
+		if err := e.putBack(name, b); err != nil {
+			return err
+		}
+		if undo != "" {
+			fmt.Fprintf(e.Stdout, "%s: to undo the restore: left4me restore %s %s\n", name, name, undo)
+		}
+		return nil
 	}
 	if u.ActiveState == "inactive" || u.ActiveState == "failed" {
 		return put()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -113,7 +114,11 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 		if who = e.occupied(ctx, sd, name); who != "" {
 			if o.yes && !o.force {
 				sd.Close()
-				return nil, false, fmt.Errorf("%w: %s; nothing was done: `left4me stop %s --when-empty --deadline 30m` first, or pass --force", fail.ErrJobFailed, who, name)
+				hint := fmt.Sprintf("`left4me stop %s --when-empty --deadline 30m` first, or pass --force", name)
+				if !strings.Contains(who, "player(s) on it now") {
+					hint = "pass --force if it is hung" // nothing to wait for
+				}
+				return nil, false, fmt.Errorf("%w: %s; nothing was done: %s", fail.ErrJobFailed, who, hint)
 			}
 			what = who + ". " + what
 		}
@@ -134,7 +139,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
 	if o.backup { // once stopped: nothing changes under it
-		if err := e.BackupBefore(op, name); err != nil {
+		if _, err := e.BackupBefore(op, name); err != nil {
 			if running { // nothing was removed: as it was
 				err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
 			}
