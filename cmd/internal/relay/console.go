@@ -53,7 +53,7 @@ func (c *console) client(conn *net.UnixConn) {
 	defer conn.Close()
 	uid, err := peerUID(conn)
 	if err != nil || !c.allowed(uid) {
-		fmt.Fprintf(conn, "left4me: the console is for root and members of %s only\n", AdminGroup)
+		fmt.Fprintf(conn, Refusal+"the console is for root and members of %s only\n", AdminGroup)
 		return
 	}
 	out := make(chan []byte, 256)
@@ -77,16 +77,24 @@ func (c *console) client(conn *net.UnixConn) {
 	for sc.Scan() {
 		cmd := sc.Text()
 		if msg := CheckCommand(cmd); msg != "" {
-			fmt.Fprintf(conn, "left4me: refused: %s\n", msg)
+			fmt.Fprintf(conn, Refusal+"refused: %s\n", msg)
 			continue
 		}
 		c.input <- cmd
 	}
 }
 
+// Refusal begins the relay's own word to a client ("left4me: ..."), which
+// the CLI takes for a refusal: a server line that begins so (a plugin's)
+// reaches clients with a space before it, so it cannot pose as one.
+const Refusal = "left4me: "
+
 // broadcast hands a line the server printed to every client; a client too
 // slow to take it misses it rather than holding the server up.
 func (c *console) broadcast(line []byte) {
+	if bytes.HasPrefix(line, []byte(Refusal)) {
+		line = append([]byte{' '}, line...)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, out := range c.clients {

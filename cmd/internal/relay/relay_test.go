@@ -183,3 +183,20 @@ func TestCommandsSplitSay(t *testing.T) {
 		t.Errorf("long non-say: %q", why)
 	}
 }
+
+// A server line that begins like the relay's own refusal reaches clients
+// with a space before it: a plugin printing "left4me: refused" cannot make
+// `left4me send` or `console` give up.
+func TestServerLinesCannotPoseAsTheRelay(t *testing.T) {
+	c := &console{clients: map[net.Conn]chan []byte{}}
+	out := make(chan []byte, 2)
+	c.clients[nil] = out
+	c.broadcast([]byte(Refusal + "refused: for root only\n"))
+	c.broadcast([]byte("L 12/06/2026 - left4me: fine\n"))
+	if got := string(<-out); got != " "+Refusal+"refused: for root only\n" {
+		t.Errorf("got %q", got)
+	}
+	if got := string(<-out); got != "L 12/06/2026 - left4me: fine\n" {
+		t.Errorf("got %q", got)
+	}
+}

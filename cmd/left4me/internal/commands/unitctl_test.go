@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -222,5 +224,30 @@ func TestStopAFailedUnit(t *testing.T) {
 	}
 	if u := te.sd.units["l4d2@a.service"]; u.ActiveState != "inactive" || !strings.Contains(te.out.String(), "a: stopped (l4d2@a.service, inactive/dead)") {
 		t.Errorf("unit %+v\n%s", u, te.out)
+	}
+}
+
+// A restart into a port another running server holds, as its command line
+// says (a server started before the start helper kept records, after an
+// upgrade), is refused before anything is stopped.
+func TestRestartIntoARunningServersPort(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27018\n") // edited onto b's port
+	te.spec(t, "b", "port: 27018\n")
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.sd.set("l4d2@b.service", "active", "running")
+	u := te.sd.units["l4d2@b.service"]
+	u.MainPID = 4343
+	te.sd.units["l4d2@b.service"] = u
+	te.sd.argv[4343] = []string{"/var/lib/left4me/runtime/b/merged/srcds_linux", "-game", "left4dead2", "-port", "27018", "+clientport", "28018", "+tv_port", "29018", "-steamport", "30017"}
+	// a's spec is the older one: by age alone it would win.
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(te.Layout.SpecPath("a"), old, old)
+	err := te.run("restart", "a")
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "a's game port 27018 is held by the running server b (as it was started)") {
+		t.Fatalf("got %v", err)
+	}
+	if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop ") || strings.HasPrefix(c, "restart ") }) {
+		t.Errorf("calls %v", te.sd.calls)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -157,4 +158,44 @@ func (e *Env) IsOrphan(ctx context.Context, sd clienv.Systemd, name string) bool
 		}
 	}
 	return false
+}
+
+// runningClash refuses, before anything is stopped, a start of name whose
+// spec names a port another running server holds, as its command line
+// says: spec.ClaimPorts judges by the start helper's records, which a
+// server started before they existed (an upgrade) does not have, and a
+// restart must never stop a healthy server for a start that cannot bind.
+func (e *Env) runningClash(ctx context.Context, sd clienv.Systemd, name string) error {
+	if e.ServerArgv == nil || sd == nil {
+		return nil
+	}
+	s, err := spec.Judge(e.Layout, name)
+	if err != nil || s == nil {
+		return nil // preflight said what is wrong, or there is nothing to judge
+	}
+	us, err := sd.Loaded(ctx, "l4d2@*.service")
+	if err != nil {
+		return nil
+	}
+	for _, u := range us {
+		other := NameOfUnit(u.Name)
+		if other == "" || other == name || Down(u) || u.MainPID == 0 {
+			continue
+		}
+		argv, err := e.ServerArgv(u.MainPID)
+		if err != nil {
+			continue
+		}
+		held, err := units.RunningPorts(argv)
+		if err != nil {
+			continue
+		}
+		for _, rp := range s.Ports.List() {
+			if held.Has(rp.Port) {
+				return fmt.Errorf("%w: %s's %s port %d is held by the running server %s (as it was started); nothing was done: pick another port in %s, or stop %s first",
+					fail.ErrJobFailed, name, rp.Role, rp.Port, other, e.Layout.SpecPath(name), other)
+			}
+		}
+	}
+	return nil
 }

@@ -89,8 +89,8 @@ func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 			if errors.Is(err, fail.ErrUnknownInstance) && e.IsOrphan(ctx, sd, n) {
 				err = nil // nor a missing one
 			}
-		} else {
-			err = e.preflight(n)
+		} else if err = e.preflight(n); err == nil {
+			err = e.runningClash(ctx, sd, n)
 		}
 		if err != nil {
 			return err
