@@ -35,7 +35,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -623,29 +622,32 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 		return nil, err
 	}
 	keep = max(keep, 1)
-	// The backups restores took do not count toward keep (trial restores
-	// would push the real ones out); the newest of them stays, to undo
-	// the last restore.
-	var plain, restores []Info
+	// Of the backups restores took, only the newest stays (to undo the
+	// last restore): trial restores would push the real ones out of
+	// keep. The rest count as any backup.
+	lastRestore := ""
 	for _, b := range all {
 		if b.Why == BeforeRestore {
-			restores = append(restores, b)
-		} else {
-			plain = append(plain, b)
+			lastRestore = b.ID
 		}
 	}
+	var kept []Info
 	var gone []Info
 	var errs []error
 	for _, b := range all {
-		var newest, tooMany bool
-		if b.Why == BeforeRestore {
-			newest = b.ID == restores[len(restores)-1].ID
-			tooMany = !newest
-		} else {
-			j := slices.IndexFunc(plain, func(p Info) bool { return p.ID == b.ID })
-			newest = j == len(plain)-1
-			tooMany = len(plain)-j > keep
+		if b.Why == BeforeRestore && b.ID != lastRestore {
+			if err := os.Remove(b.Path); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			gone = append(gone, b)
+			continue
 		}
+		kept = append(kept, b)
+	}
+	for i, b := range kept {
+		newest := i == len(kept)-1
+		tooMany := len(kept)-i > keep
 		tooOld := maxAge > 0 && now.Sub(b.Time) > maxAge
 		if newest || !tooMany && !tooOld {
 			continue

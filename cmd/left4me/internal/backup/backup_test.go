@@ -382,8 +382,8 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// The backups restores took do not count toward keep (trial restores
-// would push the real ones out); only the newest of them stays.
+// Of the backups restores took, only the newest stays (trial restores
+// would push the real ones out of keep); it counts as any backup.
 func TestPruneRestoreBackups(t *testing.T) {
 	runtime, _ := fixture(t)
 	dir := t.TempDir()
@@ -401,13 +401,12 @@ func TestPruneRestoreBackups(t *testing.T) {
 	for _, b := range left {
 		got = append(got, b.ID)
 	}
-	// Kept: the two newest plain ones (1, 5) and the newest a restore
-	// took (4).
-	want := []string{ids[1], ids[4], ids[5]}
-	if !slices.Equal(got, want) || len(gone) != 3 {
+	// The older restores' (2, 3) go; of the rest the two newest stay.
+	want := []string{ids[4], ids[5]}
+	if !slices.Equal(got, want) || len(gone) != 4 {
 		t.Errorf("left %v, want %v (removed %v)", got, want, gone)
 	}
-	if left[1].Why != BeforeRestore || left[0].Why != "" {
+	if left[0].Why != BeforeRestore || left[1].Why != "" {
 		t.Errorf("why: %+v", left)
 	}
 }
