@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestHibernateWhenEmptied(t *testing.T) {
 	if n := strings.Count(out.String(), "Server is hibernating\n"); n != 1 {
 		t.Errorf("said %d times:\n%s", n, out.String())
 	}
-	if g.answer(time.Now()) {
+	if g.answer(netip.MustParseAddr("127.0.0.1"), time.Now()) {
 		t.Error("a hibernating server answered a query")
 	}
 	out.Reset()

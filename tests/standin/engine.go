@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -64,6 +65,10 @@ type engineMode struct {
 	// maxQueries: sv_max_queries_sec_global, queries answered per second
 	// from all addresses together; the rest are dropped. 0: no limit.
 	maxQueries int
+	// perIP, window: sv_max_queries_sec and sv_max_queries_window, the
+	// engine's per-address limit (ipratelimit.go), on by default with the
+	// engine's values. perIP 0: no limit.
+	perIP, window float64
 	// a2sMap: the map name A2S_INFO reports, when set (a hostile server's
 	// answer in attack tests; Go-quoted in the switch).
 	a2sMap string
@@ -92,6 +97,9 @@ func readEngineMode(getenv func(string) string) (engineMode, error) {
 	if m.maxQueries, err = envCount(getenv, "STANDIN_MAX_QUERIES_SEC"); err != nil {
 		return m, err
 	}
+	if m.perIP, m.window, err = readIPLimit(getenv); err != nil {
+		return m, err
+	}
 	if v := getenv("STANDIN_A2S_MAP"); v != "" {
 		if m.a2sMap, err = strconv.Unquote(v); err != nil {
 			return m, fmt.Errorf("STANDIN_A2S_MAP: want a Go-quoted string: %w", err)
@@ -112,14 +120,25 @@ func steamFailed(out io.Writer) {
 type gate struct {
 	silent  atomic.Bool // hung: nothing is read any more
 	closed  atomic.Bool // loading, hibernating, -nomaster or LAN mode: dropped
+	perIP   *ipLimit    // sv_max_queries_sec; nil: no limit
 	max     int
 	mu      sync.Mutex
 	second  time.Time
 	counted int
 }
 
-// answer reports whether a query arriving now is answered.
-func (g *gate) answer(now time.Time) bool {
+// answer reports whether a query from the address from arriving now is
+// answered. The per-address limit counts it first, whatever happens to it
+// next: CS:GO checks CheckConnectionLessRateLimits before whether the
+// server is active (CBaseServer::ProcessConnectionlessPacket, engine/
+// baseserver.cpp, cstrike15_src), so queries to a loading or hibernating
+// server use up the asker's budget too. A query the per-address limit drops
+// does not count towards the global one ("so one person dosing doesn't
+// add to the global max rate", CIPRateLimit::CheckIP, cstrike15_src).
+func (g *gate) answer(from netip.Addr, now time.Time) bool {
+	if g.perIP != nil && !g.perIP.allow(from, now) {
+		return false
+	}
 	if g.closed.Load() {
 		return false
 	}

@@ -20,6 +20,11 @@
 //	STANDIN_BOTS=N                N bots besides them
 //	STANDIN_NET=source2013|csgo   how a busy port and -strictportbind are
 //	                              treated (ports.go; default source2013)
+//	STANDIN_MAX_QUERIES_PER_IP=R  answer one address at most R queries a
+//	                              second on average (sv_max_queries_sec;
+//	                              default 3, 0 no limit; ipratelimit.go)
+//	STANDIN_MAX_QUERIES_WINDOW=S  over windows of S seconds
+//	                              (sv_max_queries_window; default 30)
 //
 // The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
 // (read at start; it wins over the environment), so that tests can flip
@@ -134,6 +139,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		signal.Reset(syscall.SIGINT, syscall.SIGTERM) // the default: death
 	}
 	g := &gate{max: mode.maxQueries}
+	if mode.perIP > 0 {
+		g.perIP = newIPLimit(mode.perIP, mode.window, time.Now())
+	}
 	if mode.lan {
 		steamFailed(out)
 		g.closed.Store(true)

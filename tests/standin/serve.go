@@ -117,7 +117,7 @@ func serveA2S(conn net.PacketConn, s *server) error {
 		if err != nil {
 			return fmt.Errorf("a2s: read: %w", err)
 		}
-		if !s.gate.answer(time.Now()) {
+		if !s.gate.answer(fromIP(from), time.Now()) {
 			continue
 		}
 		out := a2s.EncodeChallenge(s.challenge)
