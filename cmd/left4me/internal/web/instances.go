@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,14 +55,74 @@ type players struct {
 // A spec's problems are an admin's to read: they quote the spec's
 // values (an rcon_password), which only admins see.
 func (s *Server) instances(ctx context.Context, sess Session) ([]instance, error) {
+	list, err := s.gather(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.live.store(list)
+	return forSession(list, sess), nil
+}
+
+// liveFor is how long the pages' live refreshes (every 3 s, app.js) share
+// one gathering. Each gathering asks every running server three queries
+// (list's A2S_INFO, players' A2S_INFO and A2S_PLAYER), two datagrams each
+// with the challenge, all from 127.0.0.1 like every left4me process; the
+// engine answers one address at most 3 a second averaged over 30 s and
+// drops the rest silently (sv_max_queries_sec, CIPRateLimit, engine/
+// sv_ipratelimit.cpp, Source 2013). One page every 3 s (2/s) beside the
+// relay's watchdog at the shortest hang_timeout (10 s: 1.2/s) was already
+// past it, and each further page or viewer added 2/s: the pages then
+// showed the servers silent and the relay lost its answers (the e2e
+// TestQueryBudget). Shared for 5 s, the panel costs 1.2/s however many
+// pages are open.
+const liveFor = 5 * time.Second
+
+// liveInstances is instances for a page's live refresh: the last
+// gathering while it is younger than liveFor, else a new one. Refreshes
+// arriving meanwhile wait for it rather than ask the servers again.
+func (s *Server) liveInstances(ctx context.Context, sess Session) ([]instance, error) {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	if s.live.list == nil || time.Since(s.live.at) >= liveFor {
+		list, err := s.gather(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.live.list, s.live.at = list, time.Now()
+	}
+	return forSession(s.live.list, sess), nil
+}
+
+// liveShare is the last gathering of the instances, for live refreshes.
+type liveShare struct {
+	mu   sync.Mutex
+	at   time.Time
+	list []instance
+}
+
+func (l *liveShare) store(list []instance) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list, l.at = list, time.Now()
+}
+
+// forSession is a copy of list as sess may see it: the gathering is shared
+// and never changed.
+func forSession(list []instance, sess Session) []instance {
+	out := slices.Clone(list)
+	for i := range out {
+		if out[i].Error != "" && !sess.Administers() {
+			out[i].Error = "invalid spec"
+		}
+	}
+	return out
+}
+
+// gather runs list and, for each running server at once, players.
+func (s *Server) gather(ctx context.Context) ([]instance, error) {
 	var list []instance
 	if err := s.runJSON(ctx, &list, "list", "--json"); err != nil {
 		return nil, err
-	}
-	for i := range list {
-		if list[i].Error != "" && !sess.Administers() {
-			list[i].Error = "invalid spec"
-		}
 	}
 	var wg sync.WaitGroup
 	for i := range list {
@@ -89,7 +150,7 @@ func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Sess
 }
 
 func (s *Server) instancesRows(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.instances(r.Context(), sess)
+	list, err := s.liveInstances(r.Context(), sess)
 	d := pageData{Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -107,8 +168,12 @@ type one struct {
 // one gathers an instance's page data; the log only for an operator: it is
 // the server's console output (what players said, what was typed), which
 // the console's own stream keeps for operators too.
-func (s *Server) one(ctx context.Context, name string, sess Session) (one, error) {
-	list, err := s.instances(ctx, sess)
+func (s *Server) one(ctx context.Context, name string, sess Session, live bool) (one, error) {
+	instances := s.instances
+	if live {
+		instances = s.liveInstances
+	}
+	list, err := instances(ctx, sess)
 	if err != nil {
 		return one{}, err
 	}
@@ -130,7 +195,7 @@ func (s *Server) one(ctx context.Context, name string, sess Session) (one, error
 
 func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name, sess)
+	o, err := s.one(r.Context(), name, sess, false)
 	if err != nil {
 		s.page(w, http.StatusNotFound, "message", pageData{Title: name, Sess: sess, Message: err.Error()})
 		return
@@ -140,7 +205,7 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Sessi
 
 func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name, sess)
+	o, err := s.one(r.Context(), name, sess, true)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

@@ -70,6 +70,7 @@ type Server struct {
 	tmpl *template.Template
 	mu   sync.Mutex
 	jobs map[string][]*job // per instance, newest last
+	live liveShare         // the instances, shared by live refreshes
 }
 
 // job is an action started from the panel, shown on the instance's page.
