@@ -77,7 +77,7 @@ func DecodeFile(file string, data []byte, out any) (Fields, error) {
 			f.at[k.Value] = v
 			target := rv.Field(field)
 			if err := v.Decode(target.Addr().Interface()); err != nil {
-				p.add(v, k.Value, "want %s, not %s", want(target.Type()), shown(v))
+				p.add(v, k.Value, "want %s, not %s", want(target.Type()), describe(v))
 			}
 		}
 	}
@@ -100,17 +100,6 @@ func want(t reflect.Type) string {
 		return "a list of " + strings.TrimPrefix(want(t.Elem()), "a ") + "s"
 	}
 	return "a string"
-}
-
-// shown is a value as the message quotes it.
-func shown(v *yaml.Node) string {
-	switch v.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return quoteCut(v.Value)
 }
 
 // JoinByLine joins the problems of one file in the order of its lines,

@@ -26,9 +26,9 @@ func TestDecodeFile(t *testing.T) {
 		{"empty", "", nil, fileConf{}},
 		{"typo and types", "buidler: b.sh\ntimeout: soon\ntasks_max: many\nrestart: a\n", []string{
 			"F:1:1: buidler: unknown key; did you mean builder? (allowed: builder, restart, timeout, tasks_max)",
-			`F:2:10: timeout: want a duration such as 90s, 30m or 2h, not "soon"`,
-			`F:3:12: tasks_max: want a whole number, not "many"`,
-			`F:4:10: restart: want a list of strings, not "a"`,
+			`F:2:10: timeout: want a duration such as 90s, 30m or 2h, not the string "soon"`,
+			`F:3:12: tasks_max: want a whole number, not the string "many"`,
+			`F:4:10: restart: want a list of strings, not the string "a"`,
 		}, fileConf{}},
 		{"twice", "builder: a.sh\nbuilder: b.sh\n", []string{"F:2:1: builder: given twice (first on line 1)"}, fileConf{}},
 		{"not a mapping", "- builder\n", []string{"F:1:1: want a mapping of keys (allowed: builder, restart, timeout, tasks_max)"}, fileConf{}},

@@ -288,7 +288,7 @@ func TestParseDef(t *testing.T) {
 		{"a typo", "buildr: b\n", "mods.yaml:1:1: buildr: unknown key; did you mean builder?"},
 		{"bad instance", "builder: b\nrestart: ['../x']\n", "mods.yaml:2:10: restart: "},
 		{"bad memory", "builder: b\nmemory_max: lots\n", `mods.yaml:2:13: memory_max: "lots" is not a size`},
-		{"bad timeout", "builder: b\ntimeout: 10\n", `mods.yaml:2:10: timeout: want a duration such as 90s, 30m or 2h, not "10"`},
+		{"bad timeout", "builder: b\ntimeout: 10\n", `mods.yaml:2:10: timeout: want a duration such as 90s, 30m or 2h, not int 10`},
 		// Every problem at once, top to bottom.
 		{"all at once", "tasks_max: 0\nmemory_max: lots\nfoo: 1\n", "mods.yaml: builder: required (the script that fills the layer, relative to /etc/left4me/overlays)\n/etc/left4me/overlays/mods.yaml:2:13: memory_max: \"lots\" is not a size such as 512M or 2G\n/etc/left4me/overlays/mods.yaml:3:1: foo"},
 	}
