@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,6 +179,9 @@ func TestRemovalWithPlayers(t *testing.T) {
 		{"--force goes ahead", []string{"reset", "srv1", "--yes", "--force", "--no-backup"}, false, "", 2, true, ""},
 		{"a person is told", []string{"delete", "srv1", "--no-backup"}, true, "n\n", 2, false, "srv1 has 2 player(s) on it now: they are kicked. Delete srv1"},
 		{"nobody plays", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 0, true, ""},
+		// Still starting (after a crash, say): nobody can be on it yet, and
+		// it cannot be asked; that is no reason to refuse.
+		{"still starting", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", -1, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -185,6 +189,10 @@ func TestRemovalWithPlayers(t *testing.T) {
 			rt := withRuntime(t, te, "srv1")
 			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 			te.Players = func(context.Context, string) (int, error) { return tc.humans, nil }
+			if tc.humans < 0 {
+				te.sd.set(clienv.UnitOf("srv1"), "activating", "start")
+				te.Players = func(context.Context, string) (int, error) { return 0, errors.New("no answer") }
+			}
 			te.Terminal, te.Stdin = tc.terminal, strings.NewReader(tc.stdin)
 			err := te.run(tc.args...)
 			if tc.done != (err == nil) {

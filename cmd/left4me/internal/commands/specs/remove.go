@@ -110,7 +110,9 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	running := u.ActiveState == "active" || u.ActiveState == "activating" || u.ActiveState == "reloading"
 	// Players are never kicked unasked: a script's --yes alone does not
 	// (restart has --when-empty for that), a person is told first.
-	if who := ""; running {
+	// Only a server that is up can have players: one still starting (a
+	// start under way, the relay waiting for the engine) has none yet.
+	if who := ""; u.ActiveState == "active" && u.SubState == "running" {
 		if who = e.occupied(ctx, sd, name); who != "" {
 			if o.yes && !o.force {
 				sd.Close()
