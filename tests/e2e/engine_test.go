@@ -103,6 +103,14 @@ func TestEngines(t *testing.T) {
 		if res := show("stuck", "Result"); res != "timeout" || !strings.Contains(j, "Killing") {
 			t.Errorf("Result=%s\n%s", res, j)
 		}
+		// It was meant to be down: OnFailure='s retry leaves it so (it
+		// started it again a minute later before).
+		c.WaitFor(t, "the retry to decline", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "left4me-retry@stuck.service"), "l4d2@stuck.service failed (result timeout) while it was being stopped as asked: not started again")
+		})
+		if st := show("stuck", "ActiveState"); st != "failed" {
+			t.Errorf("stuck is %s after its stop timed out", st)
+		}
 	})
 
 	t.Run("quiet but alive servers are not restarted; a stopped or spinning one is", func(t *testing.T) {

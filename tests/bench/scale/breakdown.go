@@ -20,16 +20,27 @@ import (
 func breakdown(ct *container.Container, w io.Writer, reps int) error {
 	full := sandboxUnit()
 	lines := strings.Split(strings.TrimSpace(full), "\n")
-	var directives []string
+	// Lines of one key go together: SystemCallFilter=ptrace alone, left
+	// when @system-service is taken out, would allow nothing else.
+	var keys []string
+	byKey := map[string][]string{}
 	for _, l := range lines {
 		if strings.Contains(l, "=") && !strings.HasPrefix(l, "Description=") && !slices.Contains(strings.Split(floorUnit, "\n"), l) &&
 			!strings.HasPrefix(l, "PartOf=") && l != installationBind {
-			directives = append(directives, l)
+			k, _, _ := strings.Cut(l, "=")
+			if byKey[k] == nil {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], l)
 		}
 	}
 	variants := map[string]string{"(whole sandbox)": full, "(no sandbox: the floor)": floorUnit}
-	for _, d := range directives {
-		variants[d] = strings.Replace(full, d+"\n", "", 1)
+	for _, k := range keys {
+		v := full
+		for _, l := range byKey[k] {
+			v = strings.Replace(v, l+"\n", "", 1)
+		}
+		variants[strings.Join(byKey[k], " ")] = v
 	}
 	names := make([]string, 0, len(variants))
 	for k := range variants {

@@ -25,8 +25,10 @@ type options struct {
 	idle          time.Duration
 	trace         bool
 	breakdown     int
-	hold          bool
-	mounts        bool
+	// breakdownMounts: overlays mounted on the host during the breakdown.
+	breakdownMounts int
+	hold            bool
+	mounts          bool
 }
 
 func main() {
@@ -37,6 +39,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", time.Minute, "how long the overhead of the running instances is watched")
 	flag.BoolVar(&o.trace, "trace", false, "print the journal of the first instance and floor unit")
 	flag.IntVar(&o.breakdown, "breakdown", 0, "also time one start without each sandbox directive, this many times each (0: skip)")
+	flag.IntVar(&o.breakdownMounts, "breakdown-mounts", 0, "mount this many overlays on the container's host table during -breakdown (which directives grow with the host's mounts)")
 	flag.BoolVar(&o.hold, "hold", false, "boot the container with every instance's spec (none started) and wait for stdin to close, for profiling by hand (nsenter -t PID1 -a)")
 	flag.BoolVar(&o.mounts, "mounts", true, "also boot the sandboxed floor beside one mounted overlay per instance (what the host's mount table costs every sandboxed start)")
 	ns := flag.String("n", "1,10,30", "instance counts (1: what one start alone costs); the overhead is measured at the largest")

@@ -210,6 +210,12 @@ func run(o options) error {
 	}
 	report(os.Stdout, o, times, ov, time.Since(t0), load0, hostinfo.LoadAvg())
 	if o.breakdown > 0 {
+		if o.breakdownMounts > 0 {
+			if err := sh("sh", "-c", mountScript(o.breakdownMounts)); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stdout, "\nBeside %d overlays mounted on the host:\n", o.breakdownMounts)
+		}
 		return breakdown(ct, os.Stdout, o.breakdown)
 	}
 	return nil

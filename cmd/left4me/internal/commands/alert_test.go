@@ -47,13 +47,16 @@ func withAlerts(t *testing.T, te *tenv) func() alert.Event {
 func TestAlertUnit(t *testing.T) {
 	for _, tc := range []struct {
 		result, helperSaid string
+		stopping           string // PID 1's "Stopping" line of the failed run
 		kind, summary      string
 	}{
-		{"start-limit-hit", "", alert.StartLimit, "systemd gave up restarting it"},
-		{"exit-code", "", alert.StartLimit, "srv1 kept crashing (exit-code)"},
-		{"watchdog", "", alert.HangKill, "the watchdog killed it"},
-		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", alert.StartRefused, "start helper refused"},
-		{"timeout", "", alert.Failed, "srv1 failed (timeout)"},
+		{"start-limit-hit", "", "", alert.StartLimit, "systemd gave up restarting it"},
+		{"exit-code", "", "", alert.StartLimit, "srv1 kept crashing (exit-code)"},
+		{"watchdog", "", "", alert.HangKill, "the watchdog killed it"},
+		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", "", alert.StartRefused, "start helper refused"},
+		{"timeout", "", "", alert.Failed, "srv1 failed (timeout)"},
+		// A stop that was asked for and timed out: it stays stopped.
+		{"timeout", "", "Stopping l4d2@srv1.service - Left 4 Dead 2 server srv1...\n", alert.Failed, "srv1 did not quit within its stop timeout (TimeoutStopSec) when it was stopped (timeout): systemd killed it; it stays stopped"},
 	} {
 		t.Run(tc.result, func(t *testing.T) {
 			te := newEnv(t)
@@ -61,7 +64,8 @@ func TestAlertUnit(t *testing.T) {
 			last := withAlerts(t, te)
 			te.sd.set(clienv.UnitOf("srv1"), "failed", "failed")
 			u := te.sd.units[clienv.UnitOf("srv1")]
-			u.Result = tc.result
+			u.Result, u.Invocation = tc.result, "0123456789abcdef0123456789abcdef"
+			te.stoppingSaid = tc.stopping
 			te.sd.units[clienv.UnitOf("srv1")] = u
 			te.prestartSaid = tc.helperSaid
 			if err := te.run("alert", "unit", "srv1"); err != nil {

@@ -147,6 +147,8 @@ type tenv struct {
 	journal  [][]string
 	// prestartSaid is what the start helper logged (a refusal).
 	prestartSaid string
+	// stoppingSaid is what PID 1 logged as a stop job of the run began.
+	stoppingSaid string
 }
 
 func newEnv(t *testing.T) *tenv {
@@ -167,6 +169,10 @@ func newEnv(t *testing.T) *tenv {
 				te.journal = append(te.journal, args)
 				if slices.Contains(args, "--identifier") {
 					fmt.Fprint(stdout, te.prestartSaid) // the start helper's own lines
+					return nil
+				}
+				if slices.Contains(args, "MESSAGE_ID=de5b426a63be47a7b6ac3eaac82e2f6f") {
+					fmt.Fprint(stdout, te.stoppingSaid) // PID 1's "Stopping" of a run
 					return nil
 				}
 				fmt.Fprintln(stdout, "server said goodbye")

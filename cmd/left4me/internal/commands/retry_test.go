@@ -2,6 +2,9 @@ package commands
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +64,52 @@ func TestRetry(t *testing.T) {
 	te.out.Reset()
 	if err := Run(ctx, te.Env, []string{"left4me", "retry", "a"}); err != nil || !strings.Contains(te.out.String(), "retry of a canceled") {
 		t.Errorf("canceled: %v %q", err, te.out)
+	}
+}
+
+// A server that failed while it was being stopped as asked (it did not
+// quit within TimeoutStopSec) stays stopped; one whose failed run saw no
+// stop is retried, and so is a start its helper refused (it queues a
+// stop too, but fails with exit-code). Only PID 1's "Stopping" entry of
+// the failed run counts: the server itself can log any other field.
+func TestNoRetryAfterAStopAsked(t *testing.T) {
+	const run = "0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		result  string
+		stopped bool
+		retried bool
+	}{
+		{"timeout", true, false},
+		{"timeout", false, true},
+		{"exit-code", true, true},
+	} {
+		te := newEnv(t)
+		te.spec(t, "a", "port: 27001\n")
+		t.Setenv("LEFT4ME_RETRY_BASE", "1ms")
+		te.sd.set("l4d2@a.service", "failed", "failed")
+		u := te.sd.units["l4d2@a.service"]
+		u.Result, u.Invocation = tc.result, run
+		te.sd.units["l4d2@a.service"] = u
+		asked := false
+		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+			if slices.Contains(args, "MESSAGE_ID=de5b426a63be47a7b6ac3eaac82e2f6f") {
+				asked = true
+				if tc.stopped && slices.Contains(args, "_PID=1") && slices.Contains(args, "INVOCATION_ID="+run) && slices.Contains(args, "UNIT=l4d2@a.service") {
+					fmt.Fprintln(stdout, "Stopping l4d2@a.service - Left 4 Dead 2 server a...")
+				}
+			}
+			return nil
+		}
+		n := len(te.sd.calls)
+		if err := te.run("retry", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if tc.result == "timeout" && !asked {
+			t.Errorf("%+v: the journal was not asked", tc)
+		}
+		started := slices.Contains(te.sd.calls[n:], "enqueue start l4d2@a.service")
+		if said := strings.Contains(te.out.String(), "while it was being stopped as asked: not started again"); started != tc.retried || said == tc.retried {
+			t.Errorf("%+v: started %v, said %q", tc, started, te.out)
+		}
 	}
 }

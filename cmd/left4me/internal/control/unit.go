@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/hex"
 	"time"
 )
 
@@ -16,6 +17,9 @@ type Unit struct {
 	Since      time.Time // last state change; zero when never
 	MainPID    uint32
 	NeedReload bool // the unit (or its spec, its SourcePath) changed on disk
+	// Invocation is the ID of the unit's current or last run, in hex: a
+	// failed unit keeps its failed run's until it starts again.
+	Invocation string
 }
 
 // Units returns the state of each named unit, loaded or not, in one call.
@@ -57,6 +61,9 @@ func (c *Conn) Unit(ctx context.Context, name string) (Unit, error) {
 	u.ActiveState, _ = props["ActiveState"].(string)
 	u.SubState, _ = props["SubState"].(string)
 	u.NeedReload, _ = props["NeedDaemonReload"].(bool)
+	if id, ok := props["InvocationID"].([]byte); ok {
+		u.Invocation = hex.EncodeToString(id)
+	}
 	if us, ok := props["StateChangeTimestamp"].(uint64); ok && us > 0 {
 		u.Since = time.UnixMicro(int64(us))
 	}

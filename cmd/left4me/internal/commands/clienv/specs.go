@@ -334,3 +334,25 @@ func PlanStale(planDir, name string, s *spec.Spec) bool {
 	}
 	return err == nil && !bytes.Equal(p.Spec, s.StartPlan().Spec)
 }
+
+// unitStopping is the MESSAGE_ID systemd logs as a stop or restart job of
+// a unit begins ("Stopping UNIT...", SD_MESSAGE_UNIT_STOPPING in
+// sd-messages.h; src/core/job.c).
+const unitStopping = "de5b426a63be47a7b6ac3eaac82e2f6f"
+
+// StopAsked reports whether the run invocation of unit ended in a stop
+// somebody asked for (systemctl stop, left4me stop, a restart, the disk
+// timer): systemd logged the stop job's start for that run. A stop that
+// failed (a server that did not quit within TimeoutStopSec) leaves the
+// unit failed, and OnFailure= cannot tell it from a crash loop. Only
+// PID 1's own entries count (_PID= is journald's, trusted): a server may
+// write any other field to the journal socket.
+func (e *Env) StopAsked(ctx context.Context, unit, invocation string) bool {
+	if invocation == "" || strings.Trim(invocation, "0") == "" {
+		return false
+	}
+	var out, errb bytes.Buffer
+	args := []string{"--output", "cat", "--no-pager", "--quiet", "--lines", "1",
+		"_PID=1", "MESSAGE_ID=" + unitStopping, "UNIT=" + unit, "INVOCATION_ID=" + invocation}
+	return e.Journal(ctx, args, &out, &errb) == nil && strings.TrimSpace(out.String()) != ""
+}

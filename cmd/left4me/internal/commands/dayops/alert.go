@@ -159,6 +159,9 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		}
 		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
 	}
+	if u.Result == "timeout" && e.StopAsked(ctx, unit, u.Invocation) {
+		return e.Event(alert.Failed, name, fmt.Sprintf("%s did not quit within its stop timeout (TimeoutStopSec) when it was stopped (%s): systemd killed it; it stays stopped", name, u.Result), hint), true, nil
+	}
 	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
 }
 

@@ -45,7 +45,9 @@ func RetryCmd(e *Env) *cli.Command {
 		Hidden:    true,
 		Description: `l4d2@NAME.service starts left4me-retry@NAME.service when systemd gives up
 on it (OnFailure=). This waits 1 minute, twice as long after each retry up
-to 30 minutes, then starts the server again if it is still failed.
+to 30 minutes, then starts the server again if it is still failed. A
+server that failed while it was being stopped as asked (it did not quit
+within its stop timeout) is not started again.
 LEFT4ME_RETRY_BASE= sets the first wait. A stop of the instance cancels
 the wait (PartOf=).
 
@@ -109,6 +111,13 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		// Some systemd versions run OnFailure= between automatic restarts
 		// (systemd#27594): systemd is still on it then.
 		fmt.Fprintf(e.Stdout, "%s is %s (%s): nothing to retry\n", unit, u.ActiveState, u.SubState)
+		return nil
+	}
+	if u.Result == "timeout" && e.StopAsked(ctx, unit, u.Invocation) {
+		// A server that did not quit in time when stopped: it was meant to
+		// be down, and stays so. (A start its helper refused queues a
+		// stop too, but fails with exit-code: that one is retried.)
+		fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
 		return nil
 	}
 	base := retryBase
