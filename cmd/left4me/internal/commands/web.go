@@ -189,6 +189,12 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 		TLS:      cert != "" || public != nil && public.Scheme == "https",
 		SpecPath: e.Layout.SpecPath,
 		SpecDir:  e.Layout.InstancesDir(),
+		// What saving applies (saveSpec), so the editor shows what a save
+		// would refuse.
+		JudgeSpec: func(name, path string, data []byte) error {
+			_, err := spec.JudgeText(e.Layout, name, data, path)
+			return err
+		},
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			sub := *e
 			sub.Stdin, sub.Stdout, sub.Stderr = strings.NewReader(""), stdout, stderr

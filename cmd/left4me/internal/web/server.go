@@ -65,6 +65,10 @@ type Server struct {
 	RenderSpec func(ctx context.Context, name string, data []byte, out io.Writer) error
 	SpecPath   func(name string) string
 	SpecDir    string
+	// JudgeSpec judges data as NAME's spec as saving it would (with the
+	// other specs, the ports running servers hold, the host's ceilings);
+	// nil: the ports against the other specs only.
+	JudgeSpec func(name, path string, data []byte) error
 
 	once sync.Once
 	tmpl *template.Template

@@ -45,12 +45,15 @@ type Check struct {
 	Auto     int       `json:"auto"` // the first Auto lines of Config are the added exec lines
 }
 
-// CheckSpec runs the generator's parser on data (as the spec file path)
-// and the port check against the other specs in dir.
-func CheckSpec(name, path, dir string, data []byte) Check {
+// CheckSpec runs the generator's parser on data (as the spec file path),
+// then judge (what a save applies), or without one the port check against
+// the other specs in dir.
+func CheckSpec(name, path, dir string, data []byte, judge func(name, path string, data []byte) error) Check {
 	c := Check{Problems: []Problem{}, Overlays: []Layer{}, Config: []string{}}
 	s, err := spec.Parse(path, data)
-	if err == nil {
+	if err == nil && judge != nil {
+		err = judge(name, path, data)
+	} else if err == nil {
 		if all, lerr := spec.LoadAll(dir); lerr == nil {
 			// Against the others: its own old ports are not a clash.
 			all = slices.DeleteFunc(all, func(in spec.Instance) bool { return in.Name == name })
@@ -235,7 +238,7 @@ func (s *Server) specCheck(w http.ResponseWriter, r *http.Request, _ Session) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, CheckSpec(r.PathValue("name"), s.SpecPath(r.PathValue("name")), s.SpecDir, data))
+	writeJSON(w, http.StatusOK, CheckSpec(r.PathValue("name"), s.SpecPath(r.PathValue("name")), s.SpecDir, data, s.JudgeSpec))
 }
 
 func (s *Server) specExpose(w http.ResponseWriter, r *http.Request, _ Session) {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/spec"
 )
 
 func TestCheckSpec(t *testing.T) {
@@ -30,7 +32,7 @@ func TestCheckSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := CheckSpec("srv1", filepath.Join(dir, "srv1.yaml"), dir, []byte(tt.text))
+			c := CheckSpec("srv1", filepath.Join(dir, "srv1.yaml"), dir, []byte(tt.text), nil)
 			if tt.line == 0 {
 				if !c.Valid || len(c.Problems) != 0 {
 					t.Fatalf("problems: %+v", c.Problems)
@@ -85,7 +87,7 @@ func TestExpose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := CheckSpec("srv1", "/x/srv1.yaml", t.TempDir(), out)
+			c := CheckSpec("srv1", "/x/srv1.yaml", t.TempDir(), out, nil)
 			if !c.Valid {
 				t.Fatalf("result invalid: %+v\n%s", c.Problems, out)
 			}
@@ -113,5 +115,26 @@ func TestAliasFor(t *testing.T) {
 		if got := aliasFor(path, 3); got != want {
 			t.Errorf("aliasFor(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+// With a judge (what saving applies), its verdict is the check's: a port
+// a running server holds, which the other specs alone do not show.
+func TestCheckSpecJudged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "srv1.yaml")
+	held := &spec.Error{File: path, Line: 1, Column: 7, Msg: "port 27015 is held by the running server old"}
+	var judged string
+	c := CheckSpec("srv1", path, dir, []byte("port: 27015\n"), func(name, p string, data []byte) error {
+		judged = name + " " + p + " " + string(data)
+		return held
+	})
+	if judged != "srv1 "+path+" port: 27015\n" || c.Valid || len(c.Problems) != 1 || c.Problems[0].Line != 1 || !strings.Contains(c.Problems[0].Text, "held by the running server old") {
+		t.Errorf("judged %q: %+v", judged, c)
+	}
+	// Not parsed: the parser's problems, the judge not asked.
+	judged = ""
+	if c := CheckSpec("srv1", path, dir, []byte("port: [\n"), func(string, string, []byte) error { judged = "asked"; return nil }); c.Valid || judged != "" {
+		t.Errorf("judged %q: %+v", judged, c)
 	}
 }
