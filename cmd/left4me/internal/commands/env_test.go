@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,7 @@ import (
 type fakeSD struct {
 	units     map[string]control.Unit
 	failStart map[string]string // unit -> job result of a failing start
+	failStop  bool              // stops fail, the unit staying as it is
 	calls     []string
 	closed    int
 	// argv is each main process's command line, as of its start (see
@@ -104,6 +106,9 @@ func (f *fakeSD) Start(_ context.Context, unit string) error {
 
 func (f *fakeSD) Stop(_ context.Context, unit string) error {
 	f.calls = append(f.calls, "stop "+unit)
+	if f.failStop {
+		return errors.New("job failed")
+	}
 	// As systemd: a stop job leaves a failed unit failed (only
 	// reset-failed clears it).
 	if f.units[unit].ActiveState != "failed" {

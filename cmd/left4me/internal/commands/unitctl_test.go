@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 func TestStartStopRestart(t *testing.T) {
@@ -249,5 +253,38 @@ func TestRestartIntoARunningServersPort(t *testing.T) {
 	}
 	if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop ") || strings.HasPrefix(c, "restart ") }) {
 		t.Errorf("calls %v", te.sd.calls)
+	}
+}
+
+// A stop removes the overlay an earlier stop left mounted on a unit that
+// is down (it would hold the instance's ports as a running server's); a
+// running unit's is left to its own stop.
+func TestStopRemovesAMountLeftBehind(t *testing.T) {
+	testroot.Require(t, "mounts a tmpfs as a left-behind overlay")
+	for _, state := range []string{"inactive", "active"} {
+		te := newEnv(t)
+		te.spec(t, "a", "port: 27015\n")
+		merged := te.Layout.MergedDir("a")
+		if err := os.MkdirAll(merged, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+		te.sd.set("l4d2@a.service", state, "dead")
+		if state == "active" {
+			// A stop that leaves it running: the fake's stop is refused.
+			te.sd.failStop = true
+		}
+		_ = te.run("stop", "a")
+		var dir, m unix.Stat_t
+		_ = unix.Stat(filepath.Dir(merged), &dir)
+		_ = unix.Stat(merged, &m)
+		mounted := dir.Dev != m.Dev
+		said := strings.Contains(te.out.String(), "a: unmounted "+merged+", which an earlier stop left mounted")
+		if want := state == "active"; mounted != want || said == want {
+			t.Errorf("%s: mounted %v after the stop\n%s", state, mounted, te.out)
+		}
 	}
 }

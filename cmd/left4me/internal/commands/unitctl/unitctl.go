@@ -100,8 +100,9 @@ func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 		if err := e.ReloadIfStale(ctx, sd, names); err != nil {
 			return err
 		}
+		return e.Rollout(ctx, sd, p)
 	}
-	return e.Rollout(ctx, sd, p)
+	return errors.Join(e.Rollout(ctx, sd, p), e.unmountLeft(ctx, sd, names))
 }
 
 // DefaultAnnounce is what players read before a forced stop or restart.
