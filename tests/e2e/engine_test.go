@@ -111,6 +111,18 @@ func TestEngines(t *testing.T) {
 		if st := show("stuck", "ActiveState"); st != "failed" {
 			t.Errorf("stuck is %s after its stop timed out", st)
 		}
+		// A restart whose stop times out starts it again all the same
+		// (systemd's restart job), and the retry stays out of it.
+		c.MustRun(t, "systemctl", "start", "l4d2@stuck.service")
+		c.WaitFor(t, "stuck to hang again", 30*time.Second, func() bool {
+			return strings.Count(c.Journal(t, "l4d2@stuck.service"), "standin: hanging now") == 2
+		})
+		c.MustRun(t, "systemctl", "restart", "l4d2@stuck.service")
+		c.WaitFor(t, "stuck to run again", 30*time.Second, func() bool { return show("stuck", "ActiveState") == "active" })
+		time.Sleep(2 * time.Second) // the retry, had it started it
+		if st, j := show("stuck", "ActiveState"), c.Journal(t, "left4me-retry@stuck.service"); st != "active" || strings.Contains(j, "again (retry") {
+			t.Errorf("stuck is %s after a restart whose stop timed out; retry:\n%s", st, j)
+		}
 	})
 
 	t.Run("quiet but alive servers are not restarted; a stopped or spinning one is", func(t *testing.T) {

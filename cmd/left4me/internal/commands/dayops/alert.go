@@ -160,7 +160,7 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
 	}
 	if u.Result == "timeout" && e.StopAsked(ctx, unit, u.Invocation) {
-		return e.Event(alert.Failed, name, fmt.Sprintf("%s did not quit within its stop timeout (TimeoutStopSec) when it was stopped (%s): systemd killed it; it stays stopped", name, u.Result), hint), true, nil
+		return e.Event(alert.Failed, name, fmt.Sprintf("%s did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted (%s): systemd killed it; a stop leaves it down, a restart starts it again", name, u.Result), hint), true, nil
 	}
 	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
 }
