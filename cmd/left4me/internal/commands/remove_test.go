@@ -20,10 +20,18 @@ func withRuntime(t *testing.T, te *tenv, name string) string {
 	rt := te.Layout.RuntimeDir(name)
 	mkdirs(t, filepath.Join(rt, "upper", "left4dead2"), filepath.Join(rt, "work"), filepath.Join(rt, "merged"))
 	writeFile(t, filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg"), "banid 0 STEAM_1\n")
+	writeFile(t, filepath.Join(rt, "ports"), "game 27015\n")
 	return rt
 }
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+// resetDone reports whether runtime/NAME at rt holds nothing but the
+// port record a reset keeps.
+func resetDone(rt string) bool {
+	ents, err := os.ReadDir(rt)
+	return err == nil && len(ents) == 1 && ents[0].Name() == "ports"
+}
 
 func TestConfirmation(t *testing.T) {
 	cases := []struct {
@@ -65,7 +73,7 @@ func TestConfirmation(t *testing.T) {
 				if !strings.Contains(te.err.String(), c.want) {
 					t.Errorf("stderr %q lacks %q", te.err, c.want)
 				}
-				if exists(rt) {
+				if gone := !exists(rt) || op == "reset" && resetDone(rt); !gone {
 					t.Errorf("%s still there", rt)
 				}
 				if exists(te.Layout.SpecPath("srv1")) != (op == "reset") {
@@ -88,10 +96,10 @@ func TestResetRunning(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "stop l4d2@srv1.service,start l4d2@srv1.service" {
 		t.Errorf("calls %s", got)
 	}
-	if exists(rt) || !exists(filepath.Join(outside, "srcds_run")) || !exists(te.Layout.SpecPath("srv1")) {
+	if !resetDone(rt) || !exists(filepath.Join(outside, "srcds_run")) || !exists(te.Layout.SpecPath("srv1")) {
 		t.Error("reset removed the wrong things")
 	}
-	if !strings.Contains(te.out.String(), "srv1: removed "+rt) {
+	if !strings.Contains(te.out.String(), "srv1: removed "+rt+" but its ports record") {
 		t.Errorf("stdout %q", te.out)
 	}
 }

@@ -19,8 +19,11 @@ import (
 // Remove deletes root/runtime/NAME entirely (upper layer included) and
 // reports whether there was anything. It refuses a symlinked runtime/ or
 // runtime/NAME and anything still mounted at or below it. mountinfo is
-// normally MountInfo.
-func Remove(root, name, mountinfo string) (bool, error) {
+// normally MountInfo. keep, unless "", names one entry of runtime/NAME
+// that stays, and runtime/NAME with it (a reset keeps the instance's
+// port record, layout.Ports: what its last start was given it still
+// holds against newer specs).
+func Remove(root, name, mountinfo, keep string) (bool, error) {
 	d := rundir.Of(layout.Layout{Root: root}, name)
 	dir := d.Path
 	if ok, err := Check(root, name); err != nil || !ok {
@@ -41,10 +44,33 @@ func Remove(root, name, mountinfo string) (bool, error) {
 	}
 	// The server wrote the tree: removed through descriptors, one at a
 	// time whatever its depth, never following a link (fsat.RemoveTree).
-	if err := fsat.RemoveTree(dir, fsat.RemoveOptions{}); err != nil {
+	if keep == "" {
+		err = fsat.RemoveTree(dir, fsat.RemoveOptions{})
+	} else {
+		err = removeAllBut(fd, dir, keep)
+	}
+	if err != nil {
 		return false, fail.NeedsRoot(fmt.Errorf("remove %s: %w", dir, err), "removing runtime state")
 	}
 	return true, nil
+}
+
+// removeAllBut removes every entry of the open directory dirfd (path)
+// except keep.
+func removeAllBut(dirfd int, path, keep string) error {
+	names, err := fsat.ReadDirNames(dirfd)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == keep {
+			continue
+		}
+		if err := fsat.RemoveTreeAt(dirfd, n, filepath.Join(path, n), fsat.RemoveOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Check reports whether root/runtime/NAME exists, refusing (with an error)

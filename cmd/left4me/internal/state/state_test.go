@@ -62,7 +62,7 @@ func emptyMountinfo(t *testing.T) string {
 
 func TestRemove(t *testing.T) {
 	root, outside := tree(t)
-	removed, err := Remove(root, "srv1", emptyMountinfo(t))
+	removed, err := Remove(root, "srv1", emptyMountinfo(t), "")
 	if err != nil || !removed {
 		t.Fatalf("%v %v", removed, err)
 	}
@@ -75,9 +75,30 @@ func TestRemove(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "runtime")); err != nil {
 		t.Fatalf("runtime/ itself removed: %v", err)
 	}
-	removed, err = Remove(root, "srv1", emptyMountinfo(t))
+	removed, err = Remove(root, "srv1", emptyMountinfo(t), "")
 	if err != nil || removed {
 		t.Fatalf("second remove: %v %v", removed, err)
+	}
+}
+
+// A reset keeps one entry, the port record, and runtime/NAME with it;
+// the rest goes, links not followed.
+func TestRemoveKeeps(t *testing.T) {
+	root, outside := tree(t)
+	rt := filepath.Join(root, "runtime", "srv1")
+	if err := os.WriteFile(filepath.Join(rt, "ports"), []byte("game 27015\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := Remove(root, "srv1", emptyMountinfo(t), "ports")
+	if err != nil || !removed {
+		t.Fatalf("%v %v", removed, err)
+	}
+	ents, err := os.ReadDir(rt)
+	if err != nil || len(ents) != 1 || ents[0].Name() != "ports" {
+		t.Fatalf("left %v (%v)", ents, err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "srcds_run")); err != nil {
+		t.Fatalf("a link was followed out of the tree: %v", err)
 	}
 }
 
@@ -86,7 +107,7 @@ func TestRemoveRefusesSymlinkedDir(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "runtime", "srv2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Remove(root, "srv2", emptyMountinfo(t)); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := Remove(root, "srv2", emptyMountinfo(t), ""); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(outside, "srcds_run")); err != nil {
@@ -102,7 +123,7 @@ func TestRemoveRefusesMounted(t *testing.T) {
 	if err := os.WriteFile(mi, []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Remove(root, "srv1", mi)
+	_, err := Remove(root, "srv1", mi, "")
 	if !errors.Is(err, fail.ErrMounted) {
 		t.Fatalf("got %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // removalCmd completes cmd, a destructive command on one instance NAME
@@ -54,9 +55,10 @@ func ResetCmd(e *Env) *cli.Command {
 		Name:      "reset",
 		Usage:     "throw away an instance's runtime state (upper layer included)",
 		ArgsUsage: "NAME",
-		Description: `Stops the instance if it runs, unmounts it, removes runtime/NAME (the
+		Description: `Stops the instance if it runs, unmounts it, empties runtime/NAME (the
 upper layer: everything the server wrote, such as logs, bans, downloaded
-maps) and starts it again if it was running. The upper layer is backed up
+maps; only the record of the ports its last start was given stays, which
+it keeps against newer specs) and starts it again if it was running. The upper layer is backed up
 first (left4me backups NAME) unless --no-backup. The spec, overlays and the
 installation are not touched. Asks first on a terminal, saying who plays;
 --yes for scripts, which refuses while players are on unless --force (or
@@ -160,7 +162,7 @@ func (e *Env) reset(ctx context.Context, name string, o removal) error {
 		return err
 	}
 	defer sd.Close()
-	err = e.removeRuntime(name)
+	err = e.removeRuntime(name, layout.Ports)
 	if running {
 		// Also after a refused removal: the server was running before.
 		err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
@@ -185,7 +187,7 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 		return err
 	}
 	defer sd.Close()
-	if err := e.removeRuntime(name); err != nil {
+	if err := e.removeRuntime(name, ""); err != nil {
 		return err
 	}
 	release, err := e.LockSpecs(ctx)
@@ -205,13 +207,16 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	return nil
 }
 
-func (e *Env) removeRuntime(name string) error {
+// removeRuntime removes runtime/NAME, all of it but keep if set.
+func (e *Env) removeRuntime(name, keep string) error {
 	dir := e.Layout.RuntimeDir(name)
-	removed, err := state.Remove(e.Layout.Root, name, e.MountInfo)
+	removed, err := state.Remove(e.Layout.Root, name, e.MountInfo, keep)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if removed {
+	if removed && keep != "" {
+		fmt.Fprintf(e.Stdout, "%s: removed %s but its %s record\n", name, dir, keep)
+	} else if removed {
 		fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, dir)
 	} else {
 		fmt.Fprintf(e.Stdout, "%s: no runtime state (%s does not exist)\n", name, dir)
