@@ -21,8 +21,13 @@ import (
 func init() { runtime.LockOSThread() }
 
 // frameEvery paces the stand-in's frame loop: one wake-up of the main
-// thread per frame, like the engine's tick (30 a second in L4D2; fewer
-// here to spare the test host).
+// thread per frame. The real dedicated server sleeps in CEngine::Frame
+// (engine/sys_engine.cpp, nillerusr/source-engine and cstrike15_src:
+// usleep until the frame's time has come) and runs a server tick per
+// interval_per_tick (_Host_RunFrame, engine/host.cpp): 30 a second in
+// L4D2 (tickrate 30, 33 ms). The stand-in's frame is slower, 100 ms, to
+// spare the test host: the harsher, as queries wait for it
+// (processSocket).
 const frameEvery = 100 * time.Millisecond
 
 // Signal behaviours of the engines left4me may run (STANDIN_SIGNALS):
@@ -41,11 +46,15 @@ const (
 // engineMode is what the switches make of the engine's behaviour.
 type engineMode struct {
 	signals string
-	// mapLoad: how long each map load takes. While loading the engine is
-	// not active and drops connectionless packets (CBaseServer::
-	// ProcessConnectionlessPacket, engine/baseserver.cpp, cstrike15_src)
-	// and reads no console; the stand-in prints nothing meanwhile, harsher
-	// than the real one.
+	// mapLoad: how long each map load takes. The load runs on the main
+	// thread within one frame (CHostState::State_NewGame calls
+	// Host_NewGame "right away", engine/host_state.cpp, both sources), so
+	// meanwhile no query is read, let alone answered:
+	// they queue in the socket and the next frame answers those left
+	// (loadMap). Had a frame run, CS:GO would drop them, the server not
+	// being active (CBaseServer::ProcessConnectionlessPacket, engine/
+	// baseserver.cpp, cstrike15_src). No console is read either; the
+	// stand-in prints nothing meanwhile, harsher than the real one.
 	mapLoad time.Duration
 	// hibernate: a server with no human on it hibernates, at its start
 	// and whenever the last human leaves (CGameServer::
@@ -118,8 +127,7 @@ func steamFailed(out io.Writer) {
 
 // gate decides which queries the server answers.
 type gate struct {
-	silent  atomic.Bool // hung: nothing is read any more
-	closed  atomic.Bool // loading, hibernating, -nomaster or LAN mode: dropped
+	closed  atomic.Bool // hibernating, -nomaster or LAN mode: dropped
 	perIP   *ipLimit    // sv_max_queries_sec; nil: no limit
 	max     int
 	mu      sync.Mutex
@@ -155,13 +163,15 @@ func (g *gate) answer(from netip.Addr, now time.Time) bool {
 }
 
 // loadMap is a map load on the main thread: busy a tenth of the time
-// (reading and building the level), for d.
-func loadMap(d time.Duration, g *gate, logf func(string, ...any)) {
+// (reading and building the level), for d. No frame of the server runs
+// meanwhile (SV_Frame returns before sv.RunFrame while the server is not
+// active, engine/sv_main.cpp, nillerusr/source-engine), so nothing reads
+// its socket: queries queue, and the first frame after the load answers
+// those still there (processSocket).
+func loadMap(d time.Duration, logf func(string, ...any)) {
 	if d <= 0 {
 		return
 	}
-	was := g.closed.Swap(true)
-	defer g.closed.Store(was)
 	_ = logf // a real load prints; the stand-in stays silent on purpose
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {

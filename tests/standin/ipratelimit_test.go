@@ -119,21 +119,14 @@ func TestReadIPLimit(t *testing.T) {
 // A query is two datagrams here, the request and its challenged repeat,
 // and the engine counts both (Source 2013 passes either to Steam through
 // the rate check).
-func TestServeA2SPerAddressLimit(t *testing.T) {
+func TestProcessSocketPerAddressLimit(t *testing.T) {
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := &gate{perIP: newIPLimit(2, 1, time.Now())} // 2 datagrams a 1 s window
 	s := &server{info: a2s.Info{Name: "limited", Map: "c1m1_hotel", MaxPlayers: 8}, gate: g, conn: conn}
-	done := make(chan error, 1)
-	go func() { done <- serveA2S(conn, s) }()
-	t.Cleanup(func() {
-		conn.Close()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	runFrames(t, s, 10*time.Millisecond)
 	addr := conn.LocalAddr().String()
 	query := func(limit time.Duration) (a2s.Info, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), limit)

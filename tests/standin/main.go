@@ -8,6 +8,12 @@
 // A2S_PLAYER, writes into the game tree like SourceMod and writeid, and
 // quits on a signal. It reports what it was started with and read.
 //
+// Like the engine, it reads and answers queries only in its frame loop on
+// the main thread, once a frame (processSocket, serve.go): an answer waits
+// up to a frame; while the main thread is busy or stuck (a map load, a
+// hang, a spin) nothing is answered and queries queue in the socket's
+// receive buffer, to be answered in a burst by the next frame, if any.
+//
 // Environment switches for fault tests:
 //
 //	STANDIN_CRASH_AFTER=DURATION  exit 1 after DURATION
@@ -25,6 +31,31 @@
 //	                              default 3, 0 no limit; ipratelimit.go)
 //	STANDIN_MAX_QUERIES_WINDOW=S  over windows of S seconds
 //	                              (sv_max_queries_window; default 30)
+//	STANDIN_MAX_QUERIES_SEC=N     answer at most N queries a second from
+//	                              all addresses together
+//	                              (sv_max_queries_sec_global; 0 no limit)
+//	STANDIN_MAPLOAD=DURATION      each map load (at start, and on the
+//	                              console's map or changelevel) keeps the
+//	                              main thread DURATION: no frame, no query
+//	                              read, no console (engine.go)
+//	STANDIN_HIBERNATE=1           hibernate while no human is on: say
+//	                              "Server is hibernating", punt the bots,
+//	                              answer no query
+//	STANDIN_LAN=1                 steamclient.so fails to load: print the
+//	                              loader's lines, run in LAN mode, answer
+//	                              no query
+//	STANDIN_SIGNALS=MODE          SIGINT and SIGTERM: none (they kill, the
+//	                              default: Source 2013), delay (CS:GO's
+//	                              "live server, delaying request" while
+//	                              players are on) or clean (quit)
+//	STANDIN_TICK=DURATION         print a numbered "tick N" line this often
+//	STANDIN_CRASH_DUMP_AFTER=D    crash after D, writing a dump as
+//	                              breakpad does (crashdump.go)
+//	STANDIN_A2S_MAP="QUOTED"      the map A2S_INFO reports, Go-quoted (a
+//	                              hostile server's answer, attack tests)
+//	STANDIN_STDIO=line            line-buffer stdout (the stand-in's own
+//	                              unit tests only; environment only, read
+//	                              before the env file; stdio.go)
 //
 // The same switches may be given as KEY=VALUE lines in GAME/cfg/standin.env
 // (read at start; it wins over the environment), so that tests can flip
@@ -190,7 +221,6 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		logf("waiting %v before binding (STANDIN_START_DELAY)", sw.startDelay)
 	}
 	bind := time.After(sw.startDelay)
-	var served chan error // nil, so never ready, until the port is bound
 	var hang, spinning <-chan time.Time
 	var srv *server
 	console := consoleInput(os.Stdin)
@@ -210,7 +240,14 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	for {
 		select {
 		case <-frame.C:
-			// A frame: the main thread wakes and runs the server.
+			// A frame: the main thread wakes and runs the server, which
+			// reads and answers the queries queued since the last one.
+			if srv != nil {
+				if err := srv.processSocket(); err != nil {
+					logf("%v", err)
+					return 1
+				}
+			}
 		case <-dump:
 			logf("crashing with a dump (STANDIN_CRASH_DUMP_AFTER)")
 			return crashWithDump(a.game, logf)
@@ -236,7 +273,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				continue
 			}
 			if verb, _, _ := strings.Cut(cmd, " "); strings.EqualFold(verb, "map") || strings.EqualFold(verb, "changelevel") {
-				loadMap(mode.mapLoad, g, logf)
+				loadMap(mode.mapLoad, logf)
 				logf("loaded %s", cmd)
 				continue
 			}
@@ -249,28 +286,19 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		case <-crash:
 			logf("crashing after %v (STANDIN_CRASH_AFTER)", sw.crashAfter)
 			return 1
-		case err := <-served:
-			logf("%v", err)
-			return 1
 		case <-hang:
 			// A wedged srcds: its frame loop is stuck, so nothing answers,
 			// nothing is printed or read and no signal is handled; the
 			// socket stays open.
-			g.silent.Store(true) // before the line tests wait for
+			// No frame runs again, so nothing reads the socket: queries
+			// queue in its receive buffer until it overflows.
 			logf("hanging now: no more A2S_INFO or A2S_PLAYER answers")
-			if srv != nil {
-				_ = srv.conn.SetReadDeadline(time.Now()) // stop reading
-			}
 			if f, ok := out.(interface{ Flush() }); ok {
 				f.Flush()
 			}
 			deadlock()
 		case <-spinning:
-			g.silent.Store(true)
 			logf("spinning now: no more answers, output or reads; the main thread busy (STANDIN_SPIN_AFTER)")
-			if srv != nil {
-				_ = srv.conn.SetReadDeadline(time.Now())
-			}
 			if f, ok := out.(interface{ Flush() }); ok {
 				f.Flush()
 			}
@@ -328,8 +356,6 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				srv.info.Map = mode.a2sMap
 			}
 			rand.Read(srv.challenge[:]) // never fails since Go 1.24
-			served = make(chan error, 1)
-			go func() { served <- serveA2S(conn, srv) }()
 			if sw.hangAfter > 0 {
 				logf("hanging after %v (STANDIN_HANG_AFTER)", sw.hangAfter)
 				hang = time.After(sw.hangAfter)
@@ -338,7 +364,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 				logf("spinning after %v (STANDIN_SPIN_AFTER)", sw.spinAfter)
 				spinning = time.After(sw.spinAfter)
 			}
-			loadMap(mode.mapLoad, g, logf)
+			loadMap(mode.mapLoad, logf)
 			// Active: Steam logs on, and says so unless in LAN mode
 			// (CSteam3Server::OnLogonSuccess, engine/sv_steamauth.cpp,
 			// Source 2013: "if ( !BLanOnly() )").

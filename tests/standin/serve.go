@@ -34,7 +34,7 @@ func roster(humans, bots int) []string {
 	return names
 }
 
-// server is what serveA2S answers with.
+// server is what processSocket answers with.
 type server struct {
 	info      a2s.Info
 	names     []string  // roster, humans first
@@ -97,25 +97,35 @@ func (s *server) players(now time.Time) []a2s.Player {
 	return ps
 }
 
-// serveA2S answers A2S_INFO and A2S_PLAYER on conn until conn is closed.
+// processSocket is the engine's NET_ProcessSocket on the server's socket,
+// run on the main thread once a frame (CBaseServer::RunFrame, engine/
+// baseserver.cpp, from SV_Frame, engine/sv_main.cpp, in nillerusr/
+// source-engine and cstrike15_src): it reads every datagram queued since the
+// last frame ("while ( ( packet = NET_GetPacket ( sock, scratch ) ) !=
+// NULL )") and answers each, then returns. Between frames nothing is read:
+// queries wait in the socket's receive buffer (the kernel's, which drops
+// what overflows it) and are answered in a burst by the next frame.
+//
 // Like L4D2, it hands out a challenge to any request that lacks the right
 // one (an A2S_PLAYER request asks for it with -1) and answers only requests
 // that carry it (Valve developer wiki, Server queries). Other datagrams
-// are ignored. Requests the gate closes are read and dropped; once the
-// gate is silent (a hung engine) nothing is read any more.
-func serveA2S(conn net.PacketConn, s *server) error {
+// are ignored. Requests the gate closes are read and dropped.
+func (s *server) processSocket() error {
 	info := a2s.EncodeInfo(s.info)
 	gone := s.info
 	gone.Players = gone.Bots
 	kickedInfo := a2s.EncodeInfo(gone) // after kickall
 	buf := make([]byte, 2048)
 	for {
-		n, from, err := conn.ReadFrom(buf)
-		if errors.Is(err, net.ErrClosed) || s.gate.silent.Load() {
-			return nil // the socket stays open: datagrams queue unread
+		n, from, err := recvQueued(s.conn, buf)
+		if errors.Is(err, net.ErrClosed) {
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("a2s: read: %w", err)
+		}
+		if from == nil {
+			return nil // nothing more queued: the frame goes on
 		}
 		if !s.gate.answer(fromIP(from), time.Now()) {
 			continue
@@ -136,6 +146,6 @@ func serveA2S(conn net.PacketConn, s *server) error {
 			continue
 		}
 		// A client gone away must not stop the server.
-		_, _ = conn.WriteTo(out, from)
+		_, _ = s.conn.WriteTo(out, from)
 	}
 }
