@@ -98,7 +98,13 @@ func main() {
 	if err != nil {
 		diag.PrintError(os.Stderr, prog, err)
 	}
-	if !ready.Load() {
+	switch {
+	case ready.Load():
+	case stopping.Load():
+		// A stop while it started (a stop job canceled the start): asked
+		// for, not an error.
+		logf("the server was stopped before it answered A2S_INFO on %s", pc.addr)
+	default:
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
 	}
 	if code == 0 && !stopping.Load() {

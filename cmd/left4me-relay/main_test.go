@@ -77,6 +77,35 @@ func TestQuitOnItsOwnIsAFailure(t *testing.T) {
 	}
 }
 
+// A stop while the server starts (it never answered) is what was asked:
+// said, not an error; a server that dies before it answers is one.
+func TestStoppedBeforeReady(t *testing.T) {
+	for _, stop := range []bool{true, false} {
+		script := "sleep 0.3; exit 1"
+		if stop {
+			script = "read line; exit 0" // the typed quit
+		}
+		cmd := exec.Command(os.Args[0], "/bin/sh", "-c", script)
+		// A port nothing answers on: never ready.
+		cmd.Env = append(os.Environ(), asMainEnv+"=1", "LEFT4ME_PROBE=127.0.0.1:9 5s 0s", "LEFT4ME_CONSOLE=", "NOTIFY_SOCKET=")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if stop {
+			time.Sleep(300 * time.Millisecond)
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+		_ = cmd.Wait()
+		said := out.String()
+		if stop != strings.Contains(said, "the server was stopped before it answered A2S_INFO on 127.0.0.1:9") ||
+			stop == strings.Contains(said, "the server exited before it answered A2S_INFO") {
+			t.Errorf("stop %v:\n%s", stop, said)
+		}
+	}
+}
+
 func TestSteamCause(t *testing.T) {
 	for line, want := range map[string]bool{
 		"[S_API FAIL] SteamAPI_Init() failed; unable to locate a running instance of Steam, or a local steamclient.so.": true,

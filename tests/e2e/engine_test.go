@@ -123,6 +123,54 @@ func TestEngines(t *testing.T) {
 		if st, j := show("stuck", "ActiveState"), c.Journal(t, "left4me-retry@stuck.service"); st != "active" || strings.Contains(j, "again (retry") {
 			t.Errorf("stuck is %s after a restart whose stop timed out; retry:\n%s", st, j)
 		}
+		// A server that dies with an error on its way down (killed, as a
+		// crash at quit would): one failure of a stop, not a crash loop.
+		c.WaitFor(t, "stuck to hang a third time", 30*time.Second, func() bool {
+			return strings.Count(c.Journal(t, "l4d2@stuck.service"), "standin: hanging now") == 3
+		})
+		c.MustRun(t, "systemctl", "stop", "--no-block", "l4d2@stuck.service")
+		c.WaitFor(t, "the stop to begin", 10*time.Second, func() bool { return show("stuck", "ActiveState") == "deactivating" })
+		c.MustRun(t, "kill", "-9", strconv.Itoa(enginePID(t, state, "stuck")))
+		c.WaitFor(t, "the retry to decline again", 30*time.Second, func() bool {
+			return strings.Contains(c.Journal(t, "left4me-retry@stuck.service"), "l4d2@stuck.service failed (result exit-code) while it was being stopped as asked: not started again")
+		})
+		if st := show("stuck", "ActiveState"); st != "failed" {
+			t.Errorf("stuck is %s after it died on its way down", st)
+		}
+	})
+
+	t.Run("a rollout's wait: a spec broken or a stop meanwhile is respected", func(t *testing.T) {
+		spec := "/etc/left4me/instances/sig-none-p.yaml"
+		c.MustRun(t, "cp", "-p", spec, "/root/sig-none-p.yaml")
+		c.MustRun(t, "systemctl", "start", "l4d2@sig-none-p.service", "l4d2@sig-clean-p.service")
+		pid := show("sig-none-p", "MainPID")
+		c.MustRun(t, "systemd-run", "--unit=rollout-wait", "left4me", "restart", "--when-empty", "--deadline", "2m", "sig-none-p", "sig-clean-p")
+		c.WaitFor(t, "the rollout to wait for both", 30*time.Second, func() bool {
+			j := c.Journal(t, "rollout-wait.service")
+			return strings.Contains(j, "sig-none-p: 2 player(s)") && strings.Contains(j, "sig-clean-p: 2 player(s)")
+		})
+		// Meanwhile: sig-none-p's spec gets a typo, sig-clean-p is stopped
+		// by hand, and sig-none-p's players leave.
+		c.MustRun(t, "sh", "-c", "echo 'bogus: 1' >>"+spec)
+		c.MustRun(t, "systemctl", "stop", "l4d2@sig-clean-p.service")
+		c.MustRun(t, "left4me", "send", "sig-none-p", "kickall")
+		c.WaitFor(t, "the rollout to end", 60*time.Second, func() bool {
+			out, _ := c.Run(t, "systemctl", "is-active", "rollout-wait.service")
+			return strings.TrimSpace(out) != "active"
+		})
+		j := c.Journal(t, "rollout-wait.service")
+		if !strings.Contains(j, "sig-none-p: a start would now fail (its spec changed since the command began?), so it was left as it is") ||
+			!strings.Contains(j, "sig-clean-p: stopped meanwhile; left stopped") {
+			t.Errorf("rollout:\n%s", j)
+		}
+		if st, now := show("sig-none-p", "ActiveState"), show("sig-none-p", "MainPID"); st != "active" || now != pid {
+			t.Errorf("sig-none-p is %s, main PID %s (was %s)", st, now, pid)
+		}
+		if st := show("sig-clean-p", "ActiveState"); st != "inactive" {
+			t.Errorf("sig-clean-p is %s", st)
+		}
+		c.MustRun(t, "cp", "-p", "/root/sig-none-p.yaml", spec)
+		c.MustRun(t, "systemctl", "stop", "l4d2@sig-none-p.service")
 	})
 
 	t.Run("quiet but alive servers are not restarted; a stopped or spinning one is", func(t *testing.T) {

@@ -56,7 +56,10 @@ func TestAlertUnit(t *testing.T) {
 		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", "", alert.StartRefused, "start helper refused"},
 		{"timeout", "", "", alert.Failed, "srv1 failed (timeout)"},
 		// A stop (or restart) that was asked for and timed out: not a crash.
-		{"timeout", "", "Stopping l4d2@srv1.service - Left 4 Dead 2 server srv1...\n", alert.Failed, "srv1 did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted (timeout): systemd killed it; a stop leaves it down, a restart starts it again"},
+		{"timeout", "", "Stopping l4d2@srv1.service - Left 4 Dead 2 server srv1...\n", alert.Failed, "srv1 did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted: systemd killed it (timeout); a stop leaves it down, a restart starts it again"},
+		// A server that crashed on its way down when stopped: one failure,
+		// not a crash loop.
+		{"exit-code", "", "Stopping l4d2@srv1.service - Left 4 Dead 2 server srv1...\n", alert.Failed, "srv1 failed on its way down when it was stopped or restarted (exit-code)"},
 	} {
 		t.Run(tc.result, func(t *testing.T) {
 			te := newEnv(t)
@@ -64,7 +67,7 @@ func TestAlertUnit(t *testing.T) {
 			last := withAlerts(t, te)
 			te.sd.set(clienv.UnitOf("srv1"), "failed", "failed")
 			u := te.sd.units[clienv.UnitOf("srv1")]
-			u.Result, u.Invocation = tc.result, "0123456789abcdef0123456789abcdef"
+			u.Result, u.Invocation, u.MainRan = tc.result, "0123456789abcdef0123456789abcdef", true
 			te.stoppingSaid = tc.stopping
 			te.sd.units[clienv.UnitOf("srv1")] = u
 			te.prestartSaid = tc.helperSaid

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
@@ -105,6 +106,36 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 		if strings.HasPrefix(c, "stop") {
 			t.Errorf("stopped it: %v", te.sd.calls)
 		}
+	}
+}
+
+// --when-empty, and someone stops the server during the wait: the backup
+// is put back and that stop stands.
+func TestRestoreWhenEmptyStoppedMeanwhile(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	te.Euid = 0
+	if err := te.run("backup", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
+	writeFile(t, cfg, "newer\n")
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+	te.Now, te.EmptyPoll = time.Now, time.Millisecond
+	te.Players = func(context.Context, string) (int, error) {
+		te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead") // stopped by hand
+		return 3, nil
+	}
+	te.sd.calls = nil
+	if err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "1m"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {
+		t.Errorf("restored %q", got)
+	}
+	if u := te.sd.units[clienv.UnitOf("srv1")]; u.ActiveState != "inactive" || slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "start") }) ||
+		!strings.Contains(te.out.String(), "srv1 was stopped meanwhile: it stays stopped") {
+		t.Errorf("%+v %v\n%s", u, te.sd.calls, te.out)
 	}
 }
 

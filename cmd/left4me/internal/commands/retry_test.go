@@ -68,27 +68,33 @@ func TestRetry(t *testing.T) {
 }
 
 // A server that failed while it was being stopped as asked (it did not
-// quit within TimeoutStopSec) stays stopped; one whose failed run saw no
-// stop is retried, and so is a start its helper refused (it queues a
-// stop too, but fails with exit-code). Only PID 1's "Stopping" entry of
+// quit within TimeoutStopSec, or quit with an error) stays stopped; one
+// whose failed run saw no stop is retried, and so is a start its helper
+// refused (it queues a stop too, but its server never ran). Only PID 1's "Stopping" entry of
 // the failed run counts: the server itself can log any other field.
 func TestNoRetryAfterAStopAsked(t *testing.T) {
 	const run = "0123456789abcdef0123456789abcdef"
 	for _, tc := range []struct {
 		result  string
+		mainRan bool // its server ran in that run
 		stopped bool
 		retried bool
 	}{
-		{"timeout", true, false},
-		{"timeout", false, true},
-		{"exit-code", true, true},
+		{"timeout", true, true, false},
+		{"timeout", true, false, true},
+		{"timeout", false, true, false}, // stopped while starting
+		{"exit-code", true, true, false}, // quit with an error when stopped
+		{"signal", true, true, false},
+		{"exit-code", false, true, true}, // refused by its start helper
+		{"exit-code", true, false, true},
+		{"start-limit-hit", false, true, true},
 	} {
 		te := newEnv(t)
 		te.spec(t, "a", "port: 27001\n")
 		t.Setenv("LEFT4ME_RETRY_BASE", "1ms")
 		te.sd.set("l4d2@a.service", "failed", "failed")
 		u := te.sd.units["l4d2@a.service"]
-		u.Result, u.Invocation = tc.result, run
+		u.Result, u.Invocation, u.MainRan = tc.result, run, tc.mainRan
 		te.sd.units["l4d2@a.service"] = u
 		asked := false
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
@@ -104,7 +110,7 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		if err := te.run("retry", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if tc.result == "timeout" && !asked {
+		if tc.result == "timeout" && tc.stopped && !asked {
 			t.Errorf("%+v: the journal was not asked", tc)
 		}
 		started := slices.Contains(te.sd.calls[n:], "enqueue start l4d2@a.service")

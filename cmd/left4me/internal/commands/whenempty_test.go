@@ -269,3 +269,40 @@ func TestOverlayStatusBadDefinition(t *testing.T) {
 		t.Errorf("status:\n%s", te.out)
 	}
 }
+
+// A spec broken while its server waits for its players to leave: the
+// restart is judged again before it stops anything, and the server runs
+// on. One stopped by someone during the wait stays stopped.
+func TestWhenEmptyJudgesAgainBeforeActing(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.spec(t, "b", "port: 27002\n")
+	for _, n := range []string{"a", "b"} {
+		te.sd.set("l4d2@"+n+".service", "active", "running")
+	}
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	polls := 0
+	te.Players = func(_ context.Context, addr string) (int, error) {
+		polls++
+		if polls == 3 { // both were asked once and played: now a is broken, b stopped
+			writeFile(t, te.Layout.SpecPath("a"), "port: 27001\nbogus: 1\n")
+			te.sd.set("l4d2@b.service", "inactive", "dead")
+		}
+		if polls <= 2 {
+			return 2, nil
+		}
+		return 0, nil
+	}
+	err := te.run("restart", "--when-empty", "--deadline", "1m", "a", "b")
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), "a: a start would now fail (its spec changed since the command began?), so it was left as it is") ||
+		!strings.Contains(te.err.String(), "bogus") {
+		t.Errorf("err %v\nstderr %s", err, te.err)
+	}
+	if len(te.sd.calls) != 0 {
+		t.Errorf("acted: %v", te.sd.calls)
+	}
+	if !strings.Contains(te.out.String(), "b: stopped meanwhile; left stopped") || te.sd.units["l4d2@a.service"].ActiveState != "active" {
+		t.Errorf("stdout %s\nunits %+v", te.out, te.sd.units)
+	}
+}

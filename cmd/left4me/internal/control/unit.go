@@ -20,6 +20,9 @@ type Unit struct {
 	// Invocation is the ID of the unit's current or last run, in hex: a
 	// failed unit keeps its failed run's until it starts again.
 	Invocation string
+	// MainRan: the main process started in the current or last run (not
+	// one its ExecStartPre= refused).
+	MainRan bool
 }
 
 // Units returns the state of each named unit, loaded or not, in one call.
@@ -73,5 +76,10 @@ func (c *Conn) Unit(ctx context.Context, name string) (Unit, error) {
 	}
 	u.MainPID, _ = svc["MainPID"].(uint32)
 	u.Result, _ = svc["Result"].(string)
+	// The run began when the unit left inactive (an automatic restart
+	// does not pass through it, so this is the first of a series).
+	began, _ := props["InactiveExitTimestampMonotonic"].(uint64)
+	main, _ := svc["ExecMainStartTimestampMonotonic"].(uint64)
+	u.MainRan = main > 0 && main >= began
 	return u, nil
 }

@@ -36,10 +36,15 @@ type Plan struct {
 	// Announce is the warning's text for the CLI (its %s is the time
 	// left); Deps.Announce delivers it.
 	Announce string
-	// OnlyRunning leaves out, with WhenEmpty, a server found down: a
-	// scheduled restart, or one after a game update, never starts a
-	// server the operator stopped.
+	// OnlyRunning leaves out a server found down when its turn comes: a
+	// scheduled restart, those after a game update or an overlay build
+	// and --all never start a server the operator stopped.
 	OnlyRunning bool
+	// ActOnStopped acts (Act) on a server that was running when the wait
+	// began and is found down at its turn, which is otherwise left out:
+	// an operator stopped it meanwhile, and that stop stands. A restore
+	// still puts its backup back, leaving the server down.
+	ActOnStopped bool
 }
 
 // DefaultWarnAt are the warnings before a forced stop or restart.
@@ -63,6 +68,10 @@ type Deps struct {
 	Humans func(ctx context.Context, name string) (int, error)
 	// Where names the server's address in the waiting message.
 	Where func(name string) string
+	// Down reports whether the instance's unit is down now (inactive or
+	// failed): asked, with OnlyRunning, before acting at once, and before
+	// acting at a forced deadline. nil: never down.
+	Down func(ctx context.Context, name string) bool
 	// Announce tells the players on a server (its console's say); left
 	// is how long until it goes down. Needed with Plan.Force.
 	Announce func(ctx context.Context, name string, left time.Duration) error
@@ -112,6 +121,10 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		err = waitEmpty(ctx, p, d, act)
 	} else {
 		for _, n := range p.Names {
+			if p.OnlyRunning && d.Down != nil && d.Down(ctx, n) {
+				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
+				continue
+			}
 			if err = act(n); err != nil {
 				break
 			}
@@ -152,18 +165,23 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 				durations(tooLong(p.Deadline, w)), p.Deadline, durations(warns[1:]))
 		}
 	}
-	for {
+	// Every server still waiting after the first round was up then: one
+	// found down later was stopped meanwhile.
+	for first := true; ; first = false {
 		var still []string
 		for _, n := range waiting {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			humans, err := d.Humans(ctx, n)
-			switch {
-			case p.OnlyRunning && errors.Is(err, ErrNotRunning):
+			switch down := errors.Is(err, ErrNotRunning); {
+			case down && !first && !p.ActOnStopped:
+				fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
+				continue
+			case down && p.OnlyRunning:
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
-			case err == nil && humans == 0, errors.Is(err, ErrNotRunning):
+			case err == nil && humans == 0, down:
 				if err := act(n); err != nil {
 					return err
 				}
@@ -198,6 +216,10 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "))
 			}
 			for _, n := range waiting {
+				if !p.ActOnStopped && d.Down != nil && d.Down(ctx, n) {
+					fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
+					continue
+				}
 				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
 				if err := act(n); err != nil {
 					return err

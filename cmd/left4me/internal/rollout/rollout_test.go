@@ -38,12 +38,26 @@ func TestRun(t *testing.T) {
 		{"only running ones", Plan{Op: "restart", Names: []string{"a", "down"}, WhenEmpty: true, Deadline: time.Hour, OnlyRunning: true}, "", nil, "a", "", ""},
 		{"deadline 0: only if empty now", Plan{Op: "restart", Names: []string{"a", "b"}, WhenEmpty: true}, "", map[string]int{"b": 3}, "a",
 			"not empty now (--deadline 0), left running: b", ""},
+		// leaver plays, then is stopped by someone during the wait: that
+		// stop stands; a restore puts its backup back all the same.
+		{"stopped meanwhile stays stopped", Plan{Op: "restart", Names: []string{"a", "leaver"}, WhenEmpty: true, Deadline: time.Hour}, "", nil, "a", "", ""},
+		{"a restore acts on one stopped meanwhile", Plan{Op: "restart", Names: []string{"a", "leaver"}, WhenEmpty: true, Deadline: time.Hour, ActOnStopped: true}, "", nil, "a,leaver", "", ""},
+		// --all at once: a server down at its turn stays down.
+		{"at once, only running ones", Plan{Op: "restart", Names: []string{"a", "down", "c"}, OnlyRunning: true}, "", nil, "a,c", "", ""},
+		{"at once, a stopped one is started", Plan{Op: "restart", Names: []string{"a", "down"}}, "", nil, "a,down", "", ""},
+		// sinker is occupied, and stopped just before a forced deadline.
+		{"forced deadline, stopped meanwhile", Plan{Op: "restart", Names: []string{"sinker"}, WhenEmpty: true, Deadline: 20 * time.Millisecond, Force: true}, "", map[string]int{"sinker": 2}, "", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var acted []string
 			var out, errOut strings.Builder
+			polled := map[string]int{}
 			d := Deps{
+				Down: func(_ context.Context, n string) bool {
+					return n == "down" || n == "sinker" || n == "leaver" && polled[n] > 1
+				},
+				Announce: func(context.Context, string, time.Duration) error { return nil },
 				Act: func(_ context.Context, n string) error {
 					acted = append(acted, n)
 					if n == c.fails {
@@ -52,6 +66,13 @@ func TestRun(t *testing.T) {
 					return nil
 				},
 				Humans: func(_ context.Context, n string) (int, error) {
+					polled[n]++
+					switch {
+					case n == "leaver" && polled[n] == 1:
+						return 2, nil
+					case n == "leaver":
+						return 0, ErrNotRunning
+					}
 					switch n {
 					case "mute":
 						return 0, errors.New("no answer")

@@ -340,6 +340,23 @@ func PlanStale(planDir, name string, s *spec.Spec) bool {
 // sd-messages.h; src/core/job.c).
 const unitStopping = "de5b426a63be47a7b6ac3eaac82e2f6f"
 
+// StopFailed reports whether u (failed) failed in a stop somebody asked
+// for: its stop timed out, or its server, once running, exited with an
+// error on the way down. A start its helper refused queues a stop too,
+// but its main process never ran.
+func (e *Env) StopFailed(ctx context.Context, u control.Unit) bool {
+	switch u.Result {
+	case "timeout":
+	case "exit-code", "signal", "core-dump":
+		if !u.MainRan {
+			return false
+		}
+	default:
+		return false
+	}
+	return e.StopAsked(ctx, u.Name, u.Invocation)
+}
+
 // StopAsked reports whether the run invocation of unit ended in a stop
 // somebody asked for (systemctl stop, left4me stop, a restart, the disk
 // timer): systemd logged the stop job's start for that run. A stop that

@@ -159,8 +159,12 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		}
 		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
 	}
-	if u.Result == "timeout" && e.StopAsked(ctx, unit, u.Invocation) {
-		return e.Event(alert.Failed, name, fmt.Sprintf("%s did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted (%s): systemd killed it; a stop leaves it down, a restart starts it again", name, u.Result), hint), true, nil
+	if e.StopFailed(ctx, u) {
+		what := "did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted: systemd killed it"
+		if u.Result != "timeout" {
+			what = "failed on its way down when it was stopped or restarted"
+		}
+		return e.Event(alert.Failed, name, fmt.Sprintf("%s %s (%s); a stop leaves it down, a restart starts it again", name, what, u.Result), hint), true, nil
 	}
 	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
 }

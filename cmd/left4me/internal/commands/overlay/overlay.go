@@ -234,7 +234,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	}
 	// As restart --all: one at a time, when empty if asked, and the first
 	// server the new version fails to bring back ends it.
-	p.Names, p.Rolling = running, true
+	p.Names, p.Rolling, p.OnlyRunning = running, true, true
 	err = e.Rollout(ctx, sd, p)
 	if errors.Is(err, rollout.ErrLeftRunning) {
 		// What --when-empty asked, as after a game update: players are

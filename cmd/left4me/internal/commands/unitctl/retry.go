@@ -113,10 +113,9 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		fmt.Fprintf(e.Stdout, "%s is %s (%s): nothing to retry\n", unit, u.ActiveState, u.SubState)
 		return nil
 	}
-	if u.Result == "timeout" && e.StopAsked(ctx, unit, u.Invocation) {
-		// A server that did not quit in time when stopped: it was meant to
-		// be down, and stays so. (A start its helper refused queues a
-		// stop too, but fails with exit-code: that one is retried.)
+	if e.StopFailed(ctx, u) {
+		// A server that did not quit in time, or quit with an error, when
+		// stopped: it was meant to be down, and stays so.
 		fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
 		return nil
 	}

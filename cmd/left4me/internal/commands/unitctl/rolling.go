@@ -105,7 +105,8 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 		how = fmt.Sprintf(", each once it has no players (for at most %v)", p.Deadline)
 	}
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
-	p.Names, p.Rolling = names, op == "restart"
+	// "Every running instance": one stopped meanwhile stays stopped.
+	p.Names, p.Rolling, p.OnlyRunning = names, op == "restart", true
 	return e.Rollout(ctx, sd, p)
 }
 

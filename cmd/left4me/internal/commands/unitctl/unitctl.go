@@ -159,8 +159,33 @@ func RolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 // rolling) with systemd jobs that explain their failures.
 func (e *Env) Rollout(ctx context.Context, sd clienv.Systemd, p rollout.Plan) error {
 	d := e.RolloutDeps(sd, p)
-	d.Act = func(ctx context.Context, n string) error { return e.RunJob(ctx, sd, p.Op, n) }
+	d.Act = func(ctx context.Context, n string) error {
+		if p.WhenEmpty && p.Op != "stop" {
+			// Its spec may have changed during the wait: judged again,
+			// so that a start that would fail stops nothing.
+			if err := e.Recheck(ctx, sd, n); err != nil {
+				return err
+			}
+		}
+		return e.RunJob(ctx, sd, p.Op, n)
+	}
 	return rollout.Run(ctx, p, d)
+}
+
+// Recheck is UnitOp's preflight of a start of name again, just before a
+// job that waited for players, and the reload an edit since needs.
+func (e *Env) Recheck(ctx context.Context, sd clienv.Systemd, name string) error {
+	err := e.preflight(name)
+	if err == nil {
+		err = e.runningClash(ctx, sd, name)
+	}
+	if err != nil {
+		if !errors.Is(err, fail.ErrJobFailed) {
+			err = fmt.Errorf("%w: %w", fail.ErrJobFailed, err)
+		}
+		return fmt.Errorf("%s: a start would now fail (its spec changed since the command began?), so it was left as it is: %w", name, err)
+	}
+	return e.ReloadIfStale(ctx, sd, []string{name})
 }
 
 // RolloutDeps are the effects of a rollout but its job (Act): the
@@ -202,6 +227,10 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 				why = "it has none open"
 			}
 			return 0, fmt.Errorf("no answer on %s: %w; nor a count from its console: %s", addr, err, why)
+		},
+		Down: func(ctx context.Context, n string) bool {
+			u, err := sd.Unit(ctx, clienv.UnitOf(n))
+			return err == nil && (u.ActiveState == "inactive" || u.ActiveState == "failed")
 		},
 		Where: func(n string) string {
 			if port, ok := strings.CutPrefix(where[n], "127.0.0.1:"); ok {
