@@ -82,7 +82,7 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 	}{
 		{"timeout", true, true, false},
 		{"timeout", true, false, true},
-		{"timeout", false, true, false}, // stopped while starting
+		{"timeout", false, true, false},  // stopped while starting
 		{"exit-code", true, true, false}, // quit with an error when stopped
 		{"signal", true, true, false},
 		{"exit-code", false, true, true}, // refused by its start helper
