@@ -73,22 +73,44 @@ func Run(ctx context.Context, c Config, script, secret string, onLine func(strin
 		return res, err
 	}
 	defer mf.Close()
-	pr, pw, err := os.Pipe()
+	// Output through a pty (openPTY says why), or a pipe where none can
+	// be had: then progress comes late, but it comes.
+	pr, pw, err := openPTY()
 	if err != nil {
-		return res, fmt.Errorf("steamcmd output pipe: %w", err)
+		if pr, pw, err = os.Pipe(); err != nil {
+			return res, fmt.Errorf("steamcmd output pipe: %w", err)
+		}
 	}
 	defer pr.Close()
-	cmd := exec.Command(c.Path, "+runscript", fmt.Sprintf("/proc/self/fd/%d", scriptFD))
-	cmd.Env = append(withoutHome(c.Env), "HOME="+c.Home)
-	cmd.Dir = c.Home
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.ExtraFiles = []*os.File{mf} // becomes fd 3
+	start := func(flags uintptr) (*exec.Cmd, error) {
+		cmd := exec.Command(c.Path, "+runscript", fmt.Sprintf("/proc/self/fd/%d", scriptFD))
+		cmd.Env = append(withoutHome(c.Env), "HOME="+c.Home)
+		cmd.Dir = c.Home
+		cmd.Stdout, cmd.Stderr = pw, pw
+		cmd.ExtraFiles = []*os.File{mf} // becomes fd 3
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
+		return cmd, cmd.Start()
+	}
 	// Its own process group: steamcmd.sh runs the real binary as a child,
-	// and a stop must reach both. Pdeathsig: should we be killed (kill -9,
+	// and a stop must reach both. Its own PID namespace, of which
+	// steamcmd.sh is init, with Pdeathsig: should we be killed (kill -9,
 	// OOM), steamcmd must not write on into a staging directory the next
-	// update removes; the binary below it dies of SIGPIPE on its next line.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// update removes. Pdeathsig alone reaches steamcmd.sh only: bash does
+	// not pass it on and the binary below is not its child's child
+	// (prctl(2): cleared by fork); orphaned, the binary writes on, and on
+	// the pty even its output fails with EIO, not SIGPIPE. When a
+	// namespace's init dies, the kernel kills every process in it. As
+	// init, bash also ignores the SIGTERM of a stop (pid_namespaces(7):
+	// init gets only the signals it has a handler for) and waits for the
+	// binary, which the SIGTERM does reach: stopGrace is the binary's,
+	// where before bash died at once and the SIGKILL that followed gave
+	// the binary no grace at all.
+	cmd, err := start(syscall.CLONE_NEWPID)
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) {
+		// No new PID namespace without CAP_SYS_ADMIN: as before.
+		cmd, err = start(0)
+	}
+	if err != nil {
 		pw.Close()
 		if errors.Is(err, fs.ErrNotExist) {
 			return res, fmt.Errorf("steamcmd %s: not found: install it or pass --steamcmd PATH", c.Path)

@@ -2,6 +2,7 @@ package steamcmd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,10 +207,11 @@ func TestRunFailures(t *testing.T) {
 }
 
 func TestRunCancelStopsTheGroup(t *testing.T) {
-	dir := t.TempDir()
-	pidfile := filepath.Join(dir, "child")
-	// A child in the background, like steamcmd.sh's linux32/steamcmd.
-	c := fake(t, "sleep 300 & echo $! > "+pidfile+"\necho started\nwait\n")
+	// A child in the background, like steamcmd.sh's linux32/steamcmd. Its
+	// pid as the script sees it may be one of steamcmd's PID namespace:
+	// it is found by its unique argument instead.
+	mark := fmt.Sprintf("300.%d", time.Now().UnixNano()%1000000)
+	c := fake(t, "sleep "+mark+" &\necho started\nwait\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -224,22 +226,39 @@ func TestRunCancelStopsTheGroup(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	b, _ := os.ReadFile(pidfile)
-	pid := strings.TrimSpace(string(b))
-	if pid == "" {
-		t.Fatal("no child pid")
-	}
-	// SIGKILL is delivered asynchronously; give the kernel a moment.
+	waitGone(t, mark)
+}
+
+// waitGone fails unless no live process has mark in its command line
+// within 2s (SIGKILL is delivered asynchronously).
+func waitGone(t *testing.T, mark string) {
+	t.Helper()
 	for i := 0; ; i++ {
-		st, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil || strings.Contains(string(st), ") Z") {
-			break
+		pid := running(mark)
+		if pid == "" {
+			return
 		}
 		if i == 100 {
-			t.Fatalf("child %s still running", pid)
+			t.Fatalf("child %s (%s) still running", pid, mark)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// running returns the pid of a live process with mark in its command line.
+func running(mark string) string {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, _ := os.ReadFile(p)
+		if !strings.Contains(string(b), mark) {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if len(st) > 0 && !strings.Contains(string(st), ") Z") {
+			return filepath.Base(filepath.Dir(p))
+		}
+	}
+	return ""
 }
 
 // The states a run ends in decide between retrying and stopping.
