@@ -23,7 +23,15 @@
 //     share}/Steam (steamRoot), where the login and app info caches live;
 //   - app_info_print answers from ROOT/appcache/appinfo.vdf when it
 //     exists, even after app_info_update 1 (appinfo.go);
-//   - linux32/steamclient.so is unpacked below HOME/.steam/steamcmd;
+//   - the process chain (chain.go): steamcmd.sh's bash runs the binary as
+//     its child, restarts it on exit 42 after a self-update (first run,
+//     or depot/selfupdate), dies alone of SIGTERM (ignores it as a PID
+//     namespace's init); the binary ignores SIGPIPE and block-buffers
+//     its output to a pipe;
+//     linux32/steamclient.so is unpacked below HOME/.steam/steamcmd;
+//   - app_update stages the download in steamapps/downloading/222860/
+//     and leaves it, with the manifest's StateFlags of the failure, when
+//     it fails (staging.go);
 //   - workshop_download_item 550 ID into steamapps/workshop/content/550/ID,
 //     "Success. Downloaded item ID to ..." or "ERROR! Download item ID
 //     failed (RESULT).", exit status 0 either way (workshop.go).
@@ -37,8 +45,10 @@
 //	files-windows/.. optional: what a windows pass adds; without it the
 //	                 pass adds srcds.exe, bin/engine.dll, bin/tier0.dll and
 //	                 left4dead2/bin/server.dll (a few bytes each)
-//	fail             optional "N [exit0] [STATE]": after N files written,
-//	                 write half of the next one in place and fail with
+//	fail             optional "N [exit0] [STATE]": at the first file to
+//	                 write from position N of the sorted depot files on
+//	                 (after N written, when all change; the same file in
+//	                 every run), write half of it in place and fail with
 //	                 state STATE (default 0x602), with status 8 or, with
 //	                 exit0, 0 (the real steamcmd has exited 0 after
 //	                 failures)
@@ -53,7 +63,8 @@
 //	account          optional "USER PASSWORD [guard=CODE|twofactor=CODE]":
 //	                 the account that may log in, with an e-mail Steam
 //	                 Guard code or a mobile authenticator's code
-//	delay            optional duration to sleep after each file (progress)
+//	delay            optional duration to sleep after each file downloaded
+//	selfupdate       optional: the next run updates steamcmd itself first
 //	log              appended: argv and what was done, never a password
 //	workshop/ID/...  optional: what workshop_download_item 550 ID
 //	                 downloads; workshop/ID.fail its failure result
@@ -75,7 +86,10 @@ import (
 const appID = "222860"
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Getenv))
+	if os.Getenv(roleEnv) == "binary" {
+		os.Exit(binaryMain())
+	}
+	os.Exit(shellMain())
 }
 
 // session is the state of one steamcmd process.
@@ -124,7 +138,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) (code int) {
 		s.logf("password-in-argv")
 	}
 	s.printf("Redirecting stderr to '%s/logs/stderr.txt'", s.root)
-	s.bootstrap()
+	if s.selfUpdate(getenv(roleEnv) == "binary") {
+		return restartCode
+	}
 	s.printf("Steam Console Client (c) Valve Corporation - version 1732567890")
 	s.printf("-- type 'quit' to exit --")
 	s.printf("Loading Steam API...OK")
@@ -154,20 +170,6 @@ func (s *session) logf(format string, a ...any) {
 	if s.log != nil {
 		fmt.Fprintf(s.log, format+"\n", a...)
 	}
-}
-
-// bootstrap is what the Debian wrapper does on a first run: unpack
-// steamcmd, with linux32/steamclient.so, into HOME/.steam/steamcmd.
-func (s *session) bootstrap() {
-	if s.home == "" {
-		return
-	}
-	p := filepath.Join(s.home, ".steam", "steamcmd", "linux32", "steamclient.so")
-	if _, err := os.Stat(p); err == nil {
-		return
-	}
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	os.WriteFile(p, []byte("standin steamclient.so\n"), 0o755)
 }
 
 // setExit sets the exit status unless an earlier failure set one.

@@ -123,9 +123,14 @@ func TestFailHalfway(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(f.dir, "b")); string(b) != "bbbb" {
 			t.Errorf("%s: b = %q, want half", c.fail, b)
 		}
+		// The manifest keeps the state the failure names: 0x602 = 1538.
 		m, _ := os.ReadFile(filepath.Join(f.dir, "steamapps/appmanifest_222860.acf"))
-		if !strings.Contains(string(m), `"StateFlags"		"1026"`) {
+		if !strings.Contains(string(m), `"StateFlags"		"1538"`) {
 			t.Errorf("%s: manifest:\n%s", c.fail, m)
+		}
+		// What was not moved into place yet stays staged.
+		if b, err := os.ReadFile(filepath.Join(f.dir, "steamapps/downloading/222860/c")); string(b) != "c" {
+			t.Errorf("%s: staged c = %q %v", c.fail, b, err)
 		}
 	}
 }

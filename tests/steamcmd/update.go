@@ -49,15 +49,18 @@ func (s *session) appUpdate(app string, validate bool) {
 		// known workaround (steam-for-linux#11522#issuecomment-2512232264,
 		// SirPlease/L4D2-Competitive-Rework#858), also when the passes
 		// run as two steamcmd processes (same guide, docker images). The
-		// stand-in fails only a FIRST install: with a complete install in
-		// the directory (appmanifest StateFlags 4) the linux update
-		// works. No source settles whether the real one lets an existing
+		// stand-in fails only a FIRST install: with an install in the
+		// directory (a manifest of the app with a build) the linux update
+		// works, also after an update of it stopped short: the manifest
+		// then keeps the installed build and only its StateFlags say
+		// "update started" (a first install's stopped download has
+		// buildid "0", luxtorpeda-dev/luxtorpeda#238). No source settles whether the real one lets an existing
 		// install update anonymously as linux; an Ark server's existing
 		// install did get "Invalid platform" on update
 		// (Acekorneya/Ark-Survival-Ascended-Server#129, a Windows-only
 		// app). depot/invalidplatform "always" makes it harsher: then
 		// only a windows pass in the same process helps.
-		if strict == "always" || !s.completeInstall() {
+		if strict == "always" || !s.installed() {
 			s.logf("app_update platform=linux: invalid platform")
 			s.fail("ERROR! Failed to install app '%s' (Invalid platform)", app)
 			return
@@ -70,22 +73,6 @@ func (s *session) appUpdate(app string, validate bool) {
 	}
 	rewriteAll := rewrite == "all"
 	s.logf("app_update %s platform=%s validate=%v rewrite=%s dir=%s", app, s.platform, validate, rewrite, s.installDir)
-	if code, ok := s.nextError(); ok {
-		s.logf("app_update fails with %s (depot/errors)", code)
-		s.printf(" Update state (0x61) downloading, progress: 0.00 (0 / 0)")
-		if code == "nosub" {
-			s.fail("ERROR! Failed to install app '%s' (No subscription)", app)
-		} else {
-			s.fail("Error! App '%s' state is %s after update job.", app, code)
-		}
-		return
-	}
-	s.cacheAppInfo(app)
-	s.printf(" Update state (0x3) reconfiguring, progress: 0.00 (0 / 0)")
-	if err := s.writeManifest("1026"); err != nil {
-		s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
-		return
-	}
 	files, err := s.depotFiles("files")
 	var winFiles []depotFile
 	if err == nil && s.platform == "windows" {
@@ -96,18 +83,75 @@ func (s *session) appUpdate(app string, validate bool) {
 		return
 	}
 	all := mergeFiles(files, winFiles)
+	// What the download brings: the files that differ from the install.
+	var changed []depotFile
+	ms := manifestState{flags: 1026, target: s.build()}
+	current := s.completeInstall() && manifestField(readString(s.manifestPath()), "buildid") == s.build()
+	for _, f := range all {
+		if !sameFile(filepath.Join(s.installDir, f.rel), f) {
+			changed = append(changed, f)
+			ms.toDownload += int64(len(f.data))
+		}
+	}
+	ms.toStage = ms.toDownload
+	for _, d := range []string{s.downloadingDir(), s.tempDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
+			return
+		}
+	}
+	if code, ok := s.nextError(); ok {
+		s.logf("app_update fails with %s (depot/errors)", code)
+		s.printf(" Update state (0x61) downloading, progress: 0.00 (0 / %d)", ms.toDownload)
+		if code == "nosub" {
+			s.fail("ERROR! Failed to install app '%s' (No subscription)", app)
+			return
+		}
+		// The download stopped short: half of the first file staged.
+		var first *depotFile
+		if len(changed) > 0 {
+			first = &changed[0]
+		}
+		s.failStaged(first, ms, code)
+		s.fail("Error! App '%s' state is %s after update job.", app, code)
+		return
+	}
+	s.cacheAppInfo(app)
+	s.printf(" Update state (0x3) reconfiguring, progress: 0.00 (0 / 0)")
+	if err := s.writeManifest(ms); err != nil {
+		s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
+		return
+	}
+	delay, _ := time.ParseDuration(strings.TrimSpace(readString(filepath.Join(s.depot, "delay"))))
+	resumed := 0
+	for _, f := range changed {
+		again, err := s.stageDownload(f)
+		if err != nil {
+			s.failStaged(nil, ms, "0x602")
+			s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
+			return
+		}
+		if again {
+			resumed++
+		}
+		ms.done += int64(len(f.data))
+		s.printf(" Update state (0x61) downloading, progress: %.2f (%d / %d)", percent(ms.done, ms.toDownload), ms.done, ms.toDownload)
+		s.writeManifest(ms)
+		if delay > 0 && !again {
+			time.Sleep(delay)
+		}
+	}
 	failAfter, exit0, failState := s.failPlan()
 	var total, done int64
 	for _, f := range all {
 		total += int64(len(f.data))
 	}
-	delay, _ := time.ParseDuration(strings.TrimSpace(readString(filepath.Join(s.depot, "delay"))))
-	written, changed := 0, 0
+	written, nchanged := 0, 0
 	state := "(0x61) downloading"
 	if validate {
 		state = "(0x81) verifying update"
 	}
-	for _, f := range all {
+	for idx, f := range all {
 		dst := filepath.Join(s.installDir, f.rel)
 		same := sameFile(dst, f)
 		// A changed file is rewritten in place. validate, or depot/rewrite
@@ -123,33 +167,38 @@ func (s *session) appUpdate(app string, validate bool) {
 			done += int64(len(f.data))
 			continue
 		}
-		if failAfter >= 0 && written == failAfter {
-			// The failure halfway: half of the file, written in place.
-			s.writeFile(dst, f.data[:len(f.data)/2], f.mode)
+		data := f.data
+		if !same {
+			data = s.stagedData(f)
+		}
+		if failAfter >= 0 && idx >= failAfter {
+			// The failure halfway through moving the staged files into
+			// place: half of the file, written in place; the rest stays
+			// in downloading/. It strikes at the same file in every run
+			// (a file steamcmd cannot write): a resume that writes the
+			// files before it again fails at it again.
+			s.writeFile(dst, data[:len(data)/2], f.mode)
 			s.logf("failing halfway at %s", f.rel)
 			if exit0 {
 				s.setExit(0)
 			}
+			s.failStaged(nil, ms, failState)
 			s.fail("Error! App '%s' state is %s after update job.", app, failState)
 			return
 		}
-		if err := s.writeFile(dst, f.data, f.mode); err != nil {
+		if err := s.writeFile(dst, data, f.mode); err != nil {
+			s.failStaged(nil, ms, "0x602")
 			s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
 			return
 		}
+		os.Remove(filepath.Join(s.downloadingDir(), f.rel))
 		written++
 		if !same {
-			changed++
+			nchanged++
+			ms.staged += int64(len(f.data))
 		}
 		done += int64(len(f.data))
-		pct := 100.0
-		if total > 0 {
-			pct = float64(done) * 100 / float64(total)
-		}
-		s.printf(" Update state %s, progress: %.2f (%d / %d)", state, pct, done, total)
-		if delay > 0 {
-			time.Sleep(delay)
-		}
+		s.printf(" Update state %s, progress: %.2f (%d / %d)", state, percent(done, total), done, total)
 	}
 	// Files the depot dropped go; a linux pass leaves the Windows depot's
 	// files alone (the real one leaves foreign-platform files behind:
@@ -167,9 +216,21 @@ func (s *session) appUpdate(app string, validate bool) {
 		}
 		s.windowsRan = true
 	}
-	s.logf("app_update wrote %d file(s), %d changed", written, changed)
-	if err := s.writeManifest("4"); err != nil {
+	s.logf("app_update wrote %d file(s), %d changed, %d resumed from downloading/", written, nchanged, resumed)
+	if err := os.RemoveAll(s.downloadingDir()); err != nil {
 		s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
+		return
+	}
+	ms.flags, ms.done, ms.staged, ms.buildDone = 4, ms.toDownload, ms.toStage, s.build()
+	if err := s.writeManifest(ms); err != nil {
+		s.fail("ERROR! Failed to install app '%s' (Disk write failure: %v)", app, err)
+		return
+	}
+	// Nothing to do for a current install: steamcmd says so in other
+	// words (soda3x/ArmaReforgerServerTool#15, WindowsGSM#112: "Success!
+	// App '1874900' already up to date.").
+	if current && nchanged == 0 && !validate {
+		s.printf("Success! App '%s' already up to date.", app)
 		return
 	}
 	s.printf("Success! App '%s' fully installed.", app)
@@ -278,28 +339,19 @@ func (s *session) completeInstall() bool {
 	return manifestField(m, "appid") == appID && manifestField(m, "StateFlags") == "4"
 }
 
-// writeManifest writes the app manifest in place: StateFlags 1026 while
-// an update runs, 4 when complete, with the depot's build only then.
-func (s *session) writeManifest(flags string) error {
-	build := manifestField(readString(s.manifestPath()), "buildid")
-	if build == "" {
-		build = "0"
-	}
-	if flags == "4" {
-		build = s.build()
-	}
-	text := fmt.Sprintf(`"AppState"
-{
-	"appid"		"%s"
-	"Universe"		"1"
-	"name"		"Left 4 Dead 2 Dedicated Server"
-	"StateFlags"		"%s"
-	"installdir"		"Left 4 Dead 2 Dedicated Server"
-	"LastUpdated"		"%d"
-	"buildid"		"%s"
+// installed reports whether the install directory holds the app at some
+// build, complete or in the middle of an update.
+func (s *session) installed() bool {
+	m := readString(s.manifestPath())
+	b := manifestField(m, "buildid")
+	return manifestField(m, "appid") == appID && b != "" && b != "0"
 }
-`, appID, flags, time.Now().Unix(), build)
-	return s.writeFile(s.manifestPath(), []byte(text), 0o644)
+
+func percent(done, total int64) float64 {
+	if total <= 0 {
+		return 100
+	}
+	return float64(done) * 100 / float64(total)
 }
 
 // depotFiles is the tree below depot/dir, sorted.
