@@ -227,3 +227,11 @@ func TestInvalidPlatformAfterStoppedDownload(t *testing.T) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtExe != "" {
+		os.RemoveAll(filepath.Dir(builtExe))
+	}
+	os.Exit(code)
+}
