@@ -210,6 +210,7 @@ func TestAlertDiskStop(t *testing.T) {
 	}{
 		{"stopped", "inactive", diskSaid, alert.DiskFull},
 		{"still stopping", "deactivating", diskSaid, alert.DiskFull},
+		{"its stop failed", "failed", diskSaid, alert.DiskFull},
 		{"started again since", "active", diskSaid, ""},
 		{"another instance stopped", "inactive", "stopping l4d2@srv10.service: over its disk ceiling\n", ""},
 		{"nothing stopped", "inactive", "srv1: 8.0 KiB of 64.0 MiB\n", ""},

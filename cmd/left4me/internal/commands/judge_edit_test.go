@@ -3,9 +3,15 @@ package commands
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/web"
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // An edit rewrites the spec, which makes it the newest: enable and the
@@ -43,5 +49,28 @@ func TestEditsJudgedLikeGenerator(t *testing.T) {
 	}
 	if b := readFile(t, te.Layout.SpecPath("c")); b != "port: 27016\n" {
 		t.Errorf("c: %q", b)
+	}
+}
+
+// The web editor's live check is saving's judgement: a port a running
+// server holds (it was started with it; its spec says another since)
+// shows in the editor, not only at the save.
+func TestWebCheckJudgesLikeSave(t *testing.T) {
+	testroot.Require(t, "a running server's claim is a root-owned record and a mount")
+	te := newEnv(t)
+	te.spec(t, "b", "port: 27020\n")
+	rt := te.Layout.RuntimeDir("b")
+	mkdirs(t, filepath.Join(rt, "merged"))
+	writeFile(t, filepath.Join(rt, "ports"), "game 27015\nclient 27016\n")
+	if err := unix.Mount("tmpfs", filepath.Join(rt, "merged"), "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(filepath.Join(rt, "merged"), unix.MNT_DETACH) })
+	te.spec(t, "srv1", "port: 27030\n")
+	text := []byte("port: 27015\n")
+	c := web.CheckSpec("srv1", te.Layout.SpecPath("srv1"), te.Layout.InstancesDir(), text, te.judgeSpec)
+	saved := te.saveSpec(context.Background(), "srv1", text)
+	if c.Valid || len(c.Problems) == 0 || !strings.Contains(c.Problems[0].Text, "27015") || saved == nil {
+		t.Errorf("check %+v; save %v", c, saved)
 	}
 }

@@ -68,9 +68,10 @@ func TestRetry(t *testing.T) {
 }
 
 // A server that failed while it was being stopped as asked (it did not
-// quit within TimeoutStopSec, or quit with an error) stays stopped; one
-// whose failed run saw no stop is retried, and so is a start its helper
-// refused (it queues a stop too, but its server never ran). Only PID 1's "Stopping" entry of
+// quit within TimeoutStopSec, or quit with an error) stays stopped, and
+// so does one whose start its helper refused (it queues a stop: the same
+// refusal would only come back, alerted each time); one whose failed run
+// saw no stop is retried, as is a crash loop. Only PID 1's "Stopping" entry of
 // the failed run counts: the server itself can log any other field.
 func TestNoRetryAfterAStopAsked(t *testing.T) {
 	const run = "0123456789abcdef0123456789abcdef"
@@ -85,9 +86,12 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		{"timeout", false, true, false},  // stopped while starting
 		{"exit-code", true, true, false}, // quit with an error when stopped
 		{"signal", true, true, false},
-		{"exit-code", false, true, true}, // refused by its start helper
+		{"exit-code", false, true, false}, // refused by its start helper (it queued the stop)
+		{"signal", false, true, false},
 		{"exit-code", true, false, true},
 		{"start-limit-hit", false, true, true},
+		{"oom-kill", true, true, false}, // over MemoryMax on its way down
+		{"oom-kill", true, false, true},
 	} {
 		te := newEnv(t)
 		te.spec(t, "a", "port: 27001\n")
@@ -114,7 +118,11 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 			t.Errorf("%+v: the journal was not asked", tc)
 		}
 		started := slices.Contains(te.sd.calls[n:], "enqueue start l4d2@a.service")
-		if said := strings.Contains(te.out.String(), "while it was being stopped as asked: not started again"); started != tc.retried || said == tc.retried {
+		want := "while it was being stopped as asked: not started again"
+		if !tc.mainRan {
+			want = "its start helper refused to start it (result " + tc.result + "; the reason is in its journal: left4me status a): not started again"
+		}
+		if said := strings.Contains(te.out.String(), want); started != tc.retried || said == tc.retried {
 			t.Errorf("%+v: started %v, said %q", tc, started, te.out)
 		}
 	}

@@ -189,12 +189,8 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 		TLS:      cert != "" || public != nil && public.Scheme == "https",
 		SpecPath: e.Layout.SpecPath,
 		SpecDir:  e.Layout.InstancesDir(),
-		// What saving applies (saveSpec), so the editor shows what a save
-		// would refuse.
-		JudgeSpec: func(name, path string, data []byte) error {
-			_, err := spec.JudgeText(e.Layout, name, data, path)
-			return err
-		},
+		// What saving applies, so the editor shows what a save would refuse.
+		JudgeSpec: e.judgeSpec,
 		Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			sub := *e
 			sub.Stdin, sub.Stdout, sub.Stderr = strings.NewReader(""), stdout, stderr
@@ -278,10 +274,7 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 		return err
 	}
 	defer release()
-	// Judged as the generator will judge it once written: with the other
-	// specs and the host's ceilings, as the newest spec (which loses a
-	// port another also claims, even one now refused for it).
-	if _, err := spec.JudgeText(e.Layout, name, data, ""); err != nil {
+	if err := e.judgeSpec(name, "", data); err != nil {
 		return fail.NeedsRoot(fmt.Errorf("%w: %w (nothing was written)", layout.ErrInvalidSpec, err), "reading "+e.Layout.InstancesDir())
 	}
 	if err := specedit.Replace(path, data); err != nil {
@@ -289,6 +282,16 @@ func (e *Env) saveSpec(ctx context.Context, name string, data []byte) error {
 	}
 	fmt.Fprintf(e.Stdout, "wrote %s\n", path)
 	return e.Reload(ctx, nil, "the spec was written")
+}
+
+// judgeSpec judges data as name's spec as the generator will once it is
+// written: with the other specs, the ports running servers hold and the
+// host's ceilings, as the newest spec (which loses a port another also
+// claims, even one now refused for it). path names it in errors ("": its
+// file).
+func (e *Env) judgeSpec(name, path string, data []byte) error {
+	_, err := spec.JudgeText(e.Layout, name, data, path)
+	return err
 }
 
 // webHosts are the Host headers the panel answers: its loopback

@@ -68,10 +68,13 @@ type Deps struct {
 	Humans func(ctx context.Context, name string) (int, error)
 	// Where names the server's address in the waiting message.
 	Where func(name string) string
-	// Down reports whether the instance's unit is down now (inactive or
-	// failed): asked, with OnlyRunning, before acting at once, and before
-	// acting at a forced deadline. nil: never down.
-	Down func(ctx context.Context, name string) bool
+	// Stopped reports whether the instance's unit is stopped now
+	// (inactive: not failed, not restarting after a crash), as an
+	// operator's stop leaves it: asked, with OnlyRunning, before acting at
+	// once, and of a server found down during a wait. nil: never. A stop
+	// never asks: stopping a unit that is down is harmless, and ends a
+	// pending retry.
+	Stopped func(ctx context.Context, name string) bool
 	// Announce tells the players on a server (its console's say); left
 	// is how long until it goes down. Needed with Plan.Force.
 	Announce func(ctx context.Context, name string, left time.Duration) error
@@ -121,7 +124,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		err = waitEmpty(ctx, p, d, act)
 	} else {
 		for _, n := range p.Names {
-			if p.OnlyRunning && d.Down != nil && d.Down(ctx, n) {
+			if p.OnlyRunning && stopped(ctx, p, d, n) {
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			}
@@ -175,10 +178,10 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 			}
 			humans, err := d.Humans(ctx, n)
 			switch down := errors.Is(err, ErrNotRunning); {
-			case down && !first && !p.ActOnStopped:
+			case down && !first && !p.ActOnStopped && stopped(ctx, p, d, n):
 				fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
 				continue
-			case down && p.OnlyRunning:
+			case down && p.OnlyRunning && p.Op != "stop":
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			case err == nil && humans == 0, down:
@@ -216,7 +219,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "))
 			}
 			for _, n := range waiting {
-				if !p.ActOnStopped && d.Down != nil && d.Down(ctx, n) {
+				if !p.ActOnStopped && stopped(ctx, p, d, n) {
 					fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
 					continue
 				}
@@ -237,6 +240,12 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		case <-time.After(wait):
 		}
 	}
+}
+
+// stopped reports whether n was stopped (Deps.Stopped), for a job other
+// than a stop.
+func stopped(ctx context.Context, p Plan, d Deps, n string) bool {
+	return p.Op != "stop" && d.Stopped != nil && d.Stopped(ctx, n)
 }
 
 // Interrupted is the error of a rollout ended by the operator (Ctrl-C,

@@ -45,6 +45,14 @@ func TestRun(t *testing.T) {
 		// --all at once: a server down at its turn stays down.
 		{"at once, only running ones", Plan{Op: "restart", Names: []string{"a", "down", "c"}, OnlyRunning: true}, "", nil, "a,c", "", ""},
 		{"at once, a stopped one is started", Plan{Op: "restart", Names: []string{"a", "down"}}, "", nil, "a,down", "", ""},
+		// crasher plays, then crashes (systemd restarts it: down, not
+		// stopped): its restart goes ahead.
+		{"crashed meanwhile is restarted", Plan{Op: "restart", Names: []string{"crasher"}, WhenEmpty: true, Deadline: time.Hour}, "", nil, "crasher", "", ""},
+		// A stop is never left out: stopping a down unit is harmless, and
+		// ends a pending retry (a hostile server would exit just before
+		// the poll to dodge it).
+		{"a stop acts on one stopped meanwhile", Plan{Op: "stop", Names: []string{"leaver"}, WhenEmpty: true, Deadline: time.Hour}, "", nil, "leaver", "", ""},
+		{"stop --all acts on one found down", Plan{Op: "stop", Names: []string{"a", "down"}, OnlyRunning: true}, "", nil, "a,down", "", ""},
 		// sinker is occupied, and stopped just before a forced deadline.
 		{"forced deadline, stopped meanwhile", Plan{Op: "restart", Names: []string{"sinker"}, WhenEmpty: true, Deadline: 20 * time.Millisecond, Force: true}, "", map[string]int{"sinker": 2}, "", "", ""},
 	}
@@ -54,7 +62,7 @@ func TestRun(t *testing.T) {
 			var out, errOut strings.Builder
 			polled := map[string]int{}
 			d := Deps{
-				Down: func(_ context.Context, n string) bool {
+				Stopped: func(_ context.Context, n string) bool {
 					return n == "down" || n == "sinker" || n == "leaver" && polled[n] > 1
 				},
 				Announce: func(context.Context, string, time.Duration) error { return nil },
@@ -68,9 +76,9 @@ func TestRun(t *testing.T) {
 				Humans: func(_ context.Context, n string) (int, error) {
 					polled[n]++
 					switch {
-					case n == "leaver" && polled[n] == 1:
+					case (n == "leaver" || n == "crasher") && polled[n] == 1:
 						return 2, nil
-					case n == "leaver":
+					case n == "leaver" || n == "crasher":
 						return 0, ErrNotRunning
 					}
 					switch n {

@@ -30,7 +30,8 @@ func Remove(root, name, mountinfo, keep string) (bool, error) {
 		return false, err
 	}
 	// The helpers' lock: a start racing us waits, then fails on the removed
-	// directory instead of mounting into a half-deleted tree.
+	// directory, or (keep) finds it emptied, instead of mounting into a
+	// half-deleted tree.
 	fd, err := d.Lock(rundir.NoWait)
 	if errors.Is(err, layout.ErrLocked) {
 		return false, fmt.Errorf("%w: try again in a moment", err)

@@ -340,18 +340,16 @@ func PlanStale(planDir, name string, s *spec.Spec) bool {
 // sd-messages.h; src/core/job.c).
 const unitStopping = "de5b426a63be47a7b6ac3eaac82e2f6f"
 
-// StopFailed reports whether u (failed) failed in a stop somebody asked
-// for: its stop timed out, or its server, once running, exited with an
-// error on the way down. A start its helper refused queues a stop too,
-// but its main process never ran.
-func (e *Env) StopFailed(ctx context.Context, u control.Unit) bool {
-	switch u.Result {
-	case "timeout":
-	case "exit-code", "signal", "core-dump":
-		if !u.MainRan {
-			return false
-		}
-	default:
+// EndedByStop reports whether u (failed) failed in a stop that was asked
+// for in its last run: by a person or a program (systemctl stop, left4me
+// stop, a restart, the disk timer) whatever the way it failed (its stop
+// timed out; its server exited with an error or was killed for its
+// memory on the way down), or by its start helper, which queues a stop
+// when it refuses a start (then its main process never ran: u.MainRan).
+// Either way it was meant to be down until someone acts. The start limit
+// (a crash loop) is not such an end.
+func (e *Env) EndedByStop(ctx context.Context, u control.Unit) bool {
+	if u.Result == "success" || u.Result == "start-limit-hit" {
 		return false
 	}
 	return e.StopAsked(ctx, u.Name, u.Invocation)
@@ -369,6 +367,10 @@ func (e *Env) StopAsked(ctx context.Context, unit, invocation string) bool {
 		return false
 	}
 	var out, errb bytes.Buffer
+	// What journald received before now is written first: a server
+	// flooding its output must not hide PID 1's entry by delaying it.
+	_ = e.Journal(ctx, []string{"--sync"}, &out, &errb)
+	out.Reset()
 	args := []string{"--output", "cat", "--no-pager", "--quiet", "--lines", "1",
 		"_PID=1", "MESSAGE_ID=" + unitStopping, "UNIT=" + unit, "INVOCATION_ID=" + invocation}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.TrimSpace(out.String()) != ""

@@ -150,7 +150,7 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		// deactivating.
 		if u.ActiveState == "inactive" || u.ActiveState == "deactivating" {
 			if why := e.diskStop(ctx, name, e.Now().Add(-2*time.Minute)); why != "" {
-				return e.Event(alert.DiskFull, name, name+" was stopped: its upper layer and crash dumps hold more than its disk ceiling; it cannot start until space is freed", why), true, nil
+				return e.diskEvent(name, why), true, nil
 			}
 		}
 		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
@@ -159,7 +159,12 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		}
 		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
 	}
-	if e.StopFailed(ctx, u) {
+	// The disk timer's stop of a server over its ceiling that failed (it
+	// did not quit in time): the reason is still the disk.
+	if why := e.diskStop(ctx, name, e.Now().Add(-2*time.Minute)); why != "" {
+		return e.diskEvent(name, why), true, nil
+	}
+	if u.MainRan && e.EndedByStop(ctx, u) {
 		what := "did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted: systemd killed it"
 		if u.Result != "timeout" {
 			what = "failed on its way down when it was stopped or restarted"
@@ -176,6 +181,11 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 	args := []string{"--unit", unit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--grep", "Watchdog timeout",
 		"--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
+}
+
+// diskEvent is the alert of a server the disk timer stopped, why.
+func (e *Env) diskEvent(name, why string) alert.Event {
+	return e.Event(alert.DiskFull, name, name+" was stopped: its upper layer and crash dumps hold more than its disk ceiling; it cannot start until space is freed", why)
 }
 
 // diskStop is why left4me-disk.service stopped instance name since began,

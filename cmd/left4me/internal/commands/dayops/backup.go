@@ -22,7 +22,6 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
-	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -253,6 +252,12 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	if err != nil {
 		return err
 	}
+	// down is read under the instance's lock (putBack): a start waits
+	// for it, so a server found down stays down until the restore is done.
+	down := func() bool {
+		u, err := sd.Unit(ctx, clienv.UnitOf(name))
+		return err == nil && (u.ActiveState == "inactive" || u.ActiveState == "failed")
+	}
 	put := func() error {
 		undo := ""
 		if safety {
@@ -261,7 +266,7 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 				return err
 			}
 		}
-		if err := e.putBack(name, b); err != nil {
+		if err := e.putBack(name, b, down); err != nil {
 			return err
 		}
 		if undo != "" {
@@ -278,7 +283,7 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	d := e.RolloutDeps(sd, p)
 	p.ActOnStopped = true
 	d.Act = func(ctx context.Context, n string) error {
-		if d.Down(ctx, n) {
+		if d.Stopped(ctx, n) {
 			// Stopped by someone during the wait: restored, and that
 			// stop stands.
 			fmt.Fprintf(e.Stdout, "%s was stopped meanwhile: it stays stopped\n", n)
@@ -297,13 +302,11 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	return rollout.Run(ctx, p, d)
 }
 
-// putBack unpacks b as name's upper layer; the instance is stopped. The
-// instance lock keeps a start (its helper) out meanwhile.
-func (e *Env) putBack(name string, b backup.Info) error {
-	// ExecStopPost unmounted already; this also covers a mount left by hand.
-	if err := prestart.Stop(prestart.Config{Layout: e.Layout}, name); err != nil {
-		return fmt.Errorf("unmount %s: %w", name, err)
-	}
+// putBack unpacks b as name's upper layer, if down says the unit is down
+// once the instance's lock is held: a start waits for the lock (its
+// helper takes it), so a running server is never unmounted or written
+// under, and one that would start waits until this is done.
+func (e *Env) putBack(name string, b backup.Info, down func() bool) error {
 	d := rundir.Of(e.Layout, name)
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -313,6 +316,14 @@ func (e *Env) putBack(name string, b backup.Info) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer unix.Close(fd)
+	if !down() {
+		return fmt.Errorf("%s: %w: it was started meanwhile; nothing was restored", name, fail.ErrJobFailed)
+	}
+	// ExecStopPost unmounted already; this also covers a mount left
+	// behind (a killed stop helper, or by hand).
+	if _, err := rundir.Unmount(d.Part(layout.Merged)); err != nil {
+		return fmt.Errorf("%s: %w; nothing was restored", name, err)
+	}
 	if m, err := d.Mounted(); err != nil || m {
 		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(layout.Merged))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -214,7 +215,7 @@ func (e *Env) removeRuntime(name, keep string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if removed && keep != "" {
+	if _, err := os.Lstat(filepath.Join(dir, keep)); removed && keep != "" && err == nil {
 		fmt.Fprintf(e.Stdout, "%s: removed %s but its %s record\n", name, dir, keep)
 	} else if removed {
 		fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, dir)

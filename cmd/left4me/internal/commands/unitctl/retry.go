@@ -47,7 +47,8 @@ func RetryCmd(e *Env) *cli.Command {
 on it (OnFailure=). This waits 1 minute, twice as long after each retry up
 to 30 minutes, then starts the server again if it is still failed. A
 server that failed while it was being stopped as asked (it did not quit
-within its stop timeout) is not started again.
+within its stop timeout), or whose start its helper refused, is not
+started again.
 LEFT4ME_RETRY_BASE= sets the first wait. A stop of the instance cancels
 the wait (PartOf=).
 
@@ -113,10 +114,15 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		fmt.Fprintf(e.Stdout, "%s is %s (%s): nothing to retry\n", unit, u.ActiveState, u.SubState)
 		return nil
 	}
-	if e.StopFailed(ctx, u) {
-		// A server that did not quit in time, or quit with an error, when
-		// stopped: it was meant to be down, and stays so.
-		fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
+	if e.EndedByStop(ctx, u) {
+		// Meant to be down, and stays so: a stop that failed, or a start
+		// its helper refused (retried, the same refusal would come back,
+		// alerted each time, until someone fixes its cause).
+		if u.MainRan {
+			fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
+		} else {
+			fmt.Fprintf(e.Stdout, "%s: its start helper refused to start it (result %s; the reason is in its journal: left4me status %s): not started again; fix that, then left4me start %s\n", unit, u.Result, name, name)
+		}
 		return nil
 	}
 	base := retryBase

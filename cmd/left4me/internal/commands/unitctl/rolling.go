@@ -2,6 +2,7 @@ package unitctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -107,6 +108,9 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
 	// "Every running instance": one stopped meanwhile stays stopped.
 	p.Names, p.Rolling, p.OnlyRunning = names, op == "restart", true
+	if op == "stop" {
+		return errors.Join(e.Rollout(ctx, sd, p), e.unmountLeft(ctx, sd, names))
+	}
 	return e.Rollout(ctx, sd, p)
 }
 

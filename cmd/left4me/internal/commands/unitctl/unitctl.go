@@ -228,9 +228,9 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 			}
 			return 0, fmt.Errorf("no answer on %s: %w; nor a count from its console: %s", addr, err, why)
 		},
-		Down: func(ctx context.Context, n string) bool {
+		Stopped: func(ctx context.Context, n string) bool {
 			u, err := sd.Unit(ctx, clienv.UnitOf(n))
-			return err == nil && (u.ActiveState == "inactive" || u.ActiveState == "failed")
+			return err == nil && u.ActiveState == "inactive"
 		},
 		Where: func(n string) string {
 			if port, ok := strings.CutPrefix(where[n], "127.0.0.1:"); ok {
