@@ -3,6 +3,7 @@ package prestart
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"time"
 
@@ -171,6 +172,13 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 	var errs []error
 	for _, name := range names {
 		p, err := planOf(planDir, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Its spec was removed while it runs (an orphan, until it
+			// stops): measured and pruned all the same, with the
+			// defaults; no ceiling is known.
+			c.step("%s: no start plan (its spec was removed while it runs): logs pruned by the defaults, no disk ceiling", name)
+			p, err = startplan.Plan{}, nil
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue

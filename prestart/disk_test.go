@@ -84,3 +84,32 @@ func TestOverDiskTooDeep(t *testing.T) {
 		t.Errorf("errors: %s", joined)
 	}
 }
+
+// A running instance whose spec was removed (no start plan any more) is
+// measured and recorded like the others, with no ceiling: the disk
+// timer neither fails on it (every minute, the host "degraded") nor
+// skips it.
+func TestOverDiskOrphan(t *testing.T) {
+	e := newEnv(t, "")
+	s, err := spec.Judge(e.c.Layout, "srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", s.StartPlan()); err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(e.c, "srv")
+	if err := os.Remove(e.path("runtime/srv/usage")); err != nil {
+		t.Fatal(err)
+	}
+	planDir := t.TempDir()
+	over, errs, err := OverDisk(e.c, planDir, func(dir, name string) (startplan.Plan, error) {
+		return startplan.Read(startplan.Path(dir, name))
+	})
+	if err != nil || len(over) != 0 || len(errs) != 0 {
+		t.Fatalf("over %v, errs %v, %v", over, errs, err)
+	}
+	if _, err := os.Stat(e.path("runtime/srv/usage")); err != nil {
+		t.Errorf("not measured: %v", err)
+	}
+}

@@ -160,6 +160,12 @@ func TestSchedules(t *testing.T) {
 	})
 
 	t.Run("a game update moves servers over by update.env, when empty", func(t *testing.T) {
+		// An orphan (its spec removed while it runs) stays on its
+		// version without failing the policy for the others.
+		c.MustRun(t, "left4me", "create", "orph", "--port", "27099")
+		c.MustRun(t, "left4me", "start", "orph")
+		c.MustRun(t, "sh", "-c", "rm /etc/left4me/instances/orph.yaml && systemctl daemon-reload")
+		defer c.Run(t, "left4me", "stop", "orph")
 		depot(t, c, "200", "v2", nil)
 		if err := writeFiles(c.Root, map[string]string{"etc/left4me/update.env": "LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n" +
 			"LEFT4ME_UPDATE_RESTART=when-empty\nLEFT4ME_UPDATE_DEADLINE=3s\n"}); err != nil {
@@ -170,7 +176,8 @@ func TestSchedules(t *testing.T) {
 		if err != nil {
 			t.Fatalf("update: %v\n%s", err, j)
 		}
-		for _, want := range []string{"update policy when-empty: restarting busy, idle, late onto the new version", "idle: restarted",
+		for _, want := range []string{"orph has no spec (removed while it runs): left on its version",
+			"update policy when-empty: restarting busy, idle, late onto the new version", "idle: restarted",
 			"still occupied (or not answering) after 3s, left running: busy, late; they move to the new version at their next restart"} {
 			if !strings.Contains(j, want) {
 				t.Errorf("journal lacks %q:\n%s", want, j)
@@ -184,6 +191,18 @@ func TestSchedules(t *testing.T) {
 		}
 		if got := who("busy"); got != "v1" {
 			t.Errorf("busy (occupied) sees who.txt = %q", got)
+		}
+		// The next run finds no new build, and moves over what emptied
+		// since (late's players left).
+		c.MustRun(t, "left4me", "send", "late", "kickall")
+		if _, err := c.Run(t, "systemctl", "start", "left4me-update.service"); err != nil {
+			t.Fatalf("second update: %v\n%s", err, c.Journal(t, "left4me-update.service"))
+		}
+		if j := c.Journal(t, "left4me-update.service"); !strings.Contains(j, "up to date: build 200") || !strings.Contains(j, "late: restarted") {
+			t.Errorf("second run:\n%s", j)
+		}
+		if got := who("late"); got != "v2" {
+			t.Errorf("late sees who.txt = %q after the second run", got)
 		}
 	})
 }

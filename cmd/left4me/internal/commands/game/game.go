@@ -162,26 +162,33 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 		return err
 	}
 	e.FixSteamclient(sc)
-	if out.UpToDate {
+	switch {
+	case out.UpToDate:
 		fmt.Fprintf(e.Stdout, "up to date: build %s (%s)\n", out.Build, out.Previous)
-		return nil
-	}
-	if out.Previous == "" {
+	case out.Previous == "":
 		fmt.Fprintf(e.Stdout, "installed build %s as version %s\n", out.Build, out.ID)
 		return nil
+	default:
+		fmt.Fprintf(e.Stdout, "updated to build %s: installation -> %s/%s\n", out.Build, versions.Dir, out.ID)
+		e.SendAlert(c.Context, e.Event(alert.NewBuild, "", "game updated to build "+out.Build+" (version "+out.ID+")", "servers move to it when they restart"))
 	}
-	fmt.Fprintf(e.Stdout, "updated to build %s: installation -> %s/%s\n", out.Build, versions.Dir, out.ID)
-	e.SendAlert(c.Context, e.Event(alert.NewBuild, "", "game updated to build "+out.Build+" (version "+out.ID+")", "servers move to it when they restart"))
-	if st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root}); err == nil {
-		var old []string
-		for _, u := range st.Uses {
-			if u.Version != out.ID {
-				old = append(old, u.Instance)
-			}
+	// The servers on an older version, by the policy: also after a run
+	// that found nothing new, for those an earlier one left (occupied).
+	st, err := game.ReadStatus(versions.Store{Root: e.Layout.Root})
+	if err != nil || st.Current.ID == "" {
+		return nil
+	}
+	var old []string
+	for _, u := range st.Uses {
+		if u.Version != st.Current.ID {
+			old = append(old, u.Instance)
 		}
-		return e.moveOver(c.Context, policy, deadline, old)
 	}
-	return nil
+	err = e.moveOver(c.Context, policy, deadline, old)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		e.AlertFailure(c.Context, err, alert.UpdateFailed, "", "update policy "+policy+": moving servers onto build "+out.Build+" failed; the others stay on their version", "journalctl -u left4me-update, or the command's output")
+	}
+	return err
 }
 
 // stepWriter prints the update's own messages between steamcmd's lines.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,6 +58,15 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 // moveOver restarts the servers left on an older version (old, running)
 // by policy, through the same rollout as left4me restart.
 func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duration, old []string) error {
+	// A server whose spec was removed while it runs cannot be started
+	// again: it stays on its version until it is stopped.
+	old = slices.DeleteFunc(old, func(n string) bool {
+		if _, err := os.Lstat(e.Layout.SpecPath(n)); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(e.Stdout, "%s has no spec (removed while it runs): left on its version; `left4me stop %s` stops it\n", n, n)
+			return true
+		}
+		return false
+	})
 	if len(old) == 0 || policy == policyNever {
 		if len(old) > 0 {
 			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty (--restart when-empty does it after an update; LEFT4ME_UPDATE_RESTART in /etc/left4me/update.env for left4me-update.service)\n", strings.Join(old, ", "))
