@@ -107,6 +107,37 @@ func TestSend(t *testing.T) {
 	}
 }
 
+// A command (or sendmail) that others can change is not run as root:
+// the file, or a directory above it, writable by group or world.
+func TestSendRefusesAWritableCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		file, dir os.FileMode
+		ran       bool
+	}{
+		{"root's alone", 0o755, 0o755, true},
+		{"world-writable", 0o757, 0o755, false},
+		{"group-writable", 0o775, 0o755, false},
+		{"in a world-writable directory", 0o755, 0o777, false},
+		{"in a sticky directory", 0o755, os.ModeSticky | 0o777, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "bin")
+			os.Mkdir(dir, 0o755)
+			ran := filepath.Join(filepath.Dir(dir), "ran")
+			cmd := filepath.Join(dir, "page")
+			os.WriteFile(cmd, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755)
+			os.Chmod(cmd, tc.file)
+			os.Chmod(dir, tc.dir)
+			_, err := Send(context.Background(), &Config{Command: cmd}, ev)
+			_, statErr := os.Stat(ran)
+			if (statErr == nil) != tc.ran || (err == nil) != tc.ran || !tc.ran && !strings.Contains(err.Error(), "writable by nobody else") {
+				t.Errorf("ran %v, err %v", statErr == nil, err)
+			}
+		})
+	}
+}
+
 // A webhook that does not answer is given up on; it never hangs the caller.
 func TestSendGivesUp(t *testing.T) {
 	block := make(chan struct{})
