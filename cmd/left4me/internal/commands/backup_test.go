@@ -284,3 +284,20 @@ func TestRestoreTwice(t *testing.T) {
 		t.Errorf("undo put back %q", got)
 	}
 }
+
+// A spec removed while its server ran (by mistake): what the server wrote
+// can still be backed up; a name with neither spec nor state cannot.
+func TestBackupOfAnOrphan(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	withRuntime(t, te, "srv1")
+	if err := os.Remove(te.Layout.SpecPath("srv1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("backup", "srv1"); err != nil || !strings.Contains(te.out.String(), "srv1 has no spec; backing up what") || len(backupIDs(t, te, "srv1")) != 1 {
+		t.Errorf("%v\n%s", err, te.out)
+	}
+	if err := te.run("backup", "nothing"); fail.Code(err) != fail.CodeUnknownInstance {
+		t.Errorf("backup of nothing: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/control"
 )
 
 func TestMetrics(t *testing.T) {
@@ -13,6 +14,8 @@ func TestMetrics(t *testing.T) {
 	withRuntime(t, te, "srv1")
 	te.spec(t, "srv2", "port: 27016\n")
 	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+	// An orphan: its spec removed while it runs; it uses the host still.
+	te.sd.units[clienv.UnitOf("orph")] = control.Unit{Name: clienv.UnitOf("orph"), LoadState: "loaded", ActiveState: "active", SubState: "running"}
 	if err := te.run("backup", "srv1"); err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +24,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := te.out.String()
-	for _, want := range []string{`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`, `l4d2_players{instance="srv1"} 2`,
+	for _, want := range []string{`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`, `l4d2_up{instance="orph"} 1`, `l4d2_players{instance="srv1"} 2`,
 		`l4d2_bots{instance="srv1"} 1`, `l4d2_map_info{instance="srv1",map="c1m1_hotel"} 1`, `l4d2_upper_bytes{instance="srv1"}`,
 		`l4d2_backup_last_timestamp_seconds{instance="srv1"}`, "# TYPE l4d2_a2s_latency_seconds gauge"} {
 		if !strings.Contains(out, want) {

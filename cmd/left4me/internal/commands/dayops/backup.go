@@ -18,6 +18,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/cmd/left4me/internal/progress"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
@@ -61,7 +62,12 @@ Example:
 				return fmt.Errorf("%w: --max-age %v: cannot be negative", fail.ErrUsage, c.Duration("max-age"))
 			}
 			if _, err := e.Instance(name); err != nil {
-				return err
+				// A spec removed (by mistake, while it ran): what its
+				// server wrote is still there to be saved.
+				if ok, _ := state.Check(e.Layout.Root, name); !errors.Is(err, fail.ErrUnknownInstance) || !ok {
+					return err
+				}
+				fmt.Fprintf(e.Stdout, "%s has no spec; backing up what %s holds\n", name, e.Layout.RuntimeDir(name))
 			}
 			if err := e.rootFor("backup", name); err != nil {
 				return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/metrics"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
@@ -128,6 +129,11 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		return s, err
 	}
 	defer sd.Close()
+	// A server whose spec was removed while it runs uses the host all the
+	// same (left4me list shows it as an orphan).
+	for _, u := range e.Orphans(ctx, sd) {
+		names = append(names, unitctl.NameOfUnit(u.Name))
+	}
 	units := make([]string, len(names))
 	for i, n := range names {
 		units[i] = clienv.UnitOf(n)
