@@ -55,8 +55,9 @@ func TestWebPanel(t *testing.T) {
 	specText := "port: 27091\noverlays:\n  - comp\n  - {path: maps, alias: maps}\nconfig:\n  - sv_cheats 0\n"
 	c := bootStoreHost(t, state, map[string]string{"etc/left4me/instances/srv.yaml": specText,
 		"etc/left4me/instances/down.yaml": "port: 27092\nschedule: {backup: daily}\n",
-		// The stand-in steamcmd, for the panel's game update.
-		"etc/systemd/system/left4me-web.service.d/steamcmd.conf": "[Service]\nEnvironment=LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
+		// The stand-in steamcmd, for the panel's game update: the
+		// panel reads update.env as left4me-update.service does.
+		"etc/left4me/update.env": "LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"})
 	c.MustRun(t, "left4me", "web", "user", "add", "alice", "--role", "admin")
 	c.MustRun(t, "left4me", "web", "user", "add", "vic", "--role", "viewer")
 
