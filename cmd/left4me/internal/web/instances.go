@@ -255,8 +255,10 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	// Only an instance with a spec: the actions are kept by name.
-	if _, err := os.Lstat(s.SpecPath(name)); err != nil {
+	// Only an instance with a spec: the actions are kept by name. A stop
+	// goes to one without (its spec removed while it runs: left4me stop
+	// stops such an orphan, and says so of a name that is neither).
+	if _, err := os.Lstat(s.SpecPath(name)); err != nil && r.PostFormValue("action") != "stop" {
 		s.logf(sess, "refused %s of %s: no such instance", r.PostFormValue("action"), name)
 		http.Error(w, fmt.Sprintf("there is no instance %s", name), http.StatusNotFound)
 		return

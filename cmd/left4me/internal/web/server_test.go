@@ -495,6 +495,9 @@ func TestJobs(t *testing.T) {
 		{"olga", "POST", "/i/srv1/cancel", "", nil, 403, ""},
 		{"olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"start"}}, 409, ""},
 		{"olga", "POST", "/i/nope/action", "ok", url.Values{"action": {"start"}}, 404, "there is no instance nope"},
+		// A stop goes to a name without a spec: an orphan's, whose spec
+		// was removed while it runs (the CLI says of a name that is not).
+		{"olga", "POST", "/i/orph/action", "ok", url.Values{"action": {"stop"}}, 303, ""},
 		{"olga", "POST", "/game/cancel", "ok", nil, 403, ""},
 		{"olga", "POST", "/i/srv1/cancel", "ok", nil, 303, ""},
 	}
@@ -522,6 +525,9 @@ func TestJobs(t *testing.T) {
 	}
 	if p.cli.ran("start") {
 		t.Errorf("a refused start ran: %q", p.cli.runs)
+	}
+	if !slices.ContainsFunc(p.cli.runs, func(r []string) bool { return r[0] == "stop" && r[len(r)-1] == "orph" }) {
+		t.Errorf("the orphan's stop did not run: %q", p.cli.runs)
 	}
 }
 
