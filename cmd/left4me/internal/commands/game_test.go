@@ -276,3 +276,23 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// stop --all takes failed units too: a retry pending on one would start it
+// again after an operator stopped "everything" for maintenance.
+func TestStopAllTakesFailedOnes(t *testing.T) {
+	te := newEnv(t)
+	for i, n := range []string{"a", "b", "c"} {
+		te.spec(t, n, "port: 2700"+string(rune('1'+i))+"\n")
+	}
+	te.sd.set("l4d2@a.service", "active", "running")
+	te.sd.set("l4d2@b.service", "failed", "failed")
+	if err := te.run("stop", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(te.sd.calls, ","); !strings.Contains(got, "stop l4d2@a.service") || !strings.Contains(got, "stop l4d2@b.service") || strings.Contains(got, "l4d2@c.service") {
+		t.Errorf("calls %s", got)
+	}
+	if !strings.Contains(te.out.String(), "stopping 2 running or failed instance(s), one after the other: a, b") {
+		t.Errorf("%s", te.out)
+	}
+}

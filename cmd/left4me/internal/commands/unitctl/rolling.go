@@ -26,7 +26,8 @@ func WithAll(e *Env, cmd *cli.Command) *cli.Command {
 
 With --all, every running instance is ` + pastTense(op) + ` in turn, each only
 once its job is done` + map[bool]string{true: `; the first restart that fails ends it,
-leaving the rest on the version they run`, false: ""}[op == "restart"] + `.`
+leaving the rest on the version they run`, false: ` (and every failed one: that ends
+a retry it has pending)`}[op == "restart"] + `.`
 	action := cmd.Action
 	cmd.Action = func(c *cli.Context) error {
 		if !c.Bool("all") {
@@ -69,9 +70,12 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	if err != nil {
 		return err
 	}
+	// A stop takes every unit that is not down for good: failed ones too
+	// (a pending retry would start them again: the stop ends it) and
+	// those (re)starting.
 	active := map[string]bool{}
 	for _, u := range us {
-		active[u.Name] = u.ActiveState == "active"
+		active[u.Name] = u.ActiveState == "active" || op == "stop" && u.ActiveState != "inactive" && u.LoadState == "loaded"
 	}
 	var names []string
 	for _, n := range all {
@@ -105,7 +109,11 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 	if p.WhenEmpty {
 		how = fmt.Sprintf(", each once it has no players (for at most %v)", p.Deadline)
 	}
-	fmt.Fprintf(e.Stdout, "%s %d running instance(s), one after the other%s: %s\n", opVerb(op), len(names), how, strings.Join(names, ", "))
+	which := "running"
+	if op == "stop" {
+		which = "running or failed"
+	}
+	fmt.Fprintf(e.Stdout, "%s %d %s instance(s), one after the other%s: %s\n", opVerb(op), len(names), which, how, strings.Join(names, ", "))
 	// "Every running instance": one stopped meanwhile stays stopped.
 	p.Names, p.Rolling, p.OnlyRunning = names, op == "restart", true
 	if op == "stop" {
