@@ -82,8 +82,9 @@ func TestBackupRestoreRunning(t *testing.T) {
 	}
 }
 
-// --when-empty: an occupied server is left as it is at the deadline.
-func TestRestoreWhenEmptyOccupied(t *testing.T) {
+// backedUpAndChanged is a running srv1 with a backup, and the cfg file
+// (upper layer) changed since to "newer".
+func backedUpAndChanged(t *testing.T) (*tenv, string) {
 	te := newEnv(t)
 	rt := withRuntime(t, te, "srv1")
 	te.Euid = 0
@@ -93,6 +94,12 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
 	writeFile(t, cfg, "newer\n")
 	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+	return te, cfg
+}
+
+// --when-empty: an occupied server is left as it is at the deadline.
+func TestRestoreWhenEmptyOccupied(t *testing.T) {
+	te, cfg := backedUpAndChanged(t)
 	te.Players = func(context.Context, string) (int, error) { return 3, nil }
 	te.sd.calls = nil
 	err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "0")
@@ -112,15 +119,7 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 // --when-empty, and someone stops the server during the wait: the backup
 // is put back and that stop stands.
 func TestRestoreWhenEmptyStoppedMeanwhile(t *testing.T) {
-	te := newEnv(t)
-	rt := withRuntime(t, te, "srv1")
-	te.Euid = 0
-	if err := te.run("backup", "srv1"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")
-	writeFile(t, cfg, "newer\n")
-	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+	te, cfg := backedUpAndChanged(t)
 	te.Now, te.EmptyPoll = time.Now, time.Millisecond
 	te.Players = func(context.Context, string) (int, error) {
 		te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead") // stopped by hand
