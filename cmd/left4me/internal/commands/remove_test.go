@@ -218,3 +218,26 @@ func TestRemovalWithPlayers(t *testing.T) {
 		})
 	}
 }
+
+// A spec removed by hand left runtime/NAME behind (and perhaps its server
+// running): delete takes that, backing it up first; a name with neither
+// is unknown.
+func TestDeleteWhatASpecLeftBehind(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "srv1")
+	if err := os.Remove(te.Layout.SpecPath("srv1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.run("delete", "srv1", "--yes"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if exists(rt) || !strings.Contains(te.out.String(), "srv1: had no spec") || len(backupIDs(t, te, "srv1")) != 1 {
+		t.Errorf("runtime left %v, out %s", exists(rt), te.out)
+	}
+	if err := te.run("delete", "srv1", "--yes"); fail.Code(err) != fail.CodeUnknownInstance {
+		t.Errorf("a second delete: %v", err)
+	}
+	if err := te.run("reset", "srv1", "--yes"); fail.Code(err) != fail.CodeUnknownInstance {
+		t.Errorf("reset of what has no spec: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,8 @@ included) and instances/NAME.yaml, then reloads systemd. The upper layer
 is backed up first unless --no-backup; backups outlive the instance.
 Overlays and the installation are not touched. Asks first on a terminal,
 saying who plays; --yes for scripts, which refuses while players are on
-unless --force. Needs root.
+unless --force. It also takes what a spec removed by hand left behind
+(runtime/NAME, and its server if that still runs). Needs root.
 
 Example:
   left4me delete srv1 --yes`,
@@ -92,7 +94,11 @@ Example:
 // the unit was running.
 func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, what string) (clienv.Systemd, bool, error) {
 	if _, err := e.Instance(name); err != nil {
-		return nil, false, err
+		// A delete also takes what a spec removed by hand left behind:
+		// its runtime state, and its server if that still runs.
+		if left, _ := state.Check(e.Layout.Root, name); op != "delete" || !errors.Is(err, fail.ErrUnknownInstance) || !left {
+			return nil, false, err
+		}
 	}
 	if e.Euid != 0 {
 		return nil, false, fmt.Errorf("%w: %s stops the unit, unmounts and removes root-owned files, so it needs root; run: sudo left4me %s %s", fail.ErrPermission, op, op, name)
@@ -190,6 +196,11 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	defer sd.Close()
 	if err := e.removeRuntime(name, ""); err != nil {
 		return err
+	}
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(e.Stdout, "%s: had no spec (%s was removed by hand)\n", name, path)
+		_ = sd.ResetFailed(ctx, clienv.UnitOf(name))
+		return nil
 	}
 	release, err := e.LockSpecs(ctx)
 	if err != nil {
