@@ -47,7 +47,7 @@ func TestFleetList(t *testing.T) {
 		"old.out":   "", "old.err": "left4me: unknown flag --json\n", "old.exit": "2",
 	})
 	err := te.run("list", "--host", "eu", "--host", "down", "--host", "na", "--host", "empty", "--host", "old")
-	if !errors.Is(err, fail.ErrHosts) || fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "down, old") {
+	if !errors.Is(err, fail.ErrHosts) || fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "(unreachable: down; answered with an error: old)") {
 		t.Errorf("err %v", err)
 	}
 	want := "HOST   NAME         PORTS   AUTOSTART  STATE        PLAYERS  BOTS  MOUNTED  DISK     OVERLAYS\n" +

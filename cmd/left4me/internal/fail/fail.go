@@ -33,7 +33,7 @@ var (
 	ErrNoGame = errors.New("the game is not installed")
 	// ErrHosts: a fleet command (--host) could not reach a host or its
 	// command failed there; every host's row was printed all the same.
-	ErrHosts = errors.New("not every host answered")
+	ErrHosts = errors.New("not every host gave its answer")
 )
 
 // Exit codes; listed in `left4me --help`.

@@ -85,18 +85,29 @@ func (e *Env) printAnswers(as []HostAnswer) error {
 }
 
 // hostsErr is the outcome for the exit code: every host answered, or
-// which did not.
+// which could not be reached and which answered with an error (an
+// unknown instance, a left4me too old for --json).
 func hostsErr(as []HostAnswer) error {
-	var bad []string
+	var down, failed []string
 	for _, a := range as {
-		if a.Unreachable != "" || a.Error != "" {
-			bad = append(bad, termsafe.Line(a.Host))
+		switch {
+		case a.Unreachable != "":
+			down = append(down, termsafe.Line(a.Host))
+		case a.Error != "":
+			failed = append(failed, termsafe.Line(a.Host))
 		}
 	}
-	if len(bad) == 0 {
+	var why []string
+	if len(down) > 0 {
+		why = append(why, "unreachable: "+strings.Join(down, ", "))
+	}
+	if len(failed) > 0 {
+		why = append(why, "answered with an error: "+strings.Join(failed, ", "))
+	}
+	if len(why) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", fail.ErrHosts, strings.Join(bad, ", "))
+	return fmt.Errorf("%w (%s)", fail.ErrHosts, strings.Join(why, "; "))
 }
 
 // problemRow is the row of a host that gave no answer to show: cells
