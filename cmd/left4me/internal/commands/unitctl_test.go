@@ -2,7 +2,6 @@ package commands
 
 import (
 	"errors"
-
 	"os"
 	"path/filepath"
 	"slices"
