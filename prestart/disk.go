@@ -118,6 +118,36 @@ func checkDisk(c Config, name string, dir int, ceiling int64) error {
 	return nil
 }
 
+// CheckDiskCeiling is the start's disk check without the start, for a
+// restart's preflight (left4me start, restart): what instance name holds
+// against ceiling bytes (0: none), measured afresh, recording nothing.
+// No runtime/NAME yet holds nothing.
+func CheckDiskCeiling(l layout.Layout, name string, ceiling int64) error {
+	if ceiling <= 0 {
+		return nil
+	}
+	what := l.RuntimeDir(name)
+	dir, err := unix.Open(what, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", what, err)
+	}
+	defer unix.Close(dir)
+	used, err := instanceUsage(dir, what)
+	if errors.Is(err, ErrTooDeep) {
+		return fmt.Errorf("%s: %w: its upper layer cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err)
+	}
+	if err != nil {
+		return err
+	}
+	if used > ceiling {
+		return diskFull(l, name, used, ceiling)
+	}
+	return nil
+}
+
 // recordUsage writes layout.Usage in the open runtime/NAME (root's; the
 // server cannot reach it) by a rename, so a reader sees the old measure
 // or the new one.

@@ -196,6 +196,14 @@ func TestDiskCeiling(t *testing.T) {
 	if j := c.Journal(t, "l4d2@full.service"); !strings.Contains(j, "more than the 64.0 MiB it may") || !strings.Contains(j, "left4me reset full") {
 		t.Errorf("the refusal does not say why:\n%s", j)
 	}
+	// The refusal is not retried (it would only come back, alerted each
+	// time), and left4me start refuses before asking systemd.
+	c.WaitFor(t, "the retry to decline", 30*time.Second, func() bool {
+		return strings.Contains(c.Journal(t, "left4me-retry@full.service"), "its start helper refused to start it")
+	})
+	if out, err := c.Run(t, "left4me", "start", "full"); err == nil || !strings.Contains(err.Error(), "a start of full would be refused, so nothing was done") || !strings.Contains(err.Error(), "more than the 64.0 MiB it may") {
+		t.Errorf("left4me start of full: %v\n%s", err, out)
+	}
 	if err := os.Remove(big); err != nil {
 		t.Fatal(err)
 	}

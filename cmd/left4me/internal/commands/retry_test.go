@@ -77,21 +77,25 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 	const run = "0123456789abcdef0123456789abcdef"
 	for _, tc := range []struct {
 		result  string
-		mainRan bool // its server ran in that run
-		stopped bool
-		retried bool
+		mainRan bool   // its server ran in that run
+		stopped bool   // PID 1 logged a stop job in that run
+		refused bool   // the start helper logged an error in that run
+		want    string // "": retried; "stop" or "refused": not, saying why
 	}{
-		{"timeout", true, true, false},
-		{"timeout", true, false, true},
-		{"timeout", false, true, false},  // stopped while starting
-		{"exit-code", true, true, false}, // quit with an error when stopped
-		{"signal", true, true, false},
-		{"exit-code", false, true, false}, // refused by its start helper (it queued the stop)
-		{"signal", false, true, false},
-		{"exit-code", true, false, true},
-		{"start-limit-hit", false, true, true},
-		{"oom-kill", true, true, false}, // over MemoryMax on its way down
-		{"oom-kill", true, false, true},
+		{"timeout", true, true, false, "stop"},
+		{"timeout", true, false, false, ""},
+		{"timeout", false, true, false, "stop"},  // stopped while starting
+		{"exit-code", true, true, false, "stop"}, // quit with an error when stopped
+		{"signal", true, true, false, "stop"},
+		{"oom-kill", true, true, false, "stop"}, // over MemoryMax on its way down
+		{"oom-kill", true, false, false, ""},
+		// The helper refused: its queued stop logs no "Stopping".
+		{"signal", false, false, true, "refused"},
+		{"exit-code", false, false, true, "refused"},
+		// An error line in a run where the server ran: not believed.
+		{"exit-code", true, false, true, ""},
+		{"exit-code", true, false, false, ""},
+		{"start-limit-hit", false, true, true, ""},
 	} {
 		te := newEnv(t)
 		te.spec(t, "a", "port: 27001\n")
@@ -100,12 +104,15 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		u := te.sd.units["l4d2@a.service"]
 		u.Result, u.Invocation, u.MainRan = tc.result, run, tc.mainRan
 		te.sd.units["l4d2@a.service"] = u
-		asked := false
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
-			if slices.Contains(args, "MESSAGE_ID=de5b426a63be47a7b6ac3eaac82e2f6f") {
-				asked = true
+			switch {
+			case slices.Contains(args, "MESSAGE_ID=de5b426a63be47a7b6ac3eaac82e2f6f"):
 				if tc.stopped && slices.Contains(args, "_PID=1") && slices.Contains(args, "INVOCATION_ID="+run) && slices.Contains(args, "UNIT=l4d2@a.service") {
 					fmt.Fprintln(stdout, "Stopping l4d2@a.service - Left 4 Dead 2 server a...")
+				}
+			case slices.Contains(args, "SYSLOG_IDENTIFIER=left4me-prestart"):
+				if tc.refused && slices.Contains(args, "_SYSTEMD_INVOCATION_ID="+run) && slices.Contains(args, "err") {
+					fmt.Fprintln(stdout, "/var/lib/left4me/runtime/a: over its disk ceiling")
 				}
 			}
 			return nil
@@ -114,15 +121,10 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		if err := te.run("retry", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if tc.result == "timeout" && tc.stopped && !asked {
-			t.Errorf("%+v: the journal was not asked", tc)
-		}
 		started := slices.Contains(te.sd.calls[n:], "enqueue start l4d2@a.service")
-		want := "while it was being stopped as asked: not started again"
-		if !tc.mainRan {
-			want = "its start helper refused to start it (result " + tc.result + "; the reason is in its journal: left4me status a): not started again"
-		}
-		if said := strings.Contains(te.out.String(), want); started != tc.retried || said == tc.retried {
+		said := map[string]string{"stop": "while it was being stopped as asked: not started again",
+			"refused": "its start helper refused to start it (result " + tc.result + "; the reason is in its journal: left4me status a): not started again"}[tc.want]
+		if started != (tc.want == "") || tc.want != "" && !strings.Contains(te.out.String(), said) {
 			t.Errorf("%+v: started %v, said %q", tc, started, te.out)
 		}
 	}

@@ -287,3 +287,29 @@ func TestStopRemovesAMountLeftBehind(t *testing.T) {
 		}
 	}
 }
+
+// A server over its disk ceiling: its start helper would refuse the
+// start, so a start or restart is refused first, and a running one is not
+// stopped for it.
+func TestStartOverTheDiskCeiling(t *testing.T) {
+	te := newEnv(t)
+	rt := withRuntime(t, te, "a")
+	te.spec(t, "a", "port: 27015\nresources: {disk: 64M}\n")
+	f, err := os.Create(filepath.Join(rt, "upper", "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.Fallocate(int(f.Fd()), 0, 0, 65<<20) // blocks, not a sparse size
+	f.Close()
+	if err != nil {
+		t.Skipf("fallocate: %v", err)
+	}
+	te.sd.set("l4d2@a.service", "active", "running")
+	for _, op := range []string{"restart", "start"} {
+		te.sd.calls = nil
+		err := te.run(op, "a")
+		if fail.Code(err) != fail.CodeFailure || !strings.Contains(errText(err), "over its disk ceiling") || len(te.sd.calls) != 0 {
+			t.Errorf("%s: %v, calls %v", op, err, te.sd.calls)
+		}
+	}
+}

@@ -341,18 +341,32 @@ func PlanStale(planDir, name string, s *spec.Spec) bool {
 const unitStopping = "de5b426a63be47a7b6ac3eaac82e2f6f"
 
 // EndedByStop reports whether u (failed) failed in a stop that was asked
-// for in its last run: by a person or a program (systemctl stop, left4me
-// stop, a restart, the disk timer) whatever the way it failed (its stop
+// for in its last run, by a person or a program (systemctl stop, left4me
+// stop, a restart, the disk timer), whatever the way it failed (its stop
 // timed out; its server exited with an error or was killed for its
-// memory on the way down), or by its start helper, which queues a stop
-// when it refuses a start (then its main process never ran: u.MainRan).
-// Either way it was meant to be down until someone acts. The start limit
-// (a crash loop) is not such an end.
+// memory on the way down): it was meant to be down until someone acts.
+// The start limit (a crash loop) is not such an end.
 func (e *Env) EndedByStop(ctx context.Context, u control.Unit) bool {
 	if u.Result == "success" || u.Result == "start-limit-hit" {
 		return false
 	}
 	return e.StopAsked(ctx, u.Name, u.Invocation)
+}
+
+// RefusedStart reports whether u's last run was a start its helper
+// refused: its main process never ran, and the start helper logged an
+// error in that run. Only our helpers ran in it (as root), so the
+// identifier can be believed; the run is journald's own field.
+func (e *Env) RefusedStart(ctx context.Context, u control.Unit) bool {
+	if u.MainRan || u.Result == "start-limit-hit" || u.Invocation == "" || strings.Trim(u.Invocation, "0") == "" {
+		return false
+	}
+	var out, errb bytes.Buffer
+	_ = e.Journal(ctx, []string{"--sync"}, &out, &errb)
+	out.Reset()
+	args := []string{"--output", "cat", "--no-pager", "--quiet", "--lines", "1", "--priority", "err",
+		"_SYSTEMD_INVOCATION_ID=" + u.Invocation, "SYSLOG_IDENTIFIER=left4me-prestart"}
+	return e.Journal(ctx, args, &out, &errb) == nil && strings.TrimSpace(out.String()) != ""
 }
 
 // StopAsked reports whether the run invocation of unit ended in a stop

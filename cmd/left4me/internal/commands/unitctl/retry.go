@@ -114,15 +114,15 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		fmt.Fprintf(e.Stdout, "%s is %s (%s): nothing to retry\n", unit, u.ActiveState, u.SubState)
 		return nil
 	}
+	// Meant to be down, and stays so: a stop that failed, or a start its
+	// helper refused (retried, the same refusal would come back, alerted
+	// each time, until someone fixes its cause).
 	if e.EndedByStop(ctx, u) {
-		// Meant to be down, and stays so: a stop that failed, or a start
-		// its helper refused (retried, the same refusal would come back,
-		// alerted each time, until someone fixes its cause).
-		if u.MainRan {
-			fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
-		} else {
-			fmt.Fprintf(e.Stdout, "%s: its start helper refused to start it (result %s; the reason is in its journal: left4me status %s): not started again; fix that, then left4me start %s\n", unit, u.Result, name, name)
-		}
+		fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
+		return nil
+	}
+	if e.RefusedStart(ctx, u) {
+		fmt.Fprintf(e.Stdout, "%s: its start helper refused to start it (result %s; the reason is in its journal: left4me status %s): not started again; fix that, then left4me start %s\n", unit, u.Result, name, name)
 		return nil
 	}
 	base := retryBase

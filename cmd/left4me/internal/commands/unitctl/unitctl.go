@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -261,8 +262,15 @@ const (
 // check (the spec, its overlays, their cfgs, the installation), so that a
 // restart never takes a healthy server down only to fail to start it.
 func (e *Env) preflight(name string) error {
-	if _, err := e.Load(name); err != nil {
+	s, err := e.Load(name)
+	if err != nil {
 		return err
+	}
+	// Over its disk ceiling, its start helper would refuse it: a running
+	// server is not stopped for that (the disk timer stops it anyway).
+	// Not root: the start helper says it.
+	if err := prestart.CheckDiskCeiling(e.Layout, name, s.Resources.DiskBytes()); err != nil && !errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w: a start of %s would be refused, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
 	}
 	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
 		return fmt.Errorf("%w: a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
