@@ -623,9 +623,8 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 	}
 	keep = max(keep, 1)
 	// Of the backups restores took, only the newest stays (to undo the
-	// last restore), and it counts for nothing: trial restores must not
-	// push the real ones (the one restored among them) out of keep. Age
-	// removes it as any.
+	// last restore): trial restores would push the real ones out of
+	// keep. The rest count as any backup.
 	lastRestore := ""
 	for _, b := range all {
 		if b.Why == BeforeRestore {
@@ -635,7 +634,6 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 	var kept []Info
 	var gone []Info
 	var errs []error
-	real := 0
 	for _, b := range all {
 		if b.Why == BeforeRestore && b.ID != lastRestore {
 			if err := os.Remove(b.Path); err != nil {
@@ -646,16 +644,10 @@ func Prune(dir string, keep int, maxAge time.Duration, now time.Time) ([]Info, e
 			continue
 		}
 		kept = append(kept, b)
-		if b.Why != BeforeRestore {
-			real++
-		}
 	}
 	for i, b := range kept {
-		if b.Why != BeforeRestore {
-			real-- // real is now the count of real backups newer than b
-		}
 		newest := i == len(kept)-1
-		tooMany := b.Why != BeforeRestore && real >= keep
+		tooMany := len(kept)-i > keep
 		tooOld := maxAge > 0 && now.Sub(b.Time) > maxAge
 		if newest || !tooMany && !tooOld {
 			continue

@@ -401,14 +401,12 @@ func TestPruneRestoreBackups(t *testing.T) {
 	for _, b := range left {
 		got = append(got, b.ID)
 	}
-	// The older restores' (2, 3) go; the newest restore's (4) stays and
-	// counts for nothing: of the real ones the two newest stay (1, the
-	// one that restore put back, and 5).
-	want := []string{ids[1], ids[4], ids[5]}
-	if !slices.Equal(got, want) || len(gone) != 3 {
+	// The older restores' (2, 3) go; of the rest the two newest stay.
+	want := []string{ids[4], ids[5]}
+	if !slices.Equal(got, want) || len(gone) != 4 {
 		t.Errorf("left %v, want %v (removed %v)", got, want, gone)
 	}
-	if left[1].Why != BeforeRestore || left[0].Why != "" || left[2].Why != "" {
+	if left[0].Why != BeforeRestore || left[1].Why != "" {
 		t.Errorf("why: %+v", left)
 	}
 }
