@@ -21,6 +21,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
@@ -353,11 +354,14 @@ func (e *Env) EndedByStop(ctx context.Context, u control.Unit) bool {
 	return e.StopAsked(ctx, u.Name, u.Invocation)
 }
 
-// RefusedStart reports whether u's last run was a start its helper
-// refused: its main process never ran, and the start helper logged an
-// error in that run. Only our helpers ran in it (as root), so the
+// RefusedOverDisk reports whether u's last run was a start its helper
+// refused for the instance's disk ceiling: its main process never ran,
+// and the start helper said so in that run. That refusal lasts until
+// someone frees space, so retrying it only repeats it (and its alert);
+// other refusals may pass (a mount not ready, a full disk) and are
+// retried. Only our helpers ran in that run (as root), so their
 // identifier can be believed; the run is journald's own field.
-func (e *Env) RefusedStart(ctx context.Context, u control.Unit) bool {
+func (e *Env) RefusedOverDisk(ctx context.Context, u control.Unit) bool {
 	if u.MainRan || u.Result == "start-limit-hit" || u.Invocation == "" || strings.Trim(u.Invocation, "0") == "" {
 		return false
 	}
@@ -365,7 +369,7 @@ func (e *Env) RefusedStart(ctx context.Context, u control.Unit) bool {
 	_ = e.Journal(ctx, []string{"--sync"}, &out, &errb)
 	out.Reset()
 	args := []string{"--output", "cat", "--no-pager", "--quiet", "--lines", "1", "--priority", "err",
-		"_SYSTEMD_INVOCATION_ID=" + u.Invocation, "SYSLOG_IDENTIFIER=left4me-prestart"}
+		"--grep", prestart.ErrDiskFull.Error(), "_SYSTEMD_INVOCATION_ID=" + u.Invocation, "SYSLOG_IDENTIFIER=left4me-prestart"}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.TrimSpace(out.String()) != ""
 }
 

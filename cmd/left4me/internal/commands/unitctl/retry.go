@@ -47,8 +47,8 @@ func RetryCmd(e *Env) *cli.Command {
 on it (OnFailure=). This waits 1 minute, twice as long after each retry up
 to 30 minutes, then starts the server again if it is still failed. A
 server that failed while it was being stopped as asked (it did not quit
-within its stop timeout), or whose start its helper refused, is not
-started again.
+within its stop timeout), or whose start its helper refused for its disk
+ceiling, is not started again.
 LEFT4ME_RETRY_BASE= sets the first wait. A stop of the instance cancels
 the wait (PartOf=).
 
@@ -115,14 +115,14 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		return nil
 	}
 	// Meant to be down, and stays so: a stop that failed, or a start its
-	// helper refused (retried, the same refusal would come back, alerted
-	// each time, until someone fixes its cause).
+	// helper refused for its disk ceiling (retried, the same refusal would
+	// come back, alerted each time, until someone frees space).
 	if e.EndedByStop(ctx, u) {
 		fmt.Fprintf(e.Stdout, "%s failed (result %s) while it was being stopped as asked: not started again\n", unit, u.Result)
 		return nil
 	}
-	if e.RefusedStart(ctx, u) {
-		fmt.Fprintf(e.Stdout, "%s: its start helper refused to start it (result %s; the reason is in its journal: left4me status %s): not started again; fix that, then left4me start %s\n", unit, u.Result, name, name)
+	if e.RefusedOverDisk(ctx, u) {
+		fmt.Fprintf(e.Stdout, "%s: its start helper refused to start it: over its disk ceiling (left4me status %s says how much it holds): not started again; free space, then left4me start %s\n", unit, name, name)
 		return nil
 	}
 	base := retryBase

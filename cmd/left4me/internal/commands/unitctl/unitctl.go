@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -268,8 +267,11 @@ func (e *Env) preflight(name string) error {
 	}
 	// Over its disk ceiling, its start helper would refuse it: a running
 	// server is not stopped for that (the disk timer stops it anyway).
-	// Not root: the start helper says it.
-	if err := prestart.CheckDiskCeiling(e.Layout, name, s.Resources.DiskBytes()); err != nil && !errors.Is(err, fs.ErrPermission) {
+	// Only that verdict refuses: a tree the walk cannot read (not root, or
+	// a server swapping a directory for a link under it) is the start
+	// helper's to judge, and must not hold up every other server's
+	// restart.
+	if err := prestart.CheckDiskCeiling(e.Layout, name, s.Resources.DiskBytes()); errors.Is(err, prestart.ErrDiskFull) {
 		return fmt.Errorf("%w: a start of %s would be refused, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
 	}
 	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
