@@ -250,10 +250,11 @@ func webhook(ctx context.Context, c *Config, ev Event, generic []byte) error {
 }
 
 func command(ctx context.Context, path string, body []byte) error {
-	if err := trusted(path); err != nil {
+	real, err := trusted(path)
+	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, path)
+	cmd := exec.CommandContext(ctx, real)
 	cmd.Stdin = bytes.NewReader(body)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
 	cmd.WaitDelay = time.Second
@@ -270,10 +271,11 @@ func email(ctx context.Context, c *Config, ev Event) error {
 	fmt.Fprintf(&msg, "To: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", c.Email, subject, ev.Text())
 	// -i: a line of one "." does not end the message; the address is an
 	// argument after --, never an option.
-	if err := trusted(c.Sendmail); err != nil {
+	sendmail, err := trusted(c.Sendmail)
+	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, c.Sendmail, "-i", "--", c.Email)
+	cmd := exec.CommandContext(ctx, sendmail, "-i", "--", c.Email)
 	cmd.Stdin = &msg
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
@@ -286,26 +288,43 @@ func email(ctx context.Context, c *Config, ev Event) error {
 // trusted refuses to run path unless it and every directory above it are
 // root's (or ours) and writable by nobody else, as sshd checks the
 // commands it runs for others (safe_path, OpenSSH misc.c): whoever can
-// change it would run code as root at the next alert. A sticky directory
+// change it would run code as root at the next alert. The directories of
+// the path as written are checked too (a link in one others can write
+// could be pointed elsewhere), and the path the links lead to is what
+// runs, so nothing swapped after the check is run. A sticky directory
 // (/tmp) passes: in it, only its owner and the entry's may rename or
 // remove the entry below, which is checked too.
-func trusted(path string) error {
+func trusted(path string) (string, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return err
+		return "", err
 	}
+	if err := safeChain(real, unix.Stat, true); err != nil {
+		return "", err
+	}
+	if err := safeChain(filepath.Dir(filepath.Clean(path)), unix.Lstat, false); err != nil {
+		return "", err
+	}
+	return real, nil
+}
+
+// safeChain checks p (the program itself if file) and each directory
+// above it with stat.
+func safeChain(p string, stat func(string, *unix.Stat_t) error, file bool) error {
 	me := uint32(os.Geteuid())
-	for p := real; ; p = filepath.Dir(p) {
+	for first := file; ; first = false {
 		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil {
+		if err := stat(p, &st); err != nil {
 			return fmt.Errorf("stat %s: %w", p, err)
 		}
-		sticky := st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && p != real
-		if st.Uid != 0 && st.Uid != me || st.Mode&0o022 != 0 && !sticky {
+		sticky := st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && !first
+		link := st.Mode&unix.S_IFMT == unix.S_IFLNK // its mode means nothing
+		if st.Uid != 0 && st.Uid != me || !link && st.Mode&0o022 != 0 && !sticky {
 			return fmt.Errorf("not run: %s is owned by uid %d with mode %o; it runs as root, so it and the directories above it must be root's and writable by nobody else", p, st.Uid, st.Mode&0o7777)
 		}
 		if p == "/" {
 			return nil
 		}
+		p = filepath.Dir(p)
 	}
 }

@@ -138,6 +138,30 @@ func TestSendRefusesAWritableCommand(t *testing.T) {
 	}
 }
 
+// A command named through a link: run only if the link's own directory
+// is safe too (others could point it elsewhere), and then what it leads
+// to runs, not the link read again.
+func TestSendCommandThroughALink(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		base := t.TempDir()
+		bin, links := filepath.Join(base, "bin"), filepath.Join(base, "links")
+		os.Mkdir(bin, 0o755)
+		os.Mkdir(links, 0o755)
+		ran := filepath.Join(base, "ran")
+		os.WriteFile(filepath.Join(bin, "page"), []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755)
+		link := filepath.Join(links, "page")
+		os.Symlink(filepath.Join(bin, "page"), link)
+		if open {
+			os.Chmod(links, 0o777)
+		}
+		_, err := Send(context.Background(), &Config{Command: link}, ev)
+		_, statErr := os.Stat(ran)
+		if (statErr == nil) == open || (err == nil) == open || open && !strings.Contains(err.Error(), links+" is owned by uid") {
+			t.Errorf("link in a directory others can write %v: ran %v, err %v", open, statErr == nil, err)
+		}
+	}
+}
+
 // A webhook that does not answer is given up on; it never hangs the caller.
 func TestSendGivesUp(t *testing.T) {
 	block := make(chan struct{})
