@@ -18,6 +18,11 @@
 // files; not a main thread spinning without a pause), unless
 // HANG_TIMEOUT is 0. Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
+// The server's lines are bounded in bytes (relay.Budget), by default
+// relay.DefaultLogRate a second and relay.DefaultLogBurst at once:
+//
+//	LEFT4ME_LOG_BUDGET="RATE BURST" (such as "64K 4M"; "off": no bound)
+//
 // Usage: left4me-relay PROGRAM [ARG...]
 package main
 
@@ -60,6 +65,14 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	rate, burst := int64(relay.DefaultLogRate), int64(relay.DefaultLogBurst)
+	if v, ok := os.LookupEnv("LEFT4ME_LOG_BUDGET"); ok {
+		var err error
+		if rate, burst, err = relay.ParseLogBudget(v); err != nil {
+			diag.PrintError(os.Stderr, prog, err)
+			os.Exit(2)
+		}
+	}
 	// The server runs as our user: it must not trace us or write our
 	// memory (our sd_notify messages are trusted, NotifyAccess=main).
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
@@ -90,11 +103,16 @@ func main() {
 	}
 	// Under systemd the server's lines go to the journal at a fixed
 	// priority (a line of its own starting "<0>" stays text).
-	var out io.Writer = os.Stdout
+	var out, warn io.Writer = os.Stdout, os.Stdout
 	if relay.StdoutIsJournal() {
-		out = relay.AtPriority(os.Stdout, 6)
+		out, warn = relay.AtPriority(os.Stdout, 6), relay.AtPriority(os.Stdout, 4)
 	}
+	// The server reaches the journal only through us (l4d2@.service hides
+	// journald's sockets from it): its lines are bounded in bytes here.
+	budget := &relay.Budget{Out: out, Notice: warn, Rate: rate, Burst: burst, Now: time.Now}
+	o.Lines = budget
 	code, err := relay.Run(os.Args[1:], out, o)
+	budget.Flush()
 	if err != nil {
 		diag.PrintError(os.Stderr, prog, err)
 	}

@@ -10,11 +10,15 @@ import (
 	"time"
 )
 
+// floodBytes is what alpha prints at once: eight times its log budget's burst.
+const floodBytes = 8 << 20
+
 // Servers of one host are isolated from each other (issue 26, item 1): a
 // hostile server (a plugin can be one) cannot read another's staged
 // server.cfg with its rcon_password, write into its tree, signal or trace
 // it, or reach its runtime directory; and the staged secrets are not
-// readable by local users either (item 5).
+// readable by local users either (item 5). Nor can it flood the journal
+// that holds the other servers' logs.
 func TestIsolation(t *testing.T) {
 	requireE2E(t)
 	state := t.TempDir()
@@ -43,10 +47,14 @@ func TestIsolation(t *testing.T) {
 		"read " + bravoCfg, "read " + bravoRun + "/upper/left4dead2/cfg/server.cfg",
 		"write " + bravoRun + "/merged/left4dead2/addons/evil.smx", "write " + bravoRun + "/upper/left4dead2/evil.smx",
 		"list " + bravoRun,
+		// Past the relay, straight to journald (/dev/log points there).
+		"journal /run/systemd/journal/socket", "journal /run/systemd/journal/stdout", "journal /dev/log",
+		"flood " + strconv.Itoa(floodBytes),
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	alphaStart := time.Now()
 	c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
 	alpha := readReport(t, state, "alpha")
 
@@ -113,6 +121,49 @@ func TestIsolation(t *testing.T) {
 		if out := c.MustRun(t, "cat", bravoCfg); !strings.Contains(out, "rcon_password bravo-secret") {
 			t.Errorf("bravo's server.cfg: %q", out)
 		}
+	})
+
+	t.Run("alpha's flood of output is bounded and cannot bypass the relay", func(t *testing.T) {
+		flooded := func() (journal string, passed int) {
+			journal = c.Journal(t, "l4d2@alpha.service")
+			for _, l := range strings.Split(journal, "\n") {
+				if strings.HasPrefix(l, "standin: flood ") {
+					passed += len(l) + 1
+				}
+			}
+			return journal, passed
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@alpha.service") // the relay reports what it dropped
+		up := time.Since(alphaStart)
+		journal, passed := flooded()
+		t.Logf("%d bytes of the %d-byte flood reached the journal in %v", passed, floodBytes, up)
+		// The default budget: 1 MiB at once, then 16 KiB a second.
+		most := 1<<20 + int(up.Seconds()+1)*16<<10
+		if passed < 256<<10 || passed > most {
+			t.Errorf("%d bytes of alpha's %d-byte flood reached the journal in %v, want at least 256 KiB and at most %d", passed, floodBytes, up, most)
+		}
+		// A budget of its own, in a drop-in as README shows: 4 MiB at once.
+		c.MustRun(t, "sh", "-c", `mkdir -p /etc/systemd/system/l4d2@alpha.service.d && printf '[Service]\nEnvironment=LEFT4ME_LOG_BUDGET="64K 4M"\n' >/etc/systemd/system/l4d2@alpha.service.d/log.conf && systemctl daemon-reload`)
+		start := time.Now()
+		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+		c.MustRun(t, "systemctl", "stop", "l4d2@alpha.service")
+		up = time.Since(start)
+		_, again := flooded()
+		again -= passed
+		if most := 4<<20 + int(up.Seconds()+1)*64<<10; again < 2<<20 || again > most {
+			t.Errorf("with LEFT4ME_LOG_BUDGET=\"64K 4M\", %d bytes of the flood reached the journal in %v, want at least 2 MiB and at most %d", again, up, most)
+		}
+		c.MustRun(t, "sh", "-c", "rm -r /etc/systemd/system/l4d2@alpha.service.d && systemctl daemon-reload")
+		for _, want := range []string{"the server prints more than its log budget", "of the server's output were dropped over its log budget"} {
+			if !strings.Contains(journal, want) {
+				t.Errorf("alpha's journal lacks %q", want)
+			}
+		}
+		// journalctl --grep exits 1 when nothing matches.
+		if all, _ := c.Run(t, "journalctl", "--no-pager", "-o", "cat", "--grep", "logged past the relay"); strings.Contains(all, "logged past the relay") {
+			t.Errorf("alpha logged to journald past its relay:\n%s", all)
+		}
+		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
 	})
 
 	t.Run("a renamed instance takes its files along, a re-created one starts afresh", func(t *testing.T) {

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Test-only: a hostile server. A server runs third-party code (SourceMod
@@ -21,8 +25,12 @@ import (
 //
 // GAME/cfg/standin_attack (from an overlay) lists the targets, one per
 // line: "pid N" (a process of the other server), "read PATH" (a file to
-// read), "write PATH" (a file to create) and "list PATH" (a directory).
-// Each attempt and its outcome go to GAME/standin-attack.json.
+// read), "write PATH" (a file to create), "list PATH" (a directory) and
+// "journal PATH" (a socket of journald's to log to directly, bypassing the
+// relay: a datagram socket, or else a stream one). Each attempt and its
+// outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
+// console lines as fast as the terminal takes them (a plugin printing in a
+// loop), after the attempts; it is not an attempt.
 
 // attempt is one attack and whether it worked.
 type attempt struct {
@@ -36,14 +44,15 @@ const attackFile = "cfg/standin_attack"
 
 // attack runs the attacks GAME/cfg/standin_attack asks for, if it exists,
 // and writes their outcomes next to the report.
-func attack(game string, logf func(string, ...any)) {
+func attack(game string, out io.Writer, logf func(string, ...any)) {
 	f, err := os.Open(filepath.Join(game, attackFile))
 	if err != nil {
 		return
 	}
 	defer f.Close()
 	var pids []int
-	var reads, writes, lists []string
+	var reads, writes, lists, journals []string
+	flood := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		verb, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
@@ -58,15 +67,19 @@ func attack(game string, logf func(string, ...any)) {
 			writes = append(writes, arg)
 		case "list":
 			lists = append(lists, arg)
+		case "journal":
+			journals = append(journals, arg)
+		case "flood":
+			flood, _ = strconv.Atoi(arg)
 		}
 	}
-	var out []attempt
+	var attempts []attempt
 	try := func(what string, err error) {
 		a := attempt{What: what, OK: err == nil}
 		if err != nil {
 			a.Err = err.Error()
 		}
-		out = append(out, a)
+		attempts = append(attempts, a)
 	}
 	for _, pid := range pids {
 		proc := "/proc/" + strconv.Itoa(pid)
@@ -107,17 +120,53 @@ func attack(game string, logf func(string, ...any)) {
 		_, err := os.ReadDir(p)
 		try("list "+p, err)
 	}
-	data, _ := json.MarshalIndent(out, "", "  ") // plain structs always encode
+	for _, p := range journals {
+		try("log to "+p, logDirect(p))
+	}
+	if flood > 0 {
+		start := time.Now()
+		line := []byte("standin: flood " + strings.Repeat("x", 984) + "\n") // 1000 bytes
+		n := 0
+		for ; n < flood; n += len(line) {
+			if _, err := out.Write(line); err != nil {
+				logf("flood: %v", err)
+				break
+			}
+		}
+		logf("attack: flooded %d bytes in %v", n, time.Since(start).Round(time.Millisecond))
+	}
+	data, _ := json.MarshalIndent(attempts, "", "  ") // plain structs always encode
 	path := filepath.Join(game, "standin-attack.json")
 	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		logf("attack: %v", err)
 		return
 	}
 	worked := 0
-	for _, a := range out {
+	for _, a := range attempts {
 		if a.OK {
 			worked++
 		}
 	}
-	logf("attack: %d of %d attempts worked, see %s", worked, len(out), path)
+	logf("attack: %d of %d attempts worked, see %s", worked, len(attempts), path)
+}
+
+// logDirect writes one entry of the native protocol (systemd's
+// JOURNAL_NATIVE_PROTOCOL) to the socket at path: journald takes datagrams
+// on /run/systemd/journal/socket and dev-log, a stream on .../stdout.
+func logDirect(path string) error {
+	msg := []byte("MESSAGE=standin: logged past the relay\n")
+	c, err := net.Dial("unixgram", path)
+	if errors.Is(err, syscall.EPROTOTYPE) {
+		if c, err = net.Dial("unix", path); err == nil {
+			// The stream protocol's header: identifier, unit id, priority,
+			// level prefix, forward to syslog, kmsg, console.
+			msg = []byte("standin\n\n6\n0\n0\n0\n0\nstandin: logged past the relay\n")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Write(msg)
+	return err
 }

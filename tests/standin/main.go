@@ -211,7 +211,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 		}
 	}
 	saveReport()
-	attack(a.game, logf) // test-only, see attack.go
+	attack(a.game, out, logf) // test-only, see attack.go
 
 	var crash <-chan time.Time
 	if sw.crashAfter > 0 {

@@ -41,6 +41,9 @@ type Options struct {
 	// Started is told the server's PID; Line sees each line it prints.
 	Started func(pid int)
 	Line    func(line []byte)
+	// Lines is where the server's lines go (a Budget); nil: out, which
+	// gets the relay's own lines.
+	Lines io.Writer
 }
 
 // Run starts argv on a new pseudo-terminal, copies its output to out line
@@ -106,9 +109,13 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 	if o.Started != nil {
 		o.Started(cmd.Process.Pid)
 	}
+	lines := o.Lines
+	if lines == nil {
+		lines = out
+	}
 	copied := make(chan error, 1)
 	go func() {
-		copied <- copyLines(master, out, func(line []byte) {
+		copied <- copyLines(master, lines, func(line []byte) {
 			if o.Line != nil {
 				o.Line(line)
 			}
