@@ -44,6 +44,12 @@ func Run(c units.Config, dir string) (Result, error) {
 	}
 	defer w.close()
 	w.file(units.Template, units.RenderTemplate(c), 0o644)
+	// The host's plan: what the disk timer holds a server to whose spec
+	// was removed while it runs. Unreadable limits: the defaults, which
+	// are the strict side (the specs are refused meanwhile, see Visit).
+	limits, _ := spec.LoadLimits(c.Layout.ConfigDir)
+	w.mkdir(units.Template + ".d")
+	w.file(filepath.Join(units.Template+".d", startplan.FileName), startplan.Encode(spec.HostPlan(limits)), 0o600)
 	w.file(units.Target, units.RenderTarget(), 0o644)
 	w.mkdir("multi-user.target.wants")
 	w.link(filepath.Join("multi-user.target.wants", units.Target), "../"+units.Target)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -204,10 +205,11 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		p, err := planOf(planDir, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			// Its spec was removed while it runs (an orphan, until it
-			// stops): measured and pruned all the same, with the
-			// defaults; no ceiling is known.
-			c.step("%s: no start plan (its spec was removed while it runs): logs pruned by the defaults, no disk ceiling", name)
-			p, err = startplan.Plan{}, nil
+			// stops): held to the host's ceilings (limits.yaml), as a
+			// spec that sets none would be.
+			p, err = hostPlan(c, planDir, name, "its spec was removed while it runs")
+		} else if err == nil && len(p.Errors) > 0 {
+			p, err = hostPlan(c, planDir, name, "its spec was made invalid while it runs")
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -243,4 +245,21 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		}
 	}
 	return over, errs, nil
+}
+
+// hostPlan is the generator's plan for a spec that sets no resources
+// (spec.HostPlan), for name, which has no plan of its own (why); without
+// one (a plan directory an older generator wrote), the defaults and no
+// ceiling.
+func hostPlan(c Config, planDir, name, why string) (startplan.Plan, error) {
+	p, err := startplan.Read(startplan.HostPath(planDir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.step("%s: no start plan (%s): logs pruned by the defaults, no disk ceiling", name, why)
+		return startplan.Plan{}, nil
+	case err != nil:
+		return p, fmt.Errorf("%s: %w", why, err)
+	}
+	c.step("%s: no start plan (%s): held to the host's ceilings (%s)", name, why, filepath.Join(c.Layout.ConfigDir, "limits.yaml"))
+	return p, nil
 }

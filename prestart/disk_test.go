@@ -3,6 +3,7 @@ package prestart
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,30 +87,65 @@ func TestOverDiskTooDeep(t *testing.T) {
 }
 
 // A running instance whose spec was removed (no start plan any more) is
-// measured and recorded like the others, with no ceiling: the disk
-// timer neither fails on it (every minute, the host "degraded") nor
-// skips it.
+// measured and recorded like the others and held to the host's ceilings
+// (the generator's host plan): the disk timer neither fails on it (every
+// minute, the host "degraded") nor skips it. So is one whose spec was made
+// invalid (its plan holds only the errors). Without a host plan (an older
+// generator's output) neither has a ceiling.
 func TestOverDiskOrphan(t *testing.T) {
-	e := newEnv(t, "")
-	s, err := spec.Judge(e.c.Layout, "srv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Start(e.c, "srv", s.StartPlan()); err != nil {
-		t.Fatal(err)
-	}
-	defer Stop(e.c, "srv")
-	if err := os.Remove(e.path("runtime/srv/usage")); err != nil {
-		t.Fatal(err)
-	}
-	planDir := t.TempDir()
-	over, errs, err := OverDisk(e.c, planDir, func(dir, name string) (startplan.Plan, error) {
-		return startplan.Read(startplan.Path(dir, name))
-	})
-	if err != nil || len(over) != 0 || len(errs) != 0 {
-		t.Fatalf("over %v, errs %v, %v", over, errs, err)
-	}
-	if _, err := os.Stat(e.path("runtime/srv/usage")); err != nil {
-		t.Errorf("not measured: %v", err)
+	for _, tc := range []struct {
+		name string
+		host *startplan.Plan // nil: none written
+		own  *startplan.Plan // nil: none (removed)
+		over bool
+	}{
+		{name: "no host plan"},
+		{name: "within the host's ceiling", host: &startplan.Plan{Disk: 1 << 30}},
+		{name: "over the host's ceiling", host: &startplan.Plan{Disk: 1}, over: true},
+		{name: "its spec made invalid", host: &startplan.Plan{Disk: 1}, own: &startplan.Plan{Errors: []string{"bad"}}, over: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			s, err := spec.Judge(e.c.Layout, "srv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Start(e.c, "srv", s.StartPlan()); err != nil {
+				t.Fatal(err)
+			}
+			defer Stop(e.c, "srv")
+			if err := os.Remove(e.path("runtime/srv/usage")); err != nil {
+				t.Fatal(err)
+			}
+			planDir := t.TempDir()
+			if tc.host != nil {
+				path := startplan.HostPath(planDir)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, startplan.Encode(*tc.host), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			over, errs, err := OverDisk(e.c, planDir, func(dir, name string) (startplan.Plan, error) {
+				if tc.own != nil {
+					return *tc.own, nil
+				}
+				return startplan.Read(startplan.Path(dir, name))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.over {
+				if len(over) != 1 || over[0] != "srv" || len(errs) != 1 || !errors.Is(errs[0], ErrDiskFull) {
+					t.Fatalf("over %v, errs %v; want srv over its host ceiling", over, errs)
+				}
+			} else if len(over) != 0 || len(errs) != 0 {
+				t.Fatalf("over %v, errs %v", over, errs)
+			}
+			if _, err := os.Stat(e.path("runtime/srv/usage")); err != nil {
+				t.Errorf("not measured: %v", err)
+			}
+		})
 	}
 }

@@ -76,6 +76,17 @@ const (
 	MaxSpecSize    = specfile.MaxSize
 )
 
+// HostPlan is the plan of a spec that sets no resources, under the host's
+// ceilings l: the disk ceiling and log bounds left4me-disk.timer applies
+// to a server still running after its spec was removed (an orphan).
+func HostPlan(l Limits) startplan.Plan {
+	var s Spec
+	s.BindLimits(l)
+	p := startplan.Plan{Disk: s.Resources.DiskBytes()}
+	p.LogDays, p.LogBytes = s.Resources.LogBounds()
+	return p
+}
+
 // StartPlan is what the start helper needs from s (see package startplan).
 func (s *Spec) StartPlan() startplan.Plan {
 	p := startplan.Plan{Spec: s.raw, Config: s.Config, Disk: s.Resources.DiskBytes()}

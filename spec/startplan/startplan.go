@@ -99,6 +99,12 @@ type Overlay struct {
 	Alias string // "" for none
 }
 
+// HostPath is where the host's plan lives below dir (spec.HostPlan), in
+// the template's drop-in directory (systemd reads only *.conf there).
+func HostPath(dir string) string {
+	return filepath.Join(dir, layout.Unit("")+".d", FileName)
+}
+
 // Path is where the plan of instance name lives below dir.
 func Path(dir, name string) string {
 	return filepath.Join(dir, layout.Unit(name)+".d", FileName)

@@ -260,4 +260,23 @@ func TestDiskCeiling(t *testing.T) {
 	}
 	c.MustRun(t, "systemctl", "reset-failed", "l4d2@full.service")
 	c.MustRun(t, "systemctl", "start", "l4d2@full.service")
+
+	// A server whose spec was removed while it runs (an orphan) is held to
+	// the host's ceiling (limits.yaml) as a spec without one would be.
+	c.MustRun(t, "sh", "-c", "echo 'disk: 64M' >/etc/left4me/limits.yaml && rm /etc/left4me/instances/calm.yaml && systemctl daemon-reload")
+	c.MustRun(t, "sh", "-c", "mkdir -p /var/lib/left4me/runtime/calm/upper/left4dead2/data && head -c 83886080 /dev/zero > /var/lib/left4me/runtime/calm/upper/left4dead2/data/huge.bin")
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Error("left4me-disk.service succeeded with an orphan over the host's ceiling")
+	}
+	c.WaitFor(t, "the orphan calm stopped", 30*time.Second, func() bool { return unitState(t, c, "calm") != "active" })
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "calm: no start plan (its spec was removed while it runs): held to the host's ceilings") || !strings.Contains(j, "runtime/calm: over its disk ceiling") {
+		t.Errorf("left4me-disk.service's journal does not say why calm was stopped:\n%s", j)
+	}
+	if st := unitState(t, c, "full"); st != "active" {
+		t.Errorf("full, under its ceiling, is %s", st)
+	}
+	c.WaitFor(t, "the orphan's disk alert", time.Minute, func() bool {
+		out, _ := c.Run(t, "cat", "/run/events.jsonl")
+		return strings.Contains(out, `"event":"disk-full","instance":"calm"`)
+	})
 }
