@@ -138,6 +138,32 @@ func TestRestoreWhenEmptyStoppedMeanwhile(t *testing.T) {
 	}
 }
 
+// A server started between restore's look and its lock: nothing is
+// restored, and no undo backup was taken either (it is taken under the
+// lock, so it holds what the server wrote up to the restore).
+func TestRestoreStartedMeanwhile(t *testing.T) {
+	te, cfg := backedUpAndChanged(t)
+	unit := clienv.UnitOf("srv1")
+	te.sd.set(unit, "inactive", "dead")
+	reads := 0
+	te.sd.read = func(u string) {
+		if reads++; u == unit && reads == 2 { // after restore's first look
+			te.sd.set(unit, "active", "running")
+		}
+	}
+	before := len(backupIDs(t, te, "srv1"))
+	err := te.run("restore", "srv1", "--yes")
+	if err == nil || !strings.Contains(err.Error(), "it was started meanwhile; nothing was restored") {
+		t.Fatalf("restore: %v", err)
+	}
+	if got := readFile(t, cfg); got != "newer\n" {
+		t.Errorf("the upper layer changed: %q", got)
+	}
+	if after := len(backupIDs(t, te, "srv1")); after != before {
+		t.Errorf("%d backups after a restore that did nothing, want %d: an undo backup taken outside the lock", after, before)
+	}
+}
+
 func TestBackupRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -37,6 +37,9 @@ type fakeSD struct {
 	nextPID uint32
 	// started makes the argv of a unit that becomes active.
 	started func(unit string) []string
+	// stopped, if set, runs as a stop job ends, and read before a unit's
+	// state is read (what others do meanwhile).
+	stopped, read func(unit string)
 }
 
 func newFakeSD() *fakeSD {
@@ -78,7 +81,12 @@ func (f *fakeSD) Units(_ context.Context, names []string) ([]control.Unit, error
 	return out, nil
 }
 
-func (f *fakeSD) Unit(_ context.Context, name string) (control.Unit, error) { return f.get(name), nil }
+func (f *fakeSD) Unit(_ context.Context, name string) (control.Unit, error) {
+	if f.read != nil {
+		f.read(name)
+	}
+	return f.get(name), nil
+}
 
 func (f *fakeSD) Loaded(_ context.Context, pattern string) ([]control.Unit, error) {
 	var out []control.Unit
@@ -113,6 +121,9 @@ func (f *fakeSD) Stop(_ context.Context, unit string) error {
 	// reset-failed clears it).
 	if f.units[unit].ActiveState != "failed" {
 		f.set(unit, "inactive", "dead")
+	}
+	if f.stopped != nil {
+		f.stopped(unit)
 	}
 	return nil
 }

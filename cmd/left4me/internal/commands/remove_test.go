@@ -241,3 +241,25 @@ func TestDeleteWhatASpecLeftBehind(t *testing.T) {
 		t.Errorf("reset of what has no spec: %v", err)
 	}
 }
+
+// A spec created while delete takes what an orphan left behind is someone's
+// new instance: it stays.
+func TestDeleteLeftoversKeepsASpecCreatedMeanwhile(t *testing.T) {
+	te := newEnv(t)
+	withRuntime(t, te, "srv1")
+	spec := te.Layout.SpecPath("srv1")
+	if err := os.Remove(spec); err != nil {
+		t.Fatal(err)
+	}
+	te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+	te.sd.stopped = func(string) { writeFile(t, spec, "port: 27099\n") }
+	if err := te.run("delete", "srv1", "--yes", "--force"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if b, err := os.ReadFile(spec); err != nil || string(b) != "port: 27099\n" {
+		t.Errorf("the spec created meanwhile: %q, %v", b, err)
+	}
+	if !strings.Contains(te.out.String(), "was created meanwhile: left alone") {
+		t.Errorf("out %s", te.out)
+	}
+}

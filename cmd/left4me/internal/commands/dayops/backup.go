@@ -266,13 +266,15 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	}
 	put := func() error {
 		undo := ""
-		if safety {
-			var err error
-			if undo, err = e.BackupBefore("restore", name); err != nil {
-				return err
+		// Taken under the lock, the server down: what it wrote up to
+		// its last stop is in it, and nothing writes meanwhile.
+		undoBackup := func() (err error) {
+			if safety {
+				undo, err = e.BackupBefore("restore", name)
 			}
+			return err
 		}
-		if err := e.putBack(name, b, down); err != nil {
+		if err := e.putBack(name, b, down, undoBackup); err != nil {
 			return err
 		}
 		if undo != "" {
@@ -311,8 +313,9 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 // putBack unpacks b as name's upper layer, if down says the unit is down
 // once the instance's lock is held: a start waits for the lock (its
 // helper takes it), so a running server is never unmounted or written
-// under, and one that would start waits until this is done.
-func (e *Env) putBack(name string, b backup.Info, down func() bool) error {
+// under, and one that would start waits until this is done. first runs
+// under the lock before anything changes (the undo backup).
+func (e *Env) putBack(name string, b backup.Info, down func() bool, first func() error) error {
 	d := rundir.Of(e.Layout, name)
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -332,6 +335,9 @@ func (e *Env) putBack(name string, b backup.Info, down func() bool) error {
 	}
 	if m, err := d.Mounted(); err != nil || m {
 		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(layout.Merged))
+	}
+	if err := first(); err != nil {
+		return err
 	}
 	if err := backup.Restore(d.Path, b); err != nil {
 		return fmt.Errorf("%s: restore %s: %w", name, b.ID, err)

@@ -188,6 +188,10 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 		}
 		return fmt.Errorf("cannot delete %s: %s: %w; nothing was stopped or removed", name, filepath.Dir(path), err)
 	}
+	// Whether it had a spec is decided now: a spec created while its
+	// leftovers are removed is someone's new instance, not this one's.
+	_, serr := os.Lstat(path)
+	hadSpec := !errors.Is(serr, fs.ErrNotExist)
 	sd, _, err := e.prepareRemoval(ctx, "delete", name, o,
 		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
 	if err != nil {
@@ -197,8 +201,11 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	if err := e.removeRuntime(name, ""); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+	if !hadSpec {
 		fmt.Fprintf(e.Stdout, "%s: had no spec (%s was removed by hand)\n", name, path)
+		if _, err := os.Lstat(path); err == nil {
+			fmt.Fprintf(e.Stdout, "%s: %s was created meanwhile: left alone\n", name, path)
+		}
 		_ = sd.ResetFailed(ctx, clienv.UnitOf(name))
 		return nil
 	}
