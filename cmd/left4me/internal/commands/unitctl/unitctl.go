@@ -272,10 +272,10 @@ func (e *Env) preflight(name string) error {
 	// helper's to judge, and must not hold up every other server's
 	// restart.
 	if err := prestart.CheckDiskCeiling(e.Layout, name, s.Resources.DiskBytes()); errors.Is(err, prestart.ErrDiskFull) {
-		return fmt.Errorf("%w: a start of %s would be refused, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
+		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would be refused, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
 	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
-		return fmt.Errorf("%w: a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", fail.ErrJobFailed, name, err)
+		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
 	return nil
 }
