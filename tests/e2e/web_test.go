@@ -275,10 +275,15 @@ func TestWebPanel(t *testing.T) {
 	run("overlays gc", chromedp.Click(chromedp.CSS("#gc")))
 	until("overlays gc ran", `document.getElementById("jobs")?.textContent.includes("left4me overlay gc — done")`)
 	depot(t, c, "101", "v101", nil)
+	// The update runs as left4me-update.service (outside the panel's
+	// sandbox), and the page follows its output.
 	run("game update", chromedp.Navigate(base+"/game"), chromedp.WaitVisible(chromedp.CSS("#update")), chromedp.Click(chromedp.CSS("#update")))
-	until("game update ran", `/left4me game update — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
-	if j := text("#jobs"); !strings.Contains(j, "left4me game update — done") {
+	until("game update ran", `/left4me game update --service — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)
+	if j := text("#jobs"); !strings.Contains(j, "left4me game update --service — done") || !strings.Contains(j, "updated to build 101") {
 		t.Fatalf("the game update from the panel:\n%s", j)
+	}
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-update.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "updated to build 101") {
+		t.Errorf("the panel's update did not run as left4me-update.service:\n%s", j)
 	}
 	run("game gc", chromedp.Click(chromedp.CSS("#gc")))
 	until("game gc ran", `/left4me game gc — (done|failed)/.test(document.getElementById("jobs")?.textContent ?? "")`)

@@ -88,7 +88,7 @@ func (e *Env) console() *console.Env {
 
 func (e *Env) unitctl() *unitctl.Env {
 	return &unitctl.Env{
-		Env: e.console(), Players: e.Players, EmptyPoll: e.EmptyPoll,
+		Env: e.console(), Players: e.Players, EmptyPoll: e.EmptyPoll, UnitPoll: e.UnitPoll,
 		ServerArgv: e.ServerArgv, ServerUser: e.ServerUser, RetryDir: e.RetryDir, PlanDir: e.PlanDir,
 	}
 }

@@ -35,7 +35,10 @@ type Env struct {
 	// play on it.
 	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
-	Version   string        // of this build, for --version
+	// UnitPoll is how often a unit followed to its end (game update
+	// --service) is read; 0 = every second.
+	UnitPoll time.Duration
+	Version  string // of this build, for --version
 	// ServerInfo and PlayerList ask a server at addr (A2S_INFO and
 	// A2S_PLAYER).
 	ServerInfo func(ctx context.Context, addr string) (a2s.Info, error)

@@ -40,6 +40,8 @@ type fakeSD struct {
 	// stopped, if set, runs as a stop job ends, and read before a unit's
 	// state is read (what others do meanwhile).
 	stopped, read func(unit string)
+	// starting, if set, runs as a start job runs (a oneshot's run).
+	starting func(unit string)
 }
 
 func newFakeSD() *fakeSD {
@@ -100,6 +102,9 @@ func (f *fakeSD) Loaded(_ context.Context, pattern string) ([]control.Unit, erro
 }
 
 func (f *fakeSD) Start(_ context.Context, unit string) error {
+	if f.starting != nil {
+		f.starting(unit)
+	}
 	f.calls = append(f.calls, "start "+unit)
 	if res, ok := f.failStart[unit]; ok {
 		f.set(unit, "failed", "failed")
@@ -200,6 +205,7 @@ func newEnv(t *testing.T) *tenv {
 		// Nobody plays unless a test says so.
 		Players:   func(context.Context, string) (int, error) { return 0, nil },
 		MountInfo: mountinfo,
+		UnitPoll:  time.Millisecond,
 		RetryDir:  filepath.Join(base, "retry"),
 		// No console unless a test serves one: never the host's.
 		ConsoleDir: filepath.Join(base, "console"),

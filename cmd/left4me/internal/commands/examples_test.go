@@ -119,10 +119,10 @@ func shellWords(s string) []string {
 }
 
 // elsewhere are the commands that need what a unit test does not have (a
-// real steamcmd, systemd-run): they must still parse, and fail only for
-// that reason.
+// real steamcmd, systemd-run, a real left4me-update.service): they must
+// still parse, and fail only for that reason.
 var elsewhere = map[string][]string{
-	"game install": {"steamcmd"}, "game update": {"steamcmd"}, "overlay build": {"systemd-run", "left4me-build"},
+	"game install": {"steamcmd"}, "game update": {"steamcmd", "start left4me-update.service: job failed"}, "overlay build": {"systemd-run", "left4me-build"},
 }
 
 // Every documented command line runs: against a temporary root with the
@@ -173,6 +173,9 @@ func TestDocumentedCommandsRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// --service goes as far as the unit, which fails here (no
+			// steamcmd).
+			te.sd.failStart["left4me-update.service"] = "failed"
 			// --host goes as far as ssh, here one that reaches no host.
 			te.SSH = filepath.Join(t.TempDir(), "ssh")
 			writeFile(t, te.SSH, "#!/bin/sh\necho \"ssh: connect to host port 22: Network is unreachable\" >&2\nexit 255\n")

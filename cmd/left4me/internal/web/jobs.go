@@ -203,7 +203,13 @@ func opsArgs(key, what, name string) ([]string, error) {
 		return []string{"overlay", "build", "--", name}, nil
 	case key == "overlays" && what == "gc":
 		return []string{"overlay", "gc"}, nil
-	case key == "game" && (what == "update" || what == "gc"):
+	case key == "game" && what == "update":
+		// As left4me-update.service, outside the panel's process and
+		// sandbox: steamcmd is not bound by them, a restart of the panel
+		// does not end it, and the timer's update is followed, not
+		// started twice. Cancel stops it.
+		return []string{"game", "update", "--service"}, nil
+	case key == "game" && what == "gc":
 		return []string{"game", what}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown action %q", ErrBadInput, what)

@@ -322,7 +322,7 @@ func TestOpsArgs(t *testing.T) {
 		{"overlays", "build", "../etc", nil},
 		{"overlays", "build", "", nil},
 		{"overlays", "gc", "", []string{"overlay", "gc"}},
-		{"game", "update", "", []string{"game", "update"}},
+		{"game", "update", "", []string{"game", "update", "--service"}},
 		{"game", "gc", "", []string{"game", "gc"}},
 		{"game", "install", "", nil},
 		{"overlays", "update", "", nil},

@@ -86,11 +86,25 @@ current version, and every file it did not change is hard-linked into the
 new version. A failure (or Ctrl-C) leaves the current installation as it
 was. Needs root. Runs as left4me-update.service, optionally from its timer.
 
+With --service it runs as left4me-update.service instead, with that
+unit's settings (/etc/left4me/update.env, the steam-password credential),
+and its output is followed here until it ends (the web panel's update
+runs so). An update already running (the timer's) is followed rather
+than started again.
+
 Examples:
   left4me game update
   left4me game update --steamcmd /opt/steamcmd/steamcmd.sh
   left4me game update --login mysteamaccount --password-stdin < pwfile
-  left4me game install --login mysteamaccount --guard-code F4K3X`, append(gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), updatePolicyFlags()...), func(c *cli.Context) error { return e.gameUpdate(c, false) }),
+  left4me game install --login mysteamaccount --guard-code F4K3X
+  left4me game update --service`, append(append(gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), updatePolicyFlags()...),
+				&cli.BoolFlag{Name: "service", Usage: "run it as " + UpdateUnit + " (its settings: update.env) and follow its output until it ends: steamcmd runs outside this process, so a restart of the web panel that asked for it does not end it; Ctrl-C (or a lost terminal) stops it, as without --service"}),
+				func(c *cli.Context) error {
+					if c.Bool("service") {
+						return e.updateInUnit(c)
+					}
+					return e.gameUpdate(c, false)
+				}),
 			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
   left4me game status
   left4me game status --offline --json`, gameFlags("steamcmd", "login", "offline", "json"), e.gameStatus),

@@ -17,6 +17,7 @@ type Env struct {
 	// play on it.
 	Players   func(ctx context.Context, addr string) (int, error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
+	UnitPoll  time.Duration // how often a followed unit is read; 0 = every second
 	// ServerArgv reads a running unit's main process's argv (ProcArgv):
 	// where its server really listens.
 	ServerArgv func(pid uint32) ([]string, error)

@@ -1,0 +1,135 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+)
+
+// game update --service runs the update as its unit and follows it: the
+// unit's journal lines since the command began, its result as the
+// command's; an update already running is followed, not started twice;
+// an interrupt stops it; the update's own flags are the unit's.
+func TestGameUpdateService(t *testing.T) {
+	const unit = game.UpdateUnit
+	for _, tc := range []struct {
+		name    string
+		running bool // already running when asked
+		fails   bool // its run fails
+		cancel  bool // interrupted while it runs
+		args    []string
+		env     map[string]string
+		want    string // in stdout
+		wantErr string
+		started bool // a start job of ours
+	}{
+		{name: "runs and succeeds", want: "steamcmd: 100%\nupdated to build 2\n", started: true},
+		{name: "fails", fails: true, want: "steamcmd: 100%", wantErr: "start " + unit + ": job failed; its output is above", started: true},
+		{name: "one already running is followed", running: true, want: "an update runs already (" + unit + ", since 12:00:00): following it\nsteamcmd: 100%\nupdated to build 2\n"},
+		{name: "one already running that fails", running: true, fails: true, wantErr: unit + " failed (exit-code)"},
+		{name: "interrupted: stopped", cancel: true, wantErr: "interrupted: " + unit + " stopped", started: true},
+		{name: "its flags are the unit's", args: []string{"--login", "someone"}, wantErr: "--login with --service"},
+		{name: "a flag from update.env passes", env: map[string]string{"LEFT4ME_UPDATE_RESTART": "when-empty"}, want: "updated to build 2", started: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			te := newEnv(t)
+			te.Euid = 0
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			release := make(chan struct{})
+			defer close(release)
+			// The unit's journal: a line of an earlier run, then this
+			// run's as it runs; cursor cN is "after N lines".
+			var mu sync.Mutex
+			lines := []string{"from the last run"}
+			add := func(l ...string) { mu.Lock(); lines = append(lines, l...); mu.Unlock() }
+			te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if slices.Contains(args, "--lines") { // where it ends now
+					fmt.Fprintf(stdout, "-- cursor: c%d\n", len(lines))
+					return nil
+				}
+				from := 0
+				if i := slices.Index(args, "--after-cursor"); i >= 0 {
+					fmt.Sscanf(args[i+1], "c%d", &from)
+				}
+				for _, l := range lines[min(from, len(lines)):] {
+					fmt.Fprintln(stdout, l)
+				}
+				fmt.Fprintf(stdout, "-- cursor: c%d\n", len(lines))
+				return nil
+			}
+			u := te.sd.get(unit)
+			u.Since = time.Date(2025, 11, 26, 12, 0, 0, 0, time.Local)
+			if tc.running {
+				u.ActiveState = "activating"
+			}
+			te.sd.units[unit] = u
+			if tc.fails {
+				te.sd.failStart[unit] = "failed"
+			}
+			// Our start's run (its job ends with it).
+			te.sd.starting = func(string) {
+				add("steamcmd: 100%")
+				if tc.cancel {
+					cancel()
+					<-release
+					return
+				}
+				add("updated to build 2")
+			}
+			// The timer's run, followed by its state.
+			reads := 0
+			te.sd.read = func(string) {
+				if reads++; !tc.running || reads != 3 {
+					return
+				}
+				add("steamcmd: 100%", "updated to build 2")
+				u := te.sd.units[unit]
+				u.ActiveState, u.Result = "inactive", "success"
+				if tc.fails {
+					u.ActiveState, u.Result = "failed", "exit-code"
+				}
+				te.sd.units[unit] = u
+			}
+			te.out.Reset()
+			err := Run(ctx, te.Env, append([]string{"left4me", "game", "update", "--service"}, tc.args...))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("%v\n%s", err, te.out)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("%v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(te.out.String(), "from the last run") {
+				t.Errorf("printed an earlier run's line:\n%s", te.out)
+			}
+			if !strings.Contains(te.out.String(), tc.want) {
+				t.Errorf("stdout %q, want %q in it", te.out, tc.want)
+			}
+			if tc.cancel { // its Start waits still, before it records its call
+				if !slices.Contains(te.sd.calls, "stop "+unit) {
+					t.Errorf("not stopped: %v", te.sd.calls)
+				}
+				return
+			}
+			if got := slices.Contains(te.sd.calls, "start "+unit); got != tc.started {
+				t.Errorf("started it: %v, want %v (%v)", got, tc.started, te.sd.calls)
+			}
+			if tc.fails && fail.Code(err) != fail.CodeFailure {
+				t.Errorf("exit code %d", fail.Code(err))
+			}
+		})
+	}
+}
