@@ -166,3 +166,16 @@ func TestFleetAnswerTooLarge(t *testing.T) {
 		t.Errorf("%v %+v", err, as)
 	}
 }
+
+// A failed server another host retries says when, as list does at home.
+func TestFleetListRetry(t *testing.T) {
+	te := fleetEnv(t, map[string]string{
+		"eu.out": `[{"name":"srv1","file":"f","port":27015,"state":"failed","retry_at":"2025-11-26T12:03:00Z","overlays":[]}]`,
+	})
+	if err := te.run("list", "--host", "eu"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.out.String(), "failed, retry in 3m0s") {
+		t.Errorf("got\n%s", te.out)
+	}
+}

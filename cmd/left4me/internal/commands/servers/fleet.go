@@ -152,7 +152,7 @@ func (e *Env) fleetList(c *cli.Context) error {
 			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, table.Plain("-", "-", "-", "-", "-", "-", "-", "-", "no instances")...)...)
 		}
 		for _, r := range rows {
-			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, listCells(r)...)...)
+			t.Row(append([]table.Cell{{Text: termsafe.Line(a.Host)}}, listCells(r, e.Now())...)...)
 			for _, n := range rowNotes(r) {
 				notes = append(notes, n[:2]+termsafe.Line(a.Host)+": "+n[2:])
 			}

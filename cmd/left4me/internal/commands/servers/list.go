@@ -171,11 +171,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	t := table.New("NAME", "PORTS", "AUTOSTART", "STATE", "PLAYERS", "BOTS", "MOUNTED", "DISK", "OVERLAYS")
 	var notes []string
 	for _, r := range rows {
-		cells := listCells(r)
-		if r.RetryAt != nil {
-			cells[3].Text += ", retry in " + r.RetryAt.Sub(e.Now()).Round(time.Second).String()
-		}
-		t.Row(cells...)
+		t.Row(listCells(r, e.Now())...)
 		notes = append(notes, rowNotes(r)...)
 	}
 	if err := t.Write(e.Stdout, e.Color); err != nil {
@@ -217,8 +213,9 @@ func rowNotes(r Row) []string {
 
 // listCells is one row of list's table: the ports are those the server
 // runs with while it runs, marked when that is not what its spec says now.
-// Its text may come from another host (--host): it is escaped.
-func listCells(r Row) []table.Cell {
+// Its text may come from another host (--host): it is escaped. A failed
+// server to be retried says when, as of now.
+func listCells(r Row, now time.Time) []table.Cell {
 	port, auto, ovl := r.Ports.text(r.Port), yesNo(r.Autostart), overlayList(r.Overlays)
 	if r.RunningPorts != nil {
 		port = r.RunningPorts.text(r.RunningPort)
@@ -242,8 +239,12 @@ func listCells(r Row) []table.Cell {
 			port = "-"
 		}
 	}
+	state := termsafe.Line(r.State)
+	if r.RetryAt != nil {
+		state += ", retry in " + max(r.RetryAt.Sub(now), 0).Round(time.Second).String()
+	}
 	return []table.Cell{{Text: termsafe.Line(r.Name)}, {Text: port}, {Text: auto},
-		{Text: termsafe.Line(r.State), Color: clienv.StateColor(r.State)}, {Text: clienv.Count(r.Humans)}, {Text: clienv.Count(r.Bots)},
+		{Text: state, Color: clienv.StateColor(r.State)}, {Text: clienv.Count(r.Humans)}, {Text: clienv.Count(r.Bots)},
 		{Text: yesNo(r.Mounted)}, {Text: r.Disk.text()}, {Text: termsafe.Line(ovl)}}
 }
 
