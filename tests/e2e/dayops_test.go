@@ -262,6 +262,25 @@ func TestAlerts(t *testing.T) {
 		}
 	})
 
+	// The command runs as root: one that others could change (the file,
+	// or a directory above it, writable by others) is not run.
+	t.Run("a command others can change is not run", func(t *testing.T) {
+		for _, p := range []string{"/usr/local/bin/page", "/usr/local/bin"} {
+			mode := c.MustRun(t, "stat", "-c", "%a", p)
+			c.MustRun(t, "chmod", "0777", p)
+			before := c.MustRun(t, "cat", "/run/events.jsonl")
+			out, err := c.Run(t, "left4me", "alert", "test")
+			if err == nil || !strings.Contains(err.Error(), "not run: "+p+" is owned by uid 0 with mode 777") {
+				t.Errorf("%s writable by others: %v\n%s", p, err, out)
+			}
+			if after := c.MustRun(t, "cat", "/run/events.jsonl"); after != before {
+				t.Errorf("the command ran with %s writable by others", p)
+			}
+			c.MustRun(t, "chmod", strings.TrimSpace(mode), p)
+		}
+		c.MustRun(t, "left4me", "alert", "test") // as before
+	})
+
 	t.Run("a crash loop and a refused start, once systemd gives up", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "--no-block", "l4d2@crash.service", "l4d2@refused.service")
 		defer func() {

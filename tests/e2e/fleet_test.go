@@ -140,6 +140,11 @@ func TestFleet(t *testing.T) {
 		if err != nil || !startsRow(out, "h1", "eu1", "27015/28015/29015/30015", "yes", "active") {
 			t.Errorf("status --host: %v\n%s", err, out)
 		}
+		// A host that answered with an error is not called unreachable.
+		out, err = f.left4me(t, "status", "nope", "--host", "h1")
+		if err == nil || !strings.Contains(out, "answered with an error: h1") || strings.Contains(out, "unreachable") {
+			t.Errorf("status of an unknown instance --host h1: %v\n%s", err, out)
+		}
 	})
 	t.Run("an unreachable host hides no other", func(t *testing.T) {
 		h2.c.MustRun(t, "systemctl", "stop", "ssh.service")

@@ -156,6 +156,13 @@ func TestOperator(t *testing.T) {
 		if out, err := c.Run(t, "left4me", "status", "orphan", "-n", "0"); err != nil || !strings.Contains(out, "orphaned") {
 			t.Errorf("status: %v\n%s", err, out)
 		}
+		// Its metrics go on, and what its server wrote can be saved.
+		if out := c.MustRun(t, "left4me", "metrics"); !strings.Contains(out, `l4d2_up{instance="orphan"} 1`) {
+			t.Errorf("metrics lack the orphan:\n%s", out)
+		}
+		if out, err := c.Run(t, "left4me", "backup", "orphan"); err != nil || !strings.Contains(out, "orphan has no spec; backing up what /var/lib/left4me/runtime/orphan holds") {
+			t.Errorf("backup of the orphan: %v\n%s", err, out)
+		}
 		out = c.MustRun(t, "left4me", "stop", "--all")
 		for _, n := range []string{"orphan", "idle", "busy"} {
 			if !strings.Contains(out, n+": stopped") || unitState(t, c, n) != "inactive" {
@@ -164,6 +171,18 @@ func TestOperator(t *testing.T) {
 		}
 		if out := c.MustRun(t, "left4me", "list"); strings.Contains(out, "orphan") {
 			t.Errorf("a stopped orphan is still listed:\n%s", out)
+		}
+		// What it left behind goes with delete, backed up first.
+		out = c.MustRun(t, "left4me", "delete", "orphan", "--yes")
+		if !strings.Contains(out, "orphan: had no spec") || !strings.Contains(out, "orphan: removed /var/lib/left4me/runtime/orphan") {
+			t.Errorf("delete of what the orphan left:\n%s", out)
+		}
+		if _, err := os.Lstat(filepath.Join(state, "runtime/orphan")); !os.IsNotExist(err) {
+			t.Errorf("runtime/orphan after delete: %v", err)
+		}
+		// The one taken above and delete's.
+		if out := c.MustRun(t, "left4me", "backups", "orphan"); strings.Count(strings.TrimSpace(out), "\n") != 2 || !strings.Contains(out, "  delete") {
+			t.Errorf("backups of the deleted orphan:\n%s", out)
 		}
 	})
 
@@ -182,7 +201,10 @@ func TestOperator(t *testing.T) {
 		if out := c.MustRun(t, "left4me", "list"); !strings.Contains(out, "failed, retry in") {
 			t.Errorf("list does not name the retry:\n%s", out)
 		}
-		c.MustRun(t, "left4me", "stop", "crash")
+		// stop --all takes failed servers too: their retry ends.
+		if out := c.MustRun(t, "left4me", "stop", "--all"); !strings.Contains(out, "crash: stopped") {
+			t.Errorf("stop --all left the failed crash:\n%s", out)
+		}
 		c.WaitFor(t, "the retry to end", 10*time.Second, func() bool {
 			out, _ := c.Run(t, "systemctl", "is-active", "left4me-retry@crash.service")
 			return strings.TrimSpace(out) == "inactive"
