@@ -17,6 +17,8 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 func TestGameIntersperse(t *testing.T) {
@@ -294,5 +296,80 @@ func TestStopAllTakesFailedOnes(t *testing.T) {
 	}
 	if !strings.Contains(te.out.String(), "stopping 2 running or failed instance(s), one after the other: a, b") {
 		t.Errorf("%s", te.out)
+	}
+}
+
+// game status asks Steam (a steamcmd run) at most once per
+// --latest-max-age, failures included, never while an update or gc holds
+// the store or another ask is under way: the web panel's game page,
+// refreshed every 3 s, must not start a steamcmd each time.
+func TestGameStatusAsksSteamRarely(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	gameState(t, te)
+	dir := t.TempDir()
+	bin := standin(t, dir)
+	depot := filepath.Join(dir, "depot")
+	mkdirs(t, depot)
+	writeFile(t, filepath.Join(depot, "build"), "200")
+	now := time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC)
+	te.Now = func() time.Time { return now }
+	asks := func() int {
+		log, _ := os.ReadFile(filepath.Join(depot, "log"))
+		return strings.Count(string(log), "app_info_print 222860")
+	}
+	status := func(args ...string) string {
+		t.Helper()
+		_ = te.run(append([]string{"game", "status", "--steamcmd", bin}, args...)...)
+		return te.out.String()
+	}
+	type step struct {
+		what  string
+		do    func()
+		args  []string
+		asked int    // steamcmd runs it made
+		want  string // in the output
+	}
+	var release func()
+	var err error
+	steps := []step{
+		{what: "first ask", args: []string{"--latest-max-age", "10m"}, asked: 1, want: "latest build:      200: update available"},
+		{what: "within the max age: the kept answer", do: func() { writeFile(t, filepath.Join(depot, "build"), "300"); now = now.Add(5 * time.Minute) },
+			args: []string{"--latest-max-age", "10m"}, asked: 0, want: "200 (as of "},
+		{what: "past it: asked", do: func() { now = now.Add(6 * time.Minute) }, args: []string{"--latest-max-age", "10m"}, asked: 1, want: "300: update available"},
+		{what: "no max age: asked now", asked: 1, want: "300: update available"},
+		{what: "an update holds the store: the last answer, said so", do: func() {
+			var err error
+			if release, err = (versions.Store{Root: te.Layout.Root}).Lock(); err != nil {
+				t.Fatal(err)
+			}
+		}, asked: 0, want: "an update or gc runs: not asked now"},
+		{what: "another ask under way: the last answer", do: func() {
+			release()
+			if release, err = layout.TryLock(te.Layout.SteamHome()); err != nil {
+				t.Fatal(err)
+			}
+		}, asked: 0, want: "another ask of Steam is under way"},
+		{what: "a failure is kept as long", do: func() {
+			release()
+			writeFile(t, filepath.Join(depot, "build"), "not-a-build")
+			now = now.Add(time.Minute)
+		}, asked: 1, want: "unknown: app_info_print: no build id"},
+		{what: "and not asked again within the max age", do: func() { writeFile(t, filepath.Join(depot, "build"), "300") },
+			args: []string{"--latest-max-age", "10m"}, asked: 0, want: "unknown: as of "},
+		{what: "an answer ends it", args: []string{"--latest-max-age", "1s"}, do: func() { now = now.Add(time.Minute) }, asked: 1, want: "300: update available"},
+	}
+	for _, s := range steps {
+		if s.do != nil {
+			s.do()
+		}
+		before := asks()
+		out := status(s.args...)
+		if got := asks() - before; got != s.asked {
+			t.Errorf("%s: %d steamcmd asks, want %d\n%s", s.what, got, s.asked, out)
+		}
+		if !strings.Contains(out, s.want) {
+			t.Errorf("%s: output lacks %q:\n%s", s.what, s.want, out)
+		}
 	}
 }

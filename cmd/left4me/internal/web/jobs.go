@@ -172,7 +172,9 @@ type ops struct {
 func (s *Server) ops(ctx context.Context, key string) ops {
 	args := []string{"overlay", "status"}
 	if key == "game" {
-		args = []string{"game", "status"}
+		// The page refreshes every 3 s: Steam is asked at most every
+		// 10 minutes (and by one request at a time), not each time.
+		args = []string{"game", "status", "--latest-max-age", "10m"}
 	}
 	out, err := s.run(ctx, args...)
 	if err != nil {

@@ -107,7 +107,8 @@ Examples:
 				}),
 			sub("status", "versions, their builds, which instances run on which, and whether Steam has a newer build", `Example:
   left4me game status
-  left4me game status --offline --json`, gameFlags("steamcmd", "login", "offline", "json"), e.gameStatus),
+  left4me game status --offline --json`, append(gameFlags("steamcmd", "login", "offline", "json"),
+				&cli.DurationFlag{Name: "latest-max-age", Usage: "reuse Steam's answer if an earlier ask got it at most this long ago (the web panel: 10m); 0 asks now"}), e.gameStatus),
 			sub("gc", "remove versions that are not current and that no running instance uses", `Example:
   left4me game gc --dry-run`, gameFlags("dry-run"), e.gameGC),
 		},
@@ -319,20 +320,4 @@ func buildOf(v versions.Version) string {
 		return " (build unknown)"
 	}
 	return " (build " + v.Manifest.BuildID + ")"
-}
-
-// latestTimeout bounds the question to Steam in `game status`.
-const latestTimeout = 3 * time.Minute
-
-func (e *Env) latestBuild(ctx context.Context, c *cli.Context) (string, error) {
-	sc, err := e.steamConfig(c)
-	if err != nil {
-		return "", err
-	}
-	if e.Euid != 0 {
-		return "", errors.New("asking Steam needs root (steamcmd's home is in the state root); use sudo, or --offline")
-	}
-	ctx, cancel := context.WithTimeout(ctx, latestTimeout)
-	defer cancel()
-	return steamcmd.LatestBuild(ctx, sc)
 }

@@ -21,6 +21,7 @@ type GameStatusJSON struct {
 	Versions     []gameVersionJSON  `json:"versions"`
 	Unknown      []gameInstanceJSON `json:"unknown_instances"` // mounted, version not told
 	Latest       string             `json:"latest_build,omitempty"`
+	LatestAsOf   string             `json:"latest_as_of,omitempty"` // when Steam said it, if not now
 	LatestError  string             `json:"latest_error,omitempty"`
 	Update       *bool              `json:"update_available,omitempty"`
 	Missing32    []string           `json:"missing_32bit_packages"`
@@ -84,13 +85,19 @@ func (e *Env) gameStatus(c *cli.Context) error {
 		out.Versions = append(out.Versions, j)
 	}
 	if !c.Bool("offline") {
-		latest, err := e.latestBuild(c.Context, c)
+		latest, err := e.latestBuild(c.Context, c, c.Duration("latest-max-age"))
 		if err != nil {
 			out.LatestError = err.Error()
 		} else {
-			out.Latest = latest
+			out.Latest = latest.Build
+			if latest.Cached {
+				out.LatestAsOf = latest.At.Local().Format("2006-01-02 15:04 MST")
+				if latest.Why != "" {
+					out.LatestAsOf += "; " + latest.Why
+				}
+			}
 			if current != "" {
-				upd := latest != current
+				upd := latest.Build != current
 				out.Update = &upd
 			}
 		}
@@ -161,11 +168,11 @@ func (e *Env) printGameStatus(s GameStatusJSON) error {
 	case s.Latest == "":
 		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: "not asked (--offline)", Color: table.Dim})
 	case s.Update != nil && *s.Update:
-		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + ": update available (left4me game update)", Color: table.Yellow})
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + asOf(s) + ": update available (left4me game update)", Color: table.Yellow})
 	case s.Update != nil:
-		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + " (up to date)", Color: table.Green})
+		info.Row(table.Cell{Text: "latest build:"}, table.Cell{Text: s.Latest + asOf(s) + " (up to date)", Color: table.Green})
 	default:
-		info.Row(table.Plain("latest build:", s.Latest)...)
+		info.Row(table.Plain("latest build:", s.Latest+asOf(s))...)
 	}
 	if len(s.Missing32) > 0 {
 		info.Row(table.Cell{Text: "32-bit libraries:"}, table.Cell{Text: "missing: apt-get install " + strings.Join(s.Missing32, " "), Color: table.Red})
@@ -178,4 +185,12 @@ func (e *Env) printGameStatus(s GameStatusJSON) error {
 		info.Row(table.Cell{Text: "steamclient.so:"}, table.Cell{Text: "missing for the servers' user (left4me game update installs it)", Color: table.Yellow})
 	}
 	return info.Write(e.Stdout, e.Color)
+}
+
+// asOf says when Steam gave an answer not asked for now.
+func asOf(s GameStatusJSON) string {
+	if s.LatestAsOf == "" {
+		return ""
+	}
+	return " (as of " + s.LatestAsOf + ")"
 }
