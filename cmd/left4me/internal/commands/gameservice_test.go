@@ -36,6 +36,7 @@ func TestGameUpdateService(t *testing.T) {
 		{name: "one already running is followed", running: true, want: "an update runs already (" + unit + ", since 12:00:00): following it\nsteamcmd: 100%\nupdated to build 2\n"},
 		{name: "one already running that fails", running: true, fails: true, wantErr: unit + " failed (exit-code)"},
 		{name: "interrupted: stopped", cancel: true, wantErr: "interrupted: " + unit + " stopped", started: true},
+		{name: "interrupted while following another's: it goes on", running: true, cancel: true, wantErr: "interrupted: no longer following " + unit + ", which goes on"},
 		{name: "its flags are the unit's", args: []string{"--login", "someone"}, wantErr: "--login with --service"},
 		{name: "a flag from update.env passes", env: map[string]string{"LEFT4ME_UPDATE_RESTART": "when-empty"}, want: "updated to build 2", started: true},
 	} {
@@ -96,6 +97,10 @@ func TestGameUpdateService(t *testing.T) {
 				if reads++; !tc.running || reads != 3 {
 					return
 				}
+				if tc.cancel {
+					cancel()
+					return
+				}
 				add("steamcmd: 100%", "updated to build 2")
 				u := te.sd.units[unit]
 				u.ActiveState, u.Result = "inactive", "success"
@@ -119,8 +124,8 @@ func TestGameUpdateService(t *testing.T) {
 				t.Errorf("stdout %q, want %q in it", te.out, tc.want)
 			}
 			if tc.cancel { // its Start waits still, before it records its call
-				if !slices.Contains(te.sd.calls, "stop "+unit) {
-					t.Errorf("not stopped: %v", te.sd.calls)
+				if got := slices.Contains(te.sd.calls, "stop "+unit); got == tc.running {
+					t.Errorf("stopped: %v, want %v (%v)", got, !tc.running, te.sd.calls)
 				}
 				return
 			}

@@ -98,7 +98,7 @@ Examples:
   left4me game update --login mysteamaccount --password-stdin < pwfile
   left4me game install --login mysteamaccount --guard-code F4K3X
   left4me game update --service`, append(append(gameFlags("steamcmd", "login", "password-stdin", "guard-code", "validate", "force"), updatePolicyFlags()...),
-				&cli.BoolFlag{Name: "service", Usage: "run it as " + UpdateUnit + " (its settings: update.env) and follow its output until it ends: steamcmd runs outside this process, so a restart of the web panel that asked for it does not end it; Ctrl-C (or a lost terminal) stops it, as without --service"}),
+				&cli.BoolFlag{Name: "service", Usage: "run it as " + UpdateUnit + " (its settings: update.env) and follow its output until it ends: steamcmd runs outside this process, so a restart of the web panel that asked for it does not end it; Ctrl-C (or a lost terminal) stops an update it started, as without --service, and only stops following one it found running"}),
 				func(c *cli.Context) error {
 					if c.Bool("service") {
 						return e.updateInUnit(c)

@@ -23,7 +23,8 @@ const UpdateUnit = "left4me-update.service"
 // restart of the web panel that asked for it does not end it. Its output
 // is followed from the journal until it ends; an update already running
 // (the timer's) is followed instead of starting another. Interrupted, the
-// command stops the update, as Ctrl-C stops one run in the foreground.
+// command stops the update it started, as Ctrl-C stops one run in the
+// foreground; one it only follows goes on.
 func (e *Env) updateInUnit(c *cli.Context) error {
 	if err := e.needRoot("left4me game update --service"); err != nil {
 		return err
@@ -73,6 +74,10 @@ func (e *Env) updateInUnit(c *cli.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if running { // someone else's: only the following ends
+				return fmt.Errorf("interrupted: no longer following %s, which goes on (journalctl -u %s -f follows it, systemctl stop %s stops it): %w",
+					UpdateUnit, UpdateUnit, UpdateUnit, context.Canceled)
+			}
 			return e.stopUpdate(sd, &cursor)
 		case err := <-done:
 			if ctx.Err() != nil {
