@@ -172,6 +172,13 @@ func diskFull(l layout.Layout, name string, used, ceiling int64) error {
 		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.SpecPath(name), l.ConfigDir, l.RuntimeDir(name), name)
 }
 
+// hostDiskFull is diskFull for a server held to the host's ceiling: its
+// spec is gone or invalid, so neither it nor reset is the way out.
+func hostDiskFull(l layout.Layout, name string, used, ceiling int64) error {
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s of the host's ceiling (disk in %s/limits.yaml), which holds it while it runs without a valid spec (%s); remove files from %s/upper, or stop it and restore its spec (or `left4me delete %s`)",
+		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.ConfigDir, l.SpecPath(name), l.RuntimeDir(name), name)
+}
+
 // Size is n bytes for a person: 1.5 GiB, 300 MiB, 12 KiB.
 func Size(n int64) string {
 	const unit = 1024
@@ -203,6 +210,7 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 	var errs []error
 	for _, name := range names {
 		p, err := planOf(planDir, name)
+		hostHeld := err != nil || len(p.Errors) > 0
 		if errors.Is(err, fs.ErrNotExist) {
 			// Its spec was removed while it runs (an orphan, until it
 			// stops): held to the host's ceilings (limits.yaml), as a
@@ -237,7 +245,11 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			errs = append(errs, err)
 		case p.Disk > 0 && used > p.Disk:
 			over = append(over, name)
-			errs = append(errs, diskFull(c.Layout, name, used, p.Disk))
+			if hostHeld {
+				errs = append(errs, hostDiskFull(c.Layout, name, used, p.Disk))
+			} else {
+				errs = append(errs, diskFull(c.Layout, name, used, p.Disk))
+			}
 		case p.Disk > 0:
 			c.step("%s: %s of %s", name, Size(used), Size(p.Disk))
 		default:

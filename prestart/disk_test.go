@@ -137,7 +137,7 @@ func TestOverDiskOrphan(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.over {
-				if len(over) != 1 || over[0] != "srv" || len(errs) != 1 || !errors.Is(errs[0], ErrDiskFull) {
+				if len(over) != 1 || over[0] != "srv" || len(errs) != 1 || !errors.Is(errs[0], ErrDiskFull) || !strings.Contains(errs[0].Error(), "of the host's ceiling") {
 					t.Fatalf("over %v, errs %v; want srv over its host ceiling", over, errs)
 				}
 			} else if len(over) != 0 || len(errs) != 0 {

@@ -67,10 +67,12 @@ func main() {
 	}
 	rate, burst := int64(relay.DefaultLogRate), int64(relay.DefaultLogBurst)
 	if v, ok := os.LookupEnv("LEFT4ME_LOG_BUDGET"); ok {
-		var err error
-		if rate, burst, err = relay.ParseLogBudget(v); err != nil {
-			diag.PrintError(os.Stderr, prog, err)
-			os.Exit(2)
+		// A typo in a log setting must not keep the game down: the
+		// default budget, said.
+		if r, b, err := relay.ParseLogBudget(v); err != nil {
+			diag.PrintError(os.Stderr, prog, fmt.Errorf("%w; the default budget applies", err))
+		} else {
+			rate, burst = r, b
 		}
 	}
 	// The server runs as our user: it must not trace us or write our
@@ -111,6 +113,11 @@ func main() {
 	// journald's sockets from it): its lines are bounded in bytes here.
 	budget := &relay.Budget{Out: out, Notice: warn, Rate: rate, Burst: burst, Now: time.Now}
 	o.Lines = budget
+	go func() {
+		for range time.Tick(time.Second) {
+			budget.Tick()
+		}
+	}()
 	code, err := relay.Run(os.Args[1:], out, o)
 	budget.Flush()
 	if err != nil {

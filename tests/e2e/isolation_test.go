@@ -153,6 +153,13 @@ func TestIsolation(t *testing.T) {
 		if most := 4<<20 + int(up.Seconds()+1)*64<<10; again < 2<<20 || again > most {
 			t.Errorf("with LEFT4ME_LOG_BUDGET=\"64K 4M\", %d bytes of the flood reached the journal in %v, want at least 2 MiB and at most %d", again, up, most)
 		}
+		// A typo there costs the default budget, said, not the server.
+		c.MustRun(t, "sh", "-c", `printf '[Service]\nEnvironment=LEFT4ME_LOG_BUDGET="64x 4M"\n' >/etc/systemd/system/l4d2@alpha.service.d/log.conf && systemctl daemon-reload`)
+		c.MustRun(t, "systemctl", "start", "l4d2@alpha.service")
+		if j := c.Journal(t, "l4d2@alpha.service"); !strings.Contains(j, `LEFT4ME_LOG_BUDGET="64x 4M": "64x" is not a size such as 64K or 4M; the default budget applies`) {
+			t.Errorf("a bad budget is not said")
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@alpha.service")
 		c.MustRun(t, "sh", "-c", "rm -r /etc/systemd/system/l4d2@alpha.service.d && systemctl daemon-reload")
 		for _, want := range []string{"the server prints more than its log budget", "of the server's output were dropped over its log budget"} {
 			if !strings.Contains(journal, want) {

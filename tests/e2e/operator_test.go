@@ -220,6 +220,62 @@ func TestOperator(t *testing.T) {
 		}
 	})
 
+	t.Run("game update --service: Ctrl-C stops the update it started, not one it follows", func(t *testing.T) {
+		before := currentLink(t, state)
+		depot(t, c, "160", "v160", nil)
+		if err := os.WriteFile(filepath.Join(c.Root, "opt/steamcmd/depot/delay"), []byte("2s\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(c.Root, "etc/left4me/update.env"), []byte("LEFT4ME_STEAMCMD=/opt/steamcmd/steamcmd\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(filepath.Join(c.Root, "etc/left4me/update.env"))
+		interrupt := func(t *testing.T) string {
+			t.Helper()
+			done := make(chan string, 1)
+			go func() {
+				out, err := c.Run(t, "sh", "-c", `echo $$ > /run/follow.pid; exec left4me game update --service`)
+				done <- fmt.Sprintf("%s\nerror: %v", out, err)
+			}()
+			c.WaitFor(t, "steamcmd to download", 60*time.Second, func() bool {
+				out, _ := c.Run(t, "pgrep", "-x", "steamcmd")
+				return strings.TrimSpace(out) != ""
+			})
+			time.Sleep(time.Second)
+			c.MustRun(t, "sh", "-c", `kill -INT "$(cat /run/follow.pid)"`)
+			select {
+			case out := <-done:
+				return out
+			case <-time.After(60 * time.Second):
+				t.Fatal("left4me game update --service still runs 60 s after SIGINT")
+			}
+			return ""
+		}
+		out := interrupt(t)
+		if !strings.Contains(out, "interrupted: left4me-update.service stopped") {
+			t.Errorf("Ctrl-C of the update it started:\n%s", out)
+		}
+		if st, _ := c.Run(t, "systemctl", "is-active", "left4me-update.service"); strings.TrimSpace(st) == "activating" {
+			t.Errorf("left4me-update.service still runs after the Ctrl-C")
+		}
+		if ps, _ := c.Run(t, "pgrep", "-x", "steamcmd"); strings.TrimSpace(ps) != "" {
+			t.Errorf("steamcmd outlived the stop: pids %s", ps)
+		}
+		if got := currentLink(t, state); got != before {
+			t.Errorf("installation -> %s, was %s", got, before)
+		}
+		// One the timer (here: by hand) started goes on.
+		c.MustRun(t, "systemctl", "start", "--no-block", "left4me-update.service")
+		out = interrupt(t)
+		if !strings.Contains(out, "an update runs already") || !strings.Contains(out, "no longer following left4me-update.service, which goes on") {
+			t.Errorf("Ctrl-C while following:\n%s", out)
+		}
+		if st, _ := c.Run(t, "systemctl", "is-active", "left4me-update.service"); strings.TrimSpace(st) != "activating" {
+			t.Errorf("the followed update is %q after the Ctrl-C, want still activating", st)
+		}
+		c.MustRun(t, "systemctl", "stop", "left4me-update.service")
+	})
+
 	t.Run("a lost terminal during game update cleans up like Ctrl-C", func(t *testing.T) {
 		before := currentLink(t, state)
 		depot(t, c, "150", "v150", nil)

@@ -76,6 +76,28 @@ func (b *Budget) Write(p []byte) (int, error) {
 	return b.Out.Write(p)
 }
 
+// Tick closes a dropping episode the server ended by going quiet: once
+// half the burst is back, what was dropped is reported (the relay calls
+// it every second; otherwise only the server's next line would).
+func (b *Budget) Tick() {
+	if b.Rate <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.dropping {
+		return
+	}
+	now := b.Now()
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(float64(b.Burst), b.tokens+d.Seconds()*float64(b.Rate))
+	}
+	b.last = now
+	if b.tokens >= float64(b.Burst)/2 {
+		b.report()
+	}
+}
+
 // Flush reports what was dropped and not yet reported (at the end).
 func (b *Budget) Flush() {
 	b.mu.Lock()
@@ -91,8 +113,8 @@ func (b *Budget) report() {
 }
 
 // ParseLogBudget reads LEFT4ME_LOG_BUDGET: "RATE BURST", each a size in
-// bytes with an optional K, M or G (1024-based) as systemd's sizes, the
-// rate a second ("64K 4M"); "0" or "off" passes everything.
+// bytes with an optional K, M or G (1024-based, either case) as systemd's
+// sizes, the rate a second ("64K 4M"); "0" or "off" passes everything.
 func ParseLogBudget(v string) (rate, burst int64, err error) {
 	f := strings.Fields(v)
 	if len(f) == 1 && (f[0] == "0" || f[0] == "off") {
@@ -116,7 +138,8 @@ func ParseLogBudget(v string) (rate, burst int64, err error) {
 func parseBytes(s string) (int64, error) {
 	num, mult := s, int64(1)
 	if i := len(s) - 1; i > 0 {
-		if k := strings.IndexByte("KMG", s[i]); k >= 0 {
+		if k := strings.IndexByte("KMGkmg", s[i]); k >= 0 {
+			k %= 3
 			num, mult = s[:i], int64(1)<<(10*(k+1))
 		}
 	}

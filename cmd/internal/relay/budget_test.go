@@ -10,8 +10,9 @@ func TestBudget(t *testing.T) {
 	line := strings.Repeat("x", 99) + "\n" // 100 bytes
 	type step struct {
 		wait  time.Duration // before the lines
-		lines int
+		lines int           // tick: none, a Tick instead
 	}
+	const tick = -1
 	for _, tc := range []struct {
 		name        string
 		rate, burst int64
@@ -30,6 +31,10 @@ func TestBudget(t *testing.T) {
 			notices: []string{"more than its log budget", "3 lines (300 B) of the server's output were dropped", "more than its log budget"}},
 		{name: "flush reports the rest", rate: 100, burst: 1000, steps: []step{{0, 14}, {-1, 0}}, passed: 10,
 			notices: []string{"more than its log budget", "4 lines (400 B)"}},
+		// A server gone quiet: the tick closes the episode once half the
+		// burst is back, not before.
+		{name: "a tick reports once it is back", rate: 100, burst: 1000, steps: []step{{0, 12}, {4 * time.Second, tick}, {2 * time.Second, tick}, {time.Second, tick}},
+			passed: 10, notices: []string{"more than its log budget", "2 lines (200 B) of the server's output were dropped"}},
 		{name: "off", rate: 0, burst: 0, steps: []step{{0, 1000}}, passed: 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,6 +47,9 @@ func TestBudget(t *testing.T) {
 					continue
 				}
 				now = now.Add(s.wait)
+				if s.lines == tick {
+					b.Tick()
+				}
 				for i := 0; i < s.lines; i++ {
 					if n, err := b.Write([]byte(line)); n != len(line) || err != nil {
 						t.Fatalf("Write: %d %v", n, err)
@@ -76,6 +84,7 @@ func TestParseLogBudget(t *testing.T) {
 		{in: "16K 1M", rate: 16 << 10, burst: 1 << 20},
 		{in: " 64K   4M ", rate: 64 << 10, burst: 4 << 20},
 		{in: "100 1G", rate: 100, burst: 1 << 30},
+		{in: "64k 4m", rate: 64 << 10, burst: 4 << 20},
 		{in: "off"}, {in: "0"},
 		{in: "16K", err: `want "RATE BURST"`},
 		{in: "16K 1M 3", err: `want "RATE BURST"`},

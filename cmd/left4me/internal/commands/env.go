@@ -74,7 +74,11 @@ func OSEnv() *Env {
 			Euid:     os.Geteuid(),
 			Now:      time.Now,
 			Connect: func(ctx context.Context) (clienv.Systemd, error) {
-				c, err := control.Connect(ctx, clienv.ConnectTimeout)
+				// The connection lives until Close, not until ctx ends:
+				// after Ctrl-C a command still finishes or undoes the
+				// job under way (godbus closes a connection whose
+				// context ends). Each call is bounded by its own ctx.
+				c, err := control.Connect(context.WithoutCancel(ctx), clienv.ConnectTimeout)
 				if err != nil {
 					return nil, err // not a typed nil in the interface
 				}

@@ -263,3 +263,22 @@ func TestDeleteLeftoversKeepsASpecCreatedMeanwhile(t *testing.T) {
 		t.Errorf("out %s", te.out)
 	}
 }
+
+// Asked on a terminal, delete says what it takes of a name whose spec is
+// gone: not the spec file, which is not there.
+func TestDeleteLeftoversPrompt(t *testing.T) {
+	te := newEnv(t)
+	withRuntime(t, te, "srv1")
+	spec := te.Layout.SpecPath("srv1")
+	if err := os.Remove(spec); err != nil {
+		t.Fatal(err)
+	}
+	te.Terminal, te.Stdin = true, strings.NewReader("y\n")
+	if err := te.run("delete", "srv1"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	said := te.out.String() + te.err.String()
+	if !strings.Contains(said, "Delete what srv1 left behind (its spec "+spec+" was removed by hand)") || strings.Contains(said, "spec unusable") {
+		t.Errorf("said:\n%s", said)
+	}
+}

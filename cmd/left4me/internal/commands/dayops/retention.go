@@ -1,10 +1,12 @@
 package dayops
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
+	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
 
 // Retention is what name keeps of its backups: its spec's backups: within
@@ -13,7 +15,11 @@ import (
 func (e *Env) Retention(name string) (int, time.Duration) {
 	s, err := e.Load(name)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "%s: spec unusable, keeping backups by the defaults (%d, %v)\n", name, backup.DefaultKeep, backup.DefaultMaxAge)
+		why := "spec unusable"
+		if errors.Is(err, fail.ErrUnknownInstance) {
+			why = "no spec"
+		}
+		fmt.Fprintf(e.Stderr, "%s: %s, keeping backups by the defaults (%d, %v)\n", name, why, backup.DefaultKeep, backup.DefaultMaxAge)
 		return backup.DefaultKeep, backup.DefaultMaxAge
 	}
 	return s.Backups.Retention()

@@ -192,8 +192,11 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	// leftovers are removed is someone's new instance, not this one's.
 	_, serr := os.Lstat(path)
 	hadSpec := !errors.Is(serr, fs.ErrNotExist)
-	sd, _, err := e.prepareRemoval(ctx, "delete", name, o,
-		fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path))
+	what := fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path)
+	if !hadSpec {
+		what = fmt.Sprintf("Delete what %s left behind (its spec %s was removed by hand): stop its server if it still runs, delete %s (everything the server wrote).", name, path, e.Layout.RuntimeDir(name))
+	}
+	sd, _, err := e.prepareRemoval(ctx, "delete", name, o, what)
 	if err != nil {
 		return err
 	}
