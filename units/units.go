@@ -153,7 +153,7 @@ BindPaths=-` + c.Layout.RuntimePart("%i", layout.Dumps) + `:/tmp/dumps
 # The specs may hold every instance's RCON password; the generated units
 # carry what the server needs.
 InaccessiblePaths=-` + c.Layout.ConfigDir + `
-# The server reaches the journal only through the relay, which bounds its
+# The server writes to the journal only through the relay, which bounds its
 # lines in bytes (LEFT4ME_LOG_BUDGET): journald's sockets would take any
 # amount (its rate limit counts messages, of up to 32 MiB each from a
 # server: ENTRY_SIZE_UNPRIV_MAX, src/libsystemd/sd-journal/journal-def.h)

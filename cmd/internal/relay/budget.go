@@ -19,6 +19,9 @@ import (
 const (
 	DefaultLogRate  = 16 << 10 // bytes a second, on average
 	DefaultLogBurst = 1 << 20  // bytes at once
+	// LineCost is what each line costs beyond its bytes: about a
+	// journal entry's own fields and index.
+	LineCost = 256
 )
 
 // Budget passes the server's lines on while they stay within a token
@@ -58,7 +61,9 @@ func (b *Budget) Write(p []byte) (int, error) {
 		b.tokens = min(float64(b.Burst), b.tokens+d.Seconds()*float64(b.Rate))
 	}
 	b.last = now
-	n := float64(len(p))
+	// A journal entry costs hundreds of bytes whatever its text: short
+	// lines are charged that much, or a flood of them would pass.
+	n := float64(len(p) + LineCost)
 	if b.dropping && b.tokens >= max(n, float64(b.Burst)/2) {
 		b.report()
 	}

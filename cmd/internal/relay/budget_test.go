@@ -7,7 +7,7 @@ import (
 )
 
 func TestBudget(t *testing.T) {
-	line := strings.Repeat("x", 99) + "\n" // 100 bytes
+	line := strings.Repeat("x", 1000-LineCost-1) + "\n" // costs 1000 with LineCost
 	type step struct {
 		wait  time.Duration // before the lines
 		lines int           // tick: none, a Tick instead
@@ -20,21 +20,21 @@ func TestBudget(t *testing.T) {
 		passed      int
 		notices     []string // in order, each a substring
 	}{
-		{name: "within the burst", rate: 100, burst: 1000, steps: []step{{0, 10}}, passed: 10},
-		{name: "over the burst: dropped, said once", rate: 100, burst: 1000, steps: []step{{0, 25}}, passed: 10,
-			notices: []string{"more than its log budget (100 B a second, 1000 B at once)"}},
-		{name: "refilled at the rate", rate: 100, burst: 1000, steps: []step{{0, 10}, {3 * time.Second, 5}}, passed: 13,
+		{name: "within the burst", rate: 1000, burst: 10000, steps: []step{{0, 10}}, passed: 10},
+		{name: "over the burst: dropped, said once", rate: 1000, burst: 10000, steps: []step{{0, 25}}, passed: 10,
+			notices: []string{"more than its log budget (1000 B a second, 10 KiB at once)"}},
+		{name: "refilled at the rate", rate: 1000, burst: 10000, steps: []step{{0, 10}, {3 * time.Second, 5}}, passed: 13,
 			notices: []string{"more than its log budget"}},
 		// Having dropped, it waits for half the burst: then passes a run
 		// and reports what it dropped.
-		{name: "resumes at half the burst", rate: 100, burst: 1000, steps: []step{{0, 12}, {4 * time.Second, 1}, {2 * time.Second, 7}}, passed: 16,
-			notices: []string{"more than its log budget", "3 lines (300 B) of the server's output were dropped", "more than its log budget"}},
-		{name: "flush reports the rest", rate: 100, burst: 1000, steps: []step{{0, 14}, {-1, 0}}, passed: 10,
-			notices: []string{"more than its log budget", "4 lines (400 B)"}},
+		{name: "resumes at half the burst", rate: 1000, burst: 10000, steps: []step{{0, 12}, {4 * time.Second, 1}, {2 * time.Second, 7}}, passed: 16,
+			notices: []string{"more than its log budget", "3 lines (2 KiB) of the server's output were dropped", "more than its log budget"}},
+		{name: "flush reports the rest", rate: 1000, burst: 10000, steps: []step{{0, 14}, {-1, 0}}, passed: 10,
+			notices: []string{"more than its log budget", "4 lines (3 KiB)"}},
 		// A server gone quiet: the tick closes the episode once half the
 		// burst is back, not before.
-		{name: "a tick reports once it is back", rate: 100, burst: 1000, steps: []step{{0, 12}, {4 * time.Second, tick}, {2 * time.Second, tick}, {time.Second, tick}},
-			passed: 10, notices: []string{"more than its log budget", "2 lines (200 B) of the server's output were dropped"}},
+		{name: "a tick reports once it is back", rate: 1000, burst: 10000, steps: []step{{0, 12}, {4 * time.Second, tick}, {2 * time.Second, tick}, {time.Second, tick}},
+			passed: 10, notices: []string{"more than its log budget", "2 lines (1 KiB) of the server's output were dropped"}},
 		{name: "off", rate: 0, burst: 0, steps: []step{{0, 1000}}, passed: 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +72,31 @@ func TestBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A flood of short lines is charged per journal entry, not per byte.
+func TestBudgetShortLines(t *testing.T) {
+	var out, notice lines
+	now := time.Unix(1000, 0)
+	b := &Budget{Out: &out, Notice: &notice, Rate: DefaultLogRate, Burst: DefaultLogBurst, Now: func() time.Time { return now }}
+	for i := 0; i < 100000; i++ {
+		_, _ = b.Write([]byte("a\n"))
+	}
+	if got, most := strings.Count(out.String(), "\n"), DefaultLogBurst/(2+LineCost); got > most {
+		t.Errorf("%d one-character lines passed at once, want at most %d", got, most)
+	}
+}
+
+// A NUL is shown, not passed: journald would start a new entry there,
+// with a priority of the server's choosing.
+func TestNULIsText(t *testing.T) {
+	var out lines
+	if err := copyLines(strings.NewReader("plain\x00<0>forged\n"), &out, func([]byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != `plain\x00<0>forged`+"\n" {
+		t.Errorf("relayed %q", got)
 	}
 }
 

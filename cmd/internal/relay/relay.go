@@ -170,7 +170,7 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 			if i < 0 {
 				i = maxLine - 1
 			}
-			line := append(Redact(bytes.TrimRight(buf[:i], "\r")), '\n')
+			line := append(Redact(visibleNUL(bytes.TrimRight(buf[:i], "\r"))), '\n')
 			if _, werr := out.Write(line); werr != nil {
 				return werr
 			}
@@ -179,7 +179,7 @@ func copyLines(r io.Reader, out io.Writer, also func([]byte)) error {
 		}
 		if err != nil {
 			if len(buf) > 0 {
-				_, _ = out.Write(append(Redact(bytes.TrimRight(buf, "\r")), '\n'))
+				_, _ = out.Write(append(Redact(visibleNUL(bytes.TrimRight(buf, "\r"))), '\n'))
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
 				return nil
@@ -225,4 +225,15 @@ func openPTY() (master, slave *os.File, err error) {
 		_ = unix.IoctlSetTermios(sfd, unix.TCSETS, t)
 	}
 	return os.NewFile(uintptr(mfd), "/dev/ptmx"), os.NewFile(uintptr(sfd), "pty"), nil
+}
+
+// visibleNUL writes each NUL as the text \x00: journald's stream ends a
+// line at a NUL as at a newline and reads a new "<N>" priority after it
+// (src/journal/journald-stream.c), so a server could otherwise log at
+// priority 0 (wall) or forge the relay's own notices.
+func visibleNUL(b []byte) []byte {
+	if bytes.IndexByte(b, 0) < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte{0}, []byte(`\x00`))
 }

@@ -218,6 +218,9 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	}
 	err = fsat.RemoveFile(path)
 	release()
+	if errors.Is(err, fs.ErrNotExist) { // removed by hand meanwhile: gone all the same
+		err = nil
+	}
 	if err != nil {
 		return fail.NeedsRoot(fmt.Errorf("remove %s: %w", path, err), "deleting "+path)
 	}
