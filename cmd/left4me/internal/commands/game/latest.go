@@ -15,6 +15,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -130,14 +131,10 @@ func readLatestError(home string) (time.Time, string, error) {
 	return time.Unix(sec, 0), strings.TrimSpace(msg), nil
 }
 
-// writeFile replaces home/name by a rename: a reader sees the old
-// content or the new.
+// writeFile replaces home/name atomically (a reader sees the old content
+// or the new).
 func writeFile(home, name, data string) error {
-	tmp := filepath.Join(home, name+".new")
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(home, name))
+	return fsat.WriteFile(filepath.Join(home, name), []byte(data), fsat.WriteOptions{Perm: 0o644})
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
