@@ -41,6 +41,36 @@ func StoreConsole(dir, name, notifySocket string) error {
 	return notifyFDs(notifySocket, "FDSTOREREMOVE=1\nFDNAME="+layout.ConsoleFDName, "FDSTORE=1\nFDNAME="+layout.ConsoleFDName, f)
 }
 
+// StoreNotify connects a datagram socket to the service manager's
+// notification socket and gives it to the manager's store of the unit as
+// layout.NotifyFDName, replacing the one of an earlier start: systemd passes
+// it to the relay, the only process of the unit still able to reach the
+// manager. l4d2@.service hides the socket's path from the server, because
+// PID 1 logs a warning for every message it refuses (NotifyAccess=exec;
+// service_notify_message_authorized(), src/core/service.c, systemd 252),
+// with no rate limit of its own: a server sending thousands a second would
+// use up journald's rate limit for PID 1, whose messages about every other
+// unit would then be suppressed. A connected socket needs no path: the
+// kernel names the sender (SCM_CREDENTIALS) at each send, and that is the
+// relay, the main process, whoever connected it.
+func StoreNotify(notifySocket string) error {
+	if notifySocket == "" {
+		return errNoNotifySocket
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("notification socket for the relay: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "notify")
+	defer f.Close()
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: notifySocket}); err != nil { // "@..." is abstract
+		return fmt.Errorf("notification socket for the relay: connect %s: %w", notifySocket, err)
+	}
+	// FDPOLL=0: systemd drops a stored descriptor that polls as hung up
+	// or in error; this one is the relay's only way to the manager.
+	return notifyFDs(notifySocket, "FDSTOREREMOVE=1\nFDNAME="+layout.NotifyFDName, "FDSTORE=1\nFDPOLL=0\nFDNAME="+layout.NotifyFDName, f)
+}
+
 // rootDirs makes dir and dir/name directories owned by root, mode 0755,
 // refusing a link or anything others can write on the way.
 func rootDirs(dir, name string) error {
@@ -59,22 +89,24 @@ func rootDirs(dir, name string) error {
 	return nil
 }
 
+var errNoNotifySocket = errors.New("hand a socket to systemd: NOTIFY_SOCKET is not set (NotifyAccess=exec)")
+
 // notifyFDs sends two sd_notify messages, the second with f attached.
 func notifyFDs(socket, first, second string, f *os.File) error {
 	if socket == "" {
-		return errors.New("hand the console socket to systemd: NOTIFY_SOCKET is not set (NotifyAccess=exec)")
+		return errNoNotifySocket
 	}
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("hand the console socket to systemd: %w", err)
+		return fmt.Errorf("hand a socket to systemd (%s): %w", socket, err)
 	}
 	defer unix.Close(fd)
 	to := &unix.SockaddrUnix{Name: socket} // "@..." is abstract
 	if err := unix.Sendmsg(fd, []byte(first), nil, to, 0); err != nil {
-		return fmt.Errorf("hand the console socket to systemd: %w", err)
+		return fmt.Errorf("hand a socket to systemd (%s): %w", socket, err)
 	}
 	if err := unix.Sendmsg(fd, []byte(second), unix.UnixRights(int(f.Fd())), to, 0); err != nil {
-		return fmt.Errorf("hand the console socket to systemd: %w", err)
+		return fmt.Errorf("hand a socket to systemd (%s): %w", socket, err)
 	}
 	return nil
 }

@@ -96,8 +96,9 @@ Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
 # The console (left4me send, left4me console): the start helper binds its
 # socket in /run/left4me/console/%i, which only root can write (the server
 # cannot swap it), and stores it here; systemd passes it to the relay,
-# which serves root and members of left4me-admin only.
-FileDescriptorStoreMax=1
+# which serves root and members of left4me-admin only. Beside it, the
+# relay's connection to systemd's notification socket (hidden below).
+FileDescriptorStoreMax=2
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
 # A hang the watchdog killed is alerted even when the restart brings the
 # server back (OnFailure= waits until systemd gives up restarting).
@@ -160,6 +161,12 @@ InaccessiblePaths=-` + c.Layout.ConfigDir + `
 # and rotate the other servers' logs out of a journal at its size cap.
 # /dev/log points in here too.
 InaccessiblePaths=-/run/systemd/journal
+# Nor does it reach systemd's notification socket: PID 1 logs a warning for
+# every message it refuses (NotifyAccess= above), with no rate limit of its
+# own, so a server sending thousands a second would crowd PID 1's messages
+# about every other unit out of journald's rate limit. The relay has a
+# connection of its own, made by the start helper (FileDescriptorStoreMax=).
+InaccessiblePaths=-/run/systemd/notify
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes

@@ -62,8 +62,11 @@ func main() {
 	if err == nil && os.Getenv("INVOCATION_ID") != "" {
 		// In PID 1's namespace too: there the CLI finds the socket, and the
 		// unit's own has /run/left4me read-only (TemporaryFileSystem=).
+		// And the relay's only way to systemd: the unit hides the
+		// notification socket's path from the server.
 		err = prestart.InHostMountNS(func() error {
-			return prestart.StoreConsole(layout.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET"))
+			return errors.Join(prestart.StoreConsole(layout.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET")),
+				prestart.StoreNotify(os.Getenv("NOTIFY_SOCKET")))
 		})
 	}
 	if err != nil {

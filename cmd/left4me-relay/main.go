@@ -40,7 +40,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/a2s"
@@ -91,17 +90,20 @@ func main() {
 	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1)}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
-	console, err := relay.Inherited(layout.ConsoleFDName)
+	// So does its connection to systemd's notification socket, whose path
+	// the unit hides from the server (see prestart.StoreNotify).
+	console, conn, err := relay.Inherit(layout.ConsoleFDName, layout.NotifyFDName)
 	if err != nil {
 		diag.PrintError(os.Stderr, prog, err)
 	}
+	notify := relay.Notifier{Conn: conn}.Notify
 	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
 		Stop: "quit", Started: func(pid int) { l.pid <- pid }, Line: l.line}
 	if pc.addr == "" {
 		_ = notify("READY=1")
 		ready.Store(true)
 	} else {
-		go watch(pc, &ready, l, hasNoMaster(os.Args[2:]))
+		go watch(pc, &ready, l, hasNoMaster(os.Args[2:]), notify)
 	}
 	// Under systemd the server's lines go to the journal at a fixed
 	// priority (a line of its own starting "<0>" stays text).
@@ -279,7 +281,7 @@ func hasNoMaster(args []string) bool {
 // watch reports the server ready at its first answer, then feeds the
 // watchdog. A server that never answers fails the start: the relay exits
 // and systemd stops what is left of the unit.
-func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool) {
+func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify func(string) error) {
 	ctx := context.Background()
 	l.eng = &probe.Engine{Proc: "/proc", PID: <-l.pid}
 	if ap, err := netip.ParseAddrPort(pc.addr); err == nil {
@@ -372,11 +374,3 @@ func parseProbe(s string) (probeConfig, error) {
 
 // logf writes one line per call, so the server's lines and ours stay whole.
 func logf(format string, args ...any) { fmt.Fprintf(os.Stdout, format+"\n", args...) }
-
-func notify(state string) error {
-	ok, err := daemon.SdNotify(false, state)
-	if err == nil && !ok {
-		err = errors.New("NOTIFY_SOCKET is not set")
-	}
-	return err
-}

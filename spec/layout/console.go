@@ -14,5 +14,11 @@ const ConsoleDir = "/run/left4me/console"
 // ConsoleFDName names the console socket in the unit's descriptor store.
 const ConsoleFDName = "console"
 
+// NotifyFDName names, in the unit's descriptor store, the datagram socket
+// the start helper connects to systemd's notification socket for the relay:
+// l4d2@.service hides that socket's path from the server (see
+// prestart.StoreNotify), so the relay reaches it only through this one.
+const NotifyFDName = "notify"
+
 // ConsoleSocket is the socket of instance name below dir.
 func ConsoleSocket(dir, name string) string { return filepath.Join(dir, name, "console.sock") }

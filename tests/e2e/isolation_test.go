@@ -49,6 +49,8 @@ func TestIsolation(t *testing.T) {
 		"list " + bravoRun,
 		// Past the relay, straight to journald (/dev/log points there).
 		"journal /run/systemd/journal/socket", "journal /run/systemd/journal/stdout", "journal /dev/log",
+		// To PID 1, which would log each refused message.
+		"notify /run/systemd/notify 3000",
 		"flood " + strconv.Itoa(floodBytes),
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {
@@ -102,6 +104,21 @@ func TestIsolation(t *testing.T) {
 		}
 		if st := unitState(t, c, "bravo"); st != "active" {
 			t.Errorf("bravo is %s after the attack, want active", st)
+		}
+	})
+
+	t.Run("alpha cannot make PID 1 log for it", func(t *testing.T) {
+		// PID 1 refuses a notification from a process other than the
+		// relay and logs a warning for each (no rate limit of its own).
+		c.MustRun(t, "journalctl", "--sync")
+		out := c.MustRun(t, "journalctl", "--no-pager", "-o", "cat", "_PID=1", "UNIT=l4d2@alpha.service")
+		if n := strings.Count(out, "Got notification message"); n > 0 {
+			t.Errorf("PID 1 logged %d refused notifications of alpha's", n)
+		}
+		// The relay still reaches systemd: alpha became ready (above) and
+		// its status is the relay's.
+		if st := c.MustRun(t, "systemctl", "show", "-P", "StatusText", "l4d2@alpha.service"); !strings.Contains(st, "A2S_INFO") {
+			t.Errorf("alpha's status: %q", st)
 		}
 	})
 

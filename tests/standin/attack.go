@@ -27,7 +27,9 @@ import (
 // line: "pid N" (a process of the other server), "read PATH" (a file to
 // read), "write PATH" (a file to create), "list PATH" (a directory) and
 // "journal PATH" (a socket of journald's to log to directly, bypassing the
-// relay: a datagram socket, or else a stream one). Each attempt and its
+// relay: a datagram socket, or else a stream one), "notify PATH N" (N
+// sd_notify datagrams to systemd's socket at PATH, each of which PID 1
+// refuses and logs). Each attempt and its
 // outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
 // console lines as fast as the terminal takes them (a plugin printing in a
 // loop), after the attempts; it is not an attempt.
@@ -52,6 +54,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	defer f.Close()
 	var pids []int
 	var reads, writes, lists, journals []string
+	var notifies []string
 	flood := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -69,6 +72,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			lists = append(lists, arg)
 		case "journal":
 			journals = append(journals, arg)
+		case "notify":
+			notifies = append(notifies, arg)
 		case "flood":
 			flood, _ = strconv.Atoi(arg)
 		}
@@ -123,6 +128,11 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	for _, p := range journals {
 		try("log to "+p, logDirect(p))
 	}
+	for _, a := range notifies {
+		p, count, _ := strings.Cut(a, " ")
+		n, _ := strconv.Atoi(count)
+		try(fmt.Sprintf("send %d notifications to %s", n, p), notifyFlood(p, n))
+	}
 	if flood > 0 {
 		start := time.Now()
 		line := []byte("standin: flood " + strings.Repeat("x", 984) + "\n") // 1000 bytes
@@ -148,6 +158,25 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 		}
 	}
 	logf("attack: %d of %d attempts worked, see %s", worked, len(attempts), path)
+}
+
+// notifyFlood sends n sd_notify(3) datagrams to the socket at path, as a
+// plugin may to crowd PID 1's messages out of the journal: a message from
+// a process other than the main one is refused and logged, each
+// (NotifyAccess=exec; service_notify_message_authorized(),
+// src/core/service.c, systemd 252).
+func notifyFlood(path string, n int) error {
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for range n {
+		if _, err := c.Write([]byte("STATUS=standin: forged\nWATCHDOG=1")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // logDirect writes one entry of the native protocol (systemd's

@@ -262,20 +262,28 @@ func Commands(cmd string) (lines []string, why string) {
 	return lines, ""
 }
 
-// Inherited returns the listening socket named name that systemd passed
-// (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; sd_listen_fds(3)), or nil. The
-// descriptor systemd passed is closed: the server must not inherit it.
-func Inherited(name string) (*net.UnixListener, error) {
+// Inherit returns what systemd passed from the unit's descriptor store
+// (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES; sd_listen_fds(3)): the
+// listening socket named listener and the connected datagram socket named
+// dgram, each nil when not passed. Every descriptor systemd passed is
+// closed: the server must not inherit them.
+func Inherit(listener, dgram string) (*net.UnixListener, *net.UnixConn, error) {
 	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid != os.Getpid() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
 	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
 	var found *net.UnixListener
+	var conn *net.UnixConn
 	var errs []error
 	for i := range n {
 		f := os.NewFile(uintptr(3+i), "listen-fd")
-		if i < len(names) && names[i] == name && found == nil {
+		name := ""
+		if i < len(names) {
+			name = names[i]
+		}
+		switch {
+		case name == listener && found == nil:
 			l, err := net.FileListener(f)
 			if ul, ok := l.(*net.UnixListener); err == nil && ok {
 				found = ul
@@ -289,10 +297,17 @@ func Inherited(name string) (*net.UnixListener, error) {
 			} else {
 				errs = append(errs, fmt.Errorf("the %s socket from systemd: %w", name, errors.Join(err, errors.New("not a unix listening socket"))))
 			}
+		case name == dgram && conn == nil:
+			c, err := net.FileConn(f)
+			if uc, ok := c.(*net.UnixConn); err == nil && ok {
+				conn = uc
+			} else {
+				errs = append(errs, fmt.Errorf("the %s socket from systemd: %w", name, errors.Join(err, errors.New("not a unix socket"))))
+			}
 		}
 		f.Close()
 	}
-	return found, errors.Join(errs...)
+	return found, conn, errors.Join(errs...)
 }
 
 func relisten(l *net.UnixListener) error {
