@@ -39,6 +39,9 @@ func TestGameUpdateService(t *testing.T) {
 		{name: "interrupted while following another's: it goes on", running: true, cancel: true, wantErr: "interrupted: no longer following " + unit + ", which goes on"},
 		{name: "its flags are the unit's", args: []string{"--login", "someone"}, wantErr: "--login with --service"},
 		{name: "a flag from update.env passes", env: map[string]string{"LEFT4ME_UPDATE_RESTART": "when-empty"}, want: "updated to build 2", started: true},
+		{name: "the same value as update.env passes", env: map[string]string{"LEFT4ME_UPDATE_DEADLINE": "2h"}, args: []string{"--restart-deadline", "120m"}, want: "updated to build 2", started: true},
+		{name: "another value than update.env's is refused", env: map[string]string{"LEFT4ME_STEAMCMD": "/opt/steamcmd"}, args: []string{"--steamcmd", "/usr/games/steamcmd"},
+			wantErr: "--steamcmd with --service: the update runs with left4me-update.service's settings (/etc/left4me/update.env"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {

@@ -122,25 +122,41 @@ func busy(state string) bool {
 
 // onlyService refuses the update's own flags beside --service: the unit
 // runs with its settings (update.env), which the command line cannot
-// reach. A flag set from that environment (the panel loads update.env
-// too) is no choice of the caller's and passes.
+// reach. A flag whose value is that environment's (the panel loads
+// update.env too) is no choice of the caller's and passes; another value
+// would be ignored without a word, so it is refused.
 func onlyService(c *cli.Context) error {
 	for _, f := range c.Command.Flags {
 		name := f.Names()[0]
-		if name == "service" || !c.IsSet(name) {
+		if name == "service" || !c.IsSet(name) || fromEnv(c, f) {
 			continue
 		}
-		fromEnv := false
-		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
-			for _, v := range ev.GetEnvVars() {
-				fromEnv = fromEnv || os.Getenv(v) != ""
-			}
-		}
-		if !fromEnv {
-			return fmt.Errorf("%w: --%s with --service: the update runs with %s's settings (/etc/left4me/update.env and the steam-password credential); set it there", fail.ErrUsage, name, UpdateUnit)
-		}
+		return fmt.Errorf("%w: --%s with --service: the update runs with %s's settings (/etc/left4me/update.env and the steam-password credential); set it there", fail.ErrUsage, name, UpdateUnit)
 	}
 	return nil
+}
+
+// fromEnv tells whether f's value is the one its environment variable
+// gives, as the unit would read it.
+func fromEnv(c *cli.Context, f cli.Flag) bool {
+	ev, ok := f.(interface{ GetEnvVars() []string })
+	if !ok {
+		return false
+	}
+	name := f.Names()[0]
+	for _, v := range ev.GetEnvVars() {
+		val, set := os.LookupEnv(v)
+		if !set || val == "" {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		if _, ok := f.(*cli.DurationFlag); ok {
+			d, err := time.ParseDuration(val)
+			return err == nil && d == c.Duration(name)
+		}
+		return val == strings.TrimSpace(c.String(name))
+	}
+	return false
 }
 
 // journalCursor is where the unit's journal ends now ("" if unknown:
