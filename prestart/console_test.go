@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/rundir"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // StoreNotify hands the manager a socket connected to the manager's own,
@@ -66,5 +69,43 @@ func TestStoreNotifyErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "gone")
 	if err := StoreNotify(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("a socket that is not there: %v, want an error naming %s", err, missing)
+	}
+}
+
+// RecordStop leaves the run in runtime/NAME/stopped, root's, replacing an
+// earlier one; a name never started has none, a bad run is refused, and a
+// link in place of runtime/NAME is not followed.
+func TestRecordStop(t *testing.T) {
+	root := t.TempDir()
+	c := Config{Layout: layout.Layout{ConfigDir: filepath.Join(root, "etc"), Root: root}}
+	d := rundir.Of(c.Layout, "a")
+	if err := RecordStop(c, "a", "0123456789abcdef0123456789abcdef"); err != nil || d.ReadStopped() != "" {
+		t.Fatalf("never started: %v, %q", err, d.ReadStopped())
+	}
+	if err := os.MkdirAll(d.Path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"} {
+		if err := RecordStop(c, "a", run); err != nil || d.ReadStopped() != run {
+			t.Errorf("RecordStop(%s): %v; read %q", run, err, d.ReadStopped())
+		}
+	}
+	for _, bad := range []string{"", "../x", "a\nb", "0123456789abcdef0123456789abcdeg"} {
+		if err := RecordStop(c, "a", bad); err == nil {
+			t.Errorf("RecordStop(%q) passed", bad)
+		}
+	}
+	if err := RecordStop(c, "../a", "00000000000000000000000000000003"); err == nil {
+		t.Error("a bad name passed")
+	}
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(c.Layout.RuntimeRoot(), "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := RecordStop(c, "b", "00000000000000000000000000000004"); err == nil {
+		t.Error("a link in place of runtime/b was followed")
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Errorf("wrote through the link: %v", ents)
 	}
 }

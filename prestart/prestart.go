@@ -7,6 +7,7 @@ package prestart
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -145,6 +146,39 @@ func Stop(c Config, name string) error {
 		c.step("unmounted %s", merged)
 	} else {
 		c.step("%s was not mounted", merged)
+	}
+	return nil
+}
+
+// RecordStop writes invocation to runtime/NAME's layout.Stopped (root's,
+// under the instance's lock): that run ended in a stop somebody asked
+// for. A name never started has nowhere to record it, and needs none.
+func RecordStop(c Config, name, invocation string) error {
+	if err := layout.ValidateName(name); err != nil {
+		return err
+	}
+	// systemd's INVOCATION_ID: 128 bits in hex (sd_id128_to_string).
+	if _, err := hex.DecodeString(invocation); err != nil || len(invocation) != 32 {
+		return fmt.Errorf("record the stop of %s: bad invocation %q", name, invocation)
+	}
+	d := rundir.Of(c.Layout, name)
+	lock, err := d.Lock(rundir.Wait)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record the stop of %s: %w", name, err)
+	}
+	defer unix.Close(lock)
+	tmp := layout.Stopped + ".new"
+	if err := unix.Unlinkat(lock, tmp, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("record the stop in %s: %w", d.Path, err)
+	}
+	if err := writeNew(lock, tmp, []byte(invocation+"\n"), 0, 0, d.Path); err != nil {
+		return err
+	}
+	if err := unix.Renameat(lock, tmp, lock, layout.Stopped); err != nil {
+		return fmt.Errorf("record the stop in %s: %w", d.Path, err)
 	}
 	return nil
 }

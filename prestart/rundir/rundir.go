@@ -178,8 +178,18 @@ func Unmount(path string) (n int, err error) {
 // ReadRecord is the installation the last start recorded, as written
 // ("installations/ID" or "installation"). Only a small regular file owned
 // by root counts: runtime/NAME is root's, the server cannot write it.
-func (d Dir) ReadRecord() (string, bool) {
-	p := d.Part(layout.Record)
+func (d Dir) ReadRecord() (string, bool) { return d.readSmall(layout.Record) }
+
+// ReadStopped is the run (INVOCATION_ID) of the last server that ended in
+// a stop PID 1 was asked for (layout.Stopped), or "". Like ReadRecord,
+// only a small regular file owned by root counts.
+func (d Dir) ReadStopped() string {
+	s, _ := d.readSmall(layout.Stopped)
+	return s
+}
+
+func (d Dir) readSmall(part string) (string, bool) {
+	p := d.Part(part)
 	st, err := os.Lstat(p)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || st.Sys().(*syscall.Stat_t).Uid != 0 {
 		return "", false

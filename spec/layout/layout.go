@@ -79,6 +79,12 @@ const (
 	// lines, startplan.FormatPorts): while the server runs it holds them
 	// against every spec (spec.ClaimPorts).
 	Ports = "ports"
+	// Stopped is the run (INVOCATION_ID) of the last server that ended
+	// while PID 1 stopped or restarted it as asked (a stop or restart
+	// job), written by the stop helper: left4me retry leaves a server
+	// whose stop failed down, without relying on the journal keeping
+	// PID 1's "Stopping" entry.
+	Stopped = "stopped"
 )
 
 // RuntimePart is one part of runtime/NAME (Upper, Merged, …).

@@ -98,10 +98,16 @@ func TestEngines(t *testing.T) {
 		c.WaitFor(t, "stuck to hang", 30*time.Second, func() bool {
 			return strings.Contains(c.Journal(t, "l4d2@stuck.service"), "standin: hanging now")
 		})
+		run := show("stuck", "InvocationID")
 		c.MustRun(t, "systemctl", "stop", "l4d2@stuck.service")
 		j := c.Journal(t, "l4d2@stuck.service")
 		if res := show("stuck", "Result"); res != "timeout" || !strings.Contains(j, "Killing") {
 			t.Errorf("Result=%s\n%s", res, j)
+		}
+		// The stop helper recorded the run as stopped on request (PID 1
+		// ran a stop job), so retry needs no journal entry to know it.
+		if b, err := os.ReadFile(filepath.Join(state, "runtime/stuck/stopped")); err != nil || strings.TrimSpace(string(b)) != run {
+			t.Errorf("runtime/stuck/stopped: %q, %v; want the failed run %s", b, err, run)
 		}
 		// It was meant to be down: OnFailure='s retry leaves it so (it
 		// started it again a minute later before).

@@ -59,6 +59,7 @@ func TestHealth(t *testing.T) {
 	t.Run("a hung server is restarted by the watchdog", func(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@hang.service")
 		old := mainPID(t, c, "hang")
+		run := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "InvocationID", "l4d2@hang.service"))
 		c.WaitFor(t, "the watchdog to fire", 60*time.Second, func() bool {
 			return strings.Contains(c.Journal(t, "l4d2@hang.service"), "Watchdog timeout")
 		})
@@ -70,6 +71,10 @@ func TestHealth(t *testing.T) {
 			pid := mainPID(t, c, "hang")
 			return pid != old && pid != "0" && unitState(t, c, "hang") == "active"
 		})
+		// Nobody asked for that end: the stop helper records no stop.
+		if b, _ := c.Run(t, "cat", "/var/lib/left4me/runtime/hang/stopped"); strings.Contains(b, run) {
+			t.Errorf("the watchdog's kill of run %s was recorded as a stop asked for", run)
+		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@hang.service")
 	})
 	t.Run("a crash loop ends at the start limit", func(t *testing.T) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // A failed instance is started again after the back-off, which doubles
@@ -81,23 +83,30 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		stopped bool   // PID 1 logged a stop job in that run
 		refused bool   // the start helper refused it for its disk ceiling
 		want    string // "": retried; "stop" or "refused": not, saying why
+		record  string // the stop helper's record of a run stopped as asked
 	}{
-		{"timeout", true, true, false, "stop"},
-		{"timeout", true, false, false, ""},
-		{"timeout", false, true, false, "stop"},  // stopped while starting
-		{"exit-code", true, true, false, "stop"}, // quit with an error when stopped
-		{"signal", true, true, false, "stop"},
-		{"oom-kill", true, true, false, "stop"}, // over MemoryMax on its way down
-		{"oom-kill", true, false, false, ""},
+		// The stop helper's record counts without the journal's entry
+		// (rotated away, or journald not storing), but only for that run.
+		{"timeout", true, false, false, "stop", run},
+		{"exit-code", true, false, false, "stop", run},
+		{"timeout", true, false, false, "", "fedcba9876543210fedcba9876543210"},
+		{"start-limit-hit", true, false, false, "", run},
+		{"timeout", true, true, false, "stop", ""},
+		{"timeout", true, false, false, "", ""},
+		{"timeout", false, true, false, "stop", ""},  // stopped while starting
+		{"exit-code", true, true, false, "stop", ""}, // quit with an error when stopped
+		{"signal", true, true, false, "stop", ""},
+		{"oom-kill", true, true, false, "stop", ""}, // over MemoryMax on its way down
+		{"oom-kill", true, false, false, "", ""},
 		// The helper refused for the disk ceiling (its queued stop logs
 		// no "Stopping"); other refusals may pass, and are retried.
-		{"signal", false, false, true, "refused"},
-		{"exit-code", false, false, true, "refused"},
-		{"signal", false, false, false, ""},
+		{"signal", false, false, true, "refused", ""},
+		{"exit-code", false, false, true, "refused", ""},
+		{"signal", false, false, false, "", ""},
 		// An error line in a run where the server ran: not believed.
-		{"exit-code", true, false, true, ""},
-		{"exit-code", true, false, false, ""},
-		{"start-limit-hit", false, true, true, ""},
+		{"exit-code", true, false, true, "", ""},
+		{"exit-code", true, false, false, "", ""},
+		{"start-limit-hit", false, true, true, "", ""},
 	} {
 		te := newEnv(t)
 		te.spec(t, "a", "port: 27001\n")
@@ -106,6 +115,14 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		u := te.sd.units["l4d2@a.service"]
 		u.Result, u.Invocation, u.MainRan = tc.result, run, tc.mainRan
 		te.sd.units["l4d2@a.service"] = u
+		if tc.record != "" {
+			if err := os.MkdirAll(te.Layout.RuntimeDir("a"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(te.Layout.RuntimePart("a", layout.Stopped), []byte(tc.record+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			switch {
 			case slices.Contains(args, "MESSAGE_ID=de5b426a63be47a7b6ac3eaac82e2f6f"):

@@ -23,6 +23,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/fsat"
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
@@ -375,14 +376,20 @@ func (e *Env) RefusedOverDisk(ctx context.Context, u control.Unit) bool {
 
 // StopAsked reports whether the run invocation of unit ended in a stop
 // somebody asked for (systemctl stop, left4me stop, a restart, the disk
-// timer): systemd logged the stop job's start for that run. A stop that
-// failed (a server that did not quit within TimeoutStopSec) leaves the
-// unit failed, and OnFailure= cannot tell it from a crash loop. Only
-// PID 1's own entries count (_PID= is journald's, trusted): a server may
-// write any other field to the journal socket.
+// timer). A stop that failed (a server that did not quit within
+// TimeoutStopSec) leaves the unit failed, and OnFailure= cannot tell it
+// from a crash loop. The stop helper records such a run (asking PID 1
+// for the unit's job; runtime/NAME/stopped, root's); failing that,
+// systemd's journal entry for the start of the stop job counts. Only
+// PID 1's own entries count there (_PID= is journald's, trusted): a
+// server may write any other field to the journal socket.
 func (e *Env) StopAsked(ctx context.Context, unit, invocation string) bool {
 	if invocation == "" || strings.Trim(invocation, "0") == "" {
 		return false
+	}
+	if name, ok := strings.CutSuffix(strings.TrimPrefix(unit, "l4d2@"), ".service"); ok && UnitOf(name) == unit && layout.ValidateName(name) == nil &&
+		rundir.Of(e.Layout, name).ReadStopped() == invocation {
+		return true
 	}
 	var out, errb bytes.Buffer
 	// What journald received before now is written first: a server
