@@ -110,6 +110,13 @@ WorkingDirectory=-` + merged + `
 # are handed out lowest first, so code that uses select(2) keeps working
 # until the old limit would have failed anyway.
 LimitNOFILE=16384
+# No kernel core dumps, and a plugin cannot raise the soft limit again (the
+# default hard limit is unlimited): a core of srcds would land wherever the
+# crashing process stands, its private /tmp included, outside the disk
+# ceiling, or with systemd-coredump installed in a unit of its own per
+# crash, journal entries included. The engine's own minidumps (breakpad,
+# through ptrace) are unaffected.
+LimitCORE=0
 # Stop: SIGTERM reaches the relay alone (KillMode=mixed), which types
 # "quit" into the console, as LinuxGSM and AMP stop srcds: a signal would
 # kill Source 2013 (no SIGINT handler; exit 130, "failed") and CS:GO
@@ -167,6 +174,12 @@ InaccessiblePaths=-/run/systemd/journal
 # about every other unit out of journald's rate limit. The relay has a
 # connection of its own, made by the start helper (FileDescriptorStoreMax=).
 InaccessiblePaths=-/run/systemd/notify
+# Nor the system bus: its socket takes anyone's connection, and dbus-daemon
+# (1.14) logs each one that does not finish logging in within 30 s, 64 at a
+# time, and serves nobody else while they wait (measured: root's busctl
+# timed out). A dynamic user could not use the bus anyway (dbus-daemon
+# runs with SYSTEMD_NSS_DYNAMIC_BYPASS=1 and cannot look it up).
+InaccessiblePaths=-/run/dbus
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes

@@ -51,6 +51,9 @@ func TestIsolation(t *testing.T) {
 		"journal /run/systemd/journal/socket", "journal /run/systemd/journal/stdout", "journal /dev/log",
 		// To PID 1, which would log each refused message.
 		"notify /run/systemd/notify 3000",
+		// The system bus, where a login held open is logged and blocks
+		// others; and kernel core dumps, outside its disk ceiling.
+		"connect /run/dbus/system_bus_socket", "core",
 		"flood " + strconv.Itoa(floodBytes),
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {

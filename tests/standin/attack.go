@@ -29,7 +29,9 @@ import (
 // "journal PATH" (a socket of journald's to log to directly, bypassing the
 // relay: a datagram socket, or else a stream one), "notify PATH N" (N
 // sd_notify datagrams to systemd's socket at PATH, each of which PID 1
-// refuses and logs). Each attempt and its
+// refuses and logs), "connect PATH" (a stream socket of a daemon's, such as
+// the system bus, to hold a login open on), "core" (raise its core dump
+// limit to take dumps outside its disk ceiling). Each attempt and its
 // outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
 // console lines as fast as the terminal takes them (a plugin printing in a
 // loop), after the attempts; it is not an attempt.
@@ -54,7 +56,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	defer f.Close()
 	var pids []int
 	var reads, writes, lists, journals []string
-	var notifies []string
+	var notifies, connects []string
+	core := false
 	flood := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -74,6 +77,10 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			journals = append(journals, arg)
 		case "notify":
 			notifies = append(notifies, arg)
+		case "connect":
+			connects = append(connects, arg)
+		case "core":
+			core = true
 		case "flood":
 			flood, _ = strconv.Atoi(arg)
 		}
@@ -133,6 +140,12 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 		n, _ := strconv.Atoi(count)
 		try(fmt.Sprintf("send %d notifications to %s", n, p), notifyFlood(p, n))
 	}
+	for _, p := range connects {
+		try("connect to "+p, holdLogin(p))
+	}
+	if core {
+		try("raise its core dump limit", raiseCore())
+	}
 	if flood > 0 {
 		start := time.Now()
 		line := []byte("standin: flood " + strings.Repeat("x", 984) + "\n") // 1000 bytes
@@ -177,6 +190,34 @@ func notifyFlood(path string, n int) error {
 		}
 	}
 	return nil
+}
+
+// holdLogin connects to the stream socket at path and begins a D-Bus
+// login it never finishes: dbus-daemon keeps 64 such connections, logs
+// each it drops after 30 s, and serves nobody else meanwhile. (The
+// attempt ends at once here: whether it could connect is what counts.)
+func holdLogin(path string) error {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Write([]byte("\x00AUTH EXTERNAL "))
+	return err
+}
+
+// raiseCore raises the soft core dump limit to the hard one, which a
+// process may: with a hard limit above 0 its crash leaves a core file.
+func raiseCore() error {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_CORE, &r); err != nil {
+		return err
+	}
+	if r.Max == 0 {
+		return errors.New("the hard limit is 0")
+	}
+	r.Cur = r.Max
+	return syscall.Setrlimit(syscall.RLIMIT_CORE, &r)
 }
 
 // logDirect writes one entry of the native protocol (systemd's
