@@ -172,6 +172,13 @@ func diskFull(l layout.Layout, name string, used, ceiling int64) error {
 		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.SpecPath(name), l.ConfigDir, l.RuntimeDir(name), name)
 }
 
+// tempFull is diskFull for a server its private /tmp and /var/tmp took
+// over its ceiling: they go with its stop, so its next start passes.
+func tempFull(l layout.Layout, name string, tree, temp, ceiling int64) error {
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s and its private /tmp and /var/tmp %s, more than the %s it may; the temporary files go with this stop (systemd removes them), so it may be started again; if this repeats, one of its plugins fills /tmp",
+		l.RuntimeDir(name), ErrDiskFull, Size(tree), Size(temp), Size(ceiling))
+}
+
 // hostDiskFull is diskFull for a server held to the host's ceiling: its
 // spec is gone or invalid, so neither it nor reset is the way out.
 func hostDiskFull(l layout.Layout, name string, used, ceiling int64) error {
@@ -233,6 +240,11 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			errs = append(errs, err)
 		}
 		used, err := instanceUsage(dir, what)
+		var temp int64
+		if err == nil {
+			temp, err = c.PrivateTmp.usage(name)
+			used += temp
+		}
 		if err == nil {
 			err = recordUsage(dir, what, used, time.Now())
 		}
@@ -243,6 +255,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			errs = append(errs, fmt.Errorf("%s: %w: its upper layer cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
 		case err != nil:
 			errs = append(errs, err)
+		case p.Disk > 0 && used > p.Disk && used-temp <= p.Disk:
+			over = append(over, name)
+			errs = append(errs, tempFull(c.Layout, name, used-temp, temp, p.Disk))
 		case p.Disk > 0 && used > p.Disk:
 			over = append(over, name)
 			if hostHeld {

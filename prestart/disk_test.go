@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -147,5 +150,73 @@ func TestOverDiskOrphan(t *testing.T) {
 				t.Errorf("not measured: %v", err)
 			}
 		})
+	}
+}
+
+// A server's private /tmp and /var/tmp (systemd's directories of root's,
+// named for its unit and this boot) count against its ceiling; a
+// look-alike someone else made, another unit's or another boot's do not.
+func TestOverDiskPrivateTmp(t *testing.T) {
+	const boot = "0123456789abcdef0123456789abcdef"
+	e := newEnv(t, "")
+	s, err := spec.Judge(e.c.Layout, "srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Start(e.c, "srv", s.StartPlan()); err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(e.c, "srv")
+	dir, err := unix.Open(e.path("runtime/srv"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := instanceUsage(dir, "srv")
+	unix.Close(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp, varTmp := t.TempDir(), t.TempDir()
+	put := func(base, name string, size int, uid int) {
+		d := filepath.Join(base, name, "tmp")
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "fill"), make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(base, name), uid, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(tmp, "systemd-private-"+boot+"-l4d2@srv.service-a1b2c3", 1<<20, 0)
+	put(varTmp, "systemd-private-"+boot+"-l4d2@srv.service-d4e5f6", 1<<20, 0)
+	// Not its own: none of these counts.
+	put(tmp, "systemd-private-"+boot+"-l4d2@srv.service-zzzzzz", 64<<20, 65534)
+	put(tmp, "systemd-private-"+boot+"-l4d2@srv2.service-a1b2c3", 64<<20, 0)
+	put(tmp, "systemd-private-fedcba9876543210fedcba9876543210-l4d2@srv.service-a1b2c3", 64<<20, 0)
+	e.c.PrivateTmp = PrivateTmp{Dirs: []string{tmp, varTmp}, BootID: boot}
+	for _, tc := range []struct {
+		ceiling int64
+		over    bool
+	}{
+		{tree + 3<<20, false},
+		{tree + 1<<20, true},
+	} {
+		over, errs, err := OverDisk(e.c, t.TempDir(), func(string, string) (startplan.Plan, error) {
+			return startplan.Plan{Disk: tc.ceiling}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.over != (len(over) == 1) || tc.over != (len(errs) == 1) {
+			t.Fatalf("ceiling %d: over %v, errs %v", tc.ceiling, over, errs)
+		}
+		if tc.over && !strings.Contains(errs[0].Error(), "its private /tmp and /var/tmp 2.0 MiB") {
+			t.Errorf("message: %v", errs[0])
+		}
+		if used, _, _ := rundir.Of(e.c.Layout, "srv").ReadUsage(); used < tree+2<<20 || used > tree+3<<20 {
+			t.Errorf("recorded %d bytes, want its tree's %d and about 2 MiB of temporary files", used, tree)
+		}
 	}
 }

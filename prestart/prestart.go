@@ -32,6 +32,9 @@ type Config struct {
 	// IdmapPins is where the idmapped layers' user namespace is pinned
 	// for the boot (IdmapPinDir); empty makes a new one at every start.
 	IdmapPins string
+	// PrivateTmp, when set, is where the disk timer finds each running
+	// server's private /tmp and /var/tmp, which count against its ceiling.
+	PrivateTmp PrivateTmp
 
 	// attachLayers makes the tests take the path of kernels before 6.15,
 	// which refuse detached mounts as overlay layers.

@@ -130,6 +130,10 @@ func checkDisk(prog string) {
 	if err != nil {
 		fail(prog, err)
 	}
+	// A server's private /tmp and /var/tmp are on the host's disks.
+	if c.PrivateTmp, err = prestart.HostPrivateTmp(); err != nil {
+		fail(prog, err)
+	}
 	dir := os.Getenv(startplan.DirEnv)
 	if dir == "" {
 		dir = startplan.DefaultDir

@@ -306,4 +306,21 @@ func TestDiskCeiling(t *testing.T) {
 		out, _ := c.Run(t, "cat", "/run/events.jsonl")
 		return strings.Contains(out, `"event":"disk-full","instance":"calm"`)
 	})
+
+	// What a server writes to its private /var/tmp (on the host's disk,
+	// outside its tree) counts too; the stop takes it away, so it may
+	// start again.
+	pid := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MainPID", "l4d2@full.service"))
+	c.MustRun(t, "nsenter", "-t", pid, "-m", "--", "sh", "-c", "head -c 83886080 /dev/zero >/var/tmp/fill")
+	if out := c.MustRun(t, "sh", "-c", "du -sm /var/tmp/systemd-private-*-l4d2@full.service-*"); !strings.HasPrefix(out, "80\t") && !strings.HasPrefix(out, "81\t") {
+		t.Errorf("full's private /var/tmp on the host: %q", out)
+	}
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Error("left4me-disk.service succeeded with full's /var/tmp over its ceiling")
+	}
+	c.WaitFor(t, "full stopped for its /var/tmp", 30*time.Second, func() bool { return unitState(t, c, "full") != "active" })
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "its private /tmp and /var/tmp 80.0 MiB, more than the 64.0 MiB it may") {
+		t.Errorf("left4me-disk.service's journal does not say why full was stopped:\n%s", j)
+	}
+	c.MustRun(t, "systemctl", "start", "l4d2@full.service")
 }
