@@ -9,11 +9,12 @@ import (
 // Each instance stacks one overlay whose standin.env tells the stand-in
 // how to misbehave.
 var healthSpecs = map[string]string{
-	"etc/left4me/instances/slow.yaml":  "port: 27020\nstart_timeout: 30\noverlays: [slow]\n",
-	"etc/left4me/instances/never.yaml": "port: 27021\nstart_timeout: 10\noverlays: [never]\n",
-	"etc/left4me/instances/hang.yaml":  "port: 27022\nhang_timeout: 10\noverlays: [hang]\n",
-	"etc/left4me/instances/crash.yaml": "port: 27023\noverlays: [crash]\n",
-	"etc/left4me/instances/busy.yaml":  "port: 27024\noverlays: [busy]\n",
+	"etc/left4me/instances/slow.yaml":   "port: 27020\nstart_timeout: 30\noverlays: [slow]\n",
+	"etc/left4me/instances/never.yaml":  "port: 27021\nstart_timeout: 10\noverlays: [never]\n",
+	"etc/left4me/instances/hang.yaml":   "port: 27022\nhang_timeout: 10\noverlays: [hang]\n",
+	"etc/left4me/instances/crash.yaml":  "port: 27023\noverlays: [crash]\n",
+	"etc/left4me/instances/busy.yaml":   "port: 27024\noverlays: [busy]\n",
+	"etc/left4me/instances/steady.yaml": "port: 27025\nhang_timeout: 10\n",
 }
 
 var healthState = map[string]string{
@@ -76,6 +77,25 @@ func TestHealth(t *testing.T) {
 			t.Errorf("the watchdog's kill of run %s was recorded as a stop asked for", run)
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@hang.service")
+	})
+	t.Run("the watchdog is fed across a re-execution of systemd", func(t *testing.T) {
+		// The relay reaches PID 1 only through the socket the start helper
+		// connected for it (the unit hides the path): a daemon-reexec (a
+		// systemd upgrade runs one) must not cut it, or every server with
+		// a hang_timeout would be killed as hung.
+		c.MustRun(t, "systemctl", "start", "l4d2@steady.service")
+		pid := mainPID(t, c, "steady")
+		c.MustRun(t, "systemctl", "daemon-reexec")
+		c.MustRun(t, "systemctl", "daemon-reload")
+		time.Sleep(25 * time.Second) // two and a half hang_timeouts
+		j := c.Journal(t, "l4d2@steady.service")
+		if now := mainPID(t, c, "steady"); now != pid || unitState(t, c, "steady") != "active" || strings.Contains(j, "Watchdog timeout") {
+			t.Errorf("steady: main PID %s (was %s), %s\n%s", now, pid, unitState(t, c, "steady"), j)
+		}
+		if out, err := c.Run(t, "left4me", "send", "steady", "status"); err != nil || !strings.Contains(out, "hostname") {
+			t.Errorf("console after the re-execution: %v\n%s", err, out)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@steady.service")
 	})
 	t.Run("a crash loop ends at the start limit", func(t *testing.T) {
 		if _, err := c.Run(t, "systemctl", "start", "l4d2@crash.service"); err == nil {
