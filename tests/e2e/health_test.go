@@ -95,6 +95,13 @@ func TestHealth(t *testing.T) {
 		if out, err := c.Run(t, "left4me", "send", "steady", "status"); err != nil || !strings.Contains(out, "hostname") {
 			t.Errorf("console after the re-execution: %v\n%s", err, out)
 		}
+		// Who typed what is in the journal, a secret redacted.
+		c.MustRun(t, "left4me", "send", "steady", "sv_password", "hunter2")
+		c.MustRun(t, "journalctl", "--sync")
+		if j := c.Journal(t, "l4d2@steady.service"); !strings.Contains(j, "left4me-relay: console: uid 0 typed: status") ||
+			!strings.Contains(j, "typed: sv_password [redacted]") || strings.Contains(j, "hunter2") {
+			t.Errorf("the console's audit lines:\n%s", j)
+		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@steady.service")
 	})
 	t.Run("a crash loop ends at the start limit", func(t *testing.T) {

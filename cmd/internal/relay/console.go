@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -32,10 +33,11 @@ type console struct {
 	clients map[net.Conn]chan []byte
 	input   chan string // to the terminal
 	allowed func(uid uint32) bool
+	audit   io.Writer // who typed what, for the journal
 }
 
-func newConsole(input chan string, allowed func(uint32) bool) *console {
-	return &console{clients: map[net.Conn]chan []byte{}, input: input, allowed: allowed}
+func newConsole(input chan string, allowed func(uint32) bool, audit io.Writer) *console {
+	return &console{clients: map[net.Conn]chan []byte{}, input: input, allowed: allowed, audit: audit}
 }
 
 // serve accepts clients on l until it is closed.
@@ -80,6 +82,10 @@ func (c *console) client(conn *net.UnixConn) {
 			fmt.Fprintf(conn, Refusal+"refused: %s\n", msg)
 			continue
 		}
+		// Who typed what goes to the journal as the relay's own line,
+		// secrets redacted: the server's echo of it is the server's output,
+		// which its log budget may drop while a plugin floods.
+		fmt.Fprintf(c.audit, "left4me-relay: console: uid %d typed: %s\n", uid, Redact([]byte(cmd)))
 		c.input <- cmd
 	}
 }

@@ -78,7 +78,7 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 			}
 		}
 		defer l.Close()
-		con = newConsole(make(chan string), o.Allowed)
+		con = newConsole(make(chan string), o.Allowed, out)
 		go con.serve(l)
 	}
 	typed := make(chan string)

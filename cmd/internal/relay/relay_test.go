@@ -2,7 +2,9 @@ package relay
 
 import (
 	"bufio"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,6 +116,18 @@ func TestConsole(t *testing.T) {
 	conn.Write([]byte("bye\n"))
 	if code := <-done; code != 0 || !strings.Contains(out.String(), "got hello there\n") {
 		t.Errorf("exit %d, journal %q", code, out.String())
+	}
+	// Who typed what is the relay's own line, the secret redacted; what
+	// was refused was not typed.
+	uid := os.Getuid()
+	for _, want := range []string{fmt.Sprintf("left4me-relay: console: uid %d typed: hello there\n", uid),
+		fmt.Sprintf("left4me-relay: console: uid %d typed: rcon_password [redacted]\n", uid)} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("journal lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "hunter2") || strings.Contains(out.String(), "typed: quit") {
+		t.Errorf("journal: %q", out.String())
 	}
 }
 
