@@ -60,7 +60,11 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 		}
 		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			if errors.Is(err, unix.ENOENT) {
+			// Removed, or swapped for a link or a file since the stat: the
+			// server changed it under the walk, which must not make the
+			// measure fail (a server that made it fail in a loop would
+			// never be measured). What it is now is counted above or gone.
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 				continue
 			}
 			return 0, fmt.Errorf("open %s: %w", fsat.Child(what, name), err)
@@ -215,6 +219,11 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 	}
 	var over []string
 	var errs []error
+	tmp, err := c.PrivateTmp.index()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	defer tmp.close()
 	for _, name := range names {
 		p, err := planOf(planDir, name)
 		hostHeld := err != nil || len(p.Errors) > 0
@@ -242,17 +251,24 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		used, err := instanceUsage(dir, what)
 		var temp int64
 		if err == nil {
-			temp, err = c.PrivateTmp.usage(name)
+			temp, err = tmp.usage(name)
 			used += temp
 		}
 		if err == nil {
-			err = recordUsage(dir, what, used, time.Now())
+			// A record that cannot be written (the state root's disk full)
+			// is said, and the ceiling still checked.
+			if rerr := recordUsage(dir, what, used, time.Now()); rerr != nil {
+				errs = append(errs, rerr)
+			}
 		}
 		unix.Close(dir)
 		switch {
-		case errors.Is(err, ErrTooDeep) && p.Disk > 0:
+		case err != nil && p.Disk > 0:
+			// What it holds cannot be measured (too deep, or an error in its
+			// tree or its private /tmp): over, or a server that made the
+			// measure fail would escape its ceiling.
 			over = append(over, name)
-			errs = append(errs, fmt.Errorf("%s: %w: its upper layer cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
+			errs = append(errs, fmt.Errorf("%s: %w: what it holds cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
 		case err != nil:
 			errs = append(errs, err)
 		case p.Disk > 0 && used > p.Disk && used-temp <= p.Disk:

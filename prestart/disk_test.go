@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -219,4 +220,47 @@ func TestOverDiskPrivateTmp(t *testing.T) {
 			t.Errorf("recorded %d bytes, want its tree's %d and about 2 MiB of temporary files", used, tree)
 		}
 	}
+}
+
+// A server swapping directories for links while the walk runs (a rename
+// exchange, atomic) makes it skip what changed, never fail: a measure
+// that fails would let the server escape its ceiling.
+func TestUsageUnderSwaps(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 50 {
+		d := filepath.Join(dir, "d"+strconv.Itoa(i))
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/", filepath.Join(dir, "l"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i = (i + 1) % 50 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := strconv.Itoa(i)
+			_ = unix.Renameat2(unix.AT_FDCWD, filepath.Join(dir, "d"+n), unix.AT_FDCWD, filepath.Join(dir, "l"+n), unix.RENAME_EXCHANGE)
+		}
+	}()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for range 300 {
+		if _, err := usage(fd, dir, 0); err != nil {
+			t.Errorf("usage: %v", err)
+			break
+		}
+	}
+	close(stop)
+	<-done
 }

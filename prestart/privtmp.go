@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -33,57 +32,109 @@ func HostPrivateTmp() (PrivateTmp, error) {
 	return PrivateTmp{Dirs: []string{"/tmp", "/var/tmp"}, BootID: strings.ReplaceAll(strings.TrimSpace(string(b)), "-", "")}, nil
 }
 
+// privateDir is one unit's private directory below an open host dir.
+type privateDir struct {
+	parent int // the host's /tmp or /var/tmp, open for the round
+	name   string
+	path   string
+}
+
+// tmpIndex is a round's look at the host's temporary directories: each
+// listed once, whatever number of servers is measured (anybody may fill
+// /tmp with names, and every server's measure would list them again).
+type tmpIndex struct {
+	fds  []int
+	dirs map[string][]privateDir // by unit
+}
+
+// index lists p.Dirs once, keeping this boot's systemd-private entries of
+// l4d2@ units. A host directory that cannot be read is an error of the
+// host, not of a server: the caller says so and measures without it.
+func (p PrivateTmp) index() (*tmpIndex, error) {
+	ix := &tmpIndex{dirs: map[string][]privateDir{}}
+	if p.BootID == "" {
+		return ix, nil
+	}
+	prefix := "systemd-private-" + p.BootID + "-"
+	var errs []error
+	for _, dir := range p.Dirs {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("private temporary directories: open %s: %w", dir, err))
+			continue
+		}
+		ix.fds = append(ix.fds, fd)
+		err = eachName(fd, func(n string) {
+			// ...-l4d2@NAME.service-XXXXXX
+			rest, ok := strings.CutPrefix(n, prefix)
+			if !ok || len(rest) < 7 || rest[len(rest)-7] != '-' || !strings.HasPrefix(rest, "l4d2@") {
+				return
+			}
+			unit := rest[:len(rest)-7]
+			ix.dirs[unit] = append(ix.dirs[unit], privateDir{parent: fd, name: n, path: filepath.Join(dir, n)})
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("private temporary directories: list %s: %w", dir, err))
+		}
+	}
+	return ix, errors.Join(errs...)
+}
+
+func (ix *tmpIndex) close() {
+	for _, fd := range ix.fds {
+		unix.Close(fd)
+	}
+}
+
 // usage is what name's server holds in its private temporary
 // directories. Only directories of root's count, as systemd makes them:
 // anybody may create a look-alike in /tmp, which must not stop a server.
-func (p PrivateTmp) usage(name string) (int64, error) {
-	if p.BootID == "" {
-		return 0, nil
-	}
-	prefix := "systemd-private-" + p.BootID + "-" + layout.Unit(name) + "-"
+func (ix *tmpIndex) usage(name string) (int64, error) {
 	var total int64
-	for _, dir := range p.Dirs {
-		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	for _, d := range ix.dirs[layout.Unit(name)] {
+		sub, err := unix.Openat(d.parent, d.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			continue
+		}
 		if err != nil {
-			return 0, fmt.Errorf("open %s: %w", dir, err)
+			return 0, fmt.Errorf("open %s: %w", d.path, err)
 		}
-		names, err := fsat.ReadDirNames(fd)
-		if err == nil {
-			for _, n := range names {
-				if !strings.HasPrefix(n, prefix) || len(n) != len(prefix)+6 {
-					continue
-				}
-				var m int64
-				if m, err = privateDirUsage(fd, filepath.Join(dir, n), n); err != nil {
-					break
-				}
-				total += m
-			}
+		var st unix.Stat_t
+		if err := unix.Fstat(sub, &st); err != nil || st.Uid != 0 {
+			unix.Close(sub)
+			continue
 		}
-		unix.Close(fd)
+		n, err := usage(sub, d.path, 0)
+		unix.Close(sub)
 		if err != nil {
 			return 0, err
 		}
+		total += n
 	}
 	return total, nil
 }
 
-// privateDirUsage measures dir/name when it is a directory of root's.
-func privateDirUsage(dir int, what, name string) (int64, error) {
-	sub, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-		return 0, nil
+// eachName calls f with each name in the open directory fd, a buffer at a
+// time: a directory of millions of names is never held in memory.
+func eachName(fd int, f func(string)) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			f(name)
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", what, err)
-	}
-	defer unix.Close(sub)
-	var st unix.Stat_t
-	if err := unix.Fstat(sub, &st); err != nil {
-		return 0, fmt.Errorf("stat %s: %w", what, err)
-	}
-	if st.Uid != 0 {
-		return 0, nil
-	}
-	return usage(sub, what, 0)
 }

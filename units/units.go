@@ -110,12 +110,14 @@ WorkingDirectory=-` + merged + `
 # are handed out lowest first, so code that uses select(2) keeps working
 # until the old limit would have failed anyway.
 LimitNOFILE=16384
-# No kernel core dumps, and a plugin cannot raise the soft limit again (the
-# default hard limit is unlimited): a core of srcds would land wherever the
-# crashing process stands, its private /tmp included, outside the disk
-# ceiling, or with systemd-coredump installed in a unit of its own per
-# crash, journal entries included. The engine's own minidumps (breakpad,
-# through ptrace) are unaffected.
+# No kernel core files, and a plugin cannot raise the soft limit again
+# (the default hard limit is unlimited): a core of srcds would land
+# wherever the crashing process stands, its private /tmp included, outside
+# the disk ceiling. With systemd-coredump as the core_pattern pipe, the
+# kernel still runs it at every crash (the limit does not apply to pipes,
+# fs/coredump.c), and it logs each crash without storing the core: that is
+# the host's to bound (coredump.conf). The engine's own minidumps
+# (breakpad, through ptrace) are unaffected.
 LimitCORE=0
 # Stop: SIGTERM reaches the relay alone (KillMode=mixed), which types
 # "quit" into the console, as LinuxGSM and AMP stop srcds: a signal would
