@@ -30,8 +30,11 @@ func main() {
 	// Unmounting needs no user: no user lookup, no spec, no YAML.
 	c := prestart.Config{Layout: layout.FromEnv(), Log: os.Stdout}
 	// Only a run whose server ran (systemd sets EXIT_CODE from its main
-	// process): a start its helper refused queues a stop of its own.
-	if inv := os.Getenv("INVOCATION_ID"); inv != "" && os.Getenv("EXIT_CODE") != "" && layout.ValidateName(name) == nil {
+	// process): a start its helper refused queues a stop of its own. And
+	// only a run that failed: left4me retry looks at no other, and a clean
+	// stop (every server at a host's shutdown) is spared the D-Bus round
+	// trip, about 57 ms of CPU per stop while thirty stop at once.
+	if inv := os.Getenv("INVOCATION_ID"); inv != "" && os.Getenv("EXIT_CODE") != "" && os.Getenv("SERVICE_RESULT") != "success" && layout.ValidateName(name) == nil {
 		asked, err := stopAsked(layout.Unit(name))
 		if err == nil && asked {
 			err = prestart.InHostMountNS(func() error { return prestart.RecordStop(c, name, inv) })
