@@ -176,11 +176,12 @@ func diskFull(l layout.Layout, name string, used, ceiling int64) error {
 		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.SpecPath(name), l.ConfigDir, l.RuntimeDir(name), name)
 }
 
-// tempFull is diskFull for a server its private /tmp and /var/tmp took
-// over its ceiling: they go with its stop, so its next start passes.
-func tempFull(l layout.Layout, name string, tree, temp, ceiling int64) error {
-	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s and its private /tmp and /var/tmp %s, more than the %s it may; the temporary files go with this stop (systemd removes them), so it may be started again; if this repeats, one of its plugins fills /tmp",
-		l.RuntimeDir(name), ErrDiskFull, Size(tree), Size(temp), Size(ceiling))
+// tempFull is diskFull for a server that its private /tmp and /var/tmp,
+// or files it deleted but keeps open, took over its ceiling: both go with
+// its stop, so its next start passes.
+func tempFull(l layout.Layout, name string, tree, temp, held, ceiling int64) error {
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, its private /tmp and /var/tmp %s and files it deleted but keeps open %s, more than the %s it may; these go with this stop (systemd removes the temporary files, the open ones are closed), so it may be started again; if this repeats, one of its plugins fills the disk",
+		l.RuntimeDir(name), ErrDiskFull, Size(tree), Size(temp), Size(held), Size(ceiling))
 }
 
 // hostDiskFull is diskFull for a server held to the host's ceiling: its
@@ -224,6 +225,10 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		errs = append(errs, err)
 	}
 	defer tmp.close()
+	var procs map[string][]int
+	if c.Proc != "" {
+		procs = unitProcs(c.Proc)
+	}
 	for _, name := range names {
 		p, err := planOf(planDir, name)
 		hostHeld := err != nil || len(p.Errors) > 0
@@ -250,9 +255,13 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		}
 		used, err := instanceUsage(dir, what)
 		var temp int64
+		var held int64 // in files deleted but kept open
 		if err == nil {
 			temp, err = tmp.usage(name)
-			used += temp
+			if c.Proc != "" {
+				held = deletedOpen(c.Proc, procs[layout.Unit(name)])
+			}
+			used += temp + held
 		}
 		if err == nil {
 			// A record that cannot be written (the state root's disk full)
@@ -271,9 +280,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			errs = append(errs, fmt.Errorf("%s: %w: what it holds cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
 		case err != nil:
 			errs = append(errs, err)
-		case p.Disk > 0 && used > p.Disk && used-temp <= p.Disk:
+		case p.Disk > 0 && used > p.Disk && used-temp-held <= p.Disk:
 			over = append(over, name)
-			errs = append(errs, tempFull(c.Layout, name, used-temp, temp, p.Disk))
+			errs = append(errs, tempFull(c.Layout, name, used-temp-held, temp, held, p.Disk))
 		case p.Disk > 0 && used > p.Disk:
 			over = append(over, name)
 			if hostHeld {

@@ -35,6 +35,10 @@ type Config struct {
 	// PrivateTmp, when set, is where the disk timer finds each running
 	// server's private /tmp and /var/tmp, which count against its ceiling.
 	PrivateTmp PrivateTmp
+	// Proc, when set, is where the disk timer finds each running
+	// server's processes (/proc): the files they deleted but keep open
+	// count against its ceiling too.
+	Proc string
 
 	// attachLayers makes the tests take the path of kernels before 6.15,
 	// which refuse detached mounts as overlay layers.

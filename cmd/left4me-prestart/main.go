@@ -134,6 +134,8 @@ func checkDisk(prog string) {
 	if c.PrivateTmp, err = prestart.HostPrivateTmp(); err != nil {
 		fail(prog, err)
 	}
+	c.Proc = "/proc" // and files its processes deleted but keep open
+
 	dir := os.Getenv(startplan.DirEnv)
 	if dir == "" {
 		dir = startplan.DefaultDir

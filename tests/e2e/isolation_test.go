@@ -227,13 +227,17 @@ func TestDiskCeiling(t *testing.T) {
 	requireE2E(t)
 	state := t.TempDir()
 	installGame(t, state)
+	if err := writeFiles(state, map[string]string{"overlays/holder/left4dead2/cfg/standin_attack": "hold /var/tmp/hidden 83886080\n"}); err != nil {
+		t.Fatal(err)
+	}
 	c := Boot(t, Options{State: state, Install: installProject(t),
 		Setup: func(root string) error {
 			return writeFiles(root, map[string]string{
-				"etc/left4me/instances/full.yaml": "port: 27052\nresources: {disk: 64M}\n",
-				"etc/left4me/instances/calm.yaml": "port: 27053\nresources: {disk: 64M}\n",
-				"etc/left4me/alerts.yaml":         "command: /usr/local/bin/page\n",
-				"usr/local/bin/page":              "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
+				"etc/left4me/instances/full.yaml":   "port: 27052\nresources: {disk: 64M}\n",
+				"etc/left4me/instances/calm.yaml":   "port: 27053\nresources: {disk: 64M}\n",
+				"etc/left4me/instances/holder.yaml": "port: 27054\nresources: {disk: 64M}\noverlays: [holder]\n",
+				"etc/left4me/alerts.yaml":           "command: /usr/local/bin/page\n",
+				"usr/local/bin/page":                "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
 			})
 		}})
 	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
@@ -319,8 +323,24 @@ func TestDiskCeiling(t *testing.T) {
 		t.Error("left4me-disk.service succeeded with full's /var/tmp over its ceiling")
 	}
 	c.WaitFor(t, "full stopped for its /var/tmp", 30*time.Second, func() bool { return unitState(t, c, "full") != "active" })
-	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "its private /tmp and /var/tmp 80.0 MiB, more than the 64.0 MiB it may") {
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "its private /tmp and /var/tmp 80.0 MiB and files it deleted but keeps open 0 B, more than the 64.0 MiB it may") {
 		t.Errorf("left4me-disk.service's journal does not say why full was stopped:\n%s", j)
 	}
 	c.MustRun(t, "systemctl", "start", "l4d2@full.service")
+
+	// Nor do files it deleted but keeps open escape it: no walk sees them.
+	c.MustRun(t, "systemctl", "start", "l4d2@holder.service")
+	c.WaitFor(t, "holder to hold its deleted file", 30*time.Second, func() bool {
+		return strings.Contains(c.Journal(t, "l4d2@holder.service"), "attack: holding 83886080 bytes in /var/tmp/hidden, deleted")
+	})
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Error("left4me-disk.service succeeded with holder's deleted file over its ceiling")
+	}
+	c.WaitFor(t, "holder stopped", 30*time.Second, func() bool { return unitState(t, c, "holder") != "active" })
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "files it deleted but keeps open 80.0 MiB, more than the 64.0 MiB it may") {
+		t.Errorf("left4me-disk.service's journal does not say why holder was stopped:\n%s", j)
+	}
+	if st := unitState(t, c, "full"); st != "active" {
+		t.Errorf("full, under its ceiling, is %s", st)
+	}
 }

@@ -31,7 +31,9 @@ import (
 // sd_notify datagrams to systemd's socket at PATH, each of which PID 1
 // refuses and logs), "connect PATH" (a stream socket of a daemon's, such as
 // the system bus, to hold a login open on), "core" (raise its core dump
-// limit to take dumps outside its disk ceiling). Each attempt and its
+// limit to take dumps outside its disk ceiling), "hold PATH N" (write N
+// bytes to PATH, delete it and keep it open: disk no tree walk sees).
+// Each attempt and its
 // outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
 // console lines as fast as the terminal takes them (a plugin printing in a
 // loop), after the attempts; it is not an attempt.
@@ -56,7 +58,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	defer f.Close()
 	var pids []int
 	var reads, writes, lists, journals []string
-	var notifies, connects []string
+	var notifies, connects, holds []string
 	core := false
 	flood := 0
 	sc := bufio.NewScanner(f)
@@ -81,6 +83,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			connects = append(connects, arg)
 		case "core":
 			core = true
+		case "hold":
+			holds = append(holds, arg)
 		case "flood":
 			flood, _ = strconv.Atoi(arg)
 		}
@@ -146,6 +150,15 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	if core {
 		try("raise its core dump limit", raiseCore())
 	}
+	for _, a := range holds {
+		p, size, _ := strings.Cut(a, " ")
+		n, _ := strconv.Atoi(size)
+		if err := holdDeleted(p, n); err != nil {
+			logf("attack: hold %s: %v", p, err)
+		} else {
+			logf("attack: holding %d bytes in %s, deleted", n, p)
+		}
+	}
 	if flood > 0 {
 		start := time.Now()
 		line := []byte("standin: flood " + strings.Repeat("x", 984) + "\n") // 1000 bytes
@@ -204,6 +217,23 @@ func holdLogin(path string) error {
 	defer c.Close()
 	_, err = c.Write([]byte("\x00AUTH EXTERNAL "))
 	return err
+}
+
+// holdDeleted writes n bytes to path, deletes it and keeps it open until
+// the process ends (a raw descriptor: nothing closes it). Not an attempt
+// of the report: the disk timer's answer to it is the test.
+func holdDeleted(path string, n int) error {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for left := n; left > 0; left -= len(buf) {
+		if _, err := syscall.Write(fd, buf[:min(left, len(buf))]); err != nil {
+			return err
+		}
+	}
+	return syscall.Unlink(path)
 }
 
 // raiseCore raises the soft core dump limit to the hard one, which a
