@@ -83,6 +83,48 @@ func deletedOpen(proc string, pids []int) int64 {
 				total += st.Blocks * 512
 			}
 		}
+		// A file mapped and closed holds its space as well: the mappings
+		// of deleted files, from maps' "(deleted)" lines, through
+		// map_files (root's to read).
+		for _, r := range deletedMappings(filepath.Join(proc, strconv.Itoa(pid), "maps")) {
+			var st unix.Stat_t
+			if unix.Stat(filepath.Join(proc, strconv.Itoa(pid), "map_files", r), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+				continue
+			}
+			if k := (id{st.Dev, st.Ino}); !seen[k] {
+				seen[k] = true
+				total += st.Blocks * 512
+			}
+		}
 	}
 	return total
+}
+
+// deletedMappings are the address ranges ("START-END", as map_files
+// names them) of maps' lines for deleted files that are not memory in
+// disguise (see deletedOpen).
+func deletedMappings(maps string) []string {
+	f, err := os.Open(maps)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var ranges []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasSuffix(line, " (deleted)") {
+			continue
+		}
+		// START-END PERMS OFFSET DEV INODE PATH (deleted)
+		fields := strings.Fields(line)
+		if len(fields) < 6 {
+			continue
+		}
+		if path := fields[5]; strings.HasPrefix(path, "/memfd:") || strings.HasPrefix(path, "/SYSV") || strings.HasPrefix(path, "/dev/shm/") {
+			continue
+		}
+		ranges = append(ranges, fields[0])
+	}
+	return ranges
 }

@@ -73,4 +73,18 @@ func TestDeletedOpen(t *testing.T) {
 	if n := deletedOpen("/proc", []int{os.Getpid()}); n < 2<<20 || n >= 4<<20 {
 		t.Errorf("deletedOpen: %d bytes, want the deleted 2 MiB once", n)
 	}
+	// Mapped, closed and deleted: held all the same.
+	mapped := write(create("mapped"), 1<<20)
+	m, err := unix.Mmap(int(mapped.Fd()), 0, 1<<20, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	mapped.Close()
+	if err := os.Remove(filepath.Join(dir, "mapped")); err != nil {
+		t.Fatal(err)
+	}
+	if n := deletedOpen("/proc", []int{os.Getpid()}); n < 3<<20 || n >= 4<<20 {
+		t.Errorf("deletedOpen with a deleted mapping: %d bytes, want 3 MiB", n)
+	}
 }
