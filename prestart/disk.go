@@ -225,9 +225,10 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		errs = append(errs, err)
 	}
 	defer tmp.close()
-	var procs map[string][]int
+	var procs map[string][]proc
 	if c.Proc != "" {
 		procs = unitProcs(c.Proc)
+		defer closeProcs(procs)
 	}
 	for _, name := range names {
 		p, err := planOf(planDir, name)
@@ -258,8 +259,8 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		var held int64 // in files deleted but kept open
 		if err == nil {
 			temp, err = tmp.usage(name)
-			if c.Proc != "" {
-				held = deletedOpen(c.Proc, procs[layout.Unit(name)])
+			if err == nil {
+				held, err = deletedOpen(procs[layout.Unit(name)])
 			}
 			used += temp + held
 		}

@@ -196,6 +196,17 @@ func TestOverDiskPrivateTmp(t *testing.T) {
 	put(tmp, "systemd-private-"+boot+"-l4d2@srv.service-zzzzzz", 64<<20, 65534)
 	put(tmp, "systemd-private-"+boot+"-l4d2@srv2.service-a1b2c3", 64<<20, 0)
 	put(tmp, "systemd-private-fedcba9876543210fedcba9876543210-l4d2@srv.service-a1b2c3", 64<<20, 0)
+	// A mount on a look-alike of root's (a user's FUSE mount would refuse
+	// root or never answer): not entered.
+	mnt := filepath.Join(varTmp, "systemd-private-"+boot+"-l4d2@srv.service-mntmnt")
+	if err := os.Mkdir(mnt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	put(varTmp, "systemd-private-"+boot+"-l4d2@srv.service-mntmnt", 64<<20, 0)
 	e.c.PrivateTmp = PrivateTmp{Dirs: []string{tmp, varTmp}, BootID: boot}
 	for _, tc := range []struct {
 		ceiling int64

@@ -2,129 +2,279 @@ package prestart
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// unitProcs maps each l4d2@ unit to the processes in its cgroup, read from
-// proc's PID/cgroup files (cgroup v1 and v2 alike: a line's path names the
-// unit). A server cannot leave its cgroup (ProtectControlGroups=).
-func unitProcs(proc string) map[string][]int {
-	byUnit := map[string][]int{}
-	ents, err := os.ReadDir(proc)
+// ErrTooManyHeld: a server holds more descriptors and mappings than the
+// disk timer looks at; like a tree too deep, it counts as over its
+// ceiling (or it would escape it and hold up every other server's
+// measure).
+var ErrTooManyHeld = errors.New("holds too many open files to measure")
+
+// maxHeldEntries bounds the descriptors and mappings looked at per server
+// and round: srcds holds a few thousand at most (its VPKs, libraries and
+// sockets), and each costs about 12 µs.
+const maxHeldEntries = 1 << 17
+
+// unitCgroup is where systemd puts the processes of l4d2@NAME.service,
+// as /proc/PID/cgroup shows it (v1's name=systemd line and v2's alike).
+// Nobody else can make a cgroup there: the slice is root's. A name
+// anywhere else in a path (a user's own systemd --user unit so named)
+// is not a server's.
+const unitCgroup = "/system.slice/system-l4d2.slice/"
+
+// proc is one process of a server, its /proc directory open: read
+// through it, a pid reused meanwhile by another process is never read
+// (its entries fail once the process is gone).
+type proc struct {
+	pid int
+	dir int
+}
+
+// unitProcs maps each l4d2@ unit to the processes in its cgroup, each
+// with its /proc directory open; close them with closeProcs.
+func unitProcs(procRoot string) map[string][]proc {
+	byUnit := map[string][]proc{}
+	root, err := unix.Open(procRoot, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return byUnit
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
+	defer unix.Close(root)
+	var names []string
+	_ = eachName(root, func(n string) { names = append(names, n) })
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
 		if err != nil {
 			continue
 		}
-		f, err := os.Open(filepath.Join(proc, e.Name(), "cgroup"))
+		dir, err := unix.Openat(root, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue // gone meanwhile
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			_, path, _ := strings.Cut(sc.Text(), ":")
-			_, path, _ = strings.Cut(path, ":")
-			if u := unitOf(path); u != "" {
-				byUnit[u] = append(byUnit[u], pid)
-				break
-			}
+		if u := cgroupUnit(dir); u != "" {
+			byUnit[u] = append(byUnit[u], proc{pid: pid, dir: dir})
+		} else {
+			unix.Close(dir)
 		}
-		f.Close()
 	}
 	return byUnit
 }
 
-// unitOf is the l4d2@ unit a cgroup path names, or "".
-func unitOf(path string) string {
-	for _, part := range strings.Split(path, "/") {
-		if strings.HasPrefix(part, "l4d2@") && strings.HasSuffix(part, ".service") {
-			return part
+func closeProcs(byUnit map[string][]proc) {
+	for _, ps := range byUnit {
+		for _, p := range ps {
+			unix.Close(p.dir)
+		}
+	}
+}
+
+// cgroupUnit is the l4d2@ unit whose cgroup holds the process of the open
+// /proc directory, or "".
+func cgroupUnit(dir int) string {
+	f, err := openAt(dir, "cgroup")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		_, path, _ := strings.Cut(sc.Text(), ":")
+		_, path, _ = strings.Cut(path, ":")
+		if u := unitOf(path); u != "" {
+			return u
 		}
 	}
 	return ""
 }
 
-// deletedOpen is what the processes pids hold in regular files they
-// deleted but keep open (no link left): no walk of a tree sees them, yet
-// they fill the disk until closed. Memory that looks like such a file is
-// left out, by the name the kernel gives it (/proc/PID/fd's link): a
-// memfd ("/memfd:NAME"), System V shared memory ("/SYSV…") and POSIX
-// shared memory ("/dev/shm/…"). Each file counts once.
-func deletedOpen(proc string, pids []int) int64 {
+// unitOf is the l4d2@ unit the cgroup path is, or is below, or "".
+func unitOf(path string) string {
+	rest, ok := strings.CutPrefix(path, unitCgroup)
+	if !ok {
+		return ""
+	}
+	unit, _, _ := strings.Cut(rest, "/")
+	if !strings.HasPrefix(unit, "l4d2@") || !strings.HasSuffix(unit, ".service") {
+		return ""
+	}
+	return unit
+}
+
+func openAt(dir int, name string) (*os.File, error) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// deletedOpen is what the processes ps hold in regular files they deleted
+// but keep open or mapped: no walk of a tree sees those, yet they fill the
+// disk until closed. Every thread's descriptor table and memory counts (a
+// thread may have its own table, unshare(CLONE_FILES), and a process whose
+// first thread exited shows none at /proc/PID), each distinct one once
+// (kcmp(2)), and each file once. Only what the server unlinked counts
+// (the kernel's " (deleted)" on the link): a layer's file removed on the
+// host beneath an open one is the operator's, not the server's. Memory
+// that looks like a file is left out by its name: a memfd ("/memfd:"),
+// System V and POSIX shared memory ("/SYSV", "/dev/shm/"). A descriptor
+// in flight in a unix socket's queue is in no table: not counted.
+func deletedOpen(ps []proc) (int64, error) {
 	type id struct{ dev, ino uint64 }
 	seen := map[id]bool{}
 	var total int64
-	for _, pid := range pids {
-		dir := filepath.Join(proc, strconv.Itoa(pid), "fd")
-		ents, err := os.ReadDir(dir)
+	entries := 0
+	count := func(st *unix.Stat_t) {
+		if k := (id{st.Dev, st.Ino}); !seen[k] {
+			seen[k] = true
+			total += st.Blocks * 512
+		}
+	}
+	var files, mms []int // a tid per distinct table and memory seen
+	for _, p := range ps {
+		tasks, err := unix.Openat(p.dir, "task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue // gone meanwhile
 		}
-		for _, e := range ents {
-			fd := filepath.Join(dir, e.Name())
-			var st unix.Stat_t
-			// The link leads to the open file itself, wherever it is.
-			if unix.Stat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+		var tids []string
+		_ = eachName(tasks, func(n string) { tids = append(tids, n) })
+		for _, t := range tids {
+			tid, err := strconv.Atoi(t)
+			if err != nil {
 				continue
 			}
-			if name, err := os.Readlink(fd); err != nil || strings.HasPrefix(name, "/memfd:") || strings.HasPrefix(name, "/SYSV") || strings.HasPrefix(name, "/dev/shm/") {
+			task, err := unix.Openat(tasks, t, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
 				continue
 			}
-			if k := (id{st.Dev, st.Ino}); !seen[k] {
-				seen[k] = true
-				total += st.Blocks * 512
+			if !shared(tid, files, kcmpFiles) {
+				files = append(files, tid)
+				n, err := heldFiles(task, count, maxHeldEntries-entries)
+				entries += n
+				if err != nil {
+					unix.Close(task)
+					unix.Close(tasks)
+					return 0, err
+				}
 			}
+			if !shared(tid, mms, kcmpVM) {
+				mms = append(mms, tid)
+				n, err := heldMappings(task, p.dir, tid, count, maxHeldEntries-entries)
+				entries += n
+				if err != nil {
+					unix.Close(task)
+					unix.Close(tasks)
+					return 0, err
+				}
+			}
+			unix.Close(task)
 		}
-		// A file mapped and closed holds its space as well: the mappings
-		// of deleted files, from maps' "(deleted)" lines, through
-		// map_files (root's to read).
-		for _, r := range deletedMappings(filepath.Join(proc, strconv.Itoa(pid), "maps")) {
-			var st unix.Stat_t
-			if unix.Stat(filepath.Join(proc, strconv.Itoa(pid), "map_files", r), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
-				continue
-			}
-			if k := (id{st.Dev, st.Ino}); !seen[k] {
-				seen[k] = true
-				total += st.Blocks * 512
-			}
-		}
+		unix.Close(tasks)
 	}
-	return total
+	return total, nil
 }
 
-// deletedMappings are the address ranges ("START-END", as map_files
-// names them) of maps' lines for deleted files that are not memory in
-// disguise (see deletedOpen).
-func deletedMappings(maps string) []string {
-	f, err := os.Open(maps)
+// kcmp(2)'s types (include/uapi/linux/kcmp.h): the memory, the
+// descriptor table.
+const (
+	kcmpVM    = 1
+	kcmpFiles = 2
+)
+
+// shared tells whether task tid shares its descriptor table or memory
+// (what) with one of seen, by kcmp(2), which takes thread ids as well.
+// Unsure means not shared: the table is read again, its files counted
+// once anyway.
+func shared(tid int, seen []int, what int) bool {
+	for _, s := range seen {
+		if r, _, errno := unix.Syscall6(unix.SYS_KCMP, uintptr(tid), uintptr(s), uintptr(what), 0, 0, 0); errno == 0 && r == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// heldFiles counts the deleted regular files in the open task's fd
+// directory, looking at up to limit entries.
+func heldFiles(task int, count func(*unix.Stat_t), limit int) (int, error) {
+	fds, err := unix.Openat(task, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil
+		return 0, nil // gone meanwhile
+	}
+	defer unix.Close(fds)
+	n := 0
+	var tooMany bool
+	err = eachName(fds, func(name string) {
+		if n++; n > limit {
+			tooMany = true
+			return
+		}
+		var st unix.Stat_t
+		// The link leads to the open file itself, wherever it is; stat and
+		// readlink only read about it.
+		if unix.Fstatat(fds, name, &st, 0) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+			return
+		}
+		buf := make([]byte, 4096)
+		k, err := unix.Readlinkat(fds, name, buf)
+		if err != nil || !serverDeleted(string(buf[:k])) {
+			return
+		}
+		count(&st)
+	})
+	if tooMany {
+		return n, fmt.Errorf("%w: more than %d descriptors and mappings", ErrTooManyHeld, maxHeldEntries)
+	}
+	return n, err
+}
+
+// heldMappings counts the deleted files the open task's memory maps
+// (maps' lines, then map_files to stat them), looking at up to limit.
+// map_files is not in a task's directory, only at /proc/TID (found from
+// procDir, its process's): a thread's own, even when the process's first
+// thread has exited and /proc/PID shows no memory.
+func heldMappings(task, procDir, tid int, count func(*unix.Stat_t), limit int) (int, error) {
+	f, err := openAt(task, "maps")
+	if err != nil {
+		return 0, nil
 	}
 	defer f.Close()
-	var ranges []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasSuffix(line, " (deleted)") {
-			continue
-		}
-		// START-END PERMS OFFSET DEV INODE PATH (deleted)
-		fields := strings.Fields(line)
-		if len(fields) < 6 {
-			continue
-		}
-		if path := fields[5]; strings.HasPrefix(path, "/memfd:") || strings.HasPrefix(path, "/SYSV") || strings.HasPrefix(path, "/dev/shm/") {
-			continue
-		}
-		ranges = append(ranges, fields[0])
+	files, err := unix.Openat(procDir, "../"+strconv.Itoa(tid)+"/map_files", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, nil
 	}
-	return ranges
+	defer unix.Close(files)
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		if n++; n > limit {
+			return n, fmt.Errorf("%w: more than %d descriptors and mappings", ErrTooManyHeld, maxHeldEntries)
+		}
+		line := sc.Text()
+		// START-END PERMS OFFSET DEV INODE PATH
+		fields := strings.SplitN(line, " ", 6)
+		if len(fields) < 6 || !serverDeleted(strings.TrimLeft(fields[5], " ")) {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstatat(files, fields[0], &st, 0) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 0 {
+			continue
+		}
+		count(&st)
+	}
+	return n, nil
+}
+
+// serverDeleted tells, by the name the kernel gives an open file, whether
+// it is a file the process's side unlinked and not memory.
+func serverDeleted(name string) bool {
+	return strings.HasSuffix(name, " (deleted)") && !strings.HasPrefix(name, "/memfd:") &&
+		!strings.HasPrefix(name, "/SYSV") && !strings.HasPrefix(name, "/dev/shm/")
 }

@@ -95,16 +95,8 @@ func (ix *tmpIndex) close() {
 func (ix *tmpIndex) usage(name string) (int64, error) {
 	var total int64
 	for _, d := range ix.dirs[layout.Unit(name)] {
-		sub, err := unix.Openat(d.parent, d.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("open %s: %w", d.path, err)
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(sub, &st); err != nil || st.Uid != 0 {
-			unix.Close(sub)
+		sub, ok := systemdDir(d.parent, d.name)
+		if !ok {
 			continue
 		}
 		n, err := usage(sub, d.path, 0)
@@ -115,6 +107,30 @@ func (ix *tmpIndex) usage(name string) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// systemdDir opens name below parent for reading when it is what systemd
+// makes there: a directory of root's, mode 0700, on parent's filesystem.
+// Anything else is somebody's look-alike and skipped, whatever it is:
+// looked at without following a link or entering a mount (a user's FUSE
+// mount could refuse root, or never answer), so it can neither fail the
+// round for the server it names nor hold it up.
+func systemdDir(parent int, name string) (int, bool) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH}
+	path, err := unix.Openat2(parent, name, &how)
+	if err != nil {
+		return -1, false
+	}
+	defer unix.Close(path)
+	var st unix.Stat_t
+	if err := unix.Fstat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != 0 || st.Mode&0o7777 != 0o700 {
+		return -1, false
+	}
+	dir, err := unix.Openat(path, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	return dir, true
 }
 
 // eachName calls f with each name in the open directory fd, a buffer at a
