@@ -22,13 +22,13 @@ var ErrTooManyHeld = errors.New("holds too many open files to measure")
 // sockets), and each costs about 12 µs.
 const maxHeldEntries = 1 << 17
 
-// unitCgroup is where systemd puts the processes of l4d2@NAME.service,
-// as /proc/PID/cgroup shows it (v1's name=systemd line and v2's alike).
-// Nobody else can make a cgroup there: the slice is root's. A name
-// anywhere else in a path (a user's own systemd --user unit so named)
-// is not a server's.
-const unitCgroup = "/system.slice/system-l4d2.slice/"
-
+// A server's processes are in its unit's cgroup, which /proc/PID/cgroup
+// shows as a path of slices ending in l4d2@NAME.service (v1's
+// name=systemd line and v2's alike): system-l4d2.slice by default, or a
+// Slice= of the operator's. Only root's systemd makes slices there; a
+// user's own units are below user@UID.service, a service, where the user
+// may name a cgroup anything, so a path with anything but slices before
+// the unit is not a server's.
 // proc is one process of a server, its /proc directory open: read
 // through it, a pid reused meanwhile by another process is never read
 // (its entries fail once the process is gone).
@@ -95,15 +95,16 @@ func cgroupUnit(dir int) string {
 
 // unitOf is the l4d2@ unit the cgroup path is, or is below, or "".
 func unitOf(path string) string {
-	rest, ok := strings.CutPrefix(path, unitCgroup)
-	if !ok {
-		return ""
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, "l4d2@") && strings.HasSuffix(part, ".service") {
+			return part
+		}
+		if !strings.HasSuffix(part, ".slice") || i == len(parts)-1 {
+			return ""
+		}
 	}
-	unit, _, _ := strings.Cut(rest, "/")
-	if !strings.HasPrefix(unit, "l4d2@") || !strings.HasSuffix(unit, ".service") {
-		return ""
-	}
-	return unit
+	return ""
 }
 
 func openAt(dir int, name string) (*os.File, error) {

@@ -10,16 +10,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Processes are a server's by their cgroup's place, systemd's slice for
-// l4d2@ units; the name anywhere else (a user's own unit) is not.
+// Processes are a server's by their cgroup: slices, then the unit; the
+// name below a service (a user's own unit, under user@UID.service) is not.
 func TestUnitOf(t *testing.T) {
 	for path, want := range map[string]string{
 		"/system.slice/system-l4d2.slice/l4d2@a.service":                         "l4d2@a.service",
 		"/system.slice/system-l4d2.slice/l4d2@a.service/sub":                     "l4d2@a.service",
 		"/user.slice/user-1000.slice/user@1000.service/app.slice/l4d2@a.service": "",
-		"/system.slice/l4d2@a.service":                                           "",
-		"/system.slice/system-l4d2.slice/other.service":                          "",
-		"/system.slice/system-l4d2.slice/l4d2@a.scope":                           "",
+		"/system.slice/l4d2@a.service":                                           "l4d2@a.service",
+		"/games.slice/l4d2@a.service":                                            "l4d2@a.service",
+		"/system.slice/other.service/l4d2@a.service":                             "",
+		"/": "",
+		"/system.slice/system-l4d2.slice/other.service": "",
+		"/system.slice/system-l4d2.slice/l4d2@a.scope":  "",
 	} {
 		if got := unitOf(path); got != want {
 			t.Errorf("unitOf(%q) = %q, want %q", path, got, want)
