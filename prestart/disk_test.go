@@ -109,15 +109,7 @@ func TestOverDiskOrphan(t *testing.T) {
 		{name: "its spec made invalid", host: &startplan.Plan{Disk: 1}, own: &startplan.Plan{Errors: []string{"bad"}}, over: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, "")
-			s, err := spec.Judge(e.c.Layout, "srv")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := Start(e.c, "srv", s.StartPlan()); err != nil {
-				t.Fatal(err)
-			}
-			defer Stop(e.c, "srv")
+			e := startedSrv(t)
 			if err := os.Remove(e.path("runtime/srv/usage")); err != nil {
 				t.Fatal(err)
 			}
@@ -154,11 +146,10 @@ func TestOverDiskOrphan(t *testing.T) {
 	}
 }
 
-// A server's private /tmp and /var/tmp (systemd's directories of root's,
-// named for its unit and this boot) count against its ceiling; a
-// look-alike someone else made, another unit's or another boot's do not.
-func TestOverDiskPrivateTmp(t *testing.T) {
-	const boot = "0123456789abcdef0123456789abcdef"
+// startedSrv is an instance "srv" started (its overlay mounted) until
+// the test ends.
+func startedSrv(t *testing.T) *env {
+	t.Helper()
 	e := newEnv(t, "")
 	s, err := spec.Judge(e.c.Layout, "srv")
 	if err != nil {
@@ -167,7 +158,16 @@ func TestOverDiskPrivateTmp(t *testing.T) {
 	if err := Start(e.c, "srv", s.StartPlan()); err != nil {
 		t.Fatal(err)
 	}
-	defer Stop(e.c, "srv")
+	t.Cleanup(func() { Stop(e.c, "srv") })
+	return e
+}
+
+// A server's private /tmp and /var/tmp (systemd's directories of root's,
+// named for its unit and this boot) count against its ceiling; a
+// look-alike someone else made, another unit's or another boot's do not.
+func TestOverDiskPrivateTmp(t *testing.T) {
+	const boot = "0123456789abcdef0123456789abcdef"
+	e := startedSrv(t)
 	dir, err := unix.Open(e.path("runtime/srv"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatal(err)
