@@ -127,7 +127,17 @@ func TestWebPanel(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+		var s string
+		var err error
+		// The page re-renders parts of itself while it refreshes: a node
+		// found may be replaced before its text is read (CDP's "No node
+		// with given id found"), so such a read is tried again.
+		for range 5 {
+			if s, err = chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel))); err == nil || !strings.Contains(err.Error(), "No node with given id") {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		if err != nil {
 			failed("read "+sel, err)
 		}
