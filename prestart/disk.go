@@ -157,18 +157,8 @@ func CheckDiskCeiling(l layout.Layout, name string, ceiling int64) error {
 // server cannot reach it) by a rename, so a reader sees the old measure
 // or the new one.
 func recordUsage(dir int, what string, used int64, now time.Time) error {
-	tmp := layout.Usage + ".new"
-	if err := unix.Unlinkat(dir, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("record usage in %s: %w", what, err)
-	}
 	data := strconv.FormatInt(used, 10) + " " + strconv.FormatInt(now.Unix(), 10) + "\n"
-	if err := writeNew(dir, tmp, []byte(data), 0, 0, what); err != nil {
-		return err
-	}
-	if err := unix.Renameat(dir, tmp, dir, layout.Usage); err != nil {
-		return fmt.Errorf("record usage in %s: %w", what, err)
-	}
-	return nil
+	return replaceAt(dir, layout.Usage, []byte(data), what)
 }
 
 func diskFull(l layout.Layout, name string, used, ceiling int64) error {
@@ -227,7 +217,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 	defer tmp.close()
 	var procs map[string][]proc
 	if c.Proc != "" {
-		procs = unitProcs(c.Proc)
+		if procs, err = unitProcs(c.Proc); err != nil {
+			errs = append(errs, err)
+		}
 		defer closeProcs(procs)
 	}
 	for _, name := range names {

@@ -230,24 +230,13 @@ func recordInstallation(dir int, dirPath, root string, instfd int) error {
 // against every spec while its overlay is mounted (spec.ClaimPorts). A
 // plan without ports (from an older generator) leaves none.
 func recordPorts(dir int, dirPath string, ports []startplan.Port) error {
-	tmp := layout.Ports + ".new"
-	stale := tmp
 	if len(ports) == 0 {
-		stale = layout.Ports
-	}
-	if err := unix.Unlinkat(dir, stale, 0); err != nil && err != unix.ENOENT {
-		return fmt.Errorf("record ports in %s: %w", dirPath, err)
-	}
-	if len(ports) == 0 {
+		if err := unix.Unlinkat(dir, layout.Ports, 0); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("record ports in %s: %w", dirPath, err)
+		}
 		return nil
 	}
-	if err := writeNew(dir, tmp, startplan.FormatPorts(ports), 0, 0, dirPath); err != nil {
-		return err
-	}
-	if err := unix.Renameat(dir, tmp, dir, layout.Ports); err != nil {
-		return fmt.Errorf("record ports in %s: %w", dirPath, err)
-	}
-	return nil
+	return replaceAt(dir, layout.Ports, startplan.FormatPorts(ports), dirPath)
 }
 
 // LayerError is a problem with overlays[Index] of the spec, so that

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // ErrTooManyHeld: a server holds more descriptors and mappings than the
@@ -38,16 +40,20 @@ type proc struct {
 }
 
 // unitProcs maps each l4d2@ unit to the processes in its cgroup, each
-// with its /proc directory open; close them with closeProcs.
-func unitProcs(procRoot string) map[string][]proc {
+// with its /proc directory open; close them with closeProcs. An error
+// means the processes could not all be found: the caller says so, since
+// the held files of a server not found would go uncounted.
+func unitProcs(procRoot string) (map[string][]proc, error) {
 	byUnit := map[string][]proc{}
 	root, err := unix.Open(procRoot, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return byUnit
+		return byUnit, fmt.Errorf("servers' processes: open %s: %w", procRoot, err)
 	}
 	defer unix.Close(root)
-	var names []string
-	_ = eachName(root, func(n string) { names = append(names, n) })
+	names, err := fsat.ReadDirNames(root)
+	if err != nil {
+		return byUnit, fmt.Errorf("servers' processes: list %s: %w", procRoot, err)
+	}
 	for _, n := range names {
 		pid, err := strconv.Atoi(n)
 		if err != nil {
@@ -63,7 +69,7 @@ func unitProcs(procRoot string) map[string][]proc {
 			unix.Close(dir)
 		}
 	}
-	return byUnit
+	return byUnit, nil
 }
 
 func closeProcs(byUnit map[string][]proc) {
@@ -144,7 +150,7 @@ func deletedOpen(ps []proc) (int64, error) {
 			continue // gone meanwhile
 		}
 		var tids []string
-		_ = eachName(tasks, func(n string) { tids = append(tids, n) })
+		_ = fsat.EachName(tasks, func(n string) { tids = append(tids, n) })
 		for _, t := range tids {
 			tid, err := strconv.Atoi(t)
 			if err != nil {
@@ -211,7 +217,7 @@ func heldFiles(task int, count func(*unix.Stat_t), limit int) (int, error) {
 	defer unix.Close(fds)
 	n := 0
 	var tooMany bool
-	err = eachName(fds, func(name string) {
+	err = fsat.EachName(fds, func(name string) {
 		if n++; n > limit {
 			tooMany = true
 			return

@@ -47,8 +47,14 @@ func TestUnitProcs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := unitProcs(root)
+	got, err := unitProcs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer closeProcs(got)
+	if _, err := unitProcs(filepath.Join(root, "missing")); err == nil {
+		t.Error("no error for a /proc that cannot be read")
+	}
 	pids := func(u string) (ps []int) {
 		for _, p := range got[u] {
 			ps = append(ps, p.pid)

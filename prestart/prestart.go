@@ -177,17 +177,7 @@ func RecordStop(c Config, name, invocation string) error {
 		return fmt.Errorf("record the stop of %s: %w", name, err)
 	}
 	defer unix.Close(lock)
-	tmp := layout.Stopped + ".new"
-	if err := unix.Unlinkat(lock, tmp, 0); err != nil && err != unix.ENOENT {
-		return fmt.Errorf("record the stop in %s: %w", d.Path, err)
-	}
-	if err := writeNew(lock, tmp, []byte(invocation+"\n"), 0, 0, d.Path); err != nil {
-		return err
-	}
-	if err := unix.Renameat(lock, tmp, lock, layout.Stopped); err != nil {
-		return fmt.Errorf("record the stop in %s: %w", d.Path, err)
-	}
-	return nil
+	return replaceAt(lock, layout.Stopped, []byte(invocation+"\n"), d.Path)
 }
 
 func count(copies []cfgCopy) (n int) {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -67,7 +68,7 @@ func (p PrivateTmp) index() (*tmpIndex, error) {
 			continue
 		}
 		ix.fds = append(ix.fds, fd)
-		err = eachName(fd, func(n string) {
+		err = fsat.EachName(fd, func(n string) {
 			// ...-l4d2@NAME.service-XXXXXX
 			rest, ok := strings.CutPrefix(n, prefix)
 			if !ok || len(rest) < 7 || rest[len(rest)-7] != '-' || !strings.HasPrefix(rest, "l4d2@") {
@@ -131,26 +132,4 @@ func systemdDir(parent int, name string) (int, bool) {
 		return -1, false
 	}
 	return dir, true
-}
-
-// eachName calls f with each name in the open directory fd, a buffer at a
-// time: a directory of millions of names is never held in memory.
-func eachName(fd int, f func(string)) error {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n <= 0 {
-			return nil
-		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
-		for _, name := range names {
-			f(name)
-		}
-	}
 }

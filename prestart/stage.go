@@ -140,6 +140,23 @@ func removeStale(dirfd int, path string) error {
 // writeNew creates name exclusively (it was just removed: anything there
 // now was raced in, and O_EXCL refuses to write through it). It is 0600: a
 // staged cfg holds the rcon_password, which is for the server alone.
+// replaceAt writes name in the open root-owned directory dir by a
+// rename of name.new (root's, 0600): a reader sees the old content or the
+// new one, never part of it. path names dir in errors.
+func replaceAt(dir int, name string, data []byte, path string) error {
+	tmp := name + ".new"
+	if err := unix.Unlinkat(dir, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("record %s in %s: %w", name, path, err)
+	}
+	if err := writeNew(dir, tmp, data, 0, 0, path); err != nil {
+		return err
+	}
+	if err := unix.Renameat(dir, tmp, dir, name); err != nil {
+		return fmt.Errorf("record %s in %s: %w", name, path, err)
+	}
+	return nil
+}
+
 func writeNew(dirfd int, name string, data []byte, uid, gid int, path string) error {
 	what := path + "/" + name
 	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)

@@ -128,19 +128,33 @@ func statMount(dir int, name string) (root bool, dev uint64, err error) {
 // fresh descriptor: all of it), without following or opening anything.
 func ReadDirNames(dir int) ([]string, error) {
 	var names []string
-	buf := make([]byte, 8192)
+	err := EachName(dir, func(n string) { names = append(names, n) })
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// EachName is ReadDirNames a buffer at a time: f sees each name as it is
+// read, so a directory of millions of names (a host's /tmp, which anybody
+// may fill) is never held in memory.
+func EachName(dir int, f func(string)) error {
+	buf := make([]byte, 32<<10)
 	for {
 		n, err := unix.ReadDirent(dir, buf)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n <= 0 {
-			return names, nil
+			return nil
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			f(name)
+		}
 	}
 }
 

@@ -206,9 +206,11 @@ func notifyFlood(path string, n int) error {
 }
 
 // holdLogin connects to the stream socket at path and begins a D-Bus
-// login it never finishes: dbus-daemon keeps 64 such connections, logs
-// each it drops after 30 s, and serves nobody else meanwhile. (The
-// attempt ends at once here: whether it could connect is what counts.)
+// login it never finishes: dbus-daemon keeps 64 such connections
+// (max_incomplete_connections) and drops each after auth_timeout, 30 s
+// (bus/config-parser.c, the defaults of dbus 1.14), logging each drop;
+// measured on Debian 12, nobody else was served meanwhile. (The attempt
+// ends at once here: whether it could connect is what counts.)
 func holdLogin(path string) error {
 	c, err := net.Dial("unix", path)
 	if err != nil {
