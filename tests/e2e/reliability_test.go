@@ -282,24 +282,42 @@ func answers(t *testing.T, c *Container, port int) error {
 // cycleScript stops an instance, counts its mounts and processes, then
 // starts it (manual starts count against StartLimitBurst too, hence
 // reset-failed) and counts again: one exec into the container per cycle.
+// Each step is timed on the container's clock (T lines), so a cycle that
+// fails says which step took the time.
 const cycleScript = `unit=l4d2@$1.service; pat="srcds_linux .*-port $2( |$)"
 count() { echo $(grep -c " /var/lib/left4me/runtime/$1/merged " /proc/self/mountinfo) $(pgrep -c -f "$pat"); }
-systemctl stop "$unit" || exit 1
+echo T begin $(date +%s.%N)
+timeout 55 systemctl stop "$unit" || { echo T stop failed $? $(date +%s.%N); exit 1; }
+echo T stopped $(date +%s.%N)
 count "$1"
-systemctl reset-failed "$unit" && systemctl start "$unit" || exit 1
+systemctl reset-failed "$unit" && timeout 55 systemctl start "$unit" || { echo T start failed $? $(date +%s.%N); exit 1; }
+echo T started $(date +%s.%N)
 count "$1"`
 
 // cycle stops and starts instance name and returns its mounts and
-// processes (the server and its console relay) after each.
+// processes (the server and its console relay) after each. A failed
+// cycle's error carries its step times and what the container knows of
+// the instance since the cycle began (its journal, its state, PID 1's
+// jobs), as the run's last lines of the journal seldom hold them.
 func cycle(t *testing.T, c *Container, name string, port int) (stopped, started [2]int, err error) {
 	t.Helper()
+	since, _ := c.Run(t, "date", "+@%s")
 	out, err := c.Run(t, "sh", "-c", cycleScript, "sh", name, strconv.Itoa(port))
-	if err != nil {
-		return stopped, started, err
+	var f []string
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "T ") {
+			f = append(f, strings.Fields(line)...)
+		}
 	}
-	f := strings.Fields(out)
-	if len(f) != 4 {
-		return stopped, started, fmt.Errorf("unexpected output %q", out)
+	if err == nil && len(f) != 4 {
+		err = fmt.Errorf("unexpected output %q", out)
+	}
+	if err != nil {
+		unit := "l4d2@" + name + ".service"
+		j, _ := c.Run(t, "journalctl", "--no-pager", "-o", "short-precise", "--since", strings.TrimSpace(since), "-u", unit, "-u", "init.scope")
+		st, _ := c.Run(t, "systemctl", "show", "-p", "ActiveState,SubState,Result,MainPID,NRestarts", unit)
+		jobs, _ := c.Run(t, "systemctl", "list-jobs", "--no-pager")
+		return stopped, started, fmt.Errorf("%w\nsteps:\n%s\nstate: %s\njobs:\n%s\njournal since the cycle began:\n%s", err, out, st, jobs, tail(j, 200))
 	}
 	for i, p := range []*int{&stopped[0], &stopped[1], &started[0], &started[1]} {
 		*p, _ = strconv.Atoi(f[i])
