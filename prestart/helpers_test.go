@@ -1,12 +1,18 @@
 package prestart
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/tests/testroot"
 
@@ -281,4 +287,83 @@ func TestForeignUpperWarned(t *testing.T) {
 	if !strings.Contains(e.log.String(), "belongs to root, not the server's user") {
 		t.Fatalf("log: %s", e.log)
 	}
+}
+
+// A start or stop that waits for the instance's lock (a backup or restore
+// of a large upper layer holds it) says in its log who holds it, then
+// goes on once it is free.
+func TestWaitSaysWho(t *testing.T) {
+	e := newEnv(t, "")
+	if err := startSpec(e.c, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(Config) error
+	}{
+		{"stop", func(c Config) error { return Stop(c, "srv") }},
+		{"start", func(c Config) error { return startSpec(c, "srv") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Another process holds it, as `left4me restore` would.
+			holder := exec.Command("flock", "-n", "-o", e.path("runtime/srv"), "-c", "echo held; exec sleep 60")
+			holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			out, err := holder.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := holder.Start(); err != nil {
+				t.Skipf("flock(1): %v", err)
+			}
+			release := func() { _ = syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); _ = holder.Wait() }
+			defer release()
+			if line, err := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
+				t.Fatalf("flock(1) said %q: %v", line, err)
+			}
+			log := &syncBuffer{}
+			c := e.c
+			c.Log = log
+			done := make(chan error, 1)
+			go func() { done <- tc.run(c) }()
+			deadline := time.After(10 * time.Second)
+			for !strings.Contains(log.String(), "waiting: ") {
+				select {
+				case <-deadline:
+					release()
+					<-done
+					_ = Stop(e.c, "srv")
+					t.Fatalf("no line says who holds the lock:\n%s", log)
+				case err := <-done:
+					t.Fatalf("did not wait for the lock: %v\n%s", err, log)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			want := fmt.Sprintf("waiting: pid %d (", holder.Process.Pid)
+			if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), " holds the lock on "+e.path("runtime/srv")) {
+				t.Errorf("log %q, want %q ... holds the lock on runtime/srv", log, want)
+			}
+			release()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// syncBuffer is a log written by one goroutine and read by another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -55,7 +55,7 @@ func openInstance(c Config, name string) (*instance, error) {
 		inst.close()
 		return nil, fmt.Errorf("chmod %s: %w", what, err)
 	}
-	if err := layout.LockFD(dir, true, what); err != nil {
+	if err := layout.LockFDWait(dir, what, c.waiting); err != nil {
 		inst.close()
 		return nil, err
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	attachLayers bool
 }
 
+// waiting says who holds an instance's lock a helper waits for.
+func (c Config) waiting(h *layout.HeldError) { c.step("waiting: %v", h) }
+
 func (c Config) step(format string, args ...any) {
 	if c.Log != nil {
 		fmt.Fprintf(c.Log, format+"\n", args...)
@@ -137,7 +140,7 @@ func Stop(c Config, name string) error {
 	}
 	d := rundir.Of(c.Layout, name)
 	merged := d.Part(layout.Merged)
-	lock, err := d.Lock(rundir.Wait)
+	lock, err := d.LockWait(c.waiting)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // never started: nothing to unmount
@@ -169,7 +172,7 @@ func RecordStop(c Config, name, invocation string) error {
 		return fmt.Errorf("record the stop of %s: bad invocation %q", name, invocation)
 	}
 	d := rundir.Of(c.Layout, name)
-	lock, err := d.Lock(rundir.Wait)
+	lock, err := d.LockWait(c.waiting)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

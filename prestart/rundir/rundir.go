@@ -55,6 +55,20 @@ const (
 // fs.ErrNotExist.
 func (d Dir) Lock(mode int) (int, error) { return layout.OpenLocked(d.Path, mode == Wait) }
 
+// LockWait is Lock(Wait) that first tells onWait who holds the lock, once
+// (layout.LockFDWait).
+func (d Dir) LockWait(onWait func(*layout.HeldError)) (int, error) {
+	fd, err := layout.OpenLocked(d.Path, false)
+	var held *layout.HeldError
+	if !errors.As(err, &held) {
+		return fd, err
+	}
+	if onWait != nil {
+		onWait(held)
+	}
+	return layout.OpenLocked(d.Path, true)
+}
+
 // LockAll takes every instance's lock below the state root, retrying until
 // ctx ends, so that no start resolves and mounts a version while a gc
 // decides what is in use. release gives them back.

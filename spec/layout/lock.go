@@ -58,6 +58,22 @@ func LockFD(fd int, wait bool, what string) error {
 	return nil
 }
 
+// LockFDWait is LockFD waiting, but it first tells onWait (if not nil)
+// who holds the lock, once: a helper that waits says on what in the
+// journal, as a backup or restore of a large upper layer can hold an
+// instance's lock for minutes.
+func LockFDWait(fd int, what string, onWait func(*HeldError)) error {
+	err := LockFD(fd, false, what)
+	var held *HeldError
+	if !errors.As(err, &held) {
+		return err
+	}
+	if onWait != nil {
+		onWait(held)
+	}
+	return LockFD(fd, true, what)
+}
+
 // OpenLocked opens directory dir, never through a link, and takes its
 // lock (see LockFD). The descriptor is the lock: closing it releases it.
 // A missing directory matches fs.ErrNotExist.
