@@ -16,12 +16,16 @@ var operatorSpecs = map[string]string{
 	"etc/left4me/instances/idle.yaml":   "port: 27043\n",
 	"etc/left4me/instances/orphan.yaml": "port: 27045\n",
 	"etc/left4me/instances/crash.yaml":  "port: 27046\noverlays: [crash]\n",
+	"etc/left4me/instances/bots.yaml":   "port: 27047\noverlays: [bots]\n",
 	// Retries come 5 s after systemd gives up here, not 1 min.
 	"etc/systemd/system/left4me-retry@.service.d/test.conf": "[Service]\nEnvironment=LEFT4ME_RETRY_BASE=5s\n",
 }
 
 var operatorState = map[string]string{
-	"overlays/busy/left4dead2/cfg/standin.env":    "STANDIN_PLAYERS=3\n",
+	"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n",
+	// One human among three bots, A2S_INFO counting humans alone in its
+	// players (tests/standin/serve.go, wire): players minus bots is 0.
+	"overlays/bots/left4dead2/cfg/standin.env":    "STANDIN_PLAYERS=1\nSTANDIN_BOTS=3\nSTANDIN_A2S_PLAYERS=humans\n",
 	"overlays/crash/left4dead2/cfg/standin_crash": "",
 	"overlays/crash/left4dead2/cfg/standin.env":   "",
 }
@@ -66,6 +70,19 @@ func TestOperator(t *testing.T) {
 		if got := mainPID(t, c, "busy"); got != pid {
 			t.Fatalf("busy was restarted by a refused command")
 		}
+	})
+
+	t.Run("when-empty: a human among bots is a player, whichever way A2S counts", func(t *testing.T) {
+		c.MustRun(t, "left4me", "start", "bots")
+		pid := mainPID(t, c, "bots")
+		out, err := c.Run(t, "left4me", "restart", "--when-empty", "--deadline", "3s", "bots")
+		if err == nil || !strings.Contains(out, "bots: 1 player(s) on port 27047; waiting") || !strings.Contains(err.Error(), "left running: bots") {
+			t.Errorf("restart --when-empty of a server with one human among bots: %v\n%s", err, out)
+		}
+		if got := mainPID(t, c, "bots"); got != pid {
+			t.Fatalf("bots was restarted (main PID %s, was %s): its player kicked", got, pid)
+		}
+		c.MustRun(t, "left4me", "stop", "bots")
 	})
 
 	t.Run("list and status show the port it runs on, after a reload too", func(t *testing.T) {

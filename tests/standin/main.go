@@ -24,6 +24,11 @@
 //	STANDIN_PLAYERS=N             N human players (A2S_INFO and A2S_PLAYER;
 //	                              the console's kickall drops them)
 //	STANDIN_BOTS=N                N bots besides them
+//	STANDIN_A2S_PLAYERS=humans    A2S_INFO's players counts humans alone,
+//	                              its bots the fake clients, as the L4D
+//	                              branch's GetMasterServerPlayerCounts may
+//	                              (default: players counts bots too, as
+//	                              Steam's servers do; serve.go, wire)
 //	STANDIN_NET=source2013|csgo   how a busy port and -strictportbind are
 //	                              treated (ports.go; default source2013)
 //	STANDIN_MAX_QUERIES_PER_IP=R  answer one address at most R queries a
@@ -97,6 +102,7 @@ type switches struct {
 	// server logs as they happen (connects, map changes, plugin output).
 	tick          time.Duration
 	players, bots int
+	a2sHumans     bool // STANDIN_A2S_PLAYERS=humans
 }
 
 func readSwitches(getenv func(string) string) (switches, error) {
@@ -115,6 +121,13 @@ func readSwitches(getenv func(string) string) (switches, error) {
 	}
 	if s.bots, err = envCount(getenv, "STANDIN_BOTS"); err != nil {
 		return s, err
+	}
+	switch v := getenv("STANDIN_A2S_PLAYERS"); v {
+	case "", "all":
+	case "humans":
+		s.a2sHumans = true
+	default:
+		return s, fmt.Errorf("STANDIN_A2S_PLAYERS: %q, want all or humans", v)
 	}
 	if s.players+s.bots > 255 {
 		return s, fmt.Errorf("STANDIN_PLAYERS+STANDIN_BOTS: %d, more than A2S can count", s.players+s.bots)
@@ -347,10 +360,11 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 					Players: byte(sw.players + sw.bots), Bots: byte(sw.bots),
 					ServerType: 'd', Environment: 'l', Version: "2.2.4.3", Port: port,
 				},
-				names: roster(sw.players, sw.bots),
-				since: time.Now(),
-				gate:  g,
-				conn:  conn,
+				names:     roster(sw.players, sw.bots),
+				a2sHumans: sw.a2sHumans,
+				since:     time.Now(),
+				gate:      g,
+				conn:      conn,
 			}
 			if mode.a2sMap != "" {
 				srv.info.Map = mode.a2sMap

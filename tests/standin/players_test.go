@@ -58,6 +58,20 @@ func TestStandinPlayersAndBots(t *testing.T) {
 	}
 }
 
+// STANDIN_A2S_PLAYERS=humans: A2S_INFO's players counts humans alone,
+// its bots the fake clients, as the L4D branch's engine may answer; the
+// console's status still counts each.
+func TestStandinA2SPlayersHumans(t *testing.T) {
+	dir := writeCfgs(t, map[string]string{"standin.env": "STANDIN_BOTS=3\nSTANDIN_A2S_PLAYERS=humans\n"})
+	port := strconv.Itoa(int(freeUDPPort(t)))
+	s := startStandin(t, dir, []string{"STANDIN_PLAYERS=1"}, "-game", "left4dead2", "-port", port, "+map", "c1m1_hotel")
+	s.waitLine(t, "standin: listening on udp ")
+	info, err := queryInfo(t, "127.0.0.1:"+port, 2*time.Second)
+	if err != nil || info.Players != 1 || info.Bots != 3 {
+		t.Fatalf("A2S_INFO %+v, %v; want 1 player and 3 bots", info, err)
+	}
+}
+
 // A request with a wrong challenge only gets the challenge.
 func TestStandinPlayerChallenge(t *testing.T) {
 	dir := writeCfgs(t, nil)

@@ -52,6 +52,25 @@ type server struct {
 	// cstrike15_src: fake clients do not count, and SetHibernating(true)
 	// disconnects them, "Punting bot, server is hibernating").
 	hibernating atomic.Bool
+	// a2sHumans: A2S_INFO's players counts humans alone (wire).
+	a2sHumans bool
+}
+
+// wire is info as A2S_INFO sends it. Steam's servers count bots among
+// the players ("total number of players currently on the server.
+// INCLUDES BOTS!!", Steamworks matchmakingtypes.h; CMaster::ReplyInfo
+// writes GetNumClients, then GetNumFakeClients, engine/sv_main.cpp,
+// Source 2013). The L4D branch's CBaseServer::GetMasterServerPlayerCounts
+// gives GetNumHumanPlayers and GetNumFakeClients instead (a decompile of
+// its engine/baseserver.cpp; CS:GO, of the same branch, answers 1 player
+// and 7 bots for one human among seven bots, gamedig/node-gamedig#297);
+// stock L4D2 is reported to send 0 bots, which a plugin can change.
+// The stand-in keeps humans and bots together in info.Players inside.
+func (s *server) wire(info a2s.Info) a2s.Info {
+	if s.a2sHumans {
+		info.Players -= info.Bots
+	}
+	return info
 }
 
 // humans is how many humans are connected now.
@@ -111,10 +130,10 @@ func (s *server) players(now time.Time) []a2s.Player {
 // that carry it (Valve developer wiki, Server queries). Other datagrams
 // are ignored. Requests the gate closes are read and dropped.
 func (s *server) processSocket() error {
-	info := a2s.EncodeInfo(s.info)
+	info := a2s.EncodeInfo(s.wire(s.info))
 	gone := s.info
 	gone.Players = gone.Bots
-	kickedInfo := a2s.EncodeInfo(gone) // after kickall
+	kickedInfo := a2s.EncodeInfo(s.wire(gone)) // after kickall
 	buf := make([]byte, 2048)
 	for {
 		n, from, err := recvQueued(s.conn, buf)

@@ -100,7 +100,7 @@ func backedUpAndChanged(t *testing.T) (*tenv, string) {
 // --when-empty: an occupied server is left as it is at the deadline.
 func TestRestoreWhenEmptyOccupied(t *testing.T) {
 	te, cfg := backedUpAndChanged(t)
-	te.Players = func(context.Context, string) (int, error) { return 3, nil }
+	te.Players = func(context.Context, string) (int, int, error) { return 3, 0, nil }
 	te.sd.calls = nil
 	err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "0")
 	if err == nil {
@@ -121,9 +121,9 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 func TestRestoreWhenEmptyStoppedMeanwhile(t *testing.T) {
 	te, cfg := backedUpAndChanged(t)
 	te.Now, te.EmptyPoll = time.Now, time.Millisecond
-	te.Players = func(context.Context, string) (int, error) {
+	te.Players = func(context.Context, string) (int, int, error) {
 		te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead") // stopped by hand
-		return 3, nil
+		return 3, 0, nil
 	}
 	te.sd.calls = nil
 	if err := te.run("restore", "srv1", "--yes", "--when-empty", "--deadline", "1m"); err != nil {

@@ -31,9 +31,9 @@ type Env struct {
 	// overlay cfgs it may read); an error means the user does not exist.
 	ServerUser func() (uid, gid int, err error)
 	MountInfo  string // /proc/self/mountinfo, for the checks before removing
-	// Players asks the server at addr (spec.QueryAddr) how many humans
-	// play on it.
-	Players   func(ctx context.Context, addr string) (int, error)
+	// Players asks the server at addr (spec.QueryAddr) for the player
+	// and bot counts of its A2S_INFO answer.
+	Players   func(ctx context.Context, addr string) (players, bots int, err error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 	// UnitPoll is how often a unit followed to its end (game update
 	// --service) is read; 0 = every second.
@@ -99,12 +99,10 @@ func OSEnv() *Env {
 	}
 }
 
-// queryPlayers counts humans: A2S_INFO's player count includes bots
-// (developer.valvesoftware.com/wiki/Server_queries, "Players" and "Bots"),
-// and a server with only bots is empty for a restart.
-func queryPlayers(ctx context.Context, addr string) (int, error) {
+// queryPlayers asks addr's A2S_INFO for its player and bot counts.
+func queryPlayers(ctx context.Context, addr string) (players, bots int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	info, err := a2s.Query(ctx, addr)
-	return max(int(info.Players)-int(info.Bots), 0), err
+	return int(info.Players), int(info.Bots), err
 }

@@ -203,7 +203,7 @@ func newEnv(t *testing.T) *tenv {
 		},
 		ServerUser: func() (int, int, error) { return os.Getuid(), os.Getgid(), nil },
 		// Nobody plays unless a test says so.
-		Players:   func(context.Context, string) (int, error) { return 0, nil },
+		Players:   func(context.Context, string) (int, int, error) { return 0, 0, nil },
 		MountInfo: mountinfo,
 		UnitPoll:  time.Millisecond,
 		RetryDir:  filepath.Join(base, "retry"),

@@ -139,7 +139,7 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			te := newEnv(t)
 			te.Euid = 0
 			te.Stdin, te.Terminal = strings.NewReader("y\n"), true // an operator answers
-			te.Players = func(_ context.Context, _ string) (int, error) { return 0, nil }
+			te.Players = func(_ context.Context, _ string) (int, int, error) { return 0, 0, nil }
 			for _, ov := range []string{"competitive", "workshop/maps"} {
 				te.overlay(t, ov, "sv_x 1\n")
 			}

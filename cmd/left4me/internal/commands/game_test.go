@@ -251,11 +251,11 @@ func TestRestartAllWhenEmpty(t *testing.T) {
 	te.sd.set("l4d2@idle.service", "active", "running")
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, addr string) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
 		if addr == "127.0.0.1:27001" {
-			return 3, nil
+			return 3, 0, nil
 		}
-		return 0, nil
+		return 0, 0, nil
 	}
 	err := te.run("restart", "--all", "--when-empty", "--deadline", "100ms")
 	if !strings.Contains(errText(err), "still occupied (or not answering) after 100ms, left running: busy") {

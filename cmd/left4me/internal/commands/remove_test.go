@@ -196,10 +196,10 @@ func TestRemovalWithPlayers(t *testing.T) {
 			te.Euid = 0
 			rt := withRuntime(t, te, "srv1")
 			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
-			te.Players = func(context.Context, string) (int, error) { return tc.humans, nil }
+			te.Players = func(context.Context, string) (int, int, error) { return tc.humans, 0, nil }
 			if tc.humans < 0 {
 				te.sd.set(clienv.UnitOf("srv1"), "activating", "start")
-				te.Players = func(context.Context, string) (int, error) { return 0, errors.New("no answer") }
+				te.Players = func(context.Context, string) (int, int, error) { return 0, 0, errors.New("no answer") }
 			}
 			te.Terminal, te.Stdin = tc.terminal, strings.NewReader(tc.stdin)
 			err := te.run(tc.args...)

@@ -23,11 +23,11 @@ func TestScheduledRestart(t *testing.T) {
 	te.sd.set("l4d2@down.service", "inactive", "dead")
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, addr string) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
 		if addr == "127.0.0.1:27001" {
-			return 2, nil
+			return 2, 0, nil
 		}
-		return 0, nil
+		return 0, 0, nil
 	}
 	err := te.run("restart", "--scheduled", "busy")
 	if err != nil || !strings.Contains(te.out.String(), "still occupied (or not answering) after 30ms, left running: busy; the next scheduled restart tries again") {

@@ -30,16 +30,16 @@ func TestStopWhenEmpty(t *testing.T) {
 	asked := map[int]int{}
 	// a empties on the third poll, b never answers (hung, or on another
 	// address), c stays occupied past the deadline.
-	te.Players = func(_ context.Context, addr string) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
 		port, _ := strconv.Atoi(strings.TrimPrefix(addr, "127.0.0.1:"))
 		asked[port]++
 		switch {
 		case port == 27002:
-			return 0, errors.New("no reply")
+			return 0, 0, errors.New("no reply")
 		case port == 27001 && asked[port] >= 3:
-			return 0, nil
+			return 0, 0, nil
 		}
-		return 4, nil
+		return 4, 0, nil
 	}
 	err := te.run("stop", "--when-empty", "--deadline", "200ms", "a", "b", "c")
 	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "after 200ms, left running: b, c") {
@@ -66,11 +66,11 @@ func TestWhenEmptyAsksTheRunningPort(t *testing.T) {
 	te.spec(t, "a", "port: 27099\n") // edited while it runs
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, addr string) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
 		if addr == "127.0.0.1:27001" {
-			return 3, nil
+			return 3, 0, nil
 		}
-		return 0, errors.New("no reply")
+		return 0, 0, errors.New("no reply")
 	}
 	err := te.run("restart", "--when-empty", "--deadline", "30ms", "a")
 	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), "left running: a") {
@@ -121,18 +121,20 @@ func TestWhenEmptyFlags(t *testing.T) {
 // A server that drops queries is asked on its console: an empty L4D2
 // server hibernates and answers no A2S, and must not wait out the
 // deadline as if occupied; one whose status counts players waits, asked
-// on its console at most every 30 s however often A2S is.
+// on its console at most every 30 s however often A2S is. A count of none
+// is asked again just before the restart (a player may have joined).
 func TestWhenEmptyAsksTheConsole(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer string
 		restarted    bool
 		out          string
+		asks         int
 	}{
-		{"hibernating", "hostname: a\nplayers : 0 humans, 0 bots (8 max) (hibernating)\n\n#end\n", true, "a: restarted"},
-		{"occupied", "hostname: a\nplayers : 2 humans, 0 bots (8 max) (not hibernating)\n", false, "a: 2 player(s) on port 27001; waiting"},
+		{"hibernating", "hostname: a\nplayers : 0 humans, 0 bots (8 max) (hibernating)\n\n#end\n", true, "a: restarted", 2},
+		{"occupied", "hostname: a\nplayers : 2 humans, 0 bots (8 max) (not hibernating)\n", false, "a: 2 player(s) on port 27001; waiting", 1},
 		// A line that merely contains the words, as a player's chat
 		// might, is no count.
-		{"no count", "hostname: a\nplayers: 0 humans, gg\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: its status was not one hostname and one players line (0 players lines)"},
+		{"no count", "hostname: a\nplayers: 0 humans, gg\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: its status was not one hostname and one players line (0 players lines)", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -140,7 +142,7 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 			te.relayIsUs("a")
 			te.Now = time.Now
 			te.EmptyPoll = time.Millisecond
-			te.Players = func(context.Context, string) (int, error) { return 0, errors.New("no reply") }
+			te.Players = func(context.Context, string) (int, int, error) { return 0, 0, errors.New("no reply") }
 			te.ConsoleDir = answeringConsole(t, "a", tc.answer)
 			asked := te.ConsoleDir + "/asked"
 			err := te.run("restart", "--when-empty", "--deadline", "300ms", "a")
@@ -151,8 +153,8 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 			if !strings.Contains(te.out.String()+te.err.String(), tc.out) {
 				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
 			}
-			if n := countLines(t, asked, "status"); n != 1 {
-				t.Errorf("the console was asked %d times, want once", n)
+			if n := countLines(t, asked, "status"); n != tc.asks {
+				t.Errorf("the console was asked %d times, want %d", n, tc.asks)
 			}
 		})
 	}
@@ -283,16 +285,16 @@ func TestWhenEmptyJudgesAgainBeforeActing(t *testing.T) {
 	te.Now = time.Now
 	te.EmptyPoll = time.Millisecond
 	polls := 0
-	te.Players = func(_ context.Context, addr string) (int, error) {
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
 		polls++
 		if polls == 3 { // both were asked once and played: now a is broken, b stopped
 			writeFile(t, te.Layout.SpecPath("a"), "port: 27001\nbogus: 1\n")
 			te.sd.set("l4d2@b.service", "inactive", "dead")
 		}
 		if polls <= 2 {
-			return 2, nil
+			return 2, 0, nil
 		}
-		return 0, nil
+		return 0, 0, nil
 	}
 	err := te.run("restart", "--when-empty", "--deadline", "1m", "a", "b")
 	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), "a: a start would now fail (its spec changed since the command began?), so it was left as it is") ||
@@ -304,5 +306,47 @@ func TestWhenEmptyJudgesAgainBeforeActing(t *testing.T) {
 	}
 	if !strings.Contains(te.out.String(), "b: stopped meanwhile; left stopped") || te.sd.units["l4d2@a.service"].ActiveState != "active" {
 		t.Errorf("stdout %s\nunits %+v", te.out, te.sd.units)
+	}
+}
+
+// Bots on a server make A2S_INFO's count ambiguous: Steam's servers count
+// them among the players, the L4D branch may count humans alone (and a
+// plugin may make either true), so players minus bots could read 0 with
+// somebody playing. The console's status decides; without it the server
+// counts as having as many humans as A2S says players.
+func TestWhenEmptyBotsAskTheConsole(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		players, bots int
+		answer        string // "" = no console
+		restarted     bool
+		out           string
+	}{
+		{"humans alone in players, bots beside", 1, 3, "hostname: a\nplayers : 1 humans, 3 bots (8 max)\n", false, "a: 1 player(s) on port 27001; waiting"},
+		{"bots alone", 3, 3, "hostname: a\nplayers : 0 humans, 3 bots (8 max)\n", true, "a: restarted"},
+		{"no console: as many as players", 1, 3, "", false, "a: 1 player(s) on port 27001; waiting"},
+		{"no bots: A2S alone", 0, 0, "", true, "a: restarted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "a", "port: 27001\n")
+			te.relayIsUs("a")
+			te.Now = time.Now
+			te.EmptyPoll = time.Millisecond
+			te.Players = func(context.Context, string) (int, int, error) { return tc.players, tc.bots, nil }
+			if tc.answer != "" {
+				te.ConsoleDir = answeringConsole(t, "a", tc.answer)
+			} else {
+				te.ConsoleDir = t.TempDir()
+			}
+			err := te.run("restart", "--when-empty", "--deadline", "100ms", "a")
+			restarted := slices.Contains(te.sd.calls, "restart l4d2@a.service")
+			if restarted != tc.restarted || (tc.restarted && err != nil) {
+				t.Fatalf("restarted %v (calls %v), err %v\n%s%s", restarted, te.sd.calls, err, te.out, te.err)
+			}
+			if !strings.Contains(te.out.String(), tc.out) {
+				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
+			}
+		})
 	}
 }

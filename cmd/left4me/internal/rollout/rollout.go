@@ -61,6 +61,11 @@ type Deps struct {
 	// Act runs the job on one instance; a job that failed for that
 	// instance alone wraps fail.ErrJobFailed, any other error ends all.
 	Act func(ctx context.Context, name string) error
+	// Prepare, when set, judges whether a job that waited for players may
+	// go ahead (a restart's spec, again), just before it; its errors are
+	// Act's. It runs before the last player count, so the seconds it may
+	// take are no window for a player to join unseen.
+	Prepare func(ctx context.Context, name string) error
 	// Humans asks the server how many humans play. ErrNotRunning (the
 	// unit is down) counts as empty; any other error (no answer, no
 	// address) is reported and the server waits like an occupied one:
@@ -91,13 +96,8 @@ const DefaultPoll = 5 * time.Second
 func Run(ctx context.Context, p Plan, d Deps) error {
 	done := map[string]bool{}
 	failed := 0
-	act := func(n string) error {
-		if ctx.Err() != nil {
-			return interrupted(ctx, p, done)
-		}
-		// An interrupt waits for the job under way: a restore's stop,
-		// unpack and start are one, and must not leave a server down.
-		err := d.Act(context.WithoutCancel(ctx), n)
+	// settle records n's job (or its Prepare) and what its error means.
+	settle := func(n string, err error) error {
 		done[n] = err == nil
 		if !errors.Is(err, fail.ErrJobFailed) {
 			return err
@@ -119,13 +119,28 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		}
 		return fmt.Errorf("%w: %s", fail.ErrJobFailed, msg)
 	}
+	act := func(n string) error {
+		if ctx.Err() != nil {
+			return interrupted(ctx, p, done)
+		}
+		// An interrupt waits for the job under way: a restore's stop,
+		// unpack and start are one, and must not leave a server down.
+		return settle(n, d.Act(context.WithoutCancel(ctx), n))
+	}
 	var err error
 	if p.WhenEmpty {
-		err = waitEmpty(ctx, p, d, act)
+		err = waitEmpty(ctx, p, d, act, settle)
 	} else {
 		for _, n := range p.Names {
 			if p.OnlyRunning && stopped(ctx, p, d, n) {
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
+				continue
+			}
+			var ok bool
+			if ok, _, err = prepared(ctx, d, n, false, settle); err != nil {
+				break
+			}
+			if !ok {
 				continue
 			}
 			if err = act(n); err != nil {
@@ -150,7 +165,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 // still occupied then are left alone and named in the error, so a restart
 // never kicks players; unless p.Force, when their players are warned
 // along the way and they go down at the deadline.
-func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) error {
+func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, settle func(string, error) error) error {
 	waiting := append([]string(nil), p.Names...)
 	sort.Strings(waiting)
 	end := d.Now().Add(p.Deadline)
@@ -185,10 +200,19 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			case err == nil && humans == 0, down:
-				if err := act(n); err != nil {
+				ok, joined, err := prepared(ctx, d, n, !down, settle)
+				if err != nil {
 					return err
 				}
-				continue
+				if joined == "" {
+					if ok {
+						if err := act(n); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				fmt.Fprintf(d.Out, "%s: %s; waiting\n", n, joined)
 			case err != nil:
 				fmt.Fprintf(d.ErrOut, "%s: cannot ask its server for players (%v); it may have some, so it waits\n", n, err)
 			default:
@@ -224,6 +248,13 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 					continue
 				}
 				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
+				ok, _, err := prepared(ctx, d, n, false, settle)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
 				if err := act(n); err != nil {
 					return err
 				}
@@ -240,6 +271,30 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error) erro
 		case <-time.After(wait):
 		}
 	}
+}
+
+// prepared runs d.Prepare for n, then, with recount, counts n's players
+// once more. ok: the job may go ahead. A Prepare that failed settles n
+// as its job would have (err is settle's). joined says who came
+// meanwhile; n then waits on.
+func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (ok bool, joined string, err error) {
+	if d.Prepare != nil {
+		if perr := d.Prepare(context.WithoutCancel(ctx), n); perr != nil {
+			return false, "", settle(n, perr)
+		}
+	}
+	if !recount {
+		return true, "", nil
+	}
+	switch humans, err := d.Humans(ctx, n); {
+	case errors.Is(err, ErrNotRunning): // the next round says what that means
+		return false, "its server went down meanwhile", nil
+	case err != nil:
+		return false, fmt.Sprintf("cannot ask its server for players again (%v)", err), nil
+	case humans > 0:
+		return false, fmt.Sprintf("%d player(s) joined meanwhile", humans), nil
+	}
+	return true, "", nil
 }
 
 // stopped reports whether n was stopped (Deps.Stopped), for a job other

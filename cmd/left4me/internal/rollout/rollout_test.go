@@ -213,3 +213,63 @@ func TestInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// A server found empty is judged (Prepare) and then counted once more
+// before its job: a player who joined while the spec was judged and
+// systemd reloaded is not kicked, and the server waits on. A Prepare that
+// refuses settles the server as a failed job, and nothing acts on it.
+func TestPrepareThenCountAgain(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		plan    Plan
+		counts  []int // humans at each count of "a"; the last repeats
+		refuse  bool  // Prepare fails
+		acted   string
+		out     string // in the progress
+		err     string
+		prepare int // Prepare calls
+	}{
+		{"empty twice: acts", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: time.Hour}, []int{0}, false, "a", "", "", 1},
+		{"joined while judged: waits, then acts once empty", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: time.Hour},
+			[]int{0, 2, 2, 0}, false, "a", "a: 2 player(s) joined meanwhile; waiting", "", 2},
+		{"joined while judged, until the deadline: left running", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: 20 * time.Millisecond},
+			[]int{0, 1}, false, "", "a: 1 player(s) joined meanwhile; waiting", "left running: a", 1},
+		{"refused: not acted on", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: time.Hour}, []int{0}, true, "", "", "restart failed for 1 of 1", 1},
+		{"at once, refused: not acted on", Plan{Op: "restart", Names: []string{"a"}}, []int{3}, true, "", "", "restart failed for 1 of 1", 1},
+		{"forced, refused: not acted on", Plan{Op: "restart", Names: []string{"a"}, WhenEmpty: true, Deadline: 20 * time.Millisecond, Force: true},
+			[]int{3}, true, "", "", "restart failed for 1 of 1", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var acted []string
+			var out strings.Builder
+			counted, prepare := 0, 0
+			d := Deps{
+				Announce: func(context.Context, string, time.Duration) error { return nil },
+				Prepare: func(_ context.Context, n string) error {
+					prepare++
+					if c.refuse {
+						return fmt.Errorf("%s: its spec broke: %w", n, fail.ErrJobFailed)
+					}
+					return nil
+				},
+				Act:    func(_ context.Context, n string) error { acted = append(acted, n); return nil },
+				Humans: func(context.Context, string) (int, error) { counted++; return c.counts[min(counted, len(c.counts))-1], nil },
+				Where:  func(string) string { return "port 1" },
+				Now:    time.Now, Poll: time.Millisecond, Out: &out, ErrOut: io.Discard,
+			}
+			err := Run(context.Background(), c.plan, d)
+			if got := strings.Join(acted, ","); got != c.acted {
+				t.Errorf("acted on %q, want %q", got, c.acted)
+			}
+			if (c.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.err) {
+				t.Errorf("err %v, want %q", err, c.err)
+			}
+			if !strings.Contains(out.String(), c.out) {
+				t.Errorf("progress %q, want %q in it", out.String(), c.out)
+			}
+			if prepare != c.prepare {
+				t.Errorf("Prepare ran %d times, want %d", prepare, c.prepare)
+			}
+		})
+	}
+}

@@ -290,16 +290,19 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	}
 	d := e.RolloutDeps(sd, p)
 	p.ActOnStopped = true
+	// A start that would fail (its spec broken since) stops nothing.
+	d.Prepare = func(ctx context.Context, n string) error {
+		if d.Stopped(ctx, n) {
+			return nil
+		}
+		return e.Recheck(ctx, sd, n)
+	}
 	d.Act = func(ctx context.Context, n string) error {
 		if d.Stopped(ctx, n) {
 			// Stopped by someone during the wait: restored, and that
 			// stop stands.
 			fmt.Fprintf(e.Stdout, "%s was stopped meanwhile: it stays stopped\n", n)
 			return put()
-		}
-		// A start that would fail (its spec broken since) stops nothing.
-		if err := e.Recheck(ctx, sd, n); err != nil {
-			return err
 		}
 		if err := e.RunJob(ctx, sd, "stop", n); err != nil {
 			return err

@@ -13,9 +13,9 @@ import (
 // Env is what the unit commands use.
 type Env struct {
 	*console.Env
-	// Players asks the server at addr (spec.QueryAddr) how many humans
-	// play on it.
-	Players   func(ctx context.Context, addr string) (int, error)
+	// Players asks the server at addr (spec.QueryAddr) for the player
+	// and bot counts of its A2S_INFO answer.
+	Players   func(ctx context.Context, addr string) (players, bots int, err error)
 	EmptyPoll time.Duration // how often Players is asked; 0 = every 5 s
 	UnitPoll  time.Duration // how often a followed unit is read; 0 = every second
 	// ServerArgv reads a running unit's main process's argv (ProcArgv):

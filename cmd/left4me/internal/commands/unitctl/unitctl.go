@@ -159,16 +159,12 @@ func RolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 // rolling) with systemd jobs that explain their failures.
 func (e *Env) Rollout(ctx context.Context, sd clienv.Systemd, p rollout.Plan) error {
 	d := e.RolloutDeps(sd, p)
-	d.Act = func(ctx context.Context, n string) error {
-		if p.WhenEmpty && p.Op != "stop" {
-			// Its spec may have changed during the wait: judged again,
-			// so that a start that would fail stops nothing.
-			if err := e.Recheck(ctx, sd, n); err != nil {
-				return err
-			}
-		}
-		return e.RunJob(ctx, sd, p.Op, n)
+	if p.WhenEmpty && p.Op != "stop" {
+		// Its spec may have changed during the wait: judged again, so
+		// that a start that would fail stops nothing.
+		d.Prepare = func(ctx context.Context, n string) error { return e.Recheck(ctx, sd, n) }
 	}
+	d.Act = func(ctx context.Context, n string) error { return e.RunJob(ctx, sd, p.Op, n) }
 	return rollout.Run(ctx, p, d)
 }
 
@@ -194,6 +190,19 @@ func (e *Env) Recheck(ctx context.Context, sd clienv.Systemd, name string) error
 func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
 	asked := map[string]consoleCount{}
+	// consoleHumans asks n's console for its humans, at most every
+	// consoleEvery while it says some or cannot say (each status is in
+	// its journal); a count of none is never reused, so the count
+	// before a job is always fresh.
+	consoleHumans := func(ctx context.Context, n string) (int, error) {
+		c, ok := asked[n]
+		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.humans == 0 {
+			c.humans, c.err = e.Env.Humans(ctx, n, consoleWait)
+			c.at = e.Now()
+			asked[n] = c
+		}
+		return c.humans, c.err
+	}
 	return rollout.Deps{
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
 			return e.Say(ctx, n, strings.ReplaceAll(p.Announce, "%s", left.Round(time.Second).String()))
@@ -204,26 +213,29 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 				return 0, err
 			}
 			where[n] = addr
-			humans, err := e.Players(ctx, addr)
-			if err == nil {
+			players, bots, err := e.Players(ctx, addr)
+			if err == nil && (players == 0 || bots == 0) {
+				return players, nil
+			}
+			// Bots on it: A2S_INFO's players count them as Steam's
+			// servers do (ReplyInfo, engine/sv_main.cpp, Source 2013:
+			// GetNumClients then GetNumFakeClients), or counts humans
+			// alone as the L4D branch's GetMasterServerPlayerCounts does
+			// (nHumans, nBots), and a plugin can make either true. So
+			// players minus bots could read 0 with someone playing: the
+			// console tells. No answer at all: an empty server that
+			// hibernates drops queries, so its console is asked too.
+			// Its errors are text here: a console found missing must not
+			// make the server count as not running, hence empty.
+			humans, cerr := consoleHumans(ctx, n)
+			switch {
+			case cerr == nil:
 				return humans, nil
+			case err == nil: // as many humans as it could have
+				return players, nil
 			}
-			// No A2S answer: an empty server that hibernates drops
-			// queries, so its console is asked (at most every
-			// consoleEvery: each status is in its journal). Its errors
-			// are text here: a console found missing must not make the
-			// server count as not running, hence empty.
-			c, ok := asked[n]
-			if !ok || e.Now().Sub(c.at) >= consoleEvery {
-				c.humans, c.err = e.Env.Humans(ctx, n, consoleWait)
-				c.at = e.Now()
-				asked[n] = c
-			}
-			if c.err == nil {
-				return c.humans, nil
-			}
-			why := c.err.Error()
-			if errors.Is(c.err, fail.ErrNotRunning) {
+			why := cerr.Error()
+			if errors.Is(cerr, fail.ErrNotRunning) {
 				why = "it has none open"
 			}
 			return 0, fmt.Errorf("no answer on %s: %w; nor a count from its console: %s", addr, err, why)
