@@ -45,6 +45,10 @@ type Options struct {
 	// mounts overlays inside it. Empty means a fresh directory on the
 	// container's tmpfs, removed by Close.
 	State string
+	// Lower is the read-only lower layer of the container's root, e.g. a
+	// debootstrapped tree of another release to boot its systemd. It must
+	// not be on the tmpfs the container makes. Empty means the host's /.
+	Lower string
 	// Logf, if not nil, receives remarks that are not errors: a degraded
 	// boot, a container that was not isolated in a cgroup of its own.
 	Logf func(format string, args ...any)
@@ -81,6 +85,12 @@ func New(opt Options) (*Container, error) {
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
+	if opt.Lower == "" {
+		opt.Lower = "/"
+	}
+	if strings.ContainsAny(opt.Lower, ",:") { // overlayfs's option separators
+		return nil, fmt.Errorf("lower dir %q: a comma or colon cannot be passed to overlayfs", opt.Lower)
+	}
 	if opt.State != "" {
 		if err := checkStateDir(opt.State); err != nil {
 			return nil, err
@@ -92,7 +102,7 @@ func New(opt Options) (*Container, error) {
 		exited: make(chan struct{}),
 		logf:   opt.Logf,
 	}
-	err := c.mountRoot(opt.Prefix)
+	err := c.mountRoot(opt.Prefix, opt.Lower)
 	if err != nil {
 		err = fmt.Errorf("mount container root: %w", err)
 	} else if err = prepareRoot(c.Root, c.Name); err != nil {

@@ -31,14 +31,15 @@ func checkStateDir(dir string) error {
 	return nil
 }
 
-// mountRoot mounts a tmpfs and on it a writable overlay of the host's /.
-// The upper dir must not be on / itself (overlayfs rejects overlapping
-// layers), hence the tmpfs; it also makes every container start from a
-// pristine copy and vanish on unmount. Unless the caller gave one, it
+// mountRoot mounts a tmpfs and on it a writable overlay of lower (the
+// host's / unless Options.Lower names another tree). The upper dir must
+// not be on lower itself (overlayfs rejects overlapping layers), hence
+// the tmpfs; it also makes every container start from a pristine copy
+// and vanish on unmount. Unless the caller gave one, it
 // also holds the state directory, which overlays inside the container
 // need on a real filesystem (not overlayfs), so one unmount takes
 // everything away.
-func (c *Container) mountRoot(prefix string) error {
+func (c *Container) mountRoot(prefix, lower string) error {
 	base, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func (c *Container) mountRoot(prefix string) error {
 			return err
 		}
 	}
-	opts := "lowerdir=/,upperdir=" + upper + ",workdir=" + work
+	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
 	if err := unix.Mount(c.Name, root, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("overlay on %s (%s): %w", root, opts, err)
 	}

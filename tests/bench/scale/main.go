@@ -20,6 +20,7 @@ import (
 
 type options struct {
 	scratch, repo string
+	lower         string
 	counts        []int
 	rounds        int
 	idle          time.Duration
@@ -35,6 +36,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.scratch, "scratch", "", "empty directory on a real filesystem (tmpfs) for the container's state (required)")
 	flag.StringVar(&o.repo, "repo", ".", "the source tree: make install DESTDIR= runs there")
+	flag.StringVar(&o.lower, "lower", "/", "the container root's lower layer: another distribution's tree (e.g. debootstrapped) boots its systemd instead of the host's")
 	flag.IntVar(&o.rounds, "rounds", 3, "boots of each count and arm (medians are reported)")
 	flag.DurationVar(&o.idle, "idle", time.Minute, "how long the overhead of the running instances is watched")
 	flag.BoolVar(&o.trace, "trace", false, "print the journal of the first instance and floor unit")

@@ -111,7 +111,7 @@ func run(o options) error {
 	if err := installGame(filepath.Join(state, "installation"), filepath.Join(o.repo, "build")); err != nil {
 		return err
 	}
-	ct, err := container.New(container.Options{Prefix: "left4me-bench-", State: state})
+	ct, err := container.New(container.Options{Prefix: "left4me-bench-", State: state, Lower: o.lower})
 	if err != nil {
 		return err
 	}
@@ -129,6 +129,10 @@ func run(o options) error {
 	ctx := context.Background()
 	if err := ct.Boot(ctx, 2*time.Minute); err != nil {
 		return err
+	}
+	if v, err := ct.Run(ctx, "systemctl", "--version"); err == nil {
+		first, _, _ := strings.Cut(v, "\n")
+		fmt.Fprintf(os.Stderr, "scale: container root on %s: %s\n", o.lower, first)
 	}
 	if o.hold {
 		fmt.Fprintf(os.Stderr, "scale: holding the container: nsenter -t %d -a; root %s; close stdin to end\n", ct.PID1, ct.Root)
