@@ -183,6 +183,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				durations(tooLong(p.Deadline, w)), p.Deadline, durations(warns[1:]))
 		}
 	}
+	// warned: a warning reached the server's players; playing: its last
+	// count found players (an answer, not a silence).
+	warned, playing := map[string]bool{}, map[string]bool{}
 	// Every server still waiting after the first round was up then: one
 	// found down later was stopped meanwhile.
 	for first := true; ; first = false {
@@ -192,6 +195,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				return ctx.Err()
 			}
 			humans, err := d.Humans(ctx, n)
+			playing[n] = err == nil && humans > 0
 			switch down := errors.Is(err, ErrNotRunning); {
 			case down && !first && !p.ActOnStopped && stopped(ctx, p, d, n):
 				fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
@@ -230,6 +234,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				if err := d.Announce(ctx, n, left); err != nil {
 					fmt.Fprintf(d.ErrOut, "%s: could not warn its players: %v\n", n, err)
 				} else {
+					warned[n] = true
 					fmt.Fprintf(d.Out, "%s: players warned: %s in %v\n", n, p.Op, left.Round(time.Second))
 				}
 			}
@@ -242,9 +247,18 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				}
 				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "))
 			}
+			var unwarned []string
 			for _, n := range waiting {
 				if !p.ActOnStopped && stopped(ctx, p, d, n) {
 					fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
+					continue
+				}
+				// Players it answers for, none of whom heard a warning:
+				// left running rather than kicked unwarned. One that
+				// answers nothing at all (hung) goes down.
+				if playing[n] && !warned[n] {
+					fmt.Fprintf(d.ErrOut, "%s: deadline reached with players on it, and no warning reached them (see above): left running rather than kicked unwarned\n", n)
+					unwarned = append(unwarned, n)
 					continue
 				}
 				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
@@ -258,6 +272,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				if err := act(n); err != nil {
 					return err
 				}
+			}
+			if len(unwarned) > 0 {
+				return fmt.Errorf("%w: its players could not be warned, %w: %s", fail.ErrJobFailed, ErrLeftRunning, strings.Join(unwarned, ", "))
 			}
 			return nil
 		}

@@ -252,10 +252,13 @@ func TestPrepareThenCountAgain(t *testing.T) {
 					}
 					return nil
 				},
-				Act:    func(_ context.Context, n string) error { acted = append(acted, n); return nil },
-				Humans: func(context.Context, string) (int, error) { counted++; return c.counts[min(counted, len(c.counts))-1], nil },
-				Where:  func(string) string { return "port 1" },
-				Now:    time.Now, Poll: time.Millisecond, Out: &out, ErrOut: io.Discard,
+				Act: func(_ context.Context, n string) error { acted = append(acted, n); return nil },
+				Humans: func(context.Context, string) (int, error) {
+					counted++
+					return c.counts[min(counted, len(c.counts))-1], nil
+				},
+				Where: func(string) string { return "port 1" },
+				Now:   time.Now, Poll: time.Millisecond, Out: &out, ErrOut: io.Discard,
 			}
 			err := Run(context.Background(), c.plan, d)
 			if got := strings.Join(acted, ","); got != c.acted {
@@ -271,5 +274,43 @@ func TestPrepareThenCountAgain(t *testing.T) {
 				t.Errorf("Prepare ran %d times, want %d", prepare, c.prepare)
 			}
 		})
+	}
+}
+
+// A forced job goes ahead at the deadline only on a server whose players
+// heard a warning: one whose console could take none is left running
+// (players kicked unwarned are worse than a restart missed), while one
+// that answers nothing at all, likely hung, still goes down.
+func TestForceNeedsAWarning(t *testing.T) {
+	var acted []string
+	var errOut strings.Builder
+	p := Plan{Op: "restart", Names: []string{"deaf", "hung", "heard"}, WhenEmpty: true, Deadline: 100 * time.Millisecond, Force: true,
+		WarnAt: []time.Duration{50 * time.Millisecond}}
+	d := Deps{
+		Act: func(_ context.Context, n string) error { acted = append(acted, n); return nil },
+		Humans: func(_ context.Context, n string) (int, error) {
+			if n == "hung" {
+				return 0, errors.New("no answer")
+			}
+			return 2, nil
+		},
+		Where: func(string) string { return "port 1" },
+		Announce: func(_ context.Context, n string, _ time.Duration) error {
+			if n == "deaf" || n == "hung" {
+				return errors.New("console: connection refused")
+			}
+			return nil
+		},
+		Now: time.Now, Poll: 10 * time.Millisecond, Out: io.Discard, ErrOut: &errOut,
+	}
+	err := Run(context.Background(), p, d)
+	if got := strings.Join(acted, ","); got != "heard,hung" {
+		t.Errorf("acted on %s, want heard,hung", got)
+	}
+	if !errors.Is(err, ErrLeftRunning) || !strings.Contains(err.Error(), "its players could not be warned, left running: deaf") {
+		t.Errorf("err %v", err)
+	}
+	if !strings.Contains(errOut.String(), "deaf: deadline reached with players on it, and no warning reached them") {
+		t.Errorf("said %q", errOut.String())
 	}
 }
