@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 )
@@ -97,8 +98,26 @@ func TestUpdatePolicyFlags(t *testing.T) {
 			t.Errorf("%v: got %v", args, err)
 		}
 	}
+	// The unit's TimeoutStartSec holds the wait and the download: a wait
+	// it would cut short is refused before anything is downloaded.
+	err = te.run("game", "update", "--restart", "when-empty", "--restart-deadline", "25h")
+	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) 25h0m0s: at most 24h0m0s (left4me-update.service gives the update 30h0m0s in all") {
+		t.Errorf("a deadline past the unit's timeout: %v", err)
+	}
 	t.Setenv("LEFT4ME_UPDATE_DEADLINE", "2h")
 	if err = te.run("game", "update"); errors.Is(err, fail.ErrUsage) {
 		t.Errorf("update.env's deadline beside never: %v", err)
+	}
+}
+
+// The update's unit gives it the longest wait for players and 6 hours of
+// download besides: its TimeoutStartSec= is the one policy.go counts on.
+func TestUpdateUnitTimeout(t *testing.T) {
+	unit := readFile(t, "../../../../units/left4me-update.service")
+	if !strings.Contains(unit, "\nTimeoutStartSec=30h\n") {
+		t.Errorf("left4me-update.service: want TimeoutStartSec=30h (game.MaxRestartDeadline 24h and 6h of download):\n%s", unit)
+	}
+	if game.MaxRestartDeadline != 24*time.Hour {
+		t.Errorf("MaxRestartDeadline %v: the unit's timeout counts on 24h", game.MaxRestartDeadline)
 	}
 }

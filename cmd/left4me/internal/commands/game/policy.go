@@ -25,12 +25,20 @@ const (
 	policyNow       = "now"
 )
 
+// MaxRestartDeadline is the longest wait for players after an update, as
+// for a scheduled restart's; unitTimeout is left4me-update.service's
+// TimeoutStartSec=, which leaves the download 6 hours besides.
+const (
+	MaxRestartDeadline = 24 * time.Hour
+	unitTimeout        = 30 * time.Hour
+)
+
 func updatePolicyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "restart", EnvVars: []string{"LEFT4ME_UPDATE_RESTART"}, Value: policyNever,
 			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails"},
 		&cli.DurationFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: time.Hour,
-			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build"},
+			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (at most 24h)"},
 	}
 }
 
@@ -45,6 +53,12 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 	}
 	if d < 0 {
 		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", fail.ErrUsage, d)
+	}
+	// left4me-update.service's TimeoutStartSec= holds the download and
+	// this wait: a longer wait would be killed midway, servers left on
+	// the old build and the unit failed.
+	if d > MaxRestartDeadline {
+		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: at most %v (%s gives the update %v in all, the download included)", fail.ErrUsage, d, MaxRestartDeadline, UpdateUnit, unitTimeout)
 	}
 	// A flag that would do nothing is refused, never ignored (as restart's
 	// --deadline without --when-empty); update.env may keep a deadline
