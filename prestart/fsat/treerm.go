@@ -75,41 +75,57 @@ func RemoveTreeAt(dir int, name, what string, o RemoveOptions) error {
 	return unlink(dir, name, unix.AT_REMOVEDIR, what)
 }
 
-// frame is a directory on the way down: its identity, and its name in
-// the directory above, for removing it once empty.
+// frame is a directory on the way down: its identity, the name of the
+// subdirectory being emptied below it (removed once empty), and its
+// subdirectories still to empty after that one.
 type frame struct {
 	dev, ino uint64
 	name     string
+	pending  []string
 }
 
 type walker struct {
-	top string
-	o   RemoveOptions
-	dev uint64
+	top  string
+	o    RemoveOptions
+	dev  uint64
+	seen int // entries listed, for the tests: each at most twice (linear)
 }
 
 // empty removes everything below dir/name, depth first, with one
-// descriptor open at a time.
+// descriptor open at a time. Each directory is listed once on the way
+// down and once more when its subdirectories are done (something may
+// have been added meanwhile): a directory of N subdirectories costs O(N),
+// not a listing per subdirectory (a server's upper layer can hold 100,000
+// of them; listed again each time, that took hours).
 func (w *walker) empty(dir int, name string) error {
 	fd, err := w.open(dir, name)
 	if err != nil {
 		return err
 	}
-	var path []frame // the directories above fd, below the top one
+	var path []frame     // the directories above fd, below the top one
+	var pending []string // fd's subdirectories still to empty; none: list it
 	for {
-		sub, err := w.clearFiles(fd)
-		if err != nil {
-			unix.Close(fd)
-			return err
+		if len(pending) == 0 {
+			if pending, err = w.clearFiles(fd); err != nil {
+				unix.Close(fd)
+				return err
+			}
 		}
-		if sub != "" { // go down into the first subdirectory left
+		if len(pending) > 0 { // go down into the next subdirectory
+			sub := pending[0]
+			pending = pending[1:]
 			id, err := identity(fd)
 			if err == nil {
 				var child int
-				if child, err = w.open(fd, sub); err == nil {
+				child, err = w.open(fd, sub)
+				if errors.Is(err, unix.ENOENT) {
+					continue // gone since it was listed
+				}
+				if err == nil {
 					unix.Close(fd)
 					fd = child
-					path = append(path, frame{id.dev, id.ino, sub})
+					path = append(path, frame{id.dev, id.ino, sub, pending})
+					pending = nil
 					continue
 				}
 			}
@@ -138,42 +154,42 @@ func (w *walker) empty(dir int, name string) error {
 			unix.Close(up)
 			return err
 		}
-		fd = up
+		fd, pending = up, top.pending
 	}
 }
 
-// clearFiles removes every non-directory entry of fd and returns the name
-// of a subdirectory, if one is left.
-func (w *walker) clearFiles(fd int) (string, error) {
+// clearFiles removes every non-directory entry of fd and returns the
+// names of its subdirectories.
+func (w *walker) clearFiles(fd int) ([]string, error) {
 	if _, err := unix.Seek(fd, 0, 0); err != nil {
-		return "", fmt.Errorf("remove below %s: %w", w.top, err)
+		return nil, fmt.Errorf("remove below %s: %w", w.top, err)
 	}
 	names, err := ReadDirNames(fd)
 	if err != nil {
-		return "", fmt.Errorf("remove below %s: %w", w.top, err)
+		return nil, fmt.Errorf("remove below %s: %w", w.top, err)
 	}
-	sub := ""
+	w.seen += len(names)
+	var subs []string
 	for _, n := range names {
+		what := Child(w.top+"/…", n)
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
 			continue
 		} else if err != nil {
-			return "", fmt.Errorf("remove below %s: %s: %w", w.top, n, err)
+			return nil, fmt.Errorf("remove %s: %w", what, err)
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if err := checkMount(fd, n, w.dev, w.top+"/…/"+n); err != nil {
-				return "", err
+			if err := checkMount(fd, n, w.dev, what); err != nil {
+				return nil, err
 			}
-			if sub == "" {
-				sub = n
-			}
+			subs = append(subs, n)
 			continue
 		}
-		if err := unlink(fd, n, 0, w.top+"/…/"+n); err != nil {
-			return "", err
+		if err := unlink(fd, n, 0, what); err != nil {
+			return nil, err
 		}
 	}
-	return sub, nil
+	return subs, nil
 }
 
 // open opens a directory below dir, refusing links, mounts and escapes,
@@ -181,10 +197,10 @@ func (w *walker) clearFiles(fd int) (string, error) {
 func (w *walker) open(dir int, name string) (int, error) {
 	fd, err := OpenDir(dir, name)
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOTDIR) {
-		return -1, fmt.Errorf("remove below %s: %s: %w (%v)", w.top, name, ErrChanged, err)
+		return -1, fmt.Errorf("remove %s: %w (%v)", Child(w.top+"/…", name), ErrChanged, err)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("remove below %s: %s: %w", w.top, name, err)
+		return -1, fmt.Errorf("remove %s: %w", Child(w.top+"/…", name), err)
 	}
 	if w.o.Chmod {
 		_ = unix.Fchmod(fd, 0o700)
@@ -194,9 +210,9 @@ func (w *walker) open(dir int, name string) (int, error) {
 
 func (w *walker) where(path []frame, name string) string {
 	if len(path) == 0 {
-		return w.top + "/" + name
+		return Child(w.top, name)
 	}
-	return w.top + "/…/" + name
+	return Child(w.top+"/…", name)
 }
 
 // OpenDir opens directory name below dir through a descriptor: no link

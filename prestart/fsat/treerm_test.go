@@ -2,6 +2,7 @@ package fsat
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,6 +121,45 @@ func TestRemoveDeep(t *testing.T) {
 	}
 	if _, err := os.Lstat(tree); !os.IsNotExist(err) {
 		t.Fatalf("still there: %v", err)
+	}
+}
+
+// A wide tree (a server's upper layer with thousands of subdirectories
+// in one directory, nested) is removed with each entry listed at most
+// twice: each directory is listed on the way down and once more when its
+// subdirectories are done. Listed again after each subdirectory (every
+// remaining entry examined each time), 100,000 of them took hours.
+func TestRemoveWideIsLinear(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "tree")
+	files := map[string]string{}
+	entries := 2 // w and n
+	for i := range 2000 {
+		files[fmt.Sprintf("w/d%d/f", i)] = "x"
+		entries += 2
+	}
+	for i := range 50 {
+		files[fmt.Sprintf("n/d%d/e/f", i)] = "x"
+		entries += 3
+	}
+	mk(t, tree, files)
+	parent, err := unix.Open(filepath.Dir(tree), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(parent)
+	var st unix.Stat_t
+	if err := unix.Fstat(parent, &st); err != nil {
+		t.Fatal(err)
+	}
+	w := walker{top: tree, dev: st.Dev}
+	if err := w.empty(parent, "tree"); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := os.ReadDir(tree); err != nil || len(names) != 0 {
+		t.Fatalf("left %d entries: %v", len(names), err)
+	}
+	if w.seen > 2*entries {
+		t.Errorf("%d entries listed for %d in the tree, want at most %d", w.seen, entries, 2*entries)
 	}
 }
 
