@@ -11,7 +11,12 @@
 // devices are skipped (a FIFO would block the read); a mount inside the
 // tree is refused; sizes are capped (a sparse file cannot make a backup of
 // a terabyte of zeros). A restore writes into a fresh directory, again
-// only through descriptors, and swaps it for the upper layer with renames.
+// only through descriptors, and swaps it for the upper layer with renames;
+// it writes runs of zeros as holes, so it takes no more disk than the
+// files held. Every name below the upper layer is the server's: messages
+// quote one that is more than printable text (fsat.Child), and every
+// name is backed up (a name that looks like a SQLite side file is copied
+// with its database if it has one, else on its own).
 //
 // Consistency while the server runs: every file is checked unchanged
 // (inode, size, mtime, ctime) from before its copy to after it; a SQLite

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -135,7 +136,7 @@ func (u unpacker) entry(h *tar.Header, r io.Reader) error {
 	if !ok {
 		return fmt.Errorf("%s: entry %q: not a plain relative path; refusing to restore it", u.src, h.Name)
 	}
-	where := u.what + "/" + strings.Join(parts, "/")
+	where := fsat.Child(u.what, strings.Join(parts, "/")) // the server's names, quoted
 	dir, err := u.parent(parts)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", where, err)
@@ -166,7 +167,7 @@ func (u unpacker) entry(h *tar.Header, r io.Reader) error {
 		}
 		f := os.NewFile(uintptr(fd), where)
 		defer f.Close()
-		if _, err := io.Copy(f, r); err != nil {
+		if err := copySparse(f, r); err != nil {
 			return fmt.Errorf("restore %s: %w", where, err)
 		}
 		ts := []unix.Timespec{unix.NsecToTimespec(h.ModTime.UnixNano()), unix.NsecToTimespec(h.ModTime.UnixNano())}
@@ -195,4 +196,39 @@ func wrap(where string, err error) error {
 		return fmt.Errorf("restore %s: %w", where, err)
 	}
 	return nil
+}
+
+// holeChunk is the run of zeros copySparse leaves a hole for.
+const holeChunk = 64 << 10
+
+// copySparse copies r into the new, empty file f, leaving a hole for
+// every holeChunk of zeros (at holeChunk offsets): a backup is capped by
+// the apparent size of what it holds, so a restore must not put more on
+// disk than the server's files took (a sparse file would otherwise come
+// back as gigabytes of written zeros).
+func copySparse(f *os.File, r io.Reader) error {
+	buf, zero := make([]byte, holeChunk), make([]byte, holeChunk)
+	var off int64
+	for eof := false; !eof; {
+		n := 0
+		for n < len(buf) && !eof { // a whole chunk, or what is left
+			m, err := r.Read(buf[n:])
+			n += m
+			if err == io.EOF {
+				eof = true
+			} else if err != nil {
+				return err // a truncated backup among them: not a shorter file
+			}
+		}
+		if n == holeChunk && bytes.Equal(buf, zero) {
+			if _, err := f.Seek(holeChunk, io.SeekCurrent); err != nil {
+				return err
+			}
+		} else if _, err := f.Write(buf[:n]); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	// A hole at the end is not written: the size is set.
+	return f.Truncate(off)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/fsat"
 )
 
 type walker struct {
@@ -32,47 +34,47 @@ func stampOf(st *unix.Stat_t) stamp {
 	return stamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim, ctime: st.Ctim, exists: true, typ: st.Mode & unix.S_IFMT}
 }
 
-func (w *walker) where(rel string) string { return w.top + "/" + rel }
+// where is rel below the upper layer for a message, quoted when it holds
+// more than printable text (fsat.Child): the names are the server's.
+func (w *walker) where(rel string) string { return fsat.Child(w.top, rel) }
 
 // sqliteSide are the files SQLite keeps beside a database
 // (sqlite.org/tempfiles.html: rollback journal, write-ahead log, shm).
 var sqliteSide = []string{"-journal", "-wal", "-shm"}
 
 // group is the names copied and checked as one with name: a SQLite
-// database and its side files; its side files go with it, not alone.
-func group(name string, present map[string]bool) (members []string, alone bool) {
-	for _, s := range sqliteSide {
-		if base, ok := strings.CutSuffix(name, s); ok && present[base] {
-			return nil, false // copied with its database
-		}
-	}
-	members = []string{name}
+// database and its side files (present or not: one that appears or goes
+// during the copy is a change). A side file is copied with its database
+// only; every other name, also one that looks like a side file (x-journal
+// without x, x-journal-journal beside x-journal), is a group of its own.
+func group(name string) []string {
+	members := []string{name}
 	for _, s := range sqliteSide {
 		members = append(members, name+s)
 	}
-	return members, true
+	return members
 }
 
 func (w *walker) dir(fd int, rel string, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("%s: more than %d directories deep; refusing", w.where(rel), maxDepth)
+		return fmt.Errorf("%s: more than %d directories deep; refusing to back it up", w.where(rel), maxDepth)
 	}
 	names, err := readNames(fd)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", w.where(rel), err)
 	}
-	present := map[string]bool{}
-	for _, n := range names {
-		present[n] = true
-	}
-	for _, n := range names {
-		members, ok := group(n, present)
-		if !ok {
+	// written are the names of this directory in the archive already (a
+	// database's side files): every other name is written on its own, so
+	// none is ever left out.
+	written := map[string]bool{}
+	for _, n := range names { // sorted: a database before its side files
+		if written[n] {
 			continue
 		}
+		members := group(n)
 		before := make([]stamp, len(members))
 		for i, m := range members {
-			if before[i], err = w.lstat(fd, m, rel); err != nil {
+			if before[i], err = w.lstat(fd, m, rel, i > 0); err != nil {
 				return err
 			}
 		}
@@ -86,9 +88,10 @@ func (w *walker) dir(fd int, rel string, depth int) error {
 			if err := w.entry(fd, m, join(rel, m), before[i], depth); err != nil {
 				return err
 			}
+			written[m] = true
 		}
 		for i, m := range members {
-			after, err := w.lstat(fd, m, rel)
+			after, err := w.lstat(fd, m, rel, i > 0)
 			if err != nil {
 				return err
 			}
@@ -117,10 +120,13 @@ func join(rel, name string) string {
 	return rel + "/" + name
 }
 
-func (w *walker) lstat(fd int, name, rel string) (stamp, error) {
+// lstat stats name in fd, a stamp that does not exist if it is not there.
+// A side file's name (side) is longer than the name it is made from: too
+// long for a name (ENAMETOOLONG), it cannot be there.
+func (w *walker) lstat(fd int, name, rel string, side bool) (stamp, error) {
 	var st unix.Stat_t
 	err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	if errors.Is(err, unix.ENOENT) {
+	if errors.Is(err, unix.ENOENT) || side && errors.Is(err, unix.ENAMETOOLONG) {
 		return stamp{}, nil
 	}
 	if err != nil {
@@ -226,7 +232,7 @@ func (w *walker) file(dir int, name, rel string, b stamp) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", w.where(rel), err)
 	}
-	f := os.NewFile(uintptr(fd), rel)
+	f := os.NewFile(uintptr(fd), w.where(rel)) // read errors name it
 	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

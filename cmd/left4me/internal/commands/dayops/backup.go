@@ -23,6 +23,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
+	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -196,7 +197,7 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	}
 	fmt.Fprintf(e.Stdout, "%s: backup %s%s: %d files, %s, in %s\n", name, r.ID, why, r.Files, progress.Bytes(r.Size), r.Path)
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(e.Stderr, "%s: not backed up (FIFOs, sockets or devices, not data): %s\n", name, strings.Join(r.Skipped, ", "))
+		fmt.Fprintln(e.Stderr, skippedNote(name, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper), r.Skipped))
 	}
 	if keep > 0 {
 		gone, err := backup.Prune(dir, keep, maxAge, e.Now())
@@ -208,6 +209,31 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 		}
 	}
 	return r, nil
+}
+
+// maxSkippedShown bounds the names skippedNote lists: a server can make
+// a million FIFOs.
+const maxSkippedShown = 20
+
+// skippedNote is the line that says what a backup left out (FIFOs,
+// sockets, devices; rel below upper), each name quoted where it holds more
+// than printable text (fsat.Child): they are the server's, and one with a
+// newline or an ESC would forge a line of the output or the journal, or
+// drive the terminal.
+func skippedNote(name, upper string, skipped []string) string {
+	shown := skipped
+	if len(shown) > maxSkippedShown {
+		shown = shown[:maxSkippedShown]
+	}
+	q := make([]string, len(shown))
+	for i, s := range shown {
+		q[i] = fsat.Child(upper, s)
+	}
+	more := ""
+	if n := len(skipped) - len(shown); n > 0 {
+		more = fmt.Sprintf(" and %d more", n)
+	}
+	return fmt.Sprintf("%s: not backed up (FIFOs, sockets or devices, not data): %s%s", name, strings.Join(q, ", "), more)
 }
 
 // BackupBefore takes the backup reset and delete take, if there is an upper
