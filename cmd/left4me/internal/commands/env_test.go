@@ -83,9 +83,12 @@ func (f *fakeSD) Units(_ context.Context, names []string) ([]control.Unit, error
 	return out, nil
 }
 
-func (f *fakeSD) Unit(_ context.Context, name string) (control.Unit, error) {
+func (f *fakeSD) Unit(ctx context.Context, name string) (control.Unit, error) {
 	if f.read != nil {
 		f.read(name)
+	}
+	if err := ctx.Err(); err != nil { // as a D-Bus call ended by its context
+		return control.Unit{}, fmt.Errorf("state of %s: %w", name, err)
 	}
 	return f.get(name), nil
 }

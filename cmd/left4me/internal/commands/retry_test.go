@@ -61,7 +61,7 @@ func TestRetry(t *testing.T) {
 	}
 	// A stop (SIGTERM from PartOf=) cancels the wait.
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	defer time.AfterFunc(100*time.Millisecond, cancel).Stop()
 	t.Setenv("LEFT4ME_RETRY_BASE", "1h")
 	te.out.Reset()
 	if err := Run(ctx, te.Env, []string{"left4me", "retry", "a"}); err != nil || !strings.Contains(te.out.String(), "retry of a canceled") {

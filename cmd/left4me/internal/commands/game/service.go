@@ -71,12 +71,16 @@ func (e *Env) updateInUnit(c *cli.Context) error {
 		}
 		return nil
 	}
+	// An interrupt ends only the following of someone else's update.
+	unfollow := func() error {
+		return fmt.Errorf("interrupted: no longer following %s, which goes on (journalctl -u %s -f follows it, systemctl stop %s stops it): %w",
+			UpdateUnit, UpdateUnit, UpdateUnit, context.Canceled)
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if running { // someone else's: only the following ends
-				return fmt.Errorf("interrupted: no longer following %s, which goes on (journalctl -u %s -f follows it, systemctl stop %s stops it): %w",
-					UpdateUnit, UpdateUnit, UpdateUnit, context.Canceled)
+			if running {
+				return unfollow()
 			}
 			return e.stopUpdate(sd, &cursor)
 		case err := <-done:
@@ -91,6 +95,9 @@ func (e *Env) updateInUnit(c *cli.Context) error {
 			continue
 		}
 		if u, err = sd.Unit(ctx, UpdateUnit); err != nil {
+			if ctx.Err() != nil { // interrupted while asking
+				return unfollow()
+			}
 			return err
 		}
 		if !busy(u.ActiveState) {
