@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,21 @@ func TestOperator(t *testing.T) {
 		}
 		if got := mainPID(t, c, "bots"); got != pid {
 			t.Fatalf("bots was restarted (main PID %s, was %s): its player kicked", got, pid)
+		}
+		c.MustRun(t, "left4me", "stop", "bots")
+	})
+
+	t.Run("a start that waits for the instance's lock says who holds it", func(t *testing.T) {
+		// runtime/bots exists since its start above. A backup or restore
+		// of a large upper layer holds the lock so; flock(1) stands in.
+		c.MustRun(t, "systemd-run", "--unit=lockholder", "--collect", "flock", "-n", "/var/lib/left4me/runtime/bots", "sleep", "6")
+		c.MustRun(t, "systemctl", "start", "l4d2@bots.service") // waits, then starts
+		j := c.Journal(t, "l4d2@bots.service")
+		if !regexp.MustCompile(`waiting: pid \d+ \(\S*flock -n /var/lib/left4me/runtime/bots sleep 6\) holds the lock on /var/lib/left4me/runtime/bots`).MatchString(j) {
+			t.Errorf("journal of the start:\n%s", tail(j, 30))
+		}
+		if st := unitState(t, c, "bots"); st != "active" {
+			t.Errorf("bots is %s after the lock was free", st)
 		}
 		c.MustRun(t, "left4me", "stop", "bots")
 	})
