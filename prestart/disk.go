@@ -29,10 +29,10 @@ var ErrTooDeep = errors.New("too deep to measure")
 const maxUsageDepth = 128
 
 // usage is the space below dirfd: the allocated blocks of every entry
-// (st_blocks, as du(1) counts), links themselves and never their targets.
-// A file hard-linked twice counts twice: the server can only overstate
-// its own usage that way.
-func usage(dirfd int, what string, depth int) (int64, error) {
+// (st_blocks, as du(1) counts), links themselves and never their targets,
+// and at least floor bytes an entry (inodeCost). A file hard-linked twice
+// counts twice: the server can only overstate its own usage that way.
+func usage(dirfd int, what string, depth int, floor int64) (int64, error) {
 	if depth > maxUsageDepth {
 		return 0, fmt.Errorf("%s: %w: deeper than %d directories", what, ErrTooDeep, maxUsageDepth)
 	}
@@ -54,7 +54,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 			}
 			return 0, fmt.Errorf("stat %s: %w", fsat.Child(what, name), err)
 		}
-		total += st.Blocks * 512
+		total += max(st.Blocks*512, floor)
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
@@ -69,7 +69,7 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 			}
 			return 0, fmt.Errorf("open %s: %w", fsat.Child(what, name), err)
 		}
-		n, err := usage(fd, fsat.Child(what, name), depth+1)
+		n, err := usage(fd, fsat.Child(what, name), depth+1, floor)
 		unix.Close(fd)
 		if err != nil {
 			return 0, err
@@ -77,6 +77,22 @@ func usage(dirfd int, what string, depth int) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// inodeCost is what one entry counts at least below fd: the bytes per
+// inode of its filesystem (size over inodes, statfs). ext4 makes a fixed
+// number of inodes (one per 16 KiB by mkfs's default), and an empty file
+// takes one and no block: ten million of them, 0 bytes by st_blocks,
+// would leave no inode to any other server or the host. So counted, a
+// server that fills its ceiling with empty files takes no larger share of
+// the inodes than of the bytes. A filesystem that makes inodes as it goes
+// (btrfs: no count) adds nothing.
+func inodeCost(fd int) int64 {
+	var s unix.Statfs_t
+	if unix.Fstatfs(fd, &s) != nil || s.Files == 0 {
+		return 0
+	}
+	return int64(s.Blocks) * s.Frsize / int64(s.Files)
 }
 
 // InstanceUsage is what instance name's upper layer and dumps hold, in
@@ -91,7 +107,7 @@ func instanceUsage(dir int, what string) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("open %s/%s: %w", what, part, err)
 		}
-		n, err := usage(fd, what+"/"+part, 0)
+		n, err := usage(fd, what+"/"+part, 0, inodeCost(fd))
 		unix.Close(fd)
 		if err != nil {
 			return 0, err
@@ -162,7 +178,7 @@ func recordUsage(dir int, what string, used int64, now time.Time) error {
 }
 
 func diskFull(l layout.Layout, name string, used, ceiling int64) error {
-	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s it may (resources.disk in %s, or disk in %s/limits.yaml); remove files from %s/upper, reset it (`left4me reset %s` removes all it wrote) or raise the ceiling",
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s it may (resources.disk in %s, or disk in %s/limits.yaml; each file counts at least its filesystem's bytes per inode); remove files from %s/upper, reset it (`left4me reset %s` removes all it wrote) or raise the ceiling",
 		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.SpecPath(name), l.ConfigDir, l.RuntimeDir(name), name)
 }
 
@@ -177,7 +193,7 @@ func tempFull(l layout.Layout, name string, tree, temp, held, ceiling int64) err
 // hostDiskFull is diskFull for a server held to the host's ceiling: its
 // spec is gone or invalid, so neither it nor reset is the way out.
 func hostDiskFull(l layout.Layout, name string, used, ceiling int64) error {
-	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s of the host's ceiling (disk in %s/limits.yaml), which holds it while it runs without a valid spec (%s); remove files from %s/upper, or stop it and restore its spec (or `left4me delete %s`)",
+	return fmt.Errorf("%s: %w: its upper layer and dumps hold %s, more than the %s of the host's ceiling (disk in %s/limits.yaml; each file counts at least its filesystem's bytes per inode), which holds it while it runs without a valid spec (%s); remove files from %s/upper, or stop it and restore its spec (or `left4me delete %s`)",
 		l.RuntimeDir(name), ErrDiskFull, Size(used), Size(ceiling), l.ConfigDir, l.SpecPath(name), l.RuntimeDir(name), name)
 }
 

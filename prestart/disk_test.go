@@ -2,6 +2,7 @@ package prestart
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -267,11 +268,50 @@ func TestUsageUnderSwaps(t *testing.T) {
 	}
 	defer unix.Close(fd)
 	for range 300 {
-		if _, err := usage(fd, dir, 0); err != nil {
+		if _, err := usage(fd, dir, 0, 0); err != nil {
 			t.Errorf("usage: %v", err)
 			break
 		}
 	}
 	close(stop)
 	<-done
+}
+
+// Empty files take no block but an inode each, of which ext4 has a fixed
+// number: each entry counts at least its filesystem's bytes per inode, so
+// a server cannot take every inode of the state root within its ceiling.
+func TestUsageCountsInodes(t *testing.T) {
+	dir := t.TempDir()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	floor := inodeCost(fd)
+	var s unix.Statfs_t
+	if err := unix.Fstatfs(fd, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Files == 0 {
+		t.Skip("a filesystem without an inode count (btrfs): nothing to ration")
+	}
+	if want := int64(s.Blocks) * s.Frsize / int64(s.Files); floor != want || floor <= 0 {
+		t.Fatalf("inodeCost %d, want %d (size over inodes)", floor, want)
+	}
+	const n = 200
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprint("empty", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used, err := usage(fd, dir, 0, floor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used != n*floor {
+		t.Errorf("%d empty files count %d bytes, want %d (%d each)", n, used, n*floor, floor)
+	}
+	if plain, _ := usage(fd, dir, 0, 0); plain != 0 {
+		t.Errorf("without a floor they count %d bytes, want 0 (st_blocks)", plain)
+	}
 }

@@ -76,7 +76,7 @@ func trimDumps(dir, keep int, maxBytes int64) (int, error) {
 			if err != nil {
 				continue
 			}
-			inner, err := usage(fd, n, 0)
+			inner, err := usage(fd, n, 0, 0)
 			unix.Close(fd)
 			if err != nil {
 				inner = maxBytes + 1 // too deep to measure: not kept

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // floodBytes is what alpha prints at once: eight times its log budget's burst.
@@ -236,6 +239,7 @@ func TestDiskCeiling(t *testing.T) {
 				"etc/left4me/instances/full.yaml":   "port: 27052\nresources: {disk: 64M}\n",
 				"etc/left4me/instances/calm.yaml":   "port: 27053\nresources: {disk: 64M}\n",
 				"etc/left4me/instances/holder.yaml": "port: 27054\nresources: {disk: 64M}\noverlays: [holder]\n",
+				"etc/left4me/instances/many.yaml":   "port: 27055\nresources: {disk: 64M}\n",
 				"etc/left4me/alerts.yaml":           "command: /usr/local/bin/page\n",
 				"usr/local/bin/page":                "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
 			})
@@ -342,5 +346,28 @@ func TestDiskCeiling(t *testing.T) {
 	}
 	if st := unitState(t, c, "full"); st != "active" {
 		t.Errorf("full, under its ceiling, is %s", st)
+	}
+
+	// Nor do empty files: no block, but an inode each, of which ext4 has
+	// a fixed number; each counts its filesystem's bytes per inode.
+	c.MustRun(t, "systemctl", "start", "l4d2@many.service")
+	var fs unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(state, "runtime/many/upper"), &fs); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Files == 0 {
+		t.Log("the state's filesystem has no inode count (btrfs): no empty-file step")
+		return
+	}
+	perInode := int64(fs.Blocks) * fs.Frsize / int64(fs.Files)
+	n := 64<<20/perInode + 512
+	uid = readReport(t, state, "many").UID
+	c.MustRun(t, "sh", "-c", fmt.Sprintf("d=/var/lib/left4me/runtime/many/upper/left4dead2/empty && mkdir -p $d && cd $d && seq %d | xargs touch && chown -R %d $d && test -z \"$(find $d -type f -size +0)\"", n, uid))
+	if _, err := c.Run(t, "systemctl", "start", "left4me-disk.service"); err == nil {
+		t.Errorf("left4me-disk.service succeeded with %d empty files (%d bytes per inode) over a 64 MiB ceiling", n, perInode)
+	}
+	c.WaitFor(t, "many stopped", 30*time.Second, func() bool { return unitState(t, c, "many") != "active" })
+	if j, _ := c.Run(t, "journalctl", "-u", "left4me-disk.service", "--no-pager", "-o", "cat"); !strings.Contains(j, "runtime/many: over its disk ceiling") || !strings.Contains(j, "each file counts at least its filesystem's bytes per inode") {
+		t.Errorf("left4me-disk.service's journal does not say why many was stopped:\n%s", tail(j, 20))
 	}
 }
