@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/tests/syncbuf"
 	"github.com/left4me/left4me/tests/testroot"
 
 	"github.com/left4me/left4me/prestart/fsat"
@@ -320,7 +320,7 @@ func TestWaitSaysWho(t *testing.T) {
 			if line, err := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
 				t.Fatalf("flock(1) said %q: %v", line, err)
 			}
-			log := &syncBuffer{}
+			log := &syncbuf.Buffer{}
 			c := e.c
 			c.Log = log
 			done := make(chan error, 1)
@@ -348,22 +348,4 @@ func TestWaitSaysWho(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a log written by one goroutine and read by another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

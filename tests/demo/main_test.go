@@ -1,36 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/syncbuf"
 )
 
 // The demo is what a newcomer runs first, so `make test` runs it too,
 // including an interrupt halfway, rather than letting it rot.
-
-// syncBuffer is the demo's output, read while the demo writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // requireHost skips unless the demo can run here; with CI=true a missing
 // prerequisite fails instead, as in tests/e2e.
@@ -48,7 +30,7 @@ func requireHost(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	requireHost(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if code := run(&out); code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
@@ -76,7 +58,7 @@ func TestDemo(t *testing.T) {
 // container is booting, and expects everything to be gone afterwards.
 func TestDemoInterrupted(t *testing.T) {
 	requireHost(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan int)
 	go func() { done <- run(&out) }()
 	deadline := time.After(time.Minute)

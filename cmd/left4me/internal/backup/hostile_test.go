@@ -190,17 +190,9 @@ func TestTooDeep(t *testing.T) {
 // sparseArchive writes a backup holding one file of content.
 func sparseArchive(t *testing.T, name string, content []byte) Info {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "20261205T190000Z.tar.gz")
-	f, err := os.Create(path)
-	must(t, err)
-	gz := gzip.NewWriter(f)
-	tw := tar.NewWriter(gz)
-	must(t, tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}))
-	must(t, tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o640, Size: int64(len(content)), Uid: os.Getuid(), Gid: os.Getgid()}))
-	_, err = tw.Write(content)
-	must(t, err)
-	must(t, errors.Join(tw.Close(), gz.Close(), f.Close()))
-	return Info{ID: "20261205T190000Z", Path: path}
+	return archiveWith(t, func(*tar.Header) []byte { return content },
+		&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o640, Size: int64(len(content)), Uid: os.Getuid(), Gid: os.Getgid()})
 }
 
 // A restore writes runs of zeros as holes: what it puts on disk is no

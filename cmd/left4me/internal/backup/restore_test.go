@@ -10,8 +10,14 @@ import (
 	"testing"
 )
 
-// archive writes a crafted backup.
+// archive writes a crafted backup, each file of x's.
 func archive(t *testing.T, hs ...*tar.Header) Info {
+	t.Helper()
+	return archiveWith(t, func(h *tar.Header) []byte { return []byte(strings.Repeat("x", int(h.Size))) }, hs...)
+}
+
+// archiveWith writes a crafted backup, each file's content from content.
+func archiveWith(t *testing.T, content func(*tar.Header) []byte, hs ...*tar.Header) Info {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "20261205T190000Z.tar.gz")
 	f, err := os.Create(path)
@@ -21,7 +27,8 @@ func archive(t *testing.T, hs ...*tar.Header) Info {
 	for _, h := range hs {
 		must(t, tw.WriteHeader(h))
 		if h.Size > 0 {
-			tw.Write([]byte(strings.Repeat("x", int(h.Size))))
+			_, err := tw.Write(content(h))
+			must(t, err)
 		}
 	}
 	must(t, errors.Join(tw.Close(), gz.Close(), f.Close()))

@@ -137,11 +137,7 @@ func TestWhenEmptyAsksTheConsole(t *testing.T) {
 		{"no count", "hostname: a\nplayers: 0 humans, gg\nUnknown command \"status\"\n", false, "nor a count from its console: console of a: its status was not one hostname and one players line (0 players lines)", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			te := newEnv(t)
-			te.spec(t, "a", "port: 27001\n")
-			te.relayIsUs("a")
-			te.Now = time.Now
-			te.EmptyPoll = time.Millisecond
+			te := runningA(t)
 			te.Players = func(context.Context, string) (int, int, error) { return 0, 0, errors.New("no reply") }
 			te.ConsoleDir = answeringConsole(t, "a", tc.answer)
 			asked := te.ConsoleDir + "/asked"
@@ -328,11 +324,7 @@ func TestWhenEmptyBotsAskTheConsole(t *testing.T) {
 		{"no bots: A2S alone", 0, 0, "", true, "a: restarted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			te := newEnv(t)
-			te.spec(t, "a", "port: 27001\n")
-			te.relayIsUs("a")
-			te.Now = time.Now
-			te.EmptyPoll = time.Millisecond
+			te := runningA(t)
 			te.Players = func(context.Context, string) (int, int, error) { return tc.players, tc.bots, nil }
 			if tc.answer != "" {
 				te.ConsoleDir = answeringConsole(t, "a", tc.answer)
@@ -349,4 +341,16 @@ func TestWhenEmptyBotsAskTheConsole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runningA is a host whose instance a (port 27001) runs, its relay this
+// test, polled for players every millisecond.
+func runningA(t *testing.T) *tenv {
+	t.Helper()
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.relayIsUs("a")
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	return te
 }
