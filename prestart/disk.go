@@ -86,14 +86,21 @@ func usage(dirfd int, what string, depth int, floor int64) (int64, error) {
 // would leave no inode to any other server or the host. So counted, a
 // server that fills its ceiling with empty files takes no larger share of
 // the inodes than of the bytes. A filesystem that makes inodes as it goes
-// (btrfs: no count) adds nothing.
+// (btrfs: no count) adds nothing. It is capped at maxInodeCost.
 func inodeCost(fd int) int64 {
 	var s unix.Statfs_t
 	if unix.Fstatfs(fd, &s) != nil || s.Files == 0 {
 		return 0
 	}
-	return int64(s.Blocks) * s.Frsize / int64(s.Files)
+	return min(int64(s.Blocks)*s.Frsize/int64(s.Files), maxInodeCost)
 }
+
+// maxInodeCost bounds inodeCost: 64 KiB is mke2fs's largest ratio of its
+// own (the "huge" type, over 16 TiB; mke2fs.conf). A filesystem made with
+// fewer on purpose (-T largefile: one per MiB) holds big files; counting
+// each small file of a server as a mebibyte would stop ordinary servers,
+// so there the floor rations its inodes less than their share.
+const maxInodeCost = 64 << 10
 
 // InstanceUsage is what instance name's upper layer and dumps hold, in
 // bytes; dir is its open runtime/NAME.

@@ -104,9 +104,11 @@ func TestUpdatePolicyFlags(t *testing.T) {
 	if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) 25h0m0s: at most 24h0m0s (left4me-update.service gives the update 30h0m0s in all") {
 		t.Errorf("a deadline past the unit's timeout: %v", err)
 	}
-	t.Setenv("LEFT4ME_UPDATE_DEADLINE", "2h")
-	if err = te.run("game", "update"); errors.Is(err, fail.ErrUsage) {
-		t.Errorf("update.env's deadline beside never: %v", err)
+	for _, d := range []string{"2h", "48h"} {
+		t.Setenv("LEFT4ME_UPDATE_DEADLINE", d)
+		if err = te.run("game", "update"); errors.Is(err, fail.ErrUsage) {
+			t.Errorf("update.env's deadline %s beside never: %v", d, err)
+		}
 	}
 }
 

@@ -137,7 +137,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 				continue
 			}
 			var ok bool
-			if ok, _, err = prepared(ctx, d, n, false, settle); err != nil {
+			if ok, _, _, err = prepared(ctx, d, n, false, settle); err != nil {
 				break
 			}
 			if !ok {
@@ -195,7 +195,11 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				return ctx.Err()
 			}
 			humans, err := d.Humans(ctx, n)
-			playing[n] = err == nil && humans > 0
+			if err == nil || errors.Is(err, ErrNotRunning) {
+				// A count that got no answer keeps the last one: a
+				// lost reply is no sign the players left.
+				playing[n] = err == nil && humans > 0
+			}
 			switch down := errors.Is(err, ErrNotRunning); {
 			case down && !first && !p.ActOnStopped && stopped(ctx, p, d, n):
 				fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
@@ -204,9 +208,12 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			case err == nil && humans == 0, down:
-				ok, joined, err := prepared(ctx, d, n, !down, settle)
+				ok, joined, humans, err := prepared(ctx, d, n, !down, settle)
 				if err != nil {
 					return err
+				}
+				if humans > 0 {
+					playing[n] = true
 				}
 				if joined == "" {
 					if ok {
@@ -262,7 +269,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 					continue
 				}
 				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
-				ok, _, err := prepared(ctx, d, n, false, settle)
+				ok, _, _, err := prepared(ctx, d, n, false, settle)
 				if err != nil {
 					return err
 				}
@@ -274,7 +281,9 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				}
 			}
 			if len(unwarned) > 0 {
-				return fmt.Errorf("%w: its players could not be warned, %w: %s", fail.ErrJobFailed, ErrLeftRunning, strings.Join(unwarned, ", "))
+				// Not ErrLeftRunning: that was not asked for (Force
+				// was), and a scheduled restart must fail, and alert.
+				return fmt.Errorf("%w: their players could not be warned (see above), so these were left running: %s", fail.ErrJobFailed, strings.Join(unwarned, ", "))
 			}
 			return nil
 		}
@@ -292,26 +301,26 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 
 // prepared runs d.Prepare for n, then, with recount, counts n's players
 // once more. ok: the job may go ahead. A Prepare that failed settles n
-// as its job would have (err is settle's). joined says who came
-// meanwhile; n then waits on.
-func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (ok bool, joined string, err error) {
+// as its job would have (err is settle's). joined says why n waits on
+// instead, humans who came meanwhile.
+func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (ok bool, joined string, humans int, err error) {
 	if d.Prepare != nil {
 		if perr := d.Prepare(context.WithoutCancel(ctx), n); perr != nil {
-			return false, "", settle(n, perr)
+			return false, "", 0, settle(n, perr)
 		}
 	}
 	if !recount {
-		return true, "", nil
+		return true, "", 0, nil
 	}
 	switch humans, err := d.Humans(ctx, n); {
 	case errors.Is(err, ErrNotRunning): // the next round says what that means
-		return false, "its server went down meanwhile", nil
+		return false, "its server went down meanwhile", 0, nil
 	case err != nil:
-		return false, fmt.Sprintf("cannot ask its server for players again (%v)", err), nil
+		return false, fmt.Sprintf("cannot ask its server for players again (%v)", err), 0, nil
 	case humans > 0:
-		return false, fmt.Sprintf("%d player(s) joined meanwhile", humans), nil
+		return false, fmt.Sprintf("%d player(s) joined meanwhile", humans), humans, nil
 	}
-	return true, "", nil
+	return true, "", 0, nil
 }
 
 // stopped reports whether n was stopped (Deps.Stopped), for a job other

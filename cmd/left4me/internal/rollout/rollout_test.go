@@ -307,10 +307,53 @@ func TestForceNeedsAWarning(t *testing.T) {
 	if got := strings.Join(acted, ","); got != "heard,hung" {
 		t.Errorf("acted on %s, want heard,hung", got)
 	}
-	if !errors.Is(err, ErrLeftRunning) || !strings.Contains(err.Error(), "its players could not be warned, left running: deaf") {
+	// A failure, not "left running" as asked: a scheduled restart fails
+	// and alerts.
+	if !errors.Is(err, fail.ErrJobFailed) || errors.Is(err, ErrLeftRunning) || !strings.Contains(err.Error(), "their players could not be warned (see above), so these were left running: deaf") {
 		t.Errorf("err %v", err)
 	}
 	if !strings.Contains(errOut.String(), "deaf: deadline reached with players on it, and no warning reached them") {
 		t.Errorf("said %q", errOut.String())
+	}
+}
+
+// The players a server answered for are not forgotten by a count that
+// got no answer, nor missed when the count just before the job finds
+// them: with no warning delivered, it is left running either way.
+func TestForceRemembersPlayers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		counts func(call int) (int, error) // the n-th count (from 1)
+	}{
+		{"the last count unanswered", func(call int) (int, error) {
+			if call >= 3 {
+				return 0, errors.New("no answer")
+			}
+			return 2, nil
+		}},
+		{"found empty, then players at the count before the job", func(call int) (int, error) {
+			if call%2 == 1 {
+				return 0, nil
+			}
+			return 2, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var acted []string
+			calls := 0
+			p := Plan{Op: "restart", Names: []string{"deaf"}, WhenEmpty: true, Deadline: 60 * time.Millisecond, Force: true,
+				WarnAt: []time.Duration{30 * time.Millisecond}}
+			d := Deps{
+				Act:      func(_ context.Context, n string) error { acted = append(acted, n); return nil },
+				Humans:   func(context.Context, string) (int, error) { calls++; return tc.counts(calls) },
+				Where:    func(string) string { return "port 1" },
+				Announce: func(context.Context, string, time.Duration) error { return errors.New("console: connection refused") },
+				Now:      time.Now, Poll: 5 * time.Millisecond, Out: io.Discard, ErrOut: io.Discard,
+			}
+			err := Run(context.Background(), p, d)
+			if len(acted) > 0 || err == nil || !strings.Contains(err.Error(), "could not be warned") {
+				t.Errorf("acted on %v (players never warned), err %v", acted, err)
+			}
+		})
 	}
 }

@@ -56,8 +56,9 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 	}
 	// left4me-update.service's TimeoutStartSec= holds the download and
 	// this wait: a longer wait would be killed midway, servers left on
-	// the old build and the unit failed.
-	if d > MaxRestartDeadline {
+	// the old build and the unit failed. Beside another policy it waits
+	// for nothing (update.env may keep one), and must not stop updates.
+	if policy == policyWhenEmpty && d > MaxRestartDeadline {
 		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: at most %v (%s gives the update %v in all, the download included)", fail.ErrUsage, d, MaxRestartDeadline, UpdateUnit, unitTimeout)
 	}
 	// A flag that would do nothing is refused, never ignored (as restart's
