@@ -86,13 +86,27 @@ func usage(dirfd int, what string, depth int, floor int64) (int64, error) {
 // would leave no inode to any other server or the host. So counted, a
 // server that fills its ceiling with empty files takes no larger share of
 // the inodes than of the bytes. A filesystem that makes inodes as it goes
-// (btrfs: no count) adds nothing. It is capped at maxInodeCost.
-func inodeCost(fd int) int64 {
+// (btrfs: no count) adds nothing. It is capped at maxInodeCost. A
+// filesystem that cannot say is an error: the measure fails (and a server
+// with a ceiling counts as over), never a floor of 0 as if all were well.
+func inodeCost(fd int, what string) (int64, error) {
 	var s unix.Statfs_t
-	if unix.Fstatfs(fd, &s) != nil || s.Files == 0 {
-		return 0
+	if err := unix.Fstatfs(fd, &s); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", what, err)
 	}
-	return min(int64(s.Blocks)*s.Frsize/int64(s.Files), maxInodeCost)
+	if s.Files == 0 {
+		return 0, nil
+	}
+	return min(int64(s.Blocks)*s.Frsize/int64(s.Files), maxInodeCost), nil
+}
+
+// usageOf is usage of the tree at fd, each entry at least inodeCost.
+func usageOf(fd int, what string) (int64, error) {
+	floor, err := inodeCost(fd, what)
+	if err != nil {
+		return 0, err
+	}
+	return usage(fd, what, 0, floor)
 }
 
 // maxInodeCost bounds inodeCost: 64 KiB is mke2fs's largest ratio of its
@@ -114,7 +128,7 @@ func instanceUsage(dir int, what string) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("open %s/%s: %w", what, part, err)
 		}
-		n, err := usage(fd, what+"/"+part, 0, inodeCost(fd))
+		n, err := usageOf(fd, what+"/"+part)
 		unix.Close(fd)
 		if err != nil {
 			return 0, err

@@ -287,7 +287,10 @@ func TestUsageCountsInodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	floor := inodeCost(fd)
+	floor, err := inodeCost(fd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var s unix.Statfs_t
 	if err := unix.Fstatfs(fd, &s); err != nil {
 		t.Fatal(err)

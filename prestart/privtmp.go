@@ -100,7 +100,7 @@ func (ix *tmpIndex) usage(name string) (int64, error) {
 		if !ok {
 			continue
 		}
-		n, err := usage(sub, d.path, 0, inodeCost(sub))
+		n, err := usageOf(sub, d.path)
 		unix.Close(sub)
 		if err != nil {
 			return 0, err

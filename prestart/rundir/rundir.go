@@ -58,15 +58,7 @@ func (d Dir) Lock(mode int) (int, error) { return layout.OpenLocked(d.Path, mode
 // LockWait is Lock(Wait) that first tells onWait who holds the lock, once
 // (layout.LockFDWait).
 func (d Dir) LockWait(onWait func(*layout.HeldError)) (int, error) {
-	fd, err := layout.OpenLocked(d.Path, false)
-	var held *layout.HeldError
-	if !errors.As(err, &held) {
-		return fd, err
-	}
-	if onWait != nil {
-		onWait(held)
-	}
-	return layout.OpenLocked(d.Path, true)
+	return layout.OpenLockedWait(d.Path, onWait)
 }
 
 // LockAll takes every instance's lock below the state root, retrying until

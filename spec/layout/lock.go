@@ -78,6 +78,16 @@ func LockFDWait(fd int, what string, onWait func(*HeldError)) error {
 // lock (see LockFD). The descriptor is the lock: closing it releases it.
 // A missing directory matches fs.ErrNotExist.
 func OpenLocked(dir string, wait bool) (int, error) {
+	return openLocked(dir, func(fd int) error { return LockFD(fd, wait, dir) })
+}
+
+// OpenLockedWait is OpenLocked waiting, telling onWait who holds the lock
+// first (LockFDWait).
+func OpenLockedWait(dir string, onWait func(*HeldError)) (int, error) {
+	return openLocked(dir, func(fd int) error { return LockFDWait(fd, dir, onWait) })
+}
+
+func openLocked(dir string, lock func(fd int) error) (int, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 		return -1, fmt.Errorf("%s: not a directory (a symbolic link?); refusing: %w", dir, err)
@@ -85,7 +95,7 @@ func OpenLocked(dir string, wait bool) (int, error) {
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	if err := LockFD(fd, wait, dir); err != nil {
+	if err := lock(fd); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}

@@ -64,7 +64,8 @@ type server struct {
 // gives GetNumHumanPlayers and GetNumFakeClients instead (a decompile of
 // its engine/baseserver.cpp; CS:GO, of the same branch, answers 1 player
 // and 7 bots for one human among seven bots, gamedig/node-gamedig#297);
-// stock L4D2 is reported to send 0 bots, which a plugin can change.
+// stock L4D2 may send 0 bots (its status says "4 humans, 0 bots" with
+// infected bots on, 0125/ahk-GameScript#36), which a plugin can change.
 // The stand-in keeps humans and bots together in info.Players inside.
 func (s *server) wire(info a2s.Info) a2s.Info {
 	if s.a2sHumans {

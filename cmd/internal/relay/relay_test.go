@@ -7,30 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/syncbuf"
 )
 
 // lines is an io.Writer that keeps what the relay wrote, safely.
-type lines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lines = syncbuf.Buffer
 
 func TestExitStatus(t *testing.T) {
 	for script, want := range map[string]int{"echo a; exit 3": 3, "kill -9 $$": 128 + 9, "tty >/dev/null": 0} {

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/syncbuf"
 )
 
 const hostile = `<img src=x onerror=alert(1)>`
@@ -67,22 +69,7 @@ func (f *fakeCLI) ran(verb string) bool {
 }
 
 // lockedBuf is a journal the handlers write concurrently.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuf = syncbuf.Buffer
 
 type panel struct {
 	s     *Server
