@@ -18,6 +18,7 @@ var operatorSpecs = map[string]string{
 	"etc/left4me/instances/orphan.yaml": "port: 27045\n",
 	"etc/left4me/instances/crash.yaml":  "port: 27046\noverlays: [crash]\n",
 	"etc/left4me/instances/bots.yaml":   "port: 27047\noverlays: [bots]\n",
+	"etc/left4me/instances/lobby.yaml":  "port: 27057\noverlays: [lobby]\n",
 	// Retries come 5 s after systemd gives up here, not 1 min.
 	"etc/systemd/system/left4me-retry@.service.d/test.conf": "[Service]\nEnvironment=LEFT4ME_RETRY_BASE=5s\n",
 }
@@ -26,7 +27,10 @@ var operatorState = map[string]string{
 	"overlays/busy/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=3\n",
 	// One human among three bots, A2S_INFO counting humans alone in its
 	// players (tests/standin/serve.go, wire): players minus bots is 0.
-	"overlays/bots/left4dead2/cfg/standin.env":    "STANDIN_PLAYERS=1\nSTANDIN_BOTS=3\nSTANDIN_A2S_PLAYERS=humans\n",
+	"overlays/bots/left4dead2/cfg/standin.env": "STANDIN_PLAYERS=1\nSTANDIN_BOTS=3\nSTANDIN_A2S_PLAYERS=humans\n",
+	// A lobby reserved it as it came up; nobody came (a query shows no
+	// player, its status "(reserved ID)") until the reservation ran out.
+	"overlays/lobby/left4dead2/cfg/standin.env":   "STANDIN_RESERVE=20s\nSTANDIN_HIBERNATE=1\n",
 	"overlays/crash/left4dead2/cfg/standin_crash": "",
 	"overlays/crash/left4dead2/cfg/standin.env":   "",
 }
@@ -99,6 +103,34 @@ func TestOperator(t *testing.T) {
 			t.Errorf("bots is %s after the lock was free", st)
 		}
 		c.MustRun(t, "left4me", "stop", "bots")
+	})
+
+	t.Run("when-empty: a server a lobby reserved waits for the players on their way", func(t *testing.T) {
+		c.MustRun(t, "left4me", "start", "lobby")
+		pid := mainPID(t, c, "lobby")
+		const reserved = "lobby: reserved by a lobby: its players may be on their way; waiting"
+		out, err := c.Run(t, "left4me", "restart", "--when-empty", "--deadline", "3s", "lobby")
+		if err == nil || !strings.Contains(out, reserved) || !strings.Contains(err.Error(), "left running: lobby") {
+			t.Errorf("restart --when-empty of a reserved server: %v\n%s", err, out)
+		}
+		if got := mainPID(t, c, "lobby"); got != pid {
+			t.Fatalf("lobby was restarted (main PID %s, was %s) while reserved", got, pid)
+		}
+		// Once the reservation ran out with nobody, it hibernates, and
+		// the restart goes ahead.
+		out = c.MustRun(t, "left4me", "restart", "--when-empty", "--deadline", "2m", "lobby")
+		if !strings.Contains(out, "lobby: restarted") {
+			t.Errorf("restart --when-empty once the reservation ended:\n%s", out)
+		}
+		if got := mainPID(t, c, "lobby"); got == pid {
+			t.Error("lobby was not restarted once its reservation ended")
+		}
+		j := c.Journal(t, "l4d2@lobby.service")
+		ended := strings.Index(j, "the lobby's reservation ended with nobody on")
+		if ended < 0 || strings.Index(j, "Server is hibernating") < ended {
+			t.Errorf("the reservation did not end before the server hibernated:\n%s", j)
+		}
+		c.MustRun(t, "left4me", "stop", "lobby")
 	})
 
 	t.Run("list and status show the port it runs on, after a reload too", func(t *testing.T) {

@@ -29,8 +29,12 @@ func TestSchedules(t *testing.T) {
 		"etc/left4me/instances/late.yaml":   "port: 27074\noverlays: [sleepy]\nschedule: {restart: daily, restart_deadline: 10m, restart_force: false}\n",
 		"etc/left4me/instances/idle.yaml":   "port: 27072\nschedule: {restart: \"Mon..Fri 04:30\"}\n",
 		"etc/left4me/instances/badcal.yaml": "port: 27073\nschedule:\n  restart: \"*-*-* 25:00\"\n",
+		"etc/left4me/instances/broke.yaml":  "port: 27077\nschedule: {restart: daily}\n",
+		"etc/left4me/alerts.yaml":           "command: /usr/local/bin/page\n",
+		"usr/local/bin/page":                "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
 	})
-	c.MustRun(t, "left4me", "start", "busy", "idle", "late")
+	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	c.MustRun(t, "left4me", "start", "busy", "idle", "late", "broke")
 
 	t.Run("a schedule is an active timer while its server runs", func(t *testing.T) {
 		timers := c.MustRun(t, "systemctl", "list-timers", "--all", "--no-legend", "--no-pager", "left4me-*")
@@ -157,6 +161,28 @@ func TestSchedules(t *testing.T) {
 			t.Errorf("journal:\n%s", j)
 		}
 		c.MustRun(t, "left4me", "start", "idle")
+	})
+
+	t.Run("a scheduled restart that fails alerts, and leaves its server running", func(t *testing.T) {
+		old := mainPID(t, c, "broke")
+		// Its spec now names an overlay that is not there: a start would
+		// fail, so the restart stops nothing.
+		if err := os.WriteFile(filepath.Join(c.Root, "etc/left4me/instances/broke.yaml"), []byte("port: 27077\nschedule: {restart: daily}\noverlays: [missing]\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Run(t, "systemctl", "start", "left4me-restart@broke.service"); err == nil {
+			t.Error("left4me-restart@broke.service succeeded")
+		}
+		if mainPID(t, c, "broke") != old || unitState(t, c, "broke") != "active" {
+			t.Errorf("broke was restarted or stopped:\n%s", c.Journal(t, "left4me-restart@broke.service"))
+		}
+		events := c.MustRun(t, "cat", "/run/events.jsonl")
+		if !strings.Contains(events, `"event":"restart-failed"`) || !strings.Contains(events, `"summary":"broke: its scheduled restart failed"`) ||
+			!strings.Contains(events, `"detail":"see: journalctl -u left4me-restart@broke.service"`) {
+			t.Errorf("events:\n%s", events)
+		}
+		c.MustRun(t, "left4me", "stop", "broke")
+		c.MustRun(t, "sh", "-c", "rm /etc/left4me/instances/broke.yaml && systemctl daemon-reload")
 	})
 
 	t.Run("a game update moves servers over by update.env, when empty", func(t *testing.T) {

@@ -34,6 +34,7 @@ func consoleCommand(out io.Writer, line string, s *server, a engineArgs) (quit b
 		if s == nil || s.kicked.Swap(true) {
 			break
 		}
+		s.left = time.Now()
 		// Each human's disconnect is printed (engine/baseclient.cpp,
 		// cstrike15_src: "Dropped %s from server: %s"; L4D prints none for
 		// bots) with the reason KICKED_BY_CONSOLE (engine/host_cmd.cpp).
@@ -71,12 +72,21 @@ func status(out io.Writer, s *server, a engineArgs) {
 	fmt.Fprintf(&b, "map     : %s\n", s.info.Map)
 	// Source 2013's count (Host_Status_f, engine/host_cmd.cpp), with the
 	// hibernation state after it as the engines since L4D2's print it
-	// (cstrike15_src's Host_Status_f: "(hibernating)").
+	// (cstrike15_src's Host_Status_f: "(hibernating)"), then the lobby's
+	// reservation as L4D and L4D2 print it: "(not hibernating) (reserved
+	// 186000047cf0fd8)" or "(unreserved)" (a stock L4D2 2.2.4.3 server's
+	// status before and after a reservation packet, in a published study
+	// of the lobby protocol; an L4D2 2.1.5.5 one's in a status parser's
+	// tests; an L4D server's, 0125/ahk-GameScript#36).
 	state := "not hibernating"
 	if s.hibernating.Load() {
 		state = "hibernating"
 	}
-	fmt.Fprintf(&b, "players : %d humans, %d bots (%d max) (%s)\n\n", humans, bots, s.info.MaxPlayers, state)
+	reservation := "unreserved"
+	if s.reserved() {
+		reservation = fmt.Sprintf("reserved %x", s.cookie)
+	}
+	fmt.Fprintf(&b, "players : %d humans, %d bots (%d max) (%s) (%s)\n\n", humans, bots, s.info.MaxPlayers, state, reservation)
 	fmt.Fprintf(&b, "# userid name uniqueid connected ping loss state rate adr\n")
 	conn := time.Since(s.since).Round(time.Second)
 	for i, n := range names {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,41 @@ func TestHibernateWhenEmptied(t *testing.T) {
 	}
 	out.Reset()
 	status(&out, s, engineArgs{})
-	if !strings.Contains(out.String(), "players : 0 humans, 0 bots (8 max) (hibernating)\n") {
+	if !strings.Contains(out.String(), "players : 0 humans, 0 bots (8 max) (hibernating) (unreserved)\n") {
+		t.Errorf("status:\n%s", out.String())
+	}
+}
+
+// A lobby's reservation shows in status, and ends as the engine ends it:
+// with nobody on, once it expired and postgameDelay has passed since the
+// last human left; not while a human plays.
+func TestReservation(t *testing.T) {
+	now := time.Now()
+	s := &server{info: a2s.Info{Players: 1, MaxPlayers: 8}, names: roster(1, 0), gate: &gate{}}
+	s.reserve(now.Add(time.Minute))
+	var out strings.Builder
+	status(&out, s, engineArgs{})
+	if !regexp.MustCompile(`\(not hibernating\) \(reserved 186[0-9a-f]{12}\)\n`).MatchString(out.String()) {
+		t.Errorf("status of a reserved server:\n%s", out.String())
+	}
+	if s.unreserve(now.Add(2 * time.Minute)) {
+		t.Error("unreserved with a human on")
+	}
+	consoleCommand(&out, "kickall", s, engineArgs{})
+	if s.unreserve(time.Now().Add(postgameDelay / 2)) {
+		t.Error("unreserved within the postgame delay")
+	}
+	if !s.unreserve(time.Now().Add(2*time.Minute)) || s.reserved() {
+		t.Error("still reserved, expired and empty")
+	}
+	s.reserve(now.Add(time.Minute))
+	s.left = time.Time{}
+	if s.unreserve(now.Add(30 * time.Second)) {
+		t.Error("unreserved before it expired")
+	}
+	out.Reset()
+	status(&out, s, engineArgs{})
+	if !strings.Contains(out.String(), "(not hibernating) (reserved 186") {
 		t.Errorf("status:\n%s", out.String())
 	}
 }

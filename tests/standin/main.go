@@ -46,6 +46,11 @@
 //	STANDIN_HIBERNATE=1           hibernate while no human is on: say
 //	                              "Server is hibernating", punt the bots,
 //	                              answer no query
+//	STANDIN_RESERVE=DURATION      a lobby reserves the server as it comes
+//	                              up, and nobody comes: status says
+//	                              "(reserved ID)" and it does not
+//	                              hibernate, until DURATION has passed
+//	                              with no human on (serve.go, reserve)
 //	STANDIN_LAN=1                 steamclient.so fails to load: print the
 //	                              loader's lines, run in LAN mode, answer
 //	                              no query
@@ -102,7 +107,8 @@ type switches struct {
 	// server logs as they happen (connects, map changes, plugin output).
 	tick          time.Duration
 	players, bots int
-	a2sHumans     bool // STANDIN_A2S_PLAYERS=humans
+	a2sHumans     bool          // STANDIN_A2S_PLAYERS=humans
+	reserve       time.Duration // STANDIN_RESERVE
 }
 
 func readSwitches(getenv func(string) string) (switches, error) {
@@ -111,7 +117,7 @@ func readSwitches(getenv func(string) string) (switches, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_SPIN_AFTER", &s.spinAfter}, {"STANDIN_TICK", &s.tick}} {
+	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_SPIN_AFTER", &s.spinAfter}, {"STANDIN_TICK", &s.tick}, {"STANDIN_RESERVE", &s.reserve}} {
 		if *d.to, err = envDuration(getenv, d.name); err != nil {
 			return s, err
 		}
@@ -260,6 +266,12 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 					logf("%v", err)
 					return 1
 				}
+				if srv.unreserve(time.Now()) {
+					logf("the lobby's reservation ended with nobody on (STANDIN_RESERVE)")
+					if mode.hibernate && srv.humans() == 0 {
+						srv.hibernate(out)
+					}
+				}
 			}
 		case <-dump:
 			logf("crashing with a dump (STANDIN_CRASH_DUMP_AFTER)")
@@ -293,7 +305,7 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if quit := consoleCommand(out, cmd, srv, a); quit {
 				return 0
 			}
-			if mode.hibernate && srv != nil && srv.humans() == 0 {
+			if mode.hibernate && srv != nil && srv.humans() == 0 && !srv.reserved() {
 				srv.hibernate(out) // the last human left (kickall)
 			}
 		case <-crash:
@@ -385,7 +397,11 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if !mode.lan && !a.svLan {
 				fmt.Fprintln(out, "Connection to Steam servers successful.")
 			}
-			if mode.hibernate && srv.humans() == 0 {
+			if sw.reserve > 0 {
+				srv.reserve(time.Now().Add(sw.reserve))
+				logf("reserved by a lobby for %v (STANDIN_RESERVE)", sw.reserve)
+			}
+			if mode.hibernate && srv.humans() == 0 && !srv.reserved() {
 				srv.hibernate(out)
 			}
 		}

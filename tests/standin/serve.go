@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +56,45 @@ type server struct {
 	hibernating atomic.Bool
 	// a2sHumans: A2S_INFO's players counts humans alone (wire).
 	a2sHumans bool
+	// cookie: a lobby reserved the server (CBaseServer::
+	// m_nReservationCookie, the lobby's id; 0: unreserved), until
+	// reservedUntil (m_flReservationExpiryTime); left is when the last
+	// human left (kickall; m_flTimeLastClientLeft). The frame loop alone
+	// reads and writes them.
+	cookie        uint64
+	reservedUntil time.Time
+	left          time.Time
+}
+
+// postgameDelay is sv_hibernate_postgame_delay's default, "# of seconds
+// to wait after final client leaves before hibernating" (engine/
+// sv_main.cpp, cstrike15_src).
+const postgameDelay = 5 * time.Second
+
+// reserve is a lobby's reservation of the server until until. The id is
+// a lobby's CSteamID, 0x0186... as in the status lines console.go's
+// status cites.
+func (s *server) reserve(until time.Time) {
+	var b [4]byte
+	rand.Read(b[:]) // never fails since Go 1.24
+	s.cookie = 0x0186000000000000 | uint64(binary.BigEndian.Uint32(b[:]))
+	s.reservedUntil = until
+}
+
+// reserved reports whether a lobby holds the server.
+func (s *server) reserved() bool { return s.cookie != 0 }
+
+// unreserve ends the reservation as CGameServer::UpdateHibernationState
+// (engine/sv_main.cpp, cstrike15_src) does, each frame: with no human
+// connected, once postgameDelay has passed since the last one left and
+// the reservation expired. It reports whether it ended now.
+func (s *server) unreserve(now time.Time) bool {
+	if s.cookie == 0 || s.humans() > 0 || now.Before(s.reservedUntil) ||
+		!s.left.IsZero() && now.Sub(s.left) <= postgameDelay {
+		return false
+	}
+	s.cookie = 0
+	return true
 }
 
 // wire is info as A2S_INFO sends it. Steam's servers count bots among

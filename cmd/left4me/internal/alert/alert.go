@@ -50,7 +50,10 @@ const (
 	NewBuild     = "new-build"     // a game update installed a new build
 	BuildFailed  = "overlay-build-failed"
 	BackupFailed = "backup-failed"
-	Test         = "test"
+	// RestartFailed: a scheduled restart failed (its spec would not
+	// start, its players could not be warned, its job failed).
+	RestartFailed = "restart-failed"
+	Test          = "test"
 )
 
 // Event is what is sent. Its JSON is the generic webhook's body and the

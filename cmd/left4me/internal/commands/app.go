@@ -87,10 +87,15 @@ func (e *Env) console() *console.Env {
 }
 
 func (e *Env) unitctl() *unitctl.Env {
-	return &unitctl.Env{
+	u := &unitctl.Env{
 		Env: e.console(), Players: e.Players, EmptyPoll: e.EmptyPoll, UnitPoll: e.UnitPoll,
 		ServerArgv: e.ServerArgv, ServerUser: e.ServerUser, RetryDir: e.RetryDir, PlanDir: e.PlanDir,
 	}
+	// Alerts are dayops', which builds on unitctl.
+	u.AlertFailure = func(ctx context.Context, err error, kind, name, summary, where string) {
+		(&dayops.Env{Env: u, ServerInfo: e.ServerInfo}).AlertFailure(ctx, err, kind, name, summary, where)
+	}
+	return u
 }
 
 func (e *Env) dayops() *dayops.Env { return &dayops.Env{Env: e.unitctl(), ServerInfo: e.ServerInfo} }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/console"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/units"
 )
@@ -194,20 +195,27 @@ func TestServerOutputEscaped(t *testing.T) {
 func TestConsoleHumans(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer string
-		want         int
+		want         console.Count
 		err          string
 	}{
-		{"status", "hostname: x\nmap     : c1m1_hotel\nplayers : 3 humans, 1 bots (8 max) (not hibernating)\n\n#end\n", 3, ""},
-		{"source 2013", "hostname: x\nplayers : 0 humans, 2 bots (8 max)\n", 0, ""},
-		{"a long line's rest", "hostname: x\n" + strings.Repeat("A", 16<<10) + "players : 0 humans, 0 bots (8 max)\nplayers : 5 humans, 0 bots (8 max)\n", 5, ""},
+		{"status", "hostname: x\nmap     : c1m1_hotel\nplayers : 3 humans, 1 bots (8 max) (not hibernating)\n\n#end\n", console.Count{Humans: 3}, ""},
+		{"source 2013", "hostname: x\nplayers : 0 humans, 2 bots (8 max)\n", console.Count{}, ""},
+		{"a long line's rest", "hostname: x\n" + strings.Repeat("A", 16<<10) + "players : 0 humans, 0 bots (8 max)\nplayers : 5 humans, 0 bots (8 max)\n", console.Count{Humans: 5}, ""},
 		// A player named "players" saying "0 humans, gg" (Host_Say's
 		// "NAME: TEXT") is no count.
-		{"chat", "hostname: x\nplayers: 0 humans, gg\nplayers : 2 humans, 0 bots (8 max)\n", 2, ""},
+		{"chat", "hostname: x\nplayers: 0 humans, gg\nplayers : 2 humans, 0 bots (8 max)\n", console.Count{Humans: 2}, ""},
 		// Two counts (one forged in the same moment): none is believed.
-		{"two counts", "hostname: x\nplayers : 0 humans, 0 bots (8 max)\nplayers : 2 humans, 0 bots (8 max)\n", 0, "(2 players lines)"},
-		{"no hostname", "players : 0 humans, 0 bots (8 max)\n", 0, "not one hostname and one players line"},
-		{"refused", "left4me: refused: for root and members of left4me-admin only\n", 0, "left4me-admin only"},
-		{"no count", "Unknown command \"status\"\n", 0, "not one hostname and one players line (0 players lines)"},
+		{"two counts", "hostname: x\nplayers : 0 humans, 0 bots (8 max)\nplayers : 2 humans, 0 bots (8 max)\n", console.Count{}, "(2 players lines)"},
+		{"no hostname", "players : 0 humans, 0 bots (8 max)\n", console.Count{}, "not one hostname and one players line"},
+		{"refused", "left4me: refused: for root and members of left4me-admin only\n", console.Count{}, "left4me-admin only"},
+		{"no count", "Unknown command \"status\"\n", console.Count{}, "not one hostname and one players line (0 players lines)"},
+		// L4D2's lobby reservation ends the line, the lobby's id in hex.
+		{"reserved", "hostname: x\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (reserved 186000047cf0fd8)\n\n#end\n", console.Count{Reserved: true}, ""},
+		{"reserved, played", "hostname: x\nplayers : 3 humans, 0 bots (12 max) (not hibernating) (reserved 186000047bb2ba4)\n", console.Count{Humans: 3, Reserved: true}, ""},
+		{"reserved, no id", "hostname: x\nplayers : 0 humans, 0 bots (16 max) (not hibernating) (reserved)\r\n", console.Count{Reserved: true}, ""},
+		{"unreserved", "hostname: x\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (unreserved)\n", console.Count{}, ""},
+		{"not the engine's words", "hostname: x\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (reserved 1x)\n", console.Count{}, ""},
+		{"not at the end", "hostname: x\nplayers : 0 humans, 0 bots (12 max) (reserved 1) (unreserved)\n", console.Count{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -217,12 +225,12 @@ func TestConsoleHumans(t *testing.T) {
 			got, err := te.console().Humans(context.Background(), "srv1", 300*time.Millisecond)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %d, %v; want an error with %q", got, err, tc.err)
+					t.Fatalf("got %+v, %v; want an error with %q", got, err, tc.err)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
 	}

@@ -3,10 +3,12 @@ package commands
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -121,5 +123,45 @@ func TestUpdateUnitTimeout(t *testing.T) {
 	}
 	if game.MaxRestartDeadline != 24*time.Hour {
 		t.Errorf("MaxRestartDeadline %v: the unit's timeout counts on 24h", game.MaxRestartDeadline)
+	}
+}
+
+// A scheduled restart that fails alerts: nobody watches a timer's unit.
+// One that waited out its deadline with players on (restart_force: false)
+// is no failure, and sends nothing.
+func TestScheduledRestartAlerts(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	te.spec(t, "busy", "port: 27001\nschedule: {restart: daily, restart_deadline: 30ms, restart_force: false}\n")
+	te.spec(t, "broken", "port: 27002\nschedule: {restart: daily}\n")
+	te.sd.set("l4d2@busy.service", "active", "running")
+	te.sd.set("l4d2@broken.service", "active", "running")
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
+		if addr == "127.0.0.1:27001" {
+			return 2, 0, nil
+		}
+		return 0, 0, nil
+	}
+	last := withAlerts(t, te)
+	if err := te.run("restart", "--scheduled", "busy"); err != nil {
+		t.Fatalf("busy: %v", err)
+	}
+	if strings.Contains(te.err.String(), "restart-failed") {
+		t.Fatalf("a restart left running as asked alerted: %s", te.err)
+	}
+	// Its spec now names an overlay that does not exist: a start would
+	// fail, so the restart leaves it running, and fails.
+	te.spec(t, "broken", "port: 27002\nschedule: {restart: daily}\noverlays: [missing]\n")
+	err := te.run("restart", "--scheduled", "broken")
+	if !errors.Is(err, fail.ErrJobFailed) {
+		t.Fatalf("broken: %v", err)
+	}
+	if ev := last(); ev.Kind != alert.RestartFailed || ev.Instance != "broken" || ev.Summary != "broken: its scheduled restart failed" || ev.Detail != "see: journalctl -u left4me-restart@broken.service" {
+		t.Errorf("sent %+v", ev)
+	}
+	if slices.Contains(te.sd.calls, "restart l4d2@broken.service") {
+		t.Errorf("restarted a server whose spec would not start: %v", te.sd.calls)
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 )
 
 func TestStopWhenEmpty(t *testing.T) {
@@ -338,6 +340,70 @@ func TestWhenEmptyBotsAskTheConsole(t *testing.T) {
 			}
 			if !strings.Contains(te.out.String(), tc.out) {
 				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
+			}
+		})
+	}
+}
+
+// A server a lobby reserved has nobody connected yet, and answers A2S
+// with no players: its players are on their way, and only its console's
+// status says so. It waits like an occupied one, until the reservation
+// ends (its players came, or its time ran out) or the deadline. The
+// reserved answer is reused like an occupied one's (every 30 s): the
+// clock here moves 20 s at each reading.
+func TestWhenEmptyReservedWaits(t *testing.T) {
+	const (
+		reserved   = "hostname: a\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (reserved 186000047cf0fd8)\n\n#end\n"
+		unreserved = "hostname: a\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (unreserved)\n\n#end\n"
+	)
+	for _, tc := range []struct {
+		name      string
+		answers   []string // one per status, the last one repeated
+		deadline  string
+		restarted bool
+		out       string
+		asks      int
+	}{
+		{"until it ends", []string{reserved, reserved, unreserved}, "10m", true, "a: reserved by a lobby: its players may be on their way; waiting", 4},
+		{"past the deadline", []string{reserved}, "2m", false, "a: reserved by a lobby: its players may be on their way; waiting", 2},
+		// Reserved between the count and the job: the last count
+		// before the job sees it.
+		{"at the last count", []string{unreserved, reserved, unreserved}, "10m", true, "a: reserved by a lobby meanwhile: its players may be on their way; waiting", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := runningA(t)
+			te.Players = func(context.Context, string) (int, int, error) { return 0, 0, nil }
+			var mu sync.Mutex
+			n := 0
+			te.ConsoleDir = serveConsole(t, "a", func(line string) string {
+				if w, ok := strings.CutPrefix(line, "echo "); ok {
+					return w + " \n"
+				}
+				if line != "status" {
+					return ""
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				n++
+				return tc.answers[min(n, len(tc.answers))-1]
+			})
+			clock := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+			te.Now = func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				clock = clock.Add(20 * time.Second)
+				return clock
+			}
+			err := te.run("restart", "--when-empty", "--deadline", tc.deadline, "a")
+			restarted := slices.Contains(te.sd.calls, "restart l4d2@a.service")
+			if restarted != tc.restarted || tc.restarted && err != nil || !tc.restarted && !errors.Is(err, rollout.ErrLeftRunning) {
+				t.Fatalf("restarted %v (calls %v), err %v\n%s%s", restarted, te.sd.calls, err, te.out, te.err)
+			}
+			if !strings.Contains(te.out.String(), tc.out) {
+				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
+			}
+			if got := countLines(t, filepath.Join(te.ConsoleDir, "asked"), "status"); got < tc.asks {
+				t.Errorf("the console was asked %d times, want at least %d", got, tc.asks)
 			}
 		})
 	}

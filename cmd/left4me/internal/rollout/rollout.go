@@ -67,9 +67,10 @@ type Deps struct {
 	// take are no window for a player to join unseen.
 	Prepare func(ctx context.Context, name string) error
 	// Humans asks the server how many humans play. ErrNotRunning (the
-	// unit is down) counts as empty; any other error (no answer, no
-	// address) is reported and the server waits like an occupied one:
-	// a server that cannot be asked may have players.
+	// unit is down) counts as empty; ErrReserved (a lobby's players on
+	// their way) as occupied; any other error (no answer, no address) is
+	// reported and the server waits like an occupied one: a server that
+	// cannot be asked may have players.
 	Humans func(ctx context.Context, name string) (int, error)
 	// Where names the server's address in the waiting message.
 	Where func(name string) string
@@ -224,6 +225,8 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 					continue
 				}
 				fmt.Fprintf(d.Out, "%s: %s; waiting\n", n, joined)
+			case errors.Is(err, ErrReserved):
+				fmt.Fprintf(d.Out, "%s: %v; waiting\n", n, err)
 			case err != nil:
 				fmt.Fprintf(d.ErrOut, "%s: cannot ask its server for players (%v); it may have some, so it waits\n", n, err)
 			default:
@@ -315,6 +318,8 @@ func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(s
 	switch humans, err := d.Humans(ctx, n); {
 	case errors.Is(err, ErrNotRunning): // the next round says what that means
 		return false, "its server went down meanwhile", 0, nil
+	case errors.Is(err, ErrReserved):
+		return false, "reserved by a lobby meanwhile: its players may be on their way", 0, nil
 	case err != nil:
 		return false, fmt.Sprintf("cannot ask its server for players again (%v)", err), 0, nil
 	case humans > 0:
@@ -372,6 +377,11 @@ var ErrLeftRunning = errors.New("left running")
 // ErrNotRunning is what Deps.Humans returns for a server that is down:
 // nobody can be playing on it.
 var ErrNotRunning = errors.New("not running")
+
+// ErrReserved is in what Deps.Humans returns for a server a lobby
+// reserved with nobody connected yet: its players are on their way, so
+// it waits like an occupied one.
+var ErrReserved = errors.New("reserved by a lobby")
 
 // Warnings are the times before the deadline at which players are warned,
 // soonest first: those of warnAt that fit within the wait, then a last

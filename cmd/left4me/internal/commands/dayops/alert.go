@@ -29,8 +29,8 @@ func AlertCmd(e *Env) *cli.Command {
 		Usage: "alerts by webhook, command or email (/etc/left4me/alerts.yaml)",
 		Description: `Where alerts go is /etc/left4me/alerts.yaml (webhook:, format:, command:,
 email:); the events come from systemd (left4me-alert@NAME.service, started
-by l4d2@NAME.service's OnFailure=) and from updates, overlay builds and
-backups that failed. See README, Alerts.
+by l4d2@NAME.service's OnFailure=) and from updates, overlay builds,
+backups and scheduled restarts that failed. See README, Alerts.
 
 Example:
   left4me alert test`,

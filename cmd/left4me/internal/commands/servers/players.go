@@ -63,6 +63,9 @@ type playersJSON struct {
 	// FromConsole: A2S was silent and the console's status counted the
 	// humans; map, bots and slots are unknown then.
 	FromConsole bool `json:"from_console,omitempty"`
+	// Reserved: the console says a lobby reserved the server (its
+	// players may be on their way).
+	Reserved bool `json:"reserved,omitempty"`
 }
 
 // consoleWait bounds the console's answer when A2S is silent.
@@ -98,17 +101,21 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 		// An empty L4D2 server hibernates and answers no query (as with
 		// -nomaster): its console still counts, as --when-empty asks it.
 		// Its own time: the query's is spent.
-		humans, cerr := e.Humans(parent, name, consoleWait)
+		c, cerr := e.Humans(parent, name, consoleWait)
 		if cerr != nil {
 			return fmt.Errorf("%s does not answer A2S_INFO on %s (%w), nor could its console count its players (%w); `left4me status %s`", name, addr, err, cerr, name)
 		}
-		out := playersJSON{Instance: name, Address: addr, Humans: humans, Players: []playerJSON{}, FromConsole: true}
+		out := playersJSON{Instance: name, Address: addr, Humans: c.Humans, Players: []playerJSON{}, FromConsole: true, Reserved: c.Reserved}
 		if asJSON {
 			enc := json.NewEncoder(e.Stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)
 		}
-		fmt.Fprintf(e.Stdout, "%s on %s: %d player(s), counted by its console: it answers no A2S_INFO (an empty L4D2 server hibernates; or -nomaster)\n", name, addr, humans)
+		reserved := ""
+		if c.Reserved {
+			reserved = ", reserved by a lobby"
+		}
+		fmt.Fprintf(e.Stdout, "%s on %s: %d player(s)%s, counted by its console: it answers no A2S_INFO (an empty L4D2 server hibernates; or -nomaster)\n", name, addr, c.Humans, reserved)
 		return nil
 	}
 	list, err := e.PlayerList(ctx, addr)

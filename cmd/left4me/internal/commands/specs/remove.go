@@ -46,6 +46,8 @@ func (e *Env) occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 	switch {
 	case errors.Is(err, rollout.ErrNotRunning), errors.Is(err, fail.ErrNotRunning), err == nil && humans == 0:
 		return ""
+	case errors.Is(err, rollout.ErrReserved):
+		return fmt.Sprintf("%s is reserved by a lobby: players on their way are turned away", name)
 	case err != nil:
 		return fmt.Sprintf("%s may have players: it cannot be asked (%v)", name, err)
 	}

@@ -31,4 +31,8 @@ type Env struct {
 	// PlanDir is where the generator writes its start plans
 	// (startplan.DefaultDir); "" leaves staleness to systemd's own flag.
 	PlanDir string
+	// AlertFailure alerts that an operation on name failed (kind, as in
+	// package alert), unless the operator ended it; where says where to
+	// read why. nil: no alerts.
+	AlertFailure func(ctx context.Context, err error, kind, name, summary, where string)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/spec"
@@ -51,6 +52,12 @@ func (e *Env) scheduledRestart(c *cli.Context) error {
 		// stoponlyifnoplayers): not a failed unit every night players stay.
 		fmt.Fprintf(e.Stdout, "%s; the next scheduled restart tries again\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
 		return nil
+	}
+	if err != nil && e.AlertFailure != nil {
+		// Nobody watches a timer's unit: what failed is told. A server
+		// whose start failed after the stop alerts by itself too
+		// (l4d2@'s OnFailure=) once systemd gives up on it.
+		e.AlertFailure(c.Context, err, alert.RestartFailed, name, name+": its scheduled restart failed", "journalctl -u "+units.RestartTimer+name+".service")
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/left4me/left4me/cmd/internal/relay"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/console"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
@@ -194,14 +195,14 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	// consoleEvery while it says some or cannot say (each status is in
 	// its journal); a count of none is never reused, so the count
 	// before a job is always fresh.
-	consoleHumans := func(ctx context.Context, n string) (int, error) {
+	consoleHumans := func(ctx context.Context, n string) (console.Count, error) {
 		c, ok := asked[n]
-		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.humans == 0 {
-			c.humans, c.err = e.Env.Humans(ctx, n, consoleWait)
+		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.Humans == 0 && !c.Reserved {
+			c.Count, c.err = e.Env.Humans(ctx, n, consoleWait)
 			c.at = e.Now()
 			asked[n] = c
 		}
-		return c.humans, c.err
+		return c.Count, c.err
 	}
 	return rollout.Deps{
 		Announce: func(ctx context.Context, n string, left time.Duration) error {
@@ -214,7 +215,7 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 			}
 			where[n] = addr
 			players, bots, err := e.Players(ctx, addr)
-			if err == nil && (players == 0 || bots == 0) {
+			if err == nil && players > 0 && bots == 0 {
 				return players, nil
 			}
 			// Bots on it: A2S_INFO's players count them as Steam's
@@ -225,12 +226,16 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 			// players minus bots could read 0 with someone playing: the
 			// console tells. No answer at all: an empty server that
 			// hibernates drops queries, so its console is asked too.
+			// None at all: a lobby may have reserved it for players on
+			// their way, which only its status says.
 			// Its errors are text here: a console found missing must not
 			// make the server count as not running, hence empty.
-			humans, cerr := consoleHumans(ctx, n)
+			c, cerr := consoleHumans(ctx, n)
 			switch {
+			case cerr == nil && c.Humans == 0 && c.Reserved:
+				return 0, fmt.Errorf("%w: its players may be on their way", rollout.ErrReserved)
 			case cerr == nil:
-				return humans, nil
+				return c.Humans, nil
 			case err == nil: // as many humans as it could have
 				return players, nil
 			}
@@ -256,9 +261,9 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 
 // consoleCount is a server's player count as its console last gave it.
 type consoleCount struct {
-	humans int
-	err    error
-	at     time.Time
+	console.Count
+	err error
+	at  time.Time
 }
 
 // consoleEvery paces the console's status while A2S goes unanswered;
