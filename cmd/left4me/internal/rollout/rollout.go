@@ -137,11 +137,11 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			}
-			var ok bool
-			if ok, _, _, err = prepared(ctx, d, n, false, settle); err != nil {
+			var v verdict
+			if v, err = prepared(ctx, d, n, false, settle); err != nil {
 				break
 			}
-			if !ok {
+			if !v.ok {
 				continue
 			}
 			if err = act(n); err != nil {
@@ -209,22 +209,22 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				fmt.Fprintf(d.Out, "%s: not running; left stopped\n", n)
 				continue
 			case err == nil && humans == 0, down:
-				ok, joined, humans, err := prepared(ctx, d, n, !down, settle)
+				v, err := prepared(ctx, d, n, !down, settle)
 				if err != nil {
 					return err
 				}
-				if humans > 0 {
+				if v.humans > 0 {
 					playing[n] = true
 				}
-				if joined == "" {
-					if ok {
+				if v.waits == "" {
+					if v.ok {
 						if err := act(n); err != nil {
 							return err
 						}
 					}
 					continue
 				}
-				fmt.Fprintf(d.Out, "%s: %s; waiting\n", n, joined)
+				fmt.Fprintf(d.Out, "%s: %s; waiting\n", n, v.waits)
 			case errors.Is(err, ErrReserved):
 				fmt.Fprintf(d.Out, "%s: %v; waiting\n", n, err)
 			case err != nil:
@@ -271,14 +271,14 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 					unwarned = append(unwarned, n)
 					continue
 				}
-				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
-				ok, _, _, err := prepared(ctx, d, n, false, settle)
+				v, err := prepared(ctx, d, n, false, settle)
 				if err != nil {
 					return err
 				}
-				if !ok {
+				if !v.ok { // its spec judged again refused it, and said so
 					continue
 				}
+				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
 				if err := act(n); err != nil {
 					return err
 				}
@@ -302,30 +302,38 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 	}
 }
 
+// verdict is what prepared found: ok, the job may go ahead; else waits
+// says why n waits on ("" when it does not: its Prepare refused it), and
+// humans counts who joined meanwhile.
+type verdict struct {
+	ok     bool
+	waits  string
+	humans int
+}
+
 // prepared runs d.Prepare for n, then, with recount, counts n's players
-// once more. ok: the job may go ahead. A Prepare that failed settles n
-// as its job would have (err is settle's). joined says why n waits on
-// instead, humans who came meanwhile.
-func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (ok bool, joined string, humans int, err error) {
+// once more. A Prepare that failed settles n as its job would have (err
+// is settle's).
+func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (verdict, error) {
 	if d.Prepare != nil {
 		if perr := d.Prepare(context.WithoutCancel(ctx), n); perr != nil {
-			return false, "", 0, settle(n, perr)
+			return verdict{}, settle(n, perr)
 		}
 	}
 	if !recount {
-		return true, "", 0, nil
+		return verdict{ok: true}, nil
 	}
 	switch humans, err := d.Humans(ctx, n); {
 	case errors.Is(err, ErrNotRunning): // the next round says what that means
-		return false, "its server went down meanwhile", 0, nil
+		return verdict{waits: "its server went down meanwhile"}, nil
 	case errors.Is(err, ErrReserved):
-		return false, "reserved by a lobby meanwhile: its players may be on their way", 0, nil
+		return verdict{waits: "reserved by a lobby meanwhile: its players may be on their way"}, nil
 	case err != nil:
-		return false, fmt.Sprintf("cannot ask its server for players again (%v)", err), 0, nil
+		return verdict{waits: fmt.Sprintf("cannot ask its server for players again (%v)", err)}, nil
 	case humans > 0:
-		return false, fmt.Sprintf("%d player(s) joined meanwhile", humans), humans, nil
+		return verdict{waits: fmt.Sprintf("%d player(s) joined meanwhile", humans), humans: humans}, nil
 	}
-	return true, "", 0, nil
+	return verdict{ok: true}, nil
 }
 
 // stopped reports whether n was stopped (Deps.Stopped), for a job other
