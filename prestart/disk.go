@@ -308,6 +308,10 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			// measure fail would escape its ceiling.
 			over = append(over, name)
 			errs = append(errs, fmt.Errorf("%s: %w: what it holds cannot be measured, so it counts as over (%w)", what, ErrDiskFull, err))
+		case errors.Is(err, ErrTooDeep):
+			// Of its own making, and with no ceiling nothing to hold it
+			// to: said, and no failed unit every minute for it.
+			c.step("%s: cannot be measured (%v); it has no disk ceiling", name, err)
 		case err != nil:
 			errs = append(errs, err)
 		case p.Disk > 0 && used > p.Disk && used-temp-held <= p.Disk:

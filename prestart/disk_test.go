@@ -58,36 +58,50 @@ func TestStartRefusesOverDisk(t *testing.T) {
 // A server that builds a tree deeper than the walk goes is over its
 // ceiling, not unmeasured (it would escape it); the names it chose are
 // quoted in the message, so a newline in one cannot forge a journal line
-// (say, another instance's reason in a disk-full alert).
+// (say, another instance's reason in a disk-full alert). With no ceiling
+// there is nothing to hold it to: it is said, and fails nothing (the
+// disk timer's unit would be failed every minute, by the server's doing).
 func TestOverDiskTooDeep(t *testing.T) {
-	e := newEnv(t, "")
-	s, err := spec.Judge(e.c.Layout, "srv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := s.StartPlan()
-	p.Disk = 1 << 30
-	if err := Start(e.c, "srv", p); err != nil {
-		t.Fatal(err)
-	}
-	defer Stop(e.c, "srv")
-	deep := e.path("runtime/srv/upper/x\n/var/lib/left4me/runtime/other: forged")
-	for range maxUsageDepth + 2 {
-		deep += "/d"
-	}
-	if err := os.MkdirAll(deep, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	over, errs, err := OverDisk(e.c, t.TempDir(), func(string, string) (startplan.Plan, error) { return p, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(over) != 1 || over[0] != "srv" {
-		t.Errorf("over %v, errs %v", over, errs)
-	}
-	joined := errors.Join(errs...).Error()
-	if !errors.Is(errors.Join(errs...), ErrDiskFull) || !errors.Is(errors.Join(errs...), ErrTooDeep) || strings.Contains(joined, "\n/var/lib/left4me/runtime/other") || !strings.Contains(joined, `upper/"x\n"/var`) || strings.Contains(joined, "\n") {
-		t.Errorf("errors: %s", joined)
+	for _, ceiling := range []int64{1 << 30, 0} {
+		t.Run(fmt.Sprint(ceiling), func(t *testing.T) {
+			e := newEnv(t, "")
+			s, err := spec.Judge(e.c.Layout, "srv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.StartPlan()
+			p.Disk = ceiling
+			if err := Start(e.c, "srv", p); err != nil {
+				t.Fatal(err)
+			}
+			defer Stop(e.c, "srv")
+			deep := e.path("runtime/srv/upper/x\n/var/lib/left4me/runtime/other: forged")
+			for range maxUsageDepth + 2 {
+				deep += "/d"
+			}
+			if err := os.MkdirAll(deep, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var steps strings.Builder
+			e.c.Log = &steps
+			over, errs, err := OverDisk(e.c, t.TempDir(), func(string, string) (startplan.Plan, error) { return p, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ceiling == 0 {
+				if len(over) != 0 || len(errs) != 0 || !strings.Contains(steps.String(), `srv: cannot be measured (`) || !strings.Contains(steps.String(), "too deep to measure") || strings.Contains(steps.String(), "\n/var/lib/left4me/runtime/other") {
+					t.Errorf("no ceiling: over %v, errs %v, said:\n%s", over, errs, steps.String())
+				}
+				return
+			}
+			if len(over) != 1 || over[0] != "srv" {
+				t.Errorf("over %v, errs %v", over, errs)
+			}
+			joined := errors.Join(errs...).Error()
+			if !errors.Is(errors.Join(errs...), ErrDiskFull) || !errors.Is(errors.Join(errs...), ErrTooDeep) || strings.Contains(joined, "\n/var/lib/left4me/runtime/other") || !strings.Contains(joined, `upper/"x\n"/var`) || strings.Contains(joined, "\n") {
+				t.Errorf("errors: %s", joined)
+			}
+		})
 	}
 }
 
