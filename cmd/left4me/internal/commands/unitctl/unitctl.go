@@ -192,9 +192,9 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
 	asked := map[string]consoleCount{}
 	// consoleHumans asks n's console for its humans, at most every
-	// consoleEvery while it says some or cannot say (each status is in
-	// its journal); a count of none is never reused, so the count
-	// before a job is always fresh.
+	// consoleEvery while it says some, is reserved or cannot say (each
+	// status is in its journal); a count of none is never reused, so the
+	// count before a job is always fresh.
 	consoleHumans := func(ctx context.Context, n string) (console.Count, error) {
 		c, ok := asked[n]
 		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.Humans == 0 && !c.Reserved {
