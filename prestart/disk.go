@@ -299,6 +299,12 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 			if rerr := recordUsage(dir, what, used, time.Now()); rerr != nil {
 				errs = append(errs, rerr)
 			}
+		} else if errors.Is(err, ErrTooDeep) && p.Disk <= 0 {
+			// The last measure would pass for today's: gone, so that list
+			// and status show none.
+			if rerr := unix.Unlinkat(dir, layout.Usage, 0); rerr != nil && !errors.Is(rerr, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("remove %s/%s: %w", what, layout.Usage, rerr))
+			}
 		}
 		unix.Close(dir)
 		switch {
@@ -311,7 +317,7 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		case errors.Is(err, ErrTooDeep):
 			// Of its own making, and with no ceiling nothing to hold it
 			// to: said, and no failed unit every minute for it.
-			c.step("%s: cannot be measured (%v); it has no disk ceiling", name, err)
+			c.step("%s: cannot be measured (%v); it has no disk ceiling, and shows no usage", name, err)
 		case err != nil:
 			errs = append(errs, err)
 		case p.Disk > 0 && used > p.Disk && used-temp-held <= p.Disk:

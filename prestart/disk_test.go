@@ -3,6 +3,7 @@ package prestart
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/startplan"
 )
 
@@ -89,6 +91,9 @@ func TestOverDiskTooDeep(t *testing.T) {
 				t.Fatal(err)
 			}
 			if ceiling == 0 {
+				if _, err := os.Stat(filepath.Join(e.c.Layout.RuntimeDir("srv"), layout.Usage)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the last measure stays, as if current: %v", err)
+				}
 				if len(over) != 0 || len(errs) != 0 || !strings.Contains(steps.String(), `srv: cannot be measured (`) || !strings.Contains(steps.String(), "too deep to measure") || strings.Contains(steps.String(), "\n/var/lib/left4me/runtime/other") {
 					t.Errorf("no ceiling: over %v, errs %v, said:\n%s", over, errs, steps.String())
 				}

@@ -135,9 +135,10 @@ func main() {
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
 	}
 	if code == 0 && !stopping.Load() {
-		// A quit typed into the console or sent by RCON: not a stop
-		// systemd knows of, so not a silent end for good (Restart=).
-		diag.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit); exiting 1 so systemd restarts it: stop it with left4me stop"))
+		// A quit typed into the console or sent by RCON, a plugin's, an
+		// sv_shutdown once the game ended: not a stop systemd knows of,
+		// so not a silent end for good (Restart=).
+		diag.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit, sv_shutdown, a plugin); exiting 1 so systemd restarts it: stop it with left4me stop"))
 		code = 1
 	}
 	os.Exit(code)

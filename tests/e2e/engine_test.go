@@ -39,6 +39,8 @@ var engineSpecs = map[string]string{
 	"etc/left4me/instances/dumper.yaml": "port: 27047\noverlays: [dumper]\n",
 	// A hostile server's answer and output.
 	"etc/left4me/instances/hostile.yaml": "port: 27046\nhang_timeout: 20\noverlays: [hostile]\n",
+	// One that ends by itself (sv_shutdown once the game ended).
+	"etc/left4me/instances/ends.yaml": "port: 27039\noverlays: [ends]\n",
 }
 
 var engineState = map[string]string{
@@ -56,6 +58,7 @@ var engineState = map[string]string{
 	"overlays/lan/left4dead2/cfg/standin.env":         "STANDIN_LAN=1\n",
 	"overlays/spin/left4dead2/cfg/standin.env":        "STANDIN_SPIN_AFTER=3s\n",
 	"overlays/dumper/left4dead2/cfg/standin.env":      "STANDIN_CRASH_DUMP_AFTER=2s\n",
+	"overlays/ends/left4dead2/cfg/standin.env":        "STANDIN_SHUTDOWN_AFTER=3s\n",
 	"overlays/hostile/left4dead2/cfg/standin.env":     `STANDIN_A2S_MAP="c1m1\nMAINPID=1\nWATCHDOG_USEC=0\nEXTEND_TIMEOUT_USEC=600000000\nSTATUS=owned"` + "\n",
 }
 
@@ -346,12 +349,17 @@ func TestEngines(t *testing.T) {
 		c.MustRun(t, "systemctl", "start", "l4d2@hostile.service")
 		c.MustRun(t, "left4me", "send", "hostile", "rcon_password hunter2")
 		c.MustRun(t, "left4me", "send", "hostile", "<0>emergency")
-		out, err := c.Run(t, "left4me", "send", "hostile", "quit")
-		if err == nil || !strings.Contains(err.Error(), "use left4me stop NAME") {
-			t.Errorf("send quit: %v\n%s", err, out)
+		// The engine runs each command of a line (split at ';'): a quit
+		// after one is refused as well, a secret after one redacted.
+		for _, cmd := range []string{"quit", "say bye;quit", `"exit"`} {
+			out, err := c.Run(t, "left4me", "send", "hostile", cmd)
+			if err == nil || !strings.Contains(err.Error(), "use left4me stop NAME") {
+				t.Errorf("send %q: %v\n%s", cmd, err, out)
+			}
 		}
+		c.MustRun(t, "left4me", "send", "hostile", "say hi; rcon_password hunter3")
 		j := c.Journal(t, "l4d2@hostile.service")
-		if strings.Contains(j, "hunter2") || !strings.Contains(j, "rcon_password [redacted]") {
+		if strings.Contains(j, "hunter2") || strings.Contains(j, "hunter3") || !strings.Contains(j, "rcon_password [redacted]") || !strings.Contains(j, "Console: hi") {
 			t.Errorf("journal:\n%s", j)
 		}
 		pri := c.MustRun(t, "journalctl", "-u", "l4d2@hostile.service", "-o", "verbose", "--no-pager", "-g", "emergency")
@@ -375,6 +383,23 @@ func TestEngines(t *testing.T) {
 			t.Errorf("send status after the attempt:\n%s", out)
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@hostile.service")
+	})
+
+	t.Run("a server that ends by itself is started again", func(t *testing.T) {
+		c.MustRun(t, "systemctl", "start", "l4d2@ends.service")
+		c.WaitFor(t, "ends to be started again", 60*time.Second, func() bool {
+			n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@ends.service")
+			return strings.TrimSpace(n) != "0" && unitState(t, c, "ends") == "active"
+		})
+		j := c.Journal(t, "l4d2@ends.service")
+		for _, want := range []string{"Server shutting down because sv_shutdown was done and a game has ended.",
+			"the server quit on its own (a console or RCON quit, sv_shutdown, a plugin); exiting 1 so systemd restarts it"} {
+			if !strings.Contains(j, want) {
+				t.Errorf("journal lacks %q:\n%s", want, tail(j, 30))
+			}
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@ends.service")
+		c.Run(t, "systemctl", "reset-failed", "l4d2@ends.service")
 	})
 }
 

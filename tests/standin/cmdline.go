@@ -157,25 +157,6 @@ func (a *engineArgs) apply(cmd string) error {
 	return nil
 }
 
-// splitCommands splits a command buffer line at ';' outside quotes, as the
-// engine's command buffer does.
-func splitCommands(line string) []string {
-	var out []string
-	quoted, start := false, 0
-	for i := 0; i < len(line); i++ {
-		switch line[i] {
-		case '"':
-			quoted = !quoted
-		case ';':
-			if !quoted {
-				out = append(out, line[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, line[start:])
-}
-
 func parsePort(s string) (uint16, error) {
 	p, err := strconv.ParseUint(s, 10, 16)
 	if err != nil || p == 0 {

@@ -15,12 +15,80 @@ import (
 // and "Status"; the dedicated server's console). It reports whether the
 // server should quit.
 func consoleCommand(out io.Writer, line string, s *server, a engineArgs) (quit bool) {
-	cmd, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	for _, c := range splitCommands(line) {
+		if runCommand(out, c, s, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitCommands is the commands a line runs, as the engine's command
+// buffer splits it (CCommandBuffer::GetNextCommandLength, tier1/
+// commandbuffer.cpp, Source 2013): at a ';' outside double quotes, and
+// not past a "//" outside them (a comment).
+func splitCommands(line string) []string {
+	var cmds []string
+	quoted, start := false, 0
+	for i := 0; i < len(line); i++ {
+		if line[i] == '"' {
+			quoted = !quoted
+		} else if !quoted && line[i] == '/' && strings.HasPrefix(line[i:], "//") {
+			return append(cmds, line[start:i])
+		} else if !quoted && line[i] == ';' {
+			cmds = append(cmds, line[start:i])
+			start = i + 1
+		}
+	}
+	return append(cmds, line[start:])
+}
+
+// commandName is a command's first word as CCommandBuffer::ParseArgV0
+// reads it: a quoted string whole, else up to a space, a quote or one of
+// CCommand's break characters "{}()':" (tier1/convar.cpp), which is a
+// word by itself. The rest is its arguments.
+func commandName(c string) (name, rest string) {
+	c = strings.TrimLeft(c, " \t")
+	switch {
+	case c == "":
+		return "", ""
+	case c[0] == '"':
+		name, rest, _ = strings.Cut(c[1:], `"`)
+		return name, rest
+	case strings.IndexByte("{}()':", c[0]) >= 0:
+		return c[:1], c[1:]
+	}
+	end := strings.IndexAny(c, " \t\"{}()':")
+	if end < 0 {
+		return c, ""
+	}
+	return c[:end], c[end:]
+}
+
+// chatText is what players read of a say, as the game's CheckChatText
+// (game/server/client.cpp, Source SDK 2013) makes it: a leading quote
+// goes with the last character; then, if what is left is longer than
+// 127, the text is cut at its 127th byte (the quote counted).
+func chatText(text string) string {
+	msg, cut := text, 127
+	if strings.HasPrefix(text, `"`) && len(text) >= 2 {
+		msg, cut = text[1:len(text)-1], 126
+	}
+	if len(msg) > 127 {
+		msg = msg[:cut]
+	}
+	return msg
+}
+
+// runCommand runs one command of a line.
+func runCommand(out io.Writer, c string, s *server, a engineArgs) (quit bool) {
+	cmd, rest := commandName(c)
+	rest = strings.TrimSpace(rest)
 	switch strings.ToLower(cmd) {
 	case "":
 	case "say":
 		// The dedicated server speaks as "Console".
-		fmt.Fprintf(out, "Console: %s\n", strings.Trim(rest, `"`))
+		fmt.Fprintf(out, "Console: %s\n", chatText(rest))
 	case "echo":
 		// Each argument and a space, then the newline (Cmd_Echo_f,
 		// engine/cmd.cpp, Source 2013).

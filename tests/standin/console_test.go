@@ -111,3 +111,27 @@ func TestReservation(t *testing.T) {
 		t.Errorf("status:\n%s", out.String())
 	}
 }
+
+// A console line runs each of its commands as the engine's buffer splits
+// it, a quit among them too; a say shows what the game shows of it.
+func TestConsoleLineAsTheEngineRunsIt(t *testing.T) {
+	for line, want := range map[string]bool{"say bye;quit": true, `"quit"`: true, "QUIT": true, "status; exit": true,
+		"say a // ;quit": false, `say "a;quit"`: false, "quitter": false} {
+		var out strings.Builder
+		if got := consoleCommand(&out, line, nil, engineArgs{}); got != want {
+			t.Errorf("%q: quit %v, want %v\n%s", line, got, want, out.String())
+		}
+	}
+	for line, want := range map[string]string{
+		`say "hello; there"`:                     "Console: hello; there\n",
+		"say " + strings.Repeat("x", 200):        "Console: " + strings.Repeat("x", 127) + "\n",
+		`say "` + strings.Repeat("y", 200) + `"`: "Console: " + strings.Repeat("y", 126) + "\n",
+		`say "` + strings.Repeat("z", 127) + `"`: "Console: " + strings.Repeat("z", 127) + "\n",
+	} {
+		var out strings.Builder
+		consoleCommand(&out, line, nil, engineArgs{})
+		if out.String() != want {
+			t.Errorf("%q: printed %q, want %q", line, out.String(), want)
+		}
+	}
+}

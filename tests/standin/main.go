@@ -58,6 +58,13 @@
 //	                              default: Source 2013), delay (CS:GO's
 //	                              "live server, delaying request" while
 //	                              players are on) or clean (quit)
+//	STANDIN_SHUTDOWN_AFTER=D      end by itself with status 0 after D, as
+//	                              after sv_shutdown once the game ended
+//	                              (CGameServer::SetHibernating, engine/
+//	                              sv_main.cpp, cstrike15_src: "Server
+//	                              shutting down because sv_shutdown was
+//	                              done and a game has ended.", then
+//	                              HostState_Shutdown)
 //	STANDIN_TICK=DURATION         print a numbered "tick N" line this often
 //	STANDIN_CRASH_DUMP_AFTER=D    crash after D, writing a dump as
 //	                              breakpad does (crashdump.go)
@@ -102,7 +109,7 @@ func main() {
 
 // switches are the fault and load switches of the environment.
 type switches struct {
-	crashAfter, startDelay, hangAfter, spinAfter time.Duration
+	crashAfter, startDelay, hangAfter, spinAfter, shutdownAfter time.Duration
 	// tick: print a numbered line this often, like the events a live
 	// server logs as they happen (connects, map changes, plugin output).
 	tick          time.Duration
@@ -117,7 +124,7 @@ func readSwitches(getenv func(string) string) (switches, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_SPIN_AFTER", &s.spinAfter}, {"STANDIN_TICK", &s.tick}, {"STANDIN_RESERVE", &s.reserve}} {
+	}{{"STANDIN_CRASH_AFTER", &s.crashAfter}, {"STANDIN_START_DELAY", &s.startDelay}, {"STANDIN_HANG_AFTER", &s.hangAfter}, {"STANDIN_SPIN_AFTER", &s.spinAfter}, {"STANDIN_TICK", &s.tick}, {"STANDIN_RESERVE", &s.reserve}, {"STANDIN_SHUTDOWN_AFTER", &s.shutdownAfter}} {
 		if *d.to, err = envDuration(getenv, d.name); err != nil {
 			return s, err
 		}
@@ -232,9 +239,12 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 	saveReport()
 	attack(a.game, out, logf) // test-only, see attack.go
 
-	var crash <-chan time.Time
+	var crash, shutdown <-chan time.Time
 	if sw.crashAfter > 0 {
 		crash = time.After(sw.crashAfter)
+	}
+	if sw.shutdownAfter > 0 {
+		shutdown = time.After(sw.shutdownAfter)
 	}
 	if sw.startDelay > 0 {
 		logf("waiting %v before binding (STANDIN_START_DELAY)", sw.startDelay)
@@ -308,6 +318,9 @@ func run(argv []string, out io.Writer, getenv func(string) string) int {
 			if mode.hibernate && srv != nil && srv.humans() == 0 && !srv.reserved() {
 				srv.hibernate(out) // the last human left (kickall)
 			}
+		case <-shutdown:
+			fmt.Fprintln(out, "Server shutting down because sv_shutdown was done and a game has ended.")
+			return 0
 		case <-crash:
 			logf("crashing after %v (STANDIN_CRASH_AFTER)", sw.crashAfter)
 			return 1

@@ -115,7 +115,8 @@ func (c *console) broadcast(line []byte) {
 // control character (a newline would make one command two), a character
 // the engine drops (it keeps only 0x20-0x7E, TextConsoleUnix.cpp in
 // cstrike15_src), a line longer than its buffer, and quit or exit, which
-// would end the server for good behind systemd's back.
+// would end the server behind systemd's back, as any of the commands the
+// line runs (engineCommands: "say bye; quit" is two).
 func CheckCommand(cmd string) string {
 	for _, r := range cmd {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
@@ -128,23 +129,39 @@ func CheckCommand(cmd string) string {
 	if len(cmd) > MaxCommand {
 		return fmt.Sprintf("is %d bytes: the server's console keeps %d and would cut the rest", len(cmd), MaxCommand)
 	}
-	verb, _, _ := strings.Cut(strings.TrimSpace(cmd), " ")
-	switch strings.ToLower(verb) {
-	case "":
+	if strings.TrimSpace(cmd) == "" {
 		return "empty"
-	case "quit", "exit":
-		return verb + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
+	}
+	for _, c := range engineCommands(cmd) {
+		switch v := verb(cmd[c.start:c.end]); v {
+		case "quit", "exit":
+			return v + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
+		}
 	}
 	return ""
 }
 
 // Redact returns a copy of a console line with the value after a
-// password setting replaced: the engine echoes what is typed
-// (rcon_password, sv_password, sm_... passwords), and the journal is
-// readable by more people than the secret is meant for.
+// password setting replaced, in each command the line runs
+// (engineCommands): the engine echoes what is typed (rcon_password,
+// sv_password, sm_... passwords), and the journal is readable by more
+// people than the secret is meant for.
 func Redact(line []byte) []byte {
-	out := append([]byte{}, line...)
-	f := bytes.Fields(line)
+	var out []byte
+	prev := 0
+	for _, c := range engineCommands(string(line)) {
+		out = append(out, line[prev:c.start]...)
+		out = append(out, redactOne(line[c.start:c.end])...)
+		prev = c.end
+	}
+	return append(out, line[prev:]...)
+}
+
+// redactOne is Redact of a single command: what follows a word with
+// "password" among its first three, unless it is the last, is replaced.
+func redactOne(cmd []byte) []byte {
+	out := append([]byte{}, cmd...)
+	f := bytes.Fields(cmd)
 	for i, w := range f {
 		if i == 3 {
 			break
@@ -152,7 +169,7 @@ func Redact(line []byte) []byte {
 		if !bytes.Contains(bytes.ToLower(w), []byte("password")) || i == len(f)-1 {
 			continue
 		}
-		end := bytes.Index(line, w) + len(w)
+		end := bytes.Index(cmd, w) + len(w)
 		return append(out[:end], " [redacted]"...)
 	}
 	return out
@@ -237,35 +254,40 @@ func listen(path string) (*net.UnixListener, error) {
 }
 
 // Commands returns the console lines that type cmd: cmd itself, or, for a
-// say longer than the console's line, several says split between words
-// (a player reads them in order). why says what is wrong with cmd when it
-// cannot be typed as written (see CheckCommand).
+// say (its one command) longer than players read, says that they read
+// whole (sayLines: quoted, at most what the game shows of one, split
+// between words). why says
+// what is wrong with cmd when it cannot be typed as written (see
+// CheckCommand).
 func Commands(cmd string) (lines []string, why string) {
-	verb, rest, _ := strings.Cut(strings.TrimSpace(cmd), " ")
-	if len(cmd) <= MaxCommand || !strings.EqualFold(verb, "say") {
-		if why := CheckCommand(cmd); why != "" {
-			return nil, why
-		}
-		return []string{cmd}, ""
-	}
-	line := verb
-	for _, w := range strings.Fields(rest) {
-		if len(line)+1+len(w) > MaxCommand {
-			if line == verb {
-				return nil, fmt.Sprintf("has a word of %d bytes: the server's console keeps %d", len(w), MaxCommand)
+	if cs := engineCommands(cmd); len(cs) == 1 && verb(cmd) == "say" {
+		v, rest, _ := strings.Cut(strings.TrimLeft(cmd, " \t"), " ")
+		if strings.EqualFold(v, "say") { // not a quoted "say": its text is what follows
+			msg := strings.TrimSpace(rest)
+			if len(msg) >= 2 && msg[0] == '"' && msg[len(msg)-1] == '"' {
+				msg = msg[1 : len(msg)-1] // as the game strips it
 			}
-			lines = append(lines, line)
-			line = verb
-		}
-		line += " " + w
-	}
-	lines = append(lines, line)
-	for _, l := range lines {
-		if why := CheckCommand(l); why != "" {
-			return nil, why
+			if len(msg) > maxSay { // else players read it whole as typed
+				return SayCommands(msg)
+			}
 		}
 	}
-	return lines, ""
+	if why := CheckCommand(cmd); why != "" {
+		return nil, why
+	}
+	return []string{cmd}, ""
+}
+
+// SayCommands returns the console lines that tell players message, as
+// text whatever it holds (a ';' or "//" too): quoted says that players
+// read whole (sayLines). why says why it cannot be told.
+func SayCommands(message string) (lines []string, why string) {
+	for _, r := range message {
+		if r < 0x20 || r > 0x7e {
+			return nil, CheckCommand(message)
+		}
+	}
+	return sayLines(message)
 }
 
 // Inherit returns what systemd passed from the unit's descriptor store

@@ -161,8 +161,9 @@ func TestServerEnv(t *testing.T) {
 	}
 }
 
-// A long say becomes several, each whole and within the console's line;
-// the words, in order, are all there.
+// A long say becomes several, each quoted and whole as players read it
+// (the game shows 127 bytes of a say, its opening quote included); the
+// words, in order, are all there. A ';' or "//" in a say is its text.
 func TestCommandsSplitSay(t *testing.T) {
 	msg := strings.Repeat("restart soon, sorry ", 30)
 	lines, why := Commands("say " + msg)
@@ -171,16 +172,75 @@ func TestCommandsSplitSay(t *testing.T) {
 	}
 	var words []string
 	for _, l := range lines {
-		if len(l) > MaxCommand || !strings.HasPrefix(l, "say ") {
+		text, ok := strings.CutPrefix(l, `say "`)
+		if !ok || !strings.HasSuffix(text, `"`) || len(text) > 127 || len(engineCommands(l)) != 1 {
 			t.Errorf("line %q", l)
 		}
-		words = append(words, strings.Fields(strings.TrimPrefix(l, "say "))...)
+		words = append(words, strings.Fields(strings.TrimSuffix(text, `"`))...)
 	}
 	if strings.Join(words, " ") != strings.TrimSpace(msg) {
 		t.Errorf("words lost: %q", words)
 	}
-	if _, why := Commands("sv_tags " + strings.Repeat("x", 300)); !strings.Contains(why, "would cut the rest") {
-		t.Errorf("long non-say: %q", why)
+	for cmd, want := range map[string][]string{
+		// Typed, a ';' runs another command, as the engine would.
+		"say back in 5; sorry // really":   {"say back in 5; sorry // really"},
+		`SAY "hi there"`:                   {`SAY "hi there"`},
+		"  say   spaced   out  ":           {"  say   spaced   out  "},
+		"say " + strings.Repeat("x ", 100): {`say "` + strings.TrimSpace(strings.Repeat("x ", 63)) + `"`, `say "` + strings.TrimSpace(strings.Repeat("x ", 37)) + `"`},
+	} {
+		if got, why := Commands(cmd); why != "" || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%q: %q %q, want %q", cmd, got, why, want)
+		}
+	}
+	// An announcement is text, whatever it holds.
+	for msg, want := range map[string]string{"back in 5; sorry // really": `say "back in 5; sorry // really"`, "a;quit": `say "a;quit"`} {
+		if got, why := SayCommands(msg); why != "" || strings.Join(got, "\n") != want {
+			t.Errorf("SayCommands(%q): %q %q, want %q", msg, got, why, want)
+		}
+	}
+	for msg, want := range map[string]string{`he said "no"`: "contains a double quote", " ": "says nothing", "caf\u00e9": "keeps only printable ASCII"} {
+		if _, why := SayCommands(msg); !strings.Contains(why, want) {
+			t.Errorf("SayCommands(%q): %q, want %q", msg, why, want)
+		}
+	}
+	if _, why := Commands("say a;quit"); !strings.Contains(why, "quit would stop the server") {
+		t.Errorf("typed say a;quit: %q", why)
+	}
+	for cmd, want := range map[string]string{
+		"sv_tags " + strings.Repeat("x", 300): "would cut the rest",
+		"say " + strings.Repeat("x", 200):     "has a word of 200 bytes",
+		"say caf\u00e9":                       "keeps only printable ASCII",
+	} {
+		if _, why := Commands(cmd); !strings.Contains(why, want) {
+			t.Errorf("%q: %q, want %q", cmd, why, want)
+		}
+	}
+}
+
+// The engine runs each command of a line (split at ';' outside quotes,
+// nothing after "//"), its name read as the engine reads it: a quit or
+// exit anywhere in the line is refused, and a secret in any command is
+// redacted.
+func TestEngineCommands(t *testing.T) {
+	for _, cmd := range []string{"quit", "QUIT", "say bye;quit", "echo x; exit", `"quit"`, "quit:now", "status;;quit", "  exit  "} {
+		if why := CheckCommand(cmd); !strings.Contains(why, "would stop the server behind systemd's back") {
+			t.Errorf("%q: %q", cmd, why)
+		}
+	}
+	for _, cmd := range []string{"say \"bye;quit\"", "status // quit", "quitter", "say quit", "echo exit"} {
+		if why := CheckCommand(cmd); why != "" {
+			t.Errorf("%q refused: %q", cmd, why)
+		}
+	}
+	for in, want := range map[string]string{
+		"say a b c; rcon_password hunter2":      "say a b c; rcon_password [redacted]",
+		"sv_password x;rcon_password y; status": "sv_password [redacted];rcon_password [redacted]; status",
+		`say "a;b"; rcon_password "p w"`:        `say "a;b"; rcon_password [redacted]`,
+		"status // rcon_password in a comment":  "status // rcon_password in a comment",
+	} {
+		if got := string(Redact([]byte(in))); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

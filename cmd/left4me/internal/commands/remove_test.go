@@ -190,6 +190,8 @@ func TestRemovalWithPlayers(t *testing.T) {
 		// Still starting (after a crash, say): nobody can be on it yet, and
 		// it cannot be asked; that is no reason to refuse.
 		{"still starting", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", -1, true, ""},
+		// Nobody on yet, but a lobby reserved it (its console's status).
+		{"reserved", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", -2, false, "srv1 is reserved by a lobby: players on their way are turned away; nothing was done: `left4me stop srv1 --when-empty --deadline 30m` first, or pass --force"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -197,7 +199,11 @@ func TestRemovalWithPlayers(t *testing.T) {
 			rt := withRuntime(t, te, "srv1")
 			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 			te.Players = func(context.Context, string) (int, int, error) { return tc.humans, 0, nil }
-			if tc.humans < 0 {
+			if tc.humans == -2 {
+				te.Players = func(context.Context, string) (int, int, error) { return 0, 0, nil }
+				te.relayIsUs("srv1")
+				te.ConsoleDir = answeringConsole(t, "srv1", "hostname: srv1\nplayers : 0 humans, 0 bots (8 max) (not hibernating) (reserved 186000047cf0fd8)\n")
+			} else if tc.humans < 0 {
 				te.sd.set(clienv.UnitOf("srv1"), "activating", "start")
 				te.Players = func(context.Context, string) (int, int, error) { return 0, 0, errors.New("no answer") }
 			}

@@ -164,4 +164,12 @@ func TestScheduledRestartAlerts(t *testing.T) {
 	if slices.Contains(te.sd.calls, "restart l4d2@broken.service") {
 		t.Errorf("restarted a server whose spec would not start: %v", te.sd.calls)
 	}
+	// A spec that no longer loads at all alerts too.
+	te.spec(t, "busy", "port: [27001\n")
+	if err := te.run("restart", "--scheduled", "busy"); err == nil {
+		t.Fatal("busy with an invalid spec: no error")
+	}
+	if ev := last(); ev.Kind != alert.RestartFailed || ev.Instance != "busy" {
+		t.Errorf("sent %+v", ev)
+	}
 }

@@ -152,6 +152,20 @@ func TestPlayers(t *testing.T) {
 	if err := te.run("players", "srv1"); err != nil || !strings.Contains(te.out.String(), "0 player(s), counted by its console") {
 		t.Errorf("hibernating server: %v\n%s", err, te.out)
 	}
+	// Answering with nobody on, reserved by a lobby: only its console
+	// says so.
+	te.ServerInfo = func(context.Context, string) (a2s.Info, error) {
+		return a2s.Info{Map: "c1m1_hotel", MaxPlayers: 8}, nil
+	}
+	te.ConsoleDir = answeringConsole(t, "srv1", "hostname: srv1\nplayers : 0 humans, 0 bots (8 max) (not hibernating) (reserved 186000047cf0fd8)\n")
+	te.out.Reset()
+	if err := te.run("players", "srv1"); err != nil || !strings.Contains(te.out.String(), "map c1m1_hotel: 0 player(s), reserved by a lobby (its players may be on their way), 0 bot(s)") {
+		t.Errorf("reserved server: %v\n%s", err, te.out)
+	}
+	te.out.Reset()
+	if err := te.run("players", "srv1", "--json"); err != nil || strings.Contains(te.out.String(), `"reserved"`) {
+		t.Errorf("reserved server, --json (the console is not asked): %v\n%s", err, te.out)
+	}
 	te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
 	if err := te.run("players", "srv1"); fail.Code(err) != fail.CodeNotRunning {
 		t.Errorf("stopped server: %v", err)

@@ -349,8 +349,8 @@ func TestWhenEmptyBotsAskTheConsole(t *testing.T) {
 // with no players: its players are on their way, and only its console's
 // status says so. It waits like an occupied one, until the reservation
 // ends (its players came, or its time ran out) or the deadline. The
-// reserved answer is reused like an occupied one's (every 30 s): the
-// clock here moves 20 s at each reading.
+// reserved answer is never reused: a reservation lasts a minute at most,
+// and its end is seen at the next count.
 func TestWhenEmptyReservedWaits(t *testing.T) {
 	const (
 		reserved   = "hostname: a\nplayers : 0 humans, 0 bots (12 max) (not hibernating) (reserved 186000047cf0fd8)\n\n#end\n"
@@ -401,6 +401,9 @@ func TestWhenEmptyReservedWaits(t *testing.T) {
 			}
 			if !strings.Contains(te.out.String(), tc.out) {
 				t.Errorf("output lacks %q:\n%s%s", tc.out, te.out, te.err)
+			}
+			if !tc.restarted && !strings.Contains(err.Error(), "left running: a (reserved by a lobby, nobody on yet: a)") {
+				t.Errorf("the error does not say it was reserved: %v", err)
 			}
 			if got := countLines(t, filepath.Join(te.ConsoleDir, "asked"), "status"); got < tc.asks {
 				t.Errorf("the console was asked %d times, want at least %d", got, tc.asks)

@@ -187,6 +187,8 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 	// warned: a warning reached the server's players; playing: its last
 	// count found players (an answer, not a silence).
 	warned, playing := map[string]bool{}, map[string]bool{}
+	// reserved: its last count found a lobby's reservation, nobody on.
+	reserved := map[string]bool{}
 	// Every server still waiting after the first round was up then: one
 	// found down later was stopped meanwhile.
 	for first := true; ; first = false {
@@ -196,6 +198,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				return ctx.Err()
 			}
 			humans, err := d.Humans(ctx, n)
+			reserved[n] = errors.Is(err, ErrReserved)
 			if err == nil || errors.Is(err, ErrNotRunning) {
 				// A count that got no answer keeps the last one: a
 				// lost reply is no sign the players left.
@@ -252,10 +255,20 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 		}
 		if left <= 0 {
 			if !p.Force {
-				if p.Deadline == 0 {
-					return fmt.Errorf("%w: not empty now (--deadline 0), %w: %s", fail.ErrJobFailed, ErrLeftRunning, strings.Join(waiting, ", "))
+				var held []string
+				for _, n := range waiting {
+					if reserved[n] {
+						held = append(held, n)
+					}
 				}
-				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "))
+				why := ""
+				if len(held) > 0 {
+					why = " (reserved by a lobby, nobody on yet: " + strings.Join(held, ", ") + ")"
+				}
+				if p.Deadline == 0 {
+					return fmt.Errorf("%w: not empty now (--deadline 0), %w: %s%s", fail.ErrJobFailed, ErrLeftRunning, strings.Join(waiting, ", "), why)
+				}
+				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s%s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "), why)
 			}
 			var unwarned []string
 			for _, n := range waiting {
@@ -278,7 +291,11 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				if !v.ok { // its spec judged again refused it, and said so
 					continue
 				}
-				fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
+				if reserved[n] {
+					fmt.Fprintf(d.Out, "%s: deadline reached while reserved by a lobby, nobody on yet; going ahead with the %s\n", n, p.Op)
+				} else {
+					fmt.Fprintf(d.Out, "%s: deadline reached with players on it (or not answering); going ahead with the %s\n", n, p.Op)
+				}
 				if err := act(n); err != nil {
 					return err
 				}

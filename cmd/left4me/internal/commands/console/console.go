@@ -251,7 +251,7 @@ func (e *Env) console(ctx context.Context, name string) error {
 // Say types "say MSG" into name's console, for its players to read, in
 // several lines if it is long.
 func (e *Env) Say(ctx context.Context, name, msg string) error {
-	cmds, why := relay.Commands("say " + msg)
+	cmds, why := relay.SayCommands(msg)
 	if why != "" {
 		return fmt.Errorf("%w: the announcement %s", fail.ErrUsage, why)
 	}

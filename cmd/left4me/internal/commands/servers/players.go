@@ -64,12 +64,17 @@ type playersJSON struct {
 	// humans; map, bots and slots are unknown then.
 	FromConsole bool `json:"from_console,omitempty"`
 	// Reserved: the console says a lobby reserved the server (its
-	// players may be on their way).
+	// players may be on their way); asked only when A2S is silent.
 	Reserved bool `json:"reserved,omitempty"`
 }
 
-// consoleWait bounds the console's answer when A2S is silent.
-const consoleWait = 5 * time.Second
+// consoleWait bounds the console's answer when A2S is silent;
+// reservedWait, when it answered with nobody on (an answering server
+// runs frames: its console answers at once).
+const (
+	consoleWait  = 5 * time.Second
+	reservedWait = 2 * time.Second
+)
 
 func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	// Where it runs, when it runs: its spec may name a port not in
@@ -127,12 +132,24 @@ func (e *Env) players(ctx context.Context, name string, asJSON bool) error {
 	for _, p := range list {
 		out.Players = append(out.Players, playerJSON{Name: p.Name, Score: p.Score, Seconds: p.Duration})
 	}
+	reserved := ""
+	if out.Humans == 0 && !asJSON {
+		// Nobody on: a lobby may have reserved it for players on their
+		// way, which only its console's status says (a restart when
+		// empty waits for them). No answer there says nothing. Not for
+		// --json, which the panel asks every few seconds: each status
+		// is in the server's journal.
+		if c, err := e.Humans(parent, name, reservedWait); err == nil && c.Reserved {
+			out.Reserved = true
+			reserved = ", reserved by a lobby (its players may be on their way)"
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(e.Stdout, "%s on %s, map %s: %d player(s), %d bot(s), %d slots\n", name, addr, info.Map, out.Humans, out.Bots, out.MaxPlayers)
+	fmt.Fprintf(e.Stdout, "%s on %s, map %s: %d player(s)%s, %d bot(s), %d slots\n", name, addr, info.Map, out.Humans, reserved, out.Bots, out.MaxPlayers)
 	if len(list) == 0 {
 		return nil
 	}

@@ -128,7 +128,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 			if o.yes && !o.force {
 				sd.Close()
 				hint := fmt.Sprintf("`left4me stop %s --when-empty --deadline 30m` first, or pass --force", name)
-				if !strings.Contains(who, "player(s) on it now") {
+				if !strings.Contains(who, "player(s) on it now") && !strings.Contains(who, "reserved by a lobby") {
 					hint = "pass --force if it is hung" // nothing to wait for
 				}
 				return nil, false, fmt.Errorf("%w: %s; nothing was done: %s", fail.ErrJobFailed, who, hint)

@@ -31,6 +31,19 @@ func (e *Env) scheduledRestart(c *cli.Context) error {
 		return fmt.Errorf("%w: --scheduled restarts one instance, e.g. left4me restart --scheduled srv1", fail.ErrUsage)
 	}
 	name := c.Args().First()
+	err := e.restartBySchedule(c, name)
+	if err != nil && e.AlertFailure != nil {
+		// Nobody watches a timer's unit: what failed is told (a spec
+		// that no longer loads too). A server whose start failed after
+		// the stop alerts by itself as well (l4d2@'s OnFailure=) once
+		// systemd gives up on it.
+		e.AlertFailure(c.Context, err, alert.RestartFailed, name, name+": its scheduled restart failed", "journalctl -u "+units.RestartTimer+name+".service")
+	}
+	return err
+}
+
+// restartBySchedule is scheduledRestart of name, once its flags passed.
+func (e *Env) restartBySchedule(c *cli.Context, name string) error {
 	s, err := e.Load(name)
 	if err != nil {
 		return err
@@ -52,12 +65,6 @@ func (e *Env) scheduledRestart(c *cli.Context) error {
 		// stoponlyifnoplayers): not a failed unit every night players stay.
 		fmt.Fprintf(e.Stdout, "%s; the next scheduled restart tries again\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
 		return nil
-	}
-	if err != nil && e.AlertFailure != nil {
-		// Nobody watches a timer's unit: what failed is told. A server
-		// whose start failed after the stop alerts by itself too
-		// (l4d2@'s OnFailure=) once systemd gives up on it.
-		e.AlertFailure(c.Context, err, alert.RestartFailed, name, name+": its scheduled restart failed", "journalctl -u "+units.RestartTimer+name+".service")
 	}
 	return err
 }

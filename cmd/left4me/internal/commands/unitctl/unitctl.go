@@ -150,7 +150,7 @@ func RolloutPlan(c *cli.Context, op string, whenEmpty bool, how string) (rollout
 		p.WarnAt = append(p.WarnAt, d)
 	}
 	p.Announce = c.String("announce")
-	if _, msg := relay.Commands("say " + strings.ReplaceAll(p.Announce, "%s", "59m59s")); msg != "" {
+	if _, msg := relay.SayCommands(strings.ReplaceAll(p.Announce, "%s", "59m59s")); msg != "" {
 		return p, fmt.Errorf("%w: --announce: %s", fail.ErrUsage, msg)
 	}
 	return p, nil
@@ -192,12 +192,13 @@ func (e *Env) RolloutDeps(sd clienv.Systemd, p rollout.Plan) rollout.Deps {
 	where := map[string]string{}
 	asked := map[string]consoleCount{}
 	// consoleHumans asks n's console for its humans, at most every
-	// consoleEvery while it says some, is reserved or cannot say (each
-	// status is in its journal); a count of none is never reused, so the
-	// count before a job is always fresh.
+	// consoleEvery while it says some or cannot say (each status is in
+	// its journal); a count of none is never reused, reserved or not, so
+	// the count before a job is always fresh, and a reservation (at most
+	// about a minute in the engine) is seen to end at once.
 	consoleHumans := func(ctx context.Context, n string) (console.Count, error) {
 		c, ok := asked[n]
-		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.Humans == 0 && !c.Reserved {
+		if !ok || e.Now().Sub(c.at) >= consoleEvery || c.err == nil && c.Humans == 0 {
 			c.Count, c.err = e.Env.Humans(ctx, n, consoleWait)
 			c.at = e.Now()
 			asked[n] = c
