@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // AdminGroup may use the console besides root (the package creates it).
@@ -40,13 +41,26 @@ func newConsole(input chan string, allowed func(uint32) bool, audit io.Writer) *
 	return &console{clients: map[net.Conn]chan []byte{}, input: input, allowed: allowed, audit: audit}
 }
 
-// serve accepts clients on l until it is closed.
+// serve accepts clients on l until it is closed. Out of descriptors
+// (EMFILE: many clients at once) or memory, it says so once and tries
+// again after a pause, as net/http's Server does, rather than serve no
+// console until the server restarts.
 func (c *console) serve(l *net.UnixListener) {
+	var pause time.Duration
 	for {
 		conn, err := l.AcceptUnix()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if err != nil {
+			if pause == 0 {
+				fmt.Fprintf(c.audit, "left4me-relay: console: %v; accepting again once clients leave\n", err)
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			time.Sleep(pause)
+			continue
+		}
+		pause = 0
 		go c.client(conn)
 	}
 }

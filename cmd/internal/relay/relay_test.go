@@ -260,3 +260,80 @@ func TestServerLinesCannotPoseAsTheRelay(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// Out of descriptors, the console does not stop serving: it says so, and
+// serves the next client once some have left.
+func TestConsoleOutOfDescriptors(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	var out lines
+	done := make(chan int)
+	go func() {
+		code, _ := Run([]string{"/bin/sh", "-c", `while read l; do [ "$l" = bye ] && exit 0; echo "got $l"; done`}, &out,
+			Options{Socket: sock, Allowed: func(uint32) bool { return true }})
+		done <- code
+	}()
+	dial := func() net.Conn {
+		for range 100 {
+			if c, err := net.Dial("unix", sock); err == nil {
+				return c
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("no console")
+		return nil
+	}
+	first := dial()
+	r := bufio.NewReader(first)
+	first.Write([]byte("one\n"))
+	if l, _ := r.ReadString('\n'); l != "got one\n" {
+		t.Fatalf("answer %q", l)
+	}
+	// This process is the relay: a low descriptor limit, then clients
+	// until its accepts fail (each connection here takes one on each side).
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir("/proc/self/fd")
+	low := lim
+	low.Cur = uint64(len(entries) + 16)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	for range 64 {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			break
+		}
+		held = append(held, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "left4me-relay: console: accept") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "too many open files; accepting again once clients leave") {
+		t.Errorf("the relay did not say it ran out:\n%s", out.String())
+	}
+	late := dial()
+	lr := bufio.NewReader(late)
+	late.Write([]byte("two\n"))
+	late.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		l, err := lr.ReadString('\n')
+		if err != nil {
+			t.Fatalf("a client after the shortage was not served: %v", err)
+		}
+		if l == "got two\n" {
+			break
+		}
+	}
+	late.Write([]byte("bye\n"))
+	<-done
+}

@@ -189,7 +189,7 @@ func (s *Server) one(ctx context.Context, name string, sess Session, live bool) 
 	if sess.Operates() {
 		o.Logs, _ = s.run(ctx, "logs", name, "-n", "100", "--no-pager", "-o", "short-iso")
 	}
-	o.Jobs = s.jobsOf(name)
+	o.Jobs = s.jobsOf(instanceKey(name))
 	return o, nil
 }
 
@@ -263,7 +263,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, fmt.Sprintf("there is no instance %s", name), http.StatusNotFound)
 		return
 	}
-	done, err := s.startJob(name, sess, args)
+	done, err := s.startJob(instanceKey(name), sess, args)
 	if err != nil {
 		s.logf(sess, "refused left4me %s: %v", strings.Join(args, " "), err)
 		http.Error(w, err.Error(), http.StatusConflict)

@@ -46,8 +46,15 @@ var (
 	ErrNoJob   = errors.New("no action is running")
 )
 
+// instanceKey is the job key of instance name: apart from "overlays" and
+// "game" (an instance may have either name), and from each other.
+func instanceKey(name string) string { return "i/" + name }
+
+// keyName is what a key names, for messages.
+func keyName(key string) string { return strings.TrimPrefix(key, "i/") }
+
 // startJob runs a left4me command line in the background, logged with
-// the user's name, its output kept under key (an instance, "overlays",
+// the user's name, its output kept under key (instanceKey, "overlays",
 // "game") for the pages. One runs per key at a time, maxJobs in all. The
 // returned channel closes when it ends.
 func (s *Server) startJob(key string, sess Session, args []string) (<-chan struct{}, error) {
@@ -67,7 +74,7 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 				s.mu.Unlock()
 				cancel()
 				return nil, fmt.Errorf("%w for %s: left4me %s, started by %s at %s; wait for it or cancel it",
-					ErrBusy, key, o.What, o.User, o.Started.Format("15:04:05"))
+					ErrBusy, keyName(key), o.What, o.User, o.Started.Format("15:04:05"))
 			}
 		}
 	}
@@ -132,7 +139,7 @@ func (s *Server) cancelJob(key string, sess Session) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w for %s", ErrNoJob, key)
+	return fmt.Errorf("%w for %s", ErrNoJob, keyName(key))
 }
 
 // cancel is the Cancel button of an instance's, the overlays' or the

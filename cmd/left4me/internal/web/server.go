@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -75,6 +76,8 @@ type Server struct {
 	mu   sync.Mutex
 	jobs map[string][]*job // per instance, newest last
 	live liveShare         // the instances, shared by live refreshes
+	// streams counts the console streams open, per user.
+	streams map[string]int
 }
 
 // job is an action started from the panel, shown on the instance's page.
@@ -94,6 +97,7 @@ func (s *Server) init() {
 			"join": strings.Join,
 		}).ParseFS(assets, "assets/*.html"))
 		s.jobs = map[string][]*job{}
+		s.streams = map[string]int{}
 	})
 }
 
@@ -115,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /i/{name}/stream", s.need(Operator, s.stream))
 	mux.Handle("POST /i/{name}/action", s.need(Operator, s.action))
 	mux.Handle("POST /i/{name}/console", s.need(Operator, s.console))
-	mux.Handle("POST /i/{name}/cancel", s.need(Operator, s.cancel(func(r *http.Request) string { return r.PathValue("name") })))
+	mux.Handle("POST /i/{name}/cancel", s.need(Operator, s.cancel(func(r *http.Request) string { return instanceKey(r.PathValue("name")) })))
 	// Specs are root's 0640: they may hold an RCON password.
 	mux.Handle("GET /spec/{name}", s.need(Admin, s.specPage))
 	mux.Handle("POST /spec/{name}/check", s.need(Admin, s.specCheck))
@@ -149,7 +153,7 @@ func (s *Server) headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		if len(s.Hosts) > 0 && !slices.Contains(s.Hosts, strings.ToLower(r.Host)) {
-			fmt.Fprintf(s.Log, "web: refused %s %s for host %q\n", r.Method, r.URL.Path, r.Host)
+			fmt.Fprintf(s.Log, "web: refused %s %q for host %q\n", termsafe.Line(r.Method), r.URL.Path, r.Host)
 			http.Error(w, fmt.Sprintf("this is not the panel of %q (web serve --url names the panel's address)", r.Host), http.StatusMisdirectedRequest)
 			return
 		}
@@ -281,9 +285,11 @@ func sameOrigin(r *http.Request) error {
 	return nil
 }
 
-// logf puts one line in the journal, with the user's name.
+// logf puts one line in the journal, with the user's name. Its control
+// characters are escaped: a request's path or form value (a decoded %0a)
+// must not start a line of its own, posing as another user's action.
 func (s *Server) logf(sess Session, format string, args ...any) {
-	fmt.Fprintf(s.Log, "web: user %s (%s): %s\n", sess.User, sess.Role, fmt.Sprintf(format, args...))
+	fmt.Fprintf(s.Log, "web: user %s (%s): %s\n", sess.User, sess.Role, termsafe.Line(fmt.Sprintf(format, args...)))
 }
 
 type pageData struct {

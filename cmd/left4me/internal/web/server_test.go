@@ -496,7 +496,7 @@ func TestJobs(t *testing.T) {
 	}
 	// The cancelled command ended (its context), and says so.
 	for {
-		if js := p.s.jobsOf("srv1"); len(js) == 1 && js[0].Done {
+		if js := p.s.jobsOf(instanceKey("srv1")); len(js) == 1 && js[0].Done {
 			if !js[0].Failed || js[0].Cancelled != "olga" || !strings.Contains(js[0].Output, "context canceled") {
 				t.Fatalf("cancelled job: %+v", js[0])
 			}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,10 +41,61 @@ func (s *sseWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// maxStreams bounds the console streams open at once, all users
+// together, and maxUserStreams one user's: each holds a client of a
+// server's relay, and a relay out of descriptors serves no console.
+// sessionCheck is how often an open stream's session is judged again: a
+// user removed, logged out or expired reads no more.
+const (
+	maxStreams     = 64
+	maxUserStreams = 8
+	sessionCheck   = 5 * time.Second
+)
+
 // stream is the server's output as it comes, through the relay's console
 // socket (left4me console NAME, with its checks and escaping), until the
-// page goes away.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, _ Session) {
+// page goes away or its session ends.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess Session) {
+	s.mu.Lock()
+	total := 0
+	for _, n := range s.streams {
+		total += n
+	}
+	if total >= maxStreams || s.streams[sess.User] >= maxUserStreams {
+		s.mu.Unlock()
+		http.Error(w, fmt.Sprintf("too many console streams open (%d of yours, %d in all; at most %d and %d): close a page", s.streams[sess.User], total, maxUserStreams, maxStreams), http.StatusTooManyRequests)
+		return
+	}
+	s.streams[sess.User]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.streams[sess.User]--; s.streams[sess.User] == 0 {
+			delete(s.streams, sess.User)
+		}
+		s.mu.Unlock()
+	}()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		t := time.NewTicker(sessionCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c, err := r.Cookie(s.cookie())
+				if err == nil {
+					_, err = s.Store.Session(c.Value)
+				}
+				if err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	// A stream has no deadline: a server's WriteTimeout (or a read
 	// deadline left set) would cut it.
 	rc := http.NewResponseController(w)
@@ -55,7 +108,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, _ Session) {
 		fl.Flush()
 	}
 	sw := &sseWriter{w: w, flusher: fl}
-	if err := s.Attach(r.Context(), r.PathValue("name"), sw); err != nil && r.Context().Err() == nil {
+	if err := s.Attach(ctx, r.PathValue("name"), sw); err != nil && ctx.Err() == nil {
 		_, _ = sw.Write([]byte(err.Error() + "\n"))
 	}
 }

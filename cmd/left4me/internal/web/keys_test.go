@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// An instance's actions are kept apart from the game's and the overlays'
+// (an instance may be called "game"): an operator's cancel of instance
+// "game" does not reach the admin's game update, nor does an operator's
+// wait on instance "game" hold that update up.
+func TestInstanceJobsApart(t *testing.T) {
+	p := newPanel(t)
+	inner := p.cli.run
+	p.s.Run = func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		if args[0] == "game" || args[0] == "stop" {
+			<-ctx.Done() // a download, a wait for players
+			return ctx.Err()
+		}
+		return inner(ctx, args, stdout, stderr)
+	}
+	if resp, body := p.do(t, "olga", "POST", "/i/game/action", "ok", url.Values{"action": {"stop"}, "when_empty": {"on"}, "deadline": {"24h"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("operator's stop of instance game: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := p.do(t, "alice", "POST", "/game", "ok", url.Values{"action": {"update"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the game update beside it: %d %s", resp.StatusCode, body)
+	}
+	p.do(t, "olga", "POST", "/i/game/cancel", "ok", nil)
+	time.Sleep(50 * time.Millisecond)
+	for _, j := range p.s.jobsOf("game") {
+		if j.Cancelled != "" || j.Done {
+			t.Errorf("the game update was ended by %q: %+v", j.Cancelled, j)
+		}
+	}
+	js := p.s.jobsOf(instanceKey("game"))
+	if len(js) != 1 || js[0].Cancelled != "olga" {
+		t.Errorf("instance game's stop: %+v", js)
+	}
+	p.do(t, "alice", "POST", "/game/cancel", "ok", nil)
+}
+
+// What a request carries (its path, a form value) never starts a journal
+// line of its own: a decoded newline would pose as another user's action.
+func TestJournalLinesNotForged(t *testing.T) {
+	p := newPanel(t)
+	p.s.Hosts = []string{strings.TrimPrefix(p.srv.URL, "http://")}
+	forged := "web: user alice (admin): left4me delete srv1"
+	req, _ := http.NewRequest("GET", p.srv.URL+"/x%0a"+url.PathEscape(forged), nil)
+	req.Host = "elsewhere.example"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p.do(t, "vic", "POST", "/i/x%0a"+url.PathEscape(forged)+"/action", "", nil)
+	p.do(t, "olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"x\n" + forged}})
+	n := 0
+	for _, l := range strings.Split(p.log.String(), "\n") {
+		if strings.HasPrefix(l, forged) {
+			n++
+		}
+	}
+	if n > 0 || !strings.Contains(p.log.String(), `\n`) {
+		t.Errorf("%d forged lines in the journal:\n%s", n, p.log.String())
+	}
+}
+
+// Console streams are bounded, per user and in all (each holds a client
+// of a relay, which needs a descriptor for it); one whose session ends
+// (logged out, the user removed) stops.
+func TestStreamsBounded(t *testing.T) {
+	p := newPanel(t)
+	p.s.Attach = func(ctx context.Context, _ string, out io.Writer) error {
+		io.WriteString(out, "attached\n")
+		<-ctx.Done()
+		return nil
+	}
+	open := func(user string) *http.Response {
+		req, _ := http.NewRequest("GET", p.srv.URL+"/i/srv1/stream", nil)
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: p.sids[user]})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var held []*http.Response
+	defer func() {
+		for _, r := range held {
+			r.Body.Close()
+		}
+	}()
+	for range maxUserStreams {
+		r := open("olga")
+		held = append(held, r)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %d", len(held), r.StatusCode)
+		}
+	}
+	r := open("olga")
+	r.Body.Close()
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("stream %d of one user: %d", maxUserStreams+1, r.StatusCode)
+	}
+	r = open("alice") // another user's first
+	held = append(held, r)
+	if r.StatusCode != http.StatusOK {
+		t.Errorf("another user's stream: %d", r.StatusCode)
+	}
+	// Logged out: the stream ends within sessionCheck.
+	p.store.Logout(p.sids["alice"])
+	ended := make(chan error, 1)
+	go func() { _, err := io.ReadAll(r.Body); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(sessionCheck + 3*time.Second):
+		t.Error("a stream outlived its session")
+	}
+}
