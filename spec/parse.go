@@ -221,7 +221,11 @@ func (p *parser) strings(v *yaml.Node, field string, check func(string) string) 
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		p.add(v, field, "must be a list of strings, got %s", describe(v))
+		got := describe(v)
+		if field == "config" || field == "arguments" {
+			got = describeSecret(v)
+		}
+		p.add(v, field, "must be a list of strings, got %s", got)
 		return nil
 	}
 	if len(v.Content) > MaxItems {
@@ -279,6 +283,16 @@ func describe(v *yaml.Node) string {
 		return "the string " + quoteCut(v.Value)
 	}
 	return bareOrQuoted(strings.TrimPrefix(v.Tag, "!!")) + " " + bareOrQuoted(v.Value)
+}
+
+// describeSecret is describe of a value that may hold a password (config
+// lines, arguments: rcon_password "..."), whose text the error leaves out:
+// errors reach the journal, the panel's viewers and alerts.
+func describeSecret(v *yaml.Node) string {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+		return fmt.Sprintf("a string of %d bytes (not shown: it may hold a password)", len(v.Value))
+	}
+	return describe(v)
 }
 
 // bareOrQuoted keeps a short value of plain printable ASCII as it is (int

@@ -36,8 +36,14 @@ func (w jobWriter) Write(p []byte) (int, error) {
 // is a command in this process (a build, an update, a wait of hours).
 const maxJobs = 8
 
-// keptJobs is how many finished actions a key keeps for its page.
-const keptJobs = 5
+// keptJobs is how many finished actions a key keeps for its page;
+// keptKeys, how many keys keep theirs (a stop may name any valid name,
+// an instance or not): past it, those whose actions all ended longest
+// ago go.
+const (
+	keptJobs = 5
+	keptKeys = 1024
+)
 
 // Errors of the background actions.
 var (
@@ -85,6 +91,7 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 	}
 	s.jobs[key] = append(s.jobs[key], j)
 	s.prune(key)
+	s.pruneKeys()
 	s.mu.Unlock()
 	s.logf(sess, "left4me %s", cmd)
 	done := make(chan struct{})
@@ -106,6 +113,26 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 		s.logf(sess, "left4me %s: %s", cmd, result)
 	}()
 	return done, nil
+}
+
+// pruneKeys drops, past keptKeys keys, those with no running action,
+// the one whose last action started longest ago first. Under s.mu.
+func (s *Server) pruneKeys() {
+	for len(s.jobs) > keptKeys {
+		oldest, at := "", time.Time{}
+		for k, js := range s.jobs {
+			if slices.ContainsFunc(js, func(j *job) bool { return !j.Done }) {
+				continue
+			}
+			if last := js[len(js)-1].Started; oldest == "" || last.Before(at) {
+				oldest, at = k, last
+			}
+		}
+		if oldest == "" {
+			return // every key has a running action: at most maxJobs
+		}
+		delete(s.jobs, oldest)
+	}
 }
 
 // prune keeps the newest keptJobs finished actions of key and every

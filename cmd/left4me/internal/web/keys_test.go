@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,51 @@ func TestStreamsBounded(t *testing.T) {
 	case <-ended:
 	case <-time.After(sessionCheck + 3*time.Second):
 		t.Error("a stream outlived its session")
+	}
+}
+
+// Behind a reverse proxy that sends its upstream's Host (nginx's
+// proxy_pass), a post from the panel's own address (--url) is the
+// panel's; one from elsewhere is still refused.
+func TestProxyOrigin(t *testing.T) {
+	p := newPanel(t)
+	up := strings.TrimPrefix(p.srv.URL, "http://")
+	p.s.Hosts = []string{up, "panel.example.org"}
+	for origin, want := range map[string]int{"https://panel.example.org": http.StatusSeeOther, "https://evil.example": http.StatusForbidden} {
+		tok, _ := p.store.NewLink("olga")
+		req, _ := http.NewRequest("POST", p.srv.URL+"/login", strings.NewReader("token="+tok))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("login from %s through the proxy: %d, want %d", origin, resp.StatusCode, want)
+		}
+	}
+}
+
+// The actions kept for the pages are bounded by key too: a stop may name
+// any valid name, and each would be kept for good.
+func TestJobKeysBounded(t *testing.T) {
+	st, _ := newStore(t)
+	s := &Server{Store: st, Log: io.Discard, Run: func(context.Context, []string, io.Writer, io.Writer) error { return nil }}
+	s.init()
+	sess := Session{User: "olga", Role: Operator}
+	for i := range keptKeys + 50 {
+		done, err := s.startJob(instanceKey("x"+strconv.Itoa(i)), sess, []string{"stop", "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	s.mu.Lock()
+	n := len(s.jobs)
+	_, newest := s.jobs[instanceKey("x"+strconv.Itoa(keptKeys+49))]
+	s.mu.Unlock()
+	if n > keptKeys || !newest {
+		t.Errorf("%d keys kept (at most %d), the newest kept: %v", n, keptKeys, newest)
 	}
 }

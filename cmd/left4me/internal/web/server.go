@@ -196,7 +196,7 @@ func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Sess
 			if !readForm(w, r) {
 				return
 			}
-			if err := sameOrigin(r); err != nil {
+			if err := s.sameOrigin(r); err != nil {
 				s.logf(sess, "refused %s %s: %v", r.Method, r.URL.Path, err)
 				http.Error(w, err.Error(), http.StatusForbidden)
 				return
@@ -267,7 +267,7 @@ func readFormMax(w http.ResponseWriter, r *http.Request, limit int64) bool {
 // bookmark), an Origin naming another host than the one it was sent to,
 // or Origin null (a sandboxed frame, a data: page: an origin that hides
 // itself).
-func sameOrigin(r *http.Request) error {
+func (s *Server) sameOrigin(r *http.Request) error {
 	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
 		return fmt.Errorf("request from another origin (Sec-Fetch-Site %q)", sfs)
 	}
@@ -279,7 +279,10 @@ func sameOrigin(r *http.Request) error {
 		return nil // SameSite=Strict and the CSRF token still hold
 	}
 	u, err := url.Parse(o)
-	if err != nil || u.Host != r.Host {
+	// The panel's own names count too: behind a reverse proxy that sends
+	// its upstream's Host (nginx's proxy_pass does), the browser's Origin
+	// is the --url's.
+	if err != nil || u.Host != r.Host && !slices.Contains(s.Hosts, strings.ToLower(u.Host)) {
 		return fmt.Errorf("request from another origin (%q)", o)
 	}
 	return nil
@@ -324,7 +327,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Another site must not log this browser in as someone else.
-	if err := sameOrigin(r); err != nil {
+	if err := s.sameOrigin(r); err != nil {
 		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
