@@ -24,14 +24,7 @@ func TestScheduledRestart(t *testing.T) {
 	te.sd.set("l4d2@busy.service", "active", "running")
 	te.sd.set("l4d2@idle.service", "active", "running")
 	te.sd.set("l4d2@down.service", "inactive", "dead")
-	te.Now = time.Now
-	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, addr string) (int, int, error) {
-		if addr == "127.0.0.1:27001" {
-			return 2, 0, nil
-		}
-		return 0, 0, nil
-	}
+	twoOn27001(te)
 	err := te.run("restart", "--scheduled", "busy")
 	if err != nil || !strings.Contains(te.out.String(), "still occupied (or not answering) after 30ms, left running: busy; the next scheduled restart tries again") {
 		t.Errorf("busy: %v\n%s", err, te.out)
@@ -136,14 +129,7 @@ func TestScheduledRestartAlerts(t *testing.T) {
 	te.spec(t, "broken", "port: 27002\nschedule: {restart: daily}\n")
 	te.sd.set("l4d2@busy.service", "active", "running")
 	te.sd.set("l4d2@broken.service", "active", "running")
-	te.Now = time.Now
-	te.EmptyPoll = time.Millisecond
-	te.Players = func(_ context.Context, addr string) (int, int, error) {
-		if addr == "127.0.0.1:27001" {
-			return 2, 0, nil
-		}
-		return 0, 0, nil
-	}
+	twoOn27001(te)
 	last := withAlerts(t, te)
 	if err := te.run("restart", "--scheduled", "busy"); err != nil {
 		t.Fatalf("busy: %v", err)
@@ -171,5 +157,18 @@ func TestScheduledRestartAlerts(t *testing.T) {
 	}
 	if ev := last(); ev.Kind != alert.RestartFailed || ev.Instance != "busy" {
 		t.Errorf("sent %+v", ev)
+	}
+}
+
+// twoOn27001 has two players on the server of port 27001 and nobody on
+// the others, counted every millisecond.
+func twoOn27001(te *tenv) {
+	te.Now = time.Now
+	te.EmptyPoll = time.Millisecond
+	te.Players = func(_ context.Context, addr string) (int, int, error) {
+		if addr == "127.0.0.1:27001" {
+			return 2, 0, nil
+		}
+		return 0, 0, nil
 	}
 }
