@@ -115,8 +115,10 @@ func announceMsg(s string) string {
 		if r < 0x20 || r > 0x7e {
 			return fmt.Sprintf("contains %q: the server's console keeps only printable ASCII", r)
 		}
-		if r == ';' || r == '"' {
-			return fmt.Sprintf("contains %q, which the server's console would read as the end of the say command", r)
+		if r == '"' {
+			// The say is typed quoted (a ';' in it is text); a quote
+			// would end that text early.
+			return fmt.Sprintf("contains %q, which would end the say's quoted text early", r)
 		}
 	}
 	return ""

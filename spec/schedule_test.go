@@ -13,7 +13,7 @@ schedule:
   restart: "Mon..Fri *-*-* 05:00"
   restart_deadline: 30m
   restart_warn_at: [5m, 1m]
-  restart_announce: "Restart in %s, sorry"
+  restart_announce: "Restart in %s; sorry"
   backup: daily
 backups: {keep: 14, max_age: 720h}
 `))
@@ -21,7 +21,7 @@ backups: {keep: 14, max_age: 720h}
 		t.Fatal(err)
 	}
 	want := Schedule{Restart: "Mon..Fri *-*-* 05:00", RestartDeadline: 30 * time.Minute, RestartForce: true,
-		RestartWarnAt: []time.Duration{5 * time.Minute, time.Minute}, RestartAnnounce: "Restart in %s, sorry", Backup: "daily"}
+		RestartWarnAt: []time.Duration{5 * time.Minute, time.Minute}, RestartAnnounce: "Restart in %s; sorry", Backup: "daily"}
 	if !reflect.DeepEqual(s.Schedule, want) {
 		t.Errorf("schedule %+v, want %+v", s.Schedule, want)
 	}
@@ -48,7 +48,7 @@ func TestParseScheduleErrors(t *testing.T) {
 		{"schedule: {restart: daily, restart_force: false, restart_warn_at: [1m]}\n", "a.yaml:2:50: schedule.restart_warn_at: goes with restart_force: true"},
 		{"schedule: {restart: daily, restart_deadline: 0s}\n", "a.yaml:2:28: schedule.restart_deadline: 0 with restart_force"},
 		{"schedule: {restart: daily, restart_deadline: 2d}\n", "a.yaml:2:46: schedule.restart_deadline: must be a duration such as 30m or 1h"},
-		{"schedule: {restart: daily, restart_announce: \"x; quit\"}\n", "a.yaml:2:46: schedule.restart_announce: \"x; quit\" contains ';'"},
+		{"schedule: {restart: daily, restart_announce: 'say \"x\"'}\n", "a.yaml:2:46: schedule.restart_announce: \"say \\\"x\\\"\" contains '\"'"},
 		{"schedule: {restart: daily, restrat: 1}\n", "a.yaml:2:28: schedule.restrat: unknown key; did you mean restart?"},
 		{"schedule: daily\n", "a.yaml:2:11: schedule: must be a mapping"},
 		{"backups: {keep: 0}\n", "a.yaml:2:17: backups.keep: must be a whole number 1..1000"},
