@@ -270,9 +270,8 @@ func listen(path string) (*net.UnixListener, error) {
 // Commands returns the console lines that type cmd: cmd itself, or, for a
 // say (its one command) longer than players read, says that they read
 // whole (sayLines: quoted, at most what the game shows of one, split
-// between words). why says
-// what is wrong with cmd when it cannot be typed as written (see
-// CheckCommand).
+// between words). why says what is wrong with cmd when it cannot be
+// typed as written (see CheckCommand).
 func Commands(cmd string) (lines []string, why string) {
 	if cs := engineCommands(cmd); len(cs) == 1 && verb(cmd) == "say" {
 		v, rest, _ := strings.Cut(strings.TrimLeft(cmd, " \t"), " ")
