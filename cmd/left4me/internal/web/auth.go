@@ -68,6 +68,10 @@ var (
 	ErrBadCSRF    = errors.New("missing or wrong CSRF token")
 	ErrForbidden  = errors.New("not allowed for this role")
 	ErrUserExists = errors.New("web user exists")
+	// ErrUsersFile: the users file cannot be read (its error names the
+	// file and line). No login or session is judged meanwhile, and no
+	// link is used up.
+	ErrUsersFile = errors.New("the panel's users file cannot be used")
 )
 
 // How long things last.
@@ -207,7 +211,7 @@ func (s Store) endUser(name string) error {
 func (s Store) role(name string) (Role, error) {
 	users, err := s.Users()
 	if err != nil {
-		return NoRole, err
+		return NoRole, fmt.Errorf("%w: %w", ErrUsersFile, err)
 	}
 	r, ok := users[name]
 	if !ok {
@@ -278,18 +282,21 @@ func (s Store) Redeem(link string) (sid string, sess Session, err error) {
 	if !ok {
 		return "", Session{}, ErrBadLink
 	}
+	// A users file that cannot be read leaves the link for later.
+	var r Role
+	if len(f) == 2 {
+		if r, err = s.role(f[0]); errors.Is(err, ErrUsersFile) {
+			return "", Session{}, err
+		}
+	}
 	if os.Remove(s.file("links", link)) != nil {
 		return "", Session{}, ErrBadLink
 	}
-	if len(f) != 2 {
+	if len(f) != 2 || err != nil {
 		return "", Session{}, ErrBadLink
 	}
 	exp, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil || !s.Now().Before(time.Unix(exp, 0)) {
-		return "", Session{}, ErrBadLink
-	}
-	r, err := s.role(f[0])
-	if err != nil {
 		return "", Session{}, ErrBadLink
 	}
 	sid, err = token()
@@ -320,6 +327,9 @@ func (s Store) Session(sid string) (Session, error) {
 		return Session{}, ErrNoSession
 	}
 	r, err := s.role(f[0])
+	if errors.Is(err, ErrUsersFile) {
+		return Session{}, err
+	}
 	if err != nil {
 		return Session{}, ErrNoSession // the user was removed
 	}

@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,5 +169,49 @@ func TestJobKeysBounded(t *testing.T) {
 	s.mu.Unlock()
 	if n > keptKeys || !newest {
 		t.Errorf("%d keys kept (at most %d), the newest kept: %v", n, keptKeys, newest)
+	}
+}
+
+// A users file that cannot be read is said with its file and line, to
+// the browser and the journal; it neither logs anyone out for good nor
+// uses up a login link: once mended, both work.
+func TestUsersFileBroken(t *testing.T) {
+	p := newPanel(t)
+	good, err := os.ReadFile(p.store.UsersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := p.store.NewLink("olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.store.UsersFile, append(append([]byte{}, good...), "carol superuser\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(good), "\n") + 1
+	want := fmt.Sprintf("%s:%d:", p.store.UsersFile, line)
+	resp, body := p.do(t, "alice", "GET", "/", "", nil)
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, want) {
+		t.Errorf("a page with the users file broken: %d %s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("POST", p.srv.URL+"/login", strings.NewReader("token="+tok))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	lresp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := io.ReadAll(lresp.Body)
+	lresp.Body.Close()
+	if lresp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(lb), want) || !strings.Contains(p.log.String(), want) {
+		t.Errorf("a login with the users file broken: %d %s\njournal: %s", lresp.StatusCode, lb, p.log.String())
+	}
+	if err := os.WriteFile(p.store.UsersFile, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := p.do(t, "alice", "GET", "/", "", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's session after the mend: %d", resp.StatusCode)
+	}
+	if _, _, err := p.store.Redeem(tok); err != nil {
+		t.Errorf("the link after the mend: %v", err)
 	}
 }

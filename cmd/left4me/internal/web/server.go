@@ -183,6 +183,10 @@ func (s *Server) need(role Role, h func(http.ResponseWriter, *http.Request, Sess
 		if err == nil {
 			sess, err = s.Store.Session(c.Value)
 		}
+		if errors.Is(err, ErrUsersFile) {
+			s.usersFileBroken(w, err)
+			return
+		}
 		if err != nil {
 			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/fragment/") && !strings.HasSuffix(r.URL.Path, "/live") && !strings.HasSuffix(r.URL.Path, "/stream") {
 				s.page(w, http.StatusUnauthorized, "message", pageData{Title: "Not logged in",
@@ -288,6 +292,14 @@ func (s *Server) sameOrigin(r *http.Request) error {
 	return nil
 }
 
+// usersFileBroken answers a request that a broken users file stops: it
+// names the file and line (the operator's to mend), to the browser and
+// the journal.
+func (s *Server) usersFileBroken(w http.ResponseWriter, err error) {
+	fmt.Fprintf(s.Log, "web: %s\n", termsafe.Line(err.Error()))
+	http.Error(w, err.Error()+"; mend it (left4me web user add NAME ROLE writes it)", http.StatusInternalServerError)
+}
+
 // logf puts one line in the journal, with the user's name. Its control
 // characters are escaped: a request's path or form value (a decoded %0a)
 // must not start a line of its own, posing as another user's action.
@@ -333,6 +345,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid, sess, err := s.Store.Redeem(r.PostFormValue("token"))
+	if errors.Is(err, ErrUsersFile) {
+		s.usersFileBroken(w, err)
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(s.Log, "web: refused a login: %v\n", err)
 		s.page(w, http.StatusForbidden, "message", pageData{Title: "Login refused",
