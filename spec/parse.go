@@ -289,8 +289,11 @@ func describe(v *yaml.Node) string {
 // lines, arguments: rcon_password "..."), whose text the error leaves out:
 // errors reach the journal, the panel's viewers and alerts.
 func describeSecret(v *yaml.Node) string {
-	if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+	switch {
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
 		return fmt.Sprintf("a string of %d bytes (not shown: it may hold a password)", len(v.Value))
+	case v.Kind == yaml.ScalarNode && v.Tag != "!!null":
+		return fmt.Sprintf("a value of %d bytes (not shown: it may hold a password)", len(v.Value))
 	}
 	return describe(v)
 }

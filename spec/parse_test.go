@@ -200,9 +200,9 @@ func TestParseErrorsEscaped(t *testing.T) {
 // without its text: it may hold a password, and the error reaches the
 // journal, the panel's viewers and alerts.
 func TestParseErrorsHideSecrets(t *testing.T) {
-	for _, y := range []string{"config: 'rcon_password \"hunter2\"'\n", "arguments: '+rcon_password hunter2'\n"} {
+	for _, y := range []string{"config: 'rcon_password \"hunter2\"'\n", "arguments: '+rcon_password hunter2'\n", "config: !x rcon_password hunter2\n"} {
 		_, err := Parse("a.yaml", []byte("port: 27015\n"+y))
-		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "must be a list of strings, got a string of ") || !strings.Contains(err.Error(), "not shown: it may hold a password") {
+		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "must be a list of strings, got a ") || !strings.Contains(err.Error(), "not shown: it may hold a password") {
 			t.Errorf("%q: %v", y, err)
 		}
 	}

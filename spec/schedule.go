@@ -101,9 +101,9 @@ func calendarMsg(s string) string {
 	return ""
 }
 
-// announceMsg keeps the warning to what the console types as one say
-// command: printable ASCII, no ";" (the engine's command separator) and
-// no '"' (which would end say's argument), within one line.
+// announceMsg keeps the warning to what the console can say as text:
+// printable ASCII, no '"' (the say is typed quoted, so a ';' is text),
+// no word longer than players read of one say.
 func announceMsg(s string) string {
 	if len(s) > maxAnnounce {
 		return fmt.Sprintf("is %d bytes; at most %d", len(s), maxAnnounce)
@@ -121,8 +121,19 @@ func announceMsg(s string) string {
 			return fmt.Sprintf("contains %q, which would end the say's quoted text early", r)
 		}
 	}
+	// Said in says split between words, each at most what players read
+	// of one (relay.SayCommands): a longer word cannot be said.
+	for _, w := range strings.Fields(s) {
+		if len(w) > maxSayWord {
+			return fmt.Sprintf("has a word of %d bytes: players read %d bytes of a say", len(w), maxSayWord)
+		}
+	}
 	return ""
 }
+
+// maxSayWord is the longest word a say can hold: what players read of one
+// (CheckChatText in the game cuts at 127 bytes, the opening quote counted).
+const maxSayWord = 126
 
 // duration reads a Go duration ("1h", "90m"), as the CLI's --deadline.
 func (p *parser) duration(v *yaml.Node, field string, lo, hi time.Duration) time.Duration {

@@ -49,6 +49,7 @@ func TestParseScheduleErrors(t *testing.T) {
 		{"schedule: {restart: daily, restart_deadline: 0s}\n", "a.yaml:2:28: schedule.restart_deadline: 0 with restart_force"},
 		{"schedule: {restart: daily, restart_deadline: 2d}\n", "a.yaml:2:46: schedule.restart_deadline: must be a duration such as 30m or 1h"},
 		{"schedule: {restart: daily, restart_announce: 'say \"x\"'}\n", "a.yaml:2:46: schedule.restart_announce: \"say \\\"x\\\"\" contains '\"'"},
+		{"schedule: {restart: daily, restart_announce: \"see https://example.org/" + strings.Repeat("x", 130) + "\"}\n", "has a word of 150 bytes: players read 126 bytes of a say"},
 		{"schedule: {restart: daily, restrat: 1}\n", "a.yaml:2:28: schedule.restrat: unknown key; did you mean restart?"},
 		{"schedule: daily\n", "a.yaml:2:11: schedule: must be a mapping"},
 		{"backups: {keep: 0}\n", "a.yaml:2:17: backups.keep: must be a whole number 1..1000"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -81,14 +82,29 @@ func startStandin(t *testing.T, dir string, env []string, args ...string) *stand
 // start starts cmd in its own process group, killed with the test.
 func start(t *testing.T, cmd *exec.Cmd) *standin {
 	t.Helper()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	var stdout io.ReadCloser
+	for try := 0; ; try++ {
+		c := &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Dir: cmd.Dir, Env: cmd.Env}
+		var err error
+		if stdout, err = c.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+		c.Stderr = c.Stdout
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		err = c.Start()
+		// A script just written may still be open for writing in a child
+		// that a parallel test forked, until its exec: exec then fails
+		// with ETXTBSY (golang/go#22315). It is soon closed.
+		if errors.Is(err, syscall.ETXTBSY) && try < 50 {
+			stdout.Close()
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd = c
+		break
 	}
 	s := &standin{cmd: cmd, lines: make(chan string, 100)}
 	go func() {

@@ -79,6 +79,7 @@ func (c *console) client(conn *net.UnixConn) {
 	defer func() {
 		c.mu.Lock()
 		delete(c.clients, conn)
+		close(out) // its writer ends; broadcast sends under c.mu
 		c.mu.Unlock()
 	}()
 	go func() {
@@ -130,7 +131,8 @@ func (c *console) broadcast(line []byte) {
 // the engine drops (it keeps only 0x20-0x7E, TextConsoleUnix.cpp in
 // cstrike15_src), a line longer than its buffer, and quit or exit, which
 // would end the server behind systemd's back, as any of the commands the
-// line runs (engineCommands: "say bye; quit" is two).
+// line runs (engineCommands: "say bye; quit" is two), or in what an
+// alias it defines or sm_rcon would run (quits).
 func CheckCommand(cmd string) string {
 	for _, r := range cmd {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
@@ -146,11 +148,8 @@ func CheckCommand(cmd string) string {
 	if strings.TrimSpace(cmd) == "" {
 		return "empty"
 	}
-	for _, c := range engineCommands(cmd) {
-		switch v := verb(cmd[c.start:c.end]); v {
-		case "quit", "exit":
-			return v + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
-		}
+	if v := quits(cmd, 3); v != "" {
+		return v + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
 	}
 	return ""
 }
@@ -173,20 +172,19 @@ func Redact(line []byte) []byte {
 
 // redactOne is Redact of a single command: what follows a word with
 // "password" among its first three, unless it is the last, is replaced.
+// Its words are the engine's (words: rcon_password"x" sets x).
 func redactOne(cmd []byte) []byte {
-	out := append([]byte{}, cmd...)
-	f := bytes.Fields(cmd)
-	for i, w := range f {
+	ws := words(string(cmd))
+	for i, w := range ws {
 		if i == 3 {
 			break
 		}
-		if !bytes.Contains(bytes.ToLower(w), []byte("password")) || i == len(f)-1 {
+		if !strings.Contains(strings.ToLower(text(string(cmd), w)), "password") || i == len(ws)-1 {
 			continue
 		}
-		end := bytes.Index(cmd, w) + len(w)
-		return append(out[:end], " [redacted]"...)
+		return append(append([]byte{}, cmd[:w.end]...), " [redacted]"...)
 	}
-	return out
+	return append([]byte{}, cmd...)
 }
 
 func peerUID(conn *net.UnixConn) (uint32, error) {
@@ -273,17 +271,21 @@ func listen(path string) (*net.UnixListener, error) {
 // between words). why says what is wrong with cmd when it cannot be
 // typed as written (see CheckCommand).
 func Commands(cmd string) (lines []string, why string) {
-	if cs := engineCommands(cmd); len(cs) == 1 && verb(cmd) == "say" {
-		v, rest, _ := strings.Cut(strings.TrimLeft(cmd, " \t"), " ")
-		if strings.EqualFold(v, "say") { // not a quoted "say": its text is what follows
-			msg := strings.TrimSpace(rest)
-			if len(msg) >= 2 && msg[0] == '"' && msg[len(msg)-1] == '"' {
-				msg = msg[1 : len(msg)-1] // as the game strips it
-			}
-			if len(msg) > maxSay { // else players read it whole as typed
-				return SayCommands(msg)
-			}
+	cs := engineCommands(cmd)
+	for _, c := range cs {
+		one := cmd[c.start:c.end]
+		ws := words(one)
+		if len(ws) == 0 || !strings.EqualFold(text(one, ws[0]), "say") {
+			continue
 		}
+		msg := argsAfter(one, ws[0])
+		if len(msg) <= maxSay { // players read it whole as typed
+			continue
+		}
+		if len(cs) > 1 {
+			return nil, fmt.Sprintf("has a say of %d bytes among other commands: players read %d bytes of one; send it alone to have it split", len(msg), maxSay)
+		}
+		return SayCommands(msg)
 	}
 	if why := CheckCommand(cmd); why != "" {
 		return nil, why

@@ -39,27 +39,87 @@ func engineCommands(line string) []span {
 // break set, "{}()':" (tier1/convar.cpp).
 const breakSet = "{}()':"
 
-// verb is the name of the command cmd runs, as CCommandBuffer::ParseArgV0
-// reads it (CUtlBuffer::ParseToken with that break set): after spaces, a
-// quoted word whole, a break character alone, or the characters up to a
-// space, a quote or a break character. Names are matched without regard
-// to case (Q_stricmp in the engine's command lookup).
-func verb(cmd string) string {
-	s := strings.TrimLeft(cmd, " \t")
-	switch {
-	case s == "":
-		return ""
-	case s[0] == '"':
-		w, _, _ := strings.Cut(s[1:], `"`)
-		return strings.ToLower(w)
-	case strings.IndexByte(breakSet, s[0]) >= 0:
-		return s[:1]
+// words splits cmd into its words as the engine tokenizes a command
+// (CCommand::Tokenize, CUtlBuffer::ParseToken with that break set): after
+// spaces, a quoted word whole (its quotes in the span), a break character
+// alone, or the characters up to a space, a quote or a break character
+// (so rcon_password"x" is two words).
+func words(cmd string) []span {
+	var out []span
+	for i := 0; i < len(cmd); {
+		switch c := cmd[i]; {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '"':
+			end := strings.IndexByte(cmd[i+1:], '"')
+			if end < 0 {
+				return append(out, span{i, len(cmd)})
+			}
+			out = append(out, span{i, i + end + 2})
+			i += end + 2
+		case strings.IndexByte(breakSet, c) >= 0:
+			out = append(out, span{i, i + 1})
+			i++
+		default:
+			end := strings.IndexAny(cmd[i:], " \t\""+breakSet)
+			if end < 0 {
+				end = len(cmd) - i
+			}
+			out = append(out, span{i, i + end})
+			i += end
+		}
 	}
-	end := strings.IndexAny(s, " \t\""+breakSet)
-	if end < 0 {
-		end = len(s)
+	return out
+}
+
+// text is a word of cmd without its quotes.
+func text(cmd string, w span) string {
+	t := cmd[w.start:w.end]
+	if strings.HasPrefix(t, `"`) {
+		t = strings.TrimSuffix(t[1:], `"`)
 	}
-	return strings.ToLower(s[:end])
+	return t
+}
+
+// argsAfter is what follows word w of cmd, without its surrounding
+// spaces and one pair of quotes around it all: an alias's body, the
+// command sm_rcon runs, a say's text (as CheckChatText strips it).
+func argsAfter(cmd string, w span) string {
+	rest := strings.Trim(cmd[w.end:], " \t")
+	if len(rest) >= 2 && rest[0] == '"' && rest[len(rest)-1] == '"' {
+		rest = rest[1 : len(rest)-1]
+	}
+	return rest
+}
+
+// quits names the command of line that would end the server: quit or
+// exit as any of its commands, or in what an alias defined in it or
+// SourceMod's sm_rcon would run, "" if none. depth bounds the nesting.
+func quits(line string, depth int) string {
+	for _, c := range engineCommands(line) {
+		cmd := line[c.start:c.end]
+		ws := words(cmd)
+		if len(ws) == 0 {
+			continue
+		}
+		var inner string
+		switch v := strings.ToLower(text(cmd, ws[0])); {
+		case v == "quit" || v == "exit":
+			return v
+		case v == "alias" && len(ws) >= 3:
+			inner = argsAfter(cmd, ws[1])
+		case v == "sm_rcon" && len(ws) >= 2:
+			inner = argsAfter(cmd, ws[0])
+		default:
+			continue
+		}
+		if depth > 0 {
+			if q := quits(inner, depth-1); q != "" {
+				return q
+			}
+		}
+	}
+	return ""
 }
 
 // maxSay is how much of a say players read: the game's CheckChatText

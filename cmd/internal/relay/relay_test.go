@@ -3,9 +3,11 @@ package relay
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -222,7 +224,9 @@ func TestCommandsSplitSay(t *testing.T) {
 // exit anywhere in the line is refused, and a secret in any command is
 // redacted.
 func TestEngineCommands(t *testing.T) {
-	for _, cmd := range []string{"quit", "QUIT", "say bye;quit", "echo x; exit", `"quit"`, "quit:now", "status;;quit", "  exit  "} {
+	for _, cmd := range []string{"quit", "QUIT", "say bye;quit", "echo x; exit", `"quit"`, "quit:now", "status;;quit", "  exit  ",
+		// What an alias defined in the line, or SourceMod's sm_rcon, runs.
+		"alias bye quit; bye", `alias bye "say x;quit";bye`, `sm_rcon quit`, `sm_rcon "alias q exit"`} {
 		if why := CheckCommand(cmd); !strings.Contains(why, "would stop the server behind systemd's back") {
 			t.Errorf("%q: %q", cmd, why)
 		}
@@ -237,6 +241,9 @@ func TestEngineCommands(t *testing.T) {
 		"sv_password x;rcon_password y; status": "sv_password [redacted];rcon_password [redacted]; status",
 		`say "a;b"; rcon_password "p w"`:        `say "a;b"; rcon_password [redacted]`,
 		"status // rcon_password in a comment":  "status // rcon_password in a comment",
+		// The engine ends a word at a quote: rcon_password"x" sets x.
+		`rcon_password"hunter2"`:      `rcon_password [redacted]`,
+		`say hi;sv_password"hunter2"`: `say hi;sv_password [redacted]`,
 	} {
 		if got := string(Redact([]byte(in))); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
@@ -336,4 +343,50 @@ func TestConsoleOutOfDescriptors(t *testing.T) {
 	}
 	late.Write([]byte("bye\n"))
 	<-done
+}
+
+// A say's text is what follows its name, however the name ends (a quote,
+// a break character): a long one is split all the same; among other
+// commands a long say cannot be split, and is refused.
+func TestLongSayHoweverTyped(t *testing.T) {
+	long := strings.Repeat("word ", 40)
+	for _, cmd := range []string{`say"` + long + `"`, `"say" ` + long, "say:" + long} {
+		lines, why := Commands(cmd)
+		if why != "" || len(lines) < 2 {
+			t.Errorf("%q: %q %q", cmd, lines, why)
+		}
+	}
+	if _, why := Commands("say " + long + "; status"); !strings.Contains(why, "send it alone to have it split") {
+		t.Errorf("a long say among other commands: %q", why)
+	}
+}
+
+// A client that leaves takes its writer with it: every send and every
+// panel stream is a client, for the relay's whole life.
+func TestConsoleClientsLeaveNothing(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := newConsole(make(chan string, 1000), func(uint32) bool { return true }, io.Discard)
+	go c.serve(l)
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	for range 200 {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write([]byte("status\n"))
+		conn.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine()-before > 20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine() - before; n > 20 {
+		t.Errorf("%d goroutines more after 200 clients came and went", n)
+	}
 }
