@@ -144,6 +144,16 @@ func TestOwnsPort(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is taken by another process: what answers on 127.0.0.1:%d is not this server, whose engine (PID %d) holds no socket on it", free, free, os.Getpid())) {
 		t.Errorf("a port the engine does not hold: %v", err)
 	}
+	// An engine that quit just now (-strictportbind) holds nothing: the
+	// answers on its port, held by this test, are another process's.
+	gone := exec.Command("/bin/true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	err = (&life{eng: &probe.Engine{Proc: "/proc", PID: gone.Process.Pid}, port: held}).ownsPort("127.0.0.1:" + strconv.Itoa(int(held)))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is taken by another process", held)) {
+		t.Errorf("an engine that is gone: %v", err)
+	}
 	// The port shared (SO_REUSEADDR on both sides) with another process.
 	reuse := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error

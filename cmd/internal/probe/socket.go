@@ -3,10 +3,13 @@ package probe
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // HoldsUDPPort reports whether process pid holds a UDP socket bound to
@@ -69,6 +72,8 @@ func udpInodes(path string, port uint16, into map[string]bool) error {
 // (others): with SO_REUSEADDR two processes may share a port, and the
 // other one may be the one that answers. An error means /proc cannot tell
 // (no net/udp, as with ProcSubset=pid, or pid's descriptors unreadable).
+// A process that is gone (an engine that quit for -strictportbind just
+// now) holds nothing: the sockets on the port are others'.
 func UDPPortOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
 	inodes := map[string]bool{}
 	if _, err := os.Stat(filepath.Join(proc, "net/udp")); err != nil {
@@ -81,6 +86,9 @@ func UDPPortOwners(proc string, pid int, port uint16) (mine, others bool, err er
 	}
 	fdDir := filepath.Join(proc, strconv.Itoa(pid), "fd")
 	ents, err := os.ReadDir(fdDir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		ents, err = nil, nil // gone, or a zombie whose table is gone
+	}
 	if err != nil {
 		return false, false, err
 	}
