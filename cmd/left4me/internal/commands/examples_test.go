@@ -151,6 +151,7 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: /bin/true\n")
 			mkdirs(t, filepath.Join(te.Layout.ConfigDir, "web"))
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "web", "users"), "alice admin\n") // left4me web login alice
+			te.sd.set("left4me-web.socket", "active", "listening")
 			args := argv(line)
 			for i := range args[:len(args)-1] {
 				if args[i] == "--specs" { // a staged copy of instances/

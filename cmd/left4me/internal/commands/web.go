@@ -21,6 +21,7 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/specedit"
 	"github.com/left4me/left4me/cmd/left4me/internal/web"
@@ -73,6 +74,9 @@ Examples:
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return fmt.Errorf("%w: web login takes one user name; e.g. left4me web login alice", fail.ErrUsage)
+					}
+					if err := e.panelListens(c.Context); err != nil {
+						return err
 					}
 					tok, err := e.webStore().NewLink(c.Args().First())
 					if err != nil {
@@ -152,6 +156,41 @@ Examples:
 		},
 	}
 }
+
+// panelListens refuses a login link while neither the panel's socket
+// unit nor its service is active: the link's token is read by whatever
+// page answers on the panel's address, and with nothing of ours holding
+// it any local user may bind 127.0.0.1:9780 and take it. While either
+// is active, systemd's or the panel's listening socket holds the address
+// (not SO_REUSEPORT), so nobody else can.
+func (e *Env) panelListens(ctx context.Context) error {
+	sd, err := e.Connect(ctx)
+	if err != nil {
+		return fmt.Errorf("no login link: whether the panel listens cannot be told: %w", err)
+	}
+	defer sd.Close()
+	ctx, cancel := context.WithTimeout(ctx, clienv.ConnectTimeout)
+	defer cancel()
+	units, err := sd.Units(ctx, []string{webSocketUnit, webServiceUnit})
+	if err != nil {
+		return fmt.Errorf("no login link: whether the panel listens cannot be told: %w", err)
+	}
+	var states []string
+	for _, u := range units {
+		if u.ActiveState == "active" {
+			return nil
+		}
+		states = append(states, u.Name+" is "+u.ActiveState)
+	}
+	return fmt.Errorf("no login link: %s, so nothing of left4me's listens on the panel's address and a link would go to whatever does (another local user may bind it); start the panel first: systemctl enable --now %s",
+		strings.Join(states, " and "), webSocketUnit)
+}
+
+// The panel's units (units/).
+const (
+	webSocketUnit  = "left4me-web.socket"
+	webServiceUnit = "left4me-web.service"
+)
 
 func webErr(err error) error {
 	switch {
