@@ -32,9 +32,12 @@ func (w jobWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// maxJobs bounds the actions running at once, all keys together: each
-// is a command in this process (a build, an update, a wait of hours).
-const maxJobs = 8
+// maxJobs bounds the instances' actions running at once: each is a
+// command in this process, most of them a when-empty wait of up to
+// hours that asks its server every few seconds. The overlays' and the
+// game's (one each) are not counted: waits on every server of a host
+// must not hold up a build or an update.
+const maxJobs = 64
 
 // keptJobs is how many finished actions a key keeps for its page;
 // keptKeys, how many keys keep theirs (a stop may name any valid name,
@@ -56,12 +59,15 @@ var (
 // "game" (an instance may have either name), and from each other.
 func instanceKey(name string) string { return "i/" + name }
 
+func isInstanceKey(key string) bool { return strings.HasPrefix(key, "i/") }
+
 // keyName is what a key names, for messages.
 func keyName(key string) string { return strings.TrimPrefix(key, "i/") }
 
 // startJob runs a left4me command line in the background, logged with
 // the user's name, its output kept under key (instanceKey, "overlays",
-// "game") for the pages. One runs per key at a time, maxJobs in all. The
+// "game") for the pages. One runs per key at a time, maxJobs of the
+// instances' in all. The
 // returned channel closes when it ends.
 func (s *Server) startJob(key string, sess Session, args []string) (<-chan struct{}, error) {
 	cmd := strings.Join(args, " ")
@@ -75,7 +81,9 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 			if o.Done {
 				continue
 			}
-			running++
+			if isInstanceKey(k) {
+				running++
+			}
 			if k == key {
 				s.mu.Unlock()
 				cancel()
@@ -84,7 +92,7 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 			}
 		}
 	}
-	if running >= maxJobs {
+	if isInstanceKey(key) && running >= maxJobs {
 		s.mu.Unlock()
 		cancel()
 		return nil, fmt.Errorf("%w (%d); try again when one has ended", ErrTooMany, running)
@@ -129,7 +137,7 @@ func (s *Server) pruneKeys() {
 			}
 		}
 		if oldest == "" {
-			return // every key has a running action: at most maxJobs
+			return // every key has a running action: at most maxJobs+2
 		}
 		delete(s.jobs, oldest)
 	}

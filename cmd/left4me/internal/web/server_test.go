@@ -518,6 +518,8 @@ func TestJobs(t *testing.T) {
 	}
 }
 
+// TestJobLimits: the instances' actions are bounded; waits on every
+// server do not hold up the game's update or an overlay build.
 func TestJobLimits(t *testing.T) {
 	st, _ := newStore(t)
 	s := &Server{Store: st, Log: io.Discard, Run: func(ctx context.Context, _ []string, _, _ io.Writer) error {
@@ -526,27 +528,41 @@ func TestJobLimits(t *testing.T) {
 	}}
 	s.init()
 	sess := Session{User: "alice", Role: Admin}
+	srv := func(i int) string { return instanceKey(fmt.Sprint("srv", i)) }
 	for i := range maxJobs {
-		if _, err := s.startJob(fmt.Sprint("srv", i), sess, []string{"stop", "--when-empty"}); err != nil {
+		if _, err := s.startJob(srv(i), sess, []string{"stop", "--when-empty"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.startJob("game", sess, []string{"game", "update"}); !errors.Is(err, ErrTooMany) {
-		t.Errorf("job %d: %v", maxJobs+1, err)
+	if _, err := s.startJob(srv(maxJobs), sess, []string{"stop", "--when-empty"}); !errors.Is(err, ErrTooMany) {
+		t.Errorf("instance action %d: %v", maxJobs+1, err)
+	}
+	for _, key := range []string{"game", "overlays"} {
+		if _, err := s.startJob(key, sess, []string{key}); err != nil {
+			t.Errorf("%s beside %d waits: %v", key, maxJobs, err)
+		}
+		if _, err := s.startJob(key, sess, []string{key}); !errors.Is(err, ErrBusy) {
+			t.Errorf("a second %s action: %v", key, err)
+		}
 	}
 	// A running action stays listed among many finished ones.
 	s.mu.Lock()
 	for range keptJobs + 3 {
-		s.jobs["srv0"] = append(s.jobs["srv0"], &job{Done: true})
+		s.jobs[srv(0)] = append(s.jobs[srv(0)], &job{Done: true})
 	}
-	s.prune("srv0")
+	s.prune(srv(0))
 	s.mu.Unlock()
-	js := s.jobsOf("srv0")
+	js := s.jobsOf(srv(0))
 	if len(js) != keptJobs+1 || js[0].Done {
 		t.Errorf("after pruning: %d jobs, the first done %v", len(js), js[0].Done)
 	}
 	for i := range maxJobs {
-		if err := s.cancelJob(fmt.Sprint("srv", i), sess); err != nil {
+		if err := s.cancelJob(srv(i), sess); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, key := range []string{"game", "overlays"} {
+		if err := s.cancelJob(key, sess); err != nil {
 			t.Error(err)
 		}
 	}
