@@ -31,6 +31,7 @@ func TestDayops(t *testing.T) {
 	p.cli.mu.Lock()
 	p.cli.failList = true
 	p.cli.mu.Unlock()
+	p.s.live.outdated()
 	if _, body := p.do(t, "vic", "GET", "/dayops", "", nil); !strings.Contains(body, "the instances cannot be listed") {
 		t.Errorf("a failed list:\n%s", body)
 	}

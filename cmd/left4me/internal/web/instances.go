@@ -51,36 +51,28 @@ type players struct {
 	} `json:"players"`
 }
 
-// instances is the list with each running server's map, asked at once.
-// A spec's problems are an admin's to read: they quote the spec's
-// values (an rcon_password), which only admins see.
-func (s *Server) instances(ctx context.Context, sess Session) ([]instance, error) {
-	list, err := s.gather(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.live.store(list)
-	return forSession(list, sess), nil
-}
-
-// liveFor is how long the pages' live refreshes (every 3 s, app.js) share
-// one gathering. Each gathering asks every running server three queries
-// (list's A2S_INFO, players' A2S_INFO and A2S_PLAYER), two datagrams each
-// with the challenge, all from 127.0.0.1 like every left4me process; the
-// engine answers one address at most 3 a second averaged over 30 s and
-// drops the rest silently (sv_max_queries_sec, CIPRateLimit, engine/
-// sv_ipratelimit.cpp, Source 2013). One page every 3 s (2/s) beside the
-// relay's watchdog at the shortest hang_timeout (10 s: 1.2/s) was already
-// past it, and each further page or viewer added 2/s: the pages then
-// showed the servers silent and the relay lost its answers (the e2e
+// liveFor is how long the pages (their loads and their live refreshes,
+// every 3 s, app.js) share one gathering. Each gathering asks every
+// running server three queries (list's A2S_INFO, players' A2S_INFO and
+// A2S_PLAYER), two datagrams each with the challenge, all from 127.0.0.1
+// like every left4me process; the engine answers one address at most 3 a
+// second averaged over 30 s and drops the rest silently
+// (sv_max_queries_sec, CIPRateLimit, engine/sv_ipratelimit.cpp, Source
+// 2013). One page every 3 s (2/s) beside the relay's watchdog at the
+// shortest hang_timeout (10 s: 1.2/s) was already past it, and each
+// further page, viewer or reload added 2/s: the pages then showed the
+// servers silent and the relay lost its answers (the e2e
 // TestQueryBudget). Shared for 5 s, the panel costs 1.2/s however many
-// pages are open.
+// pages are open or reloaded.
 const liveFor = 5 * time.Second
 
-// liveInstances is instances for a page's live refresh: the last
-// gathering while it is younger than liveFor, else a new one. Refreshes
-// arriving meanwhile wait for it rather than ask the servers again.
-func (s *Server) liveInstances(ctx context.Context, sess Session) ([]instance, error) {
+// instances is the list with each running server's map, asked at once:
+// the last gathering while it is younger than liveFor and no action
+// started or ended since (what a page shows after its own action is
+// fresh), else a new one. Pages arriving meanwhile wait for it rather
+// than ask the servers again. A spec's problems are an admin's to read:
+// they quote the spec's values (an rcon_password), which only admins see.
+func (s *Server) instances(ctx context.Context, sess Session) ([]instance, error) {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if s.live.list == nil || time.Since(s.live.at) >= liveFor {
@@ -93,17 +85,19 @@ func (s *Server) liveInstances(ctx context.Context, sess Session) ([]instance, e
 	return forSession(s.live.list, sess), nil
 }
 
-// liveShare is the last gathering of the instances, for live refreshes.
+// liveShare is the last gathering of the instances, for the pages.
 type liveShare struct {
 	mu   sync.Mutex
 	at   time.Time
 	list []instance
 }
 
-func (l *liveShare) store(list []instance) {
+// outdated makes the next page gather anew: an action started or ended.
+// It waits for a gathering under way (its result may predate the action).
+func (l *liveShare) outdated() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.list, l.at = list, time.Now()
+	l.list = nil
 }
 
 // forSession is a copy of list as sess may see it: the gathering is shared
@@ -150,7 +144,7 @@ func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, sess Sess
 }
 
 func (s *Server) instancesRows(w http.ResponseWriter, r *http.Request, sess Session) {
-	list, err := s.liveInstances(r.Context(), sess)
+	list, err := s.instances(r.Context(), sess)
 	d := pageData{Sess: sess, Data: list}
 	if err != nil {
 		d.Message = err.Error()
@@ -168,12 +162,8 @@ type one struct {
 // one gathers an instance's page data; the log only for an operator: it is
 // the server's console output (what players said, what was typed), which
 // the console's own stream keeps for operators too.
-func (s *Server) one(ctx context.Context, name string, sess Session, live bool) (one, error) {
-	instances := s.instances
-	if live {
-		instances = s.liveInstances
-	}
-	list, err := instances(ctx, sess)
+func (s *Server) one(ctx context.Context, name string, sess Session) (one, error) {
+	list, err := s.instances(ctx, sess)
 	if err != nil {
 		return one{}, err
 	}
@@ -195,7 +185,7 @@ func (s *Server) one(ctx context.Context, name string, sess Session, live bool) 
 
 func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name, sess, false)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		s.page(w, http.StatusNotFound, "message", pageData{Title: name, Sess: sess, Message: err.Error()})
 		return
@@ -205,7 +195,7 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, sess Sessi
 
 func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
-	o, err := s.one(r.Context(), name, sess, true)
+	o, err := s.one(r.Context(), name, sess)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

@@ -101,6 +101,7 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 	s.prune(key)
 	s.pruneKeys()
 	s.mu.Unlock()
+	s.live.outdated()
 	s.logf(sess, "left4me %s", cmd)
 	done := make(chan struct{})
 	go func() {
@@ -114,6 +115,7 @@ func (s *Server) startJob(key string, sess Session, args []string) (<-chan struc
 		s.mu.Lock()
 		j.Done, j.Failed = true, err != nil
 		s.mu.Unlock()
+		s.live.outdated()
 		result := "done"
 		if err != nil {
 			result = "failed: " + err.Error()

@@ -272,6 +272,7 @@ func (s *Server) specSave(w http.ResponseWriter, r *http.Request, sess Session) 
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error(), "output": out.String()})
 		return
 	}
+	s.live.outdated() // its stale mark, its ports
 	s.logf(sess, "saved the spec of %s (%d bytes)", name, len(data))
 	writeJSON(w, http.StatusOK, map[string]string{"output": out.String()})
 }
