@@ -117,6 +117,7 @@ install: build $(DOCS)
 	sed 's|/usr/lib/left4me/|$(PREFIX)/lib/left4me/|' units/left4me-web.service > $(BUILD)/left4me-web.service
 	install -Dm0644 $(BUILD)/left4me-web.service $(DESTDIR)$(PREFIX)/lib/systemd/system/left4me-web.service
 	install -d $(DESTDIR)/etc/left4me/instances
+	install -Dm0644 packaging/needrestart.conf $(DESTDIR)/etc/needrestart/conf.d/left4me.conf
 	@# On a live host (no DESTDIR) do what a package's postinst does.
 	@if [ -z "$(DESTDIR)" ]; then \
 		systemd-sysusers $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf && \
@@ -135,7 +136,7 @@ uninstall:
 	@# The user namespace the start helper pinned for the boot.
 	@if [ -z "$(DESTDIR)" ]; then for p in /run/left4me/idmap/userns-*; do \
 		[ -e "$$p" ] || continue; umount "$$p" 2>/dev/null; rm -f "$$p"; done; true; fi
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(DESTDIR)/etc/needrestart/conf.d/left4me.conf
 	-rmdir $(DESTDIR)$(PREFIX)/lib/left4me 2>/dev/null
 	@if [ -z "$(DESTDIR)" ]; then systemctl daemon-reload 2>/dev/null || true; fi
 	@echo "left4me removed; your specs (/etc/left4me) and state (/var/lib/left4me) are kept"

@@ -25,7 +25,8 @@ ssh-keygen openssh-client
 sshd openssh-server
 ansible-playbook ansible-core
 ansible-vault ansible-core
-/usr/lib/python3/dist-packages/apt/__init__.py python3-apt'
+/usr/lib/python3/dist-packages/apt/__init__.py python3-apt
+needrestart needrestart'
 only=${1:-}
 missing=$(printf '%s\n' "$needed" | while read -r cmd pkg for; do
 	[ -z "$only" ] || [ "$for" = "$only" ] || continue
@@ -53,6 +54,15 @@ export DEBIAN_FRONTEND=noninteractive
 case " $missing " in *" openssh-server "*)
 	mkdir -p /etc/ssh && : >/etc/ssh/sshd_not_to_be_run
 	echo "openssh-server is installed but kept from running on this host (/etc/ssh/sshd_not_to_be_run)";;
+esac
+# needrestart is for TestDeb (the package's override keeps it from
+# restarting servers): on this host it only lists, never restarts, from
+# before its own installation on (apt runs it after every install).
+case " $missing " in *" needrestart "*)
+	mkdir -p /etc/needrestart/conf.d
+	printf '%s\n' '# tests/deps.sh: list what needs a restart, never restart (-r overrides it)' \
+		"\$nrconf{restart} = 'l';" >/etc/needrestart/conf.d/zz-left4me-tests.conf
+	echo "needrestart is installed to list only on this host (/etc/needrestart/conf.d/zz-left4me-tests.conf)";;
 esac
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package

@@ -86,11 +86,19 @@ echo "staging make install (version $version, $arch)"
 "$MAKE" --no-print-directory install BUILD="$stage/build" DESTDIR="$root" PREFIX=/usr GO="$GO" VERSION="$version" >"$stage/install.log" 2>&1 ||
 	{ cat "$stage/install.log" >&2; die "make install failed"; }
 # /etc/left4me/instances comes from tmpfiles.d at configure time, so the
-# package owns nothing in /etc (no conffiles, nothing for purge to touch).
-# rmdir, not rm -r: a file installed there someday must be packaged as a
-# conffile instead of being dropped silently.
-rmdir "$root/etc/left4me/instances" "$root/etc/left4me" "$root/etc" ||
-	die "make install put files into /etc; package them as conffiles"
+# package owns nothing of left4me's in /etc. Its one conffile is
+# needrestart's override (needrestart reads /etc/needrestart/conf.d only).
+# rmdir, not rm -r: another file installed there someday must be packaged
+# as a conffile instead of being dropped silently.
+conffiles=(/etc/needrestart/conf.d/left4me.conf)
+for f in "${conffiles[@]}"; do
+	[ -f "$root$f" ] || die "make install did not install the conffile $f"
+done
+rmdir "$root/etc/left4me/instances" "$root/etc/left4me" ||
+	die "make install put files into /etc/left4me; package them as conffiles"
+if leftover=$(find "$root/etc" -type f | sed "s|^$root||" | grep -vxF -f <(printf '%s\n' "${conffiles[@]}")); then
+	die "make install put files into /etc that are not conffiles: $leftover"
+fi
 [ -x "$root/usr/bin/left4me" ] || echo "note: no left4me CLI in this build"
 
 install -Dm0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/left4me"
@@ -133,10 +141,12 @@ while IFS= read -r line; do
 	line=${line//@RECOMMENDS@/$recommends}
 	printf '%s\n' "$line"
 done <packaging/deb/control.in | sed '/^$/d' >"$root/DEBIAN/control"
+printf '%s\n' "${conffiles[@]}" >"$root/DEBIAN/conffiles"
+chmod 0644 "$root/DEBIAN/conffiles"
 for s in postinst prerm postrm; do
 	install -m0755 "packaging/deb/$s" "$root/DEBIAN/$s"
 done
-(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+(cd "$root" && find . \( -path ./DEBIAN -o -path ./etc \) -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 

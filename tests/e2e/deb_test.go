@@ -132,6 +132,34 @@ func TestDeb(t *testing.T) {
 		}
 		c.MustRun(t, "systemctl", "start", "left4me-metrics.socket")
 	})
+	t.Run("needrestart leaves the servers alone", func(t *testing.T) {
+		// The reinstall replaced the relay each server runs under (its
+		// /proc/PID/exe is "(deleted)"), which needrestart, run by apt
+		// after every upgrade, takes for a service to restart: Ubuntu
+		// 24.04 does so at once. The package's conffile defers them.
+		const conf = "/etc/needrestart/conf.d/left4me.conf"
+		nr := func(mode string) (restart, deferred string) {
+			t.Helper()
+			out := c.MustRun(t, "needrestart", "-u", "NeedRestart::UI::stdio", "-r", mode)
+			restart, deferred, _ = strings.Cut(out, "Service restarts being deferred:")
+			return restart, deferred
+		}
+		before := mainPID(t, c, "one") + " " + mainPID(t, c, "two")
+		restart, deferred := nr("a")
+		if !strings.Contains(deferred, "l4d2@one.service") || !strings.Contains(deferred, "l4d2@two.service") || strings.Contains(restart, "l4d2@") {
+			t.Errorf("needrestart -r a: the servers were not deferred:\n%s\n---\n%s", restart, deferred)
+		}
+		if after := mainPID(t, c, "one") + " " + mainPID(t, c, "two"); after != before {
+			t.Errorf("needrestart restarted the servers: main PIDs %s became %s", before, after)
+		}
+		// Without the override it would restart them (listed only here).
+		c.MustRun(t, "mv", conf, conf+".off")
+		restart, _ = nr("l")
+		c.MustRun(t, "mv", conf+".off", conf)
+		if !strings.Contains(restart, "l4d2@one.service") {
+			t.Errorf("needrestart -r l without %s does not list l4d2@one.service, so the step above proves nothing:\n%s", conf, restart)
+		}
+	})
 	kept := []string{
 		"installation/srcds_run",
 		"installation/left4dead2/who.txt",
