@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -28,9 +30,12 @@ func StoreConsole(dir, name, notifySocket string) error {
 	}
 	l.SetUnlinkOnClose(false) // it outlives us, in systemd's store
 	defer l.Close()
-	// The relay decides who may use it (SO_PEERCRED: root and
-	// left4me-admin); the directories above decide who may replace it.
-	if err := os.Chmod(path, 0o666); err != nil {
+	// Root and left4me-admin may connect, nobody else (connect(2) needs
+	// write permission on the socket): neither another server nor a
+	// local user can flood this relay with connections. The relay checks
+	// the same (SO_PEERCRED); the directories above decide who may
+	// replace the socket. Without the group (never created), root alone.
+	if err := consoleOwner(path, layout.AdminGroup); err != nil {
 		return fmt.Errorf("console socket %s: %w", path, err)
 	}
 	f, err := l.File()
@@ -109,4 +114,25 @@ func notifyFDs(socket, first, second string, f *os.File) error {
 		return fmt.Errorf("hand a socket to systemd (%s): %w", socket, err)
 	}
 	return nil
+}
+
+// consoleOwner gives the socket at path to root and group, mode 0660, or
+// to root alone (0600) on a host without the group.
+func consoleOwner(path, group string) error {
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		var unknown user.UnknownGroupError
+		if !errors.As(err, &unknown) {
+			return fmt.Errorf("group %s: %w", group, err)
+		}
+		return os.Chmod(path, 0o600)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return fmt.Errorf("group %s: gid %q", group, g.Gid)
+	}
+	if err := os.Lchown(path, 0, gid); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o660)
 }

@@ -103,6 +103,30 @@ func TestConsoleRootDirs(t *testing.T) {
 	}
 }
 
+// The console socket is root's and the admin group's, 0660: nobody else
+// can connect; without the group, root's alone.
+func TestConsoleOwner(t *testing.T) {
+	testroot.Require(t, "chown")
+	for _, tt := range []struct {
+		group string
+		gid   uint32
+		mode  uint32
+	}{{"daemon", 1, 0o660}, {"no-such-group-left4me", 0, 0o600}} {
+		p := filepath.Join(t.TempDir(), "console.sock")
+		mk(t, p, "", 0o666)
+		if err := consoleOwner(p, tt.group); err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 0 || st.Gid != tt.gid || st.Mode&0o7777 != tt.mode {
+			t.Errorf("group %s: %d:%d %o, want 0:%d %o", tt.group, st.Uid, st.Gid, st.Mode&0o7777, tt.gid, tt.mode)
+		}
+	}
+}
+
 // Dumps are bounded in size too: the newest that fit in maxBytes together
 // are kept, a directory counted with all it holds.
 func TestTrimDumpsBySize(t *testing.T) {

@@ -157,9 +157,11 @@ BindReadOnlyPaths=-` + filepath.Join(root, ".steam") + `
 # would drop at every stop: they go to runtime/NAME/dumps instead, which
 # the start helper creates and trims to the newest few.
 BindPaths=-` + c.Layout.RuntimePart("%i", layout.Dumps) + `:/tmp/dumps
-# /run/left4me stays visible: the consoles' directories are root's (a
-# server cannot swap a socket) and each relay answers only root and
-# left4me-admin (SO_PEERCRED), the idmap pins (when enabled) root's alone (0700).
+# Nor /run/left4me: every server's console socket is there (root's and
+# left4me-admin's, 0660, so a server could not connect anyway), the relay
+# has its own from the store above, and the idmap pins (when enabled) are
+# root's alone.
+InaccessiblePaths=-` + filepath.Dir(layout.ConsoleDir) + `
 # The specs may hold every instance's RCON password; the generated units
 # carry what the server needs.
 InaccessiblePaths=-` + c.Layout.ConfigDir + `

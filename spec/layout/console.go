@@ -11,6 +11,13 @@ import "path/filepath"
 // ConsoleFDName), which passes it to the relay at ExecStart (LISTEN_FDS).
 const ConsoleDir = "/run/left4me/console"
 
+// AdminGroup may use the consoles besides root (the package creates it):
+// the start helper gives each socket to root and this group, mode 0660,
+// so nobody else can even connect (a server or local user flooding a
+// neighbour's relay with connections would cost its CPU and lock its
+// operators out), and the relay serves only these (SO_PEERCRED).
+const AdminGroup = "left4me-admin"
+
 // ConsoleFDName names the console socket in the unit's descriptor store.
 const ConsoleFDName = "console"
 

@@ -57,6 +57,8 @@ func TestIsolation(t *testing.T) {
 		// The system bus, where a login held open is logged and blocks
 		// others; and kernel core dumps, outside its disk ceiling.
 		"connect /run/dbus/system_bus_socket", "core",
+		// Bravo's console, whose relay each connection costs CPU.
+		"connect /run/left4me/console/bravo/console.sock",
 		"flood " + strconv.Itoa(floodBytes),
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(state, "overlays/attacker/left4dead2/cfg/standin_attack"), []byte(targets), 0o644); err != nil {

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
-// AdminGroup may use the console besides root (the package creates it).
-const AdminGroup = "left4me-admin"
+// AdminGroup may use the console besides root (layout.AdminGroup).
+const AdminGroup = layout.AdminGroup
 
 // MaxCommand is the longest command the engine's console keeps whole: its
 // line buffer is MAX_CONSOLE_TEXTLEN, 256 bytes (dedicated/console/
@@ -27,8 +29,8 @@ const MaxCommand = 254
 // console serves the server's console on a unix socket: every client gets
 // the lines the server prints from its connection on, and each line it
 // sends is typed into the server's console. Only root and members of
-// AdminGroup are served (SO_PEERCRED): the socket itself is open to all,
-// since the relay, as the server's user, cannot give it another group.
+// AdminGroup are served (SO_PEERCRED), as the socket's owner and mode
+// (root:AdminGroup 0660, set by the start helper) already demand.
 type console struct {
 	mu      sync.Mutex
 	clients map[net.Conn]chan []byte

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -105,7 +106,9 @@ func (e *Env) ConsoleDial(ctx context.Context, name string) (*net.UnixConn, erro
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%w: %s is not running (no console at %s)", fail.ErrNotRunning, name, p)
 	case errors.Is(err, syscall.EACCES):
-		return nil, fail.NeedsRoot(err, "the console of "+name)
+		// The socket is root's and left4me-admin's (0660).
+		return nil, fmt.Errorf("%w: the console of %s is for root and members of %s only (%v); run it with sudo, or have an administrator run: usermod -aG %s %s",
+			fail.ErrPermission, name, layout.AdminGroup, err, layout.AdminGroup, whoami())
 	case err != nil:
 		return nil, fmt.Errorf("console of %s: %w", name, err)
 	}
@@ -286,4 +289,12 @@ func CopyEscaped(w io.Writer, r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// whoami names the user running the command, for a hint; USER if unknown.
+func whoami() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "USER"
 }
