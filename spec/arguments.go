@@ -37,6 +37,12 @@ func launcherOwned(low string) (string, bool) {
 		return "the unit always runs -game left4dead2", true
 	case "-strictportbind":
 		return "the unit always passes it, so a busy port fails the start instead of moving the server", true
+	case "-reuse":
+		// engine/net_ws.cpp NET_OpenSocket (Source 2013, CS:GO): SO_REUSEADDR
+		// on every UDP socket, and then any local user may bind
+		// 127.0.0.1:PORT beside the server's 0.0.0.0:PORT and answer the
+		// queries left4me and the relay ask there.
+		return "it lets another process bind the server's ports beside it (SO_REUSEADDR) and answer its queries", true
 	case "-norestart":
 		return "systemd restarts the server (Restart=on-failure)", true
 	case "-fork":

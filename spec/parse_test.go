@@ -73,6 +73,7 @@ func TestParseErrors(t *testing.T) {
 		{"arg hostport any case", "port: 27015\narguments: [+map, c1m1_hotel, +HostPort, \"27016\"]\n", "a.yaml:2:31: arguments[2]: +HostPort is set by left4me"},
 		{"arg game", "port: 27015\narguments: [-game, left4dead]\n", "arguments[0]: -game is set by left4me: the unit always runs -game left4dead2"},
 		{"arg norestart", "port: 27015\narguments: [-norestart]\n", "arguments[0]: -norestart is set by left4me: systemd restarts"},
+		{"arg reuse", "port: 27015\narguments: [\"-tickrate\", \"30\", \"-REUSE\"]\n", "arguments[2]: -REUSE is set by left4me: it lets another process bind"},
 		{"arg srcds_run option", "port: 27015\narguments: [-autoupdate]\n", "arguments[0]: -autoupdate is set by left4me: a srcds_run option"},
 		{"arg quote", "port: 27015\narguments: [+hostname, 'Tom \"the\" server']\n", "arguments[1]: contains a double quote, which the engine's command line cannot carry"},
 		{"arg ip missing", "port: 27015\narguments: [-ip]\n", "arguments[0]: -ip needs an IPv4 address"},
