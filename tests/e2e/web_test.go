@@ -319,8 +319,16 @@ func TestWebPanel(t *testing.T) {
 	// two players are warned on the console first.
 	c.MustRun(t, "left4me", "web", "user", "add", "olga", "--role", "operator")
 	run("log in as operator", chromedp.Navigate(link("olga")), chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#instances")))
+	// "When empty" is ticked to begin with; unticked, a stop of a server
+	// with players is refused unless asked to kick them.
+	run("stop at once", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")),
+		chromedp.Click(chromedp.CSS("#when_empty")), chromedp.Click(chromedp.CSS("#stop")))
+	until("refused at once", `document.body.textContent.includes("srv has 2 player(s) on it: tick")`)
+	if out, _ := c.Run(t, "systemctl", "is-active", "l4d2@srv.service"); strings.TrimSpace(out) != "active" {
+		t.Fatalf("a stop with players on went ahead unasked: %q", out)
+	}
 	run("stop when empty", chromedp.Navigate(base+"/i/srv"), chromedp.WaitVisible(chromedp.CSS("#stop")),
-		chromedp.Click(chromedp.CSS("#when_empty")), chromedp.SetValue(chromedp.CSS(`input[name="deadline"]`), "3s"),
+		chromedp.SetValue(chromedp.CSS(`input[name="deadline"]`), "3s"),
 		chromedp.Click(chromedp.CSS(`input[name="force"]`)), chromedp.Click(chromedp.CSS("#stop")))
 	until("stopped", `document.getElementById("state")?.textContent === "inactive"`)
 	if j := text("#jobs"); !strings.Contains(j, "olga: left4me stop --when-empty --deadline 3s --force srv") || !strings.Contains(j, "done") {

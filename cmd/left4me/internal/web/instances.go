@@ -220,6 +220,12 @@ func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) 
 		return nil, fmt.Errorf("%w: unknown action %q", ErrBadInput, what)
 	}
 	args := []string{what}
+	if force && !whenEmpty {
+		// As the command line: --force only means something with
+		// --when-empty. Dropped silently, it stopped the server at once,
+		// its players unwarned.
+		return nil, fmt.Errorf("%w: “then anyway, warning the players” needs “when empty”: tick both to wait and then warn, or neither to %s now", ErrBadInput, what)
+	}
 	if whenEmpty {
 		d, err := time.ParseDuration(deadline)
 		if err != nil || d <= 0 || d > maxDeadline {
@@ -245,6 +251,11 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if who := s.playing(r.Context(), sess, name, args); who != "" && r.PostFormValue("kick") != "on" {
+		s.logf(sess, "refused left4me %s: %s", strings.Join(args, " "), who)
+		http.Error(w, who+": tick “when empty” to wait for them, or “now, even with players on” to kick them", http.StatusConflict)
+		return
+	}
 	// Only an instance with a spec: the actions are kept by name. A stop
 	// goes to one without (its spec removed while it runs: left4me stop
 	// stops such an orphan, and says so of a name that is neither).
@@ -266,6 +277,35 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 	case <-r.Context().Done():
 	}
 	http.Redirect(w, r, "/i/"+name, http.StatusSeeOther)
+}
+
+// playing says who plays on name when args would stop it at once (a stop
+// or restart without --when-empty), from the pages' gathering (at most
+// liveFor old); "" when nobody does or args wait for them.
+func (s *Server) playing(ctx context.Context, sess Session, name string, args []string) string {
+	if (args[0] != "stop" && args[0] != "restart") || slices.Contains(args, "--when-empty") {
+		return ""
+	}
+	list, err := s.instances(ctx, sess)
+	if err != nil {
+		return ""
+	}
+	for _, in := range list {
+		if in.Name != name || in.State != "active" {
+			continue
+		}
+		humans := 0
+		if in.Humans != nil {
+			humans = *in.Humans
+		}
+		if in.Players != nil && in.Players.Humans > humans {
+			humans = in.Players.Humans
+		}
+		if humans > 0 {
+			return fmt.Sprintf("%s has %d player(s) on it", name, humans)
+		}
+	}
+	return ""
 }
 
 // console types one command into the server's console through

@@ -42,7 +42,7 @@ func TestLiveRefreshShared(t *testing.T) {
 	}
 	// An action: the page it leads to is fresh, and so is the one after
 	// it ended.
-	if resp, _ := p.do(t, "olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"restart"}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := p.do(t, "olga", "POST", "/i/srv1/action", "ok", url.Values{"action": {"restart"}, "kick": {"on"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("restart: %d", resp.StatusCode)
 	}
 	p.do(t, "olga", "GET", "/i/srv1", "", nil)

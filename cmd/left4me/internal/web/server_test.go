@@ -153,7 +153,7 @@ func (p *panel) do(t *testing.T, user, method, path, csrf string, form url.Value
 }
 
 func TestAccess(t *testing.T) {
-	stop := url.Values{"action": {"stop"}}
+	stop := url.Values{"action": {"stop"}, "kick": {"on"}}
 	tests := []struct {
 		name   string
 		user   string
@@ -178,6 +178,10 @@ func TestAccess(t *testing.T) {
 		{name: "operator same-site", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-site"}, code: 403, ran: "stop"},
 		{name: "operator same-origin", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, hdr: []string{"Sec-Fetch-Site", "same-origin"}, code: 303, ran: "stop"},
 		{name: "operator stops", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: stop, code: 303, ran: "stop"},
+		// srv1 has players: at once only when asked to kick them.
+		{name: "operator stops players unasked", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"stop"}}, code: 409, ran: "stop"},
+		{name: "operator restarts players unasked", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"restart"}}, code: 409, ran: "restart"},
+		{name: "operator forces without waiting", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"stop"}, "force": {"on"}, "kick": {"on"}}, code: 400, ran: "stop"},
 		{name: "operator unknown action", user: "olga", method: "POST", path: "/i/srv1/action", csrf: "ok", form: url.Values{"action": {"delete"}}, code: 400, ran: "delete"},
 		{name: "operator bad name", user: "olga", method: "POST", path: "/i/-x/action", csrf: "ok", form: stop, code: 400, ran: "stop"},
 		{name: "operator cannot read specs", user: "olga", method: "GET", path: "/spec/srv1", code: 403},
@@ -274,7 +278,7 @@ func TestActionArgs(t *testing.T) {
 		{what: "stop", want: []string{"stop", "srv1"}},
 		{what: "restart", empty: true, deadline: "30m", want: []string{"restart", "--when-empty", "--deadline", "30m0s", "srv1"}},
 		{what: "stop", empty: true, deadline: "1h", force: true, want: []string{"stop", "--when-empty", "--deadline", "1h0m0s", "--force", "srv1"}},
-		{what: "stop", force: true, want: []string{"stop", "srv1"}},
+		{what: "stop", force: true}, // force needs when-empty, as on the command line
 		{what: "backup", want: []string{"backup", "srv1"}},
 		{what: "backup", empty: true, deadline: "1h", force: true, want: []string{"backup", "srv1"}},
 		{what: "restore"},
@@ -593,7 +597,7 @@ func TestHostChecked(t *testing.T) {
 // TestFormsOnly: a change is a form of bounded size; a spec's may be
 // larger.
 func TestFormsOnly(t *testing.T) {
-	stop := url.Values{"action": {"stop"}}
+	stop := url.Values{"action": {"stop"}, "kick": {"on"}}
 	big := url.Values{"action": {"stop"}, "x": {strings.Repeat("x", maxForm)}}
 	bigSpec := url.Values{"text": {"port: 27015\n#" + strings.Repeat("x", maxForm) + "\n"}}
 	tests := []struct {
