@@ -116,6 +116,35 @@ func TestRestoreWhenEmptyOccupied(t *testing.T) {
 	}
 }
 
+// At once, as reset and delete: a script's --yes never kicks players (it
+// is told how to wait for them); a person is told who plays and decides.
+func TestRestoreOccupied(t *testing.T) {
+	te, cfg := backedUpAndChanged(t)
+	te.Players = func(context.Context, string) (int, int, error) { return 2, 0, nil }
+	te.sd.calls = nil
+	err := te.run("restore", "srv1", "--yes")
+	if err == nil || !strings.Contains(err.Error(), "srv1 has 2 player(s) on it now") || !strings.Contains(err.Error(), "--when-empty --deadline 30m --yes") {
+		t.Fatalf("--yes on an occupied server: %v", err)
+	}
+	if got := readFile(t, cfg); got != "newer\n" {
+		t.Errorf("the upper layer changed: %q", got)
+	}
+	if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop") }) {
+		t.Errorf("stopped it: %v", te.sd.calls)
+	}
+	// On a terminal the question names them; the answer is the person's.
+	te.Stdin, te.Terminal = strings.NewReader("y\n"), true
+	if err := te.run("restore", "srv1"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if !strings.Contains(te.out.String()+te.err.String(), "srv1 has 2 player(s) on it now: they are kicked. Restore srv1") {
+		t.Errorf("the question did not say who plays:\n%s%s", te.out, te.err)
+	}
+	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {
+		t.Errorf("restored %q", got)
+	}
+}
+
 // --when-empty, and someone stops the server during the wait: the backup
 // is put back and that stop stands.
 func TestRestoreWhenEmptyStoppedMeanwhile(t *testing.T) {

@@ -147,7 +147,8 @@ stopped for it and started again, as restart does: at once, or with --when-empty
 (--deadline, --force, --warn-at and --announce as for restart). What the
 backup replaces is backed up first unless --no-backup ("before restore" in
 left4me backups; restoring that ID undoes the restore). Asks first on a
-terminal; --yes for scripts. Needs root.
+terminal, saying who plays; --yes for scripts, which refuses while players
+are on unless --when-empty. Needs root.
 
 Example:
   left4me restore srv1 --yes
@@ -268,10 +269,6 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := e.Confirm(yes, fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
-		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))); err != nil {
-		return err
-	}
 	if _, err := e.Load(name); err != nil {
 		return err
 	}
@@ -282,6 +279,23 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	defer sd.Close()
 	u, err := sd.Unit(ctx, clienv.UnitOf(name))
 	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
+		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))
+	// As reset and delete: players are never kicked unasked. A script's
+	// --yes waits for them only with --when-empty; a person is told who
+	// plays (players who join while the question waits are not named).
+	if !p.WhenEmpty && u.ActiveState == "active" && u.SubState == "running" {
+		if who := e.Occupied(ctx, sd, name); who != "" {
+			if yes {
+				return fmt.Errorf("%w: %s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway)",
+					fail.ErrJobFailed, who, name, b.ID)
+			}
+			what = who + ". " + what
+		}
+	}
+	if err := e.Confirm(yes, what); err != nil {
 		return err
 	}
 	// down is read under the instance's lock (putBack): a start waits

@@ -14,7 +14,6 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
-	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/prestart/fsat"
@@ -36,23 +35,6 @@ func removalCmd(e *Env, cmd *cli.Command, act func(ctx context.Context, name str
 
 // removal is how to remove: --yes, not --no-backup, --force.
 type removal struct{ yes, backup, force bool }
-
-// occupied says who plays on name's running server, "" when nobody does
-// or it is not running. A server that cannot be asked is said so: it may
-// have players.
-func (e *Env) occupied(ctx context.Context, sd clienv.Systemd, name string) string {
-	d := e.RolloutDeps(sd, rollout.Plan{})
-	humans, err := d.Humans(ctx, name)
-	switch {
-	case errors.Is(err, rollout.ErrNotRunning), errors.Is(err, fail.ErrNotRunning), err == nil && humans == 0:
-		return ""
-	case errors.Is(err, rollout.ErrReserved):
-		return fmt.Sprintf("%s is reserved by a lobby: players on their way are turned away", name)
-	case err != nil:
-		return fmt.Sprintf("%s may have players: it cannot be asked (%v)", name, err)
-	}
-	return fmt.Sprintf("%s has %d player(s) on it now: they are kicked", name, humans)
-}
 
 func ResetCmd(e *Env) *cli.Command {
 	return removalCmd(e, &cli.Command{
@@ -124,7 +106,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	// Only a server that is up can have players: one still starting (a
 	// start under way, the relay waiting for the engine) has none yet.
 	if who := ""; u.ActiveState == "active" && u.SubState == "running" {
-		if who = e.occupied(ctx, sd, name); who != "" {
+		if who = e.Occupied(ctx, sd, name); who != "" {
 			if o.yes && !o.force {
 				sd.Close()
 				hint := fmt.Sprintf("`left4me stop %s --when-empty --deadline 30m` first, or pass --force", name)
