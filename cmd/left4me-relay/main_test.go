@@ -123,6 +123,60 @@ func TestSteamCause(t *testing.T) {
 
 // The server that is up must hold its game port: answers on a port the
 // engine does not hold come from another process, and the engine moved.
+// TestOwnsRCON: the engine's RCON listener on its game port (TCP) must
+// be its own: another process listening there, on any address, fails the
+// start; nobody listening at all does not.
+func TestOwnsRCON(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	self := &probe.Engine{Proc: "/proc", PID: os.Getpid()}
+	l := &life{eng: self, port: uint16(port)}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := l.ownsPort(addr); err != nil {
+		t.Errorf("no RCON listener at all: %v", err)
+	}
+	// Another process listens on the TCP port: a squatter's.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Skipf("TCP port %d: %v", port, err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := exec.Command("sleep", "30")
+	holder.ExtraFiles = []*os.File{f}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	err = l.ownsPort(addr)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("TCP port %d (RCON) is taken by another process", port)) {
+		t.Errorf("a squatter on the RCON port: %v", err)
+	}
+	// The engine listens too (another address of the port): shared.
+	mine, err := net.Listen("tcp", "127.0.0.2:"+strconv.Itoa(port))
+	if err != nil {
+		t.Skipf("127.0.0.2: %v", err)
+	}
+	defer mine.Close()
+	err = l.ownsPort(addr)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("TCP port %d (RCON) is shared with another process", port)) {
+		t.Errorf("the RCON port shared: %v", err)
+	}
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	if err := l.ownsPort(addr); err != nil {
+		t.Errorf("the engine's own RCON listener: %v", err)
+	}
+}
+
 func TestOwnsPort(t *testing.T) {
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

@@ -258,6 +258,30 @@ func TestRealServer(t *testing.T) {
 		_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
 	})
 
+	t.Run("a squatter on the RCON port fails the start", func(t *testing.T) {
+		// Another user listens on TCP 27035 first: the engine cannot,
+		// warns and runs on, and RCON clients (and their rcon_password)
+		// would reach the squatter. The relay refuses to call it ready.
+		c.MustRun(t, "systemd-run", "--unit=rconsquatter", "-p", "User=nobody", "python3", "-c",
+			`import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 27035)); s.listen(); time.sleep(600)`)
+		c.WaitFor(t, "the RCON squatter to listen", 30*time.Second, func() bool {
+			out, _ := c.Run(t, "ss", "-ltn", "sport = :27035")
+			return strings.Contains(out, "LISTEN")
+		})
+		if out, err := c.Run(t, "systemctl", "start", "l4d2@squat.service"); err == nil {
+			t.Errorf("started beside a squatter on its RCON port:\n%s\n%s", out, c.Journal(t, "l4d2@squat.service"))
+		}
+		j := c.Journal(t, "l4d2@squat.service")
+		if !strings.Contains(j, "TCP port 27035 (RCON) is taken by another process") || !strings.Contains(j, "Socket bind failed: Address already in use.") {
+			t.Errorf("journal:\n%s", j)
+		}
+		c.MustRun(t, "systemctl", "stop", "rconsquatter.service", "l4d2@squat.service", "left4me-retry@squat.service")
+		_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
+		// Without it the server starts.
+		c.MustRun(t, "systemctl", "start", "l4d2@squat.service")
+		c.MustRun(t, "systemctl", "stop", "l4d2@squat.service")
+	})
+
 	t.Run("arguments the launcher owns are refused with the reason", func(t *testing.T) {
 		bad := filepath.Join(c.Root, "etc/left4me/instances/moved.yaml")
 		if err := os.WriteFile(bad, []byte("port: 27036\narguments: [+hostport, \"27037\"]\n"), 0o644); err != nil {

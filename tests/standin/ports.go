@@ -90,11 +90,17 @@ type sockets struct {
 	others []net.PacketConn
 	// ports: what each socket got ("server", "client", "hltv", "steam").
 	ports map[string]uint16
+	// rcon listens on TCP on the server socket's port; nil when its bind
+	// failed. The stand-in accepts nobody: the RCON protocol is left out.
+	rcon net.Listener
 }
 
 func (s *sockets) Close() {
 	if s.server != nil {
 		s.server.Close()
+	}
+	if s.rcon != nil {
+		s.rcon.Close()
 	}
 	for _, c := range s.others {
 		c.Close()
@@ -145,6 +151,25 @@ func openSockets(clientIP, ip string, game uint16, n netArgs, strict bool, mode 
 			f.lines = append(lines, f.lines...)
 		}
 		return nil, nil, err
+	}
+	// NET_Config, for a dedicated server, after NET_OpenSockets:
+	// RCONServer().CreateSocket() listens on TCP on net_local_adr and the
+	// server socket's port (engine/net_ws.cpp, Source 2013 and
+	// cstrike15_src). A bind that fails is a Warning and the server runs
+	// on without RCON (CSocketCreator::CreateListenSocket,
+	// engine/socketcreator.cpp): whoever has the port gets the RCON
+	// clients. net_local_adr is the host name's address; the stand-in
+	// listens where its other sockets do.
+	rcon, err := net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(int(s.ports["server"]))))
+	if err != nil {
+		text := err.Error()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			text = errnoText(errno)
+		}
+		lines = append(lines, "Socket bind failed: "+text+".")
+	} else {
+		s.rcon = rcon
 	}
 	conn, got, msgs := openSteam(ip, n.steamPort+1)
 	lines = append(lines, msgs...)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -125,6 +127,32 @@ func TestStandinSteamMoves(t *testing.T) {
 	if p := readReport(t, dir).Ports["steam"]; p <= steam || p >= steam+portTryMax {
 		t.Errorf("steam port %d, want one of %d..%d", p, steam+1, steam+portTryMax-1)
 	}
+}
+
+// The RCON listener: TCP on the game port. Another program listening
+// there first costs the engine its RCON and nothing else: a warning, and
+// it runs on (CSocketCreator::CreateListenSocket).
+func TestStandinRCON(t *testing.T) {
+	game := freeUDPPort(t)
+	args := append([]string{"-game", "left4dead2", "-strictportbind", "-port", itoa(game)}, otherPorts(t)...)
+	s := startStandin(t, writeCfgs(t, nil), nil, args...)
+	s.waitLine(t, "standin: listening on udp ")
+	if c, err := net.Dial("tcp4", "127.0.0.1:"+itoa(game)); err != nil {
+		t.Errorf("no RCON listener on TCP %d: %v\n%s", game, err, strings.Join(s.seen, "\n"))
+	} else {
+		c.Close()
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	s.wait(t)
+
+	squatter, err := net.Listen("tcp4", ":"+itoa(game))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	s = startStandin(t, writeCfgs(t, nil), nil, args...)
+	s.waitLine(t, "Socket bind failed: Address already in use.")
+	s.waitLine(t, "standin: listening on udp ") // and runs on
 }
 
 func TestParseNetArgs(t *testing.T) {

@@ -47,6 +47,16 @@ func HoldsUDPPort(proc string, pid int, port uint16) (bool, error) {
 // udpInodes adds the inodes of the sockets in a /proc/net/udp-style table
 // whose local port is port ("sl local_address rem_address st ... inode").
 func udpInodes(path string, port uint16, into map[string]bool) error {
+	return tableInodes(path, port, "", into)
+}
+
+// tcpListenState is a listening socket's st in /proc/net/tcp (TCP_LISTEN,
+// include/net/tcp_states.h).
+const tcpListenState = "0A"
+
+// tableInodes adds the inodes of the sockets in a /proc/net table whose
+// local port is port and, unless state is "", whose st is state.
+func tableInodes(path string, port uint16, state string, into map[string]bool) error {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil // no IPv6
@@ -59,7 +69,7 @@ func udpInodes(path string, port uint16, into map[string]bool) error {
 	sc.Scan() // the header
 	for sc.Scan() {
 		f := bytes.Fields(sc.Bytes())
-		if len(f) < 10 || !bytes.HasSuffix(f[1], []byte(want)) {
+		if len(f) < 10 || !bytes.HasSuffix(f[1], []byte(want)) || state != "" && string(f[3]) != state {
 			continue
 		}
 		into[string(f[9])] = true
@@ -75,12 +85,24 @@ func udpInodes(path string, port uint16, into map[string]bool) error {
 // A process that is gone (an engine that quit for -strictportbind just
 // now) holds nothing: the sockets on the port are others'.
 func UDPPortOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
+	return portOwners(proc, pid, port, "net/udp", "")
+}
+
+// TCPListenOwners is UDPPortOwners for the TCP sockets listening on port
+// (the engine's RCON listener on its game port): an accepted connection
+// has the same local port and is not counted.
+func TCPListenOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
+	return portOwners(proc, pid, port, "net/tcp", tcpListenState)
+}
+
+// portOwners reads table (and table6) for port's sockets in state.
+func portOwners(proc string, pid int, port uint16, table, state string) (mine, others bool, err error) {
 	inodes := map[string]bool{}
-	if _, err := os.Stat(filepath.Join(proc, "net/udp")); err != nil {
+	if _, err := os.Stat(filepath.Join(proc, table)); err != nil {
 		return false, false, err
 	}
-	for _, f := range []string{"net/udp", "net/udp6"} {
-		if err := udpInodes(filepath.Join(proc, f), port, inodes); err != nil {
+	for _, f := range []string{table, table + "6"} {
+		if err := tableInodes(filepath.Join(proc, f), port, state, inodes); err != nil {
 			return false, false, err
 		}
 	}
