@@ -87,7 +87,7 @@ func main() {
 		<-sigs
 		stopping.Store(true)
 	}()
-	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1)}
+	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1), others: otherPorts(os.Args[2:])}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	// So does its connection to systemd's notification socket, whose path
@@ -154,6 +154,7 @@ type life struct {
 	hibernating atomic.Bool
 	steamUp     atomic.Bool
 	port        uint16 // the game port, for the server's sockets
+	others      []rolePort
 	eng         *probe.Engine
 	seen        uint64
 }
@@ -216,49 +217,6 @@ func (l *life) early() (string, string) {
 		}
 	}
 	return "", ""
-}
-
-// ownsPort makes sure the server that is up is ours: the engine holds
-// its game port. When another process has the port, an engine that
-// ignores -strictportbind binds the next free one instead, silently
-// (NET_OpenSocket, engine/net_ws.cpp, cstrike15_src; L4D2 has no such
-// flag: Tsuey/L4D2-Community-Update#367), and the answers on the port
-// come from the other process: not ready, and no watchdog fed by them.
-// When /proc cannot tell, the start goes on as before.
-func (l *life) ownsPort(addr string) error {
-	if l.eng == nil || l.port == 0 {
-		return nil
-	}
-	mine, others, err := probe.UDPPortOwners("/proc", l.eng.PID, l.port)
-	switch {
-	case err != nil, mine && !others:
-		return l.ownsRCON()
-	case mine:
-		// SO_REUSEADDR lets another process bind the port beside the
-		// engine, and the probe's answers may be that one's.
-		return fmt.Errorf("port %d is shared with another process: the engine (PID %d) holds a socket on it and so does someone else, so what answers on %s may not be this server; free port %d or give the instance another port", l.port, l.eng.PID, addr, l.port)
-	}
-	return fmt.Errorf("port %d is taken by another process: what answers on %s is not this server, whose engine (PID %d) holds no socket on it (an engine that ignores -strictportbind binds the next free port instead, where no player finds it); free port %d or give the instance another port", l.port, addr, l.eng.PID, l.port)
-}
-
-// ownsRCON makes sure nobody else listens for RCON on the game port: a
-// dedicated engine listens there on TCP (NET_Config: RCONServer()
-// .CreateSocket() on net_local_adr and the server socket's port,
-// engine/net_ws.cpp, Source 2013 and cstrike15_src), and when the bind
-// fails it prints "Socket bind failed" and runs on without RCON
-// (CSocketCreator::CreateListenSocket, engine/socketcreator.cpp). A
-// process that got the port first, or listens on another address of it,
-// would take the rcon_password of whoever administers this server. An
-// engine with no listener where nobody else has one either is left be.
-func (l *life) ownsRCON() error {
-	mine, others, err := probe.TCPListenOwners("/proc", l.eng.PID, l.port)
-	switch {
-	case err != nil, !others:
-		return nil
-	case mine:
-		return fmt.Errorf("TCP port %d (RCON) is shared with another process: the engine (PID %d) listens on it and so does someone else, who would get the rcon_password of whoever administers this server; free port %d or give the instance another port", l.port, l.eng.PID, l.port)
-	}
-	return fmt.Errorf("TCP port %d (RCON) is taken by another process: the engine (PID %d) could not listen on it, and whoever does gets the rcon_password of anyone who administers this server; free port %d or give the instance another port", l.port, l.eng.PID, l.port)
 }
 
 // alive is probe.Alive over the console and the engine's main thread: a

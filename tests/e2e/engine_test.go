@@ -376,7 +376,7 @@ func TestEngines(t *testing.T) {
 			"sh", "-c", "rm -f "+sock+" || ln -sf /run/left4me/console/stopped/console.sock "+sock+".new && mv -f "+sock+".new "+sock); err == nil {
 			t.Errorf("the server's user replaced its console socket:\n%s", out)
 		}
-		if st := c.MustRun(t, "stat", "-c", "%U %a %F", sock); strings.TrimSpace(st) != "root 666 socket" {
+		if st := c.MustRun(t, "stat", "-c", "%U %G %a %F", sock); strings.TrimSpace(st) != "root left4me-admin 660 socket" {
 			t.Errorf("console socket: %s", st)
 		}
 		if out := c.MustRun(t, "left4me", "send", "hostile", "status"); !strings.Contains(out, "hostname:") {

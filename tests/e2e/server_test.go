@@ -282,6 +282,29 @@ func TestRealServer(t *testing.T) {
 		c.MustRun(t, "systemctl", "stop", "l4d2@squat.service")
 	})
 
+	t.Run("a squatter on the client port fails the start", func(t *testing.T) {
+		// squat's client port by the default rule (port + 1000). An
+		// engine that ignores -strictportbind moves its client socket to
+		// the next free port without a word; the relay says whose it was.
+		c.MustRun(t, "systemd-run", "--unit=clientsquatter", "-p", "User=nobody", "python3", "-c",
+			`import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 28035)); time.sleep(600)`)
+		c.WaitFor(t, "the client port squatter", 30*time.Second, func() bool {
+			out, _ := c.Run(t, "ss", "-lun", "sport = :28035")
+			return strings.Contains(out, ":28035")
+		})
+		c.MustRun(t, "mkdir", "-p", "/run/systemd/system/l4d2@squat.service.d")
+		c.MustRun(t, "sh", "-c", "printf '[Service]\nEnvironment=STANDIN_NET=csgo\n' >/run/systemd/system/l4d2@squat.service.d/net.conf && systemctl daemon-reload")
+		if out, err := c.Run(t, "systemctl", "start", "l4d2@squat.service"); err == nil {
+			t.Errorf("started beside a squatter on its client port:\n%s\n%s", out, c.Journal(t, "l4d2@squat.service"))
+		}
+		if j := c.Journal(t, "l4d2@squat.service"); !strings.Contains(j, "client port 28035 is taken by another process") {
+			t.Errorf("journal:\n%s", j)
+		}
+		c.MustRun(t, "sh", "-c", "rm -r /run/systemd/system/l4d2@squat.service.d && systemctl daemon-reload")
+		c.MustRun(t, "systemctl", "stop", "clientsquatter.service", "l4d2@squat.service", "left4me-retry@squat.service")
+		_, _ = c.Run(t, "systemctl", "reset-failed", "l4d2@squat.service")
+	})
+
 	t.Run("arguments the launcher owns are refused with the reason", func(t *testing.T) {
 		bad := filepath.Join(c.Root, "etc/left4me/instances/moved.yaml")
 		if err := os.WriteFile(bad, []byte("port: 27036\narguments: [+hostport, \"27037\"]\n"), 0o644); err != nil {
