@@ -204,6 +204,10 @@ RestrictRealtime=yes
 LockPersonality=yes
 KeyringMode=private
 RemoveIPC=yes
+# System V IPC and POSIX message queues of its own: the host's are shared
+# and bounded host-wide (kernel.shmmni, fs.mqueue.queues_max: 256 queues),
+# so one server could use them all up for every other.
+PrivateIPC=yes
 # The game server is a 32-bit x86 program; the probe and helpers are native.
 SystemCallArchitectures=native x86
 SystemCallFilter=@system-service

@@ -72,6 +72,14 @@ func TestIsolation(t *testing.T) {
 		if alpha.UID == bravo.UID || alpha.UID == 0 || bravo.UID == 0 {
 			t.Fatalf("alpha runs as uid %d, bravo as %d", alpha.UID, bravo.UID)
 		}
+		// And IPC of its own (PrivateIPC=): the host's System V and
+		// message queue limits are shared by all.
+		ipc := func(pid int) string {
+			return strings.TrimSpace(c.MustRun(t, "readlink", "/proc/"+strconv.Itoa(pid)+"/ns/ipc"))
+		}
+		if a, b, host := ipc(alpha.PID), ipc(bravo.PID), ipc(1); a == b || a == host || b == host {
+			t.Errorf("IPC namespaces: alpha %s, bravo %s, PID 1 %s", a, b, host)
+		}
 		for name, uid := range map[string]int{"alpha": alpha.UID, "bravo": bravo.UID} {
 			for _, p := range []string{"upper", "upper/left4dead2/cfg/server.cfg", "dumps"} {
 				fi, err := os.Lstat(filepath.Join(state, "runtime", name, p))
