@@ -285,8 +285,31 @@ func TestStartPlan(t *testing.T) {
 	}
 	want := startplan.Plan{Spec: data, Config: []string{`hostname "A b"`, "\tsv_x 1 "},
 		Overlays: []startplan.Overlay{{Path: "a/b", Alias: "ab"}, {Path: "c"}}, LogDays: DefaultLogDays, LogBytes: 256 << 20,
-		Ports: []startplan.Port{{Role: "game", Port: 27015}, {Role: "client", Port: 28015}, {Role: "tv", Port: 29015}, {Role: "steam", Port: 30015}}}
+		Ports:  []startplan.Port{{Role: "game", Port: 27015}, {Role: "client", Port: 28015}, {Role: "tv", Port: 29015}, {Role: "steam", Port: 30015}},
+		Limits: startplan.Limits{MemoryMax: 2 << 30, TasksMax: DefaultTasksMax}}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("plan\n got %+v\nwant %+v", p, want)
+	}
+}
+
+// The cgroup limits the start helper sets: the spec's, else the unit's
+// defaults; CPU quota in µs per second.
+func TestStartPlanLimits(t *testing.T) {
+	for _, tt := range []struct {
+		res  string
+		want startplan.Limits
+	}{
+		{"", startplan.Limits{MemoryMax: 2 << 30, TasksMax: 512}},
+		{"resources: {memory_max: 3G, tasks_max: 256, cpu_quota: 150%, cpu_weight: 200}\n", startplan.Limits{MemoryMax: 3 << 30, TasksMax: 256, CPUQuota: 1500000, CPUWeight: 200}},
+		{"resources: {memory_max: 1536M, cpu_quota: 5%}\n", startplan.Limits{MemoryMax: 1536 << 20, TasksMax: 512, CPUQuota: 50000}},
+	} {
+		s, err := Parse("x.yaml", []byte("port: 27015\n"+tt.res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := startplan.Decode(startplan.Encode(s.StartPlan()))
+		if err != nil || p.Limits != tt.want {
+			t.Errorf("%q: %+v, %v; want %+v", tt.res, p.Limits, err, tt.want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // Resources are per-instance limits, mapped 1:1 to systemd settings. Unset
@@ -147,6 +149,23 @@ func (r Resources) LogBounds() (days int, size int64) {
 		size = d / 2
 	}
 	return days, size
+}
+
+// Limits are r's cgroup limits for the start helper, l4d2@.service's
+// defaults (DefaultMemoryMax, DefaultTasksMax) where unset.
+func (r Resources) Limits() startplan.Limits {
+	mem, _ := parseSize(r.MemoryMax)
+	if mem == 0 {
+		mem, _ = parseSize(DefaultMemoryMax)
+	}
+	l := startplan.Limits{MemoryMax: uint64(mem), TasksMax: uint64(r.TasksMax), CPUWeight: uint64(r.CPUWeight)}
+	if l.TasksMax == 0 {
+		l.TasksMax = DefaultTasksMax
+	}
+	if pct, err := strconv.Atoi(strings.TrimSuffix(r.CPUQuota, "%")); err == nil && pct > 0 {
+		l.CPUQuota = uint64(pct) * 10000 // 100% = one CPU = 1 s per s
+	}
+	return l
 }
 
 // DiskBytes is r.Disk in bytes, 0 when unset.

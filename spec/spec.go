@@ -89,7 +89,7 @@ func HostPlan(l Limits) startplan.Plan {
 
 // StartPlan is what the start helper needs from s (see package startplan).
 func (s *Spec) StartPlan() startplan.Plan {
-	p := startplan.Plan{Spec: s.raw, Config: s.Config, Disk: s.Resources.DiskBytes()}
+	p := startplan.Plan{Spec: s.raw, Config: s.Config, Disk: s.Resources.DiskBytes(), Limits: s.Resources.Limits()}
 	p.LogDays, p.LogBytes = s.Resources.LogBounds()
 	for _, o := range s.Overlays {
 		p.Overlays = append(p.Overlays, startplan.Overlay{Path: o.Path, Alias: o.Alias})

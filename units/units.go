@@ -139,7 +139,10 @@ NotifyAccess=exec
 WatchdogSignal=SIGKILL
 Restart=on-failure
 RestartSec=3
-# Defaults that protect the host; a spec's resources: overrides them.
+# Defaults that protect the host; a spec's resources: overrides them. The
+# start helper sets these on the unit at every start (runtime properties,
+# in /run/systemd/system.control), the spec's or these: set here, a reload
+# would apply a lowered one to the running server at once.
 MemoryMax=` + spec.DefaultMemoryMax + `
 TasksMax=` + strconv.Itoa(spec.DefaultTasksMax) + `
 
@@ -370,8 +373,30 @@ func appendQuoted(b []byte, s string) []byte {
 }
 
 // appendResources maps a spec's resources: to systemd settings; each value
-// was validated by the spec package.
+// was validated by the spec package. The cgroup limits are only named in
+// a comment: the start helper sets them at each start (startplan.Limits),
+// since systemd would apply them here to the running server at every
+// daemon-reload. CPUAffinity= and Nice= take effect at exec only.
 func appendResources(b []byte, r spec.Resources) []byte {
+	b = append(b, "# Set by the start helper at each start, kept until the next one\n# (systemctl show -p MemoryMax,TasksMax,CPUQuotaPerSecUSec,CPUWeight):"...)
+	l := r.Limits()
+	mem := r.MemoryMax
+	if mem == "" {
+		mem = spec.DefaultMemoryMax
+	}
+	b = append(b, " MemoryMax="...)
+	b = append(b, mem...)
+	b = append(b, " TasksMax="...)
+	b = strconv.AppendUint(b, l.TasksMax, 10)
+	if r.CPUQuota != "" {
+		b = append(b, " CPUQuota="...)
+		b = append(b, r.CPUQuota...)
+	}
+	if r.CPUWeight > 0 {
+		b = append(b, " CPUWeight="...)
+		b = strconv.AppendInt(b, int64(r.CPUWeight), 10)
+	}
+	b = append(b, '\n')
 	set := func(key, val string) {
 		if val != "" {
 			b = append(b, key...)
@@ -380,15 +405,7 @@ func appendResources(b []byte, r spec.Resources) []byte {
 			b = append(b, '\n')
 		}
 	}
-	set("MemoryMax", r.MemoryMax)
-	set("CPUQuota", r.CPUQuota)
 	set("CPUAffinity", r.CPUAffinity)
-	if r.CPUWeight > 0 {
-		set("CPUWeight", strconv.Itoa(r.CPUWeight))
-	}
-	if r.TasksMax > 0 {
-		set("TasksMax", strconv.Itoa(r.TasksMax))
-	}
 	if r.Nice != nil {
 		set("Nice", strconv.Itoa(*r.Nice))
 	}

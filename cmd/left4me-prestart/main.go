@@ -64,9 +64,12 @@ func main() {
 		// unit's own has /run/left4me read-only (TemporaryFileSystem=).
 		// And the relay's only way to systemd: the unit hides the
 		// notification socket's path from the server.
+		// And its cgroup limits, on the unit at each start: in its drop-in
+		// a daemon-reload would apply them to the running server.
 		err = prestart.InHostMountNS(func() error {
 			return errors.Join(prestart.StoreConsole(layout.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET")),
-				prestart.StoreNotify(os.Getenv("NOTIFY_SOCKET")))
+				prestart.StoreNotify(os.Getenv("NOTIFY_SOCKET")),
+				prestart.SetLimits(prestart.ManagerSocket, layout.Unit(name), p.Limits))
 		})
 	}
 	if err != nil {

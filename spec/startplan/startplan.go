@@ -49,6 +49,22 @@ type Plan struct {
 	LogBytes int64
 	Errors   []string // non-empty: the spec was invalid; nothing else is set
 	Ports    []Port   // the whole set, for the start helper's record
+	Limits   Limits   // zero in the host's plan
+}
+
+// Limits are the server's cgroup limits, which the start helper sets on
+// its unit at every start as runtime properties (systemctl set-property
+// --runtime), not the generator in its drop-in: systemd applies a unit
+// file's cgroup settings to the running cgroup at every daemon-reload
+// (unit_deserialize_state invalidates the realized cgroup, src/core/
+// unit-serialize.c), so a limit lowered in the spec would hit a running
+// server at once, and a MemoryMax below what it uses is the OOM killer.
+// Set at the start, they hold until the next one, whatever is reloaded.
+type Limits struct {
+	MemoryMax uint64 // bytes
+	TasksMax  uint64
+	CPUQuota  uint64 // µs of CPU time per second; 0: none
+	CPUWeight uint64 // 0: systemd's default
 }
 
 // Port is one UDP port of the instance's set and its role ("game",
@@ -150,6 +166,16 @@ func Encode(p Plan) []byte {
 		b = append(b, "port "...)
 		b = append(b, FormatPorts([]Port{pt})...)
 	}
+	if l := p.Limits; l.MemoryMax > 0 {
+		b = append(b, "limits "...)
+		for i, n := range []uint64{l.MemoryMax, l.TasksMax, l.CPUQuota, l.CPUWeight} {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = strconv.AppendUint(b, n, 10)
+		}
+		b = append(b, '\n')
+	}
 	if p.Disk > 0 {
 		b = append(b, "disk "...)
 		b = strconv.AppendInt(b, p.Disk, 10)
@@ -210,6 +236,22 @@ func Decode(data []byte) (Plan, error) {
 				bad(err.Error())
 			}
 			p.Ports = append(p.Ports, pt)
+		case "limits":
+			var l Limits
+			f := strings.Fields(val)
+			ok := len(f) == 4
+			for i, to := range []*uint64{&l.MemoryMax, &l.TasksMax, &l.CPUQuota, &l.CPUWeight} {
+				if !ok {
+					break
+				}
+				var err error
+				*to, err = strconv.ParseUint(f[i], 10, 64)
+				ok = err == nil
+			}
+			if !ok || l.MemoryMax == 0 || l.TasksMax == 0 || l.CPUWeight > 10000 {
+				bad(fmt.Sprintf("limits %q is not MEMORY TASKS CPU_QUOTA CPU_WEIGHT", val))
+			}
+			p.Limits = l
 		case "disk":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n <= 0 {

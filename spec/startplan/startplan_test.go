@@ -21,6 +21,8 @@ func TestRoundTrip(t *testing.T) {
 			Config: []string{`hostname "My server"`, "", "  spaced\tline  ", "config x"}},
 		{Spec: specBytes, Disk: 1 << 30, LogDays: 3, LogBytes: 64 << 20},
 		{Spec: specBytes, Ports: []Port{{"game", 27015}, {"client", 28015}, {"steam", 30015}}},
+		{Spec: specBytes, Limits: Limits{MemoryMax: 2 << 30, TasksMax: 512}},
+		{Spec: specBytes, Limits: Limits{MemoryMax: 3 << 30, TasksMax: 256, CPUQuota: 1500000, CPUWeight: 200}},
 		{Errors: []string{"a.yaml:1:7: port: 0 is out of range", "a.yaml:2:1: x: unknown key"}},
 	} {
 		got, err := Decode(Encode(p))
@@ -54,6 +56,10 @@ func TestDecodeRefuses(t *testing.T) {
 		{"truncated", h + "config x", "truncated"},
 		{"logs not numbers", h + "logs x 1\n" + d, `logs "x 1" is not DAYS BYTES`},
 		{"logs negative", h + "logs 1 -5\n" + d, `logs "1 -5" is not DAYS BYTES`},
+		{"limits short", h + "limits 1 2 3\n" + d, `limits "1 2 3" is not MEMORY TASKS CPU_QUOTA CPU_WEIGHT`},
+		{"limits no memory", h + "limits 0 2 0 0\n" + d, `is not MEMORY TASKS`},
+		{"limits negative", h + "limits 1 -2 0 0\n" + d, `is not MEMORY TASKS`},
+		{"limits weight", h + "limits 1 2 0 10001\n" + d, `is not MEMORY TASKS`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode([]byte(c.text))
