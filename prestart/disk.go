@@ -270,6 +270,15 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		} else if err == nil && len(p.Errors) > 0 {
 			p, err = hostPlan(c, planDir, name, "its spec was made invalid while it runs")
 		}
+		if n, ok := rundir.Of(c.Layout, name).ReadCeiling(); ok {
+			// What its start gave it holds until its next start, as
+			// its other limits: a ceiling lowered since, in its spec or
+			// limits.yaml, would stop it under its players at once.
+			if err == nil && n != p.Disk {
+				c.step("%s: held to the ceiling its start gave it (%s) until it stops, not to %s", name, Size(n), Size(p.Disk))
+			}
+			p.Disk, err = n, nil
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue

@@ -133,6 +133,10 @@ func TestOverDiskOrphan(t *testing.T) {
 			if err := os.Remove(e.path("runtime/srv/usage")); err != nil {
 				t.Fatal(err)
 			}
+			// Started before the ceiling was recorded: the plans decide.
+			if err := os.Remove(e.path("runtime/srv/ceiling")); err != nil {
+				t.Fatal(err)
+			}
 			planDir := t.TempDir()
 			if tc.host != nil {
 				path := startplan.HostPath(planDir)
@@ -182,12 +186,37 @@ func startedSrv(t *testing.T) *env {
 	return e
 }
 
+// The disk timer holds a running server to the ceiling its start gave it
+// (layout.Ceiling), not to one lowered since in its spec or limits.yaml:
+// that would stop it under its players; its next start takes the new one.
+func TestOverDiskKeepsStartCeiling(t *testing.T) {
+	e := startedSrv(t)
+	lowered := func(string, string) (startplan.Plan, error) { return startplan.Plan{Disk: 1}, nil }
+	if n, ok := rundir.Of(e.c.Layout, "srv").ReadCeiling(); !ok || n <= 1 {
+		t.Fatalf("the start recorded ceiling %d, %v", n, ok)
+	}
+	over, errs, err := OverDisk(e.c, t.TempDir(), lowered)
+	if err != nil || len(over) != 0 || len(errs) != 0 {
+		t.Fatalf("a ceiling lowered since the start: over %v, errs %v, %v", over, errs, err)
+	}
+	if err := os.WriteFile(e.path("runtime/srv/ceiling"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	over, errs, err = OverDisk(e.c, t.TempDir(), lowered)
+	if err != nil || len(over) != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrDiskFull) {
+		t.Fatalf("over the ceiling it started with: over %v, errs %v, %v", over, errs, err)
+	}
+}
+
 // A server's private /tmp and /var/tmp (systemd's directories of root's,
 // named for its unit and this boot) count against its ceiling; a
 // look-alike someone else made, another unit's or another boot's do not.
 func TestOverDiskPrivateTmp(t *testing.T) {
 	const boot = "0123456789abcdef0123456789abcdef"
 	e := startedSrv(t)
+	if err := os.Remove(e.path("runtime/srv/ceiling")); err != nil { // the plan decides
+		t.Fatal(err)
+	}
 	dir, err := unix.Open(e.path("runtime/srv"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatal(err)

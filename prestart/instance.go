@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -237,6 +238,13 @@ func recordPorts(dir int, dirPath string, ports []startplan.Port) error {
 		return nil
 	}
 	return replaceAt(dir, layout.Ports, startplan.FormatPorts(ports), dirPath)
+}
+
+// recordCeiling writes layout.Ceiling in the open runtime/NAME (root's)
+// by a rename: the disk ceiling this start gives the server, which the
+// disk timer holds it to until its next start.
+func recordCeiling(dir int, dirPath string, disk int64) error {
+	return replaceAt(dir, layout.Ceiling, []byte(strconv.FormatInt(disk, 10)+"\n"), dirPath)
 }
 
 // LayerError is a problem with overlays[Index] of the spec, so that

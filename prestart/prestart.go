@@ -124,6 +124,9 @@ func Start(c Config, name string, p startplan.Plan) error {
 	if err := recordPorts(inst.lock, c.Layout.RuntimeDir(name), p.Ports); err != nil {
 		return err
 	}
+	if err := recordCeiling(inst.lock, c.Layout.RuntimeDir(name), p.Disk); err != nil {
+		return err
+	}
 	c.step("mounting overlay on %s: %d overlay(s) over the installation...", inst.merged, len(p.Overlays))
 	if err := mountLayers(c, inst, layers, c.Layout.RuntimeDir(name)); err != nil {
 		return err

@@ -207,6 +207,21 @@ func (d Dir) readSmall(part string) (string, bool) {
 	return strings.TrimSpace(string(b)), true
 }
 
+// ReadCeiling is the disk ceiling the last start was given
+// (layout.Ceiling, 0: none); ok is false without one. Like ReadRecord,
+// only a small regular file owned by root counts.
+func (d Dir) ReadCeiling() (bytes int64, ok bool) {
+	s, ok := d.readSmall(layout.Ceiling)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
 // ReadUsage is the last measure of the instance's upper layer and dumps
 // (layout.Usage) and when it was taken; ok is false without one. Like
 // ReadRecord, only a small regular file owned by root counts.

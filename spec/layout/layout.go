@@ -79,6 +79,11 @@ const (
 	// lines, startplan.FormatPorts): while the server runs it holds them
 	// against every spec (spec.ClaimPorts).
 	Ports = "ports"
+	// Ceiling is the disk ceiling (bytes, 0: none) the last start was
+	// given: left4me-disk.timer holds a running server to it, not to a
+	// spec changed since, as the start's other limits hold until the next
+	// (startplan.Limits).
+	Ceiling = "ceiling"
 	// Stopped is the run (INVOCATION_ID) of the last server that ended
 	// while PID 1 stopped or restarted it as asked (a stop or restart
 	// job), written by the stop helper: left4me retry leaves a server

@@ -17,6 +17,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/table"
 	"github.com/left4me/left4me/prestart"
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 )
@@ -184,6 +185,13 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		measured := " (measured " + st.Disk.MeasuredAt.Format("2006-01-02 15:04:05 MST") + ")"
 		if s != nil {
 			st.Disk.Ceiling = s.Resources.DiskBytes()
+		}
+		// A running server is held to the ceiling its start gave it.
+		if n, ok := rundir.Of(e.Layout, name).ReadCeiling(); ok && st.Mounted && n != st.Disk.Ceiling {
+			if s != nil {
+				measured += fmt.Sprintf("; its spec's %s from its next start", prestart.Size(st.Disk.Ceiling))
+			}
+			st.Disk.Ceiling = n
 		}
 		switch d := st.Disk; {
 		case d.Ceiling > 0 && d.Bytes > d.Ceiling:
