@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -312,5 +313,43 @@ func TestStartOverTheDiskCeiling(t *testing.T) {
 		if fail.Code(err) != fail.CodeFailure || !strings.Contains(errText(err), "over its disk ceiling") || len(te.sd.calls) != 0 {
 			t.Errorf("%s: %v, calls %v", op, err, te.sd.calls)
 		}
+	}
+}
+
+// A person at a terminal is asked before a stop or restart at once kicks
+// players, and told who; a script, --when-empty and an empty server are
+// not asked.
+func TestStopAtOnceAsksWhoPlays(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		terminal bool
+		players  int
+		answer   string
+		asked    bool
+		acted    bool
+	}{
+		{"a person declines", []string{"stop", "srv1"}, true, 2, "n\n", true, false},
+		{"a person agrees", []string{"stop", "srv1"}, true, 2, "y\n", true, true},
+		{"restart --all, declined", []string{"restart", "--all"}, true, 2, "\n", true, false},
+		{"nobody plays", []string{"stop", "srv1"}, true, 0, "", false, true},
+		{"a script", []string{"stop", "srv1"}, false, 2, "", false, true},
+		{"when empty", []string{"stop", "srv1", "--when-empty", "--deadline", "0"}, true, 0, "", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			te.spec(t, "srv1", "port: 27015\n")
+			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+			te.Players = func(context.Context, string) (int, int, error) { return tt.players, 0, nil }
+			te.Stdin, te.Terminal = strings.NewReader(tt.answer), tt.terminal
+			te.sd.calls = nil
+			err := te.run(tt.args...)
+			asked := strings.Contains(te.err.String(), "srv1 has 2 player(s) on it now: they are kicked.\n"+tt.args[0]+" at once anyway?")
+			acted := slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, tt.args[0]) })
+			if asked != tt.asked || acted != tt.acted || (err == nil) != tt.acted {
+				t.Errorf("asked %v, acted %v (%v), err %v; want asked %v, acted %v\n%s", asked, acted, te.sd.calls, err, tt.asked, tt.acted, te.err)
+			}
+		})
 	}
 }

@@ -100,6 +100,9 @@ func (e *Env) allOp(ctx context.Context, p rollout.Plan) error {
 			return err
 		}
 	}
+	if err := e.confirmKick(ctx, sd, p, names); err != nil {
+		return err
+	}
 	if op == "restart" {
 		if err := e.ReloadIfStale(ctx, sd, names); err != nil {
 			return err

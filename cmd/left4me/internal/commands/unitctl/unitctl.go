@@ -52,7 +52,9 @@ func UnitCmd(e *Env, op string) *cli.Command {
 		ArgsUsage: "NAME...",
 		Description: `Goes through systemd (D-Bus) like systemctl ` + op + ` l4d2@NAME.service and
 waits for the job. On failure it prints the unit's result and its last
-journal lines and exits non-zero. Needs root (or polkit's consent).
+journal lines and exits non-zero. Needs root (or polkit's consent).` + map[bool]string{true: `
+On a terminal, a stop or restart at once asks first when players are on,
+saying who; --when-empty waits for them instead.`}[op != "start"] + `
 
 Example:
   left4me ` + op + ` srv1 srv2`,
@@ -96,6 +98,9 @@ func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := e.confirmKick(ctx, sd, p, names); err != nil {
+		return err
 	}
 	if op != "stop" {
 		if err := e.ReloadIfStale(ctx, sd, names); err != nil {

@@ -1,9 +1,10 @@
-package dayops
+package unitctl
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -25,4 +26,24 @@ func (e *Env) Occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 		return fmt.Sprintf("%s may have players: it cannot be asked (%v)", name, err)
 	}
 	return fmt.Sprintf("%s has %d player(s) on it now: they are kicked", name, humans)
+}
+
+// confirmKick asks a person at a terminal before an op at once would kick
+// players (a script goes ahead: --when-empty is how it waits). Nothing
+// is asked of a server that nobody plays on, nor without a terminal.
+func (e *Env) confirmKick(ctx context.Context, sd clienv.Systemd, p rollout.Plan, names []string) error {
+	if p.WhenEmpty || !e.Terminal {
+		return nil
+	}
+	var who []string
+	for _, n := range names {
+		if w := e.Occupied(ctx, sd, n); w != "" {
+			who = append(who, w)
+		}
+	}
+	if len(who) == 0 {
+		return nil
+	}
+	return e.Confirm(false, fmt.Sprintf("%s.\n%s at once anyway? (left4me %s --when-empty --deadline 30m %s waits for them)",
+		strings.Join(who, ".\n"), p.Op, p.Op, strings.Join(names, " ")))
 }
