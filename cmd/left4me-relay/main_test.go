@@ -144,18 +144,7 @@ func TestOwnsRCON(t *testing.T) {
 	if err != nil {
 		t.Skipf("TCP port %d: %v", port, err)
 	}
-	f, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder := exec.Command("sleep", "30")
-	holder.ExtraFiles = []*os.File{f}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	stop := handOver(t, ln.(*net.TCPListener))
 	err = l.ownsPort(addr)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("TCP port %d (RCON) is taken by another process", port)) {
 		t.Errorf("a squatter on the RCON port: %v", err)
@@ -170,8 +159,7 @@ func TestOwnsRCON(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("TCP port %d (RCON) is shared with another process", port)) {
 		t.Errorf("the RCON port shared: %v", err)
 	}
-	_ = holder.Process.Kill()
-	_ = holder.Wait()
+	stop()
 	if err := l.ownsPort(addr); err != nil {
 		t.Errorf("the engine's own RCON listener: %v", err)
 	}
@@ -224,18 +212,7 @@ func TestOwnsPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := theirs.(*net.UDPConn).File()
-	theirs.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder := exec.Command("sleep", "30")
-	holder.ExtraFiles = []*os.File{f}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close() // the other process's alone now
-	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	handOver(t, theirs.(*net.UDPConn)) // the other process's alone now
 	err = (&life{eng: self, port: uint16(shared)}).ownsPort("127.0.0.1:" + strconv.Itoa(shared))
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is shared with another process", shared)) {
 		t.Errorf("a port shared with another process: %v", err)

@@ -41,18 +41,7 @@ func TestOwnsOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := theirs.(*net.UDPConn).File()
-	theirs.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder := exec.Command("sleep", "30")
-	holder.ExtraFiles = []*os.File{f}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	handOver(t, theirs.(*net.UDPConn))
 	held := uint16(mine.LocalAddr().(*net.UDPAddr).Port)
 	taken := uint16(theirs.LocalAddr().(*net.UDPAddr).Port)
 	l := &life{eng: &probe.Engine{Proc: "/proc", PID: os.Getpid()}, others: []rolePort{{"client", held}}}
@@ -64,4 +53,27 @@ func TestOwnsOthers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("SourceTV port %d is taken by another process", taken)) || strings.Contains(err.Error(), "client") {
 		t.Errorf("SourceTV's port held by another: %v", err)
 	}
+}
+
+// handOver gives the socket c to another process (a sleep) and closes it
+// here: from then on only that process holds it. stop kills the process.
+func handOver(t *testing.T, c interface{ File() (*os.File, error) }) (stop func()) {
+	t.Helper()
+	f, err := c.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl, ok := c.(interface{ Close() error }); ok {
+		cl.Close()
+	}
+	holder := exec.Command("sleep", "30")
+	holder.ExtraFiles = []*os.File{f}
+	err = holder.Start()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = func() { _ = holder.Process.Kill(); _ = holder.Wait() }
+	t.Cleanup(stop)
+	return stop
 }
