@@ -66,7 +66,7 @@ $(BUILD)/steamcmd: FORCE
 # Everything make install puts on the host, for make uninstall.
 INSTALLED := $(PREFIX)/lib/systemd/system-generators/left4me-generator \
 	$(PREFIX)/lib/left4me/left4me-prestart $(PREFIX)/lib/left4me/left4me-poststop \
-	$(PREFIX)/lib/left4me/left4me-relay $(PREFIX)/lib/left4me/left4me-web \
+	$(PREFIX)/lib/left4me/left4me-relay $(PREFIX)/lib/left4me/left4me-web $(PREFIX)/lib/left4me/left4me-keep-limits \
 	$(PREFIX)/bin/left4me $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf \
 	$(PREFIX)/lib/tmpfiles.d/left4me.conf $(PREFIX)/lib/systemd/system/left4me-update.service \
 	$(PREFIX)/lib/systemd/system/left4me-update.timer $(PREFIX)/lib/systemd/system/left4me-retry@.service \
@@ -90,6 +90,7 @@ install: build $(DOCS)
 	install -Dm0755 $(BUILD)/left4me-poststop $(DESTDIR)$(PREFIX)/lib/left4me/left4me-poststop
 	install -Dm0755 $(BUILD)/left4me-relay $(DESTDIR)$(PREFIX)/lib/left4me/left4me-relay
 	install -Dm0755 $(BUILD)/left4me $(DESTDIR)$(PREFIX)/bin/left4me
+	install -Dm0755 packaging/keep-limits $(DESTDIR)$(PREFIX)/lib/left4me/left4me-keep-limits
 	@# The web panel is the same binary under its own name (left4me web serve).
 	ln -sfn ../../bin/left4me $(DESTDIR)$(PREFIX)/lib/left4me/left4me-web
 	install -Dm0644 packaging/sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/left4me.conf
@@ -122,7 +123,7 @@ install: build $(DOCS)
 	@if [ -z "$(DESTDIR)" ]; then \
 		systemd-sysusers $(PREFIX)/lib/sysusers.d/left4me.conf $(PREFIX)/lib/sysusers.d/left4me-build.conf && \
 		systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/left4me.conf && \
-		{ systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
+		{ $(PREFIX)/lib/left4me/left4me-keep-limits; systemctl daemon-reload 2>/dev/null || echo "systemd not running: units appear at next boot"; }; \
 	fi
 
 # Removes what make install installed; the specs, the game, overlays and

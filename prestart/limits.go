@@ -27,6 +27,11 @@ const limitsTimeout = 30 * time.Second
 // and a daemon-reload keeps them: the next start sets them again from
 // the plan of its spec (startplan.Limits says why).
 func SetLimits(socket, unit string, l startplan.Limits) error {
+	if l.MemoryMax == 0 || l.TasksMax == 0 {
+		// A plan from before the limits were in it (an upgrade not yet
+		// reloaded): its drop-in still carries them. Never a limit of 0.
+		return nil
+	}
 	conn, err := dbus.Dial("unix:path=" + socket)
 	if err != nil {
 		return fmt.Errorf("set the limits of %s: %w", unit, err)

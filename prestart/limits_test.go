@@ -35,3 +35,14 @@ func TestLimitProps(t *testing.T) {
 		}
 	}
 }
+
+// A plan without limits (written before they were in it) sets none: never
+// a MemoryMax of 0. The socket is never dialled.
+func TestSetLimitsWithoutLimits(t *testing.T) {
+	if err := SetLimits("/nonexistent/socket", "l4d2@x.service", startplan.Limits{}); err != nil {
+		t.Errorf("a plan without limits: %v", err)
+	}
+	if err := SetLimits("/nonexistent/socket", "l4d2@x.service", startplan.Limits{MemoryMax: 1 << 30, TasksMax: 512}); err == nil {
+		t.Error("limits set through a socket that does not exist")
+	}
+}

@@ -160,6 +160,26 @@ func TestDeb(t *testing.T) {
 			t.Errorf("needrestart -r l without %s does not list l4d2@one.service, so the step above proves nothing:\n%s", conf, restart)
 		}
 	})
+	t.Run("an upgrade keeps running servers' limits", func(t *testing.T) {
+		// As a left4me before 2026-12-07 left a running server: its limits
+		// in a drop-in of the unit, none set at its start.
+		c.MustRun(t, "sh", "-c", "mkdir -p /run/systemd/system/l4d2@one.service.d && printf '[Service]\\nTasksMax=300\\nMemoryMax=3G\\n' >/run/systemd/system/l4d2@one.service.d/old.conf && rm -rf /run/systemd/system.control/l4d2@one.service.d && systemctl daemon-reload")
+		limits := func() string {
+			return strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "TasksMax", "l4d2@one.service")) + " " +
+				strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MemoryMax", "l4d2@one.service"))
+		}
+		if got := limits(); got != "300 3221225472" {
+			t.Fatalf("setup: limits %q", got)
+		}
+		pid := mainPID(t, c, "one")
+		// This version's generator writes no such drop-in: the upgrade's
+		// reload would put the template's 512 and 2G on the server.
+		c.MustRun(t, "rm", "/run/systemd/system/l4d2@one.service.d/old.conf")
+		c.MustRun(t, "dpkg", "-i", pkg)
+		if got := limits(); got != "300 3221225472" || mainPID(t, c, "one") != pid {
+			t.Errorf("after the upgrade: limits %q (want 300 3221225472 kept), main PID %s (was %s)", got, mainPID(t, c, "one"), pid)
+		}
+	})
 	kept := []string{
 		"installation/srcds_run",
 		"installation/left4dead2/who.txt",
