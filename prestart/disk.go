@@ -232,6 +232,26 @@ func Size(n int64) string {
 	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTP"[exp]) + "iB"
 }
 
+// HeldCeiling is the disk ceiling a running server is held to: its
+// plan's (planned), unless the one its start gave it (started, when ok)
+// is higher or none (0). A ceiling lowered since its start, in its spec
+// or limits.yaml, waits for its next start, as its other limits: now it
+// would stop it under its players. A raised one applies at once.
+func HeldCeiling(started int64, ok bool, planned int64) int64 {
+	if ok && planned > 0 && (started == 0 || started > planned) {
+		return started
+	}
+	return planned
+}
+
+// ceilingText is a ceiling for a message: its size, or none (0).
+func ceilingText(n int64) string {
+	if n == 0 {
+		return "none"
+	}
+	return Size(n)
+}
+
 // OverDisk is left4me-disk.timer's round over every mounted instance:
 // it prunes its logs (through its merged directory, as the server sees
 // them: the upper layer of a mounted overlay is not to be changed beneath
@@ -270,14 +290,9 @@ func OverDisk(c Config, planDir string, planOf func(dir, name string) (startplan
 		} else if err == nil && len(p.Errors) > 0 {
 			p, err = hostPlan(c, planDir, name, "its spec was made invalid while it runs")
 		}
-		if n, ok := rundir.Of(c.Layout, name).ReadCeiling(); ok {
-			// What its start gave it holds until its next start, as
-			// its other limits: a ceiling lowered since, in its spec or
-			// limits.yaml, would stop it under its players at once.
-			if err == nil && n != p.Disk {
-				c.step("%s: held to the ceiling its start gave it (%s) until it stops, not to %s", name, Size(n), Size(p.Disk))
-			}
-			p.Disk, err = n, nil
+		if n, ok := rundir.Of(c.Layout, name).ReadCeiling(); err == nil && HeldCeiling(n, ok, p.Disk) != p.Disk {
+			c.step("%s: held to the ceiling its start gave it (%s) until it stops, not to the lower %s", name, ceilingText(n), Size(p.Disk))
+			p.Disk, hostHeld = n, false
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))

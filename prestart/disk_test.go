@@ -187,24 +187,45 @@ func startedSrv(t *testing.T) *env {
 }
 
 // The disk timer holds a running server to the ceiling its start gave it
-// (layout.Ceiling), not to one lowered since in its spec or limits.yaml:
-// that would stop it under its players; its next start takes the new one.
+// (layout.Ceiling) when one lowered since in its spec or limits.yaml would
+// stop it under its players; a raised one applies at once (an operator
+// saving a server near its ceiling), and so does none.
 func TestOverDiskKeepsStartCeiling(t *testing.T) {
 	e := startedSrv(t)
-	lowered := func(string, string) (startplan.Plan, error) { return startplan.Plan{Disk: 1}, nil }
+	plan := func(disk int64) func(string, string) (startplan.Plan, error) {
+		return func(string, string) (startplan.Plan, error) { return startplan.Plan{Disk: disk}, nil }
+	}
+	record := func(n string) {
+		if err := os.WriteFile(e.path("runtime/srv/ceiling"), []byte(n+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if n, ok := rundir.Of(e.c.Layout, "srv").ReadCeiling(); !ok || n <= 1 {
 		t.Fatalf("the start recorded ceiling %d, %v", n, ok)
 	}
-	over, errs, err := OverDisk(e.c, t.TempDir(), lowered)
-	if err != nil || len(over) != 0 || len(errs) != 0 {
-		t.Fatalf("a ceiling lowered since the start: over %v, errs %v, %v", over, errs, err)
+	for _, tt := range []struct {
+		record string
+		plan   int64
+		over   bool
+	}{
+		{"", 1, false},        // the start's (the spec's, above the tree) over a lowered one
+		{"1", 1 << 40, false}, // a raised one at once
+		{"1", 0, false},       // and none
+		{"1", 1, true},        // both below
+		{"0", 1, false},       // started without a ceiling: none until it stops
+	} {
+		if tt.record != "" {
+			record(tt.record)
+		}
+		over, errs, err := OverDisk(e.c, t.TempDir(), plan(tt.plan))
+		if err != nil || (len(over) == 1) != tt.over || (len(errs) == 1) != tt.over || tt.over && !errors.Is(errs[0], ErrDiskFull) {
+			t.Errorf("record %q, plan %d: over %v, errs %v, %v; want over %v", tt.record, tt.plan, over, errs, err, tt.over)
+		}
 	}
-	if err := os.WriteFile(e.path("runtime/srv/ceiling"), []byte("1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	over, errs, err = OverDisk(e.c, t.TempDir(), lowered)
-	if err != nil || len(over) != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrDiskFull) {
-		t.Fatalf("over the ceiling it started with: over %v, errs %v, %v", over, errs, err)
+	// A plan that cannot be read is still said, whatever the record.
+	_, errs, _ := OverDisk(e.c, t.TempDir(), func(string, string) (startplan.Plan, error) { return startplan.Plan{}, errors.New("unreadable") })
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "unreadable") {
+		t.Errorf("an unreadable plan: %v", errs)
 	}
 }
 

@@ -32,6 +32,19 @@ func SetLimits(socket, unit string, l startplan.Limits) error {
 		// reloaded): its drop-in still carries them. Never a limit of 0.
 		return nil
 	}
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(time.Second) // PID 1 re-executing (a systemd upgrade)
+		}
+		if err = setLimits(socket, unit, l); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func setLimits(socket, unit string, l startplan.Limits) error {
 	conn, err := dbus.Dial("unix:path=" + socket)
 	if err != nil {
 		return fmt.Errorf("set the limits of %s: %w", unit, err)

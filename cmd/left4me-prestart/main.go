@@ -64,13 +64,22 @@ func main() {
 		// unit's own has /run/left4me read-only (TemporaryFileSystem=).
 		// And the relay's only way to systemd: the unit hides the
 		// notification socket's path from the server.
-		// And its cgroup limits, on the unit at each start: in its drop-in
-		// a daemon-reload would apply them to the running server.
 		err = prestart.InHostMountNS(func() error {
 			return errors.Join(prestart.StoreConsole(layout.ConsoleDir, name, os.Getenv("NOTIFY_SOCKET")),
-				prestart.StoreNotify(os.Getenv("NOTIFY_SOCKET")),
-				prestart.SetLimits(prestart.ManagerSocket, layout.Unit(name), p.Limits))
+				prestart.StoreNotify(os.Getenv("NOTIFY_SOCKET")))
 		})
+		if err == nil {
+			// And its cgroup limits, on the unit at each start: in its
+			// drop-in a daemon-reload would apply them to the running
+			// server. PID 1 not answering is no refusal of the spec:
+			// Restart= may try again.
+			if err := prestart.InHostMountNS(func() error {
+				return prestart.SetLimits(prestart.ManagerSocket, layout.Unit(name), p.Limits)
+			}); err != nil {
+				diag.PrintError(os.Stderr, prog, err)
+				os.Exit(1)
+			}
+		}
 	}
 	if err != nil {
 		diag.PrintError(os.Stderr, prog, err)

@@ -13,7 +13,7 @@ import (
 func TestDepsNamesTheCommand(t *testing.T) {
 	// python3-apt, found by its path, may be in between.
 	out, err := runDeps(t)
-	want := []string{"install them with: sudo apt-get install -y ansible-core chromium dbus dpkg iproute2 make openssh-client openssh-server ",
+	want := []string{"install them with: sudo apt-get install -y ansible-core chromium dbus dpkg iproute2 make needrestart openssh-client openssh-server ",
 		" systemd systemd-container util-linux \n"}
 	if err != nil || !strings.Contains(out, want[0]) || !strings.Contains(out, want[1]) {
 		t.Fatalf("%v:\n%s", err, out)

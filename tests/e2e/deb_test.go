@@ -163,12 +163,16 @@ func TestDeb(t *testing.T) {
 	t.Run("an upgrade keeps running servers' limits", func(t *testing.T) {
 		// As a left4me before 2026-12-07 left a running server: its limits
 		// in a drop-in of the unit, none set at its start.
-		c.MustRun(t, "sh", "-c", "mkdir -p /run/systemd/system/l4d2@one.service.d && printf '[Service]\\nTasksMax=300\\nMemoryMax=3G\\n' >/run/systemd/system/l4d2@one.service.d/old.conf && rm -rf /run/systemd/system.control/l4d2@one.service.d && systemctl daemon-reload")
+		c.MustRun(t, "sh", "-c", "mkdir -p /run/systemd/system/l4d2@one.service.d && printf '[Service]\\nTasksMax=300\\nMemoryMax=3G\\nCPUQuota=150%%%%\\nCPUWeight=200\\n' >/run/systemd/system/l4d2@one.service.d/old.conf && rm -rf /run/systemd/system.control/l4d2@one.service.d && systemctl daemon-reload")
 		limits := func() string {
-			return strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "TasksMax", "l4d2@one.service")) + " " +
-				strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "MemoryMax", "l4d2@one.service"))
+			var v []string
+			for _, p := range []string{"TasksMax", "MemoryMax", "CPUQuotaPerSecUSec", "CPUWeight"} {
+				v = append(v, strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", p, "l4d2@one.service")))
+			}
+			return strings.Join(v, " ")
 		}
-		if got := limits(); got != "300 3221225472" {
+		const old = "300 3221225472 1.500000s 200"
+		if got := limits(); got != old {
 			t.Fatalf("setup: limits %q", got)
 		}
 		pid := mainPID(t, c, "one")
@@ -176,8 +180,8 @@ func TestDeb(t *testing.T) {
 		// reload would put the template's 512 and 2G on the server.
 		c.MustRun(t, "rm", "/run/systemd/system/l4d2@one.service.d/old.conf")
 		c.MustRun(t, "dpkg", "-i", pkg)
-		if got := limits(); got != "300 3221225472" || mainPID(t, c, "one") != pid {
-			t.Errorf("after the upgrade: limits %q (want 300 3221225472 kept), main PID %s (was %s)", got, mainPID(t, c, "one"), pid)
+		if got := limits(); got != old || mainPID(t, c, "one") != pid {
+			t.Errorf("after the upgrade: limits %q (want %q kept), main PID %s (was %s)", got, old, mainPID(t, c, "one"), pid)
 		}
 	})
 	kept := []string{

@@ -335,6 +335,7 @@ func TestStopAtOnceAsksWhoPlays(t *testing.T) {
 		{"nobody plays", []string{"stop", "srv1"}, true, 0, "", false, true},
 		{"a script", []string{"stop", "srv1"}, false, 2, "", false, true},
 		{"when empty", []string{"stop", "srv1", "--when-empty", "--deadline", "0"}, true, 0, "", false, true},
+		{"a start kicks nobody", []string{"start", "srv1"}, true, 2, "", false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			te := newEnv(t)

@@ -207,7 +207,7 @@ func (s *Server) instanceLive(w http.ResponseWriter, r *http.Request, sess Sessi
 const maxDeadline = 24 * time.Hour
 
 // actionArgs is the command line of an action asked for by a form.
-func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) ([]string, error) {
+func actionArgs(name, what string, whenEmpty bool, deadline string, force, kick bool) ([]string, error) {
 	switch what {
 	case "start":
 		return []string{"start", name}, nil
@@ -225,6 +225,16 @@ func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) 
 		// --when-empty. Dropped silently, it stopped the server at once,
 		// its players unwarned.
 		return nil, fmt.Errorf("%w: “then anyway, warning the players” needs “when empty”: tick both to wait and then warn, or neither to %s now", ErrBadInput, what)
+	}
+	if kick && whenEmpty {
+		return nil, fmt.Errorf("%w: “now, even with players on” does not wait: untick “when empty” to %s now, or leave it ticked to wait for them", ErrBadInput, what)
+	}
+	if !whenEmpty && !kick {
+		// At once, but only while nobody plays, as the command line
+		// judges it (the console asked where A2S may count bots or
+		// nobody; a server that cannot be asked counts as occupied):
+		// left running otherwise, and the action's output says why.
+		return append(args, "--when-empty", "--deadline", "0s", name), nil
 	}
 	if whenEmpty {
 		d, err := time.ParseDuration(deadline)
@@ -245,16 +255,20 @@ func actionArgs(name, what string, whenEmpty bool, deadline string, force bool) 
 func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 	name := r.PathValue("name")
 	args, err := actionArgs(name, r.PostFormValue("action"), r.PostFormValue("when_empty") == "on",
-		r.PostFormValue("deadline"), r.PostFormValue("force") == "on")
+		r.PostFormValue("deadline"), r.PostFormValue("force") == "on", r.PostFormValue("kick") == "on")
 	if err != nil {
 		s.logf(sess, "refused %s of %s: %v", r.PostFormValue("action"), name, err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if who := s.playing(r.Context(), sess, name, args); who != "" && r.PostFormValue("kick") != "on" {
-		s.logf(sess, "refused left4me %s: %s", strings.Join(args, " "), who)
-		http.Error(w, who+": tick “when empty” to wait for them, or “now, even with players on” to kick them", http.StatusConflict)
-		return
+	what := r.PostFormValue("action")
+	atOnce := (what == "stop" || what == "restart") && r.PostFormValue("when_empty") != "on" && r.PostFormValue("kick") != "on"
+	if who := ""; atOnce {
+		if who = s.playing(r.Context(), sess, name); who != "" {
+			s.logf(sess, "refused left4me %s: %s", strings.Join(args, " "), who)
+			http.Error(w, who+": tick “when empty” to wait for them, or “now, even with players on” to kick them", http.StatusConflict)
+			return
+		}
 	}
 	// Only an instance with a spec: the actions are kept by name. A stop
 	// goes to one without (its spec removed while it runs: left4me stop
@@ -279,13 +293,11 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, sess Session) {
 	http.Redirect(w, r, "/i/"+name, http.StatusSeeOther)
 }
 
-// playing says who plays on name when args would stop it at once (a stop
-// or restart without --when-empty), from the pages' gathering (at most
-// liveFor old); "" when nobody does or args wait for them.
-func (s *Server) playing(ctx context.Context, sess Session, name string, args []string) string {
-	if (args[0] != "stop" && args[0] != "restart") || slices.Contains(args, "--when-empty") {
-		return ""
-	}
+// playing says who plays on name, from the pages' gathering (at most
+// liveFor old), for a quick answer to a stop or restart at once; "" when
+// it shows nobody. The command itself then judges again, as the command
+// line does (actionArgs: --when-empty --deadline 0s).
+func (s *Server) playing(ctx context.Context, sess Session, name string) string {
 	list, err := s.instances(ctx, sess)
 	if err != nil {
 		return ""

@@ -270,12 +270,16 @@ func TestLoginOnce(t *testing.T) {
 
 func TestActionArgs(t *testing.T) {
 	tests := []struct {
-		what, deadline string
-		empty, force   bool
-		want           []string
+		what, deadline     string
+		empty, force, kick bool
+		want               []string
 	}{
 		{what: "start", want: []string{"start", "srv1"}},
-		{what: "stop", want: []string{"stop", "srv1"}},
+		// At once only while nobody plays, as the command line judges it.
+		{what: "stop", want: []string{"stop", "--when-empty", "--deadline", "0s", "srv1"}},
+		{what: "restart", want: []string{"restart", "--when-empty", "--deadline", "0s", "srv1"}},
+		{what: "stop", kick: true, want: []string{"stop", "srv1"}},
+		{what: "stop", empty: true, deadline: "1h", kick: true}, // kick does not wait
 		{what: "restart", empty: true, deadline: "30m", want: []string{"restart", "--when-empty", "--deadline", "30m0s", "srv1"}},
 		{what: "stop", empty: true, deadline: "1h", force: true, want: []string{"stop", "--when-empty", "--deadline", "1h0m0s", "--force", "srv1"}},
 		{what: "stop", force: true}, // force needs when-empty, as on the command line
@@ -289,7 +293,7 @@ func TestActionArgs(t *testing.T) {
 		{what: "--all"},
 	}
 	for _, tt := range tests {
-		got, err := actionArgs("srv1", tt.what, tt.empty, tt.deadline, tt.force)
+		got, err := actionArgs("srv1", tt.what, tt.empty, tt.deadline, tt.force, tt.kick)
 		if tt.want == nil {
 			if err == nil {
 				t.Errorf("%+v: accepted as %q", tt, got)

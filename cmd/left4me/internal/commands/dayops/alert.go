@@ -209,7 +209,9 @@ func (e *Env) diskStop(ctx context.Context, name string, began time.Time) string
 	}
 	ceiling := "its ceiling"
 	if s, err := spec.Judge(e.Layout, name); err == nil && s.Resources.DiskBytes() > 0 {
-		ceiling = "its ceiling of " + prestart.Size(s.Resources.DiskBytes())
+		// As the disk timer held it: its start's over a lower spec's.
+		n, ok := rundir.Of(e.Layout, name).ReadCeiling()
+		ceiling = "its ceiling of " + prestart.Size(prestart.HeldCeiling(n, ok, s.Resources.DiskBytes()))
 	}
 	return fmt.Sprintf("its upper layer and crash dumps hold %s (measured %s), more than %s (or a tree too deep to measure); remove files from %s, reset it (`left4me reset %s`) or raise resources.disk; see: journalctl -u %s",
 		prestart.Size(used), at.UTC().Format("2006-01-02 15:04:05 UTC"), ceiling, e.Layout.RuntimePart(name, layout.Upper), name, layout.DiskUnit)

@@ -186,12 +186,13 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 		if s != nil {
 			st.Disk.Ceiling = s.Resources.DiskBytes()
 		}
-		// A running server is held to the ceiling its start gave it.
-		if n, ok := rundir.Of(e.Layout, name).ReadCeiling(); ok && st.Mounted && n != st.Disk.Ceiling {
-			if s != nil {
-				measured += fmt.Sprintf("; its spec's %s from its next start", prestart.Size(st.Disk.Ceiling))
+		// A running server keeps the ceiling its start gave it over one
+		// lowered since (prestart.OverDisk).
+		if n, ok := rundir.Of(e.Layout, name).ReadCeiling(); st.Mounted && s != nil {
+			if held := prestart.HeldCeiling(n, ok, st.Disk.Ceiling); held != st.Disk.Ceiling {
+				measured += fmt.Sprintf("; its spec's lower %s from its next start", prestart.Size(st.Disk.Ceiling))
+				st.Disk.Ceiling = held
 			}
-			st.Disk.Ceiling = n
 		}
 		switch d := st.Disk; {
 		case d.Ceiling > 0 && d.Bytes > d.Ceiling:

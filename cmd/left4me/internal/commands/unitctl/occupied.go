@@ -32,7 +32,7 @@ func (e *Env) Occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 // players (a script goes ahead: --when-empty is how it waits). Nothing
 // is asked of a server that nobody plays on, nor without a terminal.
 func (e *Env) confirmKick(ctx context.Context, sd clienv.Systemd, p rollout.Plan, names []string) error {
-	if p.WhenEmpty || !e.Terminal {
+	if p.WhenEmpty || !e.Terminal || p.Op != "stop" && p.Op != "restart" {
 		return nil
 	}
 	var who []string
