@@ -104,7 +104,12 @@ func TestBackups(t *testing.T) {
 		if mainPID(t, c, "srv") != pid || c.MustRun(t, "cat", db) != "SQLite format 3 second" {
 			t.Fatalf("the occupied server was touched")
 		}
-		out = c.MustRun(t, "left4me", "restore", "srv", "--yes")
+		// A script's --yes alone kicks nobody: its 3 players stay.
+		if out, err := c.Run(t, "left4me", "restore", "srv", "--yes"); err == nil || !strings.Contains(err.Error(), "srv has 3 player(s) on it now") || mainPID(t, c, "srv") != pid {
+			t.Errorf("restore --yes of an occupied server: %v\n%s", err, out)
+		}
+		// With --force at a deadline they are warned, then it goes ahead.
+		out = c.MustRun(t, "left4me", "restore", "srv", "--yes", "--when-empty", "--deadline", "1s", "--force")
 		if !strings.Contains(out, "srv: restored backup") || !strings.Contains(out, "(before restore)") {
 			t.Errorf("restore:\n%s", out)
 		}
@@ -120,7 +125,7 @@ func TestBackups(t *testing.T) {
 		}
 		// Again: the same backup, not the one the first restore took
 		// (that would undo it); that one says how to undo.
-		out = c.MustRun(t, "left4me", "restore", "srv", "--yes")
+		out = c.MustRun(t, "left4me", "restore", "srv", "--yes", "--when-empty", "--deadline", "1s", "--force")
 		if got := c.MustRun(t, "cat", db); got != "SQLite format 3 first" {
 			t.Errorf("the second restore put back %q", got)
 		}
@@ -158,7 +163,7 @@ func TestBackups(t *testing.T) {
 		if _, err := c.Run(t, "test", "-e", db); err == nil {
 			t.Fatalf("reset kept the database")
 		}
-		c.MustRun(t, "left4me", "restore", "srv", "--yes", "--no-backup")
+		c.MustRun(t, "left4me", "restore", "srv", "--yes", "--no-backup", "--when-empty", "--deadline", "1s", "--force")
 		if got := c.MustRun(t, "cat", db); got != "SQLite format 3 first" {
 			t.Errorf("after reset and restore: %q", got)
 		}
