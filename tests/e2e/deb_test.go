@@ -163,7 +163,7 @@ func TestDeb(t *testing.T) {
 	t.Run("an upgrade keeps running servers' limits", func(t *testing.T) {
 		// As a left4me before 2026-12-07 left a running server: its limits
 		// in a drop-in of the unit, none set at its start.
-		c.MustRun(t, "sh", "-c", "mkdir -p /run/systemd/system/l4d2@one.service.d && printf '[Service]\\nTasksMax=300\\nMemoryMax=3G\\nCPUQuota=150%%%%\\nCPUWeight=200\\n' >/run/systemd/system/l4d2@one.service.d/old.conf && rm -rf /run/systemd/system.control/l4d2@one.service.d && systemctl daemon-reload")
+		c.MustRun(t, "sh", "-c", "mkdir -p /run/systemd/system/l4d2@one.service.d && printf '[Service]\\nTasksMax=300\\nMemoryMax=3G\\nCPUQuota=150%%\\nCPUWeight=200\\n' >/run/systemd/system/l4d2@one.service.d/old.conf && rm -rf /run/systemd/system.control/l4d2@one.service.d && systemctl daemon-reload")
 		limits := func() string {
 			var v []string
 			for _, p := range []string{"TasksMax", "MemoryMax", "CPUQuotaPerSecUSec", "CPUWeight"} {
