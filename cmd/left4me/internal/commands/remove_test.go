@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -287,4 +288,75 @@ func TestDeleteLeftoversPrompt(t *testing.T) {
 	if !strings.Contains(said, "Delete what srv1 left behind (its spec "+spec+" was removed by hand)") || strings.Contains(said, "spec unusable") {
 		t.Errorf("said:\n%s", said)
 	}
+}
+
+// A person may answer minutes after the question: players who joined
+// meanwhile, when it named nobody, take the yes back (reset, delete and
+// restore alike); players who left do not, nor more players than it named.
+func TestPlayersJoinDuringQuestion(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		before, after int
+		done          bool
+	}{
+		{"reset, nobody then 2", []string{"reset", "srv1", "--no-backup"}, 0, 2, false},
+		{"delete, nobody then 1", []string{"delete", "srv1", "--no-backup"}, 0, 1, false},
+		{"restore, nobody then 3", []string{"restore", "srv1"}, 0, 3, false},
+		{"reset, nobody before or after", []string{"reset", "srv1", "--no-backup"}, 0, 0, true},
+		{"reset, 2 then 3: they were asked about", []string{"reset", "srv1", "--no-backup"}, 2, 3, true},
+		{"restore, 2 then 0", []string{"restore", "srv1"}, 2, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			rt := withRuntime(t, te, "srv1")
+			if tc.args[0] == "restore" {
+				if err := te.run("backup", "srv1"); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg"), "newer\n")
+			}
+			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
+			asked := false
+			te.Players = func(context.Context, string) (int, int, error) {
+				if asked {
+					return tc.after, 0, nil
+				}
+				return tc.before, 0, nil
+			}
+			te.Terminal, te.Stdin = true, answerer{r: strings.NewReader("y\n"), read: &asked}
+			err := te.run(tc.args...)
+			if tc.done != (err == nil) {
+				t.Fatalf("%v\nstderr %s", err, te.err)
+			}
+			if !tc.done {
+				want := fmt.Sprintf("since the question, srv1 has %d player(s) on it now: they are kicked; nothing was done", tc.after)
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("got %v\nwant %q", err, want)
+				}
+				if slices.Contains(te.sd.calls, "stop "+clienv.UnitOf("srv1")) {
+					t.Errorf("stopped: %v", te.sd.calls)
+				}
+				if got := readFile(t, filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg")); tc.args[0] == "restore" && got != "newer\n" {
+					t.Errorf("restored: %q", got)
+				}
+				if _, serr := os.Stat(filepath.Join(rt, "upper")); serr != nil {
+					t.Errorf("upper layer: %v", serr)
+				}
+			}
+		})
+	}
+}
+
+// answerer is a person's terminal: what they type, and whether they have
+// been asked (read from) yet.
+type answerer struct {
+	r    io.Reader
+	read *bool
+}
+
+func (a answerer) Read(p []byte) (int, error) {
+	*a.read = true
+	return a.r.Read(p)
 }

@@ -285,9 +285,11 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))
 	// As reset and delete: players are never kicked unasked. A script's
 	// --yes waits for them only with --when-empty; a person is told who
-	// plays (players who join while the question waits are not named).
+	// plays (players who joined while nobody did and the question waited
+	// take the answer back).
+	who := ""
 	if !p.WhenEmpty && u.ActiveState == "active" && u.SubState == "running" {
-		if who := e.Occupied(ctx, sd, name); who != "" {
+		if who = e.Occupied(ctx, sd, name); who != "" {
 			if yes {
 				return fmt.Errorf("%w: %s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway)",
 					fail.ErrJobFailed, who, name, b.ID)
@@ -295,7 +297,12 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 			what = who + ". " + what
 		}
 	}
-	if err := e.Confirm(yes, what); err != nil {
+	if p.WhenEmpty {
+		err = e.Confirm(yes, what) // it waits for them anyway
+	} else {
+		err = e.ConfirmPlayers(ctx, sd, name, yes, who, what)
+	}
+	if err != nil {
 		return err
 	}
 	// down is read under the instance's lock (putBack): a start waits

@@ -105,7 +105,8 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	// (restart has --when-empty for that), a person is told first.
 	// Only a server that is up can have players: one still starting (a
 	// start under way, the relay waiting for the engine) has none yet.
-	if who := ""; u.ActiveState == "active" && u.SubState == "running" {
+	who := ""
+	if u.ActiveState == "active" && u.SubState == "running" {
 		if who = e.Occupied(ctx, sd, name); who != "" {
 			if o.yes && !o.force {
 				sd.Close()
@@ -118,7 +119,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 			what = who + ". " + what
 		}
 	}
-	if err := e.Confirm(o.yes, what); err != nil {
+	if err := e.ConfirmPlayers(ctx, sd, name, o.yes, who, what); err != nil {
 		sd.Close()
 		return nil, false, err
 	}

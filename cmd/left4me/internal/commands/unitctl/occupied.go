@@ -28,6 +28,24 @@ func (e *Env) Occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 	return fmt.Sprintf("%s has %d player(s) on it now: they are kicked", name, humans)
 }
 
+// ConfirmPlayers asks as Confirm does; shown is who played when what was
+// written ("" for nobody). A person may take minutes to answer: players
+// who joined meanwhile were never named, so a yes given while nobody
+// played does not stand once somebody does (a --yes is no wait: the count
+// just made stands).
+func (e *Env) ConfirmPlayers(ctx context.Context, sd clienv.Systemd, name string, yes bool, shown, what string) error {
+	if err := e.Confirm(yes, what); err != nil {
+		return err
+	}
+	if yes || shown != "" {
+		return nil
+	}
+	if now := e.Occupied(ctx, sd, name); now != "" {
+		return fmt.Errorf("%w: since the question, %s; nothing was done: run it again to be asked with them named", fail.ErrNotConfirmed, now)
+	}
+	return nil
+}
+
 // confirmKick asks a person at a terminal before an op at once would kick
 // players (a script goes ahead: --when-empty is how it waits). Nothing
 // is asked of a server that nobody plays on, nor without a terminal.
