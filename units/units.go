@@ -100,9 +100,10 @@ Environment=LD_LIBRARY_PATH=` + merged + `:` + merged + `/bin
 # relay's connection to systemd's notification socket (hidden below).
 FileDescriptorStoreMax=2
 ExecStopPost=+` + filepath.Join(c.HelperDir, "left4me-poststop") + ` %i
-# A hang the watchdog killed is alerted even when the restart brings the
-# server back (OnFailure= waits until systemd gives up restarting).
-ExecStopPost=-+/bin/sh -c '[ "$$SERVICE_RESULT" != watchdog ] || exec systemctl --no-block start left4me-alert@%i.service'
+# A hang the watchdog killed, or a server the relay killed for holding
+# too many sockets (its exit status), is alerted even when the restart
+# brings it back (OnFailure= waits until systemd gives up restarting).
+ExecStopPost=-+/bin/sh -c '[ "$$SERVICE_RESULT" != watchdog ] && [ "$$EXIT_STATUS" != ` + strconv.Itoa(layout.SocketKillStatus) + ` ] || exec systemctl --no-block start left4me-alert@%i.service'
 # "-": merged/ does not exist yet when the start helper runs the first time.
 WorkingDirectory=-` + merged + `
 # Hundreds of addon VPKs stay open for the server's life, next to its

@@ -18,6 +18,8 @@
 // files; not a main thread spinning without a pause), unless
 // HANG_TIMEOUT is 0. Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
+// A server whose user holds more than layout.MaxSockets UDP and TCP
+// sockets is killed, and the relay exits layout.SocketKillStatus.
 // The server's lines are bounded in bytes (relay.Budget), by default
 // relay.DefaultLogRate a second and relay.DefaultLogBurst at once:
 //
@@ -88,6 +90,8 @@ func main() {
 		stopping.Store(true)
 	}()
 	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1), others: otherPorts(os.Args[2:])}
+	engine := make(chan int, 1)
+	go func() { guardSockets(<-engine) }()
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	// So does its connection to systemd's notification socket, whose path
@@ -98,7 +102,7 @@ func main() {
 	}
 	notify := relay.Notifier{Conn: conn}.Notify
 	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
-		Stop: "quit", Started: func(pid int) { l.pid <- pid }, Line: l.line}
+		Stop: "quit", Started: func(pid int) { l.pid <- pid; engine <- pid }, Line: l.line}
 	if pc.addr == "" {
 		_ = notify("READY=1")
 		ready.Store(true)

@@ -36,7 +36,12 @@ import (
 // Each attempt and its
 // outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
 // console lines as fast as the terminal takes them (a plugin printing in a
-// loop), after the attempts; it is not an attempt.
+// loop), after the attempts; it is not an attempt. Nor is "ports N": N
+// UDP sockets on ports the kernel picks from the host's ephemeral range,
+// handed to a process of their own that leaves the server's process group
+// and session (setsid), as a plugin may (SourceMod's Socket extension and
+// SteamWorks give plugins sockets): the host's ports taken from its
+// neighbours. Once per instance (GAME/standin-ports-taken).
 
 // attempt is one attack and whether it worked.
 type attempt struct {
@@ -60,7 +65,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	var reads, writes, lists, journals []string
 	var notifies, connects, holds []string
 	core := false
-	flood := 0
+	flood, ports := 0, 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		verb, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
@@ -87,6 +92,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			holds = append(holds, arg)
 		case "flood":
 			flood, _ = strconv.Atoi(arg)
+		case "ports":
+			ports, _ = strconv.Atoi(arg)
 		}
 	}
 	var attempts []attempt
@@ -157,6 +164,13 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			logf("attack: hold %s: %v", p, err)
 		} else {
 			logf("attack: holding %d bytes in %s, deleted", n, p)
+		}
+	}
+	if ports > 0 && once(filepath.Join(game, "standin-ports-taken")) {
+		if pid, err := takePorts(ports); err != nil {
+			logf("attack: ports: %v", err)
+		} else {
+			logf("attack: PID %d holds %d UDP ports", pid, ports)
 		}
 	}
 	if flood > 0 {
@@ -271,4 +285,40 @@ func logDirect(path string) error {
 	defer c.Close()
 	_, err = c.Write(msg)
 	return err
+}
+
+// once creates path, telling whether it did (it was not there).
+func once(path string) bool {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err == nil {
+		f.Close()
+	}
+	return err == nil
+}
+
+// takePorts binds n UDP sockets to ports of the kernel's choosing and
+// hands them to a sleep(1) in a session of its own, which holds them
+// until it is killed; it returns that process's PID.
+func takePorts(n int) (int, error) {
+	null, err := syscall.Open("/dev/null", syscall.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	files := []uintptr{uintptr(null), uintptr(null), uintptr(null)}
+	defer func() {
+		for _, fd := range files[2:] {
+			syscall.Close(int(fd))
+		}
+	}()
+	for range n {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		files = append(files, uintptr(fd))
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{}); err != nil {
+			return 0, fmt.Errorf("bind socket %d of %d: %w", len(files)-3, n, err)
+		}
+	}
+	return syscall.ForkExec("/bin/sleep", []string{"sleep", "infinity"}, &syscall.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
 }

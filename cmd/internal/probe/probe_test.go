@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,5 +207,96 @@ func TestHoldsUDPPort(t *testing.T) {
 	}
 	if ok, err := HoldsUDPPort("/proc", os.Getpid(), port+1); err != nil || ok {
 		t.Errorf("port %d: %v %v", port+1, ok, err)
+	}
+}
+
+// A user's sockets are counted from the tables by their uid column, UDP
+// and TCP apart, IPv4 and IPv6 together; the kernel's TIME_WAIT (uid 0)
+// and other users' are not, nor a table's header.
+func TestSockets(t *testing.T) {
+	proc := t.TempDir()
+	head := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	line := func(port, st string, uid int) string {
+		return fmt.Sprintf("   0: 00000000:%s 00000000:0000 %s 00000000:00000000 00:00000000 00000000 %5d        0 %d 2 0000000000000000 0\n", port, st, uid, 1000+uid)
+	}
+	files := map[string]string{
+		"net/udp":  head + line("6987", "07", 61234) + line("6988", "07", 61234) + line("6989", "07", 61235),
+		"net/udp6": head + line("6990", "07", 61234),
+		"net/tcp":  head + line("6987", "0A", 61234) + line("8F2A", "06", 0) + line("0016", "0A", 0),
+		// no tcp6: a host without IPv6
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Join(proc, "net"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ uid, udp, tcp int }{{61234, 3, 1}, {61235, 1, 0}, {61236, 0, 0}} {
+		udp, tcp, err := Sockets(proc, tc.uid)
+		if err != nil || udp != tc.udp || tcp != tc.tcp {
+			t.Errorf("uid %d: udp %d tcp %d (%v), want %d %d", tc.uid, udp, tcp, err, tc.udp, tc.tcp)
+		}
+	}
+	// This process's own, from the kernel's tables.
+	before, _, err := Sockets("/proc", os.Getuid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	if after, _, err := Sockets("/proc", os.Getuid()); err != nil || after < before+3 {
+		t.Errorf("after binding 3 UDP sockets: %d (%v), before %d", after, err, before)
+	}
+}
+
+// The host's count bounds every user's from above, and is read from
+// sockstat's TCP alloc and UDP/UDP6 inuse alone.
+func TestHostSockets(t *testing.T) {
+	proc := t.TempDir()
+	os.MkdirAll(filepath.Join(proc, "net"), 0o755)
+	os.WriteFile(filepath.Join(proc, "net/sockstat"), []byte("sockets: used 900\nTCP: inuse 7 orphan 0 tw 40 alloc 12 mem 3\nUDP: inuse 5 mem 2\nUDPLITE: inuse 100\nRAW: inuse 0\n"), 0o644)
+	if n, err := HostSockets(proc); err != nil || n != 17 {
+		t.Errorf("without IPv6: %d %v, want 17", n, err)
+	}
+	os.WriteFile(filepath.Join(proc, "net/sockstat6"), []byte("TCP6: inuse 3\nUDP6: inuse 4\n"), 0o644)
+	if n, err := HostSockets(proc); err != nil || n != 21 {
+		t.Errorf("with IPv6: %d %v, want 21", n, err)
+	}
+	os.WriteFile(filepath.Join(proc, "net/sockstat"), []byte("sockets: used 900\n"), 0o644)
+	if _, err := HostSockets(proc); err == nil {
+		t.Error("no TCP line: no error")
+	}
+	host, err := HostSockets("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, tcp, err := Sockets("/proc", os.Getuid())
+	if err != nil || udp+tcp > host {
+		t.Errorf("this host: %d sockets of ours, %d in all (%v)", udp+tcp, host, err)
+	}
+}
+
+// What the relay's counts every layout.SocketsEvery cost, on this host's
+// tables (go test -bench Sockets ./cmd/internal/probe).
+func BenchmarkSockets(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := Sockets("/proc", os.Getuid()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHostSockets(b *testing.B) {
+	for b.Loop() {
+		if _, err := HostSockets("/proc"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -133,3 +133,89 @@ func portOwners(proc string, pid int, port uint16, table, state string) (mine, o
 	}
 	return mine, others, nil
 }
+
+// Sockets counts the UDP and TCP sockets (IPv4 and IPv6) of the network
+// namespace that belong to uid, from proc's net/udp, udp6, tcp and tcp6:
+// the local ports a user holds. A socket's uid is its creator's, fixed for
+// its life (sk_uid), wherever its descriptor went since. A TCP connection
+// in TIME_WAIT is the kernel's (uid 0) and holds no descriptor.
+func Sockets(proc string, uid int) (udp, tcp int, err error) {
+	want := []byte(strconv.Itoa(uid))
+	for _, t := range []struct {
+		file string
+		n    *int
+	}{{"net/udp", &udp}, {"net/udp6", &udp}, {"net/tcp", &tcp}, {"net/tcp6", &tcp}} {
+		n, err := uidLines(filepath.Join(proc, t.file), want)
+		if err != nil {
+			return 0, 0, err
+		}
+		*t.n += n
+	}
+	return udp, tcp, nil
+}
+
+// uidLines counts the lines of a /proc/net table whose uid column (the
+// eighth: "sl local_address rem_address st tx:rx tr:tm retrnsmt uid")
+// is uid. A missing table (no IPv6) has none.
+func uidLines(path string, uid []byte) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Scan() // the header
+	for sc.Scan() {
+		if f := bytes.Fields(sc.Bytes()); len(f) > 7 && bytes.Equal(f[7], uid) {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+// HostSockets is at least the count Sockets finds for any one user, read
+// from proc's net/sockstat and sockstat6 for a few microseconds where
+// Sockets walks every bucket of the kernel's TCP tables (about 0.85 ms
+// per table on a host with 24 GiB): the UDP sockets in use of the network
+// namespace (IPv4 and IPv6; "inuse": hashed, so bound) and every TCP
+// socket allocated ("alloc": the host's, IPv6 included; net/ipv4/proc.c
+// sockstat_seq_show, net/ipv6/proc.c sockstat6_seq_show).
+func HostSockets(proc string) (int, error) {
+	v4, err := sockstat(filepath.Join(proc, "net/sockstat"))
+	if err != nil {
+		return 0, err
+	}
+	tcp, ok1 := v4["TCP: alloc"]
+	udp, ok2 := v4["UDP: inuse"]
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("%s: no TCP alloc or UDP inuse", filepath.Join(proc, "net/sockstat"))
+	}
+	v6, err := sockstat(filepath.Join(proc, "net/sockstat6"))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil // no IPv6
+	}
+	return tcp + udp + v6["UDP6: inuse"], err
+}
+
+// sockstat reads a sockstat file's values ("UDP: inuse 3 mem 1") as
+// "UDP: inuse" → 3.
+func sockstat(path string) (map[string]int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]int{}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		f := bytes.Fields(line)
+		for i := 1; i+1 < len(f); i += 2 {
+			if n, err := strconv.Atoi(string(f[i+1])); err == nil {
+				v[string(f[0])+" "+string(f[i])] = n
+			}
+		}
+	}
+	return v, nil
+}

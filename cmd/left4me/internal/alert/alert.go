@@ -43,6 +43,7 @@ const DefaultSendmail = "/usr/sbin/sendmail"
 const (
 	StartLimit   = "start-limit"   // a crash loop: systemd gave up
 	HangKill     = "hang-kill"     // the watchdog killed a hung server
+	SocketKill   = "socket-kill"   // the relay killed a server holding too many sockets
 	StartRefused = "start-refused" // the start helper refused to start it
 	Failed       = "failed"        // the unit failed otherwise
 	DiskFull     = "disk-full"     // left4me-disk stopped it over its disk ceiling

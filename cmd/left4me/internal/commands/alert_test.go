@@ -195,6 +195,60 @@ func TestAlertHangKillRecovered(t *testing.T) {
 	}
 }
 
+// A server its relay killed for holding too many sockets: alerted at once
+// by ExecStopPost= (restarting), and as such once systemd gave up; told
+// from the relay's own line at priority err only, so a server printing
+// the words is not believed.
+func TestAlertSocketKill(t *testing.T) {
+	relaySaid := "the server holds 1100 of the host's UDP and TCP sockets (UDP 1100, TCP 0), more than the 1024 a server may"
+	for _, tc := range []struct {
+		name, state, sub, result, said string
+		kind, in                       string // "" nothing sent
+	}{
+		{"restarting", "activating", "auto-restart", "exit-code", relaySaid, alert.SocketKill, "it was killed; systemd restarts it"},
+		{"start limit", "failed", "failed", "start-limit-hit", relaySaid, alert.SocketKill, "systemd gave up restarting it"},
+		{"a crash loop otherwise", "failed", "failed", "exit-code", "", alert.StartLimit, "kept crashing"},
+		{"restarting, no such line", "activating", "auto-restart", "exit-code", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			dir := t.TempDir()
+			got := filepath.Join(dir, "event.json")
+			writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
+			os.Chmod(filepath.Join(dir, "page"), 0o755)
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+			te.sd.set(clienv.UnitOf("srv1"), tc.state, tc.sub)
+			u := te.sd.units[clienv.UnitOf("srv1")]
+			u.Result = tc.result
+			te.sd.units[clienv.UnitOf("srv1")] = u
+			te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
+				if slices.Contains(args, "of the host's UDP and TCP sockets") {
+					if !slices.Contains(args, "err") || !slices.Contains(args, "left4me-relay") {
+						t.Errorf("read beyond the relay's errors: %v", args)
+					}
+					fmt.Fprintln(stdout, tc.said)
+				}
+				return nil
+			}
+			if err := te.run("alert", "unit", "srv1"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(got)
+			if tc.kind == "" {
+				if err == nil {
+					t.Errorf("sent %s", b)
+				}
+				return
+			}
+			var ev alert.Event
+			if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != tc.kind || !strings.Contains(ev.Summary, tc.in) {
+				t.Errorf("sent %s (%v)", b, err)
+			}
+		})
+	}
+}
+
 // Started by left4me-disk.service beside its stop of a server over its
 // disk ceiling (a stop, so OnFailure= stays quiet): a disk-full alert,
 // only for the instance it stopped and only while that instance is down.

@@ -153,6 +153,9 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 				return e.diskEvent(name, why), true, nil
 			}
 		}
+		if e.socketKill(ctx, unit, e.Now().Add(-time.Minute)) {
+			return e.socketEvent(name, "systemd restarts it"), true, nil
+		}
 		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
 			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
 			return ev, false, nil
@@ -181,6 +184,24 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 	args := []string{"--unit", unit, "--since", "@" + strconv.FormatInt(began.Unix(), 10), "--grep", "Watchdog timeout",
 		"--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
+}
+
+// socketKill reports whether unit's relay killed its server since began
+// for holding too many sockets: its own line at priority err (the
+// server's lines are stored at info, whatever they say).
+func (e *Env) socketKill(ctx context.Context, unit string, began time.Time) bool {
+	var out, errb bytes.Buffer
+	const said = "of the host's UDP and TCP sockets"
+	args := []string{"--unit", unit, "--identifier", "left4me-relay", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
+		"--grep", said, "--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
+	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), said)
+}
+
+// socketEvent is the alert of a server its relay killed for holding more
+// sockets than a server may; then says what systemd does next.
+func (e *Env) socketEvent(name, then string) alert.Event {
+	return e.Event(alert.SocketKill, name, fmt.Sprintf("%s held more than %d of the host's UDP and TCP sockets (a plugin leaking them, or taking the ports its neighbours need): it was killed; %s", name, layout.MaxSockets, then),
+		"see: journalctl -u "+clienv.UnitOf(name)+" -p err")
 }
 
 // diskEvent is the alert of a server the disk timer stopped, why.
@@ -228,6 +249,9 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	// OnFailure= units) once systemd stops restarting it: its start limit
 	// (systemd.unit(5), OnFailure=; systemd#8398, #9158). So a crash
 	// (exit-code, signal, core-dump) that reached here was a crash loop.
+	if (result == "exit-code" || result == "start-limit-hit") && e.socketKill(ctx, unit, since.Add(-2*time.Minute)) {
+		return e.socketEvent(name, "it kept doing so, and systemd gave up restarting it at its start limit (left4me-retry starts it again later)")
+	}
 	switch result {
 	case "start-limit-hit", "exit-code", "signal", "core-dump":
 		return e.Event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)

@@ -1,0 +1,18 @@
+package layout
+
+// MaxSockets bounds the UDP and TCP sockets one server's user may hold
+// (left4me-relay counts them every SocketsEvery seconds). The host's
+// ephemeral ports (32768–60999 by default, net.ipv4.ip_local_port_range)
+// are one pool for every process: a server holding them all leaves its
+// neighbours, and the host, no port to ask DNS or Steam from. An engine
+// holds a handful (game, client, SourceTV, Steam, RCON and its
+// connections), SourceMod's extensions a few more.
+const MaxSockets = 1024
+
+// SocketsEvery is how often, in seconds, the relay counts them.
+const SocketsEvery = 5
+
+// SocketKillStatus is left4me-relay's exit status after it killed its
+// server for holding more than MaxSockets: l4d2@'s ExecStopPost= starts
+// the alert at once, as after a hang kill, and systemd restarts it.
+const SocketKillStatus = 75
