@@ -23,14 +23,14 @@ func (l *life) ownsPort(addr string) error {
 	}
 	mine, others, err := probe.UDPPortOwners("/proc", l.eng.PID, l.port)
 	switch {
-	case err != nil, mine && !others:
+	case err != nil, mine && len(others) == 0:
 		return errors.Join(l.ownsRCON(), l.ownsOthers())
 	case mine:
 		// SO_REUSEADDR lets another process bind the port beside the
 		// engine, and the probe's answers may be that one's.
-		return fmt.Errorf("port %d is shared with another process: the engine (PID %d) holds a socket on it and so does someone else, so what answers on %s may not be this server; free port %d or give the instance another port", l.port, l.eng.PID, addr, l.port)
+		return fmt.Errorf("port %d is shared with another process%s: the engine (PID %d) holds a socket on it and so does someone else, so what answers on %s may not be this server; free port %d or give the instance another port", l.port, byWhom(others), l.eng.PID, addr, l.port)
 	}
-	return fmt.Errorf("port %d is taken by another process: what answers on %s is not this server, whose engine (PID %d) holds no socket on it (an engine that ignores -strictportbind binds the next free port instead, where no player finds it); free port %d or give the instance another port", l.port, addr, l.eng.PID, l.port)
+	return fmt.Errorf("port %d is taken by another process%s: what answers on %s is not this server, whose engine (PID %d) holds no socket on it (an engine that ignores -strictportbind binds the next free port instead, where no player finds it); free port %d or give the instance another port", l.port, byWhom(others), addr, l.eng.PID, l.port)
 }
 
 // rolePort is a UDP port the command line gives the engine besides the
@@ -72,11 +72,11 @@ func (l *life) ownsOthers() error {
 	for _, rp := range l.others {
 		mine, others, err := probe.UDPPortOwners("/proc", l.eng.PID, rp.port)
 		switch {
-		case err != nil, mine && !others:
+		case err != nil, mine && len(others) == 0:
 		case mine:
-			errs = append(errs, fmt.Errorf("%s port %d is shared with another process: free it or give the instance another port", rp.role, rp.port))
+			errs = append(errs, fmt.Errorf("%s port %d is shared with another process%s: free it or give the instance another port", rp.role, rp.port, byWhom(others)))
 		default:
-			errs = append(errs, fmt.Errorf("%s port %d is taken by another process: the engine (PID %d) holds no socket on it (an engine that ignores -strictportbind moves to the next free port, which may be another instance's); free port %d or give the instance other ports", rp.role, rp.port, l.eng.PID, rp.port))
+			errs = append(errs, fmt.Errorf("%s port %d is taken by another process%s: the engine (PID %d) holds no socket on it (an engine that ignores -strictportbind moves to the next free port, which may be another instance's); free port %d or give the instance other ports", rp.role, rp.port, byWhom(others), l.eng.PID, rp.port))
 		}
 	}
 	return errors.Join(errs...)
@@ -94,10 +94,19 @@ func (l *life) ownsOthers() error {
 func (l *life) ownsRCON() error {
 	mine, others, err := probe.TCPListenOwners("/proc", l.eng.PID, l.port)
 	switch {
-	case err != nil, !others:
+	case err != nil, len(others) == 0:
 		return nil
 	case mine:
-		return fmt.Errorf("TCP port %d (RCON) is shared with another process: the engine (PID %d) listens on it and so does someone else, who would get the rcon_password of whoever administers this server; free port %d or give the instance another port", l.port, l.eng.PID, l.port)
+		return fmt.Errorf("TCP port %d (RCON) is shared with another process%s: the engine (PID %d) listens on it and so does someone else, who would get the rcon_password of whoever administers this server; free port %d or give the instance another port", l.port, byWhom(others), l.eng.PID, l.port)
 	}
-	return fmt.Errorf("TCP port %d (RCON) is taken by another process: the engine (PID %d) could not listen on it, and whoever does gets the rcon_password of anyone who administers this server; free port %d or give the instance another port", l.port, l.eng.PID, l.port)
+	return fmt.Errorf("TCP port %d (RCON) is taken by another process%s: the engine (PID %d) could not listen on it, and whoever does gets the rcon_password of anyone who administers this server; free port %d or give the instance another port", l.port, byWhom(others), l.eng.PID, l.port)
+}
+
+// byWhom is " (who holds it)" for the error, or "" when /proc showed
+// nobody on the port.
+func byWhom(uids []int) string {
+	if len(uids) == 0 {
+		return ""
+	}
+	return " (" + probe.Owners(uids) + ")"
 }

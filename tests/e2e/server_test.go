@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -238,7 +239,8 @@ func TestRealServer(t *testing.T) {
 			if i := strings.LastIndex(j, "Starting l4d2@squat.service"); i >= 0 {
 				j = j[i:]
 			}
-			if !strings.Contains(j, "port 27035 is taken by another process: what answers on 127.0.0.1:27035 is not this server") &&
+			// The squatter is named by its uid (left4me's, a system user).
+			if !regexp.MustCompile("port 27035 is taken by another process \\(uid [0-9]+; `getent passwd [0-9]+` names it\\): what answers on 127.0.0.1:27035 is not this server").MatchString(j) &&
 				!strings.Contains(j, `ERROR: Port 27035 was unavailable - quitting due to "-strictportbind" command-line flag!`) {
 				t.Errorf("%s: journal:\n%s", mode, j)
 			}
@@ -272,7 +274,7 @@ func TestRealServer(t *testing.T) {
 			t.Errorf("started beside a squatter on its RCON port:\n%s\n%s", out, c.Journal(t, "l4d2@squat.service"))
 		}
 		j := c.Journal(t, "l4d2@squat.service")
-		if !strings.Contains(j, "TCP port 27035 (RCON) is taken by another process") || !strings.Contains(j, "Socket bind failed: Address already in use.") {
+		if !strings.Contains(j, "TCP port 27035 (RCON) is taken by another process (uid 65534; `getent passwd 65534` names it)") || !strings.Contains(j, "Socket bind failed: Address already in use.") {
 			t.Errorf("journal:\n%s", j)
 		}
 		c.MustRun(t, "systemctl", "stop", "rconsquatter.service", "l4d2@squat.service", "left4me-retry@squat.service")
@@ -297,7 +299,7 @@ func TestRealServer(t *testing.T) {
 		if out, err := c.Run(t, "systemctl", "start", "l4d2@squat.service"); err == nil {
 			t.Errorf("started beside a squatter on its client port:\n%s\n%s", out, c.Journal(t, "l4d2@squat.service"))
 		}
-		if j := c.Journal(t, "l4d2@squat.service"); !strings.Contains(j, "client port 28035 is taken by another process") {
+		if j := c.Journal(t, "l4d2@squat.service"); !strings.Contains(j, "client port 28035 is taken by another process (uid 65534; `getent passwd 65534` names it)") {
 			t.Errorf("journal:\n%s", j)
 		}
 		c.MustRun(t, "sh", "-c", "rm -r /run/systemd/system/l4d2@squat.service.d && systemctl daemon-reload")

@@ -300,3 +300,20 @@ func BenchmarkHostSockets(b *testing.B) {
 		}
 	}
 }
+
+// A squatter is named by its uid, systemd's dynamic users (another
+// left4me server's among them) apart.
+func TestOwners(t *testing.T) {
+	for _, tc := range []struct {
+		uids []int
+		want string
+	}{
+		{[]int{65534}, "uid 65534; `getent passwd 65534` names it"},
+		{[]int{61234}, "systemd's dynamic uid 61234 (another left4me server is l4d2-NAME); `getent passwd 61234` names it"},
+		{[]int{0, 61234}, "uid 0 and systemd's dynamic uid 61234 (another left4me server is l4d2-NAME); `getent passwd 0 61234` names them"},
+	} {
+		if got := Owners(tc.uids); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.uids, got, tc.want)
+		}
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -18,9 +20,9 @@ import (
 // process's descriptors ("socket:[INODE]"). Reading another process's
 // descriptors needs its user.
 func HoldsUDPPort(proc string, pid int, port uint16) (bool, error) {
-	inodes := map[string]bool{}
+	inodes := map[string]int{}
 	for _, f := range []string{"net/udp", "net/udp6"} {
-		if err := udpInodes(filepath.Join(proc, f), port, inodes); err != nil {
+		if err := tableOwners(filepath.Join(proc, f), port, "", inodes); err != nil {
 			return false, err
 		}
 	}
@@ -37,29 +39,88 @@ func HoldsUDPPort(proc string, pid int, port uint16) (bool, error) {
 		if err != nil {
 			continue // closed meanwhile
 		}
-		if ino, ok := bytes.CutPrefix([]byte(link), []byte("socket:[")); ok && inodes[string(bytes.TrimSuffix(ino, []byte("]")))] {
+		if ino, ok := bytes.CutPrefix([]byte(link), []byte("socket:[")); ok && hasKey(inodes, string(bytes.TrimSuffix(ino, []byte("]")))) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// udpInodes adds the inodes of the sockets in a /proc/net/udp-style table
-// whose local port is port ("sl local_address rem_address st ... inode").
-func udpInodes(path string, port uint16, into map[string]bool) error {
-	return tableInodes(path, port, "", into)
-}
-
 // tcpListenState is a listening socket's st in /proc/net/tcp (TCP_LISTEN,
 // include/net/tcp_states.h).
 const tcpListenState = "0A"
 
-// tableInodes adds the inodes of the sockets in a /proc/net table whose
-// local port is port and, unless state is "", whose st is state.
-func tableInodes(path string, port uint16, state string, into map[string]bool) error {
+func hasKey(m map[string]int, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// UDPPortOwners reports, for port, whether process pid holds a UDP socket
+// on it (mine) and the uids of the other sockets of the network namespace
+// on it, each once (others): with SO_REUSEADDR two processes may share a
+// port, and the other one may be the one that answers. A uid is all
+// /proc tells of another user's process. An error means /proc cannot tell
+// (no net/udp, as with ProcSubset=pid, or pid's descriptors unreadable).
+// A process that is gone (an engine that quit for -strictportbind just
+// now) holds nothing: the sockets on the port are others'.
+func UDPPortOwners(proc string, pid int, port uint16) (mine bool, others []int, err error) {
+	return portOwners(proc, pid, port, "net/udp", "")
+}
+
+// TCPListenOwners is UDPPortOwners for the TCP sockets listening on port
+// (the engine's RCON listener on its game port): an accepted connection
+// has the same local port and is not counted.
+func TCPListenOwners(proc string, pid int, port uint16) (mine bool, others []int, err error) {
+	return portOwners(proc, pid, port, "net/tcp", tcpListenState)
+}
+
+// portOwners reads table (and table6) for port's sockets in state.
+func portOwners(proc string, pid int, port uint16, table, state string) (mine bool, others []int, err error) {
+	inodes := map[string]int{}
+	if _, err := os.Stat(filepath.Join(proc, table)); err != nil {
+		return false, nil, err
+	}
+	for _, f := range []string{table, table + "6"} {
+		if err := tableOwners(filepath.Join(proc, f), port, state, inodes); err != nil {
+			return false, nil, err
+		}
+	}
+	fdDir := filepath.Join(proc, strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(fdDir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		ents, err = nil, nil // gone, or a zombie whose table is gone
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	held := map[string]bool{}
+	for _, e := range ents {
+		link, err := os.Readlink(filepath.Join(fdDir, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if ino, ok := bytes.CutPrefix([]byte(link), []byte("socket:[")); ok {
+			held[string(bytes.TrimSuffix(ino, []byte("]")))] = true
+		}
+	}
+	for ino, uid := range inodes {
+		if held[ino] {
+			mine = true
+		} else if !slices.Contains(others, uid) {
+			others = append(others, uid)
+		}
+	}
+	slices.Sort(others)
+	return mine, others, nil
+}
+
+// tableOwners adds the inodes, with their uids, of the sockets in a
+// /proc/net table whose local port is port and, unless state is "",
+// whose st is state. A missing table (no IPv6) has none.
+func tableOwners(path string, port uint16, state string, into map[string]int) error {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return nil // no IPv6
+		return nil
 	}
 	if err != nil {
 		return err
@@ -72,66 +133,43 @@ func tableInodes(path string, port uint16, state string, into map[string]bool) e
 		if len(f) < 10 || !bytes.HasSuffix(f[1], []byte(want)) || state != "" && string(f[3]) != state {
 			continue
 		}
-		into[string(f[9])] = true
+		uid, err := strconv.Atoi(string(f[7]))
+		if err != nil {
+			uid = -1
+		}
+		into[string(f[9])] = uid
 	}
 	return sc.Err()
 }
 
-// UDPPortOwners reports, for port, whether process pid holds a UDP socket
-// on it (mine) and whether any other socket of the network namespace does
-// (others): with SO_REUSEADDR two processes may share a port, and the
-// other one may be the one that answers. An error means /proc cannot tell
-// (no net/udp, as with ProcSubset=pid, or pid's descriptors unreadable).
-// A process that is gone (an engine that quit for -strictportbind just
-// now) holds nothing: the sockets on the port are others'.
-func UDPPortOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
-	return portOwners(proc, pid, port, "net/udp", "")
-}
-
-// TCPListenOwners is UDPPortOwners for the TCP sockets listening on port
-// (the engine's RCON listener on its game port): an accepted connection
-// has the same local port and is not counted.
-func TCPListenOwners(proc string, pid int, port uint16) (mine, others bool, err error) {
-	return portOwners(proc, pid, port, "net/tcp", tcpListenState)
-}
-
-// portOwners reads table (and table6) for port's sockets in state.
-func portOwners(proc string, pid int, port uint16, table, state string) (mine, others bool, err error) {
-	inodes := map[string]bool{}
-	if _, err := os.Stat(filepath.Join(proc, table)); err != nil {
-		return false, false, err
-	}
-	for _, f := range []string{table, table + "6"} {
-		if err := tableInodes(filepath.Join(proc, f), port, state, inodes); err != nil {
-			return false, false, err
-		}
-	}
-	fdDir := filepath.Join(proc, strconv.Itoa(pid), "fd")
-	ents, err := os.ReadDir(fdDir)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-		ents, err = nil, nil // gone, or a zombie whose table is gone
-	}
-	if err != nil {
-		return false, false, err
-	}
-	held := map[string]bool{}
-	for _, e := range ents {
-		link, err := os.Readlink(filepath.Join(fdDir, e.Name()))
-		if err != nil {
-			continue // closed meanwhile
-		}
-		if ino, ok := bytes.CutPrefix([]byte(link), []byte("socket:[")); ok {
-			held[string(bytes.TrimSuffix(ino, []byte("]")))] = true
-		}
-	}
-	for ino := range inodes {
-		if held[ino] {
-			mine = true
+// Owners says who the uids are, as far as a number can: systemd's
+// dynamic users (another left4me server is l4d2-NAME) apart, with the
+// command that names them.
+func Owners(uids []int) string {
+	var dyn, other []string
+	for _, u := range uids {
+		if u >= 61184 && u <= 65519 { // DYNAMIC_UID_MIN..MAX, src/basic/user-util.h
+			dyn = append(dyn, strconv.Itoa(u))
 		} else {
-			others = true
+			other = append(other, strconv.Itoa(u))
 		}
 	}
-	return mine, others, nil
+	var parts []string
+	if len(other) > 0 {
+		parts = append(parts, "uid "+strings.Join(other, ", "))
+	}
+	if len(dyn) > 0 {
+		parts = append(parts, "systemd's dynamic uid "+strings.Join(dyn, ", ")+" (another left4me server is l4d2-NAME)")
+	}
+	all := make([]string, len(uids))
+	for i, u := range uids {
+		all[i] = strconv.Itoa(u)
+	}
+	them := "it"
+	if len(uids) > 1 {
+		them = "them"
+	}
+	return strings.Join(parts, " and ") + "; `getent passwd " + strings.Join(all, " ") + "` names " + them
 }
 
 // Sockets counts the UDP and TCP sockets (IPv4 and IPv6) of the network
