@@ -91,7 +91,7 @@ func main() {
 	}()
 	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1), others: otherPorts(os.Args[2:])}
 	engine := make(chan int, 1)
-	go func() { guardSockets(<-engine) }()
+	go func() { guardSockets(<-engine, &l.killed) }()
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	// So does its connection to systemd's notification socket, whose path
@@ -130,7 +130,7 @@ func main() {
 		diag.PrintError(os.Stderr, prog, err)
 	}
 	switch {
-	case ready.Load():
+	case ready.Load(), l.killed.Load():
 	case stopping.Load():
 		// A stop while it started (a stop job canceled the start): asked
 		// for, not an error.
@@ -138,14 +138,14 @@ func main() {
 	default:
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("the server exited before it answered A2S_INFO on %s", pc.addr))
 	}
-	if code == 0 && !stopping.Load() {
+	if code == 0 && !stopping.Load() && !l.killed.Load() {
 		// A quit typed into the console or sent by RCON, a plugin's, an
 		// sv_shutdown once the game ended: not a stop systemd knows of,
 		// so not a silent end for good (Restart=).
 		diag.PrintError(os.Stderr, prog, errors.New("the server quit on its own (a console or RCON quit, sv_shutdown, a plugin); exiting 1 so systemd restarts it: stop it with left4me stop"))
 		code = 1
 	}
-	os.Exit(code)
+	os.Exit(exitCode(code, l.killed.Load()))
 }
 
 // life gathers the server's signs of life besides A2S: its console lines
@@ -161,6 +161,7 @@ type life struct {
 	others      []rolePort
 	eng         *probe.Engine
 	seen        uint64
+	killed      atomic.Bool // by guardSockets
 }
 
 // line sees each console line.
@@ -275,7 +276,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		// cstrike15_src); ready once the engine runs frames.
 		if err := framesRunning(ctx, pc.start, l); err != nil {
 			diag.PrintError(os.Stderr, prog, err)
-			os.Exit(1)
+			os.Exit(exitCode(1, l.killed.Load()))
 		}
 		ready.Store(true)
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
@@ -286,8 +287,10 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 			err = l.ownsPort(pc.addr)
 		}
 		if err != nil {
-			diag.PrintError(os.Stderr, prog, err)
-			os.Exit(1)
+			if !l.killed.Load() {
+				diag.PrintError(os.Stderr, prog, err)
+			}
+			os.Exit(exitCode(1, l.killed.Load()))
 		}
 		ready.Store(true)
 		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,49 +15,88 @@ import (
 	"github.com/left4me/left4me/spec/layout"
 )
 
-// overSockets counts every interval until the server's user holds more
-// than max sockets (count's udp and tcp together), and returns that
-// count. A count that fails (a /proc without net/) is tried again.
-func overSockets(count func() (udp, tcp int, err error), max int, every time.Duration) (udp, tcp int) {
+// overSockets counts at random intervals around every (half to one and a
+// half of it: a plugin that knew when the count comes could let go of
+// the ports just before) until the server's user holds more than max
+// sockets (count's udp and tcp together), and returns that count. A
+// count that fails is tried again, said once.
+func overSockets(count func() (udp, tcp int, err error), max int, every time.Duration, failed func(error)) (udp, tcp int) {
+	said := false
 	for {
-		time.Sleep(every)
-		if udp, tcp, err := count(); err == nil && udp+tcp > max {
+		time.Sleep(every/2 + rand.N(every+1))
+		udp, tcp, err := count()
+		switch {
+		case err != nil && !said:
+			said = true
+			failed(err)
+		case err == nil && udp+tcp > max:
 			return udp, tcp
 		}
 	}
 }
 
-// socketsError is what the journal says of the kill, and what the alert
-// looks for (priority err, which the server's own lines never have).
-func socketsError(udp, tcp int) error {
-	return fmt.Errorf("the server holds %d of the host's UDP and TCP sockets (UDP %d, TCP %d), more than the %d a server may: a plugin leaks them or takes the ports its neighbours need (DNS, Steam); killed, so that systemd starts it again",
-		udp+tcp, udp, tcp, layout.MaxSockets)
+// socketsSaid begins the journal's line of the kill: what the alert looks
+// for, anchored, in the relay's lines at priority err (the server's own
+// lines are stored at info, and no line of the relay's that quotes the
+// server begins so).
+const socketsSaid = "the server holds "
+
+// socketsError is what the journal says of the kill.
+func socketsError(udp, tcp int, r probe.PortRange) error {
+	return fmt.Errorf(socketsSaid+"%d of the host's ephemeral ports %d-%d (UDP %d, TCP %d), more than the %d a server may: a plugin leaks sockets or takes the ports its neighbours need (DNS, Steam); killed, so that systemd starts it again",
+		udp+tcp, r.Lo, r.Hi, udp, tcp, layout.MaxSockets)
 }
 
-// guardSockets kills the server, and exits, once its user holds more
-// than layout.MaxSockets sockets. Its user is its own (DynamicUser=), so
-// the sockets' uid (sock_diag's, or /proc/net's uid column) finds every
-// socket of it, in the engine or in a process it started, whichever holds
-// the descriptor now, or none (in flight in a unix socket's queue).
-func guardSockets(pid int) {
+// guardSockets kills the server once its user holds more than
+// layout.MaxSockets of the host's ephemeral ports, and sets killed: the
+// relay then exits layout.SocketKillStatus (or at once, should the
+// server's end not come). Its user is its own (DynamicUser=), so the
+// sockets' uid (sock_diag's, or /proc/net's uid column) finds every
+// socket of it, in the engine or in a process it started, whichever
+// holds the descriptor now. Only the ephemeral range counts: the pool
+// every process shares; the game's ports and the connections accepted on
+// them (RCON's, which anyone may open) are not in it.
+func guardSockets(pid int, killed *atomic.Bool) {
 	uid := os.Getuid()
+	var r probe.PortRange
 	count := func() (int, int, error) {
 		// The host's own count first: a few microseconds, where the
-		// user's walks the kernel's TCP tables (BenchmarkSockets).
+		// user's asks the kernel for every socket (BenchmarkSockets*).
 		if n, err := probe.HostSockets("/proc"); err == nil && n <= layout.MaxSockets {
 			return 0, 0, nil
 		}
+		var err error
+		if r, err = probe.EphemeralPorts("/proc"); err != nil {
+			return 0, 0, err
+		}
 		// The kernel's dump, a few milliseconds where /proc/net's text
 		// takes a quarter of a second once the ports are taken.
-		if udp, tcp, err := probe.SocketsDiag(uid); err == nil {
+		if udp, tcp, err := probe.SocketsDiag(uid, r); err == nil {
 			return udp, tcp, nil
 		}
-		return probe.Sockets("/proc", uid)
+		return probe.Sockets("/proc", uid, r)
 	}
-	udp, tcp := overSockets(count, layout.MaxSockets, layout.SocketsEvery*time.Second)
-	diag.PrintError(os.Stderr, prog, socketsError(udp, tcp))
+	udp, tcp := overSockets(count, layout.MaxSockets, layout.SocketsEvery*time.Second, func(err error) {
+		diag.PrintError(os.Stderr, prog, fmt.Errorf("cannot count the server's sockets (tried again; unbounded meanwhile): %w", err))
+	})
+	killed.Store(true)
+	diag.PrintError(os.Stderr, prog, socketsError(udp, tcp, r))
 	killServer(pid, uid)
-	os.Exit(layout.SocketKillStatus)
+	time.Sleep(10 * time.Second)
+	os.Exit(layout.SocketKillStatus) // main did not: the pty stayed open
+}
+
+// exitCode is the relay's status for the server's code: the socket
+// kill's once the guard killed it, and never that by the server's own
+// doing (it would read as a socket kill).
+func exitCode(code int, killed bool) int {
+	switch {
+	case killed:
+		return layout.SocketKillStatus
+	case code == layout.SocketKillStatus:
+		return 1
+	}
+	return code
 }
 
 // killServer kills the engine's process group (the relay made it a

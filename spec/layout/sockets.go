@@ -1,7 +1,8 @@
 package layout
 
-// MaxSockets bounds the UDP and TCP sockets one server's user may hold
-// (left4me-relay counts them every SocketsEvery seconds). The host's
+// MaxSockets bounds the UDP and TCP sockets on the host's ephemeral ports
+// one server's user may hold (left4me-relay counts them about every
+// SocketsEvery seconds). The host's
 // ephemeral ports (32768–60999 by default, net.ipv4.ip_local_port_range)
 // are one pool for every process: a server holding them all leaves its
 // neighbours, and the host, no port to ask DNS or Steam from. An engine
@@ -9,7 +10,8 @@ package layout
 // connections), SourceMod's extensions a few more.
 const MaxSockets = 1024
 
-// SocketsEvery is how often, in seconds, the relay counts them.
+// SocketsEvery is how often, in seconds, the relay counts them on
+// average (at random, from half of it to one and a half).
 const SocketsEvery = 5
 
 // SocketKillStatus is left4me-relay's exit status after it killed its

@@ -42,7 +42,7 @@ func TestSocketBound(t *testing.T) {
 	})
 	c.WaitFor(t, "the relay to kill it", 30*time.Second, func() bool {
 		out, _ := c.Run(t, "journalctl", "-u", "l4d2@hoarder.service", "-p", "err", "--no-pager", "-o", "cat")
-		return strings.Contains(out, "of the host's UDP and TCP sockets") && strings.Contains(out, "more than the 1024 a server may")
+		return strings.Contains(out, "of the host's ephemeral ports") && strings.Contains(out, "more than the 1024 a server may")
 	})
 	c.WaitFor(t, "the process holding the ports to be gone", 30*time.Second, func() bool {
 		_, err := c.Run(t, "test", "-e", "/proc/"+holder)

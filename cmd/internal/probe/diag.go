@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SocketsDiag counts uid's UDP and TCP sockets (IPv4 and IPv6) as
-// Sockets does, through the kernel's sock_diag netlink interface
+// SocketsDiag counts uid's UDP and TCP sockets (IPv4 and IPv6) on local
+// ports in r as Sockets does, through the kernel's sock_diag netlink interface
 // (NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY; sock_diag(7)) instead of
 // /proc/net's text tables: the kernel formats /proc/net/udp a line at a
 // time, about 9 µs a socket here, so a host whose ports a server took
@@ -18,7 +18,7 @@ import (
 // sees TCP sockets that are bound but neither listen nor connect, which
 // no /proc/net table shows (Linux 6.6+: TCP_BOUND_INACTIVE, which an
 // older kernel's dump leaves out).
-func SocketsDiag(uid int) (udp, tcp int, err error) {
+func SocketsDiag(uid int, r PortRange) (udp, tcp int, err error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sock_diag: %w", err)
@@ -31,7 +31,7 @@ func SocketsDiag(uid int) (udp, tcp int, err error) {
 		{unix.AF_INET, unix.IPPROTO_UDP, &udp}, {unix.AF_INET6, unix.IPPROTO_UDP, &udp},
 		{unix.AF_INET, unix.IPPROTO_TCP, &tcp}, {unix.AF_INET6, unix.IPPROTO_TCP, &tcp},
 	} {
-		n, err := diagDump(fd, uint32(i+1), q.family, q.proto, uint32(uid))
+		n, err := diagDump(fd, uint32(i+1), q.family, q.proto, uint32(uid), r)
 		if err != nil {
 			return 0, 0, fmt.Errorf("sock_diag (family %d, protocol %d): %w", q.family, q.proto, err)
 		}
@@ -43,25 +43,27 @@ func SocketsDiag(uid int) (udp, tcp int, err error) {
 // The layouts of include/uapi/linux/inet_diag.h: struct inet_diag_req_v2
 // (family, protocol, ext, pad, states, then a 48-byte inet_diag_sockid)
 // and struct inet_diag_msg (family, state, timer, retrans, the sockid,
-// then expires, rqueue, wqueue, uid, inode).
+// then expires, rqueue, wqueue, uid, inode); the sockid begins with the
+// local port, big-endian.
 const (
+	diagMsgPort = 4
 	diagReqLen = 8 + 48
 	diagMsgUID = 4 + 48 + 12
 	diagMsgLen = diagMsgUID + 8
 )
 
 // diagDump asks for every socket of family and protocol, in every state,
-// and counts those of uid.
-func diagDump(fd int, seq uint32, family, proto uint8, uid uint32) (int, error) {
+// and counts those of uid on a local port in r.
+func diagDump(fd int, seq uint32, family, proto uint8, uid uint32, r PortRange) (int, error) {
 	req := make([]byte, unix.NLMSG_HDRLEN+diagReqLen)
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
 	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 	ne.PutUint32(req[8:], seq)
-	r := req[unix.NLMSG_HDRLEN:]
-	r[0], r[1] = family, proto
-	ne.PutUint32(r[4:], ^uint32(0)) // idiag_states: all of them
+	q := req[unix.NLMSG_HDRLEN:]
+	q[0], q[1] = family, proto
+	ne.PutUint32(q[4:], ^uint32(0)) // idiag_states: all of them
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return 0, err
 	}
@@ -93,7 +95,7 @@ func diagDump(fd int, seq uint32, family, proto uint8, uid uint32) (int, error) 
 				}
 				return 0, errors.New("netlink error")
 			case unix.SOCK_DIAG_BY_FAMILY:
-				if len(data) >= diagMsgLen && ne.Uint32(data[diagMsgUID:]) == uid {
+				if len(data) >= diagMsgLen && ne.Uint32(data[diagMsgUID:]) == uid && r.Has(binary.BigEndian.Uint16(data[diagMsgPort:])) {
 					n++
 				}
 			}

@@ -172,18 +172,49 @@ func Owners(uids []int) string {
 	return strings.Join(parts, " and ") + "; `getent passwd " + strings.Join(all, " ") + "` names " + them
 }
 
+// PortRange is a range of local ports, both ends included.
+type PortRange struct{ Lo, Hi uint16 }
+
+// AllPorts is every port.
+var AllPorts = PortRange{0, 65535}
+
+// Has tells whether port is in the range.
+func (r PortRange) Has(port uint16) bool { return r.Lo <= port && port <= r.Hi }
+
+// EphemeralPorts is the range the kernel picks ports from for a socket
+// that binds none or connects unbound (net.ipv4.ip_local_port_range, also
+// IPv6's): the pool every process of the host shares.
+func EphemeralPorts(proc string) (PortRange, error) {
+	b, err := os.ReadFile(filepath.Join(proc, "sys/net/ipv4/ip_local_port_range"))
+	if err != nil {
+		return PortRange{}, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return PortRange{}, fmt.Errorf("ip_local_port_range: %q", b)
+	}
+	lo, err1 := strconv.ParseUint(f[0], 10, 16)
+	hi, err2 := strconv.ParseUint(f[1], 10, 16)
+	if err1 != nil || err2 != nil || lo > hi {
+		return PortRange{}, fmt.Errorf("ip_local_port_range: %q", b)
+	}
+	return PortRange{uint16(lo), uint16(hi)}, nil
+}
+
 // Sockets counts the UDP and TCP sockets (IPv4 and IPv6) of the network
-// namespace that belong to uid, from proc's net/udp, udp6, tcp and tcp6:
-// the local ports a user holds. A socket's uid is its creator's, fixed for
-// its life (sk_uid), wherever its descriptor went since. A TCP connection
-// in TIME_WAIT is the kernel's (uid 0) and holds no descriptor.
-func Sockets(proc string, uid int) (udp, tcp int, err error) {
+// namespace that belong to uid and have a local port in r, from proc's
+// net/udp, udp6, tcp and tcp6: the ports of r a user holds. A socket's
+// uid is its creator's, fixed for its life (sk_uid), wherever its
+// descriptor went since. A TCP connection in TIME_WAIT is the kernel's
+// (uid 0) and holds no descriptor; a TCP socket that is bound but neither
+// listens nor connects is in no table.
+func Sockets(proc string, uid int, r PortRange) (udp, tcp int, err error) {
 	want := []byte(strconv.Itoa(uid))
 	for _, t := range []struct {
 		file string
 		n    *int
 	}{{"net/udp", &udp}, {"net/udp6", &udp}, {"net/tcp", &tcp}, {"net/tcp6", &tcp}} {
-		n, err := uidLines(filepath.Join(proc, t.file), want)
+		n, err := uidLines(filepath.Join(proc, t.file), want, r)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -194,8 +225,9 @@ func Sockets(proc string, uid int) (udp, tcp int, err error) {
 
 // uidLines counts the lines of a /proc/net table whose uid column (the
 // eighth: "sl local_address rem_address st tx:rx tr:tm retrnsmt uid")
-// is uid. A missing table (no IPv6) has none.
-func uidLines(path string, uid []byte) (int, error) {
+// is uid and whose local port is in r. A missing table (no IPv6) has
+// none.
+func uidLines(path string, uid []byte, r PortRange) (int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -208,7 +240,12 @@ func uidLines(path string, uid []byte) (int, error) {
 	sc := bufio.NewScanner(f)
 	sc.Scan() // the header
 	for sc.Scan() {
-		if f := bytes.Fields(sc.Bytes()); len(f) > 7 && bytes.Equal(f[7], uid) {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) <= 7 || !bytes.Equal(f[7], uid) {
+			continue
+		}
+		_, hex, _ := bytes.Cut(f[1], []byte(":"))
+		if p, err := strconv.ParseUint(string(hex), 16, 16); err == nil && r.Has(uint16(p)) {
 			n++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,20 +188,29 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 }
 
 // socketKill reports whether unit's relay killed its server since began
-// for holding too many sockets: its own line at priority err (the
-// server's lines are stored at info, whatever they say).
+// for holding too many of the host's ports: its own line at priority err,
+// anchored (the server's lines are stored at info, whatever they say,
+// and no line of the relay's that quotes the server begins so). No
+// --lines: with --grep, systemd 252 may apply it before the match
+// (systemd#25147).
 func (e *Env) socketKill(ctx context.Context, unit string, began time.Time) bool {
 	var out, errb bytes.Buffer
-	const said = "of the host's UDP and TCP sockets"
 	args := []string{"--unit", unit, "--identifier", "left4me-relay", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
-		"--grep", said, "--output", "cat", "--no-pager", "--quiet", "--lines", "1"}
-	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), said)
+		"--grep", socketKillLine, "--output", "cat", "--no-pager", "--quiet"}
+	if e.Journal(ctx, args, &out, &errb) != nil {
+		return false
+	}
+	return slices.ContainsFunc(strings.Split(out.String(), "\n"), regexp.MustCompile(socketKillLine).MatchString)
 }
+
+// socketKillLine is the relay's line of a socket kill (left4me-relay's
+// socketsError).
+const socketKillLine = `^the server holds [0-9]+ of the host's ephemeral ports `
 
 // socketEvent is the alert of a server its relay killed for holding more
 // sockets than a server may; then says what systemd does next.
 func (e *Env) socketEvent(name, then string) alert.Event {
-	return e.Event(alert.SocketKill, name, fmt.Sprintf("%s held more than %d of the host's UDP and TCP sockets (a plugin leaking them, or taking the ports its neighbours need): it was killed; %s", name, layout.MaxSockets, then),
+	return e.Event(alert.SocketKill, name, fmt.Sprintf("%s held more than %d of the host's ephemeral ports (a plugin leaking sockets, or taking the ports its neighbours need): it was killed; %s", name, layout.MaxSockets, then),
 		"see: journalctl -u "+clienv.UnitOf(name)+" -p err")
 }
 
