@@ -47,9 +47,9 @@ func SocketsDiag(uid int, r PortRange) (udp, tcp int, err error) {
 // local port, big-endian.
 const (
 	diagMsgPort = 4
-	diagReqLen = 8 + 48
-	diagMsgUID = 4 + 48 + 12
-	diagMsgLen = diagMsgUID + 8
+	diagReqLen  = 8 + 48
+	diagMsgUID  = 4 + 48 + 12
+	diagMsgLen  = diagMsgUID + 8
 )
 
 // diagDump asks for every socket of family and protocol, in every state,
