@@ -57,6 +57,8 @@ func TestIsolation(t *testing.T) {
 		// The system bus, where a login held open is logged and blocks
 		// others; and kernel core dumps, outside its disk ceiling.
 		"connect /run/dbus/system_bus_socket", "core",
+		// A disk ceiling passed at once, and the way around the refusal.
+		"fallocate /var/tmp/big 8589934592", "io_uring",
 		// Bravo's console, whose relay each connection costs CPU.
 		"connect /run/left4me/console/bravo/console.sock",
 		"flood " + strconv.Itoa(floodBytes),

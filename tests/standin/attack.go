@@ -13,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Test-only: a hostile server. A server runs third-party code (SourceMod
@@ -26,7 +29,9 @@ import (
 // GAME/cfg/standin_attack (from an overlay) lists the targets, one per
 // line: "pid N" (a process of the other server), "read PATH" (a file to
 // read), "write PATH" (a file to create), "list PATH" (a directory) and
-// "journal PATH" (a socket of journald's to log to directly, bypassing the
+// "fallocate PATH N" (take N bytes of disk at once, past its disk
+// ceiling before the timer looks), "io_uring" (set up a ring, through which
+// it could fallocate too), "journal PATH" (a socket of journald's to log to directly, bypassing the
 // relay: a datagram socket, or else a stream one), "notify PATH N" (N
 // sd_notify datagrams to systemd's socket at PATH, each of which PID 1
 // refuses and logs), "connect PATH" (a stream socket of a daemon's, such as
@@ -64,7 +69,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	var pids []int
 	var reads, writes, lists, journals []string
 	var notifies, connects, holds []string
-	core := false
+	core, ring := false, false
+	var fallocs []string
 	flood, ports := 0, 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -88,6 +94,10 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			connects = append(connects, arg)
 		case "core":
 			core = true
+		case "fallocate":
+			fallocs = append(fallocs, arg)
+		case "io_uring":
+			ring = true
 		case "hold":
 			holds = append(holds, arg)
 		case "flood":
@@ -156,6 +166,14 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	}
 	if core {
 		try("raise its core dump limit", raiseCore())
+	}
+	for _, a := range fallocs {
+		p, size, _ := strings.Cut(a, " ")
+		n, _ := strconv.ParseInt(size, 10, 64)
+		try(fmt.Sprintf("fallocate %d bytes in %s", n, p), fallocate(p, n))
+	}
+	if ring {
+		try("set up an io_uring", ioURing())
 	}
 	for _, a := range holds {
 		p, size, _ := strings.Cut(a, " ")
@@ -321,4 +339,27 @@ func takePorts(n int) (int, error) {
 		}
 	}
 	return syscall.ForkExec("/bin/sleep", []string{"sleep", "infinity"}, &syscall.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+}
+
+// fallocate takes n bytes of disk for path at once (fallocate(2)), then
+// removes the file: whether it could is the attempt.
+func fallocate(path string, n int64) error {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer syscall.Unlink(path)
+	defer syscall.Close(fd)
+	return syscall.Fallocate(fd, 0, 0, n)
+}
+
+// ioURing sets up an io_uring of one entry (io_uring_setup(2)) and closes
+// it: whether it could is the attempt.
+func ioURing() error {
+	params := make([]byte, 120) // struct io_uring_params, zeroed
+	fd, _, errno := syscall.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params[0])), 0)
+	if errno != 0 {
+		return errno
+	}
+	return syscall.Close(int(fd))
 }
