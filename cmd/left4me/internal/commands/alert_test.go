@@ -20,9 +20,9 @@ import (
 	"github.com/left4me/left4me/tests/testroot"
 )
 
-// withAlerts has alerts.yaml name a command that keeps the event it
-// reads; it returns a reader of the last event.
-func withAlerts(t *testing.T, te *tenv) func() alert.Event {
+// alertsTo makes alerts.yaml's command write each event to the file it
+// returns (the last one only).
+func alertsTo(t *testing.T, te *tenv) string {
 	t.Helper()
 	dir := t.TempDir()
 	got := filepath.Join(dir, "event.json")
@@ -30,6 +30,14 @@ func withAlerts(t *testing.T, te *tenv) func() alert.Event {
 	writeFile(t, cmd, "#!/bin/sh\ncat >"+got+"\n")
 	os.Chmod(cmd, 0o755)
 	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+cmd+"\n")
+	return got
+}
+
+// withAlerts has alerts.yaml name a command that keeps the event it
+// reads; it returns a reader of the last event.
+func withAlerts(t *testing.T, te *tenv) func() alert.Event {
+	t.Helper()
+	got := alertsTo(t, te)
 	return func() alert.Event {
 		t.Helper()
 		var ev alert.Event
@@ -167,11 +175,7 @@ func TestAlertHangKillRecovered(t *testing.T) {
 	for _, said := range []string{"l4d2@srv1.service: Watchdog timeout (limit 10s)!", ""} {
 		te := newEnv(t)
 		te.spec(t, "srv1", "port: 27015\n")
-		dir := t.TempDir()
-		got := filepath.Join(dir, "event.json")
-		writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
-		os.Chmod(filepath.Join(dir, "page"), 0o755)
-		writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+		got := alertsTo(t, te)
 		te.sd.set(clienv.UnitOf("srv1"), "activating", "auto-restart")
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
 			if slices.Contains(args, "Watchdog timeout") {
@@ -217,11 +221,7 @@ func TestAlertSocketKill(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
 			te.spec(t, "srv1", "port: 27015\n")
-			dir := t.TempDir()
-			got := filepath.Join(dir, "event.json")
-			writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
-			os.Chmod(filepath.Join(dir, "page"), 0o755)
-			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+			got := alertsTo(t, te)
 			te.sd.set(clienv.UnitOf("srv1"), tc.state, tc.sub)
 			u := te.sd.units[clienv.UnitOf("srv1")]
 			u.Result = tc.result
@@ -280,11 +280,7 @@ func TestAlertDiskStop(t *testing.T) {
 			te.spec(t, "srv1", "port: 27015\nresources: {disk: 64M}\n")
 			mkdirs(t, te.Layout.RuntimeDir("srv1"))
 			writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "usage"), "83886080 1764158400\n")
-			dir := t.TempDir()
-			got := filepath.Join(dir, "event.json")
-			writeFile(t, filepath.Join(dir, "page"), "#!/bin/sh\ncat >"+got+"\n")
-			os.Chmod(filepath.Join(dir, "page"), 0o755)
-			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+filepath.Join(dir, "page")+"\n")
+			got := alertsTo(t, te)
 			te.sd.set(clienv.UnitOf("srv1"), tc.state, "dead")
 			te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
 				if slices.Contains(args, "left4me-disk.service") {
