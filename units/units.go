@@ -223,11 +223,11 @@ SystemCallFilter=@system-service
 # bounding set is empty) and ProtectProc=invisible hides them.
 SystemCallFilter=ptrace
 # fallocate(2) takes any amount of disk at once, before the disk timer's
-# next minute; refused, a plugin must write the blocks, at the disk's pace
-# (glibc's posix_fallocate writes them itself only on EOPNOTSUPP). And
-# io_uring, through which it could be asked too (IORING_OP_FALLOCATE),
-# which srcds does not use.
-SystemCallFilter=~fallocate io_uring_setup io_uring_enter io_uring_register
+# next minute. It fails as on a filesystem without it (EOPNOTSUPP), so
+# glibc's posix_fallocate writes the blocks itself, at the disk's pace
+# (it does so on that error alone). And io_uring, through which it could
+# be asked too (IORING_OP_FALLOCATE), which srcds does not use.
+SystemCallFilter=~fallocate:EOPNOTSUPP io_uring_setup io_uring_enter io_uring_register
 SystemCallErrorNumber=EPERM
 # UDP/TCP over IPv4 and IPv6 for players, RCON and Steam; unix sockets for
 # the journal and sd_notify; netlink for interface enumeration. systemd

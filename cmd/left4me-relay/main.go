@@ -18,8 +18,9 @@
 // files; not a main thread spinning without a pause), unless
 // HANG_TIMEOUT is 0. Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
-// A server whose user holds more than layout.MaxSockets UDP and TCP
-// sockets is killed, and the relay exits layout.SocketKillStatus.
+// Under systemd, a server whose user holds more than layout.MaxSockets
+// of the host's ephemeral ports (UDP and TCP) is killed, and the relay
+// exits layout.SocketKillStatus.
 // The server's lines are bounded in bytes (relay.Budget), by default
 // relay.DefaultLogRate a second and relay.DefaultLogBurst at once:
 //
@@ -91,7 +92,9 @@ func main() {
 	}()
 	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1), others: otherPorts(os.Args[2:])}
 	engine := make(chan int, 1)
-	go func() { guardSockets(<-engine, &l.killed) }()
+	if os.Getenv("INVOCATION_ID") != "" { // under systemd: its user is the server's alone
+		go func() { guardSockets(<-engine, ownPorts(pc.port(), l.others), &l.killed) }()
+	}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
 	// So does its connection to systemd's notification socket, whose path
@@ -275,8 +278,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		// -nomaster: no A2S answers ever (engine/baseserver.cpp,
 		// cstrike15_src); ready once the engine runs frames.
 		if err := framesRunning(ctx, pc.start, l); err != nil {
-			diag.PrintError(os.Stderr, prog, err)
-			os.Exit(exitCode(1, l.killed.Load()))
+			l.fail(err)
 		}
 		ready.Store(true)
 		logf("ready: started with -nomaster, so it answers no A2S_INFO; its frames run")
@@ -287,10 +289,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 			err = l.ownsPort(pc.addr)
 		}
 		if err != nil {
-			if !l.killed.Load() {
-				diag.PrintError(os.Stderr, prog, err)
-			}
-			os.Exit(exitCode(1, l.killed.Load()))
+			l.fail(err)
 		}
 		ready.Store(true)
 		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
@@ -308,6 +307,17 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf, l.alive); err != nil {
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("A2S watch: %w", err))
 	}
+}
+
+// fail ends the relay for a start that failed (exit 1, systemd stops
+// what is left of the unit), unless the socket guard killed the server:
+// then main exits, with its status, after the server's last lines.
+func (l *life) fail(err error) {
+	if l.killed.Load() {
+		select {}
+	}
+	diag.PrintError(os.Stderr, prog, err)
+	os.Exit(1)
 }
 
 // framesRunning waits until the engine's main thread ran in two samples a
@@ -335,6 +345,14 @@ func framesRunning(ctx context.Context, timeout time.Duration, l *life) error {
 type probeConfig struct {
 	addr        string
 	start, hang time.Duration
+}
+
+// port is the game port the probe asks, 0 without one.
+func (pc probeConfig) port() uint16 {
+	if ap, err := netip.ParseAddrPort(pc.addr); err == nil {
+		return ap.Port()
+	}
+	return 0
 }
 
 // parseProbe reads "IPv4:PORT START_TIMEOUT HANG_TIMEOUT".

@@ -54,9 +54,11 @@ func socketsError(udp, tcp int, r probe.PortRange) error {
 // sockets' uid (sock_diag's, or /proc/net's uid column) finds every
 // socket of it, in the engine or in a process it started, whichever
 // holds the descriptor now. Only the ephemeral range counts: the pool
-// every process shares; the game's ports and the connections accepted on
-// them (RCON's, which anyone may open) are not in it.
-func guardSockets(pid int, killed *atomic.Bool) {
+// every process shares. The instance's own ports are left out, wherever
+// they are (a spec may give one in the range, a host may widen it): the
+// connections accepted on the game port (RCON's, which anyone may open)
+// would count otherwise.
+func guardSockets(pid int, own []uint16, killed *atomic.Bool) {
 	uid := os.Getuid()
 	var r probe.PortRange
 	count := func() (int, int, error) {
@@ -69,6 +71,7 @@ func guardSockets(pid int, killed *atomic.Bool) {
 		if r, err = probe.EphemeralPorts("/proc"); err != nil {
 			return 0, 0, err
 		}
+		r.Not = own
 		// The kernel's dump, a few milliseconds where /proc/net's text
 		// takes a quarter of a second once the ports are taken.
 		if udp, tcp, err := probe.SocketsDiag(uid, r); err == nil {
@@ -84,6 +87,16 @@ func guardSockets(pid int, killed *atomic.Bool) {
 	killServer(pid, uid)
 	time.Sleep(10 * time.Second)
 	os.Exit(layout.SocketKillStatus) // main did not: the pty stayed open
+}
+
+// ownPorts are the instance's ports: the game port (UDP, and TCP for
+// RCON) and the client and SourceTV ports.
+func ownPorts(game uint16, others []rolePort) []uint16 {
+	own := []uint16{game}
+	for _, o := range others {
+		own = append(own, o.port)
+	}
+	return own
 }
 
 // exitCode is the relay's status for the server's code: the socket
@@ -103,12 +116,11 @@ func exitCode(code int, killed bool) int {
 // session's leader) and, under systemd, every process of the server's
 // user: a process that left the group holds sockets too. kill(-1) reaches
 // every process the caller may signal, its own user's, so only a dynamic
-// user, which is this unit's alone, makes it (the range of systemd's
-// DynamicUser=, DYNAMIC_UID_MIN..MAX, src/basic/user-util.h); run by hand
-// as root or a person's user it would reach far more.
+// user, which is this unit's alone, makes it; run by hand as root or a
+// person's user it would reach far more.
 func killServer(pid, uid int) {
 	err := unix.Kill(-pid, unix.SIGKILL)
-	if os.Getenv("INVOCATION_ID") != "" && uid >= 61184 && uid <= 65519 && uid == os.Geteuid() {
+	if os.Getenv("INVOCATION_ID") != "" && probe.DynamicUID(uid) && uid == os.Geteuid() {
 		err = errors.Join(err, unix.Kill(-1, unix.SIGKILL))
 	}
 	if err != nil && !errors.Is(err, unix.ESRCH) {

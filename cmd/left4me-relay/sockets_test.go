@@ -46,3 +46,15 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+// The instance's own ports are left out of the count: the game port
+// (RCON's accepted connections on it) and the client and SourceTV ports.
+func TestOwnPorts(t *testing.T) {
+	got := ownPorts(40000, otherPorts([]string{"-port", "40000", "+clientport", "41000", "+tv_port", "42000"}))
+	r := probe.PortRange{Lo: 32768, Hi: 60999, Not: got}
+	for p, want := range map[uint16]bool{40000: false, 41000: false, 42000: false, 40001: true, 32768: true, 27015: false} {
+		if r.Has(p) != want {
+			t.Errorf("port %d counted: %v, want %v (own %v)", p, r.Has(p), want, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,9 +13,9 @@ import (
 // ports in r as Sockets does, through the kernel's sock_diag netlink interface
 // (NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY; sock_diag(7)) instead of
 // /proc/net's text tables: the kernel formats /proc/net/udp a line at a
-// time, about 9 µs a socket here, so a host whose ports a server took
-// (28000 sockets) would cost every server's relay a quarter of a second a
-// count, where the dump's binary records cost a few milliseconds. It also
+// time, 250 ms for 19000 sockets here (docs/PERFORMANCE.md), so a host
+// whose ports a server took would cost every server's relay that much a
+// count, where the dump's binary records cost 11 ms. It also
 // sees TCP sockets that are bound but neither listen nor connect, which
 // no /proc/net table shows (Linux 6.6+: TCP_BOUND_INACTIVE, which an
 // older kernel's dump leaves out).
@@ -24,6 +25,11 @@ func SocketsDiag(uid int, r PortRange) (udp, tcp int, err error) {
 		return 0, 0, fmt.Errorf("sock_diag: %w", err)
 	}
 	defer unix.Close(fd)
+	// A dump that never ends must not stop the count for good.
+	tv := unix.NsecToTimeval((2 * time.Second).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return 0, 0, fmt.Errorf("sock_diag: %w", err)
+	}
 	for i, q := range []struct {
 		family, proto uint8
 		n             *int

@@ -135,7 +135,7 @@ func tableOwners(path string, port uint16, state string, into map[string]int) er
 		}
 		uid, err := strconv.Atoi(string(f[7]))
 		if err != nil {
-			uid = -1
+			uid = -1 // still a socket on the port: "unknown"
 		}
 		into[string(f[9])] = uid
 	}
@@ -148,9 +148,12 @@ func tableOwners(path string, port uint16, state string, into map[string]int) er
 func Owners(uids []int) string {
 	var dyn, other []string
 	for _, u := range uids {
-		if u >= 61184 && u <= 65519 { // DYNAMIC_UID_MIN..MAX, src/basic/user-util.h
+		switch {
+		case u < 0:
+			other = append(other, "unknown")
+		case DynamicUID(u):
 			dyn = append(dyn, strconv.Itoa(u))
-		} else {
+		default:
 			other = append(other, strconv.Itoa(u))
 		}
 	}
@@ -161,9 +164,14 @@ func Owners(uids []int) string {
 	if len(dyn) > 0 {
 		parts = append(parts, "systemd's dynamic uid "+strings.Join(dyn, ", ")+" (another left4me server is l4d2-NAME)")
 	}
-	all := make([]string, len(uids))
-	for i, u := range uids {
-		all[i] = strconv.Itoa(u)
+	var all []string
+	for _, u := range uids {
+		if u >= 0 {
+			all = append(all, strconv.Itoa(u))
+		}
+	}
+	if len(all) == 0 {
+		return strings.Join(parts, " and ")
 	}
 	them := "it"
 	if len(uids) > 1 {
@@ -172,14 +180,25 @@ func Owners(uids []int) string {
 	return strings.Join(parts, " and ") + "; `getent passwd " + strings.Join(all, " ") + "` names " + them
 }
 
-// PortRange is a range of local ports, both ends included.
-type PortRange struct{ Lo, Hi uint16 }
+// PortRange is a range of local ports, both ends included, but for the
+// ports of Not.
+type PortRange struct {
+	Lo, Hi uint16
+	Not    []uint16
+}
 
 // AllPorts is every port.
-var AllPorts = PortRange{0, 65535}
+func AllPorts() PortRange { return PortRange{Lo: 0, Hi: 65535} }
 
 // Has tells whether port is in the range.
-func (r PortRange) Has(port uint16) bool { return r.Lo <= port && port <= r.Hi }
+func (r PortRange) Has(port uint16) bool {
+	return r.Lo <= port && port <= r.Hi && !slices.Contains(r.Not, port)
+}
+
+// DynamicUID tells whether uid is one systemd's DynamicUser= allocates
+// (DYNAMIC_UID_MIN..DYNAMIC_UID_MAX, src/basic/user-util.h): a unit's
+// alone while it runs.
+func DynamicUID(uid int) bool { return uid >= 61184 && uid <= 65519 }
 
 // EphemeralPorts is the range the kernel picks ports from for a socket
 // that binds none or connects unbound (net.ipv4.ip_local_port_range, also
@@ -198,7 +217,7 @@ func EphemeralPorts(proc string) (PortRange, error) {
 	if err1 != nil || err2 != nil || lo > hi {
 		return PortRange{}, fmt.Errorf("ip_local_port_range: %q", b)
 	}
-	return PortRange{uint16(lo), uint16(hi)}, nil
+	return PortRange{Lo: uint16(lo), Hi: uint16(hi)}, nil
 }
 
 // Sockets counts the UDP and TCP sockets (IPv4 and IPv6) of the network

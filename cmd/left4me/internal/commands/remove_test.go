@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
@@ -306,6 +307,11 @@ func TestPlayersJoinDuringQuestion(t *testing.T) {
 		{"reset, nobody before or after", []string{"reset", "srv1", "--no-backup"}, 0, 0, true},
 		{"reset, 2 then 3: they were asked about", []string{"reset", "srv1", "--no-backup"}, 2, 3, true},
 		{"restore, 2 then 0", []string{"restore", "srv1"}, 2, 0, true},
+		// Still starting when asked and after: nobody was named, and a
+		// server that cannot be asked yet has no news.
+		{"reset, still starting", []string{"reset", "srv1", "--no-backup"}, -1, -1, true},
+		// Started while asked, and a lobby reserved it.
+		{"delete, reserved since", []string{"delete", "srv1", "--no-backup"}, 0, -2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -318,12 +324,34 @@ func TestPlayersJoinDuringQuestion(t *testing.T) {
 				writeFile(t, filepath.Join(rt, "upper", "left4dead2", "banned_user.cfg"), "newer\n")
 			}
 			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
-			asked := false
+			if tc.before < 0 {
+				te.sd.set(clienv.UnitOf("srv1"), "activating", "start")
+			}
+			var asked atomic.Bool // read by the console's goroutine too
 			te.Players = func(context.Context, string) (int, int, error) {
-				if asked {
-					return tc.after, 0, nil
+				n := tc.before
+				if asked.Load() {
+					n = tc.after
 				}
-				return tc.before, 0, nil
+				if n == -1 {
+					return 0, 0, errors.New("no answer")
+				}
+				return max(n, 0), 0, nil
+			}
+			if tc.after == -2 { // the console says so once the question waited
+				te.relayIsUs("srv1")
+				te.ConsoleDir = serveConsole(t, "srv1", func(line string) string {
+					if w, ok := strings.CutPrefix(line, "echo "); ok {
+						return w + " \n"
+					}
+					if line != "status" {
+						return ""
+					}
+					if !asked.Load() {
+						return "hostname: srv1\nplayers : 0 humans, 0 bots (8 max) (not hibernating) (unreserved)\n"
+					}
+					return "hostname: srv1\nplayers : 0 humans, 0 bots (8 max) (not hibernating) (reserved 186000047cf0fd8)\n"
+				})
 			}
 			te.Terminal, te.Stdin = true, answerer{r: strings.NewReader("y\n"), read: &asked}
 			err := te.run(tc.args...)
@@ -332,6 +360,9 @@ func TestPlayersJoinDuringQuestion(t *testing.T) {
 			}
 			if !tc.done {
 				want := fmt.Sprintf("since the question, srv1 has %d player(s) on it now: they are kicked; nothing was done", tc.after)
+				if tc.after == -2 {
+					want = "since the question, srv1 is reserved by a lobby"
+				}
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("got %v\nwant %q", err, want)
 				}
@@ -353,10 +384,10 @@ func TestPlayersJoinDuringQuestion(t *testing.T) {
 // been asked (read from) yet.
 type answerer struct {
 	r    io.Reader
-	read *bool
+	read *atomic.Bool
 }
 
 func (a answerer) Read(p []byte) (int, error) {
-	*a.read = true
+	a.read.Store(true)
 	return a.r.Read(p)
 }

@@ -32,7 +32,9 @@ func (e *Env) Occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 // written ("" for nobody). A person may take minutes to answer: players
 // who joined meanwhile were never named, so a yes given while nobody
 // played does not stand once somebody does (a --yes is no wait: the count
-// just made stands).
+// just made stands). Only a server that is up now and says so (humans on
+// it, or a lobby's reservation) takes it back: one still starting, or
+// that cannot be asked, had nobody on when asked and gives no news.
 func (e *Env) ConfirmPlayers(ctx context.Context, sd clienv.Systemd, name string, yes bool, shown, what string) error {
 	if err := e.Confirm(yes, what); err != nil {
 		return err
@@ -40,8 +42,12 @@ func (e *Env) ConfirmPlayers(ctx context.Context, sd clienv.Systemd, name string
 	if yes || shown != "" {
 		return nil
 	}
-	if now := e.Occupied(ctx, sd, name); now != "" {
-		return fmt.Errorf("%w: since the question, %s; nothing was done: run it again to be asked with them named", fail.ErrNotConfirmed, now)
+	if u, err := sd.Unit(ctx, clienv.UnitOf(name)); err != nil || u.ActiveState != "active" || u.SubState != "running" {
+		return nil
+	}
+	humans, err := e.RolloutDeps(sd, rollout.Plan{}).Humans(ctx, name)
+	if err == nil && humans > 0 || errors.Is(err, rollout.ErrReserved) {
+		return fmt.Errorf("%w: since the question, %s; nothing was done: run it again to be asked with them named", fail.ErrNotConfirmed, e.Occupied(ctx, sd, name))
 	}
 	return nil
 }
