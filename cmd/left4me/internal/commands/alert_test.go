@@ -33,6 +33,27 @@ func alertsTo(t *testing.T, te *tenv) string {
 	return got
 }
 
+// alertUnit runs `left4me alert unit srv1` and reads what alertsTo's
+// file got: an event when want, else nothing (an event sent fails).
+func alertUnit(t *testing.T, te *tenv, got string, want bool) (alert.Event, bool) {
+	t.Helper()
+	if err := te.run("alert", "unit", "srv1"); err != nil {
+		t.Fatal(err)
+	}
+	var ev alert.Event
+	b, err := os.ReadFile(got)
+	if !want {
+		if err == nil {
+			t.Errorf("sent %s", b)
+		}
+		return ev, false
+	}
+	if err != nil || json.Unmarshal(b, &ev) != nil {
+		t.Fatalf("sent %s (%v)", b, err)
+	}
+	return ev, true
+}
+
 // withAlerts has alerts.yaml name a command that keeps the event it
 // reads; it returns a reader of the last event.
 func withAlerts(t *testing.T, te *tenv) func() alert.Event {
@@ -237,19 +258,9 @@ func TestAlertSocketKill(t *testing.T) {
 				}
 				return nil
 			}
-			if err := te.run("alert", "unit", "srv1"); err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile(got)
-			if tc.kind == "" {
-				if err == nil {
-					t.Errorf("sent %s", b)
-				}
-				return
-			}
-			var ev alert.Event
-			if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != tc.kind || !strings.Contains(ev.Summary, tc.in) {
-				t.Errorf("sent %s (%v)", b, err)
+			ev, sent := alertUnit(t, te, got, tc.kind != "")
+			if sent && (ev.Kind != tc.kind || !strings.Contains(ev.Summary, tc.in)) {
+				t.Errorf("sent %+v", ev)
 			}
 		})
 	}
@@ -291,19 +302,9 @@ func TestAlertDiskStop(t *testing.T) {
 				}
 				return nil
 			}
-			if err := te.run("alert", "unit", "srv1"); err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile(got)
-			if tc.kind == "" {
-				if err == nil {
-					t.Errorf("sent %s", b)
-				}
+			ev, sent := alertUnit(t, te, got, tc.kind != "")
+			if !sent {
 				return
-			}
-			var ev alert.Event
-			if err != nil || json.Unmarshal(b, &ev) != nil {
-				t.Fatalf("sent %s (%v)", b, err)
 			}
 			if ev.Kind != tc.kind || !strings.Contains(ev.Summary, "srv1 was stopped") || !strings.Contains(ev.Detail, "hold 80.0 MiB (measured 2025-11-26 12:00:00 UTC), more than its ceiling of 64.0 MiB") ||
 				strings.Contains(ev.Detail, "curl") {
