@@ -79,9 +79,10 @@ func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
 // yamlErr turns yaml.v3's "yaml: line N: msg" into a located *Error, in
 // plain words at the right line where the mistake is a usual one.
 func (p *parser) yamlErr(err error, data []byte) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &Error{File: p.file, Msg: msg}
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+	raw := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{File: p.file, Msg: yamlText(raw)}
+	e.Line, e.Column = aliasAt(data, raw) // yaml.v3 gives no line for it
+	if rest, ok := strings.CutPrefix(e.Msg, "line "); ok {
 		if num, m, ok := strings.Cut(rest, ": "); ok {
 			if n, convErr := strconv.Atoi(num); convErr == nil {
 				e.Line, e.Column, e.Msg = n, 1, m

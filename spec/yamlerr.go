@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // yaml.v3's parser messages that plainYAMLError recognises. They are
@@ -199,4 +201,55 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// yamlText bounds yaml.v3's own message, which quotes the spec's text
+// (unknown anchor 'NAME' referenced) whole: each word longer than
+// maxQuoted runes is cut, and a rune that is not printable is escaped, so
+// a spec cannot write a line of any length or a control sequence into the
+// journal or a terminal through a syntax error.
+func yamlText(msg string) string {
+	words := strings.Split(msg, " ")
+	for i, w := range words {
+		var b strings.Builder
+		n := 0
+		for _, r := range w {
+			if n == maxQuoted {
+				b.WriteString("...")
+				break
+			}
+			n++
+			if unicode.IsGraphic(r) && r != unicode.ReplacementChar {
+				b.WriteRune(r)
+			} else {
+				b.WriteString(strings.Trim(strconv.QuoteRuneToASCII(r), "'"))
+			}
+		}
+		words[i] = b.String()
+	}
+	return strings.Join(words, " ")
+}
+
+// aliasAt finds the first use (*NAME) of the anchor that yaml.v3 says is
+// unknown, which it reports without a line; 0, 0 for any other message.
+func aliasAt(data []byte, msg string) (line, col int) {
+	name, ok1 := strings.CutPrefix(msg, "unknown anchor '")
+	name, ok2 := strings.CutSuffix(name, "' referenced")
+	if !ok1 || !ok2 || name == "" {
+		return 0, 0
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		for from := 0; ; {
+			j := strings.Index(l[from:], "*"+name)
+			if j < 0 {
+				break
+			}
+			end := from + j + 1 + len(name)
+			if end == len(l) || strings.ContainsRune(" \t\r,]}", rune(l[end])) {
+				return i + 1, len([]rune(l[:from+j])) + 1
+			}
+			from = end
+		}
+	}
+	return 0, 0
 }

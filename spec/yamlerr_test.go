@@ -35,3 +35,34 @@ func TestYAMLMessages(t *testing.T) {
 		}
 	}
 }
+
+// yaml.v3 quotes the spec's own text in some messages; what reaches the
+// journal is cut and escaped (the fuzzer found a 1025-byte line).
+func TestYAMLText(t *testing.T) {
+	long := strings.Repeat("r", 1100)
+	cases := []struct {
+		name, input, want string
+	}{
+		{"long anchor", "port: *" + long + "\n", "f.yaml:1:7: unknown anchor '" + strings.Repeat("r", maxQuoted-1) + "..."},
+		{"words kept", "port: *abc\n", "f.yaml:1:7: unknown anchor 'abc' referenced"},
+		{"its use, not a longer name", "port: 1\narguments: [&abcd x]\nconfig: [*abcd, *abc]\n", "f.yaml:3:17: unknown anchor 'abc' referenced"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(c.input))
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("got %v, want the prefix %q", err, c.want)
+			}
+			checkMessage(t, err.Error())
+		})
+	}
+	for in, want := range map[string]string{
+		"a\x1b[31mb": `a\x1b[31mb`,
+		"é\u200bz":   `é\u200bz`,
+		"x\ufffdy":   `x\ufffdy`,
+	} {
+		if got := yamlText(in); got != want {
+			t.Errorf("yamlText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -424,3 +424,40 @@ func BenchmarkSocketsDiag(b *testing.B) {
 		}
 	}
 }
+
+// The kernel's own format (proc_do_large_bitmap): a comma list of ports
+// and ranges, newline-terminated, empty when none is reserved.
+func TestParseReserved(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		yes, no []int
+		bad     bool
+	}{
+		{text: "\n", no: []int{1, 27015, 65535}},
+		{text: "27015\n", yes: []int{27015}, no: []int{27014, 27016}},
+		{text: "8080,33000-33002,40000\n", yes: []int{8080, 33000, 33001, 33002, 40000}, no: []int{33003, 32999, 8081}},
+		{text: "3-1\n", bad: true},
+		{text: "a,1\n", bad: true},
+		{text: "70000\n", bad: true},
+	} {
+		has, err := parseReserved(c.text)
+		if (err != nil) != c.bad {
+			t.Errorf("%q: error %v, want one: %v", c.text, err, c.bad)
+			continue
+		}
+		for _, p := range c.yes {
+			if !has(p) {
+				t.Errorf("%q: %d not reserved", c.text, p)
+			}
+		}
+		for _, p := range c.no {
+			if has(p) {
+				t.Errorf("%q: %d reserved", c.text, p)
+			}
+		}
+	}
+	// This kernel's file reads.
+	if _, err := ReservedPorts("/proc"); err != nil {
+		t.Error(err)
+	}
+}

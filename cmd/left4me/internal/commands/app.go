@@ -104,7 +104,9 @@ func (e *Env) servers() *servers.Env {
 	return &servers.Env{Env: e.dayops(), PlayerList: e.PlayerList, PlanDir: e.PlanDir, SSH: e.SSH}
 }
 
-func (e *Env) specs() *specs.Env { return &specs.Env{Env: e.dayops(), MountInfo: e.MountInfo} }
+func (e *Env) specs() *specs.Env {
+	return &specs.Env{Env: e.dayops(), MountInfo: e.MountInfo, Proc: e.Proc}
+}
 
 // WebName is the name under which the left4me binary is the web panel
 // (/usr/lib/left4me/left4me-web, a link to it, which left4me-web.service

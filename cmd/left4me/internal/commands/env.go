@@ -31,6 +31,9 @@ type Env struct {
 	// overlay cfgs it may read); an error means the user does not exist.
 	ServerUser func() (uid, gid int, err error)
 	MountInfo  string // /proc/self/mountinfo, for the checks before removing
+	// Proc is where the host's sysctls are read (/proc): validate warns
+	// of ports in the ephemeral range; "" reads none.
+	Proc string
 	// Players asks the server at addr (spec.QueryAddr) for the player
 	// and bot counts of its A2S_INFO answer.
 	Players   func(ctx context.Context, addr string) (players, bots int, err error)
@@ -91,6 +94,7 @@ func OSEnv() *Env {
 			return c.UID, c.GID, err
 		},
 		MountInfo:  state.MountInfo,
+		Proc:       "/proc",
 		Players:    queryPlayers,
 		PlanDir:    startplan.DefaultDir,
 		ServerInfo: servers.ServerInfo,

@@ -125,6 +125,47 @@ func TestValidateOverlayWarnings(t *testing.T) {
 	}
 }
 
+// A port inside the host's ephemeral range that is not reserved is warned
+// of where the spec gives it (the default rule's at port:), and so at
+// create; the spec stays valid.
+func TestValidateEphemeralPorts(t *testing.T) {
+	te := newEnv(t)
+	te.Proc = filepath.Join(t.TempDir(), "proc")
+	mkdirs(t, filepath.Join(te.Proc, "sys/net/ipv4"))
+	writeFile(t, filepath.Join(te.Proc, "sys/net/ipv4/ip_local_port_range"), "32768\t60999\n")
+	writeFile(t, filepath.Join(te.Proc, "sys/net/ipv4/ip_local_reserved_ports"), "33000,40001-40010\n")
+	te.spec(t, "low", "port: 27015\n")
+	te.spec(t, "mixed", "port: 30000\nports:\n  tv: 40000\n")
+	te.spec(t, "high", "port: 33100\n")
+	te.spec(t, "held", "port: 40005\nports: {client: 40006, tv: off, steam: 40007}\n")
+	if err := te.run("validate"); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	out := te.out.String()
+	for _, w := range []string{
+		"warning: " + te.Layout.SpecPath("mixed") + ":3:7: ports.tv: the tv port 40000 is inside the host's ephemeral range 32768-60999 (net.ipv4.ip_local_port_range): the kernel gives those ports to any program's outgoing connections, so one may hold it when",
+		"add 40000 to net.ipv4.ip_local_reserved_ports",
+		"high.yaml:1:7: port: the game port 33100, the client port 34100 (port + 1000, the default), the tv port 35100 (port + 2000, the default), the steam port 36100 (port + 3000, the default) are inside",
+		"add 33100,34100,35100,36100 to",
+		"ok: 4 spec(s) valid",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("lacks %q:\n%s", w, out)
+		}
+	}
+	// low: all below the range; mixed's steam port 33000 is reserved;
+	// held: all reserved.
+	if n := strings.Count(out, "warning: "); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, out)
+	}
+	if err := te.run("create", "new", "--port", "50000"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	if w := "new.yaml:4:7: port: the game port 50000, the client port 51000"; !strings.Contains(te.err.String(), w) {
+		t.Errorf("create: stderr lacks %q:\n%s", w, te.err)
+	}
+}
+
 // --specs checks a staged directory against the host's ceilings and
 // overlays; the host's own specs are not read.
 func TestValidateStaged(t *testing.T) {

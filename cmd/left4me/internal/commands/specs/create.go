@@ -99,7 +99,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	if p, s, err := e.Preview(e.PreviewConfig(false), name); err != nil {
 		e.Note("%s cannot start yet: %v\n(`left4me render %s` checks again)", name, err, name)
 	} else {
-		for _, w := range previewWarnings(path, s, p) {
+		for _, w := range append(previewWarnings(path, s, p), e.hostWarnings(path, s)...) {
 			e.Note("warning: %v", w)
 		}
 	}

@@ -8,4 +8,5 @@ import "github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
 type Env struct {
 	*dayops.Env
 	MountInfo string // /proc/self/mountinfo, for the checks before removing
+	Proc      string // /proc, for the host's port ranges; "" reads none
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
@@ -138,7 +139,7 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 				perr = nil // said once the spec itself is right
 			}
 			err = spec.JoinByLine(err, perr)
-			for _, w := range previewWarnings(in.File, s, p) {
+			for _, w := range append(previewWarnings(in.File, s, p), e.hostWarnings(in.File, s)...) {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 		}
@@ -228,6 +229,24 @@ func previewWarnings(file string, s *spec.Spec, p *prestart.Preview) []error {
 		out = append(out, atOverlay(file, s, &p.Warnings[i]))
 	}
 	return out
+}
+
+// hostWarnings are what this host makes of the spec: its ports inside the
+// ephemeral range that are not reserved. Nothing when the host's sysctls
+// cannot be read: a warning is not worth a failure.
+func (e *Env) hostWarnings(file string, s *spec.Spec) []error {
+	if e.Proc == "" {
+		return nil
+	}
+	r, err := probe.EphemeralPorts(e.Proc)
+	if err != nil {
+		return nil
+	}
+	reserved, err := probe.ReservedPorts(e.Proc)
+	if err != nil {
+		return nil
+	}
+	return s.EphemeralWarnings(file, int(r.Lo), int(r.Hi), reserved)
 }
 
 func toProblem(file string, err error) Problem {
