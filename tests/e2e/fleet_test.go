@@ -80,6 +80,32 @@ func TestFleet(t *testing.T) {
 		out := f.play(t, "--diff")
 		f.recap(t, out, map[string]string{"h1": "changed=0", "h2": "changed=0"})
 	})
+	t.Run("a changed overlay is a new version, the running one untouched", func(t *testing.T) {
+		const cur = "/var/lib/left4me/overlays/comp/"
+		first := strings.TrimSpace(h1.c.MustRun(t, "cat", cur+".left4me-overlay-comp"))
+		pid := mainPID(t, h1.c, "eu1")
+		if err := os.WriteFile(filepath.Join(f.dir, "overlays/comp/left4dead2/who.txt"), []byte("comp 2"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := f.play(t)
+		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "changed=0"})
+		// Imported, not copied over the mounted tree: the version eu1 ran
+		// on is whole in overlay-builds/, and eu1 was restarted onto the
+		// new one.
+		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/overlay-builds/comp/"+first+"/left4dead2/who.txt"); got != "comp" {
+			t.Errorf("the version eu1 ran on: who.txt = %q", got)
+		}
+		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/runtime/eu1/merged/left4dead2/who.txt"); got != "comp 2" {
+			t.Errorf("eu1 after the run: who.txt = %q", got)
+		}
+		if now := mainPID(t, h1.c, "eu1"); now == pid {
+			t.Errorf("eu1 was not restarted onto the new version (PID %s)", now)
+		}
+		st := h1.c.MustRun(t, "left4me", "overlay", "status", "comp")
+		if !regexp.MustCompile(`version ` + first + `  running: -\n  version \S+ \(current\)  running: eu1\n  last build: \S+ succeeded at .* \(imported\): imported from /var/lib/left4me/overlay-sources/comp; the previous version is ` + first).MatchString(st) {
+			t.Errorf("overlay status comp:\n%s", st)
+		}
+	})
 	t.Run("check mode changes nothing", func(t *testing.T) {
 		before := []string{treeSum(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}
 		f.vars(t, "h1", h1Vars(f, `hostname "EU one, renamed"`, "stopped"))

@@ -153,6 +153,11 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "web", "users"), "alice admin\n") // left4me web login alice
 			te.sd.set("left4me-web.socket", "active", "listening")
 			args := argv(line)
+			if len(args) == 4 && args[0] == "overlay" && args[1] == "import" {
+				// The directory copied in.
+				args[3] = t.TempDir()
+				writeFile(t, filepath.Join(args[3], "server.cfg"), "sv_x 1\n")
+			}
 			for i := range args[:len(args)-1] {
 				if args[i] == "--specs" { // a staged copy of instances/
 					args[i+1] = te.Layout.InstancesDir()

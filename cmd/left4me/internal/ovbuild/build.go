@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/left4me/left4me/prestart/fsat"
@@ -57,26 +56,6 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	if err := s.Run(ctx, j); err != nil {
 		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
 	}
-	layer := filepath.Join(s.BuildDir(name, j.ID), "layer")
-	notes, err := Scan(layer)
-	for _, n := range notes {
-		fmt.Fprintln(j.Out, "left4me: warning: "+n)
-	}
-	if err != nil {
-		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
-	}
-	// What the builder wrote reaches the disk before the switch names it:
-	// after a power cut overlays/NAME is the old version or all of the new.
-	err = WriteMarker(layer, name, j.ID)
-	if err == nil {
-		err = fsat.SyncFS(layer)
-	}
-	if err != nil {
-		return "", fmt.Errorf("overlay %s: %w; the current version is unchanged", name, err)
-	}
-	old, err = s.Switch(name, j.ID)
-	if err != nil {
-		return "", fmt.Errorf("overlay %s: %w", name, err)
-	}
-	return old, nil
+	old, err = s.finish(name, j.ID, j.Out)
+	return old, err
 }

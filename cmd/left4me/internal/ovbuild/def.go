@@ -52,6 +52,19 @@ func ValidName(name string) error {
 	return nil
 }
 
+// ValidPath checks the name of an overlay that is imported rather than
+// built: any overlay path a spec may name (workshop/maps), short enough
+// for its version marker to be one file name.
+func ValidPath(name string) error {
+	if msg := layout.ValidateOverlayPath(name); msg != "" {
+		return fmt.Errorf("invalid overlay path %q: %s", name, msg)
+	}
+	if len(Marker(name)) > 255 {
+		return fmt.Errorf("invalid overlay path %q: longer than %d characters", name, 255-len(MarkerPrefix))
+	}
+	return nil
+}
+
 // nameError is the instance name rule's error, said of an overlay.
 type nameError struct{ err error }
 

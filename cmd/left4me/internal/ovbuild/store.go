@@ -44,8 +44,13 @@ type Store struct {
 // Current is overlays/NAME.
 func (s Store) Current(name string) string { return filepath.Join(s.Root, OverlaysDir, name) }
 
-// Dir is overlay-builds/NAME.
-func (s Store) Dir(name string) string { return filepath.Join(s.Root, BuildsDir, name) }
+// Dir is overlay-builds/NAME: one directory per overlay, also for one
+// below a subdirectory of overlays/ (an imported workshop/maps keeps its
+// versions in overlay-builds/workshop:maps; ':' is in no overlay path).
+func (s Store) Dir(name string) string { return filepath.Join(s.Root, BuildsDir, flat(name)) }
+
+// flat is name as one path component.
+func flat(name string) string { return strings.ReplaceAll(name, "/", ":") }
 
 // Old is the directory of an older version.
 func (s Store) Old(name, id string) string { return filepath.Join(s.Dir(name), id) }
@@ -54,7 +59,7 @@ func (s Store) Old(name, id string) string { return filepath.Join(s.Dir(name), i
 func (s Store) BuildDir(name, id string) string { return filepath.Join(s.Dir(name), buildPrefix+id) }
 
 // Marker is the marker's name in a version of overlay name.
-func Marker(name string) string { return MarkerPrefix + name }
+func Marker(name string) string { return MarkerPrefix + flat(name) }
 
 var idRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,3})?$`)
 
@@ -182,8 +187,12 @@ func (s Store) Names() []string {
 	for _, d := range []string{OverlaysDir, BuildsDir} {
 		ents, _ := os.ReadDir(filepath.Join(s.Root, d))
 		for _, e := range ents {
-			if e.IsDir() && ValidName(e.Name()) == nil {
-				seen[e.Name()] = true
+			n := e.Name()
+			if d == BuildsDir {
+				n = strings.ReplaceAll(n, ":", "/") // an imported overlay's path
+			}
+			if e.IsDir() && ValidPath(n) == nil {
+				seen[n] = true
 			}
 		}
 	}
@@ -220,10 +229,11 @@ func (s Store) Switch(name, id string) (old string, err error) {
 	if got, err := ReadMarker(layer, name); err != nil || got != id {
 		return "", fmt.Errorf("%s: no marker of version %s (%v); refusing to switch", layer, id, err)
 	}
-	if err := os.MkdirAll(filepath.Join(s.Root, OverlaysDir), 0o755); err != nil {
+	cur := s.Current(name)
+	// overlays/, and for an imported workshop/maps overlays/workshop.
+	if err := os.MkdirAll(filepath.Dir(cur), 0o755); err != nil {
 		return "", err
 	}
-	cur := s.Current(name)
 	err = unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_EXCHANGE)
 	if errors.Is(err, unix.ENOENT) {
 		if _, serr := os.Lstat(cur); errors.Is(serr, fs.ErrNotExist) {

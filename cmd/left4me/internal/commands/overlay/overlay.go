@@ -53,6 +53,7 @@ Only a successful build is switched in as $LEFT4ME_ROOT/overlays/NAME.
 
 Examples:
   left4me overlay build competitive
+  left4me overlay import comp ./comp
   left4me overlay status
   left4me overlay gc --dry-run`,
 		Subcommands: []*cli.Command{
@@ -92,6 +93,29 @@ Examples:
 						return err
 					}
 					return e.overlayBuild(c.Context, c.Args().First(), !c.Bool("no-restart"), p)
+				},
+			},
+			{
+				Name: "import", Usage: "copy a directory in as an overlay's new version", ArgsUsage: "NAME DIR",
+				Description: `Copies DIR (links copied as links, never followed; no devices, FIFOs or
+sockets; extended attributes left out) into a new version of
+$LEFT4ME_ROOT/overlays/NAME, checks it as a build's result (everything made
+root's, setuid bits stripped, links out of it reported) and switches it
+in. NAME may be a path below overlays/, such as workshop/maps. Running
+instances keep the version they mounted until they restart: copying into
+an overlay they have mounted would change a lower layer under them, which
+overlayfs leaves undefined. Restart them when convenient; the old version
+stays until ` + "`left4me overlay gc`" + `.
+
+Examples:
+  left4me overlay import comp ./comp
+  left4me overlay import workshop/maps /srv/maps`,
+				BashComplete: e.completeOverlays,
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 2 {
+						return fmt.Errorf("%w: overlay import takes an overlay name and a directory; e.g. left4me overlay import comp ./comp", fail.ErrUsage)
+					}
+					return e.overlayImport(c.Context, c.Args().Get(0), c.Args().Get(1))
 				},
 			},
 			{
@@ -251,7 +275,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 func (e *Env) overlayNames(args []string) ([]string, error) {
 	if len(args) > 0 {
 		for _, a := range args {
-			if err := ovbuild.ValidName(a); err != nil {
+			if err := ovbuild.ValidPath(a); err != nil {
 				return nil, fmt.Errorf("%w: %v", fail.ErrUsage, err)
 			}
 		}
@@ -368,8 +392,49 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 			if r.OK {
 				res = "succeeded"
 			}
-			fmt.Fprintf(e.Stdout, "  last build: %s %s at %s (%s): %s\n", r.ID, res, r.Finished.Local().Format(time.DateTime), r.Unit, r.Message)
+			how := r.Unit
+			if how == "" {
+				how = "imported"
+			}
+			fmt.Fprintf(e.Stdout, "  last build: %s %s at %s (%s): %s\n", r.ID, res, r.Finished.Local().Format(time.DateTime), how, r.Message)
 		}
+	}
+	return nil
+}
+
+func (e *Env) overlayImport(ctx context.Context, name, dir string) error {
+	if e.Euid != 0 {
+		return fmt.Errorf("%w: overlay import writes root-owned state; run: sudo left4me overlay import %s %s", fail.ErrPermission, name, dir)
+	}
+	if err := ovbuild.ValidPath(name); err != nil {
+		return fmt.Errorf("%w: %v", fail.ErrUsage, err)
+	}
+	st := e.ovStore()
+	old, err := st.Import(name, dir, e.Stdout)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		fmt.Fprintf(e.Stdout, "left4me: overlay %s switched; the previous version %s stays until `left4me overlay gc`\n", name, old)
+	} else {
+		fmt.Fprintf(e.Stdout, "left4me: overlay %s switched in\n", name)
+	}
+	vs, err := st.List(name)
+	if err != nil {
+		return err
+	}
+	uses, err := st.InUse(name, vs, e.overlayUsers(name))
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, u := range uses {
+		if u.Version != vs[len(vs)-1].Name() {
+			stale = append(stale, u.Instance)
+		}
+	}
+	if len(stale) > 0 {
+		fmt.Fprintf(e.Stdout, "left4me: %s run on an earlier version until they restart (left4me restart --when-empty %s)\n", strings.Join(stale, ", "), strings.Join(stale, " "))
 	}
 	return nil
 }

@@ -1,0 +1,148 @@
+package ovbuild
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// srcTree is a directory as an operator or a deploy tool leaves it: a
+// file with its own mode and time, a nested directory, a link inside and
+// one pointing out of it (at a secret the copy must never read).
+func srcTree(t *testing.T) (src, secret string) {
+	t.Helper()
+	src = t.TempDir()
+	secret = filepath.Join(t.TempDir(), "secret")
+	must(t, os.WriteFile(secret, []byte("password"), 0o600))
+	must(t, os.MkdirAll(filepath.Join(src, "left4dead2/cfg"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "left4dead2/cfg/server.cfg"), []byte("sv_x 1\n"), 0o640))
+	old := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	must(t, os.Chtimes(filepath.Join(src, "left4dead2/cfg/server.cfg"), old, old))
+	must(t, os.WriteFile(filepath.Join(src, "left4dead2/run.sh"), []byte("#!/bin/sh\n"), 0o4755))
+	must(t, os.Symlink("cfg/server.cfg", filepath.Join(src, "left4dead2/inside")))
+	must(t, os.Symlink(secret, filepath.Join(src, "left4dead2/outside")))
+	must(t, os.Symlink(filepath.Dir(secret), filepath.Join(src, "left4dead2/dirlink")))
+	return src, secret
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImport(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the check makes the copy root's: run as root (CI does)")
+	}
+	for _, name := range []string{"comp", "workshop/maps"} {
+		t.Run(name, func(t *testing.T) {
+			s := Store{Root: t.TempDir()}
+			src, secret := srcTree(t)
+			var out bytes.Buffer
+			old, err := s.Import(name, src, &out)
+			if err != nil || old != "" {
+				t.Fatalf("first import: %q, %v\n%s", old, err, &out)
+			}
+			cur := s.Current(name)
+			b, err := os.ReadFile(filepath.Join(cur, "left4dead2/cfg/server.cfg"))
+			if err != nil || string(b) != "sv_x 1\n" {
+				t.Fatalf("server.cfg: %q, %v", b, err)
+			}
+			st, err := os.Lstat(filepath.Join(cur, "left4dead2/cfg/server.cfg"))
+			if err != nil || st.Mode().Perm() != 0o640 || st.ModTime().Year() != 2024 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+				t.Errorf("server.cfg: mode %v, time %v, %v", st.Mode(), st.ModTime(), err)
+			}
+			if st, _ := os.Lstat(filepath.Join(cur, "left4dead2/run.sh")); st.Mode()&os.ModeSetuid != 0 {
+				t.Errorf("run.sh kept its setuid bit: %v", st.Mode())
+			}
+			for link, target := range map[string]string{"inside": "cfg/server.cfg", "outside": secret, "dirlink": filepath.Dir(secret)} {
+				if got, err := os.Readlink(filepath.Join(cur, "left4dead2", link)); err != nil || got != target {
+					t.Errorf("%s: %q, %v; want a link to %q", link, got, err, target)
+				}
+			}
+			if !strings.Contains(out.String(), "left4dead2/outside -> "+secret+": link points outside the layer") {
+				t.Errorf("the link out is not reported:\n%s", &out)
+			}
+			if id, err := ReadMarker(cur, name); err != nil || !ValidID(id) {
+				t.Errorf("marker: %q, %v", id, err)
+			}
+			if r, ok := s.LastResult(name); !ok || !r.OK || !strings.Contains(r.Message, "imported from "+src) {
+				t.Errorf("last result: %+v", r)
+			}
+			if ns := s.Names(); !contains(ns, name) {
+				t.Errorf("Names() = %v, lacks %s", ns, name)
+			}
+
+			// The next import is a new version; the first one is kept
+			// whole for the servers that run on it.
+			first, _ := ReadMarker(cur, name)
+			must(t, os.WriteFile(filepath.Join(src, "left4dead2/cfg/server.cfg"), []byte("sv_x 2\n"), 0o644))
+			old, err = s.Import(name, src, &out)
+			if err != nil || old != first {
+				t.Fatalf("second import: %q, %v, want %s", old, err, first)
+			}
+			if b, _ := os.ReadFile(filepath.Join(s.Old(name, first), "left4dead2/cfg/server.cfg")); string(b) != "sv_x 1\n" {
+				t.Errorf("the earlier version changed: %q", b)
+			}
+			if b, _ := os.ReadFile(filepath.Join(cur, "left4dead2/cfg/server.cfg")); string(b) != "sv_x 2\n" {
+				t.Errorf("the new version: %q", b)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A source the copy refuses leaves the current version and no build
+// directory behind, and says which entry.
+func TestImportRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("run as root (CI does)")
+	}
+	s := Store{Root: t.TempDir()}
+	src, _ := srcTree(t)
+	if _, err := s.Import("comp", src, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := ReadMarker(s.Current("comp"), "comp")
+	fifo := filepath.Join(src, "left4dead2/cfg/pipe")
+	must(t, syscall.Mkfifo(fifo, 0o644))
+	_, err := s.Import("comp", src, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), fifo+": a FIFO is not allowed in an overlay") || !strings.Contains(err.Error(), "the current version is unchanged") {
+		t.Fatalf("import with a FIFO: %v", err)
+	}
+	if now, _ := ReadMarker(s.Current("comp"), "comp"); now != id {
+		t.Errorf("current version %s, was %s", now, id)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.Dir("comp"), buildPrefix+"*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if r, ok := s.LastResult("comp"); !ok || r.OK || !strings.Contains(r.Message, "FIFO") {
+		t.Errorf("last result: %+v", r)
+	}
+	for _, bad := range []struct{ name, want string }{
+		{"../etc", "invalid overlay path"},
+		{"/abs", "invalid overlay path"},
+		{strings.Repeat("a", 240), "longer than 238 characters"},
+	} {
+		if _, err := s.Import(bad.name, src, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("import %q: %v, want %q", bad.name, err, bad.want)
+		}
+	}
+	if _, err := s.Import("other", filepath.Join(src, "missing"), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
+		t.Errorf("a missing source: %v", err)
+	}
+}
