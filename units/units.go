@@ -277,11 +277,15 @@ func RenderDropIn(c Config, name string, s *spec.Spec) []byte {
 	b = append(b, ' ')
 	b = append(b, s.HangTimeout.String()...)
 	b = append(b, "\"\n"...)
+	// hang_timeout: 0 never kills a silent server, but its relay still
+	// proves it runs (layout.RelayWatchdog).
+	b = append(b, "WatchdogSec="...)
 	if s.HangTimeout > 0 {
-		b = append(b, "WatchdogSec="...)
 		b = strconv.AppendInt(b, int64(s.HangTimeout.Seconds()), 10)
-		b = append(b, '\n')
+	} else {
+		b = strconv.AppendInt(b, layout.RelayWatchdog, 10)
 	}
+	b = append(b, '\n')
 	b = appendResources(b, s.Resources)
 	b = append(b, "ExecStart=\nExecStart="...)
 	b = append(b, filepath.Join(c.HelperDir, "left4me-relay")...)

@@ -301,6 +301,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		}
 	}
 	if pc.hang <= 0 {
+		feedWhileRunning(relayWatchdog(os.Getenv, os.Getpid()), notify)
 		return
 	}
 	_, _ = l.alive() // the first sample

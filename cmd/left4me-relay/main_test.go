@@ -219,3 +219,24 @@ func TestOwnsPort(t *testing.T) {
 		t.Errorf("a port shared with another process: %v", err)
 	}
 }
+
+// The relay of a server with hang_timeout: 0 feeds the watchdog at a
+// third of what systemd gave this process, and not at all without one.
+func TestRelayWatchdog(t *testing.T) {
+	for _, c := range []struct {
+		usec, pid string
+		want      time.Duration
+	}{
+		{"30000000", "", 10 * time.Second},
+		{"30000000", "42", 10 * time.Second},
+		{"30000000", "43", 0}, // another process's
+		{"", "", 0},
+		{"0", "", 0},
+		{"x", "", 0},
+	} {
+		env := map[string]string{"WATCHDOG_USEC": c.usec, "WATCHDOG_PID": c.pid}
+		if got := relayWatchdog(func(k string) string { return env[k] }, 42); got != c.want {
+			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, want %v", c.usec, c.pid, got, c.want)
+		}
+	}
+}

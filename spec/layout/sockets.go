@@ -18,3 +18,10 @@ const SocketsEvery = 5
 // server for holding more than MaxSockets: l4d2@'s ExecStopPost= starts
 // the alert at once, as after a hang kill, and systemd restarts it.
 const SocketKillStatus = 75
+
+// RelayWatchdog is the watchdog of a server with hang_timeout: 0, in
+// seconds: its relay feeds it while the relay itself runs, whatever the
+// server does, so a server that stops its relay (SIGSTOP: same user),
+// which would stop the socket count, the log budget and the console, is
+// killed and restarted all the same.
+const RelayWatchdog = 30

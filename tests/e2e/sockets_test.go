@@ -64,3 +64,65 @@ func TestSocketBound(t *testing.T) {
 		t.Errorf("calm was alerted:\n%s", out)
 	}
 }
+
+// TestRelayStopped: a server with hang_timeout: 0 whose plugin stops its
+// relay (SIGSTOP, the same user) and then takes the host's ports, which
+// the stopped relay no longer counts, is killed by systemd's watchdog
+// all the same (only the relay feeds it, layout.RelayWatchdog), the
+// ports' holder with it, alerted as such and started again. Beside it a
+// server with hang_timeout: 0 whose engine hangs (its relay runs) is left
+// alone, as hang_timeout: 0 says.
+func TestRelayStopped(t *testing.T) {
+	requireE2E(t)
+	state := t.TempDir()
+	installGame(t, state)
+	if err := writeFiles(state, map[string]string{"overlays/stopper/left4dead2/cfg/standin_attack": "stop-relay 3s\nports 1100\n",
+		"overlays/hung/left4dead2/cfg/standin.env": "STANDIN_HANG_AFTER=1s\n"}); err != nil {
+		t.Fatal(err)
+	}
+	c := Boot(t, Options{State: state, Install: installProject(t),
+		Setup: func(root string) error {
+			return writeFiles(root, map[string]string{
+				"etc/left4me/instances/stopper.yaml": "port: 27103\nhang_timeout: 0\noverlays: [stopper]\n",
+				"etc/left4me/instances/hung.yaml":    "port: 27104\nhang_timeout: 0\noverlays: [hung]\n",
+				"etc/left4me/alerts.yaml":            "command: /usr/local/bin/page\n",
+				"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
+			})
+		}})
+	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	c.MustRun(t, "systemctl", "start", "l4d2@hung.service")
+	hung := mainPID(t, c, "hung")
+	c.MustRun(t, "systemctl", "start", "l4d2@stopper.service")
+	if got := strings.TrimSpace(c.MustRun(t, "systemctl", "show", "-P", "WatchdogUSec", "l4d2@stopper.service")); got != "30s" {
+		t.Errorf("WatchdogUSec=%s with hang_timeout: 0, want the relay's 30s", got)
+	}
+	var holder string
+	c.WaitFor(t, "the relay stopped and the ports taken", 30*time.Second, func() bool {
+		st, _ := c.Run(t, "sh", "-c", "ps -o stat= -p $(systemctl show -P MainPID l4d2@stopper.service)")
+		out, _ := c.Run(t, "pgrep", "-x", "sleep")
+		holder = strings.TrimSpace(out)
+		return strings.HasPrefix(strings.TrimSpace(st), "T") && holder != ""
+	})
+	c.WaitFor(t, "systemd's watchdog to kill it", 60*time.Second, func() bool {
+		return strings.Contains(c.Journal(t, "l4d2@stopper.service"), "Watchdog timeout (limit 30s)!")
+	})
+	c.WaitFor(t, "the ports' holder to be gone", 30*time.Second, func() bool {
+		_, err := c.Run(t, "test", "-e", "/proc/"+holder)
+		return err != nil
+	})
+	c.WaitFor(t, "the alert", time.Minute, func() bool {
+		out, _ := c.Run(t, "cat", "/run/events.jsonl")
+		return strings.Contains(out, `"event":"hang-kill","instance":"stopper"`) && strings.Contains(out, "relay stopped feeding the watchdog for 30s")
+	})
+	c.WaitFor(t, "the server started again", 60*time.Second, func() bool {
+		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@stopper.service")
+		return strings.TrimSpace(n) != "0" && unitState(t, c, "stopper") == "active"
+	})
+	// More than 30 s after its engine hung.
+	if !strings.Contains(c.Journal(t, "l4d2@hung.service"), "standin: hanging now") {
+		t.Error("hung never hung")
+	}
+	if got, n := mainPID(t, c, "hung"), c.MustRun(t, "systemctl", "show", "-P", "NRestarts", "l4d2@hung.service"); got != hung || strings.TrimSpace(n) != "0" {
+		t.Errorf("hung (hang_timeout: 0, its relay running): PID %s (was %s), %s restarts", got, hung, n)
+	}
+}

@@ -46,7 +46,11 @@ import (
 // handed to a process of their own that leaves the server's process group
 // and session (setsid), as a plugin may (SourceMod's Socket extension and
 // SteamWorks give plugins sockets): the host's ports taken from its
-// neighbours. Once per instance (GAME/standin-ports-taken).
+// neighbours. Once per instance (GAME/standin-ports-taken). Nor is
+// "stop-relay DURATION": that long after the attempts, SIGSTOP to its
+// parent, the relay (the same user may), which then neither counts its
+// sockets nor relays its console; "ports" is then taken after it, once
+// per instance (GAME/standin-relay-stopped).
 
 // attempt is one attack and whether it worked.
 type attempt struct {
@@ -72,6 +76,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	core, ring := false, false
 	var fallocs []string
 	flood, ports := 0, 0
+	var stopRelay time.Duration
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		verb, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
@@ -104,6 +109,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			flood, _ = strconv.Atoi(arg)
 		case "ports":
 			ports, _ = strconv.Atoi(arg)
+		case "stop-relay":
+			stopRelay, _ = time.ParseDuration(arg)
 		}
 	}
 	var attempts []attempt
@@ -184,12 +191,32 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			logf("attack: holding %d bytes in %s, deleted", n, p)
 		}
 	}
-	if ports > 0 && once(filepath.Join(game, "standin-ports-taken")) {
-		if pid, err := takePorts(ports); err != nil {
-			logf("attack: ports: %v", err)
-		} else {
-			logf("attack: PID %d holds %d UDP ports", pid, ports)
+	takeAll := func() {
+		if ports > 0 && once(filepath.Join(game, "standin-ports-taken")) {
+			if pid, err := takePorts(ports); err != nil {
+				logf("attack: ports: %v", err)
+			} else {
+				logf("attack: PID %d holds %d UDP ports", pid, ports)
+			}
 		}
+	}
+	if stopRelay > 0 && once(filepath.Join(game, "standin-relay-stopped")) {
+		// Once the server runs (the relay told systemd it is ready): its
+		// parent is the relay (ExecStart= runs the relay, which runs the
+		// engine), the same user, so the signal is allowed. The ports are
+		// taken after, so only the stop lets them stay.
+		go func() {
+			time.Sleep(stopRelay)
+			relay := os.Getppid()
+			logf("attack: stopping PID %d (its relay)", relay)
+			time.Sleep(500 * time.Millisecond) // that line reaches the journal first
+			if err := syscall.Kill(relay, syscall.SIGSTOP); err != nil {
+				logf("attack: stop-relay: %v", err)
+			}
+			takeAll()
+		}()
+	} else {
+		takeAll()
 	}
 	if flood > 0 {
 		start := time.Now()

@@ -193,9 +193,15 @@ func TestAlertGameUpdate(t *testing.T) {
 // Started by ExecStopPost= after a hang kill (the unit restarts, it is not
 // failed): a hang kill if systemd logged one, else nothing is sent.
 func TestAlertHangKillRecovered(t *testing.T) {
-	for _, said := range []string{"l4d2@srv1.service: Watchdog timeout (limit 10s)!", ""} {
+	for _, c := range []struct{ said, spec, want string }{
+		{"l4d2@srv1.service: Watchdog timeout (limit 10s)!", "port: 27015\n", "srv1 stopped answering queries: the watchdog killed it"},
+		// Only the relay feeds it: the relay was stopped.
+		{"l4d2@srv1.service: Watchdog timeout (limit 30s)!", "port: 27015\nhang_timeout: 0\n", "srv1's relay stopped feeding the watchdog for 30s (hang_timeout: 0 kills no silent server"},
+		{"", "port: 27015\n", ""},
+	} {
+		said := c.said
 		te := newEnv(t)
-		te.spec(t, "srv1", "port: 27015\n")
+		te.spec(t, "srv1", c.spec)
 		got := alertsTo(t, te)
 		te.sd.set(clienv.UnitOf("srv1"), "activating", "auto-restart")
 		te.Journal = func(_ context.Context, args []string, stdout, _ io.Writer) error {
@@ -215,7 +221,7 @@ func TestAlertHangKillRecovered(t *testing.T) {
 			continue
 		}
 		var ev alert.Event
-		if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != alert.HangKill || !strings.Contains(ev.Summary, "systemd restarts it") {
+		if err != nil || json.Unmarshal(b, &ev) != nil || ev.Kind != alert.HangKill || !strings.Contains(ev.Summary, "systemd restarts it") || !strings.Contains(ev.Summary, c.want) {
 			t.Errorf("sent %s (%v)", b, err)
 		}
 	}

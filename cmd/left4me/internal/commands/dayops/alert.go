@@ -161,7 +161,7 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
 			return ev, false, nil
 		}
-		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it; systemd restarts it", hint), true, nil
+		return e.Event(alert.HangKill, name, name+e.hung(name)+": the watchdog killed it; systemd restarts it", hint), true, nil
 	}
 	// The disk timer's stop of a server over its ceiling that failed (it
 	// did not quit in time): the reason is still the disk.
@@ -176,6 +176,16 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		return e.Event(alert.Failed, name, fmt.Sprintf("%s %s (%s); a stop leaves it down, a restart starts it again", name, what, u.Result), hint), true, nil
 	}
 	return e.failedEvent(ctx, name, unit, u.Result, u.Since, hint), true, nil
+}
+
+// hung says what a watchdog kill of name means: with hang_timeout: 0 only
+// its relay feeds the watchdog (layout.RelayWatchdog), so its relay
+// stopped, most likely stopped by a process of the server's user.
+func (e *Env) hung(name string) string {
+	if s, err := spec.Judge(e.Layout, name); err == nil && s.HangTimeout == 0 {
+		return fmt.Sprintf("'s relay stopped feeding the watchdog for %ds (hang_timeout: 0 kills no silent server, so the relay itself was stopped or hung: a plugin can SIGSTOP it)", layout.RelayWatchdog)
+	}
+	return " stopped answering queries"
 }
 
 // watchdogFired reports whether systemd logged a watchdog timeout of unit
@@ -266,7 +276,7 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	case "start-limit-hit", "exit-code", "signal", "core-dump":
 		return e.Event(alert.StartLimit, name, fmt.Sprintf("%s kept crashing (%s): systemd gave up restarting it at its start limit (left4me-retry starts it again later)", name, result), hint)
 	case "watchdog":
-		return e.Event(alert.HangKill, name, name+" stopped answering queries: the watchdog killed it, and systemd gave up restarting it", hint)
+		return e.Event(alert.HangKill, name, name+e.hung(name)+": the watchdog killed it, and systemd gave up restarting it", hint)
 	}
 	return e.Event(alert.Failed, name, fmt.Sprintf("%s failed (%s)", name, strings.TrimSpace(result)), hint)
 }
