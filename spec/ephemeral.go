@@ -47,7 +47,7 @@ func (s *Spec) EphemeralWarnings(file string, lo, hi int, reserved func(port int
 			are, it = "are", "one"
 		}
 		out = append(out, &Error{File: file, Line: pl.at[0], Column: pl.at[1], Field: pl.field, Msg: fmt.Sprintf(
-			"%s %s inside the host's ephemeral range %d-%d (net.ipv4.ip_local_port_range): the kernel gives those ports to any program's outgoing connections, so one may hold %s when the server starts, and the start fails; choose ports outside the range, or reserve them: add %s to net.ipv4.ip_local_reserved_ports (a comma list, in a file of /etc/sysctl.d, then sysctl --system)",
+			"%s %s inside the host's ephemeral range %d-%d (net.ipv4.ip_local_port_range): the kernel gives those ports to any program's outgoing connections, so one may hold %s when the server starts, and the start fails; choose ports outside the range, or reserve them: add %s to net.ipv4.ip_local_reserved_ports (one comma list for the whole host: a value set replaces it, so keep the ports it holds; in a file of /etc/sysctl.d, then sysctl --system)",
 			strings.Join(pl.what, ", "), are, lo, hi, it, strings.Join(pl.ports, ","))})
 	}
 	return out

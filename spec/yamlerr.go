@@ -245,7 +245,7 @@ func aliasAt(data []byte, msg string) (line, col int) {
 				break
 			}
 			end := from + j + 1 + len(name)
-			if end == len(l) || strings.ContainsRune(" \t\r,]}", rune(l[end])) {
+			if end == len(l) || strings.ContainsRune(" \t\r,]}:", rune(l[end])) {
 				return i + 1, len([]rune(l[:from+j])) + 1
 			}
 			from = end

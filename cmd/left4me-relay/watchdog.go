@@ -33,4 +33,3 @@ func feedWhileRunning(interval time.Duration, notify func(string) error) {
 		time.Sleep(interval)
 	}
 }
-

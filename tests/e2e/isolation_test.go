@@ -251,23 +251,12 @@ func TestIsolation(t *testing.T) {
 // and its next start is refused saying why, until space is freed.
 func TestDiskCeiling(t *testing.T) {
 	requireE2E(t)
-	state := t.TempDir()
-	installGame(t, state)
-	if err := writeFiles(state, map[string]string{"overlays/holder/left4dead2/cfg/standin_attack": "hold /var/tmp/hidden 83886080\n"}); err != nil {
-		t.Fatal(err)
-	}
-	c := Boot(t, Options{State: state, Install: installProject(t),
-		Setup: func(root string) error {
-			return writeFiles(root, map[string]string{
-				"etc/left4me/instances/full.yaml":   "port: 27052\nresources: {disk: 64M}\n",
-				"etc/left4me/instances/calm.yaml":   "port: 27053\nresources: {disk: 64M}\n",
-				"etc/left4me/instances/holder.yaml": "port: 27054\nresources: {disk: 64M}\noverlays: [holder]\n",
-				"etc/left4me/instances/many.yaml":   "port: 27055\nresources: {disk: 64M}\n",
-				"etc/left4me/alerts.yaml":           "command: /usr/local/bin/page\n",
-				"usr/local/bin/page":                "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
-			})
-		}})
-	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	c, state := bootPaged(t, map[string]string{"overlays/holder/left4dead2/cfg/standin_attack": "hold /var/tmp/hidden 83886080\n"}, map[string]string{
+		"etc/left4me/instances/full.yaml":   "port: 27052\nresources: {disk: 64M}\n",
+		"etc/left4me/instances/calm.yaml":   "port: 27053\nresources: {disk: 64M}\n",
+		"etc/left4me/instances/holder.yaml": "port: 27054\nresources: {disk: 64M}\noverlays: [holder]\n",
+		"etc/left4me/instances/many.yaml":   "port: 27055\nresources: {disk: 64M}\n",
+	})
 	c.MustRun(t, "systemctl", "start", "l4d2@full.service", "l4d2@calm.service")
 	if out, _ := c.Run(t, "systemctl", "is-active", "left4me-disk.timer"); strings.TrimSpace(out) != "active" {
 		t.Errorf("left4me-disk.timer is %q while servers run", out)

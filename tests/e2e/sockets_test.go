@@ -13,21 +13,10 @@ import (
 // and started again by systemd; its neighbour is untouched.
 func TestSocketBound(t *testing.T) {
 	requireE2E(t)
-	state := t.TempDir()
-	installGame(t, state)
-	if err := writeFiles(state, map[string]string{"overlays/hoarder/left4dead2/cfg/standin_attack": "ports 1100\n"}); err != nil {
-		t.Fatal(err)
-	}
-	c := Boot(t, Options{State: state, Install: installProject(t),
-		Setup: func(root string) error {
-			return writeFiles(root, map[string]string{
-				"etc/left4me/instances/hoarder.yaml": "port: 27101\noverlays: [hoarder]\n",
-				"etc/left4me/instances/calm.yaml":    "port: 27102\n",
-				"etc/left4me/alerts.yaml":            "command: /usr/local/bin/page\n",
-				"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
-			})
-		}})
-	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	c, _ := bootPaged(t, map[string]string{"overlays/hoarder/left4dead2/cfg/standin_attack": "ports 1100\n"}, map[string]string{
+		"etc/left4me/instances/hoarder.yaml": "port: 27101\noverlays: [hoarder]\n",
+		"etc/left4me/instances/calm.yaml":    "port: 27102\n",
+	})
 	c.MustRun(t, "systemctl", "start", "l4d2@calm.service")
 	calm := mainPID(t, c, "calm")
 	// Its start may already be over: the attack runs once the engine is up.
@@ -74,22 +63,13 @@ func TestSocketBound(t *testing.T) {
 // alone, as hang_timeout: 0 says.
 func TestRelayStopped(t *testing.T) {
 	requireE2E(t)
-	state := t.TempDir()
-	installGame(t, state)
-	if err := writeFiles(state, map[string]string{"overlays/stopper/left4dead2/cfg/standin_attack": "stop-relay 3s\nports 1100\n",
-		"overlays/hung/left4dead2/cfg/standin.env": "STANDIN_HANG_AFTER=1s\n"}); err != nil {
-		t.Fatal(err)
-	}
-	c := Boot(t, Options{State: state, Install: installProject(t),
-		Setup: func(root string) error {
-			return writeFiles(root, map[string]string{
-				"etc/left4me/instances/stopper.yaml": "port: 27103\nhang_timeout: 0\noverlays: [stopper]\n",
-				"etc/left4me/instances/hung.yaml":    "port: 27104\nhang_timeout: 0\noverlays: [hung]\n",
-				"etc/left4me/alerts.yaml":            "command: /usr/local/bin/page\n",
-				"usr/local/bin/page":                 "#!/bin/sh\ncat >>/run/events.jsonl; echo >>/run/events.jsonl\n",
-			})
-		}})
-	c.MustRun(t, "chmod", "0755", "/usr/local/bin/page")
+	c, _ := bootPaged(t, map[string]string{
+		"overlays/stopper/left4dead2/cfg/standin_attack": "stop-relay 3s\nports 1100\n",
+		"overlays/hung/left4dead2/cfg/standin.env":       "STANDIN_HANG_AFTER=1s\n",
+	}, map[string]string{
+		"etc/left4me/instances/stopper.yaml": "port: 27103\nhang_timeout: 0\noverlays: [stopper]\n",
+		"etc/left4me/instances/hung.yaml":    "port: 27104\nhang_timeout: 0\noverlays: [hung]\n",
+	})
 	c.MustRun(t, "systemctl", "start", "l4d2@hung.service")
 	hung := mainPID(t, c, "hung")
 	c.MustRun(t, "systemctl", "start", "l4d2@stopper.service")

@@ -21,6 +21,9 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		return "", err
 	}
 	defer release()
+	if err := s.Nesting(name, j.Named); err != nil {
+		return "", err
+	}
 	if done, err := s.CleanStale(name); err != nil {
 		return "", err
 	} else {
@@ -36,7 +39,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 		r.Finished, r.OK = time.Now().UTC(), err == nil
 		if err != nil {
 			r.Message = err.Error()
-			if !errors.Is(err, ErrUnitAlive) {
+			if !errors.Is(err, ErrUnitAlive) && !errors.Is(err, ErrSwitched) {
 				_ = fsat.RemoveTree(s.BuildDir(name, j.ID), fsat.RemoveOptions{Chmod: true})
 			}
 		} else {

@@ -59,6 +59,11 @@ func ValidPath(name string) error {
 	if msg := layout.ValidateOverlayPath(name); msg != "" {
 		return fmt.Errorf("invalid overlay path %q: %s", name, msg)
 	}
+	for _, c := range strings.Split(name, "/") {
+		if strings.HasPrefix(c, MarkerPrefix) {
+			return fmt.Errorf("invalid overlay path %q: %s is the name of a version marker", name, c)
+		}
+	}
 	if len(Marker(name)) > 255 {
 		return fmt.Errorf("invalid overlay path %q: longer than %d characters", name, 255-len(MarkerPrefix))
 	}

@@ -19,9 +19,10 @@ import (
 // tree they mounted (overlayfs leaves changes to a mounted lower layer
 // undefined: Documentation/filesystems/overlayfs.rst, "Changes to
 // underlying filesystems") and the next start opens the new one. The
-// result is recorded for `overlay status`. old is the ID the previous
-// version got, "" if there was none.
-func (s Store) Import(name, src string, out io.Writer) (old string, err error) {
+// result is recorded for `overlay status`. named are the overlay paths
+// the specs name (Nesting). old is the ID the previous version got, ""
+// if there was none.
+func (s Store) Import(name, src string, named []string, out io.Writer) (old string, err error) {
 	if err := ValidPath(name); err != nil {
 		return "", err
 	}
@@ -30,6 +31,9 @@ func (s Store) Import(name, src string, out io.Writer) (old string, err error) {
 		return "", err
 	}
 	defer release()
+	if err := s.Nesting(name, named); err != nil {
+		return "", err
+	}
 	done, err := s.CleanStale(name)
 	for _, d := range done {
 		fmt.Fprintln(out, "left4me: "+d)
@@ -45,7 +49,9 @@ func (s Store) Import(name, src string, out io.Writer) (old string, err error) {
 		switch {
 		case err != nil:
 			r.Message = err.Error()
-			_ = fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true})
+			if !errors.Is(err, ErrSwitched) {
+				_ = fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true})
+			}
 		case old == "":
 			r.Message = "imported from " + src + "; first version"
 		default:
@@ -109,7 +115,12 @@ const maxDepth = 128
 // are copied; a device, FIFO or socket fails the copy, naming it.
 // Extended attributes are not copied (a file capability would be one).
 func CopyTree(src, dst string) error {
-	sfd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// Its last component is not followed either: a link there (its owner
+	// may change it at any time) would lead root's copy anywhere.
+	sfd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return fmt.Errorf("%s: not a directory (a link is not followed: name the directory itself)", src)
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", src, err)
 	}
@@ -128,7 +139,9 @@ func CopyTree(src, dst string) error {
 
 type copier struct{ src string }
 
-const copyResolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+// copyResolve: no link, no magic link, no mount (a FUSE mount of the
+// source's owner could stall the copy under the overlays' lock).
+const copyResolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
 // dir copies the entries of the open directory sfd (at rel) into dfd and
 // then gives dfd sfd's mode and times.
@@ -206,8 +219,10 @@ func (c copier) file(sfd, dfd int, n, r string) error {
 	}
 	dst := os.NewFile(uintptr(out), r)
 	defer dst.Close()
-	if _, err := io.Copy(dst, src); err != nil {
-		return fmt.Errorf("copy %s: %w", c.at(r), err)
+	// The size it had: a file its owner keeps growing ends the copy
+	// all the same; one that shrank fails it.
+	if _, err := io.CopyN(dst, src, st.Size); err != nil {
+		return fmt.Errorf("copy %s: %w (changed while it was copied?)", c.at(r), err)
 	}
 	return c.attrs(in, out, r)
 }

@@ -45,7 +45,7 @@ func TestImport(t *testing.T) {
 			s := Store{Root: t.TempDir()}
 			src, secret := srcTree(t)
 			var out bytes.Buffer
-			old, err := s.Import(name, src, &out)
+			old, err := s.Import(name, src, nil, &out)
 			if err != nil || old != "" {
 				t.Fatalf("first import: %q, %v\n%s", old, err, &out)
 			}
@@ -83,7 +83,7 @@ func TestImport(t *testing.T) {
 			// whole for the servers that run on it.
 			first, _ := ReadMarker(cur, name)
 			must(t, os.WriteFile(filepath.Join(src, "left4dead2/cfg/server.cfg"), []byte("sv_x 2\n"), 0o644))
-			old, err = s.Import(name, src, &out)
+			old, err = s.Import(name, src, nil, &out)
 			if err != nil || old != first {
 				t.Fatalf("second import: %q, %v, want %s", old, err, first)
 			}
@@ -114,13 +114,13 @@ func TestImportRefused(t *testing.T) {
 	}
 	s := Store{Root: t.TempDir()}
 	src, _ := srcTree(t)
-	if _, err := s.Import("comp", src, &bytes.Buffer{}); err != nil {
+	if _, err := s.Import("comp", src, nil, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := ReadMarker(s.Current("comp"), "comp")
 	fifo := filepath.Join(src, "left4dead2/cfg/pipe")
 	must(t, syscall.Mkfifo(fifo, 0o644))
-	_, err := s.Import("comp", src, &bytes.Buffer{})
+	_, err := s.Import("comp", src, nil, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), fifo+": a FIFO is not allowed in an overlay") || !strings.Contains(err.Error(), "the current version is unchanged") {
 		t.Fatalf("import with a FIFO: %v", err)
 	}
@@ -138,11 +138,84 @@ func TestImportRefused(t *testing.T) {
 		{"/abs", "invalid overlay path"},
 		{strings.Repeat("a", 240), "longer than 238 characters"},
 	} {
-		if _, err := s.Import(bad.name, src, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := s.Import(bad.name, src, nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("import %q: %v, want %q", bad.name, err, bad.want)
 		}
 	}
-	if _, err := s.Import("other", filepath.Join(src, "missing"), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
+	if _, err := s.Import("other", filepath.Join(src, "missing"), nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
 		t.Errorf("a missing source: %v", err)
 	}
+}
+
+// An overlay never lies inside another or holds one, and the directories
+// on the way to a nested one are walked without following a link: the
+// hostile review's cases.
+func TestImportNesting(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("run as root (CI does)")
+	}
+	src, _ := srcTree(t)
+	outside := t.TempDir()
+	for _, c := range []struct {
+		name, setup string
+		named       []string
+		want        string
+	}{
+		{name: "a/b", setup: "versioned a", want: "overlay a/b would lie inside overlay a"},
+		{name: "a/left4dead2", setup: "versioned a", want: "would lie inside overlay a"},
+		{name: "a", setup: "versioned a/b", want: "overlay a would hold overlay a/b"},
+		{name: "w/m", named: []string{"w"}, want: "overlay w/m would lie inside overlay w"},
+		{name: "w", named: []string{"w/m"}, want: "overlay w would hold overlay w/m, which a spec names"},
+		{name: "d/x/sub", setup: "link d/x", want: "(a link or a mount is refused)"},
+		{name: "a/.left4me-overlay-a", want: "is the name of a version marker"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := Store{Root: t.TempDir()}
+			switch c.setup {
+			case "versioned a":
+				must(t, errOnly(s.Import("a", src, nil, &bytes.Buffer{})))
+			case "versioned a/b":
+				must(t, errOnly(s.Import("a/b", src, nil, &bytes.Buffer{})))
+			case "link d/x":
+				must(t, os.MkdirAll(filepath.Join(s.Root, "overlays/d"), 0o755))
+				must(t, os.Symlink(outside, filepath.Join(s.Root, "overlays/d/x")))
+			}
+			before := treeOf(t, s.Root)
+			_, err := s.Import(c.name, src, c.named, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("import %s: %v, want %q", c.name, err, c.want)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) > 0 {
+				t.Errorf("written through the link: %v", ents)
+			}
+			if after := treeOf(t, s.Root); after != before && c.setup != "link d/x" {
+				t.Errorf("the overlays changed:\n%s\nwas\n%s", after, before)
+			}
+		})
+	}
+	// A link named as the source is not followed.
+	link := filepath.Join(t.TempDir(), "src")
+	must(t, os.Symlink(src, link))
+	s := Store{Root: t.TempDir()}
+	if _, err := s.Import("comp", link, nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "not a directory (a link is not followed") {
+		t.Errorf("a link as the source: %v", err)
+	}
+}
+
+func errOnly(_ string, err error) error { return err }
+
+// treeOf lists the overlays and their versions below root.
+func treeOf(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, d := range []string{OverlaysDir, BuildsDir} {
+		filepath.Walk(filepath.Join(root, d), func(p string, fi os.FileInfo, err error) error {
+			// The lock makes overlay-builds/ itself.
+			if err == nil && !strings.Contains(p, "last-build.json") && p != filepath.Join(root, d) {
+				b.WriteString(strings.TrimPrefix(p, root) + "\n")
+			}
+			return nil
+		})
+	}
+	return b.String()
 }

@@ -32,6 +32,7 @@ type Job struct {
 	Def       *Definition
 	ID        string
 	Instances []string // instances whose spec names the overlay
+	Named     []string // every overlay path a spec names (Nesting)
 	Out       io.Writer
 	// Env is NAME=VALUE items the builder gets besides its own (PassEnv).
 	Env []string

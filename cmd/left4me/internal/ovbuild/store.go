@@ -229,27 +229,117 @@ func (s Store) Switch(name, id string) (old string, err error) {
 	if got, err := ReadMarker(layer, name); err != nil || got != id {
 		return "", fmt.Errorf("%s: no marker of version %s (%v); refusing to switch", layer, id, err)
 	}
-	cur := s.Current(name)
-	// overlays/, and for an imported workshop/maps overlays/workshop.
-	if err := os.MkdirAll(filepath.Dir(cur), 0o755); err != nil {
+	parent, base, err := s.openParent(name)
+	if err != nil {
 		return "", err
 	}
-	err = unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_EXCHANGE)
-	if errors.Is(err, unix.ENOENT) {
-		if _, serr := os.Lstat(cur); errors.Is(serr, fs.ErrNotExist) {
-			if err := unix.Renameat2(unix.AT_FDCWD, layer, unix.AT_FDCWD, cur, unix.RENAME_NOREPLACE); err != nil {
-				return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
-			}
-			return "", errors.Join(fsat.SyncDir(filepath.Dir(cur)), fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}))
+	defer unix.Close(parent)
+	cur := s.Current(name)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case errors.Is(err, unix.ENOENT):
+		if err := unix.Renameat2(unix.AT_FDCWD, layer, parent, base, unix.RENAME_NOREPLACE); err != nil {
+			return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
 		}
+		return "", errors.Join(unix.Fsync(parent), fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}))
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", cur, err)
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return "", fmt.Errorf("%s: not a directory (a link is refused by the start helper); move it away", cur)
 	}
-	if err != nil {
+	if err := unix.Renameat2(unix.AT_FDCWD, layer, parent, base, unix.RENAME_EXCHANGE); err != nil {
 		return "", fmt.Errorf("exchange %s with %s: %w", layer, cur, err)
 	}
-	if err := fsat.SyncDir(filepath.Dir(cur)); err != nil {
-		return "", err
+	// From here bd/layer holds the previous version: never removed on a
+	// failure (CleanStale moves it to its place).
+	serr := unix.Fsync(parent)
+	if serr != nil {
+		serr = fmt.Errorf("sync %s: %w", filepath.Dir(cur), serr)
 	}
-	return s.retire(name, id)
+	old, rerr := s.retire(name, id)
+	if err := errors.Join(serr, rerr); err != nil {
+		return old, fmt.Errorf("%w: %w", ErrSwitched, err)
+	}
+	return old, nil
+}
+
+// ErrSwitched: the new version is current, but what follows the switch
+// failed; the build directory holds the previous version and stays.
+var ErrSwitched = errors.New("switched in, but the previous version was not put away (the next build or import does)")
+
+// openParent opens the directory overlays/NAME is in, creating what is
+// missing of overlays/A/... for an imported A/.../NAME, one component at
+// a time from overlays/ without following a link or entering a mount:
+// nothing outside overlays/ is ever created or renamed into. base is
+// NAME's last component.
+func (s Store) openParent(name string) (fd int, base string, err error) {
+	root := filepath.Join(s.Root, OverlaysDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return -1, "", err
+	}
+	fd, err = unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", fmt.Errorf("open %s: %w", root, err)
+	}
+	parts := strings.Split(name, "/")
+	for i, p := range parts[:len(parts)-1] {
+		if err := unix.Mkdirat(fd, p, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			unix.Close(fd)
+			return -1, "", fmt.Errorf("create %s: %w", filepath.Join(root, filepath.Join(parts[:i+1]...)), err)
+		}
+		next, err := unix.Openat2(fd, p, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: scanResolve})
+		unix.Close(fd)
+		if err != nil {
+			return -1, "", fmt.Errorf("%s: %w (a link or a mount is refused)", filepath.Join(root, filepath.Join(parts[:i+1]...)), err)
+		}
+		fd = next
+	}
+	return fd, parts[len(parts)-1], nil
+}
+
+// Nesting refuses overlay name where it would lie inside another overlay
+// or hold one: a switch of the outer one moves the inner one with it (and
+// a server that mounts the outer one sees the inner one's files). An
+// overlay is a path with versions, a definition, or one a spec names
+// (named).
+func (s Store) Nesting(name string, named []string) error {
+	isOverlay := func(p string) bool {
+		if m, _ := ReadMarker(s.Current(p), p); m != "" {
+			return true
+		}
+		if _, err := os.Lstat(s.Dir(p)); err == nil {
+			return true
+		}
+		if s.ConfigDir != "" {
+			if _, err := os.Lstat(filepath.Join(s.ConfigDir, "overlays", p+".yaml")); err == nil {
+				return true
+			}
+		}
+		for _, n := range named {
+			if n == p {
+				return true
+			}
+		}
+		return false
+	}
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		if p := strings.Join(parts[:i], "/"); isOverlay(p) {
+			return fmt.Errorf("overlay %s would lie inside overlay %s (%s): an overlay cannot hold another; choose a path beside it", name, p, s.Current(p))
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.Root, BuildsDir))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), flat(name)+":") {
+			return fmt.Errorf("overlay %s would hold overlay %s: an overlay cannot hold another", name, strings.ReplaceAll(e.Name(), ":", "/"))
+		}
+	}
+	for _, n := range named {
+		if strings.HasPrefix(n, name+"/") {
+			return fmt.Errorf("overlay %s would hold overlay %s, which a spec names: an overlay cannot hold another", name, n)
+		}
+	}
+	return nil
 }
 
 // retire moves the previous version, which the exchange left in build

@@ -199,6 +199,20 @@ func (e *Env) overlayUsers(name string) []string {
 	return out
 }
 
+// namedOverlays is every overlay path the specs name.
+func (e *Env) namedOverlays() []string {
+	all, _ := spec.LoadAll(e.Layout.InstancesDir())
+	var out []string
+	for _, in := range all {
+		if in.Spec != nil {
+			for _, o := range in.Spec.Overlays {
+				out = append(out, o.Path)
+			}
+		}
+	}
+	return out
+}
+
 func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rollout.Plan) error {
 	if e.Euid != 0 {
 		return fmt.Errorf("%w: overlay build starts a unit and writes root-owned state; run: sudo left4me overlay build %s", fail.ErrPermission, name)
@@ -220,7 +234,7 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 	if sr == "" || jc == "" || sc == "" {
 		return fmt.Errorf("%w: overlay build needs systemd-run, systemctl and journalctl", fail.ErrNoSystemd)
 	}
-	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc, Env: ovbuild.PassEnv(os.Getenv)}
+	j := ovbuild.Job{Def: def, Instances: e.overlayUsers(name), Named: e.namedOverlays(), Out: e.Stdout, SystemdRun: sr, Journalctl: jc, Systemctl: sc, Env: ovbuild.PassEnv(os.Getenv)}
 	old, err := e.ovStore().Build(ctx, j)
 	if err != nil {
 		e.AlertFailure(ctx, err, alert.BuildFailed, "", "overlay build of "+name+" failed; the current version stays", "left4me overlay build "+name)
@@ -410,7 +424,7 @@ func (e *Env) overlayImport(ctx context.Context, name, dir string) error {
 		return fmt.Errorf("%w: %v", fail.ErrUsage, err)
 	}
 	st := e.ovStore()
-	old, err := st.Import(name, dir, e.Stdout)
+	old, err := st.Import(name, dir, e.namedOverlays(), e.Stdout)
 	if err != nil {
 		return err
 	}
