@@ -87,6 +87,10 @@ func TestFleet(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(f.dir, "overlays/comp/left4dead2/who.txt"), []byte("comp 2"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// A plugin taken out of the source (copy alone never deletes).
+		if err := os.RemoveAll(filepath.Join(f.dir, "overlays/comp/left4dead2/addons")); err != nil {
+			t.Fatal(err)
+		}
 		out := f.play(t)
 		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "changed=0"})
 		// Imported, not copied over the mounted tree: the version eu1 ran
@@ -97,6 +101,12 @@ func TestFleet(t *testing.T) {
 		}
 		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/runtime/eu1/merged/left4dead2/who.txt"); got != "comp 2" {
 			t.Errorf("eu1 after the run: who.txt = %q", got)
+		}
+		if _, err := h1.c.Run(t, "test", "-e", "/var/lib/left4me/runtime/eu1/merged/left4dead2/addons/old.vpk"); err == nil {
+			t.Error("eu1 still has the plugin taken out of the source")
+		}
+		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/overlay-builds/comp/"+first+"/left4dead2/addons/old.vpk"); got != "a plugin taken out later" {
+			t.Errorf("the version eu1 ran on: old.vpk = %q", got)
 		}
 		if now := mainPID(t, h1.c, "eu1"); now == pid {
 			t.Errorf("eu1 was not restarted onto the new version (PID %s)", now)
@@ -277,6 +287,7 @@ func newFleet(t *testing.T, deb string, n int) *fleet {
 		"site.yml":                         "- hosts: all\n  gather_facts: false\n  roles:\n    - left4me\n",
 		"overlays/comp/left4dead2/who.txt": "comp",
 		"overlays/comp/left4dead2/cfg/server.cfg": "sv_comp 1\n",
+		"overlays/comp/left4dead2/addons/old.vpk": "a plugin taken out later",
 	}); err != nil {
 		t.Fatal(err)
 	}
