@@ -15,8 +15,9 @@
 // server started with -nomaster never answers A2S: it is ready once its
 // frames run. Then WATCHDOG=1 while it is alive (package probe: an
 // answer, console output, frames running or its main thread reading
-// files; not a main thread spinning without a pause), unless
-// HANG_TIMEOUT is 0. Without the variable it
+// files; not a main thread spinning without a pause); with HANG_TIMEOUT
+// 0, while the relay itself runs and its socket count goes on (systemd
+// gives such a unit layout.RelayWatchdog). Without the variable it
 // reports ready at once. At SIGTERM it types "quit" into the console.
 // Under systemd, a server whose user holds more than layout.MaxSockets
 // of the host's ephemeral ports (UDP and TCP) is killed, and the relay
@@ -93,7 +94,8 @@ func main() {
 	l := &life{pid: make(chan int, 1), kick: make(chan struct{}, 1), others: otherPorts(os.Args[2:])}
 	engine := make(chan int, 1)
 	if os.Getenv("INVOCATION_ID") != "" { // under systemd: its user is the server's alone
-		go func() { guardSockets(<-engine, ownPorts(pc.port(), l.others), &l.killed) }()
+		l.guarded = true
+		go func() { guardSockets(<-engine, ownPorts(pc.port(), l.others), &l.killed, &l.counted) }()
 	}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).
@@ -164,7 +166,9 @@ type life struct {
 	others      []rolePort
 	eng         *probe.Engine
 	seen        uint64
-	killed      atomic.Bool // by guardSockets
+	killed      atomic.Bool   // by guardSockets
+	guarded     bool          // guardSockets runs (under systemd)
+	counted     atomic.Uint64 // its counts so far
 }
 
 // line sees each console line.
@@ -301,7 +305,11 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		}
 	}
 	if pc.hang <= 0 {
-		feedWhileRunning(relayWatchdog(os.Getenv, os.Getpid()), notify)
+		var counted func() uint64
+		if l.guarded {
+			counted = l.counted.Load
+		}
+		feedWhileRunning(relayWatchdog(os.Getenv, os.Getpid()), counted, notify)
 		return
 	}
 	_, _ = l.alive() // the first sample

@@ -240,3 +240,37 @@ func TestRelayWatchdog(t *testing.T) {
 		}
 	}
 }
+
+// The relay's own watchdog is fed only on a tick after which a socket
+// count ran: a relay that is let run for a moment now and then (SIGSTOP,
+// SIGCONT) without a whole count gets no feed.
+func TestFeeder(t *testing.T) {
+	var counts uint64
+	fed := 0
+	f := feeder{counted: func() uint64 { return counts }, notify: func(s string) error {
+		if s != "WATCHDOG=1" {
+			t.Errorf("sent %q", s)
+		}
+		fed++
+		return nil
+	}}
+	f.feed()
+	for i, c := range []struct {
+		counted uint64 // counts run before the tick
+		fed     int    // feeds so far
+	}{{1, 2}, {0, 2}, {0, 2}, {3, 3}, {1, 4}} {
+		counts += c.counted
+		f.tick()
+		if fed != c.fed {
+			t.Errorf("tick %d (%d counts since the last): %d feeds, want %d", i, c.counted, fed, c.fed)
+		}
+	}
+	// Without a count (run by hand), every tick feeds.
+	fed = 0
+	g := feeder{notify: f.notify}
+	g.tick()
+	g.tick()
+	if fed != 2 {
+		t.Errorf("without a count: %d feeds, want 2", fed)
+	}
+}

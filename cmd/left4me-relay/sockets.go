@@ -57,11 +57,12 @@ func socketsError(udp, tcp int, r probe.PortRange) error {
 // every process shares. The instance's own ports are left out, wherever
 // they are (a spec may give one in the range, a host may widen it): the
 // connections accepted on the game port (RCON's, which anyone may open)
-// would count otherwise.
-func guardSockets(pid int, own []uint16, killed *atomic.Bool) {
+// would count otherwise. counted goes up at each count.
+func guardSockets(pid int, own []uint16, killed *atomic.Bool, counted *atomic.Uint64) {
 	uid := os.Getuid()
 	var r probe.PortRange
 	count := func() (int, int, error) {
+		defer counted.Add(1) // each count that ran, for the watchdog's feed
 		// The host's own count first: a few microseconds, where the
 		// user's asks the kernel for every socket (BenchmarkSockets*).
 		if n, err := probe.HostSockets("/proc"); err == nil && n <= layout.MaxSockets {

@@ -36,6 +36,7 @@ func TestAnsibleRoleChecks(t *testing.T) {
 		"overlay-absolute": {vars: map[string]any{"left4me_overlays": map[string]any{"/etc/cron.d": map[string]any{"src": "x/"}}}, want: `left4me_overlays."/etc/cron.d"`},
 		"overlay-dots":     {vars: map[string]any{"left4me_overlays": map[string]any{"a/./b": map[string]any{"src": "x/"}}}, want: `left4me_overlays."a/./b"`},
 		"overlay-marker":   {vars: map[string]any{"left4me_overlays": map[string]any{"a/.left4me-overlay-a": map[string]any{"src": "x/"}}}, want: `left4me_overlays."a/.left4me-overlay-a"`},
+		"overlay-nested":   {vars: map[string]any{"left4me_overlays": map[string]any{"x": map[string]any{"src": "x/"}, "x/y": map[string]any{"src": "y/"}}}, want: `left4me_overlays."x"`},
 		"builder-path":     {vars: map[string]any{"left4me_overlays": map[string]any{"a/b": map[string]any{"builder": "x"}}}, want: `left4me_overlays."a/b"`},
 		"overlay-newline":  {vars: map[string]any{"left4me_overlays": map[string]any{"comp\n": map[string]any{"src": "x/"}}}, want: `left4me_overlays."comp\n"`},
 		"login-newline":    {vars: map[string]any{"left4me_steam_login": "user\nLD_PRELOAD=/tmp/x.so"}, want: "left4me_steam_login: must be a Steam account name"},

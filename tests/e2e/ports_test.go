@@ -205,13 +205,20 @@ func TestPortsHeld(t *testing.T) {
 		// The container has a network namespace of its own: its sysctls
 		// are not the host's.
 		lohi := strings.Fields(c.MustRun(t, "cat", "/proc/sys/net/ipv4/ip_local_port_range"))
+		if lo, _ := strconv.Atoi(lohi[0]); lo > 40000 {
+			t.Skipf("the ephemeral range %s-%s does not hold 40000", lohi[0], lohi[1])
+		}
+		if hi, _ := strconv.Atoi(lohi[1]); hi < 43000 {
+			t.Skipf("the ephemeral range %s-%s does not hold 40000-43000", lohi[0], lohi[1])
+		}
+		was := strings.TrimSpace(c.MustRun(t, "cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"))
 		out, err := c.Run(t, "sh", "-c", "left4me create eph --port 40000 2>&1")
 		want := "eph.yaml:4:7: port: the game port 40000, the client port 41000 (port + 1000, the default), the tv port 42000 (port + 2000, the default), the steam port 43000 (port + 3000, the default) are inside the host's ephemeral range " + lohi[0] + "-" + lohi[1]
 		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "add 40000,41000,42000,43000 to net.ipv4.ip_local_reserved_ports") {
 			t.Errorf("create: %v\n%s", err, out)
 		}
 		c.MustRun(t, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports=40000-43000")
-		defer c.MustRun(t, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports=")
+		defer c.MustRun(t, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports="+was)
 		if out := c.MustRun(t, "left4me", "validate", "eph"); strings.Contains(out, "warning") || !strings.Contains(out, "1 spec(s) valid") {
 			t.Errorf("validate after the ports were reserved:\n%s", out)
 		}

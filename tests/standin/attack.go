@@ -48,9 +48,11 @@ import (
 // SteamWorks give plugins sockets): the host's ports taken from its
 // neighbours. Once per instance (GAME/standin-ports-taken). Nor is
 // "stop-relay DURATION": that long after the attempts, SIGSTOP to its
-// parent, the relay (the same user may), which then neither counts its
-// sockets nor relays its console; "ports" is then taken after it, once
-// per instance (GAME/standin-relay-stopped).
+// parent, the relay (kill(2) allows it: the same user), which then
+// neither counts its sockets nor relays its console, as a SourceMod
+// extension (a native .so loaded into srcds, free to call kill(2)) or a
+// compromised engine could; "ports" is then taken after it, once per
+// instance (GAME/standin-relay-stopped).
 
 // attempt is one attack and whether it worked.
 type attempt struct {

@@ -241,7 +241,11 @@ func (s Store) Switch(name, id string) (old string, err error) {
 		if err := unix.Renameat2(unix.AT_FDCWD, layer, parent, base, unix.RENAME_NOREPLACE); err != nil {
 			return "", fmt.Errorf("move %s to %s: %w", layer, cur, err)
 		}
-		return "", errors.Join(unix.Fsync(parent), fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}))
+		var serr error
+		if err := unix.Fsync(parent); err != nil {
+			serr = fmt.Errorf("sync %s: %w", filepath.Dir(cur), err)
+		}
+		return "", errors.Join(serr, fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}))
 	case err != nil:
 		return "", fmt.Errorf("%s: %w", cur, err)
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
