@@ -219,3 +219,28 @@ func treeOf(t *testing.T, root string) string {
 	}
 	return b.String()
 }
+
+// A mount inside the source (a bind mount, or a user's FUSE mount that
+// could stall the copy) is not entered: the import fails naming it.
+func TestImportRefusesMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("run as root (CI does)")
+	}
+	src, _ := srcTree(t)
+	elsewhere := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(elsewhere, "secret"), []byte("x"), 0o600))
+	at := filepath.Join(src, "left4dead2/mnt")
+	must(t, os.Mkdir(at, 0o755))
+	if err := syscall.Mount(elsewhere, at, "", syscall.MS_BIND, ""); err != nil {
+		t.Skipf("cannot bind-mount here: %v", err)
+	}
+	defer syscall.Unmount(at, syscall.MNT_DETACH)
+	s := Store{Root: t.TempDir()}
+	_, err := s.Import("comp", src, nil, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), at) || !strings.Contains(err.Error(), "the current version is unchanged") {
+		t.Fatalf("import across a mount: %v", err)
+	}
+	if _, err := os.Lstat(s.Current("comp")); err == nil {
+		t.Error("switched in anyway")
+	}
+}
