@@ -47,7 +47,13 @@ func mk(t *testing.T, path, body string, mode os.FileMode) {
 func newEnv(t *testing.T, specText string) *env {
 	t.Helper()
 	testroot.Require(t, "to mount overlayfs")
-	base := t.TempDir()
+	return newEnvIn(t, t.TempDir(), specText)
+}
+
+// newEnvIn is newEnv with its state root at base/state (a filesystem the
+// test mounted there, or a directory).
+func newEnvIn(t *testing.T, base, specText string) *env {
+	t.Helper()
 	e := &env{root: filepath.Join(base, "state"), log: &bytes.Buffer{}}
 	e.c = Config{Layout: layout.Layout{ConfigDir: filepath.Join(base, "etc"), Root: e.root}, UID: testUID, GID: testGID, Log: e.log}
 	mk(t, filepath.Join(e.root, "installation/srcds_linux"), "#!/bin/sh\n", 0o755)

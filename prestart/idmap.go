@@ -170,14 +170,14 @@ func mountLayers(c Config, inst *instance, l *layers, dirPath string) error {
 	sh, err := shiftLayers(l.fds, l.names, c.UID, c.GID, c.IdmapPins)
 	if errors.Is(err, ErrNoIdmap) {
 		c.step("warning: %v", err)
-		return mountOverlay(l.fds, inst.upper, inst.work, inst.merged)
+		return mountOverlay(l.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 	}
 	if err != nil {
 		return err
 	}
 	defer sh.close()
 	if !c.attachLayers {
-		err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged)
+		err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 		if !errors.Is(err, unix.EINVAL) {
 			return err
 		}
@@ -185,7 +185,7 @@ func mountLayers(c Config, inst *instance, l *layers, dirPath string) error {
 	if err := sh.attach(inst.lock, dirPath); err != nil {
 		return errors.Join(err, sh.detach())
 	}
-	err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged)
+	err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 	if derr := sh.detach(); derr != nil {
 		if err != nil {
 			return errors.Join(err, derr)

@@ -11,7 +11,13 @@ import (
 // /run/events.jsonl. It returns the container and the state root.
 func bootPaged(t *testing.T, stateFiles, rootFiles map[string]string) (*Container, string) {
 	t.Helper()
-	state := t.TempDir()
+	return bootPagedAt(t, t.TempDir(), stateFiles, rootFiles)
+}
+
+// bootPagedAt is bootPaged with the state root in state (a filesystem the
+// test mounted there).
+func bootPagedAt(t *testing.T, state string, stateFiles, rootFiles map[string]string) (*Container, string) {
+	t.Helper()
 	installGame(t, state)
 	if err := writeFiles(state, stateFiles); err != nil {
 		t.Fatal(err)

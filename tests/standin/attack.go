@@ -37,7 +37,10 @@ import (
 // refuses and logs), "connect PATH" (a stream socket of a daemon's, such as
 // the system bus, to hold a login open on), "core" (raise its core dump
 // limit to take dumps outside its disk ceiling), "hold PATH N" (write N
-// bytes to PATH, delete it and keep it open: disk no tree walk sees).
+// bytes to PATH, delete it and keep it open: disk no tree walk sees),
+// "fill PATH" (write to PATH until the filesystem refuses, as a plugin
+// logging in a loop would, and keep it: the attempt's error says why it
+// stopped).
 // Each attempt and its
 // outcome go to GAME/standin-attack.json. "flood N" then prints N bytes of
 // console lines as fast as the terminal takes them (a plugin printing in a
@@ -74,7 +77,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	defer f.Close()
 	var pids []int
 	var reads, writes, lists, journals []string
-	var notifies, connects, holds []string
+	var notifies, connects, holds, fills []string
 	core, ring := false, false
 	var fallocs []string
 	flood, ports := 0, 0
@@ -107,6 +110,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			ring = true
 		case "hold":
 			holds = append(holds, arg)
+		case "fill":
+			fills = append(fills, arg)
 		case "flood":
 			flood, _ = strconv.Atoi(arg)
 		case "ports":
@@ -183,6 +188,10 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	}
 	if ring {
 		try("set up an io_uring", ioURing())
+	}
+	for _, p := range fills {
+		n, err := fillFile(p)
+		try(fmt.Sprintf("fill %s (%d bytes written)", p, n), err)
 	}
 	for _, a := range holds {
 		p, size, _ := strings.Cut(a, " ")
@@ -297,6 +306,28 @@ func holdDeleted(path string, n int) error {
 		}
 	}
 	return syscall.Unlink(path)
+}
+
+// fillFile writes to path until a write fails, and returns how much it
+// wrote and that failure.
+func fillFile(path string) (int64, error) {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		w, err := syscall.Write(fd, buf)
+		n += int64(max(w, 0))
+		if err != nil {
+			return n, err
+		}
+		if err := syscall.Fsync(fd); err != nil { // the blocks taken now, not at writeback
+			return n, err
+		}
+	}
 }
 
 // raiseCore raises the soft core dump limit to the hard one, which a

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ext4State mounts a fresh ext4 of size bytes on a new directory, which it
+// returns, with ext4's default reserve: 5 % of its blocks that only root
+// may take, so that the host's root services work on a full disk.
+func ext4State(t *testing.T, size int64) string {
+	t.Helper()
+	base := t.TempDir()
+	img, state := filepath.Join(base, "state.img"), filepath.Join(base, "state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(img)
+	if err == nil {
+		err = errors.Join(f.Truncate(size), f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"mkfs.ext4", "-q", "-F", "-m", "5", img}, {"mount", "-o", "loop", img, state}} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", state).Run() })
+	return state
+}
+
+// TestFullDiskKeepsRootsReserve: a server that writes until its
+// filesystem refuses stops where any user stops on ext4, and the blocks
+// ext4 keeps for root stay the host's: the start helper, writing a
+// neighbour's records as root, still starts it. Before, overlayfs wrote
+// the server's data with the fsuid of its mounter, root, and took the
+// reserve too (prestart.asWriter says where in the kernels).
+func TestFullDiskKeepsRootsReserve(t *testing.T) {
+	requireE2E(t)
+	state := ext4State(t, 192<<20)
+	c, _ := bootPagedAt(t, state, map[string]string{
+		"overlays/filler/left4dead2/cfg/standin_attack": "fill /var/lib/left4me/runtime/filler/merged/left4dead2/fill.bin\n",
+	}, map[string]string{
+		"etc/left4me/instances/calm.yaml":   "port: 27057\n",
+		"etc/left4me/instances/filler.yaml": "port: 27056\noverlays: [filler]\n",
+	})
+	// What ext4 keeps for root: statfs's free blocks less those any user
+	// may take.
+	statfs := func() (free, forUsers int64) {
+		var st unix.Statfs_t
+		if err := unix.Statfs(state, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int64(st.Bfree) * st.Bsize, int64(st.Bavail) * st.Bsize
+	}
+	free, forUsers := statfs()
+	reserve := free - forUsers
+	c.MustRun(t, "systemctl", "start", "l4d2@calm.service", "l4d2@filler.service")
+
+	report := filepath.Join(state, "runtime/filler/upper/left4dead2/standin-attack.json")
+	c.WaitFor(t, "filler's fill to end", 2*time.Minute, func() bool {
+		_, err := os.Stat(report)
+		return err == nil
+	})
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts []struct {
+		What string `json:"what"`
+		Err  string `json:"err"`
+	}
+	if err := json.Unmarshal(b, &attempts); err != nil || len(attempts) != 1 {
+		t.Fatalf("attack report %s: %v", b, err)
+	}
+	if !strings.HasPrefix(attempts[0].What, "fill ") || attempts[0].Err != "no space left on device" {
+		t.Fatalf("the fill: %+v, want it ended by a full disk", attempts[0])
+	}
+	t.Logf("%s", attempts[0].What)
+	free, forUsers = statfs()
+	if forUsers > 1<<20 || free < reserve*9/10 {
+		t.Errorf("after the fill: %d bytes free, %d of them for users; want the disk full for users and root's reserve (%d bytes) left", free, forUsers, reserve)
+	}
+	// Root writes as journald or dpkg would on the host's filesystem.
+	c.MustRun(t, "sh", "-c", "head -c 1048576 /dev/zero >/var/lib/left4me/root.bin && sync /var/lib/left4me/root.bin && rm /var/lib/left4me/root.bin")
+
+	// The host's root services still write: calm's start helper records
+	// its start as root (and refuses the start when it cannot).
+	pid := mainPID(t, c, "calm")
+	if out, err := c.Run(t, "systemctl", "restart", "l4d2@calm.service"); err != nil {
+		t.Fatalf("calm's restart on the full disk: %v\n%s\n%s", err, out, c.Journal(t, "l4d2@calm.service"))
+	}
+	waitActive(t, c, "calm")
+	if mainPID(t, c, "calm") == pid {
+		t.Error("calm was not restarted")
+	}
+	if err := answers(t, c, 27057); err != nil {
+		t.Errorf("calm after its restart: %v", err)
+	}
+}
