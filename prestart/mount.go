@@ -4,11 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
+
+// ErrMountedReadOnly: overlayfs mounted the tree read-only, which it does
+// (with only a kernel log line) when it cannot make its work directory.
+var ErrMountedReadOnly = errors.New("overlayfs mounted it read-only")
 
 // mountOverlay mounts the layers on merged. Every directory is passed as
 // /proc/self/fd/N of an fd opened without following links, so the kernel
@@ -30,74 +35,136 @@ func mountOverlay(lowers []int, upper, work int, merged string, uid, gid int) er
 	}
 	b.WriteString(",upperdir=" + fdPath(upper) + ",workdir=" + fdPath(work))
 	opts := b.String()
-	err := asWriter(uid, gid, func() error {
-		return unix.Mount("overlay", merged, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts)
+	// The mount point too is resolved as root, before the switch.
+	target, err := unix.Open(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("mount overlay on %s: %w", merged, err)
+	}
+	defer unix.Close(target)
+	err = asWriter(uid, gid, func() error {
+		return unix.Mount("overlay", fdPath(target), "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts)
 	})
 	if err != nil {
 		return fmt.Errorf("mount overlay on %s: %w", merged, err)
 	}
-	return nil
+	return refuseReadOnly(merged, upper)
+}
+
+// refuseReadOnly unmounts a tree overlayfs mounted read-only, saying why.
+// As the server's writer, it cannot make its work directory on a
+// filesystem that is full for users (only root's reserve left): the
+// server could write nothing either, and a start that seems fine would
+// hide it.
+func refuseReadOnly(merged string, upper int) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(merged, &st); err != nil {
+		return fmt.Errorf("check the overlay on %s: %w", merged, err)
+	}
+	if st.Flags&unix.ST_RDONLY == 0 {
+		return nil
+	}
+	why := "see the kernel log (dmesg) for overlayfs's reason"
+	var fs unix.Statfs_t
+	if unix.Fstatfs(upper, &fs) == nil && fs.Bavail == 0 {
+		why = "the filesystem of its upper layer is full for users (only the blocks it keeps for root are left), so it could not make its work directory: free space, then start it again"
+	}
+	err := fmt.Errorf("mount overlay on %s: %w: %s", merged, ErrMountedReadOnly, why)
+	if uerr := unix.Unmount(merged, 0); uerr != nil {
+		return errors.Join(err, fmt.Errorf("unmount the read-only overlay on %s: %w", merged, uerr))
+	}
+	return err
 }
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // asWriter runs f with this thread's filesystem uid and gid set to the
-// server's, keeping every capability the helper has, then puts them back.
-// A mount made by plain root would let the server's writes through the
-// overlay take the blocks ext4 keeps for root (5 % by default, so that
-// journald, dpkg and root's logins work on a full disk): ext4 hands them
-// to a writer whose fsuid is the filesystem's resuid, root unless tuned
+// server's and no supplementary groups, keeping every capability the
+// helper has, then puts them back. A mount made by plain root would let
+// the server's writes through the overlay take the blocks ext4 keeps for
+// root (5 % by default, so that journald, dpkg and root's logins work on
+// a full disk): ext4 hands them to a writer whose fsuid is the
+// filesystem's resuid, root unless tuned, or who is in its resgid
 // (ext4_has_free_clusters, fs/ext4/balloc.c). overlayfs already drops
 // CAP_SYS_RESOURCE from the mounter's credentials it keeps ("Never
 // override disk quota limits or use reserved space", ovl_fill_super,
-// fs/overlayfs/super.c), but not the fsuid.
+// fs/overlayfs/super.c), but not the fsuid. (Changing the fsuid also
+// makes the process non-dumpable, which the helper does not mind.)
 //
 // Credentials are per thread, and the caller's thread matters: Start runs
 // on one locked thread in PID 1's mount namespace (InHostMountNS), so f
 // runs here, not on a thread of its own. The thread stays locked while
-// they differ, and for good should they fail to come back.
-func asWriter(uid, gid int, f func() error) error {
+// they differ, and for good should they fail to come back, so that no
+// other goroutine ever runs with them.
+func asWriter(uid, gid int, f func() error) (err error) {
 	runtime.LockOSThread()
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var caps [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &caps[0]); err != nil {
+	saved, err := threadCreds()
+	if err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("read this thread's capabilities: %w", err)
+		return err
 	}
-	oldUID, _ := unix.SetfsuidRetUid(-1)
-	oldGID, _ := unix.SetfsgidRetGid(-1)
-	err := withCreds(uid, gid, caps, f)
-	if rerr := setCreds(oldUID, oldGID, caps); rerr != nil {
-		return errors.Join(err, fmt.Errorf("restore this thread's credentials (it is retired): %w", rerr))
-	}
-	runtime.UnlockOSThread()
-	return err
-}
-
-func withCreds(uid, gid int, caps [2]unix.CapUserData, f func() error) error {
+	defer func() {
+		if rerr := saved.set(); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("restore this thread's credentials (the thread is kept from other work): %w", rerr))
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
 	// Leaving fsuid 0 clears the filesystem capabilities from the
 	// effective set (cap_task_fix_setuid, security/commoncap.c); overlayfs
 	// needs them (chown, mknod and the override of modes at copy-up), so
 	// the effective set is put back as it was.
-	if err := setCreds(uid, gid, caps); err != nil {
+	w := saved
+	w.uid, w.gid, w.groups = uid, gid, []int{}
+	if err := w.set(); err != nil {
 		return err
 	}
 	return f()
 }
 
-// setCreds sets this thread's fsuid and fsgid and its capabilities.
-// setfsuid(2) reports no error: the previous value comes back either way,
-// so each change is read back (a value of -1 changes nothing).
-func setCreds(uid, gid int, caps [2]unix.CapUserData) error {
-	_ = unix.Setfsgid(gid)
-	if got, _ := unix.SetfsgidRetGid(-1); got != gid {
-		return fmt.Errorf("set the filesystem gid to %d: it stayed %d", gid, got)
+// creds are what asWriter changes of a thread's credentials.
+type creds struct {
+	uid, gid int // filesystem uid and gid
+	groups   []int
+	caps     [2]unix.CapUserData
+}
+
+func threadCreds() (creds, error) {
+	var c creds
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capget(&hdr, &c.caps[0]); err != nil {
+		return c, fmt.Errorf("read this thread's capabilities: %w", err)
 	}
-	_ = unix.Setfsuid(uid)
-	if got, _ := unix.SetfsuidRetUid(-1); got != uid {
-		return fmt.Errorf("set the filesystem uid to %d: it stayed %d", uid, got)
+	groups, err := unix.Getgroups()
+	if err != nil {
+		return c, fmt.Errorf("read this thread's groups: %w", err)
+	}
+	c.groups = groups
+	// setfsuid(2) with -1 changes nothing and returns the current value.
+	c.uid, _ = unix.SetfsuidRetUid(-1)
+	c.gid, _ = unix.SetfsgidRetGid(-1)
+	return c, nil
+}
+
+// set gives this thread c. setfsuid(2) reports no error: the previous value
+// comes back either way, so each change is read back.
+func (c creds) set() error {
+	if err := unix.Setgroups(c.groups); err != nil {
+		return fmt.Errorf("set this thread's groups: %w", err)
+	}
+	// The kernel keeps groups sorted (groups_sort, kernel/groups.c).
+	if got, err := unix.Getgroups(); err != nil || !slices.Equal(got, slices.Sorted(slices.Values(c.groups))) {
+		return fmt.Errorf("set this thread's groups to %v: they are %v (%v)", c.groups, got, err)
+	}
+	_ = unix.Setfsgid(c.gid)
+	if got, _ := unix.SetfsgidRetGid(-1); got != c.gid {
+		return fmt.Errorf("set the filesystem gid to %d: it stayed %d", c.gid, got)
+	}
+	_ = unix.Setfsuid(c.uid)
+	if got, _ := unix.SetfsuidRetUid(-1); got != c.uid {
+		return fmt.Errorf("set the filesystem uid to %d: it stayed %d", c.uid, got)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	caps := c.caps
 	if err := unix.Capset(&hdr, &caps[0]); err != nil {
 		return fmt.Errorf("set this thread's capabilities: %w", err)
 	}

@@ -83,7 +83,11 @@ func main() {
 	}
 	if err != nil {
 		diag.PrintError(os.Stderr, prog, err)
-		noRetry(name)
+		// A disk full for users is no refusal of the spec: freed, the
+		// same start works, so Restart= and left4me-retry@ try again.
+		if !errors.Is(err, prestart.ErrMountedReadOnly) {
+			noRetry(name)
+		}
 		os.Exit(1)
 	}
 }

@@ -91,6 +91,9 @@ func TestFleet(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(f.dir, "overlays/comp/left4dead2/addons")); err != nil {
 			t.Fatal(err)
 		}
+		// Without gc, which would remove the version eu1 ran on once eu1
+		// was restarted (the next subtest).
+		f.vars(t, "h1", h1Vars(f, `hostname "EU one"`, "stopped")+"left4me_overlay_gc: false\n")
 		out := f.play(t)
 		f.recap(t, out, map[string]string{"h1": "failed=0", "h2": "changed=0"})
 		// Imported, not copied over the mounted tree: the version eu1 ran
@@ -115,6 +118,33 @@ func TestFleet(t *testing.T) {
 		if !regexp.MustCompile(`version ` + first + `  running: -\n  version \S+ \(current\)  running: eu1\n  last build: \S+ succeeded at .* \(imported\): imported from /var/lib/left4me/overlay-sources/comp; the previous version is ` + first).MatchString(st) {
 			t.Errorf("overlay status comp:\n%s", st)
 		}
+	})
+	t.Run("gc removes the versions no server runs on", func(t *testing.T) {
+		// The earlier versions: overlay-builds/comp/ID/ with a game
+		// directory (the current one is overlays/comp).
+		versions := func() string {
+			return strings.TrimSpace(h1.c.MustRun(t, "sh", "-c", "cd /var/lib/left4me/overlay-builds/comp && for v in *; do [ -d \"$v/left4dead2\" ] && echo \"$v\"; done; true"))
+		}
+		before := versions()
+		f.vars(t, "h1", h1Vars(f, `hostname "EU one"`, "stopped"))
+		pid := mainPID(t, h1.c, "eu1")
+		out := f.play(t)
+		f.recap(t, out, map[string]string{"h1": "changed=1", "h2": "changed=0"})
+		cur := strings.TrimSpace(h1.c.MustRun(t, "cat", "/var/lib/left4me/overlays/comp/.left4me-overlay-comp"))
+		if after := versions(); len(strings.Fields(before)) != 1 || before == cur || after != "" {
+			t.Errorf("earlier versions of comp before gc: %q, after: %q; want the one eu1 left gone (current: %s)", before, after, cur)
+		}
+		if !strings.Contains(out, "removed comp "+before) {
+			t.Errorf("the run does not say what gc removed:\n%s", tail(out, 40))
+		}
+		if now := mainPID(t, h1.c, "eu1"); now != pid {
+			t.Errorf("eu1 was restarted by the run (PID %s, was %s)", now, pid)
+		}
+		if got := h1.c.MustRun(t, "cat", "/var/lib/left4me/runtime/eu1/merged/left4dead2/who.txt"); got != "comp 2" {
+			t.Errorf("eu1 after gc: who.txt = %q", got)
+		}
+		out = f.play(t)
+		f.recap(t, out, map[string]string{"h1": "changed=0", "h2": "changed=0"})
 	})
 	t.Run("check mode changes nothing", func(t *testing.T) {
 		before := []string{treeSum(t, filepath.Join(h1.c.Root, "etc/left4me")), mainPID(t, h1.c, "eu1")}

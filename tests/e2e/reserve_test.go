@@ -41,10 +41,10 @@ func ext4State(t *testing.T, size int64) string {
 
 // TestFullDiskKeepsRootsReserve: a server that writes until its
 // filesystem refuses stops where any user stops on ext4, and the blocks
-// ext4 keeps for root stay the host's: the start helper, writing a
-// neighbour's records as root, still starts it. Before, overlayfs wrote
-// the server's data with the fsuid of its mounter, root, and took the
-// reserve too (prestart.asWriter says where in the kernels).
+// ext4 keeps for root stay the host's. Before, overlayfs wrote the
+// server's data with the fsuid of its mounter, root, and took the reserve
+// too (prestart.asWriter says where in the kernels). A start on the disk
+// full for users fails, saying why, until space is freed.
 func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	requireE2E(t)
 	state := ext4State(t, 192<<20)
@@ -53,6 +53,7 @@ func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	}, map[string]string{
 		"etc/left4me/instances/calm.yaml":   "port: 27057\n",
 		"etc/left4me/instances/filler.yaml": "port: 27056\noverlays: [filler]\n",
+		"etc/left4me/instances/late.yaml":   "port: 27058\n",
 	})
 	// What ext4 keeps for root: statfs's free blocks less those any user
 	// may take.
@@ -94,17 +95,30 @@ func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	// Root writes as journald or dpkg would on the host's filesystem.
 	c.MustRun(t, "sh", "-c", "head -c 1048576 /dev/zero >/var/lib/left4me/root.bin && sync /var/lib/left4me/root.bin && rm /var/lib/left4me/root.bin")
 
-	// The host's root services still write: calm's start helper records
-	// its start as root (and refuses the start when it cannot).
-	pid := mainPID(t, c, "calm")
-	if out, err := c.Run(t, "systemctl", "restart", "l4d2@calm.service"); err != nil {
-		t.Fatalf("calm's restart on the full disk: %v\n%s\n%s", err, out, c.Journal(t, "l4d2@calm.service"))
+	// A server started now could write nothing: its start fails, saying
+	// why, instead of giving it a tree overlayfs mounted read-only. calm,
+	// running, runs on.
+	if _, err := c.Run(t, "systemctl", "start", "l4d2@late.service"); err == nil {
+		t.Error("late started on a disk full for users")
 	}
-	waitActive(t, c, "calm")
-	if mainPID(t, c, "calm") == pid {
-		t.Error("calm was not restarted")
+	if j := c.Journal(t, "l4d2@late.service"); !strings.Contains(j, "overlayfs mounted it read-only: the filesystem of its upper layer is full for users") {
+		t.Errorf("late's start does not say why it failed:\n%s", j)
 	}
+	if n := mountCount(t, c, "late"); n != 0 {
+		t.Errorf("late's read-only overlay left mounted (%d)", n)
+	}
+	// Not a refusal of its spec: freed, the same start works, so systemd
+	// tries again (Restart=).
+	c.WaitFor(t, "late's start tried again", time.Minute, func() bool {
+		return strings.Contains(c.Journal(t, "l4d2@late.service"), "Scheduled restart job")
+	})
 	if err := answers(t, c, 27057); err != nil {
-		t.Errorf("calm after its restart: %v", err)
+		t.Errorf("calm on the full disk: %v", err)
 	}
+	// Space freed (the operator's reset of filler), late starts.
+	c.MustRun(t, "systemctl", "stop", "l4d2@filler.service")
+	c.MustRun(t, "left4me", "reset", "filler", "--yes")
+	c.MustRun(t, "systemctl", "reset-failed", "l4d2@late.service")
+	c.MustRun(t, "systemctl", "start", "l4d2@late.service")
+	waitActive(t, c, "late")
 }

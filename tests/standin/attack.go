@@ -308,26 +308,33 @@ func holdDeleted(path string, n int) error {
 	return syscall.Unlink(path)
 }
 
-// fillFile writes to path until a write fails, and returns how much it
-// wrote and that failure.
+// fillFile writes to path until a write fails, in MiBs, then in blocks
+// (as a plugin logging a line at a time ends up taking the last one), and
+// returns how much it wrote and the last failure.
 func fillFile(path string) (int64, error) {
 	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 1<<20)
 	var n int64
-	for {
-		w, err := syscall.Write(fd, buf)
-		n += int64(max(w, 0))
-		if err != nil {
-			return n, err
-		}
-		if err := syscall.Fsync(fd); err != nil { // the blocks taken now, not at writeback
-			return n, err
+	for _, size := range []int{1 << 20, 4096} {
+		buf := make([]byte, size)
+		for {
+			w, err := syscall.Write(fd, buf)
+			n += int64(max(w, 0))
+			if err == nil {
+				err = syscall.Fsync(fd) // the blocks taken now, not at writeback
+			}
+			if err == syscall.ENOSPC && size > 4096 {
+				break
+			}
+			if err != nil {
+				return n, err
+			}
 		}
 	}
+	return n, nil
 }
 
 // raiseCore raises the soft core dump limit to the hard one, which a
