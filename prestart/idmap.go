@@ -178,7 +178,7 @@ func mountLayers(c Config, inst *instance, l *layers, dirPath string) error {
 	defer sh.close()
 	if !c.attachLayers {
 		err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
-		if !errors.Is(err, unix.EINVAL) {
+		if !errors.Is(err, unix.EINVAL) || errors.Is(err, ErrCredentials) {
 			return err
 		}
 	}

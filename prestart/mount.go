@@ -9,11 +9,27 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/spec/layout"
 )
 
 // ErrMountedReadOnly: overlayfs mounted the tree read-only, which it does
 // (with only a kernel log line) when it cannot make its work directory.
 var ErrMountedReadOnly = errors.New("overlayfs mounted it read-only")
+
+// ErrFullForUsers: the filesystem of an instance's tree has less than
+// usersRoom left for anyone but root.
+var ErrFullForUsers = errors.New("the filesystem is full for users")
+
+// ErrCredentials: a thread's credentials could not be put back after
+// asWriter; nothing more may run on it.
+var ErrCredentials = errors.New("this thread's credentials could not be restored")
+
+// usersRoom is the least space for users a start needs. Below it a server
+// could write nothing, and overlayfs, writing as the server, may fail to
+// make its work directory (ext4 also holds back a watermark of clusters
+// while others are being allocated: EXT4_FREECLUSTERS_WATERMARK).
+const usersRoom = 1 << 20
 
 // mountOverlay mounts the layers on merged. Every directory is passed as
 // /proc/self/fd/N of an fd opened without following links, so the kernel
@@ -63,12 +79,11 @@ func refuseReadOnly(merged string, upper int) error {
 	if st.Flags&unix.ST_RDONLY == 0 {
 		return nil
 	}
-	why := "see the kernel log (dmesg) for overlayfs's reason"
+	err := fmt.Errorf("mount overlay on %s: %w (see the kernel log, dmesg, for overlayfs's reason)", merged, ErrMountedReadOnly)
 	var fs unix.Statfs_t
-	if unix.Fstatfs(upper, &fs) == nil && fs.Bavail == 0 {
-		why = "the filesystem of its upper layer is full for users (only the blocks it keeps for root are left), so it could not make its work directory: free space, then start it again"
+	if unix.Fstatfs(upper, &fs) == nil && roomFor(fs) < usersRoom {
+		err = fmt.Errorf("mount overlay on %s: %w: %w (%s left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again", merged, ErrMountedReadOnly, ErrFullForUsers, Size(roomFor(fs)))
 	}
-	err := fmt.Errorf("mount overlay on %s: %w: %s", merged, ErrMountedReadOnly, why)
 	if uerr := unix.Unmount(merged, 0); uerr != nil {
 		return errors.Join(err, fmt.Errorf("unmount the read-only overlay on %s: %w", merged, uerr))
 	}
@@ -76,6 +91,29 @@ func refuseReadOnly(merged string, upper int) error {
 }
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+func roomFor(fs unix.Statfs_t) int64 { return int64(fs.Bavail) * fs.Bsize }
+
+// CheckRoom refuses a start of name when the filesystem of its tree
+// (runtime/NAME, or the state root before its first start) is full for
+// users: the start would fail (ErrMountedReadOnly), so a restart must not
+// stop the running server for it.
+func CheckRoom(l layout.Layout, name string) error {
+	p := l.RuntimeDir(name)
+	var fs unix.Statfs_t
+	err := unix.Statfs(p, &fs)
+	if errors.Is(err, unix.ENOENT) {
+		p = l.Root
+		err = unix.Statfs(p, &fs)
+	}
+	if err != nil {
+		return fmt.Errorf("free space of %s: %w", p, err)
+	}
+	if room := roomFor(fs); room < usersRoom {
+		return fmt.Errorf("%s: %w (%s left, only the blocks it keeps for root): a server could write nothing, and overlayfs could only mount its tree read-only; free space first", p, ErrFullForUsers, Size(room))
+	}
+	return nil
+}
 
 // asWriter runs f with this thread's filesystem uid and gid set to the
 // server's and no supplementary groups, keeping every capability the
@@ -104,7 +142,7 @@ func asWriter(uid, gid int, f func() error) (err error) {
 	}
 	defer func() {
 		if rerr := saved.set(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("restore this thread's credentials (the thread is kept from other work): %w", rerr))
+			err = errors.Join(err, fmt.Errorf("%w (the thread is kept from other work): %w", ErrCredentials, rerr))
 			return
 		}
 		runtime.UnlockOSThread()

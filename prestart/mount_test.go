@@ -250,14 +250,21 @@ func TestStartRefusesReadOnlyOverlay(t *testing.T) {
 	if err := os.Chmod(state, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	if err := CheckRoom(e.c.Layout, "srv"); err != nil {
+		t.Fatalf("CheckRoom on an empty filesystem: %v", err)
+	}
 	// Full to the last block a user may take.
 	out, _ := asUser(t, state, testUID, testGID, "dd if=/dev/zero of=big bs=64k; exec dd if=/dev/zero of=tail bs=4k")
 	var st unix.Statfs_t
 	if err := unix.Statfs(state, &st); err != nil || st.Bavail != 0 {
 		t.Fatalf("the disk is not full for users (%d blocks left, %v):\n%s", st.Bavail, err, out)
 	}
+	// What left4me restart asks before it stops a running server.
+	if err := CheckRoom(e.c.Layout, "srv"); !errors.Is(err, ErrFullForUsers) || !strings.Contains(err.Error(), state+": the filesystem is full for users") {
+		t.Errorf("CheckRoom on the full filesystem: %v", err)
+	}
 	err := startSpec(e.c, "srv")
-	if !errors.Is(err, ErrMountedReadOnly) || !strings.Contains(err.Error(), "full for users") {
+	if !errors.Is(err, ErrMountedReadOnly) || !errors.Is(err, ErrFullForUsers) {
 		t.Fatalf("start on a disk full for users: %v", err)
 	}
 	if mounted(t, e.c.Layout.MergedDir("srv")) {

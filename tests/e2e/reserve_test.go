@@ -101,7 +101,7 @@ func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	if _, err := c.Run(t, "systemctl", "start", "l4d2@late.service"); err == nil {
 		t.Error("late started on a disk full for users")
 	}
-	if j := c.Journal(t, "l4d2@late.service"); !strings.Contains(j, "overlayfs mounted it read-only: the filesystem of its upper layer is full for users") {
+	if j := c.Journal(t, "l4d2@late.service"); !strings.Contains(j, "overlayfs mounted it read-only: the filesystem is full for users") {
 		t.Errorf("late's start does not say why it failed:\n%s", j)
 	}
 	if n := mountCount(t, c, "late"); n != 0 {
@@ -114,6 +114,15 @@ func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	})
 	if err := answers(t, c, 27057); err != nil {
 		t.Errorf("calm on the full disk: %v", err)
+	}
+	// Nor does left4me restart (an operator's, a scheduled one, the
+	// role's) take calm down only to fail to start it.
+	pid := mainPID(t, c, "calm")
+	if out, err := c.Run(t, "left4me", "restart", "calm"); err == nil || !strings.Contains(out+err.Error(), "a start of calm would fail, so nothing was done") || !strings.Contains(out+err.Error(), "the filesystem is full for users") {
+		t.Errorf("left4me restart calm on the full disk: %v\n%s", err, out)
+	}
+	if now := mainPID(t, c, "calm"); now != pid {
+		t.Errorf("calm was restarted on the full disk (PID %s, was %s)", now, pid)
 	}
 	// Space freed (the operator's reset of filler), late starts.
 	c.MustRun(t, "systemctl", "stop", "l4d2@filler.service")

@@ -174,6 +174,20 @@ func TestStartRefusedByTheHelper(t *testing.T) {
 	}
 }
 
+// A start that failed for a disk full for users is no refusal: the
+// answer says systemd tries again.
+func TestStartFailedOnADiskFullForUsers(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27015\n")
+	te.sd.failStart["l4d2@a.service"] = "failed"
+	te.prestartSaid = "mount overlay on /var/lib/left4me/runtime/a/merged: overlayfs mounted it read-only: the filesystem is full for users (0 B left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again\n"
+	err := te.run("start", "a")
+	if !errors.Is(err, fail.ErrJobFailed) || strings.Contains(te.err.String(), "refused") ||
+		!strings.Contains(te.err.String(), "start a failed, and systemd tries again until space is freed:\nmount overlay on") {
+		t.Fatalf("got %v\n%s", err, te.err)
+	}
+}
+
 // A server that fails after the start helper got it ready (a busy port,
 // a server that never answers) is explained by the unit's own lines, not
 // blamed on the helper's successful steps.

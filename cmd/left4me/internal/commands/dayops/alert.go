@@ -263,6 +263,11 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	// A start its helper refused (a stale spec, a missing overlay) loops
 	// to the start limit too: the helper's errors tell it apart.
 	if why := e.helperErrors(ctx, unit, since.Add(-2*time.Minute)); why != "" {
+		if strings.Contains(why, prestart.ErrFullForUsers.Error()) {
+			// Not its configuration: space, which another server may have
+			// taken; it starts again once there is some.
+			return e.Event(alert.Failed, name, name+" could not start: the filesystem of its tree is full for users (left4me-retry starts it again later)", why)
+		}
 		return e.Event(alert.StartRefused, name, name+": its start helper refused to start it", why)
 	}
 	// With Restart=on-failure a unit only enters "failed" (and starts its

@@ -297,6 +297,11 @@ func (e *Env) preflight(name string) error {
 	if err := prestart.CheckDiskCeiling(e.Layout, name, s.Resources.DiskBytes()); errors.Is(err, prestart.ErrDiskFull) {
 		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would be refused, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
+	// On a disk full for users (another server filled it) the start would
+	// fail until space is freed: a running server is left alone.
+	if err := prestart.CheckRoom(e.Layout, name); errors.Is(err, prestart.ErrFullForUsers) {
+		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", name, err))
+	}
 	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
 		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
@@ -375,6 +380,10 @@ func (e *Env) RunJob(ctx context.Context, sd clienv.Systemd, op, name string) er
 			// The start helper refused it (and canceled the job): its
 			// reason, not "job canceled", is the answer.
 			if why := e.refusal(ctx, unit, name, began); why != "" {
+				if strings.Contains(why, prestart.ErrFullForUsers.Error()) {
+					// No refusal: systemd tries again (Restart=).
+					return fmt.Errorf("%w: %s %s failed, and systemd tries again until space is freed:\n%s", fail.ErrJobFailed, op, name, why)
+				}
 				return fmt.Errorf("%w: %s %s was refused by its start helper:\n%s", fail.ErrJobFailed, op, name, why)
 			}
 		}
