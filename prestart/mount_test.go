@@ -14,32 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/tests/loopfs"
 	"github.com/left4me/left4me/tests/testroot"
 )
-
-// ext4At mounts a fresh ext4 of size bytes, with ext4's default 5 % of its
-// blocks kept for root, on base/state.
-func ext4At(t *testing.T, base string, size int64) string {
-	t.Helper()
-	img, state := filepath.Join(base, "fs.img"), filepath.Join(base, "state")
-	if err := os.Mkdir(state, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(img)
-	if err == nil {
-		err = errors.Join(f.Truncate(size), f.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"mkfs.ext4", "-q", "-F", "-m", "5", img}, {"mount", "-o", "loop", img, state}} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", state).Run() })
-	return state
-}
 
 // asUser runs script as uid in dir, which it reaches as /proc/self/fd/3
 // (as the server reaches its tree: bound into its namespace, not through
@@ -91,7 +68,7 @@ func rootWrites(dir string) error {
 func TestServerWritesLeaveRootsReserve(t *testing.T) {
 	testroot.Require(t, "to mount ext4 and overlayfs")
 	base := t.TempDir()
-	state := ext4At(t, base, 64<<20)
+	state := loopfs.Ext4(t, base, 64<<20)
 	e := newEnvIn(t, base, "")
 	if err := startSpec(e.c, "srv"); err != nil {
 		t.Fatal(err)
@@ -126,7 +103,7 @@ func TestServerWritesLeaveRootsReserve(t *testing.T) {
 func TestRootMountedOverlayTakesTheReserve(t *testing.T) {
 	testroot.Require(t, "to mount ext4 and overlayfs")
 	base := t.TempDir()
-	state := ext4At(t, base, 64<<20)
+	state := loopfs.Ext4(t, base, 64<<20)
 	var fds []int
 	for _, d := range []string{"lower", "upper", "work", "merged"} {
 		if err := os.Mkdir(filepath.Join(state, d), 0o755); err != nil {
@@ -245,7 +222,7 @@ func TestAsWriterRestores(t *testing.T) {
 func TestStartRefusesReadOnlyOverlay(t *testing.T) {
 	testroot.Require(t, "to mount ext4 and overlayfs")
 	base := t.TempDir()
-	state := ext4At(t, base, 64<<20)
+	state := loopfs.Ext4(t, base, 64<<20)
 	e := newEnvIn(t, base, "")
 	if err := os.Chmod(state, 0o777); err != nil {
 		t.Fatal(err)

@@ -2,42 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// ext4State mounts a fresh ext4 of size bytes on a new directory, which it
-// returns, with ext4's default reserve: 5 % of its blocks that only root
-// may take, so that the host's root services work on a full disk.
-func ext4State(t *testing.T, size int64) string {
-	t.Helper()
-	base := t.TempDir()
-	img, state := filepath.Join(base, "state.img"), filepath.Join(base, "state")
-	if err := os.Mkdir(state, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(img)
-	if err == nil {
-		err = errors.Join(f.Truncate(size), f.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"mkfs.ext4", "-q", "-F", "-m", "5", img}, {"mount", "-o", "loop", img, state}} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", state).Run() })
-	return state
-}
+	"github.com/left4me/left4me/tests/loopfs"
+)
 
 // TestFullDiskKeepsRootsReserve: a server that writes until its
 // filesystem refuses stops where any user stops on ext4, and the blocks
@@ -47,7 +21,7 @@ func ext4State(t *testing.T, size int64) string {
 // full for users fails, saying why, until space is freed.
 func TestFullDiskKeepsRootsReserve(t *testing.T) {
 	requireE2E(t)
-	state := ext4State(t, 192<<20)
+	state := loopfs.Ext4(t, t.TempDir(), 192<<20)
 	c, _ := bootPagedAt(t, state, map[string]string{
 		"overlays/filler/left4dead2/cfg/standin_attack": "fill /var/lib/left4me/runtime/filler/merged/left4dead2/fill.bin\n",
 	}, map[string]string{
