@@ -81,7 +81,7 @@ func refuseReadOnly(merged string, upper int) error {
 	}
 	err := fmt.Errorf("mount overlay on %s: %w (see the kernel log, dmesg, for overlayfs's reason)", merged, ErrMountedReadOnly)
 	var fs unix.Statfs_t
-	if unix.Fstatfs(upper, &fs) == nil && roomFor(fs) < usersRoom {
+	if unix.Fstatfs(upper, &fs) == nil && fullForUsers(fs) {
 		err = fmt.Errorf("mount overlay on %s: %w: %w (%s left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again", merged, ErrMountedReadOnly, ErrFullForUsers, Size(roomFor(fs)))
 	}
 	if uerr := unix.Unmount(merged, 0); uerr != nil {
@@ -93,6 +93,10 @@ func refuseReadOnly(merged string, upper int) error {
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 func roomFor(fs unix.Statfs_t) int64 { return int64(fs.Bavail) * fs.Bsize }
+
+// fullForUsers: fs has less than usersRoom left for users. A filesystem
+// that counts no blocks (a tmpfs of size=0, some FUSE ones) is never full.
+func fullForUsers(fs unix.Statfs_t) bool { return fs.Blocks > 0 && roomFor(fs) < usersRoom }
 
 // CheckRoom refuses a start of name when the filesystem of its tree
 // (runtime/NAME, or the state root before its first start) is full for
@@ -109,8 +113,8 @@ func CheckRoom(l layout.Layout, name string) error {
 	if err != nil {
 		return fmt.Errorf("free space of %s: %w", p, err)
 	}
-	if room := roomFor(fs); room < usersRoom {
-		return fmt.Errorf("%s: %w (%s left, only the blocks it keeps for root): a server could write nothing, and overlayfs could only mount its tree read-only; free space first", p, ErrFullForUsers, Size(room))
+	if fullForUsers(fs) {
+		return fmt.Errorf("%s: %w (%s left, only the blocks it keeps for root): a server could write nothing, and overlayfs could only mount its tree read-only; free space first", p, ErrFullForUsers, Size(roomFor(fs)))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/tests/loopfs"
 	"github.com/left4me/left4me/tests/testroot"
 )
@@ -260,5 +261,23 @@ func BenchmarkAsWriter(b *testing.B) {
 		if err := asWriter(testUID, testGID, func() error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A filesystem that counts no blocks (a tmpfs mounted with size=0) is
+// never full for users: CheckRoom must not refuse every restart on it.
+func TestCheckRoomUncountedFilesystem(t *testing.T) {
+	testroot.Require(t, "to mount a tmpfs")
+	root := t.TempDir()
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(root, unix.MNT_DETACH) })
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err != nil || st.Blocks != 0 {
+		t.Fatalf("a tmpfs of size=0 counts %d blocks (%v)", st.Blocks, err)
+	}
+	if err := CheckRoom(layout.Layout{Root: root}, "srv"); err != nil {
+		t.Errorf("CheckRoom on a filesystem without block counts: %v", err)
 	}
 }
