@@ -1,6 +1,8 @@
 package ovbuild
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,14 +98,117 @@ func PlanGC(vs []Version, uses []Use) Plan {
 	return p
 }
 
-// Remove deletes an old version (never the current one).
-func (s Store) Remove(name string, v Version) error {
+// trashPrefix names a version gc took out of use and deletes next.
+const trashPrefix = buildPrefix + "trash-"
+
+// Trash moves an old version (never the current one) out of the store's
+// versions, under the name EmptyTrash deletes. It is a rename, so gc may
+// do it under every instance's lock and delete after giving them back: a
+// start never waits for a version's files to be deleted.
+func (s Store) Trash(name string, v Version) error {
 	if v.Current || !ValidID(v.ID) || v.Path != s.Old(name, v.ID) {
 		return fmt.Errorf("refusing to remove %s", v.Path)
 	}
-	trash := filepath.Join(s.Dir(name), buildPrefix+"trash-"+v.ID)
+	trash := filepath.Join(s.Dir(name), trashPrefix+v.ID)
 	if err := os.Rename(v.Path, trash); err != nil {
 		return fmt.Errorf("move %s to %s: %w", v.Path, trash, err)
 	}
-	return fsat.RemoveTree(trash, fsat.RemoveOptions{Chmod: true})
+	return nil
+}
+
+// EmptyTrash deletes the versions of overlay name that Trash moved, and
+// those an interrupted gc left, and says which it deleted.
+func (s Store) EmptyTrash(name string) ([]string, error) {
+	ps, _ := filepath.Glob(filepath.Join(s.Dir(name), trashPrefix+"*"))
+	var done []string
+	var errs []error
+	for _, p := range ps {
+		if err := fsat.RemoveTree(p, fsat.RemoveOptions{Chmod: true}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, strings.TrimPrefix(filepath.Base(p), trashPrefix))
+	}
+	return done, errors.Join(errs...)
+}
+
+// GCResult is what gc did with one overlay's versions.
+type GCResult struct {
+	Name    string
+	Kept    []Kept   // versions other than the current one, and why
+	Removed []string // ids removed, or that a dry run would remove
+}
+
+// GCEnv is what GC needs from its caller.
+type GCEnv struct {
+	// Users are the instances whose spec names an overlay.
+	Users func(name string) []string
+	// LockInstances takes every instance's start lock (the start helper
+	// holds runtime/NAME locked from opening the layers to mounting), so
+	// that no start opens a version while gc decides.
+	LockInstances func(context.Context) (release func(), err error)
+}
+
+// GC removes the versions of the overlays names that are not current and
+// that no mounted instance runs on. It decides and moves them out of use
+// holding the builds' lock and every instance's lock, then gives the
+// instances' locks back and deletes: deleting a version of many gigabytes
+// takes minutes, and no start (a crashed server's restart among them)
+// waits for it. A dry run takes no lock and changes nothing.
+func (s Store) GC(ctx context.Context, names []string, env GCEnv, dry bool) ([]GCResult, error) {
+	if dry {
+		return s.planGC(names, env.Users, true)
+	}
+	release, err := s.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	unlock, err := env.LockInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.planGC(names, env.Users, false)
+	unlock()
+	errs := []error{err}
+	for i := range res {
+		ids, err := s.EmptyTrash(res[i].Name)
+		res[i].Removed = ids
+		errs = append(errs, err)
+	}
+	return res, errors.Join(errs...)
+}
+
+// planGC says what gc keeps and, unless dry, trashes the rest.
+func (s Store) planGC(names []string, users func(string) []string, dry bool) ([]GCResult, error) {
+	var out []GCResult
+	var errs []error
+	for _, n := range names {
+		vs, err := s.List(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		uses, err := s.InUse(n, vs, users(n))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p := PlanGC(vs, uses)
+		r := GCResult{Name: n}
+		for _, k := range p.Keep {
+			if !k.Version.Current {
+				r.Kept = append(r.Kept, k)
+			}
+		}
+		for _, v := range p.Remove {
+			if dry {
+				r.Removed = append(r.Removed, v.ID)
+			} else if err := s.Trash(n, v); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
 }

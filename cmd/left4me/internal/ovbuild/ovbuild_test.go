@@ -1,6 +1,7 @@
 package ovbuild
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -209,16 +210,35 @@ func TestRemoveAndGC(t *testing.T) {
 		t.Fatalf("plan %+v", p)
 	}
 	for _, v := range p.Remove {
-		if err := s.Remove("mods", v); err != nil {
+		if err := s.Trash("mods", v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Remove("mods", vs[len(vs)-1]); err == nil {
-		t.Error("removed the current version")
+	if err := s.Trash("mods", vs[len(vs)-1]); err == nil {
+		t.Error("trashed the current version")
 	}
+	// Out of use at once, deleted later.
 	vs, _ = s.List("mods")
 	if len(vs) != 1 || !vs[0].Current {
-		t.Errorf("after gc: %+v", vs)
+		t.Errorf("after trashing: %+v", vs)
+	}
+	if done, err := s.EmptyTrash("mods"); err != nil || strings.Join(done, " ") != p.Remove[0].ID+" "+p.Remove[1].ID {
+		t.Fatalf("EmptyTrash = %q, %v", done, err)
+	}
+	// What an interrupted gc left goes with the next build's CleanStale.
+	mkLayer(t, s, "mods", "20250104T000000Z", "v")
+	if err := os.Rename(s.BuildDir("mods", "20250104T000000Z"), filepath.Join(s.Dir("mods"), trashPrefix+"20250104T000000Z")); err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.CleanStale("mods")
+	if err != nil || len(done) != 1 || !strings.Contains(done[0], "an interrupted gc left") {
+		t.Errorf("CleanStale = %q, %v", done, err)
+	}
+	ents, _ := os.ReadDir(s.Dir("mods"))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), trashPrefix) {
+			t.Errorf("left %s", e.Name())
+		}
 	}
 }
 
@@ -455,5 +475,65 @@ func TestValidName(t *testing.T) {
 	}
 	if err := ValidName("mods-2"); err != nil {
 		t.Errorf("mods-2: %v", err)
+	}
+}
+
+// gc moves the versions out of use under the instances' locks and deletes
+// them only after it gave the locks back, so no start waits for a delete.
+func TestGCDeletesAfterTheLocks(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	ids := []string{"20250101T000000Z", "20250102T000000Z", "20250103T000000Z"}
+	for _, id := range ids {
+		mkLayer(t, s, "mods", id, "v")
+		if _, err := s.Switch("mods", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trash := func() []string {
+		ps, _ := filepath.Glob(filepath.Join(s.Dir("mods"), trashPrefix+"*"))
+		return ps
+	}
+	noUsers := func(string) []string { return nil }
+	locked := 0
+	env := GCEnv{Users: noUsers, LockInstances: func(context.Context) (func(), error) {
+		locked++
+		return func() {
+			// At the release: out of use, not yet deleted.
+			if vs, _ := s.List("mods"); len(vs) != 1 {
+				t.Errorf("versions at the locks' release: %+v", vs)
+			}
+			if len(trash()) != 2 {
+				t.Errorf("trash at the locks' release: %q", trash())
+			}
+		}, nil
+	}}
+
+	res, err := s.GC(context.Background(), []string{"mods"}, env, true)
+	if err != nil || locked != 0 || len(res) != 1 || strings.Join(res[0].Removed, " ") != ids[0]+" "+ids[1] {
+		t.Fatalf("dry run: %+v, %v, locked %d", res, err, locked)
+	}
+	if vs, _ := s.List("mods"); len(vs) != 3 {
+		t.Fatalf("a dry run removed: %+v", vs)
+	}
+
+	busy := GCEnv{Users: noUsers, LockInstances: func(context.Context) (func(), error) {
+		return nil, errors.New("runtime/a stays locked")
+	}}
+	if _, err := s.GC(context.Background(), []string{"mods"}, busy, false); err == nil || len(trash()) != 0 {
+		t.Fatalf("without the locks: %v, trash %q", err, trash())
+	}
+	if vs, _ := s.List("mods"); len(vs) != 3 {
+		t.Fatalf("removed without the locks: %+v", vs)
+	}
+
+	res, err = s.GC(context.Background(), []string{"mods"}, env, false)
+	if err != nil || locked != 1 || len(res) != 1 || strings.Join(res[0].Removed, " ") != ids[0]+" "+ids[1] {
+		t.Fatalf("gc: %+v, %v, locked %d", res, err, locked)
+	}
+	if len(trash()) != 0 {
+		t.Errorf("left %q", trash())
+	}
+	if vs, _ := s.List("mods"); len(vs) != 1 || !vs[0].Current || vs[0].ID != ids[2] {
+		t.Errorf("after gc: %+v", vs)
 	}
 }

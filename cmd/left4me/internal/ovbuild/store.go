@@ -380,6 +380,13 @@ func (s Store) CleanStale(name string) ([]string, error) {
 	ps, _ := filepath.Glob(filepath.Join(s.Dir(name), buildPrefix+"*"))
 	var done []string
 	for _, bd := range ps {
+		if strings.HasPrefix(filepath.Base(bd), trashPrefix) {
+			if err := fsat.RemoveTree(bd, fsat.RemoveOptions{Chmod: true}); err != nil {
+				return done, err
+			}
+			done = append(done, "removed "+bd+", which an interrupted gc left")
+			continue
+		}
 		id := strings.TrimPrefix(filepath.Base(bd), buildPrefix)
 		if s.UnitActive != nil && s.UnitActive(UnitName(name, id)) {
 			// A builder still runs there (its CLI was killed): never

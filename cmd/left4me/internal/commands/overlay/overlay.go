@@ -461,52 +461,25 @@ func (e *Env) overlayGC(ctx context.Context, args []string, dry bool) error {
 	if err != nil {
 		return err
 	}
-	st := e.ovStore()
-	if !dry {
-		release, err := st.Lock()
-		if err != nil {
-			return err
-		}
-		defer release()
-		// No start may open an overlay while gc decides (the start helper
-		// holds runtime/NAME locked from opening the layers to mounting).
-		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		unlock, err := versions.Store{Root: e.Layout.Root}.LockInstances(lctx)
-		if err != nil {
-			return err
-		}
-		defer unlock()
+	res, err := e.ovStore().GC(ctx, names, ovbuild.GCEnv{
+		Users: e.overlayUsers,
+		LockInstances: func(ctx context.Context) (func(), error) {
+			lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			return versions.Store{Root: e.Layout.Root}.LockInstances(lctx)
+		},
+	}, dry)
+	verb := "removed"
+	if dry {
+		verb = "would remove"
 	}
-	var errs []error
-	for _, n := range names {
-		vs, err := st.List(n)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	for _, r := range res {
+		for _, k := range r.Kept {
+			fmt.Fprintf(e.Stdout, "keep   %s %s: %s\n", r.Name, k.Version.Name(), k.Reason)
 		}
-		uses, err := st.InUse(n, vs, e.overlayUsers(n))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p := ovbuild.PlanGC(vs, uses)
-		for _, k := range p.Keep {
-			if !k.Version.Current {
-				fmt.Fprintf(e.Stdout, "keep   %s %s: %s\n", n, k.Version.Name(), k.Reason)
-			}
-		}
-		for _, v := range p.Remove {
-			if dry {
-				fmt.Fprintf(e.Stdout, "would remove %s %s\n", n, v.ID)
-				continue
-			}
-			if err := st.Remove(n, v); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fmt.Fprintf(e.Stdout, "removed %s %s\n", n, v.ID)
+		for _, id := range r.Removed {
+			fmt.Fprintf(e.Stdout, "%s %s %s\n", verb, r.Name, id)
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }
