@@ -181,4 +181,62 @@ func TestOverlayBuild(t *testing.T) {
 			}
 		})
 	}
+	// gc decides under every instance's start lock, then deletes with
+	// them given back: a start never waits for a version's files to go.
+	// gc is stopped (SIGSTOP) once the version it removes is out of use;
+	// while it holds no instance's lock and the version is not yet
+	// deleted, a start must go through.
+	t.Run("gc deletes with the starts let go", func(t *testing.T) {
+		c.MustRun(t, "sh", "-c", `mkdir -p /var/tmp/big/left4dead2/d && cd /var/tmp/big/left4dead2/d && seq 1 50000 | xargs touch`)
+		c.MustRun(t, "left4me", "overlay", "import", "big", "/var/tmp/big")
+		c.MustRun(t, "sh", "-c", "rm -r /var/tmp/big/left4dead2/d && echo small > /var/tmp/big/left4dead2/who.txt")
+		c.MustRun(t, "left4me", "overlay", "import", "big", "/var/tmp/big")
+		// ovc has run before (runtime/ovc exists): gc takes its lock.
+		c.MustRun(t, "left4me", "start", "ovc")
+		c.MustRun(t, "left4me", "stop", "ovc")
+		out, err := c.Run(t, "sh", "-c", gcWhileStarting)
+		t.Logf("%v\n%s", err, out)
+		for _, want := range []string{"stopped mid-delete, holding no instance's lock", "ovc started meanwhile",
+			"the old version was not yet deleted", "gc exit 0", "removed big "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lacks %q", want)
+			}
+		}
+		if out, _ := c.Run(t, "sh", "-c", "ls -a /var/lib/left4me/overlay-builds/big"); strings.Contains(out, ".build-") {
+			t.Errorf("left after gc: %s", out)
+		}
+		c.MustRun(t, "left4me", "stop", "ovc")
+	})
 }
+
+// gcWhileStarting runs overlay gc of "big" and stops it as soon as the
+// version it removes is out of use (renamed to .build-trash-ID) and it
+// holds no instance's start lock (lslocks: the locks are flocks on
+// runtime/NAME); then starts ovc, and lets gc go on.
+const gcWhileStarting = `
+left4me overlay gc big >/var/tmp/gc.out 2>&1 &
+gc=$!
+found=
+for i in $(seq 1 4000); do
+	if ls -d /var/lib/left4me/overlay-builds/big/.build-trash-* >/dev/null 2>&1; then
+		kill -STOP $gc
+		if lslocks -n -p $gc -o PATH | grep -q /var/lib/left4me/runtime/; then
+			kill -CONT $gc
+		else
+			found=1
+			break
+		fi
+	fi
+	kill -0 $gc 2>/dev/null || break
+	sleep 0.002
+done
+if [ -n "$found" ]; then
+	echo "stopped mid-delete, holding no instance's lock"
+	timeout 60 left4me start ovc && echo "ovc started meanwhile"
+	ls -d /var/lib/left4me/overlay-builds/big/.build-trash-* >/dev/null 2>&1 && echo "the old version was not yet deleted"
+	kill -CONT $gc
+fi
+wait $gc
+echo "gc exit $?"
+cat /var/tmp/gc.out
+`
