@@ -205,6 +205,35 @@ func TestStartChecksThePlan(t *testing.T) {
 	if err := Start(e.c, "srv", plan); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "daemon-reload") {
 		t.Fatalf("spec edited after the plan: %v", err)
 	}
+	// A start somebody asked for waits for the edit; one systemd made by
+	// itself (Restart= after a crash) runs on the loaded spec, saying so.
+	for _, tc := range []struct {
+		name string
+		auto bool
+		err  error
+	}{
+		{"a start asked for", false, nil},
+		{"PID 1 does not answer", false, errors.New("ask how l4d2@srv.service was started: no")},
+	} {
+		e.c.AutoRestarted = func() (bool, error) { return tc.auto, tc.err }
+		if err := Start(e.c, "srv", plan); !errors.Is(err, ErrStale) {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	e.c.AutoRestarted = func() (bool, error) { return true, nil }
+	if err := Start(e.c, "srv", plan); err != nil {
+		t.Fatalf("an automatic restart after an edit: %v", err)
+	}
+	if !strings.Contains(e.log.String(), "runs as before, on the spec systemd loaded: `left4me restart srv` applies the edit") {
+		t.Errorf("log: %s", e.log)
+	}
+	if got := read(t, filepath.Join(e.c.Layout.MergedDir("srv"), "left4dead2/who.txt")); got != "top" {
+		t.Errorf("the automatic restart's tree shows %q, not the loaded spec's overlays", got)
+	}
+	if err := Stop(e.c, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	e.c.AutoRestarted = nil
 	bad := startplan.Plan{Errors: []string{"srv.yaml:1:7: port: 0 is out of range 1..65535"}}
 	if err := Start(e.c, "srv", bad); !errors.Is(err, layout.ErrInvalidSpec) || !strings.Contains(err.Error(), bad.Errors[0]) {
 		t.Fatalf("plan of an invalid spec: %v", err)

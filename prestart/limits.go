@@ -44,16 +44,26 @@ func SetLimits(socket, unit string, l startplan.Limits) error {
 	return err
 }
 
-func setLimits(socket, unit string, l startplan.Limits) error {
+// dialManager connects to PID 1's private socket.
+func dialManager(socket string) (*dbus.Conn, error) {
 	conn, err := dbus.Dial("unix:path=" + socket)
+	if err != nil {
+		return nil, err
+	}
+	// PID 1's private socket is peer to peer: no Hello, as go-systemd.
+	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func setLimits(socket, unit string, l startplan.Limits) error {
+	conn, err := dialManager(socket)
 	if err != nil {
 		return fmt.Errorf("set the limits of %s: %w", unit, err)
 	}
 	defer conn.Close()
-	// PID 1's private socket is peer to peer: no Hello, as go-systemd.
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Geteuid()))}); err != nil {
-		return fmt.Errorf("set the limits of %s: %w", unit, err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), limitsTimeout)
 	defer cancel()
 	call := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx,

@@ -40,6 +40,11 @@ type Config struct {
 	// count against its ceiling too.
 	Proc string
 
+	// AutoRestarted, when set, says whether this start is one systemd made
+	// by itself (Restart=, AutoRestarted); it is asked only when the spec
+	// changed since the plan was made.
+	AutoRestarted func() (bool, error)
+
 	// attachLayers makes the tests take the path of kernels before 6.15,
 	// which refuse detached mounts as overlay layers.
 	attachLayers bool
@@ -85,7 +90,20 @@ func Start(c Config, name string, p startplan.Plan) error {
 		return fmt.Errorf("spec of %s: %w", name, err)
 	}
 	if !bytes.Equal(data, p.Spec) {
-		return fmt.Errorf("%s: %w; the running port and arguments would not match it: run `systemctl daemon-reload` and start again", path, ErrStale)
+		// A crashed or hung server comes back as it ran: the unit's port
+		// and arguments and this plan are both from the spec systemd
+		// loaded. Only a start somebody asked for waits for the edit.
+		auto := false
+		if c.AutoRestarted != nil {
+			var err error
+			if auto, err = c.AutoRestarted(); err != nil {
+				c.step("warning: %v", err)
+			}
+		}
+		if !auto {
+			return fmt.Errorf("%s: %w; the running port and arguments would not match it: run `systemctl daemon-reload` and start again", path, ErrStale)
+		}
+		c.step("warning: %s: %v; systemd restarts the server by itself, so it runs as before, on the spec systemd loaded: `left4me restart %s` applies the edit", path, ErrStale, name)
 	}
 	inst, err := openInstance(c, name)
 	if err != nil {

@@ -58,6 +58,9 @@ func main() {
 			fmt.Printf("run by hand: preparing %s for uid %d (its unit's start gives it to the server's own user)\n", name, c.UID)
 		}
 	}
+	if os.Getenv("INVOCATION_ID") != "" {
+		c.AutoRestarted = func() (bool, error) { return prestart.AutoRestarted(prestart.ManagerSocket, layout.Unit(name)) }
+	}
 	err = prestart.InHostMountNS(func() error { return prestart.Start(c, name, p) })
 	if err == nil && os.Getenv("INVOCATION_ID") != "" {
 		// In PID 1's namespace too: there the CLI finds the socket, and the

@@ -15,6 +15,7 @@ var healthSpecs = map[string]string{
 	"etc/left4me/instances/crash.yaml":  "port: 27023\noverlays: [crash]\n",
 	"etc/left4me/instances/busy.yaml":   "port: 27024\noverlays: [busy]\n",
 	"etc/left4me/instances/steady.yaml": "port: 27025\nhang_timeout: 10\n",
+	"etc/left4me/instances/edited.yaml": "port: 27026\n",
 }
 
 var healthState = map[string]string{
@@ -103,6 +104,42 @@ func TestHealth(t *testing.T) {
 			t.Errorf("the console's audit lines:\n%s", j)
 		}
 		c.MustRun(t, "systemctl", "stop", "l4d2@steady.service")
+	})
+	t.Run("a crashed server comes back after an edit of its spec", func(t *testing.T) {
+		// The operator prepares an edit for the next restart; meanwhile
+		// the server crashes. systemd's own restart brings it back on the
+		// spec it loaded (the unit's port and arguments are that spec's),
+		// saying so; a start somebody asks for still waits for a reload.
+		c.MustRun(t, "systemctl", "start", "l4d2@edited.service")
+		old := mainPID(t, c, "edited")
+		c.MustRun(t, "sh", "-c", `printf 'config: ["hostname edited"] # for the next restart\n' >> /etc/left4me/instances/edited.yaml`)
+		c.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "l4d2@edited.service")
+		c.WaitFor(t, "edited restarted by systemd", 60*time.Second, func() bool {
+			pid := mainPID(t, c, "edited")
+			return pid != old && pid != "0" && unitState(t, c, "edited") == "active"
+		})
+		if j := c.Journal(t, "l4d2@edited.service"); !strings.Contains(j, "systemd restarts the server by itself, so it runs as before, on the spec systemd loaded: `left4me restart edited` applies the edit") {
+			t.Errorf("journal:\n%s", j)
+		}
+		cfg := func() string {
+			out, _ := c.Run(t, "cat", "/var/lib/left4me/runtime/edited/merged/left4dead2/cfg/server.cfg")
+			return out
+		}
+		if strings.Contains(cfg(), "hostname edited") {
+			t.Errorf("the automatic restart applied the edit:\n%s", cfg())
+		}
+		if _, err := c.Run(t, "left4me", "status", "edited"); err != nil {
+			t.Errorf("status: %v", err)
+		}
+		c.MustRun(t, "systemctl", "stop", "l4d2@edited.service")
+		if out, err := c.Run(t, "systemctl", "start", "l4d2@edited.service"); err == nil && unitState(t, c, "edited") == "active" {
+			t.Errorf("a start asked for ran on the old spec: %s", out)
+		}
+		c.MustRun(t, "left4me", "start", "edited")
+		if !strings.Contains(cfg(), "hostname edited") {
+			t.Errorf("left4me start did not apply the edit:\n%s", cfg())
+		}
+		c.MustRun(t, "left4me", "stop", "edited")
 	})
 	t.Run("a crash loop ends at the start limit", func(t *testing.T) {
 		if _, err := c.Run(t, "systemctl", "start", "l4d2@crash.service"); err == nil {

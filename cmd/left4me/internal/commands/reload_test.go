@@ -13,16 +13,21 @@ import (
 // start reloads systemd when the start helper would refuse the spec: it
 // has no start plan yet (a new spec), or the plan was made from another
 // text (an edit of a stopped server whose unit systemd had unloaded, so
-// that systemd's own flag says nothing).
+// that systemd's own flag says nothing). With the plan readable, systemd's
+// flag is not asked: every start sets it (the helper's runtime limits are
+// drop-ins of their own), which would reload systemd at every restart.
 func TestStartReloadsForThePlan(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		plan   string // the spec text the last plan was made from; "" none
-		reload bool
+		name       string
+		plan       string // the spec text the last plan was made from; "" none
+		needReload bool   // systemd's NeedDaemonReload
+		reload     bool
 	}{
-		{"no plan yet", "", true},
-		{"plan of an older text", "port: 27015\n", true},
-		{"plan of this text", "port: 27015\nconfig: [\"hostname three\"]\n", false},
+		{"no plan yet", "", false, true},
+		{"plan of an older text", "port: 27015\n", false, true},
+		{"plan of this text", "port: 27015\nconfig: [\"hostname three\"]\n", false, false},
+		{"plan of this text, systemd's flag set by the last start", "port: 27015\nconfig: [\"hostname three\"]\n", true, false},
+		{"plan of an older text, systemd's flag set", "port: 27015\n", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
@@ -39,6 +44,9 @@ func TestStartReloadsForThePlan(t *testing.T) {
 				}
 			}
 			te.spec(t, "srv3", "port: 27015\nconfig: [\"hostname three\"]\n")
+			u := te.sd.get("l4d2@srv3.service")
+			u.NeedReload = tc.needReload
+			te.sd.units[u.Name] = u
 			if err := te.run("start", "srv3"); err != nil {
 				t.Fatalf("%v\n%s", err, te.err)
 			}
@@ -48,6 +56,13 @@ func TestStartReloadsForThePlan(t *testing.T) {
 			}
 			if !strings.Contains(calls, "start l4d2@srv3.service") {
 				t.Errorf("not started: %s", calls)
+			}
+			// status says the same.
+			te.out.Reset()
+			te.err.Reset()
+			_ = te.run("status", "srv3")
+			if got := strings.Contains(te.err.String(), "spec changed since systemd last loaded it"); got != (tc.plan != "port: 27015\nconfig: [\"hostname three\"]\n") {
+				t.Errorf("status says stale %v:\n%s", got, te.err)
 			}
 		})
 	}

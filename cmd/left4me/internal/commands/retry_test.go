@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/spec/startplan"
 )
 
 // A failed instance is started again after the back-off, which doubles
@@ -146,5 +149,56 @@ func TestNoRetryAfterAStopAsked(t *testing.T) {
 		if started != (tc.want == "") || tc.want != "" && !strings.Contains(te.out.String(), said) {
 			t.Errorf("%+v: started %v, said %q", tc, started, te.out)
 		}
+	}
+}
+
+// A retry applies an edit made during the crash loop, as left4me start
+// would (the start helper refuses a spec systemd has not loaded), and
+// starts nothing on a spec made invalid: it would only be refused, and
+// alerted, at every retry.
+func TestRetryAppliesAnEdit(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, want string
+		started          bool
+	}{
+		{"edited", "port: 27001\nconfig: [\"hostname new\"]\n", "reload,reset-failed l4d2@a.service,enqueue start l4d2@a.service", true},
+		{"unchanged", "port: 27001\n", "reset-failed l4d2@a.service,enqueue start l4d2@a.service", true},
+		{"made invalid", "port: 27001\nfoo: 1\n", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.PlanDir = t.TempDir()
+			s, err := spec.Parse("a.yaml", []byte("port: 27001\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := startplan.Path(te.PlanDir, "a")
+			mkdirs(t, filepath.Dir(p))
+			if err := os.WriteFile(p, startplan.Encode(s.StartPlan()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			te.spec(t, "a", tc.spec)
+			t.Setenv("LEFT4ME_RETRY_BASE", "1ms")
+			te.sd.set("l4d2@a.service", "failed", "failed")
+			u := te.sd.units["l4d2@a.service"]
+			u.Result, u.Invocation, u.MainRan = "start-limit-hit", "0123456789abcdef0123456789abcdef", true
+			te.sd.units["l4d2@a.service"] = u
+			n := len(te.sd.calls)
+			if err := te.run("retry", "a"); err != nil {
+				t.Fatal(err)
+			}
+			var calls []string
+			for _, c := range te.sd.calls[n:] {
+				if c != "units" && !strings.HasPrefix(c, "unit ") {
+					calls = append(calls, c)
+				}
+			}
+			if got := strings.Join(calls, ","); got != tc.want {
+				t.Errorf("calls %q, want %q", got, tc.want)
+			}
+			if !tc.started && !strings.Contains(te.out.String(), "its spec is invalid now: not started again; fix it (left4me validate a), then left4me start a") {
+				t.Errorf("%s", te.out)
+			}
+		})
 	}
 }

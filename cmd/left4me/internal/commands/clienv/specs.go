@@ -327,14 +327,27 @@ func (e *Env) UnitState(ctx context.Context, name string) (control.Unit, error) 
 // planDir "" (where the generator writes is unknown) or the plan
 // unreadable (not root), it cannot tell and says no.
 func PlanStale(planDir, name string, s *spec.Spec) bool {
+	stale, _ := PlanStaleKnown(planDir, name, s)
+	return stale
+}
+
+// PlanStaleKnown is PlanStale that also says whether it could tell.
+// Where it can, it is the answer: systemd's NeedDaemonReload turns true
+// at every start too (the start helper's runtime limits are drop-ins of
+// their own in /run/systemd/system.control) and would report every
+// started instance as changed.
+func PlanStaleKnown(planDir, name string, s *spec.Spec) (stale, known bool) {
 	if planDir == "" || s == nil {
-		return false
+		return false, false
 	}
 	p, err := startplan.Read(startplan.Path(planDir, name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return true
+		return true, true
 	}
-	return err == nil && !bytes.Equal(p.Spec, s.StartPlan().Spec)
+	if err != nil {
+		return false, false
+	}
+	return !bytes.Equal(p.Spec, s.StartPlan().Spec), true
 }
 
 // unitStopping is the MESSAGE_ID systemd logs as a stop or restart job of

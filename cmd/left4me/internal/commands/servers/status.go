@@ -134,7 +134,14 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	if sdErr != nil {
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: "unknown", Color: table.Dim})
 	} else {
-		st.State, st.SubState, st.Since, st.MainPID, st.Result, st.Stale = u.ActiveState, u.SubState, u.Since, u.MainPID, u.Result, u.NeedReload
+		st.State, st.SubState, st.Since, st.MainPID, st.Result = u.ActiveState, u.SubState, u.Since, u.MainPID, u.Result
+		// The start plan where it can be read: systemd's flag is set by
+		// every start too (PlanStaleKnown). An orphan has no spec to change.
+		if stale, known := clienv.PlanStaleKnown(e.PlanDir, name, s); known {
+			st.Stale = stale
+		} else {
+			st.Stale = u.NeedReload && !orphan
+		}
 		t.Row(table.Cell{Text: "state:"}, table.Cell{Text: e.describeState(u), Color: clienv.StateColor(u.ActiveState)})
 		if u.MainPID != 0 {
 			t.Row(table.Plain("main PID:", strconv.FormatUint(uint64(u.MainPID), 10))...)

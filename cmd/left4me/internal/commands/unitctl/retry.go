@@ -165,6 +165,16 @@ func (e *Env) retry(ctx context.Context, name string) error {
 		fmt.Fprintf(e.Stdout, "%s has no spec any more: not started again\n", name)
 		return nil
 	}
+	// An edit made meanwhile applies, as at `left4me start` (the start
+	// helper refuses a spec systemd has not loaded); one that made the
+	// spec invalid would only be refused, alerted, at every retry.
+	if _, err := e.Load(name); err != nil {
+		fmt.Fprintf(e.Stdout, "%s: its spec is invalid now: not started again; fix it (left4me validate %s), then left4me start %s\n%v\n", unit, name, name, err)
+		return nil
+	}
+	if err := e.ReloadIfStale(ctx, sd, []string{name}); err != nil {
+		return err
+	}
 	if err := sd.ResetFailed(ctx, unit); err != nil {
 		return err
 	}

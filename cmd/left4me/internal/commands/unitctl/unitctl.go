@@ -316,9 +316,11 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 		if err != nil {
 			return err
 		}
-		// systemd's own flag misses a unit it loaded after the edit (a
-		// stopped one it had unloaded): the start plan says for sure.
-		if u.NeedReload || e.planStale(n) {
+		// The start plan says for sure (systemd's own flag misses a unit
+		// it loaded after the edit, and is set by every start's runtime
+		// limits); without it (not root), systemd's flag.
+		stale, known := e.planStale(n)
+		if stale || !known && u.NeedReload {
 			fmt.Fprintf(e.Stdout, "spec of %s changed since systemd last read it: reloading systemd\n", n)
 			ctx, cancel := context.WithTimeout(ctx, clienv.JobTimeout)
 			defer cancel()
@@ -330,15 +332,19 @@ func (e *Env) ReloadIfStale(ctx context.Context, sd clienv.Systemd, names []stri
 
 // planStale reports whether name's spec differs from the one the
 // generator last made its start plan from, or has none yet: the start
-// helper would refuse it. Without the plans (not root), it cannot tell.
-func (e *Env) planStale(name string) bool {
+// helper would refuse it. Without the plans (not root), or with a spec
+// that cannot be judged, it cannot tell (known false).
+func (e *Env) planStale(name string) (stale, known bool) {
 	// Judged quietly: the command said its notes (an unusable
 	// limits.yaml) when it loaded the spec.
 	s, err := spec.Judge(e.Layout, name)
 	if le := (spec.LimitsError{}); errors.As(err, &le) {
 		err = nil
 	}
-	return err == nil && s != nil && clienv.PlanStale(e.PlanDir, name, s)
+	if err != nil || s == nil {
+		return false, false
+	}
+	return clienv.PlanStaleKnown(e.PlanDir, name, s)
 }
 
 // RunJob runs one job and, on failure, explains it with the unit's result
