@@ -391,3 +391,118 @@ func (a answerer) Read(p []byte) (int, error) {
 	a.read.Store(true)
 	return a.r.Read(p)
 }
+
+// A reset keeps runtime/NAME/dumps, the evidence of the crashes, and says
+// so; a delete removes them but names them in its question and its
+// output, so no dump is lost silently. A dumps that is a link or a file
+// is no dumps directory: it goes (the link not followed) and counts none.
+func TestRemovalCrashDumps(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		op       string
+		dumps    string // "dir" (2 dumps), "link" (to a directory outside), "file", "": none
+		terminal bool
+		want     []string // on stdout or stderr; RT stands for runtime/NAME
+		not      []string
+		kept     bool // runtime/NAME/dumps there after, as a directory
+	}{
+		{"reset --yes keeps them", "reset", "dir", false,
+			[]string{"srv1: removed RT but its ports record; kept 2 crash dump(s) in RT/dumps\n"}, nil, true},
+		{"reset asks saying they stay", "reset", "dir", true,
+			[]string{"delete RT (everything the server wrote; its 2 crash dump(s) in RT/dumps are kept)", "kept 2 crash dump(s)"}, nil, true},
+		{"reset, none", "reset", "", true,
+			[]string{"crash dumps in RT/dumps are kept", "srv1: removed RT but its ports record\n"}, []string{"kept 0", "crash dump(s)"}, false},
+		{"reset, dumps a link", "reset", "link", false,
+			[]string{"srv1: removed RT but its ports record\n"}, []string{"crash dump"}, false},
+		{"reset, dumps a file", "reset", "file", false,
+			[]string{"srv1: removed RT but its ports record\n"}, []string{"crash dump"}, false},
+		{"delete --yes names them", "delete", "dir", false,
+			[]string{"srv1: removed RT and its 2 crash dump(s) (RT/dumps)\n"}, nil, false},
+		{"delete asks naming them", "delete", "dir", true,
+			[]string{"delete RT (everything the server wrote, and its 2 crash dump(s) in RT/dumps) and ", "and its 2 crash dump(s) (RT/dumps)"}, nil, false},
+		{"delete, none", "delete", "", true,
+			[]string{"delete RT (everything the server wrote) and ", "srv1: removed RT\n"}, []string{"crash dump"}, false},
+		{"delete, dumps a link", "delete", "link", false,
+			[]string{"srv1: removed RT\n"}, []string{"crash dump"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			rt := withRuntime(t, te, "srv1")
+			outside := filepath.Join(te.Layout.Root, "installation")
+			dumps := filepath.Join(rt, "dumps")
+			switch tc.dumps {
+			case "dir":
+				mkdirs(t, dumps)
+				writeFile(t, filepath.Join(dumps, "crash1.dmp"), "dump")
+				writeFile(t, filepath.Join(dumps, "crash2.dmp"), "dump")
+			case "link":
+				if err := os.Symlink(outside, dumps); err != nil {
+					t.Fatal(err)
+				}
+			case "file":
+				writeFile(t, dumps, "dump")
+			}
+			args := []string{tc.op, "srv1"}
+			if tc.terminal {
+				te.Terminal, te.Stdin = true, strings.NewReader("y\n")
+			} else {
+				args = append(args, "--yes")
+			}
+			if err := te.run(args...); err != nil {
+				t.Fatalf("%v\n%s", err, te.err)
+			}
+			said := te.out.String() + te.err.String()
+			for _, w := range tc.want {
+				if w = strings.ReplaceAll(w, "RT", rt); !strings.Contains(said, w) {
+					t.Errorf("lacks %q:\n%s", w, said)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(said, w) {
+					t.Errorf("says %q:\n%s", w, said)
+				}
+			}
+			// Not kept: gone, a link or file in its place included.
+			st, err := os.Lstat(dumps)
+			if kept := err == nil && st.IsDir(); kept != tc.kept || !tc.kept && err == nil {
+				t.Errorf("dumps kept %v (%v, %v), want %v", kept, st, err, tc.kept)
+			}
+			if tc.kept {
+				if ents, err := os.ReadDir(dumps); err != nil || len(ents) != 2 {
+					t.Errorf("dumps hold %v (%v)", ents, err)
+				}
+			}
+			if tc.op == "reset" {
+				if _, err := os.Lstat(filepath.Join(rt, "upper")); err == nil {
+					t.Error("upper layer not removed")
+				}
+				if !exists(filepath.Join(rt, "ports")) {
+					t.Error("ports record removed")
+				}
+			}
+			if !exists(filepath.Join(outside, "srcds_run")) {
+				t.Error("a link was followed out of the tree")
+			}
+		})
+	}
+}
+
+// Both commands' help says what becomes of the crash dumps.
+func TestRemovalHelpNamesDumps(t *testing.T) {
+	for op, want := range map[string][]string{
+		"reset":  {"its crash dumps are kept", "runtime/NAME/dumps"},
+		"delete": {"crash dumps included", "runtime/NAME/dumps"},
+	} {
+		te := newEnv(t)
+		if err := te.run(op, "--help"); err != nil {
+			t.Fatal(err)
+		}
+		help := strings.Join(strings.Fields(te.out.String()), " ")
+		for _, w := range want {
+			if !strings.Contains(help, w) {
+				t.Errorf("%s --help lacks %q:\n%s", op, w, te.out)
+			}
+		}
+	}
+}

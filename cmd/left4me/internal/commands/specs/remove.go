@@ -39,16 +39,19 @@ type removal struct{ yes, backup, force bool }
 func ResetCmd(e *Env) *cli.Command {
 	return removalCmd(e, &cli.Command{
 		Name:      "reset",
-		Usage:     "throw away an instance's runtime state (upper layer included)",
+		Usage:     "throw away an instance's runtime state (upper layer included; its crash dumps are kept)",
 		ArgsUsage: "NAME",
 		Description: `Stops the instance if it runs, unmounts it, empties runtime/NAME (the
 upper layer: everything the server wrote, such as logs, bans, downloaded
-maps; only the record of the ports its last start was given stays, which
-it keeps against newer specs) and starts it again if it was running. The upper layer is backed up
-first (left4me backups NAME) unless --no-backup. The spec, overlays and the
-installation are not touched. Asks first on a terminal, saying who plays;
---yes for scripts, which refuses while players are on unless --force (or
-first: left4me stop NAME --when-empty). Needs root.
+maps) and starts it again if it was running. Two things stay: its crash
+dumps (runtime/NAME/dumps, breakpad's minidumps: the evidence of its
+crashes, not part of its game tree; each start still keeps the newest 5),
+and the record of the ports its last start was given, which it keeps
+against newer specs. The upper layer is backed up first (left4me backups
+NAME) unless --no-backup. The spec, overlays and the installation are not
+touched. Asks first on a terminal, saying who plays and how many crash
+dumps stay; --yes for scripts, which refuses while players are on unless
+--force (or first: left4me stop NAME --when-empty). Needs root.
 
 Example:
   left4me reset srv1 --yes`,
@@ -58,15 +61,17 @@ Example:
 func DeleteCmd(e *Env) *cli.Command {
 	return removalCmd(e, &cli.Command{
 		Name:      "delete",
-		Usage:     "stop an instance and remove its runtime state and its spec",
+		Usage:     "stop an instance and remove its runtime state (crash dumps included) and its spec",
 		ArgsUsage: "NAME",
-		Description: `Stops the instance, unmounts it, removes runtime/NAME (upper layer
-included) and instances/NAME.yaml, then reloads systemd. The upper layer
-is backed up first unless --no-backup; backups outlive the instance.
-Overlays and the installation are not touched. Asks first on a terminal,
-saying who plays; --yes for scripts, which refuses while players are on
-unless --force. It also takes what a spec removed by hand left behind
-(runtime/NAME, and its server if that still runs). Needs root.
+		Description: `Stops the instance, unmounts it, removes runtime/NAME (upper layer and
+crash dumps in runtime/NAME/dumps included: the question and the output
+say how many dumps go; copy them away first to keep them) and
+instances/NAME.yaml, then reloads systemd. The upper layer is backed up
+first unless --no-backup (the crash dumps are not); backups outlive the
+instance. Overlays and the installation are not touched. Asks first on a
+terminal, saying who plays; --yes for scripts, which refuses while
+players are on unless --force. It also takes what a spec removed by hand
+left behind (runtime/NAME, and its server if that still runs). Needs root.
 
 Example:
   left4me delete srv1 --yes`,
@@ -149,12 +154,14 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 func (e *Env) reset(ctx context.Context, name string, o removal) error {
 	dir := e.Layout.RuntimeDir(name)
 	sd, running, err := e.prepareRemoval(ctx, "reset", name, o,
-		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote), start it again if it ran.", name, dir))
+		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote%s), start it again if it ran.", name, dir, e.dumpsNote(name, "reset")))
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	err = e.removeRuntime(name, layout.Ports)
+	// The ports record holds what the last start was given; the dumps are
+	// the evidence of crashes an operator may be resetting because of.
+	err = e.removeRuntime(name, state.Keep{Name: layout.Ports}, state.Keep{Name: layout.Dumps, Dir: true})
 	if running {
 		// Also after a refused removal: the server was running before.
 		err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
@@ -177,16 +184,17 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	// leftovers are removed is someone's new instance, not this one's.
 	_, serr := os.Lstat(path)
 	hadSpec := !errors.Is(serr, fs.ErrNotExist)
-	what := fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote) and %s.", name, e.Layout.RuntimeDir(name), path)
+	dumps := e.dumpsNote(name, "delete")
+	what := fmt.Sprintf("Delete %s: stop it, delete %s (everything the server wrote%s) and %s.", name, e.Layout.RuntimeDir(name), dumps, path)
 	if !hadSpec {
-		what = fmt.Sprintf("Delete what %s left behind (its spec %s was removed by hand): stop its server if it still runs, delete %s (everything the server wrote).", name, path, e.Layout.RuntimeDir(name))
+		what = fmt.Sprintf("Delete what %s left behind (its spec %s was removed by hand): stop its server if it still runs, delete %s (everything the server wrote%s).", name, path, e.Layout.RuntimeDir(name), dumps)
 	}
 	sd, _, err := e.prepareRemoval(ctx, "delete", name, o, what)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	if err := e.removeRuntime(name, ""); err != nil {
+	if err := e.removeRuntime(name); err != nil {
 		return err
 	}
 	if !hadSpec {
@@ -217,19 +225,50 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	return nil
 }
 
-// removeRuntime removes runtime/NAME, all of it but keep if set.
-func (e *Env) removeRuntime(name, keep string) error {
+// dumpsNote is what the question of op (reset, delete) says of NAME's
+// crash dumps: ", and its N crash dump(s) in DIR" when a delete removes
+// some, that they stay on a reset. Counted before the server is stopped:
+// the output after the removal gives the final count.
+func (e *Env) dumpsNote(name, op string) string {
+	where := filepath.Join(e.Layout.RuntimeDir(name), layout.Dumps)
+	n, err := state.Dumps(e.Layout.Root, name)
+	switch {
+	case op == "reset" && err == nil && n > 0:
+		return fmt.Sprintf("; its %d crash dump(s) in %s are kept", n, where)
+	case op == "reset":
+		return fmt.Sprintf("; crash dumps in %s are kept", where)
+	case err != nil: // could not be counted: said all the same
+		return fmt.Sprintf(", and its crash dumps in %s if any", where)
+	case n > 0:
+		return fmt.Sprintf(", and its %d crash dump(s) in %s", n, where)
+	}
+	return ""
+}
+
+// removeRuntime removes runtime/NAME, all of it but keep, and says what
+// went and what stayed.
+func (e *Env) removeRuntime(name string, keep ...state.Keep) error {
 	dir := e.Layout.RuntimeDir(name)
-	removed, err := state.Remove(e.Layout.Root, name, e.MountInfo, keep)
+	r, err := state.Remove(e.Layout.Root, name, e.MountInfo, keep...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, keep)); removed && keep != "" && err == nil {
-		fmt.Fprintf(e.Stdout, "%s: removed %s but its %s record\n", name, dir, keep)
-	} else if removed {
-		fmt.Fprintf(e.Stdout, "%s: removed %s\n", name, dir)
-	} else {
+	if !r.Existed {
 		fmt.Fprintf(e.Stdout, "%s: no runtime state (%s does not exist)\n", name, dir)
+		return nil
 	}
+	msg := "removed " + dir
+	if r.KeptName(layout.Ports) {
+		msg += " but its " + layout.Ports + " record"
+	}
+	if r.Dumps > 0 {
+		where := filepath.Join(dir, layout.Dumps)
+		if r.KeptName(layout.Dumps) {
+			msg += fmt.Sprintf("; kept %d crash dump(s) in %s", r.Dumps, where)
+		} else {
+			msg += fmt.Sprintf(" and its %d crash dump(s) (%s)", r.Dumps, where)
+		}
+	}
+	fmt.Fprintf(e.Stdout, "%s: %s\n", name, msg)
 	return nil
 }
