@@ -32,19 +32,29 @@ func main() {
 	// unmounted). Writing to the dead terminal or pipe must not kill it
 	// before then: SIGPIPE is taken (a handled signal is reset at exec, so
 	// steamcmd and the rest still get the default).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	// The job under way is finished (a restore's stop and start are one,
 	// a rollout waits for systemd's job): said, and a second signal ends
-	// the command at once.
-	context.AfterFunc(ctx, func() {
-		stop()
-		fmt.Fprintln(os.Stderr, "left4me: interrupted: finishing what is under way (Ctrl-C again quits at once)")
-	})
+	// the command at once. Only a signal cancels ctx, so ctx.Err() below
+	// means interrupted.
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchSignals(sigs, done, func() { signal.Stop(sigs) }, cancel, os.Stderr)
+	}()
 	env := commands.OSEnv()
 	env.Version = version
 	err := commands.Run(ctx, env, commands.Args(os.Args))
-	stop()
+	// The watcher settles before the exit (a signal that came meanwhile is
+	// said whole, and ctx tells of it); from here a signal takes its
+	// default action, as before the command ran.
+	close(done)
+	<-watched
+	signal.Stop(sigs)
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		msg, code := fail.Interrupted(err)
 		fmt.Fprintf(os.Stderr, "left4me: %s\n", msg)
