@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/tests/testroot"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
@@ -239,6 +244,189 @@ func TestRestartAll(t *testing.T) {
 	}
 	if got := strings.Join(te.sd.calls, ","); got != "units,restart l4d2@a.service,restart l4d2@c.service" {
 		t.Errorf("calls %s", got)
+	}
+}
+
+// A rolling restart of several servers leaves out, running and untouched,
+// each one a start would refuse (an invalid spec): the others are
+// restarted as before, and the command fails at the end naming the ones
+// left out with their spec's FILE:LINE:COL. A server that fails to come
+// back still ends the rollout.
+func TestRestartAllLeavesOutRefused(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		invalid []string
+		failing string   // its restart fails
+		args    []string // after restart --all
+		calls   string   // restarts asked of systemd
+		said    []string // in the error
+	}{
+		{"one invalid among four", []string{"c"}, "", nil,
+			"restart l4d2@a.service,restart l4d2@b.service,restart l4d2@d.service",
+			[]string{"not restarted, a start would be refused (each keeps running as it is): c"}},
+		{"one invalid, when empty now", []string{"c"}, "", []string{"--when-empty", "--deadline", "0"},
+			"restart l4d2@a.service,restart l4d2@b.service,restart l4d2@d.service",
+			[]string{"not restarted, a start would be refused (each keeps running as it is): c"}},
+		{"all invalid", []string{"a", "b", "c", "d"}, "", nil, "",
+			[]string{"not restarted, a start would be refused (each keeps running as it is): a, b, c, d"}},
+		{"one invalid, and a failed restart still ends it", []string{"b"}, "c", nil,
+			"restart l4d2@a.service,restart l4d2@c.service",
+			[]string{"c: restart failed; the rolling restart stopped there, not restarted: d",
+				"not restarted, a start would be refused (each keeps running as it is): b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			for i, n := range []string{"a", "b", "c", "d"} {
+				te.spec(t, n, "port: 2700"+string(rune('1'+i))+"\n")
+				te.sd.set(clienv.UnitOf(n), "active", "running")
+			}
+			// Broken while they run, as an operator's typo.
+			for _, n := range c.invalid {
+				writeFile(t, te.Layout.SpecPath(n), "port: 27099\nfoo: 1\n")
+			}
+			rs := restartSD{te.sd, map[string]bool{clienv.UnitOf(c.failing): true}}
+			te.Connect = func(context.Context) (clienv.Systemd, error) { return rs, nil }
+			err := te.run(append([]string{"restart", "--all"}, c.args...)...)
+			if fail.Code(err) != fail.CodeFailure {
+				t.Fatalf("exit code %d: %v", fail.Code(err), err)
+			}
+			var restarts []string
+			for _, call := range te.sd.calls {
+				if strings.HasPrefix(call, "restart ") || strings.HasPrefix(call, "stop ") {
+					restarts = append(restarts, call)
+				}
+			}
+			if got := strings.Join(restarts, ","); got != c.calls {
+				t.Errorf("calls %s, want %s", got, c.calls)
+			}
+			for _, w := range c.said {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, n := range c.invalid {
+				// Named with its error, where in the file it is.
+				if w := n + ": invalid spec: " + te.Layout.SpecPath(n); !strings.Contains(err.Error(), w) || !strings.Contains(err.Error(), te.Layout.SpecPath(n)+":2:1") {
+					t.Errorf("error does not name %s's spec at 2:1:\n%v", n, err)
+				}
+				if u := te.sd.units[clienv.UnitOf(n)]; u.ActiveState != "active" || u.MainPID == 0 {
+					t.Errorf("%s touched: %+v", n, u)
+				}
+			}
+			if len(c.invalid) < 4 && !strings.Contains(te.out.String(), "left out, a start would be refused (each keeps running as it is; why: at the end): "+strings.Join(c.invalid, ", ")) {
+				t.Errorf("stdout does not say who was left out:\n%s", te.out)
+			}
+		})
+	}
+}
+
+// A game update's policy restarts the servers on the old build as
+// restart --all does: one whose spec is invalid stays on the old build,
+// running and untouched; the others move; the update fails only at the
+// end, and its alert names the one left out and why.
+func TestUpdatePolicyLeavesOutRefused(t *testing.T) {
+	testroot.Require(t, "mounts an overlay, and the servers' overlays")
+	// No comma in a subtest's name: its temporary directory goes into the
+	// overlay's mount options.
+	for _, c := range []struct {
+		name    string
+		policy  []string
+		invalid []string
+		failing string // its restart fails
+		calls   string
+		summary string
+	}{
+		{"now with one invalid", []string{"--restart", "now"}, []string{"srv3"}, "",
+			"restart l4d2@s0.service,restart l4d2@srv1.service,restart l4d2@srv2.service",
+			"update policy now: not moved onto build 200, a start would be refused (each keeps running on its version): srv3"},
+		{"when empty with one invalid", []string{"--restart", "when-empty", "--restart-deadline", "3s"}, []string{"srv3"}, "",
+			"restart l4d2@s0.service,restart l4d2@srv1.service,restart l4d2@srv2.service",
+			"update policy when-empty: not moved onto build 200, a start would be refused (each keeps running on its version): srv3"},
+		{"now with all invalid", []string{"--restart", "now"}, []string{"s0", "srv1", "srv2", "srv3"}, "", "",
+			"update policy now: not moved onto build 200, a start would be refused (each keeps running on its version): s0, srv1, srv2, srv3"},
+		// The first server that does not come back still ends it.
+		{"now with one invalid and one failing", []string{"--restart", "now"}, []string{"srv3"}, "srv1",
+			"restart l4d2@s0.service,restart l4d2@srv1.service",
+			"update policy now: moving servers onto build 200 failed; and not moved, a start would be refused (each keeps running on its version): srv3"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			id := gameState(t, te)
+			last := withAlerts(t, te)
+			names := []string{"s0", "srv1", "srv2", "srv3"}
+			for i, n := range names {
+				te.spec(t, n, "port: 2700"+string(rune('1'+i))+"\n")
+				te.sd.set(clienv.UnitOf(n), "active", "running")
+				// Running on the old build, as the start helper records it.
+				merged := te.Layout.MergedDir(n)
+				mkdirs(t, merged)
+				if err := unix.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+				writeFile(t, rundir.Of(te.Layout, n).Part(layout.Record), "installations/"+id)
+			}
+			for _, n := range c.invalid {
+				writeFile(t, te.Layout.SpecPath(n), "port: 27099\nfoo: 1\n")
+			}
+			rs := restartSD{te.sd, map[string]bool{clienv.UnitOf(c.failing): true}}
+			te.Connect = func(context.Context) (clienv.Systemd, error) { return rs, nil }
+			dir := t.TempDir()
+			bin := standin(t, dir)
+			depot := filepath.Join(dir, "depot")
+			mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+			writeFile(t, filepath.Join(depot, "build"), "200")
+			if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			err := te.run(append([]string{"game", "update", "--steamcmd", bin}, c.policy...)...)
+			if fail.Code(err) != fail.CodeFailure || !strings.Contains(errText(err), "not restarted, a start would be refused (each keeps running as it is): "+strings.Join(c.invalid, ", ")) {
+				t.Fatalf("exit code %d: %v\n%s", fail.Code(err), err, te.out)
+			}
+			var restarts []string
+			for _, call := range te.sd.calls {
+				if strings.HasPrefix(call, "restart ") || strings.HasPrefix(call, "stop ") {
+					restarts = append(restarts, call)
+				}
+			}
+			if got := strings.Join(restarts, ","); got != c.calls {
+				t.Errorf("calls %s, want %s", got, c.calls)
+			}
+			if c.failing != "" && !strings.Contains(err.Error(), c.failing+": restart failed; the rolling restart stopped there, not restarted: srv2") {
+				t.Errorf("the failed restart did not end it: %v", err)
+			}
+			for _, n := range c.invalid {
+				if u := te.sd.units[clienv.UnitOf(n)]; u.ActiveState != "active" || u.MainPID == 0 {
+					t.Errorf("%s touched: %+v", n, u)
+				}
+			}
+			ev := last()
+			if ev.Kind != alert.UpdateFailed || ev.Summary != c.summary {
+				t.Errorf("sent %+v", ev)
+			}
+			for _, n := range c.invalid {
+				if !strings.Contains(ev.Detail, n+": invalid spec: ") || !strings.Contains(ev.Detail, te.Layout.SpecPath(n)+":2:1: foo: unknown key") {
+					t.Errorf("the alert does not say why %s was left out: %q", n, ev.Detail)
+				}
+			}
+		})
+	}
+}
+
+// restart NAME of one server whose spec is invalid is refused as before:
+// nothing is asked of systemd, and the exit code is the invalid spec's.
+func TestRestartOneInvalidRefused(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	te.sd.set(clienv.UnitOf("a"), "active", "running")
+	writeFile(t, te.Layout.SpecPath("a"), "port: 27001\nfoo: 1\n")
+	err := te.run("restart", "a")
+	if !errors.Is(err, layout.ErrInvalidSpec) || fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), te.Layout.SpecPath("a")+":2:1") {
+		t.Fatalf("exit code %d: %v", fail.Code(err), err)
+	}
+	if len(te.sd.calls) != 0 {
+		t.Errorf("calls %v", te.sd.calls)
 	}
 }
 

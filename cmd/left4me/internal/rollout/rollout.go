@@ -63,8 +63,10 @@ type Deps struct {
 	Act func(ctx context.Context, name string) error
 	// Prepare, when set, judges whether a job that waited for players may
 	// go ahead (a restart's spec, again), just before it; its errors are
-	// Act's. It runs before the last player count, so the seconds it may
-	// take are no window for a player to join unseen.
+	// Act's, except that a refusal (fail.ErrJobFailed) ends no rolling
+	// job: the server was left as it was. It runs before the last player
+	// count, so the seconds it may take are no window for a player to
+	// join unseen.
 	Prepare func(ctx context.Context, name string) error
 	// Humans asks the server how many humans play. ErrNotRunning (the
 	// unit is down) counts as empty; ErrReserved (a lobby's players on
@@ -97,15 +99,18 @@ const DefaultPoll = 5 * time.Second
 func Run(ctx context.Context, p Plan, d Deps) error {
 	done := map[string]bool{}
 	failed := 0
-	// settle records n's job (or its Prepare) and what its error means.
-	settle := func(n string, err error) error {
+	// settle records n's job (or, untouched, its Prepare's refusal) and
+	// what its error means.
+	settle := func(n string, err error, untouched bool) error {
 		done[n] = err == nil
 		if !errors.Is(err, fail.ErrJobFailed) {
 			return err
 		}
 		fmt.Fprintln(d.ErrOut, err)
 		failed++
-		if !p.Rolling {
+		// A server Prepare refused was never taken down: no sign the
+		// new version is broken, so a rolling job goes on with the rest.
+		if !p.Rolling || untouched {
 			return nil
 		}
 		var rest []string
@@ -126,7 +131,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 		}
 		// An interrupt waits for the job under way: a restore's stop,
 		// unpack and start are one, and must not leave a server down.
-		return settle(n, d.Act(context.WithoutCancel(ctx), n))
+		return settle(n, d.Act(context.WithoutCancel(ctx), n), false)
 	}
 	var err error
 	if p.WhenEmpty {
@@ -166,7 +171,7 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 // still occupied then are left alone and named in the error, so a restart
 // never kicks players; unless p.Force, when their players are warned
 // along the way and they go down at the deadline.
-func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, settle func(string, error) error) error {
+func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, settle settleFunc) error {
 	waiting := append([]string(nil), p.Names...)
 	sort.Strings(waiting)
 	end := d.Now().Add(p.Deadline)
@@ -319,6 +324,10 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 	}
 }
 
+// settleFunc records the outcome of n's job, or of its Prepare when
+// untouched (nothing was done to n), and says whether the rollout ends.
+type settleFunc func(n string, err error, untouched bool) error
+
 // verdict is what prepared found: ok, the job may go ahead; else waits
 // says why n waits on ("" when it does not: its Prepare refused it), and
 // humans counts who joined meanwhile.
@@ -329,12 +338,12 @@ type verdict struct {
 }
 
 // prepared runs d.Prepare for n, then, with recount, counts n's players
-// once more. A Prepare that failed settles n as its job would have (err
-// is settle's).
-func prepared(ctx context.Context, d Deps, n string, recount bool, settle func(string, error) error) (verdict, error) {
+// once more. A Prepare that failed settles n as an untouched failed job
+// (err is settle's).
+func prepared(ctx context.Context, d Deps, n string, recount bool, settle settleFunc) (verdict, error) {
 	if d.Prepare != nil {
 		if perr := d.Prepare(context.WithoutCancel(ctx), n); perr != nil {
-			return verdict{}, settle(n, perr)
+			return verdict{}, settle(n, perr, true)
 		}
 	}
 	if !recount {

@@ -277,6 +277,56 @@ func TestPrepareThenCountAgain(t *testing.T) {
 	}
 }
 
+// A server Prepare refuses was never taken down: a rolling job goes on
+// with the rest (only a failed job ends it), and fails at the end.
+func TestRollingGoesOnPastARefusal(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		plan  Plan
+		fails string // its job fails
+		acted string
+		err   string
+	}{
+		{"at once", Plan{Op: "restart", Names: []string{"a", "b", "c"}, Rolling: true}, "", "a,c", "restart failed for 1 of 3"},
+		{"when empty", Plan{Op: "restart", Names: []string{"a", "b", "c"}, Rolling: true, WhenEmpty: true, Deadline: time.Hour}, "", "a,c", "restart failed for 1 of 3"},
+		{"a failed job still ends it", Plan{Op: "restart", Names: []string{"a", "b", "c"}, Rolling: true}, "a", "a",
+			"a: restart failed; the rolling restart stopped there, not restarted: b, c"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var acted []string
+			var errOut strings.Builder
+			d := Deps{
+				Prepare: func(_ context.Context, n string) error {
+					if n == "b" {
+						return fmt.Errorf("%s: its spec broke: %w", n, fail.ErrJobFailed)
+					}
+					return nil
+				},
+				Act: func(_ context.Context, n string) error {
+					acted = append(acted, n)
+					if n == c.fails {
+						return fmt.Errorf("%s: %w", n, fail.ErrJobFailed)
+					}
+					return nil
+				},
+				Humans: func(context.Context, string) (int, error) { return 0, nil },
+				Where:  func(string) string { return "port 1" },
+				Now:    time.Now, Poll: time.Millisecond, Out: io.Discard, ErrOut: &errOut,
+			}
+			err := Run(context.Background(), c.plan, d)
+			if got := strings.Join(acted, ","); got != c.acted {
+				t.Errorf("acted on %q, want %q", got, c.acted)
+			}
+			if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("err %v, want %q", err, c.err)
+			}
+			if c.fails == "" && !strings.Contains(errOut.String(), "b: its spec broke") {
+				t.Errorf("the refusal was not said: %q", errOut.String())
+			}
+		})
+	}
+}
+
 // A forced job goes ahead at the deadline only on a server whose players
 // heard a warning: one whose console could take none is left running
 // (players kicked unwarned are worse than a restart missed), while one

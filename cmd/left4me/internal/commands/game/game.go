@@ -199,11 +199,13 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 			old = append(old, u.Instance)
 		}
 	}
-	err = e.moveOver(c.Context, policy, deadline, old)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		e.AlertFailure(c.Context, err, alert.UpdateFailed, "", "update policy "+policy+": moving servers onto build "+out.Build+" failed; the others stay on their version", "journalctl -u left4me-update, or the command's output")
+	refused, err := e.moveOver(c.Context, policy, deadline, old)
+	if (err != nil || refused != nil) && !errors.Is(err, context.Canceled) && c.Context.Err() == nil {
+		summary, detail := policyAlert(policy, out.Build, refused, err)
+		e.SendAlert(c.Context, e.Event(alert.UpdateFailed, "", summary, detail))
 	}
-	return err
+	// The servers left out fail the update only now, once the others moved.
+	return errors.Join(err, refused)
 }
 
 // stepWriter prints the update's own messages between steamcmd's lines.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
 )
@@ -36,7 +37,7 @@ const (
 func updatePolicyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "restart", EnvVars: []string{"LEFT4ME_UPDATE_RESTART"}, Value: policyNever,
-			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails"},
+			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails; a server a start would refuse (an invalid spec) stays on the old build and fails the update at the end"},
 		&cli.DurationFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: time.Hour,
 			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (at most 24h)"},
 	}
@@ -71,8 +72,10 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 }
 
 // moveOver restarts the servers left on an older version (old, running)
-// by policy, through the same rollout as left4me restart.
-func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duration, old []string) error {
+// by policy, through the same rolling restart as left4me restart --all:
+// those a start would refuse (an invalid spec) stay on their version,
+// running, and are named in refused; err is the others' rollout.
+func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duration, old []string) (refused, err error) {
 	// A server whose spec was removed while it runs cannot be started
 	// again: it stays on its version until it is stopped.
 	old = slices.DeleteFunc(old, func(n string) bool {
@@ -86,8 +89,13 @@ func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duratio
 		if len(old) > 0 {
 			fmt.Fprintf(e.Stdout, "running on an older version until they restart: %s; `left4me restart --all --when-empty` restarts them one at a time when empty (--restart when-empty does it after an update; LEFT4ME_UPDATE_RESTART in /etc/left4me/update.env for left4me-update.service)\n", strings.Join(old, ", "))
 		}
-		return nil
+		return nil, nil
 	}
+	sd, err := e.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
 	// old are the servers running on an older version; a rolling
 	// restart ends at the first that fails to come back on the new one.
 	p := rollout.Plan{Op: "restart", Names: old, Rolling: true, OnlyRunning: true}
@@ -96,12 +104,44 @@ func (e *Env) moveOver(ctx context.Context, policy string, deadline time.Duratio
 		p.WhenEmpty, p.Deadline = true, deadline
 		how = fmt.Sprintf("each once it has no players (for at most %v)", deadline)
 	}
-	fmt.Fprintf(e.Stdout, "update policy %s: restarting %s onto the new version, one after the other, %s\n", policy, strings.Join(old, ", "), how)
-	err := e.UnitOp(ctx, p)
+	refused, err = e.RestartRolling(ctx, sd, p, func(names []string) {
+		fmt.Fprintf(e.Stdout, "update policy %s: restarting %s onto the new version, one after the other, %s\n", policy, strings.Join(names, ", "), how)
+	})
 	if errors.Is(err, rollout.ErrLeftRunning) {
 		// What the policy asked: players are never kicked for an update.
 		fmt.Fprintf(e.Stdout, "%s; they move to the new version at their next restart\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
-		return nil
+		err = nil
 	}
-	return err
+	return refused, err
 }
+
+// policyAlert is the update-failed alert's summary and detail after the
+// policy's restarts: err, the rollout's failure, and refused, the
+// servers left out (unitctl.Refused), either of which may be nil.
+func policyAlert(policy, build string, refused, err error) (summary, detail string) {
+	where := "see: journalctl -u left4me-update, or the command's output"
+	var r *unitctl.Refused
+	if !errors.As(refused, &r) {
+		return "update policy " + policy + ": moving servers onto build " + build + " failed; the others stay on their version", where
+	}
+	// Nothing said of the others: the output tells which moved, and
+	// which wait for players.
+	summary = "update policy " + policy + ": not moved onto build " + build + ", a start would be refused (each keeps running on its version): " + strings.Join(r.Names, ", ")
+	if err != nil {
+		summary = "update policy " + policy + ": moving servers onto build " + build + " failed; and not moved, a start would be refused (each keeps running on its version): " + strings.Join(r.Names, ", ")
+	}
+	var why []string
+	for _, e := range r.Errs {
+		why = append(why, e.Error())
+	}
+	detail = strings.Join(why, "\n")
+	if len(detail) > maxAlertWhy {
+		// A whole fleet's broken specs would make an unreadable page;
+		// the journal keeps them all.
+		detail = strings.ToValidUTF8(detail[:maxAlertWhy], "") + " [...]"
+	}
+	return summary, detail + "\n" + where
+}
+
+// maxAlertWhy bounds the reasons an update-failed alert quotes.
+const maxAlertWhy = 2000

@@ -271,16 +271,21 @@ func (e *Env) overlayBuild(ctx context.Context, name string, restart bool, p rol
 		running = append(running, inst)
 	}
 	// As restart --all: one at a time, when empty if asked, and the first
-	// server the new version fails to bring back ends it.
+	// server the new version fails to bring back ends it; one a start
+	// would refuse (its spec) is left out, running, and named at the end.
+	running, refused := e.LeaveOutRefused(ctx, sd, running)
+	if err := e.ReloadIfStale(ctx, sd, running); err != nil {
+		return fmt.Errorf("the build succeeded, but %w", errors.Join(err, refused))
+	}
 	p.Names, p.Rolling, p.OnlyRunning = running, true, true
 	err = e.Rollout(ctx, sd, p)
 	if errors.Is(err, rollout.ErrLeftRunning) {
 		// What --when-empty asked, as after a game update: players are
 		// never kicked for a build, and the build itself succeeded.
 		fmt.Fprintf(e.Stdout, "left4me: %s; they move to the new version at their next restart\n", strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
-		return nil
+		err = nil
 	}
-	if err != nil {
+	if err = errors.Join(err, refused); err != nil {
 		return fmt.Errorf("the build succeeded, but %w", err)
 	}
 	return nil
