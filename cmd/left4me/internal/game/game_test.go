@@ -467,3 +467,70 @@ func TestLatestBuildIgnoresTheCache(t *testing.T) {
 		t.Fatalf("after a new build: %q %v (stale cache?)", b, err)
 	}
 }
+
+// steamUID is steamcmd's user in these tests: neither root nor the tests'.
+const steamUID = 64124
+
+// asSteamUser makes r run steamcmd as steamUID, which must reach the
+// stand-in and write its depot (its log and what it consumes).
+func (r *rig) asSteamUser(t *testing.T) {
+	t.Helper()
+	dir := filepath.Dir(r.store.Root)
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("chown", "-R", "64124:64124", r.depot).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r.cfg.Steam.User = &steamcmd.User{UID: steamUID, GID: steamUID}
+}
+
+// steamcmd runs as its user, over a root-owned installation: the versions
+// it makes are root's, the base is untouched, its HOME is its own (also
+// what root left there before).
+func TestInstallThenUpdateAsSteamUser(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	// A HOME from the days steamcmd ran as root: a cached login.
+	write(t, filepath.Join(r.cfg.Steam.Home, ".local/share/Steam/config/config.vdf"), "cached", 0o600)
+	r.asSteamUser(t)
+	if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, r.out.String(), strings.Join(r.lines, "\n"))
+	}
+	id1 := "100-20251126T120000Z"
+	r.publish(t, "200", v2)
+	exec.Command("chown", "-R", "64124:64124", r.depot).Run()
+	out, err := Update(context.Background(), r.cfg, Request{})
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, r.out.String(), strings.Join(r.lines, "\n"))
+	}
+	if got := read(t, filepath.Join(r.store.LinkPath(), "left4dead2/who.txt")); got != "v2" || out.Previous != id1 {
+		t.Fatalf("installation has %q after the update (%+v)", got, out)
+	}
+	if got := read(t, filepath.Join(r.store.Path(id1), "left4dead2/who.txt")); got != "v1" {
+		t.Errorf("the base now has %q", got)
+	}
+	if log := read(t, filepath.Join(r.depot, "log")); strings.Count(log, "uid 64124 gid 64124") < 2 || strings.Contains(log, "uid 0 ") {
+		t.Errorf("steamcmd did not run as its user each time:\n%s", log)
+	}
+	for _, v := range []string{r.store.Path(id1), r.store.Path(out.ID)} {
+		filepath.Walk(v, func(p string, fi os.FileInfo, err error) error {
+			if err == nil {
+				if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 {
+					t.Errorf("%s is %d:%d, not root's", p, st.Uid, st.Gid)
+				}
+			}
+			return err
+		})
+	}
+	filepath.Walk(r.cfg.Steam.Home, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid != steamUID {
+				t.Errorf("%s in steamcmd's home is uid %d", p, st.Uid)
+			}
+		}
+		return err
+	})
+}
