@@ -172,6 +172,13 @@ func Redact(line []byte) []byte {
 	return append(out, line[prev:]...)
 }
 
+// HoldsSecret reports whether line sets a password by Redact's rule (it
+// would redact something): the one list of what counts as a secret, for
+// the journal and for a spec's file mode alike.
+func HoldsSecret(line string) bool {
+	return !bytes.Equal(Redact([]byte(line)), []byte(line))
+}
+
 // redactOne is Redact of a single command: what follows a word with
 // "password" among its first three, unless it is the last, is replaced.
 // Its words are the engine's (words: rcon_password"x" sets x).

@@ -156,6 +156,26 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+func TestHoldsSecret(t *testing.T) {
+	cases := []struct {
+		line string
+		want bool
+	}{
+		{`rcon_password "s3cret"`, true},
+		{"sv_password abc", true},
+		{"sm_cvar sm_admin_password abc", true},
+		{"exec a; rcon_password x", true},
+		{"rcon_password", false}, // no value: nothing to hide
+		{`hostname "My server"`, false},
+		{"// rcon_password x", false}, // a comment runs nothing
+	}
+	for _, c := range cases {
+		if got := HoldsSecret(c.line); got != c.want {
+			t.Errorf("HoldsSecret(%q) = %v, want %v", c.line, got, c.want)
+		}
+	}
+}
+
 func TestServerEnv(t *testing.T) {
 	got := serverEnv([]string{"A=1", "NOTIFY_SOCKET=/run/systemd/notify", "B=2"})
 	if strings.Join(got, " ") != "A=1 B=2" {

@@ -90,3 +90,38 @@ func TestAutostartNow(t *testing.T) {
 		t.Errorf("calls %s", got)
 	}
 }
+
+// TestRewriteNarrowsMode: enable/disable rewrite a spec at most 0640, so a
+// hand-written 0644 spec (which may hold rcon_password) stops being
+// readable by every local user; a stricter mode stays.
+func TestRewriteNarrowsMode(t *testing.T) {
+	cases := []struct {
+		name      string
+		cmd       string
+		old, want os.FileMode
+	}{
+		{"enable narrows 0644", "enable", 0o644, 0o640},
+		{"disable narrows 0644", "disable", 0o644, 0o640},
+		{"enable keeps 0600", "enable", 0o600, 0o600},
+		{"enable keeps 0640", "enable", 0o640, 0o640},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			body := "port: 27001\nautostart: false\nconfig:\n  - rcon_password \"hunter2\"\n"
+			if c.cmd == "disable" {
+				body = strings.Replace(body, "false", "true", 1)
+			}
+			p := te.spec(t, "srv5", body)
+			if err := os.Chmod(p, c.old); err != nil {
+				t.Fatal(err)
+			}
+			if err := te.run(c.cmd, "srv5"); err != nil {
+				t.Fatalf("%s: %v", c.cmd, err)
+			}
+			if st, _ := os.Stat(p); st.Mode().Perm() != c.want {
+				t.Errorf("mode %v, want %v", st.Mode().Perm(), c.want)
+			}
+		})
+	}
+}

@@ -254,3 +254,64 @@ func TestValidateOneRound(t *testing.T) {
 		t.Errorf("not in the order of the lines:\n%s", out)
 	}
 }
+
+// TestValidateSpecMode: a spec holding a password that others can read
+// is a warning naming the file, its mode and the fix; validate still
+// exits 0 when the spec is otherwise valid.
+func TestValidateSpecMode(t *testing.T) {
+	const secret = "port: 27001\nconfig:\n  - rcon_password \"hunter2\"\n"
+	cases := []struct {
+		name string
+		body string
+		mode os.FileMode
+		gid  int    // group of the file (-1: as written)
+		want string // "": no warning
+	}{
+		{"0644 with rcon_password", secret, 0o644, -1, "srv4.yaml: mode 0644: every local user can read it"},
+		{"0604 with sv_password", "port: 27001\nconfig: ['sv_password abc']\n", 0o604, -1, "srv4.yaml: mode 0604: every local user can read it"},
+		{"sm password", "port: 27001\nconfig: ['sm_cvar sm_admin_password abc']\n", 0o644, -1, "mode 0644"},
+		{"password argument", "port: 27001\narguments: ['+rcon_password', 'x']\n", 0o644, -1, "mode 0644"},
+		{"0640 root's group", secret, 0o640, 0, ""},
+		{"0640 another group", secret, 0o640, 4242, "mode 0640: group 4242 can read it"},
+		{"0600", secret, 0o600, -1, ""},
+		{"0644 without a secret", "port: 27001\nconfig: ['hostname x']\n", 0o644, -1, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			p := te.spec(t, "srv4", c.body)
+			if err := os.Chmod(p, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			if c.gid >= 0 {
+				if err := os.Chown(p, -1, c.gid); err != nil {
+					t.Skipf("chown: %v", err)
+				}
+			}
+			if err := te.run("validate"); err != nil {
+				t.Fatalf("err %v: a warning must not fail validate", err)
+			}
+			out := te.out.String()
+			if !strings.Contains(out, "ok: 1 spec(s) valid") {
+				t.Errorf("stdout %q", out)
+			}
+			if c.want == "" {
+				if strings.Contains(out, "warning") {
+					t.Errorf("warning where none is due: %q", out)
+				}
+				return
+			}
+			for _, w := range []string{"warning: " + p + ": ", c.want, "holds a password"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if c.mode&0o004 != 0 && !strings.Contains(out, "chmod 640 "+p) {
+				t.Errorf("no fix in %q", out)
+			}
+			if strings.Contains(out, "hunter2") {
+				t.Errorf("the password is quoted: %q", out)
+			}
+		})
+	}
+}

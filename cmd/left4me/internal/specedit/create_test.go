@@ -91,20 +91,40 @@ func TestWriteNew(t *testing.T) {
 	}
 }
 
-func TestReplaceKeepsMode(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.yaml")
-	if err := os.WriteFile(p, []byte("port: 27001\n"), 0o600); err != nil {
-		t.Fatal(err)
+func TestReplaceMode(t *testing.T) {
+	cases := []struct {
+		name      string
+		old, want os.FileMode
+	}{
+		{"0640 stays", 0o640, 0o640},
+		{"stricter 0600 stays", 0o600, 0o600},
+		{"0400 stays", 0o400, 0o400},
+		{"hand-written 0644 narrowed", 0o644, 0o640},
+		{"0666 narrowed", 0o666, 0o640},
+		{"0755 narrowed", 0o755, 0o640},
+		{"0604 narrowed", 0o604, 0o600},
 	}
-	if err := Replace(p, []byte("port: 27002\n")); err != nil {
-		t.Fatal(err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "a.yaml")
+			if err := os.WriteFile(p, []byte("port: 27001\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// Set after the write: the umask must not decide the mode.
+			if err := os.Chmod(p, c.old); err != nil {
+				t.Fatal(err)
+			}
+			if err := Replace(p, []byte("port: 27002\n")); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(p)
+			if st, _ := os.Stat(p); string(got) != "port: 27002\n" || st.Mode().Perm() != c.want {
+				t.Fatalf("%q %v, want mode %v", got, st.Mode(), c.want)
+			}
+			assertNoTemp(t, dir, 1)
+		})
 	}
-	got, _ := os.ReadFile(p)
-	if st, _ := os.Stat(p); string(got) != "port: 27002\n" || st.Mode().Perm() != 0o600 {
-		t.Fatalf("%q %v", got, st.Mode())
-	}
-	assertNoTemp(t, dir, 1)
 }
 
 func assertNoTemp(t *testing.T, dir string, want int) {

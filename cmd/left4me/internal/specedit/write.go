@@ -23,16 +23,23 @@ func WriteNew(path string, data []byte) error {
 	return err
 }
 
-// Replace atomically and durably replaces path's content, keeping its mode
-// and owner.
+// Replace atomically and durably replaces path's content, keeping its
+// owner and its mode narrowed to at most 0640 (Mode): a spec written by hand
+// with the shell's 0644 may hold the RCON password, and a rewrite must not
+// keep it readable by every local user.
 func Replace(path string, data []byte) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
-	o := fsat.WriteOptions{Perm: st.Mode().Perm()}
+	o := fsat.WriteOptions{Perm: Mode(st.Mode())}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
 		o.Owner = &[2]int{int(sys.Uid), int(sys.Gid)}
 	}
 	return fsat.WriteFile(path, data, o)
 }
+
+// Mode is the mode a rewritten spec gets: its own, without any bit beyond
+// 0640 (no write for the group, nothing for others, no execute), so a
+// stricter mode (0600) stays and a wider one is narrowed, never widened.
+func Mode(old fs.FileMode) fs.FileMode { return old.Perm() & 0o640 }

@@ -102,6 +102,10 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 		for _, w := range append(previewWarnings(path, s, p), e.hostWarnings(path, s)...) {
 			e.Note("warning: %v", w)
 		}
+		// Written 0640 above; said should the file still be wider.
+		if w := modeWarning(path, s); w != nil {
+			e.Note("warning: %s: %v", path, w)
+		}
 	}
 	if err := e.Reload(ctx, nil, "the spec was written"); err != nil {
 		return err
@@ -109,3 +113,4 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	fmt.Fprintf(e.Stdout, "start it with: left4me start %s\n", name)
 	return nil
 }
+

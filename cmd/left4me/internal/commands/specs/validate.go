@@ -44,6 +44,8 @@ func ValidateCmd(e *Env) *cli.Command {
 ports of all specs together, and, like a start would, that each overlay is
 a directory below overlays/ and that the game is installed. Prints each
 problem as FILE:LINE:COL: FIELD: MESSAGE; exits 0 only when all are valid.
+Warnings do not change the exit code: among them, a spec that sets a
+password and is readable by other users (fix: chmod 640 FILE).
 
 --specs DIR checks the specs in DIR instead of instances/, against this
 host's limits.yaml, overlays and installation: a deployment stages a copy
@@ -140,6 +142,9 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 			}
 			err = spec.JoinByLine(err, perr)
 			for _, w := range append(previewWarnings(in.File, s, p), e.hostWarnings(in.File, s)...) {
+				r.Warnings = append(r.Warnings, toProblem(in.File, w))
+			}
+			if w := modeWarning(in.File, s); w != nil {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 		}
