@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -89,7 +90,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	// was removed too), as the generator will check it.
 	if s, err := spec.Parse(path, data); err == nil {
 		if err := spec.PortClash(all, spec.ReadClaims(e.Layout.Root), name, path, s); err != nil {
-			return fail.Coded(fail.ErrUsage, fmt.Errorf("%w (nothing was written)", err))
+			return notCreated(name, n.Port, err)
 		}
 	}
 	if err := specedit.WriteNew(path, data); err != nil {
@@ -114,3 +115,20 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	return nil
 }
 
+// notCreated is a port clash of a spec create would write, said of the
+// --port flag: its FILE:LINE:COL would name a line of a file that was
+// never written. It is an invalid spec (exit 1), as validate's and a
+// start's are, not a mistake in how left4me was called.
+func notCreated(name string, port int, err error) error {
+	var msgs []string
+	for _, one := range unjoin(err) {
+		var se *spec.Error
+		if errors.As(one, &se) {
+			msgs = append(msgs, se.Msg)
+		} else {
+			msgs = append(msgs, one.Error())
+		}
+	}
+	return fail.Coded(layout.ErrInvalidSpec, fmt.Errorf("%s (not created): --port %d: %s (nothing was written)",
+		name, port, strings.Join(msgs, "; and ")))
+}
