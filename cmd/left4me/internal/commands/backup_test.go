@@ -126,6 +126,9 @@ func TestRestoreOccupied(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "srv1 has 2 player(s) on it now") || !strings.Contains(err.Error(), "--when-empty --deadline 30m --yes") {
 		t.Fatalf("--yes on an occupied server: %v", err)
 	}
+	if strings.Contains(err.Error(), "job failed") || !strings.Contains(err.Error(), "they would be kicked") || fail.Code(err) != fail.CodeUsage {
+		t.Errorf("a refusal, no job: %q exits %d", err, fail.Code(err))
+	}
 	if got := readFile(t, cfg); got != "newer\n" {
 		t.Errorf("the upper layer changed: %q", got)
 	}
@@ -137,7 +140,7 @@ func TestRestoreOccupied(t *testing.T) {
 	if err := te.run("restore", "srv1"); err != nil {
 		t.Fatalf("%v\n%s", err, te.err)
 	}
-	if !strings.Contains(te.out.String()+te.err.String(), "srv1 has 2 player(s) on it now: they are kicked. Restore srv1") {
+	if !strings.Contains(te.out.String()+te.err.String(), "srv1 has 2 player(s) on it now: they would be kicked. Restore srv1") {
 		t.Errorf("the question did not say who plays:\n%s%s", te.out, te.err)
 	}
 	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {

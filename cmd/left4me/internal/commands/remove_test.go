@@ -185,9 +185,9 @@ func TestRemovalWithPlayers(t *testing.T) {
 		done     bool   // runtime removed
 		want     string // in the error or on stderr
 	}{
-		{"--yes refuses", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 2, false, "srv1 has 2 player(s) on it now: they are kicked; nothing was done: `left4me stop srv1 --when-empty --deadline 30m` first, or pass --force"},
+		{"--yes refuses", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 2, false, "srv1 has 2 player(s) on it now: they would be kicked; nothing was done: `left4me stop srv1 --when-empty --deadline 30m` first, or pass --force"},
 		{"--force goes ahead", []string{"reset", "srv1", "--yes", "--force", "--no-backup"}, false, "", 2, true, ""},
-		{"a person is told", []string{"delete", "srv1", "--no-backup"}, true, "n\n", 2, false, "srv1 has 2 player(s) on it now: they are kicked. Delete srv1"},
+		{"a person is told", []string{"delete", "srv1", "--no-backup"}, true, "n\n", 2, false, "srv1 has 2 player(s) on it now: they would be kicked. Delete srv1"},
 		{"nobody plays", []string{"reset", "srv1", "--yes", "--no-backup"}, false, "", 0, true, ""},
 		// Still starting (after a crash, say): nobody can be on it yet, and
 		// it cannot be asked; that is no reason to refuse.
@@ -222,6 +222,10 @@ func TestRemovalWithPlayers(t *testing.T) {
 			}
 			if !tc.done && slices.Contains(te.sd.calls, "stop "+clienv.UnitOf("srv1")) {
 				t.Errorf("stopped: %v", te.sd.calls)
+			}
+			// A refusal ran no job: it says none failed, and exits as one.
+			if !tc.done && (strings.Contains(err.Error(), "job failed") || fail.Code(err) != fail.CodeUsage) {
+				t.Errorf("refusal %q exits %d, want %d and no \"job failed\"", err, fail.Code(err), fail.CodeUsage)
 			}
 		})
 	}
@@ -359,7 +363,7 @@ func TestPlayersJoinDuringQuestion(t *testing.T) {
 				t.Fatalf("%v\nstderr %s", err, te.err)
 			}
 			if !tc.done {
-				want := fmt.Sprintf("since the question, srv1 has %d player(s) on it now: they are kicked; nothing was done", tc.after)
+				want := fmt.Sprintf("since the question, srv1 has %d player(s) on it now: they would be kicked; nothing was done", tc.after)
 				if tc.after == -2 {
 					want = "since the question, srv1 is reserved by a lobby"
 				}

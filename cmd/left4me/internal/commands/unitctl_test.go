@@ -360,7 +360,7 @@ func TestStopAtOnceAsksWhoPlays(t *testing.T) {
 			te.Stdin, te.Terminal = strings.NewReader(tt.answer), tt.terminal
 			te.sd.calls = nil
 			err := te.run(tt.args...)
-			asked := strings.Contains(te.err.String(), "srv1 has 2 player(s) on it now: they are kicked.\n"+tt.args[0]+" at once anyway?")
+			asked := strings.Contains(te.err.String(), "srv1 has 2 player(s) on it now: they would be kicked.\n"+tt.args[0]+" at once anyway?")
 			acted := slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, tt.args[0]) })
 			if asked != tt.asked || acted != tt.acted || (err == nil) != tt.acted {
 				t.Errorf("asked %v, acted %v (%v), err %v; want asked %v, acted %v\n%s", asked, acted, te.sd.calls, err, tt.asked, tt.acted, te.err)

@@ -291,8 +291,10 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	if !p.WhenEmpty && u.ActiveState == "active" && u.SubState == "running" {
 		if who = e.Occupied(ctx, sd, name); who != "" {
 			if yes {
-				return fmt.Errorf("%w: %s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway)",
-					fail.ErrJobFailed, who, name, b.ID)
+				// A refusal, not a failure: no job ran (exit 2, as an
+				// unanswered question's).
+				return fail.Coded(fail.ErrNotConfirmed, fmt.Errorf("%s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway)",
+					who, name, b.ID))
 			}
 			what = who + ". " + what
 		}

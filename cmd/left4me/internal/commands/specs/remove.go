@@ -119,7 +119,9 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 				if !strings.Contains(who, "player(s) on it now") && !strings.Contains(who, "reserved by a lobby") {
 					hint = "pass --force if it is hung" // nothing to wait for
 				}
-				return nil, false, fmt.Errorf("%w: %s; nothing was done: %s", fail.ErrJobFailed, who, hint)
+				// A refusal, not a failure: no job ran (exit 2, as an
+				// unanswered question's).
+				return nil, false, fail.Coded(fail.ErrNotConfirmed, fmt.Errorf("%s; nothing was done: %s", who, hint))
 			}
 			what = who + ". " + what
 		}

@@ -25,7 +25,7 @@ func (e *Env) Occupied(ctx context.Context, sd clienv.Systemd, name string) stri
 	case err != nil:
 		return fmt.Sprintf("%s may have players: it cannot be asked (%v)", name, err)
 	}
-	return fmt.Sprintf("%s has %d player(s) on it now: they are kicked", name, humans)
+	return fmt.Sprintf("%s has %d player(s) on it now: they would be kicked", name, humans)
 }
 
 // ConfirmPlayers asks as Confirm does; shown is who played when what was
