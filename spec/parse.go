@@ -12,6 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// BOM is the UTF-8 byte-order mark a spec may start with (Parse skips it).
+const BOM = "\ufeff"
+
 // Parse reads one spec. file is used only in error messages. All problems
 // found are returned together (errors.Join of *Error), so an operator fixes
 // a spec in one pass.
@@ -27,7 +30,12 @@ func Parse(file string, data []byte) (*Spec, error) {
 		return nil, p.fileErr(fmt.Sprintf("%d lines and commas; a spec has at most %d (%d arguments, %d config lines and %d overlays fit well within that)",
 			n, maxSeparators, MaxItems, MaxItems, MaxOverlays))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	// A UTF-8 byte-order mark is accepted and skipped, as YAML itself
+	// allows one at the start of a stream: Windows editors save it
+	// unseen, and yaml.v3 would read it as part of the first key
+	// ("\xef\xbb\xbfport: unknown key"), a refusal the operator cannot see
+	// the reason for. The raw bytes (s.raw) keep it: they are the file's.
+	dec := yaml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte(BOM))))
 	doc := new(yaml.Node)
 	if err := dec.Decode(doc); err != nil {
 		if err.Error() == "EOF" {

@@ -313,3 +313,35 @@ func TestStartPlanLimits(t *testing.T) {
 		}
 	}
 }
+
+// A UTF-8 byte-order mark at the start is skipped (YAML allows it; Windows
+// editors write it unseen); the spec's raw bytes keep it.
+func TestParseBOM(t *testing.T) {
+	cases := []struct {
+		name, src string
+		port      int
+		err       string // "": valid
+	}{
+		{"bom then port", BOM + "port: 27015\n", 27015, ""},
+		{"bom then comment", BOM + "# srv4\nport: 27016\nautostart: true\n", 27016, ""},
+		{"bom, crlf", BOM + "port: 27017\r\n", 27017, ""},
+		{"bom, error placed as seen", BOM + "port: x\n", 0, "a.yaml:1:7: port: must be a whole number"},
+		{"only a bom", BOM, 0, "a.yaml: empty file"},
+		// Only a leading mark is one; elsewhere it is part of the key.
+		{"bom later", "port: 27015\n" + BOM + "autostart: true\n", 0, "unknown key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse("a.yaml", []byte(c.src))
+			if c.err == "" {
+				if err != nil || s.Port != c.port || string(s.raw) != c.src {
+					t.Fatalf("%+v %v", s, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("err %v, want %q", err, c.err)
+			}
+		})
+	}
+}

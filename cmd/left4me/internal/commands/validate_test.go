@@ -39,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"unknown name", map[string]string{"a": "port: 27001\n"}, []string{"zz"}, nil, fail.ErrUnknownInstance},
 		{"bad name", nil, []string{"../x"}, nil, fail.ErrUsage},
 		{"none", nil, nil, []string{"no specs in "}, nil},
+		// Saved by an editor that writes a byte-order mark: the same spec.
+		{"byte-order mark", map[string]string{"a": "\ufeffport: 27001\n"}, nil, []string{"ok: 1 spec(s) valid"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

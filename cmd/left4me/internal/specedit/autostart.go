@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/left4me/left4me/spec"
 )
 
 // SetAutostart returns data with autostart set to on, and whether anything
@@ -16,6 +18,18 @@ import (
 // quoting and indentation stay exactly as the operator wrote them, which
 // re-encoding the tree would not keep.
 func SetAutostart(data []byte, on bool) ([]byte, bool, error) {
+	// A byte-order mark, which the parser skips, stays where it is: the
+	// edit is made after it.
+	if rest, ok := bytes.CutPrefix(data, []byte(spec.BOM)); ok {
+		out, changed, err := SetAutostart(rest, on)
+		if err != nil {
+			return nil, false, err
+		}
+		if !changed {
+			return data, false, nil
+		}
+		return append([]byte(spec.BOM), out...), true, nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, false, fmt.Errorf("parse: %w", err)

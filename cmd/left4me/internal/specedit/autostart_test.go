@@ -112,3 +112,23 @@ func TestSetAutostartRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A byte-order mark stays first; the edit is made after it.
+func TestSetAutostartBOM(t *testing.T) {
+	cases := []struct {
+		name, src, want string
+		on, changed     bool
+	}{
+		{"add", spec.BOM + "port: 27001\n", spec.BOM + "port: 27001\nautostart: true\n", true, true},
+		{"flip", spec.BOM + "autostart: false\nport: 27001\n", spec.BOM + "autostart: true\nport: 27001\n", true, true},
+		{"already", spec.BOM + "autostart: true\nport: 27001\n", spec.BOM + "autostart: true\nport: 27001\n", true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, changed, err := SetAutostart([]byte(c.src), c.on)
+			if err != nil || changed != c.changed || string(out) != c.want {
+				t.Fatalf("%q %v %v, want %q %v", out, changed, err, c.want, c.changed)
+			}
+		})
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -86,6 +88,27 @@ func (e *Env) validate(names []string, asJSON bool, staged string) error {
 	return e.check(dir, all, asJSON)
 }
 
+// ignoredFiles are the files of dir that look like specs but are not read
+// as any: NAME.yml, NAME.YAML. Only NAME.yaml is a spec (the generator's
+// rule); the operator who saved srv4.yml believes srv4 exists.
+func ignoredFiles(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // the specs' own reading says why
+	}
+	var out []string
+	for _, d := range entries {
+		n := d.Name()
+		lower := strings.ToLower(n)
+		if strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".yaml") ||
+			!strings.HasSuffix(lower, ".yaml") && !strings.HasSuffix(lower, ".yml") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, n))
+	}
+	return out
+}
+
 // validateStaged checks the specs in dir (not the host's instances/)
 // against the host's ceilings, overlays and installation.
 func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
@@ -120,6 +143,17 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 	for _, in := range all {
 		if errors.Is(in.Err, fs.ErrPermission) {
 			return fail.NeedsRoot(in.Err, "validate (specs are root's: they may hold an RCON password)")
+		}
+	}
+	// Said first and kept out of --json's array (one entry per spec):
+	// on stdout with the other warnings, on stderr beside JSON.
+	for _, f := range ignoredFiles(dir) {
+		stem := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		w := fmt.Sprintf("%s: ignored: only NAME.yaml files are specs; rename it to %s.yaml if it is one", f, stem)
+		if asJSON {
+			e.Note("warning: %s", w)
+		} else {
+			fmt.Fprintf(e.Stdout, "%s: %s\n", e.Paint("warning", "33"), w)
 		}
 	}
 	cfg := e.PreviewConfig(!asJSON)
