@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -356,5 +358,46 @@ func TestBackupOfAnOrphan(t *testing.T) {
 	}
 	if err := te.run("backup", "nothing"); fail.Code(err) != fail.CodeUnknownInstance {
 		t.Errorf("backup of nothing: %v", err)
+	}
+}
+
+// A signal while restore, reset or delete asks a (hibernating) server who
+// plays is an interrupt, said as one (main's fail.Interrupted), not "it
+// may have players" nor a failed job; nothing is done.
+func TestInterruptedWhileAskingWhoPlays(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"restore", []string{"restore", "srv1", "--yes"}},
+		{"reset", []string{"reset", "srv1", "--yes", "--no-backup"}},
+		{"delete", []string{"delete", "srv1", "--yes", "--no-backup"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te, cfg := backedUpAndChanged(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// The operator's Ctrl-C comes while the server is asked.
+			te.Players = func(context.Context, string) (int, int, error) {
+				cancel()
+				return 0, 0, fmt.Errorf("A2S_INFO: %w", ctx.Err())
+			}
+			te.sd.calls = nil
+			err := Run(ctx, te.Env, append([]string{"left4me"}, c.args...))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err %v: not an interrupt", err)
+			}
+			msg, code := fail.Interrupted(err)
+			if code != fail.CodeInterrupted || !strings.HasPrefix(msg, "interrupted") || strings.Contains(msg, "may have players") || strings.Contains(msg, "job failed") {
+				t.Errorf("said %q (exit %d)", msg, code)
+			}
+			if got := readFile(t, cfg); got != "newer\n" {
+				t.Errorf("the upper layer changed: %q", got)
+			}
+			if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop") }) {
+				t.Errorf("stopped it: %v", te.sd.calls)
+			}
+		})
 	}
 }

@@ -290,6 +290,11 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 	who := ""
 	if !p.WhenEmpty && u.ActiveState == "active" && u.SubState == "running" {
 		if who = e.Occupied(ctx, sd, name); who != "" {
+			// A signal while asking is no answer that it may have players:
+			// said as an interrupt (main's context.Canceled), not a refusal.
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("interrupted while asking %s who plays; nothing was done: %w", name, err)
+			}
 			if yes {
 				// A refusal, not a failure: no job ran (exit 2, as an
 				// unanswered question's).

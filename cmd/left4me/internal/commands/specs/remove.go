@@ -113,6 +113,12 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	who := ""
 	if u.ActiveState == "active" && u.SubState == "running" {
 		if who = e.Occupied(ctx, sd, name); who != "" {
+			// A signal while asking is no answer that it may have players:
+			// said as an interrupt (main's context.Canceled), not a refusal.
+			if err := ctx.Err(); err != nil {
+				sd.Close()
+				return nil, false, fmt.Errorf("interrupted while asking %s who plays; nothing was done: %w", name, err)
+			}
 			if o.yes && !o.force {
 				sd.Close()
 				hint := fmt.Sprintf("`left4me stop %s --when-empty --deadline 30m` first, or pass --force", name)
