@@ -55,10 +55,10 @@ func TestCreateRefuses(t *testing.T) {
 		{[]string{"create", "srv1", "--port", "27020"}, fail.CodeFailure, "has a spec already"},
 		// A clash is an invalid spec (1), said of the flag: no file was written
 		// to name a line of.
-		{[]string{"create", "srv2", "--port", "27015"}, fail.CodeFailure, `srv2 (not created): --port 27015: 27015 is already used by instance "srv1" (its game port); pick another port (nothing was written)`},
+		{[]string{"create", "srv2", "--port", "27015"}, fail.CodeFailure, `srv2 (not created): --port: 27015 is already used by instance "srv1" (its game port); pick another port (nothing was written)`},
 		// Every port of the set counts: the default client port of 26015
 		// is srv1's game port.
-		{[]string{"create", "srv2", "--port", "26015"}, fail.CodeFailure, `srv2 (not created): --port 26015: its client port 27015 (port + 1000, the default) is already used by instance "srv1" (its game port); pick another port, or give ports: {client: N}`},
+		{[]string{"create", "srv2", "--port", "26015"}, fail.CodeFailure, `srv2 (not created): --port: its client port 27015 (port + 1000, the default) is already used by instance "srv1" (its game port); pick another port, or give ports: {client: N}`},
 		{[]string{"create", "srv2"}, fail.CodeUsage, "create needs --port N"},
 		{[]string{"create", "srv2", "--port", "0"}, fail.CodeUsage, "port: 0 is out of range"},
 		{[]string{"create", "srv2", "--port", "1", "--overlay", "../etc"}, fail.CodeUsage, `has a ".." component`},

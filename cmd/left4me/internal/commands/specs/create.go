@@ -90,7 +90,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 	// was removed too), as the generator will check it.
 	if s, err := spec.Parse(path, data); err == nil {
 		if err := spec.PortClash(all, spec.ReadClaims(e.Layout.Root), name, path, s); err != nil {
-			return notCreated(name, n.Port, err)
+			return notCreated(name, err)
 		}
 	}
 	if err := specedit.WriteNew(path, data); err != nil {
@@ -119,7 +119,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 // --port flag: its FILE:LINE:COL would name a line of a file that was
 // never written. It is an invalid spec (exit 1), as validate's and a
 // start's are, not a mistake in how left4me was called.
-func notCreated(name string, port int, err error) error {
+func notCreated(name string, err error) error {
 	var msgs []string
 	for _, one := range unjoin(err) {
 		var se *spec.Error
@@ -129,6 +129,6 @@ func notCreated(name string, port int, err error) error {
 			msgs = append(msgs, one.Error())
 		}
 	}
-	return fail.Coded(layout.ErrInvalidSpec, fmt.Errorf("%s (not created): --port %d: %s (nothing was written)",
-		name, port, strings.Join(msgs, "; and ")))
+	return fail.Coded(layout.ErrInvalidSpec, fmt.Errorf("%s (not created): --port: %s (nothing was written)",
+		name, strings.Join(msgs, "; and ")))
 }
