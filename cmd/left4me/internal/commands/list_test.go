@@ -233,3 +233,37 @@ func TestListOrder(t *testing.T) {
 		t.Errorf("listed %v", got)
 	}
 }
+
+// TestListSpecModeNote: list notes (stderr) a spec that holds a password
+// and that every user can read; the table is as before.
+func TestListSpecModeNote(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		mode os.FileMode
+		note bool
+	}{
+		{"0644 with rcon_password", "port: 27001\nconfig: ['rcon_password x']\n", 0o644, true},
+		{"0640 with rcon_password", "port: 27001\nconfig: ['rcon_password x']\n", 0o640, false},
+		{"0644 without a password", "port: 27001\n", 0o644, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			p := te.spec(t, "srv4", c.body)
+			if err := os.Chmod(p, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := te.run("list"); err != nil {
+				t.Fatal(err)
+			}
+			want := "note: warning: " + p + ": mode 0644: every local user can read it"
+			if got := strings.Contains(te.err.String(), want); got != c.note {
+				t.Errorf("note %v, want %v:\n%s", got, c.note, te.err)
+			}
+			if !strings.Contains(te.out.String(), "srv4") {
+				t.Errorf("table lacks srv4:\n%s", te.out)
+			}
+		})
+	}
+}

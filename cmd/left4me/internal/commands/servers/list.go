@@ -105,6 +105,20 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 	} else if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
+	// Said where a root operator looks daily, not only at validate: a
+	// hand-written spec left readable by every user may hold a password.
+	for _, in := range all {
+		s := in.Spec
+		if s == nil {
+			s = in.Parsed
+		}
+		if s == nil {
+			continue
+		}
+		if w := clienv.SpecModeWarning(in.File, s); w != nil {
+			e.Note("warning: %s: %v", in.File, w)
+		}
+	}
 	// One connection for every question to systemd; without systemd,
 	// states are unknown and nothing is known to run.
 	var sd clienv.Systemd

@@ -104,7 +104,7 @@ func (e *Env) create(ctx context.Context, name string, n specedit.New) error {
 			e.Note("warning: %v", w)
 		}
 		// Written 0640 above; said should the file still be wider.
-		if w := modeWarning(path, s); w != nil {
+		if w := clienv.SpecModeWarning(path, s); w != nil {
 			e.Note("warning: %s: %v", path, w)
 		}
 	}

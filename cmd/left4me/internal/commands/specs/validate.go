@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/internal/probe"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec"
@@ -178,7 +179,7 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 			for _, w := range append(previewWarnings(in.File, s, p), e.hostWarnings(in.File, s)...) {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
-			if w := modeWarning(in.File, s); w != nil {
+			if w := clienv.SpecModeWarning(in.File, s); w != nil {
 				r.Warnings = append(r.Warnings, toProblem(in.File, w))
 			}
 		}

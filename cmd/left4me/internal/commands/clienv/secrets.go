@@ -1,4 +1,4 @@
-package specs
+package clienv
 
 import (
 	"fmt"
@@ -10,13 +10,13 @@ import (
 	"github.com/left4me/left4me/spec"
 )
 
-// modeWarning says when the spec file holds a password (a config line or
+// SpecModeWarning says when the spec file holds a password (a config line or
 // the arguments setting rcon_password, sv_password, sm_..._password, by
 // the relay's Redact rule) and local users other than root's group can
 // read it: a spec written by hand with the shell's umask is 0644. A
 // warning, not a problem: the spec itself is valid, and the fix is the
 // operator's chmod. nil when the file cannot be looked at.
-func modeWarning(file string, s *spec.Spec) error {
+func SpecModeWarning(file string, s *spec.Spec) error {
 	if !holdsSecret(s) {
 		return nil
 	}
