@@ -11,9 +11,7 @@ const (
 	InstallationsName = "installations"  // installations/ID: the game's versions (package versions)
 	OverlaysName      = "overlays"       // overlays/NAME: an overlay's current version; CONFIG/overlays: their definitions
 	OverlayBuildsName = "overlay-builds" // overlay-builds/NAME/ID: older overlay versions (package ovbuild)
-	SteamcmdName      = "steamcmd"       // steamcmd's HOME: its files and a cached login, its user's (left4me-steam)
-	SteamRootHomeName = "steamcmd-root"  // steamcmd's HOME when it must run as root (no idmapped mounts), root's
-	SteamAskedName    = "steamcmd-asked" // Steam's last answer to game status, and the lock of asking; root's
+	SteamcmdName      = "steamcmd"       // steamcmd's HOME: its files and a cached login, root's
 	BackupsName       = "backups"        // backups/NAME: an instance's backups, root's, 0700
 	InstancesName     = "instances"      // CONFIG/instances/NAME.yaml: the specs
 )
@@ -40,14 +38,6 @@ func (l Layout) OverlayDefs() string { return filepath.Join(l.ConfigDir, Overlay
 
 // SteamHome is steamcmd's HOME below the state root.
 func (l Layout) SteamHome() string { return filepath.Join(l.Root, SteamcmdName) }
-
-// SteamRootHome is steamcmd's HOME when it has to run as root: never the
-// one its user writes, whose links root must not follow.
-func (l Layout) SteamRootHome() string { return filepath.Join(l.Root, SteamRootHomeName) }
-
-// SteamAsked holds what game status keeps of Steam's answers: root's,
-// outside steamcmd's HOME, which its user may fill with links.
-func (l Layout) SteamAsked() string { return filepath.Join(l.Root, SteamAskedName) }
 
 // Backups is backups/NAME, instance name's backups.
 func (l Layout) Backups(name string) string { return filepath.Join(l.Root, BackupsName, name) }

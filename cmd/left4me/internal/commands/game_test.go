@@ -534,7 +534,7 @@ func TestGameStatusAsksSteamRarely(t *testing.T) {
 		}, asked: 0, want: "an update or gc runs: not asked now"},
 		{what: "another ask under way: the last answer", do: func() {
 			release()
-			if release, err = layout.TryLock(te.Layout.SteamAsked()); err != nil {
+			if release, err = layout.TryLock(te.Layout.SteamHome()); err != nil {
 				t.Fatal(err)
 			}
 		}, asked: 0, want: "another ask of Steam is under way"},

@@ -27,7 +27,7 @@ func SteamHome(root string) string { return layout.Layout{Root: root}.SteamHome(
 // RootSteamHome is steamcmd's HOME when it has to run as root (an update
 // where the installation cannot be idmapped): root's alone, never the
 // HOME steamcmd's user writes to, whose links root must not follow.
-func RootSteamHome(root string) string { return layout.Layout{Root: root}.SteamRootHome() }
+func RootSteamHome(root string) string { return SteamHome(root) + "-root" }
 
 // writer is the stage's writer for steamcmd's user u (nil: root).
 func writer(u *steamcmd.User) *versions.Writer {

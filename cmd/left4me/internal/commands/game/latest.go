@@ -22,7 +22,7 @@ import (
 // latestTimeout bounds the question to Steam in `game status`.
 const latestTimeout = 3 * time.Minute
 
-// latestFile, in layout.SteamAsked, keeps Steam's last answer ("BUILD
+// latestFile, in steamcmd's home, keeps Steam's last answer ("BUILD
 // UNIXTIME"), and latestErrorFile its last failure ("UNIXTIME\nMESSAGE"):
 // `game status --latest-max-age` reuses them, so the web panel's game
 // page, refreshed every 3 s, asks Steam at most that often.
@@ -53,9 +53,7 @@ func (e *Env) latestBuild(ctx context.Context, c *cli.Context, maxAge time.Durat
 	if e.Euid != 0 {
 		return latest{}, errors.New("asking Steam needs root (steamcmd's home is in the state root); use sudo, or --offline")
 	}
-	// Root's, not in steamcmd's HOME: that is its user's, who could put
-	// a link where root reads or swap the file root writes.
-	home := e.Layout.SteamAsked()
+	home := sc.Home
 	last, lerr := readLatest(home)
 	if maxAge > 0 {
 		// A kept failure is newer than the kept answer (an answer
