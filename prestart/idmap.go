@@ -170,52 +170,29 @@ func mountLayers(c Config, inst *instance, l *layers, dirPath string) error {
 	sh, err := shiftLayers(l.fds, l.names, c.UID, c.GID, c.IdmapPins)
 	if errors.Is(err, ErrNoIdmap) {
 		c.step("warning: %v", err)
-		return mountOverlay(l.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID, "")
+		return mountOverlay(l.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 	}
 	if err != nil {
 		return err
 	}
 	defer sh.close()
-	return sh.mount(!c.attachLayers, inst.lock, dirPath, inst.upper, inst.work, inst.merged, c.UID, c.GID, "", c.step)
-}
-
-// MountWriter mounts an overlay of lowers (descriptors; names for the
-// messages) on merged for a writer of uid/gid that is not root: each
-// lower layer is an idmapped clone in which root's files appear to be
-// the writer's, and the overlay writes as the writer (mountOverlay), so
-// that its writes stop at the filesystem's reserve for root. On kernels
-// that refuse detached layers the clones are attached below dir (dirPath)
-// while mounting. extra: more overlay options. It fails with ErrNoIdmap
-// where a layer cannot be idmapped; nothing is then mounted.
-func MountWriter(lowers []int, names []string, upper, work int, merged string, uid, gid int, dir int, dirPath, extra string, step func(string, ...any)) error {
-	sh, err := shiftLayers(lowers, names, uid, gid, "")
-	if err != nil {
-		return err
-	}
-	defer sh.close()
-	return sh.mount(true, dir, dirPath, upper, work, merged, uid, gid, extra, step)
-}
-
-// mount mounts the overlay of the clones; detached first when tryDetached,
-// else (or when the kernel refuses detached layers) attached below dir.
-func (sh *shifted) mount(tryDetached bool, dir int, dirPath string, upper, work int, merged string, uid, gid int, extra string, step func(string, ...any)) error {
-	if tryDetached {
-		err := mountOverlay(sh.fds, upper, work, merged, uid, gid, extra)
+	if !c.attachLayers {
+		err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 		if !errors.Is(err, unix.EINVAL) || errors.Is(err, ErrCredentials) {
 			return err
 		}
 	}
-	if err := sh.attach(dir, dirPath); err != nil {
+	if err := sh.attach(inst.lock, dirPath); err != nil {
 		return errors.Join(err, sh.detach())
 	}
-	err := mountOverlay(sh.fds, upper, work, merged, uid, gid, extra)
+	err = mountOverlay(sh.fds, inst.upper, inst.work, inst.merged, c.UID, c.GID)
 	if derr := sh.detach(); derr != nil {
 		if err != nil {
 			return errors.Join(err, derr)
 		}
 		// The overlay is up and holds its own clones; a layer left
-		// attached is tidied by the next mount.
-		step("warning: %v", derr)
+		// attached is tidied by the next start.
+		c.step("warning: %v", derr)
 	}
 	return err
 }

@@ -40,7 +40,7 @@ const usersRoom = 1 << 20
 // credentials of whoever mounted it and makes every write, copy-up and
 // whiteout in the upper layer with them (ovl_override_creds,
 // fs/overlayfs/util.c; backing_file_write_iter, fs/backing-file.c).
-func mountOverlay(lowers []int, upper, work int, merged string, uid, gid int, extra string) error {
+func mountOverlay(lowers []int, upper, work int, merged string, uid, gid int) error {
 	var b strings.Builder
 	b.WriteString("lowerdir=")
 	for i, fd := range lowers {
@@ -50,9 +50,6 @@ func mountOverlay(lowers []int, upper, work int, merged string, uid, gid int, ex
 		b.WriteString(fdPath(fd))
 	}
 	b.WriteString(",upperdir=" + fdPath(upper) + ",workdir=" + fdPath(work))
-	if extra != "" {
-		b.WriteString("," + extra)
-	}
 	opts := b.String()
 	// The mount point too is resolved as root, before the switch.
 	target, err := unix.Open(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -85,7 +82,7 @@ func refuseReadOnly(merged string, upper int) error {
 	err := fmt.Errorf("mount overlay on %s: %w (see the kernel log, dmesg, for overlayfs's reason)", merged, ErrMountedReadOnly)
 	var fs unix.Statfs_t
 	if unix.Fstatfs(upper, &fs) == nil && fullForUsers(fs) {
-		err = fmt.Errorf("mount overlay on %s: %w: %w (%s left, only the blocks it keeps for root), so it could not make its work directory; it mounts again once space is freed", merged, ErrMountedReadOnly, ErrFullForUsers, Size(roomFor(fs)))
+		err = fmt.Errorf("mount overlay on %s: %w: %w (%s left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again", merged, ErrMountedReadOnly, ErrFullForUsers, Size(roomFor(fs)))
 	}
 	if uerr := unix.Unmount(merged, 0); uerr != nil {
 		return errors.Join(err, fmt.Errorf("unmount the read-only overlay on %s: %w", merged, uerr))

@@ -124,7 +124,7 @@ func TestRootMountedOverlayTakesTheReserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	merged := filepath.Join(state, "merged")
-	if err := mountOverlay(fds[:1], fds[1], fds[2], merged, 0, 0, ""); err != nil {
+	if err := mountOverlay(fds[:1], fds[1], fds[2], merged, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })

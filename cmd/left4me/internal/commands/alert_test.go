@@ -86,7 +86,7 @@ func TestAlertUnit(t *testing.T) {
 		{"exit-code", "srv1: spec changed since systemd read it\nsrv1: spec changed since systemd read it\n", "", alert.StartRefused, "start helper refused"},
 		// A disk full for users (another server filled it) is no refusal:
 		// retried, and said as such.
-		{"start-limit-hit", "mount overlay on /var/lib/left4me/runtime/srv1/merged: overlayfs mounted it read-only: the filesystem is full for users (0 B left, only the blocks it keeps for root), so it could not make its work directory; it mounts again once space is freed\n", "", alert.Failed, "srv1 could not start: the filesystem of its tree is full for users (left4me-retry starts it again later)"},
+		{"start-limit-hit", "mount overlay on /var/lib/left4me/runtime/srv1/merged: overlayfs mounted it read-only: the filesystem is full for users (0 B left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again\n", "", alert.Failed, "srv1 could not start: the filesystem of its tree is full for users (left4me-retry starts it again later)"},
 		{"timeout", "", "", alert.Failed, "srv1 failed (timeout)"},
 		// A stop (or restart) that was asked for and timed out: not a crash.
 		{"timeout", "", "Stopping l4d2@srv1.service - Left 4 Dead 2 server srv1...\n", alert.Failed, "srv1 did not quit within its stop timeout (TimeoutStopSec) when it was stopped or restarted: systemd killed it (timeout); a stop leaves it down, a restart starts it again"},

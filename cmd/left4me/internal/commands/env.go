@@ -13,13 +13,11 @@ import (
 	"github.com/left4me/left4me/spec/layout"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
-	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/journal"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
-	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/startplan"
 )
@@ -64,9 +62,6 @@ type Env struct {
 	// SSH is the ssh program the fleet commands (--host) run; "" is
 	// "ssh" from PATH.
 	SSH string
-	// SteamUser is who steamcmd runs as when left4me runs as root
-	// (game.LookupSteamUser); nil, nil: root itself.
-	SteamUser func() (*steamcmd.User, error)
 }
 
 // OSEnv is the environment of the real process.
@@ -105,7 +100,6 @@ func OSEnv() *Env {
 		ServerInfo: servers.ServerInfo,
 		PlayerList: servers.PlayerList,
 		ServerArgv: unitctl.ProcArgv,
-		SteamUser:  game.LookupSteamUser,
 	}
 }
 

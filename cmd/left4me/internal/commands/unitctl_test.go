@@ -180,7 +180,7 @@ func TestStartFailedOnADiskFullForUsers(t *testing.T) {
 	te := newEnv(t)
 	te.spec(t, "a", "port: 27015\n")
 	te.sd.failStart["l4d2@a.service"] = "failed"
-	te.prestartSaid = "mount overlay on /var/lib/left4me/runtime/a/merged: overlayfs mounted it read-only: the filesystem is full for users (0 B left, only the blocks it keeps for root), so it could not make its work directory; it mounts again once space is freed\n"
+	te.prestartSaid = "mount overlay on /var/lib/left4me/runtime/a/merged: overlayfs mounted it read-only: the filesystem is full for users (0 B left, only the blocks it keeps for root), so it could not make its work directory; free space: systemd tries the start again\n"
 	err := te.run("start", "a")
 	if !errors.Is(err, fail.ErrJobFailed) || strings.Contains(te.err.String(), "refused") ||
 		!strings.Contains(te.err.String(), "start a failed, and systemd tries again until space is freed:\nmount overlay on") {

@@ -16,26 +16,12 @@ import (
 
 	"github.com/left4me/left4me/cmd/left4me/internal/steamcmd"
 	"github.com/left4me/left4me/cmd/left4me/internal/versions"
-	"github.com/left4me/left4me/prestart"
 	"github.com/left4me/left4me/spec/layout"
 )
 
 // SteamHome is steamcmd's HOME below the state root: its own files and a
-// cached login, private to steamcmd's user (steamcmd.Config.User).
+// cached login, private to root.
 func SteamHome(root string) string { return layout.Layout{Root: root}.SteamHome() }
-
-// RootSteamHome is steamcmd's HOME when it has to run as root (an update
-// where the installation cannot be idmapped): root's alone, never the
-// HOME steamcmd's user writes to, whose links root must not follow.
-func RootSteamHome(root string) string { return SteamHome(root) + "-root" }
-
-// writer is the stage's writer for steamcmd's user u (nil: root).
-func writer(u *steamcmd.User) *versions.Writer {
-	if u == nil {
-		return nil
-	}
-	return &versions.Writer{UID: u.UID, GID: u.GID}
-}
 
 // Config is what Update needs besides the request.
 type Config struct {
@@ -115,14 +101,7 @@ func Update(ctx context.Context, c Config, r Request) (Outcome, error) {
 		out.Previous = versionName(cur)
 		prev, _ = steamcmd.ReadManifest(cur.Path)
 	}
-	st, err := c.Store.NewStageFor(cur.Path, writer(c.Steam.User))
-	if errors.Is(err, prestart.ErrNoIdmap) {
-		// Only root could rewrite the game's root-owned files in place
-		// here; it gets a HOME of its own, never one the user wrote.
-		c.Steam.User, c.Steam.Home = nil, RootSteamHome(c.Store.Root)
-		c.step("this kernel or filesystem cannot idmap the installation for steamcmd's user (that needs Linux 5.19 or later, and ext4, xfs, btrfs or tmpfs): steamcmd runs as root for this update, with a HOME of root's own (%s)", c.Steam.Home)
-		st, err = c.Store.NewStageFor(cur.Path, nil)
-	}
+	st, err := c.Store.NewStage(cur.Path)
 	if err != nil {
 		return out, err
 	}

@@ -7,13 +7,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/prestart/fsat"
 )
@@ -70,26 +67,15 @@ func Hint(missing []Lib) string {
 		strings.Join(names, ", "), strings.Join(pkgs, " "))
 }
 
-// Candidate is a place steamclient.so may be: Rel below Dir. Dir may be
-// reached through links (root's own paths); Rel is resolved with no link
-// followed and nothing outside Dir (fsat.ResolveStrict): steamcmd's HOME
-// belongs to the user steamcmd runs as, who could otherwise plant a link
-// to a root-only file there and have it copied world-readable for every
-// server.
-type Candidate struct{ Dir, Rel string }
-
-// Path is where the candidate is, for messages.
-func (c Candidate) Path() string { return filepath.Join(c.Dir, c.Rel) }
-
 // SteamclientCandidates are where a steamcmd run leaves steamclient.so:
 // the Debian package's wrapper unpacks steamcmd into its HOME, a tarball
 // install keeps it beside steamcmd.sh.
-func SteamclientCandidates(steamHome, steamcmdDir string) []Candidate {
-	return []Candidate{
-		{steamHome, ".steam/steamcmd/linux32/steamclient.so"},
-		{steamHome, ".local/share/Steam/steamcmd/linux32/steamclient.so"},
-		{steamHome, "Steam/linux32/steamclient.so"},
-		{steamcmdDir, "linux32/steamclient.so"},
+func SteamclientCandidates(steamHome, steamcmdDir string) []string {
+	return []string{
+		filepath.Join(steamHome, ".steam/steamcmd/linux32/steamclient.so"),
+		filepath.Join(steamHome, ".local/share/Steam/steamcmd/linux32/steamclient.so"),
+		filepath.Join(steamHome, "Steam/linux32/steamclient.so"),
+		filepath.Join(steamcmdDir, "linux32/steamclient.so"),
 	}
 }
 
@@ -103,26 +89,22 @@ const maxLib = 512 << 20
 // root-owned and world-readable, replacing an older copy by rename (a
 // running server keeps the one it loaded). changed is false when the copy
 // there was the same already.
-func InstallSteamclient(candidates []Candidate, home string) (src string, changed bool, err error) {
-	var data []byte
-	var tried []string
+func InstallSteamclient(candidates []string, home string) (src string, changed bool, err error) {
 	for _, c := range candidates {
-		tried = append(tried, c.Path())
-		b, err := readLimited(c)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			src = c
+			break
 		}
-		if err != nil {
-			return c.Path(), false, err
-		}
-		src, data = c.Path(), b
-		break
 	}
 	if src == "" {
-		return "", false, fmt.Errorf("steamclient.so not found (looked at %s): the servers may log \"SteamAPI_Init() failed\"", strings.Join(tried, ", "))
+		return "", false, fmt.Errorf("steamclient.so not found (looked at %s): the servers may log \"SteamAPI_Init() failed\"", strings.Join(candidates, ", "))
 	}
 	if st, err := os.Stat(home); home == "" || home == "/" || err != nil || !st.IsDir() {
 		return src, false, fmt.Errorf("steamclient.so not installed: the servers' user has no home directory (%q), and srcds looks for $HOME/.steam/sdk32/steamclient.so; give it one (with the servers stopped: usermod -d /var/lib/left4me left4me) and update again", home)
+	}
+	data, err := readLimited(src)
+	if err != nil {
+		return src, false, err
 	}
 	dst := SDK32(home)
 	if old, err := os.ReadFile(dst); err == nil && bytes.Equal(old, data) {
@@ -144,32 +126,13 @@ func InstallSteamclient(candidates []Candidate, home string) (src string, change
 	return src, true, nil
 }
 
-// readLimited reads candidate c, a regular file of at most maxLib bytes;
-// fs.ErrNotExist when there is none there.
-func readLimited(c Candidate) ([]byte, error) {
-	dir, err := unix.Open(c.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fs.ErrNotExist
-	}
-	defer unix.Close(dir)
-	fd, err := fsat.OpenBeneath(dir, c.Rel, unix.O_RDONLY|unix.O_NONBLOCK, fsat.ResolveStrict, c.Path())
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-		return nil, fs.ErrNotExist
-	}
+func readLimited(path string) ([]byte, error) {
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), c.Path())
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file; refusing to copy it for the servers", c.Path())
 	}
 	if st.Size() > maxLib {
-		return nil, fmt.Errorf("%s: %d bytes, more than a steamclient.so has", c.Path(), st.Size())
+		return nil, fmt.Errorf("%s: %d bytes, more than a steamclient.so has", path, st.Size())
 	}
-	return io.ReadAll(io.LimitReader(f, maxLib))
+	return os.ReadFile(path)
 }

@@ -174,7 +174,7 @@ func (c copier) dir(sfd, dfd int, rel string, depth int) error {
 		case unix.S_IFREG:
 			err = c.file(sfd, dfd, n, r)
 		default:
-			err = fmt.Errorf("%s: a %s is not allowed in an overlay", c.at(r), fsat.TypeName(st.Mode))
+			err = fmt.Errorf("%s: a %s is not allowed in an overlay", c.at(r), typeName(st.Mode))
 		}
 		if err != nil {
 			return err

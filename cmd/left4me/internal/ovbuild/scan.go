@@ -98,7 +98,7 @@ func (sc *scanner) dir(fd int, rel string) error {
 				return err
 			}
 		default:
-			sc.refused = append(sc.refused, fmt.Sprintf("%s: %s not allowed in an overlay", r, fsat.TypeName(st.Mode)))
+			sc.refused = append(sc.refused, fmt.Sprintf("%s: %s not allowed in an overlay", r, typeName(st.Mode)))
 		}
 	}
 	return nil
@@ -142,4 +142,18 @@ func outside(rel, target string) bool {
 	}
 	j := filepath.Clean(filepath.Join(filepath.Dir(rel), target))
 	return j == ".." || strings.HasPrefix(j, "../")
+}
+
+func typeName(m uint32) string {
+	switch m & unix.S_IFMT {
+	case unix.S_IFCHR:
+		return "character device"
+	case unix.S_IFBLK:
+		return "block device"
+	case unix.S_IFIFO:
+		return "FIFO"
+	case unix.S_IFSOCK:
+		return "socket"
+	}
+	return "irregular file"
 }

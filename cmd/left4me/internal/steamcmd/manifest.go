@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/left4me/left4me/cmd/left4me/internal/vdf"
-	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // ManifestPath is the app manifest relative to an installation.
@@ -131,23 +129,26 @@ func ValidBuildID(s string) bool {
 const AppInfoCache = "appinfo.vdf"
 
 // DropAppInfoCaches removes every regular file named AppInfoCache below
-// home and returns their paths. home is steamcmd's user's (Run), who may
-// be running steamcmd meanwhile: no link is followed and every removal
-// is relative to its directory's descriptor (fsat.Walk), so no name the
-// user swaps leads the removal out of home.
+// home, following no link (WalkDir does not), and returns their paths.
 func DropAppInfoCaches(home string) ([]string, error) {
 	var gone []string
-	err := fsat.Walk(home, func(e fsat.Entry) error {
-		if e.Name != AppInfoCache || e.Stat.Mode&unix.S_IFMT != unix.S_IFREG {
-			return nil
-		}
-		if err := unix.Unlinkat(e.Dir, e.Name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+	err := filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
-		gone = append(gone, e.Path)
+		if d.Name() != AppInfoCache || !d.Type().IsRegular() {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		gone = append(gone, p)
 		return nil
 	})
-	if err != nil && !errors.Is(err, unix.ENOENT) {
+	if err != nil {
 		return gone, fmt.Errorf("drop steamcmd's app info cache below %s: %w", home, err)
 	}
 	return gone, nil

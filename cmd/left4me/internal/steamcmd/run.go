@@ -15,25 +15,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/left4me/left4me/prestart/fsat"
 )
 
 // Config says how to run steamcmd.
 type Config struct {
 	Path string // the steamcmd executable (Debian: /usr/games/steamcmd)
 	// Home is steamcmd's HOME: it keeps its own files and a cached login
-	// there, so it must be private to it (to User, or root). Created 0700
-	// when missing.
+	// there, so it must be private to root. Created 0700 when missing.
 	Home string
 	Env  []string // the environment besides HOME; nil means none
-	// User is who steamcmd runs as; nil: root. Home is handed to it
-	// (handHome) before each run.
-	User *User
 }
-
-// User is a user steamcmd runs as, with no supplementary groups.
-type User struct{ UID, GID int }
 
 // Candidates are where steamcmd is looked for when no path is given.
 func Candidates() []string {
@@ -77,11 +68,6 @@ func Run(ctx context.Context, c Config, script, secret string, onLine func(strin
 	if err := os.Chmod(c.Home, 0o700); err != nil {
 		return res, fmt.Errorf("steamcmd home %s: %w", c.Home, err)
 	}
-	if c.User != nil {
-		if err := handHome(c.Home, *c.User); err != nil {
-			return res, err
-		}
-	}
 	mf, err := memfd(script)
 	if err != nil {
 		return res, err
@@ -103,9 +89,6 @@ func Run(ctx context.Context, c Config, script, secret string, onLine func(strin
 		cmd.Stdout, cmd.Stderr = pw, pw
 		cmd.ExtraFiles = []*os.File{mf} // becomes fd 3
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-		if c.User != nil {
-			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(c.User.UID), Gid: uint32(c.User.GID), Groups: []uint32{}}
-		}
 		return cmd, cmd.Start()
 	}
 	// Its own process group: steamcmd.sh runs the real binary as a child,
@@ -232,33 +215,4 @@ func Dir(path string) string {
 		path = p
 	}
 	return filepath.Dir(path)
-}
-
-// handHome gives steamcmd's HOME, and root's files below it (written
-// before steamcmd ran as a user: its cached login, its self-updated
-// files), to u. No link is followed and no name above an entry is
-// trusted (fsat.Walk: the user may be running steamcmd meanwhile, a game
-// status's).
-func handHome(home string, u User) error {
-	err := fsat.Walk(home, func(e fsat.Entry) error {
-		uid, gid := -1, -1
-		if e.Stat.Uid == 0 {
-			uid = u.UID
-		}
-		if e.Stat.Gid == 0 {
-			gid = u.GID
-		}
-		if uid == -1 && gid == -1 {
-			return nil
-		}
-		name, flags := e.At(unix.AT_SYMLINK_NOFOLLOW)
-		if err := unix.Fchownat(e.Dir, name, uid, gid, flags); err != nil {
-			return fmt.Errorf("chown %s: %w", e.Path, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("hand steamcmd's home %s to uid %d: %w", home, u.UID, err)
-	}
-	return nil
 }

@@ -30,17 +30,13 @@ import (
 // gc only unlinks.
 //
 // Without a base (a first install) steamcmd writes straight into Upper.
-//
-// With a Writer, steamcmd runs as that user, not as root (settle.go says
-// what that changes).
 type Stage struct {
 	store   Store
-	Dir     string // installations/.staging-XXXX (0700, 0710 for a writer's group)
+	Dir     string // installations/.staging-XXXX (0700)
 	Upper   string // the new version's tree
 	Target  string // where steamcmd installs: the overlay, or Upper
 	base    string
 	mounted bool
-	writer  *Writer
 }
 
 // overlayOptions make the staging overlay write plain data: no metacopy
@@ -48,14 +44,8 @@ type Stage struct {
 // the base fails with EXDEV and steamcmd copies instead), no index.
 const overlayOptions = "redirect_dir=off,metacopy=off,index=off"
 
-// NewStage prepares a staging directory over base ("" for none) for
-// steamcmd run as root.
-func (s Store) NewStage(base string) (*Stage, error) { return s.NewStageFor(base, nil) }
-
-// NewStageFor prepares a staging directory over base ("" for none) that
-// w (nil: root) writes. Where the base cannot be idmapped for w it fails
-// with prestart.ErrNoIdmap, leaving nothing behind.
-func (s Store) NewStageFor(base string, w *Writer) (*Stage, error) {
+// NewStage prepares a staging directory over base ("" for none).
+func (s Store) NewStage(base string) (*Stage, error) {
 	if err := os.Mkdir(s.Dir(), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", s.Dir(), err)
 	}
@@ -63,7 +53,7 @@ func (s Store) NewStageFor(base string, w *Writer) (*Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staging directory in %s: %w", s.Dir(), err)
 	}
-	st := &Stage{store: s, Dir: dir, Upper: filepath.Join(dir, "upper"), base: base, writer: w}
+	st := &Stage{store: s, Dir: dir, Upper: filepath.Join(dir, "upper"), base: base}
 	st.Target = st.Upper
 	if err := os.Mkdir(st.Upper, 0o755); err != nil {
 		st.Abort()
@@ -72,12 +62,6 @@ func (s Store) NewStageFor(base string, w *Writer) (*Stage, error) {
 	if err := os.Chmod(st.Upper, 0o755); err != nil { // umask
 		st.Abort()
 		return nil, fmt.Errorf("chmod %s: %w", st.Upper, err)
-	}
-	if w != nil {
-		if err := w.admit(dir, st.Upper); err != nil {
-			st.Abort()
-			return nil, err
-		}
 	}
 	if base == "" {
 		return st, nil
@@ -104,13 +88,6 @@ func (st *Stage) mount() error {
 		return fmt.Errorf("open the base version %s: %w", st.base, err)
 	}
 	defer unix.Close(fd)
-	if st.writer != nil {
-		if err := st.writer.mount(fd, st.base, st.Dir, merged); err != nil {
-			return err
-		}
-		st.mounted, st.Target = true, merged
-		return nil
-	}
 	opts := "lowerdir=/proc/self/fd/" + strconv.Itoa(fd) + ",upperdir=" + filepath.Join(st.Dir, "upper") + ",workdir=" + work + "," + overlayOptions
 	if err := unix.Mount("overlay", merged, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mount the staging overlay on %s over %s: %w", merged, st.base, err)
@@ -126,15 +103,6 @@ func (st *Stage) Finish() error {
 		return err
 	}
 	st.Target = st.Upper
-	if st.writer != nil {
-		// The writer reaches nothing in Dir from now on.
-		if err := unix.Chmod(st.Dir, 0o700); err != nil {
-			return fmt.Errorf("chmod %s: %w", st.Dir, err)
-		}
-		if err := st.writer.settle(st.Upper, st.base != ""); err != nil {
-			return err
-		}
-	}
 	if st.base == "" {
 		return nil
 	}

@@ -124,11 +124,7 @@ func (e *Env) needRoot(action string) error {
 
 func (e *Env) steamConfig(c *cli.Context) (steamcmd.Config, error) {
 	path, err := steamcmd.Find(c.String("steamcmd"))
-	sc := steamcmd.Config{Path: path, Home: game.SteamHome(e.Layout.Root), Env: os.Environ()}
-	if err == nil && e.Euid == 0 && e.SteamUser != nil {
-		sc.User, err = e.SteamUser()
-	}
-	return sc, err
+	return steamcmd.Config{Path: path, Home: game.SteamHome(e.Layout.Root), Env: os.Environ()}, err
 }
 
 func (e *Env) gameUpdate(c *cli.Context, install bool) error {
@@ -281,10 +277,7 @@ func (e *Env) FixSteamclient(sc steamcmd.Config) {
 	// Where l4d2@.service looks: its HOME is the state root, whatever the
 	// server user's passwd entry says.
 	home := e.Layout.Root
-	cands := gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path))
-	// Where an update had to run steamcmd as root (game.RootSteamHome).
-	cands = append(cands, gamehost.SteamclientCandidates(game.RootSteamHome(e.Layout.Root), "")[:3]...)
-	src, changed, err := gamehost.InstallSteamclient(cands, home)
+	src, changed, err := gamehost.InstallSteamclient(gamehost.SteamclientCandidates(sc.Home, steamcmd.Dir(sc.Path)), home)
 	if err != nil {
 		e.Note("%v", err)
 		return
