@@ -135,8 +135,8 @@ func isTerminal(f *os.File) bool {
 }
 
 // selfUpdate is the bootstrap's update of steamcmd itself on a first run
-// (no linux32/steamclient.so yet below HOME/.steam/steamcmd, where the
-// Debian wrapper put steamcmd) or when depot/selfupdate exists (an
+// (no linux32/steamclient.so yet below steamcmdDir, where the Debian
+// wrapper put steamcmd) or when depot/selfupdate exists (an
 // outdated steamcmd; the file is used up). The lines are those of
 // CM2Walki/CSGO#97 and timche/docker-csgo#20: the update, then
 // "Update complete, launching Steamcmd..." and, under steamcmd.sh, exit
@@ -148,7 +148,7 @@ func (s *session) selfUpdate(underShell bool) bool {
 	s.printf("[  0%%] Checking for available updates...")
 	flag := filepath.Join(s.depot, "selfupdate")
 	_, outdated := os.Stat(flag)
-	p := filepath.Join(s.home, ".steam", "steamcmd", "linux32", "steamclient.so")
+	p := filepath.Join(s.steamcmdDir(), "linux32", "steamclient.so")
 	_, missing := os.Stat(p)
 	if s.home == "" || missing == nil && outdated != nil {
 		s.printf("[----] Verifying installation...")
@@ -172,4 +172,36 @@ func (s *session) selfUpdate(underShell bool) bool {
 	s.printf("[  0%%] Checking for available updates...")
 	s.printf("[----] Verifying installation...")
 	return false
+}
+
+// debianWrapper does what Debian's /usr/games/steamcmd does before it
+// runs steamcmd.sh (package steamcmd 0~20180105-5, bookworm, read from
+// the .deb): unless HOME/.steam exists, it makes it with two links to the
+// Steam root, root and steam ("create a fake Steam installation to avoid
+// that steamcmd uses /home/$user/Steam instead"). So steamcmd's HOME
+// holds links whoever reads it as root must not follow.
+func (s *session) debianWrapper() {
+	if s.home == "" {
+		return
+	}
+	dot := filepath.Join(s.home, ".steam")
+	if _, err := os.Lstat(dot); err == nil {
+		return
+	}
+	if os.MkdirAll(dot, 0o755) != nil {
+		return
+	}
+	os.Symlink(s.root, filepath.Join(dot, "root"))
+	os.Symlink(s.root, filepath.Join(dot, "steam"))
+}
+
+// steamcmdDir is where the wrapper put steamcmd: HOME/.steam/steamcmd on
+// an install from before 0~20180105-4 ("if [ -e ~/.steam/steamcmd ]"),
+// else ROOT/steamcmd.
+func (s *session) steamcmdDir() string {
+	old := filepath.Join(s.home, ".steam", "steamcmd")
+	if _, err := os.Stat(old); err == nil {
+		return old
+	}
+	return filepath.Join(s.root, "steamcmd")
 }

@@ -28,7 +28,10 @@
 //     or depot/selfupdate), dies alone of SIGTERM (ignores it as a PID
 //     namespace's init); the binary ignores SIGPIPE and block-buffers
 //     its output to a pipe;
-//     linux32/steamclient.so is unpacked below HOME/.steam/steamcmd;
+//     linux32/steamclient.so is unpacked below ROOT/steamcmd (HOME/.steam/
+//     steamcmd on an install of the package before 0~20180105-4), and
+//     HOME/.steam/root and HOME/.steam/steam are links to ROOT, as the
+//     wrapper makes them (debianWrapper);
 //   - app_update stages the download in steamapps/downloading/222860/
 //     and leaves it, with the manifest's StateFlags of the failure, when
 //     it fails (staging.go);
@@ -134,9 +137,11 @@ func run(argv []string, out io.Writer, getenv func(string) string) (code int) {
 		s.password = a.password
 	}
 	s.logf("argv %q", argv[1:])
+	s.logf("uid %d gid %d", os.Getuid(), os.Getgid()) // who left4me ran it as
 	if s.password != "" && strings.Contains(strings.Join(argv, " "), s.password) {
 		s.logf("password-in-argv")
 	}
+	s.debianWrapper()
 	s.printf("Redirecting stderr to '%s/logs/stderr.txt'", s.root)
 	if s.selfUpdate(getenv(roleEnv) == "binary") {
 		return restartCode

@@ -78,8 +78,14 @@ func TestWorkaroundInstallsAndRewritesInPlace(t *testing.T) {
 	if !strings.Contains(string(m), `"buildid"		"200"`) || !strings.Contains(string(m), `"StateFlags"		"4"`) {
 		t.Errorf("manifest:\n%s", m)
 	}
-	if _, err := os.Stat(filepath.Join(f.home, ".steam/steamcmd/linux32/steamclient.so")); err != nil {
+	if _, err := os.Stat(filepath.Join(f.home, ".local/share/Steam/steamcmd/linux32/steamclient.so")); err != nil {
 		t.Errorf("no steamclient.so: %v", err)
+	}
+	// Debian's wrapper's links to the Steam root.
+	for _, l := range []string{".steam/root", ".steam/steam"} {
+		if to, err := os.Readlink(filepath.Join(f.home, l)); err != nil || to != filepath.Join(f.home, ".local/share/Steam") {
+			t.Errorf("%s -> %q, %v", l, to, err)
+		}
 	}
 	// The windows pass brought the Windows-only files; the linux pass
 	// left them.
