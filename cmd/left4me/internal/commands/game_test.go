@@ -290,13 +290,7 @@ func TestRestartAllLeavesOutRefused(t *testing.T) {
 			if fail.Code(err) != fail.CodeFailure {
 				t.Fatalf("exit code %d: %v", fail.Code(err), err)
 			}
-			var restarts []string
-			for _, call := range te.sd.calls {
-				if strings.HasPrefix(call, "restart ") || strings.HasPrefix(call, "stop ") {
-					restarts = append(restarts, call)
-				}
-			}
-			if got := strings.Join(restarts, ","); got != c.calls {
+			if got := restartCalls(te.sd); got != c.calls {
 				t.Errorf("calls %s, want %s", got, c.calls)
 			}
 			for _, w := range c.said {
@@ -384,13 +378,7 @@ func TestUpdatePolicyLeavesOutRefused(t *testing.T) {
 			if fail.Code(err) != fail.CodeFailure || !strings.Contains(errText(err), "not restarted, a start would be refused (each keeps running as it is): "+strings.Join(c.invalid, ", ")) {
 				t.Fatalf("exit code %d: %v\n%s", fail.Code(err), err, te.out)
 			}
-			var restarts []string
-			for _, call := range te.sd.calls {
-				if strings.HasPrefix(call, "restart ") || strings.HasPrefix(call, "stop ") {
-					restarts = append(restarts, call)
-				}
-			}
-			if got := strings.Join(restarts, ","); got != c.calls {
+			if got := restartCalls(te.sd); got != c.calls {
 				t.Errorf("calls %s, want %s", got, c.calls)
 			}
 			if c.failing != "" && !strings.Contains(err.Error(), c.failing+": restart failed; the rolling restart stopped there, not restarted: srv2") {
@@ -560,4 +548,15 @@ func TestGameStatusAsksSteamRarely(t *testing.T) {
 			t.Errorf("%s: output lacks %q:\n%s", s.what, s.want, out)
 		}
 	}
+}
+
+// restartCalls are the restarts and stops the fake systemd was asked for.
+func restartCalls(sd *fakeSD) string {
+	var restarts []string
+	for _, call := range sd.calls {
+		if strings.HasPrefix(call, "restart ") || strings.HasPrefix(call, "stop ") {
+			restarts = append(restarts, call)
+		}
+	}
+	return strings.Join(restarts, ",")
 }
