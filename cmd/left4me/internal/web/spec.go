@@ -108,6 +108,15 @@ func unjoin(err error) []error {
 // an alias stages the overlay's server.cfg as server_ALIAS.cfg and execs
 // it. The alias made is the path's last part as a word (a-z, 0-9, _).
 func Expose(data []byte, index int, on bool) ([]byte, error) {
+	// A byte-order mark (the parser skips it) is written back, as
+	// SetAutostart keeps it: the operator's editor put it there.
+	if rest, ok := bytes.CutPrefix(data, []byte(spec.BOM)); ok {
+		out, err := Expose(rest, index, on)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte(spec.BOM), out...), nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: fix the spec first: %v", ErrBadInput, err)

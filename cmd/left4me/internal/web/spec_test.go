@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -105,6 +106,14 @@ func TestExpose(t *testing.T) {
 	}
 	if _, err := Expose([]byte("port: [\n"), 0, true); err == nil {
 		t.Error("broken YAML accepted")
+	}
+	// A byte-order mark stays first, and the text after it is edited.
+	out, err := Expose([]byte(spec.BOM+base), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, []byte(spec.BOM)) || !strings.Contains(string(out), "alias: competitive") || strings.Count(string(out), spec.BOM) != 1 {
+		t.Errorf("with a byte-order mark:\n%q", out)
 	}
 }
 
