@@ -323,6 +323,38 @@ func TestAlerts(t *testing.T) {
 		}
 	})
 
+	// left4me-retry@ starts the crash loop and the refused start again and
+	// again, and each fails anew: the same alert within repeat_after (4h
+	// by default) is held back, a line in its unit's journal each, and
+	// reaches none of the ways.
+	t.Run("the same alert again is held back", func(t *testing.T) {
+		c.WaitFor(t, "crash failed (not in a retry's loop)", 2*time.Minute, func() bool { return unitState(t, c, "crash") == "failed" })
+		limits := func() int {
+			w.mu.Lock()
+			n := 0
+			for _, b := range w.bodies {
+				if s, _ := b["content"].(string); strings.Contains(s, "crash kept crashing") {
+					n++
+				}
+			}
+			w.mu.Unlock()
+			return n + strings.Count(c.MustRun(t, "cat", "/run/events.jsonl"), `"event":"start-limit"`)
+		}
+		before := limits()
+		c.MustRun(t, "systemctl", "start", "left4me-alert@crash.service") // as OnFailure= does
+		if j := c.Journal(t, "left4me-alert@crash.service"); !strings.Contains(j, "alert start-limit held back: the same went out at ") || !strings.Contains(j, "less than repeat_after (4h0m0s, alerts.yaml) ago;") {
+			t.Errorf("journal of left4me-alert@crash:\n%s", j)
+		}
+		if after := limits(); after != before {
+			t.Errorf("sent again within repeat_after: %d start-limit alerts delivered, were %d", after, before)
+		}
+		if out := c.MustRun(t, "stat", "-c", "%U %a", "/run/left4me/alerts"); strings.TrimSpace(out) != "root 700" {
+			t.Errorf("/run/left4me/alerts: %s", out)
+		}
+		// With repeat_after: 0 each goes (the test below).
+		c.MustRun(t, "sh", "-c", "echo 'repeat_after: 0' >>/etc/left4me/alerts.yaml")
+	})
+
 	t.Run("a webhook that is down: the journal says so, nothing else breaks", func(t *testing.T) {
 		w.ln.Close()
 		out, err := c.Run(t, "left4me", "alert", "test")

@@ -84,6 +84,9 @@ type Config struct {
 	Command  string // absolute path
 	Email    string // address
 	Sendmail string // the sendmail program
+	// RepeatAfter: the same alert again within this is held back (Hold);
+	// 0 sends every one.
+	RepeatAfter time.Duration
 	// Exposed, when set, says that the file's secret is readable by
 	// other users (Load).
 	Exposed string
@@ -122,7 +125,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c := &Config{Format: "chat", Sendmail: DefaultSendmail}
+	c := &Config{Format: "chat", Sendmail: DefaultSendmail, RepeatAfter: DefaultRepeatAfter}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty; want at least one of webhook, command, email", path)
 	}
@@ -131,7 +134,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return fmt.Errorf("%s:%d:%d: %s: %s", path, n.Line, n.Column, key, msg)
 	}
 	if m.Kind != yaml.MappingNode {
-		return nil, at(m, "(top)", "want a mapping of webhook, format, command, email, sendmail")
+		return nil, at(m, "(top)", "want a mapping of webhook, format, command, email, sendmail, repeat_after")
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -169,8 +172,14 @@ func Parse(path string, b []byte) (*Config, error) {
 				return nil, at(v, k.Value, "want one address like ops@example.org")
 			}
 			c.Email = v.Value
+		case "repeat_after":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d < 0 {
+				return nil, at(v, k.Value, "want a duration like 4h or 30m (0: send every alert)")
+			}
+			c.RepeatAfter = d
 		default:
-			return nil, at(k, k.Value, "unknown key; known: webhook, format, command, email, sendmail")
+			return nil, at(k, k.Value, "unknown key; known: webhook, format, command, email, sendmail, repeat_after")
 		}
 	}
 	if c.Webhook == "" && c.Command == "" && c.Email == "" {

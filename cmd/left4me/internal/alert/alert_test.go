@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 		{"list", "webhook: [a]\n", "alerts.yaml:1:10: webhook: want a non-empty string"},
 		{"nothing to do", "format: chat\n", "want at least one of webhook, command, email"},
 		{"empty", "", "empty"},
+		{"repeat_after", "command: /a\nrepeat_after: 30m\n", ""},
+		{"repeat_after 0", "command: /a\nrepeat_after: 0\n", ""},
+		{"repeat_after without unit", "command: /a\nrepeat_after: 4\n", "alerts.yaml:2:15: repeat_after: want a duration like 4h"},
+		{"repeat_after negative", "command: /a\nrepeat_after: -1h\n", "alerts.yaml:2:15: repeat_after: want a duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("alerts.yaml", []byte(tc.in))
@@ -173,5 +177,27 @@ func TestSendGivesUp(t *testing.T) {
 	_, err := Send(ctx, &Config{Webhook: srv.URL + "/tok", Format: "chat"}, ev)
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || strings.Contains(err.Error(), "/tok") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// The README's alerts.yaml is one alerts.yaml accepts, every key of it
+// taken as documented.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "\n## Alerts\n")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no yaml block in the README's Alerts section")
+	}
+	c, err := Parse("README.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Webhook == "" || c.Command == "" || c.Email == "" || c.Format != "chat" || c.RepeatAfter != 4*time.Hour {
+		t.Errorf("README's example read as %+v", c)
 	}
 }

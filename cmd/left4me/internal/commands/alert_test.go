@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
@@ -348,5 +349,76 @@ func TestAlertTestNeedsRootAndSaysExposed(t *testing.T) {
 	}
 	if !strings.Contains(te.err.String(), "readable by other users (mode 644)") || strings.Contains(te.err.String(), "s3cret") {
 		t.Errorf("stderr %s", te.err)
+	}
+}
+
+// The same alert again within alerts.yaml's repeat_after (a refused start
+// that left4me-retry tries again and again) is held back, said on stderr,
+// and counted in the next one that goes; repeat_after: 0 sends each, and
+// alert test is never held back.
+func TestAlertRepeatHeldBack(t *testing.T) {
+	for _, tc := range []struct {
+		name, repeat string
+		heldAt1m     bool
+	}{
+		{"default 4h", "", true},
+		{"repeat_after 0", "repeat_after: 0\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			te.AlertDir = filepath.Join(t.TempDir(), "alerts")
+			te.spec(t, "srv1", "port: 27015\n")
+			got := alertsTo(t, te)
+			cfg := filepath.Join(te.Layout.ConfigDir, "alerts.yaml")
+			b, _ := os.ReadFile(cfg)
+			writeFile(t, cfg, string(b)+tc.repeat)
+			te.sd.set(clienv.UnitOf("srv1"), "failed", "failed")
+			u := te.sd.units[clienv.UnitOf("srv1")]
+			u.Result, u.Invocation = "exit-code", "0123456789abcdef0123456789abcdef"
+			te.sd.units[clienv.UnitOf("srv1")] = u
+			te.prestartSaid = "overlay missing: /var/lib/left4me/overlays/maps\n"
+			start := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+			at := func(d time.Duration) (alert.Event, bool) {
+				t.Helper()
+				te.Now = func() time.Time { return start.Add(d) }
+				os.Remove(got)
+				te.err.Reset()
+				return alertUnit(t, te, got, true)
+			}
+			if ev, _ := at(0); ev.Kind != alert.StartRefused {
+				t.Fatalf("first: %+v", ev)
+			}
+			if tc.heldAt1m {
+				for _, d := range []time.Duration{time.Minute, 3 * time.Minute} {
+					te.Now = func() time.Time { return start.Add(d) }
+					os.Remove(got)
+					te.err.Reset()
+					alertUnit(t, te, got, false)
+					if !strings.Contains(te.err.String(), "alert start-refused held back: the same went out at 2026-12-07T12:00:00Z, less than repeat_after (4h0m0s, alerts.yaml) ago") {
+						t.Errorf("stderr at %v: %s", d, te.err)
+					}
+				}
+				ev, _ := at(4 * time.Hour)
+				if !strings.Contains(ev.Detail, "overlay missing") || !strings.Contains(ev.Detail, "(2 more of this alert held back since 2026-12-07T12:00:00Z: repeat_after 4h0m0s)") {
+					t.Errorf("after 4h: detail %q", ev.Detail)
+				}
+			} else if ev, _ := at(time.Minute); ev.Kind != alert.StartRefused || strings.Contains(ev.Detail, "held back") {
+				t.Errorf("again after a minute: %+v", ev)
+			}
+		})
+	}
+	te := newEnv(t)
+	te.Euid = 0
+	te.AlertDir = filepath.Join(t.TempDir(), "alerts")
+	got := alertsTo(t, te)
+	for i := range 2 {
+		os.Remove(got)
+		if err := te.run("alert", "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(got); err != nil {
+			t.Errorf("alert test %d not sent: %v", i+1, err)
+		}
 	}
 }

@@ -89,7 +89,7 @@ func (e *Env) console() *console.Env {
 func (e *Env) unitctl() *unitctl.Env {
 	u := &unitctl.Env{
 		Env: e.console(), Players: e.Players, EmptyPoll: e.EmptyPoll, UnitPoll: e.UnitPoll,
-		ServerArgv: e.ServerArgv, ServerUser: e.ServerUser, RetryDir: e.RetryDir, PlanDir: e.PlanDir,
+		ServerArgv: e.ServerArgv, ServerUser: e.ServerUser, RetryDir: e.RetryDir, PlanDir: e.PlanDir, AlertDir: e.AlertDir,
 	}
 	// Alerts are dayops', which builds on unitctl.
 	u.AlertFailure = func(ctx context.Context, err error, kind, name, summary, where string) {

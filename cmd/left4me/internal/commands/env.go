@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/cmd/a2s"
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/spec/layout"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
@@ -59,6 +60,9 @@ type Env struct {
 	// instance, readable by all: list shows when the next retry is); ""
 	// is DefaultRetryDir.
 	RetryDir string
+	// AlertDir keeps when each alert last went out (alert.Hold); "" holds
+	// back none.
+	AlertDir string
 	// SSH is the ssh program the fleet commands (--host) run; "" is
 	// "ssh" from PATH.
 	SSH string
@@ -100,6 +104,7 @@ func OSEnv() *Env {
 		ServerInfo: servers.ServerInfo,
 		PlayerList: servers.PlayerList,
 		ServerArgv: unitctl.ProcArgv,
+		AlertDir:   alert.DefaultHoldDir,
 	}
 }
 

@@ -31,7 +31,9 @@ func AlertCmd(e *Env) *cli.Command {
 		Description: `Where alerts go is /etc/left4me/alerts.yaml (webhook:, format:, command:,
 email:); the events come from systemd (left4me-alert@NAME.service, started
 by l4d2@NAME.service's OnFailure=) and from updates, overlay builds,
-backups and scheduled restarts that failed. See README, Alerts.
+backups and scheduled restarts that failed. The same alert again within
+repeat_after: (default 4h) is held back and counted in the next one sent.
+See README, Alerts.
 
 Example:
   left4me alert test`,
@@ -122,12 +124,37 @@ func (e *Env) SendAlert(ctx context.Context, ev alert.Event) {
 	if cfg == nil {
 		return
 	}
+	// The same alert again soon is held back: a refused start is retried
+	// for as long as its cause lasts, each retry failing anew. The
+	// records are root's (another user sends each).
+	var hold *alert.Hold
+	key := ""
+	if cfg.RepeatAfter > 0 && e.AlertDir != "" && e.Euid == 0 && ev.Kind != alert.Test {
+		hold = &alert.Hold{Dir: e.AlertDir, Every: cfg.RepeatAfter, Now: e.Now}
+		held, last, k, err := hold.Check(ev)
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.Stderr, "alert %s: cannot tell whether it went out already, so it goes: %v\n", ev.Kind, err)
+		case held:
+			fmt.Fprintf(e.Stderr, "alert %s held back: the same went out at %s, less than repeat_after (%v, %s) ago; %d held back since: %s\n",
+				ev.Kind, last.At.UTC().Format(time.RFC3339), cfg.RepeatAfter, alert.File, last.Held, ev.Summary)
+			return
+		case last.Held > 0:
+			ev.Detail = strings.TrimSpace(ev.Detail + fmt.Sprintf("\n(%d more of this alert held back since %s: repeat_after %v)", last.Held, last.At.UTC().Format(time.RFC3339), cfg.RepeatAfter))
+		}
+		key = k
+	}
 	sent, err := alert.Send(ctx, cfg, ev)
 	for _, s := range sent {
 		fmt.Fprintf(e.Stderr, "alert %s sent by %s: %s\n", ev.Kind, s, ev.Summary)
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "alert %s: %v\n", ev.Kind, err)
+	}
+	if hold != nil && key != "" && len(sent) > 0 {
+		if err := hold.Record(key); err != nil {
+			fmt.Fprintf(e.Stderr, "alert %s: cannot record that it went out (the same goes again next time): %v\n", ev.Kind, err)
+		}
 	}
 }
 

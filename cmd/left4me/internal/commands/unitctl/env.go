@@ -28,6 +28,10 @@ type Env struct {
 	// instance, readable by all: list shows when the next retry is); ""
 	// is DefaultRetryDir.
 	RetryDir string
+	// AlertDir keeps when each alert last went out, to hold back the same
+	// one again (alert.Hold; alerts.yaml repeat_after); "" holds back
+	// none.
+	AlertDir string
 	// PlanDir is where the generator writes its start plans
 	// (startplan.DefaultDir); "" leaves staleness to systemd's own flag.
 	PlanDir string
