@@ -52,12 +52,17 @@ func TestScheduledRestart(t *testing.T) {
 	if got := strings.Join(te.sd.calls, ","); got != "restart l4d2@idle.service,stop left4me-restart@idle.timer" {
 		t.Errorf("calls %s", got)
 	}
+	// --all is refused like any other setting: it restarted every
+	// running server at once, its players kicked (operator review).
 	for _, args := range [][]string{
 		{"restart", "--scheduled", "--deadline", "1m", "idle"},
 		{"restart", "--scheduled", "idle", "busy"},
+		{"restart", "--scheduled", "--all"},
+		{"restart", "--all", "--scheduled", "--when-empty", "--deadline", "5s"},
 	} {
-		if err := te.run(args...); !errors.Is(err, fail.ErrUsage) {
-			t.Errorf("%v: %v", args, err)
+		te.sd.calls = nil
+		if err := te.run(args...); !errors.Is(err, fail.ErrUsage) || len(te.sd.calls) != 0 {
+			t.Errorf("%v: %v, calls %v", args, err, te.sd.calls)
 		}
 	}
 }

@@ -33,7 +33,9 @@ which exits non-zero`, false: ` (and every failed one: that ends
 a retry it has pending)`}[op == "restart"] + `.`
 	action := cmd.Action
 	cmd.Action = func(c *cli.Context) error {
-		if !c.Bool("all") {
+		// restart --scheduled is one instance's, by its spec: that action
+		// refuses --all, which would otherwise restart every server here.
+		if !c.Bool("all") || c.Bool("scheduled") {
 			return action(c)
 		}
 		if c.Args().Present() {
