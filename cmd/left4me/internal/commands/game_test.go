@@ -560,3 +560,66 @@ func restartCalls(sd *fakeSD) string {
 	}
 	return strings.Join(restarts, ",")
 }
+
+// An invalid restart policy in update.env (left4me-update.service's run,
+// which nobody watches) no longer stops the update without a word: the
+// update runs, restarting no server, the operator is alerted and the run
+// fails at its end. The same typed on the command line is refused before
+// anything (operator review: a typo stopped every nightly update).
+func TestUpdatePolicyFromUpdateEnv(t *testing.T) {
+	testroot.Require(t, "mounts an overlay")
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"restart typo", map[string]string{"LEFT4ME_UPDATE_RESTART": "whenempty"}, nil, `--restart (LEFT4ME_UPDATE_RESTART) "whenempty": want never, when-empty or now`},
+		{"deadline in days", map[string]string{"LEFT4ME_UPDATE_RESTART": "when-empty", "LEFT4ME_UPDATE_DEADLINE": "2d"}, nil, `--restart-deadline (LEFT4ME_UPDATE_DEADLINE) "2d": want a duration such as 2h or 90m`},
+		{"typed", nil, []string{"--restart", "whenempty"}, `--restart (LEFT4ME_UPDATE_RESTART) "whenempty": want never, when-empty or now`},
+		{"typed deadline", nil, []string{"--restart", "when-empty", "--restart-deadline", "2d"}, `"2d": want a duration`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			te := newEnv(t)
+			te.Euid = 0
+			gameState(t, te)
+			events := filepath.Join(t.TempDir(), "events")
+			page := filepath.Join(t.TempDir(), "page")
+			writeFile(t, page, "#!/bin/sh\ncat >>"+events+"; echo >>"+events+"\n")
+			os.Chmod(page, 0o755)
+			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+page+"\n")
+			dir := t.TempDir()
+			bin := standin(t, dir)
+			depot := filepath.Join(dir, "depot")
+			mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+			writeFile(t, filepath.Join(depot, "build"), "200")
+			if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			err := te.run(append([]string{"game", "update", "--steamcmd", bin}, c.args...)...)
+			if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			got, _ := os.ReadFile(events)
+			updated := strings.Contains(te.out.String(), "updated to build 200")
+			if c.env == nil {
+				if updated || len(got) != 0 {
+					t.Errorf("a refused command line downloaded (%v) or alerted: %s", updated, got)
+				}
+				return
+			}
+			if !updated || !strings.Contains(string(got), `"event":"new-build"`) {
+				t.Errorf("the update did not run:\n%s\nevents: %s", te.out, got)
+			}
+			if !strings.Contains(string(got), `"event":"update-failed"`) || !strings.Contains(string(got), "the restart policy in "+filepath.Join(te.Layout.ConfigDir, "update.env")+" is invalid, so no server is restarted onto a new build") {
+				t.Errorf("not alerted: %s", got)
+			}
+			if !strings.Contains(te.err.String(), "the update runs all the same, restarting no server") {
+				t.Errorf("stderr: %s", te.err)
+			}
+		})
+	}
+}

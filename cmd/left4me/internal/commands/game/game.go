@@ -127,7 +127,7 @@ func (e *Env) steamConfig(c *cli.Context) (steamcmd.Config, error) {
 	return steamcmd.Config{Path: path, Home: game.SteamHome(e.Layout.Root), Env: os.Environ()}, err
 }
 
-func (e *Env) gameUpdate(c *cli.Context, install bool) error {
+func (e *Env) gameUpdate(c *cli.Context, install bool) (err error) {
 	op := "left4me game update"
 	if install {
 		op = "left4me game install"
@@ -135,10 +135,21 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) error {
 	if err := e.needRoot(op); err != nil {
 		return err
 	}
-	policy, deadline, err := policyNever, time.Duration(0), error(nil)
+	policy, deadline := policyNever, time.Duration(0)
 	if !install {
-		if policy, deadline, err = updatePolicy(c); err != nil {
-			return err
+		var perr error
+		if policy, deadline, perr = updatePolicy(c); perr != nil {
+			if !policyFromUpdateEnv(c, perr) {
+				return perr
+			}
+			// update.env's (the timer's run, which nobody watches): the
+			// update itself still runs, so that servers start on the new
+			// build (an old one may be closed to players' clients), and
+			// none is restarted; the run fails at its end, and says why.
+			policy, deadline = policyNever, 0
+			e.AlertFailure(c.Context, perr, alert.UpdateFailed, "", op+": the restart policy in "+e.updateEnvPath()+" is invalid, so no server is restarted onto a new build (the update itself runs)", "journalctl -u "+UpdateUnit)
+			fmt.Fprintf(e.Stderr, "%v (in %s): the update runs all the same, restarting no server (--restart never)\n", perr, e.updateEnvPath())
+			defer func() { err = errors.Join(err, perr) }()
 		}
 	}
 	sc, err := e.steamConfig(c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -38,35 +39,71 @@ func updatePolicyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "restart", EnvVars: []string{"LEFT4ME_UPDATE_RESTART"}, Value: policyNever,
 			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails; a server a start would refuse (an invalid spec) stays on the old build and fails the update at the end"},
-		&cli.DurationFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: time.Hour,
-			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (at most 24h)"},
+		// A string, read by updatePolicy: urfave/cli's DurationFlag fails
+		// the whole command on a bad LEFT4ME_UPDATE_DEADLINE, before any
+		// action could tell that it came from update.env.
+		&cli.StringFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: "1h",
+			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (`DURATION`, at most 24h)"},
 	}
+}
+
+// policyError is an update policy refused, and the flag that gave it.
+type policyError struct {
+	flag string
+	err  error
+}
+
+func (p *policyError) Error() string { return p.err.Error() }
+func (p *policyError) Unwrap() error { return p.err }
+
+// policyFromUpdateEnv tells whether err, from updatePolicy, is about a
+// value update.env gave (left4me-update.service's run), not the command
+// line's.
+func policyFromUpdateEnv(c *cli.Context, err error) bool {
+	var pe *policyError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	for _, f := range updatePolicyFlags() {
+		if f.Names()[0] == pe.flag {
+			return fromEnv(c, f)
+		}
+	}
+	return false
 }
 
 // updatePolicy reads --restart and --restart-deadline, before anything is
 // downloaded.
 func updatePolicy(c *cli.Context) (string, time.Duration, error) {
-	policy, d := c.String("restart"), c.Duration("restart-deadline")
+	refuse := func(flag, format string, a ...any) (string, time.Duration, error) {
+		return "", 0, &policyError{flag: flag, err: fmt.Errorf("%w: "+format, append([]any{fail.ErrUsage}, a...)...)}
+	}
+	policy := c.String("restart")
 	switch policy {
 	case policyNever, policyWhenEmpty, policyNow:
 	default:
-		return "", 0, fmt.Errorf("%w: --restart (LEFT4ME_UPDATE_RESTART) %q: want never, when-empty or now", fail.ErrUsage, policy)
+		return refuse("restart", "--restart (LEFT4ME_UPDATE_RESTART) %q: want never, when-empty or now", policy)
+	}
+	v := strings.TrimSpace(c.String("restart-deadline"))
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %q: want a duration such as 2h or 90m (units: h, m, s)", v)
 	}
 	if d < 0 {
-		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", fail.ErrUsage, d)
+		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", d)
 	}
 	// left4me-update.service's TimeoutStartSec= holds the download and
 	// this wait: a longer wait would be killed midway, servers left on
 	// the old build and the unit failed. Beside another policy it waits
 	// for nothing (update.env may keep one), and must not stop updates.
 	if policy == policyWhenEmpty && d > MaxRestartDeadline {
-		return "", 0, fmt.Errorf("%w: --restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: at most %v (%s gives the update %v in all, the download included)", fail.ErrUsage, d, MaxRestartDeadline, UpdateUnit, unitTimeout)
+		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: at most %v (%s gives the update %v in all, the download included)", d, MaxRestartDeadline, UpdateUnit, unitTimeout)
 	}
 	// A flag that would do nothing is refused, never ignored (as restart's
 	// --deadline without --when-empty); update.env may keep a deadline
 	// beside "never", so only the command line's is judged.
 	if policy != policyWhenEmpty && c.IsSet("restart-deadline") && os.Getenv("LEFT4ME_UPDATE_DEADLINE") == "" {
-		return "", 0, fmt.Errorf("%w: --restart-deadline only means something with --restart when-empty; with --restart %s it would be ignored", fail.ErrUsage, policy)
+		return refuse("restart-deadline", "--restart-deadline only means something with --restart when-empty; with --restart %s it would be ignored", policy)
 	}
 	return policy, d, nil
 }
@@ -145,3 +182,6 @@ func policyAlert(policy, build string, refused, err error) (summary, detail stri
 
 // maxAlertWhy bounds the reasons an update-failed alert quotes.
 const maxAlertWhy = 2000
+
+// updateEnvPath is update.env, the EnvironmentFile= of UpdateUnit.
+func (e *Env) updateEnvPath() string { return filepath.Join(e.Layout.ConfigDir, "update.env") }

@@ -161,6 +161,11 @@ func fromEnv(c *cli.Context, f cli.Flag) bool {
 			d, err := time.ParseDuration(val)
 			return err == nil && d == c.Duration(name)
 		}
+		if name == "restart-deadline" && val != strings.TrimSpace(c.String(name)) { // a duration, as a string
+			d, err := time.ParseDuration(val)
+			cd, cerr := time.ParseDuration(strings.TrimSpace(c.String(name)))
+			return err == nil && cerr == nil && d == cd
+		}
 		return val == strings.TrimSpace(c.String(name))
 	}
 	return false
