@@ -137,6 +137,17 @@ func TestRestoreOccupied(t *testing.T) {
 	if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop") }) {
 		t.Errorf("stopped it: %v", te.sd.calls)
 	}
+	if !strings.Contains(err.Error(), "or at once with --yes --force (they are kicked)") {
+		t.Errorf("the refusal does not say how to go ahead: %v", err)
+	}
+	// --yes --force goes ahead at once, as reset's and delete's (README).
+	if err := te.run("restore", "srv1", "--yes", "--force"); err != nil {
+		t.Fatalf("--yes --force: %v\n%s", err, te.err)
+	}
+	if got := readFile(t, cfg); got != "banid 0 STEAM_1\n" {
+		t.Errorf("--yes --force restored %q", got)
+	}
+	writeFile(t, cfg, "newer\n")
 	// On a terminal the question names them; the answer is the person's.
 	te.Stdin, te.Terminal = strings.NewReader("y\n"), true
 	if err := te.run("restore", "srv1"); err != nil {
@@ -214,7 +225,8 @@ func TestBackupRefusals(t *testing.T) {
 		{"no such ID", []string{"restore", "srv1", "20200101T000000Z", "--yes"}, 0, fail.CodeFailure, "no such backup"},
 		{"no backups", []string{"restore", "srv2", "--yes"}, 0, fail.CodeFailure, "no such backup"},
 		{"restore not root", []string{"restore", "srv1", "--yes"}, 1000, fail.CodePermission, "sudo left4me restore srv1"},
-		{"flag without when-empty", []string{"restore", "srv1", "--yes", "--force"}, 0, fail.CodeUsage, "--force"},
+		{"flag without when-empty", []string{"restore", "srv1", "--yes", "--deadline", "1m"}, 0, fail.CodeUsage, "--deadline only means something with --when-empty"},
+		{"force with a deadline, no when-empty", []string{"restore", "srv1", "--yes", "--force", "--deadline", "1m"}, 0, fail.CodeUsage, "--deadline goes with --when-empty (then --force warns the players and restores at the deadline); --force alone restores at once, kicking them"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)

@@ -148,11 +148,13 @@ stopped for it and started again, as restart does: at once, or with --when-empty
 backup replaces is backed up first unless --no-backup ("before restore" in
 left4me backups; restoring that ID undoes the restore). Asks first on a
 terminal, saying who plays; --yes for scripts, which refuses while players
-are on unless --when-empty. Needs root.
+are on unless --when-empty, or --force (at once, as reset: they are
+kicked). Needs root.
 
 Example:
   left4me restore srv1 --yes
-  left4me restore srv1 --when-empty --deadline 30m --yes`,
+  left4me restore srv1 --when-empty --deadline 30m --yes
+  left4me restore srv1 --yes --force`,
 		BashComplete: e.CompleteNames,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 || c.NArg() > 2 {
@@ -162,12 +164,24 @@ Example:
 			if id != "" && !backup.ValidID(id) {
 				return fmt.Errorf("%w: %q is not a backup ID (like 20261205T190000Z; left4me backups %s lists them)", fail.ErrUsage, id, name)
 			}
-			p, err := unitctl.RolloutPlan(c, "restart", c.Bool("when-empty"), "with --when-empty")
-			if err != nil {
-				return err
+			// --force without --when-empty is reset's and delete's: at once,
+			// players on or not (they are kicked).
+			kick := c.Bool("force") && !c.Bool("when-empty")
+			p := rollout.Plan{Op: "restart"}
+			if kick {
+				for _, f := range []string{"deadline", "warn-at", "announce"} {
+					if c.IsSet(f) {
+						return fmt.Errorf("%w: --%s goes with --when-empty (then --force warns the players and restores at the deadline); --force alone restores at once, kicking them", fail.ErrUsage, f)
+					}
+				}
+			} else {
+				var err error
+				if p, err = unitctl.RolloutPlan(c, "restart", c.Bool("when-empty"), "with --when-empty"); err != nil {
+					return err
+				}
 			}
 			p.Names = []string{name}
-			return e.restore(c.Context, p, id, c.Bool("yes"), !c.Bool("no-backup"))
+			return e.restore(c.Context, p, id, restoreAsk{yes: c.Bool("yes"), kick: kick}, !c.Bool("no-backup"))
 		},
 	}
 }
@@ -256,7 +270,12 @@ func (e *Env) BackupBefore(op, name string) (id string, err error) {
 	return r.ID, nil
 }
 
-func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safety bool) error {
+// restoreAsk is how a restore at once asks: --yes, and --force (go
+// ahead while players are on).
+type restoreAsk struct{ yes, kick bool }
+
+func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restoreAsk, safety bool) error {
+	yes := ask.yes
 	name := p.Names[0]
 	if _, err := e.Instance(name); err != nil {
 		return err
@@ -295,10 +314,10 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, yes, safet
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("interrupted while asking %s who plays; nothing was done: %w", name, err)
 			}
-			if yes {
+			if yes && !ask.kick {
 				// A refusal, not a failure: no job ran (exit 2, as an
 				// unanswered question's).
-				return fail.Coded(fail.ErrNotConfirmed, fmt.Errorf("%s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway)",
+				return fail.Coded(fail.ErrNotConfirmed, fmt.Errorf("%s; nothing was done: restore it once they have left, left4me restore %s %s --when-empty --deadline 30m --yes (with --force: warned, and restored at the deadline anyway), or at once with --yes --force (they are kicked)",
 					who, name, b.ID))
 			}
 			what = who + ". " + what
