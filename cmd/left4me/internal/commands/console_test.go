@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -294,5 +295,52 @@ func TestConsoleRefused(t *testing.T) {
 	err = te.run("console", "srv1")
 	if fail.Code(err) != fail.CodePermission || !strings.Contains(err.Error(), "left4me-admin only") || strings.Contains(te.err.String(), "attached") {
 		t.Fatalf("code %d: %v\nstderr %s", fail.Code(err), err, te.err)
+	}
+}
+
+// A server that sends nothing back, not even the echo the engine prints of
+// what it reads, has not read its console (a map load, a hang): send says
+// so and fails, where it used to print nothing and exit 0 (operator
+// review). One that echoes and answers, or echoes only, succeeds.
+func TestSendToAServerThatDoesNotRead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answer  string // what the relay hands back; "" nothing
+		wantErr string
+	}{
+		{"hung", "", "srv1 did not take the command within 250ms: nothing came back, not even its echo"},
+		{"echo only", "status\n", ""},
+		{"answers", "status\nhostname: x\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "srv1", "port: 27015\n")
+			dir := t.TempDir()
+			mkdirs(t, filepath.Join(dir, "srv1"))
+			l, err := net.Listen("unix", filepath.Join(dir, "srv1", "console.sock"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				bufio.NewReader(conn).ReadString('\n')
+				io.WriteString(conn, tc.answer)
+				time.Sleep(time.Second) // then quiet, the connection open
+			}()
+			te.ConsoleDir = dir
+			te.relayIsUs("srv1")
+			err = te.console().Send(context.Background(), "srv1", "status", 50*time.Millisecond)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || fail.Code(err) != fail.CodeFailure) {
+				t.Fatalf("got %v (code %d), want %q", err, fail.Code(err), tc.wantErr)
+			}
+			if tc.answer != "" && !strings.Contains(te.out.String(), "status") {
+				t.Errorf("stdout %q", te.out)
+			}
+		})
 	}
 }

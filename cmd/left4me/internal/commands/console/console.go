@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -192,7 +193,14 @@ func (e *Env) SendOn(ctx context.Context, conn *net.UnixConn, name, cmd string, 
 			continue
 		}
 		if err != nil {
-			return nil // quiet, or the server went away
+			// The engine echoes what is typed as it reads it
+			// (TextConsoleUnix.cpp), so a server that sent nothing back,
+			// not even that, has not read its console: it reads it once
+			// a frame, and a map load or a hang runs none.
+			if !got && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+				return fmt.Errorf("%s did not take the command within %v: nothing came back, not even its echo. The engine reads its console once a frame: it is loading a map, or hung (left4me status %s). The command stays typed and runs once it reads again", name, wait, name)
+			}
+			return nil // quiet after answering, or the server went away
 		}
 		if ctx.Err() != nil {
 			return nil
