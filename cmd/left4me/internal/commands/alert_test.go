@@ -149,7 +149,7 @@ func TestAlertBackupFailed(t *testing.T) {
 	if err := te.run("backup", "srv1"); err == nil {
 		t.Fatal("backed up a terabyte")
 	}
-	if ev := last(); ev.Kind != alert.BackupFailed || strings.Contains(ev.Detail, "sparse") || ev.Summary != "srv1: backup failed" {
+	if ev := last(); ev.Kind != alert.BackupFailed || strings.Contains(ev.Detail, "sparse") || ev.Summary != "srv1: backup failed" || !strings.Contains(ev.Detail, "journalctl -u left4me-backup@srv1.service (a scheduled backup)") {
 		t.Errorf("sent %+v", ev)
 	}
 }

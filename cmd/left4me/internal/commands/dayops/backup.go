@@ -26,6 +26,7 @@ import (
 	"github.com/left4me/left4me/prestart/fsat"
 	"github.com/left4me/left4me/prestart/rundir"
 	"github.com/left4me/left4me/spec/layout"
+	"github.com/left4me/left4me/units"
 )
 
 // BackupDir is backups/NAME under the state root: root's, 0700, apart
@@ -204,7 +205,9 @@ func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (back
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
 		// Not the error's text: it names files the server named.
-		e.SendAlert(context.Background(), e.Event(alert.BackupFailed, name, name+": backup failed", "see: the output of left4me backup "+name))
+		// A scheduled backup's output is its unit's journal (operator review).
+		e.SendAlert(context.Background(), e.Event(alert.BackupFailed, name, name+": backup failed",
+			"see: journalctl -u "+units.BackupTimer+name+".service (a scheduled backup), or the output of the left4me command that took it"))
 		return r, err
 	}
 	if why != "" {
