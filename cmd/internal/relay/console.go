@@ -148,13 +148,17 @@ func CheckCommand(cmd string) string {
 		return fmt.Sprintf("is %d bytes: the server's console keeps %d and would cut the rest", len(cmd), MaxCommand)
 	}
 	if strings.TrimSpace(cmd) == "" {
-		return "empty"
+		return EmptyCommand
 	}
 	if v := quits(cmd, 3); v != "" {
 		return v + " would stop the server behind systemd's back; use left4me stop NAME (or left4me restart NAME)"
 	}
 	return ""
 }
+
+// EmptyCommand is CheckCommand's word for a blank line, which the
+// console session skips quietly and send refuses ("the command is empty").
+const EmptyCommand = "is empty"
 
 // Redact returns a copy of a console line with the value after a
 // password setting replaced, in each command the line runs

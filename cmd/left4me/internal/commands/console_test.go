@@ -159,6 +159,7 @@ func TestSendRefusesMangled(t *testing.T) {
 		"say caf\u00e9":                       "keeps only printable ASCII",
 		"sv_tags " + strings.Repeat("x", 300): "is 308 bytes: the server's console keeps 254",
 		"quit":                                "use left4me stop NAME",
+		"  ":                                  "the command is empty",
 	} {
 		err := te.console().Send(context.Background(), "srv1", cmd, time.Millisecond)
 		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), want) {

@@ -237,7 +237,7 @@ func (e *Env) console(ctx context.Context, name string) error {
 		for sc.Scan() {
 			cmds, msg := relay.Commands(sc.Text())
 			if msg != "" {
-				if msg != "empty" {
+				if msg != relay.EmptyCommand {
 					fmt.Fprintf(e.Stderr, "not sent: %s\n", msg)
 				}
 				continue

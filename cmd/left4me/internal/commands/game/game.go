@@ -84,7 +84,7 @@ Example:
 			sub("update", "download the current build into a new version and switch to it", `Only what changed is downloaded: steamcmd works in an overlay over the
 current version, and every file it did not change is hard-linked into the
 new version. A failure (or Ctrl-C) leaves the current installation as it
-was. Needs root. Runs as left4me-update.service, optionally from its timer.
+was. Needs root. left4me-update.service runs it, daily with its timer.
 
 With --service it runs as left4me-update.service instead, with that
 unit's settings (/etc/left4me/update.env, the steam-password credential),
