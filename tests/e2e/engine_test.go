@@ -173,7 +173,7 @@ func TestEngines(t *testing.T) {
 			return strings.TrimSpace(out) != "active"
 		})
 		j := c.Journal(t, "rollout-wait.service")
-		if !strings.Contains(j, "sig-none-p: a start would now fail (its spec changed since the command began?), so it was left as it is") ||
+		if !strings.Contains(j, "sig-none-p: a start would now fail (its spec, an overlay or the game changed while it waited), so it was left as it is") ||
 			!strings.Contains(j, "sig-clean-p: stopped meanwhile; left stopped") {
 			t.Errorf("rollout:\n%s", j)
 		}

@@ -413,3 +413,27 @@ func TestInterruptedWhileAskingWhoPlays(t *testing.T) {
 		})
 	}
 }
+
+// A running server whose start would now fail (an overlay its spec names
+// is missing) is not restored: nothing is stopped or replaced, and the
+// problem is said at once, at its spec line, whether the restore waits
+// for players or not (operator review: it said "its spec changed since
+// the command began?" after the wait, without FILE:LINE:COL).
+func TestRestoreRefusesAStartThatWouldFail(t *testing.T) {
+	for _, args := range [][]string{{"--yes"}, {"--yes", "--when-empty", "--deadline", "1m"}} {
+		te, cfg := backedUpAndChanged(t)
+		te.spec(t, "srv1", "port: 27015\noverlays: [gone]\n")
+		te.sd.calls = nil
+		err := te.run(append([]string{"restore", "srv1"}, args...)...)
+		want := te.Layout.SpecPath("srv1") + ":2:12: overlays[0]: "
+		if err == nil || !strings.Contains(err.Error(), "a start of srv1 would fail, so nothing was done") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: got %v, want %q", args, err, want)
+		}
+		if got := readFile(t, cfg); got != "newer\n" {
+			t.Errorf("%v: the upper layer changed: %q", args, got)
+		}
+		if len(te.sd.calls) != 0 {
+			t.Errorf("%v: calls %v", args, te.sd.calls)
+		}
+	}
+}

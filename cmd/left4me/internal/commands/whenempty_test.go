@@ -295,7 +295,7 @@ func TestWhenEmptyJudgesAgainBeforeActing(t *testing.T) {
 		return 0, 0, nil
 	}
 	err := te.run("restart", "--when-empty", "--deadline", "1m", "a", "b")
-	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), "a: a start would now fail (its spec changed since the command began?), so it was left as it is") ||
+	if !errors.Is(err, fail.ErrJobFailed) || !strings.Contains(te.err.String(), "a: a start would now fail (its spec, an overlay or the game changed while it waited), so it was left as it is") ||
 		!strings.Contains(te.err.String(), "bogus") {
 		t.Errorf("err %v\nstderr %s", err, te.err)
 	}

@@ -413,3 +413,16 @@ func (e *Env) StopAsked(ctx context.Context, unit, invocation string) bool {
 		"_PID=1", "MESSAGE_ID=" + unitStopping, "UNIT=" + unit, "INVOCATION_ID=" + invocation}
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.TrimSpace(out.String()) != ""
 }
+
+// AtOverlay places a problem with one overlay of s (say, its directory is
+// missing: a prestart.LayerError) on the spec line that names that
+// overlay, FILE:LINE:COL: overlays[I]: ...; any other error is returned
+// as it is.
+func AtOverlay(file string, s *spec.Spec, err error) error {
+	var le *prestart.LayerError
+	if s == nil || !errors.As(err, &le) || le.Index >= len(s.Overlays) {
+		return err
+	}
+	line, col := s.OverlayPosition(le.Index)
+	return &spec.Error{File: file, Line: line, Column: col, Field: fmt.Sprintf("overlays[%d]", le.Index), Msg: le.Err.Error()}
+}

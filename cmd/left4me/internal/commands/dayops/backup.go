@@ -303,6 +303,14 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 	if err != nil {
 		return err
 	}
+	// A running server is started again after the restore: a start that
+	// would fail (a missing overlay, say) stops nothing, and says why
+	// now, not after the wait for players.
+	if u.ActiveState == "active" || u.ActiveState == "activating" || u.ActiveState == "reloading" {
+		if err := e.Preflight(name); err != nil {
+			return err
+		}
+	}
 	what := fmt.Sprintf("Restore %s from backup %s: replace %s with it (a running server is stopped and started again).",
 		name, b.ID, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper))
 	// As reset and delete: players are never kicked unasked. A script's

@@ -152,7 +152,7 @@ func (e *Env) RestartRolling(ctx context.Context, sd clienv.Systemd, p rollout.P
 func (e *Env) LeaveOutRefused(ctx context.Context, sd clienv.Systemd, names []string) (ok []string, refused error) {
 	var r Refused
 	for _, n := range names {
-		err := e.preflight(n)
+		err := e.Preflight(n)
 		if err == nil {
 			err = e.runningClash(ctx, sd, n)
 		}

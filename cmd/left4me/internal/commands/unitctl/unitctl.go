@@ -92,7 +92,7 @@ func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 			if errors.Is(err, fail.ErrUnknownInstance) && e.IsOrphan(ctx, sd, n) {
 				err = nil // nor a missing one
 			}
-		} else if err = e.preflight(n); err == nil {
+		} else if err = e.Preflight(n); err == nil {
 			err = e.runningClash(ctx, sd, n)
 		}
 		if err != nil {
@@ -177,7 +177,7 @@ func (e *Env) Rollout(ctx context.Context, sd clienv.Systemd, p rollout.Plan) er
 // Recheck is UnitOp's preflight of a start of name again, just before a
 // job that waited for players, and the reload an edit since needs.
 func (e *Env) Recheck(ctx context.Context, sd clienv.Systemd, name string) error {
-	err := e.preflight(name)
+	err := e.Preflight(name)
 	if err == nil {
 		err = e.runningClash(ctx, sd, name)
 	}
@@ -185,7 +185,7 @@ func (e *Env) Recheck(ctx context.Context, sd clienv.Systemd, name string) error
 		if !errors.Is(err, fail.ErrJobFailed) {
 			err = fmt.Errorf("%w: %w", fail.ErrJobFailed, err)
 		}
-		return fmt.Errorf("%s: a start would now fail (its spec changed since the command began?), so it was left as it is: %w", name, err)
+		return fmt.Errorf("%s: a start would now fail (its spec, an overlay or the game changed while it waited), so it was left as it is: %w", name, err)
 	}
 	return e.ReloadIfStale(ctx, sd, []string{name})
 }
@@ -280,10 +280,11 @@ const (
 	consoleWait  = 5 * time.Second
 )
 
-// preflight checks, before anything is stopped, what a start of name would
-// check (the spec, its overlays, their cfgs, the installation), so that a
-// restart never takes a healthy server down only to fail to start it.
-func (e *Env) preflight(name string) error {
+// Preflight checks, before anything is stopped, what a start of name would
+// check (the spec, its disk, its overlays, their cfgs, the installation),
+// so that a restart (or a restore) never takes a healthy server down only
+// to fail to start it.
+func (e *Env) Preflight(name string) error {
 	s, err := e.Load(name)
 	if err != nil {
 		return err
@@ -303,6 +304,7 @@ func (e *Env) preflight(name string) error {
 		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
 	if _, _, err := e.Preview(e.PreviewConfig(false), name); err != nil {
+		err = clienv.AtOverlay(e.Layout.SpecPath(name), s, err) // FILE:LINE:COL of a missing overlay
 		return fail.Coded(fail.ErrJobFailed, fmt.Errorf("a start of %s would fail, so nothing was done (it keeps running if it runs):\n%w", name, err))
 	}
 	return nil
