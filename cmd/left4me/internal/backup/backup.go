@@ -9,8 +9,9 @@
 // RESOLVE_NO_XDEV) and O_NOFOLLOW and checked to be the entry that was
 // listed; links are stored as links, never followed; FIFOs, sockets and
 // devices are skipped (a FIFO would block the read); a mount inside the
-// tree is refused; sizes are capped (a sparse file cannot make a backup of
-// a terabyte of zeros). A restore writes into a fresh directory, again
+// tree is refused; the data is capped (MaxBytes) and so is the length
+// with holes (MaxLength); a sparse file is stored as its data and a map
+// of its holes (SEEK_DATA/SEEK_HOLE, GNU tar's sparse format 1.0). A restore writes into a fresh directory, again
 // only through descriptors, and swaps it for the upper layer with renames;
 // it writes runs of zeros as holes, so it takes no more disk than the
 // files held. Every name below the upper layer is the server's: messages
@@ -26,9 +27,12 @@
 // like after a power cut (sqlite.org/howtocorrupt.html section 1.2:
 // copying is safe when no transaction is in progress during the copy;
 // sqlite.org/atomiccommit.html: a hot journal is rolled back at the next
-// open). A changed file or group makes the whole backup start over, up to
-// Attempts times. Logs (*.log) may grow during the copy: what they held
-// when the copy began is kept, a prefix of an append-only file.
+// open). A file that only grew during the copy (a log, a SourceTV demo
+// being recorded, a WAL taking commits) is kept as what it held when the
+// copy began, once a second read shows it still holds exactly that; a
+// file rewritten in place is a change. A changed group is copied again
+// (walker.group says when), else the whole backup starts over, up to
+// Attempts times, after pauses that double.
 package backup
 
 import (
@@ -56,9 +60,16 @@ const (
 	DefaultMaxAge = spec.DefaultBackupMaxAge
 )
 
-// DefaultMaxBytes caps what one backup reads: an upper layer is logs and
-// plugin data, not game files.
+// DefaultMaxBytes caps the data one backup stores: an upper layer is
+// logs and plugin data, not game files. The holes of a sparse file are
+// not data (they take no disk, and the archive keeps them as holes).
 const DefaultMaxBytes int64 = 4 << 30
+
+// DefaultMaxLength caps the files' lengths together, holes included: a
+// restore (Go's archive/tar) hands a hole back as zeros to be turned into
+// a hole again, some GB/s, so a server's file of 8 EiB of holes (xfs
+// allows it) would hold a restore up for years.
+const DefaultMaxLength int64 = 1 << 40
 
 // Attempts is how often a backup starts over when a file changed during
 // the copy.

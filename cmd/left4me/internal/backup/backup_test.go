@@ -163,25 +163,46 @@ func TestUpperIsALink(t *testing.T) {
 	}
 }
 
-// A file that changes during its copy makes the backup start over; one
-// that keeps changing fails it, naming the file.
+// A file rewritten during its copy is copied again (its group, or the
+// whole backup for a group too big for memory); one rewritten at every
+// copy fails the backup, naming it. A file only appended to is kept as
+// what it held when its copy began.
 func TestChangedDuringCopy(t *testing.T) {
+	const (
+		cfg = "left4dead2/cfg/banned_user.cfg"
+		log = "left4dead2/logs/L1205000.log"
+		db  = "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3"
+	)
 	for _, tc := range []struct {
-		name    string
-		file    string
-		touches int // how many copies see a change
-		want    error
-		tries   int
+		name     string
+		file     string
+		how      string // append, rewrite (in place, longer), grow (append and rewrite the first byte), journal
+		touches  int    // how many copies see a change
+		stageMax int64  // 0: as it is
+		want     error
+		tries    int
+		retries  int
+		content  string // of file in the backup, "" not checked
 	}{
-		{"once", "left4dead2/cfg/banned_user.cfg", 1, nil, 2},
-		{"always", "left4dead2/cfg/banned_user.cfg", 100, ErrChanged, 0},
-		{"a log that grows", "left4dead2/logs/L1205000.log", 100, nil, 1},
-		{"a journal appearing beside a database", "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3", 1, nil, 2},
+		{"rewritten once", cfg, "rewrite", 1, 0, nil, 1, 1, "REWRITTEN banid 0 STEAM_1:0:1\n"},
+		{"rewritten always", cfg, "rewrite", 1000, 0, ErrChanged, 0, 0, ""},
+		{"rewritten while growing", cfg, "grow", 1000, 0, ErrChanged, 0, 0, ""},
+		{"rewritten once, too big for memory", cfg, "rewrite", 1, 1, nil, 2, 0, "REWRITTEN banid 0 STEAM_1:0:1\n"},
+		{"rewritten always, too big for memory", cfg, "rewrite", 1000, 1, ErrChanged, 0, 0, ""},
+		{"a log that grows", log, "append", 1000, 0, nil, 1, 0, "L 12/05/2026 - 19:00:00: started\n"},
+		{"any file that grows", cfg, "append", 1000, 0, nil, 1, 0, "banid 0 STEAM_1:0:1\n"},
+		{"growing, too big for memory", cfg, "append", 1000, 1, nil, 1, 0, "banid 0 STEAM_1:0:1\n"},
+		{"a journal appearing beside a database", db, "journal", 1, 0, nil, 1, 1, ""},
+		{"a journal appearing, too big for memory", db, "journal", 1, 1, nil, 2, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.stageMax != 0 {
+				defer func(m int64) { stageMax = m }(stageMax)
+				stageMax = tc.stageMax
+			}
 			runtime, _ := fixture(t)
 			up := filepath.Join(runtime, "upper")
-			journal := filepath.Join(up, "left4dead2/addons/sourcemod/data/sqlite/clientprefs-sqlite.sq3-journal")
+			journal := filepath.Join(up, db+"-journal")
 			must(t, os.Remove(journal))
 			n := 0
 			o := Options{Pause: time.Millisecond, Changed: func(rel string) {
@@ -189,14 +210,23 @@ func TestChangedDuringCopy(t *testing.T) {
 					return
 				}
 				n++
-				if strings.HasSuffix(rel, ".sq3") { // a transaction begins
-					write(t, journal, "hot journal")
-					return
-				}
-				f, err := os.OpenFile(filepath.Join(up, rel), os.O_APPEND|os.O_WRONLY, 0)
+				f, err := os.OpenFile(filepath.Join(up, rel), os.O_WRONLY, 0)
 				must(t, err)
-				f.WriteString("more\n")
-				f.Close()
+				defer f.Close()
+				switch tc.how {
+				case "journal": // a transaction begins
+					write(t, journal, "hot journal")
+				case "append":
+					_, err = f.WriteAt([]byte("more\n"), 1<<20) // past a hole, even
+				case "rewrite": // each time other bytes, longer than before
+					_, err = f.WriteAt([]byte(strings.Repeat("RE", n)+"WRITTEN banid 0 STEAM_1:0:1\n"), 0)
+				case "grow":
+					_, err = f.WriteAt([]byte{byte(n)}, 0)
+					if err == nil {
+						_, err = f.WriteAt([]byte("more\n"), 100)
+					}
+				}
+				must(t, err)
 			}}
 			r, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, o)
 			if !errors.Is(err, tc.want) {
@@ -208,29 +238,74 @@ func TestChangedDuringCopy(t *testing.T) {
 				}
 				return
 			}
-			if r.Tries != tc.tries {
-				t.Errorf("%d tries, want %d", r.Tries, tc.tries)
+			if r.Tries != tc.tries || r.Retries != tc.retries {
+				t.Errorf("%d tries, %d retries; want %d, %d", r.Tries, r.Retries, tc.tries, tc.retries)
+			}
+			if tc.content != "" {
+				if got := content(t, r.Path, tc.file); got != tc.content {
+					t.Errorf("%s in the backup: %.80q, want %q", tc.file, got, tc.content)
+				}
 			}
 			es := entries(t, r.Path)
-			if strings.HasSuffix(tc.file, ".sq3") && es[tc.file+"-journal"] == nil {
+			if tc.how == "journal" && es[tc.file+"-journal"] == nil {
 				t.Errorf("the database is kept without its journal")
 			}
 		})
 	}
 }
 
-func TestTooLarge(t *testing.T) {
-	runtime, _ := fixture(t)
-	f, err := os.Create(filepath.Join(runtime, "upper", "sparse"))
+// content is name's content in the archive at path.
+func content(t *testing.T, path, name string) string {
+	t.Helper()
+	f, err := os.Open(path)
 	must(t, err)
-	must(t, f.Truncate(1<<40)) // a terabyte of nothing
-	f.Close()
-	dir := filepath.Join(t.TempDir(), "b")
-	_, err = Create(runtime, dir, t0, Options{})
-	if err == nil || !strings.Contains(err.Error(), "more than") {
-		t.Fatalf("got %v", err)
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	must(t, err)
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		must(t, err)
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			must(t, err)
+			return string(b)
+		}
 	}
-	if all, _ := os.ReadDir(dir); len(all) != 0 {
-		t.Errorf("left behind: %v", all)
+}
+
+// The bound is on data: more of it than MaxBytes is refused, naming the
+// file it was reached at; so are files longer than MaxLength together,
+// holes included, saying why.
+func TestTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want []string
+	}{
+		{"data", Options{MaxBytes: 1 << 20}, []string{"more than 1048576 bytes of data", "big"}},
+		{"length", Options{MaxLength: 1 << 30}, []string{"longer than 1073741824 bytes together, holes of sparse files included", "sparse", "truncate or remove"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime, up := bare(t)
+			write(t, filepath.Join(up, "big"), strings.Repeat("x", 2<<20))
+			f, err := os.Create(filepath.Join(up, "sparse"))
+			must(t, err)
+			must(t, f.Truncate(1<<40)) // a terabyte of nothing
+			f.Close()
+			dir := filepath.Join(t.TempDir(), "b")
+			_, err = Create(runtime, dir, t0, tc.o)
+			if err == nil {
+				t.Fatal("backed up")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the error does not say %q: %v", w, err)
+				}
+			}
+			if all, _ := os.ReadDir(dir); len(all) != 0 {
+				t.Errorf("left behind: %v", all)
+			}
+		})
 	}
 }

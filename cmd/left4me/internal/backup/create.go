@@ -15,13 +15,17 @@ import (
 
 // Options of Create.
 type Options struct {
-	MaxBytes int64 // of file content read; 0 = DefaultMaxBytes
-	Attempts int   // 0 = Attempts
-	// Pause is the wait before the n-th attempt is n times this; 0 =
-	// 200 ms (a burst of writes is usually over by then).
+	MaxBytes  int64 // of data stored; 0 = DefaultMaxBytes
+	MaxLength int64 // of the files, holes included; 0 = DefaultMaxLength
+	Attempts  int   // 0 = Attempts
+	// Pause is the first wait before a group is copied again, doubled
+	// at each next one; the whole backup starts over after 4 times that,
+	// doubled each time too. 0 = 50 ms: a group waits 50, 100, 200 and
+	// 400 ms, a backup 200, 400, 800 and 1600 ms (a burst of writes is
+	// over by then).
 	Pause time.Duration
-	// Changed, if set, is called between the first stat of a file and
-	// the copy (tests: a writer racing the backup).
+	// Changed, if set, is called after a regular file was copied, before
+	// its group is checked (tests: a writer racing the backup).
 	Changed func(name string)
 	// Why it is taken (Info.Why), kept as the gzip header's comment
 	// (RFC 1952 FCOMMENT), so it travels with the file.
@@ -31,9 +35,11 @@ type Options struct {
 // Result is what Create made.
 type Result struct {
 	Info
-	Files, Bytes int64
+	Files, Bytes int64    // Bytes: of data, holes not counted
+	Length       int64    // of the files, holes counted
 	Skipped      []string // FIFOs, sockets, devices: not data
 	Tries        int
+	Retries      int // groups copied again in the last try
 }
 
 // Create copies runtime (runtime/NAME)'s upper/ into dir (backups/NAME),
@@ -42,11 +48,14 @@ func Create(runtime, dir string, now time.Time, o Options) (Result, error) {
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.MaxLength == 0 {
+		o.MaxLength = DefaultMaxLength
+	}
 	if o.Attempts == 0 {
 		o.Attempts = Attempts
 	}
 	if o.Pause == 0 {
-		o.Pause = 200 * time.Millisecond
+		o.Pause = 50 * time.Millisecond
 	}
 	rt, err := unix.Open(runtime, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -83,7 +92,9 @@ func Create(runtime, dir string, now time.Time, o Options) (Result, error) {
 		if !errors.Is(err, ErrChanged) {
 			return Result{}, err
 		}
-		time.Sleep(time.Duration(try) * o.Pause)
+		if try < o.Attempts {
+			time.Sleep(4 * o.Pause << (try - 1))
+		}
 	}
 	return Result{}, fmt.Errorf("back up %s: %d attempts: %w", what, o.Attempts, last)
 }
@@ -127,7 +138,7 @@ func createOnce(rt int, what, dir, id string, o Options) (res Result, err error)
 	}
 	gz := gzip.NewWriter(tmp)
 	gz.Comment = o.Why
-	w := &walker{tw: tar.NewWriter(gz), top: what, dev: top.Dev, o: o, res: &res}
+	w := &walker{tw: tar.NewWriter(gz), raw: gz, top: what, dev: top.Dev, o: o, res: &res}
 	if err := w.write(w.header(&top, "./", tar.TypeDir), "."); err != nil {
 		return res, err
 	}

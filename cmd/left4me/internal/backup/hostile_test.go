@@ -117,12 +117,14 @@ func TestNamesInErrorsAreQuoted(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					runtime, up := bare(t)
 					rel := strings.ReplaceAll(tc.file, "EVIL", evil)
+					tries := 0
 					write(t, filepath.Join(up, rel), "data")
 					_, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, Options{Attempts: 2, Pause: 1, Changed: func(r string) {
 						if r == rel {
-							f, err := os.OpenFile(filepath.Join(up, r), os.O_APPEND|os.O_WRONLY, 0)
+							f, err := os.OpenFile(filepath.Join(up, r), os.O_WRONLY, 0)
 							must(t, err)
-							f.WriteString("more")
+							f.WriteString(strconv.Itoa(tries) + "rewritten") // in place, not appended
+							tries++
 							f.Close()
 						}
 					}})

@@ -2,11 +2,13 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +18,7 @@ import (
 
 type walker struct {
 	tw  *tar.Writer
+	raw io.Writer // below tw: a sparse entry's blocks are made here
 	top string
 	dev uint64
 	o   Options
@@ -71,46 +74,234 @@ func (w *walker) dir(fd int, rel string, depth int) error {
 		if written[n] {
 			continue
 		}
-		members := group(n)
-		before := make([]stamp, len(members))
-		for i, m := range members {
-			if before[i], err = w.lstat(fd, m, rel, i > 0); err != nil {
-				return err
-			}
-		}
-		if !before[0].exists {
-			continue // gone since the listing: it was not there to keep
-		}
-		for i, m := range members {
-			if !before[i].exists {
-				continue
-			}
-			if err := w.entry(fd, m, join(rel, m), before[i], depth); err != nil {
-				return err
-			}
-			written[m] = true
-		}
-		for i, m := range members {
-			after, err := w.lstat(fd, m, rel, i > 0)
-			if err != nil {
-				return err
-			}
-			b := before[i]
-			if b.typ == unix.S_IFDIR && after.typ == unix.S_IFDIR && b.ino == after.ino {
-				continue // its content was checked below it
-			}
-			if after != b && !(b.exists && grewLog(m, b, after)) {
-				return fmt.Errorf("%s: %w", w.where(join(rel, m)), ErrChanged)
-			}
+		if err := w.group(fd, rel, group(n), depth, written); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// grewLog: a log that only grew (same file, longer) during the copy,
-// whose copy holds what it had when the copy began.
-func grewLog(name string, b, a stamp) bool {
-	return strings.HasSuffix(name, ".log") && a.exists && a.typ == unix.S_IFREG && a.ino == b.ino && a.size >= b.size
+// group copies members (a name and its side files) as one. A group of
+// regular files small enough to hold in memory is copied there first and
+// written to the archive only once it was checked, so a change costs one
+// more copy of that group, after a pause that doubles each time, not
+// the whole backup: a busy database (SQLite's WAL holds every commit
+// until a checkpoint) has little time to change during a copy into
+// memory, and a burst of writes is over after a few pauses. Copying the
+// WAL through SQLite's backup API would need the server's cooperation
+// (or SQLite in this program), which the upper layer cannot be trusted
+// with. Anything else is written as it is copied, as before, and a
+// change makes the whole backup start over.
+func (w *walker) group(fd int, rel string, members []string, depth int, written map[string]bool) error {
+	for try := 0; ; try++ {
+		before, err := w.stamps(fd, rel, members)
+		if err != nil || !before[0].exists {
+			return err // gone since the listing: it was not there to keep
+		}
+		if !w.stageable(before) {
+			return w.stream(fd, rel, members, before, depth, written)
+		}
+		copies, err := w.stage(fd, rel, members, before)
+		if err == nil {
+			err = w.check(fd, rel, members, before, copies)
+		}
+		if err == nil {
+			return w.emit(members, copies, written)
+		}
+		if !errors.Is(err, ErrChanged) || try+1 >= groupAttempts || w.res.Retries >= maxRetries {
+			return err
+		}
+		w.res.Retries++
+		time.Sleep(w.o.Pause << try)
+	}
+}
+
+// Bounds of copying a group again (a server that keeps changing files
+// cannot make a backup take much longer): groupAttempts copies of one
+// group, maxRetries more copies in all in one attempt of a backup, of
+// groups of at most stageMax bytes.
+const (
+	groupAttempts = 5
+	maxRetries    = 32
+)
+
+var stageMax int64 = 64 << 20 // a variable: tests lower it
+
+func (w *walker) stamps(fd int, rel string, members []string) ([]stamp, error) {
+	st := make([]stamp, len(members))
+	for i, m := range members {
+		var err error
+		if st[i], err = w.lstat(fd, m, rel, i > 0); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// stageable: the group's present members are regular files, together
+// small enough to copy into memory.
+func (w *walker) stageable(before []stamp) bool {
+	var size int64
+	for _, b := range before {
+		if b.exists && b.typ != unix.S_IFREG {
+			return false
+		}
+		size += b.size
+	}
+	return size <= stageMax
+}
+
+// stage copies the group's files into memory.
+func (w *walker) stage(fd int, rel string, members []string, before []stamp) ([]*fileCopy, error) {
+	copies := make([]*fileCopy, len(members))
+	var size int64
+	for i, m := range members {
+		if !before[i].exists {
+			continue
+		}
+		c, err := w.open(fd, m, join(rel, m), before[i], size)
+		if err != nil {
+			return nil, err
+		}
+		if size+c.cost() > stageMax { // grew since: not in memory; the next try streams it
+			c.f.Close()
+			return nil, fmt.Errorf("%s: %w (grew past %d bytes)", w.where(c.rel), ErrChanged, stageMax)
+		}
+		var buf bytes.Buffer
+		c.sum, c.head, err = readSegs(c.f, c.segs, &buf)
+		c.f.Close()
+		if err != nil {
+			return nil, w.copyErr(c.rel, err)
+		}
+		c.data, c.f = buf.Bytes(), nil
+		size += c.cost()
+		copies[i] = c
+		w.copied(c.rel)
+	}
+	return copies, nil
+}
+
+// emit writes a checked group from memory.
+func (w *walker) emit(members []string, copies []*fileCopy, written map[string]bool) error {
+	for i, c := range copies {
+		if c == nil {
+			continue
+		}
+		err := w.writeFile(c, func(out io.Writer) error {
+			_, err := out.Write(c.data)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		written[members[i]] = true
+	}
+	return nil
+}
+
+// stream writes the group to the archive as it copies it.
+func (w *walker) stream(fd int, rel string, members []string, before []stamp, depth int, written map[string]bool) error {
+	copies := make([]*fileCopy, len(members))
+	for i, m := range members {
+		if !before[i].exists {
+			continue
+		}
+		c, err := w.entry(fd, m, join(rel, m), before[i], depth)
+		if err != nil {
+			return err
+		}
+		copies[i] = c
+		written[m] = true
+	}
+	return w.check(fd, rel, members, before, copies)
+}
+
+// check: every member is as it was before its copy (a directory's
+// content was checked below it), or is a regular file that still holds
+// what was copied of it (appended to meanwhile: a log, a demo being
+// recorded, a WAL taking commits), so the copy is the group at one
+// instant.
+func (w *walker) check(fd int, rel string, members []string, before []stamp, copies []*fileCopy) error {
+	for i, m := range members {
+		after, err := w.lstat(fd, m, rel, i > 0)
+		if err != nil {
+			return err
+		}
+		b := before[i]
+		if b.typ == unix.S_IFDIR && after.typ == unix.S_IFDIR && b.ino == after.ino {
+			continue
+		}
+		if after == b || copies[i] == nil {
+			if after != b {
+				return fmt.Errorf("%s: %w", w.where(join(rel, m)), ErrChanged)
+			}
+			continue
+		}
+		if !w.stillHolds(fd, m, copies[i], after) && !(i == walMember && w.walHolds(fd, m, copies[i], after)) {
+			return fmt.Errorf("%s: %w", w.where(join(rel, m)), ErrChanged)
+		}
+	}
+	return nil
+}
+
+// walMember is the index of the -wal in a group (see sqliteSide).
+const walMember = 2
+
+// walHeader is the length of a WAL's header (sqlite.org/fileformat2.html
+// section 4.1), which holds the salts every valid frame repeats.
+const walHeader = 32
+
+// walHolds: a WAL (the database and its journal were checked unchanged
+// before it) that only took new frames during its copy. SQLite writes a
+// WAL's frames in order after the last valid one, over the frames of an
+// earlier generation once it restarted the log (the file is not
+// shortened, so this is not an append), and rewrites the header (new
+// salts) only when it restarts it, which it does after a checkpoint,
+// which writes the database. So with the database unchanged and the
+// header as copied, the copy holds every frame the database needs and,
+// after them, frames new or old; SQLite's recovery keeps the frames whose
+// salts and running checksum are right, up to the last commit among them
+// (sqlite.org/walformat.html, "WAL recovery"), so the copy opens as the
+// database at one commit. The -shm is rebuilt from the WAL by the first
+// connection after a restore.
+func (w *walker) walHolds(dir int, name string, c *fileCopy, after stamp) bool {
+	b := c.before
+	if !after.exists || after.typ != unix.S_IFREG || after.ino != b.ino || after.size < b.size || len(c.head) < walHeader {
+		return false
+	}
+	again, err := w.open(dir, name, c.rel, b, -1)
+	if err != nil {
+		return false
+	}
+	defer again.f.Close()
+	head := make([]byte, walHeader)
+	n, err := again.f.ReadAt(head, 0)
+	return n == walHeader && err == nil && bytes.Equal(head, c.head[:walHeader])
+}
+
+// stillHolds: the file (after is its stat now) is the one copied, no
+// shorter, and its first bytes, holes included, are still those copied:
+// read again, they give the same digest. What was appended since is not
+// in the backup; a file rewritten in place during the copy (a torn copy)
+// fails this. What it cannot tell from an append is a rewrite that
+// leaves every byte copied as it was and only adds after them: the copy
+// is then a prefix of what the file holds now.
+func (w *walker) stillHolds(dir int, name string, c *fileCopy, after stamp) bool {
+	b := c.before
+	if !after.exists || after.typ != unix.S_IFREG || after.ino != b.ino || after.size < b.size {
+		return false
+	}
+	again, err := w.open(dir, name, c.rel, b, -1)
+	if err != nil {
+		return false
+	}
+	defer again.f.Close()
+	segs, err := extents(int(again.f.Fd()), b.size) // of what was copied
+	if err != nil {
+		return false
+	}
+	sum, _, err := readSegs(again.f, segs, io.Discard)
+	return err == nil && sum == c.sum
 }
 
 func join(rel, name string) string {
@@ -147,13 +338,21 @@ func (w *walker) header(st *unix.Stat_t, rel string, typ byte) *tar.Header {
 	}
 }
 
-// entry adds one entry (b is its stat before) to the archive.
-func (w *walker) entry(dir int, name, rel string, b stamp, depth int) error {
+// entry adds one entry (b is its stat before) to the archive; a regular
+// file's copy is returned, to be checked.
+func (w *walker) entry(dir int, name, rel string, b stamp, depth int) (*fileCopy, error) {
 	switch b.typ {
 	case unix.S_IFDIR:
-		return w.subdir(dir, name, rel, b, depth)
+		return nil, w.subdir(dir, name, rel, b, depth)
 	case unix.S_IFREG:
 		return w.file(dir, name, rel, b)
+	}
+	return nil, w.special(dir, name, rel, b)
+}
+
+// special adds a link or a whiteout; anything else is skipped.
+func (w *walker) special(dir int, name, rel string, b stamp) error {
+	switch b.typ {
 	case unix.S_IFLNK:
 		var st unix.Stat_t
 		if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -221,43 +420,151 @@ func (w *walker) subdir(dir int, name, rel string, b stamp, depth int) error {
 	return w.dir(fd, rel, depth+1)
 }
 
-func (w *walker) file(dir int, name, rel string, b stamp) error {
+// fileCopy is one regular file being copied: the first before.size
+// bytes (a file may grow meanwhile), as segs, the data between its holes.
+type fileCopy struct {
+	rel    string
+	before stamp
+	st     unix.Stat_t
+	f      *os.File
+	segs   []segment
+	data   []byte // the segments' data, when copied into memory
+	sum    [sha256.Size]byte
+	head   []byte // the first bytes, for walHolds
+}
+
+// cost is what the copy adds to the archive: the data, and the map of a
+// sparse file.
+func (c *fileCopy) cost() int64 {
+	if dense(c.segs, c.before.size) {
+		return c.before.size
+	}
+	return int64(len(sparseMap(c.segs, c.before.size))) + stored(c.segs)
+}
+
+// open opens a regular file to copy (b is its stat before) and maps its
+// data. used is what its group took so far: the file must fit in what
+// the backup may still hold (-1: not counted, a second read).
+func (w *walker) open(dir int, name, rel string, b stamp, used int64) (*fileCopy, error) {
+	fd, err := openFile(dir, name)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EXDEV) {
+		return nil, fmt.Errorf("%s: %w (%v)", w.where(rel), ErrChanged, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", w.where(rel), err)
+	}
+	c := &fileCopy{rel: rel, f: os.NewFile(uintptr(fd), w.where(rel))} // read errors name it
+	if err := unix.Fstat(fd, &c.st); err != nil {
+		c.f.Close()
+		return nil, fmt.Errorf("stat %s: %w", w.where(rel), err)
+	}
+	if int64(c.st.Ino) != b.ino || c.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		c.f.Close()
+		return nil, fmt.Errorf("%s: %w (replaced)", w.where(rel), ErrChanged)
+	}
+	// What the file holds from now on is copied: a write since b (the
+	// group's first stat) is in it, and a change of the group is
+	// checked against b.
+	c.before = stampOf(&c.st)
+	b = c.before
+	if c.segs, err = extents(fd, b.size); err != nil {
+		c.f.Close()
+		return nil, w.copyErr(rel, err)
+	}
+	if used >= 0 && w.res.Bytes+used+c.cost() > w.o.MaxBytes {
+		c.f.Close()
+		return nil, fmt.Errorf("%s: the upper layer holds more than %d bytes of data (at %s); refusing a backup that large", w.top, w.o.MaxBytes, w.where(rel))
+	}
+	if used >= 0 && w.res.Length+b.size > w.o.MaxLength {
+		c.f.Close()
+		return nil, fmt.Errorf("%s: the upper layer's files are longer than %d bytes together, holes of sparse files included (at %s, %d bytes long, %d of them data); refusing: a restore reads every hole back as zeros, which would take too long (truncate or remove that file)", w.top, w.o.MaxLength, w.where(rel), b.size, stored(c.segs))
+	}
+	return c, nil
+}
+
+func (w *walker) copyErr(rel string, err error) error {
+	if errors.Is(err, ErrChanged) {
+		return fmt.Errorf("%s: %w", w.where(rel), err)
+	}
+	return fmt.Errorf("copy %s: %w", w.where(rel), err)
+}
+
+// file copies a regular file straight into the archive.
+func (w *walker) file(dir int, name, rel string, b stamp) (*fileCopy, error) {
+	c, err := w.open(dir, name, rel, b, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer c.f.Close()
+	err = w.writeFile(c, func(out io.Writer) (err error) {
+		c.sum, c.head, err = readSegs(c.f, c.segs, out)
+		return err
+	})
+	w.copied(rel)
+	return c, err
+}
+
+// copied calls Options.Changed (tests: a writer racing the backup).
+func (w *walker) copied(rel string) {
 	if w.o.Changed != nil {
 		w.o.Changed(rel)
 	}
-	fd, err := openFile(dir, name)
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EXDEV) {
-		return fmt.Errorf("%s: %w (%v)", w.where(rel), ErrChanged, err)
+}
+
+// writeFile writes c's entry, its data written to the archive by data:
+// a plain entry, or a sparse one when the file has holes.
+func (w *walker) writeFile(c *fileCopy, data func(io.Writer) error) error {
+	h := w.header(&c.st, c.rel, tar.TypeReg)
+	h.Size = c.before.size // a file that grew since: what it held then
+	var err error
+	if dense(c.segs, h.Size) {
+		if err = w.write(h, c.rel); err == nil {
+			err = data(w.tw)
+		}
+	} else {
+		err = w.writeSparse(h, c.segs, data)
 	}
 	if err != nil {
-		return fmt.Errorf("open %s: %w", w.where(rel), err)
-	}
-	f := os.NewFile(uintptr(fd), w.where(rel)) // read errors name it
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("stat %s: %w", w.where(rel), err)
-	}
-	if int64(st.Ino) != b.ino || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%s: %w (replaced)", w.where(rel), ErrChanged)
-	}
-	size := b.size // a log that grew since: what it held then
-	if w.res.Bytes+size > w.o.MaxBytes {
-		return fmt.Errorf("%s: the upper layer holds more than %d bytes (at %s); refusing a backup that large", w.top, w.o.MaxBytes, w.where(rel))
-	}
-	h := w.header(&st, rel, tar.TypeReg)
-	h.Size = size
-	if err := w.write(h, rel); err != nil {
-		return err
-	}
-	n, err := io.Copy(w.tw, io.LimitReader(f, size))
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", w.where(rel), err)
-	}
-	if n < size {
-		return fmt.Errorf("%s: %w (truncated)", w.where(rel), ErrChanged)
+		return w.copyErr(c.rel, err)
 	}
 	w.res.Files++
-	w.res.Bytes += size
+	w.res.Bytes += c.cost()
+	w.res.Length += c.before.size
 	return nil
+}
+
+// headOf keeps the first walHeader bytes of a file's data, when they are
+// its first bytes.
+type headOf struct{ b []byte }
+
+func (h *headOf) Write(p []byte) (int, error) {
+	if n := walHeader - len(h.b); n > 0 {
+		h.b = append(h.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// readSegs copies segs of f to out and returns a digest of the map and
+// the data, to tell later whether f still holds them.
+// The first bytes of the file (head) are kept too, for walHolds.
+func readSegs(f *os.File, segs []segment, out io.Writer) (sum [sha256.Size]byte, head []byte, err error) {
+	h := sha256.New()
+	for _, s := range segs {
+		binary.Write(h, binary.LittleEndian, [2]int64{s.off, s.n})
+	}
+	var hd headOf
+	to := io.MultiWriter(out, h)
+	if len(segs) > 0 && segs[0].off == 0 {
+		to = io.MultiWriter(out, h, &hd)
+	}
+	for _, s := range segs {
+		n, err := io.Copy(to, io.NewSectionReader(f, s.off, s.n))
+		if err != nil {
+			return sum, nil, err
+		}
+		if n < s.n {
+			return sum, nil, fmt.Errorf("%w (truncated)", ErrChanged)
+		}
+	}
+	return [sha256.Size]byte(h.Sum(nil)), hd.b, nil
 }

@@ -267,11 +267,13 @@ func TestRemovalBacksUpFirst(t *testing.T) {
 			te.Euid = 0
 			te.sd.set(clienv.UnitOf("srv1"), "active", "running")
 			if tc.tooLarge {
+				// Holes do not count (backup.DefaultMaxBytes is of data);
+				// files longer than DefaultMaxLength together do.
 				f, err := os.Create(filepath.Join(rt, "upper", "sparse"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.Truncate(backup.DefaultMaxBytes + 1)
+				f.Truncate(backup.DefaultMaxLength + 1)
 				f.Close()
 			}
 			err := te.run(append([]string{tc.op, "srv1", "--yes"}, tc.args...)...)
