@@ -6,12 +6,13 @@
 // An event carries what happened, to which instance, on which host and
 // when, in left4me's words: never the configuration (a webhook URL is a
 // secret), a spec or a server's output (its console may echo an rcon
-// password). Each way is tried once with a timeout; a failure is returned
-// for the journal and never stops the other ways.
+// password). The ways are tried at once, each once with a timeout; a
+// failure is returned for the journal and never stops the other ways.
 package alert
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -90,6 +93,8 @@ type Config struct {
 	// Exposed, when set, says that the file's secret is readable by
 	// other users (Load).
 	Exposed string
+
+	timeout time.Duration // each way's bound; 0 is Timeout (tests shorten it)
 }
 
 // Load reads dir/alerts.yaml; a missing file is (nil, nil): no alerts.
@@ -188,35 +193,75 @@ func Parse(path string, b []byte) (*Config, error) {
 	return c, nil
 }
 
-// Send delivers ev every way c names, each within Timeout. It returns
-// what was delivered and an error per way that failed (naming the way,
-// never the webhook's URL).
+// Send delivers ev every way c names, all at once, each within Timeout
+// (a hanging webhook does not hold up the command). It returns what was
+// delivered and an error per way that failed (naming the way, never the
+// webhook's URL), both in the order webhook, command, email.
 func Send(ctx context.Context, c *Config, ev Event) (sent []string, err error) {
-	body, jerr := json.Marshal(ev)
-	if jerr != nil {
-		return nil, jerr
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
 	}
-	var errs []error
-	try := func(what string, f func(ctx context.Context) error) {
-		ctx, cancel := context.WithTimeout(ctx, Timeout)
-		defer cancel()
-		if err := f(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("alert by %s: %w", what, err))
-			return
+	ways := c.ways(ev, body)
+	errs := make([]error, len(ways))
+	var wg sync.WaitGroup
+	for i, w := range ways {
+		wg.Go(func() { errs[i] = c.try(ctx, w.send) })
+	}
+	wg.Wait()
+	var failed []error
+	for i, w := range ways {
+		if errs[i] != nil {
+			failed = append(failed, fmt.Errorf("alert by %s: %w", w.name, errs[i]))
+			continue
 		}
-		sent = append(sent, what)
+		sent = append(sent, w.name)
 	}
+	return sent, errors.Join(failed...)
+}
+
+// way is one way of delivery: its name for the journal, never the
+// webhook's URL.
+type way struct {
+	name string
+	send func(ctx context.Context) error
+}
+
+func (c *Config) ways(ev Event, body []byte) []way {
+	var ws []way
 	if c.Webhook != "" {
 		u, _ := url.Parse(c.Webhook)
-		try("webhook ("+u.Host+")", func(ctx context.Context) error { return webhook(ctx, c, ev, body) })
+		ws = append(ws, way{"webhook (" + u.Host + ")", func(ctx context.Context) error { return webhook(ctx, c, ev, body) }})
 	}
 	if c.Command != "" {
-		try("command "+c.Command, func(ctx context.Context) error { return command(ctx, c.Command, body) })
+		ws = append(ws, way{"command " + c.Command, func(ctx context.Context) error { return command(ctx, c.Command, body) }})
 	}
 	if c.Email != "" {
-		try("email to "+c.Email, func(ctx context.Context) error { return email(ctx, c, ev) })
+		ws = append(ws, way{"email to " + c.Email, func(ctx context.Context) error { return email(ctx, c, ev) }})
 	}
-	return sent, errors.Join(errs...)
+	return ws
+}
+
+// try runs send within c's timeout. A way given up on says so and
+// within how long, rather than how it was stopped ("signal: killed",
+// "context deadline exceeded").
+func (c *Config) try(ctx context.Context, send func(context.Context) error) error {
+	bound := cmp.Or(c.timeout, Timeout)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
+		bound = time.Until(dl).Round(time.Millisecond) // the caller's comes first
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err := send(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("no answer within %v", bound)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return errors.New("given up: interrupted")
+	}
+	return err
 }
 
 // chatBody is accepted by Discord ("content", discord.com/developers/docs/
@@ -267,10 +312,9 @@ func command(ctx context.Context, path string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, real)
+	cmd := group(ctx, real)
 	cmd.Stdin = bytes.NewReader(body)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
-	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
@@ -288,14 +332,33 @@ func email(ctx context.Context, c *Config, ev Event) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, sendmail, "-i", "--", c.Email)
+	cmd := group(ctx, sendmail, "-i", "--", c.Email)
 	cmd.Stdin = &msg
-	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", c.Sendmail, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// group is a command run in a process group of its own, the whole group
+// killed when ctx is done: killing only the program would leave what it
+// started (a script's sleep, curl, mail queue runner) running, reparented
+// to PID 1, one more at each alert. What leaves the group (setsid, a
+// daemon) escapes; in a unit (left4me-alert@NAME), systemd kills that
+// with the unit's cgroup.
+func group(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if err := unix.Kill(-cmd.Process.Pid, unix.SIGKILL); err != unix.ESRCH {
+			return err
+		}
+		return os.ErrProcessDone
+	}
+	// Output held open by a process outside the group ends the wait anyway.
+	cmd.WaitDelay = time.Second
+	return cmd
 }
 
 // trusted refuses to run path unless it and every directory above it are

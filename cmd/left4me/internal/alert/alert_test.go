@@ -3,12 +3,15 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -166,7 +169,9 @@ func TestSendCommandThroughALink(t *testing.T) {
 	}
 }
 
-// A webhook that does not answer is given up on; it never hangs the caller.
+// A webhook that does not answer is given up on; it never hangs the
+// caller, and the error says within how long (the caller's deadline
+// here, shorter than Timeout), not "context deadline exceeded".
 func TestSendGivesUp(t *testing.T) {
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
@@ -175,8 +180,102 @@ func TestSendGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := Send(ctx, &Config{Webhook: srv.URL + "/tok", Format: "chat"}, ev)
-	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || strings.Contains(err.Error(), "/tok") {
+	if err == nil {
+		t.Fatal("sent")
+	}
+	d, ok := strings.CutPrefix(err.Error(), "alert by webhook ("+strings.TrimPrefix(srv.URL, "http://")+"): no answer within ")
+	if bound, perr := time.ParseDuration(d); !ok || perr != nil || bound > 100*time.Millisecond || bound < 50*time.Millisecond {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// hang writes a program to a new directory that starts a child
+// (recording its PID in pidFile) and waits for it, as a script running
+// `sleep 1000` does. A child left over is killed after the test.
+func hang(t *testing.T) (prog, pidFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	prog, pidFile = filepath.Join(dir, "hang"), filepath.Join(dir, "pid")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\nsleep 1000 &\necho $! >"+pidFile+"\nwait\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	return prog, pidFile
+}
+
+// alive reports whether pid runs (a zombie is dead: its reaper may be
+// slow, or, in a container, absent).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// A command (or sendmail) that hangs is killed at the timeout with all it
+// started: its child does not live on, reparented to PID 1.
+func TestSendKillsWhatTheCommandStarted(t *testing.T) {
+	for _, tc := range []struct {
+		name, way string
+		config    func(prog string) *Config
+	}{
+		{"command", "alert by command ", func(prog string) *Config { return &Config{Command: prog} }},
+		{"sendmail", "alert by email to ops@example.org", func(prog string) *Config {
+			return &Config{Email: "ops@example.org", Sendmail: prog}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, pidFile := hang(t)
+			c := tc.config(prog)
+			c.timeout = 300 * time.Millisecond
+			_, err := Send(context.Background(), c, ev)
+			if err == nil || !strings.Contains(err.Error(), tc.way) || !strings.HasSuffix(err.Error(), ": no answer within 300ms") {
+				t.Errorf("got %v", err)
+			}
+			b, rerr := os.ReadFile(pidFile)
+			pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+			if rerr != nil || perr != nil {
+				t.Fatalf("the program did not start its child: %v %v", rerr, perr)
+			}
+			for end := time.Now().Add(2 * time.Second); alive(pid) && time.Now().Before(end); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if alive(pid) {
+				t.Errorf("the child %d still runs after the timeout", pid)
+			}
+		})
+	}
+}
+
+// The ways are tried at once: three that hang take one timeout, not
+// three; what failed is said in the order webhook, command, email.
+func TestSendAtOnce(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	prog, _ := hang(t)
+	sendmail, _ := hang(t)
+	c := &Config{Webhook: srv.URL + "/secret-token", Format: "chat", Command: prog, Email: "ops@example.org", Sendmail: sendmail,
+		timeout: 500 * time.Millisecond}
+	start := time.Now()
+	sent, err := Send(context.Background(), c, ev)
+	if took := time.Since(start); took > 1200*time.Millisecond {
+		t.Errorf("took %v: one way after another", took)
+	}
+	want := "alert by webhook (" + strings.TrimPrefix(srv.URL, "http://") + "): no answer within 500ms\n" +
+		"alert by command " + prog + ": no answer within 500ms\n" +
+		"alert by email to ops@example.org: no answer within 500ms"
+	if len(sent) != 0 || err == nil || err.Error() != want {
+		t.Errorf("sent %v, err:\n%v\nwant:\n%s", sent, err, want)
 	}
 }
 
