@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/specfile"
 )
 
@@ -103,10 +104,13 @@ type Config struct {
 func Load(dir string) (*Config, error) {
 	path := filepath.Join(dir, File)
 	b, err := specfile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
+	case errors.Is(err, specfile.ErrSymlink):
+		// specfile's words are a spec's.
+		return nil, fmt.Errorf("%s: is a symbolic link, which is never followed; %s must be a regular file, root's and not group/world-writable", path, File)
+	case err != nil:
 		return nil, err
 	}
 	var st unix.Stat_t
@@ -124,73 +128,107 @@ func Load(dir string) (*Config, error) {
 	return c, err
 }
 
-// Parse reads an alerts.yaml; errors name FILE:LINE:COL and the key.
+// file is alerts.yaml as written: each value a node, so that one given
+// empty is told from one not given, and each problem is placed on it.
+type file struct {
+	Webhook     yaml.Node `yaml:"webhook"`
+	Format      yaml.Node `yaml:"format"`
+	Command     yaml.Node `yaml:"command"`
+	Email       yaml.Node `yaml:"email"`
+	Sendmail    yaml.Node `yaml:"sendmail"`
+	RepeatAfter yaml.Node `yaml:"repeat_after"`
+}
+
+// Parse reads an alerts.yaml. It reads it as the host's other small
+// config files are (spec.DecodeFile): every problem at once, each as
+// FILE:LINE:COL: KEY: what is wrong (a *spec.Error), a YAML syntax error
+// in plain words at its line (a tab in the indentation).
 func Parse(path string, b []byte) (*Config, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var f file
+	at, err := spec.DecodeFile(path, b, &f)
+	if err != nil {
+		return nil, err
 	}
 	c := &Config{Format: "chat", Sendmail: DefaultSendmail, RepeatAfter: DefaultRepeatAfter}
-	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty; want at least one of webhook, command, email", path)
-	}
-	m := doc.Content[0]
-	at := func(n *yaml.Node, key, msg string) error {
-		return fmt.Errorf("%s:%d:%d: %s: %s", path, n.Line, n.Column, key, msg)
-	}
-	if m.Kind != yaml.MappingNode {
-		return nil, at(m, "(top)", "want a mapping of webhook, format, command, email, sendmail, repeat_after")
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if seen[k.Value] {
-			return nil, at(k, k.Value, "given twice")
+	var errs []error
+	given := false
+	for _, k := range []struct {
+		key string
+		n   *yaml.Node
+		set func(string) string // what is wrong with the value, "" if nothing
+	}{
+		{"webhook", &f.Webhook, c.setWebhook},
+		{"format", &f.Format, c.setFormat},
+		{"command", &f.Command, func(v string) string { return setPath(&c.Command, v) }},
+		{"email", &f.Email, c.setEmail},
+		{"sendmail", &f.Sendmail, func(v string) string { return setPath(&c.Sendmail, v) }},
+		{"repeat_after", &f.RepeatAfter, c.setRepeatAfter},
+	} {
+		if k.n.Kind == 0 {
+			continue // not given
 		}
-		seen[k.Value] = true
-		if v.Kind != yaml.ScalarNode || v.Value == "" {
-			return nil, at(v, k.Value, "want a non-empty string")
+		given = true
+		msg := "want a non-empty string"
+		if k.n.Kind == yaml.ScalarNode && k.n.Value != "" {
+			msg = k.set(k.n.Value)
 		}
-		switch k.Value {
-		case "webhook":
-			u, err := url.Parse(v.Value)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return nil, at(v, k.Value, "want an http:// or https:// URL")
-			}
-			c.Webhook = v.Value
-		case "format":
-			if v.Value != "chat" && v.Value != "generic" {
-				return nil, at(v, k.Value, `want "chat" (Discord, Slack and compatible) or "generic" (the event's JSON)`)
-			}
-			c.Format = v.Value
-		case "command", "sendmail":
-			if !filepath.IsAbs(v.Value) {
-				return nil, at(v, k.Value, "want an absolute path")
-			}
-			if k.Value == "command" {
-				c.Command = v.Value
-			} else {
-				c.Sendmail = v.Value
-			}
-		case "email":
-			if strings.ContainsAny(v.Value, "\r\n ,;") || !strings.Contains(v.Value, "@") || strings.HasPrefix(v.Value, "-") {
-				return nil, at(v, k.Value, "want one address like ops@example.org")
-			}
-			c.Email = v.Value
-		case "repeat_after":
-			d, err := time.ParseDuration(v.Value)
-			if err != nil || d < 0 {
-				return nil, at(v, k.Value, "want a duration like 4h or 30m (0: send every alert)")
-			}
-			c.RepeatAfter = d
-		default:
-			return nil, at(k, k.Value, "unknown key; known: webhook, format, command, email, sendmail, repeat_after")
+		if msg != "" {
+			errs = append(errs, at.At(k.key, "%s", msg))
 		}
 	}
-	if c.Webhook == "" && c.Command == "" && c.Email == "" {
-		return nil, fmt.Errorf("%s: want at least one of webhook, command, email", path)
+	if len(errs) > 0 {
+		return nil, spec.JoinByLine(errs...)
+	}
+	switch {
+	case !given:
+		return nil, &spec.Error{File: path, Msg: "empty; want at least one of webhook, command, email"}
+	case c.Webhook == "" && c.Command == "" && c.Email == "":
+		return nil, &spec.Error{File: path, Msg: "want at least one of webhook, command, email"}
 	}
 	return c, nil
+}
+
+func (c *Config) setWebhook(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "want an http:// or https:// URL"
+	}
+	c.Webhook = v
+	return ""
+}
+
+func (c *Config) setFormat(v string) string {
+	if v != "chat" && v != "generic" {
+		return `want "chat" (Discord, Slack and compatible) or "generic" (the event's JSON)`
+	}
+	c.Format = v
+	return ""
+}
+
+func setPath(to *string, v string) string {
+	if !filepath.IsAbs(v) {
+		return "want an absolute path"
+	}
+	*to = v
+	return ""
+}
+
+func (c *Config) setEmail(v string) string {
+	// One address, never an option to sendmail.
+	if strings.ContainsAny(v, "\r\n ,;") || !strings.Contains(v, "@") || strings.HasPrefix(v, "-") {
+		return "want one address like ops@example.org"
+	}
+	c.Email = v
+	return ""
+}
+
+func (c *Config) setRepeatAfter(v string) string {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return "want a duration like 4h or 30m (0: send every alert)"
+	}
+	c.RepeatAfter = d
+	return ""
 }
 
 // Send delivers ev every way c names, all at once, each within Timeout

@@ -36,6 +36,13 @@ func TestParse(t *testing.T) {
 		{"repeat_after 0", "command: /a\nrepeat_after: 0\n", ""},
 		{"repeat_after without unit", "command: /a\nrepeat_after: 4\n", "alerts.yaml:2:15: repeat_after: want a duration like 4h"},
 		{"repeat_after negative", "command: /a\nrepeat_after: -1h\n", "alerts.yaml:2:15: repeat_after: want a duration"},
+		// yaml.v3 says "found character that cannot start any token", no line.
+		{"tab", "\tcommand: /a\n", "alerts.yaml:1:1: a tab in the indentation; YAML indents with spaces only"},
+		{"tab further down", "command: /a\n\temail: a@x\n", "alerts.yaml:2:1: a tab in the indentation"},
+		{"not closed", "command: [/a\n", "alerts.yaml:1:1: the [ opened on this line is not closed"},
+		{"given empty", "command: /a\nwebhook:\n", "alerts.yaml:2:9: webhook: want a non-empty string"},
+		{"only comments", "# webhook: https://h/x\n", "alerts.yaml: empty"},
+		{"every problem at once", "format: teams\ncommand: page\n", "alerts.yaml:1:9: format: want \"chat\" (Discord, Slack and compatible) or \"generic\" (the event's JSON)\nalerts.yaml:2:10: command: want an absolute path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("alerts.yaml", []byte(tc.in))
@@ -43,6 +50,18 @@ func TestParse(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A symbolic link is refused in alerts.yaml's words, not a spec's.
+func TestLoadRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.yaml")
+	os.WriteFile(target, []byte("command: /bin/true\n"), 0o600)
+	os.Symlink(target, filepath.Join(dir, File))
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "alerts.yaml must be a regular file") || strings.Contains(err.Error(), "specs") {
+		t.Fatalf("got %v", err)
 	}
 }
 
