@@ -317,3 +317,89 @@ func TestValidateSpecMode(t *testing.T) {
 		})
 	}
 }
+
+// validate (all specs) checks alerts.yaml as sending an alert reads it:
+// a typo there used to pass "ok" while every alert failed.
+func TestValidateAlerts(t *testing.T) {
+	cases := []struct {
+		name   string
+		alerts string      // "": no alerts.yaml
+		mode   os.FileMode // of alerts.yaml
+		args   []string
+		root   bool     // needs to run as root (alerts.yaml must be root's)
+		want   []string // lines of stdout, in order (each a substring)
+		err    error    // nil: exit 0
+	}{
+		{"none", "", 0, nil, false, []string{"ok: 1 spec(s) valid\n"}, nil},
+		{"valid", "command: /bin/true\n", 0o600, nil, true, []string{"ok: 1 spec(s) valid and alerts.yaml\n"}, nil},
+		{"unknown key", "command: /bin/true\nwebhok: x\n", 0o600, nil, true,
+			[]string{"alerts.yaml:2:1: webhok: unknown key; did you mean webhook?"}, layout.ErrInvalidSpec},
+		// yaml.v3 says "found character that cannot start any token", no line.
+		{"tab", "\tcommand: /bin/true\n", 0o600, nil, true,
+			[]string{"alerts.yaml:1:1: a tab in the indentation; YAML indents with spaces only"}, layout.ErrInvalidSpec},
+		{"world-writable", "command: /bin/true\n", 0o666, nil, false,
+			[]string{"alerts.yaml: owned by uid", "not group/world-writable"}, layout.ErrInvalidSpec},
+		{"webhook readable by others", "webhook: https://h/x\n", 0o644, nil, true,
+			[]string{"warning: ", "alerts.yaml is readable by other users", "ok: 1 spec(s) valid and alerts.yaml\n"}, nil},
+		{"named specs only", "webhok: x\n", 0o600, []string{"a"}, false, []string{"ok: 1 spec(s) valid\n"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.root && os.Geteuid() != 0 {
+				t.Skip("alerts.yaml must be root's")
+			}
+			te := newEnv(t)
+			te.spec(t, "a", "port: 27001\n")
+			if c.alerts != "" {
+				p := filepath.Join(te.Layout.ConfigDir, "alerts.yaml")
+				writeFile(t, p, c.alerts)
+				if err := os.Chmod(p, c.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := te.run(append([]string{"validate"}, c.args...)...)
+			if c.err == nil && err != nil || c.err != nil && (fail.Code(err) != fail.Code(c.err) || !errors.Is(err, c.err)) {
+				t.Fatalf("err %v (code %d), want %v", err, fail.Code(err), c.err)
+			}
+			out := te.out.String()
+			if c.err != nil && strings.Contains("\n"+out, "\nok:") {
+				t.Errorf("ok beside a problem:\n%s", out)
+			}
+			for _, w := range c.want {
+				i := strings.Index(out, w)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q:\n%s", w, out)
+				}
+				out = out[i+len(w):]
+			}
+		})
+	}
+}
+
+// In --json, alerts.yaml is an entry of its own, "kind": "alerts", its
+// problems located as a spec's are.
+func TestValidateAlertsJSON(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("alerts.yaml must be root's")
+	}
+	te := newEnv(t)
+	te.spec(t, "a", "port: 27001\n")
+	p := filepath.Join(te.Layout.ConfigDir, "alerts.yaml")
+	writeFile(t, p, "command: /bin/true\nformat: teams\n")
+	os.Chmod(p, 0o600)
+	if err := te.run("validate", "--json"); !errors.Is(err, layout.ErrInvalidSpec) {
+		t.Fatalf("err %v", err)
+	}
+	var got []specs.Checked
+	if err := json.Unmarshal(te.out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, te.out)
+	}
+	if len(got) != 2 || got[0].Kind != "" || !got[0].Valid {
+		t.Fatalf("%+v", got)
+	}
+	a := got[1]
+	want := specs.Problem{File: p, Line: 2, Column: 9, Field: "format", Message: `want "chat" (Discord, Slack and compatible) or "generic" (the event's JSON)`}
+	if a.Kind != "alerts" || a.Name != "alerts.yaml" || a.File != p || a.Valid || len(a.Problems) != 1 || a.Problems[0] != want {
+		t.Fatalf("alerts.yaml's entry %+v", a)
+	}
+}

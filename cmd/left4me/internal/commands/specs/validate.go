@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/internal/probe"
+	"github.com/left4me/left4me/cmd/left4me/internal/alert"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/prestart"
@@ -30,8 +31,11 @@ type Problem struct {
 	text    string // FILE:LINE:COL: FIELD: MSG
 }
 
+// Checked is one file checked: a spec, or alerts.yaml (Kind "alerts",
+// Name "alerts.yaml", which no instance can be named).
 type Checked struct {
 	Name     string    `json:"name"`
+	Kind     string    `json:"kind,omitempty"` // "alerts" for alerts.yaml; empty for a spec
 	File     string    `json:"file"`
 	Valid    bool      `json:"valid"`
 	Problems []Problem `json:"problems"`
@@ -47,6 +51,9 @@ func ValidateCmd(e *Env) *cli.Command {
 ports of all specs together, and, like a start would, that each overlay is
 a directory below overlays/ and that the game is installed. Prints each
 problem as FILE:LINE:COL: FIELD: MESSAGE; exits 0 only when all are valid.
+Without NAMEs it checks /etc/left4me/alerts.yaml too, when there is one,
+as sending an alert reads it (a problem there stops every alert): in
+--json, an entry with "kind": "alerts".
 Warnings do not change the exit code: among them, a spec that sets a
 password and is readable by other users (fix: chmod 640 FILE).
 
@@ -81,12 +88,50 @@ func (e *Env) validate(names []string, asJSON bool, staged string) error {
 	if err != nil {
 		return fail.NeedsRoot(err, "reading "+dir)
 	}
+	var alerts *Checked
 	if len(names) > 0 {
 		if all, err = e.pick(all, names); err != nil {
 			return err
 		}
+	} else {
+		alerts = e.checkAlerts(asJSON)
 	}
-	return e.check(dir, all, asJSON)
+	return e.check(dir, all, alerts, asJSON)
+}
+
+// checkAlerts loads alerts.yaml as sending an alert does (owner, mode,
+// syntax, keys): a typo there passed validate while every alert failed.
+// nil when there is none, or it is root's and we are not (said: unread
+// is not invalid).
+func (e *Env) checkAlerts(asJSON bool) *Checked {
+	path := filepath.Join(e.Layout.ConfigDir, alert.File)
+	cfg, err := alert.Load(e.Layout.ConfigDir)
+	switch {
+	case cfg == nil && err == nil:
+		return nil
+	case errors.Is(err, fs.ErrPermission):
+		e.warn(asJSON, fmt.Sprintf("%s: not checked: it is root's (it may hold a webhook's secret); run validate with sudo", path))
+		return nil
+	}
+	r := &Checked{Name: alert.File, Kind: "alerts", File: path, Problems: []Problem{}, Warnings: []Problem{}}
+	for _, one := range unjoin(err) {
+		r.Problems = append(r.Problems, toProblem(path, one))
+	}
+	if cfg != nil && cfg.Exposed != "" {
+		r.Warnings = append(r.Warnings, Problem{File: path, Message: cfg.Exposed, text: cfg.Exposed})
+	}
+	r.Valid = len(r.Problems) == 0
+	return r
+}
+
+// warn says a warning kept out of --json's array: on stdout with the
+// other warnings, on stderr beside JSON.
+func (e *Env) warn(asJSON bool, w string) {
+	if asJSON {
+		e.Note("warning: %s", w)
+	} else {
+		fmt.Fprintf(e.Stdout, "%s: %s\n", e.Paint("warning", "33"), w)
+	}
 }
 
 // ignoredFiles are the files of dir that look like specs but are not read
@@ -133,12 +178,12 @@ func (e *Env) validateStaged(dir string, names []string, asJSON bool) error {
 		}
 		all = picked
 	}
-	return e.check(dir, all, asJSON)
+	return e.check(dir, all, nil, asJSON)
 }
 
 // check validates the loaded specs all, read from dir, and prints the
-// result.
-func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
+// result with alerts.yaml's (alerts, when checked).
+func (e *Env) check(dir string, all []spec.Instance, alerts *Checked, asJSON bool) error {
 	// Unreadable is not invalid: specs are root's (0640, they may hold an
 	// RCON password), and one not read cannot be judged.
 	for _, in := range all {
@@ -146,16 +191,11 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 			return fail.NeedsRoot(in.Err, "validate (specs are root's: they may hold an RCON password)")
 		}
 	}
-	// Said first and kept out of --json's array (one entry per spec):
-	// on stdout with the other warnings, on stderr beside JSON.
+	// Said first and kept out of --json's array (one entry per file
+	// checked).
 	for _, f := range ignoredFiles(dir) {
 		stem := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		w := fmt.Sprintf("%s: ignored: only NAME.yaml files are specs; rename it to %s.yaml if it is one", f, stem)
-		if asJSON {
-			e.Note("warning: %s", w)
-		} else {
-			fmt.Fprintf(e.Stdout, "%s: %s\n", e.Paint("warning", "33"), w)
-		}
+		e.warn(asJSON, fmt.Sprintf("%s: ignored: only NAME.yaml files are specs; rename it to %s.yaml if it is one", f, stem))
 	}
 	cfg := e.PreviewConfig(!asJSON)
 	results := make([]Checked, 0, len(all))
@@ -195,6 +235,10 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 		}
 		results = append(results, r)
 	}
+	nSpecs := len(results)
+	if alerts != nil {
+		results = append(results, *alerts)
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -210,19 +254,43 @@ func (e *Env) check(dir string, all []spec.Instance, asJSON bool) error {
 				fmt.Fprintf(e.Stdout, "%s: %s\n", e.Paint("warning", "33"), w.text)
 			}
 		}
-		if len(results) == 0 {
-			fmt.Fprintf(e.Stdout, "no specs in %s\n", dir)
-		} else if bad == 0 {
-			fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid\n", e.Paint("ok", "32"), len(results))
-		}
+		e.summary(dir, nSpecs, bad, alerts)
+	}
+	var invalid []string
+	if bad > noGame {
+		invalid = append(invalid, fmt.Sprintf("%d of %d spec(s) have problems", bad-noGame, nSpecs))
+	}
+	if alerts != nil && !alerts.Valid {
+		invalid = append(invalid, alert.File+" has problems: no alert is sent until they are fixed")
 	}
 	switch {
-	case bad > noGame:
-		return fmt.Errorf("%w: %d of %d spec(s) have problems", layout.ErrInvalidSpec, bad-noGame, len(results))
+	case len(invalid) > 0:
+		return fmt.Errorf("%w: %s", layout.ErrInvalidSpec, strings.Join(invalid, "; "))
 	case noGame > 0:
 		return fmt.Errorf("%w: %d spec(s) are fine but cannot start without it; run `left4me game install`", fail.ErrNoGame, noGame)
 	}
 	return nil
+}
+
+// summary is the last line of validate's text: "ok" when all checked
+// are valid.
+func (e *Env) summary(dir string, nSpecs, bad int, alerts *Checked) {
+	also := ""
+	if alerts != nil {
+		if !alerts.Valid {
+			return // its problems said it; no "ok" beside them
+		}
+		also = " and " + alert.File
+	}
+	switch {
+	case nSpecs == 0:
+		fmt.Fprintf(e.Stdout, "no specs in %s\n", dir)
+		if also != "" {
+			fmt.Fprintf(e.Stdout, "%s: %s valid\n", e.Paint("ok", "32"), alert.File)
+		}
+	case bad == 0:
+		fmt.Fprintf(e.Stdout, "%s: %d spec(s) valid%s\n", e.Paint("ok", "32"), nSpecs, also)
+	}
 }
 
 // pick keeps the named instances, in the order given.
