@@ -196,16 +196,12 @@ func TestChangedDuringCopy(t *testing.T) {
 		{"a journal appearing, too big for memory", db, "journal", 1, 1, nil, 2, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.stageMax != 0 {
-				defer func(m int64) { stageMax = m }(stageMax)
-				stageMax = tc.stageMax
-			}
 			runtime, _ := fixture(t)
 			up := filepath.Join(runtime, "upper")
 			journal := filepath.Join(up, db+"-journal")
 			must(t, os.Remove(journal))
 			n := 0
-			o := Options{Pause: time.Millisecond, Changed: func(rel string) {
+			o := Options{Pause: time.Millisecond, StageMax: tc.stageMax, Changed: func(rel string) {
 				if rel != tc.file || n >= tc.touches {
 					return
 				}

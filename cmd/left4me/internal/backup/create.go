@@ -18,6 +18,9 @@ type Options struct {
 	MaxBytes  int64 // of data stored; 0 = DefaultMaxBytes
 	MaxLength int64 // of the files, holes included; 0 = DefaultMaxLength
 	Attempts  int   // 0 = Attempts
+	// StageMax bounds a group copied into memory before it is written
+	// (walker.group); 0 = DefaultStageMax.
+	StageMax int64
 	// Pause is the first wait before a group is copied again, doubled
 	// at each next one; the whole backup starts over after 4 times that,
 	// doubled each time too. 0 = 50 ms: a group waits 50, 100, 200 and

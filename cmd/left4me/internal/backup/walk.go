@@ -119,13 +119,21 @@ func (w *walker) group(fd int, rel string, members []string, depth int, written 
 // Bounds of copying a group again (a server that keeps changing files
 // cannot make a backup take much longer): groupAttempts copies of one
 // group, maxRetries more copies in all in one attempt of a backup, of
-// groups of at most stageMax bytes.
+// groups of at most Options.StageMax bytes.
 const (
 	groupAttempts = 5
 	maxRetries    = 32
 )
 
-var stageMax int64 = 64 << 20 // a variable: tests lower it
+// DefaultStageMax is Options.StageMax's default.
+const DefaultStageMax int64 = 64 << 20
+
+func (w *walker) stageMax() int64 {
+	if w.o.StageMax > 0 {
+		return w.o.StageMax
+	}
+	return DefaultStageMax
+}
 
 func (w *walker) stamps(fd int, rel string, members []string) ([]stamp, error) {
 	st := make([]stamp, len(members))
@@ -148,7 +156,7 @@ func (w *walker) stageable(before []stamp) bool {
 		}
 		size += b.size
 	}
-	return size <= stageMax
+	return size <= w.stageMax()
 }
 
 // stage copies the group's files into memory.
@@ -163,9 +171,9 @@ func (w *walker) stage(fd int, rel string, members []string, before []stamp) ([]
 		if err != nil {
 			return nil, err
 		}
-		if size+c.cost() > stageMax { // grew since: not in memory; the next try streams it
+		if size+c.cost() > w.stageMax() { // grew since: not in memory; the next try streams it
 			c.f.Close()
-			return nil, fmt.Errorf("%s: %w (grew past %d bytes)", w.where(c.rel), ErrChanged, stageMax)
+			return nil, fmt.Errorf("%s: %w (grew past %d bytes)", w.where(c.rel), ErrChanged, w.stageMax())
 		}
 		var buf bytes.Buffer
 		c.sum, c.head, err = readSegs(c.f, c.segs, &buf)
