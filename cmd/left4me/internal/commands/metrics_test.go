@@ -1,11 +1,16 @@
 package commands
 
 import (
+	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
+	"github.com/left4me/left4me/tests/syncbuf"
 )
 
 func TestMetrics(t *testing.T) {
@@ -33,22 +38,57 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// The socket-activated exporter: one request on stdin, the answer on stdout.
+// The exporter (left4me-metrics@.service): one process serves every
+// connection; connections that send nothing keep no scrape out and end
+// nobody's run with an error.
 func TestMetricsHTTP(t *testing.T) {
+	te := newEnv(t)
+	te.spec(t, "srv1", "port: 27015\n")
+	logs := &syncbuf.Buffer{}
+	te.Stderr = logs
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ret := make(chan error, 1)
+	go func() { ret <- Run(ctx, te.Env, []string{"left4me", "metrics", "--http", "--listen", "127.0.0.1:0"}) }()
+	addr := ""
+	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, a, ok := strings.Cut(logs.String(), "serving on "); ok {
+			addr, _, _ = strings.Cut(a, "\n")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("not serving:\n%s", logs.String())
+	}
+	for range 70 { // more than it keeps open
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
 	for _, tc := range []struct{ req, want string }{
 		{"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8"},
 		{"GET / HTTP/1.1\r\n\r\n", "HTTP/1.0 404 Not Found"},
 		{"POST /metrics HTTP/1.1\r\n\r\n", "HTTP/1.0 400 Bad Request"},
-		{"\x16\x03\x01 garbage", "HTTP/1.0 400 Bad Request"},
+		{"\x16\x03\x01 garbage\r\n", "HTTP/1.0 400 Bad Request"},
 	} {
-		te := newEnv(t)
-		te.spec(t, "srv1", "port: 27015\n")
-		te.Stdin = strings.NewReader(tc.req)
-		if err := te.run("metrics", "--http"); err != nil {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(te.out.String(), tc.want) {
-			t.Errorf("%q: got %q", tc.req, te.out.String())
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, tc.req)
+		got, err := io.ReadAll(c)
+		c.Close()
+		if !strings.HasPrefix(string(got), tc.want) || (strings.Contains(tc.want, "200") && !strings.Contains(string(got), `l4d2_up{instance="srv1"} 0`)) {
+			t.Errorf("%q: got %.300q (%v)", tc.req, got, err)
 		}
+	}
+	cancel()
+	if err := <-ret; err != nil {
+		t.Errorf("metrics --http: %v\n%s", err, logs.String())
+	}
+	if l := logs.String(); strings.Contains(l, "<3>") || !strings.Contains(l, "<5>metrics: a client's connection ended without metrics") {
+		t.Errorf("journal:\n%s", l)
 	}
 }

@@ -1,11 +1,10 @@
 package dayops
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/urfave/cli/v2"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
@@ -33,7 +33,8 @@ func MetricsCmd(e *Env) *cli.Command {
 		Name:  "metrics",
 		Usage: "print Prometheus metrics of the instances, the game and the backups",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "http", Usage: "answer one HTTP request on stdin/stdout (left4me-metrics@.service, socket-activated)"},
+			&cli.BoolFlag{Name: "http", Usage: "serve GET /metrics over HTTP on the socket systemd passes (left4me-metrics@.service), else on --listen"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:9788", Usage: "with --http, the address when systemd passes no socket"},
 		},
 		Description: `Prints, in Prometheus's text format, per instance: l4d2_up (the unit
 is active), l4d2_a2s_up (it answered A2S_INFO), l4d2_players (humans), l4d2_bots, l4d2_max_players, l4d2_map_info{map}, the A2S_INFO
@@ -48,7 +49,7 @@ Example:
   left4me metrics > /var/lib/prometheus/node-exporter/left4me.prom`,
 		Action: func(c *cli.Context) error {
 			if c.Bool("http") {
-				return e.serveMetrics(c.Context)
+				return e.serveMetrics(c.Context, c.String("listen"))
 			}
 			s, err := e.snapshot(c.Context)
 			if err != nil {
@@ -59,54 +60,37 @@ Example:
 	}
 }
 
-// serveMetrics answers one HTTP/1.x request on stdin (a socket with
-// Accept=yes): GET /metrics, or 404. The request is bounded in size and
-// time: whoever connects is not trusted to end it.
-func (e *Env) serveMetrics(ctx context.Context) error {
-	type req struct {
-		line string
-		err  error
-	}
-	got := make(chan req, 1)
-	go func() {
-		r := bufio.NewReader(io.LimitReader(e.Stdin, 8<<10))
-		line, err := r.ReadString('\n')
-		for err == nil { // the headers, up to the blank line
-			var h string
-			if h, err = r.ReadString('\n'); strings.TrimSpace(h) == "" {
-				break
-			}
-		}
-		got <- req{line, err}
-	}()
-	var rq req
-	select {
-	case rq = <-got:
-	case <-time.After(5 * time.Second):
-		return fmt.Errorf("metrics: no request within 5 s")
-	}
-	f := strings.Fields(rq.line)
-	if rq.err != nil || len(f) != 3 || f[0] != "GET" || !strings.HasPrefix(f[2], "HTTP/1.") {
-		fmt.Fprint(e.Stdout, "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-		return nil
-	}
-	if path, _, _ := strings.Cut(f[1], "?"); path != "/metrics" {
-		body := "left4me metrics are at /metrics\n"
-		fmt.Fprintf(e.Stdout, "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-		return nil
-	}
-	s, err := e.snapshot(ctx)
+// serveMetrics serves GET /metrics on the listening socket systemd
+// passes (left4me-metrics.socket, Accept=no), or on listen when run by
+// hand, until stopped or idle (metrics.Server bounds what clients take).
+func (e *Env) serveMetrics(ctx context.Context, listen string) error {
+	ls, err := activation.Listeners()
 	if err != nil {
-		fmt.Fprint(e.Stdout, "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
-		return err
+		return fmt.Errorf("metrics: sockets from systemd: %w", err)
 	}
-	var b bytes.Buffer
-	if err := metrics.Write(&b, s); err != nil {
-		return err
+	lim := metrics.DefaultLimits()
+	switch len(ls) {
+	case 0:
+		l, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		ls = []net.Listener{l}
+		lim.Idle = 0 // nothing would start it again
+	case 1:
+	default:
+		return fmt.Errorf("metrics: systemd passed %d sockets, want one (left4me-metrics.socket has one ListenStream=)", len(ls))
 	}
-	fmt.Fprintf(e.Stdout, "HTTP/1.0 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", metrics.ContentType, b.Len())
-	_, err = e.Stdout.Write(b.Bytes())
-	return err
+	defer ls[0].Close()
+	fmt.Fprintf(e.Stderr, "<6>metrics: serving on %s\n", ls[0].Addr())
+	srv := metrics.Server{Log: e.Stderr, Limits: lim, Gather: func(ctx context.Context, w io.Writer) error {
+		s, err := e.snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		return metrics.Write(w, s)
+	}}
+	return srv.Serve(ctx, ls[0])
 }
 
 // snapshot gathers the numbers; what cannot be known is left out.
