@@ -418,7 +418,7 @@ func TestFollowEscapes(t *testing.T) {
 		`{"MESSAGE":"done\rleft4me: switched in"}` + "\n" +
 		`{"MESSAGE":[27,91,50,74,255],"_PID":"7"}` + "\n"
 	var out strings.Builder
-	follow(strings.NewReader(in), &out, make(chan struct{}, 1))
+	follow(strings.NewReader(in), &out, make(chan string, 1))
 	want := `\x1b]52;c;aGk=\a\x1b[2J` + "\n" + `done\rleft4me: switched in` + "\n" + `\x1b[2J\xff` + "\n"
 	if out.String() != want {
 		t.Errorf("got %q\nwant %q", out.String(), want)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
@@ -128,29 +129,21 @@ func (s Store) Args(j Job) []string {
 }
 
 // Run runs the builder and streams its journal to j.Out until the unit
-// ended. It returns an error when the builder failed or timed out.
+// ended. It returns an error when the builder failed or timed out, and one
+// that wraps ctx's error (context.Canceled: the CLI exits 130) when ctx
+// ended first: the unit is stopped then, never left running.
 func (s Store) Run(ctx context.Context, j Job) error {
 	if st, err := os.Stat(j.Def.Builder); err != nil || !st.Mode().IsRegular() {
 		return fmt.Errorf("builder %s (from %s): not a readable file (%v)", j.Def.Builder, j.Def.File, err)
 	}
 	unit := UnitName(j.Def.Name, j.ID)
-	fctx, stop := context.WithCancel(ctx)
-	defer stop()
-	jc := exec.CommandContext(fctx, j.Journalctl, "-f", "-n", "all", "-o", "json", "-u", unit)
-	pipe, err := jc.StdoutPipe()
-	var wg sync.WaitGroup
-	ended := make(chan struct{}, 1)
-	if err == nil && jc.Start() == nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			follow(pipe, j.Out, ended)
-		}()
-	} else {
-		fmt.Fprintf(j.Out, "(cannot follow the journal; see journalctl -u %s)\n", unit)
-	}
+	fl := startFollow(ctx, j, unit)
 	time.Sleep(200 * time.Millisecond) // let journalctl open the journal
 	cmd := exec.CommandContext(ctx, j.SystemdRun, s.Args(j)...)
+	// A process group of its own: the terminal's Ctrl-C reaches left4me
+	// alone, which stops the unit and says so, rather than systemd-run
+	// dying of it first and its exit reading as the builder's failure.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = j.Out, &stderr
 	runErr := cmd.Run()
@@ -159,29 +152,95 @@ func (s Store) Run(ctx context.Context, j Job) error {
 		// the transient unit running: the builder must be gone before
 		// anyone touches its directory.
 		if err := s.stopUnit(j, unit); err != nil {
-			stop()
-			wg.Wait()
-			_ = jc.Wait()
+			fl.finish(false)
 			return err
 		}
 	}
-	select { // the unit's last messages reach the journal a bit later
-	case <-ended:
-	case <-time.After(3 * time.Second):
+	result := fl.finish(true)
+	if runErr == nil {
+		return nil
 	}
-	time.Sleep(100 * time.Millisecond)
-	stop()
-	wg.Wait()
-	_ = jc.Wait()
-	if runErr != nil {
-		msg := strings.TrimSpace(stderr.String())
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			return fmt.Errorf("builder %s failed (systemd-run exit status %d)%s; its output: journalctl -u %s", j.Def.Builder, ee.ExitCode(), prefix(": ", msg), unit)
+	return runError(ctx, j, unit, result, runErr, strings.TrimSpace(stderr.String()))
+}
+
+// runError says why the build unit did not succeed: interrupted, the
+// builder's limits (PID 1's UNIT_RESULT, as the journal told it), or its
+// own failure.
+func runError(ctx context.Context, j Job, unit, result string, runErr error, stderr string) error {
+	out := "; its output: journalctl -u " + unit
+	switch {
+	case ctx.Err() != nil:
+		return interrupted{fmt.Sprintf("interrupted before the builder %s finished; its unit %s was stopped", j.Def.Builder, unit), ctx.Err()}
+	case result == "timeout":
+		return fmt.Errorf("the builder %s ran longer than its timeout (%v, timeout: in %s) and was stopped%s", j.Def.Builder, j.Def.Timeout, j.Def.File, out)
+	case result == "oom-kill":
+		return fmt.Errorf("the builder %s used more memory than its limit (%s, memory_max: in %s) and was killed%s", j.Def.Builder, j.Def.Memory, j.Def.File, out)
+	}
+	var ee *exec.ExitError
+	if errors.As(runErr, &ee) {
+		return fmt.Errorf("builder %s failed (systemd-run exit status %d)%s%s", j.Def.Builder, ee.ExitCode(), prefix(": ", stderr), out)
+	}
+	return fmt.Errorf("run %s: %w%s", j.SystemdRun, runErr, prefix(": ", stderr))
+}
+
+// interrupted is a build ended by Ctrl-C or a stop of left4me: its text
+// is what `overlay status` records, and it is ctx's error for errors.Is
+// (main says "interrupted" and exits 130, no alert is sent).
+type interrupted struct {
+	msg   string
+	cause error
+}
+
+func (e interrupted) Error() string { return e.msg }
+func (e interrupted) Unwrap() error { return e.cause }
+
+// follower copies the build unit's journal to j.Out while it runs.
+type follower struct {
+	stop  context.CancelFunc
+	jc    *exec.Cmd // nil: not following
+	wg    sync.WaitGroup
+	ended chan string // PID 1's UNIT_RESULT once the unit ended
+}
+
+func startFollow(ctx context.Context, j Job, unit string) *follower {
+	// Not ended with ctx: after a Ctrl-C it shows the unit's stop; finish
+	// ends it.
+	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	f := &follower{stop: stop, ended: make(chan string, 1)}
+	jc := exec.CommandContext(fctx, j.Journalctl, "-f", "-n", "all", "-o", "json", "-u", unit)
+	jc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // it shows the unit's stop after a Ctrl-C
+	pipe, err := jc.StdoutPipe()
+	if err != nil || jc.Start() != nil {
+		fmt.Fprintf(j.Out, "(cannot follow the journal; see journalctl -u %s)\n", unit)
+		return f
+	}
+	f.jc = jc
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		follow(pipe, j.Out, f.ended)
+	}()
+	return f
+}
+
+// finish stops following, after the unit's last messages when wait (they
+// reach the journal a bit after systemd-run returns), and returns the
+// unit's result; "" when the journal did not tell it.
+func (f *follower) finish(wait bool) string {
+	result := ""
+	if wait && f.jc != nil {
+		select {
+		case result = <-f.ended:
+		case <-time.After(3 * time.Second):
 		}
-		return fmt.Errorf("run %s: %w%s", j.SystemdRun, runErr, prefix(": ", msg))
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nil
+	f.stop()
+	f.wg.Wait()
+	if f.jc != nil {
+		_ = f.jc.Wait()
+	}
+	return result
 }
 
 // ErrUnitAlive: the build unit could not be confirmed stopped, so its
@@ -223,8 +282,9 @@ const (
 )
 
 // follow prints the MESSAGE of each journal entry (journalctl -o json) and
-// signals ended once PID 1 reported the unit's end.
-func follow(r io.Reader, out io.Writer, ended chan<- struct{}) {
+// sends the unit's result (UNIT_RESULT) on ended once PID 1 reported its
+// end.
+func follow(r io.Reader, out io.Writer, ended chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -252,9 +312,13 @@ func follow(r io.Reader, out io.Writer, ended chan<- struct{}) {
 			msg = "systemd: " + msg
 		}
 		fmt.Fprintln(out, msg)
-		if id, _ := e["MESSAGE_ID"].(string); id == msgUnitSuccess || id == msgUnitFailure {
+		if id, _ := e["MESSAGE_ID"].(string); e["_PID"] == "1" && (id == msgUnitSuccess || id == msgUnitFailure) {
+			result, _ := e["UNIT_RESULT"].(string)
+			if result == "" && id == msgUnitSuccess {
+				result = "success"
+			}
 			select {
-			case ended <- struct{}{}:
+			case ended <- result:
 			default:
 			}
 		}
