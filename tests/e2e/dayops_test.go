@@ -72,11 +72,13 @@ func TestBackups(t *testing.T) {
 	})
 
 	t.Run("a file that never stops changing fails the backup, naming it", func(t *testing.T) {
-		// Rewritten in place without pause: no copy of its 8 MiB can
-		// find it the same before and after. (A small file rewritten now
-		// and then is copied whole between two writes, which is fine.)
+		// Rewritten in place without pause: no copy of its 80 MiB (more
+		// than a group copied into memory, backup.DefaultStageMax) can
+		// find it the same before and after. (A smaller file is copied
+		// again between two writes, a few milliseconds apart, and that
+		// copy is the file at one moment, which is fine.)
 		c.MustRun(t, "systemd-run", "--unit=rewriter", "sh", "-c",
-			"while :; do dd if=/dev/urandom of="+merged+"/churn.txt bs=1M count=8 conv=notrunc status=none; done")
+			"while :; do dd if=/dev/urandom of="+merged+"/churn.txt bs=1M count=80 conv=notrunc status=none; done")
 		c.WaitFor(t, "the rewriter's file", 10*time.Second, func() bool {
 			_, err := c.Run(t, "test", "-s", merged+"/churn.txt")
 			return err == nil
