@@ -403,3 +403,49 @@ func TestValidateAlertsJSON(t *testing.T) {
 		t.Fatalf("alerts.yaml's entry %+v", a)
 	}
 }
+
+// A spec others than root can change decides what the server runs: said
+// whether it holds a password or not (operator review: a spec of uid 1000
+// with mode 0666 passed with "ok").
+func TestValidateSpecWritable(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		mode     os.FileMode
+		uid, gid int // -1: as written
+		want     string
+	}{
+		{"0666", 0o666, -1, -1, "every local user can change it"},
+		{"0664 another group", 0o664, -1, 4242, "group 4242 can change it"},
+		{"0664 root's group", 0o664, -1, 0, ""},
+		{"a user's", 0o644, 1000, -1, "its owner, uid 1000, can change it"},
+		{"0644 root's", 0o644, -1, -1, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			te := newEnv(t)
+			p := te.spec(t, "srv4", "port: 27001\n")
+			if err := os.Chmod(p, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			if c.uid >= 0 || c.gid >= 0 {
+				if err := os.Chown(p, c.uid, c.gid); err != nil {
+					t.Skipf("chown: %v", err)
+				}
+			}
+			if err := te.run("validate"); err != nil {
+				t.Fatalf("err %v: a warning must not fail validate", err)
+			}
+			out := te.out.String()
+			if c.want == "" {
+				if strings.Contains(out, "warning") {
+					t.Errorf("warning where none is due: %q", out)
+				}
+				return
+			}
+			for _, w := range []string{"warning: " + p + ": ", c.want, "what the server runs", "chmod go-w " + p} {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -55,7 +55,9 @@ Without NAMEs it checks /etc/left4me/alerts.yaml too, when there is one,
 as sending an alert reads it (a problem there stops every alert): in
 --json, an entry with "kind": "alerts".
 Warnings do not change the exit code: among them, a spec that sets a
-password and is readable by other users (fix: chmod 640 FILE).
+password and is readable by other users (fix: chmod 640 FILE), and one
+that others than root can change (fix: chown root:root FILE; chmod go-w
+FILE).
 
 --specs DIR checks the specs in DIR instead of instances/, against this
 host's limits.yaml, overlays and installation: a deployment stages a copy
