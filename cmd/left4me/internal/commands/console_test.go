@@ -116,19 +116,7 @@ func TestSendChecksPeer(t *testing.T) {
 func TestSendBoundedEscaped(t *testing.T) {
 	te := newEnv(t)
 	te.spec(t, "srv1", "port: 27015\n")
-	dir := t.TempDir()
-	mkdirs(t, filepath.Join(dir, "srv1"))
-	l, err := net.Listen("unix", filepath.Join(dir, "srv1", "console.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
+	serveConsoleConn(t, te, "srv1", func(conn net.Conn) {
 		fmt.Fprint(conn, "\x1b]52;c;aGk=\x07title\n")
 		chunk := []byte(strings.Repeat("A", 1<<20))
 		for {
@@ -136,12 +124,10 @@ func TestSendBoundedEscaped(t *testing.T) {
 				return
 			}
 		}
-	}()
-	te.ConsoleDir = dir
-	te.relayIsUs("srv1")
+	})
 	var out strings.Builder
 	te.Stdout = &out
-	err = te.console().Send(context.Background(), "srv1", "status", time.Second)
+	err := te.console().Send(context.Background(), "srv1", "status", time.Second)
 	if err == nil || !strings.Contains(err.Error(), "longer than 4 MiB") {
 		t.Errorf("err %v", err)
 	}
@@ -316,26 +302,12 @@ func TestSendToAServerThatDoesNotRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			te := newEnv(t)
 			te.spec(t, "srv1", "port: 27015\n")
-			dir := t.TempDir()
-			mkdirs(t, filepath.Join(dir, "srv1"))
-			l, err := net.Listen("unix", filepath.Join(dir, "srv1", "console.sock"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			go func() {
-				conn, err := l.Accept()
-				if err != nil {
-					return
-				}
-				defer conn.Close()
+			serveConsoleConn(t, te, "srv1", func(conn net.Conn) {
 				bufio.NewReader(conn).ReadString('\n')
 				io.WriteString(conn, tc.answer)
 				time.Sleep(time.Second) // then quiet, the connection open
-			}()
-			te.ConsoleDir = dir
-			te.relayIsUs("srv1")
-			err = te.console().Send(context.Background(), "srv1", "status", 50*time.Millisecond)
+			})
+			err := te.console().Send(context.Background(), "srv1", "status", 50*time.Millisecond)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || fail.Code(err) != fail.CodeFailure) {
 				t.Fatalf("got %v (code %d), want %q", err, fail.Code(err), tc.wantErr)
 			}
@@ -344,4 +316,28 @@ func TestSendToAServerThatDoesNotRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serveConsoleConn serves name's console socket in a directory of its
+// own, as its relay (this process): serve gets the first connection
+// (serveConsole answers line by line).
+func serveConsoleConn(t *testing.T, te *tenv, name string, serve func(net.Conn)) {
+	t.Helper()
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, name))
+	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		serve(conn)
+	}()
+	te.ConsoleDir = dir
+	te.relayIsUs(name)
 }

@@ -366,14 +366,7 @@ func TestUpdatePolicyLeavesOutRefused(t *testing.T) {
 			}
 			rs := restartSD{te.sd, map[string]bool{clienv.UnitOf(c.failing): true}}
 			te.Connect = func(context.Context) (clienv.Systemd, error) { return rs, nil }
-			dir := t.TempDir()
-			bin := standin(t, dir)
-			depot := filepath.Join(dir, "depot")
-			mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
-			writeFile(t, filepath.Join(depot, "build"), "200")
-			if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			bin := steamcmdOfBuild200(t)
 			err := te.run(append([]string{"game", "update", "--steamcmd", bin}, c.policy...)...)
 			if fail.Code(err) != fail.CodeFailure || !strings.Contains(errText(err), "not restarted, a start would be refused (each keeps running as it is): "+strings.Join(c.invalid, ", ")) {
 				t.Fatalf("exit code %d: %v\n%s", fail.Code(err), err, te.out)
@@ -591,14 +584,7 @@ func TestUpdatePolicyFromUpdateEnv(t *testing.T) {
 			writeFile(t, page, "#!/bin/sh\ncat >>"+events+"; echo >>"+events+"\n")
 			os.Chmod(page, 0o755)
 			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+page+"\n")
-			dir := t.TempDir()
-			bin := standin(t, dir)
-			depot := filepath.Join(dir, "depot")
-			mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
-			writeFile(t, filepath.Join(depot, "build"), "200")
-			if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			bin := steamcmdOfBuild200(t)
 			err := te.run(append([]string{"game", "update", "--steamcmd", bin}, c.args...)...)
 			if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)
@@ -622,4 +608,18 @@ func TestUpdatePolicyFromUpdateEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// steamcmdOfBuild200 is a stand-in steamcmd whose depot holds build 200.
+func steamcmdOfBuild200(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := standin(t, dir)
+	depot := filepath.Join(dir, "depot")
+	mkdirs(t, filepath.Join(depot, "files", "left4dead2"))
+	writeFile(t, filepath.Join(depot, "build"), "200")
+	if err := os.WriteFile(filepath.Join(depot, "files", "srcds_run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

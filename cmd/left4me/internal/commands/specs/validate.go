@@ -213,7 +213,7 @@ func (e *Env) check(dir string, all []spec.Instance, alerts *Checked, asJSON boo
 			}
 			// Same resolution as a start: overlays and installation.
 			p, perr := prestart.PreviewStart(cfg, in.Name, s.StartPlan())
-			perr = atOverlay(in.File, s, perr)
+			perr = clienv.AtOverlay(in.File, s, perr)
 			if in.Err != nil && errors.Is(perr, prestart.ErrNoGame) {
 				perr = nil // said once the spec itself is right
 			}
@@ -317,17 +317,6 @@ func (e *Env) pick(all []spec.Instance, names []string) ([]spec.Instance, error)
 	return out, nil
 }
 
-// atOverlay places a problem with one overlay (say, its directory is
-// missing) on the spec line that names that overlay.
-func atOverlay(file string, s *spec.Spec, err error) error {
-	var le *prestart.LayerError
-	if s == nil || !errors.As(err, &le) || le.Index >= len(s.Overlays) {
-		return err
-	}
-	line, col := s.OverlayPosition(le.Index)
-	return &spec.Error{File: file, Line: line, Column: col, Field: fmt.Sprintf("overlays[%d]", le.Index), Msg: le.Err.Error()}
-}
-
 // previewWarnings are the preview's overlay warnings, each placed on the
 // spec line that names the overlay.
 func previewWarnings(file string, s *spec.Spec, p *prestart.Preview) []error {
@@ -336,7 +325,7 @@ func previewWarnings(file string, s *spec.Spec, p *prestart.Preview) []error {
 	}
 	out := make([]error, 0, len(p.Warnings))
 	for i := range p.Warnings {
-		out = append(out, atOverlay(file, s, &p.Warnings[i]))
+		out = append(out, clienv.AtOverlay(file, s, &p.Warnings[i]))
 	}
 	return out
 }
