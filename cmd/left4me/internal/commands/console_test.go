@@ -323,13 +323,7 @@ func TestSendToAServerThatDoesNotRead(t *testing.T) {
 // (serveConsole answers line by line).
 func serveConsoleConn(t *testing.T, te *tenv, name string, serve func(net.Conn)) {
 	t.Helper()
-	dir := t.TempDir()
-	mkdirs(t, filepath.Join(dir, name))
-	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l, dir := consoleListener(t, name)
 	go func() {
 		conn, err := l.Accept()
 		if err != nil {
@@ -340,4 +334,18 @@ func serveConsoleConn(t *testing.T, te *tenv, name string, serve func(net.Conn))
 	}()
 	te.ConsoleDir = dir
 	te.relayIsUs(name)
+}
+
+// consoleListener listens on name's console socket in a new console
+// directory, which it returns.
+func consoleListener(t *testing.T, name string) (net.Listener, string) {
+	t.Helper()
+	dir := t.TempDir()
+	mkdirs(t, filepath.Join(dir, name))
+	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, dir
 }

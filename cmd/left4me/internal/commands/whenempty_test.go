@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,13 +176,7 @@ func answeringConsole(t *testing.T, name, answer string) string {
 // line typed is noted in DIR/asked. It returns DIR.
 func serveConsole(t *testing.T, name string, answer func(line string) string) string {
 	t.Helper()
-	dir := t.TempDir()
-	mkdirs(t, filepath.Join(dir, name))
-	l, err := net.Listen("unix", filepath.Join(dir, name, "console.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l, dir := consoleListener(t, name)
 	log, err := os.Create(filepath.Join(dir, "asked"))
 	if err != nil {
 		t.Fatal(err)
