@@ -42,6 +42,13 @@ func Calendar(s string) string {
 	}
 	c := calParser{s: body}
 	if err := c.parse(); err != "" {
+		// systemd takes a time zone last (Europe/Berlin); this check
+		// takes UTC alone, so say that rather than where parsing stopped.
+		if i := strings.LastIndexByte(body, ' '); i > 0 && strings.ContainsAny(body[i+1:], "/ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			if rest := (calParser{s: body[:i]}); rest.parse() == "" {
+				return fmt.Sprintf("ends in the time zone %q: only UTC is taken here (\"%s UTC\"), or no zone for the host's local time", body[i+1:], body[:i])
+			}
+		}
 		return err
 	}
 	return ""

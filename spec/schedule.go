@@ -50,6 +50,7 @@ func (p *parser) schedule(v *yaml.Node) Schedule {
 		return sc
 	}
 	seen := map[string]*yaml.Node{}
+	deadlineBad := false
 	skip := p.duplicates(v, "schedule.")
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
@@ -64,7 +65,9 @@ func (p *parser) schedule(v *yaml.Node) Schedule {
 		case "backup":
 			sc.Backup = p.check(val, f, calendarMsg)
 		case "restart_deadline":
+			n := len(p.errs) + p.dropped
 			sc.RestartDeadline = p.duration(val, f, 0, maxRestartDeadline)
+			deadlineBad = len(p.errs)+p.dropped > n
 		case "restart_force":
 			sc.RestartForce = p.boolean(val, f)
 		case "restart_warn_at":
@@ -88,7 +91,7 @@ func (p *parser) schedule(v *yaml.Node) Schedule {
 				p.add(k, "schedule."+key, "goes with restart_force: true: without it nobody is warned, since an occupied server is left running")
 			}
 		}
-	} else if sc.RestartDeadline == 0 && seen["restart_deadline"] != nil {
+	} else if sc.RestartDeadline == 0 && seen["restart_deadline"] != nil && !deadlineBad { // a bad one is said once
 		p.add(seen["restart_deadline"], "schedule.restart_deadline", "0 with restart_force would restart an occupied server at once with no warning; give a deadline (e.g. 30m), or restart_force: false")
 	}
 	return sc

@@ -44,6 +44,7 @@ func TestParseScheduleErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"schedule:\n  restart: \"*-*-* 25:00\"\n", `a.yaml:3:12: schedule.restart: "*-*-* 25:00" is not a calendar event systemd takes: hour 25: out of range 0..23`},
 		{"schedule:\n  backup: never\n", `a.yaml:3:11: schedule.backup: "never" is not a calendar event systemd takes`},
+		{"schedule:\n  restart: \"*-*-* 05:00 Europe/Berlin\"\n", `a.yaml:3:12: schedule.restart: "*-*-* 05:00 Europe/Berlin" is not a calendar event systemd takes: ends in the time zone "Europe/Berlin": only UTC is taken here ("*-*-* 05:00 UTC"), or no zone for the host's local time`},
 		{"schedule: {backup: daily, restart_deadline: 1h}\n", "a.yaml:2:27: schedule.restart_deadline: only means something with schedule.restart"},
 		{"schedule: {restart: daily, restart_force: false, restart_warn_at: [1m]}\n", "a.yaml:2:50: schedule.restart_warn_at: goes with restart_force: true"},
 		{"schedule: {restart: daily, restart_deadline: 0s}\n", "a.yaml:2:28: schedule.restart_deadline: 0 with restart_force"},
@@ -59,6 +60,12 @@ func TestParseScheduleErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q:\n got %v\nwant %s", c.src, err, c.want)
 		}
+	}
+	// A deadline that is no duration is said once, not also as a 0 with
+	// restart_force (operator review).
+	_, err := Parse("a.yaml", []byte("port: 27015\nschedule: {restart: daily, restart_deadline: 1d}\n"))
+	if err == nil || strings.Contains(err.Error(), "0 with restart_force") {
+		t.Errorf("restart_deadline: 1d: %v", err)
 	}
 }
 
