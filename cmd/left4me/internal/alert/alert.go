@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/safepath"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/specfile"
 )
@@ -399,46 +400,13 @@ func group(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// trusted refuses to run path unless it and every directory above it are
-// root's (or ours) and writable by nobody else, as sshd checks the
-// commands it runs for others (safe_path, OpenSSH misc.c): whoever can
-// change it would run code as root at the next alert. The directories of
-// the path as written are checked too (a link in one others can write
-// could be pointed elsewhere), and the path the links lead to is what
-// runs, so nothing swapped after the check is run. A sticky directory
-// (/tmp) passes: in it, only its owner and the entry's may rename or
-// remove the entry below, which is checked too.
+// trusted refuses to run path, as root, unless only root can change it
+// (safepath.Check): whoever could would run code as root at the next
+// alert.
 func trusted(path string) (string, error) {
-	real, err := filepath.EvalSymlinks(path)
+	real, err := safepath.Check(path)
 	if err != nil {
-		return "", err
-	}
-	if err := safeChain(real, unix.Stat, true); err != nil {
-		return "", err
-	}
-	if err := safeChain(filepath.Dir(filepath.Clean(path)), unix.Lstat, false); err != nil {
-		return "", err
+		return "", fmt.Errorf("not run: %w", err)
 	}
 	return real, nil
-}
-
-// safeChain checks p (the program itself if file) and each directory
-// above it with stat.
-func safeChain(p string, stat func(string, *unix.Stat_t) error, file bool) error {
-	me := uint32(os.Geteuid())
-	for first := file; ; first = false {
-		var st unix.Stat_t
-		if err := stat(p, &st); err != nil {
-			return fmt.Errorf("stat %s: %w", p, err)
-		}
-		sticky := st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&unix.S_ISVTX != 0 && !first
-		link := st.Mode&unix.S_IFMT == unix.S_IFLNK // its mode means nothing
-		if st.Uid != 0 && st.Uid != me || !link && st.Mode&0o022 != 0 && !sticky {
-			return fmt.Errorf("not run: %s is owned by uid %d with mode %o; it runs as root, so it and the directories above it must be root's and writable by nobody else", p, st.Uid, st.Mode&0o7777)
-		}
-		if p == "/" {
-			return nil
-		}
-		p = filepath.Dir(p)
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/safepath"
 	"github.com/left4me/left4me/spec"
 	"github.com/left4me/left4me/spec/layout"
 	"github.com/left4me/left4me/spec/specfile"
@@ -99,7 +100,27 @@ func LoadDef(l layout.Layout, name string) (*Definition, error) {
 	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: builder: %s is not a regular file (the script that fills the layer)", file, d.Builder)
 	}
+	if err := trust(d); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// trust refuses, when we run as root, a definition or builder that others
+// could change (safepath.Check). The builder runs sandboxed as the build
+// user, but what it puts in the layer reaches every server that mounts
+// the overlay: whoever could change either would ship code into them.
+func trust(d *Definition) error {
+	if os.Geteuid() != 0 {
+		return nil // not root: no build, nothing a user could not do anyway
+	}
+	if _, err := safepath.Check(d.File); err != nil {
+		return fmt.Errorf("overlay definition refused: %w", err)
+	}
+	if _, err := safepath.Check(d.Builder); err != nil {
+		return fmt.Errorf("%s: builder refused: %w", d.File, err)
+	}
+	return nil
 }
 
 // ParseDef parses a definition; file is for messages. Every problem is

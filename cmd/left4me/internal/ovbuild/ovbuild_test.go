@@ -537,3 +537,51 @@ func TestGCDeletesAfterTheLocks(t *testing.T) {
 		t.Errorf("after gc: %+v", vs)
 	}
 }
+
+// A definition or builder that others could change is refused as root:
+// the builder runs sandboxed, but what it builds reaches every server
+// that mounts the overlay (operator review: a local user could ship a
+// plugin into all servers).
+func TestLoadDefRefusesWhatOthersCanChange(t *testing.T) {
+	testroot.Require(t, "gives files to another user")
+	for _, tc := range []struct {
+		name string
+		file string // relative to the definitions' directory
+		mode os.FileMode
+		uid  int
+		want string // "" passes
+	}{
+		{"root's", "mods.sh", 0o644, 0, ""},
+		{"world-writable builder", "mods.sh", 0o666, 0, "%D/mods.yaml: builder refused: %D/mods.sh is owned by uid 0 with mode 666"},
+		{"group-writable builder", "mods.sh", 0o664, 0, "builder refused: %D/mods.sh is owned by uid 0 with mode 664"},
+		{"a user's builder", "mods.sh", 0o644, 1000, "builder refused: %D/mods.sh is owned by uid 1000 with mode 644"},
+		{"a user's definition", "mods.yaml", 0o644, 1000, "overlay definition refused: %D/mods.yaml is owned by uid 1000 with mode 644"},
+		{"world-writable definition", "mods.yaml", 0o666, 0, "overlay definition refused: %D/mods.yaml is owned by uid 0 with mode 666"},
+		{"world-writable definitions' directory", ".", 0o777, 0, "overlay definition refused: %D is owned by uid 0 with mode 777"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := layout.Layout{ConfigDir: t.TempDir(), Root: t.TempDir()}
+			dir := DefDir(l)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for n, body := range map[string]string{"mods.yaml": "builder: mods.sh\n", "mods.sh": "echo hi\n"} {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := filepath.Join(dir, tc.file)
+			if err := os.Chmod(p, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(p, tc.uid, -1); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadDef(l, "mods")
+			want := strings.ReplaceAll(tc.want, "%D", dir)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Fatalf("got %v, want %q", err, want)
+			}
+		})
+	}
+}

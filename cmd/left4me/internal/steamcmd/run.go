@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/left4me/left4me/cmd/left4me/internal/safepath"
 )
 
 // Config says how to run steamcmd.
@@ -47,6 +49,27 @@ func Find(path string) (string, error) {
 	return "", fmt.Errorf("steamcmd not found in PATH nor at %s: install it (Debian: enable non-free, `dpkg --add-architecture i386`, `apt-get install steamcmd`) or pass --steamcmd PATH (or set LEFT4ME_STEAMCMD)", strings.Join(Candidates(), ", "))
 }
 
+// Check refuses, when we run as root, a steamcmd at path that others
+// could change (safepath.Check): root runs it, so whoever could change it
+// would run code as root.
+func Check(path string) error {
+	if os.Geteuid() != 0 {
+		return nil // a user runs what they may change anyway
+	}
+	_, err := safepath.Check(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return notFound(path)
+	case err != nil:
+		return fmt.Errorf("steamcmd not run: %w", err)
+	}
+	return nil
+}
+
+func notFound(path string) error {
+	return fmt.Errorf("steamcmd %s: not found: install it or pass --steamcmd PATH", path)
+}
+
 // scriptFD is the descriptor number the script has in steamcmd.
 const scriptFD = 3
 
@@ -62,6 +85,9 @@ const stopGrace = 10 * time.Second
 // reported success (it has exited 0 after failures).
 func Run(ctx context.Context, c Config, script, secret string, onLine func(string)) (Result, error) {
 	var res Result
+	if err := Check(c.Path); err != nil {
+		return res, err
+	}
 	if err := os.MkdirAll(c.Home, 0o700); err != nil {
 		return res, fmt.Errorf("steamcmd home %s: %w", c.Home, err)
 	}
@@ -113,7 +139,7 @@ func Run(ctx context.Context, c Config, script, secret string, onLine func(strin
 	if err != nil {
 		pw.Close()
 		if errors.Is(err, fs.ErrNotExist) {
-			return res, fmt.Errorf("steamcmd %s: not found: install it or pass --steamcmd PATH", c.Path)
+			return res, notFound(c.Path)
 		}
 		return res, fmt.Errorf("start steamcmd %s: %w", c.Path, err)
 	}

@@ -135,6 +135,9 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) (err error) {
 	if err := e.needRoot(op); err != nil {
 		return err
 	}
+	if err := e.refused(c.Context, op, e.checkUpdateEnv()); err != nil {
+		return err
+	}
 	policy, deadline := policyNever, time.Duration(0)
 	if !install {
 		var perr error
@@ -154,6 +157,9 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) (err error) {
 	}
 	sc, err := e.steamConfig(c)
 	if err != nil {
+		return err
+	}
+	if err := e.refused(c.Context, op, steamcmd.Check(sc.Path)); err != nil {
 		return err
 	}
 	req := game.Request{Install: install, Login: c.String("login"), GuardCode: c.String("guard-code"), Validate: c.Bool("validate"), Force: c.Bool("force")}
