@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -176,7 +178,7 @@ func (w *walker) stage(fd int, rel string, members []string, before []stamp) ([]
 			return nil, fmt.Errorf("%s: %w (grew past %d bytes)", w.where(c.rel), ErrChanged, w.stageMax())
 		}
 		var buf bytes.Buffer
-		c.sum, c.head, err = readSegs(c.f, c.segs, &buf)
+		err = copySegs(c.f, c.segs, &buf) // its digest only if needed (stillHolds)
 		c.f.Close()
 		if err != nil {
 			return nil, w.copyErr(c.rel, err)
@@ -225,11 +227,17 @@ func (w *walker) stream(fd int, rel string, members []string, before []stamp, de
 }
 
 // check: every member is as it was before its copy (a directory's
-// content was checked below it), or is a regular file that still holds
-// what was copied of it (appended to meanwhile: a log, a demo being
-// recorded, a WAL taking commits), so the copy is the group at one
-// instant.
+// content was checked below it), or, in a group without a SQLite side
+// file, is a regular file that still holds what was copied of it
+// (appended to meanwhile: a log, a demo being recorded), so the copy is
+// the group at one instant. A database with a side file (a -wal taking
+// commits, a -journal) must be unchanged, every member of it: its
+// pages and its log change in place and together (a checkpoint writes
+// the log's frames into the database, a restarted log is written over
+// its old frames), so no part of it is a prefix that can be trusted;
+// such a group is copied again after a pause instead (group).
 func (w *walker) check(fd int, rel string, members []string, before []stamp, copies []*fileCopy) error {
+	sqlite := slices.ContainsFunc(before[1:], func(s stamp) bool { return s.exists })
 	for i, m := range members {
 		after, err := w.lstat(fd, m, rel, i > 0)
 		if err != nil {
@@ -239,52 +247,14 @@ func (w *walker) check(fd int, rel string, members []string, before []stamp, cop
 		if b.typ == unix.S_IFDIR && after.typ == unix.S_IFDIR && b.ino == after.ino {
 			continue
 		}
-		if after == b || copies[i] == nil {
-			if after != b {
-				return fmt.Errorf("%s: %w", w.where(join(rel, m)), ErrChanged)
-			}
+		if after == b {
 			continue
 		}
-		if !w.stillHolds(fd, m, copies[i], after) && !(i == walMember && w.walHolds(fd, m, copies[i], after)) {
+		if sqlite || i > 0 || copies[i] == nil || !w.stillHolds(fd, m, copies[i], after) {
 			return fmt.Errorf("%s: %w", w.where(join(rel, m)), ErrChanged)
 		}
 	}
 	return nil
-}
-
-// walMember is the index of the -wal in a group (see sqliteSide).
-const walMember = 2
-
-// walHeader is the length of a WAL's header (sqlite.org/fileformat2.html
-// section 4.1), which holds the salts every valid frame repeats.
-const walHeader = 32
-
-// walHolds: a WAL (the database and its journal were checked unchanged
-// before it) that only took new frames during its copy. SQLite writes a
-// WAL's frames in order after the last valid one, over the frames of an
-// earlier generation once it restarted the log (the file is not
-// shortened, so this is not an append), and rewrites the header (new
-// salts) only when it restarts it, which it does after a checkpoint,
-// which writes the database. So with the database unchanged and the
-// header as copied, the copy holds every frame the database needs and,
-// after them, frames new or old; SQLite's recovery keeps the frames whose
-// salts and running checksum are right, up to the last commit among them
-// (sqlite.org/walformat.html, "WAL recovery"), so the copy opens as the
-// database at one commit. The -shm is rebuilt from the WAL by the first
-// connection after a restore.
-func (w *walker) walHolds(dir int, name string, c *fileCopy, after stamp) bool {
-	b := c.before
-	if !after.exists || after.typ != unix.S_IFREG || after.ino != b.ino || after.size < b.size || len(c.head) < walHeader {
-		return false
-	}
-	again, err := w.open(dir, name, c.rel, b, -1)
-	if err != nil {
-		return false
-	}
-	defer again.f.Close()
-	head := make([]byte, walHeader)
-	n, err := again.f.ReadAt(head, 0)
-	return n == walHeader && err == nil && bytes.Equal(head, c.head[:walHeader])
 }
 
 // stillHolds: the file (after is its stat now) is the one copied, no
@@ -308,8 +278,12 @@ func (w *walker) stillHolds(dir int, name string, c *fileCopy, after stamp) bool
 	if err != nil {
 		return false
 	}
-	sum, _, err := readSegs(again.f, segs, io.Discard)
-	return err == nil && sum == c.sum
+	sum, err := readSegs(again.f, segs, io.Discard)
+	want := c.sum
+	if c.data != nil {
+		want = digestOf(c.segs, c.data)
+	}
+	return err == nil && sum == want
 }
 
 func join(rel, name string) string {
@@ -438,7 +412,6 @@ type fileCopy struct {
 	segs   []segment
 	data   []byte // the segments' data, when copied into memory
 	sum    [sha256.Size]byte
-	head   []byte // the first bytes, for walHolds
 }
 
 // cost is what the copy adds to the archive: the data, and the map of a
@@ -505,7 +478,7 @@ func (w *walker) file(dir int, name, rel string, b stamp) (*fileCopy, error) {
 	}
 	defer c.f.Close()
 	err = w.writeFile(c, func(out io.Writer) (err error) {
-		c.sum, c.head, err = readSegs(c.f, c.segs, out)
+		c.sum, err = readSegs(c.f, c.segs, out)
 		return err
 	})
 	w.copied(rel)
@@ -541,38 +514,43 @@ func (w *walker) writeFile(c *fileCopy, data func(io.Writer) error) error {
 	return nil
 }
 
-// headOf keeps the first walHeader bytes of a file's data, when they are
-// its first bytes.
-type headOf struct{ b []byte }
-
-func (h *headOf) Write(p []byte) (int, error) {
-	if n := walHeader - len(h.b); n > 0 {
-		h.b = append(h.b, p[:min(n, len(p))]...)
-	}
-	return len(p), nil
-}
-
 // readSegs copies segs of f to out and returns a digest of the map and
 // the data, to tell later whether f still holds them.
-// The first bytes of the file (head) are kept too, for walHolds.
-func readSegs(f *os.File, segs []segment, out io.Writer) (sum [sha256.Size]byte, head []byte, err error) {
+func readSegs(f *os.File, segs []segment, out io.Writer) (sum [sha256.Size]byte, err error) {
+	h := segsHash(segs)
+	err = copySegs(f, segs, io.MultiWriter(out, h))
+	return [sha256.Size]byte(h.Sum(nil)), err
+}
+
+// digestOf is readSegs's digest of a copy held in memory (data, the
+// segments' bytes in order), made only when it is needed: a group copied
+// into memory is mostly found unchanged, and hashing it at each copy
+// would take longer than the copy, which then more often spans a write.
+func digestOf(segs []segment, data []byte) [sha256.Size]byte {
+	h := segsHash(segs)
+	h.Write(data)
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+// segsHash is a digest begun with the map of segs.
+func segsHash(segs []segment) hash.Hash {
 	h := sha256.New()
 	for _, s := range segs {
 		binary.Write(h, binary.LittleEndian, [2]int64{s.off, s.n})
 	}
-	var hd headOf
-	to := io.MultiWriter(out, h)
-	if len(segs) > 0 && segs[0].off == 0 {
-		to = io.MultiWriter(out, h, &hd)
-	}
+	return h
+}
+
+// copySegs copies segs of f to to.
+func copySegs(f *os.File, segs []segment, to io.Writer) error {
 	for _, s := range segs {
 		n, err := io.Copy(to, io.NewSectionReader(f, s.off, s.n))
 		if err != nil {
-			return sum, nil, err
+			return err
 		}
 		if n < s.n {
-			return sum, nil, fmt.Errorf("%w (truncated)", ErrChanged)
+			return fmt.Errorf("%w (truncated)", ErrChanged)
 		}
 	}
-	return [sha256.Size]byte(h.Sum(nil)), hd.b, nil
+	return nil
 }
