@@ -38,6 +38,24 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// Run by a user other than root, the upper layers and backups (root's)
+// are left out, and it says so rather than leave an alert on a backup's
+// age reading nothing (operator review).
+func TestMetricsNotRootSaysWhatIsLeftOut(t *testing.T) {
+	for _, euid := range []int{0, 1000} {
+		te := newEnv(t)
+		te.Euid = euid
+		te.spec(t, "srv1", "port: 27015\n")
+		if err := te.run("metrics"); err != nil {
+			t.Fatal(err)
+		}
+		said := strings.Contains(te.err.String(), "not root: l4d2_upper_bytes and l4d2_backup_last_timestamp_seconds are left out")
+		if said != (euid != 0) {
+			t.Errorf("euid %d: stderr %q", euid, te.err)
+		}
+	}
+}
+
 // The exporter (left4me-metrics@.service): one process serves every
 // connection; connections that send nothing keep no scrape out and end
 // nobody's run with an error.
