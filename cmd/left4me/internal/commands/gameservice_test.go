@@ -130,6 +130,11 @@ func TestGameUpdateService(t *testing.T) {
 				if got := slices.Contains(te.sd.calls, "stop "+unit); got == tc.running {
 					t.Errorf("stopped: %v, want %v (%v)", got, !tc.running, te.sd.calls)
 				}
+				// A stop asked for is no failure: the host is not left
+				// "degraded" by it (operator review).
+				if got := slices.Contains(te.sd.calls, "reset-failed "+unit); got == tc.running {
+					t.Errorf("reset-failed: %v, want %v (%v)", got, !tc.running, te.sd.calls)
+				}
 				return
 			}
 			if got := slices.Contains(te.sd.calls, "start "+unit); got != tc.started {

@@ -119,6 +119,11 @@ func (e *Env) stopUpdate(sd clienv.Systemd, cursor *string) error {
 	if err != nil {
 		return fmt.Errorf("interrupted; stopping %s: %w", UpdateUnit, err)
 	}
+	// Stopped as asked: its run ends failed (the update exits non-zero
+	// on SIGTERM), which would leave the host "degraded" for nothing.
+	if err := sd.ResetFailed(ctx, UpdateUnit); err != nil {
+		fmt.Fprintf(e.Stderr, "%s stopped; could not clear its failed state: %v\n", UpdateUnit, err)
+	}
 	return fmt.Errorf("interrupted: %s stopped; the current installation stays: %w", UpdateUnit, context.Canceled)
 }
 
