@@ -3,11 +3,12 @@ package units
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/left4me/left4me/tests/unitverify"
 )
 
 // unitFile is a unit file's settings: "Section.Key" to its values in order.
@@ -73,16 +74,9 @@ func TestMetricsUnits(t *testing.T) {
 // systemd itself reads the metrics units as we mean them: Service= may
 // name an instance of the template, and no key is unknown.
 func TestMetricsUnitsVerify(t *testing.T) {
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is missing")
-		}
-		t.Skip("systemd-analyze not installed")
-	}
+	unitverify.Need(t)
 	dir, bin := t.TempDir(), filepath.Join(t.TempDir(), "left4me")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	unitverify.Executables(t, bin)
 	for _, u := range []string{"left4me-metrics.socket", "left4me-metrics@.service"} {
 		text, err := os.ReadFile(u)
 		if err != nil {
@@ -93,19 +87,6 @@ func TestMetricsUnitsVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("systemd-analyze", "verify", "--man=no",
+	unitverify.Check(t, []string{"left4me-"},
 		filepath.Join(dir, "left4me-metrics.socket"), filepath.Join(dir, "left4me-metrics@9788.service"))
-	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=notice")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ours []string
-	for _, l := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(l, "left4me-") {
-			ours = append(ours, l)
-		}
-	}
-	if err != nil || len(ours) > 0 {
-		t.Fatalf("systemd-analyze verify: %v\n%s", err, stderr.String())
-	}
 }
