@@ -18,7 +18,10 @@
 // files; not a main thread spinning without a pause); with HANG_TIMEOUT
 // 0, while the relay itself runs and its socket count goes on (systemd
 // gives such a unit layout.RelayWatchdog). Without the variable it
-// reports ready at once. At SIGTERM it types "quit" into the console.
+// reports ready at once. Its status line (STATUS=) says whether the
+// server answers, with its players, or how it is alive, or that it
+// hibernates as its console said (left4me list reads that: nobody is on
+// it). At SIGTERM it types "quit" into the console.
 // Under systemd, a server whose user holds more than layout.MaxSockets
 // of the host's ephemeral ports (UDP and TCP) is killed, and the relay
 // exits layout.SocketKillStatus.
@@ -106,6 +109,7 @@ func main() {
 		diag.PrintError(os.Stderr, prog, err)
 	}
 	notify := relay.Notifier{Conn: conn}.Notify
+	l.notify = notify
 	o := relay.Options{Listener: console, Socket: os.Getenv("LEFT4ME_CONSOLE"), Allowed: relay.InAdminGroup("/etc"),
 		Stop: "quit", Started: func(pid int) { l.pid <- pid; engine <- pid }, Line: l.line}
 	if pc.addr == "" {
@@ -160,9 +164,10 @@ type life struct {
 	kick        chan struct{} // a line came: ask for readiness again now
 	lines       atomic.Uint64
 	cause       atomic.Value // string
-	hibernating atomic.Bool
+	hibernating atomic.Bool  // its console said so last (hibernate)
 	steamUp     atomic.Bool
-	port        uint16 // the game port, for the server's sockets
+	notify      func(string) error // nil: systemd is not told
+	port        uint16             // the game port, for the server's sockets
 	others      []rolePort
 	eng         *probe.Engine
 	seen        uint64
@@ -181,10 +186,11 @@ func (l *life) line(b []byte) {
 	if why := steamCause(b); why != "" && l.cause.Load() == nil {
 		l.cause.Store(why)
 	}
-	// The line CS:GO-branch engines print when the map is loaded and
-	// nobody is on (operators' logs): up, though not answering.
-	if bytes.HasPrefix(b, []byte("Server is hibernating")) {
-		l.hibernating.Store(true)
+	switch string(bytes.TrimRight(b, "\r\n")) {
+	case hibernatingLine:
+		l.hibernate(true)
+	case wakingLine:
+		l.hibernate(false)
 	}
 	// Logged on to Steam: the engine activates Steam when the server
 	// becomes active, its map loaded (SV_InitGameServerSteam,
@@ -193,6 +199,36 @@ func (l *life) line(b []byte) {
 	if bytes.HasPrefix(b, []byte("Connection to Steam servers successful")) {
 		l.steamUp.Store(true)
 	}
+}
+
+// The lines the engine prints as it starts and stops hibernating, each
+// once at the change: an L4D2 dedicated server's console shows both as
+// sv_hibernate_when_empty is turned off and on again with nobody on
+// (alliedmodders/sourcemod#2151), and CGameServer::SetHibernating prints
+// them only when its state changes (engine/sv_main.cpp, cstrike15_src).
+// It hibernates once its map is loaded with no human on, and when the
+// last one leaves (UpdateHibernationState): up, though it answers no
+// query (probe.Ready), with nobody on it (probe.HibernatingStatus). Only a
+// whole line counts: a player's chat is printed as "NAME: TEXT".
+const (
+	hibernatingLine = "Server is hibernating"
+	wakingLine      = "Server waking up from hibernation"
+)
+
+// hibernate records what the console said of hibernation and, at a
+// change, tells systemd, so that the unit's status line (which
+// `left4me list` reads) follows it even where no watch updates it
+// (hang_timeout 0). The watch's next line may race this one; an answer to
+// A2S, which an awake server gives, wins in list anyway.
+func (l *life) hibernate(on bool) {
+	if l.hibernating.Swap(on) == on || l.notify == nil {
+		return
+	}
+	status := probe.HibernatingStatus("")
+	if !on {
+		status = "awake: its console said it woke from hibernation"
+	}
+	_ = l.notify("STATUS=" + status)
 }
 
 // steamCause recognizes the lines of a server whose Steam library did not
@@ -297,8 +333,12 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		}
 		ready.Store(true)
 		status := fmt.Sprintf("STATUS=answering A2S_INFO: %d/%d players, map %s", info.Players, info.MaxPlayers, info.Map)
-		if info == (a2s.Info{}) {
-			status = "STATUS=up, not answering A2S_INFO (hibernating or a query limit)"
+		switch {
+		case info != (a2s.Info{}):
+		case l.hibernating.Load():
+			status = "STATUS=" + probe.HibernatingStatus("")
+		default:
+			status = "STATUS=up, not answering A2S_INFO (a query limit?)"
 		}
 		if err := notify("READY=1\n" + status); err != nil {
 			diag.PrintError(os.Stderr, prog, fmt.Errorf("tell systemd the server is ready: %w", err))
@@ -313,7 +353,7 @@ func watch(pc probeConfig, ready *atomic.Bool, l *life, noMaster bool, notify fu
 		return
 	}
 	_, _ = l.alive() // the first sample
-	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf, l.alive); err != nil {
+	if err := probe.Watch(ctx, pc.addr, probe.Interval(pc.hang), pc.hang, notify, logf, l.alive, l.hibernating.Load); err != nil {
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("A2S watch: %w", err))
 	}
 }

@@ -121,6 +121,50 @@ func TestSteamCause(t *testing.T) {
 	}
 }
 
+// What the relay learns of hibernation from the console, and what it
+// tells systemd at each change (the unit's status line, read by list):
+// only the engine's whole lines count, each change is told once.
+func TestHibernationLines(t *testing.T) {
+	const asleep = "STATUS=hibernating: no players (its console said so), not answering A2S_INFO"
+	const awake = "STATUS=awake: its console said it woke from hibernation"
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  bool     // hibernating after them
+		told  []string // what systemd was told, in order
+	}{
+		{"nothing said", []string{"Connection to Steam servers successful."}, false, nil},
+		{"empty at start", []string{"Connection to Steam servers successful.", "Server is hibernating"}, true, []string{asleep}},
+		{"a terminal's line end", []string{"Server is hibernating\r"}, true, []string{asleep}},
+		{"a player came", []string{"Server is hibernating", `Client "Ellis" connected (10.0.0.2:27005).`, "Server waking up from hibernation"}, false, []string{asleep, awake}},
+		{"and left again", []string{"Server is hibernating", "Server waking up from hibernation", "Server is hibernating"}, true, []string{asleep, awake, asleep}},
+		{"said once per change", []string{"Server is hibernating", "Server is hibernating"}, true, []string{asleep}},
+		{"awake from the start", []string{"Server waking up from hibernation"}, false, nil},
+		{"a player's chat", []string{"Ellis: Server is hibernating"}, false, nil},
+		{"a player named so", []string{`Client "Server is hibernating" connected (10.0.0.2:27005).`}, false, nil},
+		{"not the whole line", []string{"Server is hibernating. Shutting down right now"}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var told []string
+			l := &life{kick: make(chan struct{}, 1), notify: func(s string) error { told = append(told, s); return nil }}
+			for _, line := range tc.lines {
+				l.line([]byte(line + "\n"))
+			}
+			if got := l.hibernating.Load(); got != tc.want {
+				t.Errorf("hibernating %v, want %v", got, tc.want)
+			}
+			if strings.Join(told, "|") != strings.Join(tc.told, "|") {
+				t.Errorf("told systemd %q, want %q", told, tc.told)
+			}
+			for _, s := range told {
+				if got := probe.Hibernating(strings.TrimPrefix(s, "STATUS=")); got != (s == asleep) {
+					t.Errorf("probe.Hibernating(%q) = %v", s, got)
+				}
+			}
+		})
+	}
+}
+
 // The server that is up must hold its game port: answers on a port the
 // engine does not hold come from another process, and the engine moved.
 // TestOwnsRCON: the engine's RCON listener on its game port (TCP) must

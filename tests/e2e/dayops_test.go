@@ -431,6 +431,31 @@ func TestMetrics(t *testing.T) {
 	if out, err := c.Run(t, "left4me", "players", "down"); err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Errorf("players of a stopped server: %v\n%s", err, out)
 	}
+	// list: the hibernating server has nobody on it, as its console said
+	// (its relay's status line), though it answers no query; one that
+	// answers is counted; a stopped one's count is unknown.
+	listed := c.MustRun(t, "left4me", "list")
+	for name, want := range map[string]string{"sleepy": " active, hibernating 0 0 ", "srv": " active 3 0 ", "down": " inactive - - "} {
+		if row := rowOf(listed, name); !strings.Contains(row, want) {
+			t.Errorf("list's row of %s lacks %q:\n%s", name, want, listed)
+		}
+	}
+	if show := c.MustRun(t, "systemctl", "show", "-p", "StatusText", "l4d2@sleepy.service"); !strings.Contains(show, "StatusText=hibernating: no players") {
+		t.Errorf("sleepy's status line: %s", show)
+	}
+	var rows []struct {
+		Name        string `json:"name"`
+		Humans      *int   `json:"humans"`
+		Hibernating bool   `json:"hibernating"`
+	}
+	if err := json.Unmarshal([]byte(c.MustRun(t, "left4me", "list", "--json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if hib := r.Name == "sleepy"; r.Hibernating != hib || hib && (r.Humans == nil || *r.Humans != 0) {
+			t.Errorf("list --json: %s hibernating %v, humans %v", r.Name, r.Hibernating, r.Humans)
+		}
+	}
 
 	c.MustRun(t, "systemctl", "start", "left4me-metrics.socket")
 	var resp []byte

@@ -226,6 +226,15 @@ func TestEngines(t *testing.T) {
 		if j := c.Journal(t, "l4d2@hibernate.service"); !strings.Contains(j, "ready: the server hibernates") {
 			t.Errorf("hibernate:\n%s", j)
 		}
+		// list: hibernate has nobody on it, as its console said, while its
+		// watch runs; nomaster answers nothing and its console said
+		// nothing of its players: unknown.
+		listed := c.MustRun(t, "left4me", "list")
+		for name, want := range map[string]string{"hibernate": " active, hibernating 0 0 ", "nomaster": " active - - "} {
+			if row := rowOf(listed, name); !strings.Contains(row, want) {
+				t.Errorf("list's row of %s lacks %q:\n%s", name, want, listed)
+			}
+		}
 		if j := c.Journal(t, "l4d2@nomaster.service"); !strings.Contains(j, "ready: started with -nomaster") {
 			t.Errorf("nomaster:\n%s", j)
 		}

@@ -108,6 +108,17 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// rowOf is the line of a table (out) whose first field is name, its
+// fields one space apart; "" when there is none.
+func rowOf(out, name string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == name {
+			return strings.Join(f, " ")
+		}
+	}
+	return ""
+}
+
 // hasRow reports whether some line of out has the fields in order.
 func hasRow(out string, fields ...string) bool {
 	for _, l := range strings.Split(out, "\n") {

@@ -59,12 +59,16 @@ type engineMode struct {
 	// hibernate: a server with no human on it hibernates, at its start
 	// and whenever the last human leaves (CGameServer::
 	// UpdateHibernationState, engine/sv_main.cpp, cstrike15_src; bots do
-	// not count and are punted): it prints "Server is
-	// hibernating" (CS:GO's line, as in operators' logs), sleeps per frame
-	// (sv_hibernate_ms; LinuxGSM#949: console input lags while
-	// hibernating) and, as L4D2 servers do since the June 2021 update,
-	// stops answering queries (ValveSoftware/Source-1-Games#3611: it
-	// "disappear[s] from server list when hibernating").
+	// not count and are punted): it prints "Server is hibernating", once
+	// at the change (SetHibernating, same file; an L4D2 dedicated
+	// server's console shows the line, alliedmodders/sourcemod#2151),
+	// sleeps per frame (sv_hibernate_ms; LinuxGSM#949: console input
+	// lags while hibernating) and, as L4D2 servers do since the June
+	// 2021 update, stops answering queries (ValveSoftware/
+	// Source-1-Games#3611: it "disappear[s] from server list when
+	// hibernating"). The engine prints "Server waking up from
+	// hibernation" when a human comes (the same two sources); no human
+	// ever comes to the stand-in, so it never wakes.
 	hibernate bool
 	// lan: Steam failed to start, so the server runs in LAN mode and
 	// never answers A2S, which goes through the Steam library in Source

@@ -121,9 +121,11 @@ func (s *server) humans() int {
 	return int(info.Players) - int(info.Bots)
 }
 
-// hibernate puts the server to sleep once: it says so (CS:GO's line, as
-// operators' logs show it), and its queries go unanswered from then on,
-// as L4D2's since the June 2021 update (engineMode.hibernate).
+// hibernate puts the server to sleep once: it says so, as the engine does
+// only at the change (SetHibernating, engine/sv_main.cpp, cstrike15_src;
+// L4D2's line, alliedmodders/sourcemod#2151), and its queries go
+// unanswered from then on, as L4D2's since the June 2021 update
+// (engineMode.hibernate).
 func (s *server) hibernate(out io.Writer) {
 	if s.hibernating.Swap(true) {
 		return

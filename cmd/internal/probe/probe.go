@@ -124,9 +124,11 @@ type Alive func() (ok bool, how string)
 
 // Watch queries addr every interval until ctx ends. An answer, or else
 // another sign of life (alive), feeds the watchdog (WATCHDOG=1) and updates
-// the unit's status line; after hang without any, Watch says the server
-// is unresponsive and keeps the watchdog starving, so systemd restarts it.
-func Watch(ctx context.Context, addr string, interval, hang time.Duration, notify Notifier, logf Logf, alive Alive) error {
+// the unit's status line, which says that the server hibernates while
+// hibernating (nil: never) reports that its console said so; after hang
+// without any, Watch says the server is unresponsive and keeps the
+// watchdog starving, so systemd restarts it.
+func Watch(ctx context.Context, addr string, interval, hang time.Duration, notify Notifier, logf Logf, alive Alive, hibernating func() bool) error {
 	lastOK := time.Now()
 	warned, declared, quiet := false, false, false
 	tick := time.NewTicker(interval)
@@ -155,7 +157,11 @@ func Watch(ctx context.Context, addr string, interval, hang time.Duration, notif
 				logf("not answering A2S_INFO on %s, but alive (%s): a map load, hibernation, -nomaster or a query limit, not a hang", addr, how)
 			}
 			lastOK, warned, declared, quiet = now, false, false, true
-			if err := notify("WATCHDOG=1\nSTATUS=alive (" + how + "), not answering A2S_INFO"); err != nil {
+			status := "alive (" + how + "), not answering A2S_INFO"
+			if hibernating != nil && hibernating() {
+				status = HibernatingStatus(how)
+			}
+			if err := notify("WATCHDOG=1\nSTATUS=" + status); err != nil {
 				return fmt.Errorf("notify systemd: %w", err)
 			}
 		case !declared && now.Sub(lastOK) >= hang-interval:

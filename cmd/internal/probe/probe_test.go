@@ -81,14 +81,20 @@ func TestReadyNeverAnswers(t *testing.T) {
 }
 
 // Watch feeds the watchdog while answers come, then declares the server
-// unresponsive and stops feeding it.
+// unresponsive and stops feeding it. A silent server whose console said
+// it hibernates has a status line that says so (list reads it there).
 func TestWatch(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		alive     bool
-		restarted bool
-	}{{"silent and no other sign of life", false, true}, {"silent but alive", true, false}} {
-		t.Run(tc.name, func(t *testing.T) { testWatch(t, tc.alive, tc.restarted) })
+		name        string
+		alive       bool
+		restarted   bool
+		hibernating bool
+	}{
+		{"silent and no other sign of life", false, true, false},
+		{"silent but alive", true, false, false},
+		{"silent, alive and hibernating", true, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testWatch(t, tc.alive, tc.restarted, tc.hibernating) })
 	}
 }
 
@@ -103,17 +109,28 @@ func TestReadyCause(t *testing.T) {
 	}
 }
 
-func testWatch(t *testing.T, alive, restarted bool) {
+func testWatch(t *testing.T, alive, restarted, hibernating bool) {
 	addr, silent := server(t, 0)
 	var log lines
 	var mu sync.Mutex
-	var pings int
+	var pings, quiet int
+	silentStatus := "STATUS=alive (frames running), not answering A2S_INFO"
+	if hibernating {
+		silentStatus = "STATUS=hibernating: no players (its console said so), not answering A2S_INFO; alive (frames running)"
+	}
 	notify := func(state string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.Contains(state, "WATCHDOG=1") {
 			pings++
-			if !strings.Contains(state, "STATUS=answering A2S_INFO: 2/8 players, map c1m1") && !strings.Contains(state, "STATUS=alive (frames running)") {
+			switch {
+			case strings.Contains(state, "STATUS=answering A2S_INFO: 2/8 players, map c1m1"):
+			case strings.HasSuffix(state, "\n"+silentStatus):
+				quiet++
+				if got := Hibernating(strings.TrimPrefix(state, "WATCHDOG=1\nSTATUS=")); got != hibernating {
+					t.Errorf("Hibernating(%q) = %v", state, got)
+				}
+			default:
 				t.Errorf("status %q", state)
 			}
 		}
@@ -122,7 +139,9 @@ func testWatch(t *testing.T, alive, restarted bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	life := func() (bool, string) { return alive, "frames running" }
-	go func() { done <- Watch(ctx, addr, 100*time.Millisecond, 600*time.Millisecond, notify, log.logf, life) }()
+	go func() {
+		done <- Watch(ctx, addr, 100*time.Millisecond, 600*time.Millisecond, notify, log.logf, life, func() bool { return hibernating })
+	}()
 	time.Sleep(350 * time.Millisecond)
 	silent.Store(true)
 	mu.Lock()
@@ -137,7 +156,7 @@ func testWatch(t *testing.T, alive, restarted bool) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if pings < before+10 || strings.Contains(log.text(), "unresponsive") || !strings.Contains(log.text(), "but alive (frames running)") {
+		if pings < before+10 || quiet < 10 || strings.Contains(log.text(), "unresponsive") || !strings.Contains(log.text(), "but alive (frames running)") {
 			t.Fatalf("pings: %d while answering, %d in all; log %s", before, pings, log.text())
 		}
 		return

@@ -41,7 +41,7 @@ func fleetEnv(t *testing.T, answers map[string]string) *tenv {
 
 func TestFleetList(t *testing.T) {
 	te := fleetEnv(t, map[string]string{
-		"eu.out":    `[{"name":"srv1","file":"/etc/left4me/instances/srv1.yaml","port":27015,"autostart":true,"state":"active","mounted":true,"disk":{"bytes":1572864,"measured_at":"2026-01-02T03:04:05Z"},"humans":2,"bots":1,"overlays":[{"path":"comp","alias":"c"}]}]`,
+		"eu.out":    `[{"name":"srv1","file":"/etc/left4me/instances/srv1.yaml","port":27015,"autostart":true,"state":"active","mounted":true,"disk":{"bytes":1572864,"measured_at":"2026-01-02T03:04:05Z"},"humans":2,"bots":1,"overlays":[{"path":"comp","alias":"c"}]},{"name":"srv2","file":"f","port":27016,"state":"active","mounted":true,"humans":0,"bots":0,"hibernating":true,"overlays":[]}]`,
 		"na.out":    `[{"name":"srv1","file":"f","port":27015,"state":"inactive","stale":true,"overlays":[]},{"name":"evil\u001b[2J","file":"f","port":27016,"state":"active","overlays":[]}]`,
 		"empty.out": `[]`,
 		"old.out":   "", "old.err": "left4me: unknown flag --json\n", "old.exit": "2",
@@ -50,13 +50,15 @@ func TestFleetList(t *testing.T) {
 	if !errors.Is(err, fail.ErrHosts) || fail.Code(err) != fail.CodeFailure || !strings.Contains(err.Error(), "(unreachable: down; answered with an error: old)") {
 		t.Errorf("err %v", err)
 	}
-	want := "HOST   NAME         PORTS   AUTOSTART  STATE        PLAYERS  BOTS  MOUNTED  DISK     OVERLAYS\n" +
-		"eu     srv1         27015   yes        active       2        1     yes      1.5 MiB  comp=c\n" +
-		"down   -            -       -          unreachable  -        -     -        -        ssh: connect to host down port 22: No route to host\n" +
-		"na     srv1         27015*  no         inactive     -        -     no       -        -\n" +
-		"na     evil\\x1b[2J  27016   no         active       -        -     no       -        -\n" +
-		"empty  -            -       -          -            -        -     -        -        no instances\n" +
-		"old    -            -       -          error        -        -     -        -        left4me: unknown flag --json\n" +
+	// eu's srv2 hibernates: nobody on it, as its host says.
+	want := "HOST   NAME         PORTS   AUTOSTART  STATE                PLAYERS  BOTS  MOUNTED  DISK     OVERLAYS\n" +
+		"eu     srv1         27015   yes        active               2        1     yes      1.5 MiB  comp=c\n" +
+		"eu     srv2         27016   no         active, hibernating  0        0     yes      -        -\n" +
+		"down   -            -       -          unreachable          -        -     -        -        ssh: connect to host down port 22: No route to host\n" +
+		"na     srv1         27015*  no         inactive             -        -     no       -        -\n" +
+		"na     evil\\x1b[2J  27016   no         active               -        -     no       -        -\n" +
+		"empty  -            -       -          -                    -        -     -        -        no instances\n" +
+		"old    -            -       -          error                -        -     -        -        left4me: unknown flag --json\n" +
 		"* na: srv1: spec changed since systemd last loaded it: not in effect until `systemctl daemon-reload` (left4me start/restart reload by themselves)\n"
 	if te.out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", te.out, want)

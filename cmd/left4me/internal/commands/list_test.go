@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/left4me/left4me/cmd/a2s"
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/spec"
@@ -176,6 +177,63 @@ func TestListShowsWhereItRuns(t *testing.T) {
 		t.Errorf("--json: %v\n%s", err, te.out)
 	}
 }
+
+// A server whose relay says its console said it hibernates has nobody on
+// it: list shows 0 players and 0 bots and says it hibernates, though it
+// answers no query; a server silent for another reason stays unknown
+// ("-"), and an answer with someone on wins over a status line not yet
+// updated since it woke.
+func TestListHibernating(t *testing.T) {
+	asleep := probe.HibernatingStatus("frames running")
+	silent := errors.New("i/o timeout")
+	for _, tc := range []struct {
+		name   string
+		state  string // the unit's ActiveState; its main process runs
+		status string // the relay's status line
+		info   a2s.Info
+		err    error  // of A2S_INFO
+		row    string // its fields, one space apart
+		humans *int
+		hib    bool
+	}{
+		{"hibernating, silent", "active", asleep, a2s.Info{}, silent, "s 27001/28001/29001/30001 no active, hibernating 0 0 no - -", ptr(0), true},
+		{"hibernating, answering with nobody on", "active", asleep, a2s.Info{MaxPlayers: 8}, nil, "s 27001/28001/29001/30001 no active, hibernating 0 0 no - -", ptr(0), true},
+		{"woke: an answer counts", "active", asleep, a2s.Info{Players: 3, Bots: 1}, nil, "s 27001/28001/29001/30001 no active 2 1 no - -", ptr(2), false},
+		{"silent, not known to hibernate", "active", "alive (frames running), not answering A2S_INFO", a2s.Info{}, silent, "s 27001/28001/29001/30001 no active - - no - -", nil, false},
+		{"silent, no status line", "active", "", a2s.Info{}, silent, "s 27001/28001/29001/30001 no active - - no - -", nil, false},
+		{"stopping", "deactivating", asleep, a2s.Info{}, silent, "s 27001/28001/29001/30001 no deactivating - - no - -", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "s", "port: 27001\n")
+			te.sd.set("l4d2@s.service", "active", "running")
+			u := te.sd.units["l4d2@s.service"]
+			u.ActiveState, u.Status = tc.state, tc.status
+			te.sd.units["l4d2@s.service"] = u
+			te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return tc.info, tc.err }
+			if err := te.run("list"); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(te.out.String(), "\n")
+			if len(lines) < 2 || strings.Join(strings.Fields(lines[1]), " ") != tc.row {
+				t.Errorf("list's row is not %q:\n%s", tc.row, te.out)
+			}
+			if err := te.run("list", "--json"); err != nil {
+				t.Fatal(err)
+			}
+			var rows []servers.Row
+			if err := json.Unmarshal(te.out.Bytes(), &rows); err != nil || len(rows) != 1 {
+				t.Fatalf("%v\n%s", err, te.out)
+			}
+			r := rows[0]
+			if r.Hibernating != tc.hib || (r.Humans == nil) != (tc.humans == nil) || r.Humans != nil && *r.Humans != *tc.humans {
+				t.Errorf("--json: hibernating %v, humans %v; want %v, %v\n%s", r.Hibernating, r.Humans, tc.hib, tc.humans, te.out)
+			}
+		})
+	}
+}
+
+func ptr(n int) *int { return &n }
 
 // A server whose spec was removed by hand while it ran is listed as
 // orphaned, and stop (by name or --all) stops it.

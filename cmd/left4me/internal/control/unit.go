@@ -23,6 +23,10 @@ type Unit struct {
 	// MainRan: the main process started in the current or last run (not
 	// one its ExecStartPre= refused).
 	MainRan bool
+	// Status is the service's status line, what its main process last
+	// told systemd (sd_notify STATUS=, StatusText): a server's relay says
+	// there whether it answers, and whether it hibernates.
+	Status string
 }
 
 // Units returns the state of each named unit, loaded or not, in one call.
@@ -76,6 +80,7 @@ func (c *Conn) Unit(ctx context.Context, name string) (Unit, error) {
 	}
 	u.MainPID, _ = svc["MainPID"].(uint32)
 	u.Result, _ = svc["Result"].(string)
+	u.Status, _ = svc["StatusText"].(string)
 	// The run began when the unit left inactive (an automatic restart
 	// does not pass through it, so this is the first of a series).
 	began, _ := props["InactiveExitTimestampMonotonic"].(uint64)

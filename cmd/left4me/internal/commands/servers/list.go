@@ -58,12 +58,17 @@ type Row struct {
 	// RetryAt: systemd gave up on it (failed); left4me-retry@NAME starts
 	// it again then.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
-	// Humans and Bots are what a running server answers (A2S_INFO);
-	// absent when it is not running or does not answer.
-	Humans   *int      `json:"humans,omitempty"`
-	Bots     *int      `json:"bots,omitempty"`
-	Overlays []Overlay `json:"overlays"`
-	Error    string    `json:"error,omitempty"` // the spec's problems
+	// Humans and Bots are what a running server answers (A2S_INFO), or
+	// 0 when it hibernates; absent when it is not running, or answers
+	// nothing and is not known to hibernate.
+	Humans *int `json:"humans,omitempty"`
+	Bots   *int `json:"bots,omitempty"`
+	// Hibernating: its console said it hibernates (its relay's status
+	// line, unitctl.Running), and no answer says anyone is on: an L4D2
+	// server hibernates only with nobody on, and then answers no query.
+	Hibernating bool      `json:"hibernating,omitempty"`
+	Overlays    []Overlay `json:"overlays"`
+	Error       string    `json:"error,omitempty"` // the spec's problems
 	// Unreadable: the spec could not be read (permission denied: specs
 	// are root's); nothing is known to be wrong with it.
 	Unreadable bool `json:"unreadable,omitempty"`
@@ -202,6 +207,7 @@ func (r *Row) running(run map[string]unitctl.Running) {
 	if x, ok := run[r.Name]; ok {
 		r.RunningAddress, r.RunningPort, r.Outdated = x.Addr, x.Port, x.Outdated && !r.Orphaned
 		r.RunningPorts = newPortSet(x.Ports)
+		r.Hibernating = x.Hibernating && r.State == "active"
 	}
 }
 
@@ -254,6 +260,9 @@ func listCells(r Row, now time.Time) []table.Cell {
 		}
 	}
 	state := termsafe.Line(r.State)
+	if r.Hibernating {
+		state += ", hibernating"
+	}
 	if r.RetryAt != nil {
 		state += ", retry in " + max(r.RetryAt.Sub(now), 0).Round(time.Second).String()
 	}
@@ -289,8 +298,16 @@ func (p *portSet) text(port int) string {
 const listTimeout = 500 * time.Millisecond
 
 // countPlayers asks every running server at once for its humans and bots,
-// where it runs.
+// where it runs. One that hibernates has nobody on, bots included (the
+// engine punts them as it hibernates), whether it answers or not; an
+// answer with humans on says it no longer does.
 func (e *Env) countPlayers(ctx context.Context, rows []Row) {
+	for i := range rows {
+		if rows[i].Hibernating {
+			h, b := 0, 0
+			rows[i].Humans, rows[i].Bots = &h, &b
+		}
+	}
 	if e.ServerInfo == nil {
 		return
 	}
@@ -306,6 +323,7 @@ func (e *Env) countPlayers(ctx context.Context, rows []Row) {
 			if info, err := e.ServerInfo(ctx, addr); err == nil {
 				h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
 				rows[i].Humans, rows[i].Bots = &h, &b
+				rows[i].Hibernating = rows[i].Hibernating && h == 0
 			}
 		})
 	}

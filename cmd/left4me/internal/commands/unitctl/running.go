@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -74,6 +75,9 @@ type Running struct {
 	// spec was edited since it started): a restart applies it. Unknown,
 	// and false, when the spec cannot be read.
 	Outdated bool
+	// Hibernating: its relay's status line says that its console said it
+	// hibernates (probe.Hibernating), so nobody is on it.
+	Hibernating bool
 }
 
 // RunningServers reads, for each named instance whose unit has a main
@@ -98,7 +102,7 @@ func (e *Env) RunningServers(ctx context.Context, sd clienv.Systemd, names []str
 		if err != nil {
 			continue
 		}
-		r := Running{Addr: addr}
+		r := Running{Addr: addr, Hibernating: probe.Hibernating(u.Status)}
 		r.Ports, _ = units.RunningPorts(argv)
 		r.Port, _ = strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if s := specs[n]; s != nil {
