@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -140,10 +141,10 @@ func TestOverlayBuild(t *testing.T) {
 			t.Errorf("gc after ovb's restart:\n%s", gc)
 		}
 	})
-	for _, tc := range []struct{ mode, want string }{
-		{"fail", "failing halfway"},
-		{"escape", "refused"},
-		{"hang", "hanging"},
+	for _, tc := range []struct{ mode, want, status string }{
+		{"fail", "failing halfway", " failed at "},
+		{"escape", "refused", " failed at "},
+		{"hang", "hanging", " timed out at "},
 	} {
 		t.Run("build "+tc.mode+" leaves the current version", func(t *testing.T) {
 			start := time.Now()
@@ -176,11 +177,41 @@ func TestOverlayBuild(t *testing.T) {
 			if out, _ := c.Run(t, "sh", "-c", "ls -a /var/lib/left4me/overlay-builds/mods"); strings.Contains(out, ".build-") {
 				t.Errorf("a build directory stayed: %s", out)
 			}
-			if st := c.MustRun(t, "left4me", "overlay", "status", "mods"); !strings.Contains(st, "failed") {
-				t.Errorf("status does not show the failed build:\n%s", st)
+			if st := c.MustRun(t, "left4me", "overlay", "status", "mods"); !strings.Contains(st, tc.status) {
+				t.Errorf("status does not say the build%s:\n%s", tc.status, st)
 			}
 		})
 	}
+	t.Run("build interrupted: status says so, not failed", func(t *testing.T) {
+		c.MustRun(t, "sh", "-c", "echo hang > /etc/left4me/overlays/mods.mode")
+		done := make(chan string, 1)
+		go func() {
+			out, err := c.Run(t, "sh", "-c", `echo $$ > /run/build.pid; exec left4me overlay build mods`)
+			done <- fmt.Sprintf("%s\nerror: %v", out, err)
+		}()
+		c.WaitFor(t, "the build unit to run", 30*time.Second, func() bool {
+			out, _ := c.Run(t, "systemctl", "list-units", "--no-legend", "--state=active", "left4me-build-mods-*")
+			return strings.TrimSpace(out) != ""
+		})
+		time.Sleep(time.Second) // into the builder's sleep
+		c.MustRun(t, "sh", "-c", `kill -INT "$(cat /run/build.pid)"`)
+		var out string
+		select {
+		case out = <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("left4me overlay build still runs 60 s after SIGINT")
+		}
+		if !strings.Contains(out, "interrupted") {
+			t.Errorf("the interrupted build:\n%s", out)
+		}
+		st := c.MustRun(t, "left4me", "overlay", "status", "mods")
+		if !strings.Contains(st, " interrupted at ") || strings.Contains(st, " failed at ") {
+			t.Errorf("status after the Ctrl-C:\n%s", st)
+		}
+		if got := current(t); got != "v2" {
+			t.Errorf("current version now has who.txt %q, want v2", got)
+		}
+	})
 	// gc decides under every instance's start lock, then deletes with
 	// them given back: a start never waits for a version's files to go.
 	// gc is stopped (SIGSTOP) once the version it removes is out of use;

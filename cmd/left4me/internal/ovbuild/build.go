@@ -36,7 +36,7 @@ func (s Store) Build(ctx context.Context, j Job) (old string, err error) {
 	}
 	r := Result{ID: j.ID, Started: time.Now().UTC(), Unit: UnitName(name, j.ID)}
 	defer func() {
-		r.Finished, r.OK = time.Now().UTC(), err == nil
+		r.Finished, r.OK, r.Outcome = time.Now().UTC(), err == nil, OutcomeOf(err)
 		if err != nil {
 			r.Message = err.Error()
 			if !errors.Is(err, ErrUnitAlive) && !errors.Is(err, ErrSwitched) {

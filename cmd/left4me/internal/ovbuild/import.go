@@ -45,7 +45,7 @@ func (s Store) Import(name, src string, named []string, out io.Writer) (old stri
 	r := Result{ID: id, Started: time.Now().UTC()}
 	bd := s.BuildDir(name, id)
 	defer func() {
-		r.Finished, r.OK = time.Now().UTC(), err == nil
+		r.Finished, r.OK, r.Outcome = time.Now().UTC(), err == nil, OutcomeOf(err)
 		switch {
 		case err != nil:
 			r.Message = err.Error()

@@ -170,11 +170,11 @@ func runError(ctx context.Context, j Job, unit, result string, runErr error, std
 	out := "; its output: journalctl -u " + unit
 	switch {
 	case ctx.Err() != nil:
-		return interrupted{fmt.Sprintf("interrupted before the builder %s finished; its unit %s was stopped", j.Def.Builder, unit), ctx.Err()}
+		return endedEarly{Interrupted, fmt.Sprintf("interrupted before the builder %s finished; its unit %s was stopped", j.Def.Builder, unit), ctx.Err()}
 	case result == "timeout":
-		return fmt.Errorf("the builder %s ran longer than its timeout (%v, timeout: in %s) and was stopped%s", j.Def.Builder, j.Def.Timeout, j.Def.File, out)
+		return endedEarly{TimedOut, fmt.Sprintf("the builder %s ran longer than its timeout (%v, timeout: in %s) and was stopped%s", j.Def.Builder, j.Def.Timeout, j.Def.File, out), nil}
 	case result == "oom-kill":
-		return fmt.Errorf("the builder %s used more memory than its limit (%s, memory_max: in %s) and was killed%s", j.Def.Builder, j.Def.Memory, j.Def.File, out)
+		return endedEarly{OutOfMemory, fmt.Sprintf("the builder %s used more memory than its limit (%s, memory_max: in %s) and was killed%s", j.Def.Builder, j.Def.Memory, j.Def.File, out), nil}
 	}
 	var ee *exec.ExitError
 	if errors.As(runErr, &ee) {
@@ -183,16 +183,43 @@ func runError(ctx context.Context, j Job, unit, result string, runErr error, std
 	return fmt.Errorf("run %s: %w%s", j.SystemdRun, runErr, prefix(": ", stderr))
 }
 
-// interrupted is a build ended by Ctrl-C or a stop of left4me: its text
-// is what `overlay status` records, and it is ctx's error for errors.Is
-// (main says "interrupted" and exits 130, no alert is sent).
-type interrupted struct {
-	msg   string
-	cause error
+// endedEarly is a build ended before its builder did: by Ctrl-C or a stop
+// of left4me (cause is ctx's error for errors.Is: main says "interrupted"
+// and exits 130, no alert is sent), or by a limit of its definition. Its
+// text and outcome are what `overlay status` shows.
+type endedEarly struct {
+	outcome Outcome
+	msg     string
+	cause   error
 }
 
-func (e interrupted) Error() string { return e.msg }
-func (e interrupted) Unwrap() error { return e.cause }
+func (e endedEarly) Error() string { return e.msg }
+func (e endedEarly) Unwrap() error { return e.cause }
+
+// Outcome is how a build or import ended, as `overlay status` shows it.
+type Outcome string
+
+const (
+	Succeeded   Outcome = "succeeded"
+	Failed      Outcome = "failed"
+	Interrupted Outcome = "interrupted"
+	TimedOut    Outcome = "timed-out"     // stopped at its definition's timeout
+	OutOfMemory Outcome = "out-of-memory" // killed at its definition's memory_max
+)
+
+// OutcomeOf is the outcome of a build or import that returned err.
+func OutcomeOf(err error) Outcome {
+	var s endedEarly
+	switch {
+	case err == nil:
+		return Succeeded
+	case errors.As(err, &s):
+		return s.outcome
+	case errors.Is(err, context.Canceled):
+		return Interrupted
+	}
+	return Failed
+}
 
 // follower copies the build unit's journal to j.Out while it runs.
 type follower struct {

@@ -3,6 +3,7 @@ package ovbuild
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,21 +61,23 @@ func endOfUnit(result string) string {
 }
 
 // The builder's end is told as it was: its limits by name and where they
-// are set, not as systemd-run's exit status.
+// are set, not as systemd-run's exit status, and recorded as its outcome
+// (what `overlay status` shows), not as a failure of the builder's.
 func TestRunSaysWhyTheBuildEnded(t *testing.T) {
 	for _, tc := range []struct {
 		name, journal, run string
 		want               string // "" success
+		outcome            Outcome
 	}{
-		{"success", `{"MESSAGE":"built","_PID":"7"}` + "\n" + endOfUnit("success"), "exit 0", ""},
+		{"success", `{"MESSAGE":"built","_PID":"7"}` + "\n" + endOfUnit("success"), "exit 0", "", Succeeded},
 		{"timeout", `{"MESSAGE":"left4me-build-comp-20260101T000000Z.service: Service reached runtime time limit. Stopping.","_PID":"1"}` + "\n" + endOfUnit("timeout"),
-			"exit 1", "the builder %B ran longer than its timeout (3s, timeout: in /etc/left4me/overlays/comp.yaml) and was stopped; its output: journalctl -u left4me-build-comp-20260101T000000Z.service"},
+			"exit 1", "the builder %B ran longer than its timeout (3s, timeout: in /etc/left4me/overlays/comp.yaml) and was stopped; its output: journalctl -u left4me-build-comp-20260101T000000Z.service", TimedOut},
 		{"out of memory", endOfUnit("oom-kill"), "exit 1",
-			"the builder %B used more memory than its limit (2G, memory_max: in /etc/left4me/overlays/comp.yaml) and was killed; its output: journalctl -u left4me-build-comp-20260101T000000Z.service"},
+			"the builder %B used more memory than its limit (2G, memory_max: in /etc/left4me/overlays/comp.yaml) and was killed; its output: journalctl -u left4me-build-comp-20260101T000000Z.service", OutOfMemory},
 		{"the builder's own failure", endOfUnit("exit-code"), "exit 3",
-			"builder %B failed (systemd-run exit status 3); its output: journalctl -u left4me-build-comp-20260101T000000Z.service"},
+			"builder %B failed (systemd-run exit status 3); its output: journalctl -u left4me-build-comp-20260101T000000Z.service", Failed},
 		{"a forged end is not PID 1's", `{"MESSAGE":"x","_PID":"7","MESSAGE_ID":"` + msgUnitFailure + `","UNIT_RESULT":"timeout"}` + "\n" + endOfUnit("exit-code"), "exit 1",
-			"builder %B failed (systemd-run exit status 1); its output: journalctl -u left4me-build-comp-20260101T000000Z.service"},
+			"builder %B failed (systemd-run exit status 1); its output: journalctl -u left4me-build-comp-20260101T000000Z.service", Failed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j, _ := fakeSystemd(t, tc.journal, tc.run)
@@ -87,6 +90,10 @@ func TestRunSaysWhyTheBuildEnded(t *testing.T) {
 				t.Fatalf("Run: %v\nwant %s", err, want)
 			case errors.Is(err, context.Canceled):
 				t.Errorf("said interrupted: %v", err)
+			}
+			// As Build records it: wrapped with the overlay's name.
+			if got := OutcomeOf(wrapAsBuild(err)); got != tc.outcome {
+				t.Errorf("outcome %q, want %q", got, tc.outcome)
 			}
 		})
 	}
@@ -112,6 +119,9 @@ func TestRunInterrupted(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("Run: %v\nwant %s", err, want)
 	}
+	if got := OutcomeOf(wrapAsBuild(err)); got != Interrupted {
+		t.Errorf("outcome %q, want %q", got, Interrupted)
+	}
 	if msg, code := fail.Interrupted(err); code != fail.CodeInterrupted || strings.Contains(msg, "failed") || strings.Contains(msg, "exit status") {
 		t.Errorf("the CLI says %q, exit %d", msg, code)
 	}
@@ -124,5 +134,36 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if pg, _ := strconv.Atoi(strings.TrimSpace(string(b))); pg == syscall.Getpgrp() {
 		t.Errorf("systemd-run shares our process group %d: the terminal's Ctrl-C would reach it", pg)
+	}
+}
+
+// wrapAsBuild wraps Run's error as Build does before recording it.
+func wrapAsBuild(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("overlay comp: %w; the current version is unchanged", err)
+}
+
+// A record written before outcomes were is read with one from its ok.
+func TestLastResultOfAnOlderRecord(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	for _, tc := range []struct {
+		record string
+		want   Outcome
+	}{
+		{`{"id": "20260101T000000Z", "ok": true, "message": "switched in; first version"}`, Succeeded},
+		{`{"id": "20260101T000000Z", "ok": false, "message": "builder failed"}`, Failed},
+		{`{"id": "20260101T000000Z", "ok": false, "outcome": "interrupted", "message": "interrupted"}`, Interrupted},
+	} {
+		if err := os.MkdirAll(s.Dir("comp"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(s.Dir("comp"), lastBuild), []byte(tc.record), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r, ok := s.LastResult("comp"); !ok || r.Outcome != tc.want {
+			t.Errorf("%s: outcome %q (ok %v), want %q", tc.record, r.Outcome, ok, tc.want)
+		}
 	}
 }

@@ -416,8 +416,12 @@ type Result struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	OK       bool      `json:"ok"`
-	Message  string    `json:"message"`
-	Unit     string    `json:"unit"`
+	// Outcome says more than OK: a build interrupted or stopped at a
+	// limit did not fail of itself. Records older than it have none;
+	// LastResult derives it from OK then.
+	Outcome Outcome `json:"outcome"`
+	Message string  `json:"message"`
+	Unit    string  `json:"unit"`
 }
 
 // SaveResult records the last build's result.
@@ -435,6 +439,12 @@ func (s Store) LastResult(name string) (Result, bool) {
 	b, err := os.ReadFile(filepath.Join(s.Dir(name), lastBuild))
 	if err != nil || json.Unmarshal(b, &r) != nil {
 		return r, false
+	}
+	if r.Outcome == "" {
+		r.Outcome = Failed
+		if r.OK {
+			r.Outcome = Succeeded
+		}
 	}
 	return r, true
 }

@@ -407,10 +407,8 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 			fmt.Fprintf(e.Stdout, "  unknown version: %s\n", strings.Join(o.Unknown, ","))
 		}
 		if r := o.LastBuild; r != nil {
-			res := "failed"
-			if r.OK {
-				res = "succeeded"
-			}
+			// Interrupted or stopped at a limit is not the builder failing.
+			res := strings.ReplaceAll(string(r.Outcome), "-", " ")
 			how := r.Unit
 			if how == "" {
 				how = "imported"
