@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +135,91 @@ func TestGameStatusOffline(t *testing.T) {
 	}
 	if js.Installation != "installations/"+id || len(js.Versions) != 2 || !js.Versions[1].Current || js.Versions[1].Build != "100" || js.Versions[0].Problem == "" {
 		t.Errorf("%+v", js)
+	}
+}
+
+// A member of left4me-admin (not root) runs game status: which version a
+// running server uses is in runtime/NAME, root's and 0700. Status says
+// that is a matter of permission and how to see it, not that the
+// server's version is missing.
+func TestGameStatusNotRootSaysPermission(t *testing.T) {
+	testroot.Require(t, "mounts a server's runtime and reads as another user")
+	te := newEnv(t)
+	id := gameState(t, te)
+	merged := te.Layout.MergedDir("srv1")
+	mkdirs(t, merged)
+	if err := unix.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+	writeFile(t, rundir.Of(te.Layout, "srv1").Part(layout.Record), "installations/"+id)
+	// As the start helper leaves it; the test's own directories open to
+	// all, as /var/lib/left4me is.
+	if err := os.Chmod(te.Layout.RuntimeDir("srv1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(te.Layout.Root) // t.TempDir(): TMPDIR/TestName/001
+	for _, d := range []string{base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const sudo = "srv1 (not root: permission denied reading %R/runtime/NAME, which is root's; run as root to see it: sudo left4me game status)"
+	for _, tc := range []struct {
+		name string
+		uid  int
+		want string
+	}{
+		{"root", 0, id + "  100    2025-11-01 00:00 UTC  yes      srv1"},
+		{"a member of left4me-admin", 1000, "version unknown:   " + strings.ReplaceAll(sudo, "%R", te.Layout.Root)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te.Euid = tc.uid
+			var err, jerr error
+			var js game.GameStatusJSON
+			asUser(t, tc.uid, func() {
+				if err = te.run("game", "status", "--offline"); err != nil {
+					return
+				}
+				out := te.out.String()
+				if jerr = te.run("game", "status", "--offline", "--json"); jerr == nil {
+					jerr = json.Unmarshal(te.out.Bytes(), &js)
+				}
+				te.out.Reset()
+				te.out.WriteString(out)
+			})
+			if err != nil || jerr != nil {
+				t.Fatalf("%v, --json %v\n%s%s", err, jerr, te.out, te.err)
+			}
+			if out := te.out.String(); !strings.Contains(out, tc.want) || strings.Contains(out, "no record from the start helper") {
+				t.Errorf("status lacks %q:\n%s", tc.want, out)
+			}
+			denied := len(js.Unknown) == 1 && js.Unknown[0].Denied && strings.HasPrefix(js.Unknown[0].Why, "permission denied reading "+te.Layout.RuntimeDir("srv1"))
+			if denied != (tc.uid != 0) || (tc.uid == 0 && len(js.Unknown) != 0) {
+				t.Errorf("--json unknown_instances %+v", js.Unknown)
+			}
+		})
+	}
+}
+
+// asUser runs fn with the files seen as uid sees them: setfsuid on a
+// thread of its own, which ends with it (a test run as root reads
+// whatever the modes say otherwise).
+func asUser(t *testing.T, uid int, fn func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread goes, and its fsuid with it
+		unix.Setfsuid(uid)
+		if prev, _ := unix.SetfsuidRetUid(uid); prev != uid {
+			done <- fmt.Errorf("setfsuid(%d): still %d", uid, prev)
+			return
+		}
+		fn()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Skip(err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,9 @@ type Use struct {
 	Instance string
 	Version  string // a Version.Name(); "" when it cannot be told
 	How      string // how it was found, or why not
+	// Denied: the instance's runtime directory is not ours to read (it is
+	// root's, 0700): the version is unknown to this user only.
+	Denied bool
 }
 
 // Mounted lists the instances whose runtime/NAME/merged is mounted.
@@ -53,9 +57,13 @@ func (s Store) InUse(vs []Version) ([]Use, error) {
 		merged := rundir.Of(s.layout(), n).Part(layout.Merged)
 		if v, ok := s.recorded(n, vs); ok {
 			u.Version, u.How = v, "recorded at start"
-		} else if v, ok := byInode(merged, Marker, markers); ok {
+		} else if v, err := byInode(merged, Marker, markers); v != "" {
 			u.Version, u.How = v, "version marker"
-		} else if v, ok := byInode(merged, steamcmd.ManifestPath, manifests); ok {
+		} else if errors.Is(err, fs.ErrPermission) {
+			// runtime/NAME is root's (0700): the start record in it was as
+			// unreadable as the mount.
+			u.Denied, u.How = true, "permission denied reading "+filepath.Dir(merged)
+		} else if v, _ := byInode(merged, steamcmd.ManifestPath, manifests); v != "" {
 			u.Version, u.How = v, "app manifest"
 		} else {
 			u.How = "no record from the start helper, and no version's marker or app manifest is visible in " + merged
@@ -93,15 +101,17 @@ func inodes(vs []Version, rel string) map[uint64][]string {
 	return m
 }
 
-func byInode(merged, rel string, m map[uint64][]string) (string, bool) {
+// byInode is the version of m whose rel has the inode merged's rel has;
+// "" when none or several, err when merged's rel cannot be seen.
+func byInode(merged, rel string, m map[uint64][]string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(filepath.Join(merged, rel), &st); err != nil {
-		return "", false
+		return "", err
 	}
 	if vs := m[st.Ino]; len(vs) == 1 {
-		return vs[0], true
+		return vs[0], nil
 	}
-	return "", false
+	return "", nil
 }
 
 // Plan is what gc would do.

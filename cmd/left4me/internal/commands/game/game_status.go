@@ -41,6 +41,8 @@ type gameVersionJSON struct {
 type gameInstanceJSON struct {
 	Name string `json:"name"`
 	Why  string `json:"why"`
+	// Denied: its version is root's to read, not missing.
+	Denied bool `json:"permission_denied,omitempty"`
 }
 
 func (e *Env) gameStatus(c *cli.Context) error {
@@ -60,7 +62,11 @@ func (e *Env) gameStatus(c *cli.Context) error {
 	users := map[string][]string{}
 	for _, u := range st.Uses {
 		if u.Version == "" {
-			out.Unknown = append(out.Unknown, gameInstanceJSON{u.Instance, u.How})
+			why := u.How
+			if u.Denied && e.Euid != 0 {
+				why += " (root's); run as root to see it: sudo left4me game status"
+			}
+			out.Unknown = append(out.Unknown, gameInstanceJSON{u.Instance, why, u.Denied})
 			continue
 		}
 		users[u.Version] = append(users[u.Version], u.Instance)
@@ -159,8 +165,19 @@ func (e *Env) printGameStatus(s GameStatusJSON) error {
 		fmt.Fprintln(e.Stdout)
 	}
 	info := &table.Table{}
+	var denied []string
 	for _, u := range s.Unknown {
+		if u.Denied && e.Euid != 0 {
+			denied = append(denied, u.Name)
+			continue
+		}
 		info.Row(table.Cell{Text: "version unknown:"}, table.Cell{Text: u.Name + " (" + u.Why + ")", Color: table.Yellow})
+	}
+	if len(denied) > 0 {
+		// One line for them all: a host runs many servers, and the cause
+		// is the same (runtime/NAME is root's, 0700).
+		info.Row(table.Cell{Text: "version unknown:"}, table.Cell{Text: strings.Join(denied, ", ") + " (not root: permission denied reading " +
+			e.Layout.RuntimeDir("NAME") + ", which is root's; run as root to see it: sudo left4me game status)", Color: table.Yellow})
 	}
 	switch {
 	case s.LatestError != "":
