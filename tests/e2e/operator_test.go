@@ -320,6 +320,11 @@ func TestOperator(t *testing.T) {
 		if !strings.Contains(out, "interrupted: left4me-update.service stopped") {
 			t.Errorf("Ctrl-C of the update it started:\n%s", out)
 		}
+		// The update says it was interrupted, and no more (not the 32-bit
+		// libraries' hint, where the host lacks them).
+		if _, end, _ := strings.Cut(out, "left4me: interrupted"); strings.Contains(end, "apt-get install") {
+			t.Errorf("an interrupted update gives the libraries' hint:\n%s", out)
+		}
 		if st, _ := c.Run(t, "systemctl", "is-active", "left4me-update.service"); strings.TrimSpace(st) == "activating" {
 			t.Errorf("left4me-update.service still runs after the Ctrl-C")
 		}

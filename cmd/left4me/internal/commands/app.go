@@ -75,7 +75,7 @@ func commandTree(e *Env) []*cli.Command {
 		specs.ResetCmd(sp), specs.DeleteCmd(sp), servers.LogsCmd(srv), completionCmd(e), manCmd(),
 		dayops.BackupCmd(ops), dayops.BackupsCmd(ops), dayops.RestoreCmd(ops), dayops.AlertCmd(ops), dayops.MetricsCmd(ops),
 		overlay.Command(&overlay.Env{Env: ops}),
-		game.Command(&game.Env{Env: ops}),
+		game.Command(&game.Env{Env: ops, HostRoot: e.HostRoot}),
 		unitctl.RetryCmd(uc),
 		webCmd(e),
 	}

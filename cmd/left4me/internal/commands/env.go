@@ -66,6 +66,9 @@ type Env struct {
 	// SSH is the ssh program the fleet commands (--host) run; "" is
 	// "ssh" from PATH.
 	SSH string
+	// HostRoot is where the game commands look for the host's 32-bit
+	// libraries; "" is "/".
+	HostRoot string
 }
 
 // OSEnv is the environment of the real process.

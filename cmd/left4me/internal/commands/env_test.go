@@ -212,6 +212,8 @@ func newEnv(t *testing.T) *tenv {
 		RetryDir:  filepath.Join(base, "retry"),
 		// No console unless a test serves one: never the host's.
 		ConsoleDir: filepath.Join(base, "console"),
+		// Nor the host's 32-bit libraries: none.
+		HostRoot: filepath.Join(base, "host"),
 		ServerInfo: func(_ context.Context, addr string) (a2s.Info, error) {
 			return a2s.Info{Map: "c1m1_hotel", Players: 3, Bots: 1, MaxPlayers: 8}, nil
 		},

@@ -2,13 +2,18 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/left4me/left4me/tests/syncbuf"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/game"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
@@ -94,6 +99,12 @@ func TestGameUpdateService(t *testing.T) {
 				}
 				add("updated to build 2")
 			}
+			if tc.cancel && !tc.running {
+				// The unit's run is the update itself (its ExecStart=), on
+				// a host without the 32-bit libraries; its output goes to
+				// the journal, and the stop ends it as SIGTERM does.
+				unitRunsUpdate(t, te, add, cancel, release)
+			}
 			// The timer's run, followed by its state.
 			reads := 0
 			te.sd.read = func(string) {
@@ -126,6 +137,14 @@ func TestGameUpdateService(t *testing.T) {
 			if !strings.Contains(te.out.String(), tc.want) {
 				t.Errorf("stdout %q, want %q in it", te.out, tc.want)
 			}
+			if tc.cancel && !tc.running {
+				// The update it stopped says it was interrupted, and no
+				// more: the libraries did not end it (operator review).
+				_, end, ok := strings.Cut(te.out.String(), "left4me: interrupted")
+				if !ok || strings.Contains(end, "32-bit") || strings.Contains(end, "apt-get") {
+					t.Errorf("the update's own end, want interrupted alone:\n%s", te.out)
+				}
+			}
 			if tc.cancel { // its Start waits still, before it records its call
 				if got := slices.Contains(te.sd.calls, "stop "+unit); got == tc.running {
 					t.Errorf("stopped: %v, want %v (%v)", got, !tc.running, te.sd.calls)
@@ -144,5 +163,50 @@ func TestGameUpdateService(t *testing.T) {
 				t.Errorf("exit code %d", fail.Code(err))
 			}
 		})
+	}
+}
+
+// unitRunsUpdate makes left4me-update.service's start run `left4me game
+// update` as the unit does (a stand-in steamcmd, slow to download), on a
+// host without the 32-bit libraries (newEnv's has none). Once steamcmd
+// runs, the caller is interrupted (cancel); the unit's stop ends the
+// update as SIGTERM does, and its output, with its last line as main
+// prints it, goes to the journal (add).
+func unitRunsUpdate(t *testing.T, te *tenv, add func(...string), cancel func(), release <-chan struct{}) {
+	t.Helper()
+	gameState(t, te)
+	bin := steamcmdOfBuild200(t)
+	depot := filepath.Join(filepath.Dir(bin), "depot")
+	writeFile(t, filepath.Join(depot, "delay"), "1m\n")
+	var out, stderr syncbuf.Buffer
+	uctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	ran := make(chan error, 1)
+	te.sd.starting = func(string) {
+		unit := *te.Env
+		unit.Stdout, unit.Stderr = &out, &stderr
+		go func() { ran <- Run(uctx, &unit, []string{"left4me", "game", "update", "--steamcmd", bin}) }()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(depot, "log")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("steamcmd did not run in 30 s:\n%s%s", &out, &stderr)
+				break
+			}
+		}
+		cancel()
+		<-release
+	}
+	te.sd.stopped = func(string) {
+		stop()
+		err := <-ran
+		last := "left4me: " + fmt.Sprint(err)
+		if errors.Is(err, context.Canceled) {
+			msg, _ := fail.Interrupted(err)
+			last = "left4me: " + msg
+		}
+		add(strings.Split(strings.TrimSpace(stderr.String()+out.String()), "\n")...)
+		add(strings.Split(last, "\n")...)
 	}
 }

@@ -174,7 +174,7 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) (err error) {
 			return fmt.Errorf("%w: --guard-code is sent with the password, and there is none for this run (--password-stdin, the %s credential or the prompt)", fail.ErrUsage, CredentialName)
 		}
 	}
-	missing := gamehost.Missing32("/", gamehost.Libs32())
+	missing := e.missing32()
 	if len(missing) > 0 {
 		e.Note("%s", gamehost.Hint(missing))
 	}
@@ -188,7 +188,9 @@ func (e *Env) gameUpdate(c *cli.Context, install bool) (err error) {
 		if !errors.Is(err, game.ErrExists) && !errors.Is(err, versions.ErrBusy) {
 			e.AlertFailure(c.Context, err, alert.UpdateFailed, "", op+" failed; the current installation stays", "journalctl -u left4me-update, or the command's output")
 		}
-		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) {
+		// Interrupted, it says so alone: the libraries did not end it
+		// (and the note above said them as it began).
+		if len(missing) > 0 && !errors.Is(err, versions.ErrBusy) && c.Context.Err() == nil {
 			err = fmt.Errorf("%w\n%s", err, gamehost.Hint(missing))
 		}
 		return err

@@ -108,7 +108,7 @@ func (e *Env) gameStatus(c *cli.Context) error {
 			}
 		}
 	}
-	for _, l := range gamehost.Missing32("/", gamehost.Libs32()) {
+	for _, l := range e.missing32() {
 		out.Missing32 = append(out.Missing32, l.Package)
 	}
 	if _, err := os.Stat(gamehost.SDK32(e.Layout.Root)); err == nil {
