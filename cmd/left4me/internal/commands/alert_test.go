@@ -23,13 +23,23 @@ import (
 
 // alertsTo makes alerts.yaml's command write each event to the file it
 // returns (the last one only).
-func alertsTo(t *testing.T, te *tenv) string {
+func alertsTo(t *testing.T, te *tenv) string { return alertCommand(t, te, "cat >FILE") }
+
+// everyAlertTo makes alerts.yaml's command append each event, a line of
+// JSON, to the file it returns.
+func everyAlertTo(t *testing.T, te *tenv) string {
+	return alertCommand(t, te, "cat >>FILE; echo >>FILE")
+}
+
+// alertCommand makes alerts.yaml's command the shell line script, FILE
+// in it being the file it returns.
+func alertCommand(t *testing.T, te *tenv, script string) string {
 	t.Helper()
 	dir := t.TempDir()
-	got := filepath.Join(dir, "event.json")
+	got := filepath.Join(dir, "events")
 	cmd := filepath.Join(dir, "page")
-	writeFile(t, cmd, "#!/bin/sh\ncat >"+got+"\n")
-	os.Chmod(cmd, 0o755)
+	writeFile(t, cmd, "#!/bin/sh\n"+strings.ReplaceAll(script, "FILE", got)+"\n")
+	chmod(t, cmd, 0o755)
 	writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+cmd+"\n")
 	return got
 }

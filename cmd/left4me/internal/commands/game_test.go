@@ -666,11 +666,7 @@ func TestUpdatePolicyFromUpdateEnv(t *testing.T) {
 			te := newEnv(t)
 			te.Euid = 0
 			gameState(t, te)
-			events := filepath.Join(t.TempDir(), "events")
-			page := filepath.Join(t.TempDir(), "page")
-			writeFile(t, page, "#!/bin/sh\ncat >>"+events+"; echo >>"+events+"\n")
-			os.Chmod(page, 0o755)
-			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+page+"\n")
+			events := everyAlertTo(t, te)
 			bin := steamcmdOfBuild200(t)
 			err := te.run(append([]string{"game", "update", "--steamcmd", bin}, c.args...)...)
 			if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), c.want) {

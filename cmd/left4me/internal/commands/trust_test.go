@@ -39,11 +39,7 @@ func TestUpdateRefusesWhatOthersCanChange(t *testing.T) {
 			te := newEnv(t)
 			te.Euid = 0
 			gameState(t, te)
-			events := filepath.Join(t.TempDir(), "events")
-			page := filepath.Join(t.TempDir(), "page")
-			writeFile(t, page, "#!/bin/sh\ncat >>"+events+"; echo >>"+events+"\n")
-			chmod(t, page, 0o755)
-			writeFile(t, filepath.Join(te.Layout.ConfigDir, "alerts.yaml"), "command: "+page+"\n")
+			events := everyAlertTo(t, te)
 			steamDir := filepath.Join(t.TempDir(), "steam")
 			mkdirs(t, steamDir)
 			ran := filepath.Join(filepath.Dir(steamDir), "ran")
