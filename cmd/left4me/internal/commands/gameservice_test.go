@@ -45,6 +45,12 @@ func TestGameUpdateService(t *testing.T) {
 		{name: "its flags are the unit's", args: []string{"--login", "someone"}, wantErr: "--login with --service"},
 		{name: "a flag from update.env passes", env: map[string]string{"LEFT4ME_UPDATE_RESTART": "when-empty"}, want: "updated to build 2", started: true},
 		{name: "the same value as update.env passes", env: map[string]string{"LEFT4ME_UPDATE_DEADLINE": "2h"}, args: []string{"--restart-deadline", "120m"}, want: "updated to build 2", started: true},
+		// The unit's run judges it (and alerts): not refused here.
+		{name: "a bad value in update.env passes", env: map[string]string{"LEFT4ME_UPDATE_DEADLINE": "2d"}, want: "updated to build 2", started: true},
+		{name: "another duration than update.env's is refused", env: map[string]string{"LEFT4ME_UPDATE_DEADLINE": "2h"}, args: []string{"--restart-deadline", "90m"},
+			wantErr: "--restart-deadline with --service"},
+		{name: "a bad value typed beside update.env's is refused", env: map[string]string{"LEFT4ME_UPDATE_DEADLINE": "2d"}, args: []string{"--restart-deadline", "2days"},
+			wantErr: "--restart-deadline with --service"},
 		{name: "another value than update.env's is refused", env: map[string]string{"LEFT4ME_STEAMCMD": "/opt/steamcmd"}, args: []string{"--steamcmd", "/usr/games/steamcmd"},
 			wantErr: "--steamcmd with --service: the update runs with left4me-update.service's settings (/etc/left4me/update.env"},
 	} {

@@ -39,12 +39,24 @@ func updatePolicyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "restart", EnvVars: []string{"LEFT4ME_UPDATE_RESTART"}, Value: policyNever,
 			Usage: "after a new build is installed, restart the servers still on the old one: never, when-empty (each once nobody plays, for at most --restart-deadline; occupied ones stay) or now (`POLICY`); one at a time, ending at the first that fails; a server a start would refuse (an invalid spec) stays on the old build and fails the update at the end"},
-		// A string, read by updatePolicy: urfave/cli's DurationFlag fails
-		// the whole command on a bad LEFT4ME_UPDATE_DEADLINE, before any
-		// action could tell that it came from update.env.
-		&cli.StringFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: "1h",
-			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (`DURATION`, at most 24h)"},
+		&durationFlag{cli.StringFlag{Name: "restart-deadline", EnvVars: []string{"LEFT4ME_UPDATE_DEADLINE"}, Value: "1h",
+			Usage: "with --restart when-empty: leave servers still occupied after this long on the old build (`DURATION`, at most 24h)"}},
 	}
+}
+
+// durationFlag is a duration flag read as text, which the action parses
+// (updatePolicy): urfave/cli's DurationFlag fails the whole command on a
+// bad value from its environment variable, before any action could tell
+// that it came from update.env. Typed on the command line, a bad value
+// is refused by the action all the same, before anything runs.
+type durationFlag struct{ cli.StringFlag }
+
+// sameValue tells whether texts a and b give one value (2h and 120m),
+// for fromEnv.
+func (*durationFlag) sameValue(a, b string) bool {
+	da, erra := time.ParseDuration(a)
+	db, errb := time.ParseDuration(b)
+	return a == b || (erra == nil && errb == nil && da == db)
 }
 
 // policyError is an update policy refused, and the flag that gave it.

@@ -149,29 +149,23 @@ func onlyService(c *cli.Context) error {
 }
 
 // fromEnv tells whether f's value is the one its environment variable
-// gives, as the unit would read it.
+// gives, as the unit would read it: the same text, or one value by the
+// flag's own measure when it has one (durationFlag: 2h is 120m).
 func fromEnv(c *cli.Context, f cli.Flag) bool {
 	ev, ok := f.(interface{ GetEnvVars() []string })
 	if !ok {
 		return false
 	}
-	name := f.Names()[0]
+	same := func(a, b string) bool { return a == b }
+	if s, ok := f.(interface{ sameValue(a, b string) bool }); ok {
+		same = s.sameValue
+	}
 	for _, v := range ev.GetEnvVars() {
 		val, set := os.LookupEnv(v)
 		if !set || val == "" {
 			continue
 		}
-		val = strings.TrimSpace(val)
-		if _, ok := f.(*cli.DurationFlag); ok {
-			d, err := time.ParseDuration(val)
-			return err == nil && d == c.Duration(name)
-		}
-		if name == "restart-deadline" && val != strings.TrimSpace(c.String(name)) { // a duration, as a string
-			d, err := time.ParseDuration(val)
-			cd, cerr := time.ParseDuration(strings.TrimSpace(c.String(name)))
-			return err == nil && cerr == nil && d == cd
-		}
-		return val == strings.TrimSpace(c.String(name))
+		return same(strings.TrimSpace(val), strings.TrimSpace(c.String(f.Names()[0])))
 	}
 	return false
 }
