@@ -406,6 +406,7 @@ func TestMetrics(t *testing.T) {
 	promtoolCheck(t, out)
 	wants := []string{`l4d2_up{instance="srv"} 1`, `l4d2_up{instance="down"} 0`, `l4d2_players{instance="srv"} 3`,
 		`l4d2_up{instance="sleepy"} 1`, `l4d2_a2s_up{instance="sleepy"} 0`, `l4d2_a2s_up{instance="srv"} 1`,
+		`l4d2_hibernating{instance="sleepy"} 1`, `l4d2_players{instance="sleepy"} 0`, `l4d2_hibernating{instance="srv"} 0`,
 		`l4d2_map_info{instance="srv",map="`, `l4d2_restarts_total{instance="srv"} 0`,
 		`l4d2_upper_bytes{instance="srv"}`, `l4d2_backup_last_timestamp_seconds{instance="srv"}`,
 		`l4d2_a2s_latency_seconds{instance="srv"}`, "l4d2_game_build "}
@@ -439,6 +440,9 @@ func TestMetrics(t *testing.T) {
 		if row := rowOf(listed, name); !strings.Contains(row, want) {
 			t.Errorf("list's row of %s lacks %q:\n%s", name, want, listed)
 		}
+	}
+	if out := c.MustRun(t, "left4me", "status", "sleepy"); !strings.Contains(out, "players:   0: it hibernates, as its console said") {
+		t.Errorf("status of a hibernating server:\n%s", out)
 	}
 	if show := c.MustRun(t, "systemctl", "show", "-p", "StatusText", "l4d2@sleepy.service"); !strings.Contains(show, "StatusText=hibernating: no players") {
 		t.Errorf("sleepy's status line: %s", show)

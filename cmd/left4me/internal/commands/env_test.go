@@ -78,7 +78,9 @@ func (f *fakeSD) Units(_ context.Context, names []string) ([]control.Unit, error
 	f.calls = append(f.calls, "units")
 	var out []control.Unit
 	for _, n := range names {
-		out = append(out, f.get(n))
+		// Only what ListUnitsByNames gives, as control.Units.
+		u := f.get(n)
+		out = append(out, control.Unit{Name: u.Name, LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState})
 	}
 	return out, nil
 }

@@ -2,12 +2,15 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/left4me/left4me/cmd/a2s"
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
 	"github.com/left4me/left4me/tests/syncbuf"
@@ -108,5 +111,49 @@ func TestMetricsHTTP(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, "<3>") || !strings.Contains(l, "<5>metrics: a client's connection ended without metrics") {
 		t.Errorf("journal:\n%s", l)
+	}
+}
+
+// A server whose relay says its console said it hibernates has nobody on
+// it: 0 players and bots, l4d2_hibernating 1, though it answers nothing;
+// an answer with someone on says it woke.
+func TestMetricsHibernating(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		info  a2s.Info
+		err   error
+		wants []string
+		nots  []string
+	}{
+		{"silent", a2s.Info{}, errors.New("i/o timeout"),
+			[]string{`l4d2_hibernating{instance="s"} 1`, `l4d2_players{instance="s"} 0`, `l4d2_bots{instance="s"} 0`, `l4d2_a2s_up{instance="s"} 0`},
+			[]string{`l4d2_max_players{instance="s"}`, `l4d2_map_info{instance="s"`}},
+		{"woke: an answer counts", a2s.Info{Players: 3, Bots: 1, MaxPlayers: 8, Map: "c1m1_hotel"}, nil,
+			[]string{`l4d2_hibernating{instance="s"} 0`, `l4d2_players{instance="s"} 2`, `l4d2_bots{instance="s"} 1`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.Euid = 0
+			withRuntime(t, te, "s")
+			te.sd.set(clienv.UnitOf("s"), "active", "running")
+			u := te.sd.units[clienv.UnitOf("s")]
+			u.Status = probe.HibernatingStatus("")
+			te.sd.units[clienv.UnitOf("s")] = u
+			te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return tc.info, tc.err }
+			if err := te.run("metrics"); err != nil {
+				t.Fatal(err)
+			}
+			out := te.out.String()
+			for _, want := range tc.wants {
+				if !strings.Contains(out, want) {
+					t.Errorf("lacks %s:\n%s", want, out)
+				}
+			}
+			for _, not := range tc.nots {
+				if strings.Contains(out, not) {
+					t.Errorf("has %s:\n%s", not, out)
+				}
+			}
+		})
 	}
 }

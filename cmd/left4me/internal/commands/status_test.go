@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/left4me/left4me/cmd/a2s"
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/servers"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
@@ -285,6 +286,46 @@ func TestStatusDisk(t *testing.T) {
 			}
 			if (st.Disk == nil) != (tc.usage == "") || st.Disk != nil && (st.Disk.Over != tc.over || st.Disk.Ceiling == 0) {
 				t.Errorf("json disk %+v", st.Disk)
+			}
+		})
+	}
+}
+
+// As list: a server whose relay says its console said it hibernates has
+// nobody on it, answer or not; an answer with someone on says it woke.
+func TestStatusHibernating(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		info a2s.Info
+		err  error
+		row  string
+		hib  bool
+	}{
+		{"silent", a2s.Info{}, errors.New("i/o timeout"), "  players:   0: it hibernates, as its console said (the engine hibernates only with nobody on)\n", true},
+		{"woke", a2s.Info{Players: 3, Bots: 1, Map: "c1m1_hotel"}, nil, "  players:   2, and 1 bot(s), on c1m1_hotel (left4me players s)\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := newEnv(t)
+			te.spec(t, "s", "port: 27015\n")
+			te.sd.units["l4d2@s.service"] = control.Unit{Name: "l4d2@s.service", LoadState: "loaded", ActiveState: "active",
+				SubState: "running", Result: "success", MainPID: 4242, Status: probe.HibernatingStatus("")}
+			te.sd.argv[4242] = te.sd.started("l4d2@s.service")
+			te.ServerInfo = func(context.Context, string) (a2s.Info, error) { return tc.info, tc.err }
+			if err := te.run("status", "s"); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(te.out.String(), tc.row) {
+				t.Errorf("lacks %q:\n%s", tc.row, te.out)
+			}
+			if err := te.run("status", "s", "--json"); err != nil {
+				t.Fatal(err)
+			}
+			var st servers.StatusJSON
+			if err := json.Unmarshal(te.out.Bytes(), &st); err != nil {
+				t.Fatalf("%v\n%s", err, te.out)
+			}
+			if st.Hibernating != tc.hib || st.Humans == nil || *st.Humans != max(int(tc.info.Players)-int(tc.info.Bots), 0) {
+				t.Errorf("--json: hibernating %v, humans %v\n%s", st.Hibernating, st.Humans, te.out)
 			}
 		})
 	}

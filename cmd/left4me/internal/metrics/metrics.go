@@ -19,10 +19,15 @@ import (
 // Instance is one server's numbers. Unknown ones are left out, never
 // written as 0 (a 0 would read as a fact).
 type Instance struct {
-	Name        string
-	Up          bool // the unit is active: started, ready, and alive as its watchdog judges it
-	Answered    bool // it answered A2S_INFO: Players, Bots, MaxPlayers, Map and Latency are known
-	Players     int  // humans
+	Name     string
+	Up       bool // the unit is active: started, ready, and alive as its watchdog judges it
+	Answered bool // it answered A2S_INFO: Players, Bots, MaxPlayers, Map and Latency are known
+	// Hibernating: its console last said it hibernates (its relay's
+	// status line) and no answer says anyone is on: the engine hibernates
+	// only with no human on and punts its bots, so Players and Bots are 0
+	// though it answers nothing.
+	Hibernating bool
+	Players     int // humans
 	Bots        int
 	MaxPlayers  int
 	Map         string
@@ -64,6 +69,7 @@ var (
 	botsDesc    = prometheus.NewDesc("l4d2_bots", "Bots (A2S_INFO).", []string{"instance"}, nil)
 	maxDesc     = prometheus.NewDesc("l4d2_max_players", "Player slots (A2S_INFO).", []string{"instance"}, nil)
 	mapDesc     = prometheus.NewDesc("l4d2_map_info", "The map being played (label map, cut to 64 bytes); always 1.", []string{"instance", "map"}, nil)
+	hibDesc     = prometheus.NewDesc("l4d2_hibernating", "1 if the server's console last said it hibernates: nobody is on it (l4d2_players and l4d2_bots are 0), and it answers no A2S_INFO.", []string{"instance"}, nil)
 	latDesc     = prometheus.NewDesc("l4d2_a2s_latency_seconds", "Round trip of the A2S_INFO query.", []string{"instance"}, nil)
 	restDesc    = prometheus.NewDesc("l4d2_restarts_total", "Automatic restarts of the unit (systemd's NRestarts) since it was last started by hand.", []string{"instance"}, nil)
 	memDesc     = prometheus.NewDesc("l4d2_memory_bytes", "Memory of the unit's cgroup (memory.current).", []string{"instance"}, nil)
@@ -75,7 +81,7 @@ var (
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{upDesc, a2sDesc, playersDesc, botsDesc, maxDesc, mapDesc, latDesc, restDesc, memDesc, cpuDesc, upperDesc, backupDesc, buildDesc, updateDesc} {
+	for _, d := range []*prometheus.Desc{upDesc, a2sDesc, playersDesc, botsDesc, maxDesc, mapDesc, hibDesc, latDesc, restDesc, memDesc, cpuDesc, upperDesc, backupDesc, buildDesc, updateDesc} {
 		ch <- d
 	}
 }
@@ -94,15 +100,24 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if in.Answered {
 			answered = 1
 		}
+		hibernating := 0.0
+		if in.Hibernating {
+			hibernating = 1
+		}
 		if in.Up {
 			g(a2sDesc, answered, in.Name)
+			g(hibDesc, hibernating, in.Name)
 		}
-		if in.Answered {
+		switch {
+		case in.Answered:
 			g(playersDesc, float64(in.Players), in.Name)
 			g(botsDesc, float64(in.Bots), in.Name)
 			g(maxDesc, float64(in.MaxPlayers), in.Name)
 			g(mapDesc, 1, in.Name, cut(in.Map, MaxMap))
 			g(latDesc, in.Latency, in.Name)
+		case in.Up && in.Hibernating:
+			g(playersDesc, 0, in.Name)
+			g(botsDesc, 0, in.Name)
 		}
 		if in.Restarts != nil {
 			ch <- prometheus.MustNewConstMetric(restDesc, prometheus.CounterValue, float64(*in.Restarts), in.Name)

@@ -11,8 +11,9 @@ func ptr[T any](v T) *T { return &v }
 
 var snap = Snapshot{
 	Instances: []Instance{
-		{Name: "srv2"},           // down: only l4d2_up
-		{Name: "idle", Up: true}, // up, hibernating: silent to A2S
+		{Name: "srv2"},                                // down: only l4d2_up
+		{Name: "idle", Up: true},                      // up, silent to A2S (-nomaster, a query flood): nothing known
+		{Name: "asleep", Up: true, Hibernating: true}, // its console said it hibernates: nobody on
 		{Name: "srv1", Up: true, Answered: true, Players: 3, Bots: 4, MaxPlayers: 8,
 			Map: "c2m1_highway\"} evil 1\n" + strings.Repeat("x", 200), Latency: 0.0012,
 			Restarts: ptr[int64](2), MemoryBytes: ptr[int64](123456789), CPUSeconds: ptr(12.5),
@@ -31,6 +32,8 @@ func TestWrite(t *testing.T) {
 	for _, want := range []string{
 		`l4d2_up{instance="srv1"} 1`, `l4d2_up{instance="srv2"} 0`, `l4d2_up{instance="idle"} 1`,
 		`l4d2_a2s_up{instance="srv1"} 1`, `l4d2_a2s_up{instance="idle"} 0`,
+		`l4d2_hibernating{instance="asleep"} 1`, `l4d2_hibernating{instance="idle"} 0`, `l4d2_hibernating{instance="srv1"} 0`,
+		`l4d2_players{instance="asleep"} 0`, `l4d2_bots{instance="asleep"} 0`,
 		`l4d2_players{instance="srv1"} 3`, `l4d2_bots{instance="srv1"} 4`, `l4d2_max_players{instance="srv1"} 8`,
 		`l4d2_restarts_total{instance="srv1"} 2`, `l4d2_memory_bytes{instance="srv1"} 1.23456789e+08`,
 		`l4d2_cpu_seconds_total{instance="srv1"} 12.5`, `l4d2_upper_bytes{instance="srv1"} 4096`,
@@ -44,6 +47,9 @@ func TestWrite(t *testing.T) {
 	}
 	if strings.Contains(out, `l4d2_players{instance="srv2"}`) || strings.Contains(out, `l4d2_players{instance="idle"}`) || strings.Contains(out, `l4d2_a2s_up{instance="srv2"}`) {
 		t.Errorf("a server that did not answer has a player count:\n%s", out)
+	}
+	if strings.Contains(out, `l4d2_hibernating{instance="srv2"}`) || strings.Contains(out, `l4d2_max_players{instance="asleep"}`) || strings.Contains(out, `l4d2_map_info{instance="asleep"`) {
+		t.Errorf("a stopped server's hibernation, or a hibernating one's slots or map, is written as known:\n%s", out)
 	}
 	// promtool (Debian's prometheus package; tests/deps.sh) agrees.
 	promtool, err := exec.LookPath("promtool")

@@ -27,6 +27,7 @@ type instance struct {
 	Orphaned    bool   `json:"orphaned"`
 	Humans      *int   `json:"humans"`
 	Bots        *int   `json:"bots"`
+	Hibernating bool   `json:"hibernating"` // its console said so: nobody on
 	Error       string `json:"error"`
 	Overlays    []struct {
 		Path  string `json:"path"`

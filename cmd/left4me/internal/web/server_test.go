@@ -46,7 +46,7 @@ func (f *fakeCLI) run(ctx context.Context, args []string, stdout, _ io.Writer) e
 		if fail {
 			return fmt.Errorf("spec directory missing")
 		}
-		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","overlays":[{"path":"x"}]},`+
+		fmt.Fprint(stdout, `[{"name":"srv1","port":27015,"state":"active","hibernating":true,"humans":0,"bots":0,"overlays":[{"path":"x"}]},`+
 			`{"name":"bad","port":27016,"state":"inactive","error":"bad.yaml:2:16: config: rcon_password \"hunter2\": not a setting"}]`)
 	case "players":
 		fmt.Fprintf(stdout, `{"map":%q,"humans":1,"players":[{"name":%q}]}`, hostile, hostile)
@@ -677,5 +677,22 @@ func TestRenderUnsavedTextRefused(t *testing.T) {
 	}
 	if !strings.Contains(p.log.String(), "rendered the spec of srv1 from the editor") {
 		t.Errorf("not logged: %s", p.log.String())
+	}
+}
+
+// The instances table marks a server whose console said it hibernates
+// (list --json's hibernating): nobody is on it though it answers nothing.
+func TestHibernatingMarked(t *testing.T) {
+	p := newPanel(t)
+	for _, path := range []string{"/", "/fragment/instances"} {
+		_, body := p.do(t, "vic", "GET", path, "", nil)
+		i := strings.Index(body, `data-name="srv1"`)
+		j := strings.Index(body, `data-name="bad"`)
+		if i < 0 || j < i || !strings.Contains(body[i:j], `>hibernating</span>`) {
+			t.Errorf("%s: srv1's row has no hibernating mark:\n%s", path, body)
+		}
+		if j >= 0 && strings.Contains(body[j:], `>hibernating</span>`) {
+			t.Errorf("%s: bad's row is marked hibernating:\n%s", path, body)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/internal/probe"
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
@@ -145,9 +146,12 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 		}
 		if active[clienv.UnitOf(n)] {
 			in.Up = true
-			if addr, err := e.RunningAddr(ctx, sd, n); err == nil {
+			addr, u, err := e.RunningUnit(ctx, sd, n)
+			if err == nil {
 				addrs[len(s.Instances)] = addr
 			}
+			// Its relay's status line (ListUnitsByNames above has none).
+			in.Hibernating = probe.Hibernating(u.Status)
 			if p.cgroup != "" {
 				in.MemoryBytes, in.CPUSeconds = cgroupStats(cgroupRoot, p.cgroup)
 			}
@@ -179,6 +183,8 @@ func (e *Env) snapshot(ctx context.Context) (metrics.Snapshot, error) {
 			in.Answered, in.Latency = true, time.Since(began).Seconds()
 			in.Players, in.Bots, in.MaxPlayers = max(int(info.Players)-int(info.Bots), 0), int(info.Bots), int(info.MaxPlayers)
 			in.Map = info.Map
+			// An answer with humans on says it woke (list does the same).
+			in.Hibernating = in.Hibernating && in.Players == 0
 		}()
 	}
 	wg.Wait()

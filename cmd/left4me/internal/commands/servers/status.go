@@ -86,6 +86,7 @@ type StatusJSON struct {
 	Schedule       *scheduleJSON `json:"schedule,omitempty"`
 	Humans         *int          `json:"humans,omitempty"`
 	Bots           *int          `json:"bots,omitempty"`
+	Hibernating    bool          `json:"hibernating,omitempty"` // as list's Row
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
@@ -161,6 +162,7 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 			r := e.RunningServers(ctx, sd, []string{name}, map[string]*spec.Spec{name: s})[name]
 			sd.Close()
 			st.RunningAddress, st.RunningPort, st.Outdated = r.Addr, r.Port, r.Outdated && !orphan
+			st.Hibernating = r.Hibernating && st.State == "active"
 		}
 		switch {
 		case st.RunningAddress == "":
@@ -174,12 +176,20 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 	}
 	if st.State == "active" && st.RunningAddress != "" && e.ServerInfo != nil {
 		ictx, cancel := context.WithTimeout(ctx, listTimeout)
-		if info, err := e.ServerInfo(ictx, st.RunningAddress); err == nil {
-			h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
+		info, err := e.ServerInfo(ictx, st.RunningAddress)
+		cancel()
+		h, b := max(int(info.Players)-int(info.Bots), 0), int(info.Bots)
+		// As list (countPlayers): an answer with humans on says it woke.
+		st.Hibernating = st.Hibernating && (err != nil || h == 0)
+		switch {
+		case st.Hibernating:
+			h, b = 0, 0
+			st.Humans, st.Bots = &h, &b
+			t.Row(table.Plain("players:", "0: it hibernates, as its console said (the engine hibernates only with nobody on)")...)
+		case err == nil:
 			st.Humans, st.Bots = &h, &b
 			t.Row(table.Plain("players:", fmt.Sprintf("%d, and %d bot(s), on %s (left4me players %s)", h, b, info.Map, name))...)
 		}
-		cancel()
 	}
 	merged := e.Layout.MergedDir(name)
 	st.Mounted = mounted(e.Layout, name)

@@ -47,22 +47,29 @@ func Down(u control.Unit) bool {
 // (which may have been edited since). A unit that is down gives
 // rollout.ErrNotRunning.
 func (e *Env) RunningAddr(ctx context.Context, sd clienv.Systemd, name string) (string, error) {
+	addr, _, err := e.RunningUnit(ctx, sd, name)
+	return addr, err
+}
+
+// RunningUnit is RunningAddr and the unit's state as it was read (its
+// status line among it), in one call to systemd.
+func (e *Env) RunningUnit(ctx context.Context, sd clienv.Systemd, name string) (string, control.Unit, error) {
 	u, err := sd.Unit(ctx, clienv.UnitOf(name))
 	if err != nil {
-		return "", err
+		return "", u, err
 	}
 	if Down(u) {
-		return "", fmt.Errorf("%s is %s (%s): %w", clienv.UnitOf(name), u.ActiveState, u.SubState, rollout.ErrNotRunning)
+		return "", u, fmt.Errorf("%s is %s (%s): %w", clienv.UnitOf(name), u.ActiveState, u.SubState, rollout.ErrNotRunning)
 	}
 	argv, err := e.ServerArgv(u.MainPID)
 	if err != nil {
-		return "", fmt.Errorf("command line of its main process %d: %w", u.MainPID, err)
+		return "", u, fmt.Errorf("command line of its main process %d: %w", u.MainPID, err)
 	}
 	addr, err := units.RunningAddr(argv)
 	if err != nil {
-		return "", fmt.Errorf("main process %d: %w", u.MainPID, err)
+		return "", u, fmt.Errorf("main process %d: %w", u.MainPID, err)
 	}
-	return addr, nil
+	return addr, u, nil
 }
 
 // Running is what a running server was started with, as far as the CLI
