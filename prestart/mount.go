@@ -3,6 +3,7 @@ package prestart
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -18,18 +19,18 @@ import (
 var ErrMountedReadOnly = errors.New("overlayfs mounted it read-only")
 
 // ErrFullForUsers: the filesystem of an instance's tree has less than
-// usersRoom left for anyone but root.
+// UsersRoom left for anyone but root.
 var ErrFullForUsers = errors.New("the filesystem is full for users")
 
 // ErrCredentials: a thread's credentials could not be put back after
 // asWriter; nothing more may run on it.
 var ErrCredentials = errors.New("this thread's credentials could not be restored")
 
-// usersRoom is the least space for users a start needs. Below it a server
+// UsersRoom is the least space for users a start needs. Below it a server
 // could write nothing, and overlayfs, writing as the server, may fail to
 // make its work directory (ext4 also holds back a watermark of clusters
 // while others are being allocated: EXT4_FREECLUSTERS_WATERMARK).
-const usersRoom = 1 << 20
+const UsersRoom = 1 << 20
 
 // mountOverlay mounts the layers on merged. Every directory is passed as
 // /proc/self/fd/N of an fd opened without following links, so the kernel
@@ -94,27 +95,54 @@ func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 func roomFor(fs unix.Statfs_t) int64 { return int64(fs.Bavail) * fs.Bsize }
 
-// fullForUsers: fs has less than usersRoom left for users. A filesystem
+// fullForUsers: fs has less than UsersRoom left for users. A filesystem
 // that counts no blocks (a tmpfs of size=0, some FUSE ones) is never full.
-func fullForUsers(fs unix.Statfs_t) bool { return fs.Blocks > 0 && roomFor(fs) < usersRoom }
+func fullForUsers(fs unix.Statfs_t) bool { return fs.Blocks > 0 && roomFor(fs) < UsersRoom }
+
+// Room is the free space of the filesystem a path is (or would be) on.
+type Room struct {
+	Path string // what was measured: the path, or its nearest existing parent
+	Dev  uint64 // its st_dev: two paths with the same one share the space
+	// Free is what users may still write (f_bavail): the blocks ext4
+	// keeps for root are the host's (journald, dpkg), not for our files.
+	Free    int64
+	Block   int64 // the filesystem's block size (f_bsize)
+	Counted bool  // it counts blocks: false for a tmpfs of size=0 and some FUSE ones, never full
+}
+
+// RoomAt measures the filesystem of path, or of its nearest existing
+// parent when path is still to be made (a first backup's directory).
+func RoomAt(path string) (Room, error) {
+	p := filepath.Clean(path)
+	for {
+		var st unix.Stat_t
+		err := unix.Stat(p, &st)
+		if errors.Is(err, unix.ENOENT) && p != filepath.Dir(p) {
+			p = filepath.Dir(p)
+			continue
+		}
+		if err != nil {
+			return Room{}, fmt.Errorf("free space of %s: %w", path, err)
+		}
+		var fs unix.Statfs_t
+		if err := unix.Statfs(p, &fs); err != nil {
+			return Room{}, fmt.Errorf("free space of %s: %w", p, err)
+		}
+		return Room{Path: p, Dev: st.Dev, Free: roomFor(fs), Block: fs.Bsize, Counted: fs.Blocks > 0}, nil
+	}
+}
 
 // CheckRoom refuses a start of name when the filesystem of its tree
-// (runtime/NAME, or the state root before its first start) is full for
-// users: the start would fail (ErrMountedReadOnly), so a restart must not
-// stop the running server for it.
+// (runtime/NAME, or where it will be made before its first start) is full
+// for users: the start would fail (ErrMountedReadOnly), so a restart must
+// not stop the running server for it.
 func CheckRoom(l layout.Layout, name string) error {
-	p := l.RuntimeDir(name)
-	var fs unix.Statfs_t
-	err := unix.Statfs(p, &fs)
-	if errors.Is(err, unix.ENOENT) {
-		p = l.Root
-		err = unix.Statfs(p, &fs)
-	}
+	r, err := RoomAt(l.RuntimeDir(name))
 	if err != nil {
-		return fmt.Errorf("free space of %s: %w", p, err)
+		return err
 	}
-	if fullForUsers(fs) {
-		return fmt.Errorf("%s: %w (%s left, only the blocks it keeps for root): a server could write nothing, and overlayfs could only mount its tree read-only; free space first", p, ErrFullForUsers, Size(roomFor(fs)))
+	if r.Counted && r.Free < UsersRoom {
+		return fmt.Errorf("%s: %w (%s left, only the blocks it keeps for root): a server could write nothing, and overlayfs could only mount its tree read-only; free space first", r.Path, ErrFullForUsers, Size(r.Free))
 	}
 	return nil
 }

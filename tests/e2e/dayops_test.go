@@ -152,6 +152,30 @@ func TestBackups(t *testing.T) {
 		}
 	})
 
+	t.Run("a backup that cannot fit stops nothing", func(t *testing.T) {
+		// srv's backups on a filesystem too small for the next one (a
+		// tmpfs over its directory, in the container alone), and
+		// something in its upper layer gzip cannot shrink.
+		const dir = "/var/lib/left4me/backups/srv"
+		c.MustRun(t, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir)
+		defer c.Run(t, "umount", dir)
+		c.MustRun(t, "sh", "-c", "head -c 2097152 /dev/urandom >"+merged+"/demo.dem")
+		defer c.Run(t, "rm", "-f", merged+"/demo.dem")
+		pid := mainPID(t, c, "srv")
+		out, err := c.Run(t, "left4me", "reset", "srv", "--yes", "--force")
+		if err == nil || !strings.Contains(err.Error(), "srv: not enough free space for the backup reset takes first") ||
+			!strings.Contains(err.Error(), "on the filesystem of "+dir+", which has ") || !strings.Contains(err.Error(), "(--no-backup)") {
+			t.Errorf("reset with no room for its backup: %v\n%s", err, out)
+		}
+		if mainPID(t, c, "srv") != pid {
+			t.Errorf("the server was stopped")
+		}
+		if got := c.MustRun(t, "ls", "-A", dir); got != "" {
+			t.Errorf("written to %s: %s", dir, got)
+		}
+		query(t, c, 27061)
+	})
+
 	t.Run("reset backs up first; restore brings the data back", func(t *testing.T) {
 		// Its 3 players are not kicked by a script's --yes alone.
 		pid := mainPID(t, c, "srv")

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,58 @@ func Restore(runtime string, b Info) error {
 		return fmt.Errorf("sync %s: %w", runtime, err)
 	}
 	return fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{})
+}
+
+// Unpacked is what a restore of b takes on disk at most, block being the
+// block size of the filesystem it goes to: the tar stream the backup holds
+// (data, and of a sparse file only its data: a restore writes its holes
+// as holes), and a block an entry (a file's last block, a directory's
+// first). Reading it takes one decompression, no disk: a backup whose
+// .tar.gz is small may hold ten times as much, and one that cannot be read
+// is found now rather than after the server was stopped.
+func Unpacked(ctx context.Context, b Info, block int64) (int64, error) {
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", b.Path, err)
+	}
+	stream := &counter{ctx: ctx, r: gz}
+	tr := tar.NewReader(stream) // it skips an entry's data by reading it: counted
+	var entries int64
+	for {
+		_, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err := ctx.Err(); err != nil { // said as what it is, whatever the reader made of it
+			return 0, fmt.Errorf("read %s: %w", b.Path, err)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", b.Path, err)
+		}
+		entries++
+	}
+	return stream.n + entries*block, nil
+}
+
+// counter counts what is read through it, until ctx ends.
+type counter struct {
+	ctx context.Context
+	r   io.Reader
+	n   int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // unpack writes b into a new directory rt/restoring.

@@ -147,7 +147,9 @@ same restore run twice restores the same backup. A running server is
 stopped for it and started again, as restart does: at once, or with --when-empty once nobody plays
 (--deadline, --force, --warn-at and --announce as for restart). What the
 backup replaces is backed up first unless --no-backup ("before restore" in
-left4me backups; restoring that ID undoes the restore). Asks first on a
+left4me backups; restoring that ID undoes the restore). When that backup
+and the one unpacked would not fit in the free space of their filesystems,
+nothing is stopped or asked. Asks first on a
 terminal, saying who plays; --yes for scripts, which refuses while players
 are on unless --when-empty, or --force (at once, as reset: they are
 kicked). Needs root.
@@ -294,6 +296,26 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 	if _, err := e.Load(name); err != nil {
 		return err
 	}
+	// The backup taken first and the one unpacked must fit, before the
+	// server is stopped for them or anyone is asked.
+	unpacked, err := e.unpackedWrite(ctx, name, b)
+	if err != nil {
+		return err
+	}
+	fits := func() error {
+		writes := unpacked
+		if safety {
+			w, err := e.SafetyBackup("restore", name)
+			if err != nil {
+				return err
+			}
+			writes = append(w, unpacked...)
+		}
+		return e.CheckRoom(name, writes)
+	}
+	if err := fits(); err != nil {
+		return err
+	}
 	sd, err := e.Connect(ctx)
 	if err != nil {
 		return err
@@ -376,6 +398,12 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 	p.ActOnStopped = true
 	// A start that would fail (its spec broken since) stops nothing.
 	d.Prepare = func(ctx context.Context, n string) error {
+		if p.WhenEmpty {
+			// The server wrote on during the wait: measured again.
+			if err := fits(); err != nil {
+				return err
+			}
+		}
 		if d.Stopped(ctx, n) {
 			return nil
 		}

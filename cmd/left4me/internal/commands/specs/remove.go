@@ -48,7 +48,8 @@ dumps (runtime/NAME/dumps, breakpad's minidumps: the evidence of its
 crashes, not part of its game tree; each start still keeps the newest 5),
 and the record of the ports its last start was given, which it keeps
 against newer specs. The upper layer is backed up first (left4me backups
-NAME) unless --no-backup. The spec, overlays and the installation are not
+NAME) unless --no-backup; when that backup would not fit in the free space
+of its filesystem, nothing is stopped. The spec, overlays and the installation are not
 touched. Asks first on a terminal, saying who plays and how many crash
 dumps stay; --yes for scripts, which refuses while players are on unless
 --force (or first: left4me stop NAME --when-empty). Needs root.
@@ -67,7 +68,8 @@ func DeleteCmd(e *Env) *cli.Command {
 crash dumps in runtime/NAME/dumps included: the question and the output
 say how many dumps go; copy them away first to keep them) and
 instances/NAME.yaml, then reloads systemd. The upper layer is backed up
-first unless --no-backup (the crash dumps are not); backups outlive the
+first unless --no-backup (the crash dumps are not; nothing is stopped when
+the backup would not fit in the free space of its filesystem); backups outlive the
 instance. Overlays and the installation are not touched. Asks first on a
 terminal, saying who plays; --yes for scripts, which refuses while
 players are on unless --force. It also takes what a spec removed by hand
@@ -95,6 +97,17 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	// Refuse a tree we would not remove before anything is stopped.
 	if _, err := state.Check(e.Layout.Root, name); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", name, err)
+	}
+	// And a backup that could only fail for want of space: before the
+	// server is stopped for it or anyone is asked.
+	if o.backup {
+		writes, err := e.SafetyBackup(op, name)
+		if err == nil {
+			err = e.CheckRoom(name, writes)
+		}
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	sd, err := e.Connect(ctx)
 	if err != nil {
