@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
+	"github.com/left4me/left4me/cmd/left4me/internal/lastwords"
 )
 
 // version is what `left4me --version` prints: git describe of the tree it
@@ -37,17 +39,20 @@ func main() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// The job under way is finished (a restore's stop and start are one,
-	// a rollout waits for systemd's job): said, and a second signal ends
-	// the command at once. Only a signal cancels ctx, so ctx.Err() below
+	// The job under way is finished or undone (a rollout waits for
+	// systemd's job, a restore stops and puts the server back on its
+	// files): said, and a second signal ends the command at once, saying
+	// what it leaves (last). Only a signal cancels ctx, so ctx.Err() below
 	// means interrupted.
 	done, watched := make(chan struct{}), make(chan struct{})
+	last := &lastwords.Line{}
 	go func() {
 		defer close(watched)
-		watchSignals(sigs, done, func() { signal.Stop(sigs) }, cancel, os.Stderr)
+		watchSignals(sigs, done, func() { signal.Stop(sigs) }, cancel, os.Stderr, last, die)
 	}()
 	env := commands.OSEnv()
 	env.Version = version
+	env.Last = last
 	err := commands.Run(ctx, env, commands.Args(os.Args))
 	// The watcher settles before the exit (a signal that came meanwhile is
 	// said whole, and ctx tells of it); from here a signal takes its
@@ -66,4 +71,16 @@ func main() {
 		}
 		os.Exit(fail.Code(err))
 	}
+}
+
+// die ends the process by sig as its default action would (the shell
+// sees a death by SIGINT, and a script stops there), its handling given
+// back (release) before: or, should sig have been ignored when left4me
+// began (nohup), by the interrupted exit code.
+func die(sig os.Signal) {
+	if s, ok := sig.(syscall.Signal); ok {
+		_ = syscall.Kill(os.Getpid(), s)
+		time.Sleep(100 * time.Millisecond)
+	}
+	os.Exit(fail.CodeInterrupted)
 }

@@ -150,6 +150,14 @@ func TestBackups(t *testing.T) {
 		if mainPID(t, c, "srv") != pid {
 			t.Errorf("the server was restarted")
 		}
+		// A restore, as it waits: nothing restored, and said so.
+		out, _ = c.Run(t, "sh", "-c", "timeout --preserve-status -s INT 3 left4me restore srv --yes --when-empty --deadline 5m 2>&1; echo exit $?")
+		if !strings.Contains(out, "left4me: interrupted: nothing was restored; srv was left as it was\n") || !strings.HasSuffix(out, "exit 130\n") {
+			t.Errorf("interrupted restore:\n%s", out)
+		}
+		if mainPID(t, c, "srv") != pid {
+			t.Errorf("the server was restarted")
+		}
 	})
 
 	t.Run("a backup that cannot fit stops nothing", func(t *testing.T) {

@@ -3,6 +3,7 @@ package backup
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -113,7 +114,7 @@ func TestRoundTrip(t *testing.T) {
 	up := filepath.Join(runtime, "upper")
 	write(t, filepath.Join(up, "left4dead2/cfg/banned_user.cfg"), "emptied\n")
 	write(t, filepath.Join(up, "left4dead2/new.txt"), "new\n")
-	must(t, Restore(runtime, r.Info))
+	must(t, Restore(context.Background(), runtime, r.Info, RestoreOptions{}))
 	got, err := os.ReadFile(filepath.Join(up, "left4dead2/cfg/banned_user.cfg"))
 	must(t, err)
 	if string(got) != "banid 0 STEAM_1:0:1\n" {

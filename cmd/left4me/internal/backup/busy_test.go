@@ -119,7 +119,7 @@ func busyServer(t *testing.T, pause string, backups int, allMade bool) {
 	must(t, err)
 	for i, r := range made {
 		rt, rup := bare(t)
-		must(t, Restore(rt, r.Info))
+		must(t, Restore(context.Background(), rt, r.Info, RestoreOptions{}))
 		got, err := os.ReadFile(filepath.Join(rup, "left4dead2/auto0001-c1m1_hotel.dem"))
 		must(t, err)
 		if len(got) < 8 || !bytes.HasPrefix(final, got) {

@@ -3,8 +3,10 @@ package backup
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +35,32 @@ type Options struct {
 	// Why it is taken (Info.Why), kept as the gzip header's comment
 	// (RFC 1952 FCOMMENT), so it travels with the file.
 	Why string
+	// Done, once closed (a command's ctx.Done(): Ctrl-C), ends the backup:
+	// nothing of it is left, and its error is context.Canceled.
+	Done <-chan struct{}
+}
+
+// stopped reports whether o.Done was closed.
+func (o Options) stopped() bool {
+	select {
+	case <-o.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopWriter is the archive's file, written until Done is closed.
+type stopWriter struct {
+	w io.Writer
+	o Options
+}
+
+func (s stopWriter) Write(p []byte) (int, error) {
+	if s.o.stopped() {
+		return 0, context.Canceled
+	}
+	return s.w.Write(p)
 }
 
 // Result is what Create made.
@@ -91,6 +119,9 @@ func Create(runtime, dir string, now time.Time, o Options) (Result, error) {
 			r.Tries = try
 			return r, nil
 		}
+		if o.stopped() { // said as what it is, whatever the writers made of it
+			return Result{}, fmt.Errorf("back up %s: %w", what, context.Canceled)
+		}
 		last = err
 		if !errors.Is(err, ErrChanged) {
 			return Result{}, err
@@ -139,7 +170,7 @@ func createOnce(rt int, what, dir, id string, o Options) (res Result, err error)
 	if err := tmp.Chmod(0o600); err != nil {
 		return res, err
 	}
-	gz := gzip.NewWriter(tmp)
+	gz := gzip.NewWriter(stopWriter{w: tmp, o: o})
 	gz.Comment = o.Why
 	w := &walker{tw: tar.NewWriter(gz), raw: gz, top: what, dev: top.Dev, o: o, res: &res}
 	if err := w.write(w.header(&top, "./", tar.TypeDir), "."); err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -229,7 +230,7 @@ func TestRestoreSparse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime, up := bare(t)
 			content := tc.fill(tc.size)
-			must(t, Restore(runtime, sparseArchive(t, "f", content)))
+			must(t, Restore(context.Background(), runtime, sparseArchive(t, "f", content), RestoreOptions{}))
 			got, err := os.ReadFile(filepath.Join(up, "f"))
 			must(t, err)
 			if !bytes.Equal(got, content) {
@@ -251,9 +252,9 @@ func TestRestoreSparse(t *testing.T) {
 // O_NOFOLLOW): two entries of one name fail it.
 func TestRestoreTwice(t *testing.T) {
 	runtime, _ := bare(t)
-	err := Restore(runtime, archive(t,
+	err := Restore(context.Background(), runtime, archive(t,
 		&tar.Header{Name: "f", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
-		&tar.Header{Name: "f", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}))
+		&tar.Header{Name: "f", Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}), RestoreOptions{})
 	if !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("got %v, want EEXIST", err)
 	}
@@ -264,9 +265,9 @@ func TestRestoreTwice(t *testing.T) {
 func TestRestoreErrorQuoted(t *testing.T) {
 	for _, evil := range []string{"evil\x1b]0;PWNED\a\x1b[2J", "x\nforged line", "bad\xff"} {
 		runtime, _ := bare(t)
-		err := Restore(runtime, archive(t,
+		err := Restore(context.Background(), runtime, archive(t,
 			&tar.Header{Name: evil, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644},
-			&tar.Header{Name: evil, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}))
+			&tar.Header{Name: evil, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644}), RestoreOptions{})
 		if !errors.Is(err, unix.EEXIST) {
 			t.Fatalf("%q: got %v, want EEXIST", evil, err)
 		}
@@ -331,7 +332,7 @@ func TestRestoreTruncated(t *testing.T) {
 	_, err = gz.Write(raw.Bytes()[:512+2*holeChunk+100]) // the header, half the data
 	must(t, err)
 	must(t, errors.Join(gz.Close(), f.Close()))
-	if err := Restore(runtime, Info{ID: "20261205T190000Z", Path: path}); err == nil {
+	if err := Restore(context.Background(), runtime, Info{ID: "20261205T190000Z", Path: path}, RestoreOptions{}); err == nil {
 		t.Fatal("a truncated backup was restored")
 	}
 	if b, err := os.ReadFile(filepath.Join(up, "keep")); err != nil || string(b) != "old" {

@@ -3,12 +3,19 @@ package backup
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// goexit ends the goroutine as a kill would end the process: no more of
+// the code runs (its defers do, which close descriptors only).
+func goexit() { runtime.Goexit() }
 
 // archive writes a crafted backup, each file of x's.
 func archive(t *testing.T, hs ...*tar.Header) Info {
@@ -57,7 +64,7 @@ func TestRestoreRefuses(t *testing.T) {
 			runtime, _ := fixture(t)
 			before, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/cfg/banned_user.cfg"))
 			must(t, err)
-			err = Restore(runtime, archive(t, tc.hs...))
+			err = Restore(context.Background(), runtime, archive(t, tc.hs...), RestoreOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -87,9 +94,116 @@ func TestRestoreWithoutUpperAndStaleTemp(t *testing.T) {
 		t.Errorf("left: %v", left)
 	}
 	must(t, os.RemoveAll(filepath.Join(runtime, "upper")))
-	must(t, Restore(runtime, r.Info))
+	must(t, Restore(context.Background(), runtime, r.Info, RestoreOptions{}))
 	got, err := os.ReadFile(filepath.Join(runtime, "upper/left4dead2/logs/L1205000.log"))
 	if err != nil || !strings.Contains(string(got), "started") {
 		t.Errorf("restored %q %v", got, err)
+	}
+}
+
+// afterCalls is a context that ends once its Err was asked n times: a
+// Ctrl-C in the middle of a restore, at a point the test picks.
+type afterCalls struct {
+	context.Context
+	n    int
+	done chan struct{}
+}
+
+func (c *afterCalls) Err() error {
+	if c.n--; c.n < 0 {
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
+		return context.Canceled
+	}
+	return nil
+}
+
+func (c *afterCalls) Done() <-chan struct{} { return c.done }
+
+// A backup or a restore stopped halfway (a Ctrl-C: its context, Done)
+// leaves nothing: no backup file, nothing beside the upper layer, which
+// is as it was; the error says it was canceled.
+func TestStoppedHalfway(t *testing.T) {
+	runtime, _ := fixture(t)
+	for i := range 20 {
+		write(t, filepath.Join(runtime, "upper/left4dead2/maps", strconv.Itoa(i)+".vpk"), strings.Repeat("m", 100<<10))
+	}
+	dir := filepath.Join(t.TempDir(), "b")
+	done := make(chan struct{})
+	copied := 0
+	_, err := Create(runtime, dir, t0, Options{Done: done, Changed: func(string) {
+		if copied++; copied == 3 {
+			close(done)
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("backup: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left in %s: %v", dir, left)
+	}
+	r, err := Create(runtime, dir, t0, Options{})
+	must(t, err)
+	cfg := filepath.Join(runtime, "upper/left4dead2/cfg/banned_user.cfg")
+	write(t, cfg, "newer\n")
+	for _, n := range []int{0, 1, 5, 30} {
+		ctx := &afterCalls{Context: context.Background(), n: n, done: make(chan struct{})}
+		err := Restore(ctx, runtime, r.Info, RestoreOptions{})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("restore stopped after %d: %v", n, err)
+		}
+		if got, _ := os.ReadFile(cfg); string(got) != "newer\n" {
+			t.Errorf("stopped after %d: the upper layer holds %q", n, got)
+		}
+		if l, err := FindLeft(runtime); err != nil || l.Any() {
+			t.Errorf("stopped after %d: left %+v (%v)", n, l, err)
+		}
+	}
+}
+
+// What a restore killed before or after the swap leaves is told apart by
+// its note, and ClearLeft removes it, never the upper layer.
+func TestFindLeft(t *testing.T) {
+	for _, placed := range []bool{false, true} {
+		runtime, _ := fixture(t)
+		r, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, Options{})
+		must(t, err)
+		cfg := filepath.Join(runtime, "upper/left4dead2/cfg/banned_user.cfg")
+		write(t, cfg, "newer\n")
+		died := make(chan struct{})
+		go func() { // killed at the swap: runtime.Goexit runs no more of it
+			defer close(died)
+			Restore(context.Background(), runtime, r.Info, RestoreOptions{Undo: "20261205T180000Z", Swap: func(put func() error) error {
+				if placed {
+					if err := put(); err != nil {
+						t.Error(err)
+					}
+				}
+				goexit()
+				return nil
+			}})
+		}()
+		<-died
+		l, err := FindLeft(runtime)
+		want := Left{Path: filepath.Join(runtime, restoring), Note: filepath.Join(runtime, restoringNote), Backup: r.ID, Undo: "20261205T180000Z", Placed: NotPlaced, PID: os.Getpid()}
+		if placed {
+			want.Placed = WasPlaced
+		}
+		if err != nil || l != want {
+			t.Errorf("placed %v: found %+v (%v), want %+v", placed, l, err, want)
+		}
+		if _, err := ClearLeft(runtime); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := FindLeft(runtime); err != nil || l.Any() {
+			t.Errorf("placed %v: after ClearLeft %+v (%v)", placed, l, err)
+		}
+		got, _ := os.ReadFile(cfg)
+		if placed != (string(got) != "newer\n") {
+			t.Errorf("placed %v: the upper layer holds %q", placed, got)
+		}
 	}
 }

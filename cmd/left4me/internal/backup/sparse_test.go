@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +60,7 @@ func TestSparse(t *testing.T) {
 			}
 			must(t, os.Remove(p))
 			start = time.Now()
-			must(t, Restore(runtime, r.Info))
+			must(t, Restore(context.Background(), runtime, r.Info, RestoreOptions{}))
 			t.Logf("restore: %v", time.Since(start))
 			var st unix.Stat_t
 			must(t, unix.Stat(p, &st))

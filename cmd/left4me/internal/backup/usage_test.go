@@ -53,7 +53,7 @@ func TestEstimateAndUnpacked(t *testing.T) {
 	}
 	unpacked, err := Unpacked(context.Background(), r.Info, 4096)
 	must(t, err)
-	must(t, Restore(runtime, r.Info))
+	must(t, Restore(context.Background(), runtime, r.Info, RestoreOptions{}))
 	used, err := Usage(runtime)
 	must(t, err)
 	if used > unpacked || unpacked > 2*used {

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -59,6 +60,9 @@ func (w *walker) dir(fd int, rel string, depth int) error {
 	for _, n := range names { // sorted: a database before its side files
 		if written[n] {
 			continue
+		}
+		if w.o.stopped() { // small files may write nothing to the file for long
+			return context.Canceled
 		}
 		if err := w.group(fd, rel, group(n), depth, written); err != nil {
 			return err

@@ -234,6 +234,9 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 			sub := *e
 			sub.Stdin, sub.Stdout, sub.Stderr = strings.NewReader(""), stdout, stderr
 			sub.Terminal, sub.Color = false, false
+			// Commands of the panel run side by side: one's last words
+			// are not the process's (a second signal stops the panel).
+			sub.Last = nil
 			return Run(ctx, &sub, append([]string{"left4me"}, args...))
 		},
 		Attach: func(ctx context.Context, name string, out io.Writer) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/lastwords"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -28,4 +29,7 @@ type Env struct {
 	Connect func(ctx context.Context) (Systemd, error)
 	// Journal runs journalctl with args.
 	Journal func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// Last is what the process would leave if a second Ctrl-C killed it
+	// now, said by main's signal watcher before it dies; nil: not said.
+	Last *lastwords.Line
 }

@@ -81,7 +81,7 @@ Example:
 			if c.IsSet("max-age") {
 				maxAge = c.Duration("max-age")
 			}
-			if _, err := e.takeBackup(name, "", keep, maxAge); err != nil {
+			if _, err := e.takeBackup(nil, name, "", keep, maxAge); err != nil {
 				return err
 			}
 			return nil
@@ -149,7 +149,9 @@ stopped for it and started again, as restart does: at once, or with --when-empty
 backup replaces is backed up first unless --no-backup ("before restore" in
 left4me backups; restoring that ID undoes the restore). When that backup
 and the one unpacked would not fit in the free space of their filesystems,
-nothing is stopped or asked. Asks first on a
+nothing is stopped or asked. Ctrl-C stops it until the backup is in place
+(what it wrote goes, a server stopped for it is started again on its
+files); a second Ctrl-C quits at once, saying what it leaves. Asks first on a
 terminal, saying who plays; --yes for scripts, which refuses while players
 are on unless --when-empty, or --force (at once, as reset: they are
 kicked). Needs root.
@@ -197,12 +199,16 @@ func (e *Env) rootFor(op, name string) error {
 }
 
 // takeBackup backs up name's upper layer, then prunes (keep > 0). why, if
-// set, says what it is taken before.
-func (e *Env) takeBackup(name, why string, keep int, maxAge time.Duration) (backup.Result, error) {
+// set, says what it is taken before. done closed ends it (nil: never),
+// leaving nothing of it.
+func (e *Env) takeBackup(done <-chan struct{}, name, why string, keep int, maxAge time.Duration) (backup.Result, error) {
 	dir := BackupDir(e.Layout, name)
-	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{Why: why})
+	r, err := backup.Create(e.Layout.RuntimeDir(name), dir, e.Now(), backup.Options{Why: why, Done: done})
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) {
 		return r, fmt.Errorf("%s: nothing to back up: %s does not exist (it never ran, or was reset): %w", name, filepath.Join(e.Layout.RuntimeDir(name), layout.Upper), err)
+	}
+	if errors.Is(err, context.Canceled) { // the operator's, no failure to alert of
+		return r, fmt.Errorf("%s: backup interrupted, nothing of it kept: %w", name, err)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: backup failed: %w", name, err)
@@ -256,9 +262,10 @@ func skippedNote(name, upper string, skipped []string) string {
 	return fmt.Sprintf("%s: not backed up (FIFOs, sockets or devices, not data): %s%s", name, strings.Join(q, ", "), more)
 }
 
-// BackupBefore takes the backup reset and delete take, if there is an upper
-// layer to keep.
-func (e *Env) BackupBefore(op, name string) (id string, err error) {
+// BackupBefore takes the backup reset, delete and restore (op) take, if
+// there is an upper layer to keep. ctx ending stops it, leaving nothing
+// of it: the error is then ctx's.
+func (e *Env) BackupBefore(ctx context.Context, op, name string) (id string, err error) {
 	if _, err := os.Lstat(filepath.Join(e.Layout.RuntimeDir(name), layout.Upper)); errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -268,7 +275,10 @@ func (e *Env) BackupBefore(op, name string) (id string, err error) {
 		// oldest of keep); the next backup prunes.
 		keep = 0
 	}
-	r, err := e.takeBackup(name, "before "+op, keep, maxAge)
+	r, err := e.takeBackup(ctx.Done(), name, "before "+op, keep, maxAge)
+	if errors.Is(err, context.Canceled) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w\n(%s takes a backup first; --no-backup goes without)", err, op)
 	}
@@ -294,6 +304,11 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if _, err := e.Load(name); err != nil {
+		return err
+	}
+	// What an earlier one cut short left goes first: said, and its room
+	// counted free.
+	if err := e.ClearRestoreLeft(name); err != nil {
 		return err
 	}
 	// The backup taken first and the one unpacked must fit, before the
@@ -366,30 +381,54 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 	}
 	// down is read under the instance's lock (putBack): a start waits
 	// for it, so a server found down stays down until the restore is done.
+	// Read to the end whatever a Ctrl-C: the answer decides.
 	down := func() bool {
-		u, err := sd.Unit(ctx, clienv.UnitOf(name))
+		u, err := sd.Unit(context.WithoutCancel(ctx), clienv.UnitOf(name))
 		return err == nil && (u.ActiveState == "inactive" || u.ActiveState == "failed")
 	}
-	put := func() error {
+	// put restores under ctx: a Ctrl-C stops the backup taken first or
+	// the unpacking, and what they wrote goes (the upper layer as it was);
+	// once the backup is in place, the restore is done. ran: the server
+	// was stopped for it, and is started again after.
+	put := func(ran bool) error {
+		w := restoreWords{name: name, id: b.ID, runtime: e.Layout.RuntimeDir(name), backups: BackupDir(e.Layout, name), ran: ran}
 		undo := ""
 		// Taken under the lock, the server down: what it wrote up to
-		// its last stop is in it, and nothing writes meanwhile.
-		undoBackup := func() (err error) {
+		// its last stop is in it, and nothing writes meanwhile. The
+		// words a second Ctrl-C would say change with the swap.
+		undoBackup := func() (o backup.RestoreOptions, err error) {
 			if safety {
-				undo, err = e.BackupBefore("restore", name)
+				e.Last.Set(w.backingUp())
+				if undo, err = e.BackupBefore(ctx, "restore", name); err != nil {
+					e.Last.Set(w.asWas())
+					return o, err
+				}
 			}
-			return err
+			e.Last.Set(w.unpacking())
+			swap := func(swap func() error) error { return e.Last.Do(w.placed(undo), swap) }
+			return backup.RestoreOptions{Undo: undo, Swap: swap}, nil
 		}
-		if err := e.putBack(name, b, down, undoBackup); err != nil {
-			return err
-		}
-		if undo != "" {
+		err := e.putBack(ctx, name, b, down, undoBackup)
+		if err == nil && undo != "" {
 			fmt.Fprintf(e.Stdout, "%s: to undo the restore: left4me restore %s %s\n", name, name, undo)
 		}
-		return nil
+		return err
 	}
+	// cut says a restore a Ctrl-C stopped (err from put): nothing was
+	// restored, and how the server was left.
+	cut := func(err error, left string) error {
+		if !errors.Is(err, context.Canceled) {
+			return err
+		}
+		msg := fmt.Sprintf("interrupted: nothing was restored (backup %s was not put in place, and nothing of it was kept); %s", b.ID, left)
+		if l, ferr := backup.FindLeft(e.Layout.RuntimeDir(name)); ferr != nil || l.Any() {
+			msg = fmt.Sprintf("interrupted: nothing was restored (backup %s was not put in place); %s; what it unpacked could not all be removed (the next start, restore or reset of %s tries again): %v", b.ID, left, name, err)
+		}
+		return fmt.Errorf("%s: %w", msg, context.Canceled)
+	}
+	defer e.Last.Set("")
 	if u.ActiveState == "inactive" || u.ActiveState == "failed" {
-		return put()
+		return cut(put(false), name+" stays stopped, as it was")
 	}
 	if err := e.ReloadIfStale(ctx, sd, p.Names); err != nil {
 		return err
@@ -409,28 +448,105 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 		}
 		return e.Recheck(ctx, sd, n)
 	}
-	d.Act = func(ctx context.Context, n string) error {
-		if d.Stopped(ctx, n) {
+	// acted: the job began; said: what an interrupted one says, which
+	// the rollout's own words (of a restart) would not.
+	acted, said := false, error(nil)
+	d.Act = func(actx context.Context, n string) error {
+		acted = true
+		if d.Stopped(actx, n) {
 			// Stopped by someone during the wait: restored, and that
 			// stop stands.
 			fmt.Fprintf(e.Stdout, "%s was stopped meanwhile: it stays stopped\n", n)
-			return put()
+			said = cut(put(false), n+" stays stopped, as it was stopped meanwhile")
+			return said
 		}
-		if err := e.RunJob(ctx, sd, "stop", n); err != nil {
+		// The job runs to its end (actx): a server stopped for the
+		// restore is started again, whatever the restore did.
+		e.Last.Set(restoreWords{name: n, id: b.ID}.stopping())
+		if err := e.RunJob(actx, sd, "stop", n); err != nil {
+			e.Last.Set("")
 			return err
 		}
-		// The server is down: start it again whatever the restore did.
-		return errors.Join(put(), e.RunJob(ctx, sd, "start", n))
+		perr := put(true)
+		e.Last.Set(restoreWords{name: n, id: b.ID}.starting(perr == nil))
+		serr := e.RunJob(actx, sd, "start", n)
+		if errors.Is(perr, context.Canceled) {
+			left := n + " was started again on its files as they were"
+			if serr != nil {
+				left = "starting " + n + " again failed (see below): `left4me start " + n + "` tries again"
+			}
+			said = errors.Join(cut(perr, left), serr)
+			return said
+		}
+		return errors.Join(perr, serr)
 	}
-	return rollout.Run(ctx, p, d)
+	err = rollout.Run(ctx, p, d)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		switch {
+		case said != nil:
+			return said
+		case !acted:
+			return fmt.Errorf("interrupted: nothing was restored; %s was left as it was: %w", name, ctx.Err())
+		}
+	}
+	return err
+}
+
+// restoreWords are what a restore of backup id leaves at each step if a
+// second Ctrl-C kills it (lastwords), and what puts it right.
+type restoreWords struct {
+	name, id, runtime, backups string
+	ran                        bool // the server was stopped for the restore
+}
+
+func (w restoreWords) stopping() string {
+	return fmt.Sprintf("%s may be stopped (its stop for the restore was under way) and nothing was restored: `left4me start %s` starts it on its files as they were", w.name, w.name)
+}
+
+// asWas is how a kill before the backup is in place leaves the server.
+func (w restoreWords) asWas() string {
+	if w.ran {
+		return fmt.Sprintf("%s is stopped and nothing was restored: `left4me start %s` starts it on its files as they were", w.name, w.name)
+	}
+	return fmt.Sprintf("nothing was restored: %s's files are as they were (it stays stopped)", w.name)
+}
+
+func (w restoreWords) backingUp() string {
+	return w.asWas() + fmt.Sprintf("; the unfinished backup (.*.tmp in %s) goes with its next backup", w.backups)
+}
+
+func (w restoreWords) unpacking() string {
+	return w.asWas() + fmt.Sprintf("; the part of backup %s unpacked in %s/upper.restore is removed by the next left4me start, restore or reset of %s", w.id, w.runtime, w.name)
+}
+
+func (w restoreWords) placed(undo string) string {
+	kept := "not backed up: --no-backup"
+	if undo != "" {
+		kept = "backed up as " + undo
+	}
+	start := fmt.Sprintf("%s stays stopped", w.name)
+	if w.ran {
+		start = fmt.Sprintf("%s is stopped: `left4me start %s` starts it", w.name, w.name)
+	}
+	return fmt.Sprintf("backup %s is restored, %s; the upper layer it replaced (%s), left in %s/upper.restore, is removed by the next left4me start, restore or reset of %s", w.id, start, kept, w.runtime, w.name)
+}
+
+func (w restoreWords) starting(restored bool) string {
+	what := fmt.Sprintf("backup %s is restored", w.id)
+	if !restored {
+		what = "nothing was restored"
+	}
+	return fmt.Sprintf("%s; the start of %s was under way: `left4me status %s` says whether it runs, `left4me start %s` starts it", what, w.name, w.name, w.name)
 }
 
 // putBack unpacks b as name's upper layer, if down says the unit is down
 // once the instance's lock is held: a start waits for the lock (its
 // helper takes it), so a running server is never unmounted or written
 // under, and one that would start waits until this is done. first runs
-// under the lock before anything changes (the undo backup).
-func (e *Env) putBack(name string, b backup.Info, down func() bool, first func() error) error {
+// under the lock before anything changes (the undo backup), and says how
+// to restore. ctx ending stops first or the unpacking, leaving the upper
+// layer as it was.
+func (e *Env) putBack(ctx context.Context, name string, b backup.Info, down func() bool, first func() (backup.RestoreOptions, error)) error {
 	d := rundir.Of(e.Layout, name)
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -451,10 +567,11 @@ func (e *Env) putBack(name string, b backup.Info, down func() bool, first func()
 	if m, err := d.Mounted(); err != nil || m {
 		return fmt.Errorf("%s: %w: %s; nothing was restored", name, fail.ErrMounted, d.Part(layout.Merged))
 	}
-	if err := first(); err != nil {
+	o, err := first()
+	if err != nil {
 		return err
 	}
-	if err := backup.Restore(d.Path, b); err != nil {
+	if err := backup.Restore(ctx, d.Path, b, o); err != nil {
 		return fmt.Errorf("%s: restore %s: %w", name, b.ID, err)
 	}
 	fmt.Fprintf(e.Stdout, "%s: restored backup %s into %s\n", name, b.ID, d.Part(layout.Upper))

@@ -54,7 +54,7 @@ func TestSkippedNamesQuoted(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := e.takeBackup("srv1", "", 0, 0); err != nil {
+			if _, err := e.takeBackup(nil, "srv1", "", 0, 0); err != nil {
 				t.Fatal(err)
 			}
 			out := stdout.String() + stderr.String()

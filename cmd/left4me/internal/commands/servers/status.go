@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/control"
@@ -87,6 +90,9 @@ type StatusJSON struct {
 	Humans         *int          `json:"humans,omitempty"`
 	Bots           *int          `json:"bots,omitempty"`
 	Hibernating    bool          `json:"hibernating,omitempty"` // as list's Row
+	// RestoreLeft: what a restore cut short left beside the upper layer
+	// (backup.Left), or the restore under way.
+	RestoreLeft string `json:"restore_left,omitempty"`
 }
 
 func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) error {
@@ -224,6 +230,10 @@ func (e *Env) status(ctx context.Context, name string, lines int, asJSON bool) e
 			t.Row(table.Plain("disk:", d.text()+" in its upper layer and crash dumps"+measured)...)
 		}
 	}
+	if text := restoreLeft(e.Layout, name); text != "" {
+		st.RestoreLeft = text
+		t.Row(table.Cell{Text: "restore:"}, table.Cell{Text: text, Color: table.Yellow})
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -314,4 +324,22 @@ func (e *Env) describeState(u control.Unit) string {
 		s += fmt.Sprintf(" since %s; %s ago", u.Since.Format("2006-01-02 15:04:05 MST"), ago)
 	}
 	return s
+}
+
+// restoreLeft says what a restore of name cut short (a second Ctrl-C, a
+// kill, a power cut) left beside its upper layer, and what removes it; or
+// that a restore is under way. status only looks: the next command that
+// acts on the instance removes it (unitctl.ClearRestoreLeft). Without root
+// runtime/NAME cannot be read: nothing is said.
+func restoreLeft(l layout.Layout, name string) string {
+	left, err := backup.FindLeft(l.RuntimeDir(name))
+	if err != nil || !left.Any() {
+		return ""
+	}
+	if left.PID > 0 {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", left.PID)); err == nil && strings.HasPrefix(string(comm), "left4me") { // or left4me-web's panel
+			return fmt.Sprintf("a restore (pid %d) is under way", left.PID)
+		}
+	}
+	return fmt.Sprintf("%s; the next left4me start, restore or reset of %s removes it", left, name)
 }

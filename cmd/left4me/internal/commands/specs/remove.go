@@ -98,6 +98,11 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	if _, err := state.Check(e.Layout.Root, name); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", name, err)
 	}
+	// What a restore cut short left goes with the rest, but said; first,
+	// so the room it held counts free.
+	if err := e.ClearRestoreLeft(name); err != nil {
+		return nil, false, err
+	}
 	// And a backup that could only fail for want of space: before the
 	// server is stopped for it or anyone is asked.
 	if o.backup {
@@ -161,7 +166,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
 	if o.backup { // once stopped: nothing changes under it
-		if _, err := e.BackupBefore(op, name); err != nil {
+		if _, err := e.BackupBefore(context.WithoutCancel(ctx), op, name); err != nil {
 			if running { // nothing was removed: as it was
 				err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
 			}
