@@ -259,3 +259,70 @@ func TestRestoreInterruptedWaiting(t *testing.T) {
 		t.Errorf("cfg %q, jobs %v", got, jobs(te.sd))
 	}
 }
+
+// A Ctrl-C during a reset or a delete, before anything is removed (while
+// the server is stopped for it, or its backup taken), ends it there:
+// nothing removed, no backup kept, the server started again, said as an
+// interrupt. Once the removal began, it is finished and the server
+// started. Before, the stop or the start given up on by the Ctrl-C left
+// the server stopped without a word. What a second Ctrl-C would leave is
+// said at each step.
+func TestRemovalInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		at   string // "stop" or "start": the job during which the Ctrl-C comes
+		want string // "": the command is done
+	}{
+		{"reset, at the stop", []string{"reset", "srv1", "--yes"}, "stop", "interrupted: nothing was removed; srv1 was started again"},
+		{"reset --no-backup, at the stop", []string{"reset", "srv1", "--yes", "--no-backup"}, "stop", "interrupted: nothing was removed; srv1 was started again"},
+		{"delete, at the stop", []string{"delete", "srv1", "--yes"}, "stop", "interrupted: nothing was removed; srv1 was started again"},
+		{"reset, at the start", []string{"reset", "srv1", "--yes"}, "start", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te, cfg := backedUpAndChanged(t)
+			te.Last = &lastwords.Line{}
+			unit := clienv.UnitOf("srv1")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var said []string
+			hook := func(string) { said = append(said, te.Last.String()); cancel() }
+			if tc.at == "stop" {
+				te.sd.stopped = hook
+			} else {
+				te.sd.starting = hook
+			}
+			before := backupIDs(t, te, "srv1")
+			te.sd.calls = nil
+			err := Run(ctx, te.Env, append([]string{"left4me"}, tc.args...))
+			if got := jobs(te.sd); !slices.Equal(got, []string{"stop " + unit, "start " + unit}) {
+				t.Errorf("jobs %v, want a stop and a start", got)
+			}
+			if u := te.sd.get(unit); u.ActiveState != "active" {
+				t.Errorf("the server is %s", u.ActiveState)
+			}
+			if w := te.Last.String(); w != "" {
+				t.Errorf("last words after the command: %q", w)
+			}
+			if tc.want == "" {
+				if err != nil || exists(cfg) || len(said) != 1 || !strings.Contains(said[0], "srv1 was reset; its start was under way") {
+					t.Errorf("err %v, cfg there %v, said %q", err, exists(cfg), said)
+				}
+				return
+			}
+			msg, code := fail.Interrupted(err)
+			if !errors.Is(err, context.Canceled) || code != fail.CodeInterrupted || !strings.HasPrefix(msg, tc.want) {
+				t.Errorf("said %q (exit %d), want %q", msg, code, tc.want)
+			}
+			if got := readFile(t, cfg); got != "newer\n" || !exists(te.Layout.SpecPath("srv1")) {
+				t.Errorf("removed: the cfg holds %q", got)
+			}
+			if after := backupIDs(t, te, "srv1"); !slices.Equal(after, before) {
+				t.Errorf("backups %v, were %v", after, before)
+			}
+			if len(said) != 1 || !strings.Contains(said[0], "srv1 may be stopped (its stop for the "+tc.args[0]+" was under way) and nothing was removed: `left4me start srv1` starts it again") {
+				t.Errorf("last words at the stop: %q", said)
+			}
+		})
+	}
+}

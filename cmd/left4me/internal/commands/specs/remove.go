@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/state"
 	"github.com/left4me/left4me/prestart"
@@ -154,31 +155,97 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 		sd.Close()
 		return nil, false, err
 	}
+	// From here a job runs to its end whatever a Ctrl-C (jctx): one that
+	// comes before anything is removed stops the command there, the
+	// server started again; once the removal began, it is finished.
+	jctx := context.WithoutCancel(ctx)
+	w := removalWords{op: op, name: name, runtime: e.Layout.RuntimeDir(name), backups: dayops.BackupDir(e.Layout, name), ran: running}
 	if u.ActiveState != "inactive" && u.ActiveState != "failed" {
-		if err := e.RunJob(ctx, sd, "stop", name); err != nil {
+		e.Last.Set(w.stopping())
+		if err := e.RunJob(jctx, sd, "stop", name); err != nil {
+			e.Last.Set("")
 			sd.Close()
 			return nil, false, err
 		}
 	}
+	e.Last.Set(w.asWas())
 	// ExecStopPost unmounted already; this also covers a mount left by hand.
 	if err := prestart.Stop(prestart.Config{Layout: e.Layout}, name); err != nil {
 		sd.Close()
 		return nil, false, fmt.Errorf("unmount %s: %w", name, err)
 	}
+	// asWas ends the command with nothing removed (err), starting a server
+	// that ran again.
+	asWas := func(err error) error {
+		var serr error
+		if running {
+			serr = e.RunJob(jctx, sd, "start", name)
+		}
+		sd.Close()
+		if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+			return errors.Join(err, serr)
+		}
+		left := name + " stays stopped, as it was"
+		switch {
+		case running && serr == nil:
+			left = name + " was started again"
+		case running:
+			left = "starting " + name + " again failed (see below): `left4me start " + name + "` tries again"
+		}
+		return errors.Join(fmt.Errorf("interrupted: nothing was removed; %s: %w", left, ctx.Err()), serr)
+	}
+	undo := ""
 	if o.backup { // once stopped: nothing changes under it
-		if _, err := e.BackupBefore(context.WithoutCancel(ctx), op, name); err != nil {
-			if running { // nothing was removed: as it was
-				err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
-			}
-			sd.Close()
-			return nil, false, err
+		e.Last.Set(w.backingUp())
+		var err error
+		if undo, err = e.BackupBefore(ctx, op, name); err != nil {
+			return nil, false, asWas(err)
 		}
 	}
+	if err := ctx.Err(); err != nil { // Ctrl-C during the stop or the backup
+		return nil, false, asWas(err)
+	}
+	e.Last.Set(w.removing(undo))
 	return sd, running, nil
+}
+
+// removalWords are what a reset or delete (op) leaves at each step if a
+// second Ctrl-C kills it (lastwords), and what puts it right.
+type removalWords struct {
+	op, name, runtime, backups string
+	ran                        bool // the server ran: a reset starts it again
+}
+
+func (w removalWords) stopping() string {
+	return fmt.Sprintf("%s may be stopped (its stop for the %s was under way) and nothing was removed: `left4me start %s` starts it again", w.name, w.op, w.name)
+}
+
+func (w removalWords) asWas() string {
+	if w.ran {
+		return fmt.Sprintf("%s is stopped and nothing was removed: `left4me start %s` starts it again", w.name, w.name)
+	}
+	return fmt.Sprintf("nothing was removed (%s stays stopped)", w.name)
+}
+
+func (w removalWords) backingUp() string {
+	return w.asWas() + fmt.Sprintf("; the unfinished backup (.*.tmp in %s) goes with its next backup", w.backups)
+}
+
+func (w removalWords) removing(undo string) string {
+	kept := "its upper layer not backed up"
+	if undo != "" {
+		kept = "its upper layer backed up as " + undo
+	}
+	then := ""
+	if w.ran && w.op == "reset" {
+		then = fmt.Sprintf(", then `left4me start %s` starts it", w.name)
+	}
+	return fmt.Sprintf("%s is stopped and %s partly removed (%s): `left4me %s %s --no-backup` finishes the %s%s", w.name, w.runtime, kept, w.op, w.name, w.op, then)
 }
 
 func (e *Env) reset(ctx context.Context, name string, o removal) error {
 	dir := e.Layout.RuntimeDir(name)
+	defer e.Last.Set("")
 	sd, running, err := e.prepareRemoval(ctx, "reset", name, o,
 		fmt.Sprintf("Reset %s: stop it if it runs, delete %s (everything the server wrote%s), start it again if it ran.", name, dir, e.dumpsNote(name, "reset")))
 	if err != nil {
@@ -190,7 +257,9 @@ func (e *Env) reset(ctx context.Context, name string, o removal) error {
 	err = e.removeRuntime(name, state.Keep{Name: layout.Ports}, state.Keep{Name: layout.Dumps, Dir: true})
 	if running {
 		// Also after a refused removal: the server was running before.
-		err = errors.Join(err, e.RunJob(ctx, sd, "start", name))
+		// Begun, the reset is finished, whatever a Ctrl-C meanwhile.
+		e.Last.Set(fmt.Sprintf("%s was reset; its start was under way: `left4me status %s` says whether it runs, `left4me start %s` starts it", name, name, name))
+		err = errors.Join(err, e.RunJob(context.WithoutCancel(ctx), sd, "start", name))
 	}
 	return err
 }
@@ -215,11 +284,15 @@ func (e *Env) deleteInstance(ctx context.Context, name string, o removal) error 
 	if !hadSpec {
 		what = fmt.Sprintf("Delete what %s left behind (its spec %s was removed by hand): stop its server if it still runs, delete %s (everything the server wrote%s).", name, path, e.Layout.RuntimeDir(name), dumps)
 	}
+	defer e.Last.Set("")
 	sd, _, err := e.prepareRemoval(ctx, "delete", name, o, what)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
+	// Begun, the delete is finished, whatever a Ctrl-C meanwhile: half
+	// of one (a spec without its state, or unloaded) is worse.
+	ctx = context.WithoutCancel(ctx)
 	if err := e.removeRuntime(name); err != nil {
 		return err
 	}
