@@ -59,10 +59,17 @@ func App(e *Env) *cli.App {
 		},
 		Commands: commandTree(e),
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = clienv.UsageError
-	}
+	onUsageError(app.Commands)
 	return app
+}
+
+// onUsageError makes every command and subcommand (game update, overlay
+// build) say a bad flag as a usage error (exit 2), in one voice.
+func onUsageError(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = clienv.UsageError
+		onUsageError(c.Subcommands)
+	}
 }
 
 // commandTree gives each command package the part of e it uses.

@@ -416,3 +416,30 @@ func runningA(t *testing.T) *tenv {
 	te.EmptyPoll = time.Millisecond
 	return te
 }
+
+// A duration flag typed wrong says which flag, what was typed and what a
+// duration is, as --restart-deadline does, not the flag package's
+// "invalid value … for flag -deadline: parse error".
+func TestBadDurationFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restart", "srv1", "--when-empty", "--deadline", "2d"}, `--deadline "2d": want a duration such as 2h or 90m (units: h, m, s); see left4me restart --help`},
+		{[]string{"overlay", "build", "o2", "--deadline", "1 hour"}, `--deadline "1 hour": want a duration such as 2h or 90m`},
+		{[]string{"list", "--host", "h1", "--host-timeout", "x"}, `--host-timeout "x": want a duration`},
+		{[]string{"backup", "srv1", "--max-age", "7days"}, `--max-age "7days": want a duration`},
+		// A subcommand's bad flag is a usage error too (exit 2), naming it.
+		{[]string{"overlay", "build", "o2", "--bogus"}, `flag provided but not defined: -bogus; see left4me overlay build --help`},
+		// Not a duration: the flag package's words stay.
+		{[]string{"logs", "srv1", "--lines", "many"}, `invalid value "many" for flag -lines`},
+	} {
+		te := newEnv(t)
+		te.Euid = 0
+		te.spec(t, "srv1", "port: 27015\n")
+		err := te.run(c.args...)
+		if !errors.Is(err, fail.ErrUsage) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %s", c.args, err, c.want)
+		}
+	}
+}

@@ -264,7 +264,41 @@ func UsageError(c *cli.Context, err error, _ bool) error {
 		}
 	}
 	cmd := strings.Join(append([]string{"left4me"}, path...), " ")
+	if name, val, ok := badDuration(c, err); ok {
+		return fmt.Errorf("%w: --%s %q: %s; see %s --help", fail.ErrUsage, name, val, WantDuration, cmd)
+	}
 	return fmt.Errorf("%w: %v; see %s --help", fail.ErrUsage, err, cmd)
+}
+
+// WantDuration says what a duration is, to one who typed it wrong
+// (time.ParseDuration's units that make sense here).
+const WantDuration = "want a duration such as 2h or 90m (units: h, m, s)"
+
+// badDuration recognizes the flag package's own refusal of a duration
+// flag's value (`invalid value "2d" for flag -deadline: parse error`),
+// which names neither the flag as typed nor what is wanted.
+func badDuration(c *cli.Context, err error) (name, val string, ok bool) {
+	rest, found := strings.CutPrefix(err.Error(), "invalid value ")
+	if !found {
+		return "", "", false
+	}
+	quoted, rest, found := strings.Cut(rest, " for flag -")
+	if !found {
+		return "", "", false
+	}
+	name, found = strings.CutSuffix(rest, ": parse error")
+	if !found || c.Command == nil {
+		return "", "", false
+	}
+	if val, err = strconv.Unquote(quoted); err != nil {
+		return "", "", false
+	}
+	for _, f := range c.Command.Flags {
+		if _, isDuration := f.(*cli.DurationFlag); isDuration && slices.Contains(f.Names(), name) {
+			return name, val, true
+		}
+	}
+	return "", "", false
 }
 
 func Count(n *int) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/unitctl"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/rollout"
@@ -99,7 +100,7 @@ func updatePolicy(c *cli.Context) (string, time.Duration, error) {
 	v := strings.TrimSpace(c.String("restart-deadline"))
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %q: want a duration such as 2h or 90m (units: h, m, s)", v)
+		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %q: "+clienv.WantDuration, v)
 	}
 	if d < 0 {
 		return refuse("restart-deadline", "--restart-deadline (LEFT4ME_UPDATE_DEADLINE) %v: a wait cannot be negative", d)
