@@ -326,3 +326,22 @@ func TestRemovalInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// A backup interrupted (Ctrl-C, a stop of its unit) stops, and nothing of
+// it is kept: it used to run on to its end whatever was pressed.
+func TestBackupInterrupted(t *testing.T) {
+	te, _ := backedUpAndChanged(t)
+	before := backupIDs(t, te, "srv1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := Run(ctx, te.Env, []string{"left4me", "backup", "srv1"})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "srv1: backup interrupted, nothing of it kept") {
+		t.Fatalf("got %v, want an interrupt", err)
+	}
+	if after := backupIDs(t, te, "srv1"); !slices.Equal(after, before) {
+		t.Errorf("backups %v, were %v", after, before)
+	}
+	if dots, _ := filepath.Glob(filepath.Join(dayops.BackupDir(te.Layout, "srv1"), ".*")); len(dots) > 0 {
+		t.Errorf("left in the backups: %v", dots)
+	}
+}

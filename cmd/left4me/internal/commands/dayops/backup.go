@@ -50,7 +50,8 @@ wrote, never the game files below it) into
 server runs or not. Every file, and each SQLite database with its journal,
 is checked unchanged from before its copy to after it; when something
 changed the copy starts over. Then old backups go: beyond --keep, or older
-than --max-age. Needs root.
+than --max-age. Ctrl-C (or a stop of left4me-backup@NAME.service) stops
+it, and nothing of it is kept. Needs root.
 
 Example:
   left4me backup srv1
@@ -81,7 +82,7 @@ Example:
 			if c.IsSet("max-age") {
 				maxAge = c.Duration("max-age")
 			}
-			if _, err := e.takeBackup(nil, name, "", keep, maxAge); err != nil {
+			if _, err := e.takeBackup(c.Context.Done(), name, "", keep, maxAge); err != nil {
 				return err
 			}
 			return nil
