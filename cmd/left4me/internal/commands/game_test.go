@@ -198,6 +198,15 @@ func TestGameStatusNotRootSaysPermission(t *testing.T) {
 			if denied != (tc.uid != 0) || (tc.uid == 0 && len(js.Unknown) != 0) {
 				t.Errorf("--json unknown_instances %+v", js.Unknown)
 			}
+			// gc --dry-run alike: the way out is root, not a restart.
+			var gerr error
+			asUser(t, tc.uid, func() { gerr = te.run("game", "gc", "--dry-run") })
+			if tc.uid == 0 && gerr != nil {
+				t.Errorf("gc --dry-run as root: %v", gerr)
+			}
+			if tc.uid != 0 && (!errors.Is(gerr, fail.ErrPermission) || !strings.Contains(gerr.Error(), "left4me game gc needs root") || !strings.Contains(gerr.Error(), "run it with sudo") || strings.Contains(gerr.Error(), "restart")) {
+				t.Errorf("gc --dry-run not as root: %v", gerr)
+			}
 		})
 	}
 }

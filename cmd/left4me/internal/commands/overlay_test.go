@@ -2,12 +2,16 @@ package commands
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/cmd/left4me/internal/ovbuild"
+	"github.com/left4me/left4me/tests/testroot"
 )
 
 // overlay status says how the last build ended: one interrupted (Ctrl-C)
@@ -63,4 +67,53 @@ func buildRecord(t *testing.T, r ovbuild.Result) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// overlay status run by a member of left4me-admin (not root): which
+// version a mounted server runs on is read in runtime/NAME, root's and
+// 0700. It says so, instead of showing the server on no version.
+func TestOverlayStatusNotRootSaysPermission(t *testing.T) {
+	testroot.Require(t, "mounts a server's runtime and reads as another user")
+	te := newEnv(t)
+	te.overlay(t, "comp", "")
+	te.spec(t, "srv1", "port: 27015\noverlays: [comp]\n")
+	merged := te.Layout.MergedDir("srv1")
+	mkdirs(t, merged)
+	if err := unix.Mount("tmpfs", merged, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+	if err := os.Chmod(te.Layout.RuntimeDir("srv1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(te.Layout.Root)
+	for _, d := range []string{base, filepath.Dir(base), filepath.Join(te.Layout.Root, "overlays"), filepath.Join(te.Layout.Root, "overlays", "comp")} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		uid  int
+		want string
+	}{
+		{"root", 0, "running: srv1"},
+		{"a member of left4me-admin", 1000, "running: cannot tell which version srv1 run on (not root: permission denied in " + te.Layout.RuntimeDir("NAME")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te.Euid = tc.uid
+			var err error
+			var out string
+			asUser(t, tc.uid, func() {
+				err = te.run("overlay", "status", "comp")
+				out = te.out.String()
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s%s", err, out, te.err)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("status lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
 }

@@ -23,6 +23,9 @@ type Use struct {
 	Instance string
 	Overlay  string
 	Version  string // a Version.Name(); "" when it cannot be told
+	// Denied: its tree could not be looked into (runtime/NAME is root's,
+	// 0700, and this is not root), so Version is "".
+	Denied bool
 }
 
 // InUse finds, for every mounted instance (runtime/NAME/merged is a mount
@@ -56,6 +59,9 @@ func (s Store) InUse(name string, vs []Version, users []string) ([]Use, error) {
 		switch {
 		case err == nil:
 			out = append(out, Use{Instance: inst, Overlay: name, Version: marks[st.Ino]})
+		case errors.Is(err, unix.EACCES):
+			// It may run on any version: gc keeps them all, status says why.
+			out = append(out, Use{Instance: inst, Overlay: name, Denied: true})
 		case unversioned != "" && slices.Contains(users, inst):
 			out = append(out, Use{Instance: inst, Overlay: name, Version: unversioned})
 		}

@@ -320,12 +320,15 @@ func (e *Env) overlayNames(args []string) ([]string, error) {
 
 // overlayJSON is one overlay as `overlay status --json` prints it.
 type overlayJSON struct {
-	Name      string               `json:"name"`
-	Versions  []overlayVersionJSON `json:"versions"`
-	Unknown   []string             `json:"unknown_version,omitempty"` // mounted on a version not listed
-	LastBuild *ovbuild.Result      `json:"last_build,omitempty"`
-	DefError  string               `json:"definition_error,omitempty"` // its definition cannot be used
-	Error     string               `json:"error,omitempty"`
+	Name     string               `json:"name"`
+	Versions []overlayVersionJSON `json:"versions"`
+	Unknown  []string             `json:"unknown_version,omitempty"` // mounted on a version not listed
+	// Denied: mounted instances whose tree could not be looked into (not
+	// root): which version they run on is not known.
+	Denied    []string        `json:"permission_denied,omitempty"`
+	LastBuild *ovbuild.Result `json:"last_build,omitempty"`
+	DefError  string          `json:"definition_error,omitempty"` // its definition cannot be used
+	Error     string          `json:"error,omitempty"`
 }
 
 type overlayVersionJSON struct {
@@ -362,6 +365,10 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 		}
 		on := map[string][]string{}
 		for _, u := range uses {
+			if u.Denied {
+				o.Denied = append(o.Denied, u.Instance)
+				continue
+			}
 			on[u.Version] = append(on[u.Version], u.Instance)
 		}
 		for _, v := range vs {
@@ -405,6 +412,10 @@ func (e *Env) overlayStatus(args []string, asJSON bool) error {
 		}
 		if len(o.Unknown) > 0 {
 			fmt.Fprintf(e.Stdout, "  unknown version: %s\n", strings.Join(o.Unknown, ","))
+		}
+		if len(o.Denied) > 0 {
+			fmt.Fprintf(e.Stdout, "  running: cannot tell which version %s run on (not root: permission denied in %s, which is root's; sudo left4me overlay status)\n",
+				strings.Join(o.Denied, ","), e.Layout.RuntimeDir("NAME"))
 		}
 		if r := o.LastBuild; r != nil {
 			// Interrupted or stopped at a limit is not the builder failing.
