@@ -108,6 +108,11 @@ type Room struct {
 	Free    int64
 	Block   int64 // the filesystem's block size (f_bsize)
 	Counted bool  // it counts blocks: false for a tmpfs of size=0 and some FUSE ones, never full
+	// Inodes is how many more files and directories it can hold
+	// (f_ffree); InodesCounted is false where it counts none (btrfs,
+	// a tmpfs of nr_inodes=0).
+	Inodes        int64
+	InodesCounted bool
 }
 
 // RoomAt measures the filesystem of path, or of its nearest existing
@@ -128,7 +133,8 @@ func RoomAt(path string) (Room, error) {
 		if err := unix.Statfs(p, &fs); err != nil {
 			return Room{}, fmt.Errorf("free space of %s: %w", p, err)
 		}
-		return Room{Path: p, Dev: st.Dev, Free: roomFor(fs), Block: fs.Bsize, Counted: fs.Blocks > 0}, nil
+		return Room{Path: p, Dev: st.Dev, Free: roomFor(fs), Block: fs.Bsize, Counted: fs.Blocks > 0,
+			Inodes: int64(fs.Ffree), InodesCounted: fs.Files > 0}, nil
 	}
 }
 

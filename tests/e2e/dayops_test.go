@@ -96,6 +96,26 @@ func TestBackups(t *testing.T) {
 		c.MustRun(t, "rm", "-f", merged+"/churn.txt")
 	})
 
+	t.Run("a scheduled backup stopped (a shutdown) finishes first and is not failed", func(t *testing.T) {
+		// 256 MiB that gzip cannot shrink: seconds of work under way.
+		c.MustRun(t, "dd", "if=/dev/urandom", "of="+merged+"/big.bin", "bs=1M", "count=256", "status=none")
+		defer c.MustRun(t, "rm", "-f", merged+"/big.bin")
+		before := ids(t)
+		const unit = "left4me-backup@srv.service"
+		c.MustRun(t, "systemctl", "start", "--no-block", unit)
+		c.WaitFor(t, "the backup to run", 10*time.Second, func() bool {
+			out, _ := c.Run(t, "systemctl", "show", "-p", "ActiveState", "--value", unit)
+			return strings.TrimSpace(out) == "activating"
+		})
+		c.MustRun(t, "systemctl", "stop", unit) // waits for it
+		if st := c.MustRun(t, "systemctl", "show", "-p", "ActiveState", "-p", "Result", unit); !strings.Contains(st, "ActiveState=inactive") || !strings.Contains(st, "Result=success") {
+			t.Errorf("the stopped backup's unit:\n%s", st)
+		}
+		if got := ids(t); len(got) != len(before)+1 {
+			t.Errorf("backups %v, were %v: the stop did not wait for the backup", got, before)
+		}
+	})
+
 	t.Run("restore of a running server: when empty waits, else stopped, put back, started", func(t *testing.T) {
 		c.MustRun(t, "sh", "-c", "printf 'SQLite format 3 second' >"+db)
 		pid := mainPID(t, c, "srv")

@@ -258,34 +258,34 @@ func (l Left) String() string {
 // as holes), and a block an entry (a file's last block, a directory's
 // first). Reading it takes one decompression, no disk: a backup whose
 // .tar.gz is small may hold ten times as much, and one that cannot be read
-// is found now rather than after the server was stopped.
-func Unpacked(ctx context.Context, b Info, block int64) (int64, error) {
+// is found now rather than after the server was stopped. entries is how
+// many files and directories it makes (an inode each).
+func Unpacked(ctx context.Context, b Info, block int64) (bytes, entries int64, err error) {
 	f, err := os.Open(b.Path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", b.Path, err)
+		return 0, 0, fmt.Errorf("read %s: %w", b.Path, err)
 	}
 	stream := &counter{ctx: ctx, r: gz}
 	tr := tar.NewReader(stream) // it skips an entry's data by reading it: counted
-	var entries int64
 	for {
 		_, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err := ctx.Err(); err != nil { // said as what it is, whatever the reader made of it
-			return 0, fmt.Errorf("read %s: %w", b.Path, err)
+			return 0, 0, fmt.Errorf("read %s: %w", b.Path, err)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", b.Path, err)
+			return 0, 0, fmt.Errorf("read %s: %w", b.Path, err)
 		}
 		entries++
 	}
-	return stream.n + entries*block, nil
+	return stream.n + entries*block, entries, nil
 }
 
 // counter counts what is read through it, until ctx ends.

@@ -44,15 +44,22 @@ func TestEstimateAndUnpacked(t *testing.T) {
 	must(t, err)
 	f.WriteAt([]byte("data"), 1<<30)
 	f.Close()
-	est, err := Estimate(runtime)
+	m, err := Measure(context.Background(), runtime)
 	must(t, err)
+	est := m.Estimate
+	if m.Length < 1<<30 || m.Refusal() != nil {
+		t.Errorf("Measure %+v: the sparse file's length, and no refusal", m)
+	}
 	r, err := Create(runtime, filepath.Join(t.TempDir(), "b"), t0, Options{})
 	must(t, err)
 	if r.Size > est || est > 2*r.Size {
 		t.Errorf("Estimate %d for a backup of %d bytes", est, r.Size)
 	}
-	unpacked, err := Unpacked(context.Background(), r.Info, 4096)
+	unpacked, entries, err := Unpacked(context.Background(), r.Info, 4096)
 	must(t, err)
+	if entries < 4 {
+		t.Errorf("Unpacked counted %d entries", entries)
+	}
 	must(t, Restore(context.Background(), runtime, r.Info, RestoreOptions{}))
 	used, err := Usage(runtime)
 	must(t, err)
@@ -64,12 +71,53 @@ func TestEstimateAndUnpacked(t *testing.T) {
 	b, err := os.ReadFile(r.Path)
 	must(t, err)
 	must(t, os.WriteFile(broken, b[:len(b)/2], 0o600))
-	if _, err := Unpacked(context.Background(), Info{Path: broken}, 4096); err == nil || !strings.Contains(err.Error(), broken) {
+	if _, _, err := Unpacked(context.Background(), Info{Path: broken}, 4096); err == nil || !strings.Contains(err.Error(), broken) {
 		t.Errorf("a truncated backup: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Unpacked(ctx, r.Info, 4096); !errors.Is(err, context.Canceled) {
+	if _, _, err := Unpacked(ctx, r.Info, 4096); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
+	}
+	if _, err := Measure(ctx, runtime); !errors.Is(err, context.Canceled) {
+		t.Errorf("Measure canceled: %v", err)
+	}
+}
+
+// What a backup would refuse is told by Measure before anything is
+// stopped for it: a tree too deep, files too long (holes included), too
+// much data.
+func TestMeasureRefusal(t *testing.T) {
+	runtime := t.TempDir()
+	up := filepath.Join(runtime, "upper")
+	deep := up
+	for range maxDepth + 2 {
+		deep = filepath.Join(deep, "d")
+	}
+	must(t, os.MkdirAll(deep, 0o755))
+	f, err := os.Create(filepath.Join(up, "long"))
+	must(t, err)
+	must(t, f.Truncate(DefaultMaxLength+1))
+	f.Close()
+	m, err := Measure(context.Background(), runtime)
+	must(t, err)
+	if err := m.Refusal(); err == nil || !strings.Contains(err.Error(), "directories deep") {
+		t.Errorf("too deep: %+v %v", m, err)
+	}
+	m.Deep = false
+	if err := m.Refusal(); err == nil || !strings.Contains(err.Error(), "holes of sparse files included") {
+		t.Errorf("too long: %+v %v", m, err)
+	}
+	for _, c := range []struct {
+		m    Measured
+		want string
+	}{
+		{Measured{Data: DefaultMaxBytes + 1}, "bytes of data"},
+		{Measured{Data: DefaultMaxBytes, Length: DefaultMaxLength}, ""},
+	} {
+		err := c.m.Refusal()
+		if (err == nil) != (c.want == "") || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.m, err, c.want)
+		}
 	}
 }

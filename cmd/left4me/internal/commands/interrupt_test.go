@@ -192,16 +192,25 @@ func TestRestoreLeftovers(t *testing.T) {
 			}
 			said := strings.ReplaceAll(tc.said, "ID", id)
 			if !strings.Contains(te.out.String(), "restore:") || !strings.Contains(te.out.String(), left+strings.Split(said, ";")[0]) ||
-				!strings.Contains(te.out.String(), "the next left4me start, restore or reset of srv1 removes it") || !exists(left) {
+				!strings.Contains(te.out.String(), "the next left4me restore, reset or delete of srv1 removes it") || !exists(left) {
 				t.Errorf("status:\n%s", te.out)
 			}
 			if err := te.run(tc.args...); err != nil {
 				t.Fatalf("%v\n%s", err, te.err)
 			}
-			if !strings.Contains(te.out.String(), "srv1: removed "+left+said) {
+			// start and restart say it and keep it (it may be the only
+			// copy of what a restore --no-backup replaced); restore,
+			// reset and delete replace the upper layer and remove it.
+			keeps := tc.args[0] == "start" || tc.args[0] == "restart"
+			if keeps {
+				out := te.out.String()
+				if !strings.Contains(out, "srv1: "+left+strings.Split(said, "; left4me restore")[0]) || !strings.Contains(out, "; the next left4me restore, reset or delete of srv1 removes it") || !exists(left) {
+					t.Errorf("%v said (and kept %s: %v):\n%s", tc.args, left, exists(left), te.out)
+				}
+			} else if !strings.Contains(te.out.String(), "srv1: removed "+left+said) {
 				t.Errorf("%v said:\n%s", tc.args, te.out)
 			}
-			if exists(left) || exists(left+".note") {
+			if !keeps && (exists(left) || exists(left+".note")) {
 				t.Errorf("%s is still there", left)
 			}
 			if tc.upper == "" {
@@ -343,5 +352,34 @@ func TestBackupInterrupted(t *testing.T) {
 	}
 	if dots, _ := filepath.Glob(filepath.Join(dayops.BackupDir(te.Layout, "srv1"), ".*")); len(dots) > 0 {
 		t.Errorf("left in the backups: %v", dots)
+	}
+	// The scheduled unit's (--finish): its stop waits for the backup.
+	if err := Run(ctx, te.Env, []string{"left4me", "backup", "--finish", "srv1"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := backupIDs(t, te, "srv1"); len(after) != len(before)+1 {
+		t.Errorf("--finish: backups %v, were %v", after, before)
+	}
+}
+
+// A name that is a path is refused before root looks for, or removes,
+// anything a restore left below it (hostile review: `start ../../victim`
+// removed victim/upper.restore before the name was checked).
+func TestRestoreLeftNameFirst(t *testing.T) {
+	te := newEnv(t)
+	te.Euid = 0
+	victim := filepath.Join(filepath.Dir(te.Layout.Root), "victim")
+	mkdirs(t, filepath.Join(victim, "upper.restore"))
+	rel, err := filepath.Rel(te.Layout.RuntimeDir(""), victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"start", rel}, {"restart", rel}, {"reset", rel, "--yes"}, {"delete", rel, "--yes"}, {"restore", rel, "--yes"}} {
+		if err := te.run(args...); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+		if !exists(filepath.Join(victim, "upper.restore")) || strings.Contains(te.out.String(), "victim") {
+			t.Fatalf("%q reached %s:\n%s", args, victim, te.out)
+		}
 	}
 }

@@ -160,3 +160,41 @@ func TestRoomBeforeStop(t *testing.T) {
 		})
 	}
 }
+
+// Inodes run out as space does (ENOSPC): a restore whose backup makes
+// more files than the runtime's filesystem can still make is refused
+// before the server is stopped (hostile review: it used to stop the
+// server, fail with "no space left on device" and start it again).
+func TestInodesBeforeStop(t *testing.T) {
+	testroot.Require(t, "to mount a tmpfs with few inodes")
+	te := newEnv(t)
+	te.Euid = 0
+	unit := clienv.UnitOf("srv1")
+	tmpfsAt(t, te.Layout.RuntimeRoot(), nil, func() {
+		rt := withRuntime(t, te, "srv1")
+		mkdirs(t, filepath.Join(rt, "upper", "left4dead2", "logs"))
+		for i := range 300 {
+			writeFile(t, filepath.Join(rt, "upper", "left4dead2", "logs", "l"+strconv.Itoa(i)+".log"), "x\n")
+		}
+		if err := te.run("backup", "srv1"); err != nil {
+			t.Fatal(err)
+		}
+	}, 32<<20)
+	var st unix.Statfs_t
+	if err := unix.Statfs(te.Layout.RuntimeRoot(), &st); err != nil {
+		t.Fatal(err)
+	}
+	used := int64(st.Files - st.Ffree)
+	if err := unix.Mount("tmpfs", te.Layout.RuntimeRoot(), "tmpfs", unix.MS_REMOUNT, "nr_inodes="+strconv.FormatInt(used+100, 10)); err != nil {
+		t.Fatal(err)
+	}
+	te.sd.set(unit, "active", "running")
+	te.sd.calls = nil
+	err := te.run("restore", "srv1", "--yes", "--no-backup")
+	if !errors.Is(err, dayops.ErrNoRoom) || !strings.Contains(err.Error(), "inodes on the filesystem of "+te.Layout.RuntimeDir("srv1")) || !strings.Contains(err.Error(), "can make ") {
+		t.Fatalf("want a refusal for want of inodes, got %v", err)
+	}
+	if slices.ContainsFunc(te.sd.calls, func(c string) bool { return strings.HasPrefix(c, "stop") }) {
+		t.Errorf("stopped for a restore that could only fail: %v", te.sd.calls)
+	}
+}

@@ -43,6 +43,8 @@ func BackupCmd(e *Env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "keep", Value: backup.DefaultKeep, Usage: "then keep at most `N` backups of NAME (the oldest go); default: the spec's backups.keep, else 7"},
 			&cli.DurationFlag{Name: "max-age", Value: backup.DefaultMaxAge, Usage: "then remove NAME's backups older than this (0: no age limit); the newest always stays; default: the spec's backups.max_age, else 720h"},
+			// left4me-backup@.service's: its stop waits for the backup.
+			&cli.BoolFlag{Name: "finish", Hidden: true, Usage: "finish the backup when interrupted (a stop of the scheduled unit)"},
 		},
 		Description: `Copies runtime/NAME/upper (SourceMod data, logs, bans: what the server
 wrote, never the game files below it) into
@@ -50,8 +52,8 @@ wrote, never the game files below it) into
 server runs or not. Every file, and each SQLite database with its journal,
 is checked unchanged from before its copy to after it; when something
 changed the copy starts over. Then old backups go: beyond --keep, or older
-than --max-age. Ctrl-C (or a stop of left4me-backup@NAME.service) stops
-it, and nothing of it is kept. Needs root.
+than --max-age. Ctrl-C stops it, and nothing of it is kept (a stop of
+the scheduled left4me-backup@NAME.service waits for it). Needs root.
 
 Example:
   left4me backup srv1
@@ -82,7 +84,11 @@ Example:
 			if c.IsSet("max-age") {
 				maxAge = c.Duration("max-age")
 			}
-			if _, err := e.takeBackup(c.Context.Done(), name, "", keep, maxAge); err != nil {
+			done := c.Context.Done()
+			if c.Bool("finish") {
+				done = nil
+			}
+			if _, err := e.takeBackup(done, name, "", keep, maxAge); err != nil {
 				return err
 			}
 			return nil
@@ -321,7 +327,7 @@ func (e *Env) restore(ctx context.Context, p rollout.Plan, id string, ask restor
 	fits := func() error {
 		writes := unpacked
 		if safety {
-			w, err := e.SafetyBackup("restore", name)
+			w, err := e.SafetyBackup(ctx, "restore", name)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ type write struct {
 	what  string // for the message: "the backup reset takes first of srv1's upper layer"
 	path  string // where it goes
 	bytes int64  // at most
+	files int64  // inodes it takes at most
 	// safety: the backup taken before (--no-backup goes without it, a
 	// smaller retention leaves it more room).
 	safety bool
@@ -40,17 +41,32 @@ func margin(n int64) int64 { return n/16 + prestart.UsersRoom }
 // SafetyBackup is what the backup op (reset, delete, restore) takes
 // first of name's upper layer will write, none when there is no upper
 // layer to keep.
-func (e *Env) SafetyBackup(op, name string) ([]write, error) {
+func (e *Env) SafetyBackup(ctx context.Context, op, name string) ([]write, error) {
 	rt := e.Layout.RuntimeDir(name)
-	n, err := backup.Estimate(rt)
+	m, err := backup.Measure(ctx, rt)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil // BackupBefore takes none either
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted while measuring %s for the backup %s takes first; nothing was done: %w", filepath.Join(rt, layout.Upper), op, ctx.Err())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: measure %s for the backup %s takes first: %w", name, filepath.Join(rt, layout.Upper), op, err)
 	}
-	return []write{{what: fmt.Sprintf("the backup %s takes first of %s's upper layer", op, name), path: BackupDir(e.Layout, name), bytes: n, safety: true}}, nil
+	// A backup that would be refused fails after the stop as surely as
+	// one that does not fit.
+	if err := m.Refusal(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w, so the backup %s takes first could only fail; nothing was stopped or written: make the upper layer smaller (%s), or go without the backup (--no-backup)",
+			name, ErrBackupRefused, err, op, filepath.Join(rt, layout.Upper))
+	}
+	// Its temporary file becomes the backup: one inode, and one for the
+	// directory of a first backup.
+	return []write{{what: fmt.Sprintf("the backup %s takes first of %s's upper layer", op, name), path: BackupDir(e.Layout, name), bytes: m.Estimate, files: 2, safety: true}}, nil
 }
+
+// ErrBackupRefused: the backup taken first would be refused (too deep,
+// too long, too much data); nothing was stopped or written.
+var ErrBackupRefused = errors.New("a backup of it would be refused")
 
 // unpackedWrite is what a restore of b writes into name's runtime
 // directory: the backup unpacked beside the upper layer it replaces
@@ -61,14 +77,14 @@ func (e *Env) unpackedWrite(ctx context.Context, name string, b backup.Info) ([]
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	n, err := backup.Unpacked(ctx, b, r.Block)
+	n, files, err := backup.Unpacked(ctx, b, r.Block)
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("interrupted while reading backup %s of %s for its size; nothing was done: %w", b.ID, name, ctx.Err())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: backup %s cannot be restored, so nothing was stopped or written: %w", name, b.ID, err)
 	}
-	return []write{{what: fmt.Sprintf("backup %s unpacked beside the upper layer it replaces", b.ID), path: rt, bytes: n}}, nil
+	return []write{{what: fmt.Sprintf("backup %s unpacked beside the upper layer it replaces", b.ID), path: rt, bytes: n, files: files}}, nil
 }
 
 // CheckRoom refuses writes that would not fit in the free space (for
@@ -81,6 +97,7 @@ func (e *Env) CheckRoom(name string, writes []write) error {
 		room   prestart.Room
 		writes []write
 		bytes  int64
+		files  int64
 	}
 	var all []*onFS
 	for _, w := range writes {
@@ -100,16 +117,31 @@ func (e *Env) CheckRoom(name string, writes []write) error {
 		}
 		f.writes = append(f.writes, w)
 		f.bytes += w.bytes
+		f.files += w.files
 	}
 	var errs []error
 	for _, f := range all {
-		need := f.bytes + margin(f.bytes)
-		if !f.room.Counted || f.room.Free >= need {
-			continue
+		if need := f.bytes + margin(f.bytes); f.room.Counted && f.room.Free < need {
+			errs = append(errs, e.noRoom(name, f.room, f.writes, f.bytes, need))
 		}
-		errs = append(errs, e.noRoom(name, f.room, f.writes, f.bytes, need))
+		// Out of inodes, a write fails as out of space does (ENOSPC).
+		if need := f.files + f.files/16 + 64; f.room.InodesCounted && f.room.Inodes < need {
+			errs = append(errs, e.noInodes(name, f.room, f.writes, need))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// noInodes says which writes need more files than the filesystem r can
+// still make (need, with a sixteenth and 64 to spare).
+func (e *Env) noInodes(name string, r prestart.Room, writes []write, need int64) error {
+	var what, where []string
+	for _, w := range writes {
+		what = append(what, fmt.Sprintf("%s (%d files and directories)", w.what, w.files))
+		where = append(where, w.path)
+	}
+	return fmt.Errorf("%s: %w for %s, so nothing was stopped or written: with some to spare they need %d inodes on the filesystem of %s, which can make %d more files; remove files there (df -i shows the inodes)",
+		name, ErrNoRoom, strings.Join(what, " and "), need, strings.Join(dedupe(where), " and "), r.Inodes)
 }
 
 // noRoom says which writes do not fit on the filesystem r (bytes, need

@@ -341,5 +341,5 @@ func restoreLeft(l layout.Layout, name string) string {
 			return fmt.Sprintf("a restore (pid %d) is under way", left.PID)
 		}
 	}
-	return fmt.Sprintf("%s; the next left4me start, restore or reset of %s removes it", left, name)
+	return fmt.Sprintf("%s; the next left4me restore, reset or delete of %s removes it", left, name)
 }

@@ -107,7 +107,7 @@ func (e *Env) prepareRemoval(ctx context.Context, op, name string, o removal, wh
 	// And a backup that could only fail for want of space: before the
 	// server is stopped for it or anyone is asked.
 	if o.backup {
-		writes, err := e.SafetyBackup(op, name)
+		writes, err := e.SafetyBackup(ctx, op, name)
 		if err == nil {
 			err = e.CheckRoom(name, writes)
 		}

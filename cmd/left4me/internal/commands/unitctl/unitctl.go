@@ -92,7 +92,7 @@ func (e *Env) UnitOp(ctx context.Context, p rollout.Plan) error {
 			if errors.Is(err, fail.ErrUnknownInstance) && e.IsOrphan(ctx, sd, n) {
 				err = nil // nor a missing one
 			}
-		} else if err = e.ClearRestoreLeft(n); err == nil {
+		} else if err = e.SayRestoreLeft(n); err == nil {
 			if err = e.Preflight(n); err == nil {
 				err = e.runningClash(ctx, sd, n)
 			}
