@@ -48,7 +48,7 @@ func main() {
 	last := &lastwords.Line{}
 	go func() {
 		defer close(watched)
-		watchSignals(sigs, done, func() { signal.Stop(sigs) }, cancel, os.Stderr, last, die)
+		watchSignals(sigs, done, func() { signal.Stop(sigs) }, cancel, os.Stderr, last, die, sameInterrupt)
 	}()
 	env := commands.OSEnv()
 	env.Version = version

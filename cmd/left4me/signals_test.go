@@ -36,13 +36,13 @@ func (r *recorder) String() string {
 
 // watch runs watchSignals as main does, recording into r; died is closed
 // once it called die.
-func watch(r *recorder, last *lastwords.Line) (ctx context.Context, sigs chan os.Signal, done, watched, died chan struct{}) {
+func watch(r *recorder, last *lastwords.Line, echo time.Duration) (ctx context.Context, sigs chan os.Signal, done, watched, died chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs, done, watched, died = make(chan os.Signal, 1), make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(watched)
 		watchSignals(sigs, done, func() { r.add("release") }, func() { r.add("cancel"); cancel() }, r, last,
-			func(s os.Signal) { r.add("die " + s.String()); close(died) })
+			func(s os.Signal) { r.add("die " + s.String()); close(died) }, echo)
 	}()
 	return ctx, sigs, done, watched, died
 }
@@ -61,29 +61,32 @@ func TestWatchSignals(t *testing.T) {
 		signals []os.Signal // sent before done is closed
 		words   string      // the command's last words when the second comes
 		runs    int         // the race the message lost: run many times
+		echo    time.Duration
 		want    []string
 	}{
-		{"command ends", nil, "", 1000, nil},
-		{"SIGINT", []os.Signal{os.Interrupt}, "", 1, first},
-		{"SIGTERM", []os.Signal{syscall.SIGTERM}, "", 1, first},
-		{"SIGHUP", []os.Signal{syscall.SIGHUP}, "", 1, first},
-		{"words but one signal", []os.Signal{os.Interrupt}, words, 1, first},
-		{"twice", []os.Signal{os.Interrupt, os.Interrupt}, "", 1, append(first, "say "+quitMsg, "release", "die interrupt")},
-		{"twice, with last words", []os.Signal{os.Interrupt, syscall.SIGTERM}, words, 1, append(first, "say "+quitMsg+": "+words, "release", "die terminated")},
+		{"command ends", nil, "", 1000, 0, nil},
+		{"SIGINT", []os.Signal{os.Interrupt}, "", 1, 0, first},
+		{"SIGTERM", []os.Signal{syscall.SIGTERM}, "", 1, 0, first},
+		{"SIGHUP", []os.Signal{syscall.SIGHUP}, "", 1, 0, first},
+		{"words but one signal", []os.Signal{os.Interrupt}, words, 1, 0, first},
+		{"twice", []os.Signal{os.Interrupt, os.Interrupt}, "", 1, 0, append(first, "say "+quitMsg, "release", "die interrupt")},
+		{"twice, with last words", []os.Signal{os.Interrupt, syscall.SIGTERM}, words, 1, 0, append(first, "say "+quitMsg+": "+words, "release", "die terminated")},
+		// timeout(1) signals its child, then the group: one interrupt.
+		{"twice at once", []os.Signal{os.Interrupt, os.Interrupt}, words, 1, time.Hour, first},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for range tc.runs {
 				var r recorder
 				last := &lastwords.Line{}
 				last.Set(tc.words)
-				ctx, sigs, done, watched, died := watch(&r, last)
+				ctx, sigs, done, watched, died := watch(&r, last, tc.echo)
 				for i, s := range tc.signals {
 					sigs <- s
 					if i == 0 {
 						<-ctx.Done() // the command notices
 					}
 				}
-				if len(tc.signals) > 1 {
+				if len(tc.signals) > 1 && tc.echo == 0 {
 					<-died
 				} else {
 					close(done) // the command ends
@@ -108,7 +111,7 @@ func TestLastWordsAreTrue(t *testing.T) {
 	var r recorder
 	last := &lastwords.Line{}
 	last.Set("before the rename")
-	ctx, sigs, _, _, died := watch(&r, last)
+	ctx, sigs, _, _, died := watch(&r, last, 0)
 	sigs <- os.Interrupt
 	<-ctx.Done()
 	inStep, endStep, stepDone := make(chan struct{}), make(chan struct{}), make(chan error)
