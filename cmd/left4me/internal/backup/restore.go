@@ -100,16 +100,26 @@ func Restore(ctx context.Context, runtime string, b Info, o RestoreOptions) erro
 	if err != nil {
 		return undo(err)
 	}
+	// In place: what fails from here is said as what it is, not as a
+	// restore that did not happen (ErrReplacedLeft).
 	if err := unix.Fsync(rt); err != nil {
-		return fmt.Errorf("sync %s: %w", runtime, err)
+		return fmt.Errorf("%w: sync %s: %w", ErrReplacedLeft, runtime, err)
 	}
 	// What it replaced, then the note: a kill meanwhile leaves the note
 	// saying the backup is in place.
 	if err := fsat.RemoveTreeAt(rt, restoring, what, fsat.RemoveOptions{}); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrReplacedLeft, err)
 	}
-	return removeNote(runtime)
+	if err := removeNote(runtime); err != nil {
+		return fmt.Errorf("%w: %w", ErrReplacedLeft, err)
+	}
+	return nil
 }
+
+// ErrReplacedLeft: Restore put the backup in place, but what it replaced
+// (or its note) could not all be removed; FindLeft finds it, and the next
+// restore, reset or delete removes it.
+var ErrReplacedLeft = errors.New("the backup is in place, but what it replaced could not all be removed")
 
 func removeNote(runtime string) error {
 	return fsat.RemoveFile(filepath.Join(runtime, restoringNote))

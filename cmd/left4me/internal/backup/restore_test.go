@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // goexit ends the goroutine as a kill would end the process: no more of
@@ -207,3 +209,57 @@ func TestFindLeft(t *testing.T) {
 		}
 	}
 }
+
+// A backup put in place whose replaced tree cannot all be removed (an
+// immutable file there) is said as restored with something left, not as
+// a restore that failed (hostile review): upper/ is the backup.
+func TestRestoreReplacedLeft(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file immutable")
+	}
+	runtime := t.TempDir()
+	stuck := filepath.Join(runtime, "upper", "stuck")
+	must(t, os.MkdirAll(filepath.Dir(stuck), 0o755))
+	must(t, os.WriteFile(stuck, []byte("old\n"), 0o644))
+	if err := setImmutable(stuck, true); err != nil {
+		t.Skipf("this filesystem keeps no immutable flag: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = setImmutable(filepath.Join(runtime, restoring, "stuck"), false)
+		_ = setImmutable(stuck, false)
+	})
+	b := archive(t, &tar.Header{Name: "new.cfg", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3})
+	err := Restore(context.Background(), runtime, b, RestoreOptions{})
+	if !errors.Is(err, ErrReplacedLeft) {
+		t.Fatalf("got %v, want ErrReplacedLeft", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(runtime, "upper", "new.cfg")); err != nil || string(got) != "xxx" {
+		t.Errorf("upper/ is not the backup: %q %v", got, err)
+	}
+	l, err := FindLeft(runtime)
+	if err != nil || !l.Any() || l.Placed != WasPlaced {
+		t.Errorf("FindLeft %+v %v: want what was replaced, placed", l, err)
+	}
+}
+
+// setImmutable sets or clears a file's immutable flag (chattr +i).
+func setImmutable(path string, on bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return err
+	}
+	if on {
+		flags |= fsImmutableFL
+	} else {
+		flags &^= fsImmutableFL
+	}
+	return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
+}
+
+// fsImmutableFL is FS_IMMUTABLE_FL of linux/fs.h (x/sys/unix has none).
+const fsImmutableFL = 0x00000010

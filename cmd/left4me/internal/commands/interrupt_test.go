@@ -155,9 +155,10 @@ func killedRestore(t *testing.T, placed int) (*tenv, string, string) {
 }
 
 // What a restore that was killed left beside the upper layer (the backup
-// half put back, or the upper layer it replaced) is said by status, and
-// removed, saying what it was, by the next start, restore or reset; it
-// never becomes the upper layer, and the upper layer is never lost: it
+// half put back, or the upper layer it replaced) is said by status, start
+// and restart, and removed, saying what it was, by the next restore,
+// reset or delete; it never becomes the upper layer, and the upper layer
+// is never lost: it
 // is the one the kill left in place (the old one before the swap, the
 // backup after). A restore under way (the instance's lock held) keeps
 // what it has.
@@ -232,6 +233,12 @@ func TestRestoreLeftovers(t *testing.T) {
 		// Its lock: a restore (or a start) under way.
 		if err := lockDir(fd); err != nil {
 			t.Fatal(err)
+		}
+		if err := te.run("status", "srv1", "-n", "0"); err != nil && fail.Code(err) != fail.CodeNotRunning {
+			t.Fatal(err)
+		}
+		if !strings.Contains(te.out.String(), "a restore (begun by pid ") || !strings.Contains(te.out.String(), "is under way") {
+			t.Errorf("status of a restore under way:\n%s", te.out)
 		}
 		if err := te.run("restart", "srv1"); err != nil {
 			t.Fatal(err)
@@ -382,4 +389,53 @@ func TestRestoreLeftNameFirst(t *testing.T) {
 			t.Fatalf("%q reached %s:\n%s", args, victim, te.out)
 		}
 	}
+}
+
+// A restore whose backup is in place but whose replaced tree could not
+// all be removed is a restore done, said with what is left and the undo
+// line, not "nothing was restored" (hostile review).
+func TestRestoreReplacedLeft(t *testing.T) {
+	te, cfg := backedUpAndChanged(t)
+	te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
+	stuck := filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "stuck")
+	writeFile(t, stuck, "old\n")
+	if err := chattrI(stuck, true); err != nil {
+		t.Skipf("no immutable flag here: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = chattrI(filepath.Join(te.Layout.RuntimeDir("srv1"), "upper.restore", "stuck"), false)
+		_ = chattrI(stuck, false)
+	})
+	if err := te.run("restore", "srv1", "--yes"); err != nil {
+		t.Fatalf("%v\n%s", err, te.err)
+	}
+	out, errs := te.out.String(), te.err.String()
+	if !strings.Contains(out, "srv1: restored backup ") || !strings.Contains(out, "srv1: to undo the restore: left4me restore srv1 ") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	if !strings.Contains(errs, "the backup is in place, but what it replaced could not all be removed") || !strings.Contains(errs, "the next left4me restore, reset or delete of srv1 removes it") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if got := readFile(t, cfg); got == "newer\n" {
+		t.Errorf("the upper layer was not restored")
+	}
+}
+
+// chattrI sets or clears a file's immutable flag (FS_IMMUTABLE_FL, 0x10 in
+// linux/fs.h).
+func chattrI(path string, on bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return err
+	}
+	flags &^= 0x10
+	if on {
+		flags |= 0x10
+	}
+	return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
 }

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/left4me/left4me/cmd/left4me/internal/backup"
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/clienv"
@@ -336,10 +335,15 @@ func restoreLeft(l layout.Layout, name string) string {
 	if err != nil || !left.Any() {
 		return ""
 	}
-	if left.PID > 0 {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", left.PID)); err == nil && strings.HasPrefix(string(comm), "left4me") { // or left4me-web's panel
-			return fmt.Sprintf("a restore (pid %d) is under way", left.PID)
-		}
+	// A restore under way holds the instance's lock from before its note
+	// to after it is gone; a pid in the note may since be another
+	// process's (hostile review).
+	fd, err := rundir.Of(l, name).Lock(rundir.NoWait)
+	if errors.Is(err, layout.ErrLocked) {
+		return fmt.Sprintf("a restore (begun by pid %d) is under way, or %s's lock is held otherwise (a start)", left.PID, name)
+	}
+	if err == nil {
+		unix.Close(fd)
 	}
 	return fmt.Sprintf("%s; the next left4me restore, reset or delete of %s removes it", left, name)
 }
