@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // goexit ends the goroutine as a kill would end the process: no more of
@@ -221,12 +221,12 @@ func TestRestoreReplacedLeft(t *testing.T) {
 	stuck := filepath.Join(runtime, "upper", "stuck")
 	must(t, os.MkdirAll(filepath.Dir(stuck), 0o755))
 	must(t, os.WriteFile(stuck, []byte("old\n"), 0o644))
-	if err := setImmutable(stuck, true); err != nil {
+	if err := treetest.Immutable(stuck, true); err != nil {
 		t.Skipf("this filesystem keeps no immutable flag: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = setImmutable(filepath.Join(runtime, restoring, "stuck"), false)
-		_ = setImmutable(stuck, false)
+		_ = treetest.Immutable(filepath.Join(runtime, restoring, "stuck"), false)
+		_ = treetest.Immutable(stuck, false)
 	})
 	b := archive(t, &tar.Header{Name: "new.cfg", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3})
 	err := Restore(context.Background(), runtime, b, RestoreOptions{})
@@ -241,25 +241,3 @@ func TestRestoreReplacedLeft(t *testing.T) {
 		t.Errorf("FindLeft %+v %v: want what was replaced, placed", l, err)
 	}
 }
-
-// setImmutable sets or clears a file's immutable flag (chattr +i).
-func setImmutable(path string, on bool) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-	if err != nil {
-		return err
-	}
-	if on {
-		flags |= fsImmutableFL
-	} else {
-		flags &^= fsImmutableFL
-	}
-	return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
-}
-
-// fsImmutableFL is FS_IMMUTABLE_FL of linux/fs.h (x/sys/unix has none).
-const fsImmutableFL = 0x00000010

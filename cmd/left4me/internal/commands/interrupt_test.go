@@ -18,6 +18,7 @@ import (
 	"github.com/left4me/left4me/cmd/left4me/internal/commands/dayops"
 	"github.com/left4me/left4me/cmd/left4me/internal/fail"
 	"github.com/left4me/left4me/cmd/left4me/internal/lastwords"
+	"github.com/left4me/left4me/tests/treetest"
 )
 
 // jobs is the start and stop calls of the fake systemd.
@@ -399,12 +400,12 @@ func TestRestoreReplacedLeft(t *testing.T) {
 	te.sd.set(clienv.UnitOf("srv1"), "inactive", "dead")
 	stuck := filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "stuck")
 	writeFile(t, stuck, "old\n")
-	if err := chattrI(stuck, true); err != nil {
+	if err := treetest.Immutable(stuck, true); err != nil {
 		t.Skipf("no immutable flag here: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = chattrI(filepath.Join(te.Layout.RuntimeDir("srv1"), "upper.restore", "stuck"), false)
-		_ = chattrI(stuck, false)
+		_ = treetest.Immutable(filepath.Join(te.Layout.RuntimeDir("srv1"), "upper.restore", "stuck"), false)
+		_ = treetest.Immutable(stuck, false)
 	})
 	if err := te.run("restore", "srv1", "--yes"); err != nil {
 		t.Fatalf("%v\n%s", err, te.err)
@@ -419,23 +420,4 @@ func TestRestoreReplacedLeft(t *testing.T) {
 	if got := readFile(t, cfg); got == "newer\n" {
 		t.Errorf("the upper layer was not restored")
 	}
-}
-
-// chattrI sets or clears a file's immutable flag (FS_IMMUTABLE_FL, 0x10 in
-// linux/fs.h).
-func chattrI(path string, on bool) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-	if err != nil {
-		return err
-	}
-	flags &^= 0x10
-	if on {
-		flags |= 0x10
-	}
-	return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
 }
