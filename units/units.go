@@ -222,6 +222,12 @@ SystemCallFilter=@system-service
 # (PR_SET_DUMPABLE=0), other users' processes need CAP_SYS_PTRACE (the
 # bounding set is empty) and ProtectProc=invisible hides them.
 SystemCallFilter=ptrace
+# The relay starts the server in a Landlock domain (Linux 6.12+) that may
+# neither signal the relay (a SIGSTOP would end its socket count and
+# console) nor reach abstract unix sockets made outside it: those live in
+# the network namespace every server shares with the host. These only
+# restrict whoever calls them; @system-service leaves them out.
+SystemCallFilter=landlock_create_ruleset landlock_restrict_self
 # fallocate(2) takes any amount of disk at once, before the disk timer's
 # next minute. It fails as on a filesystem without it (EOPNOTSUPP), so
 # glibc's posix_fallocate writes the blocks itself, at the disk's pace

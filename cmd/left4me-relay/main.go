@@ -127,6 +127,11 @@ func main() {
 	// The server reaches the journal only through us (l4d2@.service hides
 	// journald's sockets from it): its lines are bounded in bytes here.
 	budget := &relay.Budget{Out: out, Notice: warn, Rate: rate, Burst: burst, Now: time.Now}
+	o.Scope = func(s relay.Scope) {
+		if n := s.Note(); n != "" {
+			fmt.Fprintf(warn, "%s: %s\n", prog, n)
+		}
+	}
 	o.Lines = budget
 	go func() {
 		for range time.Tick(time.Second) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/left4me/left4me/cmd/a2s"
 )
 
@@ -127,4 +129,14 @@ func hasRow(out string, fields ...string) bool {
 		}
 	}
 	return false
+}
+
+// landlockABI is the kernel's Landlock ABI (the containers share the
+// host's kernel), 0 without Landlock: the relay scopes its server from ABI 6.
+func landlockABI() int {
+	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	if errno != 0 {
+		return 0
+	}
+	return int(v)
 }

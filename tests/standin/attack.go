@@ -29,13 +29,15 @@ import (
 // GAME/cfg/standin_attack (from an overlay) lists the targets, one per
 // line: "pid N" (a process of the other server), "read PATH" (a file to
 // read), "write PATH" (a file to create), "list PATH" (a directory) and
-// "fallocate PATH N" (take N bytes of disk at once, past its disk
+// "signal-relay" (SIGCONT to its parent, the relay: harmless, but the
+// same permission as SIGSTOP), "fallocate PATH N" (take N bytes of disk at once, past its disk
 // ceiling before the timer looks), "io_uring" (set up a ring, through which
 // it could fallocate too), "journal PATH" (a socket of journald's to log to directly, bypassing the
 // relay: a datagram socket, or else a stream one), "notify PATH N" (N
 // sd_notify datagrams to systemd's socket at PATH, each of which PID 1
 // refuses and logs), "connect PATH" (a stream socket of a daemon's, such as
-// the system bus, to hold a login open on), "core" (raise its core dump
+// the system bus, to hold a login open on; "@NAME": an abstract one, of
+// the network namespace the servers share with the host), "core" (raise its core dump
 // limit to take dumps outside its disk ceiling), "hold PATH N" (write N
 // bytes to PATH, delete it and keep it open: disk no tree walk sees),
 // "fill PATH" (write to PATH until the filesystem refuses, as a plugin
@@ -78,7 +80,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	var pids []int
 	var reads, writes, lists, journals []string
 	var notifies, connects, holds, fills []string
-	core, ring := false, false
+	core, ring, signalRelay := false, false, false
 	var fallocs []string
 	flood, ports := 0, 0
 	var stopRelay time.Duration
@@ -104,6 +106,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			connects = append(connects, arg)
 		case "core":
 			core = true
+		case "signal-relay":
+			signalRelay = true
 		case "fallocate":
 			fallocs = append(fallocs, arg)
 		case "io_uring":
@@ -155,6 +159,9 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 		try(fmt.Sprintf("ptrace(PTRACE_ATTACH, %d)", pid), err)
 		// Last: SIGINT makes a server quit (it would end the target).
 		try(fmt.Sprintf("kill(%d, SIGINT)", pid), syscall.Kill(pid, syscall.SIGINT))
+	}
+	if signalRelay {
+		try("signal its relay", syscall.Kill(os.Getppid(), syscall.SIGCONT))
 	}
 	for _, p := range reads {
 		_, err := os.ReadFile(p)

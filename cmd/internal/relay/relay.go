@@ -41,6 +41,8 @@ type Options struct {
 	// Started is told the server's PID; Line sees each line it prints.
 	Started func(pid int)
 	Line    func(line []byte)
+	// Scope is told how the server was fenced off (startScoped).
+	Scope func(Scope)
 	// Lines is where the server's lines go (a Budget); nil: out, which
 	// gets the relay's own lines.
 	Lines io.Writer
@@ -101,9 +103,13 @@ func Run(argv []string, out io.Writer, o Options) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	cmd.Env = serverEnv(os.Environ())
-	if err := cmd.Start(); err != nil {
+	scope, err := startScoped(cmd)
+	if err != nil {
 		slave.Close()
 		return 127, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	if o.Scope != nil {
+		o.Scope(scope)
 	}
 	slave.Close() // the server holds its own; EIO on master then means it is gone
 	if o.Started != nil {

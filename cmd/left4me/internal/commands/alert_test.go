@@ -255,6 +255,10 @@ func TestAlertSocketKill(t *testing.T) {
 		{"start limit", "failed", "failed", "start-limit-hit", relaySaid, alert.SocketKill, "systemd gave up restarting it"},
 		{"a crash loop otherwise", "failed", "failed", "exit-code", "", alert.StartLimit, "kept crashing"},
 		{"restarting, no such line", "activating", "auto-restart", "exit-code", "", "", ""},
+		// The run before was killed for its sockets; this one by the
+		// watchdog (its relay stopped): systemd's result of the run
+		// that ended says which.
+		{"a watchdog kill a minute after", "activating", "auto-restart", "watchdog", relaySaid, alert.HangKill, "the watchdog killed it"},
 		// A line of the relay's that quotes the server (its Steam cause)
 		// holding the words, not at the start.
 		{"quoted by another line", "activating", "auto-restart", "exit-code", "Steam did not start (steamclient.so failed): " + relaySaid, "", ""},

@@ -181,7 +181,9 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 				return e.diskEvent(name, why), true, nil
 			}
 		}
-		if e.socketKill(ctx, unit, e.Now().Add(-time.Minute)) {
+		// A watchdog kill is systemd's own result of the run that ended;
+		// a socket kill line of the minute may be an earlier run's.
+		if u.Result != "watchdog" && e.socketKill(ctx, unit, e.Now().Add(-time.Minute)) {
 			return e.socketEvent(name, "systemd restarts it"), true, nil
 		}
 		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
@@ -210,7 +212,7 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 // stopped, most likely stopped by a process of the server's user.
 func (e *Env) hung(name string) string {
 	if s, err := spec.Judge(e.Layout, name); err == nil && s.HangTimeout == 0 {
-		return fmt.Sprintf("'s relay stopped feeding the watchdog for %ds (hang_timeout: 0 kills no silent server, so the relay itself was stopped or hung: a plugin can SIGSTOP it)", layout.RelayWatchdog)
+		return fmt.Sprintf("'s relay stopped feeding the watchdog for %ds (hang_timeout: 0 kills no silent server, so the relay itself was stopped or hung: a plugin can SIGSTOP it where the kernel lacks Landlock scopes, Linux 6.12)", layout.RelayWatchdog)
 	}
 	return " stopped answering queries"
 }
