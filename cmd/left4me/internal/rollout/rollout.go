@@ -157,6 +157,13 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return interrupted(ctx, p, done)
 	}
+	if err != nil && failed > 0 && errors.Is(err, ErrLeftRunning) {
+		// Left running was asked for and passes for success (a game
+		// update's policy, an overlay build, a scheduled restart); a
+		// failed job, or a refusal just before one, was not.
+		return fmt.Errorf("%w: %s failed for %d of %d instance(s), see above; and %s", fail.ErrJobFailed, p.Op, failed, len(p.Names),
+			strings.TrimPrefix(err.Error(), fail.ErrJobFailed.Error()+": "))
+	}
 	if err != nil {
 		return err
 	}

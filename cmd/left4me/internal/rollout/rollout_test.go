@@ -407,3 +407,56 @@ func TestForceRemembersPlayers(t *testing.T) {
 		})
 	}
 }
+
+// A failed job (or a refusal just before it) is a failure even when
+// another server was then left running at the deadline: left running is
+// what was asked and passes for success (a game update's policy, an
+// overlay build, a scheduled restart), the failure must not pass with it.
+func TestFailedNotHiddenByLeftRunning(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		plan   Plan
+		refuse bool // Prepare refuses a, else a's job fails
+	}{
+		{"rolling, a refused just before its restart", Plan{Op: "restart", Names: []string{"a", "b"}, Rolling: true, OnlyRunning: true}, true},
+		{"not rolling, a's stop failed", Plan{Op: "stop", Names: []string{"a", "b"}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := c.plan
+			p.WhenEmpty, p.Deadline = true, 30*time.Millisecond
+			var acted []string
+			d := Deps{
+				Prepare: func(_ context.Context, n string) error {
+					if c.refuse && n == "a" {
+						return fmt.Errorf("%s: a start would now fail: %w", n, fail.ErrJobFailed)
+					}
+					return nil
+				},
+				Act: func(_ context.Context, n string) error {
+					acted = append(acted, n)
+					if n == "a" {
+						return fmt.Errorf("%s %s: %w", p.Op, n, fail.ErrJobFailed)
+					}
+					return nil
+				},
+				Humans: func(_ context.Context, n string) (int, error) {
+					if n == "b" {
+						return 2, nil
+					}
+					return 0, nil
+				},
+				Where: func(string) string { return "port 1" },
+				Now:   time.Now, Poll: time.Millisecond, Out: io.Discard, ErrOut: io.Discard,
+			}
+			err := Run(context.Background(), p, d)
+			if !errors.Is(err, fail.ErrJobFailed) || errors.Is(err, ErrLeftRunning) {
+				t.Fatalf("err %v: want a failure, not left running", err)
+			}
+			for _, want := range []string{p.Op + " failed for 1 of 2", "left running: b"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err %q, want %q in it", err, want)
+				}
+			}
+		})
+	}
+}
