@@ -254,6 +254,16 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 			return nil
 		}
 		left := end.Sub(d.Now())
+		if k := len(warns); k > 0 && left < warns[k-1] {
+			// The round ran past the last warning's time (another
+			// server's job, slow counts): the players still get that
+			// warning, and its time, before their server goes down,
+			// rather than "in 0s" as it does; the earlier ones, moot
+			// now, are not said as well.
+			left = warns[k-1]
+			end = d.Now().Add(left)
+			warns = warns[k-1:]
+		}
 		for len(warns) > 0 && left <= warns[0] {
 			for _, n := range waiting {
 				if err := d.Announce(ctx, n, left); err != nil {

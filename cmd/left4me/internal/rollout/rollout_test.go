@@ -460,3 +460,62 @@ func TestFailedNotHiddenByLeftRunning(t *testing.T) {
 		})
 	}
 }
+
+// With Force, a round that runs past the last warning's time (another
+// server's restart took it, or slow counts) still gives the players of an
+// occupied server that warning, telling the time truly, and that time
+// before their server goes down: never a kick with "in 0s" said the
+// same instant.
+func TestForceLateRoundStillWarns(t *testing.T) {
+	type warning struct {
+		left time.Duration
+		at   time.Time
+	}
+	var warned []warning
+	var actedAt time.Time
+	idle := 0
+	p := Plan{Op: "restart", Names: []string{"busy", "idle"}, WhenEmpty: true, Deadline: 200 * time.Millisecond, Force: true,
+		WarnAt: []time.Duration{100 * time.Millisecond}} // and a last one at 20ms
+	d := Deps{
+		Act: func(_ context.Context, n string) error {
+			if n == "idle" {
+				time.Sleep(300 * time.Millisecond) // past the deadline
+				return nil
+			}
+			actedAt = time.Now()
+			return nil
+		},
+		Humans: func(_ context.Context, n string) (int, error) {
+			if n == "idle" {
+				if idle++; idle > 2 { // empties once the first warnings are due
+					return 0, nil
+				}
+				return 1, nil
+			}
+			return 2, nil
+		},
+		Where: func(string) string { return "port 1" },
+		Announce: func(_ context.Context, n string, left time.Duration) error {
+			if n == "busy" {
+				warned = append(warned, warning{left, time.Now()})
+			}
+			return nil
+		},
+		Now: time.Now, Poll: 60 * time.Millisecond, Out: io.Discard, ErrOut: io.Discard,
+	}
+	if err := Run(context.Background(), p, d); err != nil {
+		t.Fatal(err)
+	}
+	if actedAt.IsZero() || len(warned) == 0 {
+		t.Fatalf("acted at %v, warnings %v", actedAt, warned)
+	}
+	last := warned[len(warned)-1]
+	if last.left < 20*time.Millisecond || actedAt.Sub(last.at) < 20*time.Millisecond {
+		t.Errorf("last warning said %v left, and the restart came %v after it: want at least 20ms", last.left, actedAt.Sub(last.at))
+	}
+	for _, w := range warned {
+		if w.left <= 0 {
+			t.Errorf("a warning said %v left", w.left)
+		}
+	}
+}
