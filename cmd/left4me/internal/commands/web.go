@@ -298,8 +298,11 @@ func (e *Env) serveWeb(ctx context.Context, o webServe) error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return hs.Shutdown(sctx)
+		err := hs.Shutdown(sctx)
+		srv.LogUnfinished()
+		return err
 	case err := <-errs:
+		srv.LogUnfinished()
 		return fmt.Errorf("web: %w", err)
 	}
 }

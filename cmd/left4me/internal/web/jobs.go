@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/left4me/left4me/cmd/left4me/internal/termsafe"
 	"github.com/left4me/left4me/spec/layout"
 )
 
@@ -293,4 +295,27 @@ func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, sess Sessio
 		fmt.Fprintf(&b, "== %s\n%s\n", in.Name, out)
 	}
 	s.page(w, http.StatusOK, "text", pageData{Title: "Backups", Sess: sess, Data: b.String()})
+}
+
+// LogUnfinished puts in the journal, as the panel stops, each action
+// still running: a command in this process, it ends with it, so a
+// restart or stop that waited for players is never done, and the page
+// that showed it goes too. Only this line tells the operator to ask
+// again.
+func (s *Server) LogUnfinished() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var lines []string
+	for _, js := range s.jobs {
+		for _, j := range js {
+			if !j.Done {
+				lines = append(lines, fmt.Sprintf("web: stopping: left4me %s (by %s, started %s) did not finish and ends with the panel; nothing more of it is done: ask again",
+					termsafe.Line(j.What), termsafe.Line(j.User), j.Started.Format("2006-01-02 15:04:05")))
+			}
+		}
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintln(s.Log, l)
+	}
 }

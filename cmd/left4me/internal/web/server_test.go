@@ -696,3 +696,37 @@ func TestHibernatingMarked(t *testing.T) {
 		}
 	}
 }
+
+// The panel's actions end with its process: as it stops, each one still
+// running (a restart waiting for players) is named in the journal, so
+// that the operator knows it will never be done; finished ones are not.
+func TestUnfinishedLoggedAtStop(t *testing.T) {
+	st, _ := newStore(t)
+	var log strings.Builder
+	s := &Server{Store: st, Log: &log, Run: func(ctx context.Context, args []string, _, _ io.Writer) error {
+		if args[0] == "start" {
+			return nil
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	s.init()
+	sess := Session{User: "alice", Role: Admin}
+	if _, err := s.startJob(instanceKey("srv1"), sess, []string{"restart", "--when-empty", "--deadline", "6h0m0s", "srv1"}); err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.startJob(instanceKey("srv2"), sess, []string{"start", "srv2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	for !slices.ContainsFunc(s.jobsOf(instanceKey("srv2")), func(j job) bool { return j.Done }) {
+		runtime.Gosched()
+	}
+	log.Reset()
+	s.LogUnfinished()
+	if !strings.Contains(log.String(), "web: stopping: left4me restart --when-empty --deadline 6h0m0s srv1 (by alice, started ") ||
+		!strings.Contains(log.String(), "ends with the panel; nothing more of it is done") || strings.Contains(log.String(), "srv2") {
+		t.Errorf("logged %q", log.String())
+	}
+}
