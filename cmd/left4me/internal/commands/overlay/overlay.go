@@ -77,7 +77,7 @@ Examples:
 					&cli.BoolFlag{Name: "when-empty", Value: true, Usage: "restart each of them only once it has no players (the default; --now turns it off)"},
 					&cli.BoolFlag{Name: "now", Usage: "restart them at once, players or not"},
 					&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "leave servers still occupied after this long on the old version"},
-					&cli.BoolFlag{Name: "force", Usage: "at the deadline, restart occupied servers too, after warning their players (not one whose players no warning reached)"},
+					&cli.BoolFlag{Name: "force", Usage: "at the deadline, restart occupied servers too, after warning their players (not one with players its console does not let us warn; one that answers nothing at all, likely hung, is restarted)"},
 					&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
 					&cli.StringFlag{Name: "announce", Value: unitctl.DefaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 				},

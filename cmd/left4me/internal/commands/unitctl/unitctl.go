@@ -37,7 +37,7 @@ func UnitCmd(e *Env, op string) *cli.Command {
 		flags = []cli.Flag{
 			&cli.BoolFlag{Name: "when-empty", Usage: "wait until the server has no players (A2S_INFO) before acting on it"},
 			&cli.DurationFlag{Name: "deadline", Value: time.Hour, Usage: "with --when-empty: give up on servers still occupied after this long"},
-			&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, act on occupied servers too, after warning their players (not on one whose players no warning reached)"},
+			&cli.BoolFlag{Name: "force", Usage: "with --when-empty: at the deadline, act on occupied servers too, after warning their players (not one with players its console does not let us warn; one that answers nothing at all, likely hung, is restarted)"},
 			&cli.StringFlag{Name: "warn-at", Value: "10m,5m,1m", Usage: "with --force: warn the players this long before the deadline (`LIST`), and once more just before"},
 			&cli.StringFlag{Name: "announce", Value: DefaultAnnounce, Usage: "with --force: the warning players read (`TEXT`; %s is replaced by the time left)"},
 		}
