@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -197,6 +198,14 @@ func TestRestoreLeftovers(t *testing.T) {
 				!strings.Contains(te.out.String(), "the next left4me restore, reset or delete of srv1 removes it") || !exists(left) {
 				t.Errorf("status:\n%s", te.out)
 			}
+			// list marks the row and says the same below the table.
+			if err := te.run("list"); err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(`(?m)^srv1 .*, ~restore`).MatchString(te.out.String()) ||
+				!strings.Contains(te.out.String(), "~ srv1: restore: "+left+strings.Split(said, ";")[0]) {
+				t.Errorf("list:\n%s", te.out)
+			}
 			if err := te.run(tc.args...); err != nil {
 				t.Fatalf("%v\n%s", err, te.err)
 			}
@@ -240,6 +249,12 @@ func TestRestoreLeftovers(t *testing.T) {
 		}
 		if !strings.Contains(te.out.String(), "a restore (begun by pid ") || !strings.Contains(te.out.String(), "is under way") {
 			t.Errorf("status of a restore under way:\n%s", te.out)
+		}
+		if err := te.run("list", "--json"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(te.out.String(), `"restore_left": "a restore (begun by pid `) {
+			t.Errorf("list --json of a restore under way:\n%s", te.out)
 		}
 		if err := te.run("restart", "srv1"); err != nil {
 			t.Fatal(err)

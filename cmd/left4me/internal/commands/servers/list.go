@@ -66,7 +66,10 @@ type Row struct {
 	// Hibernating: its console said it hibernates (its relay's status
 	// line, unitctl.Running), and no answer says anyone is on: an L4D2
 	// server hibernates only with nobody on, and then answers no query.
-	Hibernating bool      `json:"hibernating,omitempty"`
+	Hibernating bool `json:"hibernating,omitempty"`
+	// RestoreLeft: what a restore cut short left beside the upper layer
+	// (or that one is under way), as status says it; root only.
+	RestoreLeft string    `json:"restore_left,omitempty"`
 	Overlays    []Overlay `json:"overlays"`
 	Error       string    `json:"error,omitempty"` // the spec's problems
 	// Unreadable: the spec could not be read (permission denied: specs
@@ -163,6 +166,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 			r.Stale = e.stale(in)
 		}
 		r.running(run)
+		r.RestoreLeft = restoreLeft(e.Layout, in.Name)
 		if st := e.ReadRetry(in.Name); r.State == "failed" && st.Next.After(e.Now()) {
 			r.RetryAt = &st.Next
 		}
@@ -173,6 +177,7 @@ func (e *Env) list(ctx context.Context, asJSON bool) error {
 		r.Mounted = mounted(e.Layout, r.Name)
 		r.Disk = diskOf(e.Layout, r.Name)
 		r.running(run)
+		r.RestoreLeft = restoreLeft(e.Layout, r.Name)
 		rows = append(rows, r)
 	}
 	// s2 before s10, orphans among the rest.
@@ -216,6 +221,9 @@ func (r *Row) running(run map[string]unitctl.Running) {
 func rowNotes(r Row) []string {
 	name := termsafe.Line(r.Name)
 	var out []string
+	if r.RestoreLeft != "" {
+		out = append(out, fmt.Sprintf("~ %s: restore: %s", name, termsafe.Line(r.RestoreLeft)))
+	}
 	switch {
 	case r.Orphaned:
 		out = append(out, fmt.Sprintf("! %s: its spec is gone but its server still runs (or failed); `left4me stop %s` stops it", name, name))
@@ -262,6 +270,9 @@ func listCells(r Row, now time.Time) []table.Cell {
 	state := termsafe.Line(r.State)
 	if r.Hibernating {
 		state += ", hibernating"
+	}
+	if r.RestoreLeft != "" {
+		state += ", ~restore" // its note below says what
 	}
 	if r.RetryAt != nil {
 		state += ", retry in " + max(r.RetryAt.Sub(now), 0).Round(time.Second).String()

@@ -331,6 +331,9 @@ func (e *Env) describeState(u control.Unit) string {
 // acts on the instance removes it (unitctl.ClearRestoreLeft). Without root
 // runtime/NAME cannot be read: nothing is said.
 func restoreLeft(l layout.Layout, name string) string {
+	if layout.ValidateName(name) != nil {
+		return "" // an orphaned unit's name, never a path here
+	}
 	left, err := backup.FindLeft(l.RuntimeDir(name))
 	if err != nil || !left.Any() {
 		return ""
