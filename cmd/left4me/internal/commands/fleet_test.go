@@ -96,6 +96,12 @@ func TestFleetStatus(t *testing.T) {
 			"eu.out": `{"name":"srv1","port":27015,"state":"active","since":"2026-01-02T03:04:05Z","humans":0,"bots":0,"mounted":true,"overlays":[]}`,
 			"na.out": `{"name":"srv1","port":27015,"autostart":true,"state":"active","mounted":true,"overlays":[]}`,
 		}, []string{"eu", "na"}, []string{"eu    srv1  27015  no         active  0        0     yes      2026-01-02 03:04:05 UTC", "na    srv1  27015  yes        active"}, 0},
+		// A hibernating server answers no query: its host's status says
+		// so (0 players); so does what a restore cut short left there.
+		{"hibernating on one, a restore left on the other", map[string]string{
+			"eu.out": `{"name":"srv1","port":27015,"state":"active","humans":0,"bots":0,"hibernating":true,"mounted":true,"overlays":[]}`,
+			"na.out": `{"name":"srv1","port":27015,"state":"active","restore_left":"/var/lib/left4me/runtime/srv1/upper.restore: part of backup X","mounted":true,"overlays":[]}`,
+		}, []string{"eu", "na"}, []string{"eu    srv1  27015  no         active, hibernating  0        0     yes", "na    srv1  27015  no         active, ~restore"}, 0},
 		{"stopped on one", map[string]string{
 			"eu.out": `{"name":"srv1","port":27015,"state":"active","mounted":true,"overlays":[]}`,
 			"na.out": `{"name":"srv1","port":27015,"state":"inactive","overlays":[]}`, "na.exit": "3",

@@ -190,12 +190,19 @@ func (e *Env) fleetStatus(c *cli.Context, name string) error {
 		if st.Error != "" {
 			port, auto = "-", "invalid spec"
 		}
+		state := termsafe.Line(st.State)
+		if st.Hibernating {
+			state += ", hibernating" // as list --host shows it
+		}
+		if st.RestoreLeft != "" {
+			state += ", ~restore" // left4me status NAME on that host says what
+		}
 		since := "-"
 		if !st.Since.IsZero() {
 			since = st.Since.Format(time.DateTime + " MST")
 		}
 		t.Row(table.Cell{Text: termsafe.Line(a.Host)}, table.Cell{Text: termsafe.Line(st.Name)}, table.Cell{Text: port},
-			table.Cell{Text: auto}, table.Cell{Text: termsafe.Line(st.State), Color: clienv.StateColor(st.State)},
+			table.Cell{Text: auto}, table.Cell{Text: state, Color: clienv.StateColor(st.State)},
 			table.Cell{Text: clienv.Count(st.Humans)}, table.Cell{Text: clienv.Count(st.Bots)}, table.Cell{Text: yesNo(st.Mounted)},
 			table.Cell{Text: since})
 	}
