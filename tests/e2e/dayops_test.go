@@ -80,9 +80,12 @@ func TestBackups(t *testing.T) {
 		// copy is the file at one moment, which is fine.)
 		c.MustRun(t, "systemd-run", "--unit=rewriter", "sh", "-c",
 			"while :; do dd if=/dev/urandom of="+merged+"/churn.txt bs=1M count=80 conv=notrunc status=none; done")
-		c.WaitFor(t, "the rewriter's file", 10*time.Second, func() bool {
-			_, err := c.Run(t, "test", "-s", merged+"/churn.txt")
-			return err == nil
+		// Whole once: while its first pass still appends, the file only
+		// grows, and a backup then rightly takes what it held when its
+		// copy began (a fast disk let one start in that window).
+		c.WaitFor(t, "the rewriter's file written whole", 10*time.Second, func() bool {
+			out, _ := c.Run(t, "stat", "-c", "%s", merged+"/churn.txt")
+			return strings.TrimSpace(out) == "83886080"
 		})
 		out, err := c.Run(t, "left4me", "backup", "srv")
 		c.Run(t, "systemctl", "stop", "rewriter")
