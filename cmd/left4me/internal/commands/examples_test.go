@@ -1,9 +1,11 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,8 +21,9 @@ import (
 )
 
 // documented is every left4me command line the operator is shown: the
-// examples in the help of every command and subcommand, and the command
-// lines of the README's code blocks.
+// examples in the help of every command and subcommand, the command lines
+// of the README's code blocks, and those in `...` in the help's and the
+// README's running text.
 func documented(t *testing.T) []string {
 	t.Helper()
 	var lines []string
@@ -46,21 +49,24 @@ func documented(t *testing.T) []string {
 			lines = append(lines, l)
 		}
 	}
+	app := App(&Env{})
 	var walk func([]*cli.Command)
 	walk = func(cs []*cli.Command) {
 		for _, c := range cs {
 			examples(c.Description)
+			lines = append(lines, inline(app, c.Description)...)
 			walk(c.Subcommands)
 		}
 	}
-	app := App(&Env{})
 	examples(app.Description)
+	lines = append(lines, inline(app, app.Description)...)
 	walk(app.Commands)
 	readme, err := os.ReadFile("../../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fence := false
+	var prose []string
 	for _, l := range strings.Split(string(readme), "\n") {
 		if strings.HasPrefix(l, "```") {
 			fence = !fence
@@ -70,8 +76,74 @@ func documented(t *testing.T) []string {
 		if c := strings.TrimPrefix(strings.TrimSpace(l), "sudo "); (fence || strings.HasPrefix(l, "    ")) && strings.HasPrefix(c, "left4me ") {
 			lines = append(lines, c)
 		}
+		if !fence && !strings.HasPrefix(l, "    ") {
+			prose = append(prose, l)
+		}
+	}
+	// A paragraph at a time: a span may go on over a line break.
+	for _, para := range strings.Split(strings.Join(prose, "\n"), "\n\n") {
+		lines = append(lines, inline(app, para)...)
 	}
 	return lines
+}
+
+// notTyped are commands the text names that are run by units, not by an
+// operator.
+var notTyped = map[string]bool{"left4me web serve": true}
+
+// inline is the command lines in running text's `...` spans: a span that
+// names a command needing arguments (`left4me send`) is a name, not a line;
+// one with arguments, or of a command that needs none, is a line. Its
+// placeholders become what the test's host has: NAME an instance (an
+// overlay for overlay, a user for web), COMMAND a console command; ID
+// (srv1's backup) is put in when the backup is made.
+func inline(app *cli.App, text string) []string {
+	var lines []string
+	parts := strings.Split(text, "`")
+	for i := 1; i < len(parts); i += 2 {
+		span := strings.Join(strings.Fields(strings.TrimPrefix(parts[i], "sudo ")), " ")
+		if !strings.HasPrefix(span, "left4me ") || notTyped[span] {
+			continue
+		}
+		words := strings.Fields(span)[1:]
+		c, n := app.Command(words[0]), 1
+		for c != nil && n < len(words) && c.Command(words[n]) != nil {
+			c, n = c.Command(words[n]), n+1
+		}
+		if c == nil {
+			if strings.HasPrefix(words[0], "-") { // `left4me --help`
+				lines = append(lines, span)
+			}
+			continue
+		}
+		if n == len(words) && needsArgs(c, "left4me "+strings.Join(words, " ")) || takesValue(c, words[len(words)-1]) {
+			continue // `left4me create`, `left4me list --host`: a name
+		}
+		name := map[string]string{"overlay": "competitive", "web": "alice"}[words[0]]
+		if name == "" {
+			name = "srv1"
+		}
+		for j, w := range words[n:] {
+			switch strings.TrimRight(w, ".…") {
+			case "NAME", "USER":
+				words[n+j] = name
+			case "COMMAND", "": // `left4me send srv1 ...`
+				words[n+j] = "status"
+			}
+		}
+		lines = append(lines, "left4me "+strings.Join(words, " "))
+	}
+	return lines
+}
+
+// needsArgs is whether c (the command line path), given no arguments,
+// is a usage error or help.
+func needsArgs(c *cli.Command, path string) bool {
+	usage := c.ArgsUsage
+	if usage == "" { // create says it in UsageText
+		usage = strings.TrimSpace(strings.TrimPrefix(c.UsageText, path))
+	}
+	return len(c.Subcommands) > 0 || usage != "" && !strings.HasPrefix(usage, "[")
 }
 
 // argv turns a documented line into arguments: the shell parts around the
@@ -134,7 +206,14 @@ func TestDocumentedCommandsRun(t *testing.T) {
 	if len(lines) < 30 {
 		t.Fatalf("found only %d documented command lines:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
+	ran := map[string]bool{}
 	for _, line := range lines {
+		// The same line again (its comment aside) is run once.
+		key, _, _ := strings.Cut(line, " #")
+		if key = strings.Join(strings.Fields(key), " "); ran[key] {
+			continue
+		}
+		ran[key] = true
 		t.Run(line, func(t *testing.T) {
 			te := newEnv(t)
 			te.Euid = 0
@@ -175,8 +254,12 @@ func TestDocumentedCommandsRun(t *testing.T) {
 				// srv1 has written something and has a backup (restore).
 				mkdirs(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2"))
 				writeFile(t, filepath.Join(te.Layout.RuntimeDir("srv1"), "upper", "left4dead2", "banned_user.cfg"), "banid 0 STEAM_1:0:1\n")
-				if _, err := backup.Create(te.Layout.RuntimeDir("srv1"), dayops.BackupDir(te.Layout, "srv1"), te.Now().Add(-time.Hour), backup.Options{}); err != nil {
+				b, err := backup.Create(te.Layout.RuntimeDir("srv1"), dayops.BackupDir(te.Layout, "srv1"), te.Now().Add(-time.Hour), backup.Options{})
+				if err != nil {
 					t.Fatal(err)
+				}
+				if args[0] == "restore" && len(args) > 2 && args[2] == "ID" { // left4me restore srv1 ID
+					args[2] = b.ID
 				}
 			}
 			// --service goes as far as the unit, which fails here (no
@@ -206,7 +289,34 @@ func TestDocumentedCommandsRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, te.out, te.err)
 			}
+			shellPart(t, line, te.out.Bytes())
 		})
+	}
+}
+
+// shellPart runs the shell around a documented command on what it printed,
+// where that is a local tool: the docs promise that too.
+func shellPart(t *testing.T, line string, out []byte) {
+	t.Helper()
+	var cmd *exec.Cmd
+	switch {
+	case strings.HasPrefix(line, "source <("): // source <(left4me completion bash)
+		script := filepath.Join(t.TempDir(), "completion")
+		writeFile(t, script, string(out))
+		cmd = exec.Command("bash", "-c", `source "$1" && complete -p left4me`, "bash", script)
+	case strings.Contains(line, " | jq "): // left4me validate --json | jq FILTER
+		words := shellWords(line[strings.Index(line, " | jq ")+3:])
+		cmd = exec.Command(words[0], words[1:]...)
+		cmd.Stdin = bytes.NewReader(out)
+	default:
+		return
+	}
+	if _, err := exec.LookPath(cmd.Args[0]); err != nil {
+		t.Logf("%s not installed: what the shell does with the output is not checked", cmd.Args[0])
+		return
+	}
+	if got, err := cmd.CombinedOutput(); err != nil || cmd.Args[0] == "bash" && !strings.Contains(string(got), "left4me") {
+		t.Errorf("%s on the command's output: %v\n%s", cmd.Args[0], err, got)
 	}
 }
 

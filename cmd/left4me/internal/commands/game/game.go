@@ -66,7 +66,7 @@ An update runs steamcmd into a new version built over the current one, so
 nothing it writes can reach a file a running server reads; only when it
 succeeded and the result validates does the link switch, atomically. A
 running server keeps its version until it restarts
-(left4me restart --all --when-empty); gc removes the versions no longer
+(` + "`left4me restart --all --when-empty`" + `); gc removes the versions no longer
 used.
 
 Examples:

@@ -53,7 +53,7 @@ NAME) unless --no-backup; when that backup would not fit in the free space
 of its filesystem, nothing is stopped. The spec, overlays and the installation are not
 touched. Asks first on a terminal, saying who plays and how many crash
 dumps stay; --yes for scripts, which refuses while players are on unless
---force (or first: left4me stop NAME --when-empty). Needs root.
+--force (or first: ` + "`left4me stop NAME --when-empty`" + `). Needs root.
 
 Example:
   left4me reset srv1 --yes`,
