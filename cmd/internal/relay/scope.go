@@ -88,22 +88,40 @@ func scopeThread(abi int) error {
 // ends it rather than run other goroutines in the domain. A kernel
 // without scopes starts cmd as before; Scope says which happened.
 func startScoped(cmd *exec.Cmd) (Scope, error) {
-	type result struct {
-		scope Scope
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked, see above
-		var s Scope
-		s.ABI, s.Missing = landlockABI()
-		if s.ABI >= scopeABI {
-			if s.Err = scopeThread(s.ABI); s.Err == nil {
-				s.Scoped = true
-			}
-		}
-		done <- result{s, cmd.Start()}
-	}()
+	done := make(chan scoped, 1)
+	go forkScoped(cmd, done)
 	r := <-done
 	return r.scope, r.err
+}
+
+type scoped struct {
+	scope Scope
+	err   error
+}
+
+// forkScoped starts cmd from a thread of its own, restricted (startScoped).
+// Never the main thread: Go does not end it but parks it for good, in the
+// domain, and the server may signal a relay thread in its own domain: a
+// kill of the relay's PID is checked against that thread, the leader
+// (and a SIGSTOP to any thread stops them all).
+func forkScoped(cmd *exec.Cmd, done chan<- scoped) {
+	runtime.LockOSThread() // never unlocked, see startScoped
+	if unix.Gettid() == unix.Getpid() {
+		// Held here until the fork is done, so that the other goroutine
+		// cannot run on it; then clean, and given back.
+		inner := make(chan scoped, 1)
+		go forkScoped(cmd, inner)
+		r := <-inner
+		runtime.UnlockOSThread()
+		done <- r
+		return
+	}
+	var s Scope
+	s.ABI, s.Missing = landlockABI()
+	if s.ABI >= scopeABI {
+		if s.Err = scopeThread(s.ABI); s.Err == nil {
+			s.Scoped = true
+		}
+	}
+	done <- scoped{s, cmd.Start()}
 }

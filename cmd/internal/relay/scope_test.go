@@ -6,10 +6,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,6 +43,7 @@ func TestScopeChild(t *testing.T) {
 	}
 	// SIGCONT does nothing to a running process: the attempt is what counts.
 	outcome("signal the relay", syscall.Kill(os.Getppid(), syscall.SIGCONT))
+	outcome("signal a thread of the relay", signalThreads(os.Getppid()))
 	outcome("reach the relay's abstract socket", dial(name))
 	own := name + "-own"
 	l, err := net.Listen("unix", "@"+own)
@@ -56,6 +59,96 @@ func TestScopeChild(t *testing.T) {
 	}()
 	outcome("signal itself", syscall.Kill(os.Getpid(), syscall.SIGCONT))
 	outcome("reach its own abstract socket", dial(own))
+}
+
+// signalThreads tries signal 0 (the permission check alone) on each
+// thread of process pid: nil if one of them may be signalled, for longer
+// than the relay's forking thread takes to end (it is in the domain until
+// then). A SIGSTOP to any thread stops the whole process.
+func signalThreads(pid int) error {
+	var err error
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		tasks, rerr := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if rerr != nil {
+			return rerr
+		}
+		err = unix.EPERM
+		for _, e := range tasks {
+			tid, _ := strconv.Atoi(e.Name())
+			if unix.Tgkill(pid, tid, 0) == nil {
+				err = nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// scopeMainEnv makes the test binary a relay whose main goroutine starts
+// the server while on the process's main thread (TestScopedFromMainThread).
+const scopeMainEnv = "LEFT4ME_TEST_SCOPE_MAIN"
+
+func init() {
+	if os.Getenv(scopeMainEnv) != "" {
+		runtime.LockOSThread() // the main goroutine stays on the main thread
+	}
+}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(scopeMainEnv); name != "" {
+		os.Exit(startFromMainThread(name))
+	}
+	os.Exit(m.Run())
+}
+
+// startFromMainThread starts TestScopeChild as the server from the main
+// thread, which Go then has free to run the goroutine it starts next.
+func startFromMainThread(name string) int {
+	l, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer l.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScopeChild$", "-test.v=false")
+	cmd.Env = append(os.Environ(), scopeChildEnv+"="+name, scopeMainEnv+"=")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("started on the main thread: %v\n", unix.Gettid() == unix.Getpid())
+	runtime.UnlockOSThread()
+	if _, err := startScoped(cmd); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	if err := cmd.Wait(); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	return 0
+}
+
+// Whichever thread the relay starts the server from, none of the relay's
+// stays in the server's domain: left4me-relay calls Run from its main
+// goroutine, and Go may run the forking goroutine on the main thread,
+// which it never ends (it would stay in the domain, and kill(relay) is
+// checked against it).
+func TestScopedFromMainThread(t *testing.T) {
+	if abi, err := landlockABI(); abi < scopeABI {
+		t.Skipf("this kernel's Landlock ABI is %d (%v); scopes need %d (Linux 6.12)", abi, err, scopeABI)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), scopeMainEnv+"=left4me-relay-test-main-"+strconv.Itoa(os.Getpid()), "GOMAXPROCS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	check(t, "from the main thread", string(out), map[string]string{
+		"started on the main thread":   "true",
+		"signal the relay":             unix.EPERM.Error(),
+		"signal a thread of the relay": unix.EPERM.Error(),
+		"signal itself":                "ok",
+	})
 }
 
 // The server runs in a Landlock domain that keeps it from signalling its
@@ -95,6 +188,7 @@ func TestServerScoped(t *testing.T) {
 	eperm := unix.EPERM.Error()
 	want := map[string]string{
 		"signal the relay":                  eperm,
+		"signal a thread of the relay":      eperm,
 		"reach the relay's abstract socket": "dial unix @" + name + ": connect: " + eperm,
 		"signal itself":                     "ok",
 		"reach its own abstract socket":     "ok",
