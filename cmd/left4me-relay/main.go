@@ -98,7 +98,8 @@ func main() {
 	engine := make(chan int, 1)
 	if os.Getenv("INVOCATION_ID") != "" { // under systemd: its user is the server's alone
 		l.guarded = true
-		go func() { guardSockets(<-engine, ownPorts(pc.port(), l.others), &l.killed, &l.counted) }()
+		limit, _ := openLimit() // before the server can lower it (blinded)
+		go func() { guardSockets(<-engine, limit, ownPorts(pc.port(), l.others), &l.killed, &l.counted) }()
 	}
 	// The start helper binds the console socket where the server cannot
 	// replace it and systemd passes it on (LEFT4ME_CONSOLE: run by hand).

@@ -48,6 +48,9 @@ func TestParseProbe(t *testing.T) {
 const asMainEnv = "LEFT4ME_RELAY_TEST_AS_MAIN"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == lowerLimitArg { // the relay's server
+		lowerParentsLimit()
+	}
 	if os.Getenv(asMainEnv) == "1" {
 		os.Args = append([]string{prog}, os.Args[1:]...)
 		main()

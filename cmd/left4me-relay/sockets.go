@@ -19,20 +19,54 @@ import (
 // half of it: a plugin that knew when the count comes could let go of
 // the ports just before) until the server's user holds more than max
 // sockets (count's udp and tcp together), and returns that count. A
-// count that fails is tried again, said once.
-func overSockets(count func() (udp, tcp int, err error), max int, every time.Duration, failed func(error)) (udp, tcp int) {
+// count that fails is tried again, said once; one the server made
+// impossible (blinded) ends the count with that error.
+func overSockets(count func() (udp, tcp int, err error), max int, every time.Duration, failed func(error)) (udp, tcp int, err error) {
 	said := false
 	for {
 		time.Sleep(every/2 + rand.N(every+1))
 		udp, tcp, err := count()
+		var b blinded
 		switch {
+		case errors.As(err, &b):
+			return 0, 0, err
 		case err != nil && !said:
 			said = true
 			failed(err)
 		case err == nil && udp+tcp > max:
-			return udp, tcp
+			return udp, tcp, nil
 		}
 	}
+}
+
+// blinded is the relay's open-file limit lowered since the count began.
+// Only root and the relay's own user, the server's, may lower it
+// (prlimit(2) asks for the same uid, not for ptrace access, and Landlock
+// has no say in it); every count then fails (EMFILE: it opens /proc
+// files and a netlink socket) while the watchdog is still fed, and the
+// server would hold the host's ports unbounded.
+type blinded struct{ was, now unix.Rlimit }
+
+func (b blinded) Error() string {
+	return fmt.Sprintf("the server blinds the socket count: its user lowered the relay's open-file limit (prlimit) to %d (hard %d) from %d (hard %d); killed, so that systemd starts it again",
+		b.now.Cur, b.now.Max, b.was.Cur, b.was.Max)
+}
+
+// limitKept is a blinded error if the open-file limit (now) fell below
+// was; nil if it did not or cannot be read.
+func limitKept(was unix.Rlimit, now func() (unix.Rlimit, error)) error {
+	n, err := now()
+	if err != nil || (n.Cur >= was.Cur && n.Max >= was.Max) {
+		return nil
+	}
+	return blinded{was, n}
+}
+
+// openLimit is this process's open-file limit.
+func openLimit() (unix.Rlimit, error) {
+	var r unix.Rlimit
+	err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r)
+	return r, err
 }
 
 // socketsSaid begins the journal's line of the kill: what the alert looks
@@ -57,12 +91,17 @@ func socketsError(udp, tcp int, r probe.PortRange) error {
 // every process shares. The instance's own ports are left out, wherever
 // they are (a spec may give one in the range, a host may widen it): the
 // connections accepted on the game port (RCON's, which anyone may open)
-// would count otherwise. counted goes up at each count.
-func guardSockets(pid int, own []uint16, killed *atomic.Bool, counted *atomic.Uint64) {
+// would count otherwise. counted goes up at each count. limit is the
+// relay's open-file limit before the server started: one lowered since
+// is the server's doing and kills it too (blinded).
+func guardSockets(pid int, limit unix.Rlimit, own []uint16, killed *atomic.Bool, counted *atomic.Uint64) {
 	uid := os.Getuid()
 	var r probe.PortRange
 	count := func() (int, int, error) {
 		defer counted.Add(1) // each count that ran, for the watchdog's feed
+		if err := limitKept(limit, openLimit); err != nil {
+			return 0, 0, err
+		}
 		// The host's own count first: a few microseconds, where the
 		// user's asks the kernel for every socket (BenchmarkSockets*).
 		if n, err := probe.HostSockets("/proc"); err == nil && n <= layout.MaxSockets {
@@ -80,11 +119,14 @@ func guardSockets(pid int, own []uint16, killed *atomic.Bool, counted *atomic.Ui
 		}
 		return probe.Sockets("/proc", uid, r)
 	}
-	udp, tcp := overSockets(count, layout.MaxSockets, layout.SocketsEvery*time.Second, func(err error) {
+	udp, tcp, err := overSockets(count, layout.MaxSockets, layout.SocketsEvery*time.Second, func(err error) {
 		diag.PrintError(os.Stderr, prog, fmt.Errorf("cannot count the server's sockets (tried again; unbounded meanwhile): %w", err))
 	})
 	killed.Store(true)
-	diag.PrintError(os.Stderr, prog, socketsError(udp, tcp, r))
+	if err == nil {
+		err = socketsError(udp, tcp, r)
+	}
+	diag.PrintError(os.Stderr, prog, err)
 	killServer(pid, uid)
 	time.Sleep(10 * time.Second)
 	os.Exit(layout.SocketKillStatus) // main did not: the pty stayed open
