@@ -18,7 +18,7 @@ var debSpecs = map[string]string{
 	"three.yaml": "port: 27018\noverlays: [maps]\n",
 }
 
-// TestDeb installs the Debian package with dpkg into a container that has
+// TestDeb installs the Debian package with apt into a container that has
 // no left4me, runs servers from it, reinstalls it under running servers,
 // then removes and purges it: the instances stop, nothing stays mounted,
 // and the game, overlays, upper layers and specs stay. The timer and socket
@@ -51,7 +51,9 @@ func TestDeb(t *testing.T) {
 	}
 
 	t.Run("install", func(t *testing.T) {
-		out := c.MustRun(t, "dpkg", "-i", pkg)
+		// As README's Install says (apt, not dpkg: it checks Depends:;
+		// they are all there, so nothing is downloaded).
+		out := c.MustRun(t, "env", "DEBIAN_FRONTEND=noninteractive", "apt", "install", "-y", "--no-download", pkg)
 		if !strings.Contains(out, "left4me: next steps") || !strings.Contains(out, "left4me game install") || !strings.Contains(out, "left4me create srv1") {
 			t.Errorf("dpkg -i output:\n%s", out)
 		}

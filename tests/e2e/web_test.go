@@ -70,7 +70,11 @@ func TestWebPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.MustRun(t, "systemctl", "daemon-reload")
-	c.MustRun(t, "systemctl", "start", "left4me-web.socket")
+	// As README's "Web panel" says.
+	c.MustRun(t, "systemctl", "enable", "--now", "left4me-web.socket")
+	if st := strings.TrimSpace(c.MustRun(t, "systemctl", "is-enabled", "left4me-web.socket")); st != "enabled" {
+		t.Errorf("left4me-web.socket is %s after enable --now", st)
+	}
 	link := func(user string) string {
 		return strings.TrimSpace(c.MustRun(t, "left4me", "web", "login", "--url", base, user))
 	}

@@ -247,6 +247,7 @@ func TestAlertHangKillRecovered(t *testing.T) {
 // the words is not believed.
 func TestAlertSocketKill(t *testing.T) {
 	relaySaid := "the server holds 1100 of the host's ephemeral ports 32768-60999 (UDP 1100, TCP 0), more than the 1024 a server may"
+	blinded := "the server blinds the socket count: its user lowered the relay's open-file limit (prlimit) to 8 (hard 8) from 16384 (hard 16384); killed, so that systemd starts it again"
 	for _, tc := range []struct {
 		name, state, sub, result, said string
 		kind, in                       string // "" nothing sent
@@ -259,6 +260,11 @@ func TestAlertSocketKill(t *testing.T) {
 		// watchdog (its relay stopped): systemd's result of the run
 		// that ended says which.
 		{"a watchdog kill a minute after", "activating", "auto-restart", "watchdog", relaySaid, alert.HangKill, "the watchdog killed it"},
+		// Its user lowered the relay's open-file limit (prlimit): the
+		// relay kills it at its next count, saying so.
+		{"blinded", "activating", "auto-restart", "exit-code", blinded, alert.SocketKill, "srv1 lowered its relay's open-file limit, so that the relay could no longer count its sockets"},
+		{"blinded, start limit", "failed", "failed", "start-limit-hit", blinded, alert.SocketKill, "systemd gave up restarting it"},
+		{"blinded, quoted by another line", "activating", "auto-restart", "exit-code", "Steam did not start: " + blinded, "", ""},
 		// A line of the relay's that quotes the server (its Steam cause)
 		// holding the words, not at the start.
 		{"quoted by another line", "activating", "auto-restart", "exit-code", "Steam did not start (steamclient.so failed): " + relaySaid, "", ""},

@@ -183,8 +183,8 @@ func (e *Env) unitEvent(ctx context.Context, name string) (ev alert.Event, ok bo
 		}
 		// A watchdog kill is systemd's own result of the run that ended;
 		// a socket kill line of the minute may be an earlier run's.
-		if u.Result != "watchdog" && e.socketKill(ctx, unit, e.Now().Add(-time.Minute)) {
-			return e.socketEvent(name, "systemd restarts it"), true, nil
+		if why := e.socketKill(ctx, unit, e.Now().Add(-time.Minute)); u.Result != "watchdog" && why != "" {
+			return e.socketEvent(name, why, "systemd restarts it"), true, nil
 		}
 		if u.Result != "watchdog" && !e.watchdogFired(ctx, unit, e.Now().Add(-time.Minute)) {
 			fmt.Fprintf(e.Stderr, "%s is %s and no hang was killed in the last minute: no alert\n", unit, u.ActiveState)
@@ -226,30 +226,49 @@ func (e *Env) watchdogFired(ctx context.Context, unit string, began time.Time) b
 	return e.Journal(ctx, args, &out, &errb) == nil && strings.Contains(out.String(), "Watchdog timeout")
 }
 
-// socketKill reports whether unit's relay killed its server since began
-// for holding too many of the host's ports: its own line at priority err,
+// socketKill says why unit's relay killed its server since began for its
+// sockets (socketKillLine), "" if it did not: its own line at priority err,
 // anchored (the server's lines are stored at info, whatever they say,
 // and no line of the relay's that quotes the server begins so). No
 // --lines: with --grep, systemd 252 may apply it before the match
 // (systemd#25147).
-func (e *Env) socketKill(ctx context.Context, unit string, began time.Time) bool {
+func (e *Env) socketKill(ctx context.Context, unit string, began time.Time) string {
 	var out, errb bytes.Buffer
 	args := []string{"--unit", unit, "--identifier", "left4me-relay", "--priority", "err", "--since", "@" + strconv.FormatInt(began.Unix(), 10),
 		"--grep", socketKillLine, "--output", "cat", "--no-pager", "--quiet"}
 	if e.Journal(ctx, args, &out, &errb) != nil {
-		return false
+		return ""
 	}
-	return slices.ContainsFunc(strings.Split(out.String(), "\n"), regexp.MustCompile(socketKillLine).MatchString)
+	why := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		switch m := regexp.MustCompile(socketKillLine).FindStringSubmatch(l); {
+		case m == nil:
+		case m[1] != "":
+			why = heldPorts // the last line is the last kill's
+		default:
+			why = blinded
+		}
+	}
+	return why
 }
 
 // socketKillLine is the relay's line of a socket kill (left4me-relay's
-// socketsError).
-const socketKillLine = `^the server holds [0-9]+ of the host's ephemeral ports `
+// socketsError) or of a count made blind (its blindedError).
+const socketKillLine = `^(?:(the server holds [0-9]+ of the host's ephemeral ports )|the server blinds the socket count: )`
+
+// Why a relay killed its server for its sockets.
+const (
+	heldPorts = "held more than %d of the host's ephemeral ports (a plugin leaking sockets, or taking the ports its neighbours need)"
+	blinded   = "lowered its relay's open-file limit, so that the relay could no longer count its sockets (a plugin hiding from the bound on the host's ports)"
+)
 
 // socketEvent is the alert of a server its relay killed for holding more
 // sockets than a server may; then says what systemd does next.
-func (e *Env) socketEvent(name, then string) alert.Event {
-	return e.Event(alert.SocketKill, name, fmt.Sprintf("%s held more than %d of the host's ephemeral ports (a plugin leaking sockets, or taking the ports its neighbours need): it was killed; %s", name, layout.MaxSockets, then),
+func (e *Env) socketEvent(name, why, then string) alert.Event {
+	if why == heldPorts {
+		why = fmt.Sprintf(heldPorts, layout.MaxSockets)
+	}
+	return e.Event(alert.SocketKill, name, fmt.Sprintf("%s %s: it was killed; %s", name, why, then),
 		"see: journalctl -u "+clienv.UnitOf(name)+" -p err")
 }
 
@@ -303,8 +322,8 @@ func (e *Env) failedEvent(ctx context.Context, name, unit, result string, since 
 	// OnFailure= units) once systemd stops restarting it: its start limit
 	// (systemd.unit(5), OnFailure=; systemd#8398, #9158). So a crash
 	// (exit-code, signal, core-dump) that reached here was a crash loop.
-	if (result == "exit-code" || result == "start-limit-hit") && e.socketKill(ctx, unit, since.Add(-2*time.Minute)) {
-		return e.socketEvent(name, "it kept doing so, and systemd gave up restarting it at its start limit (left4me-retry starts it again later)")
+	if why := e.socketKill(ctx, unit, since.Add(-2*time.Minute)); (result == "exit-code" || result == "start-limit-hit") && why != "" {
+		return e.socketEvent(name, why, "it kept doing so, and systemd gave up restarting it at its start limit (left4me-retry starts it again later)")
 	}
 	switch result {
 	case "start-limit-hit", "exit-code", "signal", "core-dump":
