@@ -314,6 +314,32 @@ func TestCancelledUpdateLeavesNothing(t *testing.T) {
 	}
 }
 
+// A stop that comes as steamcmd fails on its own is a stop: said as one
+// ("stopped", context.Canceled), not as steamcmd's failure, which the
+// operator did not wait for. (steamcmd's exit and the stop race: here
+// the stop comes just after it exited.)
+func TestStoppedAsItFails(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.publish(t, "200", v2)
+	write(t, filepath.Join(r.depot, "errors"), "0x402\n", 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.cfg.OnLine = func(l string) {
+		if strings.Contains(l, "after update job") {
+			// steamcmd exits meanwhile, and its exit is seen first.
+			time.Sleep(300 * time.Millisecond)
+			cancel()
+		}
+	}
+	if _, err := Update(ctx, r.cfg, Request{}); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "0x402") {
+		t.Fatalf("%v, want a stop", err)
+	}
+}
+
 func TestGCDryRun(t *testing.T) {
 	r := newRig(t)
 	r.publish(t, "100", v1)

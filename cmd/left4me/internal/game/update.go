@@ -205,7 +205,9 @@ func (c Config) runSteamcmd(ctx context.Context, job *steamcmd.Job) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return err
+			// Stopped as it failed (steamcmd's exit and the stop raced):
+			// the stop is what the operator asked for and hears of.
+			return fmt.Errorf("steamcmd stopped: %w", ctx.Err())
 		}
 		switch {
 		case res.DiskFull():
