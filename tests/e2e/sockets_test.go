@@ -10,12 +10,17 @@ import (
 // TestSocketBound: a server whose plugin takes the host's ephemeral ports
 // (here 1100 UDP sockets handed to a process that left its session) is
 // killed by its relay within seconds, that process too, alerted at once
-// and started again by systemd; its neighbour is untouched.
+// and started again by systemd; so is one whose plugin lowers the relay's
+// open-file limit to blind its count; their neighbour is untouched.
 func TestSocketBound(t *testing.T) {
 	requireE2E(t)
-	c, _ := bootPaged(t, map[string]string{"overlays/hoarder/left4dead2/cfg/standin_attack": "ports 1100\n"}, map[string]string{
+	c, _ := bootPaged(t, map[string]string{
+		"overlays/hoarder/left4dead2/cfg/standin_attack": "ports 1100\n",
+		"overlays/blinder/left4dead2/cfg/standin_attack": "blind-relay\n",
+	}, map[string]string{
 		"etc/left4me/instances/hoarder.yaml": "port: 27101\noverlays: [hoarder]\n",
 		"etc/left4me/instances/calm.yaml":    "port: 27102\n",
+		"etc/left4me/instances/blinder.yaml": "port: 27105\noverlays: [blinder]\n",
 	})
 	c.MustRun(t, "systemctl", "start", "l4d2@calm.service")
 	calm := mainPID(t, c, "calm")
@@ -45,6 +50,22 @@ func TestSocketBound(t *testing.T) {
 	c.WaitFor(t, "the hoarder started again", 60*time.Second, func() bool {
 		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@hoarder.service")
 		return strings.TrimSpace(n) != "0" && unitState(t, c, "hoarder") == "active"
+	})
+	// A plugin that lowers its relay's open-file limit (prlimit needs
+	// only the same uid) would blind every later count: the relay kills
+	// it at its next count instead, saying so, alerted as a socket kill.
+	_, _ = c.Run(t, "systemctl", "start", "l4d2@blinder.service")
+	c.WaitFor(t, "the relay to kill the blinder", 30*time.Second, func() bool {
+		out, _ := c.Run(t, "journalctl", "-u", "l4d2@blinder.service", "-p", "err", "--no-pager", "-o", "cat")
+		return strings.Contains(out, "the server blinds the socket count: its user lowered the relay's open-file limit (prlimit) to 8")
+	})
+	c.WaitFor(t, "the blinder's alert", time.Minute, func() bool {
+		out, _ := c.Run(t, "cat", "/run/events.jsonl")
+		return strings.Contains(out, `"event":"socket-kill","instance":"blinder"`) && strings.Contains(out, "lowered its relay's open-file limit")
+	})
+	c.WaitFor(t, "the blinder started again", 60*time.Second, func() bool {
+		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@blinder.service")
+		return strings.TrimSpace(n) != "0" && unitState(t, c, "blinder") == "active"
 	})
 	if got := mainPID(t, c, "calm"); got != calm || unitState(t, c, "calm") != "active" {
 		t.Errorf("calm: PID %s (was %s), %s", got, calm, unitState(t, c, "calm"))

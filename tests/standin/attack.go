@@ -30,7 +30,9 @@ import (
 // line: "pid N" (a process of the other server), "read PATH" (a file to
 // read), "write PATH" (a file to create), "list PATH" (a directory) and
 // "signal-relay" (SIGCONT to its parent, the relay: harmless, but the
-// same permission as SIGSTOP), "fallocate PATH N" (take N bytes of disk at once, past its disk
+// same permission as SIGSTOP), "blind-relay" (lower the relay's open-file
+// limit to 8 with prlimit(2), which needs only the same uid, so that its
+// socket count fails; once per instance, GAME/standin-relay-blinded), "fallocate PATH N" (take N bytes of disk at once, past its disk
 // ceiling before the timer looks), "io_uring" (set up a ring, through which
 // it could fallocate too), "journal PATH" (a socket of journald's to log to directly, bypassing the
 // relay: a datagram socket, or else a stream one), "notify PATH N" (N
@@ -80,7 +82,7 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	var pids []int
 	var reads, writes, lists, journals []string
 	var notifies, connects, holds, fills []string
-	core, ring, signalRelay := false, false, false
+	core, ring, signalRelay, blindRelay := false, false, false, false
 	var fallocs []string
 	flood, ports := 0, 0
 	var stopRelay time.Duration
@@ -108,6 +110,8 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 			core = true
 		case "signal-relay":
 			signalRelay = true
+		case "blind-relay":
+			blindRelay = true
 		case "fallocate":
 			fallocs = append(fallocs, arg)
 		case "io_uring":
@@ -162,6 +166,11 @@ func attack(game string, out io.Writer, logf func(string, ...any)) {
 	}
 	if signalRelay {
 		try("signal its relay", syscall.Kill(os.Getppid(), syscall.SIGCONT))
+		try("signal each thread of its relay", signalThreads(os.Getppid()))
+	}
+	if blindRelay && once(filepath.Join(game, "standin-relay-blinded")) {
+		low := unix.Rlimit{Cur: 8, Max: 8}
+		try("lower its relay's open-file limit", unix.Prlimit(os.Getppid(), unix.RLIMIT_NOFILE, &low, nil))
 	}
 	for _, p := range reads {
 		_, err := os.ReadFile(p)
@@ -436,4 +445,22 @@ func ioURing() error {
 		return errno
 	}
 	return syscall.Close(int(fd))
+}
+
+// signalThreads sends SIGCONT to each thread of pid (a SIGSTOP to any one
+// stops them all): nil if one took it, else why not. The thread IDs are
+// guessed, as an attacker would, from pid on (/proc/PID/task of a relay
+// is hidden: it is not dumpable and ProtectProc=invisible): EPERM for a
+// thread that is there, ESRCH for one that is not.
+func signalThreads(pid int) error {
+	var err error = unix.ESRCH
+	for tid := pid; tid < pid+512; tid++ {
+		switch e := unix.Tgkill(pid, tid, unix.SIGCONT); {
+		case e == nil:
+			return nil
+		case e != unix.ESRCH:
+			err = e
+		}
+	}
+	return err
 }

@@ -57,8 +57,8 @@ func landlockABI() (int, error) {
 // unix sockets. It handles no file system or network access: the unit's
 // mount namespace and the relay's socket count do that.
 func scopeThread(abi int) error {
-	// The fields of ABI 6; a larger size with the newer fields zero is
-	// accepted too, but a kernel of ABI 6 refuses a larger struct (E2BIG).
+	// The struct as ABI 6 knows it: x/sys's has later fields, which a
+	// kernel accepts only while zero (copy_struct_from_user); none needed.
 	attr := unix.LandlockRulesetAttr{Scoped: unix.LANDLOCK_SCOPE_SIGNAL | unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET}
 	size := unsafe.Offsetof(attr.Scoped) + unsafe.Sizeof(attr.Scoped)
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
