@@ -140,3 +140,13 @@ func landlockABI() int {
 	}
 	return int(v)
 }
+
+// waitRestarted waits for systemd to have started name's server again
+// after the restarts counted before (NRestarts), and for it to be active.
+func waitRestarted(t *testing.T, c *Container, name, before string) {
+	t.Helper()
+	c.WaitFor(t, name+" started again", 60*time.Second, func() bool {
+		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@"+name+".service")
+		return strings.TrimSpace(n) != before && unitState(t, c, name) == "active"
+	})
+}

@@ -47,10 +47,7 @@ func TestSocketBound(t *testing.T) {
 		return strings.Contains(out, `"event":"socket-kill","instance":"hoarder"`) && strings.Contains(out, "systemd restarts it")
 	})
 	// Started again (the plugin takes them once per instance here).
-	c.WaitFor(t, "the hoarder started again", 60*time.Second, func() bool {
-		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@hoarder.service")
-		return strings.TrimSpace(n) != "0" && unitState(t, c, "hoarder") == "active"
-	})
+	waitRestarted(t, c, "hoarder", "0")
 	// A plugin that lowers its relay's open-file limit (prlimit needs
 	// only the same uid) would blind every later count: the relay kills
 	// it at its next count instead, saying so, alerted as a socket kill.
@@ -63,10 +60,7 @@ func TestSocketBound(t *testing.T) {
 		out, _ := c.Run(t, "cat", "/run/events.jsonl")
 		return strings.Contains(out, `"event":"socket-kill","instance":"blinder"`) && strings.Contains(out, "lowered its relay's open-file limit")
 	})
-	c.WaitFor(t, "the blinder started again", 60*time.Second, func() bool {
-		n, _ := c.Run(t, "systemctl", "show", "-P", "NRestarts", "l4d2@blinder.service")
-		return strings.TrimSpace(n) != "0" && unitState(t, c, "blinder") == "active"
-	})
+	waitRestarted(t, c, "blinder", "0")
 	if got := mainPID(t, c, "calm"); got != calm || unitState(t, c, "calm") != "active" {
 		t.Errorf("calm: PID %s (was %s), %s", got, calm, unitState(t, c, "calm"))
 	}
@@ -126,9 +120,7 @@ func TestRelayStopped(t *testing.T) {
 		if strings.Contains(c.Journal(t, "l4d2@stopper.service"), "Watchdog timeout") {
 			t.Error("the watchdog fired: the relay was stopped")
 		}
-		c.WaitFor(t, "the server started again", 60*time.Second, func() bool {
-			return restarts() != "0" && unitState(t, c, "stopper") == "active"
-		})
+		waitRestarted(t, c, "stopper", "0")
 		// A relay that stops for another reason: the watchdog.
 		c.MustRun(t, "sh", "-c", "kill -STOP $(systemctl show -P MainPID l4d2@stopper.service)")
 	} else {
@@ -150,9 +142,7 @@ func TestRelayStopped(t *testing.T) {
 		out, _ := c.Run(t, "cat", "/run/events.jsonl")
 		return strings.Contains(out, `"event":"hang-kill","instance":"stopper"`) && strings.Contains(out, "relay stopped feeding the watchdog for 30s")
 	})
-	c.WaitFor(t, "the server started again", 60*time.Second, func() bool {
-		return restarts() != before && unitState(t, c, "stopper") == "active"
-	})
+	waitRestarted(t, c, "stopper", before)
 	// More than 30 s after its engine hung.
 	if !strings.Contains(c.Journal(t, "l4d2@hung.service"), "standin: hanging now") {
 		t.Error("hung never hung")
