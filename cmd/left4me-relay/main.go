@@ -129,9 +129,11 @@ func main() {
 	// journald's sockets from it): its lines are bounded in bytes here.
 	budget := &relay.Budget{Out: out, Notice: warn, Rate: rate, Burst: burst, Now: time.Now}
 	o.Scope = func(s relay.Scope) {
-		if n := s.Note(); n != "" {
-			fmt.Fprintf(warn, "%s: %s\n", prog, n)
+		w := warn
+		if s.Scoped {
+			w = out
 		}
+		fmt.Fprintf(w, "%s: %s\n", prog, s.Note())
 	}
 	o.Lines = budget
 	go func() {

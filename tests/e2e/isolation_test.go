@@ -141,6 +141,9 @@ func TestIsolation(t *testing.T) {
 		// scopes (Linux 6.12); the relay says so where it has none.
 		scoped := landlockABI() >= 6
 		if scoped {
+			if !strings.Contains(c.Journal(t, "l4d2@alpha.service"), "left4me-relay: landlock: the server can neither signal its relay nor reach abstract unix sockets outside it") {
+				t.Errorf("the relay did not say alpha runs scoped")
+			}
 			refusal["signal its relay"] = "operation not permitted"
 			refusal["signal each thread of its relay"] = "operation not permitted"
 			refusal["connect to "+daemon] = "dial unix " + daemon + ": connect: operation not permitted"

@@ -29,12 +29,12 @@ type Scope struct {
 	Missing error
 }
 
-// Note is the relay's line about a server that runs unscoped, "" if it
-// is scoped.
+// Note is the relay's line about how the server runs: a warning unless
+// it is Scoped, so that an operator can tell either way.
 func (s Scope) Note() string {
 	switch {
 	case s.Scoped:
-		return ""
+		return fmt.Sprintf("landlock: the server can neither signal its relay nor reach abstract unix sockets outside it (ABI %d)", s.ABI)
 	case s.Err != nil:
 		return fmt.Sprintf("landlock: %v: the server can signal its relay and reach abstract unix sockets outside it", s.Err)
 	case s.ABI == 0:

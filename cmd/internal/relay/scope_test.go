@@ -182,7 +182,7 @@ func TestServerScoped(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("%d %v\n%s", code, err, out.String())
 	}
-	if !got.Scoped || got.Err != nil || got.Note() != "" {
+	if !got.Scoped || got.Err != nil || !strings.HasPrefix(got.Note(), "landlock: the server can neither signal its relay") {
 		t.Errorf("scope %+v, note %q", got, got.Note())
 	}
 	eperm := unix.EPERM.Error()
@@ -221,7 +221,7 @@ func TestScopeNote(t *testing.T) {
 		s    Scope
 		want string
 	}{
-		{Scope{ABI: 7, Scoped: true}, ""},
+		{Scope{ABI: 7, Scoped: true}, "landlock: the server can neither signal its relay nor reach abstract unix sockets outside it (ABI 7)"},
 		{Scope{Missing: unix.EPERM}, "landlock: not available (operation not permitted): the server can signal its relay and reach abstract unix sockets outside it"},
 		{Scope{ABI: 4}, "landlock: this kernel's ABI 4 has no scopes (ABI 6, Linux 6.12): the server can signal its relay and reach abstract unix sockets outside it"},
 		{Scope{ABI: 6, Err: fmt.Errorf("restrict (ABI 6): %w", errors.New("operation not permitted"))}, "landlock: restrict (ABI 6): operation not permitted: the server can signal its relay and reach abstract unix sockets outside it"},
