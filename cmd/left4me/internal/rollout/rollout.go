@@ -178,7 +178,15 @@ func Run(ctx context.Context, p Plan, d Deps) error {
 // still occupied then are left alone and named in the error, so a restart
 // never kicks players; unless p.Force, when their players are warned
 // along the way and they go down at the deadline.
-func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, settle settleFunc) error {
+func waitEmpty(ctx context.Context, p Plan, d Deps, job func(string) error, settle settleFunc) error {
+	// acts counts the jobs begun, warnActs those before the last warning:
+	// a warning is given again only after a job (see the deadline), so
+	// that the deadline moves back at most once per server.
+	acts, warnActs := 0, 0
+	act := func(n string) error {
+		acts++
+		return job(n)
+	}
 	waiting := append([]string(nil), p.Names...)
 	sort.Strings(waiting)
 	end := d.Now().Add(p.Deadline)
@@ -189,8 +197,12 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 	// The warnings still to give, soonest first: only those that fall
 	// within the wait, then the last one just before the deadline.
 	var warns []time.Duration
+	var final time.Duration // the last warning's time before the deadline
 	if p.Force {
 		warns = Warnings(p.Deadline, p.WarnAt)
+		if len(warns) > 0 { // none with no wait: nobody is warned
+			final = warns[len(warns)-1]
+		}
 		if w := p.WarnAt; len(w) > 0 && len(warns) > 0 && warns[0] == p.Deadline {
 			fmt.Fprintf(d.Out, "warnings %s do not fit within the %v deadline: players are warned at once, then at %s\n",
 				durations(tooLong(p.Deadline, w)), p.Deadline, durations(warns[1:]))
@@ -201,8 +213,11 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 	warned, playing := map[string]bool{}, map[string]bool{}
 	// reserved: its last count found a lobby's reservation, nobody on.
 	reserved := map[string]bool{}
+	// unwarned: at a forced deadline, left running, their players unwarned.
+	var unwarned []string
 	// Every server still waiting after the first round was up then: one
 	// found down later was stopped meanwhile.
+rounds:
 	for first := true; ; first = false {
 		var still []string
 		for _, n := range waiting {
@@ -251,7 +266,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 		}
 		waiting = still
 		if len(waiting) == 0 {
-			return nil
+			return leftUnwarned(unwarned)
 		}
 		left := end.Sub(d.Now())
 		if k := len(warns); k > 0 && left < warns[k-1] {
@@ -264,7 +279,14 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 			end = d.Now().Add(left)
 			warns = warns[k-1:]
 		}
-		for len(warns) > 0 && left <= warns[0] {
+		if len(warns) > 0 && left <= warns[0] {
+			// Several due at once (a round ran past more than one
+			// warning's time) are one: the same time left said twice
+			// reads as a stutter, not as a second warning.
+			for len(warns) > 0 && left <= warns[0] {
+				warns = warns[1:]
+			}
+			warnActs = acts
 			for _, n := range waiting {
 				if err := d.Announce(ctx, n, left); err != nil {
 					fmt.Fprintf(d.ErrOut, "%s: could not warn its players: %v\n", n, err)
@@ -273,7 +295,6 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 					fmt.Fprintf(d.Out, "%s: players warned: %s in %v\n", n, p.Op, left.Round(time.Second))
 				}
 			}
-			warns = warns[1:]
 		}
 		if left <= 0 {
 			if !p.Force {
@@ -292,8 +313,17 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 				}
 				return fmt.Errorf("%w: still occupied (or not answering) after %v, %w: %s%s", fail.ErrJobFailed, p.Deadline, ErrLeftRunning, strings.Join(waiting, ", "), why)
 			}
-			var unwarned []string
-			for _, n := range waiting {
+			for i, n := range waiting {
+				if acts > warnActs && d.Now().Sub(end) > final {
+					// Another server's job since the last warning took
+					// longer than that warning gave: the rest heard it
+					// too long ago to take it for this. They are
+					// counted again (one may have emptied) and warned
+					// again, with its time; a job at least lies between
+					// two such: this ends.
+					waiting, warns, end = waiting[i:], []time.Duration{final}, d.Now()
+					continue rounds
+				}
 				if !p.ActOnStopped && stopped(ctx, p, d, n) {
 					fmt.Fprintf(d.Out, "%s: stopped meanwhile; left stopped\n", n)
 					continue
@@ -322,12 +352,7 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 					return err
 				}
 			}
-			if len(unwarned) > 0 {
-				// Not ErrLeftRunning: that was not asked for (Force
-				// was), and a scheduled restart must fail, and alert.
-				return fmt.Errorf("%w: their players could not be warned (see above), so these were left running: %s", fail.ErrJobFailed, strings.Join(unwarned, ", "))
-			}
-			return nil
+			return leftUnwarned(unwarned)
 		}
 		wait := min(poll, left+time.Millisecond)
 		if len(warns) > 0 {
@@ -339,6 +364,16 @@ func waitEmpty(ctx context.Context, p Plan, d Deps, act func(string) error, sett
 		case <-time.After(wait):
 		}
 	}
+}
+
+// leftUnwarned is the end of a forced wait that left unwarned running.
+func leftUnwarned(unwarned []string) error {
+	if len(unwarned) == 0 {
+		return nil
+	}
+	// Not ErrLeftRunning: that was not asked for (Force was), and a
+	// scheduled restart must fail, and alert.
+	return fmt.Errorf("%w: their players could not be warned (see above), so these were left running: %s", fail.ErrJobFailed, strings.Join(unwarned, ", "))
 }
 
 // settleFunc records the outcome of n's job, or of its Prepare when

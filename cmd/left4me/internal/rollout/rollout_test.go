@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -517,5 +518,114 @@ func TestForceLateRoundStillWarns(t *testing.T) {
 		if w.left <= 0 {
 			t.Errorf("a warning said %v left", w.left)
 		}
+	}
+}
+
+// skewClock is the real clock plus what jumps added: a job taking minutes
+// (another server's restart) is a jump, without the test waiting for it.
+type skewClock struct {
+	mu   sync.Mutex
+	skew time.Duration
+}
+
+func (c *skewClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.skew)
+}
+
+func (c *skewClock) jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skew += d
+}
+
+// With Force and several servers, another server's slow restart must not
+// make a busy server's warnings lie: each is said once, in order, with
+// the time truly left, and the last one comes no longer before its server
+// goes down than it says (a "5s" heard minutes before the kick is none).
+func TestForceSlowNeighbour(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name  string
+		names []string
+		slow  string // its job jumps the clock by jump
+		jump  time.Duration
+		empty time.Duration // slow is empty from then on (0: never)
+	}{
+		// idle empties between the warnings; its restart runs past the
+		// 800ms and 600ms warnings' times: one warning, not two.
+		{"restart mid-wait overruns two warnings", []string{"busy", "idle"}, "idle", 450 * ms, 150 * ms},
+		// both stay busy; at the deadline, a's restart outlasts the
+		// last warning b heard.
+		{"restart at the deadline outlasts the last warning", []string{"a", "b"}, "a", 2 * time.Second, 0},
+		// idle empties after the last warning; its restart, in the
+		// count just before the deadline, outlasts it.
+		{"restart after the last warning outlasts it", []string{"busy", "idle"}, "idle", 2 * time.Second, 920 * ms},
+		{"three servers, each restart slow", []string{"a", "b", "c"}, "a", 2 * time.Second, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clk := &skewClock{}
+			type warning struct {
+				left time.Duration
+				at   time.Time
+			}
+			var mu sync.Mutex
+			warned := map[string][]warning{}
+			actedAt := map[string]time.Time{}
+			start := clk.Now()
+			p := Plan{Op: "restart", Names: c.names, WhenEmpty: true, Deadline: time.Second, Force: true,
+				WarnAt: []time.Duration{800 * ms, 600 * ms}} // and a last one at 100ms
+			d := Deps{
+				Act: func(_ context.Context, n string) error {
+					mu.Lock()
+					actedAt[n] = clk.Now()
+					mu.Unlock()
+					if n == c.slow || c.name == "three servers, each restart slow" {
+						clk.jump(c.jump)
+					}
+					return nil
+				},
+				Humans: func(_ context.Context, n string) (int, error) {
+					if n == c.slow && c.empty > 0 && clk.Now().Sub(start) >= c.empty {
+						return 0, nil
+					}
+					return 2, nil
+				},
+				Where: func(string) string { return "port 1" },
+				Announce: func(_ context.Context, n string, left time.Duration) error {
+					mu.Lock()
+					defer mu.Unlock()
+					warned[n] = append(warned[n], warning{left, clk.Now()})
+					return nil
+				},
+				Now: clk.Now, Poll: 50 * ms, Out: io.Discard, ErrOut: io.Discard,
+			}
+			if err := Run(context.Background(), p, d); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range c.names {
+				ws := warned[n]
+				if actedAt[n].IsZero() {
+					t.Fatalf("%s not restarted", n)
+				}
+				if n == c.slow && c.empty > 0 {
+					continue // restarted empty
+				}
+				if len(ws) == 0 {
+					t.Fatalf("%s: restarted unwarned", n)
+				}
+				for i, w := range ws {
+					if w.left <= 0 || i > 0 && w.left >= ws[i-1].left && w.at.Sub(ws[i-1].at) < ws[i-1].left {
+						t.Errorf("%s: warnings %v: each said once, in order, with time left", n, ws)
+					}
+				}
+				last := ws[len(ws)-1]
+				gap := actedAt[n].Sub(last.at)
+				if gap < last.left || gap > last.left+300*ms {
+					t.Errorf("%s: last warning said %v, and the restart came %v after it", n, last.left, gap)
+				}
+			}
+		})
 	}
 }
