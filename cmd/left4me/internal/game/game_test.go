@@ -340,6 +340,25 @@ func TestStoppedAsItFails(t *testing.T) {
 	}
 }
 
+// A stop that comes while a retry waits is a stop, not the failure the
+// retry was for (Ctrl-C then exited as steamcmd's "state 0x402" failure,
+// not as interrupted).
+func TestStoppedWhileWaitingToRetry(t *testing.T) {
+	r := newRig(t)
+	r.publish(t, "100", v1)
+	if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.publish(t, "200", v2)
+	write(t, filepath.Join(r.depot, "errors"), "0x402\n", 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.cfg.RetryWait = func(int) time.Duration { cancel(); return time.Hour }
+	if _, err := Update(ctx, r.cfg, Request{}); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "0x402") {
+		t.Fatalf("%v, want a stop", err)
+	}
+}
+
 func TestGCDryRun(t *testing.T) {
 	r := newRig(t)
 	r.publish(t, "100", v1)

@@ -230,8 +230,10 @@ func (c Config) runSteamcmd(ctx context.Context, job *steamcmd.Job) error {
 			select {
 			case <-t.C:
 			case <-ctx.Done():
+				// Stopped while waiting: the stop is what the operator
+				// asked for (the failure was said in the step above).
 				t.Stop()
-				return err
+				return fmt.Errorf("steamcmd stopped: %w", ctx.Err())
 			}
 			continue
 		}
