@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/left4me/left4me/cmd/a2s"
@@ -155,8 +156,11 @@ func TestListShowsWhereItRuns(t *testing.T) {
 	te.sd.set("l4d2@a.service", "active", "running")
 	te.sd.set("l4d2@b.service", "active", "running")
 	te.spec(t, "a", "port: 27099\n")
+	var mu sync.Mutex // list asks the servers at once
 	var asked []string
 	te.ServerInfo = func(_ context.Context, addr string) (a2s.Info, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		asked = append(asked, addr)
 		return a2s.Info{Players: 1}, nil
 	}
