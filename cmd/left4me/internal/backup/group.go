@@ -127,8 +127,11 @@ func (w *walker) stage(fd int, rel string, members []string, before []stamp) ([]
 			c.f.Close()
 			return nil, fmt.Errorf("%s: %w (grew past %d bytes)", w.where(c.rel), ErrChanged, w.stageMax())
 		}
-		var buf bytes.Buffer
-		err = copySegs(c.f, c.segs, &buf) // its digest only if needed (stillHolds)
+		// Sized once (bounded by stageMax above): grown by doubling, a
+		// 20 MiB database was copied about twice over, and the group's
+		// copy must fit between two of its commits.
+		buf := bytes.NewBuffer(make([]byte, 0, stored(c.segs)+bytes.MinRead))
+		err = copySegs(c.f, c.segs, buf) // its digest only if needed (stillHolds)
 		c.f.Close()
 		if err != nil {
 			return nil, w.copyErr(c.rel, err)
