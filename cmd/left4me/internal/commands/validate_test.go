@@ -236,9 +236,16 @@ func TestMissingGameIsNotAnInvalidSpec(t *testing.T) {
 // overlay that is missing. (They used to come one round after another.)
 func TestValidateOneRound(t *testing.T) {
 	te := newEnv(t)
-	te.spec(t, "old", "port: 27015\n")
-	time.Sleep(10 * time.Millisecond)
-	te.spec(t, "new", "port: 27015\noverlays: [missing]\nresources:\n  tasks_max: 8000\n  memory_max: 99G\n")
+	old := te.spec(t, "old", "port: 27015\n")
+	newer := te.spec(t, "new", "port: 27015\noverlays: [missing]\nresources:\n  tasks_max: 8000\n  memory_max: 99G\n")
+	// The older spec holds the port: older by its time, set (two writes
+	// in a row may get the same one, and then the name decides).
+	at0 := time.Date(2025, 11, 26, 12, 0, 0, 0, time.UTC)
+	for p, at := range map[string]time.Time{old: at0, newer: at0.Add(time.Second)} {
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
 	err := te.run("validate", "new")
 	if err == nil {
 		t.Fatal("valid")
