@@ -141,6 +141,12 @@ func main() {
 			budget.Tick()
 		}
 	}()
+	// The runtime's poller, made now: the server's user may lower our
+	// open-file limit (prlimit) the moment it runs, and a poller made
+	// after that fails (EMFILE) and ends the relay ("netpollinit
+	// failed") before the socket count can say why (blinded). A timer
+	// of AfterFunc's kind makes it at once.
+	time.AfterFunc(time.Hour, func() {}).Stop()
 	code, err := relay.Run(os.Args[1:], out, o)
 	budget.Flush()
 	if err != nil {
