@@ -114,10 +114,16 @@ func TestHealth(t *testing.T) {
 		old := mainPID(t, c, "edited")
 		c.MustRun(t, "sh", "-c", `printf 'config: ["hostname edited"] # for the next restart\n' >> /etc/left4me/instances/edited.yaml`)
 		c.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "l4d2@edited.service")
-		c.WaitFor(t, "edited restarted by systemd", 60*time.Second, func() bool {
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 			pid := mainPID(t, c, "edited")
-			return pid != old && pid != "0" && unitState(t, c, "edited") == "active"
-		})
+			if pid != old && pid != "0" && unitState(t, c, "edited") == "active" {
+				break
+			}
+			if time.Now().After(deadline) {
+				j, _ := c.Run(t, "journalctl", "-u", "l4d2@edited.service", "--no-pager", "-o", "short-precise")
+				t.Fatalf("edited not restarted by systemd in 60 s; its journal:\n%s", j)
+			}
+		}
 		if j := c.Journal(t, "l4d2@edited.service"); !strings.Contains(j, "systemd restarts the server by itself, so it runs as before, on the spec systemd loaded: `left4me restart edited` applies the edit") {
 			t.Errorf("journal:\n%s", j)
 		}
