@@ -314,48 +314,44 @@ func TestCancelledUpdateLeavesNothing(t *testing.T) {
 	}
 }
 
-// A stop that comes as steamcmd fails on its own is a stop: said as one
-// ("stopped", context.Canceled), not as steamcmd's failure, which the
-// operator did not wait for. (steamcmd's exit and the stop race: here
-// the stop comes just after it exited.)
+// A stop is said as one ("stopped", context.Canceled), not as the
+// steamcmd failure the operator did not wait for: one that comes just
+// after steamcmd failed on its own (its exit and the stop race), and one
+// that comes while a retry waits (Ctrl-C then exited as steamcmd's
+// "state 0x402" failure, not as interrupted).
 func TestStoppedAsItFails(t *testing.T) {
-	r := newRig(t)
-	r.publish(t, "100", v1)
-	if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
-		t.Fatal(err)
-	}
-	r.publish(t, "200", v2)
-	write(t, filepath.Join(r.depot, "errors"), "0x402\n", 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r.cfg.OnLine = func(l string) {
-		if strings.Contains(l, "after update job") {
-			// steamcmd exits meanwhile, and its exit is seen first.
-			time.Sleep(300 * time.Millisecond)
-			cancel()
-		}
-	}
-	if _, err := Update(ctx, r.cfg, Request{}); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "0x402") {
-		t.Fatalf("%v, want a stop", err)
-	}
-}
-
-// A stop that comes while a retry waits is a stop, not the failure the
-// retry was for (Ctrl-C then exited as steamcmd's "state 0x402" failure,
-// not as interrupted).
-func TestStoppedWhileWaitingToRetry(t *testing.T) {
-	r := newRig(t)
-	r.publish(t, "100", v1)
-	if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
-		t.Fatal(err)
-	}
-	r.publish(t, "200", v2)
-	write(t, filepath.Join(r.depot, "errors"), "0x402\n", 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r.cfg.RetryWait = func(int) time.Duration { cancel(); return time.Hour }
-	if _, err := Update(ctx, r.cfg, Request{}); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "0x402") {
-		t.Fatalf("%v, want a stop", err)
+	for _, tc := range []struct {
+		name  string
+		setup func(r *rig, cancel func())
+	}{
+		{"just after steamcmd exited", func(r *rig, cancel func()) {
+			r.cfg.OnLine = func(l string) {
+				if strings.Contains(l, "after update job") {
+					// steamcmd exits meanwhile, and its exit is seen first.
+					time.Sleep(300 * time.Millisecond)
+					cancel()
+				}
+			}
+		}},
+		{"while a retry waits", func(r *rig, cancel func()) {
+			r.cfg.RetryWait = func(int) time.Duration { cancel(); return time.Hour }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.publish(t, "100", v1)
+			if _, err := Update(context.Background(), r.cfg, Request{Install: true}); err != nil {
+				t.Fatal(err)
+			}
+			r.publish(t, "200", v2)
+			write(t, filepath.Join(r.depot, "errors"), "0x402\n", 0o644)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tc.setup(r, cancel)
+			if _, err := Update(ctx, r.cfg, Request{}); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "0x402") {
+				t.Fatalf("%v, want a stop", err)
+			}
+		})
 	}
 }
 
